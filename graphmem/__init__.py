@@ -1,0 +1,54 @@
+"""graphmem: a knowledge-graph-first memory engine for AI agents.
+
+>>> import graphmem
+>>> with graphmem.open(embedder=None) as mem:      # in memory; pass a path to persist
+...     _ = mem.add_entity("Alice", type="Person", text="Data engineer at Acme")
+...     _ = mem.add_entity("Acme", type="Company")
+...     _ = mem.add_relation("Alice", "WORKS_AT", "Acme")
+...     [(n.name, n.type, n.direction) for n in mem.neighbors("Acme")]
+[('Alice', 'WORKS_AT', 'in')]
+"""
+
+from __future__ import annotations
+
+from .config import StoreConfig
+from .embed import DefaultEmbedder, Embedder, HashEmbedder
+from .errors import (
+    CorruptStore,
+    EngineConflict,
+    GraphMemError,
+    IncompatibleStore,
+    InvalidInput,
+    NotFound,
+    QueryError,
+    ReadOnlyStore,
+    StoreLocked,
+)
+from .memory import Memory
+from .memory import open_memory as open
+from .types import Entity, Hit, Neighbor, Path, Relation
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "open",
+    "Memory",
+    "StoreConfig",
+    "Embedder",
+    "DefaultEmbedder",
+    "HashEmbedder",
+    "Entity",
+    "Relation",
+    "Neighbor",
+    "Path",
+    "Hit",
+    "GraphMemError",
+    "InvalidInput",
+    "NotFound",
+    "StoreLocked",
+    "ReadOnlyStore",
+    "CorruptStore",
+    "IncompatibleStore",
+    "QueryError",
+    "EngineConflict",
+]

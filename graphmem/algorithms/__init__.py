@@ -1,0 +1,1 @@
+"""Pure functions over arrays (graph kernels) and their caches."""

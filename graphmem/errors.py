@@ -1,0 +1,60 @@
+"""The exception tree of graphmem (DESIGN.md, "Errors").
+
+Every error graphmem raises is a :class:`GraphMemError`. Two of them also
+subclass a builtin so callers that already catch ``ValueError`` or ``KeyError``
+keep working. Engine ``RuntimeError``s are translated into this tree in one
+place, :func:`graphmem.store.engine.translate`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "GraphMemError",
+    "InvalidInput",
+    "NotFound",
+    "StoreLocked",
+    "ReadOnlyStore",
+    "CorruptStore",
+    "IncompatibleStore",
+    "QueryError",
+    "EngineConflict",
+]
+
+
+class GraphMemError(Exception):
+    """Base class of every graphmem error."""
+
+
+class InvalidInput(GraphMemError, ValueError):
+    """An argument was rejected before anything was written."""
+
+
+class NotFound(GraphMemError, KeyError):
+    """A named entity (or relation) does not exist."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; we want it plain
+        return str(self.args[0]) if self.args else ""
+
+
+class StoreLocked(GraphMemError):
+    """Another process (or another handle in this process) holds the store."""
+
+
+class ReadOnlyStore(GraphMemError):
+    """A write was attempted on a store opened with ``read_only=True``."""
+
+
+class CorruptStore(GraphMemError):
+    """The store's files are damaged or are not a graphmem store."""
+
+
+class IncompatibleStore(GraphMemError):
+    """The store was written by another engine or a newer graphmem."""
+
+
+class QueryError(GraphMemError):
+    """The engine rejected a Cypher statement; the message is the engine's."""
+
+
+class EngineConflict(GraphMemError):
+    """The other graph engine is already loaded in this process."""

@@ -1,0 +1,399 @@
+"""``Memory``: the public facade (DESIGN.md, "Public API").
+
+It validates every argument before touching anything, runs writes as one
+transaction each (through :mod:`graphmem.writes`), and keeps the derived
+structures and the entity cache in step with the store.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .config import DEFAULT_NAMESPACE, StoreConfig
+from .embed import Embedder, resolve_embedder
+from .errors import InvalidInput, NotFound, ReadOnlyStore
+from .index.derived import Derived
+from .index.entity_cache import EntityCache
+from .records import entity_from_db, entity_key, relation_from_db, utcnow
+from .store.store import Store, Tracer
+from .types import Entity, Neighbor, Relation
+from .validate import check_direction, check_name, check_type, check_types_filter
+from .writes import (
+    apply_entity_plan,
+    apply_relation_plan,
+    parse_entity,
+    parse_entity_record,
+    parse_relation,
+    parse_relation_record,
+    upsert_entities,
+    upsert_relations,
+)
+
+__all__ = ["Memory", "open_memory"]
+
+
+class Memory:
+    """An agent's memory: entities and typed relations in an embedded graph store.
+
+    Create one with :func:`graphmem.open`. Use it as a context manager, or call
+    :meth:`close` (safe to call twice) to release the store's file lock.
+    """
+
+    def __init__(self, store: Store, *, embedder: Embedder | None, namespace: str = DEFAULT_NAMESPACE) -> None:
+        self._store = store
+        self._embedder = embedder
+        self._namespace = namespace
+        self._derived = Derived(store)
+        self._cache = EntityCache(store.config.entity_cache_size)
+        meta = dict(store.execute("meta_all"))
+        self._vector_dim: int | None = int(meta["vector_dim"]) if "vector_dim" in meta else None
+        if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
+            store.close()
+            raise InvalidInput(
+                f"the embedder makes {embedder.dim}-d vectors but this store holds {self._vector_dim}-d ones"
+            )
+
+    # -- lifecycle ---------------------------------------------------------------
+
+    @property
+    def path(self) -> Path | None:
+        return self._store.path
+
+    @property
+    def engine(self) -> str:
+        return self._store.engine_name
+
+    @property
+    def read_only(self) -> bool:
+        return self._store.read_only
+
+    @property
+    def closed(self) -> bool:
+        return self._store.closed
+
+    @property
+    def tracer(self) -> Tracer | None:
+        """Called with (query name, parameters) before every statement; ``None`` to stop."""
+        return self._store.tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Tracer | None) -> None:
+        self._store.tracer = tracer
+
+    def close(self) -> None:
+        """Release the store. Safe to call twice."""
+        self._store.close()
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = str(self.path) if self.path else "in memory"
+        state = "closed" if self.closed else ("read-only" if self.read_only else "read-write")
+        return f"<graphmem.Memory {where} engine={self.engine} {state}>"
+
+    def _writable(self) -> None:
+        if self._store.read_only:
+            raise ReadOnlyStore(f"this memory is open read-only ({self.path}); reopen it with read_only=False to write")
+
+    def _key(self, name: str) -> str:
+        return entity_key(self._namespace, name)
+
+    # -- entities ----------------------------------------------------------------
+
+    def add_entity(
+        self,
+        name: str,
+        *,
+        type: str | None = None,
+        text: str | None = None,
+        observations: Iterable[str] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        embedding: Any = None,
+    ) -> Entity:
+        """Create or update the entity ``name`` and return it as stored.
+
+        On an existing entity only what is given changes: ``text`` and
+        ``embedding`` replace, ``observations`` are appended (duplicates
+        skipped, order kept), ``properties`` merge key by key, and ``type=None``
+        keeps the stored type (a new entity gets ``"Entity"``).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice", type="Person", observations=["likes Rust"])
+        ...     mem.add_entity("Alice", observations=["likes Go"]).observations
+        ('likes Rust', 'likes Go')
+        """
+        item = parse_entity(name, type, text, observations, properties, embedding)
+        self._write_entities([item])
+        hit, row = self._cache.lookup(self._key(item.name))
+        if hit and row is not None:
+            return row.to_entity()
+        entity = self.get_entity(item.name)
+        if entity is None:  # pragma: no cover - the write just committed
+            raise NotFound(item.name)
+        return entity
+
+    def add_entities(self, entities: Iterable[Mapping[str, Any]]) -> int:
+        """Upsert many entities in one transaction; return how many records were written.
+
+        Each record is a dict with ``name`` and optionally ``type``, ``text``,
+        ``observations``, ``properties``, ``embedding`` (same rules as
+        :meth:`add_entity`, applied in order). One bad record raises and
+        nothing is written.
+        """
+        if isinstance(entities, (str, bytes, Mapping)):
+            raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
+        items = [parse_entity_record(record, i) for i, record in enumerate(entities)]
+        if items:
+            self._write_entities(items)
+        return len(items)
+
+    def _write_entities(self, items: list[Any]) -> None:
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            plan = upsert_entities(
+                self._store, tx, state, self._cache, items,
+                namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
+                config=self._store.config, now=utcnow(),
+            )  # fmt: skip
+            if plan.new_dim is not None:
+                self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
+
+            def bookkeeping() -> None:
+                apply_entity_plan(state, self._cache, plan)
+                if plan.new_dim is not None:
+                    self._vector_dim = plan.new_dim
+
+            tx.after_commit(bookkeeping)
+
+    def get_entity(self, name: str) -> Entity | None:
+        """The entity called ``name``, or ``None``."""
+        key = self._key(check_name(name))
+        hit, row = self._cache.lookup(key)
+        if not hit:
+            generation = self._cache.generation
+            rows = self._store.execute("entity_get", {"key": key})
+            row = entity_from_db(key, rows[0]) if rows else None
+            self._cache.put_if_current(key, row, generation)
+        return None if row is None else row.to_entity()
+
+    def delete_entity(self, name: str) -> bool:
+        """Delete ``name`` with its relations (and vector); ``False`` if it did not exist."""
+        key = self._key(check_name(name))
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            id_ = state.ids.id_of(key)
+            if id_ is None:
+                return False
+            incident = state.edges.incident(id_)
+            self._store.execute("entity_delete", {"key": key})
+            # Ids are never reused: remember the high-water mark across reopens.
+            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+
+            def bookkeeping() -> None:
+                state.ids.remove(key)
+                state.entity_types.discard_everywhere([id_])
+                state.edges.remove(incident)
+                state.relation_types.discard_everywhere([id_])
+                self._refresh_relation_types(state, {(t[0] if t[2] == id_ else t[2], t[1]) for t in incident})
+                self._cache.written(deleted=[key])
+
+            tx.after_commit(bookkeeping)
+        return True
+
+    # -- relations ---------------------------------------------------------------
+
+    def add_relation(
+        self, source: str, type: str, target: str, *, properties: Mapping[str, Any] | None = None
+    ) -> Relation:
+        """Create ``source -[type]-> target`` (or merge ``properties`` into the existing one).
+
+        Both entities must exist (:class:`NotFound` otherwise).
+        """
+        item = parse_relation(source, type, target, properties)
+        self._write_relations([item])
+        relation = self.get_relation(item.source, item.type, item.target)
+        if relation is None:  # pragma: no cover - the write just committed
+            raise NotFound(f"{item.source} -[{item.type}]-> {item.target}")
+        return relation
+
+    def add_relations(self, relations: Iterable[Any]) -> int:
+        """Upsert many relations in one transaction; return how many records were written.
+
+        Each record is ``(source, type, target)``, ``(source, type, target,
+        properties)`` or a dict with ``source``, ``type``, ``target`` and
+        optionally ``properties``. A missing endpoint raises :class:`NotFound`
+        and nothing is written.
+        """
+        if isinstance(relations, (str, bytes, Mapping)):
+            raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
+        items = [parse_relation_record(record, i) for i, record in enumerate(relations)]
+        if items:
+            self._write_relations(items)
+        return len(items)
+
+    def _write_relations(self, items: list[Any]) -> None:
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            plan = upsert_relations(
+                self._store, state, items, namespace=self._namespace, config=self._store.config, now=utcnow()
+            )
+            tx.after_commit(lambda: apply_relation_plan(state, plan))
+
+    def get_relation(self, source: str, type: str, target: str) -> Relation | None:
+        """The relation ``source -[type]-> target``, or ``None``."""
+        params = {
+            "source": self._key(check_name(source, "source")),
+            "type": check_type(type, "relation type"),
+            "target": self._key(check_name(target, "target")),
+        }
+        rows = self._store.execute("relation_get", params)
+        return relation_from_db(source, type, target, rows[0]) if rows else None
+
+    def delete_relation(self, source: str, type: str, target: str) -> bool:
+        """Delete ``source -[type]-> target``; ``False`` if it did not exist."""
+        item = parse_relation(source, type, target)
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            s, d = state.ids.id_of(self._key(item.source)), state.ids.id_of(self._key(item.target))
+            code = state.edges.code_of(item.type)
+            if s is None or d is None or code is None or not state.edges.contains(s, code, d):
+                return False
+            self._store.execute(
+                "relation_delete",
+                {"source": self._key(item.source), "type": item.type, "target": self._key(item.target)},
+            )
+
+            def bookkeeping() -> None:
+                state.edges.remove([(s, code, d)])
+                self._refresh_relation_types(state, {(s, code), (d, code)})
+
+            tx.after_commit(bookkeeping)
+        return True
+
+    @staticmethod
+    def _refresh_relation_types(state: Any, pairs: Iterable[tuple[int, int]]) -> None:
+        """Drop an entity from a relation type's bitmap once its last such relation is gone."""
+        for node, code in pairs:
+            if not state.edges.has_incident_type(node, code):
+                state.relation_types.discard(state.edges.type_names[code], [node])
+
+    # -- traversal ---------------------------------------------------------------
+
+    def neighbors(self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None) -> list[Neighbor]:
+        """The entities one relation away from ``name``.
+
+        ``direction`` is ``"out"``, ``"in"`` or ``"both"``; each neighbour says
+        which way its relation points relative to ``name``. ``types`` keeps only
+        those relation types. Sorted by name, type, direction.
+        """
+        key = self._key(check_name(name))
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        if type_filter is not None and not type_filter:
+            return []
+        if type_filter is None:
+            rows = self._store.execute("neighbors", {"key": key, "direction": direction})
+        else:
+            rows = self._store.execute("neighbors_typed", {"key": key, "direction": direction, "types": list(type_filter)})
+        if not rows and self.get_entity(name) is None:
+            raise NotFound(f"no entity named {name!r}")
+        return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+
+    # -- Cypher and stats --------------------------------------------------------
+
+    def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run a Cypher statement; rows come back as dicts keyed by column.
+
+        Values go in as ``$parameters``; a statement whose parameter is not
+        given is refused (:class:`QueryError`). A statement that writes is
+        allowed on a writable store; graphmem then rebuilds its derived
+        structures lazily. Entities created through Cypher have no vector and
+        must follow the data model (``key`` = namespace, U+001F, name; a fresh
+        ``id``); prefer :meth:`add_entity`.
+        """
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        result = self._store.cypher(query, params, after_write=self._invalidate)
+        return result.dicts()
+
+    def _invalidate(self) -> None:
+        self._derived.reset()
+        self._cache.clear()
+        meta = dict(self._store.execute("meta_all"))
+        self._vector_dim = int(meta["vector_dim"]) if "vector_dim" in meta else None
+
+    def __len__(self) -> int:
+        if self._derived.loaded:
+            return len(self._derived.get().ids)
+        return int(self._store.execute("entity_count")[0][0])
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes, JSON-serialisable."""
+        entity_types = {t: int(n) for t, n in self._store.execute("entity_type_counts")}
+        relation_types = {t: int(n) for t, n in self._store.execute("relation_type_counts")}
+        out: dict[str, Any] = {
+            "path": str(self.path) if self.path else None,
+            "engine": self.engine,
+            "read_only": self.read_only,
+            "schema_version": self._store.schema_version,
+            "namespace": self._namespace,
+            "entities": sum(entity_types.values()),
+            "relations": sum(relation_types.values()),
+            "entity_types": entity_types,
+            "relation_types": relation_types,
+            "vector_dim": self._vector_dim,
+            "disk_bytes": _disk_bytes(self.path),
+            "cache": {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses},
+            "derived_loaded": self._derived.loaded,
+        }
+        if self._derived.loaded:
+            out["derived_bytes"] = self._derived.get().nbytes()
+        return out
+
+
+def _disk_bytes(path: Path | None) -> int:
+    if path is None:
+        return 0
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.path.getsize(os.path.join(root, name))
+            except OSError:
+                continue  # a WAL file may vanish at checkpoint between listing and stat
+    return total
+
+
+def open_memory(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    engine: str = "kuzu",
+    embedder: Any = "default",
+    read_only: bool = False,
+    config: StoreConfig | None = None,
+    tracer: Tracer | None = None,
+) -> Memory:
+    """Open (creating if needed) the memory at ``path``; ``None`` is in-memory."""
+    if read_only and path is None:
+        raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
+    resolved = resolve_embedder(embedder)
+    store = Store(path, engine=engine, read_only=read_only, config=config, tracer=tracer)
+    try:
+        return Memory(store, embedder=resolved)
+    except BaseException:
+        store.close()
+        raise

@@ -1,0 +1,233 @@
+"""Encoding between Python values and the store's columns.
+
+Keys, JSON properties, int8 quantization of embeddings, and the Arrow tables
+that batch writes send to the engine in one statement.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from .types import Entity, Relation
+
+__all__ = [
+    "KEY_SEPARATOR",
+    "entity_key",
+    "quantize",
+    "dequantize",
+    "blob_literal",
+    "EntityRow",
+    "ENTITY_COLUMNS",
+    "entity_from_db",
+    "entity_rows_table",
+    "relation_from_db",
+    "relation_rows_table",
+    "utcnow",
+]
+
+KEY_SEPARATOR = "\x1f"
+"""Joins namespace and name into the primary key; names cannot contain it
+(control characters are rejected), so keys never collide."""
+
+ENTITY_COLUMNS = (
+    "id", "namespace", "name", "type", "text", "observations", "properties",
+    "embedding", "scale", "created_at", "updated_at",
+)  # fmt: skip
+"""The order in which ``entity_get`` and ``entity_get_many`` return columns."""
+
+
+def entity_key(namespace: str, name: str) -> str:
+    """The primary key of an entity.
+
+    Examples
+    --------
+    >>> entity_key("default", "Alice")
+    'default\\x1fAlice'
+    """
+    return f"{namespace}{KEY_SEPARATOR}{name}"
+
+
+def utcnow() -> datetime:
+    """Now, as the naive UTC timestamp the engine stores (it keeps no zone)."""
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def quantize(vector: np.ndarray) -> tuple[bytes, float]:
+    """Symmetric per-vector int8 quantization: ``vector ≈ int8 * scale``.
+
+    Examples
+    --------
+    >>> data, scale = quantize(np.array([0.6, -0.8], dtype=np.float32))
+    >>> np.round(dequantize(data, scale), 2).tolist()
+    [0.6, -0.8]
+    """
+    peak = float(np.max(np.abs(vector)))
+    scale = peak / 127.0 if peak > 0 else 1.0
+    q = np.clip(np.rint(vector / scale), -127, 127).astype(np.int8)
+    return q.tobytes(), scale
+
+
+def dequantize(data: bytes, scale: float) -> np.ndarray:
+    return np.frombuffer(data, dtype=np.int8).astype(np.float32) * np.float32(scale)
+
+
+_ESCAPES = tuple(f"\\x{b:02x}" for b in range(256))
+
+
+def blob_literal(data: bytes | None) -> str | None:
+    """Bytes as the escaped string ``BLOB()`` parses (kuzu 0.11.3 refuses
+    Python ``bytes`` parameters, so single-row writes pass this form)."""
+    if data is None:
+        return None
+    return "".join(map(_ESCAPES.__getitem__, data))
+
+
+@dataclass(slots=True)
+class EntityRow:
+    """One entity as stored: the unit that write planning merges and writes."""
+
+    key: str
+    id: int
+    namespace: str
+    name: str
+    type: str
+    text: str | None
+    observations: list[str]
+    properties: dict[str, Any]
+    embedding: bytes | None
+    scale: float | None
+    created_at: datetime
+    updated_at: datetime
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def params(self) -> dict[str, Any]:
+        """Parameters of ``entity_create`` / ``entity_update``."""
+        return {
+            "key": self.key,
+            "id": self.id,
+            "namespace": self.namespace,
+            "name": self.name,
+            "type": self.type,
+            "text": self.text,
+            "observations": list(self.observations),
+            "properties": json.dumps(self.properties, ensure_ascii=False, separators=(",", ":")),
+            "embedding": blob_literal(self.embedding),
+            "scale": self.scale,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        }
+
+    def to_entity(self) -> Entity:
+        vector = None if self.embedding is None else dequantize(self.embedding, self.scale or 1.0)
+        return Entity(
+            name=self.name,
+            type=self.type,
+            text=self.text,
+            observations=tuple(self.observations),
+            properties=dict(self.properties),
+            id=self.id,
+            namespace=self.namespace,
+            created_at=self.created_at.replace(tzinfo=timezone.utc),
+            updated_at=self.updated_at.replace(tzinfo=timezone.utc),
+            embedding=vector,
+        )
+
+
+def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
+    """An :class:`EntityRow` from a row in :data:`ENTITY_COLUMNS` order."""
+    (id_, namespace, name, type_, text, observations, properties, embedding, scale, created, updated) = row
+    return EntityRow(
+        key=key,
+        id=int(id_),
+        namespace=namespace,
+        name=name,
+        type=type_,
+        text=text,
+        observations=list(observations or ()),
+        properties=json.loads(properties) if properties else {},
+        embedding=embedding,
+        scale=scale,
+        created_at=created,
+        updated_at=updated,
+    )
+
+
+_ENTITY_SCHEMA = pa.schema(
+    [
+        ("key", pa.string()),
+        ("id", pa.int64()),
+        ("namespace", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("text", pa.string()),
+        ("observations", pa.list_(pa.string())),
+        ("properties", pa.string()),
+        ("embedding", pa.binary()),
+        ("scale", pa.float32()),
+        ("created_at", pa.timestamp("us")),
+        ("updated_at", pa.timestamp("us")),
+    ]
+)
+
+
+def entity_rows_table(rows: Sequence[EntityRow]) -> pa.Table:
+    """The Arrow table that ``entity_create_batch`` / ``entity_copy`` / ``entity_update_batch`` read."""
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    columns = [
+        [r.key for r in rows],
+        [r.id for r in rows],
+        [r.namespace for r in rows],
+        [r.name for r in rows],
+        [r.type for r in rows],
+        [r.text for r in rows],
+        [r.observations for r in rows],
+        [dumps(r.properties) for r in rows],
+        [r.embedding for r in rows],
+        [r.scale for r in rows],
+        [r.created_at for r in rows],
+        [r.updated_at for r in rows],
+    ]
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, _ENTITY_SCHEMA)], schema=_ENTITY_SCHEMA
+    )
+
+
+_RELATION_SCHEMA = pa.schema(
+    [
+        ("from", pa.string()),
+        ("to", pa.string()),
+        ("type", pa.string()),
+        ("properties", pa.string()),
+        ("created_at", pa.timestamp("us")),
+    ]
+)
+
+
+def relation_rows_table(
+    sources: Sequence[str], targets: Sequence[str], types: Sequence[str], properties: Sequence[str], created: datetime
+) -> pa.Table:
+    """The Arrow table that ``relation_copy`` reads (endpoints are entity keys)."""
+    n = len(sources)
+    columns = [sources, targets, types, properties, [created] * n]
+    return pa.Table.from_arrays(
+        [pa.array(col, type=f.type) for col, f in zip(columns, _RELATION_SCHEMA)], schema=_RELATION_SCHEMA
+    )
+
+
+def relation_from_db(source: str, type_: str, target: str, row: Sequence[Any]) -> Relation:
+    """A :class:`Relation` from a ``relation_get`` row (properties, created_at)."""
+    properties, created = row
+    return Relation(
+        source=source,
+        type=type_,
+        target=target,
+        properties=json.loads(properties) if properties else {},
+        created_at=created.replace(tzinfo=timezone.utc),
+    )

@@ -1,0 +1,414 @@
+"""The store: one embedded graph database on disk (or in memory).
+
+This is the only code that talks to the engine. It offers one entry point for
+every statement, :meth:`Store.execute` with a query *name* (the statement is
+``queries/<name>.cypher``), an optional tracer that sees every statement run,
+one writer lock with explicit transactions, and the process-wide rule of one
+open ``Database`` per path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from ..config import StoreConfig
+from ..errors import CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
+from . import schema
+from .engine import load_engine, translate
+from .queries import check_bound, load_query
+
+__all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
+
+Tracer = Callable[[str, Mapping[str, Any] | None], None]
+"""Called with (query name, parameters) before each statement runs; user
+Cypher is reported under the name ``"<cypher>"``."""
+
+MANIFEST = "graphmem.json"
+DATABASE_FILE = "graph.db"
+FORMAT_VERSION = 1
+
+_open_paths: set[Path] = set()
+_open_paths_lock = threading.Lock()
+
+_WRITE_REFUSED = "Can not execute a write query inside a read-only transaction"
+
+
+class Transaction:
+    """The write transaction in progress; see :meth:`Store.transaction`."""
+
+    __slots__ = ("callbacks",)
+
+    def __init__(self) -> None:
+        self.callbacks: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self.callbacks.append(callback)
+
+
+class CypherResult:
+    """Columns and rows of one Cypher statement, and whether it wrote."""
+
+    __slots__ = ("columns", "rows", "wrote")
+
+    def __init__(self, columns: list[str], rows: list[list[Any]], wrote: bool) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.wrote = wrote
+
+    def dicts(self) -> list[dict[str, Any]]:
+        return [dict(zip(self.columns, row)) for row in self.rows]
+
+
+class Store:
+    """An open graph database.
+
+    Parameters
+    ----------
+    path
+        A directory (created if missing) holding the database file and a small
+        manifest naming the engine, or ``None`` for an in-memory store.
+    engine
+        ``"kuzu"`` or ``"ladybug"``.
+    read_only
+        Open without write access; several read-only processes may share a store.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None,
+        *,
+        engine: str = "kuzu",
+        read_only: bool = False,
+        config: StoreConfig | None = None,
+        tracer: Tracer | None = None,
+        migrations: list[schema.Migration] | None = None,
+    ) -> None:
+        self.config = config or StoreConfig()
+        self.engine_name = engine
+        self.read_only = read_only
+        self.tracer = tracer
+        self.path: Path | None = None if path is None else Path(path).expanduser().resolve()
+        self._module = load_engine(engine)
+        self._write_lock = threading.Lock()
+        self._writer: int | None = None  # thread id holding the writer lock
+        self._tx: Transaction | None = None
+        self.commits = 0
+        self._local = threading.local()
+        self._read_conns: list[Any] = []
+        self._conns_lock = threading.Lock()
+        self._closed = False
+        self._claim_path()
+        try:
+            self._db = self._open_database()
+            self._write_conn = self._connect()
+            self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
+        except BaseException:
+            self._release()
+            raise
+
+    # -- opening -----------------------------------------------------------------
+
+    def _where(self) -> str:
+        return f" at {self.path}" if self.path else " (in memory)"
+
+    def _claim_path(self) -> None:
+        if self.path is None:
+            return
+        with _open_paths_lock:
+            if self.path in _open_paths:
+                raise StoreLocked(
+                    f"the store at {self.path} is already open in this process; "
+                    "close that handle first or share it (one Database per path per process)"
+                )
+            _open_paths.add(self.path)
+
+    def _check_manifest(self) -> None:
+        if self.path is None:
+            return
+        manifest = self.path / MANIFEST
+        if self.path.exists() and not self.path.is_dir():
+            raise CorruptStore(f"{self.path} is a file; a graphmem store is a directory")
+        if manifest.exists():
+            try:
+                info = json.loads(manifest.read_text(encoding="utf-8"))
+                recorded = info["engine"]
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                raise CorruptStore(f"the manifest {manifest} is unreadable ({exc}); restore it or re-import the store") from None
+            if recorded != self.engine_name:
+                raise IncompatibleStore(
+                    f"the store at {self.path} was made with engine {recorded!r}, not {self.engine_name!r}; "
+                    f"open it with engine={recorded!r}, or move it with `graphmem export` then `graphmem import`"
+                )
+            return
+        if self.read_only:
+            if not self.path.exists():
+                raise CorruptStore(f"no graphmem store at {self.path} (a read-only open does not create one)")
+            if (self.path / DATABASE_FILE).exists():
+                raise CorruptStore(f"{self.path} has a database file but no {MANIFEST}; it was not made by graphmem")
+            raise CorruptStore(f"no graphmem store at {self.path}")
+        if self.path.exists() and any(self.path.iterdir()):
+            raise CorruptStore(f"{self.path} is a non-empty directory that is not a graphmem store")
+        self.path.mkdir(parents=True, exist_ok=True)
+        _write_atomically(manifest, json.dumps({"format": FORMAT_VERSION, "engine": self.engine_name}, indent=2) + "\n")
+
+    def _open_database(self) -> Any:
+        self._check_manifest()
+        target = ":memory:" if self.path is None else str(self.path / DATABASE_FILE)
+        try:
+            return self._module.Database(
+                target,
+                buffer_pool_size=self.config.buffer_pool_size,
+                max_db_size=self.config.max_db_size,
+                max_num_threads=self.config.max_threads,
+                read_only=self.read_only,
+            )
+        except RuntimeError as exc:
+            raise translate(exc, path=self.path) from None
+
+    def _connect(self) -> Any:
+        try:
+            return self._module.Connection(self._db, num_threads=self.config.max_threads)
+        except RuntimeError as exc:
+            raise translate(exc, path=self.path) from None
+
+    def _migrate(self, migrations: list[schema.Migration]) -> int:
+        tables = {row[0] for row in self._run(self._write_conn, "schema_tables", load_query("schema_tables"), None)}
+        current = 0
+        if "Meta" in tables:
+            meta = dict(self._run(self._write_conn, "meta_all", load_query("meta_all"), None))
+            current = int(meta.get("schema_version", "0"))
+        elif tables:
+            raise CorruptStore(f"the database{self._where()} has tables {sorted(tables)} but no graphmem Meta table")
+        pending = schema.plan(current, migrations, where=self._where())
+        if pending and self.read_only:
+            raise IncompatibleStore(
+                f"the store{self._where()} is at schema version {current} and needs migrating to "
+                f"{migrations[-1].version}; open it once read-write to migrate"
+            )
+        for migration in pending:
+            with self.transaction():
+                schema.apply(migration, lambda text, params: self._run(self._write_conn, migration.name, text, params))
+                self.execute("meta_set", {"key": "schema_version", "value": str(migration.version)})
+            current = migration.version
+        return current
+
+    # -- running statements ------------------------------------------------------
+
+    def _conn(self) -> Any:
+        if self._writer == threading.get_ident():
+            return self._write_conn
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            self._check_open()
+            conn = self._connect()
+            self._local.conn = conn
+            with self._conns_lock:
+                self._read_conns.append(conn)
+        return conn
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GraphMemError(f"the store{self._where()} is closed")
+
+    def _run(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None) -> list[list[Any]]:
+        result = self._execute_raw(conn, name, text, params)
+        try:
+            return result.get_all()
+        finally:
+            result.close()
+
+    def _execute_raw(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None) -> Any:
+        self._check_open()
+        check_bound(text, params, label=f"query {name!r}")
+        if self.tracer is not None:
+            self.tracer(name, params)
+        try:
+            result = conn.execute(text, dict(params) if params else None)
+        except RuntimeError as exc:
+            raise translate(exc, path=self.path) from None
+        if isinstance(result, list):  # several statements: the last one answers
+            for extra in result[:-1]:
+                extra.close()
+            result = result[-1]
+        return result
+
+    def execute(self, name: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        """Run the named statement ``queries/<name>.cypher``; return its rows as lists.
+
+        Inside :meth:`transaction` (on the thread that holds it) the statement
+        joins that transaction; elsewhere it runs on this thread's own
+        read connection in an automatic transaction.
+        """
+        return self._run(self._conn(), name, load_query(name), params)
+
+    def execute_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
+        """Like :meth:`execute`, with the result as a pyarrow table (for scans)."""
+        result = self._execute_raw(self._conn(), name, load_query(name), params)
+        try:
+            return result.get_as_arrow(chunk_size=1_000_000)
+        finally:
+            result.close()
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the writer lock without opening a transaction (nested use is fine).
+
+        Derived structures load under it, so no commit can land between
+        reading the store and installing what was read.
+        """
+        self._check_open()
+        if self._writer == threading.get_ident():
+            yield
+            return
+        with self._write_lock:
+            self._check_open()
+            self._writer = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._writer = None
+
+    @contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Hold the writer lock and run the enclosed statements as one transaction.
+
+        Kùzu allows one write transaction at a time and fails a second one at
+        once instead of queueing it, so graphmem queues writers here. Callbacks
+        registered with :meth:`Transaction.after_commit` run after COMMIT while
+        the lock is still held, so in-memory bookkeeping changes in the same
+        order as the store.
+        """
+        self._check_open()
+        if self.read_only:
+            raise ReadOnlyStore(f"the store{self._where()} is open read-only; reopen it with read_only=False to write")
+        current = self._tx
+        if current is not None and self._writer == threading.get_ident():
+            yield current  # nested: join this thread's transaction
+            return
+        with self.exclusive():
+            tx = Transaction()
+            self._tx = tx
+            try:
+                self._run(self._write_conn, "<begin>", "BEGIN TRANSACTION", None)
+                try:
+                    yield tx
+                except BaseException:
+                    _rollback(self._write_conn)
+                    raise
+                self._run(self._write_conn, "<commit>", "COMMIT", None)
+                self.commits += 1
+                for callback in tx.callbacks:
+                    callback()
+            finally:
+                self._tx = None
+
+    def cypher(
+        self,
+        text: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        allow_write: bool = True,
+        after_write: Callable[[], None] | None = None,
+    ) -> CypherResult:
+        """Run user Cypher. It first runs in a read-only transaction, so the engine
+        itself decides whether it writes; a write is rerun under the writer lock
+        when ``allow_write`` and the store is writable, else refused."""
+        if not isinstance(text, str) or not text.strip():
+            raise QueryError("a Cypher statement must be a non-empty str")
+        check_bound(text, params, label="the Cypher statement")
+        conn = self._conn()
+        self._run(conn, "<begin>", "BEGIN TRANSACTION READ ONLY", None)
+        try:
+            result = self._execute_raw(conn, "<cypher>", text, params)
+            columns, rows = _collect(result)
+        except ReadOnlyStore as exc:
+            _rollback(conn)
+            if _WRITE_REFUSED not in str(exc):
+                raise
+            if self.read_only or not allow_write:
+                why = "the store is open read-only" if self.read_only else "writes are not enabled here"
+                raise ReadOnlyStore(f"this statement writes, and {why}") from None
+            with self.transaction() as tx:
+                if after_write is not None:
+                    tx.after_commit(after_write)
+                result = self._execute_raw(self._write_conn, "<cypher>", text, params)
+                columns, rows = _collect(result)
+            return CypherResult(columns, rows, wrote=True)
+        except BaseException:
+            _rollback(conn)
+            raise
+        self._run(conn, "<commit>", "COMMIT", None)
+        return CypherResult(columns, rows, wrote=False)
+
+    # -- closing -------------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Release the database and its file lock. Safe to call twice."""
+        if self._closed:
+            return
+        with self._write_lock:
+            self._closed = True
+            with self._conns_lock:
+                conns, self._read_conns = self._read_conns, []
+            for conn in [*conns, getattr(self, "_write_conn", None)]:
+                if conn is not None:
+                    conn.close()
+            db = getattr(self, "_db", None)
+            if db is not None:
+                db.close()
+            self._release()
+
+    def _release(self) -> None:
+        self._closed = True
+        if self.path is not None:
+            with _open_paths_lock:
+                _open_paths.discard(self.path)
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _collect(result: Any) -> tuple[list[str], list[list[Any]]]:
+    try:
+        return list(result.get_column_names()), result.get_all()
+    finally:
+        result.close()
+
+
+def _rollback(conn: Any) -> None:
+    """Roll back if a transaction is still active (the engine already rolls back
+    a transaction whose statement failed, and then refuses ROLLBACK)."""
+    try:
+        conn.execute("ROLLBACK")
+    except RuntimeError as exc:
+        if "No active transaction" not in str(exc):
+            raise translate(exc) from None
+
+
+def _write_atomically(target: Path, text: str) -> None:
+    tmp = target.with_name(target.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, target)
+    dir_fd = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

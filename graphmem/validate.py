@@ -1,0 +1,154 @@
+"""Argument checks shared by every public call.
+
+Each check returns the normalised value or raises :class:`InvalidInput` with a
+message that names the argument and says what was wrong. Nothing here touches
+the store, so a rejected call changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+
+from .config import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, MAX_TYPE_LENGTH
+from .errors import InvalidInput
+
+__all__ = [
+    "check_name",
+    "check_type",
+    "check_types_filter",
+    "check_direction",
+    "check_text",
+    "check_observations",
+    "check_properties",
+    "check_vector",
+    "check_positive_int",
+]
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_DIRECTIONS = ("out", "in", "both")
+
+
+def _has_forbidden_char(value: str) -> bool:
+    # Control characters (Cc) would break line-based formats and our key
+    # separator; lone surrogates (Cs) cannot be encoded as UTF-8 at all.
+    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+
+
+def check_name(name: Any, what: str = "name") -> str:
+    """Validate an entity name.
+
+    Examples
+    --------
+    >>> check_name("Ada Lovelace")
+    'Ada Lovelace'
+    >>> check_name("a\\x00b")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: name must not contain control characters: 'a\\x00b'
+    """
+    if not isinstance(name, str):
+        raise InvalidInput(f"{what} must be a str, not {type(name).__name__}")
+    if not name.strip():
+        raise InvalidInput(f"{what} must not be empty or blank")
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidInput(f"{what} is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}")
+    if _has_forbidden_char(name):
+        raise InvalidInput(f"{what} must not contain control characters: {name!r}")
+    return name
+
+
+def check_type(value: Any, what: str = "type") -> str:
+    """Validate an entity or relation type: an identifier such as ``WORKS_AT``."""
+    if not isinstance(value, str):
+        raise InvalidInput(f"{what} must be a str, not {type(value).__name__}")
+    if len(value) > MAX_TYPE_LENGTH:
+        raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {MAX_TYPE_LENGTH}")
+    if not _IDENTIFIER.match(value):
+        raise InvalidInput(f"{what} must be an identifier (letters, digits, _; not starting with a digit): {value!r}")
+    return value
+
+
+def check_types_filter(types: Any, what: str = "types") -> tuple[str, ...] | None:
+    """``None`` (no filter), one type, or an iterable of types."""
+    if types is None:
+        return None
+    if isinstance(types, str):
+        return (check_type(types, what),)
+    if not isinstance(types, Iterable):
+        raise InvalidInput(f"{what} must be None, a str or a list of str, not {type(types).__name__}")
+    return tuple(check_type(t, what) for t in types)
+
+
+def check_direction(direction: Any) -> str:
+    if direction not in _DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(_DIRECTIONS)}, not {direction!r}")
+    return str(direction)
+
+
+def check_text(text: Any, what: str = "text") -> str | None:
+    if text is None:
+        return None
+    if not isinstance(text, str):
+        raise InvalidInput(f"{what} must be a str or None, not {type(text).__name__}")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}")
+    if "\x00" in text or any(unicodedata.category(ch) == "Cs" for ch in text):
+        raise InvalidInput(f"{what} must not contain NUL or lone surrogate characters")
+    return text
+
+
+def check_observations(observations: Any) -> tuple[str, ...] | None:
+    if observations is None:
+        return None
+    if isinstance(observations, (str, bytes)) or not isinstance(observations, Iterable):
+        raise InvalidInput(f"observations must be a list of str, not {type(observations).__name__}")
+    return tuple(check_text(o, "observation") or "" for o in observations)
+
+
+def check_properties(properties: Any) -> dict[str, Any] | None:
+    """A mapping with str keys whose values JSON can carry (no NaN or infinity)."""
+    if properties is None:
+        return None
+    if not isinstance(properties, Mapping):
+        raise InvalidInput(f"properties must be a dict, not {type(properties).__name__}")
+    for key in properties:
+        if not isinstance(key, str):
+            raise InvalidInput(f"property names must be str, not {type(key).__name__}: {key!r}")
+    try:
+        # A round trip both proves serialisability and detaches the caller's objects.
+        return dict(json.loads(json.dumps(dict(properties), allow_nan=False)))
+    except (TypeError, ValueError) as exc:
+        raise InvalidInput(f"properties must be JSON-serialisable: {exc}") from None
+
+
+def check_vector(vector: Any, dim: int | None, what: str = "embedding") -> np.ndarray:
+    """A finite, non-zero 1-D vector of length ``dim`` (any length if ``None``), L2-normalised."""
+    try:
+        arr = np.asarray(vector, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"{what} must be a sequence of numbers") from None
+    if arr.ndim != 1 or arr.size == 0:
+        raise InvalidInput(f"{what} must be a non-empty 1-D vector, got shape {arr.shape}")
+    if dim is not None and arr.size != dim:
+        raise InvalidInput(f"{what} has dimension {arr.size}; this store's vectors have dimension {dim}")
+    if not np.all(np.isfinite(arr)):
+        raise InvalidInput(f"{what} contains NaN or infinity")
+    norm = float(np.linalg.norm(arr))
+    if norm == 0.0 or not math.isfinite(norm):
+        raise InvalidInput(f"{what} is the zero vector; cosine similarity is undefined for it")
+    return arr / np.float32(norm)
+
+
+def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InvalidInput(f"{what} must be a positive int, not {value!r}")
+    return value

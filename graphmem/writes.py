@@ -1,0 +1,386 @@
+"""Write planning: turn validated upserts into the fewest store statements.
+
+Each function runs inside the caller's transaction, reads only what it must
+(existing rows are taken from the entity cache or fetched in one statement),
+chooses the statement by batch size (one indexed statement per row for a few
+rows, ``LOAD FROM`` an Arrow table for a batch, ``COPY`` for a bulk load) and
+registers its in-memory bookkeeping to run after the commit, so a failed
+transaction changes nothing anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+
+from .config import StoreConfig
+from .embed import Embedder, entity_text
+from .errors import InvalidInput, NotFound
+from .index.derived import DerivedState
+from .index.entity_cache import EntityCache
+from .records import (
+    EntityRow,
+    entity_from_db,
+    entity_key,
+    entity_rows_table,
+    quantize,
+    relation_rows_table,
+)
+from .store.store import Store, Transaction
+from .validate import (
+    check_name,
+    check_observations,
+    check_properties,
+    check_text,
+    check_type,
+    check_vector,
+)
+
+__all__ = [
+    "EntityInput",
+    "RelationInput",
+    "EntityPlan",
+    "RelationPlan",
+    "parse_entity",
+    "parse_entity_record",
+    "parse_relation",
+    "parse_relation_record",
+    "fetch_rows",
+    "upsert_entities",
+    "upsert_relations",
+    "apply_entity_plan",
+    "apply_relation_plan",
+]
+
+_ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding"})
+_RELATION_FIELDS = frozenset({"source", "type", "target", "properties"})
+
+
+@dataclass(frozen=True, slots=True)
+class EntityInput:
+    name: str
+    type: str | None = None
+    text: str | None = None
+    observations: tuple[str, ...] | None = None
+    properties: dict[str, Any] | None = None
+    embedding: np.ndarray | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RelationInput:
+    source: str
+    type: str
+    target: str
+    properties: dict[str, Any] | None = None
+
+
+def parse_entity(
+    name: Any,
+    type: Any = None,
+    text: Any = None,
+    observations: Any = None,
+    properties: Any = None,
+    embedding: Any = None,
+) -> EntityInput:
+    """Validate one entity upsert."""
+    return EntityInput(
+        name=check_name(name),
+        type=None if type is None else check_type(type, "entity type"),
+        text=check_text(text),
+        observations=check_observations(observations),
+        properties=check_properties(properties),
+        embedding=None if embedding is None else check_vector(embedding, None),
+    )
+
+
+def parse_entity_record(record: Any, position: int) -> EntityInput:
+    if not isinstance(record, Mapping):
+        raise InvalidInput(f"entity #{position} must be a dict with a 'name', not {type(record).__name__}")
+    unknown = set(record) - _ENTITY_FIELDS
+    if unknown:
+        raise InvalidInput(f"entity #{position} has unknown field(s) {sorted(map(str, unknown))}; "
+                           f"allowed: {sorted(_ENTITY_FIELDS)}")
+    if "name" not in record:
+        raise InvalidInput(f"entity #{position} has no 'name'")
+    try:
+        return parse_entity(**record)
+    except InvalidInput as exc:
+        raise InvalidInput(f"entity #{position}: {exc}") from None
+
+
+def parse_relation(source: Any, type: Any, target: Any, properties: Any = None) -> RelationInput:
+    """Validate one relation upsert."""
+    return RelationInput(
+        source=check_name(source, "source"),
+        type=check_type(type, "relation type"),
+        target=check_name(target, "target"),
+        properties=check_properties(properties),
+    )
+
+
+def parse_relation_record(record: Any, position: int) -> RelationInput:
+    try:
+        if isinstance(record, Mapping):
+            unknown = set(record) - _RELATION_FIELDS
+            if unknown:
+                raise InvalidInput(f"unknown field(s) {sorted(map(str, unknown))}; allowed: {sorted(_RELATION_FIELDS)}")
+            missing = {"source", "type", "target"} - set(record)
+            if missing:
+                raise InvalidInput(f"missing field(s) {sorted(missing)}")
+            return parse_relation(**record)
+        if isinstance(record, (tuple, list)) and len(record) in (3, 4):
+            return parse_relation(*record)
+        raise InvalidInput(
+            "a relation is (source, type, target), (source, type, target, properties) "
+            f"or a dict with source/type/target, not {type(record).__name__}"
+        )
+    except InvalidInput as exc:
+        raise InvalidInput(f"relation #{position}: {exc}") from None
+
+
+# -- entities ---------------------------------------------------------------------
+
+
+def fetch_rows(store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig) -> dict[str, EntityRow]:
+    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for."""
+    found: dict[str, EntityRow] = {}
+    missing: list[str] = []
+    for key in keys:
+        hit, row = cache.lookup(key)
+        if hit and row is not None:
+            found[key] = row
+        else:
+            missing.append(key)
+    if len(missing) < config.update_join_threshold:
+        for key in missing:
+            rows = store.execute("entity_get", {"key": key})
+            if rows:
+                found[key] = entity_from_db(key, rows[0])
+    else:
+        for row in store.execute("entity_get_many", {"keys": missing}):
+            record = entity_from_db("", row)
+            record.key = entity_key(record.namespace, record.name)
+            found[record.key] = record
+    return found
+
+
+def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, now: datetime) -> EntityRow:
+    if base is None:
+        return EntityRow(
+            key=key,
+            id=-1,
+            namespace=namespace,
+            name=item.name,
+            type=item.type or "Entity",
+            text=item.text,
+            observations=list(dict.fromkeys(item.observations or ())),
+            properties=dict(item.properties or {}),
+            embedding=None,
+            scale=None,
+            created_at=now,
+            updated_at=now,
+        )
+    observations = base.observations
+    if item.observations:
+        seen = set(observations)
+        observations = observations + [o for o in dict.fromkeys(item.observations) if o not in seen]
+    properties = {**base.properties, **item.properties} if item.properties else base.properties
+    return replace(
+        base,
+        type=item.type or base.type,
+        text=item.text if item.text is not None else base.text,
+        observations=list(observations),
+        properties=dict(properties),
+        updated_at=now,
+    )
+
+
+@dataclass(slots=True)
+class EntityPlan:
+    rows: list[EntityRow]
+    created: list[EntityRow]
+    updated: list[EntityRow]
+    old_types: dict[str, str]
+    new_dim: int | None
+
+
+def upsert_entities(
+    store: Store,
+    tx: Transaction,
+    state: DerivedState,
+    cache: EntityCache,
+    items: Sequence[EntityInput],
+    *,
+    namespace: str,
+    embedder: Embedder | None,
+    vector_dim: int | None,
+    config: StoreConfig,
+    now: datetime,
+) -> EntityPlan:
+    """Write ``items`` (upserts by name, applied in order) in the open transaction."""
+    dim = embedder.dim if embedder is not None else vector_dim
+    for position, item in enumerate(items):
+        if item.embedding is not None:
+            if dim is None:
+                dim = item.embedding.size
+            elif item.embedding.size != dim:
+                raise InvalidInput(
+                    f"entity #{position} ({item.name!r}): embedding has dimension {item.embedding.size}; "
+                    f"this store's vectors have dimension {dim}"
+                )
+    keys = [entity_key(namespace, item.name) for item in items]
+    current = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.ids), config)
+    pending: dict[str, EntityRow] = {}
+    explicit: dict[str, np.ndarray] = {}
+    for key, item in zip(keys, items):
+        pending[key] = _merge(pending.get(key) or current.get(key), item, key, namespace, now)
+        if item.embedding is not None:
+            explicit[key] = item.embedding
+
+    created = [row for key, row in pending.items() if key not in current]
+    for row, id_ in zip(created, state.ids.allocate(len(created))):
+        row.id = id_
+    _embed(pending, current, explicit, embedder)
+
+    if created:
+        if len(created) >= config.copy_threshold:
+            store.execute("entity_copy", {"rows": entity_rows_table(created)})
+        elif len(created) > 1:
+            store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
+        else:
+            store.execute("entity_create", created[0].params())
+    updated = [row for key, row in pending.items() if key in current]
+    if len(updated) >= config.update_join_threshold:
+        store.execute("entity_update_batch", {"rows": entity_rows_table(updated)})
+    else:
+        for row in updated:
+            store.execute("entity_update", _update_params(row))
+    old_types = {key: row.type for key, row in current.items()}
+    new_dim = dim if vector_dim is None and dim is not None and (explicit or embedder is not None) else None
+    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim)
+
+
+def _update_params(row: EntityRow) -> dict[str, Any]:
+    params = row.params()
+    for unused in ("id", "namespace", "name", "created_at"):
+        del params[unused]
+    return params
+
+
+def _embed(
+    pending: dict[str, EntityRow],
+    current: dict[str, EntityRow],
+    explicit: dict[str, np.ndarray],
+    embedder: Embedder | None,
+) -> None:
+    """Set each row's int8 vector: the caller's, or the embedder's when the embedded text changed."""
+    for key, vector in explicit.items():
+        pending[key].embedding, pending[key].scale = quantize(vector)
+    if embedder is None:
+        return
+    stale: list[EntityRow] = []
+    for key, row in pending.items():
+        if key in explicit:
+            continue
+        before = current.get(key)
+        text = entity_text(row)
+        if before is None or before.embedding is None or entity_text(before) != text:
+            stale.append(row)
+    if stale:
+        vectors = embedder.encode([entity_text(row) for row in stale])
+        for row, vector in zip(stale, vectors):
+            row.embedding, row.scale = quantize(check_vector(vector, embedder.dim, "embedder output"))
+
+
+def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan) -> None:
+    """After commit: ids, type bitmaps and the cache follow the store."""
+    state.ids.add((row.key, row.id) for row in plan.created)
+    for row in plan.rows:
+        old = plan.old_types.get(row.key)
+        if old is not None and old != row.type:
+            state.entity_types.discard(old, [row.id])
+        state.entity_types.add(row.type, [row.id])
+    cache.written(plan.rows)
+
+
+# -- relations --------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RelationPlan:
+    created: list[tuple[int, int, int]]
+    created_types: list[str]
+
+
+def upsert_relations(
+    store: Store,
+    state: DerivedState,
+    items: Sequence[RelationInput],
+    *,
+    namespace: str,
+    config: StoreConfig,
+    now: datetime,
+) -> RelationPlan:
+    """Write ``items`` (upserts per source/type/target) in the open transaction."""
+    ids = state.ids
+    missing = sorted({n for item in items for n in (item.source, item.target) if entity_key(namespace, n) not in ids})
+    if missing:
+        shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
+        raise NotFound(f"relation endpoint(s) not found: {shown} ({len(missing)} missing); nothing was written")
+
+    merged: dict[tuple[int, str, int], dict[str, Any] | None] = {}
+    for item in items:
+        triple = (ids.id_of(entity_key(namespace, item.source)), item.type, ids.id_of(entity_key(namespace, item.target)))
+        if triple in merged and merged[triple] is not None and item.properties is not None:
+            merged[triple] = {**merged[triple], **item.properties}  # type: ignore[dict-item]
+        elif triple not in merged or item.properties is not None:
+            merged[triple] = item.properties
+    triples = list(merged)
+    edges = state.edges
+    src = np.fromiter((t[0] for t in triples), np.int64, len(triples))
+    dst = np.fromiter((t[2] for t in triples), np.int64, len(triples))
+    codes = np.array([edges.code_of(t[1]) if edges.code_of(t[1]) is not None else -1 for t in triples], np.int32)
+    exists = edges.contains_many(src, codes, dst)
+
+    key_of = ids.key_of
+    new = [t for t, e in zip(triples, exists) if not e]
+    for triple, present in zip(triples, exists):
+        props = merged[triple]
+        if present and props:
+            params = {"source": key_of(triple[0]), "type": triple[1], "target": key_of(triple[2])}
+            rows = store.execute("relation_get", params)
+            old = json.loads(rows[0][0]) if rows and rows[0][0] else {}
+            store.execute("relation_update", {**params, "properties": _json({**old, **props})})
+    if len(new) >= config.relation_copy_threshold:
+        store.execute(
+            "relation_copy",
+            {"rows": relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
+                                         [t[1] for t in new], [_json(merged[t] or {}) for t in new], now)},
+        )
+    else:
+        for t in new:
+            store.execute(
+                "relation_create",
+                {"source": key_of(t[0]), "target": key_of(t[2]), "type": t[1],
+                 "properties": _json(merged[t] or {}), "created_at": now},
+            )
+    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new])
+
+
+def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> None:
+    """After commit: the relation arrays and relation-type bitmaps follow the store."""
+    edges = state.edges
+    edges.add((s, edges.code_for(name), d) for (s, _, d), name in zip(plan.created, plan.created_types))
+    for (s, _, d), name in zip(plan.created, plan.created_types):
+        state.relation_types.add(name, (s, d))
+
+
+def _json(value: Mapping[str, Any]) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+

@@ -1,0 +1,1 @@
+MATCH (e:Entity {key: $key}) DETACH DELETE e

@@ -1,0 +1,3 @@
+MATCH (e:Entity {key: $key})
+RETURN e.id, e.namespace, e.name, e.type, e.text, e.observations, e.properties,
+       e.embedding, e.scale, e.created_at, e.updated_at

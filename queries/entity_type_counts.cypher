@@ -1,0 +1,1 @@
+MATCH (e:Entity) RETURN e.type, count(*) ORDER BY e.type

@@ -1,0 +1,2 @@
+// $rows columns: from, to (Entity keys), type, properties, created_at.
+COPY Relation FROM $rows

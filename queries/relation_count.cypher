@@ -1,0 +1,1 @@
+MATCH ()-[r:Relation]->() RETURN count(*)

@@ -1,0 +1,1 @@
+MATCH ()-[r:Relation]->() RETURN r.type, count(*) ORDER BY r.type
