@@ -34,6 +34,9 @@ from .writes import (
 
 __all__ = ["Memory", "open_memory"]
 
+_NEIGHBORS = {"out": "neighbors_out", "in": "neighbors_in", "both": "neighbors_both"}
+_NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
+
 
 class Memory:
     """An agent's memory: entities and typed relations in an embedded graph store.
@@ -306,9 +309,9 @@ class Memory:
         if type_filter is not None and not type_filter:
             return []
         if type_filter is None:
-            rows = self._store.execute("neighbors", {"key": key, "direction": direction})
+            rows = self._store.execute(_NEIGHBORS[direction], {"key": key})
         else:
-            rows = self._store.execute("neighbors_typed", {"key": key, "direction": direction, "types": list(type_filter)})
+            rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter)})
         if not rows and self.get_entity(name) is None:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]

@@ -1,7 +1,7 @@
 MATCH (a:Entity {key: $key})-[r:Relation]->(b:Entity)
-WHERE $direction <> 'in'
+WHERE list_contains($types, r.type)
 RETURN b.name AS name, r.type AS type, 'out' AS direction
 UNION ALL
 MATCH (a:Entity {key: $key})<-[r:Relation]-(b:Entity)
-WHERE $direction <> 'out'
+WHERE list_contains($types, r.type)
 RETURN b.name AS name, r.type AS type, 'in' AS direction

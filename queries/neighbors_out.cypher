@@ -1,0 +1,2 @@
+MATCH (a:Entity {key: $key})-[r:Relation]->(b:Entity)
+RETURN b.name AS name, r.type AS type, 'out' AS direction
