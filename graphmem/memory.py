@@ -8,7 +8,7 @@ structures and the entity cache in step with the store.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +20,7 @@ from .index.entity_cache import EntityCache
 from .records import entity_from_db, entity_key, relation_from_db, utcnow
 from .store.store import Store, Tracer
 from .types import Entity, Neighbor, Relation
-from .validate import check_direction, check_name, check_type, check_types_filter
+from .validate import check_direction, check_name, check_positive_int, check_type, check_types_filter
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,
@@ -315,6 +315,30 @@ class Memory:
         if not rows and self.get_entity(name) is None:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+
+    # -- scans -------------------------------------------------------------------
+
+    def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
+        """Every entity, in id (creation) order.
+
+        The store is read in one statement as an Arrow table and converted
+        ``batch_size`` rows at a time, so Python objects exist only per batch.
+        """
+        check_positive_int(batch_size, "batch_size")
+        table = self._store.execute_arrow("entity_export")
+        for batch in table.to_batches(max_chunksize=batch_size):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for row in zip(*columns):
+                yield entity_from_db(entity_key(row[1], row[2]), row).to_entity()
+
+    def iter_relations(self, *, batch_size: int = 10_000) -> Iterator[Relation]:
+        """Every relation, ordered by source, target and type."""
+        check_positive_int(batch_size, "batch_size")
+        table = self._store.execute_arrow("relation_export")
+        for batch in table.to_batches(max_chunksize=batch_size):
+            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+            for source, type_, target, properties, created in zip(*columns):
+                yield relation_from_db(source, type_, target, (properties, created))
 
     # -- Cypher and stats --------------------------------------------------------
 

@@ -1,5 +1,4 @@
 MATCH (e:Entity)
-RETURN e.name AS name, e.type AS type, e.text AS text, e.observations AS observations,
-       e.properties AS properties, e.embedding AS embedding, e.scale AS scale,
-       e.created_at AS created_at, e.updated_at AS updated_at
+RETURN e.id, e.namespace, e.name, e.type, e.text, e.observations, e.properties,
+       e.embedding, e.scale, e.created_at, e.updated_at
 ORDER BY e.id
