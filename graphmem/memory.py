@@ -182,6 +182,7 @@ class Memory:
     def get_entity(self, name: str) -> Entity | None:
         """The entity called ``name``, or ``None``."""
         key = self._key(check_name(name))
+        self._store.check_open()
         hit, row = self._cache.lookup(key)
         if not hit:
             generation = self._cache.generation
@@ -354,8 +355,19 @@ class Memory:
         """
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
-        result = self._store.cypher(query, params, after_write=self._invalidate)
+        result = self._store.cypher(query, params, before_write=self._pin_id_floor, after_write=self._invalidate)
         return result.dicts()
+
+    def _pin_id_floor(self) -> None:
+        """Before user Cypher writes: record the id high-water mark in the same
+        transaction, so a statement that deletes the newest entity cannot make
+        its id available again."""
+        meta = dict(self._store.execute("meta_all"))
+        highest = self._store.execute("entity_max_id")[0][0]
+        floor = max(int(meta.get("id_floor", "0")), -1 if highest is None else int(highest) + 1)
+        if self._derived.loaded:
+            floor = max(floor, self._derived.get().ids.next_id)
+        self._store.execute("meta_set", {"key": "id_floor", "value": str(floor)})
 
     def _invalidate(self) -> None:
         self._derived.reset()

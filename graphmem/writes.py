@@ -146,7 +146,9 @@ def parse_relation_record(record: Any, position: int) -> RelationInput:
 # -- entities ---------------------------------------------------------------------
 
 
-def fetch_rows(store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig) -> dict[str, EntityRow]:
+def fetch_rows(
+    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0
+) -> dict[str, EntityRow]:
     """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for."""
     found: dict[str, EntityRow] = {}
     missing: list[str] = []
@@ -156,7 +158,7 @@ def fetch_rows(store: Store, cache: EntityCache, keys: Iterable[str], config: St
             found[key] = row
         else:
             missing.append(key)
-    if len(missing) < config.update_join_threshold:
+    if not config.use_join(len(missing), stored):
         for key in missing:
             rows = store.execute("entity_get", {"key": key})
             if rows:
@@ -234,7 +236,8 @@ def upsert_entities(
                     f"this store's vectors have dimension {dim}"
                 )
     keys = [entity_key(namespace, item.name) for item in items]
-    current = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.ids), config)
+    stored = len(state.ids)
+    current = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.ids), config, stored=stored)
     pending: dict[str, EntityRow] = {}
     explicit: dict[str, np.ndarray] = {}
     for key, item in zip(keys, items):
@@ -255,7 +258,7 @@ def upsert_entities(
         else:
             store.execute("entity_create", created[0].params())
     updated = [row for key, row in pending.items() if key in current]
-    if len(updated) >= config.update_join_threshold:
+    if config.use_join(len(updated), stored):
         store.execute("entity_update_batch", {"rows": entity_rows_table(updated)})
     else:
         for row in updated:

@@ -207,14 +207,14 @@ class Store:
             return self._write_conn
         conn = getattr(self._local, "conn", None)
         if conn is None:
-            self._check_open()
+            self.check_open()
             conn = self._connect()
             self._local.conn = conn
             with self._conns_lock:
                 self._read_conns.append(conn)
         return conn
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
         if self._closed:
             raise GraphMemError(f"the store{self._where()} is closed")
 
@@ -226,7 +226,7 @@ class Store:
             result.close()
 
     def _execute_raw(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None) -> Any:
-        self._check_open()
+        self.check_open()
         check_bound(text, params, label=f"query {name!r}")
         if self.tracer is not None:
             self.tracer(name, params)
@@ -264,12 +264,12 @@ class Store:
         Derived structures load under it, so no commit can land between
         reading the store and installing what was read.
         """
-        self._check_open()
+        self.check_open()
         if self._writer == threading.get_ident():
             yield
             return
         with self._write_lock:
-            self._check_open()
+            self.check_open()
             self._writer = threading.get_ident()
             try:
                 yield
@@ -286,7 +286,7 @@ class Store:
         the lock is still held, so in-memory bookkeeping changes in the same
         order as the store.
         """
-        self._check_open()
+        self.check_open()
         if self.read_only:
             raise ReadOnlyStore(f"the store{self._where()} is open read-only; reopen it with read_only=False to write")
         current = self._tx
@@ -316,11 +316,14 @@ class Store:
         params: Mapping[str, Any] | None = None,
         *,
         allow_write: bool = True,
+        before_write: Callable[[], None] | None = None,
         after_write: Callable[[], None] | None = None,
     ) -> CypherResult:
         """Run user Cypher. It first runs in a read-only transaction, so the engine
         itself decides whether it writes; a write is rerun under the writer lock
-        when ``allow_write`` and the store is writable, else refused."""
+        when ``allow_write`` and the store is writable, else refused.
+        ``before_write`` runs inside that write transaction before the
+        statement; ``after_write`` after its commit, under the writer lock."""
         if not isinstance(text, str) or not text.strip():
             raise QueryError("a Cypher statement must be a non-empty str")
         check_bound(text, params, label="the Cypher statement")
@@ -337,6 +340,8 @@ class Store:
                 why = "the store is open read-only" if self.read_only else "writes are not enabled here"
                 raise ReadOnlyStore(f"this statement writes, and {why}") from None
             with self.transaction() as tx:
+                if before_write is not None:
+                    before_write()
                 if after_write is not None:
                     tx.after_commit(after_write)
                 result = self._execute_raw(self._write_conn, "<cypher>", text, params)
