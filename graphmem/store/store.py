@@ -9,6 +9,7 @@ open ``Database`` per path.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import threading
@@ -33,6 +34,7 @@ Cypher is reported under the name ``"<cypher>"``."""
 
 MANIFEST = "graphmem.json"
 DATABASE_FILE = "graph.db"
+LOCK_FILE = "graphmem.lock"
 FORMAT_VERSION = 1
 
 _open_paths: set[Path] = set()
@@ -105,6 +107,7 @@ class Store:
         self._read_conns: list[Any] = []
         self._conns_lock = threading.Lock()
         self._closed = False
+        self._lock_fd: int | None = None
         self._claim_path()
         try:
             self._db = self._open_database()
@@ -159,8 +162,37 @@ class Store:
         self.path.mkdir(parents=True, exist_ok=True)
         _write_atomically(manifest, json.dumps({"format": FORMAT_VERSION, "engine": self.engine_name}, indent=2) + "\n")
 
+    def _lock_files(self) -> None:
+        """Take graphmem's own advisory lock: exclusive to write, shared to read.
+
+        kuzu's file lock already keeps readers and a writer apart, but ladybug
+        lets a read-only open proceed beside a writer (measured), so graphmem
+        enforces the same rule on both engines itself. ``flock`` locks vanish
+        with the process, so a crash never leaves a store locked.
+        """
+        if self.path is None:
+            return
+        lock_path = self.path / LOCK_FILE
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        except PermissionError:
+            if not self.read_only:
+                raise
+            return  # a read-only store on read-only media: the engine's lock is all there is
+        try:
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            holder = "a writer" if self.read_only else "a reader or a writer"
+            raise StoreLocked(
+                f"another process has this store open at {self.path} ({holder} holds it); close it there first: "
+                "one process may hold a store read-write, or several read-only, never both"
+            ) from None
+        self._lock_fd = fd
+
     def _open_database(self) -> Any:
         self._check_manifest()
+        self._lock_files()
         target = ":memory:" if self.path is None else str(self.path / DATABASE_FILE)
         try:
             return self._module.Database(
@@ -377,6 +409,9 @@ class Store:
 
     def _release(self) -> None:
         self._closed = True
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # releases the flock
         if self.path is not None:
             with _open_paths_lock:
                 _open_paths.discard(self.path)

@@ -1,1 +1,0 @@
-MATCH ()-[r:Relation]->() RETURN count(*)

@@ -1,0 +1,313 @@
+"""The store layer: files, migrations, named queries, locking, read-only, engines."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import graphmem
+from graphmem.store import schema
+from graphmem.store.queries import check_bound, load_query, parameter_names
+from graphmem.store.store import DATABASE_FILE, MANIFEST, Store
+
+from .conftest import ENGINE
+
+ROOT = Path(__file__).resolve().parents[1]
+OTHER_ENGINE = "ladybug" if ENGINE == "kuzu" else "kuzu"
+
+
+def _child(code: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *args], capture_output=True, text=True, timeout=timeout, cwd=ROOT
+    )
+
+
+# -- layout and manifest --------------------------------------------------------------
+
+
+def test_store_directory_layout(tmp_path, open_store):
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entity("a")
+    info = json.loads((tmp_path / "s" / MANIFEST).read_text())
+    assert info == {"format": 1, "engine": ENGINE}
+    assert (tmp_path / "s" / DATABASE_FILE).exists()
+
+
+def test_engine_mismatch_is_refused_with_advice(tmp_path, open_store):
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entity("a")
+    manifest = tmp_path / "s" / MANIFEST
+    manifest.write_text(json.dumps({"format": 1, "engine": OTHER_ENGINE}))
+    with pytest.raises(graphmem.IncompatibleStore, match="export"):
+        open_store(tmp_path / "s")
+
+
+def test_refuses_foreign_directories_and_files(tmp_path, open_store):
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "todo.txt").write_text("x")
+    with pytest.raises(graphmem.CorruptStore, match="not a graphmem store"):
+        open_store(tmp_path / "notes")
+    assert sorted(p.name for p in (tmp_path / "notes").iterdir()) == ["todo.txt"]
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(graphmem.CorruptStore, match="is a file"):
+        open_store(tmp_path / "file")
+    with pytest.raises(graphmem.CorruptStore):
+        open_store(tmp_path / "absent", read_only=True)
+    assert not (tmp_path / "absent").exists()
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / MANIFEST).write_text("{not json")
+    with pytest.raises(graphmem.CorruptStore, match="manifest"):
+        open_store(tmp_path / "broken")
+
+
+def test_damaged_database_file_is_corrupt_store(tmp_path, open_store):
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entities([{"name": f"n{i}"} for i in range(100)])
+    db = tmp_path / "s" / DATABASE_FILE
+    db.write_bytes(b"\x00garbage" * 512)
+    # The engine may crash on a damaged file: probe the open in a child process.
+    result = _child(
+        """
+        import sys, graphmem
+        try:
+            graphmem.open(sys.argv[1], engine=sys.argv[2], embedder=None)
+        except graphmem.GraphMemError as exc:
+            print(type(exc).__name__, exc)
+        """,
+        str(tmp_path / "s"),
+        ENGINE,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("CorruptStore"), result.stdout
+
+
+# -- migrations -----------------------------------------------------------------------
+
+
+def _migrations(*extra: str) -> list[schema.Migration]:
+    shipped = schema.shipped_migrations()
+    return shipped + [
+        schema.Migration(len(shipped) + 1 + i, f"{len(shipped) + 1 + i:03d}_test.cypher", schema.split_statements(text))
+        for i, text in enumerate(extra)
+    ]
+
+
+def test_shipped_schema_is_numbered_from_one():
+    versions = [m.version for m in schema.shipped_migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_old_store_is_migrated_and_new_store_refused(tmp_path, engine):
+    path = tmp_path / "s"
+    with Store(path, engine=engine) as store:
+        assert store.schema_version == len(schema.shipped_migrations())
+        with store.transaction():
+            store.execute("entity_create", {
+                "key": "default\x1fa", "id": 0, "namespace": "default", "name": "a", "type": "Entity",
+                "text": None, "observations": [], "properties": "{}", "embedding": None, "scale": None,
+                "created_at": None, "updated_at": None,
+            })  # fmt: skip
+    newer = _migrations("CREATE NODE TABLE Note(id INT64 PRIMARY KEY, body STRING);")
+    with Store(path, engine=engine, migrations=newer) as store:
+        assert store.schema_version == newer[-1].version
+        assert store.cypher("MATCH (e:Entity) RETURN e.name AS n").dicts() == [{"n": "a"}]
+        assert store.cypher("MATCH (n:Note) RETURN count(*) AS c").dicts() == [{"c": 0}]
+    with pytest.raises(graphmem.IncompatibleStore, match="newer"):
+        Store(path, engine=engine)
+    with pytest.raises(graphmem.IncompatibleStore, match="newer"):
+        graphmem.open(path, engine=engine, embedder=None)
+
+
+def test_failed_migration_leaves_the_previous_version(tmp_path, engine):
+    path = tmp_path / "s"
+    Store(path, engine=engine).close()
+    broken = _migrations("CREATE NODE TABLE Ok(id INT64 PRIMARY KEY); CREATE NODE TABLE Bad(oops NOPE);")
+    with pytest.raises(graphmem.QueryError):
+        Store(path, engine=engine, migrations=broken)
+    with Store(path, engine=engine) as store:
+        assert store.schema_version == len(schema.shipped_migrations())
+        tables = {row[0] for row in store.execute("schema_tables")}
+        assert "Ok" not in tables  # the half-applied migration was rolled back
+
+
+def test_read_only_open_does_not_migrate(tmp_path, engine):
+    path = tmp_path / "s"
+    Store(path, engine=engine).close()
+    with pytest.raises(graphmem.IncompatibleStore, match="read-write to migrate"):
+        Store(path, engine=engine, read_only=True, migrations=_migrations("CREATE NODE TABLE N(id INT64 PRIMARY KEY);"))
+
+
+# -- named queries ----------------------------------------------------------------------
+
+
+def test_every_query_file_is_used_and_every_used_name_has_a_file():
+    import re
+
+    from graphmem.store.queries import query_names
+
+    source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
+    used = set(re.findall(r"""(?:execute(?:_arrow)?|load_query)\(\s*["']([a-z_]+)["']""", source))
+    used |= set(re.findall(r""":\s*"((?:neighbors)_[a-z_]+)\"""", source))  # the direction -> query tables
+    files = set(query_names())
+    assert used - files == set(), "names used in code without a queries/ file"
+    assert files - used == set(), "queries/ files no code uses"
+
+
+def test_parameter_names_ignore_strings_and_comments():
+    text = "MATCH (e) WHERE e.a = $a AND e.b = '$b' // $c\nRETURN $d /* $e */"
+    assert parameter_names(text) == {"a", "d"}
+    with pytest.raises(graphmem.QueryError, match=r"\$d"):
+        check_bound(text, {"a": 1})
+    check_bound(text, {"a": 1, "d": 2})
+
+
+def test_named_queries_refuse_unbound_parameters(mem):
+    mem.add_entities([{"name": "a"}, {"name": "b"}])
+    with pytest.raises(graphmem.QueryError, match=r"\$key"):
+        mem._store.execute("entity_delete", {})
+    assert len(mem) == 2
+    with pytest.raises(graphmem.QueryError, match="no named query"):
+        load_query("drop_everything")
+
+
+# -- locking, read-only, engines ----------------------------------------------------------------
+
+_HOLD = """
+import sys, time, graphmem
+mem = graphmem.open(sys.argv[1], engine=sys.argv[2], embedder=None, read_only=sys.argv[3] == "ro")
+print("open", flush=True)
+sys.stdin.readline()
+mem.close()
+"""
+
+
+def _holder(path: Path, mode: str) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(path), ENGINE, mode],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "open", proc.stderr.read() if proc.stderr else ""
+    return proc
+
+
+def _release(proc: subprocess.Popen[str]) -> None:
+    proc.communicate("\n", timeout=60)
+    assert proc.returncode == 0
+
+
+def test_writer_in_another_process_locks_the_store(tmp_path, open_store):
+    path = tmp_path / "s"
+    open_store(path).close()
+    proc = _holder(path, "rw")
+    try:
+        for read_only in (False, True):
+            with pytest.raises(graphmem.StoreLocked) as info:
+                open_store(path, read_only=read_only)
+            assert str(path) in str(info.value) and "another process" in str(info.value)
+    finally:
+        _release(proc)
+    with open_store(path) as mem:  # released at close
+        mem.add_entity("after")
+
+
+def test_readers_share_and_block_a_writer(tmp_path, open_store):
+    path = tmp_path / "s"
+    with open_store(path) as mem:
+        mem.add_entity("a")
+    proc = _holder(path, "ro")
+    try:
+        with open_store(path, read_only=True) as ro:
+            assert ro.get_entity("a") is not None
+        with pytest.raises(graphmem.StoreLocked):
+            open_store(path)
+    finally:
+        _release(proc)
+
+
+def test_one_handle_per_path_per_process(tmp_path, open_store):
+    path = tmp_path / "s"
+    first = open_store(path)
+    with pytest.raises(graphmem.StoreLocked, match="already open in this process"):
+        open_store(path)
+    with pytest.raises(graphmem.StoreLocked):
+        open_store(tmp_path / "." / "s", read_only=True)  # the same path spelled differently
+    first.close()
+    open_store(path).close()
+
+
+def test_read_only_refuses_every_write(tmp_path, open_store):
+    path = tmp_path / "s"
+    with open_store(path) as mem:
+        mem.add_entities([{"name": "a"}, {"name": "b"}])
+        mem.add_relation("a", "R", "b")
+    with open_store(path, read_only=True) as ro:
+        assert ro.read_only and [n.name for n in ro.neighbors("a")] == ["b"]
+        for write in (
+            lambda: ro.add_entity("c"),
+            lambda: ro.add_entities([{"name": "c"}]),
+            lambda: ro.add_relation("b", "R", "a"),
+            lambda: ro.add_relations([("b", "R", "a")]),
+            lambda: ro.delete_entity("a"),
+            lambda: ro.delete_relation("a", "R", "b"),
+            lambda: ro.cypher("MATCH (e:Entity) DETACH DELETE e"),
+            lambda: ro.cypher("CREATE (:Entity {key: 'x', id: 99})"),
+        ):
+            with pytest.raises(graphmem.ReadOnlyStore):
+                write()
+        assert ro.cypher("MATCH (e:Entity) RETURN count(*) AS n") == [{"n": 2}]
+    with pytest.raises(graphmem.InvalidInput):
+        graphmem.open(None, read_only=True, embedder=None)
+
+
+def test_other_engine_in_same_process_is_a_clear_error():
+    result = _child(
+        """
+        import sys, graphmem
+        a = graphmem.open(None, engine=sys.argv[1], embedder=None)
+        try:
+            graphmem.open(None, engine=sys.argv[2], embedder=None)
+        except graphmem.EngineConflict as exc:
+            print("conflict:", exc)
+        """,
+        ENGINE,
+        OTHER_ENGINE,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "conflict:" in result.stdout and "one engine per process" in result.stdout
+
+
+def test_only_store_imports_the_engine_and_layers_point_down():
+    """DESIGN.md: store/ is the only code importing the engine; imports flow down."""
+    import ast
+
+    layer = {"cli": 5, "console": 5, "__main__": 5, "demo": 5, "transfer": 4, "memory": 4, "writes": 4,
+             "retrieval": 3, "index": 2, "algorithms": 1, "embed": 1, "store": 1, "records": 0,
+             "validate": 0, "errors": 0, "types": 0, "config": 0}  # fmt: skip
+    for path in (ROOT / "graphmem").rglob("*.py"):
+        rel = path.relative_to(ROOT / "graphmem")
+        top = rel.parts[0].removesuffix(".py")
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names: list[str] = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+                if node.level == 1 and len(rel.parts) == 1 and node.module:
+                    names = [f"graphmem.{node.module}"]
+                elif node.level == 2 and node.module:
+                    names = [f"graphmem.{node.module}"]
+                elif node.level == 1 and node.module:
+                    names = [f"graphmem.{rel.parts[0]}.{node.module}"]
+            for name in names:
+                if name.split(".")[0] in ("kuzu", "ladybug"):
+                    assert top == "store", f"{rel} imports the engine"
+                if name.startswith("graphmem.") and top in layer:
+                    target = name.split(".")[1]
+                    if target in layer:
+                        assert layer[target] <= layer[top], f"{rel} imports upward: {name}"
