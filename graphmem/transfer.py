@@ -1,0 +1,629 @@
+"""Import and export of a memory as JSON Lines (one JSON object per line).
+
+Two formats are read and written.
+
+``graphmem`` (lossless except for timestamps on import, see below)::
+
+    {"type":"graphmem","version":1}
+    {"type":"entity","name":"Alice","entityType":"Person","text":"Data engineer",
+     "observations":["likes Rust"],"properties":{"age":34},"embedding":[0.12,...] or null,
+     "created_at":"2025-01-02T03:04:05.000006+00:00","updated_at":"..."}
+    {"type":"relation","source":"Alice","relationType":"WORKS_AT","target":"Acme",
+     "properties":{"since":2021},"created_at":"..."}
+
+(each record is on one line; they are wrapped here for reading). The first
+line is a header naming the format version; a reader refuses a newer version.
+``entityType`` is the entity's type (``type`` names the kind of record, as in
+the MCP format). ``embedding`` is the stored vector, L2-normalised, with its
+components rounded to 6 decimals: the store keeps int8 vectors (about 2-3
+significant digits), so the rounding loses nothing, and importing the vector
+reproduces the same int8 codes. Timestamps are ISO 8601 in UTC.
+
+``mcp``, the ``memory.jsonl`` of the reference MCP memory server::
+
+    {"type":"entity","name":"Alice","entityType":"person","observations":["likes Rust"]}
+    {"type":"relation","from":"Alice","to":"Acme","relationType":"works_at"}
+
+Exporting to ``mcp`` keeps only those fields: an entity's ``text``,
+``properties`` and embedding, a relation's ``properties``, and all timestamps
+are dropped.
+
+Reading (:func:`import_jsonl`)
+------------------------------
+Both formats are recognised line by line, so a file may mix them: a record
+with ``source``/``target`` is a graphmem relation, one with ``from``/``to`` an
+MCP relation; a record without ``type`` is classified by its keys
+(``entityType`` -> entity, ``relationType`` -> relation). The graphmem header
+is optional but, when present, must be the first record. Blank lines are
+skipped; line numbers in messages count every physical line from 1. Unknown
+fields are an error rather than silently dropped. ``created_at`` and
+``updated_at`` are checked to be ISO 8601 but not restored: the store stamps
+records with the time of the import.
+
+The importer reads the input twice after validating it: one pass checks every
+line (JSON syntax, record shape, names, types, vectors, one vector dimension,
+and that every relation endpoint is an entity of the file or of the store),
+and nothing is written unless the whole file passes. Entities are then
+written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
+afterwards relations through :meth:`Memory.add_relations`, so a file may list
+a relation before its endpoints.
+
+Atomicity: each batch is one transaction, all or nothing; the import as a
+whole is not. A failure while writing (a full disk, another writer, an
+embedder error) leaves the earlier batches written, and the message says how
+many records were. Re-running the same import is safe: records are upserts.
+
+Memory use: a seekable input is re-read from disk; a pipe (stdin) is first
+spooled to a temporary file (in memory up to 64 MiB, on disk beyond). Beyond
+one batch of records, the importer holds the set of entity names in the file
+(roughly 100 bytes per entity) and one byte per line.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import IO, TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore
+from .validate import check_positive_int
+from .writes import parse_entity, parse_relation
+
+if TYPE_CHECKING:
+    from .memory import Memory
+    from .types import Entity, Relation
+
+__all__ = [
+    "FORMATS",
+    "FORMAT_VERSION",
+    "ExportCounts",
+    "ImportCounts",
+    "Progress",
+    "export_jsonl",
+    "import_jsonl",
+]
+
+FORMATS = ("graphmem", "mcp")
+FORMAT_VERSION = 1
+"""Version written in the graphmem header; readers refuse a newer one."""
+
+Progress = Callable[[int, "int | None"], None]
+"""``progress(done, total)``: see :func:`import_jsonl` and :func:`export_jsonl`."""
+
+_SPOOL_BYTES = 64 << 20
+_VALIDATE_TICK = 10_000  # lines between progress calls while validating
+_VECTOR_DECIMALS = 6
+
+_HEADER_KEYS = frozenset({"type", "version"})
+_ENTITY_KEYS = frozenset(
+    {"type", "name", "entityType", "text", "observations", "properties", "embedding", "created_at", "updated_at"}
+)
+_RELATION_KEYS = frozenset({"type", "source", "target", "from", "to", "relationType", "properties", "created_at"})
+
+# Kinds of line, remembered per line by the validating pass (one byte each)
+# so the writing passes parse only the lines they write.
+_SKIP, _ENTITY, _RELATION = 0, 1, 2
+
+
+@dataclass(frozen=True, slots=True)
+class ExportCounts:
+    """Records written by :func:`export_jsonl` (the header line is not counted)."""
+
+    entities: int
+    relations: int
+
+
+@dataclass(frozen=True, slots=True)
+class ImportCounts:
+    """Records written by :func:`import_jsonl`; a name given on two lines counts twice."""
+
+    entities: int
+    relations: int
+
+
+# -- export -----------------------------------------------------------------------
+
+
+def export_jsonl(
+    mem: Memory,
+    fh: IO[Any],
+    *,
+    format: str = "graphmem",
+    progress: Progress | None = None,
+    batch_size: int = 10_000,
+) -> ExportCounts:
+    """Write every entity, then every relation, of ``mem`` to ``fh`` as JSON Lines.
+
+    Parameters
+    ----------
+    mem
+        An open memory (read-only is fine).
+    fh
+        A file opened for writing, text (UTF-8 advised: names are written as
+        they are, not ``\\u`` escaped) or binary (UTF-8 is written).
+    format
+        ``"graphmem"`` (everything, with a header line) or ``"mcp"`` (the
+        reference MCP memory server's ``memory.jsonl``; see the module notes
+        for what it cannot carry).
+    progress
+        Called as ``progress(done, total)`` after each batch, ``done`` being
+        records written and ``total`` the store's entities plus relations.
+    batch_size
+        Records converted and written per step.
+
+    Returns
+    -------
+    ExportCounts
+        How many entities and relations were written.
+
+    Notes
+    -----
+    Entities and relations are read in two statements. A write by another
+    thread of this process between the two could make the file list a
+    relation to an entity it does not contain; export while no one writes.
+
+    Examples
+    --------
+    >>> import io, graphmem
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     _ = mem.add_entity("Alice", type="person", observations=['says "hi"'])
+    ...     _ = mem.add_entity("Acme", type="organization")
+    ...     _ = mem.add_relation("Alice", "works_at", "Acme")
+    ...     out = io.StringIO()
+    ...     export_jsonl(mem, out, format="mcp")
+    ...     print(out.getvalue(), end="")
+    ExportCounts(entities=2, relations=1)
+    {"type":"entity","name":"Alice","entityType":"person","observations":["says \\"hi\\""]}
+    {"type":"entity","name":"Acme","entityType":"organization","observations":[]}
+    {"type":"relation","from":"Alice","to":"Acme","relationType":"works_at"}
+    """
+    if format not in FORMATS:
+        raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
+    check_positive_int(batch_size, "batch_size")
+    write = _writer(fh)
+    entity_record = _graphmem_entity if format == "graphmem" else _mcp_entity
+    relation_record = _graphmem_relation if format == "graphmem" else _mcp_relation
+    total: int | None = None
+    if progress is not None:
+        stats = mem.stats()
+        total = int(stats["entities"]) + int(stats["relations"])
+        progress(0, total)
+    if format == "graphmem":
+        write(_dumps({"type": "graphmem", "version": FORMAT_VERSION}) + "\n")
+
+    done = 0
+
+    def emit(records: Iterator[Any], convert: Callable[[Any], dict[str, Any]]) -> int:
+        nonlocal done
+        count = 0
+        chunk: list[str] = []
+        for record in records:
+            chunk.append(_dumps(convert(record)))
+            if len(chunk) >= batch_size:
+                write("\n".join(chunk) + "\n")
+                count += len(chunk)
+                done += len(chunk)
+                chunk.clear()
+                if progress is not None:
+                    progress(done, total)
+        if chunk:
+            write("\n".join(chunk) + "\n")
+            count += len(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, total)
+        return count
+
+    entities = emit(mem.iter_entities(batch_size=batch_size), entity_record)
+    relations = emit(mem.iter_relations(batch_size=batch_size), relation_record)
+    return ExportCounts(entities=entities, relations=relations)
+
+
+def _writer(fh: IO[Any]) -> Callable[[str], Any]:
+    if isinstance(fh, (io.RawIOBase, io.BufferedIOBase)) or "b" in str(getattr(fh, "mode", "")):
+        return lambda text: fh.write(text.encode("utf-8"))
+    return fh.write
+
+
+def _dumps(record: Mapping[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def _vector(embedding: np.ndarray | None) -> list[float] | None:
+    if embedding is None:
+        return None
+    v = embedding.astype(np.float64)
+    norm = float(np.linalg.norm(v))
+    if norm > 0.0:
+        # Exporting the unit vector (not the dequantized one) makes an
+        # export -> import -> export round trip reproduce the same numbers.
+        v = v / norm
+    return np.round(v, _VECTOR_DECIMALS).tolist()
+
+
+def _graphmem_entity(e: Entity) -> dict[str, Any]:
+    return {
+        "type": "entity",
+        "name": e.name,
+        "entityType": e.type,
+        "text": e.text,
+        "observations": list(e.observations),
+        "properties": e.properties,
+        "embedding": _vector(e.embedding),
+        "created_at": _iso(e.created_at),
+        "updated_at": _iso(e.updated_at),
+    }
+
+
+def _graphmem_relation(r: Relation) -> dict[str, Any]:
+    return {
+        "type": "relation",
+        "source": r.source,
+        "relationType": r.type,
+        "target": r.target,
+        "properties": r.properties,
+        "created_at": _iso(r.created_at),
+    }
+
+
+def _mcp_entity(e: Entity) -> dict[str, Any]:
+    return {"type": "entity", "name": e.name, "entityType": e.type, "observations": list(e.observations)}
+
+
+def _mcp_relation(r: Relation) -> dict[str, Any]:
+    return {"type": "relation", "from": r.source, "to": r.target, "relationType": r.type}
+
+
+# -- import -----------------------------------------------------------------------
+
+
+def import_jsonl(
+    mem: Memory,
+    fh: IO[Any],
+    *,
+    batch_size: int = 10_000,
+    progress: Progress | None = None,
+) -> ImportCounts:
+    """Read entities and relations from JSON Lines in either format into ``mem``.
+
+    Parameters
+    ----------
+    mem
+        A memory open read-write.
+    fh
+        A file opened for reading, text or binary (decoded as UTF-8; a byte
+        order mark is allowed). A file that cannot seek (a pipe) is spooled to
+        a temporary file first.
+    batch_size
+        Records per :meth:`Memory.add_entities` / :meth:`Memory.add_relations`
+        call, i.e. per transaction.
+    progress
+        Called as ``progress(lines_read, None)`` every 10,000 lines while the
+        file is validated, then ``progress(records_written, total_records)``
+        after each batch.
+
+    Returns
+    -------
+    ImportCounts
+        How many entity and relation records were written.
+
+    Raises
+    ------
+    InvalidInput
+        A line is not valid JSON or not a valid record; the message names the
+        line. Nothing has been written.
+    NotFound
+        A relation names an entity that is neither in the file nor in the
+        store; the message names the line. Nothing has been written.
+    ReadOnlyStore
+        ``mem`` is open read-only.
+
+    Notes
+    -----
+    See the module notes for atomicity (each batch is one transaction, the
+    whole import is not) and memory use.
+
+    Examples
+    --------
+    >>> import io, graphmem
+    >>> lines = '''{"type":"relation","from":"Ada","to":"Charles","relationType":"knows"}
+    ... {"type":"entity","name":"Ada","entityType":"person","observations":["wrote the first program"]}
+    ... {"type":"entity","name":"Charles","entityType":"person","observations":[]}
+    ... '''
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     import_jsonl(mem, io.StringIO(lines))
+    ...     [(n.name, n.type, n.direction) for n in mem.neighbors("Ada")]
+    ImportCounts(entities=2, relations=1)
+    [('Charles', 'knows', 'out')]
+    """
+    check_positive_int(batch_size, "batch_size")
+    if mem.read_only:
+        raise ReadOnlyStore(f"cannot import into a store open read-only ({mem.path}); reopen it read-write")
+    source, spooled = _seekable(fh)
+    try:
+        start = source.tell()
+        kinds = _validate(mem, source, progress)
+        total = kinds.count(_ENTITY) + kinds.count(_RELATION)
+        if progress is not None:
+            progress(0, total)
+        done = 0
+        counts = {}
+        for kind, write in ((_ENTITY, mem.add_entities), (_RELATION, mem.add_relations)):
+            source.seek(start)
+            written = 0
+            for first, last, batch in _batches(source, kinds, kind, batch_size):
+                try:
+                    written += write(batch)
+                except GraphMemError as exc:
+                    what = "entity" if kind == _ENTITY else "relation"
+                    raise type(exc)(
+                        f"{exc} (while writing the {what} batch of lines {first}-{last}; "
+                        f"the {done} records of earlier batches stay written)"
+                    ) from None
+                done += len(batch)
+                if progress is not None:
+                    progress(done, total)
+            counts[kind] = written
+        return ImportCounts(entities=counts[_ENTITY], relations=counts[_RELATION])
+    finally:
+        if spooled:
+            source.close()
+
+
+def _seekable(fh: IO[Any]) -> tuple[IO[Any], bool]:
+    """``fh`` itself if it can seek back, else a spooled copy (and whether one was made)."""
+    try:
+        if fh.seekable():
+            fh.tell()
+            return fh, False
+    except (AttributeError, OSError, ValueError):
+        pass  # not seekable after all (some pipes claim otherwise): spool below
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES, mode="w+b")
+    while True:
+        block = fh.read(1 << 20)
+        if not block:
+            break
+        spool.write(block.encode("utf-8") if isinstance(block, str) else block)
+    spool.seek(0)
+    return spool, True
+
+
+def _lines(fh: IO[Any]) -> Iterator[tuple[int, str]]:
+    """(line number, text) of every physical line, decoded."""
+    for number, raw in enumerate(fh, start=1):
+        if isinstance(raw, bytes):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"line {number}: not valid UTF-8 ({exc.reason} at byte {exc.start})") from None
+        else:
+            line = raw
+        if number == 1 and line.startswith("\ufeff"):
+            line = line[1:]
+        yield number, line
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _load(line: str, number: int) -> dict[str, Any]:
+    try:
+        value = json.loads(line, parse_constant=_reject_constant)
+    except ValueError as exc:
+        raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"line {number}: expected a JSON object, got {_json_kind(value)}")
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    return "an object"
+
+
+def _classify(record: Mapping[str, Any], number: int) -> str:
+    """``"header"``, ``"entity"`` or ``"relation"``."""
+    kind = record.get("type")
+    if kind is None:
+        if "relationType" in record:
+            return "relation"
+        if "entityType" in record:
+            return "entity"
+        raise InvalidInput(
+            f"line {number}: cannot tell whether this is an entity or a relation "
+            "(no 'type' field, and neither 'entityType' nor 'relationType')"
+        )
+    if kind in ("graphmem", "entity", "relation"):
+        return str(kind)
+    raise InvalidInput(f"line {number}: unknown record type {kind!r}; expected 'entity', 'relation' or 'graphmem'")
+
+
+def _check_keys(record: Mapping[str, Any], allowed: frozenset[str], number: int, what: str) -> None:
+    unknown = set(record) - allowed
+    if unknown:
+        raise InvalidInput(
+            f"line {number}: unknown field(s) {sorted(unknown)} in a {what} record; allowed: {sorted(allowed)}"
+        )
+
+
+def _check_timestamps(record: Mapping[str, Any], number: int) -> None:
+    for name in ("created_at", "updated_at"):
+        value = record.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise InvalidInput(f"line {number}: {name} must be an ISO 8601 string, not {_json_kind(value)}")
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidInput(f"line {number}: {name} is not an ISO 8601 timestamp: {value!r}") from None
+
+
+def _check_header(record: Mapping[str, Any], number: int, first: bool) -> None:
+    _check_keys(record, _HEADER_KEYS, number, "header")
+    if not first:
+        raise InvalidInput(f"line {number}: the graphmem header must be the first record of the file")
+    version = record.get("version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise InvalidInput(f"line {number}: the header's version must be an integer, not {version!r}")
+    if version > FORMAT_VERSION:
+        raise InvalidInput(
+            f"line {number}: the file is graphmem format version {version}; this graphmem reads up to "
+            f"{FORMAT_VERSION} (upgrade graphmem)"
+        )
+    if version < 1:
+        raise InvalidInput(f"line {number}: unknown graphmem format version {version}")
+
+
+def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """The :meth:`Memory.add_entities` record of an entity line."""
+    _check_keys(record, _ENTITY_KEYS, number, "entity")
+    if "name" not in record:
+        raise InvalidInput(f"line {number}: an entity record needs a 'name'")
+    args: dict[str, Any] = {"name": record["name"]}
+    for field, arg in (("entityType", "type"), ("text", "text"), ("observations", "observations"),
+                       ("properties", "properties"), ("embedding", "embedding")):  # fmt: skip
+        if record.get(field) is not None:
+            args[arg] = record[field]
+    return args
+
+
+def _relation_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
+    """The :meth:`Memory.add_relations` record of a relation line (either format)."""
+    _check_keys(record, _RELATION_KEYS, number, "relation")
+    graphmem_shape = "source" in record or "target" in record
+    mcp_shape = "from" in record or "to" in record
+    if graphmem_shape and mcp_shape:
+        raise InvalidInput(f"line {number}: a relation has either 'source'/'target' or 'from'/'to', not both")
+    first, second = ("from", "to") if mcp_shape else ("source", "target")
+    missing = [k for k in (first, second, "relationType") if k not in record]
+    if missing:
+        raise InvalidInput(f"line {number}: a relation record needs {first!r}, {second!r} and 'relationType'; "
+                           f"missing {missing}")
+    args: dict[str, Any] = {"source": record[first], "type": record["relationType"], "target": record[second]}
+    if record.get("properties") is not None:
+        args["properties"] = record["properties"]
+    return args
+
+
+def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
+    """Parse and shape-check one line: its kind and its ``add_*`` record (empty for a skipped line)."""
+    if not line.strip():
+        return _SKIP, {}
+    record = _load(line, number)
+    kind = _classify(record, number)
+    if kind == "graphmem":
+        _check_header(record, number, first)
+        return _SKIP, {}
+    _check_timestamps(record, number)
+    if kind == "entity":
+        return _ENTITY, _entity_args(record, number)
+    return _RELATION, _relation_args(record, number)
+
+
+def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
+    """Check every line; return the kind of each line (index = line number - 1)."""
+    kinds = bytearray()
+    names: set[str] = set()
+    # An endpoint not (yet) seen as an entity of the file, with the first line using it.
+    unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
+    dim: tuple[int, int] | None = None  # (dimension, line that set it)
+    first = True
+    for number, line in _lines(fh):
+        kind, args = _record(line, number, first)
+        kinds.append(kind)
+        if progress is not None and number % _VALIDATE_TICK == 0:
+            progress(number, None)
+        if kind == _SKIP:
+            first = first and not line.strip()
+            continue
+        first = False
+        try:
+            if kind == _ENTITY:
+                item = parse_entity(**args)
+            else:
+                item = parse_relation(**args)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}") from None
+        if kind == _ENTITY:
+            names.add(item.name)
+            if item.embedding is not None:
+                if dim is None:
+                    dim = (item.embedding.size, number)
+                elif item.embedding.size != dim[0]:
+                    raise InvalidInput(
+                        f"line {number}: the embedding has dimension {item.embedding.size}, but line {dim[1]}'s "
+                        f"has {dim[0]}; all vectors of a store have one dimension"
+                    )
+        else:
+            for endpoint in (item.source, item.target):
+                if endpoint not in names and endpoint not in unresolved:
+                    unresolved[endpoint] = (number, args)
+    _check_store_dimension(mem, dim)
+    _check_endpoints(mem, names, unresolved)
+    return kinds
+
+
+def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
+    if dim is None:
+        return
+    stored = mem.stats().get("vector_dim")
+    if stored is not None and int(stored) != dim[0]:
+        raise InvalidInput(
+            f"line {dim[1]}: the file's embeddings have dimension {dim[0]}, but this store's vectors have "
+            f"dimension {stored}"
+        )
+
+
+def _check_endpoints(mem: Memory, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
+    for endpoint, (number, args) in unresolved.items():
+        if endpoint in names or mem.get_entity(endpoint) is not None:
+            continue
+        raise NotFound(
+            f"line {number}: relation {args['source']!r} -[{args['type']}]-> {args['target']!r}: "
+            f"no entity named {endpoint!r} in the file or in the store; nothing was written"
+        )
+
+
+def _batches(
+    fh: IO[Any], kinds: bytearray, wanted: int, batch_size: int
+) -> Iterator[tuple[int, int, list[dict[str, Any]]]]:
+    """(first line, last line, records) of each batch of ``wanted`` lines; only those lines are parsed."""
+    batch: list[dict[str, Any]] = []
+    first_line = last_line = 0
+    for number, line in _lines(fh):
+        if number > len(kinds):
+            # The file grew after validation; what was not validated is not written.
+            break
+        if kinds[number - 1] != wanted:
+            continue
+        _, args = _record(line, number, first=False)
+        if not batch:
+            first_line = number
+        last_line = number
+        batch.append(args)
+        if len(batch) >= batch_size:
+            yield first_line, last_line, batch
+            batch = []
+    if batch:
+        yield first_line, last_line, batch
