@@ -65,7 +65,7 @@ def quantize(vector: np.ndarray) -> tuple[bytes, float]:
     Examples
     --------
     >>> data, scale = quantize(np.array([0.6, -0.8], dtype=np.float32))
-    >>> np.round(dequantize(data, scale), 2).tolist()
+    >>> [round(float(x), 2) for x in dequantize(data, scale)]
     [0.6, -0.8]
     """
     peak = float(np.max(np.abs(vector)))
