@@ -12,15 +12,26 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
-from .records import entity_from_db, entity_key, relation_from_db, utcnow
+from .index.vector_store import VectorStore, _epoch_us
+from .records import KEY_SEPARATOR, entity_from_db, entity_key, relation_from_db, utcnow
+from .store.engine import default_engine
 from .store.store import Store, Tracer
-from .types import Entity, Neighbor, Relation
-from .validate import check_direction, check_name, check_positive_int, check_type, check_types_filter
+from .types import Entity, Hit, Neighbor, Relation
+from .validate import (
+    check_direction,
+    check_name,
+    check_positive_int,
+    check_type,
+    check_types_filter,
+    check_vector,
+)
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,
@@ -51,6 +62,7 @@ class Memory:
         self._namespace = namespace
         self._derived = Derived(store)
         self._cache = EntityCache(store.config.entity_cache_size)
+        self._vectors = VectorStore(store)
         meta = dict(store.execute("meta_all"))
         self._vector_dim: int | None = int(meta["vector_dim"]) if "vector_dim" in meta else None
         if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
@@ -87,8 +99,21 @@ class Memory:
         self._store.tracer = tracer
 
     def close(self) -> None:
-        """Release the store. Safe to call twice."""
-        self._store.close()
+        """Save the vector index if it changed and release the store. Safe to call twice."""
+        if self._store.closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._store.close()
+
+    def flush(self) -> None:
+        """Save the side vector index now (it is also saved at close). The store
+        itself is durable at every commit; the index is derived data that is
+        caught up from the store if a crash loses it."""
+        self._store.check_open()
+        with self._store.exclusive():
+            self._vectors.save()
 
     def __enter__(self) -> Memory:
         return self
@@ -176,6 +201,15 @@ class Memory:
                 apply_entity_plan(state, self._cache, plan)
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
+                index = self._vectors.peek()
+                if index is not None and plan.vector_rows:
+                    rows = plan.vector_rows
+                    index.upsert(
+                        np.fromiter((r.id for r in rows), np.int64, len(rows)),
+                        np.frombuffer(b"".join(r.embedding or b"" for r in rows), np.int8).reshape(len(rows), -1),
+                        np.fromiter((r.scale or 0.0 for r in rows), np.float32, len(rows)),
+                    )
+                    index.seq = max(index.seq, max(_epoch_us(r.updated_at) for r in rows))
 
             tx.after_commit(bookkeeping)
 
@@ -212,6 +246,9 @@ class Memory:
                 state.relation_types.discard_everywhere([id_])
                 self._refresh_relation_types(state, {(t[0] if t[2] == id_ else t[2], t[1]) for t in incident})
                 self._cache.written(deleted=[key])
+                index = self._vectors.peek()
+                if index is not None:
+                    index.remove(np.array([id_]))
 
             tx.after_commit(bookkeeping)
         return True
@@ -317,6 +354,53 @@ class Memory:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
+    # -- semantic search ---------------------------------------------------------
+
+    def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None) -> list[Hit]:
+        """The ``k`` entities most similar to ``query``, best first.
+
+        ``query`` is a text (embedded with this memory's embedder) or a vector
+        of the store's dimension. ``types`` keeps only entities of those types
+        (an unknown type matches nothing). ``Hit.score`` is the cosine
+        similarity; ties are broken by entity id (creation order). ``k`` larger
+        than the store returns what exists. Entities without a vector (added
+        with no embedder and no ``embedding``, or through Cypher) are never hits.
+
+        Examples
+        --------
+        >>> import graphmem, numpy as np
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "x", "embedding": [1.0, 0.0]}, {"name": "y", "embedding": [0.6, 0.8]}])
+        ...     [(h.name, round(h.score, 2)) for h in mem.search(np.array([0.0, 1.0]), k=2)]
+        [('y', 0.8), ('x', 0.0)]
+        """
+        k = check_positive_int(k, "k")  # type: ignore[assignment]
+        type_filter = check_types_filter(types)
+        vector = self._query_vector(query)
+        index = self._vectors.get(self._vector_dim)
+        if index is None:
+            return []
+        allowed = None
+        if type_filter is not None:
+            allowed = self._derived.get().entity_types.union(type_filter)
+        ids, scores = index.search(vector, k, allowed)
+        key_of = self._derived.get().ids.key_of
+        hits = []
+        for id_, score in zip(ids.tolist(), scores.tolist()):
+            key = key_of(id_)
+            if key is not None:  # an entity deleted since the search began
+                hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+        return hits
+
+    def _query_vector(self, query: Any) -> np.ndarray:
+        if isinstance(query, str):
+            if self._embedder is None:
+                raise InvalidInput("this memory has no embedder (opened with embedder=None): search with a vector")
+            if not query.strip():
+                raise InvalidInput("the query text is empty")
+            query = self._embedder.encode([query])[0]
+        return check_vector(query, self._vector_dim, "query vector")
+
     # -- scans -------------------------------------------------------------------
 
     def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
@@ -372,6 +456,7 @@ class Memory:
     def _invalidate(self) -> None:
         self._derived.reset()
         self._cache.clear()
+        self._vectors.forget()
         meta = dict(self._store.execute("meta_all"))
         self._vector_dim = int(meta["vector_dim"]) if "vector_dim" in meta else None
 
@@ -420,17 +505,22 @@ def _disk_bytes(path: Path | None) -> int:
 def open_memory(
     path: str | os.PathLike[str] | None = None,
     *,
-    engine: str = "kuzu",
+    engine: str | None = None,
     embedder: Any = "default",
     read_only: bool = False,
     config: StoreConfig | None = None,
     tracer: Tracer | None = None,
 ) -> Memory:
-    """Open (creating if needed) the memory at ``path``; ``None`` is in-memory."""
+    """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
+
+    ``engine`` is ``"kuzu"`` or ``"ladybug"``; ``None`` means the
+    ``GRAPHMEM_ENGINE`` environment variable if set, else ``"kuzu"``. A process
+    can load only one of the two engines.
+    """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
     resolved = resolve_embedder(embedder)
-    store = Store(path, engine=engine, read_only=read_only, config=config, tracer=tracer)
+    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer)
     try:
         return Memory(store, embedder=resolved)
     except BaseException:

@@ -209,6 +209,8 @@ class EntityPlan:
     updated: list[EntityRow]
     old_types: dict[str, str]
     new_dim: int | None
+    vector_rows: list[EntityRow]
+    """Rows whose stored vector is new or different (the side index must follow)."""
 
 
 def upsert_entities(
@@ -265,7 +267,12 @@ def upsert_entities(
             store.execute("entity_update", _update_params(row))
     old_types = {key: row.type for key, row in current.items()}
     new_dim = dim if vector_dim is None and dim is not None and (explicit or embedder is not None) else None
-    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim)
+    vector_rows = [
+        row for key, row in pending.items()
+        if row.embedding is not None and (key not in current or current[key].embedding != row.embedding
+                                          or current[key].scale != row.scale)
+    ]  # fmt: skip
+    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim, vector_rows)
 
 
 def _update_params(row: EntityRow) -> dict[str, Any]:

@@ -10,6 +10,7 @@ for the other one afterwards is an :class:`EngineConflict`, never a crash.
 from __future__ import annotations
 
 import importlib
+import os
 import importlib.util  # noqa: F401  kuzu 0.11.3 uses importlib.util without importing it
 import sys
 import threading
@@ -25,7 +26,7 @@ from ..errors import (
     StoreLocked,
 )
 
-__all__ = ["ENGINES", "load_engine", "translate"]
+__all__ = ["ENGINES", "default_engine", "load_engine", "translate"]
 
 ENGINES = ("kuzu", "ladybug")
 _lock = threading.Lock()
@@ -43,6 +44,11 @@ def load_engine(name: str) -> ModuleType:
                     "the two cannot share a process (use one engine per process, or export/import to move a store)"
                 )
         return importlib.import_module(name)
+
+
+def default_engine() -> str:
+    """``GRAPHMEM_ENGINE`` if set, else ``"kuzu"``."""
+    return os.environ.get("GRAPHMEM_ENGINE") or "kuzu"
 
 
 # Substrings of engine messages, checked in order; the first match decides.

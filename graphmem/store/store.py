@@ -23,7 +23,7 @@ import pyarrow as pa
 from ..config import StoreConfig
 from ..errors import CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
 from . import schema
-from .engine import load_engine, translate
+from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
@@ -87,18 +87,18 @@ class Store:
         self,
         path: str | os.PathLike[str] | None,
         *,
-        engine: str = "kuzu",
+        engine: str | None = None,
         read_only: bool = False,
         config: StoreConfig | None = None,
         tracer: Tracer | None = None,
         migrations: list[schema.Migration] | None = None,
     ) -> None:
         self.config = config or StoreConfig()
-        self.engine_name = engine
+        self.engine_name = engine or default_engine()
         self.read_only = read_only
         self.tracer = tracer
         self.path: Path | None = None if path is None else Path(path).expanduser().resolve()
-        self._module = load_engine(engine)
+        self._module = load_engine(self.engine_name)
         self._write_lock = threading.Lock()
         self._writer: int | None = None  # thread id holding the writer lock
         self._tx: Transaction | None = None

@@ -1,0 +1,214 @@
+"""Keeping the vector index in step with the store, in memory and on disk.
+
+Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph, and
+``manifest.json``: format version, dim, metric, M, ef_construction,
+ef_search, element count, the file's size and CRC-32, and ``store_seq``, the
+highest entity ``updated_at`` (µs since the epoch) the saved graph reflects.
+Both are written atomically (temp file, fsync, rename, fsync of the folder).
+
+Loading (lazily, at the first search, under the store's writer lock so no
+commit lands mid-load) always reads the int8 vectors from the store, the
+source of truth. The saved graph is used only if its manifest and checksum
+match; then the entities written since ``store_seq`` (with a margin for clock
+steps) are re-added and labels of entities that no longer exist are deleted.
+A missing, stale, truncated or corrupt file is rebuilt from the store; it never
+crashes the process and never returns ghosts of deleted entities.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import zlib
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import hnswlib
+import numpy as np
+
+from ..errors import CorruptStore
+from ..store.store import Store
+from .vectors import HnswParams, VectorIndex
+
+__all__ = ["VectorStore", "FORMAT_VERSION"]
+
+log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+INDEX_FILE = "hnsw.bin"
+MANIFEST_FILE = "manifest.json"
+SEQ_MARGIN_US = 5_000_000
+"""Entities updated up to this long before the saved ``store_seq`` are re-added
+too, so a wall clock stepping back a little cannot hide a write."""
+_BUILD_CHUNK = 50_000
+
+
+def _epoch_us(ts: Any) -> int:
+    if ts is None:
+        return 0
+    return int(ts.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+
+
+def _crc32(path: Path) -> int:
+    crc = 0
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 22):
+            crc = zlib.crc32(chunk, crc)
+    return crc
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class VectorStore:
+    """Owner of one store's :class:`VectorIndex`: load, catch up, save."""
+
+    def __init__(self, store: Store, params: HnswParams | None = None) -> None:
+        self._store = store
+        self.params = params or HnswParams()
+        self.folder: Path | None = None if store.path is None else store.path / "vectors"
+        self._index: VectorIndex | None = None
+        self.last_load: dict[str, Any] = {}
+
+    @property
+    def loaded(self) -> bool:
+        return self._index is not None
+
+    def get(self, dim: int | None) -> VectorIndex | None:
+        """The index, loading it on first use; ``None`` while the store has no vectors."""
+        index = self._index
+        if index is not None or dim is None:
+            return index
+        with self._store.exclusive():
+            if self._index is None:
+                self._index = self._load(dim)
+            return self._index
+
+    def peek(self) -> VectorIndex | None:
+        """The index if it is loaded (writers update a loaded index only)."""
+        return self._index
+
+    # -- loading -------------------------------------------------------------------
+
+    def _scan(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        table = self._store.execute_arrow("entity_vectors")
+        ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+        blobs = table.column("embedding").to_pylist()
+        bad = [int(i) for i, b in zip(ids, blobs) if len(b) != dim]
+        if bad:
+            raise CorruptStore(
+                f"entities {bad[:5]} have embeddings of the wrong length (expected {dim} bytes); "
+                "re-add them with add_entity(..., embedding=...)"
+            )
+        q8 = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(ids), dim) if blobs else np.zeros((0, dim), np.int8)
+        scales = table.column("scale").to_numpy(zero_copy_only=False).astype(np.float32)
+        updated = np.array([_epoch_us(t) for t in table.column("updated_at").to_pylist()], dtype=np.int64)
+        return ids, q8, scales, updated
+
+    def _load(self, dim: int) -> VectorIndex:
+        ids, q8, scales, updated = self._scan(dim)
+        self._clean_temp_files()
+        hnsw, manifest, why = self._open_saved(dim, len(ids))
+        if hnsw is not None and manifest is not None:
+            index = VectorIndex(dim, self.params, hnsw=hnsw)
+            index.set_rows(ids, q8, scales)
+            changed = ids[updated >= int(manifest["store_seq"]) - SEQ_MARGIN_US]
+            fixed = index.reconcile_hnsw(changed)
+            self.last_load = {"source": "file", "caught_up": fixed, "vectors": len(ids)}
+        else:
+            index = VectorIndex(dim, self.params)
+            for start in range(0, len(ids), _BUILD_CHUNK):
+                part = slice(start, start + _BUILD_CHUNK)
+                index.upsert(ids[part], q8[part], scales[part])
+            self.last_load = {"source": "rebuilt", "reason": why, "vectors": len(ids)}
+            if why != "no saved index":
+                log.warning("graphmem: vector index at %s rebuilt from the store (%s)", self.folder, why)
+        index.seq = int(updated.max()) if len(updated) else 0
+        index.dirty = self.last_load["source"] == "rebuilt" or bool(self.last_load.get("caught_up"))
+        return index
+
+    def _open_saved(self, dim: int, count: int) -> tuple[hnswlib.Index | None, dict[str, Any] | None, str]:
+        if self.folder is None:
+            return None, None, "no saved index"
+        manifest_path, index_path = self.folder / MANIFEST_FILE, self.folder / INDEX_FILE
+        if not manifest_path.exists() or not index_path.exists():
+            return None, None, "no saved index"
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            expected = {"format": FORMAT_VERSION, "dim": dim, "metric": "cosine", "M": self.params.M,
+                        "ef_construction": self.params.ef_construction}  # fmt: skip
+            for key, value in expected.items():
+                if manifest.get(key) != value:
+                    return None, None, f"manifest {key} is {manifest.get(key)!r}, expected {value!r}"
+            if index_path.stat().st_size != manifest["size"]:
+                return None, None, "index file size differs from the manifest (truncated?)"
+            if _crc32(index_path) != manifest["checksum"]:
+                return None, None, "index file checksum mismatch (corrupt)"
+            hnsw = hnswlib.Index(space="cosine", dim=dim)
+            hnsw.load_index(str(index_path), max_elements=max(int(manifest["max_elements"]), count, 1024),
+                            allow_replace_deleted=True)  # fmt: skip
+            return hnsw, manifest, ""
+        except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+            return None, None, f"unreadable saved index: {exc}"
+
+    def _clean_temp_files(self) -> None:
+        if self.folder is None or not self.folder.exists():
+            return
+        for leftover in self.folder.glob("*.tmp"):
+            leftover.unlink(missing_ok=True)
+
+    # -- writing -------------------------------------------------------------------
+
+    def save(self) -> bool:
+        """Write the index and its manifest atomically if it changed; returns whether it wrote."""
+        index = self._index
+        if index is None or self.folder is None or not index.dirty or self._store.read_only:
+            return False
+        self.folder.mkdir(exist_ok=True)
+        index_path, manifest_path = self.folder / INDEX_FILE, self.folder / MANIFEST_FILE
+        with index.exclusive():
+            tmp = index_path.with_name(INDEX_FILE + ".tmp")
+            index.hnsw.save_index(str(tmp))
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            manifest = {
+                "format": FORMAT_VERSION,
+                "dim": index.dim,
+                "metric": "cosine",
+                "M": self.params.M,
+                "ef_construction": self.params.ef_construction,
+                "ef_search": self.params.ef_search,
+                "count": len(index),
+                "max_elements": index.hnsw.get_max_elements(),
+                "size": tmp.stat().st_size,
+                "checksum": _crc32(tmp),
+                "store_seq": index.seq,
+                "saved_at": datetime.now(timezone.utc).isoformat(),
+            }
+            # Manifest last: until it names the new file's checksum, a crash
+            # leaves a mismatch that the next load repairs by rebuilding.
+            manifest_path.unlink(missing_ok=True)
+            os.replace(tmp, index_path)
+            mtmp = manifest_path.with_name(MANIFEST_FILE + ".tmp")
+            with open(mtmp, "w", encoding="utf-8") as fh:
+                json.dump(manifest, fh, indent=2)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(mtmp, manifest_path)
+            _fsync_dir(self.folder)
+            index.dirty = False
+        return True
+
+    def forget(self) -> None:
+        """After a write through user Cypher: drop the index and distrust the saved
+        file (Cypher may have changed embeddings without touching ``updated_at``)."""
+        self._index = None
+        if self.folder is not None:
+            (self.folder / MANIFEST_FILE).unlink(missing_ok=True)

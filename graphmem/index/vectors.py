@@ -1,0 +1,270 @@
+"""The side vector index: hnswlib HNSW over dequantized vectors, plus the int8 rows.
+
+The store is the source of truth for every embedding (int8 + scale). This
+index is derived data and holds two views of it, both addressed by entity id:
+
+- an HNSW graph (hnswlib, cosine space, float32: its Python bindings take no
+  int8) for approximate search over large candidate sets;
+- the int8 rows themselves with their inverse norms, scored exactly by
+  :func:`graphmem.algorithms.scoring.exact_top_k` when the candidate set is
+  small (a type filter, a neighbourhood) or the store is.
+
+hnswlib is not thread-safe between ``add_items``/``resize_index``/
+``mark_deleted`` and ``knn_query``, so a readers-writer lock guards it.
+Deleted slots are reused for new labels (``allow_replace_deleted``), so churn
+does not grow the index without bound while entity ids stay never-reused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import hnswlib
+import numpy as np
+from pyroaring import BitMap
+
+from ..algorithms.scoring import exact_top_k
+from ..errors import InvalidInput
+
+__all__ = ["RWLock", "HnswParams", "VectorIndex"]
+
+
+class RWLock:
+    """Many readers or one writer; a waiting writer blocks new readers (no starvation)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writer = False
+        self._waiting_writers = 0
+
+    @contextmanager
+    def read(self) -> Iterator[None]:
+        with self._cond:
+            while self._writer or self._waiting_writers:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    @contextmanager
+    def write(self) -> Iterator[None]:
+        with self._cond:
+            self._waiting_writers += 1
+            while self._writer or self._readers:
+                self._cond.wait()
+            self._waiting_writers -= 1
+            self._writer = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writer = False
+                self._cond.notify_all()
+
+
+@dataclass(frozen=True, slots=True)
+class HnswParams:
+    """HNSW settings. ``ef_search`` is not saved by hnswlib and is set again after every load."""
+
+    M: int = 16
+    ef_construction: int = 200
+    ef_search: int = 64
+    exact_limit: int = 16_384
+    """Candidate sets up to this size are scored exactly instead of through HNSW."""
+
+
+class VectorIndex:
+    """Vectors by entity id: an HNSW graph and the int8 rows.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> q8 = rng.integers(-127, 128, size=(50, 8)).astype(np.int8)
+    >>> index = VectorIndex(dim=8)
+    >>> index.upsert(np.arange(50), q8, np.full(50, 0.01, np.float32))
+    >>> query = q8[7].astype(np.float32) / np.linalg.norm(q8[7].astype(np.float32))
+    >>> ids, scores = index.search(query, 3)
+    >>> int(ids[0]), round(float(scores[0]), 4)
+    (7, 1.0)
+    >>> index.remove(np.array([7])); int(index.search(query, 1)[0][0]) != 7
+    True
+    """
+
+    def __init__(self, dim: int, params: HnswParams | None = None, *, hnsw: hnswlib.Index | None = None) -> None:
+        if dim < 1:
+            raise InvalidInput(f"dim must be >= 1, not {dim}")
+        self.dim = dim
+        self.params = params or HnswParams()
+        self._lock = RWLock()
+        if hnsw is None:
+            hnsw = hnswlib.Index(space="cosine", dim=dim)
+            hnsw.init_index(max_elements=1024, M=self.params.M, ef_construction=self.params.ef_construction,
+                            allow_replace_deleted=True)  # fmt: skip
+        hnsw.set_ef(self.params.ef_search)
+        hnsw.set_num_threads(2)
+        self._hnsw = hnsw
+        self._rows = np.zeros((0, dim), np.int8)
+        self._inv_norms = np.zeros(0, np.float32)
+        self._scales = np.zeros(0, np.float32)
+        self._labels = BitMap()  # ids with a live vector, in both views
+        self._hnsw_labels = BitMap(hnsw.get_ids_list()) if hnsw.element_count else BitMap()
+        self.seq = 0
+        """The highest store ``updated_at`` (µs) whose vector this index reflects."""
+        self.dirty = False
+
+    # -- reading -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    @property
+    def labels(self) -> BitMap:
+        with self._lock.read():
+            return BitMap(self._labels)
+
+    def search(self, query: np.ndarray, k: int, allowed: BitMap | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Top ``k`` ids by cosine similarity among ``allowed`` (all if ``None``).
+
+        The plan follows selectivity: a candidate set of at most
+        ``exact_limit`` ids (or a store that small) is scored exactly from the
+        int8 rows; a larger one goes through HNSW, over-fetching by the inverse
+        of the allowed fraction and filtering, doubling until ``k`` survive.
+        """
+        with self._lock.read():
+            live = len(self._labels)
+            candidates = self._labels if allowed is None else (allowed & self._labels)
+            n = len(candidates)
+            if n == 0:
+                return np.empty(0, np.int64), np.empty(0, np.float32)
+            if n <= self.params.exact_limit and (allowed is not None or n <= 1024):
+                ids = np.asarray(candidates.to_array(), dtype=np.int64)
+                return exact_top_k(self._rows, self._inv_norms, ids, query, k)
+            return self._search_hnsw(query, min(k, n), candidates if allowed is not None else None, live)
+
+    def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None, live: int) -> tuple[np.ndarray, np.ndarray]:
+        fraction = 1.0 if allowed is None else len(allowed) / live
+        fetch = min(live, max(k, int(np.ceil(k / fraction * 1.5)) + 8))
+        while True:
+            try:
+                labels, distances = self._hnsw.knn_query(query, k=fetch)
+            except RuntimeError:
+                # hnswlib could not find `fetch` live neighbours (many deleted
+                # slots nearby): score the candidates exactly instead.
+                ids = np.asarray((allowed if allowed is not None else self._labels).to_array(), dtype=np.int64)
+                return exact_top_k(self._rows, self._inv_norms, ids, query, k)
+            ids = labels[0].astype(np.int64)
+            scores = (1.0 - distances[0]).astype(np.float32)
+            if allowed is not None:
+                keep = np.fromiter((int(i) in allowed for i in ids), bool, len(ids))
+                ids, scores = ids[keep], scores[keep]
+            if len(ids) >= k or fetch >= live:
+                order = np.lexsort((ids, -scores))[:k]
+                return ids[order], scores[order]
+            fetch = min(live, fetch * 4)
+
+    # -- writing -----------------------------------------------------------------
+
+    def _grow_rows(self, needed: int) -> None:
+        if needed <= len(self._rows):
+            return
+        capacity = max(needed, 2 * len(self._rows), 1024)
+        rows = np.zeros((capacity, self.dim), np.int8)
+        rows[: len(self._rows)] = self._rows
+        inv = np.zeros(capacity, np.float32)
+        inv[: len(self._inv_norms)] = self._inv_norms
+        scales = np.zeros(capacity, np.float32)
+        scales[: len(self._scales)] = self._scales
+        self._rows, self._inv_norms, self._scales = rows, inv, scales
+
+    def set_rows(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
+        """Install int8 rows without touching HNSW (used when loading a saved graph)."""
+        with self._lock.write():
+            self._set_rows(ids, q8, scales)
+
+    def _set_rows(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
+        if len(ids) == 0:
+            return
+        self._grow_rows(int(ids.max()) + 1)
+        self._rows[ids] = q8
+        norms = np.linalg.norm(q8.astype(np.float32), axis=1)
+        self._inv_norms[ids] = np.divide(1.0, norms, out=np.zeros_like(norms), where=norms > 0)
+        self._scales[ids] = scales
+        self._labels.update(ids.tolist())
+
+    def upsert(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
+        """Add or replace the vectors of ``ids`` (int8 rows with their scales)."""
+        ids = np.asarray(ids, np.int64)
+        if len(ids) == 0:
+            return
+        q8 = np.asarray(q8, np.int8).reshape(len(ids), self.dim)
+        scales = np.asarray(scales, np.float32)
+        with self._lock.write():
+            self._set_rows(ids, q8, scales)
+            self._hnsw_add(ids, q8.astype(np.float32) * scales[:, None])
+            self.dirty = True
+
+    def _hnsw_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        hnsw = self._hnsw
+        needed = hnsw.element_count + len(ids)
+        if needed > hnsw.get_max_elements():
+            hnsw.resize_index(max(needed, 2 * hnsw.get_max_elements()))
+        hnsw.add_items(vectors, ids, replace_deleted=True)
+        self._hnsw_labels.update(ids.tolist())
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget the vectors of ``ids`` (ids without a vector are ignored)."""
+        with self._lock.write():
+            for id_ in np.asarray(ids, np.int64).tolist():
+                if id_ in self._hnsw_labels:
+                    self._hnsw.mark_deleted(id_)
+                    self._hnsw_labels.discard(id_)
+                if id_ in self._labels:
+                    self._labels.discard(id_)
+                    self._rows[id_] = 0
+                    self._inv_norms[id_] = 0.0
+                self.dirty = True
+
+    def reconcile_hnsw(self, changed: np.ndarray) -> int:
+        """Make the HNSW graph agree with the int8 rows: re-add ``changed`` ids and
+        any row it lacks, delete labels with no row. Returns how many were fixed."""
+        with self._lock.write():
+            stale = self._hnsw_labels - self._labels
+            for id_ in stale:
+                self._hnsw.mark_deleted(id_)
+            self._hnsw_labels -= stale
+            missing = (self._labels - self._hnsw_labels) | (BitMap(np.asarray(changed, np.int64).tolist()) & self._labels)
+            ids = np.asarray(missing.to_array(), np.int64)
+            if len(ids):
+                self._hnsw_add(ids, self._rows[ids].astype(np.float32) * self._scales[ids, None])
+            if len(stale) or len(ids):
+                self.dirty = True
+            return len(stale) + len(ids)
+
+    # -- persistence helpers -------------------------------------------------------------
+
+    @property
+    def hnsw(self) -> hnswlib.Index:
+        return self._hnsw
+
+    @contextmanager
+    def exclusive(self) -> Iterator[None]:
+        """Hold the write lock (for saving a consistent file)."""
+        with self._lock.write():
+            yield
+
+    def nbytes(self) -> dict[str, int]:
+        hnsw = self._hnsw
+        per_element = hnsw.dim * 4 + hnsw.M * 2 * 4 + 8 + 4
+        return {
+            "int8_rows": int(self._rows.nbytes + self._inv_norms.nbytes + self._scales.nbytes),
+            "hnsw_estimate": int(hnsw.get_max_elements() * per_element),
+        }
