@@ -254,6 +254,7 @@ os.kill(os.getpid(), signal.SIGKILL)          # no close, no index save
 """
 
 
+@pytest.mark.engine
 def test_kill_between_commit_and_index_save(tmp_path):
     n = 1200
     result = subprocess.run([sys.executable, "-c", textwrap.dedent(_CRASH), str(tmp_path / "s"), str(n)],
