@@ -190,7 +190,7 @@ class Memory:
         with self._store.transaction() as tx:
             state = self._derived.get()
             plan = upsert_entities(
-                self._store, tx, state, self._cache, items,
+                self._store, state, self._cache, items,
                 namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
                 config=self._store.config, now=utcnow(),
             )  # fmt: skip
@@ -486,6 +486,13 @@ class Memory:
         }
         if self._derived.loaded:
             out["derived_bytes"] = self._derived.get().nbytes()
+        index = self._vectors.peek()
+        out["vectors"] = {
+            "loaded": index is not None,
+            "count": None if index is None else len(index),
+            "bytes": None if index is None else index.nbytes(),
+            "last_load": dict(self._vectors.last_load),
+        }
         return out
 
 

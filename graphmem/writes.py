@@ -31,7 +31,7 @@ from .records import (
     quantize,
     relation_rows_table,
 )
-from .store.store import Store, Transaction
+from .store.store import Store
 from .validate import (
     check_name,
     check_observations,
@@ -215,7 +215,6 @@ class EntityPlan:
 
 def upsert_entities(
     store: Store,
-    tx: Transaction,
     state: DerivedState,
     cache: EntityCache,
     items: Sequence[EntityInput],
