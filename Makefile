@@ -29,7 +29,7 @@ demo: setup
 test: setup
 	$(PY) -m pytest -q -m "not slow"
 	for engine in $(filter-out kuzu,$(ENGINES)); do \
-		GRAPHMEM_ENGINE=$$engine $(PY) -m pytest -q -m "engine and not slow" -p no:doctest tests || exit 1; \
+		GRAPHMEM_ENGINE=$$engine $(PY) -m pytest -q -m "engine and not slow" -o addopts="-ra --strict-markers" tests || exit 1; \
 	done
 	@if [ -d $(CONTRACT_DIR) ]; then \
 		for engine in $(ENGINES); do for cap in $(CONTRACT_BUILT); do \

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -35,10 +34,16 @@ _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIRECTIONS = ("out", "in", "both")
 
 
+# Control characters (Unicode category Cc: C0, DEL, C1) would break
+# line-based formats and our key separator; lone surrogates (Cs) cannot be
+# encoded as UTF-8 at all. One regex instead of a per-character category
+# lookup: names are checked on every call, including bulk imports.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
+
+
 def _has_forbidden_char(value: str) -> bool:
-    # Control characters (Cc) would break line-based formats and our key
-    # separator; lone surrogates (Cs) cannot be encoded as UTF-8 at all.
-    return any(unicodedata.category(ch) in ("Cc", "Cs") for ch in value)
+    return _FORBIDDEN.search(value) is not None
 
 
 def check_name(name: Any, what: str = "name") -> str:
@@ -99,7 +104,7 @@ def check_text(text: Any, what: str = "text") -> str | None:
         raise InvalidInput(f"{what} must be a str or None, not {type(text).__name__}")
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidInput(f"{what} is {len(text)} characters long; the limit is {MAX_TEXT_LENGTH}")
-    if "\x00" in text or any(unicodedata.category(ch) == "Cs" for ch in text):
+    if _NUL_OR_SURROGATE.search(text) is not None:
         raise InvalidInput(f"{what} must not contain NUL or lone surrogate characters")
     return text
 
