@@ -22,7 +22,7 @@ from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, _epoch_us
 from .records import KEY_SEPARATOR, entity_from_db, entity_key, relation_from_db, utcnow
 from .store.engine import default_engine
-from .store.store import Store, Tracer
+from .store.store import CypherResult, Store, Tracer
 from .types import Entity, Hit, Neighbor, Relation
 from .validate import (
     check_direction,
@@ -88,6 +88,16 @@ class Memory:
     @property
     def closed(self) -> bool:
         return self._store.closed
+
+    @property
+    def vector_dim(self) -> int | None:
+        """The dimension of this store's vectors (fixed by the embedder or the
+        first vector stored); ``None`` while it has none."""
+        return self._vector_dim
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
 
     @property
     def tracer(self) -> Tracer | None:
@@ -437,10 +447,18 @@ class Memory:
         must follow the data model (``key`` = namespace, U+001F, name; a fresh
         ``id``); prefer :meth:`add_entity`.
         """
+        return self._cypher(query, params).dicts()
+
+    def cypher_table(self, query: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Like :meth:`cypher`, as (column names, rows): for tools that print
+        tables, where an empty result still has columns."""
+        result = self._cypher(query, params)
+        return result.columns, result.rows
+
+    def _cypher(self, query: str, params: Mapping[str, Any] | None) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
-        result = self._store.cypher(query, params, before_write=self._pin_id_floor, after_write=self._invalidate)
-        return result.dicts()
+        return self._store.cypher(query, params, before_write=self._pin_id_floor, after_write=self._invalidate)
 
     def _pin_id_floor(self) -> None:
         """Before user Cypher writes: record the id high-water mark in the same

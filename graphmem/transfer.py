@@ -243,12 +243,18 @@ def _vector(embedding: np.ndarray | None) -> list[float] | None:
     if embedding is None:
         return None
     v = embedding.astype(np.float64)
-    norm = float(np.linalg.norm(v))
-    if norm > 0.0:
-        # Exporting the unit vector (not the dequantized one) makes an
-        # export -> import -> export round trip reproduce the same numbers.
-        v = v / norm
-    return np.round(v, _VECTOR_DECIMALS).tolist()
+    peak = float(np.max(np.abs(v))) if v.size else 0.0
+    if peak == 0.0:
+        return np.round(v, _VECTOR_DECIMALS).tolist()
+    # The store keeps int8 codes times a float scale, the largest code being
+    # 127. Normalising the recovered integer codes (not the float32 product,
+    # whose rounding depends on the scale) makes export -> import -> export
+    # reproduce the very same numbers, so two exports of one graph diff clean.
+    codes = v * (127.0 / peak)
+    rounded = np.rint(codes)
+    if np.all(np.abs(codes - rounded) < 1e-3):
+        v = rounded
+    return np.round(v / np.linalg.norm(v), _VECTOR_DECIMALS).tolist()
 
 
 def _graphmem_entity(e: Entity) -> dict[str, Any]:
@@ -462,7 +468,7 @@ def _check_keys(record: Mapping[str, Any], allowed: frozenset[str], number: int,
     unknown = set(record) - allowed
     if unknown:
         raise InvalidInput(
-            f"line {number}: unknown field(s) {sorted(unknown)} in a {what} record; allowed: {sorted(allowed)}"
+            f"line {number}: unknown field(s) {sorted(unknown)} in {what} record; allowed: {sorted(allowed)}"
         )
 
 
@@ -480,7 +486,7 @@ def _check_timestamps(record: Mapping[str, Any], number: int) -> None:
 
 
 def _check_header(record: Mapping[str, Any], number: int, first: bool) -> None:
-    _check_keys(record, _HEADER_KEYS, number, "header")
+    _check_keys(record, _HEADER_KEYS, number, "the header")
     if not first:
         raise InvalidInput(f"line {number}: the graphmem header must be the first record of the file")
     version = record.get("version")
@@ -497,7 +503,7 @@ def _check_header(record: Mapping[str, Any], number: int, first: bool) -> None:
 
 def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
     """The :meth:`Memory.add_entities` record of an entity line."""
-    _check_keys(record, _ENTITY_KEYS, number, "entity")
+    _check_keys(record, _ENTITY_KEYS, number, "an entity")
     if "name" not in record:
         raise InvalidInput(f"line {number}: an entity record needs a 'name'")
     args: dict[str, Any] = {"name": record["name"]}
@@ -510,7 +516,7 @@ def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
 
 def _relation_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
     """The :meth:`Memory.add_relations` record of a relation line (either format)."""
-    _check_keys(record, _RELATION_KEYS, number, "relation")
+    _check_keys(record, _RELATION_KEYS, number, "a relation")
     graphmem_shape = "source" in record or "target" in record
     mcp_shape = "from" in record or "to" in record
     if graphmem_shape and mcp_shape:

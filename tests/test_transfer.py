@@ -1,0 +1,383 @@
+"""JSONL import and export (graphmem.transfer): both formats, round trips, bad lines, batching."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+
+import numpy as np
+import pytest
+
+import graphmem
+from graphmem.transfer import ExportCounts, ImportCounts, export_jsonl, import_jsonl
+
+pytestmark = pytest.mark.engine
+
+# What the reference MCP memory server writes (src/memory/index.ts, saveGraph):
+# one object per line, key order type/name/entityType/observations and
+# type/from/to/relationType, entities first.
+MCP_SAMPLE = "\n".join(
+    [
+        '{"type":"entity","name":"Zoë Ångström","entityType":"person","observations":["Speaks fluent Swedish","Said \\"ship it\\" at the standup"]}',
+        '{"type":"entity","name":"東京","entityType":"city","observations":["capital of Japan"]}',
+        '{"type":"entity","name":"Acme Corp","entityType":"organization","observations":[]}',
+        '{"type":"entity","name":"O\'Brien","entityType":"person","observations":["prefers tea ☕"]}',
+        '{"type":"relation","from":"Zoë Ångström","to":"Acme Corp","relationType":"works_at"}',
+        '{"type":"relation","from":"Zoë Ångström","to":"東京","relationType":"lives_in"}',
+        '{"type":"relation","from":"O\'Brien","to":"Zoë Ångström","relationType":"mentors"}',
+    ]
+) + "\n"
+
+
+def _build(mem) -> None:
+    """A small graph using every field graphmem exports."""
+    rng = np.random.default_rng(7)
+    mem.add_entities(
+        [
+            {"name": "Alice", "type": "Person", "text": "Data engineer at Acme", "observations": ['says "hi"', "likes Rust"],
+             "properties": {"age": 34, "tags": ["a", "b"], "nested": {"x": None}}, "embedding": rng.normal(size=8)},
+            {"name": "Acme", "type": "Company", "embedding": rng.normal(size=8)},
+            {"name": "Zoë 東京", "text": "línea\tcon tab", "observations": ["ünïcødé"]},
+            {"name": "Bob", "type": "Person", "properties": {"ratio": 0.25}},
+        ]
+    )
+    mem.add_relations(
+        [
+            ("Alice", "WORKS_AT", "Acme", {"since": 2021}),
+            ("Alice", "KNOWS", "Bob"),
+            ("Bob", "KNOWS", "Zoë 東京"),
+            ("Zoë 東京", "VISITED", "Acme", {"when": ["2024-01", "2024-02"]}),
+        ]
+    )
+
+
+def _export(mem, format="graphmem") -> str:
+    out = io.StringIO()
+    export_jsonl(mem, out, format=format)
+    return out.getvalue()
+
+
+def _without_timestamps(text: str) -> list[dict]:
+    records = [json.loads(line) for line in text.splitlines()]
+    for record in records:
+        record.pop("created_at", None)
+        record.pop("updated_at", None)
+    return records
+
+
+def _graph(mem):
+    entities = sorted((e.name, e.type, e.text, e.observations, json.dumps(e.properties, sort_keys=True)) for e in mem.iter_entities())
+    relations = sorted((r.source, r.type, r.target, json.dumps(r.properties, sort_keys=True)) for r in mem.iter_relations())
+    return entities, relations
+
+
+# -- export -------------------------------------------------------------------------
+
+
+def test_graphmem_export_fields(open_store):
+    mem = open_store(None)
+    _build(mem)
+    out = io.StringIO()
+    counts = export_jsonl(mem, out)
+    assert counts == ExportCounts(entities=4, relations=4)
+    lines = out.getvalue().splitlines()
+    assert json.loads(lines[0]) == {"type": "graphmem", "version": 1}
+    alice = json.loads(lines[1])
+    assert list(alice) == ["type", "name", "entityType", "text", "observations", "properties", "embedding",
+                           "created_at", "updated_at"]
+    assert alice["entityType"] == "Person" and alice["observations"] == ['says "hi"', "likes Rust"]
+    assert alice["properties"] == {"age": 34, "tags": ["a", "b"], "nested": {"x": None}}
+    assert len(alice["embedding"]) == 8 and abs(np.linalg.norm(alice["embedding"]) - 1) < 1e-5
+    assert alice["created_at"].endswith("+00:00")
+    stored = mem.get_entity("Alice").embedding
+    assert float(np.dot(stored / np.linalg.norm(stored), alice["embedding"])) > 0.9999
+    relation = json.loads(lines[5])
+    assert list(relation) == ["type", "source", "relationType", "target", "properties", "created_at"]
+    assert "Zoë 東京" in out.getvalue()  # written as UTF-8, not \u escapes
+    assert json.loads(lines[3])["embedding"] is None
+
+
+def test_mcp_export_has_exactly_the_reference_keys(open_store):
+    mem = open_store(None)
+    _build(mem)
+    records = [json.loads(line) for line in _export(mem, "mcp").splitlines()]
+    entities = [r for r in records if r["type"] == "entity"]
+    relations = [r for r in records if r["type"] == "relation"]
+    assert len(entities) == 4 and len(relations) == 4 and len(records) == 8
+    assert records[:4] == entities  # entities first, as the reference server writes them
+    for r in entities:
+        assert list(r) == ["type", "name", "entityType", "observations"]
+    for r in relations:
+        assert list(r) == ["type", "from", "to", "relationType"]
+    assert {"type": "relation", "from": "Alice", "to": "Acme", "relationType": "WORKS_AT"} in relations
+
+
+def test_export_to_a_binary_file_writes_utf8(open_store):
+    mem = open_store(None)
+    mem.add_entity("Zoë")
+    out = io.BytesIO()
+    export_jsonl(mem, out, format="mcp")
+    assert out.getvalue().decode("utf-8") == '{"type":"entity","name":"Zoë","entityType":"Entity","observations":[]}\n'
+
+
+def test_export_rejects_an_unknown_format(open_store):
+    with pytest.raises(graphmem.InvalidInput, match="format must be one of graphmem, mcp"):
+        export_jsonl(open_store(None), io.StringIO(), format="csv")
+
+
+def test_export_reports_progress(open_store):
+    mem = open_store(None)
+    mem.add_entities([{"name": f"n{i}"} for i in range(5)])
+    mem.add_relations([(f"n{i}", "NEXT", f"n{i + 1}") for i in range(4)])
+    calls = []
+    export_jsonl(mem, io.StringIO(), progress=lambda done, total: calls.append((done, total)), batch_size=2)
+    assert calls[0] == (0, 9) and calls[-1] == (9, 9)
+    assert [d for d, _ in calls] == sorted(d for d, _ in calls)
+
+
+# -- round trips -----------------------------------------------------------------------
+
+
+def test_graphmem_round_trip_is_identical_but_for_timestamps(open_store):
+    first = open_store(None)
+    _build(first)
+    exported = _export(first)
+    second = open_store(None)
+    assert import_jsonl(second, io.StringIO(exported)) == ImportCounts(entities=4, relations=4)
+    again = _export(second)
+    assert _without_timestamps(again) == _without_timestamps(exported)
+    assert _graph(second) == _graph(first)
+
+
+def test_mcp_round_trip_is_byte_identical(open_store):
+    first = open_store(None)
+    assert import_jsonl(first, io.StringIO(MCP_SAMPLE)) == ImportCounts(entities=4, relations=3)
+    exported = _export(first, "mcp")
+    # Same lines; relations come out in graphmem's order (by endpoint ids), not the file's.
+    assert sorted(exported.splitlines()) == sorted(MCP_SAMPLE.splitlines())
+    second = open_store(None)
+    import_jsonl(second, io.StringIO(exported))
+    assert _export(second, "mcp") == exported
+
+
+def test_reference_mcp_sample_imports_as_a_graph(open_store):
+    mem = open_store(None)
+    import_jsonl(mem, io.BytesIO(MCP_SAMPLE.encode("utf-8")))
+    zoe = mem.get_entity("Zoë Ångström")
+    assert zoe.type == "person" and zoe.observations == ("Speaks fluent Swedish", 'Said "ship it" at the standup')
+    assert zoe.text is None and zoe.properties == {} and zoe.embedding is None
+    assert mem.get_entity("O'Brien").observations == ("prefers tea \u2615",)
+    assert [(n.name, n.type, n.direction) for n in mem.neighbors("Zoë Ångström")] == [
+        ("Acme Corp", "works_at", "out"),
+        ("O'Brien", "mentors", "in"),
+        ("東京", "lives_in", "out"),
+    ]
+
+
+def test_embeddings_survive_the_round_trip(open_store):
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(20, 16))
+    first = open_store(None)
+    first.add_entities([{"name": f"v{i}", "embedding": v} for i, v in enumerate(vectors)])
+    second = open_store(None)
+    import_jsonl(second, io.StringIO(_export(first)))
+    for i, v in enumerate(vectors):
+        got = second.get_entity(f"v{i}").embedding
+        cosine = float(np.dot(got, v) / (np.linalg.norm(got) * np.linalg.norm(v)))
+        assert cosine > 0.999
+    assert second.stats()["vector_dim"] == 16
+
+
+def test_disk_round_trip_through_files(tmp_path, open_store):
+    first = open_store(tmp_path / "a")
+    _build(first)
+    target = tmp_path / "export.jsonl"
+    with open(target, "w", encoding="utf-8") as fh:
+        export_jsonl(first, fh)
+    second = open_store(tmp_path / "b")
+    with open(target, "rb") as fh:
+        import_jsonl(second, fh)
+    assert _graph(second) == _graph(first)
+
+
+# -- reading ---------------------------------------------------------------------------
+
+
+def test_relations_may_come_before_their_entities(open_store):
+    mem = open_store(None)
+    text = (
+        '{"type":"relation","source":"a","relationType":"KNOWS","target":"b","properties":{"w":1}}\n'
+        '{"type":"entity","name":"a"}\n'
+        '\n'
+        '{"type":"entity","name":"b","entityType":"Person"}\n'
+    )
+    assert import_jsonl(mem, io.StringIO(text)) == ImportCounts(entities=2, relations=1)
+    assert mem.get_relation("a", "KNOWS", "b").properties == {"w": 1}
+
+
+def test_records_without_a_type_field_are_recognised_by_their_keys(open_store):
+    mem = open_store(None)
+    text = '{"name":"a","entityType":"thing","observations":[]}\n{"name":"b","entityType":"thing"}\n' \
+           '{"from":"a","to":"b","relationType":"near"}\n'
+    assert import_jsonl(mem, io.StringIO(text)) == ImportCounts(entities=2, relations=1)
+    assert mem.get_entity("a").type == "thing"
+
+
+def test_relation_endpoints_may_already_be_in_the_store(open_store):
+    mem = open_store(None)
+    mem.add_entity("Existing")
+    import_jsonl(mem, io.StringIO('{"type":"entity","name":"New"}\n{"type":"relation","from":"New","to":"Existing","relationType":"REFERS_TO"}\n'))
+    assert mem.get_relation("New", "REFERS_TO", "Existing") is not None
+
+
+def test_import_upserts_into_existing_entities(open_store):
+    mem = open_store(None)
+    mem.add_entity("a", type="Person", text="kept", observations=["old"], properties={"x": 1})
+    import_jsonl(mem, io.StringIO('{"type":"entity","name":"a","entityType":"person","observations":["new","old"],"properties":{"y":2}}\n'))
+    a = mem.get_entity("a")
+    assert (a.type, a.text, a.observations, a.properties) == ("person", "kept", ("old", "new"), {"x": 1, "y": 2})
+
+
+def test_crlf_bom_and_a_pipe_are_read(open_store):
+    mem = open_store(None)
+    data = ("\ufeff" + MCP_SAMPLE.replace("\n", "\r\n")).encode("utf-8")
+    read_end, write_end = os.pipe()
+    os.write(write_end, data)  # fits in the pipe buffer, so no writer thread is needed
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        assert not pipe.seekable()
+        assert import_jsonl(mem, pipe) == ImportCounts(entities=4, relations=3)
+    assert len(mem) == 4
+
+
+def test_writes_in_batches_and_reports_progress(open_store):
+    mem = open_store(None)
+    calls = {"entities": [], "relations": []}
+    add_entities, add_relations = mem.add_entities, mem.add_relations
+
+    def spy_entities(records):
+        calls["entities"].append(len(records))
+        return add_entities(records)
+
+    def spy_relations(records):
+        calls["relations"].append(len(records))
+        return add_relations(records)
+
+    mem.add_entities, mem.add_relations = spy_entities, spy_relations
+    lines = [json.dumps({"type": "entity", "name": f"n{i}"}) for i in range(7)]
+    lines += [json.dumps({"type": "relation", "from": f"n{i}", "to": f"n{i + 1}", "relationType": "NEXT"}) for i in range(6)]
+    progress = []
+    counts = import_jsonl(mem, io.StringIO("\n".join(lines)), batch_size=3,
+                          progress=lambda done, total: progress.append((done, total)))
+    assert counts == ImportCounts(entities=7, relations=6)
+    assert calls == {"entities": [3, 3, 1], "relations": [3, 3]}
+    assert progress[0] == (0, 13) and progress[-1] == (13, 13)
+    assert [d for d, t in progress if t is not None] == [0, 3, 6, 7, 10, 13]
+
+
+def test_a_failing_batch_says_what_was_already_written(open_store):
+    mem = open_store(None)
+    add_entities = mem.add_entities
+    seen = []
+
+    def fail_second(records):
+        seen.append(records)
+        if len(seen) == 2:
+            raise graphmem.StoreLocked("simulated: another writer")
+        return add_entities(records)
+
+    mem.add_entities = fail_second
+    text = "\n".join(json.dumps({"type": "entity", "name": f"n{i}"}) for i in range(5))
+    with pytest.raises(graphmem.StoreLocked, match=r"simulated: another writer \(while writing the entity batch of "
+                                                   r"lines 3-4; the 2 records of earlier batches stay written\)"):
+        import_jsonl(mem, io.StringIO(text), batch_size=2)
+    assert sorted(e.name for e in mem.iter_entities()) == ["n0", "n1"]
+
+
+def test_import_into_a_read_only_store_is_refused(tmp_path, open_store):
+    open_store(tmp_path / "s").close()
+    mem = open_store(tmp_path / "s", read_only=True)
+    with pytest.raises(graphmem.ReadOnlyStore, match="read-only"):
+        import_jsonl(mem, io.StringIO(MCP_SAMPLE))
+
+
+def test_a_file_with_only_a_header_imports_nothing(open_store):
+    mem = open_store(None)
+    assert import_jsonl(mem, io.StringIO('\n{"type":"graphmem","version":1}\n\n')) == ImportCounts(0, 0)
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ('{"type":"entity","name":"x"', "line 2: not valid JSON"),
+        ('["entity","x"]', "line 2: expected a JSON object, got an array"),
+        ('{"type":"node","name":"x"}', "line 2: unknown record type 'node'"),
+        ('{"name":"x"}', "line 2: cannot tell whether this is an entity or a relation"),
+        ('{"type":"entity","entityType":"person"}', "line 2: an entity record needs a 'name'"),
+        ('{"type":"entity","name":"x","colour":"red"}', r"line 2: unknown field\(s\) \['colour'\] in an entity record"),
+        ('{"type":"entity","name":"x","entityType":"software engineer"}', "line 2: entity type must be an identifier"),
+        ('{"type":"entity","name":"x","observations":"one"}', "line 2: observations must be a list of str"),
+        ('{"type":"entity","name":"","entityType":"person"}', "line 2: name must not be empty"),
+        ('{"type":"entity","name":"x","embedding":[NaN, 1.0]}', "line 2: not valid JSON .*NaN"),
+        ('{"type":"entity","name":"x","embedding":[0, 0]}', "line 2: embedding is the zero vector"),
+        ('{"type":"entity","name":"x","created_at":"yesterday"}', "line 2: created_at is not an ISO 8601 timestamp"),
+        ('{"type":"relation","from":"a","relationType":"R"}', r"line 2: a relation record needs 'from', 'to' and 'relationType'"),
+        ('{"type":"relation","from":"a","target":"a","relationType":"R"}', "line 2: a relation has either"),
+        ('{"type":"relation","from":"a","to":"a","relationType":"works at"}', "line 2: relation type must be an identifier"),
+        ('{"type":"relation","source":"a","target":"a","relationType":"R","properties":[1]}', "line 2: properties must be a dict"),
+        ('{"type":"graphmem","version":1}', "line 2: the graphmem header must be the first record"),
+    ],
+)
+def test_a_bad_line_is_named_and_nothing_is_written(open_store, line, message):
+    mem = open_store(None)
+    text = '{"type":"entity","name":"a"}\n' + line + '\n{"type":"entity","name":"b"}\n'
+    with pytest.raises(graphmem.InvalidInput, match=message):
+        import_jsonl(mem, io.StringIO(text))
+    assert len(mem) == 0
+
+
+def test_a_newer_format_version_is_refused(open_store):
+    with pytest.raises(graphmem.InvalidInput, match="line 1: the file is graphmem format version 2"):
+        import_jsonl(open_store(None), io.StringIO('{"type":"graphmem","version":2}\n'))
+
+
+def test_invalid_utf8_is_named(open_store):
+    with pytest.raises(graphmem.InvalidInput, match="line 2: not valid UTF-8"):
+        import_jsonl(open_store(None), io.BytesIO(b'{"type":"entity","name":"a"}\n{"type":"entity","name":"\xff"}\n'))
+
+
+def test_mixed_embedding_dimensions_are_refused(open_store):
+    mem = open_store(None)
+    text = '{"type":"entity","name":"a","embedding":[1,0,0]}\n{"type":"entity","name":"b","embedding":[1,0]}\n'
+    with pytest.raises(graphmem.InvalidInput, match="line 2: the embedding has dimension 2, but line 1's has 3"):
+        import_jsonl(mem, io.StringIO(text))
+    assert len(mem) == 0
+
+
+def test_embeddings_must_match_the_store_dimension(open_store):
+    mem = open_store(None)
+    mem.add_entity("old", embedding=[1.0, 0.0, 0.0, 0.0])
+    with pytest.raises(graphmem.InvalidInput, match="line 1: the file's embeddings have dimension 2, but this store's vectors have dimension 4"):
+        import_jsonl(mem, io.StringIO('{"type":"entity","name":"a","embedding":[1,0]}\n'))
+    assert len(mem) == 1
+
+
+def test_a_relation_to_a_missing_entity_is_refused_before_writing(open_store):
+    mem = open_store(None)
+    text = (
+        '{"type":"entity","name":"Alice","entityType":"person","observations":[]}\n'
+        '{"type":"relation","from":"Alice","to":"Bob","relationType":"knows"}\n'
+    )
+    with pytest.raises(graphmem.NotFound) as info:
+        import_jsonl(mem, io.StringIO(text))
+    assert str(info.value) == (
+        "line 2: relation 'Alice' -[knows]-> 'Bob': no entity named 'Bob' in the file or in the store; "
+        "nothing was written"
+    )
+    assert len(mem) == 0
+
+
+def test_batch_size_must_be_positive(open_store):
+    with pytest.raises(graphmem.InvalidInput, match="batch_size must be a positive int"):
+        import_jsonl(open_store(None), io.StringIO(MCP_SAMPLE), batch_size=0)
