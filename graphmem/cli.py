@@ -244,17 +244,18 @@ def query(
     text = _read_query(cypher, query_file)
     with _open(ctx, path, read_only=not write) as mem:
         try:
-            rows = mem.cypher(text, bound)
+            columns, rows = mem.cypher_table(text, bound)
         except ReadOnlyStore as exc:
             if write:
                 raise
             raise ReadOnlyStore(f"{exc} (pass --write to allow writes)") from None
     if fmt == "json":
-        click.echo(json.dumps([_jsonable(row, _base64) for row in rows], indent=2, ensure_ascii=False))
+        records = [dict(zip(columns, row)) for row in rows]
+        click.echo(json.dumps([_jsonable(r, _base64) for r in records], indent=2, ensure_ascii=False))
     elif fmt == "csv":
-        click.echo(_csv(rows), nl=False)
+        click.echo(_csv(columns, rows), nl=False)
     else:
-        _print_table(Console(), rows)
+        _print_table(Console(), columns, rows)
 
 
 def _base64(data: bytes) -> str:
@@ -302,18 +303,12 @@ def _jsonable(value: Any, blob: Callable[[bytes], str]) -> Any:
     return str(value)
 
 
-def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
-    return list(rows[0]) if rows else []
-
-
-def _csv(rows: Sequence[Mapping[str, Any]]) -> str:
+def _csv(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    columns = _columns(rows)
-    if columns:
-        writer.writerow(columns)
+    writer.writerow(columns)
     for row in rows:
-        writer.writerow([_csv_cell(_jsonable(row[c], _base64)) for c in columns])
+        writer.writerow([_csv_cell(_jsonable(value, _base64)) for value in row])
     return out.getvalue()
 
 
@@ -335,14 +330,10 @@ def _table_cell(value: Any) -> Text:
     return Text(_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", plain))
 
 
-def _print_table(console: Console, rows: Sequence[Mapping[str, Any]]) -> None:
-    if not rows:
-        console.print("(no rows)")
-        return
-    columns = _columns(rows)
+def _print_table(console: Console, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(*columns, caption=f"{len(rows)} row{'s' if len(rows) != 1 else ''}", caption_justify="left")
     for row in rows:
-        table.add_row(*(_table_cell(row[c]) for c in columns))
+        table.add_row(*(_table_cell(value) for value in row))
     console.print(table)
 
 

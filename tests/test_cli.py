@@ -128,7 +128,9 @@ def test_query_table(run, store):
 @pytest.mark.engine
 def test_query_table_with_no_rows(run, store):
     result = run("query", store, "MATCH (e:Entity) WHERE e.name = 'nobody' RETURN e.name")
-    assert result.exit_code == 0 and "(no rows)" in result.stdout
+    assert result.exit_code == 0 and "e.name" in result.stdout and "0 rows" in result.stdout
+    csv_out = run("query", store, "--format", "csv", "MATCH (e:Entity) WHERE e.name = 'nobody' RETURN e.name")
+    assert csv_out.exit_code == 0 and csv_out.stdout == "e.name\n"  # the header even without rows
 
 
 @pytest.mark.engine
