@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Stats", "summarize", "measure", "timed", "steady_gc"]
+__all__ = ["Stats", "summarize", "measure", "timed", "timed_cpu", "steady_gc"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,12 +37,16 @@ class Stats:
     max_ms: float
     ops: int
     ops_per_s: float
+    cpu_mean_ms: float | None = None
+    """Process CPU time (all threads, engine workers included) per timed call.
+    Close to ``mean_ms`` on an idle machine; when other processes compete for
+    the cores, wall-clock figures grow and this one mostly does not."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def summarize(ns: Sequence[int], ops: Sequence[int] | int = 1) -> Stats:
+def summarize(ns: Sequence[int], ops: Sequence[int] | int = 1, *, cpu_ns: int | None = None) -> Stats:
     """Stats of call durations ``ns`` (nanoseconds); ``ops`` is per call, or one count for every call.
 
     Examples
@@ -68,6 +72,7 @@ def summarize(ns: Sequence[int], ops: Sequence[int] | int = 1) -> Stats:
         max_ms=float(arr.max()),
         ops=total_ops,
         ops_per_s=total_ops / total_s if total_s > 0 else float("inf"),
+        cpu_mean_ms=None if cpu_ns is None else cpu_ns / 1e6 / len(ns),
     )
 
 
@@ -76,6 +81,14 @@ def timed(fn: Callable[[], Any]) -> tuple[Any, int]:
     start = time.perf_counter_ns()
     result = fn()
     return result, time.perf_counter_ns() - start
+
+
+def timed_cpu(fn: Callable[[], Any]) -> tuple[Any, int, int]:
+    """``(fn(), elapsed nanoseconds, process CPU nanoseconds)``."""
+    cpu = time.process_time_ns()
+    start = time.perf_counter_ns()
+    result = fn()
+    return result, time.perf_counter_ns() - start, time.process_time_ns() - cpu
 
 
 def measure(fn: Callable[[int], Any], *, repeat: int, warmup: int = 1, ops_per_call: int = 1) -> Stats:
@@ -91,11 +104,13 @@ def measure(fn: Callable[[int], Any], *, repeat: int, warmup: int = 1, ops_per_c
     ns: list[int] = []
     clock = time.perf_counter_ns
     with steady_gc():
+        cpu_start = time.process_time_ns()
         for i in range(warmup, warmup + repeat):
             start = clock()
             fn(i)
             ns.append(clock() - start)
-    return summarize(ns, ops_per_call)
+        cpu = time.process_time_ns() - cpu_start
+    return summarize(ns, ops_per_call, cpu_ns=cpu)
 
 
 @contextmanager

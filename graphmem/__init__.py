@@ -26,7 +26,7 @@ from .errors import (
 )
 from .memory import Memory
 from .memory import open_memory as open
-from .types import Entity, Hit, Neighbor, Path, Relation
+from .types import Entity, Hit, KHop, Neighbor, Path, Relation, Subgraph
 
 __version__ = "0.1.0"
 
@@ -42,6 +42,8 @@ __all__ = [
     "Neighbor",
     "Path",
     "Hit",
+    "KHop",
+    "Subgraph",
     "GraphMemError",
     "InvalidInput",
     "NotFound",

@@ -23,7 +23,7 @@ from .index.vector_store import VectorStore, _epoch_us
 from .records import KEY_SEPARATOR, entity_from_db, entity_key, relation_from_db, utcnow
 from .store.engine import default_engine
 from .store.store import CypherResult, Store, Tracer
-from .types import Entity, Hit, Neighbor, Relation
+from .types import Entity, Explanation, Hit, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
     check_direction,
     check_name,
@@ -32,9 +32,11 @@ from .validate import (
     check_types_filter,
     check_vector,
 )
+from .retrieval import check_decay, check_rank, near_search, rank_context
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,
+    fetch_rows,
     parse_entity,
     parse_entity_record,
     parse_relation,
@@ -364,17 +366,149 @@ class Memory:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
+    # -- paths (graphmem/traversal.py) -------------------------------------------
+
+    def shortest_path(
+        self, source: str, target: str, *, max_hops: int | None = None,
+        types: Iterable[str] | str | None = None, direction: str = "both",
+    ) -> traversal.Path | None:  # fmt: skip
+        """A shortest path from ``source`` to ``target``, or ``None`` if there is none.
+
+        ``direction`` is ``"out"`` (relations followed source to target),
+        ``"in"`` (backwards) or ``"both"``; ``types`` keeps only those relation
+        types (types that do not exist match nothing: no error); ``max_hops``
+        bounds the length. ``len(path)`` is the hop count, and ``source ==
+        target`` is a zero-hop path. Unknown names raise :class:`NotFound`.
+        Answers are cached, and the cache stays exact under writes.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Ada", "Acme", "Bob")])
+        ...     _ = mem.add_relations([("Ada", "WORKS_AT", "Acme"), ("Bob", "WORKS_AT", "Acme")])
+        ...     mem.shortest_path("Ada", "Bob"), mem.shortest_path("Ada", "Bob", direction="out")
+        (Path(nodes=('Ada', 'Acme', 'Bob'), relations=('WORKS_AT', 'WORKS_AT')), None)
+        """
+        from . import traversal
+
+        self._store.check_open()
+        return traversal.shortest_path(self._derived.get(), self._namespace, source, target,
+                                       max_hops=max_hops, types=types, direction=direction)  # fmt: skip
+
+    def all_shortest_paths(
+        self, source: str, target: str, *, max_hops: int | None = None,
+        types: Iterable[str] | str | None = None, direction: str = "both", limit: int = 100,
+    ) -> list[traversal.Path]:  # fmt: skip
+        """Every shortest path from ``source`` to ``target`` (at most ``limit``), sorted.
+
+        Same arguments as :meth:`shortest_path`. Paths are distinct as
+        (nodes, relation types); when more than ``limit`` exist, ``limit`` of
+        them are returned (ask again with a larger ``limit`` for more). No
+        path gives ``[]``.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in "abcd"])
+        ...     _ = mem.add_relations([("a", "R", "b"), ("a", "R", "c"), ("b", "R", "d"), ("c", "R", "d")])
+        ...     [p.nodes for p in mem.all_shortest_paths("a", "d")]
+        [('a', 'b', 'd'), ('a', 'c', 'd')]
+        """
+        from . import traversal
+
+        self._store.check_open()
+        return traversal.all_shortest_paths(self._derived.get(), self._namespace, source, target,
+                                            max_hops=max_hops, types=types, direction=direction, limit=limit)  # fmt: skip
+
+    def k_hop(
+        self, name: str, hops: int = 1, *, direction: str = "both",
+        types: Iterable[str] | str | None = None, max_entities: int | None = None,
+    ) -> traversal.KHop:  # fmt: skip
+        """The entities within ``hops`` relations of ``name``, with their distances.
+
+        The result maps each name to its hop count (``name`` itself is 0),
+        nearest first; ``max_entities`` keeps only the nearest ones (and sets
+        ``truncated``). ``direction`` and ``types`` as in :meth:`shortest_path`.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in "abcd"])
+        ...     _ = mem.add_relations([("a", "R", "b"), ("b", "R", "c"), ("c", "R", "d")])
+        ...     dict(mem.k_hop("b", 2).distances)
+        {'b': 0, 'a': 1, 'c': 1, 'd': 2}
+        """
+        from . import traversal
+
+        self._store.check_open()
+        return traversal.k_hop(self._derived.get(), self._namespace, name, hops, direction=direction,
+                               types=types, max_entities=max_entities)  # fmt: skip
+
+    def subgraph(
+        self, seeds: str | Iterable[str], hops: int = 1, *, direction: str = "both",
+        types: Iterable[str] | str | None = None, max_entities: int = 100, max_relations: int = 500,
+    ) -> traversal.Subgraph:  # fmt: skip
+        """The entities within ``hops`` of the seed entities, and the relations among them.
+
+        For an agent's context: ``entities`` maps each name to its distance
+        from the nearest seed (nearest first), ``relations`` lists the
+        ``(source, type, target)`` relations between those entities that pass
+        ``types``. ``max_entities`` keeps the nearest entities and
+        ``max_relations`` the relations of the nearest ones; ``truncated`` says
+        whether a cap cut anything.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in "abcd"])
+        ...     _ = mem.add_relations([("a", "R", "b"), ("b", "S", "c"), ("c", "R", "d")])
+        ...     g = mem.subgraph("b", 1)
+        ...     dict(g.entities), g.relations
+        ({'b': 0, 'a': 1, 'c': 1}, (('a', 'R', 'b'), ('b', 'S', 'c')))
+        """
+        from . import traversal
+
+        self._store.check_open()
+        return traversal.subgraph(self._derived.get(), self._namespace, seeds, hops, direction=direction,
+                                  types=types, max_entities=max_entities, max_relations=max_relations)  # fmt: skip
+
     # -- semantic search ---------------------------------------------------------
 
-    def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None) -> list[Hit]:
+    def search(
+        self,
+        query: str | Any,
+        k: int = 10,
+        *,
+        types: Iterable[str] | str | None = None,
+        near: str | Iterable[str] | None = None,
+        max_hops: int | None = None,
+        direction: str = "both",
+        relation_types: Iterable[str] | str | None = None,
+        rank: str = "similarity",
+        decay: float = 0.5,
+    ) -> list[Hit]:
         """The ``k`` entities most similar to ``query``, best first.
 
         ``query`` is a text (embedded with this memory's embedder) or a vector
         of the store's dimension. ``types`` keeps only entities of those types
-        (an unknown type matches nothing). ``Hit.score`` is the cosine
-        similarity; ties are broken by entity id (creation order). ``k`` larger
-        than the store returns what exists. Entities without a vector (added
-        with no embedder and no ``embedding``, or through Cypher) are never hits.
+        (an unknown type matches nothing). ``k`` larger than the store returns
+        what exists. Entities without a vector (added with no embedder and no
+        ``embedding``, or through Cypher) are never hits.
+
+        With ``near`` (one entity name or several), hits are limited to the
+        entities within ``max_hops`` relations of any of them (``None``: any
+        distance), following ``direction`` and ``relation_types`` as in
+        :meth:`shortest_path`; the anchors themselves are candidates (0 hops).
+        Each hit then carries ``hops`` (distance to the nearest anchor) and
+        ``path`` (a shortest path from that anchor): the explanation.
+
+        ``rank="similarity"`` scores by cosine similarity; ``rank="hybrid"``
+        (needs ``near``) by ``similarity * decay ** hops``. Ties go to the
+        older entity.
 
         Examples
         --------
@@ -386,21 +520,125 @@ class Memory:
         """
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
+        rank = check_rank(rank)
+        decay = check_decay(decay)
+        if near is None and max_hops is not None:
+            raise InvalidInput("max_hops limits the distance from `near`: give near= too")
+        if near is None and rank == "hybrid":
+            raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
         vector = self._query_vector(query)
+        state = self._derived.get()
+        anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return []
-        allowed = None
-        if type_filter is not None:
-            allowed = self._derived.get().entity_types.union(type_filter)
+        allowed = None if type_filter is None else state.entity_types.union(type_filter)
+        if anchors is not None:
+            return near_search(
+                state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
+                direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
+            )  # fmt: skip
         ids, scores = index.search(vector, k, allowed)
-        key_of = self._derived.get().ids.key_of
         hits = []
         for id_, score in zip(ids.tolist(), scores.tolist()):
-            key = key_of(id_)
+            key = state.ids.key_of(id_)
             if key is not None:  # an entity deleted since the search began
                 hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
         return hits
+
+    def _anchor_ids(self, state: Any, near: Any) -> list[int]:
+        names = [near] if isinstance(near, str) else near
+        if not isinstance(names, Iterable):
+            raise InvalidInput(f"near must be an entity name or a list of names, not {type(near).__name__}")
+        names = [check_name(n, "near") for n in names]
+        if not names:
+            raise InvalidInput("near must name at least one entity")
+        ids = []
+        for name in dict.fromkeys(names):
+            id_ = state.ids.id_of(self._key(name))
+            if id_ is None:
+                raise NotFound(f"no entity named {name!r} (given in near=)")
+            ids.append(id_)
+        return ids
+
+    def recall(
+        self,
+        query: str | Any,
+        *,
+        k: int = 10,
+        hops: int = 1,
+        max_entities: int = 30,
+        max_relations: int = 60,
+        types: Iterable[str] | str | None = None,
+        direction: str = "both",
+        relation_types: Iterable[str] | str | None = None,
+        decay: float = 0.5,
+    ) -> Recall:
+        """What this memory knows about ``query``: a ranked, capped subgraph.
+
+        In the spirit of local graph-RAG search: the ``k`` entities most
+        similar to the query (of ``types``, if given) are the seeds; they are
+        expanded by ``hops`` relations (``direction``, ``relation_types``); each
+        entity scores ``similarity * decay ** hops`` (an entity without a vector
+        inherits its seed's similarity); the best ``max_entities`` are kept
+        with the ``max_relations`` strongest relations among them (ranked by
+        their endpoints' scores). Deterministic. Use :meth:`Recall.to_text` to
+        put it in a prompt.
+        """
+        k = check_positive_int(k, "k")  # type: ignore[assignment]
+        check_positive_int(max_entities, "max_entities")
+        if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
+            raise InvalidInput(f"max_relations must be an int >= 0, not {max_relations!r}")
+        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        type_filter = check_types_filter(types)
+        direction = check_direction(direction)
+        check_types_filter(relation_types, "relation_types")
+        decay = check_decay(decay)
+        text = query if isinstance(query, str) else None
+        vector = self._query_vector(query)
+        state = self._derived.get()
+        index = self._vectors.get(self._vector_dim)
+        if index is None:
+            return Recall(text, (), (), False)
+        allowed = None if type_filter is None else state.entity_types.union(type_filter)
+        seed_ids, seed_scores = index.search(vector, k, allowed)
+        ranked = rank_context(
+            state, index, vector, seed_ids, seed_scores, hops=hops, direction=direction,
+            relation_types=relation_types, decay=decay, max_entities=max_entities, max_relations=max_relations,
+        )  # fmt: skip
+        keys = [state.ids.key_of(i) for i in ranked.ids]
+        rows = fetch_rows(self._store, self._cache, [key for key in keys if key is not None],
+                          self._store.config, stored=len(state.ids))  # fmt: skip
+        entities = tuple(
+            RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
+            for key, score, hop in zip(keys, ranked.scores, ranked.hops)
+            if key is not None and (row := rows.get(key)) is not None
+        )
+        names = {row.id: row.name for row in rows.values()}
+        type_names = state.edges.type_names
+        relations = tuple(
+            (names[s], type_names[c], names[d]) for s, c, d in ranked.relations if s in names and d in names
+        )
+        return Recall(text, entities, relations, ranked.truncated)
+
+    def paths_between(
+        self, source: str, target: str, *, max_hops: int | None = None,
+        types: Iterable[str] | str | None = None, direction: str = "both", limit: int = 10,
+    ) -> list[Explanation]:  # fmt: skip
+        """Every shortest path from ``source`` to ``target`` (at most ``limit``),
+        each with the entities along it: how the memory connects the two."""
+        paths = self.all_shortest_paths(source, target, max_hops=max_hops, types=types, direction=direction,
+                                        limit=limit)  # fmt: skip
+        state = self._derived.get()
+        keys = list(dict.fromkeys(self._key(n) for p in paths for n in p.nodes))
+        rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids))
+        out = []
+        for path in paths:
+            found = [rows.get(self._key(n)) for n in path.nodes]
+            if all(row is not None for row in found):  # a concurrent delete drops the path
+                out.append(Explanation(path, tuple(row.to_entity() for row in found if row is not None)))
+        return out
 
     def _query_vector(self, query: Any) -> np.ndarray:
         if isinstance(query, str):

@@ -12,6 +12,8 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .errors import InvalidInput
+
 __all__ = ["Entity", "Relation", "Neighbor", "Path", "Hit", "Direction"]
 
 Direction = Literal["out", "in", "both"]
@@ -93,3 +95,192 @@ class Hit:
     score: float
     hops: int | None = None
     path: Path | None = None
+
+
+# -- path results (graphmem/traversal.py) ------------------------------------------
+
+from collections.abc import Iterator, Mapping  # noqa: E402
+
+__all__ += ["KHop", "Subgraph"]
+
+
+@dataclass(frozen=True, slots=True)
+class KHop:
+    """The entities within ``hops`` relations of ``source``, with their distances.
+
+    ``distances`` maps each name to its hop count (the source itself is 0),
+    ordered by distance then name; ``truncated`` is true when a cap on the
+    number of entities cut the neighbourhood short (the nearest are kept).
+    It reads like that mapping: ``len``, ``in``, iteration and ``khop[name]``.
+
+    Examples
+    --------
+    >>> from types import MappingProxyType
+    >>> k = KHop("a", 2, MappingProxyType({"a": 0, "b": 1, "c": 2}))
+    >>> len(k), k["c"], "z" in k, k.at(1)
+    (3, 2, False, ('b',))
+    """
+
+    source: str
+    hops: int | None
+    distances: Mapping[str, int]
+    truncated: bool = False
+
+    def __len__(self) -> int:
+        return len(self.distances)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.distances
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.distances)
+
+    def __getitem__(self, name: str) -> int:
+        return self.distances[name]
+
+    def at(self, hops: int) -> tuple[str, ...]:
+        """The names exactly ``hops`` away."""
+        return tuple(n for n, d in self.distances.items() if d == hops)
+
+
+@dataclass(frozen=True, slots=True)
+class Subgraph:
+    """The entities within some hops of seed entities, and the relations among them.
+
+    ``entities`` maps each name to its distance from the nearest seed (seeds
+    are 0), ordered by distance then name; ``relations`` are the
+    ``(source, type, target)`` relations between those entities that pass the
+    type filter, sorted; ``truncated`` is true when a cap on entities or
+    relations left some out (the nearest entities are kept).
+
+    Examples
+    --------
+    >>> from types import MappingProxyType
+    >>> g = Subgraph(MappingProxyType({"a": 0, "b": 1}), (("a", "KNOWS", "b"),), False)
+    >>> g.to_dict()
+    {'entities': {'a': 0, 'b': 1}, 'relations': [['a', 'KNOWS', 'b']], 'truncated': False}
+    """
+
+    entities: Mapping[str, int]
+    relations: tuple[tuple[str, str, str], ...]
+    truncated: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "entities": dict(self.entities),
+            "relations": [list(r) for r in self.relations],
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class RecalledEntity:
+    """One entity of a :class:`Recall`: what it is, how relevant, how far from the seeds."""
+
+    name: str
+    type: str
+    text: str | None
+    observations: tuple[str, ...]
+    score: float
+    hops: int
+
+
+@dataclass(frozen=True, slots=True)
+class Recall:
+    """What the memory knows about a query: ranked entities and the relations among them.
+
+    ``entities`` are best first (score, then age); ``relations`` are
+    ``(source, type, target)``, strongest first; ``truncated`` says a budget
+    left something out.
+
+    Examples
+    --------
+    >>> r = Recall("who?", (RecalledEntity("Ada", "Person", "Engineer", ("likes Rust",), 0.9, 0),
+    ...                     RecalledEntity("Acme", "Company", None, (), 0.4, 1)),
+    ...            (("Ada", "WORKS_AT", "Acme"),), False)
+    >>> print(r.to_text())
+    Entities:
+    - Ada [Person]: Engineer (likes Rust)
+    - Acme [Company]
+    Relations:
+    - Ada -WORKS_AT-> Acme
+    >>> len(r.to_text(max_chars=40)) <= 40
+    True
+    """
+
+    query: str | None
+    entities: tuple[RecalledEntity, ...]
+    relations: tuple[tuple[str, str, str], ...]
+    truncated: bool = False
+
+    def to_text(self, *, max_chars: int = 4000) -> str:
+        """A compact, deterministic text to paste into a prompt, at most ``max_chars`` long.
+
+        Lines are added in rank order (entities, then relations) while they
+        fit, so a tight budget keeps the most relevant facts.
+        """
+        if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+            raise InvalidInput(f"max_chars must be a positive int, not {max_chars!r}")
+        lines = ["Entities:"]
+        for e in self.entities:
+            line = f"- {e.name} [{e.type}]"
+            if e.text:
+                line += f": {e.text}"
+            if e.observations:
+                line += f" ({'; '.join(e.observations)})"
+            lines.append(" ".join(line.split()))  # one line each, whatever the text holds
+        if self.relations:
+            lines.append("Relations:")
+            lines.extend(f"- {s} -{t}-> {d}" for s, t, d in self.relations)
+        out: list[str] = []
+        used = 0
+        for line in lines:
+            cost = len(line) + (1 if out else 0)
+            if used + cost > max_chars:
+                break
+            out.append(line)
+            used += cost
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return {
+            "query": self.query,
+            "entities": [
+                {"name": e.name, "type": e.type, "text": e.text, "observations": list(e.observations),
+                 "score": e.score, "hops": e.hops}
+                for e in self.entities
+            ],  # fmt: skip
+            "relations": [list(r) for r in self.relations],
+            "truncated": self.truncated,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """A path between two entities with the entities along it: "how do I know that"."""
+
+    path: Path
+    entities: tuple[Entity, ...]
+
+    def to_text(self) -> str:
+        """One line per hop, with each entity's text.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> a = Entity("Ada", "Person", "Engineer", (), {}, 0, "default", t, t)
+        >>> b = Entity("Acme", "Company", None, (), {}, 1, "default", t, t)
+        >>> print(Explanation(Path(("Ada", "Acme"), ("WORKS_AT",)), (a, b)).to_text())
+        Ada [Person]: Engineer
+          -WORKS_AT- Acme [Company]
+        """
+        def describe(e: Entity) -> str:
+            return f"{e.name} [{e.type}]" + (f": {e.text}" if e.text else "")
+
+        lines = [describe(self.entities[0])]
+        for relation, entity in zip(self.path.relations, self.entities[1:]):
+            lines.append(f"  -{relation}- {describe(entity)}")
+        return "\n".join(lines)

@@ -171,7 +171,7 @@ def test_query_csv(run, store):
 @pytest.mark.engine
 def test_query_params_are_parsed_as_json_when_possible(run, store):
     result = run(
-        "query", store, "--format", "json", "-p", "who=Alice", "--param", "n=1", "-p", 'quoted="2"',
+        "query", store, "--format", "json", "-p", "who", "Alice", "--param", "n=1", "-p", "quoted", '"2"', "-p", "unused", "x",
         "MATCH (e:Entity {name: $who}) RETURN e.name AS name, $n + 1 AS n, $quoted AS q",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -181,8 +181,16 @@ def test_query_params_are_parsed_as_json_when_possible(run, store):
 @pytest.mark.engine
 @pytest.mark.parametrize("bad", ["noequals", "1x=3", "=3"])
 def test_a_malformed_param_is_a_usage_error(run, store, bad):
-    result = run("query", store, "-p", bad, "RETURN 1")
+    result = run("query", store, "--param", bad, "RETURN 1")
     assert result.exit_code == 2 and "NAME=VALUE" in result.output
+
+
+@pytest.mark.engine
+def test_p_takes_name_and_value(run, store):
+    result = run("query", store, "-p", "who=Alice", "RETURN $who AS who")  # the old spelling is --param's
+    assert result.exit_code == 2 and "goes with --param" in result.output
+    result = run("query", store, "-p", "n", "[1, 2]", "--param", "n=3", "RETURN $n AS n")
+    assert result.exit_code == 2 and "$n is given twice" in result.output
 
 
 @pytest.mark.engine

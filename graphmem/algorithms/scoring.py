@@ -13,7 +13,7 @@ from numba import njit
 
 from ..errors import InvalidInput
 
-__all__ = ["exact_top_k"]
+__all__ = ["exact_top_k", "cosine_rows"]
 
 
 @njit(cache=True, fastmath=True, nogil=True)
@@ -25,6 +25,23 @@ def _scores(matrix: np.ndarray, inv_norms: np.ndarray, ids: np.ndarray, query: n
         for d in range(dim):
             acc += np.float32(matrix[row, d]) * query[d]
         out[j] = acc * inv_norms[row]
+
+
+def cosine_rows(matrix: np.ndarray, inv_norms: np.ndarray, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
+    """Cosine similarity of ``query`` with the rows ``ids`` (0 for all-zero rows).
+
+    Examples
+    --------
+    >>> m = np.array([[127, 0], [0, 0]], dtype=np.int8)
+    >>> cosine_rows(m, np.array([1 / 127, 0], np.float32), np.array([0, 1]), np.array([1, 0], np.float32)).tolist()
+    [1.0, 0.0]
+    """
+    ids = np.ascontiguousarray(ids, dtype=np.int64)
+    if ids.size and (ids.min() < 0 or ids.max() >= matrix.shape[0]):
+        raise InvalidInput("ids out of the matrix's range")
+    out = np.empty(ids.shape[0], np.float32)
+    _scores(matrix, inv_norms, ids, np.ascontiguousarray(query, np.float32), out)
+    return out
 
 
 def exact_top_k(

@@ -26,7 +26,7 @@ import hnswlib
 import numpy as np
 from pyroaring import BitMap
 
-from ..algorithms.scoring import exact_top_k
+from ..algorithms.scoring import cosine_rows, exact_top_k
 from ..errors import InvalidInput
 
 __all__ = ["RWLock", "HnswParams", "VectorIndex"]
@@ -149,6 +149,16 @@ class VectorIndex:
                 ids = np.asarray(candidates.to_array(), dtype=np.int64)
                 return exact_top_k(self._rows, self._inv_norms, ids, query, k)
             return self._search_hnsw(query, min(k, n), candidates if allowed is not None else None, live)
+
+    def scores(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        """Exact cosine similarity of ``query`` with each of ``ids`` (0 where an id has no vector)."""
+        ids = np.asarray(ids, np.int64)
+        out = np.zeros(len(ids), np.float32)
+        with self._lock.read():
+            inside = ids < len(self._rows)
+            if inside.any():
+                out[inside] = cosine_rows(self._rows, self._inv_norms, ids[inside], query)
+        return out
 
     def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None, live: int) -> tuple[np.ndarray, np.ndarray]:
         fraction = 1.0 if allowed is None else len(allowed) / live

@@ -1,0 +1,189 @@
+"""Composed semantic x structural queries (layer L3).
+
+``search(near=...)`` restricts a vector search to the entities within some hops
+of anchor entities and explains each hit with the path that connects it;
+``recall`` gathers what the memory knows about a question as a small ranked
+subgraph; ``paths_between`` explains how two entities are connected.
+
+Scores
+------
+``rank="similarity"``: the cosine similarity between the query and the hit.
+``rank="hybrid"``: ``similarity * decay ** hops``, where ``hops`` is the
+distance from the nearest anchor (anchors are 0 hops away). Both are
+deterministic; ties go to the smaller entity id (the older entity).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pyroaring import BitMap
+
+from . import traversal
+from .algorithms import paths as kernels
+from .algorithms.paths import Reach
+from .errors import InvalidInput
+from .index.derived import DerivedState
+from .index.vectors import VectorIndex
+from .records import KEY_SEPARATOR
+from .types import Hit, Path
+
+__all__ = ["RANKS", "check_rank", "check_decay", "near_search", "recall_seeds", "rank_context"]
+
+RANKS = ("similarity", "hybrid")
+HYBRID_EXACT_LIMIT = 200_000
+"""Up to this many candidates, hybrid ranking scores every one exactly; above,
+it re-ranks an over-fetched similarity top list (documented as approximate)."""
+
+
+def check_rank(rank: Any) -> str:
+    if rank not in RANKS:
+        raise InvalidInput(f"rank must be one of {', '.join(RANKS)}, not {rank!r}")
+    return str(rank)
+
+
+def check_decay(decay: Any) -> float:
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < float(decay) <= 1.0:
+        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
+    return float(decay)
+
+
+def _name(state: DerivedState, id_: int) -> str | None:
+    key = state.ids.key_of(id_)
+    return None if key is None else key.split(KEY_SEPARATOR, 1)[1]
+
+
+def _hits(
+    state: DerivedState, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
+) -> list[Hit]:
+    hits = []
+    for id_, score in zip(ids.tolist(), scores.tolist()):
+        name = _name(state, id_)
+        id_path = found.path_to(id_)
+        if name is None or id_path is None:  # deleted while the query ran
+            continue
+        path: Path = traversal.to_path(state, namespace, id_path)
+        hits.append(Hit(name=name, score=float(score), hops=len(path), path=path))
+    return hits
+
+
+def near_search(
+    state: DerivedState,
+    index: VectorIndex,
+    namespace: str,
+    query: np.ndarray,
+    k: int,
+    *,
+    anchors: Sequence[int],
+    max_hops: int | None,
+    direction: str,
+    relation_types: Iterable[str] | str | None,
+    allowed_types: BitMap | None,
+    rank: str,
+    decay: float,
+) -> list[Hit]:
+    """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``.
+
+    The neighbourhood (a breadth-first search from all anchors at once, which
+    also records a shortest path back to the nearest anchor) becomes a bitmap
+    that the vector index's planner treats like any filter.
+    """
+    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
+    allowed = BitMap(found.nodes.tolist())
+    if allowed_types is not None:
+        allowed &= allowed_types
+    if rank == "similarity":
+        ids, scores = index.search(query, k, allowed)
+        return _hits(state, namespace, found, ids, scores)
+    candidates = allowed & index.labels
+    if len(candidates) <= HYBRID_EXACT_LIMIT:
+        ids = np.asarray(candidates.to_array(), np.int64)
+        sims = index.scores(query, ids)
+    else:
+        ids, sims = index.search(query, min(len(candidates), max(50 * k, 1000)), candidates)
+    hops = np.array([found.hops[found.position(i)] for i in ids.tolist()], np.float64)
+    hybrid = (sims * np.power(decay, hops)).astype(np.float32)
+    order = np.lexsort((ids, -hybrid))[:k]
+    return _hits(state, namespace, found, ids[order], hybrid[order])
+
+
+def recall_seeds(index: VectorIndex, query: np.ndarray, k: int, allowed: BitMap | None) -> tuple[np.ndarray, np.ndarray]:
+    """The semantic seeds of a recall: the ``k`` most similar entities."""
+    return index.search(query, k, allowed)
+
+
+@dataclass(frozen=True, slots=True)
+class RankedContext:
+    """Ids of a recall's entities ranked best first with scores and hops, and its relations as id triples."""
+
+    ids: tuple[int, ...]
+    scores: tuple[float, ...]
+    hops: tuple[int, ...]
+    relations: tuple[tuple[int, int, int], ...]
+    truncated: bool
+
+
+def rank_context(
+    state: DerivedState,
+    index: VectorIndex,
+    query: np.ndarray,
+    seed_ids: np.ndarray,
+    seed_scores: np.ndarray,
+    *,
+    hops: int,
+    direction: str,
+    relation_types: Iterable[str] | str | None,
+    decay: float,
+    max_entities: int,
+    max_relations: int,
+) -> RankedContext:
+    """Expand the seeds by ``hops`` and keep the best ``max_entities`` and ``max_relations``.
+
+    An entity's score is ``similarity * decay ** hops`` (hops from the nearest
+    seed); an entity without a vector inherits the similarity of the seed it
+    was reached from, so a bare but well-connected fact is not lost. Relations
+    among the kept entities are ranked by the sum of their endpoints' scores.
+    """
+    if len(seed_ids) == 0:
+        return RankedContext((), (), (), (), False)
+    view = state.edges.view
+    found = traversal.reach(state, seed_ids.tolist(), hops, direction=direction, types=relation_types, view=view)
+    ids = found.nodes.astype(np.int64)
+    sims = index.scores(query, ids)
+    labels = index.labels
+    has_vector = np.fromiter((int(i) in labels for i in ids.tolist()), bool, len(ids))
+    seed_sim = dict(zip(seed_ids.tolist(), seed_scores.tolist()))
+    root_sim = np.array([seed_sim.get(_root(found, i), 0.0) for i in ids.tolist()], np.float32)
+    sims = np.where(has_vector, sims, root_sim)
+    for i, id_ in enumerate(ids.tolist()):
+        if id_ in seed_sim:
+            sims[i] = seed_sim[id_]
+    score = (sims * np.power(decay, found.hops.astype(np.float64))).astype(np.float32)
+    order = np.lexsort((ids, -score))
+    kept = order[:max_entities]
+    kept_ids = ids[kept]
+    mask = traversal._mask(state.edges, traversal._filter_key(relation_types))
+    rows, capped = kernels.induced_edges(view.adj, kept_ids, allowed=mask, n_nodes=view.nodes)
+    weight = dict(zip(kept_ids.tolist(), score[kept].tolist()))
+    ranked = sorted(
+        (tuple(r) for r in rows.tolist()),
+        key=lambda r: (-(weight[r[0]] + weight[r[2]]), r[0], r[1], r[2]),
+    )
+    return RankedContext(
+        ids=tuple(kept_ids.tolist()),
+        scores=tuple(float(s) for s in score[kept]),
+        hops=tuple(int(h) for h in found.hops[kept]),
+        relations=tuple(ranked[:max_relations]),  # type: ignore[arg-type]
+        truncated=len(ids) > max_entities or len(ranked) > max_relations or capped or found.truncated,
+    )
+
+
+def _root(found: Reach, node: int) -> int:
+    """The seed a node was reached from (its BFS tree root)."""
+    at = found.position(node)
+    while found.parents[at] >= 0:
+        at = found.position(int(found.parents[at]))
+    return int(found.nodes[at])

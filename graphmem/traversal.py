@@ -1,0 +1,336 @@
+"""Path queries by entity name (layer L3): the logic behind ``Memory.shortest_path`` and friends.
+
+Each call validates its arguments, maps names to ids through the derived
+state's :class:`~graphmem.index.ids.IdMap`, takes the relation index's current
+:class:`~graphmem.index.adjacency.EdgeView` once (a consistent graph, whatever
+writers do meanwhile), runs a kernel of :mod:`graphmem.algorithms.paths` on it
+and maps the ids back to names. Shortest-path answers go through the path cache
+(:mod:`graphmem.algorithms.cache`) attached to the relation index, so a reload of
+the derived state (after a user Cypher write) drops the cache with it.
+
+Rules shared by every call: an unknown entity name raises :class:`NotFound`; a
+bad ``direction``, ``max_hops``/``hops`` or cap raises :class:`InvalidInput`;
+relation types that do not exist are not an error, they match no relation (a
+filter of only unknown types finds only zero-hop answers).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from .algorithms import paths as kernels
+from .algorithms.cache import PathCache
+from .algorithms.paths import IdPath, Reach
+from .errors import GraphMemError, InvalidInput, NotFound
+from .index.adjacency import EdgeIndex, EdgeView
+from .index.derived import DerivedState
+from .records import KEY_SEPARATOR, entity_key
+from .types import KHop, Path, Subgraph
+from .validate import check_direction, check_name, check_types_filter
+
+__all__ = [
+    "shortest_path",
+    "all_shortest_paths",
+    "k_hop",
+    "subgraph",
+    "reach",
+    "to_path",
+    "path_cache",
+    "DEFAULT_PATH_LIMIT",
+    "DEFAULT_MAX_ENTITIES",
+    "DEFAULT_MAX_RELATIONS",
+]
+
+DEFAULT_PATH_LIMIT = 100
+DEFAULT_MAX_ENTITIES = 100
+DEFAULT_MAX_RELATIONS = 500
+
+_CACHE_NAME = "paths"
+_ATTEMPTS = 200
+"""A path found on one graph version may cross an entity that a concurrent
+delete has just unmapped (the id map changes a moment before the relations);
+such a query is rerun on the newer graph, this many times at most."""
+
+
+class _Vanished(Exception):
+    """An id of the answer has no name any more: the graph changed under the query."""
+
+
+def path_cache(edges: EdgeIndex) -> PathCache:
+    """The path cache of this relation index (created on first use)."""
+    return edges.attach(_CACHE_NAME, lambda: PathCache(version=edges.view.version))
+
+
+# -- argument checks ------------------------------------------------------------------
+
+
+def _check_hops(value: Any, what: str, *, allow_none: bool) -> int | None:
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        accepted = "None or an int >= 0" if allow_none else "an int >= 0"
+        raise InvalidInput(f"{what} must be {accepted}, not {value!r}")
+    return int(value)
+
+
+def _check_cap(value: Any, what: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InvalidInput(f"{what} must be None or an int >= 1, not {value!r}")
+    return int(value)
+
+
+def _filter_key(types: Any) -> frozenset[str] | None:
+    checked = check_types_filter(types)
+    return None if checked is None else frozenset(checked)
+
+
+def _mask(edges: EdgeIndex, names: frozenset[str] | None) -> np.ndarray | None:
+    """The kernels' type mask. Built *after* the view is taken: every code in
+    that view already has its name, so the mask misses no type it contains."""
+    if names is None:
+        return None
+    mask = np.zeros(max(len(edges.type_names), 1), np.uint8)
+    for name in names:
+        code = edges.code_of(name)
+        if code is not None:
+            mask[code] = 1
+    return mask
+
+
+# -- names and ids --------------------------------------------------------------------
+
+
+def _id(state: DerivedState, namespace: str, name: str, what: str) -> int:
+    id_ = state.ids.id_of(entity_key(namespace, name))
+    if id_ is None:
+        raise NotFound(f"no entity named {name!r} ({what})")
+    return id_
+
+
+def _names(state: DerivedState, namespace: str, ids: Iterable[int]) -> list[str]:
+    skip = len(namespace) + len(KEY_SEPARATOR)
+    key_of = state.ids.key_of
+    out = []
+    for id_ in ids:
+        key = key_of(id_)
+        if key is None:
+            raise _Vanished(id_)
+        out.append(key[skip:])
+    return out
+
+
+def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
+    """The :class:`Path` of names of an id path (raises ``_Vanished`` if an entity is gone)."""
+    type_names = state.edges.type_names
+    return Path(
+        nodes=tuple(_names(state, namespace, path.nodes.tolist())),
+        relations=tuple(type_names[c] for c in path.codes.tolist()),
+    )
+
+
+def _retrying(run: Any) -> Any:
+    for _ in range(_ATTEMPTS):
+        try:
+            return run()
+        except _Vanished:
+            time.sleep(0.0005)  # a delete is between its two bookkeeping steps: let it finish
+    raise GraphMemError("the graph kept changing under this query; try again")
+
+
+# -- shortest paths -------------------------------------------------------------------
+
+
+def shortest_path(
+    state: DerivedState,
+    namespace: str,
+    source: str,
+    target: str,
+    *,
+    max_hops: int | None = None,
+    types: Iterable[str] | str | None = None,
+    direction: str = "both",
+) -> Path | None:
+    """A shortest path from ``source`` to ``target``, or ``None`` (see :meth:`Memory.shortest_path`)."""
+    check_name(source, "source")
+    check_name(target, "target")
+    direction = check_direction(direction)
+    hops = _check_hops(max_hops, "max_hops", allow_none=True)
+    names = _filter_key(types)
+
+    def run() -> Path | None:
+        src = _id(state, namespace, source, "source")
+        dst = _id(state, namespace, target, "target")
+        if src == dst:
+            return Path(nodes=(source,), relations=())
+        edges = state.edges
+        cache = path_cache(edges)
+        key = ("shortest", src, dst, direction, names, hops)
+        hit, answer = cache.get(key)
+        if hit:
+            return answer  # type: ignore[no-any-return]
+        edges.maybe_compact()
+        view = edges.view
+        found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction,
+                                          allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
+        answer = None if found is None else to_path(state, namespace, found)
+        cache.put(key, answer, version=view.version, types=names, relations=found.relations() if found else ())
+        return answer
+
+    return _retrying(run)  # type: ignore[no-any-return]
+
+
+def all_shortest_paths(
+    state: DerivedState,
+    namespace: str,
+    source: str,
+    target: str,
+    *,
+    max_hops: int | None = None,
+    types: Iterable[str] | str | None = None,
+    direction: str = "both",
+    limit: int = DEFAULT_PATH_LIMIT,
+) -> list[Path]:
+    """Up to ``limit`` shortest paths (see :meth:`Memory.all_shortest_paths`)."""
+    check_name(source, "source")
+    check_name(target, "target")
+    direction = check_direction(direction)
+    hops = _check_hops(max_hops, "max_hops", allow_none=True)
+    names = _filter_key(types)
+    cap = _check_cap(limit, "limit")
+    if cap is None:
+        raise InvalidInput("limit must be an int >= 1, not None")
+
+    def run() -> list[Path]:
+        src = _id(state, namespace, source, "source")
+        dst = _id(state, namespace, target, "target")
+        if src == dst:
+            return [Path(nodes=(source,), relations=())]
+        edges = state.edges
+        cache = path_cache(edges)
+        key = ("all", src, dst, direction, names, hops, cap)
+        hit, answer = cache.get(key)
+        if hit:
+            return list(answer)
+        edges.maybe_compact()
+        view = edges.view
+        found = kernels.all_shortest_paths(view.adj, src, dst, direction=direction,
+                                           allowed=_mask(edges, names), max_hops=hops, limit=cap, n_nodes=view.nodes)
+        answer = tuple(sorted((to_path(state, namespace, p) for p in found.paths),
+                              key=lambda p: (p.nodes, p.relations)))
+        cache.put(key, answer, version=view.version, types=names, relations=map(tuple, found.relations.tolist()))
+        return list(answer)
+
+    return _retrying(run)  # type: ignore[no-any-return]
+
+
+# -- neighbourhoods -------------------------------------------------------------------
+
+
+def reach(
+    state: DerivedState,
+    seeds: Sequence[int] | np.ndarray,
+    max_hops: int | None,
+    *,
+    direction: str = "both",
+    types: Iterable[str] | str | None = None,
+    max_nodes: int | None = None,
+    view: EdgeView | None = None,
+) -> Reach:
+    """The ids within ``max_hops`` (``None``: any distance) of the seed ids, with
+    distances and a shortest path to each (:meth:`Reach.path_to`), for composed
+    queries that work on ids. Arguments are validated as in :func:`k_hop`."""
+    direction = check_direction(direction)
+    hops = _check_hops(max_hops, "max_hops", allow_none=True)
+    names = _filter_key(types)
+    cap = _check_cap(max_nodes, "max_nodes")
+    edges = state.edges
+    if view is None:
+        edges.maybe_compact()
+        view = edges.view
+    return kernels.k_hop(view.adj, seeds, hops, direction=direction,  # type: ignore[arg-type]
+                         allowed=_mask(edges, names), max_nodes=cap, n_nodes=view.nodes)
+
+
+def _seed_ids(state: DerivedState, namespace: str, seeds: Any) -> list[int]:
+    if isinstance(seeds, str):
+        seeds = [seeds]
+    if not isinstance(seeds, Iterable):
+        raise InvalidInput(f"seeds must be a name or a list of names, not {type(seeds).__name__}")
+    names = [check_name(s, "seed") for s in seeds]
+    if not names:
+        raise InvalidInput("give at least one seed entity")
+    return [_id(state, namespace, n, "seed") for n in dict.fromkeys(names)]
+
+
+def _ordered(state: DerivedState, namespace: str, found: Reach) -> MappingProxyType[str, int]:
+    names = _names(state, namespace, found.nodes.tolist())
+    return MappingProxyType(dict(sorted(zip(names, found.hops.tolist()), key=lambda item: (item[1], item[0]))))
+
+
+def k_hop(
+    state: DerivedState,
+    namespace: str,
+    source: str,
+    hops: int = 1,
+    *,
+    direction: str = "both",
+    types: Iterable[str] | str | None = None,
+    max_entities: int | None = None,
+) -> KHop:
+    """The entities within ``hops`` of ``source`` with their distances (see :meth:`Memory.k_hop`)."""
+    check_name(source, "source")
+    direction = check_direction(direction)
+    depth = _check_hops(hops, "hops", allow_none=False)
+    _filter_key(types)
+    cap = _check_cap(max_entities, "max_entities")
+
+    def run() -> KHop:
+        src = _id(state, namespace, source, "source")
+        found = reach(state, [src], depth, direction=direction, types=types, max_nodes=cap)
+        return KHop(source, depth, _ordered(state, namespace, found), found.truncated)
+
+    return _retrying(run)  # type: ignore[no-any-return]
+
+
+def subgraph(
+    state: DerivedState,
+    namespace: str,
+    seeds: str | Iterable[str],
+    hops: int = 1,
+    *,
+    direction: str = "both",
+    types: Iterable[str] | str | None = None,
+    max_entities: int = DEFAULT_MAX_ENTITIES,
+    max_relations: int = DEFAULT_MAX_RELATIONS,
+) -> Subgraph:
+    """The entities within ``hops`` of the seeds and the relations among them (see :meth:`Memory.subgraph`)."""
+    direction = check_direction(direction)
+    depth = _check_hops(hops, "hops", allow_none=False)
+    names = _filter_key(types)
+    entity_cap = _check_cap(max_entities, "max_entities")
+    relation_cap = _check_hops(max_relations, "max_relations", allow_none=True)
+
+    def run() -> Subgraph:
+        seed_ids = _seed_ids(state, namespace, seeds)
+        edges = state.edges
+        edges.maybe_compact()
+        view = edges.view
+        found = reach(state, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap, view=view)
+        rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(edges, names),
+                                             max_edges=relation_cap, n_nodes=view.nodes)
+        ids = rows[:, [0, 2]].ravel().tolist()
+        name_list = _names(state, namespace, ids)
+        type_names = edges.type_names
+        relations = sorted(
+            (name_list[2 * i], type_names[code], name_list[2 * i + 1]) for i, code in enumerate(rows[:, 1].tolist())
+        )
+        return Subgraph(_ordered(state, namespace, found), tuple(relations), found.truncated or capped)
+
+    return _retrying(run)  # type: ignore[no-any-return]

@@ -1,0 +1,118 @@
+"""The benchmark harness runs end to end on a tiny graph and its outputs are complete.
+
+No timing is asserted: this checks that every benchmark still runs against the
+current API and that the JSON and RESULTS.md it writes are well formed. The
+suite runs in this process with the engine under test (the harness's
+``--child`` mode); the parent mode, which spawns one process per engine, is
+covered by running it for that one engine.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks import report, run
+from benchmarks.bench_core import SUITE as CORE
+from benchmarks.datasets import KINDS, generate
+
+ENGINE = os.environ.get("GRAPHMEM_ENGINE", "kuzu")
+ROOT = Path(__file__).resolve().parent.parent
+SIZE = 500
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def core_result(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    base = tmp_path_factory.mktemp("bench")
+    out = base / "results"
+    code = run.main(["--child", ENGINE, "--sizes", str(SIZE), "--repeat", "1", "--graphs", ",".join(KINDS),
+                     "--out", str(out), "--workdir", str(base), "--only", "core"])  # fmt: skip
+    assert code == 0
+    return base, json.loads((out / f"core-{ENGINE}.json").read_text(encoding="utf-8"))
+
+
+def test_every_core_benchmark_is_measured_with_numeric_percentiles(core_result):
+    _, result = core_result
+    assert result["suite"] == "core" and result["engine"] == ENGINE and result["sizes"] == [SIZE]
+    expected = {(b.name, kind) for b in CORE.benchmarks for kind in KINDS}
+    errors = [f"{m['benchmark']} ({m['graph']}): {m['error']}" for m in result["measurements"] if "error" in m]
+    assert not errors, errors
+    assert result["complete"] is True
+    measured = {(m["benchmark"], m["graph"]) for m in result["measurements"]}
+    assert measured == expected
+    for m in result["measurements"]:
+        assert m["size"] == SIZE and m["samples"] >= 1
+        for field in ("p50_ms", "p95_ms", "mean_ms", "ops_per_s"):
+            assert isinstance(m[field], float) and math.isfinite(m[field]) and m[field] > 0, (m["benchmark"], field)
+        assert m["p50_ms"] <= m["p95_ms"] <= m["max_ms"]
+    assert set(result["benchmarks"]) == {b.name for b in CORE.benchmarks}
+
+
+def test_result_records_machine_versions_seed_and_command(core_result):
+    _, result = core_result
+    machine = result["machine"]
+    assert machine["cpu_count"] >= 1 and machine["python"]
+    assert {"kuzu", "ladybug", "numpy", "pyarrow"} <= set(machine["packages"])
+    assert machine["packages"][ENGINE]
+    assert result["seed"] == 42 and result["command"].startswith("python -m benchmarks.run")
+    assert {d["graph"] for d in result["datasets"]} == set(KINDS)
+
+
+def test_bulk_load_writes_every_record(core_result):
+    _, result = core_result
+    ops = {(m["benchmark"], m["graph"]): m["ops"] for m in result["measurements"]}
+    for kind in KINDS:
+        assert ops[("bulk_entities", kind)] == SIZE
+        assert ops[("bulk_relations", kind)] == generate(kind, SIZE).m
+
+
+def test_results_md_is_generated_into_the_given_directory(core_result):
+    base, _ = core_result
+    markdown = report.write_markdown(base / "results", base / "RESULTS.md")
+    assert markdown == base / "RESULTS.md"
+    text = markdown.read_text(encoding="utf-8")
+    assert "python -m benchmarks.run" in text and f"**{ENGINE}**" in text
+    for bench in CORE.benchmarks:
+        assert f"| {bench.name} | random | {SIZE} |" in text
+    assert "p50 <= 0.05 ms" in text and ">= 150k/s at 1M" in text
+
+
+def test_only_merges_into_existing_results(core_result, tmp_path):
+    base, full = core_result
+    out = tmp_path / "results"
+    out.mkdir()
+    (out / f"core-{ENGINE}.json").write_text(json.dumps(full), encoding="utf-8")
+    code = run.main(["--child", ENGINE, "--sizes", str(SIZE), "--repeat", "1", "--graphs", "random",
+                     "--out", str(out), "--workdir", str(tmp_path), "--only", "get_warm"])  # fmt: skip
+    assert code == 0
+    merged = json.loads((out / f"core-{ENGINE}.json").read_text(encoding="utf-8"))
+    assert len(merged["measurements"]) == len(full["measurements"])
+    assert [u["benchmarks"] for u in merged["updates"]] == [["get_warm"]]
+
+
+def test_parent_runs_the_engine_in_a_child_process(tmp_path):
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--engines", ENGINE, "--sizes", "200", "--repeat", "1",
+         "--graphs", "random", "--out", str(out), "--workdir", str(tmp_path), "--only", "get_cold"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads((out / f"core-{ENGINE}.json").read_text(encoding="utf-8"))
+    assert [m["benchmark"] for m in result["measurements"]] == ["get_cold"]
+    assert result["complete"] is True and not result.get("updates")
+    assert result["measurements"][0]["cpu_mean_ms"] > 0
+    assert (tmp_path / "RESULTS.md").exists()
+
+
+def test_unknown_only_name_is_refused():
+    with pytest.raises(SystemExit, match="no suite or benchmark named 'nope'"):
+        run.main(["--engines", ENGINE, "--only", "nope"])

@@ -1,0 +1,175 @@
+"""Composed queries against their brute-force definitions (networkx + numpy)."""
+
+from __future__ import annotations
+
+import json
+
+import networkx as nx
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graphmem
+
+
+def _load(mem, g: nx.Graph | nx.DiGraph, dim: int, seed: int, *, with_vectors=None):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(g.number_of_nodes(), dim)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    records = []
+    for n in g.nodes():
+        record = {"name": f"v{n}", "type": "Even" if n % 2 == 0 else "Odd"}
+        if with_vectors is None or with_vectors(n):
+            record["embedding"] = x[n]
+        records.append(record)
+    mem.add_entities(records)
+    mem.add_relations([(f"v{a}", "R" if (a + b) % 3 else "S", f"v{b}") for a, b in g.edges()])
+    stored = {}
+    for n in g.nodes():
+        e = mem.get_entity(f"v{n}").embedding
+        if e is not None:
+            stored[n] = e / np.linalg.norm(e)
+    return x, stored
+
+
+def _check_path(mem, g, hit, anchors):
+    path = hit.path
+    assert len(path) == hit.hops and path.nodes[-1] == hit.name and int(path.nodes[0][1:]) in anchors
+    for (a, b), rel in zip(zip(path.nodes, path.nodes[1:]), path.relations):
+        ia, ib = int(a[1:]), int(b[1:])
+        assert g.has_edge(ia, ib) or g.has_edge(ib, ia)
+        assert rel == ("R" if (ia + ib) % 3 else "S")
+
+
+@pytest.mark.engine
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 60),
+    density=st.floats(0.5, 3.0),
+    hops=st.one_of(st.none(), st.integers(0, 4)),
+    k=st.integers(1, 8),
+    n_anchors=st.integers(1, 3),
+)
+def test_near_search_equals_brute_force(open_store, seed, n, density, hops, k, n_anchors):
+    g = nx.gnm_random_graph(n, int(n * density), seed=seed)
+    mem = open_store(None)
+    try:
+        _, stored = _load(mem, g, 12, seed)
+        rng = np.random.default_rng(seed + 1)
+        anchors = sorted(set(rng.integers(0, n, n_anchors).tolist()))
+        q = rng.normal(size=12).astype(np.float32)
+        q /= np.linalg.norm(q)
+        dist = nx.multi_source_dijkstra_path_length(g, anchors, cutoff=hops)
+        expect = sorted(dist, key=lambda i: (-float(stored[i] @ q), i))[:k]
+        hits = mem.search(q, k=k, near=[f"v{a}" for a in anchors], max_hops=hops)
+        assert [h.name for h in hits] == [f"v{i}" for i in expect]
+        for h in hits:
+            assert h.hops == dist[int(h.name[1:])]
+            assert abs(h.score - float(stored[int(h.name[1:])] @ q)) < 1e-4
+            _check_path(mem, g, h, anchors)
+        # hybrid: the documented formula, over the same candidates
+        hybrid = mem.search(q, k=k, near=[f"v{a}" for a in anchors], max_hops=hops, rank="hybrid", decay=0.7)
+        scored = sorted(dist, key=lambda i: (-float(stored[i] @ q) * 0.7 ** dist[i], i))[:k]
+        assert [h.name for h in hybrid] == [f"v{i}" for i in scored]
+        for h in hybrid:
+            i = int(h.name[1:])
+            assert abs(h.score - float(stored[i] @ q) * 0.7 ** dist[i]) < 1e-4
+    finally:
+        mem.close()
+
+
+def test_near_search_directions_types_and_filters(mem):
+    g = nx.DiGraph([(0, 1), (1, 2), (3, 0), (2, 4)])
+    _, stored = _load(mem, g, 8, 3)
+    q = stored[4]
+    out = {h.name: h.hops for h in mem.search(q, k=10, near="v0", direction="out")}
+    assert out == {"v0": 0, "v1": 1, "v2": 2, "v4": 3}
+    inward = {h.name: h.hops for h in mem.search(q, k=10, near="v0", direction="in")}
+    assert inward == {"v0": 0, "v3": 1}
+    typed = {h.name for h in mem.search(q, k=10, near="v0", relation_types=["R"])}  # only (0,1) is R
+    assert typed == {"v0", "v1"}
+    assert {h.name for h in mem.search(q, k=10, near="v0", relation_types=["S"])} == {"v0", "v3"}
+    evens = {h.name for h in mem.search(q, k=10, near="v0", types=["Even"])}
+    assert evens == {"v0", "v2", "v4"}
+    assert mem.search(q, k=10, near="v0", max_hops=0)[0].name == "v0"
+
+
+def test_entities_without_vectors_are_not_hits_but_still_connect(mem):
+    g = nx.path_graph(5)
+    _, stored = _load(mem, g, 8, 4, with_vectors=lambda n: n != 2)
+    hits = mem.search(stored[4], k=5, near="v0")
+    assert [h.name for h in hits][0] == "v4" and "v2" not in {h.name for h in hits}
+    assert hits[0].path.nodes == ("v0", "v1", "v2", "v3", "v4")
+
+
+def test_bad_input(mem):
+    mem.add_entities([{"name": "a", "embedding": [1.0, 0.0]}, {"name": "b", "embedding": [0.0, 1.0]}])
+    q = np.array([1.0, 0.0])
+    with pytest.raises(graphmem.NotFound):
+        mem.search(q, near="nobody")
+    with pytest.raises(graphmem.NotFound):
+        mem.search(q, near=["a", "nobody"])
+    for kwargs in ({"max_hops": 2}, {"rank": "hybrid"}, {"near": "a", "rank": "best"}, {"near": "a", "decay": 0},
+                   {"near": "a", "decay": 1.5}, {"near": "a", "max_hops": -1}, {"near": []}, {"near": 5},
+                   {"near": "a", "direction": "up"}):  # fmt: skip
+        with pytest.raises(graphmem.InvalidInput):
+            mem.search(q, **kwargs)
+    for kwargs in ({"k": 0}, {"hops": -1}, {"max_entities": 0}, {"max_relations": -1}, {"decay": 2}):
+        with pytest.raises(graphmem.InvalidInput):
+            mem.recall(q, **kwargs)
+    with pytest.raises(graphmem.InvalidInput):
+        mem.recall(q).to_text(max_chars=0)
+
+
+def test_recall_respects_budgets_and_is_deterministic(mem):
+    g = nx.barabasi_albert_graph(120, 2, seed=5)
+    _, stored = _load(mem, g, 16, 5, with_vectors=lambda n: n % 7 != 0)
+    q = stored[1]
+    r = mem.recall(q, k=5, hops=2, max_entities=12, max_relations=9)
+    assert len(r.entities) == 12 and len(r.relations) <= 9 and r.truncated
+    assert r.entities[0].name == "v1" and r.entities[0].hops == 0
+    scores = [e.score for e in r.entities]
+    assert scores == sorted(scores, reverse=True)
+    names = {e.name for e in r.entities}
+    for s, t, d in r.relations:
+        assert s in names and d in names and (g.has_edge(int(s[1:]), int(d[1:])))
+    again = mem.recall(q, k=5, hops=2, max_entities=12, max_relations=9)
+    assert again == r and again.to_text() == r.to_text()
+    json.dumps(r.to_dict())
+    text = r.to_text(max_chars=200)
+    assert len(text) <= 200 and text.startswith("Entities:\n- v1 [Odd]")
+    seeds = {h.name for h in mem.search(q, k=5)}
+    assert seeds <= names  # the seeds outrank their neighbours (decay < 1)
+    wide = mem.recall(q, k=5, hops=1, max_entities=1000, max_relations=1000)
+    expected = set(nx.multi_source_dijkstra_path_length(g, [int(s[1:]) for s in seeds], cutoff=1))
+    assert {int(e.name[1:]) for e in wide.entities} == expected and not wide.truncated
+    assert {e.name: e.hops for e in wide.entities if e.name in seeds} == {s: 0 for s in seeds}
+
+
+def test_recall_with_the_text_model_reads_well(tmp_path):
+    with graphmem.open(tmp_path / "s") as mem:
+        mem.add_entities([
+            {"name": "Ada", "type": "Person", "text": "Builds data pipelines in Rust"},
+            {"name": "Acme", "type": "Company", "text": "A logistics company"},
+            {"name": "Rust", "type": "Technology", "text": "A systems programming language"},
+            {"name": "Bo", "type": "Person", "text": "Paints watercolours of birds"},
+        ])  # fmt: skip
+        mem.add_relations([("Ada", "WORKS_AT", "Acme"), ("Ada", "USES", "Rust"), ("Bo", "KNOWS", "Ada")])
+        r = mem.recall("data pipeline engineer", k=1, hops=1)
+        assert r.entities[0].name == "Ada" and {e.name for e in r.entities} == {"Ada", "Acme", "Rust", "Bo"}
+        assert "Ada -WORKS_AT-> Acme" in r.to_text()
+
+
+def test_paths_between_explains(mem):
+    mem.add_entities([{"name": n, "text": f"about {n}"} for n in "abcde"])
+    mem.add_relations([("a", "R", "b"), ("a", "R", "c"), ("b", "S", "d"), ("c", "S", "d"), ("d", "T", "e")])
+    paths = mem.paths_between("a", "e")
+    assert [p.path.nodes for p in paths] == [("a", "b", "d", "e"), ("a", "c", "d", "e")]
+    assert [e.text for e in paths[0].entities] == ["about a", "about b", "about d", "about e"]
+    assert paths[0].to_text().splitlines()[1] == "  -R- b [Entity]: about b"
+    assert mem.paths_between("a", "e", limit=1)[0].path.nodes == ("a", "b", "d", "e")
+    assert mem.paths_between("e", "a", direction="out") == []
+    with pytest.raises(graphmem.NotFound):
+        mem.paths_between("a", "zzz")
