@@ -54,7 +54,7 @@ LOAD_BATCH = 100_000
 QUERIES = 300
 """Held-out query vectors per size; recall is averaged over the timed ones."""
 WARMUP = 10
-EF_CURVE = (10, 16, 32, 64, 128, 256)
+EF_CURVE = (10, 16, 32, 64, 96, 128, 256, 512)
 RARE_TYPE = "Rare"
 RARE_FRACTION = 0.01
 COMMON_TYPE = "Note"

@@ -16,10 +16,10 @@ import numpy as np
 
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, ReadOnlyStore
+from .errors import InvalidInput, NotFound, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
-from .index.vector_store import VectorStore, _epoch_us
+from .index.vector_store import VectorStore, epoch_us
 from .records import KEY_SEPARATOR, entity_from_db, entity_key, relation_from_db, utcnow
 from .store.engine import default_engine
 from .store.store import CypherResult, Store, Tracer
@@ -221,7 +221,7 @@ class Memory:
                         np.frombuffer(b"".join(r.embedding or b"" for r in rows), np.int8).reshape(len(rows), -1),
                         np.fromiter((r.scale or 0.0 for r in rows), np.float32, len(rows)),
                     )
-                    index.seq = max(index.seq, max(_epoch_us(r.updated_at) for r in rows))
+                    index.seq = max(index.seq, max(epoch_us(r.updated_at) for r in rows))
 
             tx.after_commit(bookkeeping)
 
@@ -696,7 +696,32 @@ class Memory:
     def _cypher(self, query: str, params: Mapping[str, Any] | None) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
-        return self._store.cypher(query, params, before_write=self._pin_id_floor, after_write=self._invalidate)
+        return self._store.cypher(
+            query, params, before_write=self._pin_id_floor, check_write=self._check_data_model,
+            after_write=self._invalidate,
+        )  # fmt: skip
+
+    def _check_data_model(self) -> None:
+        """Refuse (roll back) a user Cypher write that leaves entities graphmem
+        cannot use: its id map, bitmaps and vectors need every entity to have an
+        id of its own and a key of namespace + U+001F + name."""
+        bad = self._store.execute("model_violations", {"separator": KEY_SEPARATOR})
+        if bad:
+            keys = ", ".join(repr(row[0]) for row in bad)
+            raise QueryError(
+                f"refused: the statement leaves entities outside graphmem's data model ({keys}): each needs "
+                "id (a unique INT64 >= 0), namespace, name, type and key = namespace + '\\x1f' + name; "
+                "use add_entity() to create entities. Nothing was changed."
+            )
+        duplicates = self._store.execute("duplicate_ids")
+        if duplicates:
+            raise QueryError(
+                f"refused: entity ids {[row[0] for row in duplicates]} would be shared by several entities; "
+                "ids must be unique. Nothing was changed."
+            )
+        untyped = self._store.execute("untyped_relations")
+        if untyped:
+            raise QueryError(f"refused: relations {untyped} have no type. Nothing was changed.")
 
     def _pin_id_floor(self) -> None:
         """Before user Cypher writes: record the id high-water mark in the same

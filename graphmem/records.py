@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from .errors import CorruptStore
 from .types import Entity, Relation
 
 __all__ = [
@@ -134,8 +135,8 @@ class EntityRow:
             properties=dict(self.properties),
             id=self.id,
             namespace=self.namespace,
-            created_at=self.created_at.replace(tzinfo=timezone.utc),
-            updated_at=self.updated_at.replace(tzinfo=timezone.utc),
+            created_at=_utc(self.created_at),
+            updated_at=_utc(self.updated_at),
             embedding=vector,
         )
 
@@ -151,12 +152,32 @@ def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
         type=type_,
         text=text,
         observations=list(observations or ()),
-        properties=json.loads(properties) if properties else {},
+        properties=_properties(properties, name),
         embedding=embedding,
         scale=scale,
         created_at=created,
         updated_at=updated,
     )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    # Entities written through Cypher may lack timestamps.
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _properties(text: str | None, name: str) -> dict[str, Any]:
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise CorruptStore(
+            f"entity {name!r} has properties that are not a JSON object ({text[:60]!r}); "
+            "fix them with Cypher (SET e.properties = '{...}') or add_entity(properties=...)"
+        )
+    return value
 
 
 _ENTITY_SCHEMA = pa.schema(
@@ -228,6 +249,6 @@ def relation_from_db(source: str, type_: str, target: str, row: Sequence[Any]) -
         source=source,
         type=type_,
         target=target,
-        properties=json.loads(properties) if properties else {},
-        created_at=created.replace(tzinfo=timezone.utc),
+        properties=_properties(properties, f"{source} -[{type_}]-> {target}"),
+        created_at=_utc(created),
     )

@@ -156,7 +156,8 @@ def rank_context(
     labels = index.labels
     has_vector = np.fromiter((int(i) in labels for i in ids.tolist()), bool, len(ids))
     seed_sim = dict(zip(seed_ids.tolist(), seed_scores.tolist()))
-    root_sim = np.array([seed_sim.get(_root(found, i), 0.0) for i in ids.tolist()], np.float32)
+    roots = _roots(found)
+    root_sim = np.array([seed_sim.get(int(found.nodes[r]), 0.0) for r in roots.tolist()], np.float32)
     sims = np.where(has_vector, sims, root_sim)
     for i, id_ in enumerate(ids.tolist()):
         if id_ in seed_sim:
@@ -181,9 +182,15 @@ def rank_context(
     )
 
 
-def _root(found: Reach, node: int) -> int:
-    """The seed a node was reached from (its BFS tree root)."""
-    at = found.position(node)
-    while found.parents[at] >= 0:
-        at = found.position(int(found.parents[at]))
-    return int(found.nodes[at])
+def _roots(found: Reach) -> np.ndarray:
+    """For each node of ``found``, the position of the seed it was reached from.
+
+    Breadth-first order puts every parent before its children, so one pass
+    settles them all.
+    """
+    parents = found.parents.tolist()
+    roots = list(range(len(parents)))
+    for i, parent in enumerate(parents):
+        if parent >= 0:
+            roots[i] = roots[parent]
+    return np.asarray(roots, np.int64)

@@ -23,7 +23,8 @@ Direction = Literal["out", "in", "both"]
 class Entity:
     """One remembered thing.
 
-    ``embedding`` is the dequantized vector (float32) or ``None``; it is left
+    Timestamps are UTC; they are ``None`` only for entities created through
+    Cypher without them. ``embedding`` is the dequantized vector (float32) or ``None``; it is left
     out of equality because arrays do not compare to a single bool.
     """
 
@@ -34,8 +35,8 @@ class Entity:
     properties: dict[str, Any]
     id: int
     namespace: str
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime | None
+    updated_at: datetime | None
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
 
 
@@ -47,7 +48,7 @@ class Relation:
     type: str
     target: str
     properties: dict[str, Any]
-    created_at: datetime
+    created_at: datetime | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ import os
 import re
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pexpect
@@ -224,7 +223,9 @@ def test_meta_commands(console):
     c.run(":format json", "format: json")
     c.run("MATCH (e:Entity {name: $who}) RETURN e.type AS type;", r'"type": "Person"')
     c.run(":timing on", "timing is on")
-    if not hasattr(graphmem.Memory, "recall"):
+    if hasattr(graphmem.Memory, "recall"):
+        c.run(":recall data pipelines k=1", r'"name": "Alice"')
+    else:
         c.run(":recall anything", "not available in this version")
     c.run(":nonsense", "unknown command")
     assert c.quit() == 0
@@ -448,33 +449,15 @@ def test_completion(store, open_store):
     assert _completions(session, ":path Al") == [""]  # the store failed: an entry saying so, inserting nothing
 
 
-class _FutureMemory:
-    """A stand-in for a Memory with composed search and recall (not built yet in every version):
-    the console must use them as they are declared, and print their answers."""
+class _OlderMemory:
+    """A stand-in for a graphmem whose search has no near= and which has no recall:
+    the console must say so rather than fake them."""
 
     read_only = True
     embedder = object()
 
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, dict]] = []
-
-    def search(self, query, k=10, *, types=None, near=None, max_hops=None):
-        self.calls.append(("search", {"k": k, "types": types, "near": near, "max_hops": max_hops}))
-        return [graphmem.Hit("Acme", 0.9, 1, graphmem.Path(("Alice", "Acme"), ("WORKS_AT",))),
-                graphmem.Hit("Alice", 0.5, 0, graphmem.Path(("Alice",), ()))]  # fmt: skip
-
-    def get_entity(self, name):
-        return types.SimpleNamespace(type={"Acme": "Company"}.get(name, "Person"))
-
-    def get_relation(self, source, type, target):
-        return object() if (source, type, target) == ("Alice", "WORKS_AT", "Acme") else None
-
-    def recall(self, query, k=10, hops=1):
-        self.calls.append(("recall", {"query": query, "k": k, "hops": hops}))
-        found = types.SimpleNamespace(entities={"Alice": 0, "Acme": 1}, relations=(("Alice", "WORKS_AT", "Acme"),))
-        found.to_text = lambda: "Alice (Person) -WORKS_AT-> Acme (Company)"
-        found.to_dict = lambda: {"entities": ["Alice", "Acme"]}
-        return found
+    def search(self, query, k=10, *, types=None):
+        return []
 
 
 def _session(mem, fmt: str) -> tuple[Session, io.StringIO, io.StringIO]:
@@ -484,39 +467,35 @@ def _session(mem, fmt: str) -> tuple[Session, io.StringIO, io.StringIO]:
     return Session(mem, output), out, err
 
 
-def test_composed_search_and_recall_when_memory_has_them():
-    mem = _FutureMemory()
-    session, out, err = _session(mem, "table")
-    assert session.run(Item("meta", ":search anvils near=Alice hops=2 k=2 -> near_alice", 1)), err.getvalue()
-    assert mem.calls[-1] == ("search", {"k": 2, "types": None, "near": "Alice", "max_hops": 2})
-    assert "Alice -[WORKS_AT]-> Acme" in out.getvalue() and "hops" in out.getvalue()
-    assert session.params["near_alice"] == ["Acme", "Alice"]
-    assert session.run(Item("meta", ":recall who is at Acme k=3 hops=2 -> ctx", 2)), err.getvalue()
-    assert mem.calls[-1] == ("recall", {"query": "who is at Acme", "k": 3, "hops": 2})
-    assert "Alice (Person) -WORKS_AT-> Acme (Company)" in out.getvalue()
-    assert session.params["ctx"] == ["Alice", "Acme"]
-    assert not session.run(Item("meta", ":recall x max_entities=3", 3))  # not an option of this recall
-    assert "max_entities= is not an option" in err.getvalue()
-
-    session, out, err = _session(mem, "json")
-    session.run(Item("meta", ":search anvils near=Alice", 1))
-    hits = json.loads(out.getvalue())
-    assert hits[0] == {"name": "Acme", "type": "Company", "score": 0.9, "hops": 1,
-                       "path": {"nodes": ["Alice", "Acme"], "relations": ["WORKS_AT"]}}  # fmt: skip
-    session.run(Item("meta", ":recall acme", 2))
-    assert json.loads(out.getvalue().splitlines()[-1]) == {"entities": ["Alice", "Acme"]}
+def test_features_this_memory_lacks_are_said_so():
+    session, out, err = _session(_OlderMemory(), "table")
+    assert session.run(Item("meta", ":search data k=2", 1))
+    assert not session.run(Item("meta", ":search data near=Alice hops=1", 2))
+    assert "search(near=...) is not available in this version" in err.getvalue()
+    assert not session.run(Item("meta", ":recall data", 3))
+    assert ":recall is not available in this version" in err.getvalue()
+    session.run(Item("meta", ":help recall", 4))
+    assert "(not available in this version)" in out.getvalue()
 
 
 @pytest.mark.engine
-def test_features_this_memory_lacks_are_said_so(store, open_store):
+def test_recall_in_the_console(store, open_store):
     mem = open_store(store, read_only=True, embedder=graphmem.HashEmbedder())
-    session, out, err = _session(mem, "table")
-    if "near" not in inspect.signature(mem.search).parameters:
-        assert not session.run(Item("meta", ":search data near=Alice hops=1", 1))
-        assert "not available in this version" in err.getvalue()
     if not hasattr(mem, "recall"):
-        assert not session.run(Item("meta", ":recall data", 2))
-        assert "not available in this version" in err.getvalue()
+        pytest.skip("this graphmem has no recall yet")
+    session, out, err = _session(mem, "json")
+    assert session.run(Item("meta", ":recall data pipelines k=1 hops=1 max_entities=3 -> ctx", 1)), err.getvalue()
+    found = json.loads(out.getvalue())
+    assert found["entities"][0]["name"] == "Alice" and len(found["entities"]) <= 3
+    assert ["Alice", "WORKS_AT", "Acme"] in found["relations"]
+    assert session.params["ctx"] == [e["name"] for e in found["entities"]]
+    assert session.run(Item("meta", ":recall data pipelines k=1 chars=60", 2)), err.getvalue()
+    text = json.loads(out.getvalue().splitlines()[-1])["text"]
+    assert text.startswith("Entities:\n- Alice [Person]") and len(text) <= 60
+    session, out, err = _session(mem, "table")
+    assert session.run(Item("meta", ":recall data pipelines k=1 hops=1", 3)), err.getvalue()
+    assert "builds data pipelines" in out.getvalue() and "WORKS_AT" in out.getvalue()
+    assert not session.run(Item("meta", ":recall data hops=-1", 4)) and "hops= must be at least 0" in err.getvalue()
 
 
 @pytest.mark.engine

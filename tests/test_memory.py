@@ -418,3 +418,24 @@ def test_close_is_idempotent_and_closed_store_refuses(open_store, tmp_path):
         mem.get_entity("a")
     with open_store(tmp_path / "s") as again:  # released at once: reopen in the same process works
         assert again.get_entity("a") is not None
+
+
+def test_cypher_writes_outside_the_data_model_are_refused(mem):
+    mem.add_entities([{"name": "a"}, {"name": "b"}])
+    mem.add_relation("a", "R", "b")
+    before = _snapshot(mem)
+    for statement in (
+        "CREATE (:Entity {key: 'x'})",
+        "MATCH (e:Entity) WHERE e.name = 'b' SET e.id = 0",
+        "MATCH (e:Entity) WHERE e.name = 'a' SET e.name = 'renamed'",
+        "MATCH (a:Entity), (b:Entity) WHERE a.name = 'a' AND b.name = 'b' CREATE (a)-[:Relation]->(b)",
+    ):
+        with pytest.raises(graphmem.QueryError, match="refused"):
+            mem.cypher(statement)
+    assert _snapshot(mem) == before and len(mem) == 2
+    mem.cypher(
+        "CREATE (:Entity {key: $k, id: 99, namespace: 'default', name: 'c', type: 'Thing'})", {"k": "default\x1fc"}
+    )
+    c = mem.get_entity("c")
+    assert (c.id, c.type, c.created_at) == (99, "Thing", None)  # accepted; Cypher-made entities have no timestamps
+    assert mem.add_entity("d").id == 100  # the id floor follows

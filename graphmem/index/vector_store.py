@@ -27,6 +27,7 @@ from typing import Any
 
 import hnswlib
 import numpy as np
+import pyarrow as pa
 
 from ..errors import CorruptStore
 from ..store.store import Store
@@ -45,10 +46,35 @@ too, so a wall clock stepping back a little cannot hide a write."""
 _BUILD_CHUNK = 50_000
 
 
-def _epoch_us(ts: Any) -> int:
+def epoch_us(ts: Any) -> int:
     if ts is None:
         return 0
     return int(ts.replace(tzinfo=timezone.utc).timestamp() * 1_000_000)
+
+
+def _blob_matrix(column: pa.Array, dim: int, ids: np.ndarray) -> np.ndarray:
+    """The int8 rows of a binary column, read from its Arrow buffers in one go
+    (converting 1M blobs to Python bytes first took ~9 s)."""
+    n = len(column)
+    if n == 0:
+        return np.zeros((0, dim), np.int8)
+    if pa.types.is_large_binary(column.type):
+        offsets_type = np.int64
+    elif pa.types.is_binary(column.type):
+        offsets_type = np.int32
+    else:
+        raise CorruptStore(f"embeddings are stored as {column.type}, not as binary")
+    _, offsets_buf, data_buf = column.buffers()
+    offsets = np.frombuffer(offsets_buf, offsets_type)[column.offset : column.offset + n + 1]
+    lengths = np.diff(offsets)
+    bad = np.flatnonzero(lengths != dim)
+    if bad.size:
+        raise CorruptStore(
+            f"entities {ids[bad[:5]].tolist()} have embeddings of the wrong length (expected {dim} bytes); "
+            "re-add them with add_entity(..., embedding=...)"
+        )
+    data = np.frombuffer(data_buf, np.int8)
+    return data[offsets[0] : offsets[0] + n * dim].reshape(n, dim).copy()
 
 
 def _crc32(path: Path) -> int:
@@ -100,19 +126,12 @@ class VectorStore:
     def _scan(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         table = self._store.execute_arrow("entity_vectors")
         ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
-        blobs = table.column("embedding").to_pylist()
-        bad = [int(i) for i, b in zip(ids, blobs) if len(b) != dim]
-        if bad:
-            raise CorruptStore(
-                f"entities {bad[:5]} have embeddings of the wrong length (expected {dim} bytes); "
-                "re-add them with add_entity(..., embedding=...)"
-            )
-        q8 = np.frombuffer(b"".join(blobs), dtype=np.int8).reshape(len(ids), dim) if blobs else np.zeros((0, dim), np.int8)
+        q8 = _blob_matrix(table.column("embedding").combine_chunks(), dim, ids)
         scales = table.column("scale").to_numpy(zero_copy_only=False).astype(np.float32)
-        updated = np.array([_epoch_us(t) for t in table.column("updated_at").to_pylist()], dtype=np.int64)
-        return ids, q8, scales, updated
+        updated = table.column("updated_at").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
+        return ids, q8, scales, updated.to_numpy(zero_copy_only=False).astype(np.int64)
 
-    def _load(self, dim: int) -> VectorIndex:
+    def _load(self, dim: int) -> VectorIndex:  # noqa: C901 - one linear recovery story
         ids, q8, scales, updated = self._scan(dim)
         self._clean_temp_files()
         hnsw, manifest, why = self._open_saved(dim, len(ids))
@@ -124,6 +143,8 @@ class VectorStore:
             self.last_load = {"source": "file", "caught_up": fixed, "vectors": len(ids)}
         else:
             index = VectorIndex(dim, self.params)
+            if len(ids):
+                index.reserve(len(ids), int(ids.max()))
             for start in range(0, len(ids), _BUILD_CHUNK):
                 part = slice(start, start + _BUILD_CHUNK)
                 index.upsert(ids[part], q8[part], scales[part])

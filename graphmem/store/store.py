@@ -349,13 +349,15 @@ class Store:
         *,
         allow_write: bool = True,
         before_write: Callable[[], None] | None = None,
+        check_write: Callable[[], None] | None = None,
         after_write: Callable[[], None] | None = None,
     ) -> CypherResult:
         """Run user Cypher. It first runs in a read-only transaction, so the engine
         itself decides whether it writes; a write is rerun under the writer lock
         when ``allow_write`` and the store is writable, else refused.
         ``before_write`` runs inside that write transaction before the
-        statement; ``after_write`` after its commit, under the writer lock."""
+        statement, ``check_write`` after it (an exception rolls it back), and
+        ``after_write`` after its commit, under the writer lock."""
         if not isinstance(text, str) or not text.strip():
             raise QueryError("a Cypher statement must be a non-empty str")
         check_bound(text, params, label="the Cypher statement")
@@ -378,6 +380,8 @@ class Store:
                     tx.after_commit(after_write)
                 result = self._execute_raw(self._write_conn, "<cypher>", text, params)
                 columns, rows = _collect(result)
+                if check_write is not None:
+                    check_write()  # raising here rolls the statement back
             return CypherResult(columns, rows, wrote=True)
         except BaseException:
             _rollback(conn)
