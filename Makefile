@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.graphmem-setup
 # Capabilities whose contract file in ../shared/contract must pass.
-CONTRACT_BUILT ?= core
+CONTRACT_BUILT ?= core semantic paths composed
 CONTRACT_DIR   ?= ../shared/contract
 ENGINES        ?= kuzu ladybug
 
