@@ -106,7 +106,9 @@ def save_result(out_dir: Path, result: dict[str, Any], *, merge: bool) -> Path:
             result = {**result, "measurements": kept + result["measurements"], "updates": old.get("updates", [])}
         else:
             update = {"command": result["command"], "date": result["date"], "complete": result.get("complete", True),
-                      "benchmarks": sorted({m["benchmark"] for m in result["measurements"]})}
+                      "load_average": result.get("load_average"),
+                      "benchmarks": sorted({m["benchmark"] for m in result["measurements"]}),
+                      "sizes": result.get("sizes"), "graphs": result.get("graphs")}
             updates = [u for u in old.get("updates", []) if (u["command"], u["date"]) != (update["command"],
                                                                                            update["date"])]
             updates.append(update)
@@ -197,8 +199,12 @@ def _render_suite(results: list[dict[str, Any]]) -> list[str]:
             + (f" — suite error: {r['error']}" if r.get("error") else "")
         )
         for update in r.get("updates", []):
-            lines.append(f"  - updated by `{update['command']}` ({update['date'][:16].replace('T', ' ')} UTC): "
-                         + ", ".join(update["benchmarks"]))
+            what = ("all benchmarks" if set(update["benchmarks"]) >= set(r.get("benchmarks", {}))
+                    else ", ".join(update["benchmarks"]))  # fmt: skip
+            if update.get("sizes"):
+                what += " at " + ", ".join(human_count(n) for n in update["sizes"])
+            lines.append(f"  - re-measured by `{update['command']}` ({update['date'][:16].replace('T', ' ')} UTC"
+                         f"{_load_note(update)}): {what}")
     m = first["machine"]
     pkgs = m.get("packages", {})
     lines += [

@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", type=_csv, default=None,
                    help="suite or benchmark names, comma-separated; with benchmark names, the other "
                    "benchmarks' results in OUT are kept")
+    p.add_argument("--merge", action="store_true",
+                   help="keep the results in OUT that this run does not re-measure (other sizes, graphs or "
+                   "benchmarks) instead of replacing the suite's file; implied when --only names benchmarks")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--repeat", type=int, default=None, help="repetitions of every benchmark (overrides the defaults)")
     p.add_argument("--workdir", type=Path, default=None, help="where the stores under test go (default: system temp)")
@@ -148,7 +151,7 @@ def run_child(args: argparse.Namespace) -> int:
                 }
                 if error is not None:
                     result["error"] = error
-                return report.save_result(args.out, result, merge=names is not None)
+                return report.save_result(args.out, result, merge=args.merge or names is not None)
 
             ctx.checkpoint = lambda ms: save(list(ms), complete=False) and None
             try:
@@ -175,6 +178,8 @@ def _child_argv(args: argparse.Namespace, engine: str, command: str) -> list[str
             "--out", str(args.out), "--seed", str(args.seed), "--command", command]  # fmt: skip
     if args.quick:
         argv.append("--quick")
+    if args.merge:
+        argv.append("--merge")
     if args.only:
         argv += ["--only", ",".join(args.only)]
     if args.repeat is not None:

@@ -466,7 +466,7 @@ def _merge(adj, n_rows):
     """One sequential pass: every new row part is the old one minus the
     removed edges, merged with the added ones (all sorted by neighbour, type).
     (Arrays are unpacked once: numba reference-counts an array taken from a
-    tuple at each access, which made this pass ~20x slower.)"""
+    tuple at each access, which made this pass ~4x slower.)"""
     rows, nbrs, types, oak, oat, ork, ort, iak, iat, irk, irt, _ = adj
     old_rows = rows.shape[0] - 1
     total = nbrs.shape[0] + 2 * (oak.shape[0] - ork.shape[0])
