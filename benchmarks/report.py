@@ -21,7 +21,10 @@ from typing import Any
 
 from .suite import check_budget, describe_budget, human_count
 
-__all__ = ["load_average", "now_iso", "python_command", "machine_info", "result_path", "save_result", "load_results", "render_markdown", "write_markdown"]
+__all__ = [
+    "load_average", "now_iso", "python_command", "machine_info", "result_path", "save_result", "load_results",
+    "render_markdown", "write_markdown",
+]  # fmt: skip
 
 ENGINE_ORDER = ("kuzu", "ladybug")
 _GRAPH_ORDER = {"random": 0, "powerlaw": 1}
@@ -108,7 +111,8 @@ def save_result(out_dir: Path, result: dict[str, Any], *, merge: bool) -> Path:
             update = {"command": result["command"], "date": result["date"], "complete": result.get("complete", True),
                       "load_average": result.get("load_average"),
                       "benchmarks": sorted({m["benchmark"] for m in result["measurements"]}),
-                      "sizes": result.get("sizes"), "graphs": result.get("graphs")}
+                      "sizes": result.get("sizes"), "graphs": result.get("graphs"),
+                      "git": (result.get("machine") or {}).get("git")}
             updates = [u for u in old.get("updates", []) if (u["command"], u["date"]) != (update["command"],
                                                                                            update["date"])]
             updates.append(update)
@@ -203,8 +207,9 @@ def _render_suite(results: list[dict[str, Any]]) -> list[str]:
                     else ", ".join(update["benchmarks"]))  # fmt: skip
             if update.get("sizes"):
                 what += " at " + ", ".join(human_count(n) for n in update["sizes"])
+            commit = (update.get("git") or {}).get("commit")
             lines.append(f"  - re-measured by `{update['command']}` ({update['date'][:16].replace('T', ' ')} UTC"
-                         f"{_load_note(update)}): {what}")
+                         f"{_load_note(update)}{'; graphmem ' + commit[:10] if commit else ''}): {what}")
     m = first["machine"]
     pkgs = m.get("packages", {})
     lines += [

@@ -117,13 +117,10 @@ def _id(state: DerivedState, namespace: str, name: str, what: str) -> int:
 def _names(state: DerivedState, namespace: str, ids: Iterable[int]) -> list[str]:
     skip = len(namespace) + len(KEY_SEPARATOR)
     key_of = state.ids.key_of
-    out = []
-    for id_ in ids:
-        key = key_of(id_)
-        if key is None:
-            raise _Vanished(id_)
-        out.append(key[skip:])
-    return out
+    try:
+        return [key_of(id_)[skip:] for id_ in ids]  # type: ignore[index]
+    except TypeError:  # key_of gave None: an entity deleted while the query ran
+        raise _Vanished() from None
 
 
 def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
@@ -270,8 +267,19 @@ def _seed_ids(state: DerivedState, namespace: str, seeds: Any) -> list[int]:
 
 
 def _ordered(state: DerivedState, namespace: str, found: Reach) -> MappingProxyType[str, int]:
+    """Name -> hops, by distance then name. Breadth-first order already groups
+    the distances, so only each level's names are sorted (plain string sorts)."""
     names = _names(state, namespace, found.nodes.tolist())
-    return MappingProxyType(dict(sorted(zip(names, found.hops.tolist()), key=lambda item: (item[1], item[0]))))
+    hops = found.hops
+    ends = np.flatnonzero(np.diff(hops)) + 1 if len(hops) else hops
+    out: dict[str, int] = {}
+    start = 0
+    for end in [*ends.tolist(), len(names)]:
+        if end > start:
+            level = int(hops[start])
+            out.update(dict.fromkeys(sorted(names[start:end]), level))
+        start = end
+    return MappingProxyType(out)
 
 
 def k_hop(

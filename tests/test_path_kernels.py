@@ -198,6 +198,11 @@ def test_index_views_agree_with_the_model(g):
         assert row_edges(merged, node, OUT) == sorted((d, c) for s, c, d in model if s == node)
         assert row_edges(merged, node, IN) == sorted((s, c) for s, c, d in model if d == node)
     assert _current(index) == model
+    members = {name: set(ids.tolist()) for name, ids in index.type_members().items()}
+    want: dict[str, set[int]] = {}
+    for s, c, d in model:
+        want.setdefault(index.type_names[c], set()).update((s, d))
+    assert members == want
 
 
 def test_compaction_keeps_the_graph(monkeypatch):

@@ -50,8 +50,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from cachetools import LRUCache
@@ -65,8 +64,9 @@ few hundred bytes, so ~10 MB when full."""
 Triple = tuple[int, int, int]
 
 
-@dataclass(frozen=True, slots=True)
-class _Entry:
+class _Entry(NamedTuple):
+    """A cached answer with what invalidates it (a tuple: built on every uncached query)."""
+
     value: Any
     types: frozenset[str] | None
     relations: tuple[Triple, ...]
@@ -124,7 +124,7 @@ class PathCache:
         """Store ``value`` computed on graph ``version``; ``types`` is the query's
         type filter (``None``: all types) and ``relations`` the (source, code,
         target) relations the answer relies on. Returns whether it was stored."""
-        rels = tuple(set(relations))
+        rels = tuple(relations)  # a path never repeats a relation; the DAG's come unique
         with self._lock:
             if version != self._version:
                 return False  # computed on a graph that has changed since

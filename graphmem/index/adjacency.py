@@ -301,6 +301,30 @@ class EdgeIndex:
         src = np.repeat(np.arange(adj.n_rows, dtype=np.int64), out_deg)
         return src, adj.types[mask].copy(), adj.nbrs[mask].astype(np.int64)
 
+    def type_members(self) -> dict[str, np.ndarray]:
+        """For each relation type, the sorted ids of the entities with a relation of that type (either end).
+
+        Vectorised over the snapshot: a few seconds at 5M relations, where
+        ``np.unique`` over the 10M endpoint type strings takes tens (what the
+        relation-type bitmaps are built from on a reload).
+
+        Examples
+        --------
+        >>> e = EdgeIndex.from_arrays([0, 1, 3], [1, 2, 0], ["A", "B", "A"])
+        >>> {k: v.tolist() for k, v in e.type_members().items()}
+        {'A': [0, 1, 3], 'B': [1, 2]}
+        """
+        view = self._view
+        adj = merge_delta(view.adj, view.nodes) if view.delta else view.adj
+        node = np.repeat(np.arange(adj.n_rows, dtype=np.uint32), np.diff(adj.rows[:, 0]))
+        key = (adj.types.astype(np.int64) << 32) | node  # every (type, node) the rows hold, both directions
+        key = np.unique(key)
+        code = (key >> 32).astype(np.int64)
+        bounds = np.searchsorted(code, np.arange(len(self.type_names) + 1))
+        members = (key & 0xFFFFFFFF).astype(np.uint32)
+        return {name: members[bounds[c]:bounds[c + 1]] for c, name in enumerate(self.type_names)
+                if bounds[c + 1] > bounds[c]}
+
     def nbytes(self) -> int:
         return self._view.nbytes()
 
