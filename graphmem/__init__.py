@@ -26,7 +26,7 @@ from .errors import (
 )
 from .memory import Memory
 from .memory import open_memory as open
-from .types import Entity, Hit, KHop, Neighbor, Path, Relation, Subgraph
+from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
 __version__ = "0.1.0"
 
@@ -44,6 +44,8 @@ __all__ = [
     "Hit",
     "KHop",
     "Subgraph",
+    "History",
+    "NamespaceInfo",
     "GraphMemError",
     "InvalidInput",
     "NotFound",

@@ -8,11 +8,14 @@ structures and the entity cache in step with the store.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pyroaring import BitMap
 
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
@@ -20,13 +23,16 @@ from .errors import InvalidInput, NotFound, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, epoch_us
-from .records import KEY_SEPARATOR, entity_from_db, entity_key, relation_from_db, utcnow
+from .index.derived import DerivedState
+from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
 from .store.store import CypherResult, Store, Tracer
-from .types import Entity, Explanation, Hit, Neighbor, Recall, RecalledEntity, Relation
+from .temporal import TimeView, TimeViews, check_time
+from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
     check_direction,
     check_name,
+    check_namespace,
     check_positive_int,
     check_type,
     check_types_filter,
@@ -48,6 +54,27 @@ from .writes import (
 __all__ = ["Memory", "open_memory"]
 
 _NEIGHBORS = {"out": "neighbors_out", "in": "neighbors_in", "both": "neighbors_both"}
+_TICK = timedelta(microseconds=1)
+
+
+class _Shared:
+    """What every namespace view of one open store shares."""
+
+    def __init__(self, vector_dim: int | None) -> None:
+        self.vector_dim = vector_dim
+        self.views = TimeViews()
+        self.clock = threading.Lock()
+        self.last_write: datetime | None = None
+
+    def now(self) -> datetime:
+        """The system time of a write: strictly increasing per store, so every
+        version has its own ``recorded_at`` and ``known_at`` reads are exact."""
+        with self.clock:
+            now = utcnow()
+            if self.last_write is not None and now <= self.last_write:
+                now = self.last_write + _TICK
+            self.last_write = now
+            return now
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
@@ -61,17 +88,62 @@ class Memory:
     def __init__(self, store: Store, *, embedder: Embedder | None, namespace: str = DEFAULT_NAMESPACE) -> None:
         self._store = store
         self._embedder = embedder
-        self._namespace = namespace
+        self._namespace = check_namespace(namespace)
         self._derived = Derived(store)
         self._cache = EntityCache(store.config.entity_cache_size)
         self._vectors = VectorStore(store)
+        self._owner = True
         meta = dict(store.execute("meta_all"))
-        self._vector_dim: int | None = int(meta["vector_dim"]) if "vector_dim" in meta else None
+        self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
         if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
             store.close()
             raise InvalidInput(
                 f"the embedder makes {embedder.dim}-d vectors but this store holds {self._vector_dim}-d ones"
             )
+
+    @property
+    def _vector_dim(self) -> int | None:
+        return self._shared.vector_dim
+
+    @_vector_dim.setter
+    def _vector_dim(self, value: int | None) -> None:
+        self._shared.vector_dim = value
+
+    # -- namespaces --------------------------------------------------------------
+
+    @property
+    def namespace_name(self) -> str:
+        """The namespace this memory reads and writes."""
+        return self._namespace
+
+    def namespace(self, name: str) -> Memory:
+        """A view of this store confined to namespace ``name`` (created by its first write).
+
+        Names are unique per namespace; every read and write of the view stays
+        in it. The view shares this memory's store, caches and indexes; it does
+        not own the store: its :meth:`close` does nothing, close the memory
+        that opened the store.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.namespace("project-a").add_entity("Alice")
+        ...     mem.get_entity("Alice"), mem.namespace("project-a").get_entity("Alice").namespace
+        (None, 'project-a')
+        """
+        view = object.__new__(Memory)
+        view.__dict__.update(self.__dict__)
+        view._namespace = check_namespace(name)
+        view._owner = False
+        return view
+
+    def namespaces(self) -> list[NamespaceInfo]:
+        """Every namespace with current entities, with its counts, by name."""
+        self._store.check_open()
+        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
+        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
+        return [NamespaceInfo(ns, entities[ns], relations.get(ns, 0)) for ns in sorted(entities)]
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -111,8 +183,9 @@ class Memory:
         self._store.tracer = tracer
 
     def close(self) -> None:
-        """Save the vector index if it changed and release the store. Safe to call twice."""
-        if self._store.closed:
+        """Save the vector index if it changed and release the store. Safe to call twice.
+        On a namespace view (:meth:`namespace`) it does nothing."""
+        if self._store.closed or not self._owner:
             return
         try:
             self.flush()
@@ -136,7 +209,7 @@ class Memory:
     def __repr__(self) -> str:
         where = str(self.path) if self.path else "in memory"
         state = "closed" if self.closed else ("read-only" if self.read_only else "read-write")
-        return f"<graphmem.Memory {where} engine={self.engine} {state}>"
+        return f"<graphmem.Memory {where} engine={self.engine} namespace={self._namespace} {state}>"
 
     def _writable(self) -> None:
         if self._store.read_only:
@@ -156,6 +229,8 @@ class Memory:
         observations: Iterable[str] | None = None,
         properties: Mapping[str, Any] | None = None,
         embedding: Any = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
     ) -> Entity:
         """Create or update the entity ``name`` and return it as stored.
 
@@ -163,6 +238,12 @@ class Memory:
         ``embedding`` replace, ``observations`` are appended (duplicates
         skipped, order kept), ``properties`` merge key by key, and ``type=None``
         keeps the stored type (a new entity gets ``"Entity"``).
+
+        ``valid_from`` / ``valid_to`` (timezone-aware datetimes; ``None``
+        keeps what is stored) bound when the entity holds in the world; reads
+        at a time outside them do not see it. An update keeps the version it
+        replaces as history (:meth:`history`); a write that changes nothing
+        writes nothing. Writing the name of an expired entity revives it.
 
         Examples
         --------
@@ -172,21 +253,19 @@ class Memory:
         ...     mem.add_entity("Alice", observations=["likes Go"]).observations
         ('likes Rust', 'likes Go')
         """
-        item = parse_entity(name, type, text, observations, properties, embedding)
+        item = parse_entity(name, type, text, observations, properties, embedding, valid_from, valid_to)
         self._write_entities([item])
-        hit, row = self._cache.lookup(self._key(item.name))
-        if hit and row is not None:
-            return row.to_entity()
-        entity = self.get_entity(item.name)
-        if entity is None:  # pragma: no cover - the write just committed
+        row = self._row(self._key(item.name))
+        if row is None:  # pragma: no cover - the write just committed
             raise NotFound(item.name)
-        return entity
+        return row.to_entity()
 
     def add_entities(self, entities: Iterable[Mapping[str, Any]]) -> int:
         """Upsert many entities in one transaction; return how many records were written.
 
         Each record is a dict with ``name`` and optionally ``type``, ``text``,
-        ``observations``, ``properties``, ``embedding`` (same rules as
+        ``observations``, ``properties``, ``embedding``, ``valid_from``,
+        ``valid_to`` (same rules as
         :meth:`add_entity`, applied in order). One bad record raises and
         nothing is written.
         """
@@ -204,7 +283,7 @@ class Memory:
             plan = upsert_entities(
                 self._store, state, self._cache, items,
                 namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
-                config=self._store.config, now=utcnow(),
+                config=self._store.config, now=self._shared.now(),
             )  # fmt: skip
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
@@ -225,20 +304,75 @@ class Memory:
 
             tx.after_commit(bookkeeping)
 
-    def get_entity(self, name: str) -> Entity | None:
-        """The entity called ``name``, or ``None``."""
+    def get_entity(
+        self, name: str, *, as_of: datetime | None = None, known_at: datetime | None = None
+    ) -> Entity | None:
+        """The entity called ``name``, or ``None``.
+
+        By default the current entity, if its validity covers now. ``as_of``
+        (world time) asks for the entity if it was valid then; ``known_at``
+        (system time) for the version graphmem held then (history versions
+        carry no vector). Both are timezone-aware datetimes.
+        """
         key = self._key(check_name(name))
+        at = check_time(as_of, "as_of")
+        known = check_time(known_at, "known_at")
         self._store.check_open()
+        row = self._row(key)
+        if known is None:
+            if row is not None and row.expired_at is not None:
+                row = None  # retired: history only
+        elif row is None or not _held(row, known):
+            rows = self._store.execute("entity_version_at", {"key": key, "t": known})
+            row = version_from_db(key, rows[0]) if rows else None
+        if row is None or not _valid(row.valid_from, row.valid_to, at or utcnow()):
+            return None
+        return row.to_entity()
+
+    def _row(self, key: str) -> EntityRow | None:
+        """The stored row of ``key`` (current or expired), through the entity cache."""
         hit, row = self._cache.lookup(key)
         if not hit:
             generation = self._cache.generation
             rows = self._store.execute("entity_get", {"key": key})
             row = entity_from_db(key, rows[0]) if rows else None
             self._cache.put_if_current(key, row, generation)
-        return None if row is None else row.to_entity()
+        return row
 
     def delete_entity(self, name: str) -> bool:
-        """Delete ``name`` with its relations (and vector); ``False`` if it did not exist."""
+        """Delete ``name`` for good: its relations, vector and history go too (the hard
+        delete; :meth:`expire_entity` is the soft one). ``False`` if it did not exist."""
+        key = self._key(check_name(name))
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            id_ = state.ids.id_of(key)
+            if id_ is None and key not in state.expired:
+                return False
+            incident = state.edges.incident(id_) if id_ is not None else set()
+            self._store.execute("entity_delete", {"key": key})
+            self._store.execute("entity_versions_delete", {"key": key})
+            # Ids are never reused: remember the high-water mark across reopens.
+            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+
+            def bookkeeping() -> None:
+                state.expired.pop(key, None)
+                if id_ is not None:
+                    self._forget_entity(state, key, id_, incident)
+                self._cache.written(deleted=[key])
+                state.generation += 1
+
+            tx.after_commit(bookkeeping)
+        return True
+
+    def expire_entity(self, name: str) -> bool:
+        """Retire ``name`` and its current relations (the soft delete).
+
+        The entity is kept as history: invisible to current reads, visible to
+        ``known_at`` reads before now, listed by :meth:`history`, removed for
+        good by :meth:`purge`. Writing the name again revives it (a new
+        version, same id). ``False`` if there was no current entity.
+        """
         key = self._key(check_name(name))
         self._writable()
         with self._store.transaction() as tx:
@@ -247,34 +381,65 @@ class Memory:
             if id_ is None:
                 return False
             incident = state.edges.incident(id_)
-            self._store.execute("entity_delete", {"key": key})
-            # Ids are never reused: remember the high-water mark across reopens.
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            now = self._shared.now()
+            self._store.execute("relation_expire_outgoing", {"key": key, "now": now})
+            self._store.execute("relation_expire_incoming", {"key": key, "now": now})
+            self._store.execute("entity_expire", {"key": key, "now": now})
 
             def bookkeeping() -> None:
-                state.ids.remove(key)
-                state.entity_types.discard_everywhere([id_])
-                state.edges.remove(incident)
-                state.relation_types.discard_everywhere([id_])
-                self._refresh_relation_types(state, {(t[0] if t[2] == id_ else t[2], t[1]) for t in incident})
-                self._cache.written(deleted=[key])
-                index = self._vectors.peek()
-                if index is not None:
-                    index.remove(np.array([id_]))
+                self._forget_entity(state, key, id_, incident)
+                state.expired[key] = id_
+                self._cache.written(dropped=[key])  # the row stays, now expired
+                state.generation += 1
 
             tx.after_commit(bookkeeping)
         return True
 
+    def _forget_entity(self, state: DerivedState, key: str, id_: int, incident: set[tuple[int, int, int]]) -> None:
+        """Drop a deleted or expired entity from the current graph's structures."""
+        state.ids.remove(key)
+        state.entity_types.discard_everywhere([id_])
+        state.namespaces.discard_everywhere([id_])
+        state.edges.remove(incident)
+        state.relation_types.discard_everywhere([id_])
+        self._refresh_relation_types(state, {(t[0] if t[2] == id_ else t[2], t[1]) for t in incident})
+        state.bounds.entities.pop(id_, None)
+        for triple in incident:
+            state.bounds.relations.pop(triple, None)
+        index = self._vectors.peek()
+        if index is not None:
+            index.remove(np.array([id_]))
+
     # -- relations ---------------------------------------------------------------
 
     def add_relation(
-        self, source: str, type: str, target: str, *, properties: Mapping[str, Any] | None = None
-    ) -> Relation:
-        """Create ``source -[type]-> target`` (or merge ``properties`` into the existing one).
+        self, source: str, type: str, target: str, *, properties: Mapping[str, Any] | None = None,
+        valid_from: datetime | None = None, valid_to: datetime | None = None, replaces: bool = False,
+    ) -> Relation:  # fmt: skip
+        """Create ``source -[type]-> target``, or a new version of the current one.
 
-        Both entities must exist (:class:`NotFound` otherwise).
+        Both entities must exist (:class:`NotFound` otherwise). There is at
+        most one current relation per (source, type, target): writing it again
+        with new ``properties`` (merged into the old ones) or a new validity
+        retires the old version (kept as history, :meth:`history`) and records
+        the new one; writing it with nothing new changes nothing.
+
+        ``valid_from`` / ``valid_to`` (timezone-aware datetimes) bound when the
+        fact holds in the world. ``replaces=True`` retires the source's other
+        current relations of this type: "Alice WORKS_AT Beta" replacing
+        "Alice WORKS_AT Acme" keeps the old job as history.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Alice", "Acme", "Beta")])
+        ...     _ = mem.add_relation("Alice", "WORKS_AT", "Acme")
+        ...     _ = mem.add_relation("Alice", "WORKS_AT", "Beta", replaces=True)
+        ...     [n.name for n in mem.neighbors("Alice")], len(mem.history("Alice").relations)
+        (['Beta'], 2)
         """
-        item = parse_relation(source, type, target, properties)
+        item = parse_relation(source, type, target, properties, valid_from, valid_to, replaces)
         self._write_relations([item])
         relation = self.get_relation(item.source, item.type, item.target)
         if relation is None:  # pragma: no cover - the write just committed
@@ -286,8 +451,9 @@ class Memory:
 
         Each record is ``(source, type, target)``, ``(source, type, target,
         properties)`` or a dict with ``source``, ``type``, ``target`` and
-        optionally ``properties``. A missing endpoint raises :class:`NotFound`
-        and nothing is written.
+        optionally ``properties``, ``valid_from``, ``valid_to``, ``replaces``
+        (as in :meth:`add_relation`). A missing endpoint raises
+        :class:`NotFound` and nothing is written.
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
@@ -301,9 +467,14 @@ class Memory:
         with self._store.transaction() as tx:
             state = self._derived.get()
             plan = upsert_relations(
-                self._store, state, items, namespace=self._namespace, config=self._store.config, now=utcnow()
-            )
-            tx.after_commit(lambda: apply_relation_plan(state, plan))
+                self._store, state, items, namespace=self._namespace, config=self._store.config,
+                now=self._shared.now(),
+            )  # fmt: skip
+
+            def bookkeeping() -> None:
+                self._refresh_relation_types(state, apply_relation_plan(state, plan))
+
+            tx.after_commit(bookkeeping)
 
     def get_relation(self, source: str, type: str, target: str) -> Relation | None:
         """The relation ``source -[type]-> target``, or ``None``."""
@@ -316,7 +487,16 @@ class Memory:
         return relation_from_db(source, type, target, rows[0]) if rows else None
 
     def delete_relation(self, source: str, type: str, target: str) -> bool:
-        """Delete ``source -[type]-> target``; ``False`` if it did not exist."""
+        """Delete ``source -[type]-> target`` for good, with its history (the hard
+        delete; :meth:`expire_relation` is the soft one). ``False`` if it was not current."""
+        return self._end_relation(source, type, target, expire=False)
+
+    def expire_relation(self, source: str, type: str, target: str) -> bool:
+        """Retire the current ``source -[type]-> target`` (kept as history, invisible
+        to current reads); ``False`` if there was none."""
+        return self._end_relation(source, type, target, expire=True)
+
+    def _end_relation(self, source: str, type: str, target: str, *, expire: bool) -> bool:
         item = parse_relation(source, type, target)
         self._writable()
         with self._store.transaction() as tx:
@@ -325,17 +505,80 @@ class Memory:
             code = state.edges.code_of(item.type)
             if s is None or d is None or code is None or not state.edges.contains(s, code, d):
                 return False
-            self._store.execute(
-                "relation_delete",
-                {"source": self._key(item.source), "type": item.type, "target": self._key(item.target)},
-            )
+            params = {"source": self._key(item.source), "type": item.type, "target": self._key(item.target)}
+            if expire:
+                self._store.execute("relation_expire", {**params, "now": self._shared.now()})
+            else:
+                self._store.execute("relation_delete", params)
 
             def bookkeeping() -> None:
                 state.edges.remove([(s, code, d)])
+                state.bounds.relations.pop((s, code, d), None)
                 self._refresh_relation_types(state, {(s, code), (d, code)})
+                state.generation += 1
 
             tx.after_commit(bookkeeping)
         return True
+
+    # -- history -----------------------------------------------------------------
+
+    def history(self, name: str) -> History:
+        """Every version graphmem holds of ``name`` and of its relations, oldest first.
+
+        ``entity`` lists the entity's versions (the current or expired row
+        last; earlier versions carry no vector), ``relations`` every version
+        of the relations that touch it, current and expired, by the time they
+        were recorded. :class:`NotFound` if the name was never written (or was
+        deleted or purged).
+        """
+        key = self._key(check_name(name))
+        self._store.check_open()
+        with self._store.exclusive():  # one consistent read of both tables
+            versions = [version_from_db(key, row).to_entity() for row in self._store.execute("entity_versions",
+                                                                                               {"key": key})]
+            row = self._row(key)
+            relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in self._store.execute("relation_history",
+                                                                                                  {"key": key})]
+        if row is None and not versions:
+            raise NotFound(f"no entity named {name!r}, current or past")
+        if row is not None:
+            versions.append(row.to_entity())
+        relations.sort(key=lambda r: (r.created_at or datetime.min.replace(tzinfo=None), r.source, r.type, r.target))
+        return History(name, tuple(versions), tuple(relations))
+
+    def purge(self, *, before: datetime | None = None) -> dict[str, int]:
+        """Remove for good the history of this namespace that expired before ``before``.
+
+        Expired relations, entity versions and expired entities (with their
+        relations) whose ``expired_at`` is earlier than ``before`` (a required,
+        timezone-aware datetime) are deleted; current facts are never touched.
+        Returns the counts removed.
+        """
+        bound = check_time(before, "before")
+        if bound is None:
+            raise InvalidInput("purge needs before= (a timezone-aware datetime): it deletes history for good")
+        self._writable()
+        params = {"namespace": self._namespace, "before": bound}
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            counts = {
+                "relations": int(self._store.execute("purge_relations", params)[0][0]),
+                "versions": int(self._store.execute("purge_versions", params)[0][0]),
+            }
+            counts["entities"] = int(self._store.execute("purge_entities", params)[0][0])
+            if counts["entities"]:
+                self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            left = {key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")}
+
+            def bookkeeping() -> None:
+                gone = [key for key in state.expired if key not in left]
+                state.expired.clear()
+                state.expired.update(left)
+                self._cache.written(dropped=gone)
+                state.generation += 1
+
+            tx.after_commit(bookkeeping)
+        return counts
 
     @staticmethod
     def _refresh_relation_types(state: Any, pairs: Iterable[tuple[int, int]]) -> None:
@@ -346,31 +589,72 @@ class Memory:
 
     # -- traversal ---------------------------------------------------------------
 
-    def neighbors(self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None) -> list[Neighbor]:
+    def neighbors(
+        self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None,
+        as_of: datetime | None = None, known_at: datetime | None = None,
+    ) -> list[Neighbor]:  # fmt: skip
         """The entities one relation away from ``name``.
 
         ``direction`` is ``"out"``, ``"in"`` or ``"both"``; each neighbour says
         which way its relation points relative to ``name``. ``types`` keeps only
-        those relation types. Sorted by name, type, direction.
+        those relation types. Sorted by name, type, direction. ``as_of`` /
+        ``known_at`` as in :meth:`get_entity`: the relations and neighbours
+        valid (and known) then.
         """
         key = self._key(check_name(name))
         direction = check_direction(direction)
         type_filter = check_types_filter(types)
+        if as_of is not None or known_at is not None:
+            return self._neighbors_at(name, direction, type_filter, as_of, known_at)
         if type_filter is not None and not type_filter:
             return []
+        now = utcnow()
         if type_filter is None:
-            rows = self._store.execute(_NEIGHBORS[direction], {"key": key})
+            rows = self._store.execute(_NEIGHBORS[direction], {"key": key, "now": now})
         else:
-            rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter)})
+            rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
+                                                                       "now": now})
         if not rows and self.get_entity(name) is None:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+
+    def _neighbors_at(self, name: str, direction: str, type_filter: Any, as_of: Any, known_at: Any) -> list[Neighbor]:
+        """Neighbours at another time, from the relation index of that time's view."""
+        from .algorithms.csr import IN, OUT, row_edges
+
+        graph, _ = self._graph(as_of, known_at)
+        id_ = graph.ids.id_of(self._key(name))
+        if id_ is None:
+            raise NotFound(f"no entity named {name!r} at that time")
+        edges = graph.edges
+        adj = edges.view.adj
+        found = []
+        for side, label in ((OUT, "out"), (IN, "in")):
+            if direction not in (label, "both"):
+                continue
+            for other, code in row_edges(adj, id_, side):
+                type_name = edges.type_names[code]
+                key = graph.ids.key_of(other)
+                if key is not None and (type_filter is None or type_name in type_filter):
+                    found.append(Neighbor(key.split(KEY_SEPARATOR, 1)[1], type_name, label))  # type: ignore[arg-type]
+        return sorted(found, key=lambda n: (n.name, n.type, n.direction))
+
+    def _graph(self, as_of: Any, known_at: Any) -> tuple[DerivedState, TimeView | None]:
+        """The graph a read at (``as_of``, ``known_at``) sees: the current state, or a time view."""
+        at = check_time(as_of, "as_of")
+        known = check_time(known_at, "known_at")
+        state = self._derived.get()
+        found = self._shared.views.get(self._store, state, at, known, utcnow())
+        if isinstance(found, TimeView):
+            return found.state, found
+        return found, None
 
     # -- paths (graphmem/traversal.py) -------------------------------------------
 
     def shortest_path(
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both",
+        as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> traversal.Path | None:  # fmt: skip
         """A shortest path from ``source`` to ``target``, or ``None`` if there is none.
 
@@ -379,7 +663,10 @@ class Memory:
         types (types that do not exist match nothing: no error); ``max_hops``
         bounds the length. ``len(path)`` is the hop count, and ``source ==
         target`` is a zero-hop path. Unknown names raise :class:`NotFound`.
-        Answers are cached, and the cache stays exact under writes.
+        Answers are cached, and the cache stays exact under writes and as
+        validity intervals begin and end. ``as_of`` / ``known_at`` (every path
+        method takes them) read the graph at another world or system time, as
+        in :meth:`get_entity`.
 
         Examples
         --------
@@ -393,12 +680,13 @@ class Memory:
         from . import traversal
 
         self._store.check_open()
-        return traversal.shortest_path(self._derived.get(), self._namespace, source, target,
+        return traversal.shortest_path(self._graph(as_of, known_at)[0], self._namespace, source, target,
                                        max_hops=max_hops, types=types, direction=direction)  # fmt: skip
 
     def all_shortest_paths(
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both", limit: int = 100,
+        as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> list[traversal.Path]:  # fmt: skip
         """Every shortest path from ``source`` to ``target`` (at most ``limit``), sorted.
 
@@ -419,12 +707,13 @@ class Memory:
         from . import traversal
 
         self._store.check_open()
-        return traversal.all_shortest_paths(self._derived.get(), self._namespace, source, target,
+        return traversal.all_shortest_paths(self._graph(as_of, known_at)[0], self._namespace, source, target,
                                             max_hops=max_hops, types=types, direction=direction, limit=limit)  # fmt: skip
 
     def k_hop(
         self, name: str, hops: int = 1, *, direction: str = "both",
         types: Iterable[str] | str | None = None, max_entities: int | None = None,
+        as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> traversal.KHop:  # fmt: skip
         """The entities within ``hops`` relations of ``name``, with their distances.
 
@@ -444,12 +733,13 @@ class Memory:
         from . import traversal
 
         self._store.check_open()
-        return traversal.k_hop(self._derived.get(), self._namespace, name, hops, direction=direction,
+        return traversal.k_hop(self._graph(as_of, known_at)[0], self._namespace, name, hops, direction=direction,
                                types=types, max_entities=max_entities)  # fmt: skip
 
     def subgraph(
         self, seeds: str | Iterable[str], hops: int = 1, *, direction: str = "both",
         types: Iterable[str] | str | None = None, max_entities: int = 100, max_relations: int = 500,
+        as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> traversal.Subgraph:  # fmt: skip
         """The entities within ``hops`` of the seed entities, and the relations among them.
 
@@ -473,7 +763,7 @@ class Memory:
         from . import traversal
 
         self._store.check_open()
-        return traversal.subgraph(self._derived.get(), self._namespace, seeds, hops, direction=direction,
+        return traversal.subgraph(self._graph(as_of, known_at)[0], self._namespace, seeds, hops, direction=direction,
                                   types=types, max_entities=max_entities, max_relations=max_relations)  # fmt: skip
 
     # -- semantic search ---------------------------------------------------------
@@ -490,6 +780,8 @@ class Memory:
         relation_types: Iterable[str] | str | None = None,
         rank: str = "similarity",
         decay: float = 0.5,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
     ) -> list[Hit]:
         """The ``k`` entities most similar to ``query``, best first.
 
@@ -510,6 +802,10 @@ class Memory:
         (needs ``near``) by ``similarity * decay ** hops``. Ties go to the
         older entity.
 
+        Hits are entities of this memory's namespace. ``as_of`` / ``known_at``
+        search what was valid / known then (as in :meth:`get_entity`), ranked
+        by the current vectors.
+
         Examples
         --------
         >>> import graphmem, numpy as np
@@ -527,12 +823,14 @@ class Memory:
         if near is None and rank == "hybrid":
             raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
         vector = self._query_vector(query)
-        state = self._derived.get()
+        state, view = self._graph(as_of, known_at)
         anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return []
-        allowed = None if type_filter is None else state.entity_types.union(type_filter)
+        allowed = self._allowed(state, view, type_filter)
+        if allowed is not None and not allowed:
+            return []
         if anchors is not None:
             return near_search(
                 state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
@@ -545,6 +843,17 @@ class Memory:
             if key is not None:  # an entity deleted since the search began
                 hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
         return hits
+
+    def _allowed(self, state: DerivedState, view: TimeView | None, type_filter: Any) -> BitMap | None:
+        """The ids a search may return: of ``type_filter``, in this namespace, visible in ``view``."""
+        allowed = None if type_filter is None else state.entity_types.union(type_filter)
+        spaces = state.namespaces
+        if len(spaces) > 1 or self._namespace not in spaces:  # else every id is ours: no filter
+            mine = spaces.members(self._namespace)
+            allowed = mine if allowed is None else allowed & mine
+        if view is not None:
+            allowed = view.admit(allowed, self._derived.get().ids.next_id)
+        return allowed
 
     def _anchor_ids(self, state: Any, near: Any) -> list[int]:
         names = [near] if isinstance(near, str) else near
@@ -573,6 +882,8 @@ class Memory:
         direction: str = "both",
         relation_types: Iterable[str] | str | None = None,
         decay: float = 0.5,
+        as_of: datetime | None = None,
+        known_at: datetime | None = None,
     ) -> Recall:
         """What this memory knows about ``query``: a ranked, capped subgraph.
 
@@ -583,7 +894,8 @@ class Memory:
         inherits its seed's similarity); the best ``max_entities`` are kept
         with the ``max_relations`` strongest relations among them (ranked by
         their endpoints' scores). Deterministic. Use :meth:`Recall.to_text` to
-        put it in a prompt.
+        put it in a prompt. ``as_of`` / ``known_at`` recall what was valid /
+        known then (the entity texts are the current ones).
         """
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
@@ -597,11 +909,13 @@ class Memory:
         decay = check_decay(decay)
         text = query if isinstance(query, str) else None
         vector = self._query_vector(query)
-        state = self._derived.get()
+        state, view = self._graph(as_of, known_at)
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return Recall(text, (), (), False)
-        allowed = None if type_filter is None else state.entity_types.union(type_filter)
+        allowed = self._allowed(state, view, type_filter)
+        if allowed is not None and not allowed:
+            return Recall(text, (), (), False)
         seed_ids, seed_scores = index.search(vector, k, allowed)
         ranked = rank_context(
             state, index, vector, seed_ids, seed_scores, hops=hops, direction=direction,
@@ -625,11 +939,12 @@ class Memory:
     def paths_between(
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both", limit: int = 10,
+        as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> list[Explanation]:  # fmt: skip
         """Every shortest path from ``source`` to ``target`` (at most ``limit``),
-        each with the entities along it: how the memory connects the two."""
+        each with the entities along it (their current versions): how the memory connects the two."""
         paths = self.all_shortest_paths(source, target, max_hops=max_hops, types=types, direction=direction,
-                                        limit=limit)  # fmt: skip
+                                        limit=limit, as_of=as_of, known_at=known_at)  # fmt: skip
         state = self._derived.get()
         keys = list(dict.fromkeys(self._key(n) for p in paths for n in p.nodes))
         rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids))
@@ -652,26 +967,26 @@ class Memory:
     # -- scans -------------------------------------------------------------------
 
     def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
-        """Every entity, in id (creation) order.
+        """Every current entity of this namespace, in id (creation) order.
 
         The store is read in one statement as an Arrow table and converted
         ``batch_size`` rows at a time, so Python objects exist only per batch.
         """
         check_positive_int(batch_size, "batch_size")
-        table = self._store.execute_arrow("entity_export")
+        table = self._store.execute_arrow("entity_export", {"namespace": self._namespace})
         for batch in table.to_batches(max_chunksize=batch_size):
             columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
             for row in zip(*columns):
                 yield entity_from_db(entity_key(row[1], row[2]), row).to_entity()
 
     def iter_relations(self, *, batch_size: int = 10_000) -> Iterator[Relation]:
-        """Every relation, ordered by source, target and type."""
+        """Every current relation of this namespace, ordered by source, target and type."""
         check_positive_int(batch_size, "batch_size")
-        table = self._store.execute_arrow("relation_export")
+        table = self._store.execute_arrow("relation_export", {"namespace": self._namespace})
         for batch in table.to_batches(max_chunksize=batch_size):
             columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for source, type_, target, properties, created in zip(*columns):
-                yield relation_from_db(source, type_, target, (properties, created))
+            for source, type_, target, *rest in zip(*columns):
+                yield relation_from_db(source, type_, target, rest)
 
     # -- Cypher and stats --------------------------------------------------------
 
@@ -722,6 +1037,10 @@ class Memory:
         untyped = self._store.execute("untyped_relations")
         if untyped:
             raise QueryError(f"refused: relations {untyped} have no type. Nothing was changed.")
+        crossing = self._store.execute("cross_namespace_relations")
+        if crossing:
+            raise QueryError(f"refused: relations {crossing} join entities of different namespaces, which stay "
+                             "apart. Nothing was changed.")
 
     def _pin_id_floor(self) -> None:
         """Before user Cypher writes: record the id high-water mark in the same
@@ -736,15 +1055,17 @@ class Memory:
 
     def _invalidate(self) -> None:
         self._derived.reset()
+        self._shared.views.clear()
         self._cache.clear()
         self._vectors.forget()
         meta = dict(self._store.execute("meta_all"))
         self._vector_dim = int(meta["vector_dim"]) if "vector_dim" in meta else None
 
     def __len__(self) -> int:
+        """The number of current entities in this namespace."""
         if self._derived.loaded:
-            return len(self._derived.get().ids)
-        return int(self._store.execute("entity_count")[0][0])
+            return len(self._derived.get().namespaces.members(self._namespace))
+        return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, JSON-serialisable."""
@@ -798,19 +1119,39 @@ def open_memory(
     read_only: bool = False,
     config: StoreConfig | None = None,
     tracer: Tracer | None = None,
+    namespace: str = DEFAULT_NAMESPACE,
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
     ``engine`` is ``"kuzu"`` or ``"ladybug"``; ``None`` means the
     ``GRAPHMEM_ENGINE`` environment variable if set, else ``"kuzu"``. A process
-    can load only one of the two engines.
+    can load only one of the two engines. ``namespace`` confines every read and
+    write (a namespace is created by its first write; a read-only open of a
+    namespace that does not exist is refused).
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
+    namespace = check_namespace(namespace)
     resolved = resolve_embedder(embedder)
     store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer)
     try:
-        return Memory(store, embedder=resolved)
+        memory = Memory(store, embedder=resolved, namespace=namespace)
+        if read_only and namespace != DEFAULT_NAMESPACE and not store.execute("namespace_exists",
+                                                                                 {"namespace": namespace}):
+            known = ", ".join(repr(info.name) for info in memory.namespaces()) or "none"
+            raise NotFound(f"no namespace {namespace!r} in {path} (namespaces: {known}); a read-only open "
+                           "cannot create one")
+        return memory
     except BaseException:
         store.close()
         raise
+
+
+def _held(row: EntityRow, known: datetime) -> bool:
+    """Whether ``row`` is the version graphmem held at system time ``known``."""
+    recorded = row.updated_at or row.created_at
+    return (recorded is None or recorded <= known) and (row.expired_at is None or known < row.expired_at)
+
+
+def _valid(valid_from: datetime | None, valid_to: datetime | None, at: datetime) -> bool:
+    return (valid_from is None or valid_from <= at) and (valid_to is None or at < valid_to)

@@ -31,6 +31,10 @@ __all__ = [
     "relation_from_db",
     "relation_rows_table",
     "utcnow",
+    "version_key",
+    "version_rows_table",
+    "version_from_db",
+    "micros",
 ]
 
 KEY_SEPARATOR = "\x1f"
@@ -39,7 +43,7 @@ KEY_SEPARATOR = "\x1f"
 
 ENTITY_COLUMNS = (
     "id", "namespace", "name", "type", "text", "observations", "properties",
-    "embedding", "scale", "created_at", "updated_at",
+    "embedding", "scale", "created_at", "updated_at", "valid_from", "valid_to", "expired_at",
 )  # fmt: skip
 """The order in which ``entity_get`` and ``entity_get_many`` return columns."""
 
@@ -106,6 +110,9 @@ class EntityRow:
     scale: float | None
     created_at: datetime
     updated_at: datetime
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    expired_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
@@ -123,6 +130,26 @@ class EntityRow:
             "scale": self.scale,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+        }
+
+    def version_params(self, expired_at: datetime) -> dict[str, Any]:
+        """Parameters of ``entity_version_create``: this row, retired at ``expired_at``."""
+        return {
+            "vkey": version_key(self.key, self.updated_at),
+            "key": self.key,
+            "id": self.id,
+            "namespace": self.namespace,
+            "name": self.name,
+            "type": self.type,
+            "text": self.text,
+            "observations": list(self.observations),
+            "properties": json.dumps(self.properties, ensure_ascii=False, separators=(",", ":")),
+            "valid_from": self.valid_from,
+            "valid_to": self.valid_to,
+            "recorded_at": self.updated_at,
+            "expired_at": expired_at,
         }
 
     def to_entity(self) -> Entity:
@@ -138,12 +165,16 @@ class EntityRow:
             created_at=_utc(self.created_at),
             updated_at=_utc(self.updated_at),
             embedding=vector,
+            valid_from=_utc(self.valid_from),
+            valid_to=_utc(self.valid_to),
+            expired_at=_utc(self.expired_at),
         )
 
 
 def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
     """An :class:`EntityRow` from a row in :data:`ENTITY_COLUMNS` order."""
-    (id_, namespace, name, type_, text, observations, properties, embedding, scale, created, updated) = row
+    (id_, namespace, name, type_, text, observations, properties, embedding, scale, created, updated,
+     valid_from, valid_to, expired) = row
     return EntityRow(
         key=key,
         id=int(id_),
@@ -157,7 +188,30 @@ def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
         scale=scale,
         created_at=created,
         updated_at=updated,
+        valid_from=valid_from,
+        valid_to=valid_to,
+        expired_at=expired,
     )
+
+
+def version_key(key: str, recorded_at: datetime) -> str:
+    """The primary key of an entity version: its key and when it was recorded (µs).
+
+    Examples
+    --------
+    >>> version_key("default\x1fAlice", datetime(2026, 1, 1))
+    'default\x1fAlice\x1f1767225600000000'
+    """
+    return f"{key}{KEY_SEPARATOR}{micros(recorded_at)}"
+
+
+def micros(value: datetime) -> int:
+    """A naive UTC timestamp as integer microseconds since the epoch (exact, no float)."""
+    delta = value.replace(tzinfo=None) - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+_EPOCH = datetime(1970, 1, 1)
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -194,6 +248,9 @@ _ENTITY_SCHEMA = pa.schema(
         ("scale", pa.float32()),
         ("created_at", pa.timestamp("us")),
         ("updated_at", pa.timestamp("us")),
+        ("valid_from", pa.timestamp("us")),
+        ("valid_to", pa.timestamp("us")),
+        ("expired_at", pa.timestamp("us")),
     ]
 )
 
@@ -214,6 +271,9 @@ def entity_rows_table(rows: Sequence[EntityRow]) -> pa.Table:
         [r.scale for r in rows],
         [r.created_at for r in rows],
         [r.updated_at for r in rows],
+        [r.valid_from for r in rows],
+        [r.valid_to for r in rows],
+        [r.expired_at for r in rows],
     ]
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, _ENTITY_SCHEMA)], schema=_ENTITY_SCHEMA
@@ -227,28 +287,72 @@ _RELATION_SCHEMA = pa.schema(
         ("type", pa.string()),
         ("properties", pa.string()),
         ("created_at", pa.timestamp("us")),
+        ("valid_from", pa.timestamp("us")),
+        ("valid_to", pa.timestamp("us")),
+        ("expired_at", pa.timestamp("us")),
     ]
 )
 
 
 def relation_rows_table(
-    sources: Sequence[str], targets: Sequence[str], types: Sequence[str], properties: Sequence[str], created: datetime
+    sources: Sequence[str], targets: Sequence[str], types: Sequence[str], properties: Sequence[str], created: datetime,
+    valid_from: Sequence[datetime | None], valid_to: Sequence[datetime | None],
 ) -> pa.Table:
     """The Arrow table that ``relation_copy`` reads (endpoints are entity keys)."""
     n = len(sources)
-    columns = [sources, targets, types, properties, [created] * n]
+    columns = [sources, targets, types, properties, [created] * n, valid_from, valid_to, [None] * n]
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, _RELATION_SCHEMA)], schema=_RELATION_SCHEMA
     )
 
 
+_VERSION_SCHEMA = pa.schema(
+    [
+        ("vkey", pa.string()),
+        ("key", pa.string()),
+        ("id", pa.int64()),
+        ("namespace", pa.string()),
+        ("name", pa.string()),
+        ("type", pa.string()),
+        ("text", pa.string()),
+        ("observations", pa.list_(pa.string())),
+        ("properties", pa.string()),
+        ("valid_from", pa.timestamp("us")),
+        ("valid_to", pa.timestamp("us")),
+        ("recorded_at", pa.timestamp("us")),
+        ("expired_at", pa.timestamp("us")),
+    ]
+)
+
+
+def version_rows_table(versions: Sequence[dict[str, Any]]) -> pa.Table:
+    """The Arrow table that ``entity_version_batch`` reads (rows of :meth:`EntityRow.version_params`)."""
+    return pa.Table.from_arrays(
+        [pa.array([v[f.name] for v in versions], type=f.type) for f in _VERSION_SCHEMA], schema=_VERSION_SCHEMA
+    )
+
+
+def version_from_db(key: str, row: Sequence[Any]) -> EntityRow:
+    """An :class:`EntityRow` (no vector) from an ``entity_versions`` / ``entity_version_at`` row."""
+    id_, namespace, name, type_, text, observations, properties, recorded, valid_from, valid_to, expired = row
+    return EntityRow(
+        key=key, id=int(id_), namespace=namespace, name=name, type=type_, text=text,
+        observations=list(observations or ()), properties=_properties(properties, name), embedding=None,
+        scale=None, created_at=recorded, updated_at=recorded, valid_from=valid_from, valid_to=valid_to,
+        expired_at=expired,
+    )  # fmt: skip
+
+
 def relation_from_db(source: str, type_: str, target: str, row: Sequence[Any]) -> Relation:
-    """A :class:`Relation` from a ``relation_get`` row (properties, created_at)."""
-    properties, created = row
+    """A :class:`Relation` from a ``relation_get`` row (properties, created_at, valid_from, valid_to, expired_at)."""
+    properties, created, valid_from, valid_to, expired = row
     return Relation(
         source=source,
         type=type_,
         target=target,
         properties=_properties(properties, f"{source} -[{type_}]-> {target}"),
         created_at=_utc(created),
+        valid_from=_utc(valid_from),
+        valid_to=_utc(valid_to),
+        expired_at=_utc(expired),
     )

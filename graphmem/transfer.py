@@ -17,7 +17,10 @@ line is a header naming the format version; a reader refuses a newer version.
 the MCP format). ``embedding`` is the stored vector, L2-normalised, with its
 components rounded to 6 decimals: the store keeps int8 vectors (about 2-3
 significant digits), so the rounding loses nothing, and importing the vector
-reproduces the same int8 codes. Timestamps are ISO 8601 in UTC.
+reproduces the same int8 codes. Timestamps are ISO 8601 in UTC. Entities and
+relations with a validity carry ``valid_from`` / ``valid_to`` (ISO 8601 with a
+UTC offset; absent when unbounded), restored on import. An export holds the
+current facts of one namespace; history (expired versions) is not exported.
 
 ``mcp``, the ``memory.jsonl`` of the reference MCP memory server::
 
@@ -102,9 +105,12 @@ _VECTOR_DECIMALS = 6
 
 _HEADER_KEYS = frozenset({"type", "version"})
 _ENTITY_KEYS = frozenset(
-    {"type", "name", "entityType", "text", "observations", "properties", "embedding", "created_at", "updated_at"}
+    {"type", "name", "entityType", "text", "observations", "properties", "embedding", "created_at", "updated_at",
+     "valid_from", "valid_to"}
 )
-_RELATION_KEYS = frozenset({"type", "source", "target", "from", "to", "relationType", "properties", "created_at"})
+_RELATION_KEYS = frozenset({"type", "source", "target", "from", "to", "relationType", "properties", "created_at",
+                            "valid_from", "valid_to"})
+_VALIDITY = ("valid_from", "valid_to")
 
 # Kinds of line, remembered per line by the validating pass (one byte each)
 # so the writing passes parse only the lines they write.
@@ -268,7 +274,13 @@ def _graphmem_entity(e: Entity) -> dict[str, Any]:
         "embedding": _vector(e.embedding),
         "created_at": _iso(e.created_at),
         "updated_at": _iso(e.updated_at),
+        **_validity(e.valid_from, e.valid_to),
     }
+
+
+def _validity(valid_from: datetime | None, valid_to: datetime | None) -> dict[str, str]:
+    """The validity fields of a record, only when set (files of unbounded facts stay as before)."""
+    return {name: _iso(value) for name, value in zip(_VALIDITY, (valid_from, valid_to)) if value is not None}
 
 
 def _graphmem_relation(r: Relation) -> dict[str, Any]:
@@ -279,6 +291,7 @@ def _graphmem_relation(r: Relation) -> dict[str, Any]:
         "target": r.target,
         "properties": r.properties,
         "created_at": _iso(r.created_at),
+        **_validity(r.valid_from, r.valid_to),
     }
 
 
@@ -473,16 +486,18 @@ def _check_keys(record: Mapping[str, Any], allowed: frozenset[str], number: int,
 
 
 def _check_timestamps(record: Mapping[str, Any], number: int) -> None:
-    for name in ("created_at", "updated_at"):
+    for name in ("created_at", "updated_at", *_VALIDITY):
         value = record.get(name)
         if value is None:
             continue
         if not isinstance(value, str):
             raise InvalidInput(f"line {number}: {name} must be an ISO 8601 string, not {_json_kind(value)}")
         try:
-            datetime.fromisoformat(value)
+            moment = datetime.fromisoformat(value)
         except ValueError:
             raise InvalidInput(f"line {number}: {name} is not an ISO 8601 timestamp: {value!r}") from None
+        if name in _VALIDITY and moment.tzinfo is None:
+            raise InvalidInput(f"line {number}: {name} needs a UTC offset (e.g. {value}+00:00): {value!r}")
 
 
 def _check_header(record: Mapping[str, Any], number: int, first: bool) -> None:
@@ -511,7 +526,11 @@ def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
                        ("properties", "properties"), ("embedding", "embedding")):  # fmt: skip
         if record.get(field) is not None:
             args[arg] = record[field]
-    return args
+    return {**args, **_validity_args(record)}
+
+
+def _validity_args(record: Mapping[str, Any]) -> dict[str, datetime]:
+    return {name: datetime.fromisoformat(record[name]) for name in _VALIDITY if record.get(name) is not None}
 
 
 def _relation_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
@@ -529,7 +548,7 @@ def _relation_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
     args: dict[str, Any] = {"source": record[first], "type": record["relationType"], "target": record[second]}
     if record.get("properties") is not None:
         args["properties"] = record["properties"]
-    return args
+    return {**args, **_validity_args(record)}
 
 
 def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:

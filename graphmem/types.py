@@ -26,6 +26,11 @@ class Entity:
     Timestamps are UTC; they are ``None`` only for entities created through
     Cypher without them. ``embedding`` is the dequantized vector (float32) or ``None``; it is left
     out of equality because arrays do not compare to a single bool.
+
+    ``valid_from`` / ``valid_to`` bound when the entity held in the world
+    (given by the caller; ``None``: unbounded); ``updated_at`` is when this
+    version was recorded and ``expired_at`` when graphmem retired it
+    (``None``: current).
     """
 
     name: str
@@ -38,17 +43,28 @@ class Entity:
     created_at: datetime | None
     updated_at: datetime | None
     embedding: np.ndarray | None = field(default=None, compare=False, repr=False)
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    expired_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class Relation:
-    """A typed, directed relation ``source -[type]-> target``."""
+    """A typed, directed relation ``source -[type]-> target``.
+
+    ``created_at`` is when this version was recorded, ``expired_at`` when it
+    was retired (``None``: current); ``valid_from`` / ``valid_to`` bound when
+    it held in the world (``None``: unbounded).
+    """
 
     source: str
     type: str
     target: str
     properties: dict[str, Any]
     created_at: datetime | None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    expired_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -285,3 +301,30 @@ class Explanation:
         for relation, entity in zip(self.path.relations, self.entities[1:]):
             lines.append(f"  -{relation}- {describe(entity)}")
         return "\n".join(lines)
+
+
+__all__ += ["History", "NamespaceInfo"]
+
+
+@dataclass(frozen=True, slots=True)
+class History:
+    """Every version graphmem holds of an entity and of its relations, oldest first.
+
+    ``entity``: the entity's versions; each one's ``updated_at`` is when it
+    was recorded and ``expired_at`` when it was replaced or retired (``None``
+    for the current version). ``relations``: every version of the relations
+    that touch it, current (``expired_at is None``) and retired.
+    """
+
+    name: str
+    entity: tuple[Entity, ...]
+    relations: tuple[Relation, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NamespaceInfo:
+    """A namespace of a store with its current entities and relations."""
+
+    name: str
+    entities: int
+    relations: int

@@ -20,6 +20,7 @@ from .errors import InvalidInput
 
 __all__ = [
     "check_name",
+    "check_namespace",
     "check_type",
     "check_types_filter",
     "check_direction",
@@ -44,6 +45,17 @@ _NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
 
 def _has_forbidden_char(value: str) -> bool:
     return _FORBIDDEN.search(value) is not None
+
+
+def check_namespace(name: Any) -> str:
+    """Validate a namespace name (the rules of entity names).
+
+    Examples
+    --------
+    >>> check_namespace("project-a")
+    'project-a'
+    """
+    return check_name(name, "namespace")
 
 
 def check_name(name: Any, what: str = "name") -> str:

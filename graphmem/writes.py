@@ -30,8 +30,10 @@ from .records import (
     entity_rows_table,
     quantize,
     relation_rows_table,
+    version_rows_table,
 )
 from .store.store import Store
+from .temporal import check_validity
 from .validate import (
     check_name,
     check_observations,
@@ -57,8 +59,8 @@ __all__ = [
     "apply_relation_plan",
 ]
 
-_ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding"})
-_RELATION_FIELDS = frozenset({"source", "type", "target", "properties"})
+_ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding", "valid_from", "valid_to"})
+_RELATION_FIELDS = frozenset({"source", "type", "target", "properties", "valid_from", "valid_to", "replaces"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +71,8 @@ class EntityInput:
     observations: tuple[str, ...] | None = None
     properties: dict[str, Any] | None = None
     embedding: np.ndarray | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,9 @@ class RelationInput:
     type: str
     target: str
     properties: dict[str, Any] | None = None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    replaces: bool = False
 
 
 def parse_entity(
@@ -86,8 +93,11 @@ def parse_entity(
     observations: Any = None,
     properties: Any = None,
     embedding: Any = None,
+    valid_from: Any = None,
+    valid_to: Any = None,
 ) -> EntityInput:
     """Validate one entity upsert."""
+    start, end = check_validity(valid_from, valid_to)
     return EntityInput(
         name=check_name(name),
         type=None if type is None else check_type(type, "entity type"),
@@ -95,6 +105,8 @@ def parse_entity(
         observations=check_observations(observations),
         properties=check_properties(properties),
         embedding=None if embedding is None else check_vector(embedding, None),
+        valid_from=start,
+        valid_to=end,
     )
 
 
@@ -113,13 +125,22 @@ def parse_entity_record(record: Any, position: int) -> EntityInput:
         raise InvalidInput(f"entity #{position}: {exc}") from None
 
 
-def parse_relation(source: Any, type: Any, target: Any, properties: Any = None) -> RelationInput:
+def parse_relation(
+    source: Any, type: Any, target: Any, properties: Any = None, valid_from: Any = None, valid_to: Any = None,
+    replaces: Any = False,
+) -> RelationInput:  # fmt: skip
     """Validate one relation upsert."""
+    if not isinstance(replaces, bool):
+        raise InvalidInput(f"replaces must be True or False, not {replaces!r}")
+    start, end = check_validity(valid_from, valid_to)
     return RelationInput(
         source=check_name(source, "source"),
         type=check_type(type, "relation type"),
         target=check_name(target, "target"),
         properties=check_properties(properties),
+        valid_from=start,
+        valid_to=end,
+        replaces=replaces,
     )
 
 
@@ -173,7 +194,7 @@ def fetch_rows(
 
 def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, now: datetime) -> EntityRow:
     if base is None:
-        return EntityRow(
+        row = EntityRow(
             key=key,
             id=-1,
             namespace=namespace,
@@ -186,20 +207,35 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
             scale=None,
             created_at=now,
             updated_at=now,
+            valid_from=item.valid_from,
+            valid_to=item.valid_to,
         )
+        return row
     observations = base.observations
     if item.observations:
         seen = set(observations)
         observations = observations + [o for o in dict.fromkeys(item.observations) if o not in seen]
     properties = {**base.properties, **item.properties} if item.properties else base.properties
-    return replace(
+    merged = replace(
         base,
         type=item.type or base.type,
         text=item.text if item.text is not None else base.text,
         observations=list(observations),
         properties=dict(properties),
         updated_at=now,
+        valid_from=item.valid_from if item.valid_from is not None else base.valid_from,
+        valid_to=item.valid_to if item.valid_to is not None else base.valid_to,
     )
+    if merged.valid_from is not None and merged.valid_to is not None and merged.valid_to <= merged.valid_from:
+        raise InvalidInput(f"entity {item.name!r}: valid_to ({merged.valid_to} UTC) must be after "
+                           f"valid_from ({merged.valid_from} UTC)")
+    return merged
+
+
+def _same(a: EntityRow, b: EntityRow) -> bool:
+    """Whether a write changes nothing graphmem keeps (then it writes nothing, and makes no version)."""
+    return (a.type, a.text, a.observations, a.properties, a.embedding, a.scale, a.valid_from, a.valid_to) == (
+        b.type, b.text, b.observations, b.properties, b.embedding, b.scale, b.valid_from, b.valid_to)
 
 
 @dataclass(slots=True)
@@ -211,6 +247,8 @@ class EntityPlan:
     new_dim: int | None
     vector_rows: list[EntityRow]
     """Rows whose stored vector is new or different (the side index must follow)."""
+    revived: list[EntityRow]
+    """Expired entities written again: back in the id map, with their old id."""
 
 
 def upsert_entities(
@@ -239,17 +277,25 @@ def upsert_entities(
     keys = [entity_key(namespace, item.name) for item in items]
     stored = len(state.ids)
     current = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.ids), config, stored=stored)
+    # An expired entity keeps its row (history) under the same primary key:
+    # writing its name again starts a new life in that row, with its old id.
+    retired = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.expired), config, stored=stored)
     pending: dict[str, EntityRow] = {}
     explicit: dict[str, np.ndarray] = {}
     for key, item in zip(keys, items):
         pending[key] = _merge(pending.get(key) or current.get(key), item, key, namespace, now)
         if item.embedding is not None:
             explicit[key] = item.embedding
+    _embed(pending, current, explicit, embedder)
+    for key in [k for k, row in pending.items() if k in current and _same(row, current[k])]:
+        del pending[key]  # nothing changed: no write, no version
 
-    created = [row for key, row in pending.items() if key not in current]
+    revived = [row for key, row in pending.items() if key in retired]
+    for row in revived:
+        row.id = retired[row.key].id
+    created = [row for key, row in pending.items() if key not in current and key not in retired]
     for row, id_ in zip(created, state.ids.allocate(len(created))):
         row.id = id_
-    _embed(pending, current, explicit, embedder)
 
     if created:
         if len(created) >= config.copy_threshold:
@@ -258,7 +304,10 @@ def upsert_entities(
             store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
         else:
             store.execute("entity_create", created[0].params())
-    updated = [row for key, row in pending.items() if key in current]
+    updated = [row for key, row in pending.items() if key in current or key in retired]
+    versions = [current[row.key].version_params(now) for row in updated if row.key in current]
+    versions += [retired[row.key].version_params(retired[row.key].expired_at or now) for row in revived]
+    write_versions(store, versions)
     if config.use_join(len(updated), stored):
         store.execute("entity_update_batch", {"rows": entity_rows_table(updated)})
     else:
@@ -271,12 +320,20 @@ def upsert_entities(
         if row.embedding is not None and (key not in current or current[key].embedding != row.embedding
                                           or current[key].scale != row.scale)
     ]  # fmt: skip
-    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim, vector_rows)
+    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim, vector_rows, revived)
+
+
+def write_versions(store: Store, versions: list[dict[str, Any]]) -> None:
+    """Keep the versions that writes replace in the history table (one statement)."""
+    if len(versions) == 1:
+        store.execute("entity_version_create", versions[0])
+    elif versions:
+        store.execute("entity_version_batch", {"rows": version_rows_table(versions)})
 
 
 def _update_params(row: EntityRow) -> dict[str, Any]:
     params = row.params()
-    for unused in ("id", "namespace", "name", "created_at"):
+    for unused in ("id", "namespace", "name"):
         del params[unused]
     return params
 
@@ -307,13 +364,19 @@ def _embed(
 
 
 def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan) -> None:
-    """After commit: ids, type bitmaps and the cache follow the store."""
-    state.ids.add((row.key, row.id) for row in plan.created)
+    """After commit: ids, type and namespace bitmaps, validity bounds and the cache follow the store."""
+    state.ids.add((row.key, row.id) for row in (*plan.created, *plan.revived))
+    for row in plan.revived:
+        state.expired.pop(row.key, None)
     for row in plan.rows:
         old = plan.old_types.get(row.key)
         if old is not None and old != row.type:
             state.entity_types.discard(old, [row.id])
         state.entity_types.add(row.type, [row.id])
+        state.bounds.set_entity(row.id, row.valid_from, row.valid_to)
+    for row in (*plan.created, *plan.revived):
+        state.namespaces.add(row.namespace, [row.id])
+    state.generation += 1
     cache.written(plan.rows)
 
 
@@ -324,6 +387,10 @@ def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan)
 class RelationPlan:
     created: list[tuple[int, int, int]]
     created_types: list[str]
+    retired: list[tuple[int, str, int]]
+    """Current relations this write expired (``replaces=True``)."""
+    bounds: dict[tuple[int, str, int], tuple[datetime | None, datetime | None]]
+    """The validity of every relation written (created or new version)."""
 
 
 def upsert_relations(
@@ -335,20 +402,24 @@ def upsert_relations(
     config: StoreConfig,
     now: datetime,
 ) -> RelationPlan:
-    """Write ``items`` (upserts per source/type/target) in the open transaction."""
+    """Write ``items`` (upserts per source/type/target) in the open transaction.
+
+    A relation that is already current stays as it is when the write brings
+    nothing new; new properties (merged into the old ones) or a new validity
+    retire it (``expired_at = now``, kept as history) and record the new
+    version. ``replaces=True`` also retires the source's other current
+    relations of the same type (one statement per such record).
+    """
     ids = state.ids
     missing = sorted({n for item in items for n in (item.source, item.target) if entity_key(namespace, n) not in ids})
     if missing:
         shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise NotFound(f"relation endpoint(s) not found: {shown} ({len(missing)} missing); nothing was written")
 
-    merged: dict[tuple[int, str, int], dict[str, Any] | None] = {}
+    merged: dict[tuple[int, str, int], RelationInput] = {}
     for item in items:
         triple = (ids.id_of(entity_key(namespace, item.source)), item.type, ids.id_of(entity_key(namespace, item.target)))
-        if triple in merged and merged[triple] is not None and item.properties is not None:
-            merged[triple] = {**merged[triple], **item.properties}  # type: ignore[dict-item]
-        elif triple not in merged or item.properties is not None:
-            merged[triple] = item.properties
+        merged[triple] = _combine(merged.get(triple), item)  # type: ignore[index]
     triples = list(merged)
     edges = state.edges
     src = np.fromiter((t[0] for t in triples), np.int64, len(triples))
@@ -357,36 +428,82 @@ def upsert_relations(
     exists = edges.contains_many(src, codes, dst)
 
     key_of = ids.key_of
+    retired: list[tuple[int, str, int]] = []
+    for triple, item in merged.items():
+        if item.replaces:
+            params = {"source": key_of(triple[0]), "type": triple[1], "target": key_of(triple[2]), "now": now}
+            retired += [(triple[0], triple[1], int(row[0])) for row in store.execute("relation_expire_others", params)]
     new = [t for t, e in zip(triples, exists) if not e]
+    bounds: dict[tuple[int, str, int], tuple[datetime | None, datetime | None]] = {}
     for triple, present in zip(triples, exists):
-        props = merged[triple]
-        if present and props:
+        item = merged[triple]
+        if present and (item.properties or item.valid_from is not None or item.valid_to is not None):
             params = {"source": key_of(triple[0]), "type": triple[1], "target": key_of(triple[2])}
-            rows = store.execute("relation_get", params)
-            old = json.loads(rows[0][0]) if rows and rows[0][0] else {}
-            store.execute("relation_update", {**params, "properties": _json({**old, **props})})
+            old_props, _, old_from, old_to, _ = store.execute("relation_get", params)[0]
+            old = json.loads(old_props) if old_props else {}
+            start = item.valid_from if item.valid_from is not None else old_from
+            end = item.valid_to if item.valid_to is not None else old_to
+            if start is not None and end is not None and end <= start:
+                raise InvalidInput(f"{item.source} -[{item.type}]-> {item.target}: valid_to ({end} UTC) must be "
+                                   f"after valid_from ({start} UTC)")
+            store.execute("relation_expire", {**params, "now": now})
+            store.execute("relation_create", {**params, "properties": _json({**old, **(item.properties or {})}),
+                                              "created_at": now, "valid_from": start, "valid_to": end})
+            bounds[triple] = (start, end)
     if len(new) >= config.relation_copy_threshold:
         store.execute(
             "relation_copy",
             {"rows": relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
-                                         [t[1] for t in new], [_json(merged[t] or {}) for t in new], now)},
+                                         [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
+                                         [merged[t].valid_from for t in new], [merged[t].valid_to for t in new])},
         )
     else:
         for t in new:
             store.execute(
                 "relation_create",
                 {"source": key_of(t[0]), "target": key_of(t[2]), "type": t[1],
-                 "properties": _json(merged[t] or {}), "created_at": now},
+                 "properties": _json(merged[t].properties or {}), "created_at": now,
+                 "valid_from": merged[t].valid_from, "valid_to": merged[t].valid_to},
             )
-    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new])
+    for t in new:
+        bounds[t] = (merged[t].valid_from, merged[t].valid_to)
+    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new], retired, bounds)
 
 
-def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> None:
-    """After commit: the relation arrays and relation-type bitmaps follow the store."""
+def _combine(before: RelationInput | None, item: RelationInput) -> RelationInput:
+    """Two writes of one relation in one batch: properties merge, the later validity wins."""
+    if before is None:
+        return item
+    properties = before.properties
+    if item.properties is not None:
+        properties = {**(before.properties or {}), **item.properties}
+    return replace(
+        item,
+        properties=properties,
+        valid_from=item.valid_from if item.valid_from is not None else before.valid_from,
+        valid_to=item.valid_to if item.valid_to is not None else before.valid_to,
+        replaces=before.replaces or item.replaces,
+    )
+
+
+def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> list[tuple[int, int]]:
+    """After commit: the relation arrays, bitmaps and bounds follow the store.
+
+    Returns the (entity, type code) pairs that lost a relation (for the
+    relation-type bitmaps, which the caller refreshes).
+    """
     edges = state.edges
     edges.add((s, edges.code_for(name), d) for (s, _, d), name in zip(plan.created, plan.created_types))
     for (s, _, d), name in zip(plan.created, plan.created_types):
         state.relation_types.add(name, (s, d))
+    gone = [(s, edges.code_for(name), d) for s, name, d in plan.retired]
+    edges.remove(gone)
+    for (s, name, d), (start, end) in plan.bounds.items():
+        state.bounds.set_relation((s, edges.code_for(name), d), start, end)
+    for triple in gone:
+        state.bounds.relations.pop(triple, None)
+    state.generation += 1
+    return [(s, c) for s, c, _ in gone] + [(d, c) for _, c, d in gone]
 
 
 def _json(value: Mapping[str, Any]) -> str:

@@ -1,1 +1,1 @@
-MATCH (e:Entity) RETURN e.type, count(*) ORDER BY e.type
+MATCH (e:Entity) WHERE e.expired_at IS NULL RETURN e.type, count(*) ORDER BY e.type

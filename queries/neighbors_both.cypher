@@ -1,7 +1,14 @@
-// kuzu 0.11.3 evaluates a WHERE that compares only a $parameter with a literal
-// wrongly (it keeps every row), so direction is chosen by query, not by predicate.
+// Current relations valid at $now to current entities valid at $now.
 MATCH (a:Entity {key: $key})-[r:Relation]->(b:Entity)
+WHERE r.expired_at IS NULL
+  AND (r.valid_from IS NULL OR r.valid_from <= $now) AND (r.valid_to IS NULL OR r.valid_to > $now)
+  AND b.expired_at IS NULL
+  AND (b.valid_from IS NULL OR b.valid_from <= $now) AND (b.valid_to IS NULL OR b.valid_to > $now)
 RETURN b.name AS name, r.type AS type, 'out' AS direction
 UNION ALL
 MATCH (a:Entity {key: $key})<-[r:Relation]-(b:Entity)
+WHERE r.expired_at IS NULL
+  AND (r.valid_from IS NULL OR r.valid_from <= $now) AND (r.valid_to IS NULL OR r.valid_to > $now)
+  AND b.expired_at IS NULL
+  AND (b.valid_from IS NULL OR b.valid_from <= $now) AND (b.valid_to IS NULL OR b.valid_to > $now)
 RETURN b.name AS name, r.type AS type, 'in' AS direction

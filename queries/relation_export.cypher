@@ -1,3 +1,6 @@
+// Current relations of one namespace (relations never cross namespaces).
 MATCH (a:Entity)-[r:Relation]->(b:Entity)
-RETURN a.name AS source, r.type AS type, b.name AS target, r.properties AS properties, r.created_at AS created_at
+WHERE a.namespace = $namespace AND r.expired_at IS NULL
+RETURN a.name AS source, r.type AS type, b.name AS target, r.properties AS properties,
+       r.created_at AS created_at, r.valid_from AS valid_from, r.valid_to AS valid_to, r.expired_at AS expired_at
 ORDER BY a.id, b.id, r.type

@@ -1,3 +1,3 @@
 MATCH (a:Entity {key: $source})-[r:Relation]->(b:Entity {key: $target})
-WHERE r.type = $type
-RETURN r.properties, r.created_at
+WHERE r.type = $type AND r.expired_at IS NULL
+RETURN r.properties, r.created_at, r.valid_from, r.valid_to, r.expired_at

@@ -34,7 +34,8 @@ def test_store_directory_layout(tmp_path, open_store):
     with open_store(tmp_path / "s") as mem:
         mem.add_entity("a")
     info = json.loads((tmp_path / "s" / MANIFEST).read_text())
-    assert info == {"format": 1, "engine": ENGINE}
+    # "database" is recorded once the file exists, so a lost file is noticed.
+    assert info == {"format": 1, "engine": ENGINE, "database": DATABASE_FILE}
     assert (tmp_path / "s" / DATABASE_FILE).exists()
 
 
@@ -110,7 +111,7 @@ def test_old_store_is_migrated_and_new_store_refused(tmp_path, engine):
             store.execute("entity_create", {
                 "key": "default\x1fa", "id": 0, "namespace": "default", "name": "a", "type": "Entity",
                 "text": None, "observations": [], "properties": "{}", "embedding": None, "scale": None,
-                "created_at": None, "updated_at": None,
+                "created_at": None, "updated_at": None, "valid_from": None, "valid_to": None,
             })  # fmt: skip
     newer = _migrations("CREATE NODE TABLE Note(id INT64 PRIMARY KEY, body STRING);")
     with Store(path, engine=engine, migrations=newer) as store:

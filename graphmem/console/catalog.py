@@ -21,7 +21,7 @@ __all__ = ["Catalog", "Column", "NODE_TABLES", "REL_TABLES"]
 
 NODE_TABLES = ("Entity",)
 REL_TABLES = ("Relation",)
-INTERNAL_TABLES = ("Meta",)
+INTERNAL_TABLES = ("Meta", "EntityVersion")
 
 _SHOW_TABLES = "CALL show_tables() RETURN *"
 # table_info takes a literal, not a $parameter (the binder refuses one), hence one constant per table.

@@ -21,6 +21,13 @@ __all__ = ["schema_data", "schema_renderables", "examples"]
 
 _FALLBACK = ("Person", "WORKS_AT", "Company")
 
+RAW_VIEW = (
+    "Cypher shows the raw tables: every namespace and every version. Current facts have expired_at IS NULL "
+    "(entities and relations); a namespace is the namespace property; EntityVersion holds earlier entity "
+    "versions; valid_from / valid_to bound when a fact held in the world. The API (and :search, :path, "
+    ":neighbors, :recall) reads only current facts of the console's namespace."
+)
+
 
 def examples(catalog: Catalog) -> list[tuple[str, str]]:
     """(what it does, the statement or commands) pairs in graphmem's data model."""
@@ -46,6 +53,10 @@ def examples(catalog: Catalog) -> list[tuple[str, str]]:
          ":search data pipelines k=5 -> hits\nMATCH (e:Entity)-[r:Relation]->(n:Entity) WHERE e.name IN $hits\n"
          "RETURN e.name, r.type, n.name;"),
         *composed,
+        ("current facts of one namespace (Cypher sees every namespace and every version)",
+         "MATCH (a:Entity)-[r:Relation]->(b:Entity)\n"
+         "WHERE a.namespace = 'default' AND a.expired_at IS NULL AND r.expired_at IS NULL AND b.expired_at IS NULL\n"
+         "RETURN a.name, r.type, b.name LIMIT 10;"),
         ("relations of each type, and what they connect",
          "MATCH (a:Entity)-[r:Relation]->(b:Entity)\n"
          "RETURN r.type AS relation, a.type AS source, b.type AS target, count(*) AS n ORDER BY n DESC;"),
@@ -67,6 +78,7 @@ def schema_data(catalog: Catalog) -> dict[str, Any]:
         "entity_types": catalog.entity_types,
         "relation_types": catalog.relation_types,
         "examples": [{"about": about, "query": query} for about, query in examples(catalog)],
+        "raw_view": RAW_VIEW,
     }
 
 
@@ -108,7 +120,8 @@ def schema_renderables(catalog: Catalog) -> list[RenderableType]:
         tables.add_row(name, shown_kind, props)
     notes = Text(
         "key = namespace + U+001F + name (the indexed lookup); name, type, text are plain properties; "
-        "properties is JSON text; embedding is the int8 vector (entities written through Cypher have none).",
+        "properties is JSON text; embedding is the int8 vector (entities written through Cypher have none).\n"
+        + RAW_VIEW,
         style="dim",
     )
     examples_out: list[RenderableType] = [Text("examples", style="bold")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import numpy as np
+import pyarrow as pa
 from pyroaring import BitMap
 
 __all__ = ["LabelBitmaps"]
@@ -44,6 +45,44 @@ class LabelBitmaps:
             for i, label in enumerate(uniq):
                 new._maps[str(label)] = BitMap(ids_arr[order[bounds[i] : bounds[i + 1]]])
         return new
+
+    @classmethod
+    def from_arrow(cls, labels: pa.Array | pa.ChunkedArray, ids: np.ndarray) -> LabelBitmaps:
+        """Like :meth:`from_arrays` for an Arrow string column: dictionary-encoded
+        in Arrow, so grouping sorts small integer codes instead of Python strings
+        (``np.unique`` over 1M object strings takes seconds).
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> LabelBitmaps.from_arrow(pa.array(["a", "b", "a"]), np.array([5, 6, 7])).counts()
+        {'a': 2, 'b': 1}
+        """
+        new = cls()
+        if len(labels) == 0:
+            return new
+        if isinstance(labels, pa.ChunkedArray):
+            labels = labels.combine_chunks()
+        encoded = labels.cast(pa.string()).dictionary_encode()
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        names = encoded.dictionary.to_pylist()
+        ids_arr = np.asarray(ids, dtype=np.uint32)
+        order = np.argsort(codes, kind="stable")
+        bounds = np.searchsorted(codes[order], np.arange(len(names) + 1))
+        for i, label in enumerate(names):
+            if bounds[i + 1] > bounds[i]:
+                new._maps[str(label)] = BitMap(ids_arr[order[bounds[i] : bounds[i + 1]]])
+        return new
+
+    def labels(self) -> list[str]:
+        return sorted(self._maps)
+
+    def __len__(self) -> int:
+        """The number of labels."""
+        return len(self._maps)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._maps
 
     def add(self, label: str, ids: Iterable[int]) -> None:
         self._maps.setdefault(label, BitMap()).update(ids)

@@ -54,14 +54,17 @@ class EntityCache:
             if generation == self.generation:
                 self._rows[key] = row
 
-    def written(self, rows: Iterable[EntityRow] = (), deleted: Iterable[str] = ()) -> None:
-        """After a commit: the new rows and the deleted keys."""
+    def written(self, rows: Iterable[EntityRow] = (), deleted: Iterable[str] = (), dropped: Iterable[str] = ()) -> None:
+        """After a commit: the new rows, the deleted keys and the keys whose row
+        changed in a way only the store knows (read again on next use)."""
         with self._lock:
             self.generation += 1
             for row in rows:
                 self._rows[row.key] = row
             for key in deleted:
                 self._rows[key] = None
+            for key in dropped:
+                self._rows.pop(key, None)
 
     def clear(self) -> None:
         with self._lock:

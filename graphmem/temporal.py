@@ -1,0 +1,253 @@
+"""Bi-temporal reads: what a read at world time ``as_of`` and system time ``known_at`` may see.
+
+Two clocks (DESIGN.md, "Data model"; schema 002):
+
+- world time, ``valid_from`` / ``valid_to``: when a fact held, given by the
+  caller; a half-open interval, ``None`` meaning unbounded;
+- system time: when graphmem recorded a version (an entity's ``updated_at``, a
+  relation's ``created_at``) and retired it (``expired_at``, ``None`` while it
+  is current).
+
+A read sees an entity or relation when the version graphmem held at
+``known_at`` was valid at ``as_of``; both default to now. The current graph
+(the derived state) holds only current facts, so:
+
+- a read at ``known_at=None`` (now) is the current graph minus the relations,
+  and the entities with their relations, whose validity does not cover
+  ``as_of``: a :class:`TimeView` built as a delta over the current snapshot,
+  O(bounded facts), never a rebuild. With no bounded fact at all, the current
+  graph itself is used (no cost). A view for "now" stays exact until the next
+  validity boundary after it was built (``expires``): path answers cached on it
+  are never served past the ``valid_to`` of a relation they use, nor past a
+  ``valid_from`` that could add a shorter path.
+- a read at a past ``known_at`` (time travel) needs the history: the view is
+  loaded from the store (the entity versions and relations graphmem held then),
+  ~2 s per million relations, and cached per (``known_at``, ``as_of``).
+
+Vectors are those of the current text: a time-travel search ranks the entities
+it may see by their current vectors, and entities expired since have none.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from cachetools import LRUCache
+from pyroaring import BitMap
+
+from .errors import InvalidInput
+from .index.adjacency import EdgeIndex
+from .index.bitmaps import LabelBitmaps
+from .index.derived import Bounds, DerivedState, NEVER_AFTER, NEVER_BEFORE
+from .index.ids import IdMap
+from .records import micros
+from .store.store import Store
+
+__all__ = ["check_time", "check_validity", "TimeView", "TimeViews", "FilteredIds", "covers"]
+
+
+def check_time(value: Any, what: str) -> datetime | None:
+    """A timezone-aware ``datetime`` as the naive UTC value the engine stores.
+
+    Naive datetimes are refused rather than guessed (local time or UTC?): the
+    caller says which zone it means.
+
+    Examples
+    --------
+    >>> from datetime import timedelta
+    >>> check_time(datetime(2026, 1, 1, 12, tzinfo=timezone(timedelta(hours=2))), "as_of")
+    datetime.datetime(2026, 1, 1, 10, 0)
+    >>> check_time(datetime(2026, 1, 1), "as_of")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: as_of is a naive datetime (2026-01-01 00:00:00): give a timezone-aware one, e.g. datetime(2026, 1, 1, tzinfo=timezone.utc)
+    """
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidInput(f"{what} must be a timezone-aware datetime, not {type(value).__name__} ({value!r})")
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(f"{what} is a naive datetime ({value}): give a timezone-aware one, "
+                           "e.g. datetime(2026, 1, 1, tzinfo=timezone.utc)")
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def check_validity(valid_from: Any, valid_to: Any) -> tuple[datetime | None, datetime | None]:
+    """Checked ``(valid_from, valid_to)``: aware datetimes, ``valid_to`` after ``valid_from``."""
+    start = check_time(valid_from, "valid_from")
+    end = check_time(valid_to, "valid_to")
+    if start is not None and end is not None and end <= start:
+        raise InvalidInput(f"valid_to ({end} UTC) must be after valid_from ({start} UTC)")
+    return start, end
+
+
+def covers(start: int, end: int, at: int) -> bool:
+    """Whether the half-open validity ``[start, end)`` (µs) contains ``at``."""
+    return start <= at < end
+
+
+class FilteredIds:
+    """An id map seen without some ids: they resolve to no name (``NotFound``)."""
+
+    __slots__ = ("_ids", "_hidden")
+
+    def __init__(self, ids: IdMap | FilteredIds, hidden: BitMap) -> None:
+        self._ids = ids
+        self._hidden = hidden
+
+    def __len__(self) -> int:
+        return len(self._ids) - len(self._hidden)
+
+    def __contains__(self, key: object) -> bool:
+        return self.id_of(key) is not None  # type: ignore[arg-type]
+
+    def id_of(self, key: str) -> int | None:
+        found = self._ids.id_of(key)
+        return None if found is None or found in self._hidden else found
+
+    def key_of(self, id_: int) -> str | None:
+        return None if id_ in self._hidden else self._ids.key_of(id_)
+
+    @property
+    def next_id(self) -> int:
+        return self._ids.next_id
+
+
+@dataclass(frozen=True, slots=True)
+class TimeView:
+    """The graph a read at one (``as_of``, ``known_at``) sees.
+
+    ``state`` is what the path and retrieval code reads (ids, bitmaps,
+    relations); ``hidden`` are ids of the current graph it must not return
+    (search filters them out), ``only`` (time travel) the ids it may return;
+    ``expires`` (µs) is when a view built for "now" must be rebuilt.
+    """
+
+    state: DerivedState
+    hidden: BitMap | None
+    only: BitMap | None
+    expires: int
+
+    def admit(self, allowed: BitMap | None, next_id: int) -> BitMap | None:
+        """Narrow a search's allowed ids (``None``: all) to what this view may return."""
+        if self.only is not None:
+            return self.only if allowed is None else allowed & self.only
+        if self.hidden:
+            if allowed is None:
+                allowed = BitMap()
+                allowed.add_range(0, max(next_id, 1))
+            return allowed - self.hidden
+        return allowed
+
+
+def _bad_entities(bounds: Bounds, at: int) -> list[int]:
+    return [id_ for id_, (start, end) in bounds.entities.items() if not start <= at < end]
+
+
+def current_view(state: DerivedState, at: int) -> TimeView:
+    """The current graph at world time ``at`` (µs): a delta over the snapshot."""
+    bounds = state.bounds
+    hidden = BitMap(_bad_entities(bounds, at))
+    removed = [triple for triple, (start, end) in bounds.relations.items() if not start <= at < end]
+    for id_ in hidden:
+        removed.extend(state.edges.incident(id_))
+    view_state = DerivedState(
+        ids=FilteredIds(state.ids, hidden) if hidden else state.ids,  # type: ignore[arg-type]
+        entity_types=state.entity_types,
+        relation_types=state.relation_types,
+        edges=state.edges.without(removed),
+        namespaces=state.namespaces,
+        expired=state.expired,
+        bounds=state.bounds,
+    )
+    return TimeView(view_state, hidden, None, bounds.next_boundary(at))
+
+
+def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> TimeView:
+    """The graph as graphmem held it at system time ``known_at``, at world time ``at`` (from the store)."""
+    when = _naive(known_at)
+    entities = store.execute_arrow("entities_known_at", {"t": when})
+    keep = _valid_mask(entities, at)
+    entities = entities.filter(pa.array(keep))
+    ids = entities.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+    id_map = IdMap.from_arrays(entities.column("key").to_pylist(), ids, floor=state.ids.next_id)
+    relations = store.execute_arrow("relations_known_at", {"t": when})
+    relations = relations.filter(pa.array(_valid_mask(relations, at)))
+    src = relations.column("source").to_numpy(zero_copy_only=False).astype(np.int64)
+    dst = relations.column("target").to_numpy(zero_copy_only=False).astype(np.int64)
+    present = np.isin(src, ids) & np.isin(dst, ids)  # both ends visible then
+    edges = EdgeIndex.from_arrays(src[present], dst[present], relations.column("type").filter(pa.array(present)))
+    relation_types = LabelBitmaps()
+    for name, members in edges.type_members().items():
+        relation_types.add(name, members)
+    view_state = DerivedState(
+        ids=id_map,
+        entity_types=LabelBitmaps.from_arrow(entities.column("type"), ids),
+        relation_types=relation_types,
+        edges=edges,
+        namespaces=LabelBitmaps.from_arrow(entities.column("namespace"), ids),
+        expired={},
+        bounds=Bounds(),
+    )
+    return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), NEVER_AFTER)
+
+
+def _valid_mask(table: pa.Table, at: int) -> np.ndarray:
+    start = _micros_column(table.column("valid_from"), NEVER_BEFORE)
+    end = _micros_column(table.column("valid_to"), NEVER_AFTER)
+    return (start <= at) & (at < end)
+
+
+def _micros_column(column: pa.ChunkedArray, missing: int) -> np.ndarray:
+    as_int = pc.cast(column, pa.timestamp("us")).cast(pa.int64())
+    return pc.fill_null(as_int, missing).to_numpy(zero_copy_only=False)
+
+
+def _naive(us: int) -> datetime:
+    return datetime(1970, 1, 1) + timedelta(microseconds=us)
+
+
+class TimeViews:
+    """The views recent reads asked for, rebuilt when the graph changes or a "now" view expires."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._views: LRUCache[Any, TimeView] = LRUCache(size)
+        self._lock = threading.Lock()
+
+    def get(self, store: Store, state: DerivedState, as_of: datetime | None, known_at: datetime | None,
+            now: datetime) -> DerivedState | TimeView:
+        """The state (no time filter needed) or the view a read at (``as_of``, ``known_at``) uses."""
+        now_us = micros(now)
+        at = now_us if as_of is None else micros(as_of)
+        if known_at is not None and micros(known_at) < now_us:
+            key: Any = ("known", id(state), state.generation, micros(known_at), at)
+            return self._cached(key, now_us, lambda: known_view(store, state, micros(known_at), at))
+        if state.bounds.empty:
+            return state
+        key = ("now" if as_of is None else "as_of", id(state), state.generation, None if as_of is None else at)
+        return self._cached(key, now_us, lambda: current_view(state, at))
+
+    def _cached(self, key: Any, now_us: int, build: Any) -> TimeView:
+        with self._lock:
+            view = self._views.get(key)
+        if view is not None and (key[0] != "now" or now_us < view.expires):
+            return view
+        view = build()
+        with self._lock:
+            self._views[key] = view
+        return view
+
+    def clear(self) -> None:
+        with self._lock:
+            self._views.clear()
+
+    def __iter__(self) -> Iterator[TimeView]:
+        with self._lock:
+            return iter(list(self._views.values()))

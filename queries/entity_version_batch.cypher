@@ -1,0 +1,6 @@
+LOAD FROM $rows
+CREATE (:EntityVersion {
+    vkey: vkey, key: key, id: id, namespace: namespace, name: name, type: type, text: text,
+    observations: observations, properties: properties, valid_from: valid_from, valid_to: valid_to,
+    recorded_at: recorded_at, expired_at: expired_at
+})

@@ -1,0 +1,1 @@
+MATCH (v:EntityVersion) WHERE v.key = $key DELETE v

@@ -1,0 +1,4 @@
+MATCH (v:EntityVersion)
+WHERE v.namespace = $namespace AND v.expired_at < $before
+DELETE v
+RETURN count(*)
