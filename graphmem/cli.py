@@ -66,15 +66,17 @@ class _Group(click.Group):
 
 
 class _Settings:
-    __slots__ = ("engine",)
+    __slots__ = ("engine", "namespace")
 
-    def __init__(self, engine: str) -> None:
+    def __init__(self, engine: str, namespace: str) -> None:
         self.engine = engine
+        self.namespace = namespace
 
 
 def _open(ctx: click.Context, path: Path, *, read_only: bool, embedder: Any = None) -> graphmem.Memory:
     settings: _Settings = ctx.find_object(_Settings)
-    return graphmem.open(path, engine=settings.engine, embedder=embedder, read_only=read_only)
+    return graphmem.open(path, engine=settings.engine, embedder=embedder, read_only=read_only,
+                         namespace=settings.namespace)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -87,17 +89,26 @@ def _open(ctx: click.Context, path: Path, *, read_only: bool, embedder: Any = No
     show_envvar=True,
     help="Graph engine of the store (a store is readable only by the engine that made it).",
 )
+@click.option(
+    "--namespace",
+    default="default",
+    envvar="GRAPHMEM_NAMESPACE",
+    show_default=True,
+    show_envvar=True,
+    help="Namespace every command reads and writes (Cypher queries see all namespaces).",
+)
 @click.version_option(graphmem.__version__, prog_name="graphmem")
 @click.pass_context
-def cli(ctx: click.Context, engine: str) -> None:
+def cli(ctx: click.Context, engine: str, namespace: str) -> None:
     """graphmem: a knowledge-graph memory for AI agents.
 
     \b
     Example:
       graphmem import ./agent_memory memory.jsonl
       graphmem query ./agent_memory "MATCH (e:Entity) RETURN e.name, e.type LIMIT 5"
+      graphmem --namespace project-a search ./agent_memory "who builds pipelines?"
     """
-    ctx.obj = _Settings(engine)
+    ctx.obj = _Settings(engine, namespace)
 
 
 # -- stats ----------------------------------------------------------------------------
@@ -516,6 +527,36 @@ def export(ctx: click.Context, path: Path, file: str, fmt: str) -> None:
             counts = export_jsonl(mem, fh, format=fmt, progress=progress)
     where = "stdout" if file == "-" else file
     click.echo(f"exported {counts.entities:,} entities and {counts.relations:,} relations to {where}", err=True)
+
+
+# -- mcp ------------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@_embedder_option
+@click.pass_context
+def mcp(ctx: click.Context, path: Path, embedder: str) -> None:
+    """Serve the memory at PATH to an agent over MCP (stdin/stdout).
+
+    The tools of the reference memory server (create_entities, search_nodes,
+    ...) with the same arguments and results, plus semantic_search,
+    find_path, neighbors, recall and cypher_query. Several servers may use
+    one PATH: the first holds the store, the others go through it (a Unix
+    socket in PATH), and one takes over when it exits. Needs the 'mcp' extra.
+
+    \b
+    Example:
+      graphmem mcp ~/.graphmem/memory
+      claude mcp add memory -- graphmem mcp ~/.graphmem/memory
+    """
+    try:
+        from graphmem.mcp.server import serve
+    except ImportError as exc:
+        raise CommandFailed(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
+                            "pip install 'graphmem[mcp]'") from None  # fmt: skip
+    chosen = _embedder(embedder)
+    serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
 
 
 # -- demo -----------------------------------------------------------------------------

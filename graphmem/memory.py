@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from .validate import (
     check_direction,
     check_name,
     check_namespace,
+    check_observations,
     check_positive_int,
     check_type,
     check_types_filter,
@@ -257,6 +259,36 @@ class Memory:
         self._write_entities([item])
         row = self._row(self._key(item.name))
         if row is None:  # pragma: no cover - the write just committed
+            raise NotFound(item.name)
+        return row.to_entity()
+
+    def remove_observations(self, name: str, observations: Iterable[str]) -> Entity:
+        """Remove ``observations`` from the current entity ``name`` and return it as stored.
+
+        Observations it does not have are ignored; removing any records a new
+        version (the old one stays in :meth:`history`) and embeds the entity
+        again from its new text. :class:`NotFound` if there is no current
+        entity ``name``.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice", observations=["likes Rust", "likes Go"])
+        ...     mem.remove_observations("Alice", ["likes Go", "never said"]).observations
+        ('likes Rust',)
+        """
+        item = parse_entity(name)
+        drop = check_observations(observations) or ()
+        key = self._key(item.name)
+        self._writable()
+        with self._store.transaction():
+            if self._derived.get().ids.id_of(key) is None:
+                raise NotFound(f"no entity named {item.name!r}")
+            if drop:
+                self._write_entities([replace(item, drop_observations=frozenset(drop))])
+        row = self._row(key)
+        if row is None:  # pragma: no cover - checked in the transaction
             raise NotFound(item.name)
         return row.to_entity()
 
@@ -990,27 +1022,36 @@ class Memory:
 
     # -- Cypher and stats --------------------------------------------------------
 
-    def cypher(self, query: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    def cypher(
+        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+    ) -> list[dict[str, Any]]:
         """Run a Cypher statement; rows come back as dicts keyed by column.
 
         Values go in as ``$parameters``; a statement whose parameter is not
         given is refused (:class:`QueryError`). A statement that writes is
-        allowed on a writable store; graphmem then rebuilds its derived
-        structures lazily. Entities created through Cypher have no vector and
+        allowed on a writable store unless ``read_only=True`` (then it is
+        refused with :class:`ReadOnlyStore` and changes nothing); graphmem
+        then rebuilds its derived structures lazily. Entities created through Cypher have no vector and
         must follow the data model (``key`` = namespace, U+001F, name; a fresh
         ``id``); prefer :meth:`add_entity`.
         """
-        return self._cypher(query, params).dicts()
+        return self._cypher(query, params, read_only).dicts()
 
-    def cypher_table(self, query: str, params: Mapping[str, Any] | None = None) -> tuple[list[str], list[list[Any]]]:
+    def cypher_table(
+        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+    ) -> tuple[list[str], list[list[Any]]]:
         """Like :meth:`cypher`, as (column names, rows): for tools that print
         tables, where an empty result still has columns."""
-        result = self._cypher(query, params)
+        result = self._cypher(query, params, read_only)
         return result.columns, result.rows
 
-    def _cypher(self, query: str, params: Mapping[str, Any] | None) -> CypherResult:
+    def _cypher(self, query: str, params: Mapping[str, Any] | None, read_only: bool) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        if not isinstance(read_only, bool):
+            raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
+        if read_only:
+            return self._store.cypher(query, params, allow_write=False)
         return self._store.cypher(
             query, params, before_write=self._pin_id_floor, check_write=self._check_data_model,
             after_write=self._invalidate,

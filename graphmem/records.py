@@ -199,8 +199,8 @@ def version_key(key: str, recorded_at: datetime) -> str:
 
     Examples
     --------
-    >>> version_key("default\x1fAlice", datetime(2026, 1, 1))
-    'default\x1fAlice\x1f1767225600000000'
+    >>> version_key("default\\x1fAlice", datetime(2026, 1, 1))
+    'default\\x1fAlice\\x1f1767225600000000'
     """
     return f"{key}{KEY_SEPARATOR}{micros(recorded_at)}"
 

@@ -27,7 +27,10 @@ current facts of one namespace; history (expired versions) is not exported.
     {"type":"entity","name":"Alice","entityType":"person","observations":["likes Rust"]}
     {"type":"relation","from":"Alice","to":"Acme","relationType":"works_at"}
 
-Exporting to ``mcp`` keeps only those fields: an entity's ``text``,
+The reference accepts any type string ("works at"); an imported type that is
+not an identifier is stored as one (``works_at``) with the original kept in
+the properties (``mcp_entity_type`` / ``mcp_relation_type``), which
+``graphmem mcp`` shows back unchanged. Exporting to ``mcp`` keeps only those fields: an entity's ``text``,
 ``properties`` and embedding, a relation's ``properties``, and all timestamps
 are dropped.
 
@@ -75,6 +78,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore
+from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
 from .validate import check_positive_int
 from .writes import parse_entity, parse_relation
 
@@ -526,7 +530,21 @@ def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
                        ("properties", "properties"), ("embedding", "embedding")):  # fmt: skip
         if record.get(field) is not None:
             args[arg] = record[field]
+    _map_type(args, ENTITY_TYPE_KEY, "Entity")
     return {**args, **_validity_args(record)}
+
+
+def _map_type(args: dict[str, Any], key: str, fallback: str) -> None:
+    """The reference server takes any string as a type ("works at"); graphmem
+    types are identifiers. Such a type is stored as one (``works_at``) with the
+    original kept in the properties, as the MCP server does, so an imported
+    reference file reads back unchanged through ``graphmem mcp``."""
+    shown = args.get("type")
+    if isinstance(shown, str):
+        args["type"], original = stored_type(shown, fallback=fallback)
+        if original is not None:
+            properties = args.get("properties")
+            args["properties"] = {**(properties if isinstance(properties, Mapping) else {}), key: original}
 
 
 def _validity_args(record: Mapping[str, Any]) -> dict[str, datetime]:
@@ -548,6 +566,7 @@ def _relation_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
     args: dict[str, Any] = {"source": record[first], "type": record["relationType"], "target": record[second]}
     if record.get("properties") is not None:
         args["properties"] = record["properties"]
+    _map_type(args, RELATION_TYPE_KEY, "RELATED_TO")
     return {**args, **_validity_args(record)}
 
 

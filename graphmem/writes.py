@@ -73,6 +73,8 @@ class EntityInput:
     embedding: np.ndarray | None = None
     valid_from: datetime | None = None
     valid_to: datetime | None = None
+    drop_observations: frozenset[str] | None = None
+    """Observations to remove before appending (:meth:`Memory.remove_observations`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +214,8 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
         )
         return row
     observations = base.observations
+    if item.drop_observations:
+        observations = [o for o in observations if o not in item.drop_observations]
     if item.observations:
         seen = set(observations)
         observations = observations + [o for o in dict.fromkeys(item.observations) if o not in seen]

@@ -382,3 +382,23 @@ def test_validity_round_trips_through_export_and_import(people, open_store):
     bad = '{"type":"entity","name":"x","entityType":"T","valid_to":"2024-01-01T00:00:00"}\n'
     with pytest.raises(graphmem.InvalidInput, match="line 1: valid_to needs a UTC offset"):
         import_jsonl(other, io.StringIO(bad))
+
+
+def test_remove_observations_is_a_new_version(people):
+    people.add_entity("Alice", observations=["likes Rust", "likes Go", "on call"])
+    removed = people.remove_observations("Alice", ["likes Go", "never said"])
+    assert removed.observations == ("likes Rust", "on call")
+    assert [v.observations for v in people.history("Alice").entity][-2:] == [
+        ("likes Rust", "likes Go", "on call"), ("likes Rust", "on call")]
+    with pytest.raises(graphmem.NotFound):
+        people.remove_observations("Nobody", ["x"])
+    with pytest.raises(graphmem.InvalidInput):
+        people.remove_observations("Alice", "likes Rust")
+    assert people.remove_observations("Alice", []).observations == ("likes Rust", "on call")
+
+
+def test_read_only_cypher_cannot_write(people):
+    with pytest.raises(graphmem.ReadOnlyStore):
+        people.cypher("MATCH (e:Entity) DETACH DELETE e", read_only=True)
+    assert len(people) == 4
+    assert people.cypher("MATCH (e:Entity) RETURN count(*) AS n", read_only=True) == [{"n": 4}]

@@ -316,7 +316,7 @@ def test_a_file_with_only_a_header_imports_nothing(open_store):
         ('{"name":"x"}', "line 2: cannot tell whether this is an entity or a relation"),
         ('{"type":"entity","entityType":"person"}', "line 2: an entity record needs a 'name'"),
         ('{"type":"entity","name":"x","colour":"red"}', r"line 2: unknown field\(s\) \['colour'\] in an entity record"),
-        ('{"type":"entity","name":"x","entityType":"software engineer"}', "line 2: entity type must be an identifier"),
+        ('{"type":"entity","name":"x","entityType":["software engineer"]}', "line 2: entity type must be a str"),
         ('{"type":"entity","name":"x","observations":"one"}', "line 2: observations must be a list of str"),
         ('{"type":"entity","name":"","entityType":"person"}', "line 2: name must not be empty"),
         ('{"type":"entity","name":"x","embedding":[NaN, 1.0]}', "line 2: not valid JSON .*NaN"),
@@ -324,7 +324,7 @@ def test_a_file_with_only_a_header_imports_nothing(open_store):
         ('{"type":"entity","name":"x","created_at":"yesterday"}', "line 2: created_at is not an ISO 8601 timestamp"),
         ('{"type":"relation","from":"a","relationType":"R"}', r"line 2: a relation record needs 'from', 'to' and 'relationType'"),
         ('{"type":"relation","from":"a","target":"a","relationType":"R"}', "line 2: a relation has either"),
-        ('{"type":"relation","from":"a","to":"a","relationType":"works at"}', "line 2: relation type must be an identifier"),
+        ('{"type":"relation","from":"a","to":"a","relationType":7}', "line 2: relation type must be a str"),
         ('{"type":"relation","source":"a","target":"a","relationType":"R","properties":[1]}', "line 2: properties must be a dict"),
         ('{"type":"graphmem","version":1}', "line 2: the graphmem header must be the first record"),
     ],
@@ -381,3 +381,18 @@ def test_a_relation_to_a_missing_entity_is_refused_before_writing(open_store):
 def test_batch_size_must_be_positive(open_store):
     with pytest.raises(graphmem.InvalidInput, match="batch_size must be a positive int"):
         import_jsonl(open_store(None), io.StringIO(MCP_SAMPLE), batch_size=0)
+
+
+def test_reference_types_that_are_not_identifiers_are_mapped_and_kept(open_store):
+    """The reference server takes any type string; graphmem stores an identifier and keeps the original."""
+    mem = open_store(None)
+    lines = (
+        '{"type":"entity","name":"Ada","entityType":"famous person","observations":[]}\n'
+        '{"type":"entity","name":"Analytical Engine","entityType":"machine","observations":[]}\n'
+        '{"type":"relation","from":"Ada","to":"Analytical Engine","relationType":"wrote programs for"}\n'
+    )
+    import_jsonl(mem, io.StringIO(lines))
+    ada = mem.get_entity("Ada")
+    assert (ada.type, ada.properties) == ("famous_person", {"mcp_entity_type": "famous person"})
+    relation = mem.get_relation("Ada", "wrote_programs_for", "Analytical Engine")
+    assert relation.properties == {"mcp_relation_type": "wrote programs for"}

@@ -1,0 +1,486 @@
+"""Tool calls mapped to :class:`~graphmem.Memory`: what each MCP tool does.
+
+:class:`Tools` validates a call's arguments against the tool's schema, runs it
+and returns an :class:`Outcome` (the text content, the structured content,
+and whether it is an error). It knows nothing of the MCP SDK or sockets, so
+the holder runs it for its own client and for the servers it serves.
+
+Reference semantics kept (``src/memory`` of modelcontextprotocol/servers):
+``create_entities`` creates only names that do not exist yet (first of a batch
+wins) and returns those; ``create_relations`` skips exact duplicates and fails
+whole when an endpoint does not exist ("Entity with name X not found");
+``add_observations`` fails whole on an unknown entity and returns what was new
+per entity; the three deletes never fail on missing things and say so in their
+message; ``search_nodes`` and ``open_nodes`` return the relations with at least
+one endpoint among the returned entities. Every write tool call is one
+transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from typing import Any
+
+import numpy as np
+
+from ..errors import GraphMemError, InvalidInput, NotFound
+from ..memory import Memory
+from ..types import Entity, Relation
+from .atomic import Atomic
+from .schemas import TOOLS_BY_NAME, check_arguments
+from .shapes import (
+    ENTITY_TYPE_KEY,
+    RELATION_TYPE_KEY,
+    decode_cursor,
+    encode_cursor,
+    entity_json,
+    fingerprint,
+    relation_json,
+    relation_type_shown,
+    stored_type,
+)
+
+__all__ = ["Outcome", "Tools"]
+
+# Semantic neighbours that search_nodes adds to the substring matches: at most
+# this many, and only this similar (cosine) or more. MiniLM puts unrelated
+# short texts at 0.0-0.25 and related ones above 0.35.
+SEARCH_SEMANTIC_K = 10
+SEARCH_MIN_SCORE = 0.35
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """A tool call's result: text content, structured content, error flag."""
+
+    text: str
+    structured: dict[str, Any] | None = None
+    is_error: bool = False
+
+    @classmethod
+    def error(cls, message: str) -> Outcome:
+        return cls(message, None, True)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "structured": self.structured, "isError": self.is_error}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Outcome:
+        return cls(str(data["text"]), data.get("structured"), bool(data.get("isError", False)))
+
+
+def _json_outcome(structured: dict[str, Any], shown: Any = None) -> dict[str, Any]:
+    """The reference's result: the JSON (pretty, as ``JSON.stringify(x, null, 2)``) as text."""
+    text = json.dumps(structured if shown is None else shown, indent=2, ensure_ascii=False)
+    return {"text": text, "structured": structured}
+
+
+def _status(message: str) -> dict[str, Any]:
+    return {"text": message, "structured": {"success": True, "message": message}}
+
+
+class Tools:
+    """The MCP tools over one open, writable Memory.
+
+    Parameters
+    ----------
+    mem
+        The memory the tools read and write. Calls may come from many
+        threads at once; writes are serialised by the store's writer lock.
+    min_score
+        How similar (cosine) a semantic neighbour must be for ``search_nodes``
+        to add it to the substring matches.
+    """
+
+    def __init__(self, mem: Memory, *, min_score: float = SEARCH_MIN_SCORE) -> None:
+        self.mem = mem
+        self.atomic = Atomic(mem)
+        self.min_score = min_score
+
+    # -- dispatch ----------------------------------------------------------------
+
+    def call(self, name: str, arguments: dict[str, Any] | None, request_id: str | None = None) -> Outcome:
+        """Run tool ``name``; bad input and graphmem errors become error outcomes.
+
+        ``request_id`` (write tools only) makes a retried call apply once: a
+        call whose id was already applied returns the first call's result.
+        """
+        spec = TOOLS_BY_NAME.get(name)
+        if spec is None:
+            return Outcome.error(f"Unknown tool: {name}")
+        try:
+            args = check_arguments(spec, arguments)
+            if spec.writes:
+                result = getattr(self, f"_{name}")(args, request_id)
+            else:
+                result = getattr(self, f"_{name}")(args)
+        except GraphMemError as exc:
+            return Outcome.error(f"{type(exc).__name__}: {exc}")
+        return Outcome(result["text"], result["structured"])
+
+    def read_graph_text(self) -> str:
+        """The whole graph as the ``memory://knowledge-graph`` resource shows it."""
+        return json.dumps(self._whole_graph(), indent=2, ensure_ascii=False)
+
+    # -- lookups -----------------------------------------------------------------
+
+    def _entity(self, name: str) -> Entity | None:
+        """The entity ``name``; ``None`` also for a name graphmem cannot hold
+        (blank, control characters), which therefore does not exist."""
+        try:
+            return self.mem.get_entity(name)
+        except InvalidInput:
+            return None
+
+    def _relation(self, source: str, shown_type: str, target: str) -> Relation | None:
+        """The relation as the agent names it: same endpoints and same type string."""
+        stored, _ = stored_type(shown_type, fallback="RELATED_TO")
+        try:
+            relation = self.mem.get_relation(source, stored, target)
+        except InvalidInput:
+            return None
+        if relation is None or relation_type_shown(relation.type, relation.properties) != shown_type:
+            return None
+        return relation
+
+    def _relations_of(self, names: Iterable[str], *, outgoing_only: bool = False) -> list[dict[str, Any]]:
+        """Relations with at least one endpoint in ``names`` (or, with
+        ``outgoing_only``, those leaving them), each once."""
+        seen: set[tuple[str, str, str]] = set()
+        out = []
+        for name in names:
+            try:
+                near = self.mem.neighbors(name, direction="out" if outgoing_only else "both")
+            except NotFound:
+                continue  # deleted by a concurrent call since it was listed
+            for neighbor in near:
+                triple = (name, neighbor.type, neighbor.name) if neighbor.direction == "out" else (
+                    neighbor.name, neighbor.type, name)
+                if triple in seen:
+                    continue
+                seen.add(triple)
+                relation = self.mem.get_relation(*triple)
+                if relation is not None:
+                    out.append(relation_json(relation))
+        return out
+
+    def _whole_graph(self) -> dict[str, Any]:
+        return {
+            "entities": [entity_json(e) for e in self.mem.iter_entities()],
+            "relations": [relation_json(r) for r in self.mem.iter_relations()],
+        }
+
+    def _page(self, tool: str, key: str, entities: list[Entity], args: dict[str, Any]) -> dict[str, Any]:
+        """One page (``limit``/``cursor``) of ranked ``entities`` with their relations."""
+        start = decode_cursor(args["cursor"], tool, key) if "cursor" in args else 0
+        limit = args.get("limit")
+        stop = len(entities) if limit is None else start + limit
+        page = entities[start:stop]
+        structured: dict[str, Any] = {
+            "entities": [entity_json(e) for e in page],
+            "relations": self._relations_of(e.name for e in page),
+        }
+        if stop < len(entities):
+            structured["nextCursor"] = encode_cursor(tool, key, stop)
+        return _json_outcome(structured)
+
+    # -- reference tools: writes -------------------------------------------------
+
+    def _create_entities(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            created: list[dict[str, Any]] = []
+            rows: list[dict[str, Any]] = []
+            seen: set[str] = set()
+            for record in args["entities"]:
+                name = record["name"]
+                if name in seen or self._entity(name) is not None:
+                    continue  # the reference skips existing names (and later duplicates) untouched
+                seen.add(name)
+                graph_type, shown = stored_type(record["entityType"], fallback="Entity")
+                observations = list(dict.fromkeys(record["observations"]))
+                rows.append({"name": name, "type": graph_type, "observations": observations,
+                             "properties": None if shown is None else {ENTITY_TYPE_KEY: shown}})  # fmt: skip
+                created.append({"name": name, "entityType": record["entityType"], "observations": observations})
+            if rows:
+                self.mem.add_entities(rows)
+            return _json_outcome({"entities": created}, created)
+
+        return self.atomic.write(request_id, apply)
+
+    def _create_relations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            relations = args["relations"]
+            endpoints = dict.fromkeys(n for r in relations for n in (r["from"], r["to"]))
+            missing = [n for n in endpoints if self._entity(n) is None]
+            if missing:
+                more = f" (nor {', '.join(missing[1:])})" if len(missing) > 1 else ""
+                raise NotFound(f"Entity with name {missing[0]} not found{more}; no relation was created")
+            created: list[dict[str, Any]] = []
+            rows: list[dict[str, Any]] = []
+            seen: set[tuple[str, str, str]] = set()
+            for r in relations:
+                graph_type, shown = stored_type(r["relationType"], fallback="RELATED_TO")
+                triple = (r["from"], graph_type, r["to"])
+                if triple in seen or self.mem.get_relation(*triple) is not None:
+                    continue  # graphmem holds one relation per (from, type, to)
+                seen.add(triple)
+                rows.append({"source": r["from"], "type": graph_type, "target": r["to"],
+                             "properties": None if shown is None else {RELATION_TYPE_KEY: shown}})  # fmt: skip
+                created.append({"from": r["from"], "to": r["to"], "relationType": r["relationType"]})
+            if rows:
+                self.mem.add_relations(rows)
+            return _json_outcome({"relations": created}, created)
+
+        return self.atomic.write(request_id, apply)
+
+    def _add_observations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            current: dict[str, list[str]] = {}
+            for item in args["observations"]:
+                name = item["entityName"]
+                if name not in current:
+                    entity = self._entity(name)
+                    if entity is None:
+                        raise NotFound(f"Entity with name {name} not found")
+                    current[name] = list(entity.observations)
+            results = []
+            writes = []
+            for item in args["observations"]:
+                have = current[item["entityName"]]
+                added = [c for c in dict.fromkeys(item["contents"]) if c not in have]
+                have.extend(added)
+                results.append({"entityName": item["entityName"], "addedObservations": added})
+                if added:
+                    writes.append({"name": item["entityName"], "observations": added})
+            if writes:
+                self.mem.add_entities(writes)
+            return _json_outcome({"results": results}, results)
+
+        return self.atomic.write(request_id, apply)
+
+    def _delete_entities(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            names = args["entityNames"]
+            gone = {name: self._delete_entity(name) for name in dict.fromkeys(names)}
+            deleted = [n for n in names if gone[n]]
+            missing = [n for n in names if not gone[n]]
+            if not missing:
+                return _status("Entities deleted successfully")
+            return _status(f"Deleted {len(deleted)} of {len(names)} entities. Not found: {', '.join(missing)}")
+
+        return self.atomic.write(request_id, apply)
+
+    def _delete_entity(self, name: str) -> bool:
+        try:
+            return self.mem.delete_entity(name)
+        except InvalidInput:
+            return False  # a name graphmem cannot hold was never there
+
+    def _delete_observations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        deletions = args["deletions"]
+        with self.atomic.section():
+            found = self.atomic.recorded(request_id)
+            if found is not None:
+                return found
+            current: dict[str, list[str]] = {}
+            before: dict[str, int] = {}
+            originals: dict[str, list[str]] = {}
+            missing: list[str] = []
+            deleted = 0
+            for item in deletions:
+                name = item["entityName"]
+                if name not in current:
+                    entity = self._entity(name)
+                    if entity is None:
+                        missing.append(name)
+                        continue
+                    current[name] = list(entity.observations)
+                    originals[name] = list(entity.observations)
+                    before[name] = len(entity.observations)
+                drop = set(item["observations"])
+                kept = [o for o in current[name] if o not in drop]
+                deleted += len(current[name]) - len(kept)
+                current[name] = kept
+            requested = sum(len(item["observations"]) for item in deletions)
+            if deleted == requested:
+                message = "Observations deleted successfully"
+            else:
+                message = f"Deleted {deleted} of {requested} observations." + (
+                    f" Entities not found: {', '.join(missing)}" if missing else "")
+            result = _status(message)
+            removed = [(n, [o for o in originals[n] if o not in set(obs)]) for n, obs in current.items()
+                       if len(obs) != before[n]]
+            self.atomic.remove_observations(removed, request_id, result)
+            return result
+
+    def _delete_relations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
+        def apply() -> dict[str, Any]:
+            relations = args["relations"]
+            deleted = 0
+            for source, shown, target in dict.fromkeys((r["from"], r["relationType"], r["to"]) for r in relations):
+                relation = self._relation(source, shown, target)
+                if relation is not None and self.mem.delete_relation(source, relation.type, target):
+                    deleted += 1
+            if deleted == len(relations):
+                return _status("Relations deleted successfully")
+            return _status(f"Deleted {deleted} of {len(relations)} relations. The rest matched nothing.")
+
+        return self.atomic.write(request_id, apply)
+
+    # -- reference tools: reads --------------------------------------------------
+
+    def _read_graph(self, args: dict[str, Any]) -> dict[str, Any]:
+        if "limit" not in args and "cursor" not in args:
+            graph = self._whole_graph()
+            return _json_outcome(graph)
+        # Pages go by entity id, which only grows: entities created while an
+        # agent pages through land on later pages and none is skipped.
+        after = decode_cursor(args["cursor"], "read_graph", "") if "cursor" in args else 0
+        limit = args.get("limit")  # a cursor without a limit asks for the rest
+        page: list[Entity] = []
+        more = False
+        for entity in self.mem.iter_entities():
+            if entity.id < after:
+                continue
+            if limit is not None and len(page) == limit:
+                more = True
+                break
+            page.append(entity)
+        structured: dict[str, Any] = {
+            "entities": [entity_json(e) for e in page],
+            # Each relation is shown once over all pages: on its source's page.
+            "relations": self._relations_of((e.name for e in page), outgoing_only=True),
+        }
+        if more:
+            structured["nextCursor"] = encode_cursor("read_graph", "", page[-1].id + 1)
+        return _json_outcome(structured)
+
+    def _search_nodes(self, args: dict[str, Any]) -> dict[str, Any]:
+        query = args["query"]
+        needle = query.lower()
+        vector = self._query_vector(query)
+        ranked: dict[str, tuple[float | None, int, Entity]] = {}
+        for order, entity in enumerate(self.mem.iter_entities()):
+            shown = entity_json(entity)
+            if (needle in entity.name.lower() or needle in shown["entityType"].lower()
+                    or any(needle in o.lower() for o in entity.observations)):  # fmt: skip
+                score = None
+                if vector is not None and entity.embedding is not None:
+                    score = float(np.dot(entity.embedding, vector))
+                ranked[entity.name] = (score, order, entity)
+        if vector is not None:
+            for hit in self.mem.search(vector, k=SEARCH_SEMANTIC_K):
+                if hit.name not in ranked and hit.score >= self.min_score:
+                    entity = self._entity(hit.name)
+                    if entity is not None:
+                        ranked[hit.name] = (hit.score, len(ranked) + 1_000_000_000, entity)
+        order = sorted(ranked.values(), key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1]))
+        return self._page("search_nodes", fingerprint(query), [t[2] for t in order], args)
+
+    def _query_vector(self, query: str) -> np.ndarray | None:
+        embedder = self.mem.embedder
+        if embedder is None or not query.strip() or self.mem.vector_dim is None:
+            return None
+        return np.asarray(embedder.encode([query])[0], np.float32)
+
+    def _open_nodes(self, args: dict[str, Any]) -> dict[str, Any]:
+        names = list(dict.fromkeys(args["names"]))
+        found = [e for e in (self._entity(n) for n in names) if e is not None]
+        return self._page("open_nodes", fingerprint(names), found, args)
+
+    # -- graphmem's tools --------------------------------------------------------
+
+    def _semantic_search(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = [stored_type(t, fallback="Entity")[0] for t in args["entityTypes"]] if "entityTypes" in args else None
+        hits = self.mem.search(args["query"], k=args.get("limit", 10), types=types, near=args.get("near"),
+                               max_hops=args.get("maxHops"))  # fmt: skip
+        results = []
+        for hit in hits:
+            entity = self._entity(hit.name)
+            if entity is None:
+                continue  # deleted by a concurrent call
+            results.append({**entity_json(entity), "score": round(hit.score, 6), "hops": hit.hops,
+                            "path": None if hit.path is None else list(hit.path.nodes)})  # fmt: skip
+        return _json_outcome({"results": results})
+
+    def _find_path(self, args: dict[str, Any]) -> dict[str, Any]:
+        types = self._relation_types(args)
+        path = self.mem.shortest_path(args["from"], args["to"], max_hops=args.get("maxHops"), types=types,
+                                      direction=args.get("direction", "both"))  # fmt: skip
+        if path is None:
+            return _json_outcome({"found": False, "hops": None, "nodes": [], "relations": []})
+        hops = []
+        for a, stored, b in zip(path.nodes, path.relations, path.nodes[1:]):
+            relation = self.mem.get_relation(a, stored, b) or self.mem.get_relation(b, stored, a)
+            if relation is None:  # removed by a concurrent call after the path was found
+                hops.append({"from": a, "to": b, "relationType": stored})
+            else:
+                hops.append(relation_json(relation))
+        return _json_outcome({"found": True, "hops": len(path), "nodes": list(path.nodes), "relations": hops})
+
+    def _neighbors(self, args: dict[str, Any]) -> dict[str, Any]:
+        name = args["name"]
+        found = self.mem.neighbors(name, direction=args.get("direction", "both"), types=self._relation_types(args))
+        out = []
+        for n in found:
+            source, target = (name, n.name) if n.direction == "out" else (n.name, name)
+            relation = self.mem.get_relation(source, n.type, target)
+            shown = n.type if relation is None else relation_type_shown(relation.type, relation.properties)
+            out.append({"name": n.name, "relationType": shown, "direction": n.direction})
+        return _json_outcome({"neighbors": out})
+
+    def _shown_type(self, name: str, stored: str) -> str:
+        """The entity type of ``name`` as the agent wrote it."""
+        entity = self._entity(name)
+        return stored if entity is None else entity_json(entity)["entityType"]
+
+    @staticmethod
+    def _relation_types(args: dict[str, Any]) -> list[str] | None:
+        if "relationTypes" not in args:
+            return None
+        return [stored_type(t, fallback="RELATED_TO")[0] for t in args["relationTypes"]]
+
+    def _recall(self, args: dict[str, Any]) -> dict[str, Any]:
+        recall = self.mem.recall(args["query"], k=args.get("k", 10), hops=args.get("hops", 1))
+        recall = replace(recall, entities=tuple(replace(e, type=self._shown_type(e.name, e.type))
+                                                for e in recall.entities))  # fmt: skip
+        text = recall.to_text(max_chars=args.get("maxChars", 4000))
+        # Report only what made it into the text, so the structured content
+        # keeps the same budget.
+        lines = text.split("\n")
+        if "Relations:" in lines:
+            split = lines.index("Relations:")
+            entity_lines, relation_lines = split - 1, len(lines) - split - 1
+        else:
+            entity_lines, relation_lines = max(0, len(lines) - 1), 0
+        entities = [{"name": e.name, "score": round(e.score, 6), "hops": e.hops}
+                    for e in recall.entities[:entity_lines]]  # fmt: skip
+        relations = [list(r) for r in recall.relations[:relation_lines]]
+        truncated = recall.truncated or entity_lines < len(recall.entities) or relation_lines < len(recall.relations)
+        structured = {"text": text, "entities": entities, "relations": relations, "truncated": truncated}
+        return {"text": text, "structured": structured}
+
+    def _cypher_query(self, args: dict[str, Any]) -> dict[str, Any]:
+        columns, rows = self.atomic.read_only_cypher(args["query"], args.get("params"))
+        limit = args.get("maxRows", 1000)
+        shown = [[_plain(v) for v in row] for row in rows[:limit]]
+        return _json_outcome({"columns": columns, "rows": shown, "truncated": len(rows) > limit})
+
+
+def _plain(value: Any) -> Any:
+    """A Cypher value as JSON can carry it."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, (bytes, bytearray)):
+        return base64.b64encode(bytes(value)).decode()
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
