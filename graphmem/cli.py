@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import tempfile
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -30,7 +31,7 @@ import graphmem
 from graphmem.console import render, results
 from graphmem.console.commands import parse_value
 from graphmem.console.script import parameter_names
-from graphmem.errors import GraphMemError, ReadOnlyStore
+from graphmem.errors import GraphMemError, ReadOnlyStore, StoreLocked
 from graphmem.store.engine import ENGINES
 from graphmem.transfer import FORMATS, export_jsonl, import_jsonl
 
@@ -117,23 +118,50 @@ def cli(ctx: click.Context, engine: str, namespace: str) -> None:
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@click.option("--watch", is_flag=True, help="Show them again every --interval seconds until Ctrl-C.")
+@click.option("--interval", type=click.FloatRange(min=0.1), default=2.0, show_default=True,
+              help="Seconds between refreshes with --watch.")
+@click.option("--iterations", type=click.IntRange(min=1), default=None,
+              help="With --watch, stop after this many refreshes (default: until Ctrl-C).")
 @click.pass_context
-def stats(ctx: click.Context, path: Path, as_json: bool) -> None:
+def stats(ctx: click.Context, path: Path, as_json: bool, watch: bool, interval: float,
+          iterations: int | None) -> None:
     """Show counts and sizes of the store at PATH (opened read-only).
+
+    With --watch the store is opened for each refresh, so a writer may hold it
+    between refreshes; a refresh that finds it held says so and waits.
 
     \b
     Example:
       graphmem stats ./agent_memory
       graphmem stats ./agent_memory --json
+      graphmem stats ./agent_memory --watch --interval 5
     """
-    with _open(ctx, path, read_only=True) as mem:
-        info = mem.stats()
-    if as_json:
-        click.echo(json.dumps(info, indent=2, ensure_ascii=False))
-        return
     console = Console()
-    for renderable in render.stats_renderables(info):
-        console.print(renderable)
+    shown = 0
+    while True:
+        try:
+            with _open(ctx, path, read_only=True) as mem:
+                info = mem.stats()
+        except StoreLocked as exc:
+            if not watch:
+                raise
+            console.print(f"[dim]{exc}; retrying in {interval:g} s[/dim]")
+        else:
+            if as_json:
+                click.echo(json.dumps(info, indent=2 if not watch else None, ensure_ascii=False, default=str))
+            else:
+                if watch:
+                    console.clear()
+                for renderable in render.stats_renderables(info):
+                    console.print(renderable)
+        shown += 1
+        if not watch or (iterations is not None and shown >= iterations):
+            return
+        try:
+            time.sleep(interval)
+        except KeyboardInterrupt:
+            return
 
 
 # -- query ----------------------------------------------------------------------------
@@ -578,6 +606,11 @@ def demo(ctx: click.Context, path: Path | None) -> None:
     from graphmem.demo import run_demo  # the demo loads the embedding model: only when asked for
 
     run_demo(path, Console(), engine=ctx.find_object(_Settings).engine)
+
+
+from graphmem.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
+
+cli.add_command(_cluster)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -28,6 +28,9 @@ from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
 from .store.store import CypherResult, Store, Tracer
+from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy, normalize_name
+from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
+from .metrics import Latencies, timed
 from .temporal import TimeView, TimeViews, check_time
 from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
@@ -67,6 +70,11 @@ class _Shared:
         self.views = TimeViews()
         self.clock = threading.Lock()
         self.last_write: datetime | None = None
+        self.access = AccessLog()
+        self.latencies = Latencies()
+        self.capacity: int | None = None
+        self.capacity_policy = "lru"
+        self.duplicates = "allow"
 
     def now(self) -> datetime:
         """The system time of a write: strictly increasing per store, so every
@@ -80,7 +88,7 @@ class _Shared:
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
-class Memory:
+class Memory(LifecycleMixin):
     """An agent's memory: entities and typed relations in an embedded graph store.
 
     Create one with :func:`graphmem.open`. Use it as a context manager, or call
@@ -94,6 +102,7 @@ class Memory:
         self._derived = Derived(store)
         self._cache = EntityCache(store.config.entity_cache_size)
         self._vectors = VectorStore(store)
+        store.commit_failed_hooks.append(self._invalidate)  # a COMMIT that raised may still have applied
         self._owner = True
         meta = dict(store.execute("meta_all"))
         self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
@@ -195,12 +204,27 @@ class Memory:
             self._store.close()
 
     def flush(self) -> None:
-        """Save the side vector index now (it is also saved at close). The store
-        itself is durable at every commit; the index is derived data that is
-        caught up from the store if a crash loses it."""
+        """Write the access statistics gathered since the last write and save the
+        side vector index (both also happen at close). The store itself is
+        durable at every commit; the index is derived data that is caught up
+        from the store if a crash loses it."""
         self._store.check_open()
+        if not self._store.read_only and len(self._shared.access):
+            with self._store.transaction():
+                self._flush_access()
         with self._store.exclusive():
             self._vectors.save()
+
+    def _flush_access(self) -> None:
+        """Inside a write transaction: the pending access statistics, in one statement."""
+        drained = self._shared.access.drain()
+        if not drained:
+            return
+        try:
+            self._store.execute("access_flush", {"rows": AccessLog.table(drained)})
+        except BaseException:
+            self._shared.access.restore(drained)
+            raise
 
     def __enter__(self) -> Memory:
         return self
@@ -222,6 +246,7 @@ class Memory:
 
     # -- entities ----------------------------------------------------------------
 
+    @timed("add_entity")
     def add_entity(
         self,
         name: str,
@@ -233,6 +258,7 @@ class Memory:
         embedding: Any = None,
         valid_from: datetime | None = None,
         valid_to: datetime | None = None,
+        importance: float | None = None,
     ) -> Entity:
         """Create or update the entity ``name`` and return it as stored.
 
@@ -246,6 +272,8 @@ class Memory:
         at a time outside them do not see it. An update keeps the version it
         replaces as history (:meth:`history`); a write that changes nothing
         writes nothing. Writing the name of an expired entity revives it.
+        ``importance`` (a number; ``None`` keeps it) ranks the entity for
+        ``forget(policy="importance")``.
 
         Examples
         --------
@@ -255,9 +283,9 @@ class Memory:
         ...     mem.add_entity("Alice", observations=["likes Go"]).observations
         ('likes Rust', 'likes Go')
         """
-        item = parse_entity(name, type, text, observations, properties, embedding, valid_from, valid_to)
-        self._write_entities([item])
-        row = self._row(self._key(item.name))
+        item = parse_entity(name, type, text, observations, properties, embedding, valid_from, valid_to, importance)
+        written = self._write_entities([item])[0]  # another name if merged into a duplicate
+        row = self._row(self._key(written.name))
         if row is None:  # pragma: no cover - the write just committed
             raise NotFound(item.name)
         return row.to_entity()
@@ -292,12 +320,13 @@ class Memory:
             raise NotFound(item.name)
         return row.to_entity()
 
+    @timed("add_entities")
     def add_entities(self, entities: Iterable[Mapping[str, Any]]) -> int:
         """Upsert many entities in one transaction; return how many records were written.
 
         Each record is a dict with ``name`` and optionally ``type``, ``text``,
         ``observations``, ``properties``, ``embedding``, ``valid_from``,
-        ``valid_to`` (same rules as
+        ``valid_to``, ``importance`` (same rules as
         :meth:`add_entity`, applied in order). One bad record raises and
         nothing is written.
         """
@@ -308,10 +337,20 @@ class Memory:
             self._write_entities(items)
         return len(items)
 
-    def _write_entities(self, items: list[Any]) -> None:
+    def _write_entities(self, items: list[Any]) -> list[Any]:
+        """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
+            self._flush_access()
+            if self._shared.duplicates != "allow":
+                items = self._deduplicate(state, items)
+            capacity = self._shared.capacity
+            if capacity is not None:
+                fresh = {i.name for i in items if self._key(i.name) not in state.ids}
+                if len(fresh) > capacity:
+                    raise InvalidInput(f"this batch adds {len(fresh)} entities, more than the capacity "
+                                       f"({capacity}) of namespace {self._namespace!r}: nothing was written")
             plan = upsert_entities(
                 self._store, state, self._cache, items,
                 namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
@@ -320,8 +359,17 @@ class Memory:
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
 
+            if capacity is not None:
+                grown = len(state.namespaces.members(self._namespace)) + len(plan.created) + len(plan.revived)
+                if grown > capacity:
+                    self._evict(state, tx, grown - capacity, self._shared.capacity_policy, hard=False,
+                                keep={row.key for row in plan.rows})
+
             def bookkeeping() -> None:
                 apply_entity_plan(state, self._cache, plan)
+                if state.normalized is not None:
+                    for row in (*plan.created, *plan.revived):
+                        state.normalized[(row.namespace, normalize_name(row.name))] = row.key
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
                 index = self._vectors.peek()
@@ -335,7 +383,9 @@ class Memory:
                     index.seq = max(index.seq, max(epoch_us(r.updated_at) for r in rows))
 
             tx.after_commit(bookkeeping)
+        return items
 
+    @timed("get_entity")
     def get_entity(
         self, name: str, *, as_of: datetime | None = None, known_at: datetime | None = None
     ) -> Entity | None:
@@ -357,8 +407,12 @@ class Memory:
         elif row is None or not _held(row, known):
             rows = self._store.execute("entity_version_at", {"key": key, "t": known})
             row = version_from_db(key, rows[0]) if rows else None
-        if row is None or not _valid(row.valid_from, row.valid_to, at or utcnow()):
+        if row is None:
             return None
+        if (row.valid_from is not None or row.valid_to is not None) and not _valid(
+                row.valid_from, row.valid_to, at or utcnow()):
+            return None
+        self._shared.access.record((key,))
         return row.to_entity()
 
     def _row(self, key: str) -> EntityRow | None:
@@ -429,21 +483,39 @@ class Memory:
 
     def _forget_entity(self, state: DerivedState, key: str, id_: int, incident: set[tuple[int, int, int]]) -> None:
         """Drop a deleted or expired entity from the current graph's structures."""
-        state.ids.remove(key)
-        state.entity_types.discard_everywhere([id_])
-        state.namespaces.discard_everywhere([id_])
+        self._forget_entities(state, {key: id_}, incident)
+
+    def _forget_entities(self, state: DerivedState, ids: dict[str, int], incident: set[tuple[int, int, int]]) -> None:
+        """Drop deleted or expired entities (key -> id) and the relations ``incident``
+        to them from the current graph's structures, each structure updated once."""
+        gone = list(ids.values())
+        gone_set = set(gone)
+        for key in ids:
+            state.ids.remove(key)
+        state.entity_types.discard_everywhere(gone)
+        state.namespaces.discard_everywhere(gone)
         state.edges.remove(incident)
-        state.relation_types.discard_everywhere([id_])
-        self._refresh_relation_types(state, {(t[0] if t[2] == id_ else t[2], t[1]) for t in incident})
-        state.bounds.entities.pop(id_, None)
+        state.relation_types.discard_everywhere(gone)
+        # The surviving end of each removed relation may have lost its last one of a type.
+        survivors = {(t[0], t[1]) for t in incident if t[0] not in gone_set} | {
+            (t[2], t[1]) for t in incident if t[2] not in gone_set}
+        self._refresh_relation_types(state, survivors)
+        for id_ in gone:
+            state.bounds.entities.pop(id_, None)
         for triple in incident:
             state.bounds.relations.pop(triple, None)
+        if state.normalized is not None:
+            for key in ids:
+                space, name = key.split(KEY_SEPARATOR, 1)
+                state.normalized.pop((space, normalize_name(name)), None)
+        self._shared.access.discard(ids)
         index = self._vectors.peek()
         if index is not None:
-            index.remove(np.array([id_]))
+            index.remove(np.array(gone, np.int64))
 
     # -- relations ---------------------------------------------------------------
 
+    @timed("add_relation")
     def add_relation(
         self, source: str, type: str, target: str, *, properties: Mapping[str, Any] | None = None,
         valid_from: datetime | None = None, valid_to: datetime | None = None, replaces: bool = False,
@@ -478,6 +550,7 @@ class Memory:
             raise NotFound(f"{item.source} -[{item.type}]-> {item.target}")
         return relation
 
+    @timed("add_relations")
     def add_relations(self, relations: Iterable[Any]) -> int:
         """Upsert many relations in one transaction; return how many records were written.
 
@@ -498,6 +571,7 @@ class Memory:
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
+            self._flush_access()
             plan = upsert_relations(
                 self._store, state, items, namespace=self._namespace, config=self._store.config,
                 now=self._shared.now(),
@@ -621,6 +695,7 @@ class Memory:
 
     # -- traversal ---------------------------------------------------------------
 
+    @timed("neighbors")
     def neighbors(
         self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None,
         as_of: datetime | None = None, known_at: datetime | None = None,
@@ -646,7 +721,7 @@ class Memory:
         else:
             rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
                                                                        "now": now})
-        if not rows and self.get_entity(name) is None:
+        if not rows and key not in self._derived.get().ids:  # an existence check, not an access
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
@@ -683,6 +758,7 @@ class Memory:
 
     # -- paths (graphmem/traversal.py) -------------------------------------------
 
+    @timed("shortest_path")
     def shortest_path(
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both",
@@ -742,6 +818,7 @@ class Memory:
         return traversal.all_shortest_paths(self._graph(as_of, known_at)[0], self._namespace, source, target,
                                             max_hops=max_hops, types=types, direction=direction, limit=limit)  # fmt: skip
 
+    @timed("k_hop")
     def k_hop(
         self, name: str, hops: int = 1, *, direction: str = "both",
         types: Iterable[str] | str | None = None, max_entities: int | None = None,
@@ -800,6 +877,7 @@ class Memory:
 
     # -- semantic search ---------------------------------------------------------
 
+    @timed("search")
     def search(
         self,
         query: str | Any,
@@ -864,16 +942,21 @@ class Memory:
         if allowed is not None and not allowed:
             return []
         if anchors is not None:
-            return near_search(
+            found = near_search(
                 state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
                 direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
             )  # fmt: skip
+            self._shared.access.record(self._key(h.name) for h in found)
+            return found
         ids, scores = index.search(vector, k, allowed)
         hits = []
+        keys = []
         for id_, score in zip(ids.tolist(), scores.tolist()):
             key = state.ids.key_of(id_)
             if key is not None:  # an entity deleted since the search began
+                keys.append(key)
                 hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+        self._shared.access.record(keys)
         return hits
 
     def _allowed(self, state: DerivedState, view: TimeView | None, type_filter: Any) -> BitMap | None:
@@ -902,6 +985,7 @@ class Memory:
             ids.append(id_)
         return ids
 
+    @timed("recall")
     def recall(
         self,
         query: str | Any,
@@ -955,12 +1039,13 @@ class Memory:
         )  # fmt: skip
         keys = [state.ids.key_of(i) for i in ranked.ids]
         rows = fetch_rows(self._store, self._cache, [key for key in keys if key is not None],
-                          self._store.config, stored=len(state.ids))  # fmt: skip
+                          self._store.config, stored=len(state.ids), remember=True)  # fmt: skip
         entities = tuple(
             RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
             for key, score, hop in zip(keys, ranked.scores, ranked.hops)
             if key is not None and (row := rows.get(key)) is not None
         )
+        self._shared.access.record(rows)
         names = {row.id: row.name for row in rows.values()}
         type_names = state.edges.type_names
         relations = tuple(
@@ -979,7 +1064,7 @@ class Memory:
                                         limit=limit, as_of=as_of, known_at=known_at)  # fmt: skip
         state = self._derived.get()
         keys = list(dict.fromkeys(self._key(n) for p in paths for n in p.nodes))
-        rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids))
+        rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids), remember=True)
         out = []
         for path in paths:
             found = [rows.get(self._key(n)) for n in path.nodes]
@@ -1022,6 +1107,7 @@ class Memory:
 
     # -- Cypher and stats --------------------------------------------------------
 
+    @timed("cypher")
     def cypher(
         self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
     ) -> list[dict[str, Any]]:
@@ -1136,7 +1222,35 @@ class Memory:
             "bytes": None if index is None else index.nbytes(),
             "last_load": dict(self._vectors.last_load),
         }
+        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
+        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
+        out["namespaces"] = {ns: {"entities": n, "relations": relations.get(ns, 0)} for ns, n in sorted(entities.items())}
+        derived = out.get("derived_bytes", {})
+        disk_vectors = _disk_bytes(self.path / "vectors") if self.path is not None else 0
+        out["bytes"] = {
+            "disk_store": out["disk_bytes"] - disk_vectors,
+            "disk_vectors": disk_vectors,
+            "resident_vectors": None if index is None else sum(index.nbytes().values()),
+            "resident_snapshot": derived.get("relation_arrays"),
+            "resident_bitmaps": (sum(v for k, v in derived.items() if k.endswith("bitmaps")) if derived else None),
+        }
+        paths = self._derived.get().edges.attached("paths") if self._derived.loaded else None
+        out["caches"] = {"entities": _rates(self._cache.hits, self._cache.misses)}
+        if paths is not None:
+            out["caches"]["paths"] = _rates(paths.hits, paths.misses)
+        out["latency_ms"] = self._shared.latencies.summary()
+        hot_since = utcnow() - HOT_WINDOW
+        tiers = {"hot": 0, "warm": 0, "cold": 0}
+        for cold, hot, n in self._store.execute("tier_counts", {"namespace": self._namespace, "hot_since": hot_since}):
+            tiers["cold" if cold else ("hot" if hot else "warm")] += int(n)
+        out["tiers"] = tiers
+        out["access_pending"] = len(self._shared.access)
         return out
+
+
+def _rates(hits: int, misses: int) -> dict[str, Any]:
+    total = hits + misses
+    return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 4) if total else None}
 
 
 def _disk_bytes(path: Path | None) -> int:
@@ -1161,6 +1275,9 @@ def open_memory(
     config: StoreConfig | None = None,
     tracer: Tracer | None = None,
     namespace: str = DEFAULT_NAMESPACE,
+    capacity: int | None = None,
+    capacity_policy: str = "lru",
+    duplicates: str = "allow",
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
@@ -1169,14 +1286,29 @@ def open_memory(
     can load only one of the two engines. ``namespace`` confines every read and
     write (a namespace is created by its first write; a read-only open of a
     namespace that does not exist is refused).
+
+    ``capacity`` caps the current entities of each namespace: a write that
+    goes past it expires the least valuable others by ``capacity_policy``
+    (see :meth:`Memory.forget`); a single batch larger than the capacity is
+    refused. ``duplicates`` decides what a new name that normalises like an
+    existing one does (``"Alice Smith"`` / ``"alice_smith"``): ``"allow"``
+    (the default: a distinct entity), ``"merge"`` (the write goes to the
+    existing entity) or ``"refuse"`` (:class:`InvalidInput`).
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
     namespace = check_namespace(namespace)
+    if capacity is not None:
+        capacity = check_positive_int(capacity, "capacity")
+    capacity_policy = check_policy(capacity_policy)
+    if duplicates not in DUPLICATE_MODES:
+        raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATE_MODES)}, not {duplicates!r}")
     resolved = resolve_embedder(embedder)
     store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer)
     try:
         memory = Memory(store, embedder=resolved, namespace=namespace)
+        memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
+        memory._shared.duplicates = duplicates
         if read_only and namespace != DEFAULT_NAMESPACE and not store.execute("namespace_exists",
                                                                                  {"namespace": namespace}):
             known = ", ".join(repr(info.name) for info in memory.namespaces()) or "none"

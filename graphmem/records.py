@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 
 from .errors import CorruptStore
+from .tiers import unpack
 from .types import Entity, Relation
 
 __all__ = [
@@ -43,7 +44,8 @@ KEY_SEPARATOR = "\x1f"
 
 ENTITY_COLUMNS = (
     "id", "namespace", "name", "type", "text", "observations", "properties",
-    "embedding", "scale", "created_at", "updated_at", "valid_from", "valid_to", "expired_at",
+    "embedding", "scale", "created_at", "updated_at", "valid_from", "valid_to", "expired_at", "importance",
+    "packed",
 )  # fmt: skip
 """The order in which ``entity_get`` and ``entity_get_many`` return columns."""
 
@@ -113,6 +115,9 @@ class EntityRow:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     expired_at: datetime | None = None
+    importance: float | None = None
+    cold: bool = False
+    """Stored packed (the cold tier); text and observations here are unpacked."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
@@ -132,6 +137,7 @@ class EntityRow:
             "updated_at": self.updated_at,
             "valid_from": self.valid_from,
             "valid_to": self.valid_to,
+            "importance": self.importance,
         }
 
     def version_params(self, expired_at: datetime) -> dict[str, Any]:
@@ -168,13 +174,16 @@ class EntityRow:
             valid_from=_utc(self.valid_from),
             valid_to=_utc(self.valid_to),
             expired_at=_utc(self.expired_at),
+            importance=self.importance,
         )
 
 
 def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
     """An :class:`EntityRow` from a row in :data:`ENTITY_COLUMNS` order."""
     (id_, namespace, name, type_, text, observations, properties, embedding, scale, created, updated,
-     valid_from, valid_to, expired) = row
+     valid_from, valid_to, expired, importance, packed) = row
+    if packed is not None:
+        text, observations = unpack(packed, name=name)
     return EntityRow(
         key=key,
         id=int(id_),
@@ -191,6 +200,8 @@ def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
         valid_from=valid_from,
         valid_to=valid_to,
         expired_at=expired,
+        importance=importance,
+        cold=packed is not None,
     )
 
 
@@ -251,6 +262,10 @@ _ENTITY_SCHEMA = pa.schema(
         ("valid_from", pa.timestamp("us")),
         ("valid_to", pa.timestamp("us")),
         ("expired_at", pa.timestamp("us")),
+        ("access_count", pa.int64()),
+        ("last_access", pa.timestamp("us")),
+        ("importance", pa.float64()),
+        ("packed", pa.binary()),
     ]
 )
 
@@ -274,6 +289,10 @@ def entity_rows_table(rows: Sequence[EntityRow]) -> pa.Table:
         [r.valid_from for r in rows],
         [r.valid_to for r in rows],
         [r.expired_at for r in rows],
+        [None] * len(rows),
+        [None] * len(rows),
+        [r.importance for r in rows],
+        [None] * len(rows),  # a write stores the entity unpacked: it is hot again
     ]
     return pa.Table.from_arrays(
         [pa.array(col, type=f.type) for col, f in zip(columns, _ENTITY_SCHEMA)], schema=_ENTITY_SCHEMA

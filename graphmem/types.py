@@ -30,7 +30,8 @@ class Entity:
     ``valid_from`` / ``valid_to`` bound when the entity held in the world
     (given by the caller; ``None``: unbounded); ``updated_at`` is when this
     version was recorded and ``expired_at`` when graphmem retired it
-    (``None``: current).
+    (``None``: current). ``importance`` is the caller's score for
+    ``forget(policy="importance")`` (``None``: unset, ranks lowest).
     """
 
     name: str
@@ -46,6 +47,7 @@ class Entity:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     expired_at: datetime | None = None
+    importance: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -328,3 +330,25 @@ class NamespaceInfo:
     name: str
     entities: int
     relations: int
+
+
+__all__ += ["Duplicate", "Access"]
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate:
+    """Two entities of one type whose vectors are at least as similar as asked (``a < b``)."""
+
+    a: str
+    b: str
+    type: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Access:
+    """How often and when an entity was last read (including reads not yet flushed)."""
+
+    count: int
+    last: datetime | None
+    tier: Literal["hot", "warm", "cold"]

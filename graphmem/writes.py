@@ -11,6 +11,7 @@ transaction changes nothing anywhere.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -59,7 +60,9 @@ __all__ = [
     "apply_relation_plan",
 ]
 
-_ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding", "valid_from", "valid_to"})
+_ENTITY_FIELDS = frozenset(
+    {"name", "type", "text", "observations", "properties", "embedding", "valid_from", "valid_to", "importance"}
+)
 _RELATION_FIELDS = frozenset({"source", "type", "target", "properties", "valid_from", "valid_to", "replaces"})
 
 
@@ -75,6 +78,7 @@ class EntityInput:
     valid_to: datetime | None = None
     drop_observations: frozenset[str] | None = None
     """Observations to remove before appending (:meth:`Memory.remove_observations`)."""
+    importance: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,9 +101,13 @@ def parse_entity(
     embedding: Any = None,
     valid_from: Any = None,
     valid_to: Any = None,
+    importance: Any = None,
 ) -> EntityInput:
     """Validate one entity upsert."""
     start, end = check_validity(valid_from, valid_to)
+    if importance is not None and (isinstance(importance, bool) or not isinstance(importance, (int, float))
+                                   or not math.isfinite(importance)):
+        raise InvalidInput(f"importance must be a finite number, not {importance!r}")
     return EntityInput(
         name=check_name(name),
         type=None if type is None else check_type(type, "entity type"),
@@ -109,6 +117,7 @@ def parse_entity(
         embedding=None if embedding is None else check_vector(embedding, None),
         valid_from=start,
         valid_to=end,
+        importance=None if importance is None else float(importance),
     )
 
 
@@ -170,9 +179,15 @@ def parse_relation_record(record: Any, position: int) -> RelationInput:
 
 
 def fetch_rows(
-    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0
+    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0,
+    remember: bool = False,
 ) -> dict[str, EntityRow]:
-    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for."""
+    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for.
+
+    ``remember``: put the rows read into ``cache`` (reads outside a write
+    transaction only: a row read inside one may yet be rolled back).
+    """
+    generation = cache.generation
     found: dict[str, EntityRow] = {}
     missing: list[str] = []
     for key in keys:
@@ -191,6 +206,10 @@ def fetch_rows(
             record = entity_from_db("", row)
             record.key = entity_key(record.namespace, record.name)
             found[record.key] = record
+    if remember:
+        for key in missing:
+            if key in found:
+                cache.put_if_current(key, found[key], generation)
     return found
 
 
@@ -211,6 +230,7 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
             updated_at=now,
             valid_from=item.valid_from,
             valid_to=item.valid_to,
+            importance=item.importance,
         )
         return row
     observations = base.observations
@@ -229,6 +249,7 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
         updated_at=now,
         valid_from=item.valid_from if item.valid_from is not None else base.valid_from,
         valid_to=item.valid_to if item.valid_to is not None else base.valid_to,
+        importance=item.importance if item.importance is not None else base.importance,
     )
     if merged.valid_from is not None and merged.valid_to is not None and merged.valid_to <= merged.valid_from:
         raise InvalidInput(f"entity {item.name!r}: valid_to ({merged.valid_to} UTC) must be after "
@@ -238,8 +259,9 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
 
 def _same(a: EntityRow, b: EntityRow) -> bool:
     """Whether a write changes nothing graphmem keeps (then it writes nothing, and makes no version)."""
-    return (a.type, a.text, a.observations, a.properties, a.embedding, a.scale, a.valid_from, a.valid_to) == (
-        b.type, b.text, b.observations, b.properties, b.embedding, b.scale, b.valid_from, b.valid_to)
+    return (a.type, a.text, a.observations, a.properties, a.embedding, a.scale, a.valid_from, a.valid_to,
+            a.importance) == (b.type, b.text, b.observations, b.properties, b.embedding, b.scale, b.valid_from,
+                              b.valid_to, b.importance)  # fmt: skip
 
 
 @dataclass(slots=True)

@@ -1,4 +1,4 @@
 // The stored row, current or expired (callers decide what is eligible).
 MATCH (e:Entity {key: $key})
 RETURN e.id, e.namespace, e.name, e.type, e.text, e.observations, e.properties,
-       e.embedding, e.scale, e.created_at, e.updated_at, e.valid_from, e.valid_to, e.expired_at
+       e.embedding, e.scale, e.created_at, e.updated_at, e.valid_from, e.valid_to, e.expired_at, e.importance, e.packed

@@ -111,7 +111,7 @@ def test_old_store_is_migrated_and_new_store_refused(tmp_path, engine):
             store.execute("entity_create", {
                 "key": "default\x1fa", "id": 0, "namespace": "default", "name": "a", "type": "Entity",
                 "text": None, "observations": [], "properties": "{}", "embedding": None, "scale": None,
-                "created_at": None, "updated_at": None, "valid_from": None, "valid_to": None,
+                "created_at": None, "updated_at": None, "valid_from": None, "valid_to": None, "importance": None,
             })  # fmt: skip
     newer = _migrations("CREATE NODE TABLE Note(id INT64 PRIMARY KEY, body STRING);")
     with Store(path, engine=engine, migrations=newer) as store:

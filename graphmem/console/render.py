@@ -171,6 +171,19 @@ def stats_renderables(info: Mapping[str, Any]) -> list[RenderableType]:
         for name, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
             table.add_row(Text(name), f"{count:,}")
         out.append(table)
+    if info.get("namespaces"):
+        table = Table(title="namespaces", title_justify="left")
+        for column in ("namespace", "entities", "relations"):
+            table.add_column(column, justify="left" if column == "namespace" else "right")
+        for name, counts in info["namespaces"].items():
+            table.add_row(Text(name), f"{counts['entities']:,}", f"{counts['relations']:,}")
+        out.append(table)
+    if info.get("tiers"):
+        out.append(Text("tiers: " + ", ".join(f"{k} {v:,}" for k, v in info["tiers"].items())))
+    if info.get("bytes"):
+        parts = ", ".join(f"{k.replace('_', ' ')} {human_bytes(int(v))}" for k, v in info["bytes"].items()
+                          if v is not None)
+        out.append(Text("bytes: " + parts))
     return out
 
 

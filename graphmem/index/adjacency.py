@@ -223,6 +223,10 @@ class EdgeIndex:
                     found = self._attached[name] = factory()
         return found  # type: ignore[return-value]
 
+    def attached(self, name: str) -> EdgeListener | None:
+        """The listener registered under ``name``, if any (never creates one)."""
+        return self._attached.get(name)
+
     def add(self, triples: Iterable[Triple]) -> None:
         arr = _as_triples(triples)
         if not arr.size:

@@ -84,6 +84,8 @@ class DerivedState:
     expired: dict[str, int] = field(default_factory=dict)
     bounds: Bounds = field(default_factory=Bounds)
     generation: int = 0
+    normalized: dict[tuple[str, str], str] | None = None
+    """(namespace, normalised name) -> key, built on first use by duplicate detection."""
 
     def nbytes(self) -> dict[str, int]:
         return {

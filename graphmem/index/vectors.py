@@ -162,6 +162,42 @@ class VectorIndex:
                 out[inside] = cosine_rows(self._rows, self._inv_norms, ids[inside], query)
         return out
 
+    def neighbours_of(self, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` nearest other vectors of each of ``ids`` (all with a vector), by
+        cosine, as (ids, scores) matrices padded with -1 / -inf: one batched HNSW
+        query (both threads), or exact scores when the index is small."""
+        ids = np.asarray(ids, np.int64)
+        with self._lock.read():
+            live = len(self._labels)
+            k = max(0, min(k, live - 1))
+            out_ids = np.full((len(ids), k), -1, np.int64)
+            out_scores = np.full((len(ids), k), -np.inf, np.float32)
+            if not len(ids) or k == 0:
+                return out_ids, out_scores
+            queries = self._rows[ids].astype(np.float32) * self._inv_norms[ids, None]
+            if live <= self.params.exact_limit:
+                every = np.asarray(self._labels.to_array(), dtype=np.int64)
+                scores = queries @ (self._rows[every].astype(np.float32) * self._inv_norms[every, None]).T
+                scores[every[None, :] == ids[:, None]] = -np.inf
+                # argpartition then a sort of the k kept per row: O(n) per row, not O(n log n).
+                top = np.argpartition(-scores, k - 1, axis=1)[:, :k] if k < len(every) else np.tile(
+                    np.arange(len(every)), (len(ids), 1))
+                top_scores = np.take_along_axis(scores, top, axis=1)
+                order = np.lexsort((every[top], -top_scores), axis=1)
+                top = np.take_along_axis(top, order, axis=1)
+                return every[top], np.take_along_axis(scores, top, axis=1).astype(np.float32)
+            labels, distances = self._hnsw.knn_query(queries, k=k + 1)
+        labels = labels.astype(np.int64)
+        is_self = labels == ids[:, None]
+        # Per row, the k first results that are not the query itself (stable: order kept).
+        order = np.argsort(is_self, axis=1, kind="stable")[:, :k]
+        found = np.take_along_axis(labels, order, axis=1)
+        score = (1.0 - np.take_along_axis(distances, order, axis=1)).astype(np.float32)
+        dropped = np.take_along_axis(is_self, order, axis=1)  # a row that held no self match keeps k+1 others
+        out_ids[:] = np.where(dropped, -1, found)
+        out_scores[:] = np.where(dropped, -np.inf, score)
+        return out_ids, out_scores
+
     def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None, live: int) -> tuple[np.ndarray, np.ndarray]:
         if allowed is None:
             fetch = k  # hnswlib searches with max(ef, k) candidates: no over-fetch needed
@@ -263,17 +299,27 @@ class VectorIndex:
         any row it lacks, delete labels with no row. Returns how many were fixed."""
         with self._lock.write():
             stale = self._hnsw_labels - self._labels
+            already = 0
             for id_ in stale:
-                self._hnsw.mark_deleted(id_)
+                try:
+                    self._hnsw.mark_deleted(id_)
+                except RuntimeError as exc:
+                    # A saved graph keeps the labels it had marked deleted, and
+                    # get_ids_list() (which seeds _hnsw_labels on load) lists
+                    # them too: those need nothing. Anything else is real.
+                    if "already deleted" not in str(exc):
+                        raise
+                    already += 1
             self._hnsw_labels -= stale
             suspects = BitMap(np.asarray(changed, np.int64)) & self._labels & self._hnsw_labels
             missing = (self._labels - self._hnsw_labels) | self._differing(np.asarray(suspects.to_array(), np.int64))
             ids = np.asarray(missing.to_array(), np.int64)
             if len(ids):
                 self._hnsw_add(ids, self._rows[ids].astype(np.float32) * self._scales[ids, None])
-            if len(stale) or len(ids):
+            fixed = len(stale) - already + len(ids)
+            if fixed:
                 self.dirty = True
-            return len(stale) + len(ids)
+            return fixed
 
     def _differing(self, ids: np.ndarray) -> BitMap:
         """Those of ``ids`` whose HNSW vector is not the int8 row's (hnswlib keeps

@@ -1,0 +1,170 @@
+"""Forgetting and deduplication (issue 8): access statistics, eviction order, name normalisation.
+
+Access statistics
+-----------------
+Every read that returns an entity (``get_entity``, search hits, ``recall``)
+counts as an access. Counting must not turn reads into writes: accesses are
+gathered in an :class:`AccessLog` in memory and flushed to the ``Entity``
+table (``access_count``, ``last_access``) in one statement by the next write
+transaction, by ``flush()`` and at ``close()``. A process that dies before a
+flush loses the counts since the last one (they are statistics, not facts); a
+read-only memory keeps them in memory only.
+
+Eviction order
+--------------
+``forget(max_entities=N, policy=...)`` keeps the ``N`` most valuable current
+entities of a namespace. An entity's *recency* is its last access or its last
+write, whichever is later. Least valuable first:
+
+- ``"lru"``: oldest recency;
+- ``"lfu"``: fewest accesses, then oldest recency;
+- ``"importance"``: lowest caller-given importance (unset ranks lowest), then
+  oldest recency.
+
+Ties go to the older entity (smaller id), so the order is deterministic.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .errors import InvalidInput
+
+__all__ = ["AccessLog", "POLICIES", "check_policy", "eviction_order", "normalize_name", "DUPLICATE_MODES"]
+
+POLICIES = ("lru", "lfu", "importance")
+DUPLICATE_MODES = ("allow", "merge", "refuse")
+
+_SPACES = re.compile(r"[\s_\-.]+")
+
+
+def check_policy(policy: Any) -> str:
+    if policy not in POLICIES:
+        raise InvalidInput(f"policy must be one of {', '.join(POLICIES)}, not {policy!r}")
+    return str(policy)
+
+
+def normalize_name(name: str) -> str:
+    """The form two names share when they are duplicates of each other.
+
+    Unicode compatibility form, case folded, with runs of spaces, ``_``,
+    ``-`` and ``.`` made one space and the ends trimmed. Other characters
+    stay: ``"C++"`` and ``"C"`` differ.
+
+    Examples
+    --------
+    >>> normalize_name("  Alice_Smith ") == normalize_name("alice-smith") == normalize_name("ALICE  SMITH")
+    True
+    >>> normalize_name("C++") == normalize_name("C")
+    False
+    """
+    return _SPACES.sub(" ", unicodedata.normalize("NFKC", name).casefold()).strip()
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _from_micros(micros: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=micros)
+
+
+class AccessLog:
+    """Accesses since the last flush: key -> [count, last access in UTC microseconds].
+
+    Times are integers from :func:`time.time_ns`: building a ``datetime`` per
+    read cost more than the rest of a cached ``get_entity``.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, list[Any]] = {}
+
+    def record(self, keys: Iterable[str]) -> None:
+        now = time.time_ns() // 1000
+        with self._lock:
+            pending = self._pending
+            for key in keys:
+                entry = pending.get(key)
+                if entry is None:
+                    pending[key] = [1, now]
+                else:
+                    entry[0] += 1
+                    entry[1] = now
+
+    def drain(self) -> dict[str, list[Any]]:
+        """Take every pending access (the caller writes them, or :meth:`restore` s them)."""
+        with self._lock:
+            drained, self._pending = self._pending, {}
+            return drained
+
+    def restore(self, drained: dict[str, list[Any]]) -> None:
+        """Put back accesses whose flush failed."""
+        with self._lock:
+            for key, (count, last) in drained.items():
+                entry = self._pending.get(key)
+                if entry is None:
+                    self._pending[key] = [count, last]
+                else:
+                    entry[0] += count
+                    entry[1] = max(entry[1], last)
+
+    def pending(self, key: str) -> tuple[int, datetime | None]:
+        with self._lock:
+            entry = self._pending.get(key)
+            return (0, None) if entry is None else (int(entry[0]), _from_micros(entry[1]))
+
+    def discard(self, keys: Iterable[str]) -> None:
+        with self._lock:
+            for key in keys:
+                self._pending.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    @staticmethod
+    def table(drained: dict[str, list[Any]]) -> pa.Table:
+        """The rows ``access_flush`` reads."""
+        keys = list(drained)
+        return pa.table({
+            "key": pa.array(keys, pa.string()),
+            "hits": pa.array([drained[k][0] for k in keys], pa.int64()),
+            "last": pa.array([drained[k][1] for k in keys], pa.int64()).cast(pa.timestamp("us")),
+        })  # fmt: skip
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    return pc.fill_null(pc.cast(column, pa.timestamp("us")).cast(pa.int64()), -(1 << 62)).to_numpy(
+        zero_copy_only=False)
+
+
+def eviction_order(table: pa.Table, policy: str) -> np.ndarray:
+    """Row positions of ``lifecycle_candidates`` rows, least valuable first (see the module docstring).
+
+    Examples
+    --------
+    >>> t = pa.table({"id": [0, 1, 2], "access_count": [5, None, 1],
+    ...               "last_access": pa.array([None, None, None], pa.timestamp("us")),
+    ...               "updated_at": pa.array([3, 1, 2], pa.timestamp("us")),
+    ...               "importance": pa.array([None, 2.0, 1.0], pa.float64())})
+    >>> eviction_order(t, "lru").tolist(), eviction_order(t, "lfu").tolist(), eviction_order(t, "importance").tolist()
+    ([1, 2, 0], [1, 2, 0], [0, 2, 1])
+    """
+    ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+    recency = np.maximum(_micros(table.column("last_access")), _micros(table.column("updated_at")))
+    if policy == "lru":
+        return np.lexsort((ids, recency))
+    if policy == "lfu":
+        counts = pc.fill_null(table.column("access_count"), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.lexsort((ids, recency, counts))
+    importance = pc.fill_null(table.column("importance"), -np.inf).to_numpy(zero_copy_only=False)
+    return np.lexsort((ids, recency, importance.astype(np.float64)))

@@ -1,0 +1,3 @@
+UNWIND $keys AS k
+MATCH (e:Entity {key: k})
+DETACH DELETE e

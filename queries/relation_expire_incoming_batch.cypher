@@ -1,0 +1,4 @@
+UNWIND $keys AS k
+MATCH (a:Entity {key: k})<-[r:Relation]-(b:Entity)
+WHERE r.expired_at IS NULL
+SET r.expired_at = $now
