@@ -2,8 +2,9 @@
 
 Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph, and
 ``manifest.json``: format version, dim, metric, M, ef_construction,
-ef_search, element count, the file's size and CRC-32, and ``store_seq``, the
-highest entity ``updated_at`` (µs since the epoch) the saved graph reflects.
+ef_search, element count, the file's size and CRC-32, ``store_seq``, the
+highest entity ``updated_at`` (µs since the epoch) the saved graph reflects,
+and a CRC-32 of the manifest itself.
 Both are written atomically (temp file, fsync, rename, fsync of the folder).
 
 Loading (lazily, at the first search, under the store's writer lock so no
@@ -85,6 +86,10 @@ def _crc32(path: Path) -> int:
     return crc
 
 
+def _manifest_crc(manifest: dict[str, Any]) -> int:
+    return zlib.crc32(json.dumps(manifest, sort_keys=True).encode("utf-8"))
+
+
 def _fsync_dir(folder: Path) -> None:
     fd = os.open(folder, os.O_RDONLY)
     try:
@@ -163,6 +168,12 @@ class VectorStore:
             return None, None, "no saved index"
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if not isinstance(manifest, dict):
+                return None, None, "manifest is not a JSON object"
+            # The manifest's own checksum: a flipped digit in store_seq would
+            # otherwise shrink the catch-up and keep stale vectors.
+            if manifest.pop("manifest_crc", None) != _manifest_crc(manifest):
+                return None, None, "manifest checksum mismatch (corrupt or from an older graphmem)"
             expected = {"format": FORMAT_VERSION, "dim": dim, "metric": "cosine", "M": self.params.M,
                         "ef_construction": self.params.ef_construction}  # fmt: skip
             for key, value in expected.items():
@@ -213,6 +224,7 @@ class VectorStore:
                 "store_seq": index.seq,
                 "saved_at": datetime.now(timezone.utc).isoformat(),
             }
+            manifest["manifest_crc"] = _manifest_crc(manifest)
             # Manifest last: until it names the new file's checksum, a crash
             # leaves a mismatch that the next load repairs by rebuilding.
             manifest_path.unlink(missing_ok=True)

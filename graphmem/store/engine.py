@@ -20,6 +20,7 @@ from ..errors import (
     CorruptStore,
     EngineConflict,
     GraphMemError,
+    IncompatibleStore,
     InvalidInput,
     QueryError,
     ReadOnlyStore,
@@ -53,7 +54,21 @@ def default_engine() -> str:
 
 # Substrings of engine messages, checked in order; the first match decides.
 _LOCKED = ("Could not set lock on file",)
-_CORRUPT = ("not a valid", "Corrupted", "corrupted", "checksum", "Invalid database")
+# Measured on kuzu 0.11.3 with truncated or bit-flipped graph.db / WAL files
+# (tests/reliability/test_corruption.py): a valid store never says these.
+_CORRUPT = (
+    "not a valid", "Corrupted", "corrupted", "checksum", "Invalid database",
+    "Reading past the end of the file", "Cannot read from file", "Cannot open file",
+)  # fmt: skip
+_VERSION = ("database file with a different version",)
+# After a kill during a checkpoint, kuzu must replay shadow pages and ladybug
+# must finish "checkpoint recovery"; both refuse to in a read-only open.
+_RECOVERY = ("replay shadow pages under read-only", "checkpoint recovery is pending")
+# Measured on kuzu 0.11.3 with the default 512 MiB pool: batches of entities
+# with ~2 KB of distinct text each are refused from ~68,000 entities on (the
+# open node group's text is held in the pool); the transaction rolls back and
+# the store stays usable. Not a Cypher error: the pool is too small.
+_POOL_FULL = ("buffer pool is full",)
 _READ_ONLY = ("read-only", "read only mode", "READ_ONLY")
 
 
@@ -73,6 +88,23 @@ def translate(exc: BaseException, *, path: object = None) -> GraphMemError:
         return StoreLocked(
             f"another process has this store open{where} (the engine said: {message.splitlines()[0]}); "
             "close it there, or open this one read-only only when no writer holds it"
+        )
+    if any(s in message for s in _POOL_FULL):
+        return GraphMemError(
+            f"the engine's buffer pool is full{where} (the engine said: {message.splitlines()[0]}); the statement "
+            "was refused. Open the store with a larger pool, e.g. graphmem.open(path, "
+            "config=graphmem.StoreConfig(buffer_pool_size=2 << 30))"
+        )
+    if any(s in message for s in _RECOVERY):
+        return ReadOnlyStore(
+            f"the store{where} was left mid-checkpoint by a crash, and a read-only open cannot finish that "
+            f"(the engine said: {message.splitlines()[0]}); open it once read-write, then read-only opens work again"
+        )
+    if any(s in message for s in _VERSION):
+        return IncompatibleStore(
+            f"the store{where} was written by another version of the engine, or its file header is damaged "
+            f"(the engine said: {message}); open it with the version that wrote it and export it, "
+            "or restore it from a backup or an export"
         )
     if any(s in message for s in _CORRUPT):
         return CorruptStore(

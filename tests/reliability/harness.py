@@ -1,0 +1,669 @@
+"""Crash harness: writers in child processes, killed with SIGKILL at seeded points.
+
+Modelled on SQLite's crash tests: a *campaign* keeps one store alive through
+many kills. Each *round* the parent
+
+1. generates a script of operations from its model of the store (seeded),
+2. starts a child (``python -m tests.reliability.harness child ...``) that
+   reopens the store, recovers it, and runs the script, writing ``B i`` to
+   its stdout pipe before operation ``i`` and ``A i`` after it returns (the
+   pipe outlives the child, so every acknowledgement written before the kill
+   reaches the parent),
+3. kills the child with SIGKILL, either *timed* (a seeded delay after the
+   child begins an operation of the targeted phase) or by a *tripwire* the
+   child arms in itself (it SIGKILLs itself before or after the n-th call of a
+   hooked function: a COMMIT, an ``fsync``, an ``os.replace`` of the index
+   save, the engine's ``Database.close``, a CSR compaction, a derived or
+   vector-index load),
+4. reopens the store (read-only most rounds, so that the *next child* does the
+   real recovery and can be killed in it too; read-write otherwise) and checks:
+   every acknowledged write is present, the operation in flight is applied
+   wholly or not at all (the store equals exactly one of the two models), no
+   deleted entity appears anywhere, every stored embedding is the embedding of
+   the entity's current text, every entity is found by a vector search for its
+   own vector, neighbours agree with the model and shortest paths with
+   networkx.
+
+``GRAPHMEM_RELIABILITY=full`` makes the pytest campaign run 250 kills;
+``python -m tests.reliability.harness campaign --kills 250`` runs it outside
+pytest and prints the figures as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import queue
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+DIM = 64
+SEED_ENTITIES = 1_200
+"""Above the 1,024 vectors below which search scores exactly, so the HNSW
+graph and its saved file are what the checks exercise."""
+VOCAB = [f"w{i}" for i in range(400)]
+
+PHASES = ("single", "batch", "save", "snapshot", "close", "recover")
+_PHASE_OF = {
+    "add_entity": "single", "add_relation": "single", "delete_entity": "single", "delete_relation": "single",
+    "add_entities": "batch", "add_relations": "batch",
+    "flush": "save", "path": "snapshot", "reopen": "close", "search": "read", "recover": "recover",
+}  # fmt: skip
+# Which hooks can fire in each phase (see _install_tripwire).
+_HOOKS = {
+    "single": ["commit"],
+    "batch": ["commit"],
+    "save": ["fsync", "replace"],
+    "snapshot": ["merge_delta", "derived_load"],
+    "close": ["db_close", "db_open", "derived_load", "vector_load"],
+    "recover": ["db_open", "vector_load", "derived_load"],
+}
+# Seconds after "B i" within which a timed kill lands (about the operation's
+# duration at these sizes on 2 cores, so kills spread over before/during/after).
+_DELAY = {"single": 0.012, "batch": 0.15, "save": 0.03, "snapshot": 0.02, "close": 0.08, "recover": 0.1}
+
+
+# -- the model ---------------------------------------------------------------------
+
+
+@dataclass
+class Model:
+    """What the store must hold: entities by name and relation triples."""
+
+    entities: dict[str, dict[str, Any]] = field(default_factory=dict)
+    relations: set[tuple[str, str, str]] = field(default_factory=set)
+    counter: int = 0
+    deleted: list[str] = field(default_factory=list)
+
+    def copy(self) -> Model:
+        return Model(
+            {n: {**e, "observations": list(e["observations"]), "properties": dict(e["properties"])}
+             for n, e in self.entities.items()},
+            set(self.relations), self.counter, list(self.deleted),
+        )  # fmt: skip
+
+    def upsert(self, record: dict[str, Any]) -> None:
+        name = record["name"]
+        e = self.entities.get(name)
+        if e is None:
+            e = self.entities[name] = {"type": "Entity", "text": None, "observations": [], "properties": {}}
+        if record.get("type") is not None:
+            e["type"] = record["type"]
+        if record.get("text") is not None:
+            e["text"] = record["text"]
+        for obs in record.get("observations") or ():
+            if obs not in e["observations"]:
+                e["observations"].append(obs)
+        e["properties"].update(record.get("properties") or {})
+
+    def apply(self, op: list[Any]) -> None:
+        kind = op[0]
+        if kind == "add_entity":
+            self.upsert(op[1])
+        elif kind == "add_entities":
+            for record in op[1]:
+                self.upsert(record)
+        elif kind == "add_relation":
+            self.relations.add(tuple(op[1]))
+        elif kind == "add_relations":
+            self.relations.update(tuple(r) for r in op[1])
+        elif kind == "delete_entity":
+            name = op[1]
+            if self.entities.pop(name, None) is not None:
+                self.deleted.append(name)
+            self.relations = {r for r in self.relations if name not in (r[0], r[2])}
+        elif kind == "delete_relation":
+            self.relations.discard(tuple(op[1]))
+        # flush, path, search, reopen change nothing
+
+
+# -- generating scripts ------------------------------------------------------------------
+
+
+def _words(rng: random.Random, n: int) -> str:
+    return " ".join(rng.choice(VOCAB) for _ in range(n))
+
+
+def _new_record(rng: random.Random, model: Model) -> dict[str, Any]:
+    # Now and then a deleted name comes back: its id must be new and no ghost of
+    # the old vector or relations may show.
+    if model.deleted and rng.random() < 0.1:
+        name = model.deleted.pop(rng.randrange(len(model.deleted)))
+    else:
+        model.counter += 1
+        name = f"n{model.counter}"
+    return {
+        "name": name,
+        "type": rng.choice(["Person", "Company", "Tool", None]),
+        "text": f"{name} {_words(rng, 5)}",
+        "observations": [_words(rng, 3) for _ in range(rng.randrange(3))],
+        "properties": {"k": rng.randrange(1000), "tag": _words(rng, 1)} if rng.random() < 0.5 else None,
+    }
+
+
+def _update_record(rng: random.Random, model: Model, name: str) -> dict[str, Any]:
+    record: dict[str, Any] = {"name": name}
+    if rng.random() < 0.5:
+        record["text"] = f"{name} {_words(rng, 5)}"
+    if rng.random() < 0.5:
+        record["observations"] = [_words(rng, 3)]
+    if rng.random() < 0.3:
+        record["properties"] = {"k": rng.randrange(1000)}
+    if rng.random() < 0.2:
+        record["type"] = rng.choice(["Person", "Company"])
+    return record
+
+
+def _pick(rng: random.Random, model: Model) -> str:
+    return rng.choice(sorted(model.entities))
+
+
+def generate_script(rng: random.Random, model: Model, phase: str, length: int = 40) -> list[list[Any]]:
+    """Operations valid against ``model`` (which it advances on a copy),
+    weighted towards ``phase`` so the kill finds one soon."""
+    scratch = model.copy()
+    ops: list[list[Any]] = []
+    if scratch.entities:
+        # First, what a reopened store does lazily: load (catch up) the vector
+        # index and the relation snapshot, i.e. finish recovering.
+        ops.append(["recover", _pick(rng, scratch), _pick(rng, scratch)])
+    if len(scratch.entities) < SEED_ENTITIES:
+        seed = [_new_record(rng, scratch) for _ in range(SEED_ENTITIES)]
+        ops.append(["add_entities", seed])
+        scratch.apply(ops[-1])
+        names = sorted(scratch.entities)
+        rels = list({(rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)) for _ in range(1500)})
+        ops.append(["add_relations", [list(r) for r in rels]])
+        scratch.apply(ops[-1])
+    weights = {"single": 4, "batch": 2, "save": 1, "snapshot": 1, "close": 0.3, "read": 1}
+    if phase in weights:
+        weights[phase] += 4
+    kinds = list(weights)
+    while len(ops) < length:
+        p = rng.choices(kinds, [weights[k] for k in kinds])[0]
+        names = sorted(scratch.entities)
+        if p == "single":
+            choice = rng.random()
+            if choice < 0.3:
+                op = ["add_entity", _new_record(rng, scratch)]
+            elif choice < 0.5:
+                op = ["add_entity", _update_record(rng, scratch, rng.choice(names))]
+            elif choice < 0.7:
+                op = ["add_relation", [rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)]]
+            elif choice < 0.85 and len(names) > SEED_ENTITIES // 2:
+                op = ["delete_entity", rng.choice(names)]
+            elif scratch.relations:
+                op = ["delete_relation", list(rng.choice(sorted(scratch.relations)))]
+            else:
+                continue
+        elif p == "batch":
+            if rng.random() < 0.5:
+                size = rng.choice([20, 100, 400])
+                records = [_new_record(rng, scratch) if rng.random() < 0.6
+                           else _update_record(rng, scratch, rng.choice(names)) for _ in range(size)]  # fmt: skip
+                op = ["add_entities", records]
+            else:
+                size = rng.choice([10, 60, 300])  # below and above the relation COPY threshold (64)
+                op = ["add_relations", [[rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)]
+                                        for _ in range(size)]]  # fmt: skip
+        elif p == "save":
+            op = ["flush", rng.choice(names)]
+        elif p == "snapshot":
+            op = ["path", rng.choice(names), rng.choice(names), rng.random() < 0.4]
+        elif p == "close":
+            op = ["reopen"]
+        else:
+            op = ["search", rng.choice(names)]
+        scratch.apply(op)
+        ops.append(op)
+    return ops
+
+
+# -- the child ---------------------------------------------------------------------------------
+
+
+def _emit(line: str) -> None:
+    os.write(1, (line + "\n").encode())  # unbuffered: on the pipe before the next step
+
+
+class _Armed:
+    on = False
+
+
+def _install_tripwire(hook: str, nth: int, when: str) -> None:
+    """SIGKILL this process before/after the ``nth`` call of ``hook`` made while
+    an operation of the targeted phase runs (``_Armed.on``)."""
+    from graphmem.index import adjacency, derived, vector_store
+    from graphmem.store.store import Store
+
+    calls = Counter()
+
+    def wrap(fn: Any, matches: Any = None) -> Any:
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not _Armed.on or (matches is not None and not matches(*args, **kwargs)):
+                return fn(*args, **kwargs)
+            calls[hook] += 1
+            if calls[hook] == nth and when == "before":
+                _die(hook)
+            out = fn(*args, **kwargs)
+            if calls[hook] == nth and when == "after":
+                _die(hook)
+            return out
+
+        return wrapper
+
+    if hook == "commit":
+        Store._run = wrap(Store._run, lambda self, conn, name, *a, **k: name == "<commit>")
+    elif hook == "fsync":
+        os.fsync = wrap(os.fsync)
+    elif hook == "replace":
+        os.replace = wrap(os.replace)
+    elif hook == "merge_delta":
+        adjacency.merge_delta = wrap(adjacency.merge_delta)
+    elif hook == "derived_load":
+        derived.Derived._load = wrap(derived.Derived._load)
+    elif hook == "vector_load":
+        vector_store.VectorStore._load = wrap(vector_store.VectorStore._load)
+    elif hook in ("db_close", "db_open"):
+        from graphmem.store.engine import default_engine, load_engine
+
+        module = load_engine(default_engine())
+        if hook == "db_close":
+            module.Database.close = wrap(module.Database.close)
+        else:  # the engine replays its WAL here
+            module.Database.__init__ = wrap(module.Database.__init__)
+    else:
+        raise ValueError(hook)
+
+
+def _die(hook: str) -> None:
+    _emit(f"K {hook}")
+    os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _vector_of(mem: Any, name: str) -> Any:
+    e = mem.get_entity(name)
+    return None if e is None or e.embedding is None else e.embedding
+
+
+def child_main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("store")
+    parser.add_argument("script")
+    parser.add_argument("--tripwire", default="")
+    parser.add_argument("--phase", default="")
+    args = parser.parse_args(argv)
+    import graphmem
+
+    script = json.loads(Path(args.script).read_text())
+    if args.tripwire:
+        hook, nth, when = args.tripwire.split(":")
+        _install_tripwire(hook, int(nth), when)
+    _Armed.on = args.phase == "recover"  # the open below recovers the store
+
+    def open_() -> Any:
+        return graphmem.open(args.store, embedder=graphmem.HashEmbedder(DIM))
+
+    mem = open_()
+    _emit("READY")
+    for i, op in enumerate(script):
+        kind = op[0]
+        _Armed.on = _PHASE_OF[kind] == args.phase
+        _emit(f"B {i}")
+        if kind == "add_entity":
+            mem.add_entity(**op[1])
+        elif kind == "add_entities":
+            mem.add_entities(op[1])
+        elif kind == "add_relation":
+            mem.add_relation(*op[1])
+        elif kind == "add_relations":
+            mem.add_relations([tuple(r) for r in op[1]])
+        elif kind == "delete_entity":
+            mem.delete_entity(op[1])
+        elif kind == "delete_relation":
+            mem.delete_relation(*op[1])
+        elif kind == "flush":
+            vector = _vector_of(mem, op[1])
+            if vector is not None:
+                mem.search(vector, k=3)  # loads (recovers) the index so the flush has something to save
+            mem.flush()
+        elif kind == "path":
+            if op[3]:
+                # A write through Cypher (it changes nothing the model sees)
+                # drops every derived structure and the saved index's manifest:
+                # the next read rebuilds the snapshot from the store.
+                mem.cypher("MATCH (e:Entity) WHERE e.name = $n SET e.text = e.text", {"n": op[1]})
+            mem.shortest_path(op[1], op[2])
+            mem.k_hop(op[1], 2)
+            # Fold the relation delta into a new CSR snapshot now, rather than
+            # when the delta happens to pass its threshold (an internal call:
+            # the public API compacts only by size).
+            mem._derived.get().edges.compact()
+        elif kind == "recover":
+            vector = _vector_of(mem, op[1])
+            if vector is not None:
+                mem.search(vector, k=3)
+            mem.shortest_path(op[1], op[2])
+        elif kind == "search":
+            vector = _vector_of(mem, op[1])
+            if vector is not None:
+                mem.search(vector, k=5)
+        elif kind == "reopen":
+            mem.close()
+            mem = open_()
+            first = sorted_first(mem)
+            mem.shortest_path(first, first)  # loads the snapshot
+            vector = _vector_of(mem, first)
+            if vector is not None:
+                mem.search(vector, k=3)  # loads (catches up) the vector index
+        _emit(f"A {i}")
+    _emit("DONE")
+    sys.stdin.read()  # wait for the parent's kill: never close cleanly
+
+
+def sorted_first(mem: Any) -> str:
+    for e in mem.iter_entities(batch_size=1):
+        return e.name
+    raise RuntimeError("empty store")
+
+
+# -- the parent ------------------------------------------------------------------------------
+
+
+@dataclass
+class RoundResult:
+    mode: str
+    phase: str
+    hook: str | None
+    acked: int
+    inflight: str | None  # the kind of operation the kill interrupted, if any
+    inflight_applied: bool | None
+    verified_read_only: bool
+    seconds: float
+
+
+@dataclass
+class CampaignStats:
+    rounds: list[RoundResult] = field(default_factory=list)
+    acked_ops: int = 0
+    checks: Counter = field(default_factory=Counter)
+
+    def summary(self) -> dict[str, Any]:
+        r = self.rounds
+        return {
+            "kills": len(r),
+            "by_phase": dict(Counter(x.phase for x in r)),
+            "by_mode": dict(Counter(x.mode for x in r)),
+            "by_hook": dict(Counter(x.hook for x in r if x.hook)),
+            "mid_operation": sum(1 for x in r if x.inflight),
+            "mid_operation_by_kind": dict(Counter(x.inflight for x in r if x.inflight)),
+            "inflight_applied": sum(1 for x in r if x.inflight_applied),
+            "inflight_rolled_back": sum(1 for x in r if x.inflight and not x.inflight_applied),
+            "acknowledged_operations": self.acked_ops,
+            "acknowledged_lost": 0,  # any loss fails verification before this is reported
+            "verified_read_only": sum(1 for x in r if x.verified_read_only),
+            "checks": dict(self.checks),
+            "seconds": round(sum(x.seconds for x in r), 1),
+        }
+
+
+class ChildFailed(AssertionError):
+    pass
+
+
+def _reader(stream: Any, lines: queue.Queue[str | None]) -> None:
+    for raw in iter(stream.readline, b""):
+        lines.put(raw.decode().rstrip("\n"))
+    lines.put(None)
+
+
+def run_round(
+    store: Path, model: Model, rng: random.Random, work: Path, engine: str, verify_read_only: bool, phase: str
+) -> tuple[Model, RoundResult, int, Counter]:
+    mode = rng.choice(["timed", "tripwire"])
+    script = generate_script(rng, model, phase)
+    script_path = work / "script.json"
+    script_path.write_text(json.dumps(script))
+    targets = [i for i, op in enumerate(script) if _PHASE_OF[op[0]] == phase]
+    cmd = [sys.executable, "-m", "tests.reliability.harness", "child", str(store), str(script_path), "--phase", phase]
+    hook = None
+    if mode == "tripwire":
+        hook = rng.choice(_HOOKS[phase])
+        nth = rng.randint(1, 4 if hook in ("commit", "fsync") else 2)
+        cmd += ["--tripwire", f"{hook}:{nth}:{rng.choice(['before', 'after'])}"]
+    env = {**os.environ, "GRAPHMEM_ENGINE": engine, "PYTHONPATH": str(ROOT)}
+    stderr = open(work / "stderr.txt", "w+b")
+    start = time.monotonic()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=stderr, cwd=ROOT, env=env)
+    lines: queue.Queue[str | None] = queue.Queue()
+    threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
+    seen: list[str] = []
+    wanted = rng.choice(targets[:3]) if targets else None
+    delay = rng.uniform(0, _DELAY[phase])
+    try:
+        while True:
+            try:
+                line = lines.get(timeout=120)
+            except queue.Empty:
+                raise ChildFailed(f"child silent for 120 s; stderr: {_tail(stderr)}") from None
+            if line is None:
+                break
+            seen.append(line)
+            if line == "DONE" or (mode == "timed" and line == f"B {wanted}"):
+                if line != "DONE":
+                    time.sleep(delay)
+                proc.kill()
+                mode = mode if line != "DONE" else f"{mode}-after-script"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait(timeout=60)
+        proc.stdin.close()
+        proc.stdout.close()
+    if proc.returncode != -signal.SIGKILL:
+        raise ChildFailed(f"child exited with {proc.returncode}, not SIGKILL; stderr: {_tail(stderr)}")
+    stderr.close()
+    began = {int(x[2:]) for x in seen if x.startswith("B ")}
+    acked = {int(x[2:]) for x in seen if x.startswith("A ")}
+    if "READY" not in seen:
+        # Killed while the child was opening (recovering) the store: nothing of the script ran.
+        began, acked = set(), set()
+    inflight = sorted(began - acked)
+    assert len(inflight) <= 1 and all(i > max(acked, default=-1) for i in inflight), seen
+    done = model.copy()
+    for i in sorted(acked):
+        done.apply(script[i])
+    candidates = [done]
+    if inflight:
+        with_inflight = done.copy()
+        with_inflight.apply(script[inflight[0]])
+        candidates.append(with_inflight)
+    checks: Counter = Counter()
+    matched = verify(store, candidates, engine, read_only=verify_read_only, checks=checks)
+    result = RoundResult(
+        mode=mode, phase=phase, hook=hook, acked=len(acked),
+        inflight=script[inflight[0]][0] if inflight else None,
+        inflight_applied=(matched == 1) if inflight else None,
+        verified_read_only=verify_read_only, seconds=time.monotonic() - start,
+    )  # fmt: skip
+    return candidates[matched], result, len(acked), checks
+
+
+def _tail(fh: Any) -> str:
+    fh.flush()
+    fh.seek(0)
+    return fh.read().decode(errors="replace")[-3000:]
+
+
+def _content(mem: Any) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str]], dict[str, Any]]:
+    entities, vectors = {}, {}
+    for e in mem.iter_entities():
+        entities[e.name] = {"type": e.type, "text": e.text, "observations": list(e.observations),
+                            "properties": dict(e.properties)}  # fmt: skip
+        vectors[e.name] = e.embedding
+    relations = {(r.source, r.type, r.target) for r in mem.iter_relations()}
+    return entities, relations, vectors
+
+
+def verify(store: Path, candidates: list[Model], engine: str, *, read_only: bool, checks: Counter) -> int:
+    """Reopen ``store``; it must equal one of ``candidates`` (returned by index)
+    and answer every read consistently with it."""
+    import networkx as nx
+
+    import graphmem
+    from graphmem.embed import HashEmbedder, entity_text
+
+    try:
+        mem = graphmem.open(store, engine=engine, embedder=None, read_only=read_only)
+    except graphmem.ReadOnlyStore as exc:
+        # Killed during a checkpoint: the engine must replay shadow pages,
+        # which only a read-write open may do (the error says so).
+        assert read_only and "open it once read-write" in str(exc), exc
+        checks["read_only_open_needed_read_write"] += 1
+        mem = graphmem.open(store, engine=engine, embedder=None)
+    with mem:
+        entities, relations, vectors = _content(mem)
+        matched = next(
+            (i for i, m in enumerate(candidates) if m.entities == entities and m.relations == relations), None
+        )
+        if matched is None:
+            expected = candidates[0]
+            missing = sorted(set(expected.entities) - set(entities))[:5]
+            extra = sorted(set(entities) - set(expected.entities))[:5]
+            differing = [n for n in expected.entities if n in entities and expected.entities[n] != entities[n]][:3]
+            raise AssertionError(
+                f"store matches none of {len(candidates)} candidate states: missing {missing}, extra {extra}, "
+                f"differing {[(n, expected.entities[n], entities[n]) for n in differing]}, "
+                f"relations missing {sorted(expected.relations - relations)[:5]}, "
+                f"extra {sorted(relations - expected.relations)[:5]}"
+            )
+        model = candidates[matched]
+        live = set(model.entities)
+        assert len(mem) == len(live)
+        checks["entities_compared"] += len(live)
+        checks["relations_compared"] += len(relations)
+        # Every embedding is that of the entity's current text (none stale after a crash).
+        embedder = HashEmbedder(DIM)
+        names = sorted(live)
+        if names:
+            expected_vectors = embedder.encode([entity_text(_Shim(n, model.entities[n])) for n in names])
+            for name, want in zip(names, expected_vectors):
+                got = vectors[name]
+                assert got is not None, f"{name} has no embedding"
+                cos = float(got @ want) / float(np.linalg.norm(got))
+                assert cos > 0.99, f"{name}'s embedding is stale (cosine {cos:.3f} with its text's)"
+            checks["embeddings_checked"] += len(names)
+        # Every entity is found by a search for its own vector; no hit is a deleted entity.
+        for name in names:
+            hits = mem.search(vectors[name], k=10)
+            assert hits, f"search for {name}'s own vector found nothing"
+            assert {h.name for h in hits} <= live, ("deleted entity in search hits", {h.name for h in hits} - live)
+            top = hits[0].score
+            assert name in {h.name for h in hits if h.score >= top - 1e-4}, (name, hits[:3])
+        checks["searches"] += len(names)
+        # Neighbours and shortest paths agree with the model (networkx).
+        graph = nx.Graph()
+        graph.add_nodes_from(live)
+        graph.add_edges_from((s, d) for s, _, d in model.relations)
+        digraph = nx.DiGraph()
+        digraph.add_nodes_from(live)
+        digraph.add_edges_from((s, d) for s, _, d in model.relations)
+        rng = random.Random(len(live) * 7919 + len(model.relations))
+        for name in rng.sample(names, min(40, len(names))):
+            got_n = {(n.name, n.direction) for n in mem.neighbors(name)}
+            want_n = {(d, "out") for s, _, d in model.relations if s == name}
+            want_n |= {(s, "in") for s, _, d in model.relations if d == name}
+            assert {n for n, _ in got_n} == {n for n, _ in want_n}, (name, got_n ^ want_n)
+            checks["neighbour_lists"] += 1
+        for _ in range(min(60, len(names))):
+            a, b = rng.choice(names), rng.choice(names)
+            for direction, g in (("both", graph), ("out", digraph)):
+                path = mem.shortest_path(a, b, direction=direction)
+                want = nx.shortest_path_length(g, a, b) if nx.has_path(g, a, b) else None
+                if want is None:
+                    assert path is None, (a, b, direction, path)
+                    continue
+                assert path is not None and len(path) == want, (a, b, direction, path, want)
+                assert set(path.nodes) <= live
+                for x, t, y in zip(path.nodes, path.relations, path.nodes[1:]):
+                    assert (x, t, y) in model.relations or (direction == "both" and (y, t, x) in model.relations)
+                checks["paths"] += 1
+    return matched
+
+
+class _Shim:
+    __slots__ = ("name", "observations", "text", "type")
+
+    def __init__(self, name: str, e: dict[str, Any]) -> None:
+        self.name, self.type, self.text, self.observations = name, e["type"], e["text"], e["observations"]
+
+
+def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
+             work: Path | None = None, log: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Run ``kills`` rounds over fresh stores of ``kills_per_store`` rounds each."""
+    stats = CampaignStats()
+    rng = random.Random(seed)
+    owned = work is None
+    base = Path(tempfile.mkdtemp(prefix="graphmem-crash-")) if work is None else work
+    try:
+        store_no = 0
+        phases: list[str] = []
+        while len(stats.rounds) < kills:
+            store_no += 1
+            store = base / f"store{store_no}"
+            model = Model()
+            for _ in range(min(kills_per_store, kills - len(stats.rounds))):
+                if not phases:  # every phase once per len(PHASES) kills, in a seeded order
+                    phases = rng.sample(PHASES, len(PHASES))
+                read_only = rng.random() < 0.7
+                model, result, acked, checks = run_round(store, model, rng, base, engine, read_only, phases.pop())
+                stats.rounds.append(result)
+                stats.acked_ops += acked
+                stats.checks.update(checks)
+                if log is not None:
+                    log(f"kill {len(stats.rounds)}/{kills}: {result}")
+    finally:
+        if owned:
+            import shutil
+
+            shutil.rmtree(base, ignore_errors=True)
+    out = stats.summary()
+    out.update(seed=seed, engine=engine)
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "child":
+        child_main(argv[1:])
+        return
+    parser = argparse.ArgumentParser(description="graphmem crash campaign")
+    parser.add_argument("command", choices=["campaign"])
+    parser.add_argument("--kills", type=int, default=250)
+    parser.add_argument("--seed", type=int, default=9)
+    parser.add_argument("--engine", default=os.environ.get("GRAPHMEM_ENGINE", "kuzu"))
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    figures = campaign(args.kills, seed=args.seed, engine=args.engine,
+                       log=lambda msg: print(msg, file=sys.stderr, flush=True))  # fmt: skip
+    text = json.dumps(figures, indent=2)
+    print(text)
+    if args.json:
+        args.json.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
