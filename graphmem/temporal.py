@@ -174,11 +174,13 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
     """The graph as graphmem held it at system time ``known_at``, at world time ``at`` (from the store)."""
     when = _naive(known_at)
     entities = store.execute_arrow("entities_known_at", {"t": when})
-    keep = _valid_mask(entities, at)
-    entities = entities.filter(pa.array(keep))
+    relations = store.execute_arrow("relations_known_at", {"t": when})
+    # What was held at known_at is fixed; what of it is valid changes when the
+    # world clock passes one of its bounds, so a view for "now" expires then.
+    expires = min(_next_bound(entities, at), _next_bound(relations, at))
+    entities = entities.filter(pa.array(_valid_mask(entities, at)))
     ids = entities.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
     id_map = IdMap.from_arrays(entities.column("key").to_pylist(), ids, floor=state.ids.next_id)
-    relations = store.execute_arrow("relations_known_at", {"t": when})
     relations = relations.filter(pa.array(_valid_mask(relations, at)))
     src = relations.column("source").to_numpy(zero_copy_only=False).astype(np.int64)
     dst = relations.column("target").to_numpy(zero_copy_only=False).astype(np.int64)
@@ -196,7 +198,15 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
         expired={},
         bounds=Bounds(),
     )
-    return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), NEVER_AFTER)
+    return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), expires)
+
+
+def _next_bound(table: pa.Table, at: int) -> int:
+    """The earliest ``valid_from`` or ``valid_to`` in ``table`` after ``at`` (``NEVER_AFTER`` if none)."""
+    bounds = np.concatenate([_micros_column(table.column("valid_from"), NEVER_AFTER),
+                             _micros_column(table.column("valid_to"), NEVER_AFTER)])
+    later = bounds[bounds > at]
+    return int(later.min()) if later.size else NEVER_AFTER
 
 
 def _valid_mask(table: pa.Table, at: int) -> np.ndarray:
@@ -227,17 +237,19 @@ class TimeViews:
         now_us = micros(now)
         at = now_us if as_of is None else micros(as_of)
         if known_at is not None and micros(known_at) < now_us:
-            key: Any = ("known", id(state), state.generation, micros(known_at), at)
-            return self._cached(key, now_us, lambda: known_view(store, state, micros(known_at), at))
+            # Keyed by as_of itself, not by the clock, so repeated "now" reads share one view.
+            key: Any = ("known", id(state), state.generation, micros(known_at), None if as_of is None else at)
+            return self._cached(key, as_of is None, now_us, lambda: known_view(store, state, micros(known_at), at))
         if state.bounds.empty:
             return state
         key = ("now" if as_of is None else "as_of", id(state), state.generation, None if as_of is None else at)
-        return self._cached(key, now_us, lambda: current_view(state, at))
+        return self._cached(key, as_of is None, now_us, lambda: current_view(state, at))
 
-    def _cached(self, key: Any, now_us: int, build: Any) -> TimeView:
+    def _cached(self, key: Any, follows_clock: bool, now_us: int, build: Any) -> TimeView:
+        """``follows_clock``: a view for "now", stale once the clock passes its ``expires``."""
         with self._lock:
             view = self._views.get(key)
-        if view is not None and (key[0] != "now" or now_us < view.expires):
+        if view is not None and (not follows_clock or now_us < view.expires):
             return view
         view = build()
         with self._lock:
