@@ -36,7 +36,8 @@ from .embed import DefaultEmbedder
 from .errors import CorruptStore, GraphMemError, IncompatibleStore, InvalidInput
 from .memory import Memory, open_memory
 from .store.store import MANIFEST
-from .types import Entity
+from .types import Entity, Hit
+from .types import Path as GraphPath
 
 __all__ = ["run_demo", "find_dataset", "read_dataset", "Dataset", "Tour", "TourStep", "Timings", "STEPS", "step"]
 
@@ -48,6 +49,14 @@ LEAVER = "Hugo Lefèvre"
 """The freelancer whose contract ends: the tour deletes him."""
 COMPANY = "Kestrel Software"
 PROJECT = "Tidewater Route Planner"
+OUTSIDER = "Daniel Reyes"
+"""A maintainer at another company: the tour asks how he is connected to the CTO."""
+SEARCH_TEXT = "data pipelines that run every night"
+SEARCH_PEOPLE = "who knows about payments and invoices?"
+NEAR_TEXT = "who could help when the event stream falls behind?"
+RECALL_TEXT = "What do we know about the Copperleaf forecasting work?"
+SHOWN_HITS = 5
+RECALL_CHARS = 2000
 
 # Entities go in small batches so the progress bar moves while the model embeds them; relations go
 # in one batch, the fastest way to write them (measured on this dataset: 734 relations in one batch
@@ -285,6 +294,57 @@ def _require(tour: Tour, name: str) -> Entity:
     return entity
 
 
+def _path_text(mem: Memory, path: GraphPath) -> str:
+    """``path`` with each relation's arrow pointing the way it is stored.
+
+    A path found with ``direction="both"`` names its relation types but not
+    their directions; one lookup per hop restores them (a few hops, cached).
+    """
+    out = [escape(path.nodes[0])]
+    for a, relation, b in zip(path.nodes, path.relations, path.nodes[1:]):
+        arrow = f"-[cyan]{relation}[/]->" if mem.get_relation(a, relation, b) is not None else f"<-[cyan]{relation}[/]-"
+        out.append(f"{arrow} {escape(b)}")
+    return " ".join(out)
+
+
+def _hops(n: int) -> str:
+    return f"{n} hop" if n == 1 else f"{n} hops"
+
+
+def _needs_vectors(tour: Tour) -> bool:
+    """Whether the semantic steps can run; says why not when they cannot."""
+    if tour.mem.embedder is not None:
+        return True
+    tour.console.print(
+        "[dim]This run has no embedder (embedder=None), so entities have no vectors and this step is skipped. "
+        "`make demo` and `graphmem demo` run it with all-MiniLM-L6-v2.[/]"
+    )
+    return False
+
+
+def _hits_table(tour: Tour, hits: Sequence[Hit], *, explain: bool = False) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, header_style="bold cyan")
+    table.add_column("#", justify="right")
+    table.add_column("entity")
+    table.add_column("type")
+    table.add_column("score", justify="right")
+    if explain:
+        table.add_column("hops", justify="right")
+        table.add_column("why: the path from the anchor")
+    else:
+        table.add_column("text", overflow="fold")
+    for rank, hit in enumerate(hits, start=1):
+        entity = tour.mem.get_entity(hit.name)
+        kind = escape(entity.type) if entity is not None else "?"
+        cells = [str(rank), escape(hit.name), kind, f"{hit.score:.3f}"]
+        if explain:
+            cells += [str(hit.hops), _path_text(tour.mem, hit.path) if hit.path is not None else ""]
+        else:
+            cells.append(escape((entity.text or "") if entity is not None else ""))
+        table.add_row(*cells)
+    return table
+
+
 @step("Load the dataset: add_entities(), add_relations()", "load")
 def load(tour: Tour) -> None:
     mem, ds, console = tour.mem, tour.dataset, tour.console
@@ -383,6 +443,43 @@ def neighbours(tour: Tour) -> None:
     tour.note(t_all, t_filtered)
 
 
+@step("How are they connected: shortest_path(), paths_between()", "paths")
+def paths(tour: Tour) -> None:
+    mem, console = tour.mem, tour.console
+    _require(tour, OUTSIDER)
+    with tour.timed("shortest_path") as t_path:
+        path = mem.shortest_path(OUTSIDER, CENTRAL)
+    if path is None:
+        console.print(escape(f"shortest_path({OUTSIDER!r}, {CENTRAL!r}) → None: they are not connected."))
+        tour.note(t_path)
+        return
+    console.print(escape(f"mem.shortest_path({OUTSIDER!r}, {CENTRAL!r})") + f" → {_hops(len(path))}:")
+    console.print("  " + _path_text(mem, path), soft_wrap=True)
+    with tour.timed("shortest_path (again: cached)") as t_cached:
+        mem.shortest_path(OUTSIDER, CENTRAL)
+    with tour.timed("paths_between") as t_between:
+        explanations = mem.paths_between(OUTSIDER, CENTRAL)
+    console.print(
+        f"\n[bold]paths_between[/] lists every shortest path ({len(explanations)} here) with the entities along "
+        "it: how the memory knows that they are connected."
+    )
+    tree = Tree(f"[bold]{escape(OUTSIDER)}[/] → [bold]{escape(CENTRAL)}[/]")
+    for number, explanation in enumerate(explanations, start=1):
+        branch = tree.add(f"path {number}: {_path_text(mem, explanation.path)}")
+        for entity in explanation.entities:
+            branch.add(f"[bold]{escape(entity.name)}[/] [dim]\\[{escape(entity.type)}][/] {escape(entity.text or '')}")
+    console.print(tree)
+    with tour.timed("shortest_path(types='KNOWS')") as t_knows:
+        knows = mem.shortest_path(OUTSIDER, CENTRAL, types="KNOWS")
+    console.print(
+        "Paths follow relations both ways unless direction='out' or 'in' is given, and types=[...] keeps only "
+        "some relation types: through people who know each other, "
+        + (_path_text(mem, knows) if knows is not None else "there is no path (None)") + ".",
+        soft_wrap=True,
+    )  # fmt: skip
+    tour.note(t_path, t_cached, t_between, t_knows)
+
+
 def _show_query(tour: Tour, title: str, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     tour.console.print(f"[bold]{escape(title)}[/]")
     tour.console.print(Syntax(query, "cypher", theme="ansi_dark", background_color="default", word_wrap=True))
@@ -404,6 +501,67 @@ def cypher(tour: Tour) -> None:
     _show_query(tour, "Where Kestrel's people work from", Q_WHERE_PEOPLE_WORK, {"company": COMPANY})
     _show_query(tour, "Technologies used by the most projects", Q_TOP_TECHNOLOGIES)
     _show_query(tour, "Who met about a project", Q_WHO_MET_ABOUT, {"project": PROJECT})
+
+
+@step("Search by meaning: search()", "search")
+def search(tour: Tour) -> None:
+    if not _needs_vectors(tour):
+        return
+    mem, console = tour.mem, tour.console
+    with tour.timed("search") as t_all:
+        hits = mem.search(SEARCH_TEXT, k=SHOWN_HITS)
+    console.print(escape(f"mem.search({SEARCH_TEXT!r}, k={SHOWN_HITS})") + ": the text is embedded, then the "
+                  "nearest entity vectors are found, whatever their type.")  # fmt: skip
+    console.print(_hits_table(tour, hits))
+    with tour.timed("search(types='Person')") as t_people:
+        people = mem.search(SEARCH_PEOPLE, k=SHOWN_HITS, types="Person")
+    console.print(escape(f"mem.search({SEARCH_PEOPLE!r}, k={SHOWN_HITS}, types='Person')") + ": only people.")
+    console.print(_hits_table(tour, people))
+    tour.note(t_all, t_people)
+
+
+@step("Like this, and connected to that: search(near=..., max_hops=...)", "near")
+def near(tour: Tour) -> None:
+    if not _needs_vectors(tour):
+        return
+    mem, console = tour.mem, tour.console
+    _require(tour, PROJECT)
+    with tour.timed("search(near=..., max_hops=2)") as t_near:
+        hits = mem.search(NEAR_TEXT, k=SHOWN_HITS, near=PROJECT, max_hops=2, types="Person")
+    console.print(
+        escape(f"mem.search({NEAR_TEXT!r}, k={SHOWN_HITS}, near={PROJECT!r}, max_hops=2, types='Person')") + ": "
+        "the people within 2 relations of the project, ranked by meaning. Each hit carries its distance and "
+        "the path that connects it: the explanation an agent can show."
+    )  # fmt: skip
+    console.print(_hits_table(tour, hits, explain=True))
+    with tour.timed("search(near=..., rank='hybrid')") as t_hybrid:
+        hybrid = mem.search(NEAR_TEXT, k=SHOWN_HITS, near=PROJECT, max_hops=2, types="Person", rank="hybrid")
+    console.print(
+        "With [bold]rank='hybrid'[/] the score is similarity × 0.5^hops, so nearer people move up: "
+        + escape(", ".join(f"{h.name} ({h.score:.3f}, {_hops(h.hops or 0)})" for h in hybrid)) + ".",
+        soft_wrap=True,
+    )  # fmt: skip
+    tour.note(t_near, t_hybrid)
+
+
+@step("What do I know about…: recall()", "recall")
+def recall(tour: Tour) -> None:
+    if not _needs_vectors(tour):
+        return
+    mem, console = tour.mem, tour.console
+    with tour.timed("recall") as t_recall:
+        found = mem.recall(RECALL_TEXT, k=5, hops=1, max_entities=8, max_relations=12)
+    with tour.timed("to_text") as t_text:
+        text = found.to_text(max_chars=RECALL_CHARS)
+    console.print(
+        escape(f"mem.recall({RECALL_TEXT!r}, k=5, hops=1, max_entities=8, max_relations=12)") + ": the 5 entities "
+        "closest in meaning, their neighbours, each scored similarity × 0.5^hops, capped; "
+        f"{len(found.entities)} entities and {len(found.relations)} relations"
+        + (" (budgets cut some)" if found.truncated else "") + ". "
+        f"[bold]to_text(max_chars={RECALL_CHARS})[/] is what goes into the prompt:"
+    )  # fmt: skip
+    console.print(Panel(escape(text), title=f"{len(text)} characters", title_align="left", expand=False))
+    tour.note(t_recall, t_text)
 
 
 @step("Remember more: add_entity() on an existing name", "upsert")

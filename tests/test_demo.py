@@ -16,7 +16,7 @@ import pytest
 from rich.console import Console
 
 import graphmem
-from graphmem.demo import CENTRAL, COMPANY, LEAVER, find_dataset, read_dataset, run_demo
+from graphmem.demo import CENTRAL, COMPANY, LEAVER, OUTSIDER, PROJECT, find_dataset, read_dataset, run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT / "examples" / "data" / "agent_memory.jsonl"
@@ -41,6 +41,30 @@ def demo_output(path, **kw) -> str:
     kw.setdefault("embedder", None)
     run_demo(path, console, engine=ENGINE, **kw)
     return console.file.getvalue()
+
+
+HOP = re.compile(r"(<-|-)([A-Z_]+)(->|-) ")
+
+
+def path_names(line: str, rels: list[dict]) -> list[str]:
+    """The entity names along a printed path, after checking each hop is a relation of the dataset
+    pointing the way its arrow says."""
+    stored = {(r["source"], r["relationType"], r["target"]) for r in rels}
+    names = [part.strip() for part in HOP.split(line)[::4]]
+    hops = HOP.findall(line)
+    assert len(names) == len(hops) + 1, line
+    for (left, relation, right), a, b in zip(hops, names, names[1:]):
+        assert (left, right) in (("-", "->"), ("<-", "-")), line
+        assert ((a, relation, b) if right == "->" else (b, relation, a)) in stored, (a, relation, b, line)
+    return names
+
+
+def undirected(rels: list[dict]):
+    import networkx as nx
+
+    g = nx.Graph()
+    g.add_edges_from((r["source"], r["target"]) for r in rels)
+    return g
 
 
 def row(*cells) -> re.Pattern[str]:
@@ -157,6 +181,21 @@ def test_demo_tour_reports_the_dataset(tmp_path):
     assert "a second delete → False" in out
     assert "Timings" in out and "add_relations × 1" in out
 
+    # Paths: the hop count and the number of shortest paths agree with networkx, and the path
+    # shown is made of relations of the dataset, each arrow pointing the way it was stored.
+    import networkx as nx
+
+    g = undirected(rels)
+    hops = nx.shortest_path_length(g, OUTSIDER, CENTRAL)
+    count = len(list(nx.all_shortest_paths(g, OUTSIDER, CENTRAL)))
+    assert f"mem.shortest_path({OUTSIDER!r}, {CENTRAL!r}) → {hops} hops:" in out
+    shown = out.split(f"mem.shortest_path({OUTSIDER!r}, {CENTRAL!r}) → {hops} hops:\n", 1)[1].split("\n", 1)[0]
+    names = path_names(shown, rels)
+    assert names[0] == OUTSIDER and names[-1] == CENTRAL and len(names) == hops + 1
+    assert f"every shortest path ({count} here)" in out
+    # Without an embedder the three semantic steps say why they are skipped.
+    assert out.count("This run has no embedder (embedder=None)") == 3
+
     # The store stays behind with the tour's changes.
     with graphmem.open(tmp_path / "store", engine=ENGINE, embedder=None) as mem:
         assert len(mem) == n_ent - 1 and mem.stats()["relations"] == n_rel - leaver_degree
@@ -208,6 +247,14 @@ def test_temporary_store_is_removed(tmp_path, monkeypatch):
 def test_demo_with_an_embedder_stores_vectors(tmp_path):
     out = demo_output(tmp_path / "store", embedder=graphmem.HashEmbedder(dim=32))
     assert "32-d vectors" in out and "HashEmbedder, 32-d" in out and "embedding" in out
+    # The semantic steps run (the hash embedder's rankings mean nothing, so only their shape is checked).
+    assert "This run has no embedder" not in out
+    assert "mem.search('data pipelines that run every night', k=5)" in out
+    assert f"near={PROJECT!r}, max_hops=2" in out and "why: the path from the anchor" in out
+    hops = re.findall(r"\(-?[\d.]+, (\d+) hops?\)", out.split("rank='hybrid'", 1)[1].split("\n\n", 1)[0])
+    assert hops and all(int(h) <= 2 for h in hops)
+    recall_panel = out.split("mem.recall(", 1)[1]
+    assert "Entities:" in recall_panel and re.search(r"─ \d+ characters ─", recall_panel)
 
 
 @pytest.mark.engine
@@ -215,6 +262,12 @@ def test_demo_with_an_embedder_stores_vectors(tmp_path):
 def test_demo_with_the_default_model(tmp_path):
     out = demo_output(tmp_path / "store", embedder="default")
     assert "384-d vectors" in out and "load all-MiniLM-L6-v2" in out
+    # What the model finds in this dataset (deterministic on CPU).
+    assert row(1, "Airflow", "Technology").search(out)
+    near = out.split(f"near={PROJECT!r}, max_hops=2", 1)[1]
+    assert row(1, "Lea Krüger", "Person").search(near)
+    assert f"{PROJECT} <-LEADS- Lea Krüger" in near
+    assert "Copperleaf Forecasting Model [Project]" in out.split("mem.recall(", 1)[1]
 
 
 # -- the quickstart ----------------------------------------------------------------------
