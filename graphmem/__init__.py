@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .config import StoreConfig
 from .embed import DefaultEmbedder, Embedder, HashEmbedder
 from .errors import (
@@ -28,10 +30,24 @@ from .memory import Memory
 from .memory import open_memory as open
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
+if TYPE_CHECKING:  # the cluster extra is optional: import it only on use
+    from .cluster import ClusterMemory
+
+
+def connect(url: str, **kwargs: Any) -> ClusterMemory:
+    """The memory of one namespace on a FalkorDB Redis Cluster (the optional
+    cluster backend): ``connect("redis+cluster://:PASSWORD@127.0.0.1:7000",
+    namespace="project-a")``. See :func:`graphmem.cluster.connect`."""
+    from .cluster import connect as _connect  # imported on use: the extra is optional
+
+    return _connect(url, **kwargs)
+
+
 __version__ = "0.1.0"
 
 __all__ = [
     "open",
+    "connect",
     "Memory",
     "StoreConfig",
     "Embedder",

@@ -1,0 +1,829 @@
+"""``ClusterMemory``: the graphmem API over one FalkorDB graph per namespace.
+
+Each namespace is the graph key ``gm:{<namespace>}``; the braces are a Redis
+Cluster hash tag, so everything of a namespace lives in one slot on one
+primary and each statement runs there, atomically. graphmem keeps no registry:
+the slot map is the cluster's. What differs from the embedded
+:class:`graphmem.Memory` is listed in README.md ("Cluster backend").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+
+from ..embed import Embedder, entity_text, resolve_embedder
+from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
+from ..types import Entity, Hit, KHop, Neighbor, Path, Recall, RecalledEntity, Relation
+from ..validate import (
+    check_direction,
+    check_name,
+    check_namespace,
+    check_observations,
+    check_positive_int,
+    check_properties,
+    check_text,
+    check_type,
+    check_types_filter,
+    check_vector,
+)
+from . import cypher as q
+from . import traverse
+from .router import Router, parse_url
+
+__all__ = ["ClusterMemory", "connect", "graph_key"]
+
+_ENTITY_KEYS = frozenset({"name", "type", "text", "observations", "properties", "embedding"})
+_RELATION_KEYS = frozenset({"source", "type", "target", "properties"})
+_CHUNK = 2000  # names per statement in scans and BFS levels (keeps headers small)
+_REQUEST_TTL_US = 3600 * 1_000_000  # a request id is remembered this long: far beyond any retry deadline
+_PRUNE_EVERY = 1000  # writes between prunes of old request ids, per handle
+
+
+def graph_key(namespace: str) -> str:
+    """The Redis key of a namespace's graph.
+
+    Examples
+    --------
+    >>> graph_key("project-a")
+    'gm:{project-a}'
+    """
+    return f"gm:{{{namespace}}}"
+
+
+def _now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def _time(us: Any) -> datetime | None:
+    return None if us is None else datetime.fromtimestamp(us / 1e6, tz=UTC)
+
+
+def _properties(keys: Any, values: Any) -> dict[str, Any]:
+    return {k: json.loads(v) for k, v in zip(keys or [], values or [])}
+
+
+def _encode_properties(props: dict[str, Any] | None) -> tuple[list[str], list[str]]:
+    props = props or {}
+    return list(props), [json.dumps(v, ensure_ascii=False) for v in props.values()]
+
+
+class _Graph:
+    """The falkordb ``Graph`` of one key, its commands sent through the router."""
+
+    def __init__(self, router: Router, key: str) -> None:
+        import falkordb
+        from falkordb.query_result import QueryResult
+
+        self._router = router
+        self.key = key
+        self._result = QueryResult
+        # The Graph parses compact replies and resolves label / property ids of
+        # returned nodes with procedure calls, which go through execute_command.
+        self._graph = falkordb.Graph(self, key)
+
+    def execute_command(self, *args: Any) -> Any:  # used by falkordb.Graph for schema procedures
+        return self._router.read(self.key, *args)
+
+    def run(self, text: str, params: Mapping[str, Any] | None = None, *, write: bool = False,
+            read_only: bool = True) -> Any:  # fmt: skip
+        """Run one statement; return falkordb's ``QueryResult``."""
+        header = self._graph._build_params_header(dict(params)) if params else ""
+        command = "GRAPH.RO_QUERY" if read_only and not write else "GRAPH.QUERY"
+        args = (command, self.key, header + text, "--compact")
+        import redis
+
+        reply = self._router.write(self.key, *args) if write else self._router.read(self.key, *args)
+        try:
+            return self._result(self._graph, reply)
+        except redis.ResponseError as exc:  # a run-time error travels inside the reply
+            raise QueryError(str(exc)) from None
+
+    def rows(self, text: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        return self.run(text, params).result_set
+
+
+class ClusterMemory:
+    """An agent's memory in one namespace of a FalkorDB Redis Cluster.
+
+    Create one with :func:`graphmem.connect`. The methods match
+    :class:`graphmem.Memory` where the cluster can honour them; see README.md
+    ("Cluster backend") for what differs.
+    """
+
+    def __init__(self, router: Router, *, namespace: str, embedder: Embedder | None, url: str,
+                 ef_search: int = 100, owner: bool = True) -> None:  # fmt: skip
+        self._router = router
+        self._namespace = check_namespace(namespace)
+        self._embedder = embedder
+        self._url = url
+        self._ef = ef_search
+        self._owner = owner
+        self._closed = False
+        self._writes = 0
+        self._graph = _Graph(router, graph_key(self._namespace))
+        self._ensure_schema()
+        rows = self._graph.rows(q.DIM_GET)
+        self._dim: int | None = int(rows[0][0]) if rows else None
+        if embedder is not None and self._dim is not None and embedder.dim != self._dim:
+            raise InvalidInput(f"the embedder makes {embedder.dim}-d vectors but this namespace holds {self._dim}-d ones")
+
+    def _ensure_schema(self) -> None:
+        try:
+            if self._graph.rows(q.SCHEMA_READY):
+                return
+        except QueryError as exc:
+            if "empty key" not in str(exc):  # a new namespace has no graph yet
+                raise
+        for statement in q.SCHEMA:
+            self._ddl(statement)
+        self._graph.run(q.SCHEMA_SEQ, write=True)
+
+    def _ddl(self, statement: str, params: Mapping[str, Any] | None = None) -> None:
+        try:
+            self._graph.run(statement, params, write=True)
+        except QueryError as exc:
+            # Another client (or an earlier, interrupted connect) made it: fine.
+            if "already indexed" not in str(exc) and "already exists" not in str(exc):
+                raise
+
+    # -- handle ----------------------------------------------------------------------
+
+    @property
+    def namespace_name(self) -> str:
+        """The namespace this memory reads and writes."""
+        return self._namespace
+
+    @property
+    def graph_key(self) -> str:
+        """The Redis key of this namespace's graph."""
+        return self._graph.key
+
+    @property
+    def vector_dim(self) -> int | None:
+        return self._dim
+
+    @property
+    def embedder(self) -> Embedder | None:
+        return self._embedder
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def read_only(self) -> bool:
+        return False
+
+    @property
+    def path(self) -> None:
+        return None
+
+    @property
+    def engine(self) -> str:
+        return "falkordb-cluster"
+
+    def namespace(self, name: str) -> ClusterMemory:
+        """A memory of namespace ``name`` on the same connection (created by this call)."""
+        self._check_open()
+        return ClusterMemory(self._router, namespace=name, embedder=self._embedder, url=self._url,
+                             ef_search=self._ef, owner=False)  # fmt: skip
+
+    def namespaces(self) -> list[str]:
+        """Every namespace in the cluster, by scanning each primary's keys (no registry)."""
+        self._check_open()
+        found: set[str] = set()
+        for node in self._router.cluster.get_primaries():
+            client = self._router.cluster.get_redis_connection(node)
+            for key in client.scan_iter(match="gm:{*", count=1000):
+                if key.endswith("}"):
+                    found.add(key[4:-1])
+        return sorted(found)
+
+    def close(self) -> None:
+        """Release the connections (a view from :meth:`namespace` shares them). Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owner:
+            self._router.close()
+
+    def flush(self) -> None:
+        """Nothing to do: a write returns only after a replica confirmed it."""
+        self._check_open()
+
+    def __enter__(self) -> ClusterMemory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "read-write"
+        return f"<graphmem.ClusterMemory {self._graph.key} namespace={self._namespace} {state}>"
+
+    def __len__(self) -> int:
+        self._check_open()
+        return int(self._graph.rows(q.ENTITY_COUNT)[0][0])
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise GraphMemError("this memory is closed")
+
+    # -- writes ----------------------------------------------------------------------
+
+    def _write(self, statement: str, params: dict[str, Any]) -> int | None:
+        """Run a guarded write once (by request id); its result, or ``None`` if its checks refused it."""
+        rid = uuid.uuid4().hex
+        now = _now_us()
+        rows = self._graph.run(statement, {**params, "rid": rid, "now": now}, write=True).result_set
+        if not rows:
+            # Nothing came back: either a resend after a lost reply (the marker
+            # holds the first result) or the statement's checks refused it.
+            marker = self._graph.rows(q.REQUEST_RESULT, {"rid": rid})
+            if not marker:
+                return None
+            rows = marker
+        self._writes += 1
+        if self._writes % _PRUNE_EVERY == 0:
+            self._graph.run(q.REQUEST_PRUNE, {"cutoff": now - _REQUEST_TTL_US}, write=True)
+        return int(rows[0][0] or 0)
+
+    def add_entity(
+        self,
+        name: str,
+        *,
+        type: str | None = None,
+        text: str | None = None,
+        observations: Iterable[str] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        embedding: Any = None,
+    ) -> Entity:
+        """Create or update the entity ``name`` and return it as stored (rules of
+        :meth:`graphmem.Memory.add_entity`: ``text`` and ``embedding`` replace,
+        ``observations`` append, ``properties`` merge, ``type=None`` keeps)."""
+        record = {"name": name, "type": type, "text": text, "observations": observations,
+                  "properties": properties, "embedding": embedding}  # fmt: skip
+        self._write_entities([_parse_entity(record, None)])
+        found = self.get_entity(record["name"])
+        if found is None:  # pragma: no cover - deleted by another client meanwhile
+            raise NotFound(f"no entity named {name!r}")
+        return found
+
+    def add_entities(self, entities: Iterable[Mapping[str, Any]]) -> int:
+        """Upsert many entities in one atomic statement; return how many records were written."""
+        if isinstance(entities, (str, bytes, Mapping)):
+            raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
+        items = [_parse_entity(record, i) for i, record in enumerate(entities)]
+        if items:
+            self._write_entities(items)
+        return len(items)
+
+    def _write_entities(self, items: list[dict[str, Any]]) -> None:
+        self._check_open()
+        merged = _fold(items)
+        dim = self._dim
+        for item in merged:
+            if item["emb"] is not None:
+                item["emb"] = check_vector(item["emb"], dim)
+                dim = item["emb"].size
+        if self._embedder is not None:
+            self._embed(merged)
+            dim = self._embedder.dim if any(i["emb"] is not None for i in merged) else dim
+        has_vectors = any(i["emb"] is not None for i in merged)
+        if has_vectors and self._dim is None:
+            self._set_dim(int(dim))  # type: ignore[arg-type]
+        rows = [
+            {"name": i["name"], "i": n, "type": i["type"], "text": i["text"], "obs": list(i["obs"]),
+             "pk": i["pk"], "pv": i["pv"], "emb": None if i["emb"] is None else [float(x) for x in i["emb"]]}
+            for n, i in enumerate(merged)
+        ]  # fmt: skip
+        done = self._write(q.ENTITY_UPSERT, {"rows": rows, "dim": self._dim if has_vectors else None})
+        if done is None:
+            stored = self._graph.rows(q.DIM_GET)
+            raise InvalidInput(f"these vectors have dimension {dim}; this namespace's have dimension "
+                               f"{stored[0][0] if stored else '?'}: nothing was written")  # fmt: skip
+
+    def _set_dim(self, dim: int) -> None:
+        stored = int(self._graph.run(q.DIM_SET, {"dim": dim}, write=True).result_set[0][0])
+        if stored != dim:
+            self._dim = stored
+            raise InvalidInput(f"embedding has dimension {dim}; this namespace's vectors have dimension {stored}")
+        self._dim = dim
+        self._ddl(q.VECTOR_INDEX, {"dim": dim, "ef": self._ef})
+
+    def _embed(self, merged: list[dict[str, Any]]) -> None:
+        """Vectors for the records given none, from their text after the merge (the
+        stored row is read first; a concurrent writer may make it slightly stale)."""
+        todo = [i for i in merged if i["emb"] is None]
+        if not todo:
+            return
+        stored = {row[0]: row for row in self._graph.rows(q.ENTITY_GET_MANY, {"names": [i["name"] for i in todo]})}
+        texts = []
+        for item in todo:
+            row = stored.get(item["name"])
+            old_obs = list(row[3] or []) if row else []
+            view = _TextView(
+                name=item["name"],
+                type=item["type"] or (row[1] if row else "Entity"),
+                text=item["text"] if item["text"] is not None else (row[2] if row else None),
+                observations=old_obs + [o for o in item["obs"] if o not in old_obs],
+            )
+            texts.append(entity_text(view))
+        vectors = self._embedder.encode(texts)  # type: ignore[union-attr]
+        for item, vector in zip(todo, vectors):
+            item["emb"] = check_vector(vector, self._dim)
+
+    def delete_entity(self, name: str) -> bool:
+        """Delete ``name`` with its relations and vector; ``False`` if it did not exist."""
+        name = check_name(name)
+        self._check_open()
+        return bool(self._write(q.ENTITY_DELETE, {"name": name}))
+
+    def add_relation(self, source: str, type: str, target: str, *,
+                     properties: Mapping[str, Any] | None = None) -> Relation:  # fmt: skip
+        """Create ``source -[type]-> target`` or merge ``properties`` into the existing one."""
+        item = _parse_relation({"source": source, "type": type, "target": target, "properties": properties}, None)
+        self._write_relations([item])
+        found = self.get_relation(item["s"], item["type"], item["t"])
+        if found is None:  # pragma: no cover - deleted by another client meanwhile
+            raise NotFound(f"{source} -[{type}]-> {target}")
+        return found
+
+    def add_relations(self, relations: Iterable[Any]) -> int:
+        """Upsert many relations in one atomic statement; a missing endpoint raises
+        :class:`NotFound` and nothing is written."""
+        if isinstance(relations, (str, bytes, Mapping)):
+            raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
+        items = [_parse_relation(record, i) for i, record in enumerate(relations)]
+        if items:
+            self._write_relations(items)
+        return len(items)
+
+    def _write_relations(self, items: list[dict[str, Any]]) -> None:
+        self._check_open()
+        folded: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for item in items:
+            key = (item["s"], item["type"], item["t"])
+            if key in folded:
+                folded[key]["props"].update(item["props"])
+            else:
+                folded[key] = {**item, "props": dict(item["props"])}
+        rows = []
+        for item in folded.values():
+            pk, pv = _encode_properties(item["props"])
+            rows.append({"s": item["s"], "type": item["type"], "t": item["t"], "pk": pk, "pv": pv})
+        names = sorted({n for item in items for n in (item["s"], item["t"])})
+        if self._write(q.RELATION_UPSERT, {"rows": rows, "names": names}) is None:
+            missing = [n for n, count in self._graph.rows(q.NAMES_FOUND, {"names": names}) if not count]
+            raise NotFound(f"no entity named {', '.join(map(repr, missing)) or '?'}: no relation was written")
+
+    def delete_relation(self, source: str, type: str, target: str) -> bool:
+        """Delete ``source -[type]-> target``; ``False`` if there was none."""
+        params = {"s": check_name(source, "source"), "type": check_type(type, "relation type"),
+                  "t": check_name(target, "target")}  # fmt: skip
+        self._check_open()
+        return bool(self._write(q.RELATION_DELETE, params))
+
+    # -- reads -----------------------------------------------------------------------
+
+    def get_entity(self, name: str) -> Entity | None:
+        """The entity called ``name``, or ``None``."""
+        name = check_name(name)
+        self._check_open()
+        rows = self._graph.rows(q.ENTITY_GET, {"name": name})
+        return self._entity(rows[0]) if rows else None
+
+    def _entity(self, row: Sequence[Any]) -> Entity:
+        name, type_, text, obs, pk, pv, id_, created, updated, *rest = row
+        vector = np.asarray(rest[0], np.float32) if rest and rest[0] is not None else None
+        return Entity(name=name, type=type_, text=text, observations=tuple(obs or ()), properties=_properties(pk, pv),
+                      id=int(id_), namespace=self._namespace, created_at=_time(created), updated_at=_time(updated),
+                      embedding=vector)  # fmt: skip
+
+    def get_relation(self, source: str, type: str, target: str) -> Relation | None:
+        """The relation ``source -[type]-> target``, or ``None``."""
+        params = {"s": check_name(source, "source"), "type": check_type(type, "relation type"),
+                  "t": check_name(target, "target")}  # fmt: skip
+        self._check_open()
+        rows = self._graph.rows(q.RELATION_GET, params)
+        if not rows:
+            return None
+        pk, pv, created = rows[0]
+        return Relation(source, type, target, _properties(pk, pv), _time(created))
+
+    def _exists(self, name: str) -> bool:
+        return bool(self._graph.rows(q.NAMES_FOUND, {"names": [name]})[0][1])
+
+    def neighbors(self, name: str, *, direction: str = "both",
+                  types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
+        """The entities one relation away from ``name``, sorted by name, type, direction."""
+        name = check_name(name)
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        self._check_open()
+        if type_filter is not None and not type_filter:
+            return []
+        rows = self._graph.rows(q.NEIGHBORS[direction], {"name": name, "types": _types(type_filter)})
+        if not rows and not self._exists(name):
+            raise NotFound(f"no entity named {name!r}")
+        return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+
+    def _expand(self, types: tuple[str, ...] | None) -> traverse.Expand:
+        def expand(names: Sequence[str], direction: str) -> list[tuple[str, str, str]]:
+            out: list[tuple[str, str, str]] = []
+            for start in range(0, len(names), _CHUNK):
+                chunk = list(names[start : start + _CHUNK])
+                out.extend(tuple(r) for r in self._graph.rows(q.EXPAND[direction], {"names": chunk, "types": _types(types)}))
+            return out
+
+        return expand
+
+    def _require(self, names: Iterable[str], what: str = "") -> None:
+        names = list(dict.fromkeys(names))
+        missing = [n for n, count in self._graph.rows(q.NAMES_FOUND, {"names": names}) if not count]
+        if missing:
+            raise NotFound(f"no entity named {missing[0]!r}{what}")
+
+    def shortest_path(self, source: str, target: str, *, max_hops: int | None = None,
+                      types: Iterable[str] | str | None = None, direction: str = "both") -> Path | None:  # fmt: skip
+        """A shortest path from ``source`` to ``target``, or ``None`` (a bidirectional
+        BFS on the server's current graph: no cache to go stale)."""
+        source, target = check_name(source, "source"), check_name(target, "target")
+        max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        self._check_open()
+        self._require((source, target))
+        if type_filter is not None and not type_filter and source != target:
+            return None
+        return traverse.shortest_path(self._expand(type_filter), source, target, direction=direction,
+                                      max_hops=max_hops)  # fmt: skip
+
+    def k_hop(self, name: str, hops: int = 1, *, direction: str = "both",
+              types: Iterable[str] | str | None = None, max_entities: int | None = None) -> KHop:  # fmt: skip
+        """The entities within ``hops`` relations of ``name`` with their distances, nearest first."""
+        name = check_name(name)
+        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        check_positive_int(max_entities, "max_entities", allow_none=True)
+        self._check_open()
+        self._require((name,))
+        found = traverse.reach(self._expand(type_filter), [name], direction=direction, max_hops=hops,
+                               max_entities=max_entities)  # fmt: skip
+        ordered = dict(sorted(found.dist.items(), key=lambda kv: (kv[1], kv[0])))
+        return KHop(name, hops, MappingProxyType(ordered), found.truncated)
+
+    # -- search ----------------------------------------------------------------------
+
+    def _query_vector(self, query: Any) -> np.ndarray:
+        if isinstance(query, str):
+            if self._embedder is None:
+                raise InvalidInput("this memory has no embedder (connected with embedder=None): search with a vector")
+            if not query.strip():
+                raise InvalidInput("the query text is empty")
+            query = self._embedder.encode([query])[0]
+        return check_vector(query, self._dim, "query vector")
+
+    def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None,
+               near: str | Iterable[str] | None = None, max_hops: int | None = None, direction: str = "both",
+               relation_types: Iterable[str] | str | None = None, rank: str = "similarity",
+               decay: float = 0.5) -> list[Hit]:  # fmt: skip
+        """The ``k`` entities most similar to ``query``, best first.
+
+        Without ``near``: FalkorDB's HNSW vector index (approximate; a
+        ``types`` filter over-fetches, then falls back to an exact scan).
+        With ``near``: the entities within ``max_hops`` of the anchors (a BFS
+        on the server), scored exactly, each hit with ``hops`` and ``path``.
+        ``rank="hybrid"`` scores ``similarity * decay ** hops``.
+        """
+        k = check_positive_int(k, "k")  # type: ignore[assignment]
+        type_filter = check_types_filter(types)
+        if rank not in ("similarity", "hybrid"):
+            raise InvalidInput(f"rank must be 'similarity' or 'hybrid', not {rank!r}")
+        decay = _check_decay(decay)
+        if near is None and max_hops is not None:
+            raise InvalidInput("max_hops limits the distance from `near`: give near= too")
+        if near is None and rank == "hybrid":
+            raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
+        vector = self._query_vector(query)
+        self._check_open()
+        if type_filter is not None and not type_filter:
+            return []
+        if near is None:
+            return [Hit(name, score) for name, _, score in self._knn(vector, k, type_filter)]
+        anchors = _anchor_names(near)
+        self._require(anchors, " (given in near=)")
+        if max_hops is not None:
+            max_hops = check_positive_int(max_hops, "max_hops") if max_hops != 0 else 0
+        found = traverse.reach(self._expand(check_types_filter(relation_types, "relation_types")), anchors,
+                               direction=check_direction(direction), max_hops=max_hops)  # fmt: skip
+        scored = []
+        for name, id_, sim in self._score(list(found.dist), vector, type_filter):
+            hops = found.dist[name]
+            score = sim * decay**hops if rank == "hybrid" else sim
+            scored.append((-score, id_, name, hops))
+        scored.sort()
+        return [Hit(name, -neg, hops, found.path_to(name)) for neg, _, name, hops in scored[:k]]
+
+    def _score(self, names: list[str], vector: np.ndarray, types: tuple[str, ...] | None) -> list[tuple[str, int, float]]:
+        out = []
+        qv = [float(x) for x in vector]
+        for start in range(0, len(names), _CHUNK):
+            rows = self._graph.rows(q.SCORE, {"names": names[start : start + _CHUNK], "q": qv, "types": _types(types)})
+            out.extend((name, int(id_), float(score)) for name, id_, score in rows)
+        return out
+
+    def _knn(self, vector: np.ndarray, k: int, types: tuple[str, ...] | None) -> list[tuple[str, int, float]]:
+        if self._dim is None:
+            return []
+        qv = [float(x) for x in vector]
+        fetch = k if types is None else k * 4  # a filter drops some: over-fetch
+        rows = [(n, int(i), float(s)) for n, i, s in self._graph.rows(q.KNN, {"k": fetch, "q": qv,
+                                                                               "types": _types(types)})]  # fmt: skip
+        if types is not None and len(rows) < k:
+            # Too few survived the filter: the exact answer, from a scan.
+            rows = [(n, int(i), float(s)) for n, i, s in self._graph.rows(q.EXACT_TOP, {"k": k, "q": qv,
+                                                                                         "types": _types(types)})]  # fmt: skip
+        rows.sort(key=lambda r: (-r[2], r[1]))
+        return rows[:k]
+
+    def recall(self, query: str | Any, *, k: int = 10, hops: int = 1, max_entities: int = 30,
+               max_relations: int = 60, types: Iterable[str] | str | None = None, direction: str = "both",
+               relation_types: Iterable[str] | str | None = None, decay: float = 0.5) -> Recall:  # fmt: skip
+        """What this memory knows about ``query``: the ``k`` most similar entities,
+        expanded by ``hops`` relations, each scored ``similarity * decay ** hops``
+        (an entity without a vector inherits its seed's similarity); the best
+        ``max_entities`` with the ``max_relations`` strongest relations among them."""
+        k = check_positive_int(k, "k")  # type: ignore[assignment]
+        check_positive_int(max_entities, "max_entities")
+        if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
+            raise InvalidInput(f"max_relations must be an int >= 0, not {max_relations!r}")
+        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        type_filter = check_types_filter(types)
+        direction = check_direction(direction)
+        rel_filter = check_types_filter(relation_types, "relation_types")
+        decay = _check_decay(decay)
+        text = query if isinstance(query, str) else None
+        vector = self._query_vector(query)
+        self._check_open()
+        seeds = self._knn(vector, k, type_filter) if type_filter is None or type_filter else []
+        if not seeds:
+            return Recall(text, (), (), False)
+        seed_sim = {name: score for name, _, score in seeds}
+        found = traverse.reach(self._expand(rel_filter), list(seed_sim), direction=direction, max_hops=hops)
+        own = {name: (id_, sim) for name, id_, sim in self._score(list(found.dist), vector, None)}
+        stored = {}
+        names = list(found.dist)
+        for start in range(0, len(names), _CHUNK):
+            for row in self._graph.rows(q.ENTITY_GET_MANY, {"names": names[start : start + _CHUNK]}):
+                stored[row[0]] = row
+        ranked = []
+        for name, dist in found.dist.items():
+            row = stored.get(name)
+            if row is None:  # deleted meanwhile
+                continue
+            sim = own[name][1] if name in own else seed_sim[found.origin[name]]
+            ranked.append((-(sim * decay**dist), int(row[6]), name, dist))
+        ranked.sort()
+        truncated = len(ranked) > max_entities
+        kept = ranked[:max_entities]
+        score = {name: -neg for neg, _, name, _ in kept}
+        entities = tuple(
+            RecalledEntity(name, stored[name][1], stored[name][2], tuple(stored[name][3] or ()), -neg, dist)
+            for neg, _, name, dist in kept
+        )
+        among = self._graph.rows(q.RELATIONS_AMONG, {"names": list(score), "types": _types(rel_filter)}) if kept else []
+        relations = sorted({tuple(r) for r in among}, key=lambda r: (-(score[r[0]] + score[r[2]]), r))
+        truncated = truncated or len(relations) > max_relations
+        return Recall(text, entities, tuple(relations[:max_relations]), truncated)  # type: ignore[arg-type]
+
+    # -- scans, Cypher, stats --------------------------------------------------------
+
+    def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
+        """Every entity of this namespace in id (creation) order, ``batch_size`` per statement."""
+        check_positive_int(batch_size, "batch_size")
+        self._check_open()
+        after = -1
+        while True:
+            rows = self._graph.rows(q.ENTITY_PAGE, {"after": after, "n": batch_size})
+            for row in rows:
+                yield self._entity(row)
+            if len(rows) < batch_size:
+                return
+            after = int(rows[-1][6])
+
+    def iter_relations(self, *, batch_size: int = 10_000) -> Iterator[Relation]:
+        """Every relation of this namespace, by source id, then target name and type
+        (``batch_size`` source entities per statement)."""
+        check_positive_int(batch_size, "batch_size")
+        self._check_open()
+        after = -1
+        while True:
+            rows = self._graph.rows(q.RELATION_PAGE, {"after": after, "n": batch_size})
+            sources = set()
+            for id_, source, type_, target, pk, pv, created in rows:
+                sources.add(id_)
+                after = max(after, int(id_))
+                if type_ is not None:
+                    yield Relation(source, type_, target, _properties(pk, pv), _time(created))
+            if len(sources) < batch_size:
+                return
+
+    def cypher(self, query: str, params: Mapping[str, Any] | None = None, *,
+               read_only: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+        """Run a FalkorDB Cypher statement on this namespace's graph; rows as dicts.
+
+        Values go in as ``$parameters`` (a missing one is a :class:`QueryError`).
+        ``read_only=True`` sends ``GRAPH.RO_QUERY``: a statement that writes is
+        refused with :class:`ReadOnlyStore`. A statement that writes is
+        confirmed by a replica like every write, but carries no request id:
+        a retry after a lost reply may apply it twice. Nodes and relations
+        come back as dicts of their properties (``_labels`` / ``_type`` added).
+        """
+        if not isinstance(query, str) or not query.strip():
+            raise InvalidInput("query must be a non-empty str")
+        if params is not None and not isinstance(params, Mapping):
+            raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        self._check_open()
+        try:
+            result = self._graph.run(query, params, write=not read_only, read_only=read_only)
+        except (TypeError, ValueError) as exc:  # the client could not encode a parameter
+            raise InvalidInput(f"cannot pass these parameters to FalkorDB: {exc}") from None
+        header = [h[1] if isinstance(h, (list, tuple)) else h for h in result.header]
+        return [dict(zip(header, (_plain(v) for v in row))) for row in result.result_set]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts and sizes, JSON-serialisable."""
+        self._check_open()
+        entity_types = {t: int(n) for t, n in self._graph.rows(q.ENTITY_TYPE_COUNTS)}
+        relation_types = {t: int(n) for t, n in self._graph.rows(q.RELATION_TYPE_COUNTS)}
+        host, port = self._router.node_of(self._graph.key)
+        memory = self._router.read(self._graph.key, "MEMORY", "USAGE", self._graph.key)
+        return {
+            "backend": "falkordb-cluster",
+            "namespace": self._namespace,
+            "graph_key": self._graph.key,
+            "primary": f"{host}:{port}",
+            "entities": sum(entity_types.values()),
+            "relations": sum(relation_types.values()),
+            "entity_types": entity_types,
+            "relation_types": relation_types,
+            "vector_dim": self._dim,
+            "memory_bytes": int(memory or 0),
+            "retries": self._router.retries,
+        }
+
+
+class _TextView:
+    """The fields :func:`graphmem.embed.entity_text` reads."""
+
+    def __init__(self, *, name: str, type: str, text: str | None, observations: list[str]) -> None:
+        self.name, self.type, self.text, self.observations = name, type, text, observations
+
+
+def _plain(value: Any) -> Any:
+    from falkordb.edge import Edge
+    from falkordb.node import Node
+
+    if isinstance(value, Node):
+        return {"_labels": list(value.labels or []), **value.properties}
+    if isinstance(value, Edge):
+        return {"_type": value.relation, **value.properties}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _types(types: tuple[str, ...] | None) -> list[str] | None:
+    return None if types is None else list(types)
+
+
+def _check_decay(decay: Any) -> float:
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
+        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
+    return float(decay)
+
+
+def _anchor_names(near: Any) -> list[str]:
+    names = [near] if isinstance(near, str) else near
+    if not isinstance(names, Iterable):
+        raise InvalidInput(f"near must be an entity name or a list of names, not {type(near).__name__}")
+    names = list(dict.fromkeys(check_name(n, "near") for n in names))
+    if not names:
+        raise InvalidInput("near must name at least one entity")
+    return names
+
+
+def _parse_entity(record: Any, position: int | None) -> dict[str, Any]:
+    where = "" if position is None else f" (record {position})"
+    if not isinstance(record, Mapping):
+        raise InvalidInput(f"an entity record must be a dict{where}, not {type(record).__name__}")
+    unknown = set(record) - _ENTITY_KEYS
+    if unknown:
+        raise InvalidInput(f"unknown entity field(s) {sorted(map(str, unknown))}{where}; the cluster backend "
+                           f"takes {sorted(_ENTITY_KEYS)}")  # fmt: skip
+    try:
+        type_ = record.get("type")
+        obs = check_observations(record.get("observations"))
+        pk, pv = _encode_properties(check_properties(record.get("properties")))
+        return {
+            "name": check_name(record.get("name")),
+            "type": None if type_ is None else check_type(type_),
+            "text": check_text(record.get("text")),
+            "obs": list(dict.fromkeys(obs or ())),
+            "pk": pk, "pv": pv, "emb": record.get("embedding"),
+        }  # fmt: skip
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc}{where}") from None
+
+
+def _parse_relation(record: Any, position: int | None) -> dict[str, Any]:
+    where = "" if position is None else f" (record {position})"
+    if isinstance(record, Mapping):
+        unknown = set(record) - _RELATION_KEYS
+        if unknown:
+            raise InvalidInput(f"unknown relation field(s) {sorted(map(str, unknown))}{where}")
+        fields = (record.get("source"), record.get("type"), record.get("target"), record.get("properties"))
+    elif isinstance(record, (tuple, list)) and len(record) in (3, 4):
+        fields = (*record, None) if len(record) == 3 else tuple(record)
+    else:
+        raise InvalidInput(f"a relation is (source, type, target[, properties]) or a dict{where}")
+    try:
+        return {"s": check_name(fields[0], "source"), "type": check_type(fields[1], "relation type"),
+                "t": check_name(fields[2], "target"), "props": check_properties(fields[3]) or {}}  # fmt: skip
+    except InvalidInput as exc:
+        raise InvalidInput(f"{exc}{where}") from None
+
+
+def _fold(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records of one batch that name the same entity, merged in order (so one
+    statement sees each name once and the last record wins, as in sequence)."""
+    out: dict[str, dict[str, Any]] = {}
+    for item in items:
+        have = out.get(item["name"])
+        if have is None:
+            out[item["name"]] = {**item, "obs": list(item["obs"]), "pk": list(item["pk"]), "pv": list(item["pv"])}
+            continue
+        for field_ in ("type", "text", "emb"):
+            if item[field_] is not None:
+                have[field_] = item[field_]
+        have["obs"] += [o for o in item["obs"] if o not in have["obs"]]
+        props = dict(zip(have["pk"], have["pv"]))
+        props.update(zip(item["pk"], item["pv"]))
+        have["pk"], have["pv"] = list(props), list(props.values())
+    return list(out.values())
+
+
+def connect(url: str, *, namespace: str = "default", embedder: Any = "default", deadline: float = 15.0,
+            replicas: int = 1, ef_search: int = 100) -> ClusterMemory:  # fmt: skip
+    """Connect to a FalkorDB Redis Cluster and return the memory of ``namespace``.
+
+    Parameters
+    ----------
+    url
+        ``redis+cluster://[user[:password]@]host:port[,host:port...]``; the
+        password may instead come from ``GRAPHMEM_CLUSTER_PASSWORD``.
+    namespace
+        The namespace (one graph, ``gm:{<namespace>}``), created if missing.
+    embedder
+        As in :func:`graphmem.open`.
+    deadline
+        Seconds a call keeps retrying through failover before
+        :class:`~graphmem.cluster.ClusterUnavailable`.
+    replicas
+        Replicas that must confirm each write (``WAIT``); 0 for none.
+    ef_search
+        The vector index's ``efRuntime`` (set when the index is created).
+
+    Examples
+    --------
+    >>> connect("http://x")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: the cluster URL must start with redis+cluster://, got 'http'
+    """
+    address = parse_url(url)
+    namespace = check_namespace(namespace)
+    if address.password is None and os.environ.get("GRAPHMEM_CLUSTER_PASSWORD"):
+        address = type(address)(address.nodes, address.username, os.environ["GRAPHMEM_CLUSTER_PASSWORD"])
+    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
+        raise InvalidInput(f"replicas must be an int >= 0, not {replicas!r}")
+    resolved = resolve_embedder(embedder)
+    router = Router(address, deadline=deadline, replicas=replicas)
+    try:
+        return ClusterMemory(router, namespace=namespace, embedder=resolved, url=url, ef_search=ef_search)
+    except BaseException:
+        router.close()
+        raise

@@ -1,0 +1,148 @@
+"""Breadth-first search over a namespace graph, one server round trip per level.
+
+Why not FalkorDB's ``shortestPath()``: graphmem filters relations by a
+``type`` *property* (relation labels never come from user data), and a
+variable-length pattern cannot take that filter; exporting the adjacency (as
+the embedded store does) would copy the whole graph to every client and go
+stale under other clients' writes. A level-synchronous BFS asks the primary
+for one level at a time (``EXPAND``: one indexed statement per level), so
+each answer reflects the graph as it is, and the cost is bounded by the
+neighbourhood visited, not by the graph. Measured on the local cluster: a
+level of a few hundred names is one ~1 ms round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from ..types import Path
+
+__all__ = ["Expand", "Reach", "reach", "reverse", "shortest_path"]
+
+# expand(names, direction) -> (from, relation type, other) for every relation
+# of a name in `names` followed in `direction` ("out", "in" or "both").
+Expand = Callable[[Sequence[str], str], Iterable[tuple[str, str, str]]]
+
+_REVERSE = {"out": "in", "in": "out", "both": "both"}
+
+
+def reverse(direction: str) -> str:
+    return _REVERSE[direction]
+
+
+@dataclass
+class Reach:
+    """What a multi-source BFS found: each name's distance, the step that reached it
+    (previous name, relation type) and the source it came from."""
+
+    dist: dict[str, int] = field(default_factory=dict)
+    parent: dict[str, tuple[str, str]] = field(default_factory=dict)
+    origin: dict[str, str] = field(default_factory=dict)
+    truncated: bool = False
+
+    def path_to(self, name: str) -> Path:
+        """The path from ``name``'s source to ``name``."""
+        nodes = [name]
+        types: list[str] = []
+        while nodes[-1] in self.parent:
+            prev, type_ = self.parent[nodes[-1]]
+            nodes.append(prev)
+            types.append(type_)
+        return Path(nodes=tuple(reversed(nodes)), relations=tuple(reversed(types)))
+
+
+def reach(expand: Expand, sources: Sequence[str], *, direction: str, max_hops: int | None,
+          max_entities: int | None = None) -> Reach:  # fmt: skip
+    """Every name within ``max_hops`` (``None``: any distance) of ``sources``.
+
+    Names at equal distance are visited in name order, so parents (and so
+    paths) are deterministic. With ``max_entities`` the nearest ones are kept
+    and ``truncated`` is set when more existed.
+    """
+    found = Reach()
+    frontier = sorted(dict.fromkeys(sources))
+    for s in frontier:
+        found.dist[s], found.origin[s] = 0, s
+    level = 0
+    while frontier and (max_hops is None or level < max_hops):
+        if max_entities is not None and len(found.dist) >= max_entities:
+            found.truncated = True
+            break
+        level += 1
+        fresh: dict[str, tuple[str, str]] = {}
+        for src, type_, other in sorted(expand(frontier, direction)):
+            if other not in found.dist and other not in fresh:
+                fresh[other] = (src, type_)
+        frontier = sorted(fresh)
+        for name in frontier:
+            if max_entities is not None and len(found.dist) >= max_entities:
+                found.truncated = True
+                break
+            found.dist[name] = level
+            found.parent[name] = fresh[name]
+            found.origin[name] = found.origin[fresh[name][0]]
+        else:
+            continue
+        break
+    return found
+
+
+def shortest_path(expand: Expand, source: str, target: str, *, direction: str,
+                  max_hops: int | None) -> Path | None:  # fmt: skip
+    """A shortest path from ``source`` to ``target`` by bidirectional BFS, or ``None``.
+
+    Each round expands the smaller frontier by one full level; the first round
+    that meets the other side's visited set yields the best meeting point
+    (smallest total length, then name).
+    """
+    if source == target:
+        return Path(nodes=(source,), relations=())
+    fwd: dict[str, tuple[str, str] | None] = {source: None}  # name -> (previous, type) towards source
+    bwd: dict[str, tuple[str, str] | None] = {target: None}  # name -> (next, type) towards target
+    fdist, bdist = {source: 0}, {target: 0}
+    ffront, bfront = [source], [target]
+    flevel = blevel = 0
+    while ffront and bfront:
+        if max_hops is not None and flevel + blevel + 1 > max_hops:
+            return None
+        forward = len(ffront) <= len(bfront)
+        front, seen, dist = (ffront, fwd, fdist) if forward else (bfront, bwd, bdist)
+        other_dist = bdist if forward else fdist
+        step = direction if forward else reverse(direction)
+        level = (flevel if forward else blevel) + 1
+        fresh: dict[str, tuple[str, str]] = {}
+        for src, type_, other in sorted(expand(front, step)):
+            if other not in seen and other not in fresh:
+                fresh[other] = (src, type_)
+        for name, link in fresh.items():
+            seen[name], dist[name] = link, level
+        meets = [n for n in fresh if n in other_dist]
+        if forward:
+            ffront, flevel = sorted(fresh), level
+        else:
+            bfront, blevel = sorted(fresh), level
+        if meets:
+            best = min(meets, key=lambda n: (fdist[n] + bdist[n], n))
+            if max_hops is not None and fdist[best] + bdist[best] > max_hops:
+                return None
+            return _join(best, fwd, bwd)
+    return None
+
+
+def _join(meet: str, fwd: dict[str, tuple[str, str] | None], bwd: dict[str, tuple[str, str] | None]) -> Path:
+    nodes = [meet]
+    types: list[str] = []
+    link = fwd[meet]
+    while link is not None:
+        nodes.append(link[0])
+        types.append(link[1])
+        link = fwd[link[0]]
+    nodes.reverse()
+    types.reverse()
+    link = bwd[meet]
+    while link is not None:
+        nodes.append(link[0])
+        types.append(link[1])
+        link = bwd[link[0]]
+    return Path(nodes=tuple(nodes), relations=tuple(types))
