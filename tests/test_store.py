@@ -312,3 +312,19 @@ def test_only_store_imports_the_engine_and_layers_point_down():
                     target = name.split(".")[1]
                     if target in layer:
                         assert layer[target] <= layer[top], f"{rel} imports upward: {name}"
+
+
+def test_prepared_statements_follow_parameter_shapes_and_schema_changes(mem):
+    """Named statements are prepared once per connection and parameter shape;
+    answers must not depend on which shape was prepared first."""
+    mem.add_entities([{"name": n} for n in "abc"])
+    mem.add_relations([("a", "R", "b"), ("a", "S", "c")])
+    for _ in range(2):  # the second round runs the statements prepared by the first
+        assert mem.neighbors("a", types=[]) == []
+        assert [n.name for n in mem.neighbors("a", types=["S"])] == ["c"]
+        assert sorted(n.name for n in mem.neighbors("a")) == ["b", "c"]
+        assert mem.get_entity("zzz") is None and mem.get_entity("b").name == "b"
+    # User Cypher that changes the schema drops the prepared statements planned on the old one.
+    mem.cypher("ALTER TABLE Entity ADD extra STRING DEFAULT 'x'")
+    assert mem.get_entity("b").name == "b"
+    assert [n.name for n in mem.neighbors("a", types=["R"])] == ["b"]

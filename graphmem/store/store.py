@@ -96,6 +96,22 @@ class CypherResult:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
+def _shape(params: Mapping[str, Any] | None) -> Any:
+    """What of the parameter values decides how Kùzu types them: each value's
+    type, and for a list its first element's (or that it is empty)."""
+    if not params:
+        return ()
+    return tuple(sorted((name, _kind(value)) for name, value in params.items()))
+
+
+def _kind(value: Any) -> Any:
+    if isinstance(value, (list, tuple)):
+        return ("list", _kind(value[0]) if value else "empty")
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((k, _kind(v)) for k, v in value.items())))
+    return type(value).__name__
+
+
 def _plain(value: Any) -> bool:
     """Whether a parameter value is a scalar or a list of scalars (not a table a statement scans)."""
     if value is None or isinstance(value, (str, bytes, bool, int, float, datetime, date, timedelta)):
@@ -167,7 +183,7 @@ class Store:
         # ~0.18 ms prepared against ~0.6 ms parsed and planned each time (kuzu
         # 0.11.3, 100k entities). Keyed by connection id; connections live
         # until close(), so an id is not reused while its entries exist.
-        self._prepared: dict[tuple[int, str], Any] = {}
+        self._prepared: dict[tuple[int, str, Any], Any] = {}
         self._unpreparable: set[str] = set()
         self._read_conns: list[Any] = []
         self._conns_lock = threading.Lock()
@@ -440,14 +456,17 @@ class Store:
         """
         if name in self._unpreparable or (params and any(not _plain(v) for v in params.values())):
             return text
-        key = (id(conn), name)
+        # Kùzu types a parameter from the value given at prepare time (a list
+        # of unknown element type crashed it), so a statement is prepared per
+        # shape of its parameters: None, empty lists and element types vary.
+        key = (id(conn), name, _shape(params))
         statement = self._prepared.get(key)
         if statement is None:
             with warnings.catch_warnings():
                 # kuzu 0.11 deprecates prepare() in favour of execute(text), which re-plans every call.
                 warnings.simplefilter("ignore", DeprecationWarning)
                 try:
-                    statement = conn.prepare(text)
+                    statement = conn.prepare(text, dict(params) if params else None)
                 except RuntimeError:
                     statement = None
             if statement is None or not statement.is_success():
