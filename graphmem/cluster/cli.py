@@ -1,9 +1,11 @@
-"""``graphmem cluster ...``: a local FalkorDB Redis Cluster for development, and rebalancing."""
+"""``graphmem cluster ...``: a local FalkorDB Redis Cluster for development, rebalancing, and migration (JSONL)."""
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -24,6 +26,7 @@ def cluster() -> None:
       graphmem cluster up --primaries 3 --replicas 1
       graphmem cluster status
       graphmem cluster rebalance
+      graphmem export ./agent_memory dump.jsonl && graphmem cluster import dump.jsonl --namespace a
       graphmem cluster down
     """
 
@@ -89,3 +92,84 @@ def rebalance(root: Path, dry_run: bool) -> None:
     for m in moves:
         click.echo(f"{'would move' if dry_run else 'moved'} slot {m.slot} ({m.keys} namespace(s)) {m.source} -> {m.target}")
     click.echo(f"{len(moves)} move(s)")
+
+
+# -- migration: the JSON Lines of `graphmem export` / `graphmem import` ----------------
+
+_URL = click.option("--url", envvar="GRAPHMEM_CLUSTER_URL", show_envvar=True, default=None,
+                    help="redis+cluster://[:PASSWORD@]HOST:PORT of the cluster "
+                    "(default: the local one in --dir).")  # fmt: skip
+_NAMESPACE = click.option("--namespace", envvar="GRAPHMEM_NAMESPACE", show_envvar=True, default="default",
+                          show_default=True, help="The namespace (one graph) to read or write.")  # fmt: skip
+
+
+def _connect(root: Path, url: str | None, namespace: str, embedder: Any) -> Any:
+    from .local import LocalCluster
+    from .memory import connect
+
+    if url is None:
+        url = LocalCluster.load(root).url
+    return connect(url, namespace=namespace, embedder=embedder)
+
+
+@cluster.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+@_DIR
+@_URL
+@_NAMESPACE
+@click.option("--batch-size", type=click.IntRange(min=1), default=2000, show_default=True,
+              help="Records per statement (each batch is atomic).")  # fmt: skip
+@click.option("--embedder", type=click.Choice(["default", "none"]), default="none", show_default=True,
+              help="Embed entities that come without a vector with the packaged model, "
+              "or leave them without.")  # fmt: skip
+def import_(file: str, root: Path, url: str | None, namespace: str, batch_size: int, embedder: str) -> None:
+    """Import FILE (JSON Lines from `graphmem export`, "-" for stdin) into a cluster namespace.
+
+    The same format and checks as `graphmem import`: the whole file is
+    checked before anything is written; each batch is one atomic statement
+    confirmed by a replica; records are upserts, so re-running is safe.
+
+    \b
+    Example:
+      graphmem export ./agent_memory dump.jsonl
+      graphmem cluster import dump.jsonl --namespace project-a
+    """
+    from ..transfer import import_jsonl
+
+    with _connect(root, url, namespace, None if embedder == "none" else "default") as mem:
+        with click.open_file(file, "rb") as fh:
+            counts = import_jsonl(mem, fh, batch_size=batch_size)
+    click.echo(f"imported {counts.entities:,} entities and {counts.relations:,} relations into namespace {namespace}")
+
+
+@cluster.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@_DIR
+@_URL
+@_NAMESPACE
+def export(file: str, root: Path, url: str | None, namespace: str) -> None:
+    """Export a cluster namespace to FILE as JSON Lines ("-" for stdout), for `graphmem import`.
+
+    \b
+    Example:
+      graphmem cluster export dump.jsonl --namespace project-a
+      graphmem import ./agent_memory dump.jsonl --embedder none
+    """
+    from ..transfer import export_jsonl
+
+    with _connect(root, url, namespace, None) as mem:
+        if file == "-":
+            counts = export_jsonl(mem, click.get_binary_stream("stdout"))
+        else:
+            # Written beside the target and renamed over it: a file appears only complete.
+            tmp = Path(f"{file}.tmp-{os.getpid()}")
+            try:
+                with open(tmp, "wb") as fh:
+                    counts = export_jsonl(mem, fh)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, file)
+            finally:
+                tmp.unlink(missing_ok=True)
+    click.echo(f"exported {counts.entities:,} entities and {counts.relations:,} relations of namespace {namespace}",
+               err=True)  # fmt: skip

@@ -32,7 +32,11 @@ SCHEMA = (
     "CREATE INDEX FOR (q:_Req) ON (q.id, q.at)",
     "CREATE INDEX FOR (m:_Meta) ON (m.k)",
 )
-SCHEMA_SEQ = "MERGE (m:_Meta {k: 'seq'}) ON CREATE SET m.v = 0 RETURN m.v"
+# Ids start at 1: measured on FalkorDB (redis 8.2 module), a graph moved by
+# MIGRATE (DUMP/RESTORE, i.e. a slot migration or rebalance) loses the value 0
+# from its numeric range indexes, so `e.id > -1` / `e.id = 0` no longer find
+# an entity whose id is 0 (the rows are still there; a name lookup finds them).
+SCHEMA_SEQ = "MERGE (m:_Meta {k: 'seq'}) ON CREATE SET m.v = 1 RETURN m.v"
 SCHEMA_READY = "MATCH (m:_Meta {k: 'seq'}) RETURN m.v"
 DIM_GET = "MATCH (d:_Meta {k: 'dim'}) RETURN d.v"
 DIM_SET = "MERGE (d:_Meta {k: 'dim'}) ON CREATE SET d.v = $dim RETURN d.v"
@@ -82,6 +86,18 @@ ENTITY_DELETE = (
     + """
 OPTIONAL MATCH (e:Entity {name: $name})
 DETACH DELETE e
+WITH q, count(e) AS c
+SET q.r = c
+RETURN c
+"""
+)
+OBSERVATIONS_REMOVE = (
+    _GUARD
+    + """
+OPTIONAL MATCH (e:Entity {name: $name})
+FOREACH (x IN CASE WHEN e IS NULL THEN [] ELSE [e] END |
+    SET x.obs = [o IN x.obs WHERE NOT o IN $drop], x.updated_at = $now)
+FOREACH (x IN CASE WHEN e IS NULL OR $emb IS NULL THEN [] ELSE [e] END | SET x.embedding = vecf32($emb))
 WITH q, count(e) AS c
 SET q.r = c
 RETURN c

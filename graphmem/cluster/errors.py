@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..errors import GraphMemError
 
-__all__ = ["ClusterUnavailable", "NotAcknowledged"]
+__all__ = ["ClusterUnavailable", "NotAcknowledged", "NotSupported"]
 
 
 class ClusterUnavailable(GraphMemError):
@@ -18,3 +18,8 @@ class NotAcknowledged(ClusterUnavailable):
     It may or may not survive a failover. Retrying the same call is safe: the
     request id it carried makes a second application a no-op.
     """
+
+
+class NotSupported(GraphMemError, NotImplementedError):
+    """A :class:`graphmem.Memory` method the cluster backend does not provide
+    (README.md, "Cluster backend", lists them and why)."""

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..embed import Embedder, entity_text, resolve_embedder
 from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
-from ..types import Entity, Hit, KHop, Neighbor, Path, Recall, RecalledEntity, Relation
+from ..types import Entity, Explanation, Hit, KHop, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph
 from ..validate import (
     check_direction,
     check_name,
@@ -37,12 +37,16 @@ from ..validate import (
 )
 from . import cypher as q
 from . import traverse
+from .errors import NotSupported
 from .router import Router, parse_url
 
 __all__ = ["ClusterMemory", "connect", "graph_key"]
 
 _ENTITY_KEYS = frozenset({"name", "type", "text", "observations", "properties", "embedding"})
 _RELATION_KEYS = frozenset({"source", "type", "target", "properties"})
+# Fields of the embedded API the cluster keeps nothing for: accepted when unset
+# (None / False, e.g. from an export of unbounded facts), refused otherwise.
+_UNKEPT = {"valid_from": None, "valid_to": None, "importance": None, "replaces": False}
 _CHUNK = 2000  # names per statement in scans and BFS levels (keeps headers small)
 _REQUEST_TTL_US = 3600 * 1_000_000  # a request id is remembered this long: far beyond any retry deadline
 _PRUNE_EVERY = 1000  # writes between prunes of old request ids, per handle
@@ -266,12 +270,16 @@ class ClusterMemory:
         observations: Iterable[str] | None = None,
         properties: Mapping[str, Any] | None = None,
         embedding: Any = None,
+        valid_from: datetime | None = None,
+        valid_to: datetime | None = None,
+        importance: float | None = None,
     ) -> Entity:
         """Create or update the entity ``name`` and return it as stored (rules of
         :meth:`graphmem.Memory.add_entity`: ``text`` and ``embedding`` replace,
         ``observations`` append, ``properties`` merge, ``type=None`` keeps)."""
         record = {"name": name, "type": type, "text": text, "observations": observations,
-                  "properties": properties, "embedding": embedding}  # fmt: skip
+                  "properties": properties, "embedding": embedding, "valid_from": valid_from,
+                  "valid_to": valid_to, "importance": importance}  # fmt: skip
         self._write_entities([_parse_entity(record, None)])
         found = self.get_entity(record["name"])
         if found is None:  # pragma: no cover - deleted by another client meanwhile
@@ -348,10 +356,37 @@ class ClusterMemory:
         self._check_open()
         return bool(self._write(q.ENTITY_DELETE, {"name": name}))
 
-    def add_relation(self, source: str, type: str, target: str, *,
-                     properties: Mapping[str, Any] | None = None) -> Relation:  # fmt: skip
+    def remove_observations(self, name: str, observations: Iterable[str]) -> Entity:
+        """Remove ``observations`` from ``name`` and return it as stored (ones it lacks
+        are ignored). With an embedder the entity is embedded again from its new
+        text, in the same statement. :class:`NotFound` if there is no ``name``."""
+        name = check_name(name)
+        drop = list(dict.fromkeys(check_observations(observations) or ()))
+        self._check_open()
+        row = self._graph.rows(q.ENTITY_GET, {"name": name})
+        if not row:
+            raise NotFound(f"no entity named {name!r}")
+        if drop:
+            emb = None
+            if self._embedder is not None:
+                stored = self._entity(row[0])
+                view = _TextView(name=name, type=stored.type, text=stored.text,
+                                 observations=[o for o in stored.observations if o not in drop])  # fmt: skip
+                emb = [float(x) for x in check_vector(self._embedder.encode([entity_text(view)])[0], self._dim)]
+            if not self._write(q.OBSERVATIONS_REMOVE, {"name": name, "drop": drop, "emb": emb}):
+                raise NotFound(f"no entity named {name!r}")  # deleted by another client meanwhile
+        found = self.get_entity(name)
+        if found is None:  # pragma: no cover - deleted by another client meanwhile
+            raise NotFound(f"no entity named {name!r}")
+        return found
+
+    def add_relation(self, source: str, type: str, target: str, *, properties: Mapping[str, Any] | None = None,
+                     valid_from: datetime | None = None, valid_to: datetime | None = None,
+                     replaces: bool = False) -> Relation:  # fmt: skip
         """Create ``source -[type]-> target`` or merge ``properties`` into the existing one."""
-        item = _parse_relation({"source": source, "type": type, "target": target, "properties": properties}, None)
+        record = {"source": source, "type": type, "target": target, "properties": properties,
+                  "valid_from": valid_from, "valid_to": valid_to, "replaces": replaces}  # fmt: skip
+        item = _parse_relation(record, None)
         self._write_relations([item])
         found = self.get_relation(item["s"], item["type"], item["t"])
         if found is None:  # pragma: no cover - deleted by another client meanwhile
@@ -395,8 +430,10 @@ class ClusterMemory:
 
     # -- reads -----------------------------------------------------------------------
 
-    def get_entity(self, name: str) -> Entity | None:
+    def get_entity(self, name: str, *, as_of: datetime | None = None,
+                   known_at: datetime | None = None) -> Entity | None:  # fmt: skip
         """The entity called ``name``, or ``None``."""
+        _now_only(as_of, known_at)
         name = check_name(name)
         self._check_open()
         rows = self._graph.rows(q.ENTITY_GET, {"name": name})
@@ -424,8 +461,10 @@ class ClusterMemory:
         return bool(self._graph.rows(q.NAMES_FOUND, {"names": [name]})[0][1])
 
     def neighbors(self, name: str, *, direction: str = "both",
-                  types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
+                  types: Iterable[str] | str | None = None, as_of: datetime | None = None,
+                  known_at: datetime | None = None) -> list[Neighbor]:  # fmt: skip
         """The entities one relation away from ``name``, sorted by name, type, direction."""
+        _now_only(as_of, known_at)
         name = check_name(name)
         direction = check_direction(direction)
         type_filter = check_types_filter(types)
@@ -454,9 +493,11 @@ class ClusterMemory:
             raise NotFound(f"no entity named {missing[0]!r}{what}")
 
     def shortest_path(self, source: str, target: str, *, max_hops: int | None = None,
-                      types: Iterable[str] | str | None = None, direction: str = "both") -> Path | None:  # fmt: skip
+                      types: Iterable[str] | str | None = None, direction: str = "both",
+                      as_of: datetime | None = None, known_at: datetime | None = None) -> Path | None:  # fmt: skip
         """A shortest path from ``source`` to ``target``, or ``None`` (a bidirectional
         BFS on the server's current graph: no cache to go stale)."""
+        _now_only(as_of, known_at)
         source, target = check_name(source, "source"), check_name(target, "target")
         max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
         direction = check_direction(direction)
@@ -469,8 +510,10 @@ class ClusterMemory:
                                       max_hops=max_hops)  # fmt: skip
 
     def k_hop(self, name: str, hops: int = 1, *, direction: str = "both",
-              types: Iterable[str] | str | None = None, max_entities: int | None = None) -> KHop:  # fmt: skip
+              types: Iterable[str] | str | None = None, max_entities: int | None = None,
+              as_of: datetime | None = None, known_at: datetime | None = None) -> KHop:  # fmt: skip
         """The entities within ``hops`` relations of ``name`` with their distances, nearest first."""
+        _now_only(as_of, known_at)
         name = check_name(name)
         if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
             raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
@@ -483,6 +526,77 @@ class ClusterMemory:
                                max_entities=max_entities)  # fmt: skip
         ordered = dict(sorted(found.dist.items(), key=lambda kv: (kv[1], kv[0])))
         return KHop(name, hops, MappingProxyType(ordered), found.truncated)
+
+    def all_shortest_paths(self, source: str, target: str, *, max_hops: int | None = None,
+                           types: Iterable[str] | str | None = None, direction: str = "both",
+                           limit: int = 100, as_of: datetime | None = None,
+                           known_at: datetime | None = None) -> list[Path]:  # fmt: skip
+        """Every shortest path from ``source`` to ``target`` (at most ``limit``), sorted;
+        ``[]`` when there is none (a BFS on the server's current graph)."""
+        _now_only(as_of, known_at)
+        source, target = check_name(source, "source"), check_name(target, "target")
+        max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        self._check_open()
+        self._require((source, target))
+        if type_filter is not None and not type_filter and source != target:
+            return []
+        return traverse.all_shortest_paths(self._expand(type_filter), source, target, direction=direction,
+                                           max_hops=max_hops, limit=limit)  # fmt: skip
+
+    def paths_between(self, source: str, target: str, *, max_hops: int | None = None,
+                      types: Iterable[str] | str | None = None, direction: str = "both",
+                      limit: int = 10, as_of: datetime | None = None,
+                      known_at: datetime | None = None) -> list[Explanation]:  # fmt: skip
+        """Every shortest path from ``source`` to ``target`` (at most ``limit``), each
+        with the entities along it: how the memory connects the two."""
+        _now_only(as_of, known_at)
+        paths = self.all_shortest_paths(source, target, max_hops=max_hops, types=types, direction=direction,
+                                        limit=limit)  # fmt: skip
+        names = list(dict.fromkeys(n for p in paths for n in p.nodes))
+        rows = {r[0]: r for r in self._graph.rows(q.ENTITY_GET_MANY, {"names": names})} if names else {}
+        out = []
+        for path in paths:
+            if all(n in rows for n in path.nodes):  # a concurrent delete drops the path
+                out.append(Explanation(path, tuple(self._entity(rows[n]) for n in path.nodes)))
+        return out
+
+    def subgraph(self, seeds: str | Iterable[str], hops: int = 1, *, direction: str = "both",
+                 types: Iterable[str] | str | None = None, max_entities: int | None = 100,
+                 max_relations: int | None = 500, as_of: datetime | None = None,
+                 known_at: datetime | None = None) -> Subgraph:  # fmt: skip
+        """The entities within ``hops`` of the seeds (name -> distance, nearest first)
+        and the ``(source, type, target)`` relations among them that pass ``types``;
+        the caps keep the nearest entities and the relations of the nearest ones."""
+        _now_only(as_of, known_at)
+        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
+            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        direction = check_direction(direction)
+        type_filter = check_types_filter(types)
+        check_positive_int(max_entities, "max_entities", allow_none=True)
+        if max_relations is not None and (isinstance(max_relations, bool) or not isinstance(max_relations, int)
+                                          or max_relations < 0):  # fmt: skip
+            raise InvalidInput(f"max_relations must be an int >= 0 or None, not {max_relations!r}")
+        names = _anchor_names(seeds)
+        self._check_open()
+        self._require(names, " (given as a seed)")
+        if type_filter is not None and not type_filter:
+            found = traverse.reach(lambda _n, _d: [], names, direction=direction, max_hops=0,
+                                   max_entities=max_entities)  # fmt: skip
+        else:
+            found = traverse.reach(self._expand(type_filter), names, direction=direction, max_hops=hops,
+                                   max_entities=max_entities)  # fmt: skip
+        ordered = dict(sorted(found.dist.items(), key=lambda kv: (kv[1], kv[0])))
+        among = []
+        if type_filter is None or type_filter:
+            among = self._graph.rows(q.RELATIONS_AMONG, {"names": list(ordered), "types": _types(type_filter)})
+        # The relations of the nearest entities first, when capped.
+        relations = sorted({tuple(r) for r in among}, key=lambda r: (max(ordered[r[0]], ordered[r[2]]), r))
+        capped = max_relations is not None and len(relations) > max_relations
+        kept = sorted(relations[:max_relations] if max_relations is not None else relations)
+        return Subgraph(MappingProxyType(ordered), tuple(kept), found.truncated or capped)  # type: ignore[arg-type]
 
     # -- search ----------------------------------------------------------------------
 
@@ -498,7 +612,7 @@ class ClusterMemory:
     def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None,
                near: str | Iterable[str] | None = None, max_hops: int | None = None, direction: str = "both",
                relation_types: Iterable[str] | str | None = None, rank: str = "similarity",
-               decay: float = 0.5) -> list[Hit]:  # fmt: skip
+               decay: float = 0.5, as_of: datetime | None = None) -> list[Hit]:  # fmt: skip
         """The ``k`` entities most similar to ``query``, best first.
 
         Without ``near``: FalkorDB's HNSW vector index (approximate; a
@@ -507,6 +621,7 @@ class ClusterMemory:
         on the server), scored exactly, each hit with ``hops`` and ``path``.
         ``rank="hybrid"`` scores ``similarity * decay ** hops``.
         """
+        _now_only(as_of, None)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
         if rank not in ("similarity", "hybrid"):
@@ -560,11 +675,13 @@ class ClusterMemory:
 
     def recall(self, query: str | Any, *, k: int = 10, hops: int = 1, max_entities: int = 30,
                max_relations: int = 60, types: Iterable[str] | str | None = None, direction: str = "both",
-               relation_types: Iterable[str] | str | None = None, decay: float = 0.5) -> Recall:  # fmt: skip
+               relation_types: Iterable[str] | str | None = None, decay: float = 0.5,
+               as_of: datetime | None = None) -> Recall:  # fmt: skip
         """What this memory knows about ``query``: the ``k`` most similar entities,
         expanded by ``hops`` relations, each scored ``similarity * decay ** hops``
         (an entity without a vector inherits its seed's similarity); the best
         ``max_entities`` with the ``max_relations`` strongest relations among them."""
+        _now_only(as_of, None)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
         if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
@@ -686,6 +803,28 @@ class ClusterMemory:
         }
 
 
+def _unsupported(name: str, why: str) -> Any:
+    def method(self: ClusterMemory, *args: Any, **kwargs: Any) -> Any:
+        raise NotSupported(f"{name}() is not available on the cluster backend: {why} (README: Cluster backend)")
+
+    method.__name__ = name
+    method.__doc__ = f"Not available on the cluster backend: {why}. Raises :class:`NotSupported`."
+    return method
+
+
+# The embedded API's methods that the cluster backend lacks, present so that
+# calling one says why instead of an AttributeError.
+_NO_HISTORY = "it keeps no versions (an update overwrites) and reads take no time"
+for _name, _why in (
+    ("history", _NO_HISTORY), ("expire_entity", _NO_HISTORY), ("expire_relation", _NO_HISTORY),
+    ("purge", _NO_HISTORY), ("forget", "it keeps no access counts or capacity"),
+    ("access", "it keeps no access counts"), ("compact", "FalkorDB manages its own memory"),
+    ("find_duplicates", "duplicate detection is not built"), ("merge", "duplicate detection is not built"),
+    ("cypher_table", "the console and its tables are for embedded stores"),
+):  # fmt: skip
+    setattr(ClusterMemory, _name, _unsupported(_name, _why))
+
+
 class _TextView:
     """The fields :func:`graphmem.embed.entity_text` reads."""
 
@@ -704,6 +843,13 @@ def _plain(value: Any) -> Any:
     if isinstance(value, list):
         return [_plain(v) for v in value]
     return value
+
+
+def _now_only(as_of: Any, known_at: Any) -> None:
+    """Reads take no time on the cluster backend: only the present (``None``) is answered."""
+    if as_of is not None or known_at is not None:
+        raise NotSupported("as_of / known_at are not available on the cluster backend: it keeps no versions "
+                           "(README: Cluster backend)")  # fmt: skip
 
 
 def _types(types: tuple[str, ...] | None) -> list[str] | None:
@@ -726,10 +872,23 @@ def _anchor_names(near: Any) -> list[str]:
     return names
 
 
+def _drop_unkept(record: Mapping[str, Any], where: str) -> Mapping[str, Any]:
+    kept = {}
+    for key, value in record.items():
+        if key in _UNKEPT:
+            if value is not _UNKEPT[key] and value != _UNKEPT[key]:
+                raise InvalidInput(f"the cluster backend keeps no {key}{where} (README: Cluster backend); "
+                                   f"nothing was written")  # fmt: skip
+            continue
+        kept[key] = value
+    return kept
+
+
 def _parse_entity(record: Any, position: int | None) -> dict[str, Any]:
     where = "" if position is None else f" (record {position})"
     if not isinstance(record, Mapping):
         raise InvalidInput(f"an entity record must be a dict{where}, not {type(record).__name__}")
+    record = _drop_unkept(record, where)
     unknown = set(record) - _ENTITY_KEYS
     if unknown:
         raise InvalidInput(f"unknown entity field(s) {sorted(map(str, unknown))}{where}; the cluster backend "
@@ -752,6 +911,7 @@ def _parse_entity(record: Any, position: int | None) -> dict[str, Any]:
 def _parse_relation(record: Any, position: int | None) -> dict[str, Any]:
     where = "" if position is None else f" (record {position})"
     if isinstance(record, Mapping):
+        record = _drop_unkept(record, where)
         unknown = set(record) - _RELATION_KEYS
         if unknown:
             raise InvalidInput(f"unknown relation field(s) {sorted(map(str, unknown))}{where}")

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import product
 
 from ..types import Path
 
-__all__ = ["Expand", "Reach", "reach", "reverse", "shortest_path"]
+__all__ = ["Expand", "Reach", "all_shortest_paths", "reach", "reverse", "shortest_path"]
 
 # expand(names, direction) -> (from, relation type, other) for every relation
 # of a name in `names` followed in `direction` ("out", "in" or "both").
@@ -146,3 +147,62 @@ def _join(meet: str, fwd: dict[str, tuple[str, str] | None], bwd: dict[str, tupl
         types.append(link[1])
         link = bwd[link[0]]
     return Path(nodes=tuple(nodes), relations=tuple(types))
+
+
+def all_shortest_paths(expand: Expand, source: str, target: str, *, direction: str, max_hops: int | None,
+                       limit: int) -> list[Path]:  # fmt: skip
+    """Up to ``limit`` shortest paths from ``source`` to ``target``, sorted by
+    (nodes, relation types), as :meth:`graphmem.Memory.all_shortest_paths` returns them.
+
+    A level-synchronous BFS from ``source`` keeps every (previous name,
+    relation type) that reaches a name at its distance, and stops at the
+    level that reaches ``target``. The paths are then listed from the DAG of
+    names that lead to ``target``, in sorted order, so only ``limit`` of them
+    are ever built (their number can grow exponentially with length).
+    """
+    if source == target:
+        return [Path(nodes=(source,), relations=())]
+    parents: dict[str, set[tuple[str, str]]] = {}
+    dist = {source: 0}
+    frontier = [source]
+    level = 0
+    while frontier and target not in dist and (max_hops is None or level < max_hops):
+        level += 1
+        fresh: dict[str, set[tuple[str, str]]] = {}
+        for src, type_, other in expand(frontier, direction):
+            if other not in dist:
+                fresh.setdefault(other, set()).add((src, type_))
+        for name, links in fresh.items():
+            dist[name] = level
+            parents[name] = links
+        frontier = sorted(fresh)
+    if target not in dist:
+        return []
+    # The names on some shortest path: the ancestors of `target` in the BFS DAG.
+    steps: dict[str, dict[str, list[str]]] = {}  # name -> next name -> relation types, forward
+    todo, seen = [target], {target}
+    while todo:
+        name = todo.pop()
+        for prev, type_ in parents.get(name, ()):
+            steps.setdefault(prev, {}).setdefault(name, []).append(type_)
+            if prev not in seen:
+                seen.add(prev)
+                todo.append(prev)
+    out: list[Path] = []
+
+    def walk(nodes: list[str]) -> None:
+        if len(out) >= limit:
+            return
+        if nodes[-1] == target:
+            # One node sequence; its relation-type choices in sorted order.
+            options = [sorted(steps[a][b]) for a, b in zip(nodes, nodes[1:])]
+            for types in product(*options):
+                if len(out) >= limit:
+                    return
+                out.append(Path(nodes=tuple(nodes), relations=tuple(types)))
+            return
+        for nxt in sorted(steps.get(nodes[-1], {})):
+            walk([*nodes, nxt])
+
+    walk([source])
+    return out
