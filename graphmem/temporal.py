@@ -15,7 +15,7 @@ A read sees an entity or relation when the version graphmem held at
 - a read at ``known_at=None`` (now) is the current graph minus the relations,
   and the entities with their relations, whose validity does not cover
   ``as_of``: a :class:`TimeView` built as a delta over the current snapshot,
-  O(bounded facts), never a rebuild. With no bounded fact at all, the current
+  O(bounded facts) vectorised, never a rebuild. With no bounded fact at all, the current
   graph itself is used (no cost). A view for "now" stays exact until the next
   validity boundary after it was built (``expires``): path answers cached on it
   are never served past the ``valid_to`` of a relation they use, nor past a
@@ -31,21 +31,20 @@ it may see by their current vectors, and entities expired since have none.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 from cachetools import LRUCache
 from pyroaring import BitMap
 
 from .errors import InvalidInput
-from .index.adjacency import EdgeIndex
+from .index.adjacency import MAX_ID, EdgeIndex
 from .index.bitmaps import LabelBitmaps
-from .index.derived import Bounds, DerivedState, NEVER_AFTER, NEVER_BEFORE
+from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, DerivedState, micros_column
 from .index.ids import IdMap
 from .records import micros
 from .store.store import Store
@@ -147,17 +146,18 @@ class TimeView:
         return allowed
 
 
-def _bad_entities(bounds: Bounds, at: int) -> list[int]:
-    return [id_ for id_, (start, end) in bounds.entities.items() if not start <= at < end]
-
-
 def current_view(state: DerivedState, at: int) -> TimeView:
-    """The current graph at world time ``at`` (µs): a delta over the snapshot."""
+    """The current graph at world time ``at`` (µs): a delta over the snapshot.
+
+    Vectorised over the bounds arrays (one comparison per bounded fact) and
+    compiled for the relations of hidden entities: ~1-2 ms at 50k bounded
+    relations, where walking dicts of tuples in Python took ~57 ms.
+    """
     bounds = state.bounds
-    hidden = BitMap(_bad_entities(bounds, at))
-    removed = [triple for triple, (start, end) in bounds.relations.items() if not start <= at < end]
-    for id_ in hidden:
-        removed.extend(state.edges.incident(id_))
+    hidden_ids, removed = bounds.invalid_at(at)
+    hidden = BitMap(hidden_ids.astype(np.uint32))
+    if hidden_ids.size:
+        removed = np.concatenate([removed, state.edges.incident_many(hidden_ids)])
     view_state = DerivedState(
         ids=FilteredIds(state.ids, hidden) if hidden else state.ids,  # type: ignore[arg-type]
         entity_types=state.entity_types,
@@ -165,7 +165,7 @@ def current_view(state: DerivedState, at: int) -> TimeView:
         edges=state.edges.without(removed),
         namespaces=state.namespaces,
         expired=state.expired,
-        bounds=state.bounds,
+        bounds=bounds,
     )
     return TimeView(view_state, hidden, None, bounds.next_boundary(at))
 
@@ -173,8 +173,10 @@ def current_view(state: DerivedState, at: int) -> TimeView:
 def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> TimeView:
     """The graph as graphmem held it at system time ``known_at``, at world time ``at`` (from the store)."""
     when = _naive(known_at)
-    entities = store.execute_arrow("entities_known_at", {"t": when})
-    relations = store.execute_arrow("relations_known_at", {"t": when})
+    entities = _in_id_ranges(lambda lo, hi: store.execute_arrow("entities_known_at", {"t": when, "lo": lo, "hi": hi}),
+                             state.ids.next_id)
+    relations = _in_id_ranges(lambda lo, hi: store.execute_arrow("relations_known_at", {"t": when, "lo": lo, "hi": hi}),
+                              state.ids.next_id)
     # What was held at known_at is fixed; what of it is valid changes when the
     # world clock passes one of its bounds, so a view for "now" expires then.
     expires = min(_next_bound(entities, at), _next_bound(relations, at))
@@ -201,23 +203,34 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
     return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), expires)
 
 
+KNOWN_AT_CHUNK = 100_000
+"""Entity ids per statement when a time-travel view is read from the store.
+The engine builds a statement's whole result in its buffer pool: reading the
+5M relations of a 1M-entity store at once filled a 512 MiB pool (kuzu
+0.11.3); 100k source ids is ~500k relations, ~50 MB, per statement."""
+
+
+def _in_id_ranges(read: Callable[[int, int], pa.Table], next_id: int) -> pa.Table:
+    """``read(lo, hi)`` over entity ids [0, next_id) in ranges of ``KNOWN_AT_CHUNK``
+    (the last one open-ended), concatenated."""
+    starts = list(range(0, max(next_id, 1), KNOWN_AT_CHUNK))
+    ends = [*starts[1:], MAX_ID + 1]
+    parts = [read(lo, hi) for lo, hi in zip(starts, ends)]
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
 def _next_bound(table: pa.Table, at: int) -> int:
     """The earliest ``valid_from`` or ``valid_to`` in ``table`` after ``at`` (``NEVER_AFTER`` if none)."""
-    bounds = np.concatenate([_micros_column(table.column("valid_from"), NEVER_AFTER),
-                             _micros_column(table.column("valid_to"), NEVER_AFTER)])
+    bounds = np.concatenate([micros_column(table.column("valid_from"), NEVER_AFTER),
+                             micros_column(table.column("valid_to"), NEVER_AFTER)])
     later = bounds[bounds > at]
     return int(later.min()) if later.size else NEVER_AFTER
 
 
 def _valid_mask(table: pa.Table, at: int) -> np.ndarray:
-    start = _micros_column(table.column("valid_from"), NEVER_BEFORE)
-    end = _micros_column(table.column("valid_to"), NEVER_AFTER)
+    start = micros_column(table.column("valid_from"), NEVER_BEFORE)
+    end = micros_column(table.column("valid_to"), NEVER_AFTER)
     return (start <= at) & (at < end)
-
-
-def _micros_column(column: pa.ChunkedArray, missing: int) -> np.ndarray:
-    as_int = pc.cast(column, pa.timestamp("us")).cast(pa.int64())
-    return pc.fill_null(as_int, missing).to_numpy(zero_copy_only=False)
 
 
 def _naive(us: int) -> datetime:

@@ -101,12 +101,14 @@ def test_no_call_leaks_across_namespaces(open_store, ops):
     mem = open_store(None)
     model: dict[str, dict[str, int]] = {ns: {} for ns in SPACES}
     edges: dict[str, set[tuple[str, str]]] = {ns: set() for ns in SPACES}
+    retired: dict[str, set[str]] = {ns: set() for ns in SPACES}  # expired: history that delete removes
     for op in ops:
         view = mem.namespace(op[1])
         ents, rels = model[op[1]], edges[op[1]]
         if op[0] == "entity":
             view.add_entity(op[2], embedding=_vec(op[3]))
             ents[op[2]] = op[3]
+            retired[op[1]].discard(op[2])  # writing the name again revives it
         elif op[0] == "relation":
             if op[2] in ents and op[3] in ents:
                 view.add_relation(op[2], "R", op[3])
@@ -115,8 +117,13 @@ def test_no_call_leaks_across_namespaces(open_store, ops):
                 with pytest.raises(graphmem.NotFound):
                     view.add_relation(op[2], "R", op[3])
         else:
-            done = view.delete_entity(op[2]) if op[0] == "delete" else view.expire_entity(op[2])
-            assert done == (op[2] in ents)
+            if op[0] == "delete":
+                assert view.delete_entity(op[2]) == (op[2] in ents or op[2] in retired[op[1]])
+                retired[op[1]].discard(op[2])
+            else:
+                assert view.expire_entity(op[2]) == (op[2] in ents)
+                if op[2] in ents:
+                    retired[op[1]].add(op[2])
             ents.pop(op[2], None)
             rels -= {e for e in rels if op[2] in e}
     for ns in SPACES:

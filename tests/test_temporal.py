@@ -161,6 +161,116 @@ def test_a_relation_that_starts_later_shortens_cached_paths_when_it_starts(peopl
     assert len(people.shortest_path("Alice", "Bob")) == 1
 
 
+def _chain(mem, n):
+    mem.add_entities([{"name": f"n{i}"} for i in range(n)])
+    mem.add_relations([(f"n{i}", "R", f"n{i + 1}") for i in range(n - 1)])
+
+
+def test_a_batch_of_rewrites_takes_the_batched_path_and_keeps_history(people, monkeypatch):
+    from graphmem import writes
+
+    monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)  # the one-statement path even on a small graph
+    _chain(people, 100)
+    people.add_relation("n0", "R", "n1", properties={"keep": 1})
+    start, end = _now() - timedelta(days=10), _now() - timedelta(days=5)
+    written = people.add_relations([{"source": f"n{i}", "type": "R", "target": f"n{i + 1}", "valid_from": start,
+                                     "valid_to": end, "properties": {"v": i}} for i in range(0, 99, 3)])
+    assert written == 33
+    # Every rewritten relation has a new version; the old one is history with its properties.
+    versions = people.history("n0").relations
+    assert [(v.properties, v.expired_at is None) for v in versions if v.target == "n1"] == [
+        ({}, False), ({"keep": 1}, False), ({"keep": 1, "v": 0}, True)]
+    assert people.get_relation("n3", "R", "n4").properties == {"v": 3}
+    assert people.shortest_path("n0", "n99") is None  # n0-n1 ended 5 days ago
+    assert len(people.shortest_path("n0", "n99", as_of=end - timedelta(days=1))) == 99
+    state = people._derived.get()
+    assert len(state.bounds.relations) == 33 and len(state.bounds.entities) == 0
+
+
+def test_validity_rewrites_one_by_one_keep_what_they_do_not_change(people, monkeypatch):
+    from graphmem import writes
+
+    monkeypatch.setattr(writes, "REWRITE_JOIN_MAX", 0)  # the per-row path, as on a large graph
+    _chain(people, 20)
+    start, end = _now() - timedelta(days=10), _now() + timedelta(days=10)
+    people.add_relation("n0", "R", "n1", properties={"p": 1}, valid_from=start)
+    people.add_relations([{"source": f"n{i}", "type": "R", "target": f"n{i + 1}", "valid_to": end}
+                          for i in range(19)])  # fmt: skip
+    current = people.get_relation("n0", "R", "n1")
+    assert (current.properties, current.valid_from, current.valid_to) == ({"p": 1}, start.replace(
+        microsecond=start.microsecond), end)
+    assert [v.expired_at is None for v in people.history("n0").relations] == [False, False, True]
+    with pytest.raises(graphmem.InvalidInput, match="must be after"):
+        people.add_relation("n0", "R", "n1", valid_to=start - timedelta(days=1))
+    bounds = people._derived.get().bounds
+    assert len(bounds.relations) == 19
+    assert len(people.shortest_path("n0", "n19", as_of=end - timedelta(days=1))) == 19
+    assert people.shortest_path("n0", "n19", as_of=end) is None
+
+
+def test_a_bad_record_in_a_batch_of_rewrites_changes_nothing(people, monkeypatch):
+    from graphmem import writes
+
+    monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)
+    _chain(people, 30)
+    start = _now() - timedelta(days=10)
+    people.add_relation("n5", "R", "n6", valid_from=start)
+    records = [{"source": f"n{i}", "type": "R", "target": f"n{i + 1}", "valid_to": _now()} for i in range(29)]
+    records[5]["valid_to"] = start - timedelta(days=1)  # before the stored valid_from: refused
+    with pytest.raises(graphmem.InvalidInput, match="must be after"):
+        people.add_relations(records)
+    assert len(people.history("n0").relations) == 1
+    assert len(people.history("n5").relations) == 3  # n4-n5, and n5-n6 with its one earlier version
+    assert len(people._derived.get().bounds.relations) == 1
+    assert len(people.shortest_path("n0", "n29")) == 29
+
+
+def test_bounds_after_writes_equal_bounds_after_a_reload(disk_mem, open_store, tmp_path):
+    _chain(disk_mem, 40)
+    now = _now()
+    disk_mem.add_relations([{"source": f"n{i}", "type": "R", "target": f"n{i + 1}",
+                             "valid_from": now - timedelta(days=i + 1)} for i in range(0, 39, 2)])
+    disk_mem.add_entities([{"name": f"n{i}", "valid_to": now + timedelta(days=i)} for i in range(0, 40, 5)])
+    disk_mem.add_relation("n1", "R", "n2", valid_to=now - timedelta(days=1))
+    disk_mem.expire_relation("n2", "R", "n3")
+    disk_mem.delete_entity("n10")
+    disk_mem.add_entity("n7")  # an update that does not touch validity keeps it unbounded
+    live = disk_mem._derived.get().bounds
+    disk_mem.close()
+    with open_store(tmp_path / "store") as mem:
+        loaded = mem._derived.get().bounds
+        for mine, theirs in ((live.entities, loaded.entities), (live.relations, loaded.relations)):
+            assert all(np.array_equal(a, b) for a, b in zip(mine, theirs))
+        assert len(loaded.entities) == 7 and len(loaded.relations) == 19
+        at = temporal_micros(now)
+        view = mem._graph(None, None)[1]
+        hidden, removed = loaded.invalid_at(at)
+        assert view is not None and set(view.hidden) == set(hidden.tolist())
+
+
+def test_time_travel_reads_the_store_in_id_ranges(people, monkeypatch):
+    from graphmem import temporal
+
+    _chain(people, 12)
+    people.add_relation("n0", "R", "n11", valid_to=_now() + timedelta(days=1))
+    before = _tick()
+    people.expire_relation("n0", "R", "n1")
+    people.delete_entity("n5")
+    whole = people.shortest_path("n0", "n4", known_at=before)
+    monkeypatch.setattr(temporal, "KNOWN_AT_CHUNK", 3)  # several ranges, some of them empty
+    people._shared.views.clear()
+    assert people.shortest_path("n0", "n4", known_at=before) == whole
+    assert whole.nodes == ("n0", "n1", "n2", "n3", "n4")
+    assert [n.name for n in people.neighbors("n0", known_at=before)] == ["n1", "n11"]
+    assert people.shortest_path("n0", "n4") is None
+
+
+def temporal_micros(moment):
+    from graphmem.records import micros
+
+    return micros(moment.astimezone(UTC).replace(tzinfo=None))
+
+
 # -- system time (known_at), expiry and history --------------------------------------
 
 

@@ -49,6 +49,8 @@ __all__ = [
     "find_pairs",
     "merge_sorted",
     "sort_pairs",
+    "merge_order",
+    "incident_edges",
 ]
 
 OUT, IN = 0, 1
@@ -148,14 +150,16 @@ def row_edges(adj: Adjacency, node: int, side: int) -> list[tuple[int, int]]:
     return sorted([e for e in found if e not in gone] + added)
 
 
-def touched_mask(adj_keys: list[np.ndarray], size_hint: int) -> np.ndarray:
+def touched_mask(adj_keys: list[np.ndarray], size_hint: int, min_size: int = 0) -> np.ndarray:
     """The ``touched`` mask of the nodes in the given delta key arrays.
 
     Sized to a power of two of at least ``8 * size_hint`` slots so that few
-    untouched nodes collide with a touched one.
+    untouched nodes collide with a touched one, and at least ``min_size``:
+    a mask of at least as many slots as there are nodes is exact (no node
+    shares a slot), which suits a delta that stays (a time view's removals).
     """
     size = DELTA_MASK_MIN
-    while size < 8 * size_hint:
+    while size < max(8 * size_hint, min_size):
         size *= 2
     mask = np.zeros(size, np.uint8)
     for keys in adj_keys:
@@ -256,6 +260,37 @@ def merge_sorted(k1: np.ndarray, t1: np.ndarray, k2: np.ndarray, t2: np.ndarray)
         np.ascontiguousarray(k1, np.int64), np.ascontiguousarray(t1, np.int32),
         np.ascontiguousarray(k2, np.int64), np.ascontiguousarray(t2, np.int32),
     )  # fmt: skip
+
+
+def merge_order(k1: np.ndarray, t1: np.ndarray, k2: np.ndarray, t2: np.ndarray) -> np.ndarray:
+    """Where each row of two runs sorted by (key, type) goes in their merge:
+    indices into the concatenation of the runs, O(n1 + n2) (ties: the first run first).
+
+    Examples
+    --------
+    >>> merge_order(np.array([1, 5]), np.array([0, 0], np.int32), np.array([1, 3]), np.array([1, 0], np.int32)).tolist()
+    [0, 2, 3, 1]
+    """
+    return _merge_order(
+        np.ascontiguousarray(k1, np.int64), np.ascontiguousarray(t1, np.int32),
+        np.ascontiguousarray(k2, np.int64), np.ascontiguousarray(t2, np.int32),
+    )  # fmt: skip
+
+
+def incident_edges(adj: Adjacency, nodes: np.ndarray) -> np.ndarray:
+    """Every current edge with an end in ``nodes``, as (source, type, target)
+    rows (an edge between two of them appears twice).
+
+    Examples
+    --------
+    >>> a = from_edges([0, 1, 2], [1, 2, 0], [0, 0, 1])
+    >>> incident_edges(a, np.array([1])).tolist()
+    [[1, 0, 2], [0, 0, 1]]
+    """
+    nodes = np.ascontiguousarray(nodes, np.int64)
+    if nodes.shape[0] == 0:
+        return np.empty((0, 3), np.int64)
+    return _incident(adj, nodes)
 
 
 # -- compiled helpers (also used by the path kernels) -----------------------------------
@@ -508,3 +543,61 @@ def _merge_sorted(k1, t1, k2, t2):
             types[o] = t2[j]
             j += 1
     return keys, types
+
+
+@njit(cache=True, nogil=True)
+def _merge_order(k1, t1, k2, t2):
+    n1 = k1.shape[0]
+    n2 = k2.shape[0]
+    order = np.empty(n1 + n2, np.int64)
+    i = 0
+    j = 0
+    for o in range(n1 + n2):
+        if j >= n2 or (i < n1 and (k1[i] < k2[j] or (k1[i] == k2[j] and t1[i] <= t2[j]))):
+            order[o] = i
+            i += 1
+        else:
+            order[o] = n1 + j
+            j += 1
+    return order
+
+
+@njit(cache=True, nogil=True)
+def _incident(adj, nodes):
+    """Rows (source, type, target) of the current edges of ``nodes``: per node
+    its out-edges, then its in-edges, snapshot minus removals plus additions."""
+    n = 0
+    out = np.empty((64, 3), np.int64)
+    for u in nodes:
+        for side in range(2):
+            add_key, add_type, rem_key, rem_type = delta_of(adj, side)
+            lo, hi = segment(adj, u, side)
+            r, r_end = 0, 0
+            if rem_key.shape[0] > 0:
+                r, r_end = key_range(rem_key, u)
+            a, a_end = 0, 0
+            if add_key.shape[0] > 0:
+                a, a_end = key_range(add_key, u)
+            if n + (hi - lo) + (a_end - a) > out.shape[0]:
+                bigger = np.empty((2 * (n + (hi - lo) + (a_end - a)), 3), np.int64)
+                bigger[:n] = out[:n]
+                out = bigger
+            base_key = np.int64(u) << 32
+            for e in range(lo, hi):
+                v = adj.nbrs[e]
+                t = adj.types[e]
+                if r < r_end:
+                    r, gone = removed(rem_key, rem_type, r, r_end, base_key | np.int64(v), t)
+                    if gone:
+                        continue
+                out[n, 0] = u if side == 0 else v
+                out[n, 1] = t
+                out[n, 2] = v if side == 0 else u
+                n += 1
+            for e in range(a, a_end):
+                v = add_key[e] & 0xFFFFFFFF
+                out[n, 0] = u if side == 0 else v
+                out[n, 1] = add_type[e]
+                out[n, 2] = v if side == 0 else u
+                n += 1
+    return out[:n].copy()

@@ -61,6 +61,7 @@ from ..algorithms.csr import (
     find_pairs,
     from_edges,
     has_edges,
+    incident_edges,
     merge_delta,
     merge_sorted,
     row_edges,
@@ -139,6 +140,7 @@ class EdgeIndex:
         self._view = EdgeView(empty_adjacency(0), 0, 0, 0)
         self._attached: dict[str, EdgeListener] = {}
         self.compactions = 0
+        self._frozen = False
 
     @classmethod
     def from_arrays(
@@ -195,6 +197,11 @@ class EdgeIndex:
     def contains_many(self, src: np.ndarray, codes: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Vectorised :meth:`contains` over parallel arrays (a code of -1 is never found)."""
         return has_edges(self._view.adj, src, dst, codes)
+
+    def incident_many(self, nodes: np.ndarray) -> np.ndarray:
+        """Every relation with an end in ``nodes``, as (k, 3) int64 rows of
+        (source, type code, target), compiled (a relation may appear twice)."""
+        return incident_edges(self._view.adj, np.asarray(nodes, np.int64))
 
     def incident(self, node: int) -> set[Triple]:
         """Every relation with ``node`` as source or target."""
@@ -258,10 +265,17 @@ class EdgeIndex:
             changed = arr[unadd | kill]
             self._publish(adj, view.nodes, view.relations - len(changed), _EMPTY_TRIPLES, changed, len(arr))
 
-    def without(self, triples: Iterable[Triple]) -> EdgeIndex:
+    def without(self, triples: Iterable[Triple] | np.ndarray) -> EdgeIndex:
         """A read-only index of the current graph minus ``triples`` (the graph a
         time-filtered read sees): the snapshot is shared, the removals go in a
         delta, so this costs O(delta + removed), not a rebuild.
+
+        The result is never compacted (:meth:`maybe_compact` does nothing):
+        folding its removals into a private snapshot cost ~0.2 s and a copy of
+        the snapshot per view at 5M relations. Instead its ``touched`` mask
+        has a slot per entity, so only the entities next to a removed relation
+        take the kernels' delta path (a hashed mask sized to the delta sent
+        ~20% of all entities there when 1% of the relations were removed).
 
         Examples
         --------
@@ -271,19 +285,28 @@ class EdgeIndex:
         (1, False, True)
         """
         arr = _as_triples(triples)
-        if arr.size:
-            arr = np.unique(arr, axis=0)  # a relation may be listed twice (bounded, and next to a hidden entity)
+        if arr.shape[0] > 1:
+            # A relation may be listed twice (bounded, and next to a hidden entity).
+            order = np.lexsort((arr[:, 1], arr[:, 2], arr[:, 0]))
+            arr = arr[order]
+            keep = np.ones(arr.shape[0], bool)
+            keep[1:] = (arr[1:] != arr[:-1]).any(axis=1)
+            arr = arr[keep]
         view = self._view
         new = EdgeIndex()
         new.type_names = self.type_names  # shared: codes only ever get appended
         new._codes = self._codes
         new._view = view
+        new._frozen = True
         if arr.size:
             s, c, d = arr[:, 0], arr[:, 1].astype(np.int32), arr[:, 2]
             where = edge_lookup(view.adj, s, d, c)
             unadd, kill = where == 2, where == 1
             if unadd.any() or kill.any():
                 adj = _apply_removal(view.adj, s, d, c, unadd, kill)
+                fields = adj._asdict()
+                keys = [fields[f"{side}_{kind}_key"] for side in ("out", "in") for kind in ("add", "rem")]
+                adj = adj._replace(touched=touched_mask(keys, adj.delta, min_size=max(view.nodes, adj.n_rows)))
                 new._view = EdgeView(adj, view.nodes, view.version, view.relations - int((unadd | kill).sum()))
         return new
 
@@ -310,7 +333,7 @@ class EdgeIndex:
         """Compact if the delta is past the small-write threshold (after bulk
         writes); a no-op costing one comparison otherwise."""
         adj = self._view.adj
-        if adj.delta > self._threshold(adj):
+        if adj.delta > self._threshold(adj) and not self._frozen:
             self.compact()
 
     def compact(self) -> None:
