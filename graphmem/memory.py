@@ -43,7 +43,7 @@ from .validate import (
     check_types_filter,
     check_vector,
 )
-from .retrieval import check_decay, check_rank, near_search, rank_context
+from .retrieval import check_decay, check_rank, near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,
@@ -412,7 +412,7 @@ class Memory(LifecycleMixin):
         if (row.valid_from is not None or row.valid_to is not None) and not _valid(
                 row.valid_from, row.valid_to, at or utcnow()):
             return None
-        self._shared.access.record((key,))
+        self._shared.access.record_one(key)
         return row.to_entity()
 
     def _row(self, key: str) -> EntityRow | None:
@@ -500,10 +500,8 @@ class Memory(LifecycleMixin):
         survivors = {(t[0], t[1]) for t in incident if t[0] not in gone_set} | {
             (t[2], t[1]) for t in incident if t[2] not in gone_set}
         self._refresh_relation_types(state, survivors)
-        for id_ in gone:
-            state.bounds.entities.pop(id_, None)
-        for triple in incident:
-            state.bounds.relations.pop(triple, None)
+        state.bounds.drop_entities(gone)
+        state.bounds.drop_relations(list(incident))
         if state.normalized is not None:
             for key in ids:
                 space, name = key.split(KEY_SEPARATOR, 1)
@@ -619,7 +617,7 @@ class Memory(LifecycleMixin):
 
             def bookkeeping() -> None:
                 state.edges.remove([(s, code, d)])
-                state.bounds.relations.pop((s, code, d), None)
+                state.bounds.drop_relations([(s, code, d)])
                 self._refresh_relation_types(state, {(s, code), (d, code)})
                 state.generation += 1
 
@@ -1038,8 +1036,8 @@ class Memory(LifecycleMixin):
             relation_types=relation_types, decay=decay, max_entities=max_entities, max_relations=max_relations,
         )  # fmt: skip
         keys = [state.ids.key_of(i) for i in ranked.ids]
-        rows = fetch_rows(self._store, self._cache, [key for key in keys if key is not None],
-                          self._store.config, stored=len(state.ids), remember=True)  # fmt: skip
+        rows = read_briefs(self._store, self._cache, [key for key in keys if key is not None], self._store.config,
+                           stored=len(state.ids), fetch=fetch_rows)  # fmt: skip
         entities = tuple(
             RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
             for key, score, hop in zip(keys, ranked.scores, ranked.hops)

@@ -28,6 +28,8 @@ __all__ = [
     "EntityRow",
     "ENTITY_COLUMNS",
     "entity_from_db",
+    "BriefRow",
+    "brief_from_db",
     "entity_rows_table",
     "relation_from_db",
     "relation_rows_table",
@@ -203,6 +205,27 @@ def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
         importance=importance,
         cold=packed is not None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BriefRow:
+    """What :meth:`graphmem.Memory.recall` shows of an entity (``queries/entity_brief.cypher``):
+    the attributes it reads of an :class:`EntityRow`, without vector, properties or times."""
+
+    key: str
+    id: int
+    name: str
+    type: str
+    text: str | None
+    observations: tuple[str, ...]
+
+
+def brief_from_db(key: str, row: Sequence[Any]) -> BriefRow:
+    """A :class:`BriefRow` from an ``entity_brief`` row (cold text unpacked)."""
+    id_, name, type_, text, observations, packed = row
+    if packed is not None:
+        text, observations = unpack(packed, name=name)
+    return BriefRow(key, int(id_), name, type_, text, tuple(observations or ()))
 
 
 def version_key(key: str, recorded_at: datetime) -> str:

@@ -46,6 +46,48 @@ def test_reads_are_counted_in_memory_and_flushed_with_the_next_write(disk_mem, o
         assert got.count == 3 and got.last is not None and got.tier == "hot"
 
 
+def test_access_log_counts_exactly_across_threads_and_folds():
+    """Reads append without the lock; counts stay exact and the lists are folded
+    when they reach the threshold (so a read-only memory's log stays bounded)."""
+    import threading
+
+    from graphmem import lifecycle
+
+    log = lifecycle.AccessLog()
+    per_thread, keys = 20_000, [f"k{i}" for i in range(7)]
+
+    def reader(offset: int) -> None:
+        for i in range(per_thread):
+            log.record_one(keys[(i + offset) % len(keys)])
+        log.record(keys)
+
+    threads = [threading.Thread(target=reader, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(log._times) < lifecycle._FOLD_AT  # folded on the way (4 x 20k reads > one fold)
+    drained = log.drain()
+    assert sum(count for count, _ in drained.values()) == 4 * (per_thread + len(keys))
+    assert set(drained) == set(keys) and len(log) == 0
+    # microseconds since the epoch, not nanoseconds
+    assert all(abs(last - time.time() * 1e6) < 60e6 for _, last in drained.values())
+    log.record_one("a")
+    log.restore({"a": [2, 5], "b": [1, 7]})
+    assert log.pending("a")[0] == 3 and log.pending("b")[0] == 1
+    log.discard(["a"])
+    assert log.pending("a") == (0, None) and len(log) == 1
+
+
+def test_access_order_is_kept_between_flushes(mem):
+    """LRU among reads since the last write follows their order (each read has its own time)."""
+    mem.add_entities([{"name": n} for n in ("a", "b", "c", "d")])
+    for name in ("c", "a", "d"):
+        mem.get_entity(name)
+        time.sleep(0.002)
+    assert mem.forget(max_entities=1, policy="lru") == ["b", "c", "a"]
+
+
 def test_forget_needs_a_bound_and_a_known_policy(mem):
     mem.add_entity("a")
     for kwargs, message in (({}, "max_entities"), ({"max_entities": -1}, "max_entities"),
@@ -134,6 +176,36 @@ def test_cold_entities_are_packed_and_read_back_transparently(mem):
         mem.compact(cold_after=-timedelta(days=1))
 
 
+def test_unpack_reuses_one_decompressor_per_thread():
+    """tiers keeps a zstd context per thread: concurrent unpacks never share one."""
+    import threading
+
+    from graphmem import tiers
+
+    blobs = [(f"note {i} " * 50, [f"obs {i}"] * 3) for i in range(20)]
+    packed = [tiers.pack(t, o) for t, o in blobs]
+    errors: list[BaseException] = []
+    seen: list[object] = []  # the objects, kept alive so their ids stay distinct
+
+    def work() -> None:
+        try:
+            seen.append(tiers._codecs.decompressor)
+            for _ in range(200):
+                for blob, expected in zip(packed, blobs):
+                    assert tiers.unpack(blob) == (expected[0], list(expected[1]))
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and len({id(d) for d in seen}) == 4
+    with pytest.raises(graphmem.CorruptStore):
+        tiers.unpack(b"\x01not a zstd frame")
+
+
 # -- duplicates ----------------------------------------------------------------------
 
 
@@ -157,7 +229,10 @@ def test_duplicate_names_merge_or_are_refused_as_configured(tmp_path, open_store
         assert len(mem) == 2
 
 
-def test_find_duplicates_equals_brute_force(mem):
+@pytest.mark.parametrize("block_cells", [None, 64])
+def test_find_duplicates_equals_brute_force(mem, monkeypatch, block_cells):
+    if block_cells is not None:  # the exact path scored in blocks of a few query rows
+        monkeypatch.setattr("graphmem.index.vectors._EXACT_BLOCK_CELLS", block_cells)
     rng = np.random.default_rng(7)
     base = rng.normal(size=(12, 16))
     records = []

@@ -148,6 +148,38 @@ def test_recall_respects_budgets_and_is_deterministic(mem):
     assert {e.name: e.hops for e in wide.entities if e.name in seeds} == {s: 0 for s in seeds}
 
 
+def test_recall_reads_brief_rows_caches_them_and_sees_every_write(mem):
+    """recall reads what it shows with entity_brief (cold text unpacked), caches it,
+    and a write, an expiry or a compaction makes it read the entity again."""
+    from datetime import timedelta
+
+    long = "Keeps the release notes and the on-call calendar up to date. " * 8
+    mem.add_entities([
+        {"name": "a", "type": "T", "text": long, "observations": ["first"], "embedding": [1.0, 0.0, 0.0]},
+        {"name": "b", "type": "T", "text": "short b", "embedding": [0.9, 0.1, 0.0]},
+        {"name": "c", "type": "T", "text": "short c", "embedding": [0.0, 1.0, 0.0]},
+    ])  # fmt: skip
+    mem.add_relations([("a", "R", "b"), ("b", "R", "c")])
+    assert mem.compact(cold_after=timedelta(0)) == 1  # a is packed and dropped from the cache; b, c stay
+    trace: list[str] = []
+    mem.tracer = lambda name, params: trace.append(name)
+    q = np.array([1.0, 0.0, 0.0], np.float32)
+    first = mem.recall(q, k=1, hops=2)
+    assert [e.name for e in first.entities] == ["a", "b", "c"]
+    assert first.entities[0].text == long and first.entities[0].observations == ("first",)
+    assert trace.count("entity_brief") == 1 and "entity_get" not in trace  # a, read brief and unpacked
+    trace.clear()
+    assert mem.recall(q, k=1, hops=2) == first and trace.count("entity_brief") == 0  # cached
+    mem.add_entity("b", text="b, rewritten")
+    trace.clear()
+    again = mem.recall(q, k=1, hops=2)
+    assert {e.name: e.text for e in again.entities}["b"] == "b, rewritten"
+    assert "entity_brief" not in trace  # the write cached b's new row, and dropped its brief
+    mem.expire_entity("c")
+    assert [e.name for e in mem.recall(q, k=1, hops=2).entities] == ["a", "b"]
+    mem.tracer = None
+
+
 def test_recall_with_the_text_model_reads_well(tmp_path):
     with graphmem.open(tmp_path / "s") as mem:
         mem.add_entities([
