@@ -19,6 +19,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from . import figures, summary
 from .suite import check_budget, describe_budget, human_count
 
 __all__ = [
@@ -28,7 +29,8 @@ __all__ = [
 
 ENGINE_ORDER = ("kuzu", "ladybug")
 _GRAPH_ORDER = {"random": 0, "powerlaw": 1}
-_PACKAGES = ("graphmem", "kuzu", "ladybug", "numpy", "pyarrow", "numba", "hnswlib", "pyroaring")
+_PACKAGES = ("graphmem", "kuzu", "ladybug", "numpy", "pyarrow", "numba", "hnswlib", "pyroaring", "networkx",
+             "rustworkx", "igraph", "kglite", "pandas", "matplotlib")
 
 
 def machine_info() -> dict[str, Any]:
@@ -164,7 +166,13 @@ def _engines(results: Iterable[dict[str, Any]]) -> list[str]:
     return [e for e in ENGINE_ORDER if e in found] + sorted(found - set(ENGINE_ORDER))
 
 
-def render_markdown(results: list[dict[str, Any]]) -> str:
+def render_markdown(results: list[dict[str, Any]], *, cluster: list[dict[str, Any]] | None = None,
+                    plots: list[str] | None = None) -> str:
+    """RESULTS.md: the headline sections (:mod:`benchmarks.summary`), then every suite's full tables.
+
+    ``cluster`` are the raw ``cluster*.json`` files (any shape); ``plots`` the
+    PNGs to link, as paths relative to RESULTS.md.
+    """
     lines = [
         "# Benchmark results",
         "",
@@ -177,6 +185,8 @@ def render_markdown(results: list[dict[str, Any]]) -> str:
         "the budget of the issue; `·` means the budget does not apply at that size.",
         "",
     ]
+    lines += summary.render_summary(results, cluster or [], plots or [])
+    lines += ["# Every suite in full", ""]
     suites: dict[str, list[dict[str, Any]]] = {}
     for r in results:
         suites.setdefault(r["suite"], []).append(r)
@@ -312,15 +322,20 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def write_markdown(out_dir: Path, markdown_path: Path) -> Path | None:
-    """Regenerate ``markdown_path`` from the JSON results in ``out_dir``; ``None`` if there are none."""
+def write_markdown(out_dir: Path, markdown_path: Path, plots_dir: Path | None = None) -> Path | None:
+    """Regenerate ``markdown_path`` and its plots (``plots_dir``, default ``plots/`` beside it) from the
+    JSON results in ``out_dir``; ``None`` if there are none."""
     results = load_results(out_dir)
     if not results:
         return None
     markdown_path = Path(markdown_path)
     markdown_path.parent.mkdir(parents=True, exist_ok=True)
+    plots_dir = Path(plots_dir) if plots_dir is not None else markdown_path.parent / "plots"
+    written = figures.write_plots(results, plots_dir)
+    plots = [os.path.relpath(p, markdown_path.parent) for p in written]
+    text = render_markdown(results, cluster=summary.load_cluster(out_dir), plots=plots)
     tmp = markdown_path.with_suffix(".md.tmp")
-    tmp.write_text(render_markdown(results), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, markdown_path)
     return markdown_path
 

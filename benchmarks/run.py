@@ -28,6 +28,12 @@ HERE = Path(__file__).resolve().parent
 ENGINES = ("kuzu", "ladybug")
 DEFAULT_SIZES = "10000,100000,1000000"
 QUICK_SIZES = "10000"
+QUICK_ONLY = ("ops", "peers", "core", "paths", "composed", "search_vec", "numpy_brute", "kuzu_index_query")
+"""What ``--quick`` runs unless ``--only`` says otherwise: every suite the headline
+tables of RESULTS.md draw on, and of the vectors suite the three figures they
+use (its real-model benchmarks alone take minutes). Under 5 minutes here."""
+QUICK_OUT = Path(tempfile.gettempdir()) / "graphmem-bench-quick" / "results"
+"""``--quick`` writes here unless ``--out`` is given: a check, not the record in results/."""
 
 
 def discover() -> dict[str, Suite]:
@@ -62,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run graphmem's benchmarks, one process per engine; write results/<suite>-<engine>.json "
         "and regenerate RESULTS.md.",
         epilog="examples:\n"
-        "  python -m benchmarks.run --quick                      # 10k entities, few repetitions (~2 min)\n"
+        "  python -m benchmarks.run --quick                      # 10k entities, few repetitions (< 5 min)\n"
         "  python -m benchmarks.run --sizes 10000,100000,1000000   # the full run (make bench)\n"
         "  python -m benchmarks.run --engines ladybug --only get_cold,get_warm --sizes 100000",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -70,10 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sizes", type=_sizes, default=None,
                    help=f"entity counts, comma-separated (default {DEFAULT_SIZES}; {QUICK_SIZES} with --quick); "
                    "each graph has 5 relations per entity")
-    p.add_argument("--quick", action="store_true", help="small sizes and few repetitions: a check, not a record")
+    p.add_argument("--quick", action="store_true",
+                   help="10k entities, few repetitions, the suites of the headline tables: a check, not a record "
+                   "(written to a temp directory unless --out)")
     p.add_argument("--engines", type=_csv, default=list(ENGINES), help="comma-separated (default kuzu,ladybug)")
     p.add_argument("--graphs", type=_csv, default=list(KINDS), help="graph shapes (default random,powerlaw)")
-    p.add_argument("--out", type=Path, default=HERE / "results", help="directory for the JSON results")
+    p.add_argument("--out", type=Path, default=None,
+                   help=f"directory for the JSON results (default {HERE / 'results'}; with --quick {QUICK_OUT})")
     p.add_argument("--markdown", type=Path, default=None, help="the table to regenerate (default OUT/../RESULTS.md)")
     p.add_argument("--only", type=_csv, default=None,
                    help="suite or benchmark names, comma-separated; with benchmark names, the other "
@@ -120,6 +129,9 @@ def run_child(args: argparse.Namespace) -> int:
     status = 0
     try:
         for suite, names in _select(suites, args.only):
+            if suite.engines is not None and engine not in suite.engines:
+                print(f"suite {suite.name}: runs with {', '.join(suite.engines)} only; skipped", file=sys.stderr)
+                continue
             ctx = RunContext(engine=engine, sizes=args.sizes, graphs=args.graphs, seed=args.seed, quick=args.quick,
                              workdir=workdir, repeat=args.repeat, only=names, profile_dir=args.profile)  # fmt: skip
             ctx.log(f"suite {suite.name}: sizes {args.sizes}, graphs {args.graphs}")
@@ -196,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.sizes is None:
         args.sizes = _sizes(QUICK_SIZES if args.quick else DEFAULT_SIZES)
+    if args.quick and args.only is None and not args.child:
+        args.only = list(QUICK_ONLY)
+    if args.out is None:
+        args.out = QUICK_OUT if args.quick and not args.child else HERE / "results"
     if args.profile is not None:
         # Profiling slows every call down: keep those figures away from the record.
         args.profile = args.profile.resolve()
@@ -233,8 +249,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"== {engine} failed with exit code {code}", file=sys.stderr, flush=True)
     markdown = args.markdown or args.out.parent / "RESULTS.md"
     written = report.write_markdown(args.out, markdown)
+    plots = markdown.parent / "plots"
     print(f"== done in {(time.perf_counter() - started) / 60:.1f} min; results in {args.out}"
-          + (f", table in {written}" if written else ""), file=sys.stderr)  # fmt: skip
+          + (f", table in {written}" if written else "")
+          + (f", plots in {plots}" if written and plots.is_dir() else ""), file=sys.stderr)  # fmt: skip
     if failed:
         print("== failed: " + ", ".join(failed), file=sys.stderr)
         return 1

@@ -22,7 +22,7 @@ from typing import Any
 
 from .timing import Stats
 
-__all__ = ["Budget", "Benchmark", "Suite", "RunContext", "measurement", "failure"]
+__all__ = ["Budget", "Reference", "Benchmark", "Suite", "RunContext", "measurement", "failure"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,11 +97,25 @@ class Benchmark:
     kind: str = "latency"
     unit: str = "calls"
     budget: Budget | None = None
+    reference: Reference | None = None
+    """A published target from outside the project, shown beside the budget."""
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["budget"] = None if self.budget is None else asdict(self.budget)
+        out["reference"] = None if self.reference is None else asdict(self.reference)
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """Someone else's published target for a benchmark: ``p50_ms`` at most
+    ``limit`` (their wording says "under"; p50 is the figure compared), with
+    where it comes from."""
+
+    source: str
+    limit: float
+    metric: str = "p50_ms"
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,6 +124,9 @@ class Suite:
     title: str
     benchmarks: tuple[Benchmark, ...]
     run: Callable[[RunContext], list[dict[str, Any]]]
+    engines: tuple[str, ...] | None = None
+    """The engines whose child process runs this suite (``None``: every one).
+    A suite that does not measure graphmem itself (the peers) runs once."""
 
     def benchmark(self, name: str) -> Benchmark:
         for b in self.benchmarks:

@@ -11,7 +11,7 @@ import gc
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,11 @@ class Stats:
     """Process CPU time (all threads, engine workers included) per timed call.
     Close to ``mean_ms`` on an idle machine; when other processes compete for
     the cores, wall-clock figures grow and this one mostly does not."""
+    p99_ms: float | None = None
+    """99th percentile; ``None`` in records written before it was kept. With
+    fewer than 100 samples it is interpolated from the slowest few calls."""
+    warmup: int | None = None
+    """Untimed calls made before the timed ones (``None``: not recorded)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -73,6 +78,7 @@ def summarize(ns: Sequence[int], ops: Sequence[int] | int = 1, *, cpu_ns: int | 
         ops=total_ops,
         ops_per_s=total_ops / total_s if total_s > 0 else float("inf"),
         cpu_mean_ms=None if cpu_ns is None else cpu_ns / 1e6 / len(ns),
+        p99_ms=float(np.percentile(arr, 99)),
     )
 
 
@@ -110,7 +116,7 @@ def measure(fn: Callable[[int], Any], *, repeat: int, warmup: int = 1, ops_per_c
             fn(i)
             ns.append(clock() - start)
         cpu = time.process_time_ns() - cpu_start
-    return summarize(ns, ops_per_call, cpu_ns=cpu)
+    return replace(summarize(ns, ops_per_call, cpu_ns=cpu), warmup=warmup)
 
 
 @contextmanager

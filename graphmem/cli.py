@@ -608,6 +608,51 @@ def demo(ctx: click.Context, path: Path | None) -> None:
     run_demo(path, Console(), engine=ctx.find_object(_Settings).engine)
 
 
+# -- bench ------------------------------------------------------------------------------
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--quick", is_flag=True, help="10k entities, few repetitions: a check in under 5 minutes.")
+@click.option("--sizes", metavar="N[,N]", help="Entity counts (default 10000,100000,1000000).")
+@click.option("--engines", metavar="E[,E]", help="Engines to measure (default kuzu,ladybug).")
+@click.option("--only", metavar="NAME[,NAME]", help="Suites or benchmarks to run (default: all).")
+@click.argument("runner_args", nargs=-1, type=click.UNPROCESSED)
+def bench(quick: bool, sizes: str | None, engines: str | None, only: str | None,
+          runner_args: tuple[str, ...]) -> None:  # fmt: skip
+    """Run the benchmark suites and write benchmarks/RESULTS.md with its plots.
+
+    Needs a source checkout (the benchmarks are not in the wheel) and the
+    bench extra (pip install -e '.[bench]'). Further options go to
+    `python -m benchmarks.run` as they are (see its --help).
+
+    \b
+    Example:
+      graphmem bench --quick
+      graphmem bench --sizes 10000,100000 --only ops,peers
+    """
+    runner = _bench_runner()
+    argv = ["--quick"] if quick else []
+    for flag, value in (("--sizes", sizes), ("--engines", engines), ("--only", only)):
+        if value:
+            argv += [flag, value]
+    code = runner.main(argv + list(runner_args))
+    if code:
+        raise CommandFailed(f"the benchmark run failed (exit status {code}); see the log above")
+
+
+def _bench_runner() -> Any:
+    """``benchmarks.run`` from the source checkout this graphmem is installed from."""
+    root = Path(graphmem.__file__).resolve().parent.parent
+    if not (root / "benchmarks" / "run.py").is_file():
+        raise CommandFailed("the benchmarks ship with the source checkout, not the package: run "
+                            "`graphmem bench` from an editable install (pip install -e '.[bench]')")  # fmt: skip
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    import benchmarks.run as runner
+
+    return runner
+
+
 from graphmem.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
 
 cli.add_command(_cluster)
