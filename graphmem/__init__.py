@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any
 from .config import StoreConfig
 from .embed import DefaultEmbedder, Embedder, HashEmbedder
 from .errors import (
+    CheckpointWarning,
     CorruptStore,
     EngineConflict,
     GraphMemError,
+    GraphMemWarning,
     IncompatibleStore,
     InvalidInput,
     NotFound,
@@ -71,4 +73,6 @@ __all__ = [
     "IncompatibleStore",
     "QueryError",
     "EngineConflict",
+    "GraphMemWarning",
+    "CheckpointWarning",
 ]

@@ -18,6 +18,8 @@ __all__ = [
     "IncompatibleStore",
     "QueryError",
     "EngineConflict",
+    "GraphMemWarning",
+    "CheckpointWarning",
 ]
 
 
@@ -58,3 +60,16 @@ class QueryError(GraphMemError):
 
 class EngineConflict(GraphMemError):
     """The other graph engine is already loaded in this process."""
+
+
+class GraphMemWarning(UserWarning):
+    """Base class of every warning graphmem issues."""
+
+
+class CheckpointWarning(GraphMemWarning):
+    """A write committed and is durable, but the engine's checkpoint after it failed.
+
+    The engine keeps the write in its write-ahead log and replays it on the
+    next open; the log grows until a checkpoint succeeds (usually: reopen the
+    store with a larger buffer pool).
+    """

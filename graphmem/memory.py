@@ -946,14 +946,23 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             self._shared.access.record(self._key(h.name) for h in found)
             return found
-        ids, scores = index.search(vector, k, allowed)
-        hits = []
-        keys = []
-        for id_, score in zip(ids.tolist(), scores.tolist()):
-            key = state.ids.key_of(id_)
-            if key is not None:  # an entity deleted since the search began
-                keys.append(key)
-                hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+        # The index may be newer than `state` (a concurrent write landed in
+        # between): ids `state` does not know are skipped, and the search
+        # fetches more until k known ones are found or the index runs out.
+        fetch = k
+        while True:
+            ids, scores = index.search(vector, fetch, allowed)
+            hits = []
+            keys = []
+            for id_, score in zip(ids.tolist(), scores.tolist()):
+                key = state.ids.key_of(id_)
+                if key is not None:
+                    keys.append(key)
+                    hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+            if len(hits) >= k or len(ids) < fetch:
+                break
+            fetch += 2 * (fetch - len(hits))
+        hits, keys = hits[:k], keys[:k]
         self._shared.access.record(keys)
         return hits
 

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import graphmem
@@ -328,3 +329,24 @@ def test_prepared_statements_follow_parameter_shapes_and_schema_changes(mem):
     mem.cypher("ALTER TABLE Entity ADD extra STRING DEFAULT 'x'")
     assert mem.get_entity("b").name == "b"
     assert [n.name for n in mem.neighbors("a", types=["R"])] == ["b"]
+
+
+def test_an_all_empty_list_column_with_a_garbage_child_is_rebuilt() -> None:
+    """Regression: the engine exported a column of empty lists whose (empty)
+    string child began at value offset -653496016, and validation turned the
+    intact store into CorruptStore."""
+    import pyarrow as pa
+
+    from graphmem.store.store import _empty_lists_fixed
+
+    garbage = pa.py_buffer(np.array([-653496016], dtype=np.int32).tobytes())
+    child = pa.Array.from_buffers(pa.string(), 0, [None, garbage, pa.py_buffer(b"")])
+    lists = pa.ListArray.from_arrays(pa.array([0, 0, 0], pa.int32()), child)
+    with pytest.raises(pa.ArrowInvalid, match="negative offset"):
+        lists.validate(full=True)
+    fixed = _empty_lists_fixed(pa.table({"id": [1, 2], "observations": lists}))
+    fixed.validate(full=True)
+    assert fixed.column("observations").to_pylist() == [[], []]
+    # A chunk holding data is left for validation to judge.
+    kept = pa.table({"observations": pa.array([["a"], []])})
+    assert _empty_lists_fixed(kept).equals(kept)
