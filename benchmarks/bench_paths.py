@@ -68,7 +68,10 @@ _B = {
         Benchmark("path_networkx", "`networkx.bidirectional_shortest_path` on an undirected `nx.Graph` of the "
                   "same relations, same pairs"),
         Benchmark("path_rustworkx", "`rustworkx.dijkstra_shortest_paths(g, a, target=b)` on an undirected "
-                  "`PyGraph` of the same relations, same pairs (the first 200 from 100k entities, 50 from 1M)"),
+                  "`PyGraph` of the same relations, same pairs (the first 200 from 100k entities, 50 from 1M); "
+                  "rustworkx has no point-to-point BFS, and this is its fastest call that returns a path "
+                  "(`python -m benchmarks.rustworkx_calls` times the others: `all_shortest_paths` is slower, "
+                  "the length-only `dijkstra_shortest_path_lengths(goal=b)` at most 1.3x faster)"),
         Benchmark("path_igraph", "`igraph.Graph.get_shortest_path(a, to=b)` on an undirected graph of the same "
                   "relations, same pairs (the first 200 from 100k entities, 50 from 1M)"),
         Benchmark("path_kuzu_cypher", f"Kùzu Cypher `MATCH p = (a)-[:Relation* SHORTEST 1..{CYPHER_MAX_HOPS}]-(b) "

@@ -106,3 +106,14 @@ def test_plots_are_written_and_linked(report):
     for link in links:
         png = report / link
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", link
+
+
+@pytest.mark.skipif(importlib.util.find_spec("rustworkx") is None, reason="rustworkx (bench extra) not installed")
+def test_rustworkx_call_comparison_times_every_call(capsys):
+    from benchmarks import rustworkx_calls
+
+    rustworkx_calls.main(["--sizes", str(SIZE), "--pairs", "3"])
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(rustworkx_calls.CALLS)
+    for line, name in zip(lines, rustworkx_calls.CALLS):
+        assert name in line and math.isfinite(float(line.split("p50")[1].split()[0]))
