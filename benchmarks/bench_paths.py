@@ -161,7 +161,7 @@ def _run_one(ctx: RunContext, graph: Graph, path: Any) -> list[dict[str, Any]]:
             gc.collect()
             with steady_gc():
                 start = time.perf_counter_ns()
-                table = store.execute_arrow("relation_ids")
+                table = store.execute_arrow_by_id("relation_ids", next_id=state.ids.next_id)
                 index = EdgeIndex.from_arrays(table.column("source").to_numpy(), table.column("target").to_numpy(),
                                               table.column("type"))
                 build_ns.append(time.perf_counter_ns() - start)

@@ -31,7 +31,7 @@ it may see by their current vectors, and entities expired since have none.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -42,7 +42,7 @@ from cachetools import LRUCache
 from pyroaring import BitMap
 
 from .errors import InvalidInput
-from .index.adjacency import MAX_ID, EdgeIndex
+from .index.adjacency import EdgeIndex
 from .index.bitmaps import LabelBitmaps
 from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, DerivedState, micros_column
 from .index.ids import IdMap
@@ -173,10 +173,8 @@ def current_view(state: DerivedState, at: int) -> TimeView:
 def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> TimeView:
     """The graph as graphmem held it at system time ``known_at``, at world time ``at`` (from the store)."""
     when = _naive(known_at)
-    entities = _in_id_ranges(lambda lo, hi: store.execute_arrow("entities_known_at", {"t": when, "lo": lo, "hi": hi}),
-                             state.ids.next_id)
-    relations = _in_id_ranges(lambda lo, hi: store.execute_arrow("relations_known_at", {"t": when, "lo": lo, "hi": hi}),
-                              state.ids.next_id)
+    entities = store.execute_arrow_by_id("entities_known_at", {"t": when}, next_id=state.ids.next_id)
+    relations = store.execute_arrow_by_id("relations_known_at", {"t": when}, next_id=state.ids.next_id)
     # What was held at known_at is fixed; what of it is valid changes when the
     # world clock passes one of its bounds, so a view for "now" expires then.
     expires = min(_next_bound(entities, at), _next_bound(relations, at))
@@ -201,22 +199,6 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
         bounds=Bounds(),
     )
     return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), expires)
-
-
-KNOWN_AT_CHUNK = 100_000
-"""Entity ids per statement when a time-travel view is read from the store.
-The engine builds a statement's whole result in its buffer pool: reading the
-5M relations of a 1M-entity store at once filled a 512 MiB pool (kuzu
-0.11.3); 100k source ids is ~500k relations, ~50 MB, per statement."""
-
-
-def _in_id_ranges(read: Callable[[int, int], pa.Table], next_id: int) -> pa.Table:
-    """``read(lo, hi)`` over entity ids [0, next_id) in ranges of ``KNOWN_AT_CHUNK``
-    (the last one open-ended), concatenated."""
-    starts = list(range(0, max(next_id, 1), KNOWN_AT_CHUNK))
-    ends = [*starts[1:], MAX_ID + 1]
-    parts = [read(lo, hi) for lo, hi in zip(starts, ends)]
-    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
 
 def _next_bound(table: pa.Table, at: int) -> int:

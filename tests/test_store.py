@@ -350,3 +350,28 @@ def test_an_all_empty_list_column_with_a_garbage_child_is_rebuilt() -> None:
     # A chunk holding data is left for validation to judge.
     kept = pa.table({"observations": pa.array([["a"], []])})
     assert _empty_lists_fixed(kept).equals(kept)
+
+
+def test_scans_that_grow_with_the_store_read_in_id_ranges(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Regression: reopening a 1M-entity / 5M-relation store read all its
+    relations in one statement, whose result filled the default 512 MiB
+    buffer pool; the derived maps and the vectors now load in id ranges."""
+    from graphmem.store import store as store_module
+
+    path = tmp_path / "s"
+    vectors = np.random.default_rng(3).normal(size=(25, 8))
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": f"e{i}", "embedding": vectors[i]} for i in range(25)])
+        mem.add_relations([(f"e{i}", "NEXT", f"e{(i + 1) % 25}") for i in range(25)])
+        whole = mem._store.execute_arrow_by_id("relation_ids", next_id=1)  # one open-ended range
+        parts = mem._store.execute_arrow_by_id("relation_ids", next_id=25, chunk=4)
+        assert whole.num_rows == 25 and parts.sort_by("source").equals(whole.sort_by("source"))
+    monkeypatch.setattr(store_module.Store.execute_arrow_by_id, "__kwdefaults__", {"chunk": 4})
+    trace: list[tuple[str, dict]] = []
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        mem.tracer = lambda name, params: trace.append((name, dict(params or {})))
+        assert len(mem.shortest_path("e0", "e24", direction="out")) == 24
+        assert mem.search(vectors[7], k=1)[0].name == "e7"
+    for name in ("relation_ids", "entity_vectors"):
+        ranges = [(p["lo"], p["hi"]) for n, p in trace if n == name]
+        assert len(ranges) == 7 and ranges[0] == (0, 4) and ranges[-1][0] == 24, (name, ranges)

@@ -288,7 +288,7 @@ class Derived:
         if len(ids) and (ids.min() < 0 or ids.max() > MAX_ID):
             raise CorruptStore("entity ids out of range; the store was not written by graphmem")
         id_map = IdMap.from_arrays(keys, ids, floor=int(meta.get("id_floor", "0")))
-        relations = self._store.execute_arrow("relation_ids")
+        relations = self._store.execute_arrow_by_id("relation_ids", next_id=id_map.next_id)
         src = relations.column("source").to_numpy(zero_copy_only=False).astype(np.int64)
         dst = relations.column("target").to_numpy(zero_copy_only=False).astype(np.int64)
         edges = EdgeIndex.from_arrays(src, dst, relations.column("type"))

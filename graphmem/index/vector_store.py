@@ -129,7 +129,8 @@ class VectorStore:
     # -- loading -------------------------------------------------------------------
 
     def _scan(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        table = self._store.execute_arrow("entity_vectors")
+        next_id = self._store.execute("entity_id_end")[0][0] or 0
+        table = self._store.execute_arrow_by_id("entity_vectors", next_id=next_id)
         ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
         q8 = _blob_matrix(table.column("embedding").combine_chunks(), dim, ids)
         scales = table.column("scale").to_numpy(zero_copy_only=False).astype(np.float32)
