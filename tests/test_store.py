@@ -153,7 +153,7 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file():
     from graphmem.store.queries import query_names
 
     source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
-    used = set(re.findall(r"""(?:execute(?:_arrow)?|load_query)\(\s*["']([a-z_]+)["']""", source))
+    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|load_query)\(\s*["']([a-z_]+)["']""", source))
     used |= set(re.findall(r""":\s*"((?:neighbors)_[a-z_]+)\"""", source))  # the direction -> query tables
     files = set(query_names())
     assert used - files == set(), "names used in code without a queries/ file"

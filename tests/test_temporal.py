@@ -249,7 +249,7 @@ def test_bounds_after_writes_equal_bounds_after_a_reload(disk_mem, open_store, t
 
 
 def test_time_travel_reads_the_store_in_id_ranges(people, monkeypatch):
-    from graphmem import temporal
+    from graphmem.store.store import Store
 
     _chain(people, 12)
     people.add_relation("n0", "R", "n11", valid_to=_now() + timedelta(days=1))
@@ -257,7 +257,7 @@ def test_time_travel_reads_the_store_in_id_ranges(people, monkeypatch):
     people.expire_relation("n0", "R", "n1")
     people.delete_entity("n5")
     whole = people.shortest_path("n0", "n4", known_at=before)
-    monkeypatch.setattr(temporal, "KNOWN_AT_CHUNK", 3)  # several ranges, some of them empty
+    monkeypatch.setattr(Store.execute_arrow_by_id, "__kwdefaults__", {"chunk": 3})  # several ranges, some empty
     people._shared.views.clear()
     assert people.shortest_path("n0", "n4", known_at=before) == whole
     assert whole.nodes == ("n0", "n1", "n2", "n3", "n4")
