@@ -1093,24 +1093,32 @@ class Memory(LifecycleMixin):
     def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
         """Every current entity of this namespace, in id (creation) order.
 
-        The store is read in one statement as an Arrow table and converted
-        ``batch_size`` rows at a time, so Python objects exist only per batch.
+        The store is read as Arrow tables, one statement per range of entity
+        ids (a whole 1M-entity store in one statement overflows the engine's
+        buffer pool), and converted ``batch_size`` rows at a time, so Python
+        objects exist only per batch. Each range is read when the iteration
+        reaches it: a write between ranges may or may not be seen.
         """
         check_positive_int(batch_size, "batch_size")
-        table = self._store.execute_arrow("entity_export", {"namespace": self._namespace})
-        for batch in table.to_batches(max_chunksize=batch_size):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for row in zip(*columns):
-                yield entity_from_db(entity_key(row[1], row[2]), row).to_entity()
+        for table in self._store.iter_arrow_by_id(
+            "entity_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end()
+        ):
+            for batch in table.to_batches(max_chunksize=batch_size):
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                for row in zip(*columns):
+                    yield entity_from_db(entity_key(row[1], row[2]), row).to_entity()
 
     def iter_relations(self, *, batch_size: int = 10_000) -> Iterator[Relation]:
-        """Every current relation of this namespace, ordered by source, target and type."""
+        """Every current relation of this namespace, ordered by source id, target
+        id and type; read in ranges of source ids like :meth:`iter_entities`."""
         check_positive_int(batch_size, "batch_size")
-        table = self._store.execute_arrow("relation_export", {"namespace": self._namespace})
-        for batch in table.to_batches(max_chunksize=batch_size):
-            columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-            for source, type_, target, *rest in zip(*columns):
-                yield relation_from_db(source, type_, target, rest)
+        for table in self._store.iter_arrow_by_id(
+            "relation_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end()
+        ):
+            for batch in table.to_batches(max_chunksize=batch_size):
+                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
+                for source, type_, target, *rest in zip(*columns):
+                    yield relation_from_db(source, type_, target, rest)
 
     # -- Cypher and stats --------------------------------------------------------
 

@@ -153,7 +153,7 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file():
     from graphmem.store.queries import query_names
 
     source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
-    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|load_query)\(\s*["']([a-z_]+)["']""", source))
+    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|iter_arrow_by_id|load_query)\(\s*["']([a-z_]+)["']""", source))
     used |= set(re.findall(r""":\s*"((?:neighbors)_[a-z_]+)\"""", source))  # the direction -> query tables
     files = set(query_names())
     assert used - files == set(), "names used in code without a queries/ file"
@@ -366,12 +366,16 @@ def test_scans_that_grow_with_the_store_read_in_id_ranges(tmp_path: Path, monkey
         whole = mem._store.execute_arrow_by_id("relation_ids", next_id=1)  # one open-ended range
         parts = mem._store.execute_arrow_by_id("relation_ids", next_id=25, chunk=4)
         assert whole.num_rows == 25 and parts.sort_by("source").equals(whole.sort_by("source"))
-    monkeypatch.setattr(store_module.Store.execute_arrow_by_id, "__kwdefaults__", {"chunk": 4})
+    for method in (store_module.Store.execute_arrow_by_id, store_module.Store.iter_arrow_by_id):
+        monkeypatch.setattr(method, "__kwdefaults__", {"chunk": 4})
     trace: list[tuple[str, dict]] = []
     with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
         mem.tracer = lambda name, params: trace.append((name, dict(params or {})))
         assert len(mem.shortest_path("e0", "e24", direction="out")) == 24
         assert mem.search(vectors[7], k=1)[0].name == "e7"
-    for name in ("relation_ids", "entity_vectors"):
+        assert [e.name for e in mem.iter_entities(batch_size=3)] == [f"e{i}" for i in range(25)]
+        assert [(r.source, r.target) for r in mem.iter_relations()] == [
+            (f"e{i}", f"e{(i + 1) % 25}") for i in range(25)]  # fmt: skip
+    for name in ("relation_ids", "entity_vectors", "entity_export", "relation_export"):
         ranges = [(p["lo"], p["hi"]) for n, p in trace if n == name]
         assert len(ranges) == 7 and ranges[0] == (0, 4) and ranges[-1][0] == 24, (name, ranges)

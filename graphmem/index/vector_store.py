@@ -129,8 +129,7 @@ class VectorStore:
     # -- loading -------------------------------------------------------------------
 
     def _scan(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        next_id = self._store.execute("entity_id_end")[0][0] or 0
-        table = self._store.execute_arrow_by_id("entity_vectors", next_id=next_id)
+        table = self._store.execute_arrow_by_id("entity_vectors", next_id=self._store.entity_id_end())
         ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
         q8 = _blob_matrix(table.column("embedding").combine_chunks(), dim, ids)
         scales = table.column("scale").to_numpy(zero_copy_only=False).astype(np.float32)

@@ -534,10 +534,22 @@ class Store:
         512 MiB pool (kuzu 0.11.3), so scans that grow with the store read in
         ranges.
         """
+        parts = list(self.iter_arrow_by_id(name, params, next_id=next_id, chunk=chunk))
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+    def iter_arrow_by_id(
+        self, name: str, params: Mapping[str, Any] | None = None, *, next_id: int, chunk: int = ID_RANGE
+    ) -> Iterator[pa.Table]:
+        """The parts of :meth:`execute_arrow_by_id`, each read when it is reached
+        (each range is its own read transaction)."""
         starts = list(range(0, max(next_id, 1), chunk))
         ends = [*starts[1:], _OPEN_END]
-        parts = [self.execute_arrow(name, {**(params or {}), "lo": lo, "hi": hi}) for lo, hi in zip(starts, ends)]
-        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        for lo, hi in zip(starts, ends):
+            yield self.execute_arrow(name, {**(params or {}), "lo": lo, "hi": hi})
+
+    def entity_id_end(self) -> int:
+        """One past the highest entity id in the store (0 when it has none)."""
+        return int(self.execute("entity_id_end")[0][0] or 0)
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
