@@ -1101,7 +1101,7 @@ class Memory(LifecycleMixin):
         """
         check_positive_int(batch_size, "batch_size")
         for table in self._store.iter_arrow_by_id(
-            "entity_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end()
+            "entity_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end(), first=batch_size
         ):
             for batch in table.to_batches(max_chunksize=batch_size):
                 columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
@@ -1113,7 +1113,7 @@ class Memory(LifecycleMixin):
         id and type; read in ranges of source ids like :meth:`iter_entities`."""
         check_positive_int(batch_size, "batch_size")
         for table in self._store.iter_arrow_by_id(
-            "relation_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end()
+            "relation_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end(), first=batch_size
         ):
             for batch in table.to_batches(max_chunksize=batch_size):
                 columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]

@@ -538,14 +538,27 @@ class Store:
         return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
 
     def iter_arrow_by_id(
-        self, name: str, params: Mapping[str, Any] | None = None, *, next_id: int, chunk: int = ID_RANGE
+        self,
+        name: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        next_id: int,
+        chunk: int = ID_RANGE,
+        first: int | None = None,
     ) -> Iterator[pa.Table]:
         """The parts of :meth:`execute_arrow_by_id`, each read when it is reached
-        (each range is its own read transaction)."""
-        starts = list(range(0, max(next_id, 1), chunk))
-        ends = [*starts[1:], _OPEN_END]
-        for lo, hi in zip(starts, ends):
+        (each range is its own read transaction). With ``first``, ranges start
+        that small and double up to ``chunk``, so a caller that stops early
+        (the first 10k of a 1M-entity scan) reads little more than it uses."""
+        size = min(first or chunk, chunk)
+        lo = 0
+        while True:
+            last = lo + size >= next_id
+            hi = _OPEN_END if last else lo + size
             yield self.execute_arrow(name, {**(params or {}), "lo": lo, "hi": hi})
+            if last:
+                return
+            lo, size = hi, min(2 * size, chunk)
 
     def entity_id_end(self) -> int:
         """One past the highest entity id in the store (0 when it has none)."""
