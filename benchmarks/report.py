@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import figures, summary
+from .summary import format_ms as _ms
 from .suite import check_budget, describe_budget, human_count
 
 __all__ = [
@@ -136,20 +137,6 @@ def load_results(out_dir: Path) -> list[dict[str, Any]]:
 
 
 # -- RESULTS.md --------------------------------------------------------------------
-
-
-def _ms(value: float) -> str:
-    """
-    >>> _ms(0.01234), _ms(1.5), _ms(123.4), _ms(2345.6)
-    ('0.0123', '1.50', '123', '2,346')
-    """
-    if value < 0.1:
-        return f"{value:.4f}"
-    if value < 10:
-        return f"{value:.2f}"
-    if value < 1000:
-        return f"{value:.0f}"
-    return f"{value:,.0f}"
 
 
 def _cpu(meas: dict[str, Any]) -> str:

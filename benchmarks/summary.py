@@ -118,10 +118,10 @@ RUSTWORKX_NOTE = (
 )
 
 
-def _ms(value: float | None) -> str:
+def format_ms(value: float | None) -> str:
     """
-    >>> _ms(0.01234), _ms(1.5), _ms(123.4), _ms(None)
-    ('0.0123', '1.50', '123', '—')
+    >>> format_ms(0.01234), format_ms(1.5), format_ms(123.4), format_ms(2345.6), format_ms(None)
+    ('0.0123', '1.50', '123', '2,346', '—')
     """
     if value is None:
         return "—"
@@ -252,7 +252,7 @@ def _ops_table(idx: Index) -> list[str]:
                     if "error" in idx.meas.get(("ops", e, op, GRAPH, size), {}):
                         mark = "‡"
                         raised.add(f"{label} on {e} at {human_count(size)}")
-                cells += [_ms(m["p50_ms"]) + mark, _ms(m["p95_ms"]) + mark, _samples(m)]
+                cells += [format_ms(m["p50_ms"]) + mark, format_ms(m["p95_ms"]) + mark, _samples(m)]
                 if reference is not None:
                     target_marks.append(f"{e[0]}:{'pass' if m['p50_ms'] < reference else '**FAIL**'}")
                 ok = check_budget(budget, m) if budget else None
@@ -300,13 +300,13 @@ def _peers_table(idx: Index) -> list[str]:
     wins: list[str] = []
     for size in sizes:
         for op, peer, m, g, ratio in peer_cells(idx, size):
-            text = f"{_ms(m['p50_ms'])}"
+            text = f"{format_ms(m['p50_ms'])}"
             if ratio is not None:
                 text += f" ({_ratio(ratio)}{'†' if g.get('borrowed') else ''})"
                 if ratio < 1:
                     text = f"**{text}**"
-                    wins.append(f"{peer}, {op}, {human_count(size)}: {_ms(m['p50_ms'])} ms against graphmem's "
-                                f"{_ms(g['p50_ms'])} ms ({_ratio(1 / ratio)} faster)")  # fmt: skip
+                    wins.append(f"{peer}, {op}, {human_count(size)}: {format_ms(m['p50_ms'])} ms against graphmem's "
+                                f"{format_ms(g['p50_ms'])} ms ({_ratio(1 / ratio)} faster)")  # fmt: skip
             recall = (m.get("extra") or {}).get("recall_at_10")
             if recall is not None:
                 text += f" r={recall:.2f}"
@@ -339,7 +339,7 @@ def _peers_table(idx: Index) -> list[str]:
             own = [idx.get(gs, RATIO_ENGINE, gb, s) or (idx.op(gb, RATIO_ENGINE, s, {**OPS, **GROWTH})[0]
                                                         if gs == "ops" else None) for s in used]  # fmt: skip
             lines.append(_row([op, f"*graphmem ({RATIO_ENGINE}), {gs} suite `{gb}`*"]
-                              + [(_ms(g["p50_ms"]) + ("" if g.get("benchmark") == gb else "†")) if g else "—"
+                              + [(format_ms(g["p50_ms"]) + ("" if g.get("benchmark") == gb else "†")) if g else "—"
                                  for g in own]))  # fmt: skip
         lines.append(_row([op, peer] + [rows[(op, peer)].get(s, "—") for s in used]))
     lines.append("")
@@ -460,7 +460,7 @@ def _cluster_section(idx: Index, cluster: list[dict[str, Any]]) -> list[str]:
                 if "error" in m:
                     extra = f"error: {m['error']}"
                 lines.append(_row([str(m.get("benchmark")), human_count(m["size"]) if m.get("size") else "—",
-                                   _ms(m.get("p50_ms")), _ms(m.get("p95_ms")), _ms(m.get("p99_ms")),
+                                   format_ms(m.get("p50_ms")), format_ms(m.get("p95_ms")), format_ms(m.get("p99_ms")),
                                    extra or "—"]))  # fmt: skip
         else:
             lines += [_row(["figure", "value"]), _row(["---"] * 2)]
@@ -474,7 +474,8 @@ def _cluster_section(idx: Index, cluster: list[dict[str, Any]]) -> list[str]:
             for size in idx.sizes("ops", (e,)):
                 m = idx.get("ops", e, op, size)
                 if m is not None:
-                    lines.append(_row([label, e, human_count(size), _ms(m["p50_ms"]), _ms(m.get("p99_ms"))]))
+                    lines.append(_row([label, e, human_count(size), format_ms(m["p50_ms"]),
+                                       format_ms(m.get("p99_ms"))]))
     for e in ENGINES:
         m = idx.get("ops", e, "bytes_per_memory", 10_000)
         if m is not None:
