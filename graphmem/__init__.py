@@ -25,6 +25,7 @@ from .errors import (
     InvalidInput,
     NotFound,
     QueryError,
+    FileAccessRefused,
     ReadOnlyStore,
     StoreLocked,
 )
@@ -72,6 +73,7 @@ __all__ = [
     "CorruptStore",
     "IncompatibleStore",
     "QueryError",
+    "FileAccessRefused",
     "EngineConflict",
     "GraphMemWarning",
     "CheckpointWarning",

@@ -31,7 +31,7 @@ import graphmem
 from graphmem.console import render, results
 from graphmem.console.commands import parse_value
 from graphmem.console.script import parameter_names
-from graphmem.errors import GraphMemError, ReadOnlyStore, StoreLocked
+from graphmem.errors import FileAccessRefused, GraphMemError, ReadOnlyStore, StoreLocked
 from graphmem.store.engine import ENGINES
 from graphmem.transfer import FORMATS, export_jsonl, import_jsonl
 
@@ -235,6 +235,9 @@ def _read_query(cypher: str | None, query_file: IO[str] | None) -> str:
 @_format_option
 @_param_options
 @click.option("--write", is_flag=True, help="Open the store read-write and allow statements that write.")
+@click.option("--allow-file-access", is_flag=True,
+              help="Allow Cypher that reads or writes files, the network or extensions (LOAD FROM 'file', "
+              "COPY ... TO, EXPORT DATABASE, INSTALL...). --write does not imply it.")  # fmt: skip
 @click.pass_context
 def query(
     ctx: click.Context,
@@ -245,12 +248,14 @@ def query(
     pairs: tuple[tuple[str, str], ...],
     params: tuple[str, ...],
     write: bool,
+    allow_file_access: bool,
 ) -> None:
     """Run one Cypher statement against the store at PATH.
 
     The query is CYPHER, or the contents of --file, or stdin when CYPHER is
     "-" or missing and stdin is not a terminal. The store is opened read-only
-    unless --write is given. Nodes are (:Entity), relations [:Relation] with
+    unless --write is given; a statement that touches files, the network or
+    extensions is refused unless --allow-file-access is given. Nodes are (:Entity), relations [:Relation] with
     the relation's kind in its `type` property. JSON and CSV write
     timestamps as ISO 8601 and bytes (such as e.embedding) as base64.
     Parameters the statement does not use are ignored.
@@ -267,7 +272,9 @@ def query(
     used = {name: bound[name] for name in parameter_names(text) if name in bound}  # the engine refuses extra ones
     with _open(ctx, path, read_only=not write) as mem:
         try:
-            columns, rows = mem.cypher_table(text, used)
+            columns, rows = mem.cypher_table(text, used, allow_file_access=allow_file_access)
+        except FileAccessRefused as exc:
+            raise FileAccessRefused(f"{exc} (pass --allow-file-access to allow it)", clause=exc.clause) from None
         except ReadOnlyStore as exc:
             if write:
                 raise
@@ -294,6 +301,8 @@ def _embedder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--write", is_flag=True, help="Open the store read-write: Cypher that writes is allowed.")
+@click.option("--allow-file-access", is_flag=True,
+              help="Allow Cypher that reads or writes files, the network or extensions. --write does not imply it.")
 @_format_option
 @_param_options
 @_embedder_option
@@ -302,12 +311,14 @@ def console(
     ctx: click.Context,
     path: Path,
     write: bool,
+    allow_file_access: bool,
     fmt: str,
     pairs: tuple[tuple[str, str], ...],
     params: tuple[str, ...],
     embedder: str,
 ) -> None:
-    """The Cypher console on the store at PATH (read-only unless --write).
+    """The Cypher console on the store at PATH (read-only unless --write;
+    no file, network or extension access unless --allow-file-access).
 
     Type Cypher ending with ';' (it may span lines) or meta-commands
     starting with ':' (:help, :schema, :stats, :search TEXT -> name,
@@ -332,7 +343,7 @@ def console(
     warn = render.Output(interactive=False).warn
     mem = open_for_console(path, engine=settings.engine, embedder=_embedder(embedder), write=write, warn=warn)
     with mem:
-        status = run_console(mem, fmt=fmt, params=_bound(pairs, params))
+        status = run_console(mem, fmt=fmt, params=_bound(pairs, params), allow_file_access=allow_file_access)
     ctx.exit(status)
 
 

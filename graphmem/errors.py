@@ -17,6 +17,7 @@ __all__ = [
     "CorruptStore",
     "IncompatibleStore",
     "QueryError",
+    "FileAccessRefused",
     "EngineConflict",
     "GraphMemWarning",
     "CheckpointWarning",
@@ -56,6 +57,19 @@ class IncompatibleStore(GraphMemError):
 
 class QueryError(GraphMemError):
     """The engine rejected a Cypher statement; the message is the engine's."""
+
+
+class FileAccessRefused(QueryError):
+    """User Cypher would read or write files, reach the network, load an
+    extension or redirect the engine's file access; refused before it ran.
+
+    ``clause`` names the clause (``"COPY ... TO"``, ``"LOAD FROM 'x.csv'"``).
+    Read-write callers may opt in with ``allow_file_access=True``.
+    """
+
+    def __init__(self, message: str, *, clause: str = "") -> None:
+        super().__init__(message)
+        self.clause = clause
 
 
 class EngineConflict(GraphMemError):

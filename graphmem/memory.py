@@ -1124,9 +1124,14 @@ class Memory(LifecycleMixin):
 
     @timed("cypher")
     def cypher(
-        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = False,
+        allow_file_access: bool = False,
     ) -> list[dict[str, Any]]:
-        """Run a Cypher statement; rows come back as dicts keyed by column.
+        """Run one Cypher statement; rows come back as dicts keyed by column.
 
         Values go in as ``$parameters``; a statement whose parameter is not
         given is refused (:class:`QueryError`). A statement that writes is
@@ -1135,27 +1140,43 @@ class Memory(LifecycleMixin):
         then rebuilds its derived structures lazily. Entities created through Cypher have no vector and
         must follow the data model (``key`` = namespace, U+001F, name; a fresh
         ``id``); prefer :meth:`add_entity`.
+
+        A statement that reads or writes files, reaches the network or loads
+        code (``LOAD FROM`` anything but a ``$parameter`` bound to an
+        in-memory table, ``COPY ... TO``, ``EXPORT``/``IMPORT DATABASE``,
+        ``INSTALL``/``LOAD`` an extension, ``ATTACH``, table functions that
+        read files, settings that move file access) is refused before it
+        runs with :class:`FileAccessRefused`, read-only or not, unless the
+        caller opts in with ``allow_file_access=True`` — only for Cypher you
+        wrote yourself, never for text from an agent or a user.
         """
-        return self._cypher(query, params, read_only).dicts()
+        return self._cypher(query, params, read_only, allow_file_access).dicts()
 
     def cypher_table(
-        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = False,
+        allow_file_access: bool = False,
     ) -> tuple[list[str], list[list[Any]]]:
         """Like :meth:`cypher`, as (column names, rows): for tools that print
         tables, where an empty result still has columns."""
-        result = self._cypher(query, params, read_only)
+        result = self._cypher(query, params, read_only, allow_file_access)
         return result.columns, result.rows
 
-    def _cypher(self, query: str, params: Mapping[str, Any] | None, read_only: bool) -> CypherResult:
+    def _cypher(
+        self, query: str, params: Mapping[str, Any] | None, read_only: bool, allow_file_access: bool
+    ) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
         if not isinstance(read_only, bool):
             raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
         if read_only:
-            return self._store.cypher(query, params, allow_write=False)
+            return self._store.cypher(query, params, allow_write=False, allow_file_access=allow_file_access)
         return self._store.cypher(
-            query, params, before_write=self._pin_id_floor, check_write=self._check_data_model,
-            after_write=self._invalidate,
+            query, params, allow_file_access=allow_file_access, before_write=self._pin_id_floor,
+            check_write=self._check_data_model, after_write=self._invalidate,
         )  # fmt: skip
 
     def _check_data_model(self) -> None:

@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 from ..config import StoreConfig
 from ..errors import CheckpointWarning, CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
 from . import schema
+from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query
 
@@ -648,6 +649,7 @@ class Store:
         params: Mapping[str, Any] | None = None,
         *,
         allow_write: bool = True,
+        allow_file_access: bool = False,
         before_write: Callable[[], None] | None = None,
         check_write: Callable[[], None] | None = None,
         after_write: Callable[[], None] | None = None,
@@ -657,9 +659,18 @@ class Store:
         when ``allow_write`` and the store is writable, else refused.
         ``before_write`` runs inside that write transaction before the
         statement, ``check_write`` after it (an exception rolls it back), and
-        ``after_write`` after its commit, under the writer lock."""
+        ``after_write`` after its commit, under the writer lock.
+
+        Before anything runs, the text is checked
+        (:func:`~graphmem.store.cypher_guard.check_user_cypher`): one statement,
+        and unless ``allow_file_access`` nothing that reads or writes files,
+        reaches the network or loads an extension (the engine lets all of that
+        through a read-only transaction) — :class:`FileAccessRefused` names the
+        clause. Graphmem's own statements go through :meth:`execute`, unchecked.
+        """
         if not isinstance(text, str) or not text.strip():
             raise QueryError("a Cypher statement must be a non-empty str")
+        check_user_cypher(text, params, allow_file_access=allow_file_access)
         check_bound(text, params, label="the Cypher statement")
         conn = self._conn()
         self._run(conn, "<begin>", "BEGIN TRANSACTION READ ONLY", None)
