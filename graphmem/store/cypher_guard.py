@@ -21,8 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..errors import FileAccessRefused, InvalidInput, QueryError
 
@@ -32,33 +31,37 @@ __all__ = ["check_user_cypher", "statements", "tokens", "Token"]
 _SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \u00a0\u1680\u180e\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 _ESCAPE = r"""\\(?:[\\'"bBfFnNrRtT]|[xX][0-9a-fA-F]{2}|[uU][0-9a-fA-F]{8}|[uU][0-9a-fA-F]{4})"""
 _TOKEN = re.compile(
+    # The commonest first; comments before punctuation ('/'), numbers before it ('.5').
     rf"""
     (?P<space>[{_SPACE}]+)
+  | (?P<word>[^\W\d]\w*)
   | (?P<block>/\*.*?\*/)
   | (?P<line>//[^\n\r]*(?:\r?\n|\Z))
   | (?P<bad>/[*/])
+  | (?P<number>\d+(?:\.\d+)?(?:[eE]-?\d+)?|\.\d+(?:[eE]-?\d+)?)
+  | (?P<punct>[-!#%&()*+,./:;<=>?@\[\]^{{|}}~\u00ad\u2010-\u2015\u2212\ufe58\ufe63\uff0d\u27e8\u27e9\u3008\u3009\ufe64\ufe65\uff1c\uff1e])
   | (?P<string>'(?:[^'\\]|{_ESCAPE})*'|"(?:[^"\\]|{_ESCAPE})*")
   | (?P<name>(?:`[^`]*`)+)
   | (?P<param>\$(?:[^\W\d]\w*|(?:`[^`]*`)+|\d+))
-  | (?P<word>[^\W\d]\w*)
-  | (?P<number>\d+(?:\.\d+)?(?:[eE]-?\d+)?|\.\d+(?:[eE]-?\d+)?)
-  | (?P<punct>[-!#%&()*+,./:;<=>?@\[\]^{{|}}~\u00ad\u2010-\u2015\u2212\ufe58\ufe63\uff0d\u27e8\u27e9\u3008\u3009\ufe64\ufe65\uff1c\uff1e])
     """,
     re.VERBOSE | re.DOTALL,
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
     """One lexical token. ``kind`` is ``word`` (a bare identifier or
     keyword; ``text`` upper-cased), ``name`` (a backtick identifier, ``text``
     its name), ``param`` (``text`` the parameter's name), ``string`` (``text``
-    as written, quotes included), ``number`` or ``punct``."""
+    as written, quotes included), ``number`` or ``punct``; ``raw`` is the
+    text as written."""
 
     kind: str
     text: str
     at: int
-    raw: str = ""
+    raw: str
+
+
+_DROPPED = frozenset({"space", "block", "line"})
 
 
 def tokens(text: str) -> list[Token]:
@@ -73,30 +76,33 @@ def tokens(text: str) -> list[Token]:
     """
     out: list[Token] = []
     at = 0
-    end = len(text)
-    while at < end:
-        match = _TOKEN.match(text, at)
-        if match is None:
-            raise QueryError(f"cannot read the statement at offset {at} ({text[at:at + 20]!r}): "
-                             "an unterminated string, comment or name, or a character Cypher does not allow")
+    for match in _TOKEN.finditer(text):
+        if match.start() != at:
+            break  # finditer skipped what no token matches
+        at = match.end()
         kind = match.lastgroup or ""
+        if kind in _DROPPED:
+            continue
         value = match.group()
-        if kind == "bad":
-            raise QueryError(f"cannot read the statement at offset {at}: a comment that does not end")
-        if kind == "word" and not value.isidentifier():
-            # Python's \w is wider than the grammar's identifier characters
-            # (it takes superscript digits, say): refuse rather than guess.
-            raise QueryError(f"cannot read the statement at offset {at} ({value!r}): not a Cypher name")
         if kind == "word":
-            out.append(Token("word", value.upper(), at, value))
+            if not value.isidentifier():
+                # Python's \w is wider than the grammar's identifier characters
+                # (it takes superscript digits, say): refuse rather than guess.
+                raise QueryError(f"cannot read the statement at offset {match.start()} ({value!r}): not a Cypher name")
+            out.append(Token("word", value.upper(), match.start(), value))
         elif kind == "name":
-            out.append(Token("name", value[1:-1].replace("``", "`"), at))
+            out.append(Token("name", value[1:-1].replace("``", "`"), match.start(), value))
         elif kind == "param":
             raw = value[1:]
-            out.append(Token("param", raw[1:-1].replace("``", "`") if raw.startswith("`") else raw, at))
-        elif kind in ("string", "number", "punct"):
-            out.append(Token(kind, value, at, value))
-        at = match.end()
+            name = raw[1:-1].replace("``", "`") if raw.startswith("`") else raw
+            out.append(Token("param", name, match.start(), value))
+        elif kind == "bad":
+            raise QueryError(f"cannot read the statement at offset {match.start()}: a comment that does not end")
+        else:
+            out.append(Token(kind, value, match.start(), value))
+    if at != len(text):
+        raise QueryError(f"cannot read the statement at offset {at} ({text[at:at + 20]!r}): "
+                         "an unterminated string, comment or name, or a character Cypher does not allow")
     return out
 
 
@@ -257,7 +263,7 @@ def _check_source(stmt: list[Token], i: int, clause: str, params: Mapping[str, A
     if subquery and _is_punct(stmt, i, "(") and i + 1 < len(stmt) and stmt[i + 1].kind == "word" \
             and stmt[i + 1].text in _QUERY_START:  # fmt: skip
         return  # COPY T FROM (MATCH ...): its clauses are checked like the rest of the statement
-    shown = (stmt[i].raw or stmt[i].text) if i < len(stmt) else "nothing"
+    shown = stmt[i].raw if i < len(stmt) else "nothing"
     raise _refuse(f"{clause} {shown}", "reads a file, a URL or a Python variable")
 
 
