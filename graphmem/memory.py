@@ -34,6 +34,7 @@ from .metrics import Latencies, timed
 from .temporal import TimeView, TimeViews, check_time
 from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
+    check_call_totals,
     check_direction,
     check_name,
     check_namespace,
@@ -216,15 +217,21 @@ class Memory(LifecycleMixin):
             self._vectors.save()
 
     def _flush_access(self) -> None:
-        """Inside a write transaction: the pending access statistics, in one statement."""
+        """Inside a write transaction: the pending access statistics, in one statement.
+
+        Writes call it after their own checks and statements, so a write that
+        graphmem refuses inside its transaction (a missing endpoint, a vector
+        of the wrong dimension) has updated no row when it rolls back: rolling
+        back row updates is what corrupts kuzu 0.11.3 (see
+        ``_CHECKPOINT_AFTER_ROLLBACK`` in the store). If the transaction rolls
+        back anyway, the statistics go back to the log instead of being lost.
+        """
         drained = self._shared.access.drain()
         if not drained:
             return
-        try:
+        with self._store.transaction() as tx:  # joins the caller's transaction
+            tx.after_rollback(lambda: self._shared.access.restore(drained))
             self._store.execute("access_flush", {"rows": AccessLog.table(drained)})
-        except BaseException:
-            self._shared.access.restore(drained)
-            raise
 
     def __enter__(self) -> Memory:
         return self
@@ -332,7 +339,14 @@ class Memory(LifecycleMixin):
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
-        items = [parse_entity_record(record, i) for i, record in enumerate(entities)]
+        items = []
+        observations = size = 0
+        for i, record in enumerate(entities):
+            item = parse_entity_record(record, i)
+            observations += len(item.observations or ())
+            size += item.size
+            check_call_totals(observations, size, i)
+            items.append(item)
         if items:
             self._write_entities(items)
         return len(items)
@@ -342,7 +356,6 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             if self._shared.duplicates != "allow":
                 items = self._deduplicate(state, items)
             capacity = self._shared.capacity
@@ -358,6 +371,7 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
+            self._flush_access()  # after the checks above, and before eviction ranks by access
 
             if capacity is not None:
                 grown = len(state.namespaces.members(self._namespace)) + len(plan.created) + len(plan.revived)
@@ -560,7 +574,13 @@ class Memory(LifecycleMixin):
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
-        items = [parse_relation_record(record, i) for i, record in enumerate(relations)]
+        items = []
+        size = 0
+        for i, record in enumerate(relations):
+            item = parse_relation_record(record, i)
+            size += item.size
+            check_call_totals(0, size, i)
+            items.append(item)
         if items:
             self._write_relations(items)
         return len(items)
@@ -569,11 +589,11 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             plan = upsert_relations(
                 self._store, state, items, namespace=self._namespace, config=self._store.config,
                 now=self._shared.now(),
             )  # fmt: skip
+            self._flush_access()  # after upsert_relations' NotFound check: see _flush_access
 
             def bookkeeping() -> None:
                 self._refresh_relation_types(state, apply_relation_plan(state, plan))

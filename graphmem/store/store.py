@@ -29,7 +29,7 @@ from ..config import StoreConfig
 from ..errors import CheckpointWarning, CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
 from . import schema
 from .engine import default_engine, load_engine, translate
-from .queries import check_bound, load_query
+from .queries import check_bound, load_query, may_write
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -70,17 +70,36 @@ _open_paths_lock = threading.Lock()
 
 _WRITE_REFUSED = "Can not execute a write query inside a read-only transaction"
 
+# Engines whose rollback of row updates corrupts their in-memory version
+# chains. Measured on kuzu 0.11.3 (benchmarks/RELIABILITY.md, issue 17.2): after
+# a transaction that SET existing rows is rolled back (by ROLLBACK, or by the
+# engine itself when a statement fails), later updates of those rows fail with
+# "Write-write conflict of updating the same row" (226-233 of 300 transactions)
+# or the process dies with SIGSEGV (1 run in 3). A CHECKPOINT right after the
+# rollback folds the committed updates into the file and drops the chains:
+# 0 conflicts and no crash in 8 x 300 transactions. LadybugDB 0.22 has neither
+# problem (its UpdateInfo rollback was rewritten), so it skips the checkpoint.
+_CHECKPOINT_AFTER_ROLLBACK = frozenset({"kuzu"})
+
 
 class Transaction:
     """The write transaction in progress; see :meth:`Store.transaction`."""
 
-    __slots__ = ("callbacks",)
+    __slots__ = ("callbacks", "undo", "wrote")
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], None]] = []
+        self.undo: list[Callable[[], None]] = []
+        self.wrote = False
+        """A statement that may change rows ran (see _CHECKPOINT_AFTER_ROLLBACK)."""
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
+
+    def after_rollback(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` if the transaction is rolled back (not when its COMMIT
+        fails: the write may then have applied)."""
+        self.undo.append(callback)
 
 
 class CypherResult:
@@ -207,6 +226,9 @@ class Store:
         self._manifest: dict[str, Any] = {}
         self.commit_failed_hooks: list[Callable[[], None]] = []
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
+        self._checkpoint_owed = False
+        """A write transaction was rolled back and the CHECKPOINT that must
+        follow it (see _CHECKPOINT_AFTER_ROLLBACK) has not succeeded yet."""
         self._claim_path()
         try:
             self._db = self._open_database()
@@ -451,6 +473,9 @@ class Store:
         check_bound(text, params, label=f"query {name!r}")
         if self.tracer is not None:
             self.tracer(name, params)
+        tx = self._tx
+        if tx is not None and conn is self._write_conn and not tx.wrote and may_write(text):
+            tx.wrote = True
         try:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
             result = conn.execute(statement, dict(params) if params else None)
@@ -601,6 +626,8 @@ class Store:
             yield current  # nested: join this thread's transaction
             return
         with self.exclusive():
+            if self._checkpoint_owed:
+                self._checkpoint_after_rollback(strict=True)
             tx = Transaction()
             self._tx = tx
             try:
@@ -609,6 +636,10 @@ class Store:
                     yield tx
                 except BaseException:
                     _rollback(self._write_conn)
+                    if tx.wrote:
+                        self._checkpoint_after_rollback(strict=False)
+                    for undo in tx.undo:
+                        undo()
                     raise
                 try:
                     self._run(self._write_conn, "<commit>", "COMMIT", None)
@@ -630,6 +661,7 @@ class Store:
                     # applied is unknown here, so whatever is derived from the
                     # store is reloaded from it instead of updated by callbacks.
                     _rollback(self._write_conn)
+                    self._checkpoint_after_rollback(strict=False)
                     for hook in self.commit_failed_hooks:
                         hook()
                     raise type(exc)(
@@ -641,6 +673,26 @@ class Store:
                     callback()
             finally:
                 self._tx = None
+
+    def _checkpoint_after_rollback(self, *, strict: bool) -> None:
+        """After a write transaction was rolled back, on an engine that needs it
+        (see _CHECKPOINT_AFTER_ROLLBACK): CHECKPOINT, so no later write meets the
+        rolled-back updates. If it fails, the debt stays and the next write
+        transaction pays it first; ``strict`` raises then (no write may run on
+        the damaged chains), else the original error goes on unmasked."""
+        if self.engine_name not in _CHECKPOINT_AFTER_ROLLBACK:
+            return
+        self._checkpoint_owed = True
+        try:
+            self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
+        except GraphMemError as exc:
+            if strict:
+                raise GraphMemError(
+                    f"the store{self._where()} must checkpoint after a rolled-back write before it writes again, "
+                    f"and the checkpoint failed (the engine said: {exc}); retry, or close and reopen the store"
+                ) from None
+            return
+        self._checkpoint_owed = False
 
     def cypher(
         self,
