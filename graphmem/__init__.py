@@ -18,6 +18,7 @@ from .embed import DefaultEmbedder, Embedder, HashEmbedder
 from .errors import (
     CheckpointWarning,
     CorruptStore,
+    PermissionDenied,
     EngineConflict,
     GraphMemError,
     GraphMemWarning,
@@ -70,6 +71,7 @@ __all__ = [
     "StoreLocked",
     "ReadOnlyStore",
     "CorruptStore",
+    "PermissionDenied",
     "IncompatibleStore",
     "QueryError",
     "EngineConflict",

@@ -20,7 +20,7 @@ from pyroaring import BitMap
 
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, QueryError, ReadOnlyStore
+from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, epoch_us
@@ -214,7 +214,20 @@ class Memory(LifecycleMixin):
             with self._store.transaction():
                 self._flush_access()
         with self._store.exclusive():
-            self._vectors.save()
+            try:
+                self._vectors.save()
+            except OSError as exc:
+                folder = self._vectors.folder
+                # hnswlib writes nothing, silently, where it may not: the save
+                # then fails on the missing file, not on the permission.
+                if isinstance(exc, PermissionError) or (
+                        folder is not None and folder.exists()
+                        and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
+                    raise PermissionDenied(
+                        f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
+                        "not damaged (the index is rebuilt from it when needed): give this user write access"
+                    ) from None
+                raise
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics, in one statement.
@@ -942,6 +955,7 @@ class Memory(LifecycleMixin):
         ...     [(h.name, round(h.score, 2)) for h in mem.search(np.array([0.0, 1.0]), k=2)]
         [('y', 0.8), ('x', 0.0)]
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
         rank = check_rank(rank)
@@ -1040,6 +1054,7 @@ class Memory(LifecycleMixin):
         put it in a prompt. ``as_of`` / ``known_at`` recall what was valid /
         known then (the entity texts are the current ones).
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
         if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
@@ -1225,6 +1240,7 @@ class Memory(LifecycleMixin):
 
     def __len__(self) -> int:
         """The number of current entities in this namespace."""
+        self._store.check_open()
         if self._derived.loaded:
             return len(self._derived.get().namespaces.members(self._namespace))
         return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])

@@ -26,7 +26,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..config import StoreConfig
-from ..errors import CheckpointWarning, CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
+from ..errors import (
+    CheckpointWarning,
+    CorruptStore,
+    GraphMemError,
+    IncompatibleStore,
+    PermissionDenied,
+    QueryError,
+    ReadOnlyStore,
+    StoreLocked,
+)
 from . import schema
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query, may_write
@@ -292,9 +301,12 @@ class Store:
             raise CorruptStore(f"no graphmem store at {self.path}")
         if self.path.exists() and any(self.path.iterdir()):
             raise CorruptStore(f"{self.path} is a non-empty directory that is not a graphmem store")
-        self.path.mkdir(parents=True, exist_ok=True)
-        self._manifest = {"format": FORMAT_VERSION, "engine": self.engine_name}
-        _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n")
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._manifest = {"format": FORMAT_VERSION, "engine": self.engine_name}
+            _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n")
+        except PermissionError as exc:
+            raise permission_denied(exc, "cannot create the store") from None
 
     def _record_database(self) -> None:
         """Note in the manifest that the database file now exists (see _check_manifest)."""
@@ -356,9 +368,9 @@ class Store:
         lock_path = self.path / LOCK_FILE
         try:
             fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        except PermissionError:
+        except PermissionError as exc:
             if not self.read_only:
-                raise
+                raise permission_denied(exc, "cannot open the store's lock file") from None
             return  # a read-only store on read-only media: the engine's lock is all there is
         try:
             fcntl.flock(fd, (fcntl.LOCK_SH if self.read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
@@ -371,8 +383,36 @@ class Store:
             ) from None
         self._lock_fd = fd
 
+    def _check_writable(self) -> None:
+        """A read-write open needs to write the store's folder and every file and
+        folder graphmem keeps in it (the engine's WAL, the lock, the manifest,
+        the vector index): refuse at open, naming the first that is not
+        writable, rather than fail at the first COMMIT or at close()."""
+        if self.path is None or self.read_only or not self.path.is_dir():
+            return
+        paths = [self.path]
+        for entry in sorted(self.path.iterdir()):
+            paths.append(entry)
+            if entry.is_dir():
+                paths.extend(sorted(entry.iterdir()))
+        for path in paths:
+            mode = os.W_OK | (os.X_OK if path.is_dir() else 0)
+            if not os.access(path, mode, effective_ids=os.access in os.supports_effective_ids):
+                kind = "folder" if path.is_dir() else "file"
+                raise PermissionDenied(
+                    f"permission denied: this process (uid {os.geteuid()}) cannot write the {kind} {path} of the "
+                    f"store at {self.path}; the store is not damaged: give this user write access, or open it "
+                    "with read_only=True"
+                )
+
     def _open_database(self) -> Any:
-        self._check_manifest()
+        try:
+            self._check_manifest()
+        except PermissionDenied:
+            raise
+        except PermissionError as exc:
+            raise permission_denied(exc, "cannot read the store") from None
+        self._check_writable()
         self._lock_files()
         self._probe_wal()
         target = ":memory:" if self.path is None else str(self.path / DATABASE_FILE)
@@ -779,6 +819,14 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def permission_denied(exc: OSError, what: str) -> PermissionDenied:
+    """A :class:`PermissionDenied` for an ``OSError`` of the file system, naming its path."""
+    return PermissionDenied(
+        f"permission denied: {what}: this process (uid {os.geteuid()}) may not access {exc.filename or exc} "
+        f"({exc.strerror}); the store is not damaged: give this user access, or open it with read_only=True"
+    )
 
 
 def _collect(result: Any) -> tuple[list[str], list[list[Any]]]:
