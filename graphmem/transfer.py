@@ -48,8 +48,13 @@ records with the time of the import.
 
 The importer reads the input twice after validating it: one pass checks every
 line (JSON syntax, record shape, names, types, vectors, one vector dimension,
-and that every relation endpoint is an entity of the file or of the store),
-and nothing is written unless the whole file passes. Entities are then
+the input limits of :mod:`graphmem.config` including an entity's observations
+added up over the file's lines, anything the engine would refuse such as a
+lone surrogate, and that every relation endpoint is an entity of the file or
+of the store), and nothing is written unless the whole file passes. Lines are
+read with a size cap (``MAX_LINE_BYTES``): a longer line is refused with its
+number without being read whole. Batches end early rather than pass a call's
+limits (observations, bytes). Entities are then
 written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
 afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.

@@ -243,7 +243,7 @@ def check_record_bytes(what: str, *parts: str | Iterable[str] | None, extra: int
     Examples
     --------
     >>> check_record_bytes("entity 'a'", "a", "Entity", "é", ["x", "y"], extra=2)
-    9
+    13
     """
     size = extra
     for part in parts:

@@ -80,14 +80,15 @@ _open_paths_lock = threading.Lock()
 _WRITE_REFUSED = "Can not execute a write query inside a read-only transaction"
 
 # Engines whose rollback of row updates corrupts their in-memory version
-# chains. Measured on kuzu 0.11.3 (benchmarks/RELIABILITY.md, issue 17.2): after
-# a transaction that SET existing rows is rolled back (by ROLLBACK, or by the
-# engine itself when a statement fails), later updates of those rows fail with
-# "Write-write conflict of updating the same row" (226-233 of 300 transactions)
-# or the process dies with SIGSEGV (1 run in 3). A CHECKPOINT right after the
-# rollback folds the committed updates into the file and drops the chains:
-# 0 conflicts and no crash in 8 x 300 transactions. LadybugDB 0.22 has neither
-# problem (its UpdateInfo rollback was rewritten), so it skips the checkpoint.
+# chains. Measured on kuzu 0.11.3 (python -m tests.reliability.rollback_probe,
+# 8 trials x 300 transactions): after a transaction that SET existing rows is
+# rolled back (by ROLLBACK, or by the engine itself when a statement fails),
+# later updates of those rows fail with "Write-write conflict of updating the
+# same row" (501 in the 2 trials that finished) or the process dies with
+# SIGSEGV (6 of 8 trials). A CHECKPOINT right after each rollback folds the
+# committed updates into the file and drops the chains: 0 conflicts, 0 crashes,
+# every sum right. LadybugDB 0.22 shows neither (its UpdateInfo rollback was
+# rewritten upstream), so it skips the checkpoint.
 _CHECKPOINT_AFTER_ROLLBACK = frozenset({"kuzu"})
 
 
