@@ -18,6 +18,7 @@ from .embed import DefaultEmbedder, Embedder, HashEmbedder
 from .errors import (
     CheckpointWarning,
     CorruptStore,
+    PermissionDenied,
     EngineConflict,
     FileAccessRefused,
     GraphMemError,
@@ -71,6 +72,7 @@ __all__ = [
     "StoreLocked",
     "ReadOnlyStore",
     "CorruptStore",
+    "PermissionDenied",
     "IncompatibleStore",
     "QueryError",
     "FileAccessRefused",

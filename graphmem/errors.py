@@ -15,6 +15,7 @@ __all__ = [
     "StoreLocked",
     "ReadOnlyStore",
     "CorruptStore",
+    "PermissionDenied",
     "IncompatibleStore",
     "QueryError",
     "FileAccessRefused",
@@ -49,6 +50,15 @@ class ReadOnlyStore(GraphMemError):
 
 class CorruptStore(GraphMemError):
     """The store's files are damaged or are not a graphmem store."""
+
+
+class PermissionDenied(GraphMemError, PermissionError):
+    """The process may not read or write a file or folder of the store.
+
+    The message names the path; the store is not damaged: fix the ownership
+    or mode, or open it ``read_only=True`` if it is meant to be read only.
+    Also a :class:`PermissionError`, so code that catches that keeps working.
+    """
 
 
 class IncompatibleStore(GraphMemError):

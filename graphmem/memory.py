@@ -20,7 +20,7 @@ from pyroaring import BitMap
 
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, QueryError, ReadOnlyStore
+from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, epoch_us
@@ -34,6 +34,7 @@ from .metrics import Latencies, timed
 from .temporal import TimeView, TimeViews, check_time
 from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
+    check_call_totals,
     check_direction,
     check_name,
     check_namespace,
@@ -213,18 +214,37 @@ class Memory(LifecycleMixin):
             with self._store.transaction():
                 self._flush_access()
         with self._store.exclusive():
-            self._vectors.save()
+            try:
+                self._vectors.save()
+            except OSError as exc:
+                folder = self._vectors.folder
+                # hnswlib writes nothing, silently, where it may not: the save
+                # then fails on the missing file, not on the permission.
+                if isinstance(exc, PermissionError) or (
+                        folder is not None and folder.exists()
+                        and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
+                    raise PermissionDenied(
+                        f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
+                        "not damaged (the index is rebuilt from it when needed): give this user write access"
+                    ) from None
+                raise
 
     def _flush_access(self) -> None:
-        """Inside a write transaction: the pending access statistics, in one statement."""
+        """Inside a write transaction: the pending access statistics, in one statement.
+
+        Writes call it after their own checks and statements, so a write that
+        graphmem refuses inside its transaction (a missing endpoint, a vector
+        of the wrong dimension) has updated no row when it rolls back: rolling
+        back row updates is what corrupts kuzu 0.11.3 (see
+        ``_CHECKPOINT_AFTER_ROLLBACK`` in the store). If the transaction rolls
+        back anyway, the statistics go back to the log instead of being lost.
+        """
         drained = self._shared.access.drain()
         if not drained:
             return
-        try:
+        with self._store.transaction() as tx:  # joins the caller's transaction
+            tx.after_rollback(lambda: self._shared.access.restore(drained))
             self._store.execute("access_flush", {"rows": AccessLog.table(drained)})
-        except BaseException:
-            self._shared.access.restore(drained)
-            raise
 
     def __enter__(self) -> Memory:
         return self
@@ -332,7 +352,14 @@ class Memory(LifecycleMixin):
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
-        items = [parse_entity_record(record, i) for i, record in enumerate(entities)]
+        items = []
+        observations = size = 0
+        for i, record in enumerate(entities):
+            item = parse_entity_record(record, i)
+            observations += len(item.observations or ())
+            size += item.size
+            check_call_totals(observations, size, i)
+            items.append(item)
         if items:
             self._write_entities(items)
         return len(items)
@@ -342,7 +369,6 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             if self._shared.duplicates != "allow":
                 items = self._deduplicate(state, items)
             capacity = self._shared.capacity
@@ -358,6 +384,7 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
+            self._flush_access()  # after the checks above, and before eviction ranks by access
 
             if capacity is not None:
                 grown = len(state.namespaces.members(self._namespace)) + len(plan.created) + len(plan.revived)
@@ -560,7 +587,13 @@ class Memory(LifecycleMixin):
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
-        items = [parse_relation_record(record, i) for i, record in enumerate(relations)]
+        items = []
+        size = 0
+        for i, record in enumerate(relations):
+            item = parse_relation_record(record, i)
+            size += item.size
+            check_call_totals(0, size, i)
+            items.append(item)
         if items:
             self._write_relations(items)
         return len(items)
@@ -569,11 +602,11 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             plan = upsert_relations(
                 self._store, state, items, namespace=self._namespace, config=self._store.config,
                 now=self._shared.now(),
             )  # fmt: skip
+            self._flush_access()  # after upsert_relations' NotFound check: see _flush_access
 
             def bookkeeping() -> None:
                 self._refresh_relation_types(state, apply_relation_plan(state, plan))
@@ -922,6 +955,7 @@ class Memory(LifecycleMixin):
         ...     [(h.name, round(h.score, 2)) for h in mem.search(np.array([0.0, 1.0]), k=2)]
         [('y', 0.8), ('x', 0.0)]
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
         rank = check_rank(rank)
@@ -1020,6 +1054,7 @@ class Memory(LifecycleMixin):
         put it in a prompt. ``as_of`` / ``known_at`` recall what was valid /
         known then (the entity texts are the current ones).
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
         if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
@@ -1226,6 +1261,7 @@ class Memory(LifecycleMixin):
 
     def __len__(self) -> int:
         """The number of current entities in this namespace."""
+        self._store.check_open()
         if self._derived.loaded:
             return len(self._derived.get().namespaces.members(self._namespace))
         return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])

@@ -202,6 +202,7 @@ class LifecycleMixin:
         vector index (not an all-pairs scan), so a pair is found when either
         entity is among the other's ``k`` nearest. Sorted by score, best first.
         """
+        self._store.check_open()  # the index lives in memory: a closed memory must not answer
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise InvalidInput(f"threshold must be a number in (0, 1], not {threshold!r}")
         k = check_positive_int(k, "k")  # type: ignore[assignment]

@@ -48,8 +48,13 @@ records with the time of the import.
 
 The importer reads the input twice after validating it: one pass checks every
 line (JSON syntax, record shape, names, types, vectors, one vector dimension,
-and that every relation endpoint is an entity of the file or of the store),
-and nothing is written unless the whole file passes. Entities are then
+the input limits of :mod:`graphmem.config` including an entity's observations
+added up over the file's lines, anything the engine would refuse such as a
+lone surrogate, and that every relation endpoint is an entity of the file or
+of the store), and nothing is written unless the whole file passes. Lines are
+read with a size cap (``MAX_LINE_BYTES``): a longer line is refused with its
+number without being read whole. Batches end early rather than pass a call's
+limits (observations, bytes). Entities are then
 written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
 afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.
@@ -79,6 +84,14 @@ import numpy as np
 
 from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore
 from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
+from .config import (
+    MAX_CALL_BYTES,
+    MAX_LINE_BYTES,
+    MAX_OBSERVATIONS,
+    MAX_OBSERVATIONS_PER_CALL,
+    MAX_PROPERTY_DEPTH,
+    MAX_RECORD_BYTES,
+)
 from .validate import check_positive_int
 from .writes import parse_entity, parse_relation
 
@@ -422,8 +435,23 @@ def _seekable(fh: IO[Any]) -> tuple[IO[Any], bool]:
 
 
 def _lines(fh: IO[Any]) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every physical line, decoded."""
-    for number, raw in enumerate(fh, start=1):
+    """(line number, text) of every physical line, decoded.
+
+    Each line is read with a size cap: a line longer than ``MAX_LINE_BYTES``
+    is refused with its number after reading at most that much of it (never
+    the whole line), so one runaway line cannot exhaust memory.
+    """
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and raw[-1:] not in ("\n", b"\n"):
+            raise InvalidInput(
+                f"line {number}: longer than {MAX_LINE_BYTES:,} bytes, the limit of one import line "
+                f"(a record holds at most {MAX_RECORD_BYTES:,} bytes of text); nothing was written"
+            )
         if isinstance(raw, bytes):
             try:
                 line = raw.decode("utf-8")
@@ -445,6 +473,9 @@ def _load(line: str, number: int) -> dict[str, Any]:
         value = json.loads(line, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInput(f"line {number}: JSON nested too deeply (properties nest at most "
+                           f"{MAX_PROPERTY_DEPTH} levels)") from None  # fmt: skip
     if not isinstance(value, dict):
         raise InvalidInput(f"line {number}: expected a JSON object, got {_json_kind(value)}")
     return value
@@ -592,6 +623,7 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
     # An endpoint not (yet) seen as an entity of the file, with the first line using it.
     unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
     dim: tuple[int, int] | None = None  # (dimension, line that set it)
+    observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
     first = True
     for number, line in _lines(fh):
         kind, args = _record(line, number, first)
@@ -611,6 +643,16 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
             raise InvalidInput(f"line {number}: {exc}") from None
         if kind == _ENTITY:
             names.add(item.name)
+            if item.observations:
+                # Lines of one name are merged on write: their observations
+                # add up (counted without duplicates removed: a bound).
+                total = observations.get(item.name, 0) + len(item.observations)
+                if total > MAX_OBSERVATIONS:
+                    raise InvalidInput(
+                        f"line {number}: entity {item.name!r} reaches {total:,} observations over the file's "
+                        f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
+                    )
+                observations[item.name] = total
             if item.embedding is not None:
                 if dim is None:
                     dim = (item.embedding.size, number)
@@ -655,6 +697,9 @@ def _batches(
     """(first line, last line, records) of each batch of ``wanted`` lines; only those lines are parsed."""
     batch: list[dict[str, Any]] = []
     first_line = last_line = 0
+    # A batch also ends before it passes a call's limits; a line's length
+    # bounds its record's bytes (JSON only adds quotes and escapes).
+    observations = size = 0
     for number, line in _lines(fh):
         if number > len(kinds):
             # The file grew after validation; what was not validated is not written.
@@ -662,12 +707,19 @@ def _batches(
         if kinds[number - 1] != wanted:
             continue
         _, args = _record(line, number, first=False)
+        count = len(args.get("observations") or ())
+        length = len(line.encode("utf-8", "surrogatepass")) if not line.isascii() else len(line)
+        if batch and (observations + count > MAX_OBSERVATIONS_PER_CALL or size + length > MAX_CALL_BYTES):
+            yield first_line, last_line, batch
+            batch, observations, size = [], 0, 0
         if not batch:
             first_line = number
         last_line = number
         batch.append(args)
+        observations += count
+        size += length
         if len(batch) >= batch_size:
             yield first_line, last_line, batch
-            batch = []
+            batch, observations, size = [], 0, 0
     if batch:
         yield first_line, last_line, batch

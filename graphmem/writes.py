@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .config import StoreConfig
+from .config import MAX_OBSERVATIONS, MAX_PROPERTIES_BYTES, StoreConfig
 from .embed import Embedder, entity_text
 from .errors import GraphMemError, InvalidInput, NotFound
 from .index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
@@ -40,9 +40,11 @@ from .validate import (
     check_name,
     check_observations,
     check_properties,
+    check_record_bytes,
     check_text,
     check_type,
     check_vector,
+    utf8_size,
 )
 
 __all__ = [
@@ -80,6 +82,8 @@ class EntityInput:
     drop_observations: frozenset[str] | None = None
     """Observations to remove before appending (:meth:`Memory.remove_observations`)."""
     importance: float | None = None
+    size: int = 0
+    """UTF-8 bytes of the record's texts (see ``check_record_bytes``), for per-call limits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,12 @@ class RelationInput:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     replaces: bool = False
+    size: int = 0
+    """UTF-8 bytes of the record's texts, for per-call limits."""
+
+
+def _properties_size(properties: dict[str, Any] | None) -> int:
+    return 0 if properties is None else utf8_size(_json(properties))
 
 
 def parse_entity(
@@ -109,16 +119,24 @@ def parse_entity(
     if importance is not None and (isinstance(importance, bool) or not isinstance(importance, (int, float))
                                    or not math.isfinite(importance)):
         raise InvalidInput(f"importance must be a finite number, not {importance!r}")
+    name = check_name(name)
+    type = None if type is None else check_type(type, "entity type")
+    text = check_text(text)
+    observations = check_observations(observations)
+    properties = check_properties(properties)
+    size = check_record_bytes(f"entity {name!r}", name, type, text, observations,
+                              extra=_properties_size(properties))  # fmt: skip
     return EntityInput(
-        name=check_name(name),
-        type=None if type is None else check_type(type, "entity type"),
-        text=check_text(text),
-        observations=check_observations(observations),
-        properties=check_properties(properties),
+        name=name,
+        type=type,
+        text=text,
+        observations=observations,
+        properties=properties,
         embedding=None if embedding is None else check_vector(embedding, None),
         valid_from=start,
         valid_to=end,
         importance=None if importance is None else float(importance),
+        size=size,
     )
 
 
@@ -145,14 +163,21 @@ def parse_relation(
     if not isinstance(replaces, bool):
         raise InvalidInput(f"replaces must be True or False, not {replaces!r}")
     start, end = check_validity(valid_from, valid_to)
+    source = check_name(source, "source")
+    type = check_type(type, "relation type")
+    target = check_name(target, "target")
+    properties = check_properties(properties)
+    size = check_record_bytes(f"relation {source!r} -[{type}]-> {target!r}", source, type, target,
+                              extra=_properties_size(properties))  # fmt: skip
     return RelationInput(
-        source=check_name(source, "source"),
-        type=check_type(type, "relation type"),
-        target=check_name(target, "target"),
-        properties=check_properties(properties),
+        source=source,
+        type=type,
+        target=target,
+        properties=properties,
         valid_from=start,
         valid_to=end,
         replaces=replaces,
+        size=size,
     )
 
 
@@ -252,10 +277,27 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
         valid_to=item.valid_to if item.valid_to is not None else base.valid_to,
         importance=item.importance if item.importance is not None else base.importance,
     )
+    if item.observations or item.properties or item.text is not None:
+        _check_merged(item, merged)
     if merged.valid_from is not None and merged.valid_to is not None and merged.valid_to <= merged.valid_from:
         raise InvalidInput(f"entity {item.name!r}: valid_to ({merged.valid_to} UTC) must be after "
                            f"valid_from ({merged.valid_from} UTC)")
     return merged
+
+
+def _check_merged(item: EntityInput, row: EntityRow) -> None:
+    """The stored entity's limits once a write appended its observations or merged
+    its properties (each record passed its own limits): checked before any
+    statement of the write runs."""
+    if len(row.observations) > MAX_OBSERVATIONS:
+        raise InvalidInput(f"entity {item.name!r} would hold {len(row.observations):,} observations; an entity "
+                           f"holds at most {MAX_OBSERVATIONS:,} (remove some with remove_observations)")  # fmt: skip
+    size = _properties_size(row.properties)
+    if item.properties and size > MAX_PROPERTIES_BYTES:
+        raise InvalidInput(f"entity {item.name!r}'s properties would be {size:,} bytes as JSON once merged; "
+                           f"the limit is {MAX_PROPERTIES_BYTES:,}")  # fmt: skip
+    check_record_bytes(f"entity {item.name!r} once written", row.name, row.type, row.text, row.observations,
+                       extra=size)  # fmt: skip
 
 
 def _same(a: EntityRow, b: EntityRow) -> bool:
