@@ -28,6 +28,7 @@ from .errors import (
     QueryError,
     ReadOnlyStore,
     StoreLocked,
+    UnsafePath,
 )
 from .memory import Memory
 from .memory import open_memory as open
@@ -67,6 +68,7 @@ __all__ = [
     "NamespaceInfo",
     "GraphMemError",
     "InvalidInput",
+    "UnsafePath",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",
