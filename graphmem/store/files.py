@@ -39,6 +39,7 @@ __all__ = [
     "make_dir",
     "private_opener",
     "create_private",
+    "open_creating",
     "narrow",
     "store_root_of",
 ]
@@ -123,9 +124,25 @@ def create_private(path: Path, mode: int) -> None:
     os.close(private_opener(mode)(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
 
 
-def narrow(folder: Path, prefix: str, mode: int) -> None:
+def open_creating(path: Path, flags: int, mode: int) -> int:
+    """``os.open(path, flags)``, creating the file with exactly ``mode`` if it
+    is missing; an existing file keeps its mode."""
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return os.open(path, flags)
+    try:
+        os.fchmod(fd, mode)  # the umask may have narrowed it
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def narrow(folder: Path, prefix: str, mode: int, *, exact: bool = False) -> None:
     """Take away any bit beyond ``mode`` from the files in ``folder`` whose
-    name starts with ``prefix`` (the engine's files, made with the umask)."""
+    name starts with ``prefix`` (the engine's files, made with the umask);
+    with ``exact`` (a store just created), set them to ``mode``."""
     try:
         entries = list(os.scandir(folder))
     except FileNotFoundError:
@@ -135,8 +152,10 @@ def narrow(folder: Path, prefix: str, mode: int) -> None:
             continue
         try:
             info = entry.stat(follow_symlinks=False)
-            if stat.S_ISREG(info.st_mode) and stat.S_IMODE(info.st_mode) & ~mode:
-                os.chmod(entry.path, stat.S_IMODE(info.st_mode) & mode)
+            current = stat.S_IMODE(info.st_mode)
+            wanted = mode if exact else current & mode
+            if stat.S_ISREG(info.st_mode) and current != wanted:
+                os.chmod(entry.path, wanted)
         except FileNotFoundError:
             continue  # the engine removed its log between listing and chmod
 
