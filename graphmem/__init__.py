@@ -29,6 +29,7 @@ from .errors import (
     QueryError,
     ReadOnlyStore,
     StoreLocked,
+    UnsafePath,
 )
 from .memory import Memory
 from .memory import open_memory as open
@@ -68,6 +69,7 @@ __all__ = [
     "NamespaceInfo",
     "GraphMemError",
     "InvalidInput",
+    "UnsafePath",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",

@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__ = [
     "GraphMemError",
     "InvalidInput",
+    "UnsafePath",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",
@@ -31,6 +32,12 @@ class GraphMemError(Exception):
 
 class InvalidInput(GraphMemError, ValueError):
     """An argument was rejected before anything was written."""
+
+
+class UnsafePath(InvalidInput):
+    """A file path was refused before anything was read or written: it leads
+    into a graphmem store's own files, or names a file that exists and would
+    be overwritten without ``force``."""
 
 
 class NotFound(GraphMemError, KeyError):

@@ -1350,6 +1350,7 @@ def open_memory(
     capacity: int | None = None,
     capacity_policy: str = "lru",
     duplicates: str = "allow",
+    mode: int | None = None,
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
@@ -1366,6 +1367,12 @@ def open_memory(
     existing one does (``"Alice Smith"`` / ``"alice_smith"``): ``"allow"``
     (the default: a distinct entity), ``"merge"`` (the write goes to the
     existing entity) or ``"refuse"`` (:class:`InvalidInput`).
+
+    A store this call creates is private to the user: its directory is made
+    ``0o700`` and every file graphmem writes in it ``0o600``, whatever the
+    umask. ``mode`` widens that deliberately (``mode=0o750`` lets the group
+    read: files become ``0o640``); it applies when the store is created, and
+    an existing store keeps its modes.
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
@@ -1376,7 +1383,8 @@ def open_memory(
     if duplicates not in DUPLICATE_MODES:
         raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATE_MODES)}, not {duplicates!r}")
     resolved = resolve_embedder(embedder)
-    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer)
+    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer,
+                  mode=mode)
     try:
         memory = Memory(store, embedder=resolved, namespace=namespace)
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy

@@ -64,6 +64,19 @@ whole is not. A failure while writing (a full disk, another writer, an
 embedder error) leaves the earlier batches written, and the message says how
 many records were. Re-running the same import is safe: records are upserts.
 
+Paths
+-----
+Both functions take a path as well as an open file. A path that leads into
+a graphmem store's own files (after resolving symlinks and ``..``; a store
+directory is recognised by its manifest, see
+:func:`graphmem.store.files.store_root_of`) is refused with
+:class:`~graphmem.errors.UnsafePath` before anything is opened: ``export S
+S/graph.db`` would otherwise replace the database with JSON. An export to a
+path refuses to overwrite an existing file unless ``force=True``, writes
+beside the target and renames over it only once complete, and makes the file
+``0600`` (it holds the whole memory). An open file whose name leads into a
+store is refused too.
+
 Memory use: a seekable input is re-read from disk; a pipe (stdin) is first
 spooled to a temporary file (in memory up to 64 MiB, on disk beyond). Beyond
 one batch of records, the importer holds the set of entity names in the file
@@ -74,15 +87,19 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore
+from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
+from .store.files import store_root_of
 from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
 from .config import (
     MAX_CALL_BYTES,
@@ -107,6 +124,8 @@ __all__ = [
     "Progress",
     "export_jsonl",
     "import_jsonl",
+    "check_input_path",
+    "check_output_path",
 ]
 
 FORMATS = ("graphmem", "mcp")
@@ -155,11 +174,12 @@ class ImportCounts:
 
 def export_jsonl(
     mem: Memory,
-    fh: IO[Any],
+    fh: IO[Any] | str | os.PathLike[str],
     *,
     format: str = "graphmem",
     progress: Progress | None = None,
     batch_size: int = 10_000,
+    force: bool = False,
 ) -> ExportCounts:
     """Write every entity, then every relation, of ``mem`` to ``fh`` as JSON Lines.
 
@@ -169,7 +189,9 @@ def export_jsonl(
         An open memory (read-only is fine).
     fh
         A file opened for writing, text (UTF-8 advised: names are written as
-        they are, not ``\\u`` escaped) or binary (UTF-8 is written).
+        they are, not ``\\u`` escaped) or binary (UTF-8 is written); or a
+        path, written beside and renamed over it once complete, mode 0600
+        (see the module notes on paths).
     format
         ``"graphmem"`` (everything, with a header line) or ``"mcp"`` (the
         reference MCP memory server's ``memory.jsonl``; see the module notes
@@ -179,11 +201,19 @@ def export_jsonl(
         records written and ``total`` the store's entities plus relations.
     batch_size
         Records converted and written per step.
+    force
+        Whether a path may name an existing file, which is then replaced.
 
     Returns
     -------
     ExportCounts
         How many entities and relations were written.
+
+    Raises
+    ------
+    UnsafePath
+        The path (or the open file's name) leads into a graphmem store, or
+        names an existing file and ``force`` is false. Nothing was written.
 
     Notes
     -----
@@ -209,6 +239,12 @@ def export_jsonl(
     if format not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     check_positive_int(batch_size, "batch_size")
+    if not isinstance(force, bool):
+        raise InvalidInput(f"force must be True or False, not {force!r}")
+    if isinstance(fh, (str, os.PathLike)):
+        with _replacing(check_output_path(fh, force=force)) as out:
+            return export_jsonl(mem, out, format=format, progress=progress, batch_size=batch_size)
+    _check_open_file(fh, "write to")
     write = _writer(fh)
     entity_record = _graphmem_entity if format == "graphmem" else _mcp_entity
     relation_record = _graphmem_relation if format == "graphmem" else _mcp_relation
@@ -246,6 +282,70 @@ def export_jsonl(
     entities = emit(mem.iter_entities(batch_size=batch_size), entity_record)
     relations = emit(mem.iter_relations(batch_size=batch_size), relation_record)
     return ExportCounts(entities=entities, relations=relations)
+
+
+def check_output_path(target: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """``target`` as a path an export may write, or :class:`UnsafePath` /
+    :class:`InvalidInput` saying why not (see the module notes on paths)."""
+    path = Path(os.fspath(target)).expanduser()
+    root = store_root_of(path)
+    if root is not None:
+        raise UnsafePath(
+            f"refusing to write {target}: it is inside the graphmem store {root} "
+            f"({os.path.realpath(path)}), whose files it would replace; write the export outside the store"
+        )
+    if path.is_dir():
+        raise InvalidInput(f"cannot write {target}: it is a directory")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInput(f"cannot write {target}: the folder {folder} does not exist")
+    if os.path.lexists(path) and not force:
+        raise UnsafePath(f"refusing to overwrite {target}: the file exists (use --force, or force=True, to replace it)")
+    return path
+
+
+def check_input_path(source: str | os.PathLike[str]) -> Path:
+    """``source`` as a path an import may read, or :class:`UnsafePath` if it leads into a store."""
+    path = Path(os.fspath(source)).expanduser()
+    root = store_root_of(path)
+    if root is not None:
+        raise UnsafePath(
+            f"refusing to read {source}: it is inside the graphmem store {root} ({os.path.realpath(path)}); "
+            "a store's own files are not an import (export the store first)"
+        )
+    return path
+
+
+def _check_open_file(fh: IO[Any], verb: str) -> None:
+    """Refuse an open file whose name is a regular file in a store (``<stdin>``,
+    descriptors and in-memory buffers have no such name and pass)."""
+    name = getattr(fh, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        root = store_root_of(name)
+        if root is not None:
+            raise UnsafePath(f"refusing to {verb} {name}: it is inside the graphmem store {root}")
+
+
+@contextmanager
+def _replacing(final: Path) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``final`` once complete (a failure leaves
+    ``final`` as it was). mkstemp makes it 0600: an export holds the whole memory."""
+    folder = final.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 def _writer(fh: IO[Any]) -> Callable[[str], Any]:
@@ -325,7 +425,7 @@ def _mcp_relation(r: Relation) -> dict[str, Any]:
 
 def import_jsonl(
     mem: Memory,
-    fh: IO[Any],
+    fh: IO[Any] | str | os.PathLike[str],
     *,
     batch_size: int = 10_000,
     progress: Progress | None = None,
@@ -338,8 +438,8 @@ def import_jsonl(
         A memory open read-write.
     fh
         A file opened for reading, text or binary (decoded as UTF-8; a byte
-        order mark is allowed). A file that cannot seek (a pipe) is spooled to
-        a temporary file first.
+        order mark is allowed), or a path. A file that cannot seek (a pipe) is
+        spooled to a temporary file first.
     batch_size
         Records per :meth:`Memory.add_entities` / :meth:`Memory.add_relations`
         call, i.e. per transaction.
@@ -363,6 +463,9 @@ def import_jsonl(
         store; the message names the line. Nothing has been written.
     ReadOnlyStore
         ``mem`` is open read-only.
+    UnsafePath
+        The path (or the open file's name) leads into a graphmem store.
+        Nothing has been read or written.
 
     Notes
     -----
@@ -385,6 +488,10 @@ def import_jsonl(
     check_positive_int(batch_size, "batch_size")
     if mem.read_only:
         raise ReadOnlyStore(f"cannot import into a store open read-only ({mem.path}); reopen it read-write")
+    if isinstance(fh, (str, os.PathLike)):
+        with open(check_input_path(fh), "rb") as opened:
+            return import_jsonl(mem, opened, batch_size=batch_size, progress=progress)
+    _check_open_file(fh, "read")
     source, spooled = _seekable(fh)
     try:
         start = source.tell()

@@ -309,15 +309,31 @@ def test_vector_index_recall(cluster):
 
 
 def test_cli_up_down_stops_exactly_its_processes(tmp_path):
+    from graphmem.cluster.cli import read_url_file
+
     root = tmp_path / "cli-cluster"
     run = [sys.executable, "-m", "graphmem", "cluster"]
-    up = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--replicas", "0"], capture_output=True, text=True,
-                        timeout=120)  # fmt: skip
-    assert up.returncode == 0, up.stderr
-    local = LocalCluster.load(root)
-    pids = [n.pid for n in local.nodes]
-    assert all(local.alive(p) for p in local.ports) and "redis+cluster://" in up.stdout
-    down = subprocess.run(check=False, args=[*run, "down", "--dir", str(root)], capture_output=True, text=True, timeout=60)
+    url_file = tmp_path / "url"
+    up = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--replicas", "0", "--url-file", str(url_file)],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr
+        local = LocalCluster.load(root)
+        assert all(local.alive(p) for p in local.ports) and "redis+cluster://:***@" in up.stdout
+        # The password is in neither output stream; the URL file has it, owner-only, and connects.
+        assert local.password not in up.stdout + up.stderr
+        assert stat.S_IMODE(url_file.stat().st_mode) == 0o600 and url_file.read_text().strip() == local.url
+        with graphmem.connect(read_url_file(url_file), namespace="url-file", embedder=None, replicas=0) as mem:
+            assert len(mem) == 0
+        # `up` on a running cluster starts nothing new and prints the URL again, here in full.
+        again = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--show-password"],
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert local.url in again.stdout
+    finally:
+        pids = [n.pid for n in LocalCluster.load(root).nodes] if (root / "cluster.json").exists() else []
+        down = subprocess.run(check=False, args=[*run, "down", "--dir", str(root)], capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
     assert down.returncode == 0, down.stderr
     deadline = time.monotonic() + 10
     while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:

@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 
 from ..errors import CorruptStore
+from ..store import files
 from ..store.store import Store
 from .vectors import HnswParams, VectorIndex
 
@@ -203,10 +204,13 @@ class VectorStore:
         index = self._index
         if index is None or self.folder is None or not index.dirty or self._store.read_only:
             return False
-        self.folder.mkdir(exist_ok=True)
+        if not self.folder.is_dir():
+            files.make_dir(self.folder, self._store.dir_mode)  # as private as the store around it
         index_path, manifest_path = self.folder / INDEX_FILE, self.folder / MANIFEST_FILE
+        mode = self._store.file_mode
         with index.exclusive():
             tmp = index_path.with_name(INDEX_FILE + ".tmp")
+            files.create_private(tmp, mode)  # hnswlib writes it by name and keeps this mode
             index.hnsw.save_index(str(tmp))
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
@@ -230,7 +234,7 @@ class VectorStore:
             manifest_path.unlink(missing_ok=True)
             os.replace(tmp, index_path)
             mtmp = manifest_path.with_name(MANIFEST_FILE + ".tmp")
-            with open(mtmp, "w", encoding="utf-8") as fh:
+            with open(mtmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
                 json.dump(manifest, fh, indent=2)
                 fh.flush()
                 os.fsync(fh.fileno())

@@ -3,7 +3,8 @@
 A store admits one read-write process. The first ``graphmem mcp PATH`` opens
 it and becomes the *holder*: it answers its own client and listens on a Unix
 domain socket beside the store (``PATH/mcp.sock``, mode 0600, and a peer
-that is not this user is hung up on). The next ones find the store locked
+that is not this user is hung up on; a follower likewise sends nothing to a
+socket whose listener is another user). The next ones find the store locked
 and become *followers*: they forward each tool call over the socket.
 
 When the holder exits (or dies), a follower notices on its next call (the
@@ -27,6 +28,7 @@ import os
 import socket
 import stat
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -181,6 +183,14 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
             sock.connect(str(socket_path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise _HolderGone(f"cannot connect: {exc.strerror}") from None
+        # Before a word is sent: a socket another user made in the folder
+        # (it can only be one who may write there) would get every call.
+        peer = _peer_uid(sock)
+        if peer is not None and peer != os.getuid():
+            raise StoreLocked(
+                f"the process listening on {socket_path} runs as uid {peer}, not as this user (uid {os.getuid()}); "
+                "refusing to send it calls. Stop it, or remove the socket if no graphmem server of yours holds the store"
+            )
         try:
             sock.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
             line = _read_line(sock)
@@ -233,15 +243,20 @@ class _Holder:
         except FileNotFoundError:
             pass
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # the file is created owner-only: no window with wider rights
         try:
+            if sys.platform == "linux":
+                # Linux makes the socket file with the mode of the unbound
+                # socket's inode (less the umask): set to 0600 first, the file
+                # is never reachable with wider rights. Narrowing the umask
+                # around bind() would do it too, but the umask is process-wide:
+                # a folder another thread made meanwhile would lose its owner's
+                # x bit. Elsewhere the chmod below and the 0700 store folder guard it.
+                os.fchmod(sock.fileno(), 0o600)
             sock.bind(str(path))
+            os.chmod(path, 0o600)
         except BaseException:
             sock.close()
             raise
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o600)
         sock.listen(128)
         return sock
 
@@ -307,9 +322,16 @@ class _Holder:
 def _same_user(conn: socket.socket) -> bool:
     """Whether the peer runs as this user (Linux SO_PEERCRED; elsewhere the
     socket file's 0600 mode is the guard)."""
+    peer = _peer_uid(conn)
+    return peer is None or peer == os.getuid()
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The uid of the process at the other end (for a follower: the one that
+    called ``listen``), or ``None`` where SO_PEERCRED does not exist."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
-        return True
+        return None
     creds = conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", creds)
-    return uid == os.getuid()
+    return int(uid)

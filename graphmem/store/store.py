@@ -31,12 +31,13 @@ from ..errors import (
     CorruptStore,
     GraphMemError,
     IncompatibleStore,
+    InvalidInput,
     PermissionDenied,
     QueryError,
     ReadOnlyStore,
     StoreLocked,
 )
-from . import schema
+from . import files, schema
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query, may_write
@@ -47,9 +48,9 @@ Tracer = Callable[[str, Mapping[str, Any] | None], None]
 """Called with (query name, parameters) before each statement runs; user
 Cypher is reported under the name ``"<cypher>"``."""
 
-MANIFEST = "graphmem.json"
-DATABASE_FILE = "graph.db"
-LOCK_FILE = "graphmem.lock"
+MANIFEST = files.MANIFEST
+DATABASE_FILE = files.DATABASE_FILE
+LOCK_FILE = files.LOCK_FILE
 WAL_FILE = DATABASE_FILE + ".wal"
 FORMAT_VERSION = 1
 RECOVERY_TIMEOUT = 600.0
@@ -201,6 +202,11 @@ class Store:
         ``"kuzu"`` or ``"ladybug"``.
     read_only
         Open without write access; several read-only processes may share a store.
+    mode
+        Permissions of a store this open creates: the directory gets ``mode``
+        (default ``0o700``) and every file graphmem writes in it the same bits
+        without execute (``0o600``), whatever the umask. An existing store
+        keeps its modes (see :mod:`graphmem.store.files`).
     """
 
     def __init__(
@@ -212,7 +218,12 @@ class Store:
         config: StoreConfig | None = None,
         tracer: Tracer | None = None,
         migrations: list[schema.Migration] | None = None,
+        mode: int | None = None,
     ) -> None:
+        if mode is not None and path is None:
+            raise InvalidInput("mode applies to a store on disk; an in-memory store has no files")
+        self.dir_mode = files.check_mode(files.DEFAULT_DIR_MODE if mode is None else mode)
+        """The store directory's mode: the one created with, or the existing one's (see _check_manifest)."""
         self.config = config or StoreConfig()
         self.engine_name = engine or default_engine()
         self.read_only = read_only
@@ -234,6 +245,7 @@ class Store:
         self._conns_lock = threading.Lock()
         self._closed = False
         self._lock_fd: int | None = None
+        self._created = False  # whether this open made the store (see _check_manifest)
         self._manifest: dict[str, Any] = {}
         self.commit_failed_hooks: list[Callable[[], None]] = []
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
@@ -246,11 +258,19 @@ class Store:
             self._write_conn = self._connect()
             self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
             self._record_database()
+            if self.path is not None and not self.read_only:
+                # The engine made its files with the umask; see graphmem.store.files.
+                files.narrow(self.path, DATABASE_FILE, self.file_mode, exact=self._created)
         except BaseException:
             self._release()
             raise
 
     # -- opening -----------------------------------------------------------------
+
+    @property
+    def file_mode(self) -> int:
+        """The mode of each file graphmem writes in the store: the directory's bits without execute."""
+        return files.file_mode_of(self.dir_mode)
 
     def _where(self) -> str:
         return f" at {self.path}" if self.path else " (in memory)"
@@ -284,6 +304,7 @@ class Store:
                     f"open it with engine={recorded!r}, or move it with `graphmem export` then `graphmem import`"
                 )
             self._manifest = info
+            self.dir_mode = files.dir_mode_of(self.path)  # an existing store keeps its modes
             database = self.path / DATABASE_FILE
             # "database" is recorded once the database file exists (after the
             # first open); a missing or empty file then means lost data, and
@@ -304,9 +325,10 @@ class Store:
         if self.path.exists() and any(self.path.iterdir()):
             raise CorruptStore(f"{self.path} is a non-empty directory that is not a graphmem store")
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            files.make_dir(self.path, self.dir_mode, parents=True)
+            self._created = True
             self._manifest = {"format": FORMAT_VERSION, "engine": self.engine_name}
-            _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n")
+            _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
         except PermissionError as exc:
             raise permission_denied(exc, "cannot create the store") from None
 
@@ -316,7 +338,7 @@ class Store:
             return
         if (self.path / DATABASE_FILE).exists():
             self._manifest = {**self._manifest, "database": DATABASE_FILE}
-            _write_atomically(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n")
+            _write_atomically(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
 
     def _probe_wal(self) -> None:
         """Replay a leftover write-ahead log in a child process first (only after
@@ -369,7 +391,9 @@ class Store:
             return
         lock_path = self.path / LOCK_FILE
         try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+            # Owner-only in a new store: anyone who can open the lock file,
+            # even read-only, can flock it and lock the owner out.
+            fd = files.open_creating(lock_path, os.O_RDWR, self.file_mode)
         except PermissionError as exc:
             if not self.read_only:
                 raise permission_denied(exc, "cannot open the store's lock file") from None
@@ -858,9 +882,9 @@ def _rollback(conn: Any) -> None:
             raise translate(exc) from None
 
 
-def _write_atomically(target: Path, text: str) -> None:
+def _write_atomically(target: Path, text: str, mode: int) -> None:
     tmp = target.with_name(target.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
+    with open(tmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
         fh.write(text)
         fh.flush()
         os.fsync(fh.fileno())
