@@ -66,6 +66,7 @@ from ..algorithms.csr import (
     merge_sorted,
     row_edges,
     sort_pairs,
+    sorted_unique,
     touched_mask,
 )
 
@@ -374,7 +375,7 @@ class EdgeIndex:
         adj = merge_delta(view.adj, view.nodes) if view.delta else view.adj
         node = np.repeat(np.arange(adj.n_rows, dtype=np.uint32), np.diff(adj.rows[:, 0]))
         key = (adj.types.astype(np.int64) << 32) | node  # every (type, node) the rows hold, both directions
-        key = np.unique(key)
+        key = sorted_unique(key)
         code = (key >> 32).astype(np.int64)
         bounds = np.searchsorted(code, np.arange(len(self.type_names) + 1))
         members = (key & 0xFFFFFFFF).astype(np.uint32)
