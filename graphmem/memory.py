@@ -23,7 +23,7 @@ from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
-from .index.vector_store import VectorStore, epoch_us
+from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
@@ -86,6 +86,16 @@ class _Shared:
                 now = self.last_write + _TICK
             self.last_write = now
             return now
+
+    def start_after(self, seq_us: int) -> None:
+        """Make every later write time exceed ``seq_us`` (µs since the epoch):
+        the saved vector index's ``store_seq``, so that the writes it lacks
+        are exactly those stamped after it, however the wall clock moves."""
+        floor = from_epoch_us(seq_us)
+        with self.clock:
+            if floor is not None and (self.last_write is None or floor > self.last_write):
+                self.last_write = floor
+
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
@@ -107,6 +117,9 @@ class Memory(LifecycleMixin):
         self._owner = True
         meta = dict(store.execute("meta_all"))
         self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
+        saved = self._vectors.saved_seq()
+        if saved is not None:
+            self._shared.start_after(saved)
         if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
             store.close()
             raise InvalidInput(

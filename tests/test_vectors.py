@@ -211,6 +211,62 @@ def test_index_is_saved_and_reused(tmp_path, open_store):
         assert mem._vectors.last_load["source"] == "file"
 
 
+def _count_checks(monkeypatch):
+    """Every id the catch-up compares with HNSW or re-adds to it, recorded."""
+    from graphmem.index.vectors import VectorIndex
+
+    seen = {"checked": [], "added": []}
+    differing, add = VectorIndex._differing, VectorIndex._hnsw_add
+
+    def counted_differing(self, ids):
+        seen["checked"].extend(np.asarray(ids).tolist())
+        return differing(self, ids)
+
+    def counted_add(self, ids, vectors):
+        seen["added"].extend(np.asarray(ids).tolist())
+        return add(self, ids, vectors)
+
+    monkeypatch.setattr(VectorIndex, "_differing", counted_differing)
+    monkeypatch.setattr(VectorIndex, "_hnsw_add", counted_add)
+    return seen
+
+
+def test_reopen_after_a_bulk_load_loads_the_file_and_readds_nothing(tmp_path, open_store, monkeypatch):
+    """Regression (issue 18): the catch-up re-checked every vector written
+    within 5 s of the saved index's last write, so the first search after a
+    bulk load compared the whole load with HNSW (11.8 s at 100k)."""
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=2000)
+        mem.search(x[0], k=1)  # builds the index; the close saves it
+    seen = _count_checks(monkeypatch)
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(x[5], k=1)[0].name == "v5"
+        assert mem._vectors.last_load == {"source": "file", "caught_up": 0, "vectors": 2000}
+    assert seen == {"checked": [], "added": []}
+
+
+def test_writes_after_the_save_are_caught_up_when_the_clock_steps_back(tmp_path, open_store, monkeypatch):
+    """The catch-up compares by write sequence: a write made after the save by a
+    process whose wall clock is an hour behind is still re-added on reopen."""
+    import graphmem.memory as memory_module
+
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=300)
+        mem.search(x[0], k=1)
+    real = memory_module.utcnow
+    monkeypatch.setattr(memory_module, "utcnow", lambda: real() - __import__("datetime").timedelta(hours=1))
+    with open_store(tmp_path / "s") as mem:  # the index is not loaded: the writes reach only the store
+        mem.add_entity("late", embedding=-x[7])
+        mem.add_entity("v9", embedding=x[10])  # moved
+    monkeypatch.setattr(memory_module, "utcnow", real)
+    seen = _count_checks(monkeypatch)
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(-x[7], k=1)[0].name == "late"
+        assert {h.name for h in mem.search(x[10], k=2)} == {"v9", "v10"}
+        assert mem._vectors.last_load["source"] == "file"
+    assert len(seen["checked"]) == 1 and len(seen["added"]) == 2  # v9 compared; v9 and "late" added
+
+
 @pytest.mark.parametrize("damage", ["truncate", "bitflip", "manifest", "delete"])
 def test_damaged_index_files_are_rebuilt(tmp_path, open_store, damage):
     with open_store(tmp_path / "s") as mem:
