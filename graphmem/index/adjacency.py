@@ -70,6 +70,8 @@ from ..algorithms.csr import (
     touched_mask,
 )
 
+from .columns import int_numpy
+
 __all__ = ["EdgeIndex", "EdgeView", "EdgeListener", "MAX_ID", "DELTA_MIN", "DELTA_FRACTION"]
 
 MAX_ID = (1 << 31) - 1
@@ -421,7 +423,7 @@ def _encode(types: Any) -> tuple[list[str], np.ndarray]:
     order = np.argsort(np.array(names, dtype=object))
     rank = np.empty(len(names), np.int32)
     rank[order] = np.arange(len(names), dtype=np.int32)
-    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    codes = rank[int_numpy(encoded.indices)]
     return [names[i] for i in order], codes
 
 
