@@ -14,6 +14,8 @@ written is described in :mod:`graphmem.console.render`.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -573,7 +575,14 @@ def mcp(ctx: click.Context, path: Path, embedder: str) -> None:
         raise CommandFailed(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
                             "pip install 'graphmem[mcp]'") from None  # fmt: skip
     chosen = _embedder(embedder)
-    serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
+    status = serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
+    # Everything is closed and every answer written: skip the interpreter's
+    # own teardown, which takes seconds once the model has loaded torch (and
+    # would wait for the threads of a terminal reader left blocked).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
 
 
 # -- demo -----------------------------------------------------------------------------

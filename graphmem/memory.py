@@ -207,17 +207,22 @@ class Memory(LifecycleMixin):
     def tracer(self, tracer: Tracer | None) -> None:
         self._store.tracer = tracer
 
-    def close(self) -> None:
+    def close(self, *, save_index: bool = True) -> None:
         """Save the vector index if it changed and release the store. Safe to call twice.
-        On a namespace view (:meth:`namespace`) it does nothing."""
+        On a namespace view (:meth:`namespace`) it does nothing.
+
+        ``save_index=False`` skips the index save (seconds on a large store),
+        for a process that must exit quickly: the next open catches the saved
+        index up from the store, as it does after a crash, at the cost of
+        re-adding what changed since the last save."""
         if self._store.closed or not self._owner:
             return
         try:
-            self.flush()
+            self.flush(save_index=save_index)
         finally:
             self._store.close()
 
-    def flush(self) -> None:
+    def flush(self, *, save_index: bool = True) -> None:
         """Write the access statistics gathered since the last write and save the
         side vector index (both also happen at close). The store itself is
         durable at every commit; the index is derived data that is caught up
@@ -226,21 +231,22 @@ class Memory(LifecycleMixin):
         if not self._store.read_only and len(self._shared.access):
             with self._store.transaction():
                 self._flush_access()
-        with self._store.exclusive():
-            try:
-                self._vectors.save()
-            except OSError as exc:
-                folder = self._vectors.folder
-                # hnswlib writes nothing, silently, where it may not: the save
-                # then fails on the missing file, not on the permission.
-                if isinstance(exc, PermissionError) or (
-                        folder is not None and folder.exists()
-                        and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
-                    raise PermissionDenied(
-                        f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
-                        "not damaged (the index is rebuilt from it when needed): give this user write access"
-                    ) from None
-                raise
+        if save_index:
+            with self._store.exclusive():
+                try:
+                    self._vectors.save()
+                except OSError as exc:
+                    folder = self._vectors.folder
+                    # hnswlib writes nothing, silently, where it may not: the save
+                    # then fails on the missing file, not on the permission.
+                    if isinstance(exc, PermissionError) or (
+                            folder is not None and folder.exists()
+                            and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
+                        raise PermissionDenied(
+                            f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
+                            "not damaged (the index is rebuilt from it when needed): give this user write access"
+                        ) from None
+                    raise
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics, in one statement.
