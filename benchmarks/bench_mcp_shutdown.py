@@ -208,7 +208,9 @@ def measure(path: Path, engine: str, modes: tuple[str, ...], repeat: int, *, log
             "min_ms": round(min(r["seconds"] for r in rs) * 1000, 1),
             "max_ms": round(max(r["seconds"] for r in rs) * 1000, 1),
             "runs": len(rs),
-            "all_clean": all(r["lock_free"] and r["write_kept"] and not r["socket_left"] for r in rs),
+            "hung": sum(r["status"] == -signal.SIGKILL for r in rs),  # killed by the DEADLINE watchdog
+            "all_clean": all(r["status"] >= 0 and r["lock_free"] and r["write_kept"] and not r["socket_left"]
+                             for r in rs),  # fmt: skip
         }
         for mode, rs in runs.items()
     }
@@ -235,7 +237,7 @@ def main(argv: list[str] | None = None) -> None:
     result.update(entities=args.entities, load_average=os.getloadavg(), commit=_commit())
     for mode, s in result["summary"].items():
         print(f"{args.engine} {args.entities:,} entities, {mode}: median {s['median_ms']} ms "
-              f"(min {s['min_ms']}, max {s['max_ms']}, {s['runs']} runs), clean: {s['all_clean']}")  # fmt: skip
+              f"(min {s['min_ms']}, max {s['max_ms']}, {s['runs']} runs), hung {s['hung']}, clean: {s['all_clean']}")  # fmt: skip
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n")
 

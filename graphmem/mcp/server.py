@@ -5,6 +5,12 @@ reference's schemas must be served exactly, including argument names such as
 ``from`` that are not Python identifiers. Tool calls run in worker threads,
 so parallel calls from one client run in parallel; graphmem's writer lock
 orders the writes.
+
+Stopping (stdin EOF, SIGTERM, SIGINT) must not wait on anything but the
+requests already read: stdin is read by the event loop rather than by the
+SDK's thread (a blocked ``read()`` cannot be interrupted), a signal only sets
+a flag and wakes the loop, and the input ends once every request passed on
+has been answered. See :func:`serve`.
 """
 
 from __future__ import annotations
