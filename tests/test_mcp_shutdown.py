@@ -191,3 +191,33 @@ def test_the_exit_status_names_the_signal(tmp_path: Path):
         finally:
             proc.kill()
     assert_released(store)
+
+
+def test_the_holder_hangs_up_on_a_silent_peer_and_does_not_wait_for_it(tmp_path: Path):
+    """A peer connected to the share socket that never sends its request
+    (a hung or hostile local process) must not hold the holder's close:
+    it is hung up on (a real follower would retry at the next holder)."""
+    import socket
+    import threading
+
+    from graphmem.mcp.share import Shared
+
+    store = tmp_path / "store"
+    shared = Shared(store, lambda: graphmem.open(store, engine=ENGINE, embedder=graphmem.HashEmbedder()))
+    shared.start()
+    assert shared.holds
+    silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    silent.connect(str(store / "mcp.sock"))
+    silent.sendall(b'{"op": "tool", "name": "read_gr')  # half a request, then nothing
+    try:
+        # The grace (120 s) is what close() would give a call in progress; the
+        # silent peer has none, so it must not be waited for.
+        closer = threading.Thread(target=lambda: shared._holder.close(grace=120.0, save_index=False))
+        closer.start()
+        closer.join(timeout=PATIENCE)
+        assert not closer.is_alive(), "close() waited for a peer that never sent its request"
+        silent.settimeout(PATIENCE)
+        assert silent.recv(1) == b""  # hung up on, no answer
+    finally:
+        silent.close()
+    assert_released(store)
