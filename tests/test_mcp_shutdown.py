@@ -217,7 +217,10 @@ def test_the_holder_hangs_up_on_a_silent_peer_and_does_not_wait_for_it(tmp_path:
         closer.join(timeout=PATIENCE)
         assert not closer.is_alive(), "close() waited for a peer that never sent its request"
         silent.settimeout(PATIENCE)
-        assert silent.recv(1) == b""  # hung up on, no answer
+        try:
+            assert silent.recv(1) == b""  # hung up on, no answer
+        except ConnectionResetError:
+            pass  # closed while still in the listen backlog, before the acceptor took it: hung up on too
     finally:
         silent.close()
     assert_released(store)
