@@ -436,6 +436,8 @@ class Memory(LifecycleMixin):
             if id_ is None and key not in state.expired:
                 return False
             incident = state.edges.incident(id_) if id_ is not None else set()
+            self._store.execute("entity_relations_delete_out_batch", {"keys": [key]})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": [key]})
             self._store.execute("entity_delete", {"key": key})
             self._store.execute("entity_versions_delete", {"key": key})
             # Ids are never reused: remember the high-water mark across reopens.
