@@ -721,7 +721,9 @@ class Memory(LifecycleMixin):
         else:
             rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
                                                                        "now": now})
-        if not rows and key not in self._derived.get().ids:  # an existence check, not an access
+        # An existence check (not an access) in the graph as it is now: an
+        # entity whose validity does not cover now is not there, as for as_of=now.
+        if not rows and key not in self._graph(None, None)[0].ids:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
