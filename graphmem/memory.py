@@ -482,6 +482,8 @@ class Memory(LifecycleMixin):
             if id_ is None and key not in state.expired:
                 return False
             incident = state.edges.incident(id_) if id_ is not None else set()
+            self._store.execute("entity_relations_delete_out_batch", {"keys": [key]})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": [key]})
             self._store.execute("entity_delete", {"key": key})
             self._store.execute("entity_versions_delete", {"key": key})
             # Ids are never reused: remember the high-water mark across reopens.
@@ -771,7 +773,9 @@ class Memory(LifecycleMixin):
         else:
             rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
                                                                        "now": now})
-        if not rows and key not in self._derived.get().ids:  # an existence check, not an access
+        # An existence check (not an access) in the graph as it is now: an
+        # entity whose validity does not cover now is not there, as for as_of=now.
+        if not rows and key not in self._graph(None, None)[0].ids:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
@@ -1286,9 +1290,26 @@ class Memory(LifecycleMixin):
         return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])
 
     def stats(self) -> dict[str, Any]:
-        """Counts and sizes, JSON-serialisable."""
-        entity_types = {t: int(n) for t, n in self._store.execute("entity_type_counts")}
-        relation_types = {t: int(n) for t, n in self._store.execute("relation_type_counts")}
+        """Counts and sizes, JSON-serialisable.
+
+        ``entities``, ``relations``, ``entity_types`` and ``relation_types``
+        count the current facts of this memory's namespace (so ``entities ==
+        len(mem)``, on a namespace view too); ``store_entities`` and
+        ``store_relations`` count every namespace, and ``namespaces`` has the
+        counts of each. Current means not expired: facts whose validity does
+        not cover now are counted (as by ``len``), history is not.
+        """
+        entity_types: dict[str, int] = {}
+        relation_types: dict[str, int] = {}
+        store_entities = store_relations = 0
+        for ns, type_, n in self._store.execute("entity_type_counts"):
+            store_entities += int(n)
+            if ns == self._namespace:
+                entity_types[type_] = int(n)
+        for ns, type_, n in self._store.execute("relation_type_counts"):
+            store_relations += int(n)
+            if ns == self._namespace:
+                relation_types[type_] = int(n)
         out: dict[str, Any] = {
             "path": str(self.path) if self.path else None,
             "engine": self.engine,
@@ -1297,6 +1318,8 @@ class Memory(LifecycleMixin):
             "namespace": self._namespace,
             "entities": sum(entity_types.values()),
             "relations": sum(relation_types.values()),
+            "store_entities": store_entities,
+            "store_relations": store_relations,
             "entity_types": entity_types,
             "relation_types": relation_types,
             "vector_dim": self._vector_dim,

@@ -86,6 +86,8 @@ class LifecycleMixin:
         ids = {key: state.ids.id_of(key) for key in victims}
         incident = {key: state.edges.incident(id_) for key, id_ in ids.items() if id_ is not None}
         if hard:
+            self._store.execute("entity_relations_delete_out_batch", {"keys": victims})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": victims})
             self._store.execute("entity_delete_batch", {"keys": victims})
             self._store.execute("entity_versions_delete_batch", {"keys": victims})
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
