@@ -40,14 +40,11 @@ TYPES = ("Person", "Company", "Tool")
 RELATION_TYPES = ("KNOWS", "USES", "OWNS")
 BIG = 1_000_000
 """Characters of a large text (the README's limit for one text)."""
-REVIVE_EXPIRED = False
-"""Whether expired (or softly forgotten) names are written again. Off for now:
-a revived entity (same id, new vector) makes a later reload of the vector
-index from its file fail with hnswlib's "Label not found" in
-``VectorIndex._differing`` (seeds 0, 2, 3, 4 at 1,000 calls; issue 17.6 owns the
-vector-index fix). Seed 5 hits the same error with revival off, on both
-engines, so the full run (30 seeds) fails on it until that fix lands.
-Hard-deleted names come back either way (new ids)."""
+REVIVE_EXPIRED = True
+"""Whether expired (or softly forgotten) names are written again (same id, new
+vector). Before the issue 17.6 fix, a revived entity made a later reload of the
+vector index fail with hnswlib's "Label not found" (seeds 0, 2, 3, 4, 5 at 1,000
+calls). Hard-deleted names come back either way (new ids)."""
 
 
 @dataclass
