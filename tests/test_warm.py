@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import graphmem
-from graphmem.algorithms.warm import compiled_signatures, warm
+from graphmem.warm import compiled_signatures, warm
 
 from .conftest import ENGINE
 

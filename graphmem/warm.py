@@ -1,4 +1,4 @@
-"""Compile the numba kernels ahead of the first query: ``python -m graphmem.algorithms.warm``.
+"""Compile the numba kernels ahead of the first query: ``python -m graphmem.warm``.
 
 The kernels are ``njit(cache=True)``: compiled on first use (16–27 s for the
 path kernels on this machine), then loaded from numba's on-disk cache (the
