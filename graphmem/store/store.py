@@ -12,6 +12,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -132,6 +133,8 @@ ID_RANGE = 100_000
 """Entity ids per statement in :meth:`Store.execute_arrow_by_id`: 100k source
 ids is ~500k relations (~50 MB of result) or 100k 384-d vectors (~40 MB)."""
 _OPEN_END = (1 << 63) - 1
+_BOUND = re.compile(r"\$(lo|hi)\b")
+"""The window bounds of a ranged statement, for :meth:`Store.execute_arrow_window`."""
 
 # The engine's words when a COMMIT succeeded and only the checkpoint after it failed.
 _COMMITTED_BEFORE_CHECKPOINT = "Transaction committed successfully, but the post-commit checkpoint failed"
@@ -596,7 +599,26 @@ class Store:
 
     def execute_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Like :meth:`execute`, with the result as a pyarrow table (for scans)."""
-        result = self._execute_raw(self._conn(), name, load_query(name), params, prepare=True)
+        return self._arrow(name, load_query(name), params, prepare=True)
+
+    def execute_arrow_window(self, name: str, params: Mapping[str, Any] | None, *, lo: int, hi: int | None) -> pa.Table:
+        """:meth:`execute_arrow` of a statement over entity ids in ``[$lo, $hi)``
+        (``hi`` ``None``: no upper end), the two bounds written into the
+        statement as integer literals instead of bound as parameters.
+
+        Measured on 100k entities: ladybug prunes a node-table scan by the
+        column's min/max per chunk only for literal bounds (the scan emitted
+        ~10k rows for a 10k-id window with literals, all 100k with ``$lo`` /
+        ``$hi``), so a window costs what it returns instead of what the store
+        holds; kuzu 0.11.3 filters after the scan either way. The statement is
+        planned per call (a literal plan is not reused), ~1 ms.
+        """
+        bounds = {"lo": int(lo), "hi": _OPEN_END if hi is None else int(hi)}
+        text = _BOUND.sub(lambda m: str(bounds[m.group(1)]), load_query(name))
+        return self._arrow(name, text, params, prepare=False)
+
+    def _arrow(self, name: str, text: str, params: Mapping[str, Any] | None, *, prepare: bool) -> pa.Table:
+        result = self._execute_raw(self._conn(), name, text, params, prepare=prepare)
         try:
             table = _empty_lists_fixed(result.get_as_arrow(chunk_size=1_000_000))
         finally:
