@@ -28,7 +28,7 @@ from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
 from .scan import decode_entities, decode_relations
-from .store.store import ID_RANGE, CypherResult, Store, Tracer
+from .store.store import CypherResult, Store, Tracer
 from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy, normalize_name
 from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
 from .metrics import Latencies, timed
@@ -1160,7 +1160,7 @@ class Memory(LifecycleMixin):
         windows may or may not be seen.
         """
         check_positive_int(batch_size, "batch_size")
-        for table in self._id_windows("entity_export", batch_size, first=batch_size):
+        for table in self._id_windows("entity_export", first=batch_size):
             for batch in table.to_batches(max_chunksize=batch_size):
                 yield from decode_entities(batch)
 
@@ -1170,14 +1170,14 @@ class Memory(LifecycleMixin):
         check_positive_int(batch_size, "batch_size")
         # ~5 relations per entity in a typical graph: the first window of
         # sources is a fifth of a batch, so taking the first batch reads about one.
-        for table in self._id_windows("relation_export", batch_size, first=max(1, batch_size // 5)):
+        for table in self._id_windows("relation_export", first=max(1, batch_size // 5)):
             for batch in table.to_batches(max_chunksize=batch_size):
                 yield from decode_relations(batch)
 
-    def _id_windows(self, name: str, batch_size: int, *, first: int) -> Iterator[Any]:
+    def _id_windows(self, name: str, *, first: int) -> Iterator[Any]:
         """The Arrow tables of ``name`` over consecutive windows of entity ids
         that start with ``first`` of this namespace's entities and double up
-        to ``max(batch_size, ID_RANGE)``.
+        to the store's range size.
 
         When the derived state is loaded, its namespace bitmap places each
         window's end at an exact count of current entities and the last window
@@ -1191,15 +1191,7 @@ class Memory(LifecycleMixin):
             yield from self._store.iter_arrow_by_id(name, params, next_id=self._store.entity_id_end(), first=first)
             return
         ids = np.asarray(self._derived.get().namespaces.members(self._namespace).to_array(), np.int64)
-        size, cap = first, max(batch_size, ID_RANGE)
-        lo, at = 0, 0
-        while True:
-            at += size
-            hi = int(ids[at]) if at < len(ids) else None
-            yield self._store.execute_arrow_window(name, params, lo=lo, hi=hi)
-            if hi is None:
-                return
-            lo, size = hi, min(2 * size, cap)
+        yield from self._store.iter_arrow_windows(name, params, ids=ids, first=first)
 
     # -- Cypher and stats --------------------------------------------------------
 
