@@ -27,6 +27,7 @@ from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
+from .scan import decode_entities, decode_relations
 from .store.store import CypherResult, Store, Tracer
 from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy, normalize_name
 from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
@@ -1151,32 +1152,46 @@ class Memory(LifecycleMixin):
     def iter_entities(self, *, batch_size: int = 10_000) -> Iterator[Entity]:
         """Every current entity of this namespace, in id (creation) order.
 
-        The store is read as Arrow tables, one statement per range of entity
+        The store is read as Arrow tables, one statement per window of entity
         ids (a whole 1M-entity store in one statement overflows the engine's
-        buffer pool), and converted ``batch_size`` rows at a time, so Python
-        objects exist only per batch. Each range is read when the iteration
-        reaches it: a write between ranges may or may not be seen.
+        buffer pool), and converted ``batch_size`` rows at a time, column by
+        column (:mod:`graphmem.scan`), so Python objects exist only per batch.
+        Each window is read when the iteration reaches it: a write between
+        windows may or may not be seen.
         """
         check_positive_int(batch_size, "batch_size")
-        for table in self._store.iter_arrow_by_id(
-            "entity_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end(), first=batch_size
-        ):
+        for table in self._id_windows("entity_export", first=batch_size):
             for batch in table.to_batches(max_chunksize=batch_size):
-                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                for row in zip(*columns):
-                    yield entity_from_db(entity_key(row[1], row[2]), row).to_entity()
+                yield from decode_entities(batch)
 
     def iter_relations(self, *, batch_size: int = 10_000) -> Iterator[Relation]:
         """Every current relation of this namespace, ordered by source id, target
-        id and type; read in ranges of source ids like :meth:`iter_entities`."""
+        id and type; read in windows of source ids like :meth:`iter_entities`."""
         check_positive_int(batch_size, "batch_size")
-        for table in self._store.iter_arrow_by_id(
-            "relation_export", {"namespace": self._namespace}, next_id=self._store.entity_id_end(), first=batch_size
-        ):
+        # ~5 relations per entity in a typical graph: the first window of
+        # sources is a fifth of a batch, so taking the first batch reads about one.
+        for table in self._id_windows("relation_export", first=max(1, batch_size // 5)):
             for batch in table.to_batches(max_chunksize=batch_size):
-                columns = [batch.column(i).to_pylist() for i in range(batch.num_columns)]
-                for source, type_, target, *rest in zip(*columns):
-                    yield relation_from_db(source, type_, target, rest)
+                yield from decode_relations(batch)
+
+    def _id_windows(self, name: str, *, first: int) -> Iterator[Any]:
+        """The Arrow tables of ``name`` over consecutive windows of entity ids
+        that start with ``first`` of this namespace's entities and double up
+        to the store's range size.
+
+        When the derived state is loaded, its namespace bitmap places each
+        window's end at an exact count of current entities and the last window
+        is open-ended: no ``max(id)`` scan. Otherwise the windows are ranges of
+        ids up to the store's highest id (:meth:`Store.iter_arrow_by_id`).
+        Either way the windows are contiguous from id 0, so nothing is missed
+        that is in the store when its window is read.
+        """
+        params = {"namespace": self._namespace}
+        if not self._derived.loaded:
+            yield from self._store.iter_arrow_by_id(name, params, next_id=self._store.entity_id_end(), first=first)
+            return
+        ids = np.asarray(self._derived.get().namespaces.members(self._namespace).to_array(), np.int64)
+        yield from self._store.iter_arrow_windows(name, params, ids=ids, first=first)
 
     # -- Cypher and stats --------------------------------------------------------
 

@@ -153,7 +153,7 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file():
     from graphmem.store.queries import query_names
 
     source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
-    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|iter_arrow_by_id|load_query)\(\s*["']([a-z_]+)["']""", source))
+    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|iter_arrow_by_id|_id_windows|load_query)\(\s*["']([a-z_]+)["']""", source))
     used |= set(re.findall(r""":\s*"((?:neighbors)_[a-z_]+)\"""", source))  # the direction -> query tables
     files = set(query_names())
     assert used - files == set(), "names used in code without a queries/ file"
@@ -288,7 +288,7 @@ def test_only_store_imports_the_engine_and_layers_point_down():
     import ast
 
     layer = {"cli": 5, "console": 5, "__main__": 5, "demo": 5, "warm": 5, "transfer": 4, "memory": 4, "writes": 4,
-             "retrieval": 3, "index": 2, "algorithms": 1, "embed": 1, "store": 1, "records": 0,
+             "retrieval": 3, "scan": 3, "index": 2, "algorithms": 1, "embed": 1, "store": 1, "records": 0,
              "validate": 0, "errors": 0, "types": 0, "config": 0}  # fmt: skip
     for path in (ROOT / "graphmem").rglob("*.py"):
         rel = path.relative_to(ROOT / "graphmem")
@@ -366,7 +366,8 @@ def test_scans_that_grow_with_the_store_read_in_id_ranges(tmp_path: Path, monkey
         whole = mem._store.execute_arrow_by_id("relation_ids", next_id=1)  # one open-ended range
         parts = mem._store.execute_arrow_by_id("relation_ids", next_id=25, chunk=4)
         assert whole.num_rows == 25 and parts.sort_by("source").equals(whole.sort_by("source"))
-    for method in (store_module.Store.execute_arrow_by_id, store_module.Store.iter_arrow_by_id):
+    for method in (store_module.Store.execute_arrow_by_id, store_module.Store.iter_arrow_by_id,
+                   store_module.Store.iter_arrow_windows):
         monkeypatch.setattr(method, "__kwdefaults__", {**method.__kwdefaults__, "chunk": 4})
     trace: list[tuple[str, dict]] = []
     with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
