@@ -55,18 +55,21 @@ class _Subscribers:
     """
 
     def __init__(self) -> None:
-        self._by_session: dict[int, tuple[Any, set[str]]] = {}
+        # A stdio server has one client, so one set of URIs. The SDK hands each
+        # request its own session proxy (not a stable key); any of them sends
+        # on the connection's own channel, so the latest one is kept.
+        self._session: Any = None
+        self._uris: set[str] = set()
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
 
     def subscribe(self, session: Any, uri: str) -> None:
-        self._by_session.setdefault(id(session), (session, set()))[1].add(uri)
+        self._session = session
+        self._uris.add(uri)
 
     def unsubscribe(self, session: Any, uri: str) -> None:
-        entry = self._by_session.get(id(session))
-        if entry is not None:
-            entry[1].discard(uri)
+        self._uris.discard(uri)
 
     def changed_elsewhere(self) -> None:
         """Called from any thread after a write made through another server."""
@@ -79,13 +82,12 @@ class _Subscribers:
         """Tell every client subscribed to the graph that it changed."""
         import anyio
 
-        for key, (session, uris) in list(self._by_session.items()):
-            if RESOURCE_URI not in uris:
-                continue
-            try:
-                await session.send_resource_updated(RESOURCE_URI)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-                self._by_session.pop(key, None)  # that client is gone
+        if self._session is None or RESOURCE_URI not in self._uris:
+            return
+        try:
+            await self._session.send_resource_updated(RESOURCE_URI)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._uris.clear()  # the client is gone
 
     async def relay(self) -> None:
         """Run for the server's life: notify for writes made elsewhere."""
