@@ -22,7 +22,7 @@ connection each follower keeps open. A server is not told of the write calls
 it made itself (its client sees their answer; the server notifies that client
 itself), so each request names its origin. A follower that loses its watch
 (the holder exited; it may have missed a change meanwhile) tells its listeners
-once when it watches again, or when it becomes the holder.
+at once, and again when it watches the next holder or becomes the holder.
 
 Wire format: one JSON object per line each way, one request per connection.
 Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null,
@@ -172,7 +172,7 @@ class Shared:
                     if not line.endswith(b"\n") or not json.loads(line).get("ok"):
                         raise _HolderGone("refused the watch")
                     if attached_before:
-                        self._changed()  # a change made while detached went unheard
+                        self._changed()  # a change made while detached would go unheard
                     attached_before = True
                     pause = 0.02
                     while reader.readline(MAX_MESSAGE).endswith(b"\n"):  # one notice per line until EOF
@@ -182,6 +182,11 @@ class Shared:
                 finally:
                     with self._role_lock:
                         self._watch_sock = None
+            if attached_before and not self._closed:
+                # The holder went away, maybe after a write whose notice never
+                # came (and no process may hold the store for a while): tell
+                # the client now, and again once watching the next holder.
+                self._changed()
             if self._wait(pause):
                 return
         if self._holder is not None and attached_before:
@@ -502,10 +507,6 @@ class _Holder:
                 conn.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv(); the peer sees a hang-up
             except OSError:
                 pass  # it hung up already
-        with self._watchers_lock:
-            watchers, self._watchers = list(self._watchers), {}
-        for conn in watchers:
-            conn.close()  # the followers re-attach to the next holder
         deadline = time.monotonic() + grace
         while True:
             with self._active_lock:
@@ -513,6 +514,11 @@ class _Holder:
             if not pending or time.monotonic() > deadline:
                 break
             pending[0].join(timeout=max(0.0, deadline - time.monotonic()))
+        # Only now: the calls just finished have told the followers of their writes.
+        with self._watchers_lock:
+            watchers, self._watchers = list(self._watchers), {}
+        for conn in watchers:
+            conn.close()  # the followers re-attach to the next holder
         try:
             if os.stat(self._path).st_ino == self._inode:
                 os.unlink(self._path)  # not a successor's socket: ours
