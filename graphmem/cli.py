@@ -554,15 +554,22 @@ def export(ctx: click.Context, path: Path, file: str, fmt: str, force: bool) -> 
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @_embedder_option
+@click.option(
+    "--semantic-search-nodes", is_flag=True,
+    help="search_nodes also returns the entities closest in meaning (default: text matches only, as the "
+         "reference; a call's semantic argument overrides this)",
+)  # fmt: skip
 @click.pass_context
-def mcp(ctx: click.Context, path: Path, embedder: str) -> None:
+def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bool) -> None:
     """Serve the memory at PATH to an agent over MCP (stdin/stdout).
 
     The tools of the reference memory server (create_entities, search_nodes,
     ...) with the same arguments and results, plus semantic_search,
-    find_path, neighbors, recall and cypher_query. Several servers may use
-    one PATH: the first holds the store, the others go through it (a Unix
-    socket in PATH), and one takes over when it exits. Needs the 'mcp' extra.
+    find_path, neighbors, recall and cypher_query. Clients may subscribe to
+    memory://knowledge-graph and are told of every write, through any server
+    on PATH. Several servers may use one PATH: the first holds the store, the
+    others go through it (a Unix socket in PATH), and one takes over when it
+    exits. Needs the 'mcp' extra.
 
     \b
     Example:
@@ -575,7 +582,8 @@ def mcp(ctx: click.Context, path: Path, embedder: str) -> None:
         raise CommandFailed(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
                             "pip install 'graphmem[mcp]'") from None  # fmt: skip
     chosen = _embedder(embedder)
-    status = serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
+    status = serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen),
+                   semantic_search_nodes=semantic_search_nodes)  # fmt: skip
     # Everything is closed and every answer written: skip the interpreter's
     # own teardown, which takes seconds once the model has loaded torch (and
     # would wait for the threads of a terminal reader left blocked).

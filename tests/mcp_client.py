@@ -32,15 +32,25 @@ def server_command(store: Path, *, embedder: str = "hash", pidfile: Path | None 
 
 @asynccontextmanager
 async def mcp_session(
-    store: Path, *, embedder: str = "hash", pidfile: Path | None = None, log: Path | None = None
+    store: Path, *, embedder: str = "hash", pidfile: Path | None = None, log: Path | None = None,
+    message_handler: Any = None,
 ) -> AsyncIterator[ClientSession]:
-    """An initialised client session with a fresh server on ``store``."""
+    """An initialised client session with a fresh server on ``store``
+    (``message_handler`` receives the server's notifications)."""
     command, args = server_command(store, embedder=embedder, pidfile=pidfile)
     params = StdioServerParameters(command=command, args=args, env=dict(os.environ))
     log = log or store.parent / f"{store.name}-server.log"
+    async with stdio_session(params, log, message_handler=message_handler) as session:
+        yield session
+
+
+@asynccontextmanager
+async def stdio_session(params: StdioServerParameters, log: Path, *,
+                        message_handler: Any = None) -> AsyncIterator[ClientSession]:  # fmt: skip
+    """An initialised client session with any stdio server (its stderr goes to ``log``)."""
     with open(log, "a", encoding="utf-8") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write):
-            async with ClientSession(read, write) as session:
+            async with ClientSession(read, write, message_handler=message_handler) as session:
                 await session.initialize()
                 yield session
 

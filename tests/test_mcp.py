@@ -164,7 +164,8 @@ def test_bad_arguments_are_errors_and_change_nothing(tmp_path: Path):
             assert "Unknown tool" in await call_error(s, "no_such_tool")
             assert "limit" in await call_error(s, "read_graph", limit=0)
             assert "cursor" in await call_error(s, "read_graph", limit=1, cursor="not-a-cursor")
-            assert "too long" in await call_error(s, "search_nodes", query="x" * 3000)
+            # The embedding tools refuse what the model could not read; search_nodes takes any length.
+            assert "too long" in await call_error(s, "semantic_search", query="x" * 3000)
             assert "'hops' was unexpected" in await call_error(s, "find_path", **{"from": "Ada", "to": "Ada", "hops": 1})
             assert "NotFound" in await call_error(s, "neighbors", name="Ghost")
             assert "ReadOnlyStore" in await call_error(s, "cypher_query", query="MATCH (e:Entity) DETACH DELETE e")
@@ -253,15 +254,22 @@ def test_search_nodes_ranks_by_meaning_with_the_real_model(tmp_path: Path):
                 entity("Cleo", "person", "maintains the data warehouse"),
                 entity("Dan", "person", "plays the violin"),
             ])  # fmt: skip
-            # Substring matches are all kept, most similar first.
+            # By default, the reference's search: only the entities containing the text.
             found = await call(s, "search_nodes", query="data")
+            assert [e["name"] for e in found["entities"]] == ["Ada", "Cleo"]
+            assert (await call(s, "search_nodes", query="who builds ETL data pipelines?"))["entities"] == []
+            # Opted in: substring matches are all kept, most similar first.
+            found = await call(s, "search_nodes", query="data", semantic=True)
             assert {e["name"] for e in found["entities"]} >= {"Ada", "Cleo"}
             # No entity contains this text; the semantic neighbours still come back, best first.
-            found = await call(s, "search_nodes", query="who builds ETL data pipelines?")
+            found = await call(s, "search_nodes", query="who builds ETL data pipelines?", semantic=True)
             names = [e["name"] for e in found["entities"]]
             assert names and names[0] == "Ada" and "Dan" not in names
-            # The reference's exact matching is still there for an unknown word.
-            assert (await call(s, "search_nodes", query="zzqx"))["entities"] == []
+            # The exact matching is still there for an unknown word.
+            assert (await call(s, "search_nodes", query="zzqx", semantic=True))["entities"] == []
+            # A cursor of one mode does not continue the other.
+            page = await call(s, "search_nodes", query="data", semantic=True, limit=1)
+            assert "another" in await call_error(s, "search_nodes", query="data", cursor=page["nextCursor"])
             # An observation removed is removed from the meaning too.
             await call(s, "delete_observations", deletions=[
                 {"entityName": "Bob", "observations": ["bakes sourdough bread", "runs a bakery"]}])  # fmt: skip

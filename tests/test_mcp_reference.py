@@ -11,7 +11,7 @@ from typing import Any
 import anyio
 import pytest
 
-from tests.mcp_client import mcp_session
+from tests.mcp_client import call, mcp_session
 
 pytestmark = pytest.mark.engine
 
@@ -174,5 +174,190 @@ def test_replay_of_a_reference_session(tmp_path: Path):
                     assert got == expected, where
             final = await s.call_tool("read_graph", {})
             assert _canonical(final.structured_content) == _canonical(reference.read_graph())
+
+    anyio.run(main)
+
+
+# -- against the real reference server ---------------------------------------------
+#
+# The reference itself (@modelcontextprotocol/server-memory from npm, pinned),
+# run under node, and graphmem with its default embedder (the real model),
+# both driven by the SDK's client over the same script. Results must be equal
+# except where DIFFERENCES says, and every entry there must be exercised.
+
+REFERENCE_PACKAGE = "@modelcontextprotocol/server-memory"
+REFERENCE_VERSION = "2026.8.31"
+GRAPH_URI = "memory://knowledge-graph"
+
+# (tool, what differs): why. The README's list of differences says the same.
+DIFFERENCES = {
+    ("create_relations", "missing endpoint"): "graphmem refuses the whole call; the reference stores every relation, "
+                                              "dangling ones included",
+    ("*", "relation order"): "graphmem lists relations by their endpoints, the reference by creation",
+    ("open_nodes", "entity order"): "graphmem lists the entities in the order they were asked for (so its pages "
+                                    "follow the request), the reference in creation order",
+}
+
+SCROLL = " ".join(f"line {i} of the long scroll" for i in range(150))  # ~3,700 characters
+
+
+def _graph_script() -> list[tuple[str, dict[str, Any]]]:
+    bulk = [E(f"bulk-{i:03d}", "Bulk Item", f"note {i}", f"mentions bulk-{(i * 7) % 30:03d}") for i in range(30)]
+    return [
+        ("create_entities", {"entities": bulk}),
+        ("create_entities", {"entities": [E("Ada", "person", "wears 100% cotton"), E("Scroll", "document", SCROLL)]}),
+        ("create_relations", {"relations": [R(f"bulk-{i:03d}", "next", f"bulk-{i + 1:03d}") for i in range(29)]}),
+        ("create_relations", {"relations": [R("Ada", "owns", "bulk-012"), R("Scroll", "is about", "Ada")]}),
+        ("add_observations", {"observations": [{"entityName": "bulk-020", "contents": ["Bulk-012 was here"]}]}),
+    ]
+
+
+SEARCHES = ["bulk-012", "%", "BULK ITEM", "bulk_item", "item", "", "zzqx", "cotton",
+            SCROLL[700:3300],  # a 2,600-character query that one observation contains
+            "q" * 5000]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def reference_entry() -> Path:
+    """The reference server's script, installed from npm into a cache directory once."""
+    import fcntl
+    import os
+    import shutil
+    import subprocess
+
+    node, npm = shutil.which("node"), shutil.which("npm")
+    if node is None or npm is None:
+        pytest.skip("the differential test runs the reference MCP memory server, which needs node and npm")
+    root = Path(os.environ.get("GRAPHMEM_TEST_CACHE", Path.home() / ".cache" / "graphmem-tests"))
+    cache = root / f"server-memory-{REFERENCE_VERSION}"
+    entry = cache / "node_modules" / "@modelcontextprotocol" / "server-memory" / "dist" / "index.js"
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(cache / ".lock", "w") as lock:  # the per-engine pytest processes may install at once
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not entry.exists():
+            done = subprocess.run(
+                [npm, "install", "--prefix", str(cache), "--cache", str(cache / ".npm"), "--no-audit", "--no-fund",
+                 f"{REFERENCE_PACKAGE}@{REFERENCE_VERSION}"],
+                capture_output=True, text=True, timeout=600,
+            )  # fmt: skip
+            if done.returncode != 0 or not entry.exists():
+                pytest.skip(f"could not install {REFERENCE_PACKAGE}@{REFERENCE_VERSION} from npm: "
+                            f"{done.stderr.strip()[-500:]}")  # fmt: skip
+    return entry
+
+
+def _reference_session(entry: Path, folder: Path, notes: list[str] | None = None):
+    import os
+    import shutil
+
+    from mcp import StdioServerParameters
+
+    from tests.mcp_client import stdio_session
+
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "MEMORY_FILE_PATH": str(folder / "memory.jsonl")}
+    params = StdioServerParameters(command=shutil.which("node") or "node", args=[str(entry)], env=env)
+    return stdio_session(params, folder / "reference.log", message_handler=_recorder(notes))
+
+
+def _recorder(notes: list[str] | None):
+    if notes is None:
+        return None
+
+    async def record(message: Any) -> None:
+        if getattr(message, "method", None) == "notifications/resources/updated":
+            notes.append(str(message.params.uri))
+
+    return record
+
+
+class _Used:
+    """Which documented differences the comparison relied on."""
+
+    def __init__(self) -> None:
+        self.keys: set[tuple[str, str]] = set()
+
+    def same_graph(self, tool: str, got: dict[str, Any], want: dict[str, Any], where: str) -> None:
+        if tool == "open_nodes" and got["entities"] != want["entities"]:
+            self.keys.add(("open_nodes", "entity order"))
+            key = [e["name"] for e in want["entities"]].index
+            got = {**got, "entities": sorted(got["entities"], key=lambda e: key(e["name"]))}
+        assert got["entities"] == want["entities"], where  # otherwise both list entities in creation order
+        if got["relations"] != want["relations"]:
+            self.keys.add(("*", "relation order"))
+            assert _canonical(got) == _canonical(want), where
+
+
+def test_same_results_as_the_real_reference_server(tmp_path: Path, reference_entry: Path):
+    used = _Used()
+
+    async def main():
+        async with _reference_session(reference_entry, tmp_path / "ref") as ref, \
+                mcp_session(tmp_path / "store", embedder="default") as gm:  # fmt: skip
+            for step, (tool, args) in enumerate(_graph_script()):
+                want, got = await ref.call_tool(tool, args), await gm.call_tool(tool, args)
+                assert not want.is_error and not got.is_error, f"step {step}: {got.content[0].text}"
+                assert got.structured_content == want.structured_content, f"step {step} ({tool})"
+            for query in SEARCHES:
+                want, got = await ref.call_tool("search_nodes", {"query": query}), \
+                    await gm.call_tool("search_nodes", {"query": query})  # fmt: skip
+                where = f"search_nodes {query[:40]!r} ({len(query)} characters)"
+                assert not got.is_error, f"{where}: {got.content[0].text}"
+                used.same_graph("search_nodes", got.structured_content, want.structured_content, where)
+                assert json.loads(got.content[0].text) == got.structured_content, where
+            # What the queries above must have exercised, so the test cannot pass vacuously.
+            found = (await gm.call_tool("search_nodes", {"query": "bulk-012"})).structured_content
+            assert [e["name"] for e in found["entities"]] == ["bulk-006", "bulk-012", "bulk-020"]
+            assert (await gm.call_tool("search_nodes", {"query": SEARCHES[-2]})).structured_content["entities"][0][
+                "name"] == "Scroll"  # fmt: skip
+
+            # A relation to a missing entity: the reference stores both, graphmem neither.
+            mixed = [R("Ada", "knows", "Scroll"), R("Ada", "knows", "Ghost")]
+            want, got = await ref.call_tool("create_relations", {"relations": mixed}), \
+                await gm.call_tool("create_relations", {"relations": mixed})  # fmt: skip
+            assert want.structured_content == {"relations": mixed}
+            assert got.is_error and "Entity with name Ghost not found" in got.content[0].text
+            used.keys.add(("create_relations", "missing endpoint"))
+            await ref.call_tool("delete_relations", {"relations": mixed})  # back in step for what follows
+
+            for tool in ("read_graph", "open_nodes"):
+                args = {"names": ["Ada", "bulk-012", "Nobody"]} if tool == "open_nodes" else {}
+                want, got = await ref.call_tool(tool, args), await gm.call_tool(tool, args)
+                used.same_graph(tool, got.structured_content, want.structured_content, tool)
+
+    anyio.run(main)
+    assert used.keys == set(DIFFERENCES), f"documented differences not exercised: {set(DIFFERENCES) - used.keys}"
+
+
+async def _writes_notify(session: Any, notes: list[str], name: str) -> None:
+    """Subscribed, each write call is notified before its answer; a failed one
+    and one made after unsubscribing are not."""
+    import warnings
+
+    with warnings.catch_warnings():  # the SDK deprecates subscribe for the 2026-07-28 protocol only
+        warnings.simplefilter("ignore")
+        await session.subscribe_resource(GRAPH_URI)
+        await call(session, "create_entities", entities=[E(name, "probe")])
+        assert notes == [GRAPH_URI]
+        await call(session, "add_observations", observations=[{"entityName": name, "contents": ["seen"]}])
+        assert notes == [GRAPH_URI] * 2
+        assert "not found" in (await session.call_tool("add_observations", {"observations": [
+            {"entityName": "Nobody", "contents": ["x"]}]})).content[0].text  # fmt: skip
+        await call(session, "delete_entities", entityNames=[name])
+        assert notes == [GRAPH_URI] * 3
+        await session.unsubscribe_resource(GRAPH_URI)
+        await call(session, "create_entities", entities=[E(name + "-after", "probe")])
+        await call(session, "read_graph")
+        assert notes == [GRAPH_URI] * 3
+
+
+def test_subscribe_notifies_writes_like_the_reference(tmp_path: Path, reference_entry: Path):
+    async def main():
+        ref_notes: list[str] = []
+        async with _reference_session(reference_entry, tmp_path / "ref", ref_notes) as ref:
+            await _writes_notify(ref, ref_notes, "probe")
+        gm_notes: list[str] = []
+        async with mcp_session(tmp_path / "store", message_handler=_recorder(gm_notes)) as gm:
+            await _writes_notify(gm, gm_notes, "probe")
 
     anyio.run(main)

@@ -151,3 +151,62 @@ def test_a_failed_call_writes_nothing_and_records_nothing(tmp_path: Path, open_s
     # One transaction for several deletes: both go, with the relation between them.
     assert tools.call("delete_entities", {"entityNames": ["a", "b", "a"]}, rid).structured["success"]
     assert len(mem) == 0 and list(mem.iter_relations()) == []
+
+
+def test_subscribers_hear_of_writes_made_through_any_server(tmp_path: Path):
+    """A subscriber on any server sharing the store is told of every write,
+    also across a takeover (a follower re-attached to the new holder)."""
+    import warnings
+
+    store = tmp_path / "store"
+    notes: dict[str, list[str]] = {"a": [], "b": [], "c": []}
+
+    def recorder(tag: str):
+        async def record(message) -> None:
+            if getattr(message, "method", None) == "notifications/resources/updated":
+                notes[tag].append(str(message.params.uri))
+
+        return record
+
+    async def heard(tag: str, count: int) -> None:
+        # The notice travels holder -> follower -> client on its own; the bound
+        # only keeps a broken build from hanging the suite.
+        with anyio.fail_after(60):
+            while len(notes[tag]) < count:
+                await anyio.sleep(0.02)
+
+    async def main():
+        async with AsyncExitStack() as stack:
+            a = await stack.enter_async_context(mcp_session(store, pidfile=tmp_path / "a.pid",
+                                                            message_handler=recorder("a")))  # fmt: skip
+            await call(a, "create_entities", entities=[entity("hub")])  # a holds the store from here on
+            b = await stack.enter_async_context(mcp_session(store, message_handler=recorder("b")))
+            c = await stack.enter_async_context(mcp_session(store, message_handler=recorder("c")))
+            with warnings.catch_warnings():  # deprecated for the 2026-07-28 protocol only
+                warnings.simplefilter("ignore")
+                for session in (a, b, c):
+                    await session.subscribe_resource("memory://knowledge-graph")
+
+            await call(b, "add_observations", observations=[{"entityName": "hub", "contents": ["from b"]}])
+            assert len(notes["b"]) == 1  # its own write: before the answer
+            await heard("a", 1)
+            await heard("c", 1)
+            await call(a, "create_entities", entities=[entity("from a")])
+            assert len(notes["a"]) == 2
+            await heard("b", 2)
+            await heard("c", 2)
+            # A failed write changes nothing and notifies no one.
+            assert (await c.call_tool("add_observations", {"observations": [
+                {"entityName": "Nobody", "contents": ["x"]}]})).is_error  # fmt: skip
+            assert len(notes["c"]) == 2
+
+            # The holder stops; c takes over at its next write, and b, now
+            # watching c, hears of it.
+            before = len(notes["b"])
+            os.kill(int((tmp_path / "a.pid").read_text()), signal.SIGTERM)
+            await call(c, "create_entities", entities=[entity("from c")])
+            await heard("b", before + 1)
+            names = {e["name"] for e in (await call(b, "read_graph"))["entities"]}
+            assert names == {"hub", "from a", "from c"}
+
+    anyio.run(main)

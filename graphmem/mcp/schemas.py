@@ -22,7 +22,10 @@ from ..errors import InvalidInput
 __all__ = ["ToolSpec", "TOOLS", "TOOLS_BY_NAME", "RESOURCE_URI", "SEARCH_QUERY_MAX_LENGTH", "check_arguments"]
 
 RESOURCE_URI = "memory://knowledge-graph"
-# The reference caps search queries at this length; so do we.
+# semantic_search and recall embed their query, and the model reads at most a
+# few hundred tokens: longer text is refused rather than silently cut.
+# search_nodes takes any length, as the reference does (it only embeds with
+# semantic: true, and then the model reads the query's beginning).
 SEARCH_QUERY_MAX_LENGTH = 2048
 MAX_PAGE = 10_000
 
@@ -146,10 +149,15 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     _spec(
         "search_nodes", "Search Nodes",
-        "Search for nodes in the knowledge graph based on a query (graphmem: entities whose name, type or "
-        "observations contain the query, plus semantically similar ones, most similar first)",
-        _obj({"query": {"type": "string", "maxLength": SEARCH_QUERY_MAX_LENGTH,
+        "Search for nodes in the knowledge graph based on a query (graphmem: the entities whose name, type or "
+        "observations contain the query, ignoring case, and the relations touching them, as the reference "
+        "does; with semantic: true, also the entities closest in meaning, most similar first — or use "
+        "semantic_search)",
+        _obj({"query": {"type": "string",
                         "description": "The search query to match against entity names, types, and observation content"},
+              "semantic": {"type": "boolean", "default": False, "description": (
+                  "graphmem: also return entities whose meaning is close to the query, most similar first "
+                  "(default: false, or true when the server runs with --semantic-search-nodes)")},
               "limit": _LIMIT, "cursor": _CURSOR}, ["query"]),
         _GRAPH_OUT, "read",
     ),

@@ -42,12 +42,88 @@ INSTRUCTIONS = (
 )
 
 
-def build_server(shared: Shared) -> Any:
-    """The MCP server object for ``shared`` (a holder or a follower)."""
+class _Subscribers:
+    """The clients subscribed to resources, and the notices owed to them.
+
+    As the reference does, any URI may be subscribed; only
+    ``memory://knowledge-graph`` ever changes. A write call made by this
+    server's client is notified before its answer is sent (as the reference
+    does); a write made through another server sharing the store reaches this
+    one from a thread (:meth:`Shared.add_listener`), which only writes a byte
+    to a pipe: the event loop then sends one notice for however many such
+    writes arrived since the last one.
+    """
+
+    def __init__(self) -> None:
+        # A stdio server has one client, so one set of URIs. The SDK hands each
+        # request its own session proxy (not a stable key); any of them sends
+        # on the connection's own channel, so the latest one is kept.
+        self._session: Any = None
+        self._uris: set[str] = set()
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+
+    def subscribe(self, session: Any, uri: str) -> None:
+        self._session = session
+        self._uris.add(uri)
+
+    def unsubscribe(self, session: Any, uri: str) -> None:
+        self._uris.discard(uri)
+
+    def changed_elsewhere(self) -> None:
+        """Called from any thread after a write made through another server."""
+        try:
+            os.write(self._write, b"x")
+        except BlockingIOError:
+            pass  # the pipe is full: a notice is already owed
+
+    async def notify(self) -> None:
+        """Tell every client subscribed to the graph that it changed."""
+        import anyio
+
+        if self._session is None or RESOURCE_URI not in self._uris:
+            return
+        try:
+            await self._session.send_resource_updated(RESOURCE_URI)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+            self._uris.clear()  # the client is gone
+
+    async def relay(self) -> None:
+        """Run for the server's life: notify for writes made elsewhere."""
+        import anyio
+
+        while True:
+            await anyio.wait_readable(self._read)
+            try:
+                while os.read(self._read, 512):
+                    pass
+            except BlockingIOError:
+                pass  # drained
+            await self.notify()
+
+    def close(self) -> None:
+        os.close(self._read)
+        os.close(self._write)
+
+
+def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
+                 subscribers: _Subscribers | None = None) -> Any:  # fmt: skip
+    """The MCP server object for ``shared`` (a holder or a follower).
+
+    ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
+    in meaning unless a call says ``semantic: false``. ``subscribers`` holds
+    the resource subscriptions (its :meth:`_Subscribers.relay` must run beside
+    the server for writes made through other servers to be notified).
+    """
     import anyio
     import mcp.types as types
     from mcp.server.lowlevel import Server
     from mcp.shared.exceptions import MCPError
+
+    from .schemas import TOOLS_BY_NAME
+
+    subscribers = subscribers if subscribers is not None else _Subscribers()
 
     tools = [
         types.Tool(
@@ -70,10 +146,17 @@ def build_server(shared: Shared) -> Any:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
+        arguments = params.arguments
+        if semantic_search_nodes and params.name == "search_nodes" and isinstance(arguments, dict):
+            # This server's flag, applied here: the holder may be another server without it.
+            arguments = {"semantic": True, **arguments}
         try:
-            outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, params.arguments, limiter=limiter)
+            outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, arguments, limiter=limiter)
         except GraphMemError as exc:  # no process could serve it (the store is unreachable)
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(exc))], is_error=True)
+        spec = TOOLS_BY_NAME.get(params.name)
+        if spec is not None and spec.writes and not outcome.is_error:
+            await subscribers.notify()
         result: dict[str, Any] = {"content": [types.TextContent(type="text", text=outcome.text)],
                                   "is_error": outcome.is_error}  # fmt: skip
         if outcome.structured is not None:
@@ -97,6 +180,14 @@ def build_server(shared: Shared) -> Any:
             contents=[types.TextResourceContents(uri=RESOURCE_URI, mime_type="application/json", text=text)]
         )
 
+    async def subscribe(ctx: Any, params: Any) -> Any:
+        subscribers.subscribe(ctx.session, str(params.uri))
+        return types.EmptyResult()
+
+    async def unsubscribe(ctx: Any, params: Any) -> Any:
+        subscribers.unsubscribe(ctx.session, str(params.uri))
+        return types.EmptyResult()
+
     return Server(
         "graphmem-memory",
         version=__version__,
@@ -105,6 +196,8 @@ def build_server(shared: Shared) -> Any:
         on_call_tool=call_tool,
         on_list_resources=list_resources,
         on_read_resource=read_resource,
+        on_subscribe_resource=subscribe,
+        on_unsubscribe_resource=unsubscribe,
     )
 
 
@@ -302,7 +395,8 @@ class _Answers:
         await self.aclose()
 
 
-def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> int:
+def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
+          semantic_search_nodes: bool = False) -> int:  # fmt: skip
     """Serve MCP over stdin/stdout for the store at ``path`` until the client
     hangs up or a SIGTERM or SIGINT arrives.
 
@@ -319,6 +413,10 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> in
     open_memory
         Opens that store read-write (raising :class:`~graphmem.errors.StoreLocked`
         while another process holds it).
+    semantic_search_nodes
+        ``search_nodes`` also returns the entities closest in meaning unless a
+        call says ``semantic: false`` (by default it matches text only, as the
+        reference does).
 
     Returns
     -------
@@ -337,12 +435,16 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> in
     try:
         Path(path).expanduser().mkdir(parents=True, exist_ok=True)
         shared = Shared(path, open_memory)
+        subscribers = _Subscribers()
+        shared.add_listener(subscribers.changed_elsewhere)
         try:
             shared.start()
             if stop.signum is None:
-                anyio.run(_run, build_server(shared), stop, stdio_server)
+                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers)
+                anyio.run(_run, server, stop, stdio_server, subscribers)
         finally:
             shared.close(save_index=False)
+            subscribers.close()
     finally:
         stop.restore()
     if stop.signum is not None:
@@ -351,11 +453,12 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> in
     return 0
 
 
-async def _run(server: Any, stop: _Stop, stdio_server: Any) -> None:
+async def _run(server: Any, stop: _Stop, stdio_server: Any, subscribers: _Subscribers) -> None:
     import anyio
 
     stdin = _Input(0)
     async with anyio.create_task_group() as tg:
+        tg.start_soon(subscribers.relay)
 
         async def on_signal() -> None:
             await stop.wait()

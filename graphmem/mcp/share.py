@@ -14,10 +14,23 @@ holder; the others go on forwarding, to it. A write call carries a request
 id from its first attempt on, so a call that the old holder committed before
 dying is not applied again by the new one (see :mod:`graphmem.mcp.atomic`).
 
+Changes: after every write call that succeeded, wherever it came from, each
+server hears of it so it can tell its client (``notifications/resources/
+updated``). The holder calls its listeners (:meth:`Shared.add_listener`) for
+calls that came over the socket, and tells every follower over a *watch*
+connection each follower keeps open. A server is not told of the write calls
+it made itself (its client sees their answer; the server notifies that client
+itself), so each request names its origin. A follower that loses its watch
+(the holder exited; it may have missed a change meanwhile) tells its listeners
+at once, and again when it watches the next holder or becomes the holder.
+
 Wire format: one JSON object per line each way, one request per connection.
-Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null}`` or
-``{"op": "resource"}``; answer ``{"ok": true, "outcome": {...}}``,
-``{"ok": true, "text": ...}`` or ``{"ok": false, "error": ...}``.
+Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null,
+"origin": ...}`` or ``{"op": "resource"}``; answer ``{"ok": true, "outcome":
+{...}}``, ``{"ok": true, "text": ...}`` or ``{"ok": false, "error": ...}``.
+``{"op": "watch", "origin": ...}`` is answered ``{"ok": true}`` and the
+connection stays open: the holder then sends ``{"changed": true}`` after each
+write call not made by that origin, until it closes.
 """
 
 from __future__ import annotations
@@ -25,6 +38,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import selectors
 import socket
 import stat
@@ -32,6 +46,7 @@ import struct
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -51,6 +66,9 @@ MAX_MESSAGE = 256 * 1024 * 1024
 # How long a call may wait for some process to hold the store (a takeover
 # includes opening the store, which replays its write-ahead log).
 DEFAULT_PATIENCE = 60.0
+# A follower that does not take a change notice within this long is dropped
+# (it re-attaches and tells its client then): a stuck peer must not hold up writes.
+WATCH_SEND_TIMEOUT = 2.0
 
 
 class _HolderGone(Exception):
@@ -92,6 +110,12 @@ class Shared:
         self._role_lock = threading.Lock()
         self._holder: _Holder | None = None
         self._closed = False
+        # Who this server is in change notices, so it is not told of its own writes.
+        self.origin = uuid.uuid4().hex
+        self._listeners: list[Callable[[], None]] = []
+        self._watcher: threading.Thread | None = None
+        self._watch_sock: socket.socket | None = None
+        self._wake_read, self._wake_write = os.pipe()  # close() wakes the watcher's wait
 
     @property
     def holds(self) -> bool:
@@ -100,7 +124,78 @@ class Shared:
 
     def start(self) -> None:
         """Hold the store if no other process does; else be ready to ask the one that does."""
-        self._try_hold()
+        if not self._try_hold():
+            self._start_watching()
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each write call made through another server
+        on this store (from any thread; it must not block)."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in list(self._listeners):
+            listener()
+
+    def _start_watching(self) -> None:
+        with self._role_lock:
+            if self._watcher is not None or self._closed or self._holder is not None:
+                return
+            self._watcher = threading.Thread(target=self._watch, name="graphmem-mcp-watch", daemon=True)
+            self._watcher.start()
+
+    def _watch(self) -> None:
+        """A follower's thread: hear of the holder's writes, re-attaching across takeovers."""
+        attached_before = False
+        pause = 0.02
+        while not self._closed and self._holder is None:
+            try:
+                sock = _connect(self.socket_path)
+            except StoreLocked as exc:  # another user's socket: calls fail and say so; no notices
+                log.warning("not watching %s for changes: %s", self.path, exc)
+                return
+            except _HolderGone:
+                # Nobody holds the store right now; the next call (here or
+                # at another follower) takes it over.
+                if self._wait(pause):
+                    return
+                pause = min(pause * 2, 0.5)
+                continue
+            with self._role_lock:
+                if self._closed:
+                    sock.close()
+                    return
+                self._watch_sock = sock  # close() shuts it down to wake the read below
+            with sock, sock.makefile("rb") as reader:
+                try:
+                    sock.sendall(json.dumps({"op": "watch", "origin": self.origin}).encode() + b"\n")
+                    line = reader.readline(MAX_MESSAGE)
+                    if not line.endswith(b"\n") or not json.loads(line).get("ok"):
+                        raise _HolderGone("refused the watch")
+                    if attached_before:
+                        self._changed()  # a change made while detached would go unheard
+                    attached_before = True
+                    pause = 0.02
+                    while reader.readline(MAX_MESSAGE).endswith(b"\n"):  # one notice per line until EOF
+                        self._changed()
+                except (OSError, ValueError, _HolderGone) as exc:
+                    log.info("lost the change notices of %s (%s); re-attaching", self.path, exc)
+                finally:
+                    with self._role_lock:
+                        self._watch_sock = None
+            if attached_before and not self._closed:
+                # The holder went away, maybe after a write whose notice never
+                # came (and no process may hold the store for a while): tell
+                # the client now, and again once watching the next holder.
+                self._changed()
+            if self._wait(pause):
+                return
+        if self._holder is not None and attached_before:
+            self._changed()  # now the holder: what the old one did last went unheard
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep, or return True at once when close() was called."""
+        ready, _, _ = select.select([self._wake_read], [], [], seconds)
+        return bool(ready) or self._closed
 
     def _try_hold(self) -> bool:
         with self._role_lock:
@@ -113,7 +208,7 @@ class Shared:
             except StoreLocked:
                 return False
             try:
-                self._holder = _Holder(mem, self._make_tools(mem), self.socket_path)
+                self._holder = _Holder(mem, self._make_tools(mem), self.socket_path, self._changed)
             except BaseException:
                 mem.close()
                 raise
@@ -126,10 +221,13 @@ class Shared:
         """Run a tool here or at the holder; retried across a takeover, applied once."""
         spec = TOOLS_BY_NAME.get(name)
         request_id = new_request_id() if spec is not None and spec.writes else None
-        request = {"op": "tool", "name": name, "args": arguments or {}, "id": request_id}
+        request = {"op": "tool", "name": name, "args": arguments or {}, "id": request_id, "origin": self.origin}
 
         def local(holder: _Holder) -> Outcome:
-            return holder.tools.call(name, arguments, request_id)
+            outcome = holder.tools.call(name, arguments, request_id)
+            if request_id is not None and not outcome.is_error:
+                holder.tell_watchers(self.origin)
+            return outcome
 
         def remote(answer: dict[str, Any]) -> Outcome:
             return Outcome.from_dict(answer["outcome"])
@@ -172,15 +270,31 @@ class Shared:
         """Stop serving others (they take over) and release the store
         (``save_index``: see :meth:`Memory.close`)."""
         with self._role_lock:
+            if self._closed and self._holder is None and self._watcher is None:
+                return
             self._closed = True
             holder, self._holder = self._holder, None
+            watcher, watch_sock = self._watcher, self._watch_sock
+            self._watcher = None
+        os.write(self._wake_write, b"x")
+        if watch_sock is not None:
+            try:
+                watch_sock.shutdown(socket.SHUT_RDWR)  # wakes the watcher's recv()
+            except OSError:
+                pass  # the holder hung up already
+        if watcher is not None:
+            watcher.join(timeout=5.0)
+        if watcher is None or not watcher.is_alive():
+            os.close(self._wake_read)
+            os.close(self._wake_write)
         if holder is not None:
             holder.close(save_index=save_index)
 
 
-def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
-    """Send one request to the holder and read its answer."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+def _connect(socket_path: Path) -> socket.socket:
+    """A connection to the holder, checked to be this user's."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
         try:
             sock.connect(str(socket_path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
@@ -193,6 +307,15 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
                 f"the process listening on {socket_path} runs as uid {peer}, not as this user (uid {os.getuid()}); "
                 "refusing to send it calls. Stop it, or remove the socket if no graphmem server of yours holds the store"
             )
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
+    """Send one request to the holder and read its answer."""
+    with _connect(socket_path) as sock:
         try:
             sock.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
             line = _read_line(sock)
@@ -224,10 +347,13 @@ def _read_line(sock: socket.socket) -> bytes | None:
 class _Holder:
     """The open store, the tools over it, and the socket that serves other servers."""
 
-    def __init__(self, mem: Memory, tools: Tools, socket_path: Path) -> None:
+    def __init__(self, mem: Memory, tools: Tools, socket_path: Path, changed: Callable[[], None]) -> None:
         self.mem = mem
         self.tools = tools
         self._path = socket_path
+        self._changed = changed  # this process's listeners, for writes that came over the socket
+        self._watchers: dict[socket.socket, str] = {}  # followers' watch connections and their origin
+        self._watchers_lock = threading.Lock()
         self._active: set[threading.Thread] = set()
         self._waiting: set[socket.socket] = set()  # connections whose request has not arrived yet
         self._active_lock = threading.Lock()
@@ -293,19 +419,42 @@ class _Holder:
         worker.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        kept = False
         try:
-            with conn:
-                if not _same_user(conn):
-                    return
-                line = self._read_request(conn)
-                if line is None:
-                    return
-                conn.sendall(json.dumps(self._answer(line), ensure_ascii=False).encode() + b"\n")
+            if not _same_user(conn):
+                return
+            line = self._read_request(conn)
+            if line is None:
+                return
+            answer, origin = self._answer(line)
+            if origin is not None:  # a watch: the connection stays open for change notices
+                conn.settimeout(WATCH_SEND_TIMEOUT)
+                with self._watchers_lock:
+                    conn.sendall(b'{"ok": true}\n')
+                    self._watchers[conn] = origin
+                kept = True
+                return
+            conn.sendall(json.dumps(answer, ensure_ascii=False).encode() + b"\n")
         except OSError as exc:
             log.info("a peer server went away mid-call: %s", exc)  # it retries with the same request id
         finally:
+            if not kept:
+                conn.close()
             with self._active_lock:
                 self._active.discard(threading.current_thread())
+
+    def tell_watchers(self, origin: str) -> None:
+        """Tell every follower but ``origin`` that a write call succeeded."""
+        with self._watchers_lock:
+            for conn, who in list(self._watchers.items()):
+                if who == origin:
+                    continue
+                try:
+                    conn.sendall(b'{"changed": true}\n')
+                except OSError as exc:  # gone, or stuck: it re-attaches and tells its client then
+                    log.info("dropping a follower's change notices: %s", exc)
+                    del self._watchers[conn]
+                    conn.close()
 
     def _read_request(self, conn: socket.socket) -> bytes | None:
         """The peer's request; ``None`` if it hung up or close() dropped it first."""
@@ -319,19 +468,29 @@ class _Holder:
         # hangs up on the peer, which then retries at the next holder.
         return None if dropped else line
 
-    def _answer(self, line: bytes) -> dict[str, Any]:
+    def _answer(self, line: bytes) -> tuple[dict[str, Any], str | None]:
+        """The answer to a request, and for a watch request the watcher's origin."""
         try:
             request = json.loads(line)
             op = request["op"]
         except (ValueError, TypeError, KeyError):
-            return {"ok": False, "error": "malformed request"}
+            return {"ok": False, "error": "malformed request"}, None
+        origin = request.get("origin")
+        origin = origin if isinstance(origin, str) else ""
+        if op == "watch":
+            return {"ok": True}, origin
         if op == "resource":
-            return {"ok": True, "text": self.tools.read_graph_text()}
+            return {"ok": True, "text": self.tools.read_graph_text()}, None
         if op != "tool" or not isinstance(request.get("name"), str) or not isinstance(request.get("args"), dict):
-            return {"ok": False, "error": f"unknown request {op!r}"}
+            return {"ok": False, "error": f"unknown request {op!r}"}, None
         request_id = request.get("id")
-        outcome = self.tools.call(request["name"], request["args"], request_id if isinstance(request_id, str) else None)
-        return {"ok": True, "outcome": outcome.to_dict()}
+        request_id = request_id if isinstance(request_id, str) else None
+        outcome = self.tools.call(request["name"], request["args"], request_id)
+        spec = TOOLS_BY_NAME.get(request["name"])
+        if spec is not None and spec.writes and not outcome.is_error:
+            self._changed()
+            self.tell_watchers(origin)
+        return {"ok": True, "outcome": outcome.to_dict()}, None
 
     def close(self, *, grace: float = 30.0, save_index: bool = True) -> None:
         """Stop accepting, hang up on peers that have not sent their request,
@@ -355,6 +514,11 @@ class _Holder:
             if not pending or time.monotonic() > deadline:
                 break
             pending[0].join(timeout=max(0.0, deadline - time.monotonic()))
+        # Only now: the calls just finished have told the followers of their writes.
+        with self._watchers_lock:
+            watchers, self._watchers = list(self._watchers), {}
+        for conn in watchers:
+            conn.close()  # the followers re-attach to the next holder
         try:
             if os.stat(self._path).st_ino == self._inode:
                 os.unlink(self._path)  # not a successor's socket: ours

@@ -11,8 +11,10 @@ wins) and returns those; ``create_relations`` skips exact duplicates and fails
 whole when an endpoint does not exist ("Entity with name X not found");
 ``add_observations`` fails whole on an unknown entity and returns what was new
 per entity; the three deletes never fail on missing things and say so in their
-message; ``search_nodes`` and ``open_nodes`` return the relations with at least
-one endpoint among the returned entities. Every write tool call is one
+message; ``search_nodes`` returns the entities whose name, entity type (as the
+client wrote it) or an observation contains the query, ignoring case (meaning-
+based matches only with ``semantic: true``); ``search_nodes`` and ``open_nodes``
+return the relations with at least one endpoint among the returned entities. Every write tool call is one
 transaction.
 """
 
@@ -46,7 +48,7 @@ from .shapes import (
 
 __all__ = ["Outcome", "Tools"]
 
-# Semantic neighbours that search_nodes adds to the substring matches: at most
+# Semantic neighbours that search_nodes (with semantic: true) adds to the substring matches: at most
 # this many, and only this similar (cosine) or more. MiniLM puts unrelated
 # short texts at 0.0-0.25 and related ones above 0.35.
 SEARCH_SEMANTIC_K = 10
@@ -361,17 +363,27 @@ class Tools:
 
     def _search_nodes(self, args: dict[str, Any]) -> dict[str, Any]:
         query = args["query"]
+        semantic = bool(args.get("semantic", False))
+        # The reference's search: a case-insensitive substring of the name, of
+        # the type as the client wrote it, or of an observation, in creation
+        # order. The model is only asked with semantic: true, so the default
+        # never waits for it and never returns an entity without the query.
         needle = query.lower()
+        matches = [
+            entity for entity in self.mem.iter_entities()
+            if needle in entity.name.lower() or needle in entity_json(entity)["entityType"].lower()
+            or any(needle in o.lower() for o in entity.observations)
+        ]  # fmt: skip
+        if not semantic:
+            key = fingerprint(query)
+            return self._page("search_nodes", key, matches, args)
         vector = self._query_vector(query)
         ranked: dict[str, tuple[float | None, int, Entity]] = {}
-        for order, entity in enumerate(self.mem.iter_entities()):
-            shown = entity_json(entity)
-            if (needle in entity.name.lower() or needle in shown["entityType"].lower()
-                    or any(needle in o.lower() for o in entity.observations)):  # fmt: skip
-                score = None
-                if vector is not None and entity.embedding is not None:
-                    score = float(np.dot(entity.embedding, vector))
-                ranked[entity.name] = (score, order, entity)
+        for order, entity in enumerate(matches):
+            score = None
+            if vector is not None and entity.embedding is not None:
+                score = float(np.dot(entity.embedding, vector))
+            ranked[entity.name] = (score, order, entity)
         if vector is not None:
             for hit in self.mem.search(vector, k=SEARCH_SEMANTIC_K):
                 if hit.name not in ranked and hit.score >= self.min_score:
@@ -379,7 +391,8 @@ class Tools:
                     if entity is not None:
                         ranked[hit.name] = (hit.score, len(ranked) + 1_000_000_000, entity)
         order = sorted(ranked.values(), key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1]))
-        return self._page("search_nodes", fingerprint(query), [t[2] for t in order], args)
+        # A cursor of one mode must not continue the other's ranking.
+        return self._page("search_nodes", fingerprint([query, "semantic"]), [t[2] for t in order], args)
 
     def _query_vector(self, query: str) -> np.ndarray | None:
         embedder = self.mem.embedder
