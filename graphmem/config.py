@@ -37,7 +37,7 @@ MAX_PROPERTIES_BYTES = 1 << 20
 """Largest ``properties`` of one entity or relation, as UTF-8 JSON (also after
 a write merges its properties into the stored ones)."""
 
-MAX_RECORD_BYTES = 8 << 20
+MAX_RECORD_BYTES = 16 << 20
 """Largest entity or relation record: name, type, text, observations and
 properties, in UTF-8 bytes (also after a write appends to the stored entity)."""
 
@@ -45,7 +45,7 @@ MAX_CALL_BYTES = 256 << 20
 """Largest call (``add_entities`` / ``add_relations``), its records' bytes summed."""
 
 MAX_LINE_BYTES = 32 << 20
-"""Longest line ``graphmem import`` reads (4x a record's limit: room for JSON
+"""Longest line ``graphmem import`` reads (2x a record's limit: room for JSON
 escapes and a vector). A longer line is refused with its number, having read at
 most this many bytes of it."""
 
