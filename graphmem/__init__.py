@@ -19,6 +19,7 @@ from .errors import (
     CheckpointWarning,
     CorruptStore,
     EngineConflict,
+    StorageFull,
     GraphMemError,
     GraphMemWarning,
     IncompatibleStore,
@@ -73,6 +74,7 @@ __all__ = [
     "IncompatibleStore",
     "QueryError",
     "EngineConflict",
+    "StorageFull",
     "GraphMemWarning",
     "CheckpointWarning",
 ]

@@ -27,7 +27,8 @@ import pyarrow.compute as pc
 
 from ..config import StoreConfig
 from ..errors import CheckpointWarning, CorruptStore, GraphMemError, IncompatibleStore, QueryError, ReadOnlyStore, StoreLocked
-from . import schema
+from ..errors import StorageFull
+from . import schema, space
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query
 
@@ -205,12 +206,22 @@ class Store:
         self._closed = False
         self._lock_fd: int | None = None
         self._manifest: dict[str, Any] = {}
+        self._tx_bytes = 0  # parameter bytes bound in the write transaction in progress (see space.commit_need)
+        self._unwritable: GraphMemError | None = None  # set when the engine met a full disk: see _stop_writing
+        self.checkpoints_deferred = 0
+        """Checkpoints skipped because the disk had not the room they may need (the WAL holds those writes)."""
+        self._ballast = None if self.path is None or read_only else space.Ballast(self.path)
         self.commit_failed_hooks: list[Callable[[], None]] = []
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
         self._claim_path()
         try:
             self._db = self._open_database()
             self._write_conn = self._connect()
+            if self.path is not None and not read_only:
+                # Measured: a checkpoint at close on a full disk made kuzu spin
+                # forever in rollbackCheckpoint; close() checkpoints itself when there is room.
+                self._run(self._write_conn, "<setting>", "CALL force_checkpoint_on_close=false", None)
+                self._ballast.ensure()
             self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
             self._record_database()
         except BaseException:
@@ -296,6 +307,15 @@ class Store:
                 return
         except FileNotFoundError:
             return
+        if not self.read_only:
+            need = space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal.stat().st_size)
+            free = space.free_bytes(self.path)
+            if free < need:
+                # A replay's checkpoint cut short by a full disk hangs kuzu (measured): refuse before it starts.
+                raise StorageFull(
+                    f"the store at {self.path} has {wal.stat().st_size} bytes of write-ahead log to apply, which may "
+                    f"need {need} bytes of free disk; {free} are free. Free space and open it again (nothing is lost)"
+                )
         args = [sys.executable, "-c", _WAL_PROBE, self._module.__name__, str(self.path / DATABASE_FILE),
                 str(self.config.buffer_pool_size), str(self.config.max_db_size), str(self.config.max_threads),
                 "1" if self.read_only else "0", str(os.getpid())]  # fmt: skip
@@ -317,7 +337,7 @@ class Store:
             )
         said = (result.stderr.strip().splitlines() or ["no message"])[-1]
         error = translate(RuntimeError(said), path=self.path)
-        if isinstance(error, (StoreLocked, IncompatibleStore, ReadOnlyStore)):
+        if isinstance(error, (StoreLocked, IncompatibleStore, ReadOnlyStore, StorageFull)):
             raise error  # ReadOnlyStore: a crash mid-checkpoint needs a read-write open (nothing is lost)
         raise CorruptStore(f"replaying the write-ahead log {wal} failed (the engine said: {said}); {advice}")
 
@@ -361,6 +381,8 @@ class Store:
                 max_db_size=self.config.max_db_size,
                 max_num_threads=self.config.max_threads,
                 read_only=self.read_only,
+                # graphmem checkpoints itself, when the disk has the room (see space.py).
+                auto_checkpoint=self.path is None,
             )
         except (RuntimeError, IndexError, ValueError, OverflowError) as exc:
             # pybind11 turns the engine's std::out_of_range into IndexError and
@@ -449,13 +471,18 @@ class Store:
                      *, prepare: bool = False) -> Any:
         self.check_open()
         check_bound(text, params, label=f"query {name!r}")
+        if self._tx is not None and conn is self._write_conn:
+            self._tx_bytes += space.param_bytes(params) + (space.CYPHER_WRITE_BYTES if name == "<cypher>" else 0)
         if self.tracer is not None:
             self.tracer(name, params)
         try:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
             result = conn.execute(statement, dict(params) if params else None)
         except RuntimeError as exc:
-            raise translate(exc, path=self.path) from None
+            error = translate(exc, path=self.path)
+            if isinstance(error, StorageFull):
+                self._stop_writing(error)
+            raise error from None
         if isinstance(result, list):  # several statements: the last one answers
             for extra in result[:-1]:
                 extra.close()
@@ -596,6 +623,11 @@ class Store:
         self.check_open()
         if self.read_only:
             raise ReadOnlyStore(f"the store{self._where()} is open read-only; reopen it with read_only=False to write")
+        if self._unwritable is not None:
+            raise StorageFull(
+                f"the store{self._where()} refuses writes since the engine met a full disk ({self._unwritable}); "
+                "free space, then close and reopen it (it opens without repair; nothing acknowledged was lost)"
+            )
         current = self._tx
         if current is not None and self._writer == threading.get_ident():
             yield current  # nested: join this thread's transaction
@@ -603,6 +635,7 @@ class Store:
         with self.exclusive():
             tx = Transaction()
             self._tx = tx
+            self._tx_bytes = 0
             try:
                 self._run(self._write_conn, "<begin>", "BEGIN TRANSACTION", None)
                 try:
@@ -610,6 +643,7 @@ class Store:
                 except BaseException:
                     _rollback(self._write_conn)
                     raise
+                self._check_room_to_commit()
                 try:
                     self._run(self._write_conn, "<commit>", "COMMIT", None)
                 except GraphMemError as exc:
@@ -629,7 +663,12 @@ class Store:
                     # automatic checkpoint that follows it fails. Whether it
                     # applied is unknown here, so whatever is derived from the
                     # store is reloaded from it instead of updated by callbacks.
-                    _rollback(self._write_conn)
+                    if not isinstance(exc, StorageFull):
+                        # After a full disk the handle writes no more (see
+                        # _stop_writing), and the engine's state after a torn
+                        # COMMIT is not one to roll back from: kuzu aborted the
+                        # process on such a ROLLBACK ("Invalid transaction type to rollback").
+                        _rollback(self._write_conn)
                     for hook in self.commit_failed_hooks:
                         hook()
                     raise type(exc)(
@@ -641,6 +680,63 @@ class Store:
                     callback()
             finally:
                 self._tx = None
+            self._checkpoint()
+
+    # -- disk space ------------------------------------------------------------------
+
+    def _check_room_to_commit(self) -> None:
+        """Before COMMIT: refuse (rolled back, nothing written) unless the disk has
+        room for the transaction's WAL records. The engines write a
+        transaction's records only at COMMIT, and a torn append corrupts the WAL
+        (measured: see space.py), so this is the last safe moment."""
+        if self.path is None:
+            return
+        need = space.commit_need(self._tx_bytes)
+        free = space.free_bytes(self.path)
+        if free >= need:
+            return
+        _rollback(self._write_conn)
+        raise StorageFull(
+            f"the disk holding the store{self._where()} is full: this write needs about {need} bytes free "
+            f"and {free} are; it was not written (nothing earlier is lost). Free space and retry"
+        )
+
+    def _checkpoint(self, *, force: bool = False) -> None:
+        """Fold the WAL into the database file when it has grown past
+        :data:`space.CHECKPOINT_WAL` (any size with ``force``), but only if the
+        disk has the room a checkpoint may need; otherwise the WAL keeps the
+        writes (they are durable) and a later commit or the next open folds it."""
+        if self.path is None or self.read_only or self._unwritable is not None:
+            return
+        wal = _size(self.path / WAL_FILE)
+        if wal == 0 or (wal < space.CHECKPOINT_WAL and not force):
+            return
+        if space.free_bytes(self.path) < space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal):
+            self.checkpoints_deferred += 1
+            return
+        with self.exclusive():
+            try:
+                self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
+            except GraphMemError as exc:
+                if "Timeout waiting for active transactions" in str(exc):
+                    self.checkpoints_deferred += 1  # a reader holds a transaction: fold it at a later commit
+                    return
+                # The write before is durable; a checkpoint cut short leaves the
+                # engine unfit to write (measured), so the handle stops writing.
+                self._stop_writing(exc)
+                warnings.warn(
+                    f"the writes are durable, but the checkpoint after them failed; this handle stops writing "
+                    f"until the store is reopened: {exc}", CheckpointWarning, stacklevel=3,
+                )
+
+    def _stop_writing(self, error: GraphMemError) -> None:
+        """The engine met a full disk (or a checkpoint failed): refuse further
+        writes on this handle, and free the ballast so the engine can finish the
+        write it has buffered when it closes instead of aborting."""
+        if self._unwritable is None:
+            self._unwritable = error
+        if self._ballast is not None:
+            self._ballast.release()
 
     def cypher(
         self,
@@ -700,6 +796,7 @@ class Store:
         """Release the database and its file lock. Safe to call twice."""
         if self._closed:
             return
+        self._checkpoint(force=True)
         with self._write_lock:
             self._closed = True
             self._forget_prepared()
@@ -744,6 +841,13 @@ def _rollback(conn: Any) -> None:
     except RuntimeError as exc:
         if "No active transaction" not in str(exc):
             raise translate(exc) from None
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
 
 
 def _write_atomically(target: Path, text: str) -> None:
