@@ -199,7 +199,8 @@ class Memory(LifecycleMixin):
         if self._store.closed or not self._owner:
             return
         try:
-            self.flush()
+            if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
+                self.flush()
         finally:
             self._store.close()
 
