@@ -64,8 +64,13 @@ except (AttributeError, OSError):
 if os.getppid() != int(sys.argv[7]):
     sys.exit(3)  # the caller is already gone
 engine = importlib.import_module(sys.argv[1])
+fold = sys.argv[8] == "1"  # checkpoint the replayed log, or only prove it replays (a disk without room)
 db = engine.Database(sys.argv[2], buffer_pool_size=int(sys.argv[3]), max_db_size=int(sys.argv[4]),
-                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1")
+                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1", auto_checkpoint=fold)
+if not fold and sys.argv[6] != "1":
+    conn = engine.Connection(db)
+    conn.execute("CALL force_checkpoint_on_close=false")
+    conn.close()
 db.close()
 """
 
@@ -344,18 +349,17 @@ class Store:
                 return
         except FileNotFoundError:
             return
-        if not self.read_only:
-            need = space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal.stat().st_size)
-            free = space.free_bytes(self.path)
-            if free < need:
-                # A replay's checkpoint cut short by a full disk hangs kuzu (measured): refuse before it starts.
-                raise StorageFull(
-                    f"the store at {self.path} has {wal.stat().st_size} bytes of write-ahead log to apply, which may "
-                    f"need {need} bytes of free disk; {free} are free. Free space and open it again (nothing is lost)"
-                )
+        # The probe folds the log into the database file only when the disk has
+        # the room a checkpoint may need: one cut short by a full disk made kuzu
+        # spin forever (measured). Otherwise it only replays it, writing
+        # nothing, and the open below replays it in memory again (both engines
+        # do that without a checkpoint when auto_checkpoint is off): the store
+        # opens on a full disk, and graphmem checkpoints once there is room.
+        fold = not self.read_only and space.free_bytes(self.path) >= space.checkpoint_need(
+            self.engine_name, _size(self.path / DATABASE_FILE), _size(wal))
         args = [sys.executable, "-c", _WAL_PROBE, self._module.__name__, str(self.path / DATABASE_FILE),
                 str(self.config.buffer_pool_size), str(self.config.max_db_size), str(self.config.max_threads),
-                "1" if self.read_only else "0", str(os.getpid())]  # fmt: skip
+                "1" if self.read_only else "0", str(os.getpid()), "1" if fold else "0"]  # fmt: skip
         advice = (f"move {wal.name} aside to open the store without its last transactions, "
                   "or restore it from a backup or an export")  # fmt: skip
         try:
