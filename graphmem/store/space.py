@@ -73,9 +73,9 @@ BALLAST_SIZE = 2 * MiB
 """Enough for the engine to finish the WAL page it had buffered (4 KB) and the
 small writes of closing, many times over."""
 
-_WAL_FACTOR = 3
+_WAL_FACTOR = 2
 """Measured WAL bytes per parameter byte were at most ~1.7 (graphmem's own
-statements); 3 leaves room for engine versions and record overheads."""
+statements, 7 for tiny ones that _TX_OVERHEAD covers); 2 leaves room for record overheads."""
 _TX_OVERHEAD = 64 * 1024
 _CHECKPOINT_MARGIN = 4 * MiB
 
