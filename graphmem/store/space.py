@@ -19,11 +19,16 @@ Measured on small tmpfs mounts (kuzu 0.11.3, ladybug 0.22; figures in
   closes, and ladybug aborts at its next write.
 
 - With ``auto_checkpoint`` off, both engines replay a WAL at open in memory
-  and write nothing, so a store whose WAL cannot be folded yet still opens.
+  and write nothing, so a store whose WAL cannot be folded yet still opens
+  (the same with it on and a huge ``checkpoint_threshold``). But ladybug 0.22
+  with it off lost every relation written by COPY when its WAL was replayed
+  after a crash; with it on, a COPY writes nothing until COMMIT and COMMIT
+  checkpoints (both engines), so graphmem keeps it on with a threshold the
+  WAL never reaches and counts a checkpoint into a COPY's commit.
 
 So graphmem checks free space before every COMMIT (nothing reaches the WAL
-unless it fits with a margin), turns the engines' own checkpoints off and runs
-them itself only when the space they may need is free, and keeps a small
+unless it fits with a margin), turns the engines' own size-triggered checkpoints
+and the one at close off and runs them itself only when the space they may need is free, and keeps a small
 ballast file it deletes if the engine meets a full disk anyway (another
 process filled it between the check and the write), so the engine can finish
 the write it has buffered instead of aborting.
@@ -43,6 +48,7 @@ import pyarrow as pa
 from ..errors import StorageFull
 
 __all__ = [
+    "NO_AUTO_CHECKPOINT",
     "BALLAST_FILE",
     "BALLAST_SIZE",
     "CHECKPOINT_WAL",
@@ -57,6 +63,9 @@ __all__ = [
 ]
 
 MiB = 1 << 20
+
+NO_AUTO_CHECKPOINT = 1 << 62
+"""The engines' ``checkpoint_threshold``: never by size (graphmem decides), though a COPY still checkpoints at COMMIT."""
 
 CHECKPOINT_WAL = 16 * MiB
 """WAL size from which graphmem checkpoints after a commit (the engines' own default threshold)."""

@@ -66,7 +66,8 @@ if os.getppid() != int(sys.argv[7]):
 engine = importlib.import_module(sys.argv[1])
 fold = sys.argv[8] == "1"  # checkpoint the replayed log, or only prove it replays (a disk without room)
 db = engine.Database(sys.argv[2], buffer_pool_size=int(sys.argv[3]), max_db_size=int(sys.argv[4]),
-                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1", auto_checkpoint=fold)
+                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1",
+                     **({} if fold else {"checkpoint_threshold": 1 << 62}))
 if not fold and sys.argv[6] != "1":
     conn = engine.Connection(db)
     conn.execute("CALL force_checkpoint_on_close=false")
@@ -215,6 +216,7 @@ class Store:
         self._lock_fd: int | None = None
         self._manifest: dict[str, Any] = {}
         self._tx_bytes = 0  # parameter bytes bound in the write transaction in progress (see space.commit_need)
+        self._tx_copies = False  # whether it ran a COPY (its COMMIT checkpoints: see _check_room_to_commit)
         self._unwritable: GraphMemError | None = None  # set when the engine met a full disk: see _stop_writing
         self._wal_end = 0  # the WAL's length after the last acknowledged commit
         self.checkpoints_deferred = 0
@@ -293,7 +295,7 @@ class Store:
             raise CorruptStore(f"{self.path} is a non-empty directory that is not a graphmem store")
         self.path.mkdir(parents=True, exist_ok=True)
         self._manifest = {"format": FORMAT_VERSION, "engine": self.engine_name}
-        _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n")
+        _write_small_file(manifest, json.dumps(self._manifest, indent=2) + "\n")
 
     def _record_database(self) -> None:
         """Note in the manifest that the database file now exists (see _check_manifest)."""
@@ -301,7 +303,7 @@ class Store:
             return
         if (self.path / DATABASE_FILE).exists():
             self._manifest = {**self._manifest, "database": DATABASE_FILE}
-            _write_atomically(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n")
+            _write_small_file(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n")
 
     def _cut_torn_wal(self) -> None:
         """Drop the torn tail a full disk left after the last acknowledged COMMIT.
@@ -353,7 +355,7 @@ class Store:
         # the room a checkpoint may need: one cut short by a full disk made kuzu
         # spin forever (measured). Otherwise it only replays it, writing
         # nothing, and the open below replays it in memory again (both engines
-        # do that without a checkpoint when auto_checkpoint is off): the store
+        # do that without a checkpoint under a checkpoint_threshold it never reaches): the store
         # opens on a full disk, and graphmem checkpoints once there is room.
         fold = not self.read_only and space.free_bytes(self.path) >= space.checkpoint_need(
             self.engine_name, _size(self.path / DATABASE_FILE), _size(wal))
@@ -423,8 +425,11 @@ class Store:
                 max_db_size=self.config.max_db_size,
                 max_num_threads=self.config.max_threads,
                 read_only=self.read_only,
-                # graphmem checkpoints itself, when the disk has the room (see space.py).
-                auto_checkpoint=self.path is None,
+                # graphmem checkpoints itself, when the disk has the room (see
+                # space.py). auto_checkpoint stays on: measured on ladybug 0.22
+                # with it off, relations written by COPY were lost by the WAL
+                # replay after a crash; with it on, COPY checkpoints at COMMIT.
+                **({} if self.path is None else {"checkpoint_threshold": space.NO_AUTO_CHECKPOINT}),
             )
         except (RuntimeError, IndexError, ValueError, OverflowError) as exc:
             # pybind11 turns the engine's std::out_of_range into IndexError and
@@ -523,6 +528,7 @@ class Store:
         check_bound(text, params, label=f"query {name!r}")
         if self._tx is not None and conn is self._write_conn:
             self._tx_bytes += space.param_bytes(params) + (space.CYPHER_WRITE_BYTES if name == "<cypher>" else 0)
+            self._tx_copies = self._tx_copies or "COPY" in text.upper()
         if self.tracer is not None:
             self.tracer(name, params)
         try:
@@ -681,6 +687,7 @@ class Store:
             tx = Transaction()
             self._tx = tx
             self._tx_bytes = 0
+            self._tx_copies = False
             try:
                 self._run(self._write_conn, "<begin>", "BEGIN TRANSACTION", None)
                 try:
@@ -740,13 +747,22 @@ class Store:
         if self.path is None:
             return
         need = space.commit_need(self._tx_bytes)
+        if self._tx_copies:
+            # Measured on both engines: a COPY writes nothing until COMMIT, which
+            # then checkpoints (whatever the threshold): that needs room too.
+            need += space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE),
+                                          _size(self.path / WAL_FILE) + need)
         free = space.free_bytes(self.path)
-        if free >= need:
+        # The ballast must be in place before the engine writes: measured without
+        # it, a disk filled by another writer after this check made both engines
+        # abort (SIGABRT) when the handle closed, and ladybug's WAL unreadable.
+        if free >= need and (self._ballast is None or self._ballast.ensure()):
             return
         _rollback(self._write_conn)
         raise StorageFull(
             f"the disk holding the store{self._where()} is full: this write needs about {need} bytes free "
-            f"and {free} are; it was not written (nothing earlier is lost). Free space and retry"
+            f"(and a {space.BALLAST_SIZE}-byte reserve) and {free} are; it was not written (nothing earlier is "
+            "lost). Free space and retry"
         )
 
     def _checkpoint(self, *, force: bool = False) -> None:
@@ -788,7 +804,7 @@ class Store:
         if self._ballast is not None:
             self._ballast.release()
         try:
-            _write_atomically(self.path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n")
+            _write_small_file(self.path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n")
         except OSError as exc:
             # Without it, kuzu still replays up to the torn record; ladybug
             # reports the WAL damaged. Say so now rather than at the next open.
@@ -932,3 +948,15 @@ def _write_atomically(target: Path, text: str) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _write_small_file(target: Path, text: str) -> None:
+    """:func:`_write_atomically`, with a full disk reported as :class:`StorageFull`
+    (the old file stays: Python raises on a short write, before the rename)."""
+    try:
+        _write_atomically(target, text)
+    except OSError as exc:
+        target.with_name(target.name + ".tmp").unlink(missing_ok=True)
+        if space.full_disk(exc):
+            raise space.storage_full(exc, str(target)) from None
+        raise
