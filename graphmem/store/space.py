@@ -143,11 +143,15 @@ class Ballast:
 
     def __init__(self, folder: Path) -> None:
         self.path = folder / BALLAST_FILE
+        self.present = False  # known to be in place (only graphmem deletes it): no stat per commit
 
     def ensure(self) -> bool:
         """Create the ballast if it is missing and the disk has room; returns whether it exists."""
+        if self.present:
+            return True
         try:
             if self.path.stat().st_size >= BALLAST_SIZE:
+                self.present = True
                 return True
         except FileNotFoundError:
             pass
@@ -166,10 +170,12 @@ class Ballast:
             self.path.unlink(missing_ok=True)
             return False
         os.close(fd)
+        self.present = True
         return True
 
     def release(self) -> bool:
         """Delete the ballast; returns whether there was one to free."""
+        self.present = False
         try:
             self.path.unlink()
         except FileNotFoundError:
