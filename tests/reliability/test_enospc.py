@@ -151,3 +151,52 @@ def test_a_commit_needs_room_for_its_log_records_and_a_checkpoint_more() -> None
     assert space.commit_need(10 << 20) > 2 * (10 << 20) > space.commit_need(0)
     assert space.checkpoint_need("kuzu", 100 << 20, 1 << 20) > 100 << 20
     assert space.checkpoint_need("ladybug", 100 << 20, 1 << 20) >= 3 << 20
+
+
+@pytest.mark.engine
+def test_a_vector_index_saved_on_a_full_disk_is_never_recorded_short(monkeypatch: pytest.MonkeyPatch) -> None:
+    import zlib
+
+    import numpy as np
+
+    from graphmem.index import vector_store
+
+    rng = np.random.default_rng(3)
+    try:
+        with tmpfs(30) as where:
+            path = where / "store"
+            mem = graphmem.open(path, engine=ENGINE, embedder=None)
+            try:
+                mem.add_entities([{"name": f"v{i}", "embedding": rng.standard_normal(16)} for i in range(3000)])
+                mem.search(rng.standard_normal(16), k=3)
+                mem.flush()
+                folder = path / "vectors"
+                before = (folder / vector_store.INDEX_FILE).read_bytes()
+                mem.add_entities([{"name": f"w{i}", "embedding": rng.standard_normal(16)} for i in range(3000)])
+                mem.search(rng.standard_normal(16), k=3)
+                with open(where / "filler", "wb") as fh:
+                    fh.write(b"\0" * (space.free_bytes(where) - 300_000))
+                # graphmem's own check refuses first ...
+                with pytest.raises(graphmem.StorageFull, match="vector index needs"), mem._store.exclusive():
+                    mem._vectors.save()
+                # ... and without it, hnswlib writes a short file and says nothing: the
+                # length check catches it, and the saved index and manifest stay as they were.
+                monkeypatch.setattr(space, "free_bytes", lambda folder: 1 << 40)
+                with pytest.raises(graphmem.StorageFull, match="written short"), mem._store.exclusive():
+                    mem._vectors.save()
+                monkeypatch.undo()
+                manifest = json.loads((folder / vector_store.MANIFEST_FILE).read_text())
+                saved = (folder / vector_store.INDEX_FILE).read_bytes()
+                assert saved == before and manifest["size"] == len(saved)
+                assert manifest["checksum"] == zlib.crc32(saved)
+                assert sorted(p.name for p in folder.iterdir()) == [vector_store.INDEX_FILE, vector_store.MANIFEST_FILE]
+                (where / "filler").unlink()
+                with mem._store.exclusive():
+                    assert mem._vectors.save()  # room again: it saves, whole
+                manifest = json.loads((folder / vector_store.MANIFEST_FILE).read_text())
+                saved = (folder / vector_store.INDEX_FILE).read_bytes()
+                assert manifest["size"] == len(saved) > len(before) and manifest["checksum"] == zlib.crc32(saved)
+            finally:
+                mem.close()
+    except NoTmpfs as exc:
+        _skip_without_tmpfs(exc)
