@@ -783,15 +783,22 @@ class Store:
                 self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
                 self._wal_end = _size(self.path / WAL_FILE)
             except GraphMemError as exc:
-                if "Timeout waiting for active transactions" in str(exc):
-                    self.checkpoints_deferred += 1  # a reader holds a transaction: fold it at a later commit
+                if not isinstance(exc, (StorageFull, CorruptStore)):
+                    # A reader holding a transaction ("Timeout waiting for active
+                    # transactions"), a full buffer pool: the writes are durable in
+                    # the WAL and the engine is fine (as when its own checkpoint
+                    # failed inside COMMIT); a later commit or close folds them.
+                    self.checkpoints_deferred += 1
+                    warnings.warn(f"the writes are durable, but the checkpoint after them failed: {exc}",
+                                  CheckpointWarning, stacklevel=3)
                     return
-                # The write before is durable; a checkpoint cut short leaves the
-                # engine unfit to write (measured), so the handle stops writing.
+                # A checkpoint cut short by the disk leaves the engine unfit
+                # (measured: kuzu then said "Cannot read from file" and spun at
+                # close), so the handle stops; the files reopen without repair.
                 self._stop_writing(exc)
                 warnings.warn(
-                    f"the writes are durable, but the checkpoint after them failed; this handle stops writing "
-                    f"until the store is reopened: {exc}", CheckpointWarning, stacklevel=3,
+                    f"the writes are durable, but the checkpoint after them failed; this handle answers nothing "
+                    f"more until the store is reopened: {exc}", CheckpointWarning, stacklevel=3,
                 )
 
     def _stop_writing(self, error: GraphMemError) -> None:
