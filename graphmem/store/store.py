@@ -220,6 +220,7 @@ class Store:
         self._unwritable: GraphMemError | None = None  # set when the engine met a full disk: see _stop_writing
         self._wal_end = 0  # the WAL's length after the last acknowledged commit
         self.checkpoints_deferred = 0
+        self._next_checkpoint_wal = space.CHECKPOINT_WAL  # raised after a deferral, so commits do not retry each time
         """Checkpoints skipped because the disk had not the room they may need (the WAL holds those writes)."""
         self._ballast = None if self.path is None or read_only else space.Ballast(self.path)
         self.commit_failed_hooks: list[Callable[[], None]] = []
@@ -773,8 +774,12 @@ class Store:
         if self.path is None or self.read_only or self._unwritable is not None:
             return
         wal = _size(self.path / WAL_FILE)
-        if wal == 0 or (wal < space.CHECKPOINT_WAL and not force):
+        if wal == 0 or (wal < self._next_checkpoint_wal and not force):
             return
+        # After a deferral the next try waits for 4 MiB more of WAL: measured on
+        # kuzu 0.11.3, CHECKPOINT waits ~5-7 s for a reader's open transaction
+        # before it gives up, and every commit would wait again.
+        self._next_checkpoint_wal = wal + space.CHECKPOINT_WAL // 4
         if space.free_bytes(self.path) < space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal):
             self.checkpoints_deferred += 1
             return
@@ -782,6 +787,7 @@ class Store:
             try:
                 self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
                 self._wal_end = _size(self.path / WAL_FILE)
+                self._next_checkpoint_wal = space.CHECKPOINT_WAL
             except GraphMemError as exc:
                 if not isinstance(exc, (StorageFull, CorruptStore)):
                     # A reader holding a transaction ("Timeout waiting for active

@@ -200,3 +200,27 @@ def test_a_vector_index_saved_on_a_full_disk_is_never_recorded_short(monkeypatch
                 mem.close()
     except NoTmpfs as exc:
         _skip_without_tmpfs(exc)
+
+
+@pytest.mark.engine
+def test_graphmem_checkpoints_a_grown_log_and_closes_clean(tmp_path: Path) -> None:
+    # The engines' own size-triggered and closing checkpoints are off (see
+    # space.py); graphmem's must still fold the WAL when the disk has room.
+    from graphmem.store.store import WAL_FILE
+
+    path = tmp_path / "s"
+    mem = graphmem.open(path, engine=ENGINE, embedder=None)
+    try:
+        wal_sizes = []
+        for b in range(4):
+            mem.add_entities([{"name": f"b{b}_{i}", "text": "t" * 1000} for i in range(5000)])
+            wal = path / WAL_FILE
+            wal_sizes.append(wal.stat().st_size if wal.exists() else 0)
+        assert max(wal_sizes) < space.CHECKPOINT_WAL + (8 << 20), wal_sizes  # folded once past 16 MiB
+        assert min(wal_sizes) < max(wal_sizes), wal_sizes
+        assert mem._store.checkpoints_deferred == 0
+    finally:
+        mem.close()
+    assert not (path / WAL_FILE).exists() or (path / WAL_FILE).stat().st_size == 0
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        assert len(mem) == 20_000
