@@ -379,7 +379,11 @@ class Store:
                 f"the write-ahead log {wal} is damaged: the engine crashed (signal {-result.returncode}) "
                 f"replaying it; {advice}"
             )
-        said = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        # The engine's message is what follows the traceback's last indented
+        # line; it can span lines (the lock message ends "See the docs: ...").
+        lines = result.stderr.strip().splitlines()
+        last_indented = max((i for i, line in enumerate(lines) if line.startswith(" ")), default=-1)
+        said = " ".join(lines[last_indented + 1:]) or "no message"
         error = translate(RuntimeError(said), path=self.path)
         if isinstance(error, (StoreLocked, IncompatibleStore, ReadOnlyStore, StorageFull)):
             raise error  # ReadOnlyStore: a crash mid-checkpoint needs a read-write open (nothing is lost)
@@ -536,15 +540,22 @@ class Store:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
             result = conn.execute(statement, dict(params) if params else None)
         except RuntimeError as exc:
-            error = translate(exc, path=self.path)
-            if isinstance(error, StorageFull):
-                self._stop_writing(error)
-            raise error from None
+            # No local names the error: a frame holding its own exception is a
+            # cycle that kept a prepared statement, and with it ladybug's file
+            # lock, alive after close() until the garbage collector ran (measured).
+            raise self._translated(exc) from None
         if isinstance(result, list):  # several statements: the last one answers
             for extra in result[:-1]:
                 extra.close()
             result = result[-1]
         return result
+
+    def _translated(self, exc: RuntimeError) -> GraphMemError:
+        """:func:`translate`, and a full disk met by the engine stops this handle (see :meth:`_stop_writing`)."""
+        error = translate(exc, path=self.path)
+        if isinstance(error, StorageFull):
+            self._stop_writing(error)
+        return error
 
     def _prepared_statement(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None) -> Any:
         """The prepared form of named statement ``name`` on ``conn``, or ``text`` where it cannot be prepared.
