@@ -18,7 +18,9 @@ from .embed import DefaultEmbedder, Embedder, HashEmbedder
 from .errors import (
     CheckpointWarning,
     CorruptStore,
+    PermissionDenied,
     EngineConflict,
+    FileAccessRefused,
     StorageFull,
     GraphMemError,
     GraphMemWarning,
@@ -28,6 +30,7 @@ from .errors import (
     QueryError,
     ReadOnlyStore,
     StoreLocked,
+    UnsafePath,
 )
 from .memory import Memory
 from .memory import open_memory as open
@@ -67,12 +70,15 @@ __all__ = [
     "NamespaceInfo",
     "GraphMemError",
     "InvalidInput",
+    "UnsafePath",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",
     "CorruptStore",
+    "PermissionDenied",
     "IncompatibleStore",
     "QueryError",
+    "FileAccessRefused",
     "EngineConflict",
     "StorageFull",
     "GraphMemWarning",

@@ -14,9 +14,9 @@ written is described in :mod:`graphmem.console.render`.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,9 +31,9 @@ import graphmem
 from graphmem.console import render, results
 from graphmem.console.commands import parse_value
 from graphmem.console.script import parameter_names
-from graphmem.errors import GraphMemError, ReadOnlyStore, StoreLocked
+from graphmem.errors import FileAccessRefused, GraphMemError, ReadOnlyStore, StoreLocked
 from graphmem.store.engine import ENGINES
-from graphmem.transfer import FORMATS, export_jsonl, import_jsonl
+from graphmem.transfer import FORMATS, check_input_path, check_output_path, export_jsonl, import_jsonl
 
 __all__ = ["cli", "main"]
 
@@ -235,6 +235,9 @@ def _read_query(cypher: str | None, query_file: IO[str] | None) -> str:
 @_format_option
 @_param_options
 @click.option("--write", is_flag=True, help="Open the store read-write and allow statements that write.")
+@click.option("--allow-file-access", is_flag=True,
+              help="Allow Cypher that reads or writes files, the network or extensions (LOAD FROM 'file', "
+              "COPY ... TO, EXPORT DATABASE, INSTALL...). --write does not imply it.")  # fmt: skip
 @click.pass_context
 def query(
     ctx: click.Context,
@@ -245,12 +248,14 @@ def query(
     pairs: tuple[tuple[str, str], ...],
     params: tuple[str, ...],
     write: bool,
+    allow_file_access: bool,
 ) -> None:
     """Run one Cypher statement against the store at PATH.
 
     The query is CYPHER, or the contents of --file, or stdin when CYPHER is
     "-" or missing and stdin is not a terminal. The store is opened read-only
-    unless --write is given. Nodes are (:Entity), relations [:Relation] with
+    unless --write is given; a statement that touches files, the network or
+    extensions is refused unless --allow-file-access is given. Nodes are (:Entity), relations [:Relation] with
     the relation's kind in its `type` property. JSON and CSV write
     timestamps as ISO 8601 and bytes (such as e.embedding) as base64.
     Parameters the statement does not use are ignored.
@@ -267,7 +272,9 @@ def query(
     used = {name: bound[name] for name in parameter_names(text) if name in bound}  # the engine refuses extra ones
     with _open(ctx, path, read_only=not write) as mem:
         try:
-            columns, rows = mem.cypher_table(text, used)
+            columns, rows = mem.cypher_table(text, used, allow_file_access=allow_file_access)
+        except FileAccessRefused as exc:
+            raise FileAccessRefused(f"{exc} (pass --allow-file-access to allow it)", clause=exc.clause) from None
         except ReadOnlyStore as exc:
             if write:
                 raise
@@ -294,6 +301,8 @@ def _embedder_option(fn: Callable[..., Any]) -> Callable[..., Any]:
 @cli.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--write", is_flag=True, help="Open the store read-write: Cypher that writes is allowed.")
+@click.option("--allow-file-access", is_flag=True,
+              help="Allow Cypher that reads or writes files, the network or extensions. --write does not imply it.")
 @_format_option
 @_param_options
 @_embedder_option
@@ -302,12 +311,14 @@ def console(
     ctx: click.Context,
     path: Path,
     write: bool,
+    allow_file_access: bool,
     fmt: str,
     pairs: tuple[tuple[str, str], ...],
     params: tuple[str, ...],
     embedder: str,
 ) -> None:
-    """The Cypher console on the store at PATH (read-only unless --write).
+    """The Cypher console on the store at PATH (read-only unless --write;
+    no file, network or extension access unless --allow-file-access).
 
     Type Cypher ending with ';' (it may span lines) or meta-commands
     starting with ':' (:help, :schema, :stats, :search TEXT -> name,
@@ -332,7 +343,7 @@ def console(
     warn = render.Output(interactive=False).warn
     mem = open_for_console(path, engine=settings.engine, embedder=_embedder(embedder), write=write, warn=warn)
     with mem:
-        status = run_console(mem, fmt=fmt, params=_bound(pairs, params))
+        status = run_console(mem, fmt=fmt, params=_bound(pairs, params), allow_file_access=allow_file_access)
     ctx.exit(status)
 
 
@@ -468,35 +479,6 @@ def _progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
         yield update
 
 
-@contextmanager
-def _output(target: str) -> Iterator[IO[bytes]]:
-    """A binary stream to ``target`` (``-`` is stdout). A file appears only
-    complete: it is written beside the target and renamed over it at the end."""
-    if target == "-":
-        sys.stdout.flush()  # text already written must come first
-        stream = sys.stdout.buffer
-        yield stream
-        stream.flush()
-        return
-    final = Path(target)
-    folder = final.parent if str(final.parent) else Path(".")
-    if not folder.is_dir():
-        raise CommandFailed(f"cannot write {target}: the folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.fchmod(fh.fileno(), 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @cli.command("import")
 @click.argument("path", type=click.Path(path_type=Path))
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
@@ -517,42 +499,51 @@ def import_(ctx: click.Context, path: Path, file: str, batch_size: int, embedder
     memory.jsonl; the format is recognised line by line. The whole file is
     checked before anything is written; then each batch is one transaction.
     The store is created if missing. Records are upserts, so re-running an
-    import is safe.
+    import is safe. A FILE inside a store's folder is refused.
 
     \b
     Example:
       graphmem import ./agent_memory ~/.mcp/memory.jsonl --embedder none
       cat export.jsonl | graphmem import ./agent_memory -
     """
+    source: str | Path = file if file == "-" else check_input_path(file)  # before the store is created
     with _open(ctx, path, read_only=False, embedder=None if embedder == "none" else "default") as mem:
-        with click.open_file(file, "rb") as fh, _progress("importing") as progress:
+        with click.open_file(str(source), "rb") as fh, _progress("importing") as progress:
             counts = import_jsonl(mem, fh, batch_size=batch_size, progress=progress)
     click.echo(f"imported {counts.entities:,} entities and {counts.relations:,} relations into {path}")
 
 
 @cli.command("export")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(allow_dash=True))  # a folder is refused by check_output_path
 @click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="graphmem", show_default=True,
     help="graphmem: everything, with embeddings. mcp: the reference MCP memory server's memory.jsonl "
     "(names, types, observations and relations only).",
 )
+@click.option("--force", is_flag=True, help="Replace FILE if it exists (never a file inside a store).")
 @click.pass_context
-def export(ctx: click.Context, path: Path, file: str, fmt: str) -> None:
+def export(ctx: click.Context, path: Path, file: str, fmt: str, force: bool) -> None:
     """Export the store at PATH to FILE as JSON Lines ("-" for stdout).
 
-    The store is opened read-only. A file is replaced only once the export
-    is complete.
+    The store is opened read-only. FILE is made owner-only (0600: it holds
+    the whole memory) and appears only once the export is complete. An
+    existing FILE is refused unless --force; a FILE inside any store's
+    folder (after following symlinks and "..") is always refused.
 
     \b
     Example:
       graphmem export ./agent_memory backup.jsonl
       graphmem export ./agent_memory memory.jsonl --format mcp
     """
-    with _open(ctx, path, read_only=True) as mem:
-        with _output(file) as fh, _progress("exporting") as progress:
-            counts = export_jsonl(mem, fh, format=fmt, progress=progress)
+    target = None if file == "-" else check_output_path(file, force=force)  # before anything is opened
+    with _open(ctx, path, read_only=True) as mem, _progress("exporting") as progress:
+        if target is None:
+            sys.stdout.flush()  # text already written must come first
+            counts = export_jsonl(mem, sys.stdout.buffer, format=fmt, progress=progress)
+            sys.stdout.buffer.flush()
+        else:
+            counts = export_jsonl(mem, target, format=fmt, progress=progress, force=force)
     where = "stdout" if file == "-" else file
     click.echo(f"exported {counts.entities:,} entities and {counts.relations:,} relations to {where}", err=True)
 
@@ -584,7 +575,14 @@ def mcp(ctx: click.Context, path: Path, embedder: str) -> None:
         raise CommandFailed(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
                             "pip install 'graphmem[mcp]'") from None  # fmt: skip
     chosen = _embedder(embedder)
-    serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
+    status = serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen))
+    # Everything is closed and every answer written: skip the interpreter's
+    # own teardown, which takes seconds once the model has loaded torch (and
+    # would wait for the threads of a terminal reader left blocked).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(status)
 
 
 # -- demo -----------------------------------------------------------------------------

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["StoreConfig", "MAX_NAME_LENGTH", "MAX_TYPE_LENGTH", "MAX_TEXT_LENGTH", "DEFAULT_NAMESPACE"]
+__all__ = [
+    "StoreConfig", "MAX_NAME_LENGTH", "MAX_TYPE_LENGTH", "MAX_TEXT_LENGTH", "MAX_OBSERVATIONS",
+    "MAX_OBSERVATIONS_PER_CALL", "MAX_PROPERTY_DEPTH", "MAX_PROPERTIES_BYTES", "MAX_RECORD_BYTES",
+    "MAX_CALL_BYTES", "MAX_LINE_BYTES", "DEFAULT_NAMESPACE",
+]  # fmt: skip
 
 MAX_NAME_LENGTH = 512
 """Longest entity name, in characters."""
@@ -14,6 +18,36 @@ MAX_TYPE_LENGTH = 64
 
 MAX_TEXT_LENGTH = 1_000_000
 """Longest ``text`` or observation, in characters."""
+
+# Input limits (issue 17.4). Each is checked before anything is written and
+# refused with InvalidInput naming the limit. Measured before they existed: one
+# import line of 12M observations took 12 GB and 72 s and then failed in the
+# engine's buffer pool; properties nested 10,000 deep raised RecursionError.
+
+MAX_OBSERVATIONS = 10_000
+"""Most observations one entity holds (counted after a write appends its own)."""
+
+MAX_OBSERVATIONS_PER_CALL = 100_000
+"""Most observations one call writes, summed over its records."""
+
+MAX_PROPERTY_DEPTH = 32
+"""Deepest nesting of ``properties`` (the mapping itself is depth 1)."""
+
+MAX_PROPERTIES_BYTES = 1 << 20
+"""Largest ``properties`` of one entity or relation, as UTF-8 JSON (also after
+a write merges its properties into the stored ones)."""
+
+MAX_RECORD_BYTES = 8 << 20
+"""Largest entity or relation record: name, type, text, observations and
+properties, in UTF-8 bytes (also after a write appends to the stored entity)."""
+
+MAX_CALL_BYTES = 256 << 20
+"""Largest call (``add_entities`` / ``add_relations``), its records' bytes summed."""
+
+MAX_LINE_BYTES = 32 << 20
+"""Longest line ``graphmem import`` reads (4x a record's limit: room for JSON
+escapes and a vector). A longer line is refused with its number, having read at
+most this many bytes of it."""
 
 DEFAULT_NAMESPACE = "default"
 

@@ -13,12 +13,15 @@ import errno
 __all__ = [
     "GraphMemError",
     "InvalidInput",
+    "UnsafePath",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",
     "CorruptStore",
+    "PermissionDenied",
     "IncompatibleStore",
     "QueryError",
+    "FileAccessRefused",
     "EngineConflict",
     "StorageFull",
     "GraphMemWarning",
@@ -32,6 +35,12 @@ class GraphMemError(Exception):
 
 class InvalidInput(GraphMemError, ValueError):
     """An argument was rejected before anything was written."""
+
+
+class UnsafePath(InvalidInput):
+    """A file path was refused before anything was read or written: it leads
+    into a graphmem store's own files, or names a file that exists and would
+    be overwritten without ``force``."""
 
 
 class NotFound(GraphMemError, KeyError):
@@ -53,12 +62,34 @@ class CorruptStore(GraphMemError):
     """The store's files are damaged or are not a graphmem store."""
 
 
+class PermissionDenied(GraphMemError, PermissionError):
+    """The process may not read or write a file or folder of the store.
+
+    The message names the path; the store is not damaged: fix the ownership
+    or mode, or open it ``read_only=True`` if it is meant to be read only.
+    Also a :class:`PermissionError`, so code that catches that keeps working.
+    """
+
+
 class IncompatibleStore(GraphMemError):
     """The store was written by another engine or a newer graphmem."""
 
 
 class QueryError(GraphMemError):
     """The engine rejected a Cypher statement; the message is the engine's."""
+
+
+class FileAccessRefused(QueryError):
+    """User Cypher would read or write files, reach the network, load an
+    extension or redirect the engine's file access; refused before it ran.
+
+    ``clause`` names the clause (``"COPY ... TO"``, ``"LOAD FROM 'x.csv'"``).
+    Read-write callers may opt in with ``allow_file_access=True``.
+    """
+
+    def __init__(self, message: str, *, clause: str = "") -> None:
+        super().__init__(message)
+        self.clause = clause
 
 
 class EngineConflict(GraphMemError):

@@ -20,10 +20,10 @@ from pyroaring import BitMap
 
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, QueryError, ReadOnlyStore
+from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
-from .index.vector_store import VectorStore, epoch_us
+from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
 from .store.engine import default_engine
@@ -34,6 +34,7 @@ from .metrics import Latencies, timed
 from .temporal import TimeView, TimeViews, check_time
 from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
+    check_call_totals,
     check_direction,
     check_name,
     check_namespace,
@@ -85,6 +86,16 @@ class _Shared:
                 now = self.last_write + _TICK
             self.last_write = now
             return now
+
+    def start_after(self, seq_us: int) -> None:
+        """Make every later write time exceed ``seq_us`` (µs since the epoch):
+        the saved vector index's ``store_seq``, so that the writes it lacks
+        are exactly those stamped after it, however the wall clock moves."""
+        floor = from_epoch_us(seq_us)
+        with self.clock:
+            if floor is not None and (self.last_write is None or floor > self.last_write):
+                self.last_write = floor
+
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
@@ -106,6 +117,9 @@ class Memory(LifecycleMixin):
         self._owner = True
         meta = dict(store.execute("meta_all"))
         self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
+        saved = self._vectors.saved_seq()
+        if saved is not None:
+            self._shared.start_after(saved)
         if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
             store.close()
             raise InvalidInput(
@@ -193,18 +207,23 @@ class Memory(LifecycleMixin):
     def tracer(self, tracer: Tracer | None) -> None:
         self._store.tracer = tracer
 
-    def close(self) -> None:
+    def close(self, *, save_index: bool = True) -> None:
         """Save the vector index if it changed and release the store. Safe to call twice.
-        On a namespace view (:meth:`namespace`) it does nothing."""
+        On a namespace view (:meth:`namespace`) it does nothing.
+
+        ``save_index=False`` skips the index save (seconds on a large store),
+        for a process that must exit quickly: the next open catches the saved
+        index up from the store, as it does after a crash, at the cost of
+        re-adding what changed since the last save."""
         if self._store.closed or not self._owner:
             return
         try:
             if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
-                self.flush()
+                self.flush(save_index=save_index)
         finally:
             self._store.close()
 
-    def flush(self) -> None:
+    def flush(self, *, save_index: bool = True) -> None:
         """Write the access statistics gathered since the last write and save the
         side vector index (both also happen at close). The store itself is
         durable at every commit; the index is derived data that is caught up
@@ -213,19 +232,39 @@ class Memory(LifecycleMixin):
         if not self._store.read_only and len(self._shared.access):
             with self._store.transaction():
                 self._flush_access()
-        with self._store.exclusive():
-            self._vectors.save()
+        if save_index:
+            with self._store.exclusive():
+                try:
+                    self._vectors.save()
+                except OSError as exc:
+                    folder = self._vectors.folder
+                    # hnswlib writes nothing, silently, where it may not: the save
+                    # then fails on the missing file, not on the permission.
+                    if isinstance(exc, PermissionError) or (
+                            folder is not None and folder.exists()
+                            and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
+                        raise PermissionDenied(
+                            f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
+                            "not damaged (the index is rebuilt from it when needed): give this user write access"
+                        ) from None
+                    raise
 
     def _flush_access(self) -> None:
-        """Inside a write transaction: the pending access statistics, in one statement."""
+        """Inside a write transaction: the pending access statistics, in one statement.
+
+        Writes call it after their own checks and statements, so a write that
+        graphmem refuses inside its transaction (a missing endpoint, a vector
+        of the wrong dimension) has updated no row when it rolls back: rolling
+        back row updates is what corrupts kuzu 0.11.3 (see
+        ``_CHECKPOINT_AFTER_ROLLBACK`` in the store). If the transaction rolls
+        back anyway, the statistics go back to the log instead of being lost.
+        """
         drained = self._shared.access.drain()
         if not drained:
             return
-        try:
+        with self._store.transaction() as tx:  # joins the caller's transaction
+            tx.after_rollback(lambda: self._shared.access.restore(drained))
             self._store.execute("access_flush", {"rows": AccessLog.table(drained)})
-        except BaseException:
-            self._shared.access.restore(drained)
-            raise
 
     def __enter__(self) -> Memory:
         return self
@@ -333,7 +372,14 @@ class Memory(LifecycleMixin):
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
-        items = [parse_entity_record(record, i) for i, record in enumerate(entities)]
+        items = []
+        observations = size = 0
+        for i, record in enumerate(entities):
+            item = parse_entity_record(record, i)
+            observations += len(item.observations or ())
+            size += item.size
+            check_call_totals(observations, size, i)
+            items.append(item)
         if items:
             self._write_entities(items)
         return len(items)
@@ -343,7 +389,6 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             if self._shared.duplicates != "allow":
                 items = self._deduplicate(state, items)
             capacity = self._shared.capacity
@@ -359,6 +404,7 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
+            self._flush_access()  # after the checks above, and before eviction ranks by access
 
             if capacity is not None:
                 grown = len(state.namespaces.members(self._namespace)) + len(plan.created) + len(plan.revived)
@@ -437,6 +483,8 @@ class Memory(LifecycleMixin):
             if id_ is None and key not in state.expired:
                 return False
             incident = state.edges.incident(id_) if id_ is not None else set()
+            self._store.execute("entity_relations_delete_out_batch", {"keys": [key]})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": [key]})
             self._store.execute("entity_delete", {"key": key})
             self._store.execute("entity_versions_delete", {"key": key})
             # Ids are never reused: remember the high-water mark across reopens.
@@ -561,7 +609,13 @@ class Memory(LifecycleMixin):
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
-        items = [parse_relation_record(record, i) for i, record in enumerate(relations)]
+        items = []
+        size = 0
+        for i, record in enumerate(relations):
+            item = parse_relation_record(record, i)
+            size += item.size
+            check_call_totals(0, size, i)
+            items.append(item)
         if items:
             self._write_relations(items)
         return len(items)
@@ -570,11 +624,11 @@ class Memory(LifecycleMixin):
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()
             plan = upsert_relations(
                 self._store, state, items, namespace=self._namespace, config=self._store.config,
                 now=self._shared.now(),
             )  # fmt: skip
+            self._flush_access()  # after upsert_relations' NotFound check: see _flush_access
 
             def bookkeeping() -> None:
                 self._refresh_relation_types(state, apply_relation_plan(state, plan))
@@ -720,7 +774,9 @@ class Memory(LifecycleMixin):
         else:
             rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
                                                                        "now": now})
-        if not rows and key not in self._derived.get().ids:  # an existence check, not an access
+        # An existence check (not an access) in the graph as it is now: an
+        # entity whose validity does not cover now is not there, as for as_of=now.
+        if not rows and key not in self._graph(None, None)[0].ids:
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
@@ -923,6 +979,7 @@ class Memory(LifecycleMixin):
         ...     [(h.name, round(h.score, 2)) for h in mem.search(np.array([0.0, 1.0]), k=2)]
         [('y', 0.8), ('x', 0.0)]
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
         rank = check_rank(rank)
@@ -1021,6 +1078,7 @@ class Memory(LifecycleMixin):
         put it in a prompt. ``as_of`` / ``known_at`` recall what was valid /
         known then (the entity texts are the current ones).
         """
+        self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
         if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
@@ -1125,9 +1183,14 @@ class Memory(LifecycleMixin):
 
     @timed("cypher")
     def cypher(
-        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = False,
+        allow_file_access: bool = False,
     ) -> list[dict[str, Any]]:
-        """Run a Cypher statement; rows come back as dicts keyed by column.
+        """Run one Cypher statement; rows come back as dicts keyed by column.
 
         Values go in as ``$parameters``; a statement whose parameter is not
         given is refused (:class:`QueryError`). A statement that writes is
@@ -1136,27 +1199,43 @@ class Memory(LifecycleMixin):
         then rebuilds its derived structures lazily. Entities created through Cypher have no vector and
         must follow the data model (``key`` = namespace, U+001F, name; a fresh
         ``id``); prefer :meth:`add_entity`.
+
+        A statement that reads or writes files, reaches the network or loads
+        code (``LOAD FROM`` anything but a ``$parameter`` bound to an
+        in-memory table, ``COPY ... TO``, ``EXPORT``/``IMPORT DATABASE``,
+        ``INSTALL``/``LOAD`` an extension, ``ATTACH``, table functions that
+        read files, settings that move file access) is refused before it
+        runs with :class:`FileAccessRefused`, read-only or not, unless the
+        caller opts in with ``allow_file_access=True`` — only for Cypher you
+        wrote yourself, never for text from an agent or a user.
         """
-        return self._cypher(query, params, read_only).dicts()
+        return self._cypher(query, params, read_only, allow_file_access).dicts()
 
     def cypher_table(
-        self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False
+        self,
+        query: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        read_only: bool = False,
+        allow_file_access: bool = False,
     ) -> tuple[list[str], list[list[Any]]]:
         """Like :meth:`cypher`, as (column names, rows): for tools that print
         tables, where an empty result still has columns."""
-        result = self._cypher(query, params, read_only)
+        result = self._cypher(query, params, read_only, allow_file_access)
         return result.columns, result.rows
 
-    def _cypher(self, query: str, params: Mapping[str, Any] | None, read_only: bool) -> CypherResult:
+    def _cypher(
+        self, query: str, params: Mapping[str, Any] | None, read_only: bool, allow_file_access: bool
+    ) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
         if not isinstance(read_only, bool):
             raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
         if read_only:
-            return self._store.cypher(query, params, allow_write=False)
+            return self._store.cypher(query, params, allow_write=False, allow_file_access=allow_file_access)
         return self._store.cypher(
-            query, params, before_write=self._pin_id_floor, check_write=self._check_data_model,
-            after_write=self._invalidate,
+            query, params, allow_file_access=allow_file_access, before_write=self._pin_id_floor,
+            check_write=self._check_data_model, after_write=self._invalidate,
         )  # fmt: skip
 
     def _check_data_model(self) -> None:
@@ -1206,14 +1285,32 @@ class Memory(LifecycleMixin):
 
     def __len__(self) -> int:
         """The number of current entities in this namespace."""
+        self._store.check_open()
         if self._derived.loaded:
             return len(self._derived.get().namespaces.members(self._namespace))
         return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])
 
     def stats(self) -> dict[str, Any]:
-        """Counts and sizes, JSON-serialisable."""
-        entity_types = {t: int(n) for t, n in self._store.execute("entity_type_counts")}
-        relation_types = {t: int(n) for t, n in self._store.execute("relation_type_counts")}
+        """Counts and sizes, JSON-serialisable.
+
+        ``entities``, ``relations``, ``entity_types`` and ``relation_types``
+        count the current facts of this memory's namespace (so ``entities ==
+        len(mem)``, on a namespace view too); ``store_entities`` and
+        ``store_relations`` count every namespace, and ``namespaces`` has the
+        counts of each. Current means not expired: facts whose validity does
+        not cover now are counted (as by ``len``), history is not.
+        """
+        entity_types: dict[str, int] = {}
+        relation_types: dict[str, int] = {}
+        store_entities = store_relations = 0
+        for ns, type_, n in self._store.execute("entity_type_counts"):
+            store_entities += int(n)
+            if ns == self._namespace:
+                entity_types[type_] = int(n)
+        for ns, type_, n in self._store.execute("relation_type_counts"):
+            store_relations += int(n)
+            if ns == self._namespace:
+                relation_types[type_] = int(n)
         out: dict[str, Any] = {
             "path": str(self.path) if self.path else None,
             "engine": self.engine,
@@ -1222,6 +1319,8 @@ class Memory(LifecycleMixin):
             "namespace": self._namespace,
             "entities": sum(entity_types.values()),
             "relations": sum(relation_types.values()),
+            "store_entities": store_entities,
+            "store_relations": store_relations,
             "entity_types": entity_types,
             "relation_types": relation_types,
             "vector_dim": self._vector_dim,
@@ -1294,6 +1393,7 @@ def open_memory(
     capacity: int | None = None,
     capacity_policy: str = "lru",
     duplicates: str = "allow",
+    mode: int | None = None,
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
@@ -1310,6 +1410,12 @@ def open_memory(
     existing one does (``"Alice Smith"`` / ``"alice_smith"``): ``"allow"``
     (the default: a distinct entity), ``"merge"`` (the write goes to the
     existing entity) or ``"refuse"`` (:class:`InvalidInput`).
+
+    A store this call creates is private to the user: its directory is made
+    ``0o700`` and every file graphmem writes in it ``0o600``, whatever the
+    umask. ``mode`` widens that deliberately (``mode=0o750`` lets the group
+    read: files become ``0o640``); it applies when the store is created, and
+    an existing store keeps its modes.
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
@@ -1320,7 +1426,8 @@ def open_memory(
     if duplicates not in DUPLICATE_MODES:
         raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATE_MODES)}, not {duplicates!r}")
     resolved = resolve_embedder(embedder)
-    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer)
+    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer,
+                  mode=mode)
     try:
         memory = Memory(store, embedder=resolved, namespace=namespace)
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy

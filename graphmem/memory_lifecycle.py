@@ -86,6 +86,8 @@ class LifecycleMixin:
         ids = {key: state.ids.id_of(key) for key in victims}
         incident = {key: state.edges.incident(id_) for key, id_ in ids.items() if id_ is not None}
         if hard:
+            self._store.execute("entity_relations_delete_out_batch", {"keys": victims})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": victims})
             self._store.execute("entity_delete_batch", {"keys": victims})
             self._store.execute("entity_versions_delete_batch", {"keys": victims})
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
@@ -202,6 +204,7 @@ class LifecycleMixin:
         vector index (not an all-pairs scan), so a pair is found when either
         entity is among the other's ``k`` nearest. Sorted by score, best first.
         """
+        self._store.check_open()  # the index lives in memory: a closed memory must not answer
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise InvalidInput(f"threshold must be a number in (0, 1], not {threshold!r}")
         k = check_positive_int(k, "k")  # type: ignore[assignment]

@@ -48,8 +48,13 @@ records with the time of the import.
 
 The importer reads the input twice after validating it: one pass checks every
 line (JSON syntax, record shape, names, types, vectors, one vector dimension,
-and that every relation endpoint is an entity of the file or of the store),
-and nothing is written unless the whole file passes. Entities are then
+the input limits of :mod:`graphmem.config` including an entity's observations
+added up over the file's lines, anything the engine would refuse such as a
+lone surrogate, and that every relation endpoint is an entity of the file or
+of the store), and nothing is written unless the whole file passes. Lines are
+read with a size cap (``MAX_LINE_BYTES``): a longer line is refused with its
+number without being read whole. Batches end early rather than pass a call's
+limits (observations, bytes). Entities are then
 written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
 afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.
@@ -58,6 +63,19 @@ Atomicity: each batch is one transaction, all or nothing; the import as a
 whole is not. A failure while writing (a full disk, another writer, an
 embedder error) leaves the earlier batches written, and the message says how
 many records were. Re-running the same import is safe: records are upserts.
+
+Paths
+-----
+Both functions take a path as well as an open file. A path that leads into
+a graphmem store's own files (after resolving symlinks and ``..``; a store
+directory is recognised by its manifest, see
+:func:`graphmem.store.files.store_root_of`) is refused with
+:class:`~graphmem.errors.UnsafePath` before anything is opened: ``export S
+S/graph.db`` would otherwise replace the database with JSON. An export to a
+path refuses to overwrite an existing file unless ``force=True``, writes
+beside the target and renames over it only once complete, and makes the file
+``0600`` (it holds the whole memory). An open file whose name leads into a
+store is refused too.
 
 Memory use: a seekable input is re-read from disk; a pipe (stdin) is first
 spooled to a temporary file (in memory up to 64 MiB, on disk beyond). Beyond
@@ -69,16 +87,28 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore
+from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
+from .store.files import store_root_of
 from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
+from .config import (
+    MAX_CALL_BYTES,
+    MAX_LINE_BYTES,
+    MAX_OBSERVATIONS,
+    MAX_OBSERVATIONS_PER_CALL,
+    MAX_PROPERTY_DEPTH,
+    MAX_RECORD_BYTES,
+)
 from .validate import check_positive_int
 from .writes import parse_entity, parse_relation
 
@@ -94,6 +124,8 @@ __all__ = [
     "Progress",
     "export_jsonl",
     "import_jsonl",
+    "check_input_path",
+    "check_output_path",
 ]
 
 FORMATS = ("graphmem", "mcp")
@@ -142,11 +174,12 @@ class ImportCounts:
 
 def export_jsonl(
     mem: Memory,
-    fh: IO[Any],
+    fh: IO[Any] | str | os.PathLike[str],
     *,
     format: str = "graphmem",
     progress: Progress | None = None,
     batch_size: int = 10_000,
+    force: bool = False,
 ) -> ExportCounts:
     """Write every entity, then every relation, of ``mem`` to ``fh`` as JSON Lines.
 
@@ -156,7 +189,9 @@ def export_jsonl(
         An open memory (read-only is fine).
     fh
         A file opened for writing, text (UTF-8 advised: names are written as
-        they are, not ``\\u`` escaped) or binary (UTF-8 is written).
+        they are, not ``\\u`` escaped) or binary (UTF-8 is written); or a
+        path, written beside and renamed over it once complete, mode 0600
+        (see the module notes on paths).
     format
         ``"graphmem"`` (everything, with a header line) or ``"mcp"`` (the
         reference MCP memory server's ``memory.jsonl``; see the module notes
@@ -166,11 +201,19 @@ def export_jsonl(
         records written and ``total`` the store's entities plus relations.
     batch_size
         Records converted and written per step.
+    force
+        Whether a path may name an existing file, which is then replaced.
 
     Returns
     -------
     ExportCounts
         How many entities and relations were written.
+
+    Raises
+    ------
+    UnsafePath
+        The path (or the open file's name) leads into a graphmem store, or
+        names an existing file and ``force`` is false. Nothing was written.
 
     Notes
     -----
@@ -196,6 +239,12 @@ def export_jsonl(
     if format not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     check_positive_int(batch_size, "batch_size")
+    if not isinstance(force, bool):
+        raise InvalidInput(f"force must be True or False, not {force!r}")
+    if isinstance(fh, (str, os.PathLike)):
+        with _replacing(check_output_path(fh, force=force)) as out:
+            return export_jsonl(mem, out, format=format, progress=progress, batch_size=batch_size)
+    _check_open_file(fh, "write to")
     write = _writer(fh)
     entity_record = _graphmem_entity if format == "graphmem" else _mcp_entity
     relation_record = _graphmem_relation if format == "graphmem" else _mcp_relation
@@ -233,6 +282,70 @@ def export_jsonl(
     entities = emit(mem.iter_entities(batch_size=batch_size), entity_record)
     relations = emit(mem.iter_relations(batch_size=batch_size), relation_record)
     return ExportCounts(entities=entities, relations=relations)
+
+
+def check_output_path(target: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """``target`` as a path an export may write, or :class:`UnsafePath` /
+    :class:`InvalidInput` saying why not (see the module notes on paths)."""
+    path = Path(os.fspath(target)).expanduser()
+    root = store_root_of(path)
+    if root is not None:
+        raise UnsafePath(
+            f"refusing to write {target}: it is inside the graphmem store {root} "
+            f"({os.path.realpath(path)}), whose files it would replace; write the export outside the store"
+        )
+    if path.is_dir():
+        raise InvalidInput(f"cannot write {target}: it is a directory")
+    folder = path.parent
+    if not folder.is_dir():
+        raise InvalidInput(f"cannot write {target}: the folder {folder} does not exist")
+    if os.path.lexists(path) and not force:
+        raise UnsafePath(f"refusing to overwrite {target}: the file exists (use --force, or force=True, to replace it)")
+    return path
+
+
+def check_input_path(source: str | os.PathLike[str]) -> Path:
+    """``source`` as a path an import may read, or :class:`UnsafePath` if it leads into a store."""
+    path = Path(os.fspath(source)).expanduser()
+    root = store_root_of(path)
+    if root is not None:
+        raise UnsafePath(
+            f"refusing to read {source}: it is inside the graphmem store {root} ({os.path.realpath(path)}); "
+            "a store's own files are not an import (export the store first)"
+        )
+    return path
+
+
+def _check_open_file(fh: IO[Any], verb: str) -> None:
+    """Refuse an open file whose name is a regular file in a store (``<stdin>``,
+    descriptors and in-memory buffers have no such name and pass)."""
+    name = getattr(fh, "name", None)
+    if isinstance(name, str) and os.path.isfile(name):
+        root = store_root_of(name)
+        if root is not None:
+            raise UnsafePath(f"refusing to {verb} {name}: it is inside the graphmem store {root}")
+
+
+@contextmanager
+def _replacing(final: Path) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``final`` once complete (a failure leaves
+    ``final`` as it was). mkstemp makes it 0600: an export holds the whole memory."""
+    folder = final.parent
+    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, final)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself survives a crash
+    finally:
+        os.close(dir_fd)
 
 
 def _writer(fh: IO[Any]) -> Callable[[str], Any]:
@@ -312,7 +425,7 @@ def _mcp_relation(r: Relation) -> dict[str, Any]:
 
 def import_jsonl(
     mem: Memory,
-    fh: IO[Any],
+    fh: IO[Any] | str | os.PathLike[str],
     *,
     batch_size: int = 10_000,
     progress: Progress | None = None,
@@ -325,8 +438,8 @@ def import_jsonl(
         A memory open read-write.
     fh
         A file opened for reading, text or binary (decoded as UTF-8; a byte
-        order mark is allowed). A file that cannot seek (a pipe) is spooled to
-        a temporary file first.
+        order mark is allowed), or a path. A file that cannot seek (a pipe) is
+        spooled to a temporary file first.
     batch_size
         Records per :meth:`Memory.add_entities` / :meth:`Memory.add_relations`
         call, i.e. per transaction.
@@ -350,6 +463,9 @@ def import_jsonl(
         store; the message names the line. Nothing has been written.
     ReadOnlyStore
         ``mem`` is open read-only.
+    UnsafePath
+        The path (or the open file's name) leads into a graphmem store.
+        Nothing has been read or written.
 
     Notes
     -----
@@ -372,6 +488,10 @@ def import_jsonl(
     check_positive_int(batch_size, "batch_size")
     if mem.read_only:
         raise ReadOnlyStore(f"cannot import into a store open read-only ({mem.path}); reopen it read-write")
+    if isinstance(fh, (str, os.PathLike)):
+        with open(check_input_path(fh), "rb") as opened:
+            return import_jsonl(mem, opened, batch_size=batch_size, progress=progress)
+    _check_open_file(fh, "read")
     source, spooled = _seekable(fh)
     try:
         start = source.tell()
@@ -422,8 +542,23 @@ def _seekable(fh: IO[Any]) -> tuple[IO[Any], bool]:
 
 
 def _lines(fh: IO[Any]) -> Iterator[tuple[int, str]]:
-    """(line number, text) of every physical line, decoded."""
-    for number, raw in enumerate(fh, start=1):
+    """(line number, text) of every physical line, decoded.
+
+    Each line is read with a size cap: a line longer than ``MAX_LINE_BYTES``
+    is refused with its number after reading at most that much of it (never
+    the whole line), so one runaway line cannot exhaust memory.
+    """
+    number = 0
+    while True:
+        raw = fh.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE_BYTES and raw[-1:] not in ("\n", b"\n"):
+            raise InvalidInput(
+                f"line {number}: longer than {MAX_LINE_BYTES:,} bytes, the limit of one import line "
+                f"(a record holds at most {MAX_RECORD_BYTES:,} bytes of text); nothing was written"
+            )
         if isinstance(raw, bytes):
             try:
                 line = raw.decode("utf-8")
@@ -445,6 +580,9 @@ def _load(line: str, number: int) -> dict[str, Any]:
         value = json.loads(line, parse_constant=_reject_constant)
     except ValueError as exc:
         raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise InvalidInput(f"line {number}: JSON nested too deeply (properties nest at most "
+                           f"{MAX_PROPERTY_DEPTH} levels)") from None  # fmt: skip
     if not isinstance(value, dict):
         raise InvalidInput(f"line {number}: expected a JSON object, got {_json_kind(value)}")
     return value
@@ -592,6 +730,7 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
     # An endpoint not (yet) seen as an entity of the file, with the first line using it.
     unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
     dim: tuple[int, int] | None = None  # (dimension, line that set it)
+    observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
     first = True
     for number, line in _lines(fh):
         kind, args = _record(line, number, first)
@@ -611,6 +750,16 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
             raise InvalidInput(f"line {number}: {exc}") from None
         if kind == _ENTITY:
             names.add(item.name)
+            if item.observations:
+                # Lines of one name are merged on write: their observations
+                # add up (counted without duplicates removed: a bound).
+                total = observations.get(item.name, 0) + len(item.observations)
+                if total > MAX_OBSERVATIONS:
+                    raise InvalidInput(
+                        f"line {number}: entity {item.name!r} reaches {total:,} observations over the file's "
+                        f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
+                    )
+                observations[item.name] = total
             if item.embedding is not None:
                 if dim is None:
                     dim = (item.embedding.size, number)
@@ -655,6 +804,9 @@ def _batches(
     """(first line, last line, records) of each batch of ``wanted`` lines; only those lines are parsed."""
     batch: list[dict[str, Any]] = []
     first_line = last_line = 0
+    # A batch also ends before it passes a call's limits; a line's length
+    # bounds its record's bytes (JSON only adds quotes and escapes).
+    observations = size = 0
     for number, line in _lines(fh):
         if number > len(kinds):
             # The file grew after validation; what was not validated is not written.
@@ -662,12 +814,19 @@ def _batches(
         if kinds[number - 1] != wanted:
             continue
         _, args = _record(line, number, first=False)
+        count = len(args.get("observations") or ())
+        length = len(line.encode("utf-8", "surrogatepass")) if not line.isascii() else len(line)
+        if batch and (observations + count > MAX_OBSERVATIONS_PER_CALL or size + length > MAX_CALL_BYTES):
+            yield first_line, last_line, batch
+            batch, observations, size = [], 0, 0
         if not batch:
             first_line = number
         last_line = number
         batch.append(args)
+        observations += count
+        size += length
         if len(batch) >= batch_size:
             yield first_line, last_line, batch
-            batch = []
+            batch, observations, size = [], 0, 0
     if batch:
         yield first_line, last_line, batch

@@ -15,7 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from .config import MAX_NAME_LENGTH, MAX_TEXT_LENGTH, MAX_TYPE_LENGTH
+from .config import (
+    MAX_CALL_BYTES,
+    MAX_NAME_LENGTH,
+    MAX_OBSERVATIONS,
+    MAX_OBSERVATIONS_PER_CALL,
+    MAX_PROPERTIES_BYTES,
+    MAX_PROPERTY_DEPTH,
+    MAX_RECORD_BYTES,
+    MAX_TEXT_LENGTH,
+    MAX_TYPE_LENGTH,
+)
 from .errors import InvalidInput
 
 __all__ = [
@@ -27,11 +37,13 @@ __all__ = [
     "check_text",
     "check_observations",
     "check_properties",
+    "check_record_bytes",
+    "check_call_totals",
+    "utf8_size",
     "check_vector",
     "check_positive_int",
 ]
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIRECTIONS = ("out", "in", "both")
 
 
@@ -41,6 +53,7 @@ _DIRECTIONS = ("out", "in", "both")
 # lookup: names are checked on every call, including bulk imports.
 _FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _NUL_OR_SURROGATE = re.compile("[\x00\ud800-\udfff]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _has_forbidden_char(value: str) -> bool:
@@ -82,12 +95,26 @@ def check_name(name: Any, what: str = "name") -> str:
 
 
 def check_type(value: Any, what: str = "type") -> str:
-    """Validate an entity or relation type: an identifier such as ``WORKS_AT``."""
+    """Validate an entity or relation type: an identifier such as ``WORKS_AT``.
+
+    Any Python identifier (:meth:`str.isidentifier`, Unicode letters
+    included) is one: types are stored and matched as values, never spliced
+    into Cypher as labels, so they need no ASCII.
+
+    Examples
+    --------
+    >>> check_type("WORKS_AT"), check_type("位置する"), check_type("GEHÖRT_ZU")
+    ('WORKS_AT', '位置する', 'GEHÖRT_ZU')
+    >>> check_type("works at")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: type must be an identifier (letters, digits, _; not starting with a digit): 'works at'
+    """
     if not isinstance(value, str):
         raise InvalidInput(f"{what} must be a str, not {type(value).__name__}")
     if len(value) > MAX_TYPE_LENGTH:
         raise InvalidInput(f"{what} is {len(value)} characters long; the limit is {MAX_TYPE_LENGTH}")
-    if not _IDENTIFIER.match(value):
+    if not value.isidentifier():
         raise InvalidInput(f"{what} must be an identifier (letters, digits, _; not starting with a digit): {value!r}")
     return value
 
@@ -122,27 +149,124 @@ def check_text(text: Any, what: str = "text") -> str | None:
 
 
 def check_observations(observations: Any) -> tuple[str, ...] | None:
+    """A list of texts, at most :data:`~graphmem.config.MAX_OBSERVATIONS` of them.
+
+    The count is checked while iterating, so a generator of millions stops at
+    the limit instead of being drawn out.
+    """
     if observations is None:
         return None
     if isinstance(observations, (str, bytes)) or not isinstance(observations, Iterable):
         raise InvalidInput(f"observations must be a list of str, not {type(observations).__name__}")
-    return tuple(check_text(o, "observation") or "" for o in observations)
+    if hasattr(observations, "__len__") and len(observations) > MAX_OBSERVATIONS:
+        raise InvalidInput(f"an entity holds at most {MAX_OBSERVATIONS:,} observations; "
+                           f"{len(observations):,} were given")  # fmt: skip
+    checked = []
+    for observation in observations:
+        if len(checked) == MAX_OBSERVATIONS:
+            raise InvalidInput(f"an entity holds at most {MAX_OBSERVATIONS:,} observations; more were given")
+        checked.append(check_text(observation, "observation") or "")
+    return tuple(checked)
+
+
+def _check_json_tree(value: Any) -> None:
+    """Keys are str; no key or string holds a lone surrogate (the engine's
+    driver cannot encode one, and would fail mid-transaction); nesting is at
+    most :data:`~graphmem.config.MAX_PROPERTY_DEPTH` deep. Iterative, so a
+    structure nested 10,000 deep is refused instead of overflowing the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_PROPERTY_DEPTH:
+            raise InvalidInput(f"properties are nested more than {MAX_PROPERTY_DEPTH} levels deep")
+        if isinstance(node, Mapping):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    raise InvalidInput(f"property names must be str, not {type(key).__name__}: {key!r}")
+                if _SURROGATE.search(key) is not None:
+                    raise InvalidInput(f"property name {key!r} holds a lone surrogate character (not encodable as UTF-8)")
+                if isinstance(item, (Mapping, list, tuple)):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and _SURROGATE.search(item) is not None:
+                    raise InvalidInput(f"property {key!r} holds a lone surrogate character (not encodable as UTF-8)")
+        else:
+            for item in node:
+                if isinstance(item, (Mapping, list, tuple)):
+                    stack.append((item, depth + 1))
+                elif isinstance(item, str) and _SURROGATE.search(item) is not None:
+                    raise InvalidInput("a property holds a lone surrogate character (not encodable as UTF-8)")
 
 
 def check_properties(properties: Any) -> dict[str, Any] | None:
-    """A mapping with str keys whose values JSON can carry (no NaN or infinity)."""
+    """A mapping with str keys whose values JSON can carry (no NaN or infinity,
+    no lone surrogates), nested at most ``MAX_PROPERTY_DEPTH`` deep and at most
+    ``MAX_PROPERTIES_BYTES`` as JSON.
+
+    Examples
+    --------
+    >>> check_properties({"since": 2021, "tags": ["a", {"b": None}]})
+    {'since': 2021, 'tags': ['a', {'b': None}]}
+    >>> nested = {}
+    >>> for _ in range(10_000):
+    ...     nested = {"x": nested}
+    >>> check_properties(nested)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: properties are nested more than 32 levels deep
+    """
     if properties is None:
         return None
     if not isinstance(properties, Mapping):
         raise InvalidInput(f"properties must be a dict, not {type(properties).__name__}")
-    for key in properties:
-        if not isinstance(key, str):
-            raise InvalidInput(f"property names must be str, not {type(key).__name__}: {key!r}")
+    _check_json_tree(properties)
     try:
-        # A round trip both proves serialisability and detaches the caller's objects.
-        return dict(json.loads(json.dumps(dict(properties), allow_nan=False)))
+        text = json.dumps(dict(properties), allow_nan=False, ensure_ascii=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
         raise InvalidInput(f"properties must be JSON-serialisable: {exc}") from None
+    size = utf8_size(text)
+    if size > MAX_PROPERTIES_BYTES:
+        raise InvalidInput(f"properties are {size:,} bytes as JSON; the limit is {MAX_PROPERTIES_BYTES:,}")
+    # The round trip also detaches the caller's objects.
+    return dict(json.loads(text))
+
+
+def utf8_size(text: str) -> int:
+    """Bytes of ``text`` as UTF-8 (encoded only when it is not plain ASCII)."""
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+def check_record_bytes(what: str, *parts: str | Iterable[str] | None, extra: int = 0) -> int:
+    """The UTF-8 size of a record's texts (``parts``: strings, lists of strings
+    or ``None``) plus ``extra``; :class:`InvalidInput` above
+    :data:`~graphmem.config.MAX_RECORD_BYTES`.
+
+    Examples
+    --------
+    >>> check_record_bytes("entity 'a'", "a", "Entity", "é", ["x", "y"], extra=2)
+    13
+    """
+    size = extra
+    for part in parts:
+        if isinstance(part, str):
+            size += utf8_size(part)
+        elif part is not None:
+            size += sum(utf8_size(t) for t in part)
+    if size > MAX_RECORD_BYTES:
+        raise InvalidInput(f"{what} is {size:,} bytes (UTF-8: name, type, text, observations, properties); "
+                           f"the limit is {MAX_RECORD_BYTES:,}")  # fmt: skip
+    return size
+
+
+def check_call_totals(observations: int, size: int, position: int) -> None:
+    """Per-call limits, checked as a call's records are parsed (so a huge
+    iterable stops at the limit): ``observations`` and ``size`` (UTF-8 bytes)
+    summed over its records up to and including record ``position``."""
+    if observations > MAX_OBSERVATIONS_PER_CALL:
+        raise InvalidInput(f"one call writes at most {MAX_OBSERVATIONS_PER_CALL:,} observations; record "
+                           f"#{position} brings it to {observations:,}: split the batch")  # fmt: skip
+    if size > MAX_CALL_BYTES:
+        raise InvalidInput(f"one call writes at most {MAX_CALL_BYTES:,} bytes of records; record #{position} "
+                           f"brings it to {size:,}: split the batch")  # fmt: skip
 
 
 def check_vector(vector: Any, dim: int | None, what: str = "embedding") -> np.ndarray:

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .config import StoreConfig
+from .config import MAX_OBSERVATIONS, MAX_PROPERTIES_BYTES, StoreConfig
 from .embed import Embedder, entity_text
 from .errors import GraphMemError, InvalidInput, NotFound
 from .index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
@@ -40,9 +40,11 @@ from .validate import (
     check_name,
     check_observations,
     check_properties,
+    check_record_bytes,
     check_text,
     check_type,
     check_vector,
+    utf8_size,
 )
 
 __all__ = [
@@ -80,6 +82,8 @@ class EntityInput:
     drop_observations: frozenset[str] | None = None
     """Observations to remove before appending (:meth:`Memory.remove_observations`)."""
     importance: float | None = None
+    size: int = 0
+    """UTF-8 bytes of the record's texts (see ``check_record_bytes``), for per-call limits."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +95,12 @@ class RelationInput:
     valid_from: datetime | None = None
     valid_to: datetime | None = None
     replaces: bool = False
+    size: int = 0
+    """UTF-8 bytes of the record's texts, for per-call limits."""
+
+
+def _properties_size(properties: dict[str, Any] | None) -> int:
+    return 0 if properties is None else utf8_size(_json(properties))
 
 
 def parse_entity(
@@ -109,16 +119,24 @@ def parse_entity(
     if importance is not None and (isinstance(importance, bool) or not isinstance(importance, (int, float))
                                    or not math.isfinite(importance)):
         raise InvalidInput(f"importance must be a finite number, not {importance!r}")
+    name = check_name(name)
+    type = None if type is None else check_type(type, "entity type")
+    text = check_text(text)
+    observations = check_observations(observations)
+    properties = check_properties(properties)
+    size = check_record_bytes(f"entity {name!r}", name, type, text, observations,
+                              extra=_properties_size(properties))  # fmt: skip
     return EntityInput(
-        name=check_name(name),
-        type=None if type is None else check_type(type, "entity type"),
-        text=check_text(text),
-        observations=check_observations(observations),
-        properties=check_properties(properties),
+        name=name,
+        type=type,
+        text=text,
+        observations=observations,
+        properties=properties,
         embedding=None if embedding is None else check_vector(embedding, None),
         valid_from=start,
         valid_to=end,
         importance=None if importance is None else float(importance),
+        size=size,
     )
 
 
@@ -145,14 +163,21 @@ def parse_relation(
     if not isinstance(replaces, bool):
         raise InvalidInput(f"replaces must be True or False, not {replaces!r}")
     start, end = check_validity(valid_from, valid_to)
+    source = check_name(source, "source")
+    type = check_type(type, "relation type")
+    target = check_name(target, "target")
+    properties = check_properties(properties)
+    size = check_record_bytes(f"relation {source!r} -[{type}]-> {target!r}", source, type, target,
+                              extra=_properties_size(properties))  # fmt: skip
     return RelationInput(
-        source=check_name(source, "source"),
-        type=check_type(type, "relation type"),
-        target=check_name(target, "target"),
-        properties=check_properties(properties),
+        source=source,
+        type=type,
+        target=target,
+        properties=properties,
         valid_from=start,
         valid_to=end,
         replaces=replaces,
+        size=size,
     )
 
 
@@ -252,10 +277,27 @@ def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, 
         valid_to=item.valid_to if item.valid_to is not None else base.valid_to,
         importance=item.importance if item.importance is not None else base.importance,
     )
+    if item.observations or item.properties or item.text is not None:
+        _check_merged(item, merged)
     if merged.valid_from is not None and merged.valid_to is not None and merged.valid_to <= merged.valid_from:
         raise InvalidInput(f"entity {item.name!r}: valid_to ({merged.valid_to} UTC) must be after "
                            f"valid_from ({merged.valid_from} UTC)")
     return merged
+
+
+def _check_merged(item: EntityInput, row: EntityRow) -> None:
+    """The stored entity's limits once a write appended its observations or merged
+    its properties (each record passed its own limits): checked before any
+    statement of the write runs."""
+    if len(row.observations) > MAX_OBSERVATIONS:
+        raise InvalidInput(f"entity {item.name!r} would hold {len(row.observations):,} observations; an entity "
+                           f"holds at most {MAX_OBSERVATIONS:,} (remove some with remove_observations)")  # fmt: skip
+    size = _properties_size(row.properties)
+    if item.properties and size > MAX_PROPERTIES_BYTES:
+        raise InvalidInput(f"entity {item.name!r}'s properties would be {size:,} bytes as JSON once merged; "
+                           f"the limit is {MAX_PROPERTIES_BYTES:,}")  # fmt: skip
+    check_record_bytes(f"entity {item.name!r} once written", row.name, row.type, row.text, row.observations,
+                       extra=size)  # fmt: skip
 
 
 def _same(a: EntityRow, b: EntityRow) -> bool:
@@ -464,16 +506,22 @@ def upsert_relations(
     new = [t for t, e in zip(triples, exists) if not e]
     bounds: dict[tuple[int, str, int], tuple[datetime | None, datetime | None]] = {}
     changed = [t for t, present in zip(triples, exists) if present and _changes(merged[t])]
+    # A write that brings nothing new (the same validity, properties already
+    # held) changes nothing: no retired version, no new one. The validity is
+    # checked against the bounds in memory (exact: writes keep them so);
+    # properties need the stored ones, read by the re-write itself.
+    changed = [t for t in changed if not _same_validity(state, merged[t], t) or merged[t].properties]
     if len(changed) >= max(REWRITE_JOIN_MIN, len(edges) // REWRITE_JOIN_PER) and len(edges) <= REWRITE_JOIN_MAX:
-        versions = _rewrite_batch(store, merged, changed, key_of, now)
+        changed, versions = _rewrite_batch(store, merged, changed, key_of, now)
     else:
         # A validity-only re-write takes the old validity from the bounds in memory
         # and is one statement; new properties must be merged with the stored ones.
         for t in [t for t in changed if not merged[t].properties]:
             _, start, end = _rewrite_validity(store, state, merged[t], t, key_of, now)
             bounds[t] = (start, end)
-        changed = [t for t in changed if merged[t].properties]
-        versions = [_rewrite_one(store, merged[t], t, key_of, now) for t in changed]
+        rewritten = [(t, _rewrite_one(store, merged[t], t, key_of, now)) for t in changed if merged[t].properties]
+        changed = [t for t, version in rewritten if version is not None]
+        versions = [version for _, version in rewritten if version is not None]
     for t, (_, start, end) in zip(changed, versions):
         bounds[t] = (start, end)
     if len(versions) >= config.relation_copy_threshold:
@@ -544,12 +592,35 @@ def _new_version(item: RelationInput, old_props: str | None, old_from: datetime 
     return _json({**old, **(item.properties or {})}), start, end
 
 
+def _old_validity(state: DerivedState, triple: tuple[int, str, int]) -> tuple[datetime | None, datetime | None]:
+    """A current relation's validity, from the bounds in memory (which writes keep exact)."""
+    code = state.edges.code_of(triple[1])
+    old = None if code is None else state.bounds.relation((triple[0], code, triple[2]))
+    return (None, None) if old is None else (_from_us(old[0], NEVER_BEFORE), _from_us(old[1], NEVER_AFTER))
+
+
+def _same_validity(state: DerivedState, item: RelationInput, triple: tuple[int, str, int]) -> bool:
+    """Whether a re-write of a current relation leaves its validity as it is."""
+    old_from, old_to = _old_validity(state, triple)
+    return ((item.valid_from if item.valid_from is not None else old_from) == old_from
+            and (item.valid_to if item.valid_to is not None else old_to) == old_to)
+
+
+def _unchanged(version: Version, old_props: str | None, old_from: datetime | None, old_to: datetime | None) -> bool:
+    """Whether a re-written relation's new version equals the current one."""
+    return (json.loads(version[0]), version[1], version[2]) == (json.loads(old_props) if old_props else {},
+                                                                old_from, old_to)
+
+
 def _rewrite_one(store: Store, item: RelationInput, triple: tuple[int, str, int], key_of: Any,
-                 now: datetime) -> Version:
-    """Retire one current relation (two keyed statements) and return its new version."""
+                 now: datetime) -> Version | None:
+    """Retire one current relation (two keyed statements) and return its new
+    version; ``None`` (nothing written) when the new version equals it."""
     params = {"source": key_of(triple[0]), "type": triple[1], "target": key_of(triple[2])}
     old_props, _, old_from, old_to, _ = store.execute("relation_get", params)[0]
     version = _new_version(item, old_props, old_from, old_to)
+    if _unchanged(version, old_props, old_from, old_to):
+        return None
     store.execute("relation_expire", {**params, "now": now})
     return version
 
@@ -558,9 +629,7 @@ def _rewrite_validity(store: Store, state: DerivedState, item: RelationInput, tr
                       key_of: Any, now: datetime) -> Version:
     """Re-write one current relation's validity in one statement (``relation_rewrite``):
     the old validity comes from the bounds in memory, which writes keep exact."""
-    code = state.edges.code_of(triple[1])
-    old = None if code is None else state.bounds.relation((triple[0], code, triple[2]))
-    old_from, old_to = (None, None) if old is None else (_from_us(old[0], NEVER_BEFORE), _from_us(old[1], NEVER_AFTER))
+    old_from, old_to = _old_validity(state, triple)
     _, start, end = _new_version(item, None, old_from, old_to)
     store.execute("relation_rewrite", {"source": key_of(triple[0]), "type": triple[1], "target": key_of(triple[2]),
                                        "now": now, "valid_from": start, "valid_to": end})
@@ -572,9 +641,11 @@ def _from_us(us: int, open_end: int) -> datetime | None:
 
 
 def _rewrite_batch(store: Store, merged: Mapping[tuple[int, str, int], RelationInput],
-                   changed: Sequence[tuple[int, str, int]], key_of: Any, now: datetime) -> list[Version]:
+                   changed: Sequence[tuple[int, str, int]], key_of: Any,
+                   now: datetime) -> tuple[list[tuple[int, str, int]], list[Version]]:
     """Retire the current versions of ``changed`` in one statement over an Arrow
-    table and return their new versions, in order."""
+    table; return those that really change with their new versions, in order
+    (the others, whose new version equals the old, are made current again)."""
     rows = pa.table({
         "i": pa.array(range(len(changed)), pa.int64()),
         "source": pa.array([key_of(t[0]) for t in changed], pa.string()),
@@ -586,7 +657,15 @@ def _rewrite_batch(store: Store, merged: Mapping[tuple[int, str, int], RelationI
     if len(found) != len(changed):  # the in-memory index said each was current: the store disagrees
         raise GraphMemError(f"{len(changed) - len(found)} of {len(changed)} re-written relations were not found "
                             "current in the store; nothing was written")
-    return [_new_version(merged[t], *found[j]) for j, t in enumerate(changed)]
+    versions = [_new_version(merged[t], *found[j]) for j, t in enumerate(changed)]
+    same = [j for j, version in enumerate(versions) if _unchanged(version, *found[j])]
+    if same:
+        # Retired by the statement above, in this transaction: restore them,
+        # so the transaction leaves them as they were.
+        store.execute("relation_restore_batch", {"rows": rows.take(pa.array(same, pa.int64())), "now": now})
+        kept = sorted(set(range(len(changed))) - set(same))
+        return [changed[j] for j in kept], [versions[j] for j in kept]
+    return list(changed), versions
 
 
 def _combine(before: RelationInput | None, item: RelationInput) -> RelationInput:

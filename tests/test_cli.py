@@ -343,9 +343,98 @@ def test_export_into_a_missing_folder_is_an_error(run, store, tmp_path):
 def test_export_replaces_a_file_only_when_complete(run, store, tmp_path):
     target = tmp_path / "out.jsonl"
     target.write_text("previous\n", encoding="utf-8")
-    assert run("export", store, target, "--format", "mcp").exit_code == 0
+    assert run("export", store, target, "--format", "mcp", "--force").exit_code == 0
     assert len(target.read_text(encoding="utf-8").splitlines()) == 5
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "store"]
+
+
+@pytest.mark.engine
+def test_export_refuses_an_existing_file_without_force(run, store, tmp_path):
+    target = tmp_path / "out.jsonl"
+    target.write_text("previous\n", encoding="utf-8")
+    result = run("export", store, target)
+    assert result.exit_code == 1 and "refusing to overwrite" in result.stderr and "--force" in result.stderr
+    _no_traceback(result)
+    assert target.read_text(encoding="utf-8") == "previous\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.jsonl", "store"]
+
+
+@pytest.mark.engine
+def test_export_file_is_owner_only(run, store, tmp_path):
+    old = os.umask(0)  # the widest umask: the mode must not come from it
+    try:
+        assert run("export", store, tmp_path / "out.jsonl").exit_code == 0
+    finally:
+        os.umask(old)
+    assert (tmp_path / "out.jsonl").stat().st_mode & 0o777 == 0o600
+
+
+def _store_files(path: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(path)): p.read_bytes() for p in sorted(path.rglob("*")) if p.is_file()}
+
+
+def _store_targets(store: Path, tmp_path: Path) -> list[tuple[str, Path]]:
+    """Paths that lead into ``store``: its files, a new name in it, ``..`` tricks, and symlinks."""
+    (tmp_path / "elsewhere").mkdir()
+    link_to_db = tmp_path / "elsewhere" / "link.jsonl"
+    link_to_db.symlink_to(store / "graph.db")
+    link_to_store = tmp_path / "elsewhere" / "store-link"
+    link_to_store.symlink_to(store, target_is_directory=True)
+    dangling = tmp_path / "elsewhere" / "dangling.jsonl"
+    dangling.symlink_to(store / "not-yet.jsonl")
+    return [
+        ("the database file", store / "graph.db"),
+        ("the manifest", store / "graphmem.json"),
+        ("the lock file", store / "graphmem.lock"),
+        ("a new file in the store", store / "new.jsonl"),
+        ("the store itself", store),
+        ("a '..' path", tmp_path / "elsewhere" / ".." / "store" / "graph.db"),
+        ("a '..' path through a missing folder", store / "no-such" / ".." / "graph.db"),
+        ("a symlink to the database", link_to_db),
+        ("a path through a symlinked store", link_to_store / "graph.db"),
+        ("a dangling symlink into the store", dangling),
+    ]
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("force", [False, True])
+def test_export_never_writes_into_a_store(run, store, tmp_path, force):
+    before = _store_files(store)
+    for what, target in _store_targets(store, tmp_path):
+        result = run("export", store, target, *(["--force"] if force else []))
+        assert result.exit_code == 1, what
+        assert "inside the graphmem store" in result.stderr, (what, result.stderr)
+        _no_traceback(result)
+        assert _store_files(store) == before, what
+    with _reopen(store) as mem:
+        assert len(mem) == 3
+
+
+@pytest.mark.engine
+def test_export_into_another_store_is_refused(run, store, tmp_path):
+    other = tmp_path / "other"
+    graphmem.open(other, engine=ENGINE, embedder=None).close()
+    before = _store_files(other)
+    result = run("export", store, other / "graph.db", "--force")
+    assert result.exit_code == 1 and f"inside the graphmem store {other}" in result.stderr
+    assert _store_files(other) == before
+
+
+@pytest.mark.engine
+def test_import_never_reads_from_a_store(run, store, tmp_path):
+    export = tmp_path / "dump.jsonl"
+    assert run("export", store, export).exit_code == 0
+    # A real export copied into a store's folder is still refused: the rule is the place, not the content.
+    (store / "dump.jsonl").write_bytes(export.read_bytes())
+    targets = [*(t for t in _store_targets(store, tmp_path) if t[1].exists() and t[1].is_file()),
+               ("an export inside the store", store / "dump.jsonl")]
+    assert len(targets) >= 5
+    for what, source in targets:
+        result = run("import", tmp_path / "new", source, "--embedder", "none")
+        assert result.exit_code == 1, what
+        assert "inside the graphmem store" in result.stderr, (what, result.stderr)
+        assert not (tmp_path / "new").exists(), what  # refused before the store was created
+    assert run("import", tmp_path / "new", export, "--embedder", "none").exit_code == 0  # the control
 
 
 # -- demo --------------------------------------------------------------------------------

@@ -103,6 +103,39 @@ def test_api_round_trip(cluster):
         assert stats["entities"] == 2 and stats["graph_key"] == graph_key(m.namespace_name)
 
 
+def test_cypher_refuses_load_csv_and_unknown_procedures(cluster, tmp_path):
+    """Issue 16.1: FalkorDB runs LOAD CSV under GRAPH.RO_QUERY, from file:// and
+    https://; cypher() refuses it before anything is sent unless the caller opts in."""
+    canary = tmp_path / "canary.csv"
+    canary.write_text("a,b\nkeep,me\n")
+    statements = [
+        f"LOAD CSV FROM 'file://{canary}' AS row RETURN row",
+        f"load csv with headers from 'file://{canary}' AS row RETURN row",
+        "LOAD /* x */ CSV FROM 'https://example.invalid/x.csv' AS row RETURN row",
+        "LOAD CSV FROM $url AS row RETURN row",
+        "CALL dbms.security.listUsers()",
+        "RETURN 1; RETURN 2",
+    ]
+    with _mem(cluster) as m:
+        m.add_entity("Ada", type="person")
+        for text in statements:
+            for read_only in (True, False):
+                with pytest.raises(graphmem.QueryError) as refused:
+                    m.cypher(text, {"url": f"file://{canary}"} if "$url" in text else None, read_only=read_only)
+                assert isinstance(refused.value, graphmem.FileAccessRefused) == ("RETURN 2" not in text), text
+        assert canary.read_text() == "a,b\nkeep,me\n"
+        assert m.cypher("MATCH (e:Entity) RETURN e.name AS n") == [{"n": "Ada"}]
+        assert m.cypher("CALL db.labels() YIELD label RETURN label ORDER BY label", read_only=True)
+        # Positive control: with the opt-in the statement reaches FalkorDB (which reads
+        # only from its import folder, so its own error or the rows: not a parse error).
+        try:
+            rows = m.cypher(statements[0], read_only=True, allow_file_access=True)
+        except graphmem.QueryError as exc:
+            assert not isinstance(exc, graphmem.FileAccessRefused) and "syntax" not in str(exc).lower(), exc
+        else:
+            assert rows, rows
+
+
 def test_graph_reads_match_the_embedded_store(cluster):
     """all_shortest_paths, paths_between, subgraph, k_hop and remove_observations
     give the embedded store's answers on the same random graph."""
@@ -276,15 +309,31 @@ def test_vector_index_recall(cluster):
 
 
 def test_cli_up_down_stops_exactly_its_processes(tmp_path):
+    from graphmem.cluster.cli import read_url_file
+
     root = tmp_path / "cli-cluster"
     run = [sys.executable, "-m", "graphmem", "cluster"]
-    up = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--replicas", "0"], capture_output=True, text=True,
-                        timeout=120)  # fmt: skip
-    assert up.returncode == 0, up.stderr
-    local = LocalCluster.load(root)
-    pids = [n.pid for n in local.nodes]
-    assert all(local.alive(p) for p in local.ports) and "redis+cluster://" in up.stdout
-    down = subprocess.run(check=False, args=[*run, "down", "--dir", str(root)], capture_output=True, text=True, timeout=60)
+    url_file = tmp_path / "url"
+    up = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--replicas", "0", "--url-file", str(url_file)],
+                        capture_output=True, text=True, timeout=120)  # fmt: skip
+    try:
+        assert up.returncode == 0, up.stderr
+        local = LocalCluster.load(root)
+        assert all(local.alive(p) for p in local.ports) and "redis+cluster://:***@" in up.stdout
+        # The password is in neither output stream; the URL file has it, owner-only, and connects.
+        assert local.password not in up.stdout + up.stderr
+        assert stat.S_IMODE(url_file.stat().st_mode) == 0o600 and url_file.read_text().strip() == local.url
+        with graphmem.connect(read_url_file(url_file), namespace="url-file", embedder=None, replicas=0) as mem:
+            assert len(mem) == 0
+        # `up` on a running cluster starts nothing new and prints the URL again, here in full.
+        again = subprocess.run(check=False, args=[*run, "up", "--dir", str(root), "--show-password"],
+                               capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert local.url in again.stdout
+    finally:
+        pids = [n.pid for n in LocalCluster.load(root).nodes] if (root / "cluster.json").exists() else []
+        down = subprocess.run(check=False, args=[*run, "down", "--dir", str(root)], capture_output=True, text=True,
+                              timeout=60)  # fmt: skip
     assert down.returncode == 0, down.stderr
     deadline = time.monotonic() + 10
     while any(os.path.exists(f"/proc/{p}") for p in pids) and time.monotonic() < deadline:

@@ -9,13 +9,14 @@ import subprocess
 import sys
 import time
 import urllib.request
-from datetime import timedelta
+from datetime import timedelta, timezone
 from itertools import combinations
 
 import numpy as np
 import pytest
 
 import graphmem
+import graphmem.records
 from graphmem import metrics
 from graphmem.transfer import export_jsonl
 
@@ -349,3 +350,82 @@ def test_scans_after_expiry_return_valid_arrow_data(mem):
     for _ in range(50):
         assert sorted(e.observations for e in mem.iter_entities()) == [(), ()]
         mem._store.execute_arrow_by_id("entity_export", {"namespace": "default"}, next_id=5).validate(full=True)
+
+
+# -- relation counts agree after every lifecycle call (issue 17.3) -----------------------
+
+_RAW_ALL = "MATCH ()-[r:Relation]->() WHERE r.expired_at IS NULL RETURN count(*) AS n"
+"""Counts relation rows without reading their endpoints: on kuzu 0.11.3 this is
+where rows left behind by a DETACH DELETE of their endpoint show up."""
+_RAW_BOTH_ENDS = ("MATCH (a:Entity)-[r:Relation]->(b:Entity) WHERE r.expired_at IS NULL "
+                  "AND a.id >= 0 AND b.id >= 0 RETURN count(*) AS n")
+_RAW_EVERY_VERSION = ("MATCH ()-[r:Relation]->() RETURN count(*) AS n", "MATCH (a:Entity)-[r:Relation]->(b:Entity) "
+                      "WHERE a.id >= 0 AND b.id >= 0 RETURN count(*) AS n")
+
+
+def _check_relation_counts(mem, after: str) -> int:
+    """The relation count of stats(), what traversal sees, and raw Cypher counts
+    (with and without reading both endpoints, history included) agree."""
+    stats = mem.stats()["relations"]
+    traversal = sum(len(mem.neighbors(e.name, direction="out")) for e in mem.iter_entities())
+    exported = sum(1 for _ in mem.iter_relations())
+    raw = mem.cypher(_RAW_ALL)[0]["n"]
+    both_ends = mem.cypher(_RAW_BOTH_ENDS)[0]["n"]
+    every, every_both_ends = (mem.cypher(q)[0]["n"] for q in _RAW_EVERY_VERSION)
+    assert stats == raw == both_ends == exported, (after, stats, raw, both_ends, exported)
+    assert every == every_both_ends, (after, every, every_both_ends)
+    # Traversal sees the relations valid now; these histories bound none.
+    assert traversal == stats, (after, traversal, stats)
+    return stats
+
+
+def _history(mem, n: int, seed: int) -> list[tuple[str, str, str]]:
+    """n entities; relations loaded by COPY (a batch above the copy threshold) and
+    one by one; property updates (versions) and expired relations."""
+    rng = np.random.default_rng(seed)
+    mem.add_entities([{"name": f"e{i}", "text": f"t{i}"} for i in range(n)])
+    pairs = {(int(a), int(b)) for a, b in rng.integers(0, n, size=(n // 2, 2)) if a != b}
+    relations = [(f"e{a}", "R", f"e{b}") for a, b in sorted(pairs)]
+    mem.add_relations(relations)
+    for s, t, d in relations[: max(2, len(relations) // 10)]:
+        mem.add_relation(s, t, d)  # one by one (relation_create), as well as the COPY above
+    mem.add_relations([(s, t, d, {"v": 1}) for s, t, d in relations[::3]])
+    mem.add_entities([{"name": f"e{i}", "text": "updated"} for i in range(0, n, 4)])
+    for s, t, d in relations[1::7]:
+        mem.expire_relation(s, t, d)
+    return relations
+
+
+def test_forget_hard_leaves_no_relation_behind(mem):
+    """The reduction of issue 17.3: forget(hard=True) after relations loaded by
+    COPY left rows whose endpoints were gone (kuzu's DETACH DELETE), counted by
+    stats() but invisible to traversal; on disk they outlived a reopen."""
+    _history(mem, 600, seed=2)
+    _check_relation_counts(mem, "history")
+    mem.forget(max_entities=100, hard=True)
+    assert len(mem) == 100
+    _check_relation_counts(mem, "forget hard")
+
+
+def test_relation_counts_agree_after_every_lifecycle_call(disk_mem, open_store, tmp_path):
+    mem = disk_mem
+    relations = _history(mem, 400, seed=3)
+    _check_relation_counts(mem, "history")
+    steps = [
+        ("forget soft", lambda: mem.forget(max_entities=350)),
+        ("expire entity", lambda: mem.expire_entity(next(e.name for e in mem.iter_entities()))),
+        ("delete entity", lambda: mem.delete_entity(next(e.name for e in mem.iter_entities()))),
+        ("delete expired entity", lambda: (mem.expire_entity(relations[-1][2]), mem.delete_entity(relations[-1][2]))),
+        ("merge", lambda: mem.merge(*[e.name for e in mem.iter_entities()][:2])),
+        ("compact", lambda: mem.compact(cold_after=timedelta(0))),
+        ("forget hard", lambda: mem.forget(max_entities=200, hard=True)),
+        ("purge", lambda: mem.purge(before=graphmem.records.utcnow().replace(tzinfo=timezone.utc))),
+        ("forget hard again", lambda: mem.forget(max_entities=50, hard=True)),
+    ]
+    for name, step in steps:
+        step()
+        _check_relation_counts(mem, name)
+    count = mem.stats()["relations"]
+    mem.close()
+    reopened = open_store(tmp_path / "store")
+    assert _check_relation_counts(reopened, "reopen") == count

@@ -147,3 +147,20 @@ def test_no_call_leaks_across_namespaces(open_store, ops):
             assert {e.name for e in view.recall(_vec(2), k=3, hops=2).entities} <= set(ents)
     listed = {info.name: info.entities for info in mem.namespaces()}
     assert listed == {ns: len(ents) for ns, ents in model.items() if ents}
+
+
+def test_stats_on_a_view_count_its_namespace_and_name_the_store_totals(mem):
+    """Issue 17.6: stats()["entities"] on a view counted every namespace (19 where len() was 6)."""
+    mem.add_entities([{"name": f"d{i}", "type": "Doc"} for i in range(13)])
+    mem.add_relations([(f"d{i}", "NEXT", f"d{i + 1}") for i in range(12)])
+    view = mem.namespace("p")
+    view.add_entities([{"name": f"x{i}", "type": "Person"} for i in range(6)])
+    view.add_relations([("x0", "KNOWS", "x1"), ("x1", "KNOWS", "x2")])
+    view.expire_entity("x5")  # expired: no longer counted, as by len()
+    stats = view.stats()
+    assert (stats["entities"], len(view)) == (5, 5)
+    assert (stats["relations"], stats["entity_types"], stats["relation_types"]) == (2, {"Person": 5}, {"KNOWS": 2})
+    assert (stats["store_entities"], stats["store_relations"]) == (18, 14)
+    assert stats["namespaces"] == {"default": {"entities": 13, "relations": 12}, "p": {"entities": 5, "relations": 2}}
+    top = mem.stats()
+    assert (top["entities"], top["relations"], top["store_entities"]) == (len(mem), 12, 18)

@@ -137,6 +137,53 @@ def test_entity_validity_hides_it_and_its_relations(people):
     assert people.search(np.eye(4, dtype=np.float32)[3], k=1, as_of=earlier)[0].name == "Bob"
 
 
+def test_an_entity_not_valid_now_has_no_neighbours(people):
+    """Issue 17.6: neighbors() listed the neighbours of an entity whose validity
+    had ended, where get_entity gave None and as_of=now NotFound."""
+    ended = _now() - timedelta(days=1)
+    people.add_relation("Bob", "KNOWS", "Alice")
+    people.add_entity("Alice", valid_to=ended)
+    assert people.get_entity("Alice") is None
+    for kwargs in ({}, {"as_of": _now()}, {"direction": "in"}, {"types": ["KNOWS"]}):
+        with pytest.raises(graphmem.NotFound):
+            people.neighbors("Alice", **kwargs)
+    assert people.neighbors("Bob") == []
+    assert [n.name for n in people.neighbors("Alice", as_of=ended - timedelta(hours=1))] == ["Bob"]
+    people.add_entity("Beta", valid_from=_now() + timedelta(days=1))  # not valid yet
+    with pytest.raises(graphmem.NotFound):
+        people.neighbors("Beta")
+
+
+@pytest.mark.parametrize("path", ["one_by_one", "batched"])
+def test_a_rewrite_with_nothing_new_makes_no_version(people, monkeypatch, path):
+    """Issue 17.6: writing a relation again with the properties and validity it
+    has recorded a second, identical version (and purge then removed one)."""
+    from graphmem import writes
+
+    if path == "batched":
+        monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)
+    else:
+        monkeypatch.setattr(writes, "REWRITE_JOIN_MAX", 0)
+    _chain(people, 30)
+    end = _now() + timedelta(days=3)
+    people.add_relation("n0", "R", "n1", properties={"k": 1, "j": 2}, valid_to=end)
+    before = people.history("n0").relations
+    records = [{"source": f"n{i}", "type": "R", "target": f"n{i + 1}"} for i in range(29)]
+    records[0].update(properties={"k": 1}, valid_to=end)  # a subset of what it holds: nothing new
+    people.add_relations(records)
+    people.add_relation("n0", "R", "n1", properties={"j": 2})
+    assert people.history("n0").relations == before
+    assert people.purge(before=_now())["relations"] == 1  # only the version {} that {"k", "j"} replaced
+    # Something new still makes a version, in the same batch as unchanged ones.
+    records[0]["properties"] = {"k": 3}
+    records[5]["valid_to"] = end
+    people.add_relations(records)
+    assert [r.properties for r in people.history("n1").relations if r.source == "n0"] == [
+        {"k": 1, "j": 2}, {"k": 3, "j": 2}]
+    assert len(people.history("n5").relations) == 3  # n4-n5, and n5-n6 with its one earlier version
+    assert people.get_relation("n0", "R", "n1").expired_at is None
+
+
 def test_cached_path_is_not_served_after_its_relation_ends(people, monkeypatch):
     soon = _now() + timedelta(hours=1)
     people.add_relation("Alice", "KNOWS", "Bob", valid_to=soon)

@@ -396,3 +396,50 @@ def test_reference_types_that_are_not_identifiers_are_mapped_and_kept(open_store
     assert (ada.type, ada.properties) == ("famous_person", {"mcp_entity_type": "famous person"})
     relation = mem.get_relation("Ada", "wrote_programs_for", "Analytical Engine")
     assert relation.properties == {"mcp_relation_type": "wrote programs for"}
+
+
+# -- paths: never into a store's own files (issue 16, item 2) -------------------------
+
+
+def test_export_to_a_path_refuses_to_overwrite_unless_forced(tmp_path, open_store):
+    from graphmem.errors import UnsafePath
+
+    mem = open_store(tmp_path / "a")
+    _build(mem)
+    target = tmp_path / "out.jsonl"
+    target.write_text("keep me\n", encoding="utf-8")
+    with pytest.raises(UnsafePath, match="refusing to overwrite"):
+        export_jsonl(mem, target)
+    assert target.read_text(encoding="utf-8") == "keep me\n"
+    assert export_jsonl(mem, target, force=True) == ExportCounts(entities=4, relations=4)
+    assert target.stat().st_mode & 0o777 == 0o600
+    second = open_store(tmp_path / "b")
+    import_jsonl(second, str(target))  # a path reads too
+    assert _graph(second) == _graph(mem)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out.jsonl"]  # no temp file left
+
+
+def test_paths_into_a_store_are_refused_for_export_and_import(tmp_path, open_store):
+    from graphmem.errors import InvalidInput, UnsafePath
+
+    mem = open_store(tmp_path / "a")
+    _build(mem)
+    store = tmp_path / "a"
+    exported = tmp_path / "dump.jsonl"
+    export_jsonl(mem, exported)
+    (tmp_path / "link").symlink_to(store / "graph.db")
+    before = {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()}
+    for target in (store / "graph.db", store / "x.jsonl", tmp_path / "link", tmp_path / "b" / ".." / "a" / "graph.db"):
+        with pytest.raises(UnsafePath, match="inside the graphmem store"):
+            export_jsonl(mem, target, force=True)
+        with pytest.raises(UnsafePath, match="inside the graphmem store"):
+            import_jsonl(mem, target)
+    # An open file whose name is in a store is refused too (r+b: opening did not truncate it).
+    with open(store / "graph.db", "r+b") as fh:
+        with pytest.raises(UnsafePath):
+            export_jsonl(mem, fh)
+        with pytest.raises(UnsafePath):
+            import_jsonl(mem, fh)
+    assert {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()} == before
+    with pytest.raises(InvalidInput, match="force must be True or False"):
+        export_jsonl(mem, tmp_path / "new.jsonl", force="yes")

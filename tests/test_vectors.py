@@ -211,6 +211,62 @@ def test_index_is_saved_and_reused(tmp_path, open_store):
         assert mem._vectors.last_load["source"] == "file"
 
 
+def _count_checks(monkeypatch):
+    """Every id the catch-up compares with HNSW or re-adds to it, recorded."""
+    from graphmem.index.vectors import VectorIndex
+
+    seen = {"checked": [], "added": []}
+    differing, add = VectorIndex._differing, VectorIndex._hnsw_add
+
+    def counted_differing(self, ids):
+        seen["checked"].extend(np.asarray(ids).tolist())
+        return differing(self, ids)
+
+    def counted_add(self, ids, vectors):
+        seen["added"].extend(np.asarray(ids).tolist())
+        return add(self, ids, vectors)
+
+    monkeypatch.setattr(VectorIndex, "_differing", counted_differing)
+    monkeypatch.setattr(VectorIndex, "_hnsw_add", counted_add)
+    return seen
+
+
+def test_reopen_after_a_bulk_load_loads_the_file_and_readds_nothing(tmp_path, open_store, monkeypatch):
+    """Regression (issue 18): the catch-up re-checked every vector written
+    within 5 s of the saved index's last write, so the first search after a
+    bulk load compared the whole load with HNSW (11.8 s at 100k)."""
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=2000)
+        mem.search(x[0], k=1)  # builds the index; the close saves it
+    seen = _count_checks(monkeypatch)
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(x[5], k=1)[0].name == "v5"
+        assert mem._vectors.last_load == {"source": "file", "caught_up": 0, "vectors": 2000}
+    assert seen == {"checked": [], "added": []}
+
+
+def test_writes_after_the_save_are_caught_up_when_the_clock_steps_back(tmp_path, open_store, monkeypatch):
+    """The catch-up compares by write sequence: a write made after the save by a
+    process whose wall clock is an hour behind is still re-added on reopen."""
+    import graphmem.memory as memory_module
+
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=300)
+        mem.search(x[0], k=1)
+    real = memory_module.utcnow
+    monkeypatch.setattr(memory_module, "utcnow", lambda: real() - __import__("datetime").timedelta(hours=1))
+    with open_store(tmp_path / "s") as mem:  # the index is not loaded: the writes reach only the store
+        mem.add_entity("late", embedding=-x[7])
+        mem.add_entity("v9", embedding=x[10])  # moved
+    monkeypatch.setattr(memory_module, "utcnow", real)
+    seen = _count_checks(monkeypatch)
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(-x[7], k=1)[0].name == "late"
+        assert {h.name for h in mem.search(x[10], k=2)} == {"v9", "v10"}
+        assert mem._vectors.last_load["source"] == "file"
+    assert len(seen["checked"]) == 1 and len(seen["added"]) == 2  # v9 compared; v9 and "late" added
+
+
 @pytest.mark.parametrize("damage", ["truncate", "bitflip", "manifest", "delete"])
 def test_damaged_index_files_are_rebuilt(tmp_path, open_store, damage):
     with open_store(tmp_path / "s") as mem:
@@ -315,3 +371,79 @@ def test_concurrent_searches_during_writes(disk_mem):
     assert not errors, errors
     for i in range(0, 1500, 100):
         assert all(h.name != f"v{i}" for h in mem.search(x[i], k=10))
+
+
+# -- HNSW label bookkeeping under churn (issue 17.6) -------------------------------------
+
+
+def test_revived_entity_keeps_its_vector_label(mem):
+    """The reduction from issue 17.6: expire, delete, revive, add, expire again.
+    hnswlib gave the revived label a vacant slot, then handed its own old slot
+    to "c", which erased "a" from its label map: the second expire raised after
+    the store had committed."""
+    mem.add_entity("a", embedding=[1.0, 0.0])
+    mem.add_entity("b", embedding=[0.0, 1.0])
+    mem.search([1.0, 0.0], k=1)  # loads the index, so writes update it in place
+    mem.expire_entity("a")
+    mem.delete_entity("b")
+    mem.add_entity("a", embedding=[1.0, 0.0])
+    mem.add_entity("c", embedding=[0.6, 0.8])
+    assert mem.expire_entity("a") is True
+    assert mem.get_entity("a") is None
+    assert [h.name for h in mem.search([1.0, 0.0], k=5)] == ["c"]
+    index = mem._vectors.peek()
+    assert sorted(index.hnsw.get_ids_list()) == sorted(set(index.hnsw.get_ids_list()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["upsert", "remove"]), st.lists(st.integers(0, 11), min_size=1,
+                                                                           max_size=4, unique=True),
+                          st.integers(0, 3)), min_size=1, max_size=40))
+def test_hnsw_graph_follows_the_rows_under_churn(ops):
+    """Random upserts (new, updated and revived labels) and removals against a
+    dict: after each, the HNSW graph holds exactly the live labels, each with
+    its current vector (searched through HNSW itself, not the exact path)."""
+    from graphmem.index.vectors import VectorIndex
+
+    directions = np.array([[100, 0], [0, 100], [70, 70], [-70, 70]], np.int8)
+    index = VectorIndex(dim=2)
+    model: dict[int, int] = {}
+    for op, ids, which in ops:
+        if op == "upsert":
+            index.upsert(np.array(ids), np.repeat(directions[which : which + 1], len(ids), 0),
+                         np.full(len(ids), 0.01, np.float32))
+            model.update({i: which for i in ids})
+        else:
+            index.remove(np.array(ids))
+            for i in ids:
+                model.pop(i, None)
+        assert sorted(index.labels) == sorted(model)
+        if not model:
+            continue
+        # knn over the whole HNSW graph: exactly the live labels, no ghosts, none lost.
+        labels, distances = index.hnsw.knn_query(np.array([[1.0, 0.0]], np.float32), k=len(model))
+        assert sorted(labels[0].tolist()) == sorted(model)
+        stored = index.hnsw.get_items(sorted(model), return_type="numpy")
+        expected = directions[[model[i] for i in sorted(model)]].astype(np.float32)
+        expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+        np.testing.assert_allclose(stored, expected, atol=1e-4)
+
+
+def test_entity_expired_before_a_save_and_revived_unindexed_is_found_after_reopen(tmp_path, open_store):
+    """A saved graph lists labels it had marked deleted: the catch-up on load
+    must revive such a label rather than trust it, and a later expire must work."""
+    x = _unit(np.random.default_rng(5), 1500, 8)
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(1500)])
+        mem.search(x[0], k=1)
+        mem.expire_entity("v7")
+    with open_store(tmp_path / "s") as mem:  # no search: the index is not loaded
+        mem.add_entity("v7", embedding=x[7])
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(x[7], k=1)[0].name == "v7"
+        assert mem._vectors.last_load["source"] == "file"
+        index = mem._vectors.peek()
+        hits, _ = index.hnsw.knn_query(x[7:8].astype(np.float32), k=1)
+        assert hits[0].tolist() == [7]  # in the HNSW graph itself, not only the exact rows
+        assert mem.expire_entity("v7") is True
+        assert all(h.name != "v7" for h in mem.search(x[7], k=5))

@@ -22,6 +22,7 @@ import numpy as np
 
 from ..embed import Embedder, entity_text, resolve_embedder
 from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
+from ..store.cypher_guard import check_user_cypher
 from ..types import Entity, Explanation, Hit, KHop, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph
 from ..validate import (
     check_direction,
@@ -759,8 +760,8 @@ class ClusterMemory:
                 return
 
     def cypher(self, query: str, params: Mapping[str, Any] | None = None, *,
-               read_only: bool = False) -> list[dict[str, Any]]:  # fmt: skip
-        """Run a FalkorDB Cypher statement on this namespace's graph; rows as dicts.
+               read_only: bool = False, allow_file_access: bool = False) -> list[dict[str, Any]]:  # fmt: skip
+        """Run one FalkorDB Cypher statement on this namespace's graph; rows as dicts.
 
         Values go in as ``$parameters`` (a missing one is a :class:`QueryError`).
         ``read_only=True`` sends ``GRAPH.RO_QUERY``: a statement that writes is
@@ -768,11 +769,17 @@ class ClusterMemory:
         confirmed by a replica like every write, but carries no request id:
         a retry after a lost reply may apply it twice. Nodes and relations
         come back as dicts of their properties (``_labels`` / ``_type`` added).
+
+        ``LOAD CSV`` (which FalkorDB runs even under ``GRAPH.RO_QUERY``, from
+        ``file://`` and ``https://``) and procedures outside ``db.*`` /
+        ``algo.*`` are refused before anything is sent
+        (:class:`FileAccessRefused`), unless ``allow_file_access=True``.
         """
         if not isinstance(query, str) or not query.strip():
             raise InvalidInput("query must be a non-empty str")
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        check_user_cypher(query, params, allow_file_access=allow_file_access, dialect="falkordb")
         self._check_open()
         try:
             result = self._graph.run(query, params, write=not read_only, read_only=read_only)

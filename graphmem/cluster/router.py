@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ..errors import GraphMemError, InvalidInput, QueryError, ReadOnlyStore
 from .errors import ClusterUnavailable, NotAcknowledged
 
-__all__ = ["ClusterAddress", "Router", "parse_url"]
+__all__ = ["ClusterAddress", "Router", "parse_url", "redact_url"]
 
 SCHEME = "redis+cluster"
 
@@ -38,7 +38,7 @@ class ClusterAddress:
 
     nodes: tuple[tuple[str, int], ...]
     username: str | None
-    password: str | None
+    password: str | None = field(repr=False)  # never in a repr, a log line or a traceback
 
 
 def parse_url(url: str) -> ClusterAddress:
@@ -46,8 +46,11 @@ def parse_url(url: str) -> ClusterAddress:
 
     Examples
     --------
-    >>> parse_url("redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:7001")
-    ClusterAddress(nodes=(('127.0.0.1', 7000), ('127.0.0.1', 7001)), username=None, password='secret')
+    >>> address = parse_url("redis+cluster://:secret@127.0.0.1:7000,127.0.0.1:7001")
+    >>> address
+    ClusterAddress(nodes=(('127.0.0.1', 7000), ('127.0.0.1', 7001)), username=None)
+    >>> address.password
+    'secret'
     """
     if not isinstance(url, str):
         raise InvalidInput(f"the cluster URL must be a str, not {type(url).__name__}")
@@ -63,6 +66,26 @@ def parse_url(url: str) -> ClusterAddress:
             raise InvalidInput(f"each cluster node must be host:port, not {item!r}")
         nodes.append((host, int(port)))
     return ClusterAddress(tuple(nodes), unquote(username) or None, unquote(password) or None)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for output and logs).
+
+    Examples
+    --------
+    >>> redact_url("redis+cluster://:s3cret@127.0.0.1:7000,127.0.0.1:7001")
+    'redis+cluster://:***@127.0.0.1:7000,127.0.0.1:7001'
+    >>> redact_url("redis+cluster://admin:s3cret@h:7000")
+    'redis+cluster://admin:***@h:7000'
+    >>> redact_url("redis+cluster://127.0.0.1:7000")
+    'redis+cluster://127.0.0.1:7000'
+    """
+    parts = urlsplit(url)
+    credentials, at, hosts = parts.netloc.rpartition("@")
+    username, colon, _ = credentials.partition(":")
+    if not at or not colon:
+        return url
+    return urlunsplit(parts._replace(netloc=f"{username}:***@{hosts}"))
 
 
 _WRITE_ONLY_MESSAGE = "is to be executed only on read-only queries"

@@ -65,16 +65,20 @@ def open_for_console(path: Path, *, engine: str, embedder: Any, write: bool, war
 
 
 def run_console(mem: Memory, *, fmt: str = "table", params: Mapping[str, Any] | None = None,
-                stdin: IO[str] | None = None) -> int:  # fmt: skip
-    """Run the console on ``mem``; returns the exit status."""
+                stdin: IO[str] | None = None, allow_file_access: bool = False) -> int:  # fmt: skip
+    """Run the console on ``mem``; returns the exit status. Cypher that reads or
+    writes files, reaches the network or loads extensions is refused unless
+    ``allow_file_access`` (``--allow-file-access``; ``--write`` does not imply it)."""
     stream = stdin if stdin is not None else sys.stdin
     if stream.isatty():
-        return _interactive(mem, fmt, params)
-    return _scripted(mem, fmt, params, stream)
+        return _interactive(mem, fmt, params, allow_file_access)
+    return _scripted(mem, fmt, params, stream, allow_file_access)
 
 
-def _scripted(mem: Memory, fmt: str, params: Mapping[str, Any] | None, stream: IO[str]) -> int:
-    session = Session(mem, Output(fmt=fmt, interactive=False, json_lines=True), params=dict(params or {}))
+def _scripted(mem: Memory, fmt: str, params: Mapping[str, Any] | None, stream: IO[str],
+              allow_file_access: bool) -> int:  # fmt: skip
+    session = Session(mem, Output(fmt=fmt, interactive=False, json_lines=True), params=dict(params or {}),
+                      allow_file_access=allow_file_access)  # fmt: skip
     raw = getattr(stream, "buffer", None)
     try:
         # Bytes decoded as UTF-8 whatever the locale says (a BOM from an editor is dropped).
@@ -133,6 +137,8 @@ def _banner(mem: Memory, session: Session) -> None:
 
     info = session.catalog.stats
     mode = Text("read-only", style="green") if mem.read_only else Text("read-write (--write)", style="bold red")
+    if session.allow_file_access:
+        mode += Text(", file access (--allow-file-access)", style="bold red")
     head = Text(f"graphmem {__version__} console: {mem.path} ({mem.engine}, ") + mode + Text(")")
     session.out.console.print(head)
     session.out.console.print(
@@ -146,9 +152,9 @@ def _banner(mem: Memory, session: Session) -> None:
     )
 
 
-def _interactive(mem: Memory, fmt: str, params: Mapping[str, Any] | None) -> int:
+def _interactive(mem: Memory, fmt: str, params: Mapping[str, Any] | None, allow_file_access: bool) -> int:
     out = Output(fmt=fmt, interactive=True)
-    session = Session(mem, out, params=dict(params or {}))
+    session = Session(mem, out, params=dict(params or {}), allow_file_access=allow_file_access)
     name = mem.path.name if mem.path else "memory"
     marker = [] if mem.read_only else [("fg:ansired bold", " (write)")]
     message = FormattedText([("bold", name), *marker, ("", "> ")])

@@ -20,7 +20,7 @@ from rich.console import Group, RenderableType
 from rich.padding import Padding
 from rich.text import Text
 
-from ..errors import GraphMemError, ReadOnlyStore
+from ..errors import FileAccessRefused, GraphMemError, ReadOnlyStore
 from ..memory import Memory
 from . import results
 from .catalog import Catalog
@@ -208,8 +208,11 @@ class Session:
     """Runs what the user types against one open Memory."""
 
     def __init__(self, mem: Memory, out: Output, *, catalog: Catalog | None = None,
-                 params: dict[str, Any] | None = None) -> None:  # fmt: skip
+                 params: dict[str, Any] | None = None, allow_file_access: bool = False) -> None:  # fmt: skip
         self.mem = mem
+        # Only --allow-file-access sets it (--write does not): statements that
+        # read or write files, the network or extensions are refused otherwise.
+        self.allow_file_access = allow_file_access
         self.out = out
         self.catalog = catalog or Catalog(mem)
         self.params: dict[str, Any] = dict(params or {})
@@ -231,6 +234,8 @@ class Session:
                                   "nothing was changed (start the console with --write to allow writes)")  # fmt: skip
             else:
                 self._fail(where, str(exc))
+        except FileAccessRefused as exc:
+            self._fail(where, f"{exc} (start the console with --allow-file-access to allow it)")
         except (GraphMemError, CommandError) as exc:
             self._fail(where, str(exc))
         except KeyboardInterrupt:
@@ -261,7 +266,7 @@ class Session:
         params = {n: self.params[n] for n in names}  # the engine refuses parameters a statement does not use
         start = time.perf_counter()
         try:
-            columns, rows = self.mem.cypher_table(text, params or None)
+            columns, rows = self.mem.cypher_table(text, params or None, allow_file_access=self.allow_file_access)
         finally:
             if not self.mem.read_only:
                 self.catalog.invalidate()  # it may have written: types and counts may have changed

@@ -66,8 +66,11 @@ from ..algorithms.csr import (
     merge_sorted,
     row_edges,
     sort_pairs,
+    sorted_unique,
     touched_mask,
 )
+
+from .columns import int_numpy
 
 __all__ = ["EdgeIndex", "EdgeView", "EdgeListener", "MAX_ID", "DELTA_MIN", "DELTA_FRACTION"]
 
@@ -374,7 +377,7 @@ class EdgeIndex:
         adj = merge_delta(view.adj, view.nodes) if view.delta else view.adj
         node = np.repeat(np.arange(adj.n_rows, dtype=np.uint32), np.diff(adj.rows[:, 0]))
         key = (adj.types.astype(np.int64) << 32) | node  # every (type, node) the rows hold, both directions
-        key = np.unique(key)
+        key = sorted_unique(key)
         code = (key >> 32).astype(np.int64)
         bounds = np.searchsorted(code, np.arange(len(self.type_names) + 1))
         members = (key & 0xFFFFFFFF).astype(np.uint32)
@@ -420,7 +423,7 @@ def _encode(types: Any) -> tuple[list[str], np.ndarray]:
     order = np.argsort(np.array(names, dtype=object))
     rank = np.empty(len(names), np.int32)
     rank[order] = np.arange(len(names), dtype=np.int32)
-    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)]
+    codes = rank[int_numpy(encoded.indices)]
     return [names[i] for i in order], codes
 
 

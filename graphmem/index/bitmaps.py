@@ -13,6 +13,8 @@ import numpy as np
 import pyarrow as pa
 from pyroaring import BitMap
 
+from .columns import int_numpy
+
 __all__ = ["LabelBitmaps"]
 
 
@@ -64,7 +66,7 @@ class LabelBitmaps:
         if isinstance(labels, pa.ChunkedArray):
             labels = labels.combine_chunks()
         encoded = labels.cast(pa.string()).dictionary_encode()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        codes = int_numpy(encoded.indices).astype(np.int64)
         names = encoded.dictionary.to_pylist()
         ids_arr = np.asarray(ids, dtype=np.uint32)
         order = np.argsort(codes, kind="stable")

@@ -25,6 +25,7 @@ from ..records import micros
 from ..store.store import Store
 from .adjacency import MAX_ID, EdgeIndex
 from .bitmaps import LabelBitmaps
+from .columns import int_numpy
 from .ids import IdMap
 
 __all__ = ["Derived", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
@@ -284,13 +285,13 @@ class Derived:
         meta = dict(self._store.execute("meta_all"))
         entities = self._store.execute_arrow("entity_ids")
         keys = entities.column("key").to_pylist()
-        ids = entities.column("id").to_numpy(zero_copy_only=False)
+        ids = int_numpy(entities.column("id"))
         if len(ids) and (ids.min() < 0 or ids.max() > MAX_ID):
             raise CorruptStore("entity ids out of range; the store was not written by graphmem")
         id_map = IdMap.from_arrays(keys, ids, floor=int(meta.get("id_floor", "0")))
         relations = self._store.execute_arrow_by_id("relation_ids", next_id=id_map.next_id)
-        src = relations.column("source").to_numpy(zero_copy_only=False).astype(np.int64)
-        dst = relations.column("target").to_numpy(zero_copy_only=False).astype(np.int64)
+        src = int_numpy(relations.column("source")).astype(np.int64, copy=False)
+        dst = int_numpy(relations.column("target")).astype(np.int64, copy=False)
         edges = EdgeIndex.from_arrays(src, dst, relations.column("type"))
         relation_types = LabelBitmaps()  # from the index's codes: np.unique over 10M type strings took ~20 s at 5M
         for name, members in edges.type_members().items():

@@ -13,6 +13,16 @@ hnswlib is not thread-safe between ``add_items``/``resize_index``/
 ``mark_deleted`` and ``knn_query``, so a readers-writer lock guards it.
 Deleted slots are reused for new labels (``allow_replace_deleted``), so churn
 does not grow the index without bound while entity ids stay never-reused.
+
+A label hnswlib still holds must never be added with ``replace_deleted=True``
+(measured, hnswlib 0.8.0): the vector goes to an arbitrary vacant slot while
+the label's own slot keeps the label, so a live label's old vector stays
+searchable, and a revived (expired, then written again) label's slot is later
+handed to another label, which erases the revived one from hnswlib's label map
+(the next ``mark_deleted`` raised "Label not found" after the store had
+committed). So a label hnswlib holds is updated in place (``unmark_deleted``
+first if it is marked deleted) and only labels it does not hold take a vacant
+slot.
 """
 
 from __future__ import annotations
@@ -136,7 +146,12 @@ class VectorIndex:
         self._inv_norms = np.zeros(0, np.float32)
         self._scales = np.zeros(0, np.float32)
         self._labels = BitMap()  # ids with a live vector, in both views
+        # Labels with a live vector in the HNSW graph. A loaded graph lists its
+        # deleted labels in get_ids_list() too: reconcile_hnsw sorts them out.
         self._hnsw_labels = BitMap(hnsw.get_ids_list()) if hnsw.element_count else BitMap()
+        # Labels marked deleted that may still hold a slot: a superset, since
+        # hnswlib hands their slots to new labels without saying which.
+        self._hnsw_dead = BitMap()
         self.seq = 0
         """The highest store ``updated_at`` (µs) whose vector this index reflects."""
         self.dirty = False
@@ -292,12 +307,35 @@ class VectorIndex:
                 self._hnsw.resize_index(count)
 
     def _hnsw_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add or update the HNSW vectors of ``ids`` (distinct): in place for a
+        label hnswlib holds, in a vacant or new slot otherwise (module docstring)."""
         hnsw = self._hnsw
-        needed = hnsw.element_count + len(ids)
-        if needed > hnsw.get_max_elements():
-            hnsw.resize_index(max(needed, 2 * hnsw.get_max_elements()))
-        hnsw.add_items(vectors, ids, replace_deleted=True)
+        held = np.fromiter((i in self._hnsw_labels or (i in self._hnsw_dead and self._undelete(i))
+                            for i in ids.tolist()), bool, len(ids))
+        if self._hnsw_dead:
+            self._hnsw_dead -= BitMap(ids)
+        if held.any():
+            hnsw.add_items(vectors[held], ids[held], replace_deleted=False)
+        fresh = ~held
+        if fresh.any():
+            needed = hnsw.element_count + int(fresh.sum())
+            if needed > hnsw.get_max_elements():
+                hnsw.resize_index(max(needed, 2 * hnsw.get_max_elements()))
+            hnsw.add_items(vectors[fresh], ids[fresh], replace_deleted=True)
         self._hnsw_labels.update(ids)
+
+    def _undelete(self, id_: int) -> bool:
+        """Unmark a deleted label so it can be updated in place; ``False`` if hnswlib
+        no longer holds it (its slot went to another label)."""
+        try:
+            self._hnsw.unmark_deleted(id_)
+        except RuntimeError as exc:
+            if "Label not found" in str(exc):
+                return False
+            if "not deleted" in str(exc):  # live after all: an update in place
+                return True
+            raise
+        return True
 
     def remove(self, ids: np.ndarray) -> None:
         """Forget the vectors of ``ids`` (ids without a vector are ignored)."""
@@ -306,6 +344,7 @@ class VectorIndex:
                 if id_ in self._hnsw_labels:
                     self._hnsw.mark_deleted(id_)
                     self._hnsw_labels.discard(id_)
+                    self._hnsw_dead.add(id_)
                 if id_ in self._labels:
                     self._labels.discard(id_)
                     self._rows[id_] = 0
@@ -329,8 +368,10 @@ class VectorIndex:
                         raise
                     already += 1
             self._hnsw_labels -= stale
+            self._hnsw_dead |= stale
             suspects = BitMap(np.asarray(changed, np.int64)) & self._labels & self._hnsw_labels
-            missing = (self._labels - self._hnsw_labels) | self._differing(np.asarray(suspects.to_array(), np.int64))
+            differing = self._differing(np.asarray(suspects.to_array(), np.int64))
+            missing = (self._labels - self._hnsw_labels) | differing
             ids = np.asarray(missing.to_array(), np.int64)
             if len(ids):
                 self._hnsw_add(ids, self._rows[ids].astype(np.float32) * self._scales[ids, None])
@@ -347,11 +388,33 @@ class VectorIndex:
         differing = BitMap()
         for start in range(0, len(ids), 50_000):
             part = ids[start : start + 50_000]
-            stored = np.asarray(self._hnsw.get_items(part, return_type="numpy"), np.float32)
+            try:
+                stored = np.asarray(self._hnsw.get_items(part, return_type="numpy"), np.float32)
+            except RuntimeError:
+                # A saved graph lists its deleted labels as held: an entity
+                # expired before the save and revived since is one of them.
+                # Find them (one call each, only in a block that has one).
+                dead = [i for i in part.tolist() if not self._readable(i)]
+                self._hnsw_labels -= BitMap(dead)
+                self._hnsw_dead |= BitMap(dead)
+                differing.update(dead)
+                part = part[~np.isin(part, dead)]
+                stored = np.asarray(self._hnsw.get_items(part, return_type="numpy"), np.float32).reshape(
+                    len(part), self.dim)
             rows = self._rows[part].astype(np.float32) * self._inv_norms[part, None]
             close = np.all(np.abs(stored - rows) <= 1e-4, axis=1)
             differing.update(part[~close])
         return differing
+
+    def _readable(self, id_: int) -> bool:
+        """Whether hnswlib returns the vector of label ``id_`` (not deleted, not gone)."""
+        try:
+            self._hnsw.get_items([id_])
+        except RuntimeError as exc:
+            if "Label not found" in str(exc):
+                return False
+            raise
+        return True
 
     # -- persistence helpers -------------------------------------------------------------
 

@@ -137,8 +137,9 @@ class Atomic:
 
     def read_only_cypher(self, query: str, params: dict[str, Any] | None) -> tuple[list[str], list[list[Any]]]:
         """Run user Cypher in a read-only transaction; a statement that writes is refused
-        (:class:`~graphmem.errors.ReadOnlyStore`) and changes nothing."""
-        return self._mem.cypher_table(query, params, read_only=True)
+        (:class:`~graphmem.errors.ReadOnlyStore`) and changes nothing; file, network and
+        extension access is refused (:class:`~graphmem.errors.FileAccessRefused`) before it runs."""
+        return self._mem.cypher_table(query, params, read_only=True, allow_file_access=False)  # an agent never opts in
 
     def _after_logging(self, request_id: str | None) -> None:
         if request_id is None:

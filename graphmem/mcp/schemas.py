@@ -211,7 +211,9 @@ TOOLS: tuple[ToolSpec, ...] = (
     _spec(
         "cypher_query", "Cypher Query",
         "Run a read-only Cypher query; values go in params as $name. Entities are (e:Entity) with name, type, "
-        "observations; relations are [r:Relation] with type. Statements that write are refused",
+        "observations; relations are [r:Relation] with type. Statements that write are refused, and so are "
+        "statements that read or write files, reach the network or load extensions (LOAD FROM a path, COPY, "
+        "EXPORT/IMPORT DATABASE, INSTALL, ATTACH)",
         _obj({
             "query": {"type": "string", "minLength": 1},
             "params": {"type": "object"},

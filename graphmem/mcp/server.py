@@ -5,6 +5,12 @@ reference's schemas must be served exactly, including argument names such as
 ``from`` that are not Python identifiers. Tool calls run in worker threads,
 so parallel calls from one client run in parallel; graphmem's writer lock
 orders the writes.
+
+Stopping (stdin EOF, SIGTERM, SIGINT) must not wait on anything but the
+requests already read: stdin is read by the event loop rather than by the
+SDK's thread (a blocked ``read()`` cannot be interrupted), a signal only sets
+a flag and wakes the loop, and the input ends once every request passed on
+has been answered. See :func:`serve`.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import stat
 import sys
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -100,8 +108,209 @@ def build_server(shared: Shared) -> Any:
     )
 
 
-def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> None:
-    """Serve MCP over stdin/stdout for the store at ``path`` until the client hangs up.
+class _Stop:
+    """SIGTERM and SIGINT: the first asks for an orderly stop, a second one exits at once.
+
+    Installed before the store is opened, so a signal during the open is
+    remembered rather than killing the process half-way. The handler only
+    records the signal: Python runs it in the main thread when that thread
+    next executes bytecode, and the kernel may deliver the signal to any
+    thread, so the wakeup fd is what wakes the event loop out of its poll.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self._previous: dict[int, Any] = {}
+        self._previous_wakeup = -1
+        # signal.signal works in the main thread only; elsewhere (a server run
+        # inside some other program's thread) that program owns the signals.
+        self._installed = threading.current_thread() is threading.main_thread()
+        if self._installed:
+            self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+            self._previous_wakeup = signal.set_wakeup_fd(self._write, warn_on_full_buffer=False)
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.signum is not None:
+            # Asked twice: the operator will not wait for the call in flight.
+            # Exiting now is as safe as a kill -9 (the write-ahead log recovers
+            # the store at the next open) and is what they asked for.
+            os._exit(128 + signum)
+        self.signum = signum
+
+    async def wait(self) -> int:
+        """Return the signal's number once one has arrived."""
+        import anyio
+
+        while self.signum is None:
+            await anyio.wait_readable(self._read)
+            try:
+                os.read(self._read, 512)
+            except BlockingIOError:
+                pass  # another waiter drained it; the loop re-checks the flag
+        return self.signum
+
+    def restore(self) -> None:
+        """Put back the handlers and the wakeup fd that were there before."""
+        if self._installed:
+            signal.set_wakeup_fd(self._previous_wakeup)
+            for sig, previous in self._previous.items():
+                signal.signal(sig, previous)
+        os.close(self._read)
+        os.close(self._write)
+
+
+class _Input:
+    """The client's messages from stdin, one line at a time, for the SDK's stdio transport.
+
+    It ends at EOF or when :meth:`stop` is called, but only once every request
+    it has passed on has been answered (the answer handed to the stdout
+    writer, which flushes it before the transport exits): the SDK cancels the
+    calls still running when its input ends, so a call in flight would finish
+    its work in its thread and then lose its answer. New requests are not
+    read once stopping.
+
+    The SDK's own reader blocks a thread in ``read()`` that nothing can
+    interrupt, so a server could not stop while its client kept stdin open.
+    Here a pipe or socket is polled by the event loop (cancellable at once);
+    anything else (a terminal, a file) is read in a thread that is abandoned
+    on stop.
+    """
+
+    def __init__(self, fd: int = 0) -> None:
+        self._fd = fd
+        mode = os.fstat(fd).st_mode
+        self._pollable = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
+        self._buffer = bytearray()
+        self._scanned = 0
+        self._eof = False
+        self._stopping = False
+        self._scope: Any = None
+        self._pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
+        self._changed: Any = None
+
+    def stop(self) -> None:
+        """Read no more requests; end once the ones passed on are answered."""
+        self._stopping = True
+        if self._scope is not None:
+            self._scope.cancel()
+
+    def answered(self, item: Any) -> None:
+        """Called with every message the server has handed to the stdout writer."""
+        import mcp.types as types
+
+        message = getattr(item, "message", None)
+        if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)) and message.id in self._pending:
+            self._pending.discard(message.id)
+            if self._changed is not None:
+                self._changed.set()
+
+    def __aiter__(self) -> _Input:
+        return self
+
+    async def __anext__(self) -> str:
+        while not self._stopping:
+            end = self._buffer.find(b"\n", self._scanned)
+            if end >= 0:
+                line = bytes(self._buffer[: end + 1])
+                del self._buffer[: end + 1]
+                self._scanned = 0
+                return self._pass_on(line)
+            self._scanned = len(self._buffer)
+            if self._eof:
+                if self._buffer:  # a last line without its newline
+                    line = bytes(self._buffer)
+                    self._buffer.clear()
+                    self._scanned = 0
+                    return self._pass_on(line)
+                break
+            chunk = await self._read()
+            if chunk == b"":
+                self._eof = True
+            elif chunk is not None:
+                self._buffer += chunk
+        await self._drain()
+        raise StopAsyncIteration
+
+    def _pass_on(self, line: bytes) -> str:
+        import mcp.types as types
+
+        # Classified exactly as the SDK will (same adapter), so only requests
+        # it will answer are waited for.
+        try:
+            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+        except ValueError:
+            message = None  # the SDK reports it; nothing to wait for
+        if isinstance(message, types.JSONRPCRequest):
+            self._pending.add(message.id)
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            # A request the client cancelled is never answered.
+            request_id = (message.params or {}).get("requestId")
+            if isinstance(request_id, (int, str)):
+                self._pending.discard(request_id)
+        return line.decode("utf-8", errors="replace")
+
+    async def _read(self) -> bytes | None:
+        """Some bytes, ``b""`` at EOF, ``None`` if :meth:`stop` interrupted the wait."""
+        import anyio
+
+        with anyio.CancelScope() as scope:
+            self._scope = scope
+            if self._stopping:
+                scope.cancel()
+            try:
+                if self._pollable:
+                    await anyio.wait_readable(self._fd)
+                    return os.read(self._fd, 1 << 16)
+                return await anyio.to_thread.run_sync(os.read, self._fd, 1 << 16, abandon_on_cancel=True)
+            except BlockingIOError:
+                return None  # stdin was left non-blocking by the parent: poll again
+            finally:
+                self._scope = None
+        return None
+
+    async def _drain(self) -> None:
+        import anyio
+
+        while self._pending:
+            self._changed = anyio.Event()
+            await self._changed.wait()
+
+
+class _Answers:
+    """The SDK's write stream, telling :class:`_Input` of each message handed on."""
+
+    def __init__(self, inner: Any, answered: Callable[[Any], None]) -> None:
+        self._inner = inner
+        self._answered = answered
+
+    async def send(self, item: Any, /) -> None:
+        await self._inner.send(item)
+        self._answered(item)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+    async def __aenter__(self) -> _Answers:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+
+def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> int:
+    """Serve MCP over stdin/stdout for the store at ``path`` until the client
+    hangs up or a SIGTERM or SIGINT arrives.
+
+    Either way the requests already read are finished and answered, the
+    socket other servers use is removed (one of them takes the store over)
+    and the store is closed, without saving the vector index (the next open
+    catches it up from the store, as after a crash): saving it takes seconds
+    on a large store, and a host that asked a server to stop waits for it.
 
     Parameters
     ----------
@@ -110,6 +319,12 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> No
     open_memory
         Opens that store read-write (raising :class:`~graphmem.errors.StoreLocked`
         while another process holds it).
+
+    Returns
+    -------
+    int
+        The exit status: 0 when the client hung up, 128 + the signal's number
+        when a signal stopped the server.
     """
     import anyio
     from mcp.server.stdio import stdio_server
@@ -118,24 +333,35 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory]) -> No
         # stdout carries the protocol; what the server tells its operator goes to stderr.
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
         log.setLevel(logging.INFO)  # graphmem's own notes (who holds the store), not the SDK's chatter
-    Path(path).expanduser().mkdir(parents=True, exist_ok=True)
-    shared = Shared(path, open_memory)
-    shared.start()
-
-    def stop(signum: int, frame: Any) -> None:
-        # Leave through the finally below, so the store is closed cleanly and
-        # another server can take over at once.
-        raise SystemExit(128 + signum)
-
-    signal.signal(signal.SIGTERM, stop)
-    server = build_server(shared)
-
-    async def run() -> None:
-        async with stdio_server() as (read_stream, write_stream):
-            await server.run(read_stream, write_stream, server.create_initialization_options())
-
+    stop = _Stop()
     try:
-        anyio.run(run)
+        Path(path).expanduser().mkdir(parents=True, exist_ok=True)
+        shared = Shared(path, open_memory)
+        try:
+            shared.start()
+            if stop.signum is None:
+                anyio.run(_run, build_server(shared), stop, stdio_server)
+        finally:
+            shared.close(save_index=False)
     finally:
-        shared.close()
-        sys.stderr.flush()
+        stop.restore()
+    if stop.signum is not None:
+        log.info("stopped by signal %d", stop.signum)
+        return 128 + stop.signum
+    return 0
+
+
+async def _run(server: Any, stop: _Stop, stdio_server: Any) -> None:
+    import anyio
+
+    stdin = _Input(0)
+    async with anyio.create_task_group() as tg:
+
+        async def on_signal() -> None:
+            await stop.wait()
+            stdin.stop()
+
+        tg.start_soon(on_signal)
+        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
+            await server.run(read_stream, _Answers(write_stream, stdin.answered), server.create_initialization_options())
+        tg.cancel_scope.cancel()

@@ -3,7 +3,8 @@
 A store admits one read-write process. The first ``graphmem mcp PATH`` opens
 it and becomes the *holder*: it answers its own client and listens on a Unix
 domain socket beside the store (``PATH/mcp.sock``, mode 0600, and a peer
-that is not this user is hung up on). The next ones find the store locked
+that is not this user is hung up on; a follower likewise sends nothing to a
+socket whose listener is another user). The next ones find the store locked
 and become *followers*: they forward each tool call over the socket.
 
 When the holder exits (or dies), a follower notices on its next call (the
@@ -24,9 +25,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import selectors
 import socket
 import stat
 import struct
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -165,13 +168,14 @@ class Shared:
                 raise GraphMemError(f"the MCP server holding {self.path} refused the call: {answer.get('error')}")
             return remote(answer)
 
-    def close(self) -> None:
-        """Stop serving others (they take over) and release the store."""
+    def close(self, *, save_index: bool = True) -> None:
+        """Stop serving others (they take over) and release the store
+        (``save_index``: see :meth:`Memory.close`)."""
         with self._role_lock:
             self._closed = True
             holder, self._holder = self._holder, None
         if holder is not None:
-            holder.close()
+            holder.close(save_index=save_index)
 
 
 def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
@@ -181,6 +185,14 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
             sock.connect(str(socket_path))
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise _HolderGone(f"cannot connect: {exc.strerror}") from None
+        # Before a word is sent: a socket another user made in the folder
+        # (it can only be one who may write there) would get every call.
+        peer = _peer_uid(sock)
+        if peer is not None and peer != os.getuid():
+            raise StoreLocked(
+                f"the process listening on {socket_path} runs as uid {peer}, not as this user (uid {os.getuid()}); "
+                "refusing to send it calls. Stop it, or remove the socket if no graphmem server of yours holds the store"
+            )
         try:
             sock.sendall(json.dumps(request, ensure_ascii=False).encode() + b"\n")
             line = _read_line(sock)
@@ -217,7 +229,12 @@ class _Holder:
         self.tools = tools
         self._path = socket_path
         self._active: set[threading.Thread] = set()
+        self._waiting: set[socket.socket] = set()  # connections whose request has not arrived yet
         self._active_lock = threading.Lock()
+        # Closing a socket does not wake a thread blocked in accept() on it
+        # (that cost every exit 30 s): the acceptor polls the listener and
+        # this pipe, which close() writes to.
+        self._wake_read, self._wake_write = os.pipe()
         self._listener = self._bind(socket_path)
         self._inode = os.stat(socket_path).st_ino
         self._acceptor = threading.Thread(target=self._accept, name="graphmem-mcp-accept", daemon=True)
@@ -233,35 +250,54 @@ class _Holder:
         except FileNotFoundError:
             pass
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        old = os.umask(0o177)  # the file is created owner-only: no window with wider rights
         try:
+            if sys.platform == "linux":
+                # Linux makes the socket file with the mode of the unbound
+                # socket's inode (less the umask): set to 0600 first, the file
+                # is never reachable with wider rights. Narrowing the umask
+                # around bind() would do it too, but the umask is process-wide:
+                # a folder another thread made meanwhile would lose its owner's
+                # x bit. Elsewhere the chmod below and the 0700 store folder guard it.
+                os.fchmod(sock.fileno(), 0o600)
             sock.bind(str(path))
+            os.chmod(path, 0o600)
         except BaseException:
             sock.close()
             raise
-        finally:
-            os.umask(old)
-        os.chmod(path, 0o600)
         sock.listen(128)
+        sock.setblocking(False)  # accept() only after a poll says a peer is there
         return sock
 
     def _accept(self) -> None:
-        while True:
-            try:
-                conn, _ = self._listener.accept()
-            except OSError:
-                return  # the listener was closed: we are shutting down
-            worker = threading.Thread(target=self._serve, args=(conn,), name="graphmem-mcp-peer", daemon=True)
-            with self._active_lock:
-                self._active.add(worker)
-            worker.start()
+        with selectors.DefaultSelector() as selector:
+            selector.register(self._listener, selectors.EVENT_READ)
+            selector.register(self._wake_read, selectors.EVENT_READ)
+            while True:
+                ready = {key.fd for key, _ in selector.select()}
+                if self._wake_read in ready:
+                    return  # close() asked us to stop
+                try:
+                    conn, _ = self._listener.accept()
+                except (BlockingIOError, InterruptedError):
+                    continue  # the peer gave up between the poll and the accept
+                except OSError:
+                    return  # the listener was closed: we are shutting down
+                self._start_peer(conn)
+
+    def _start_peer(self, conn: socket.socket) -> None:
+        conn.setblocking(True)  # accepted from a non-blocking listener
+        worker = threading.Thread(target=self._serve, args=(conn,), name="graphmem-mcp-peer", daemon=True)
+        with self._active_lock:
+            self._active.add(worker)
+            self._waiting.add(conn)
+        worker.start()
 
     def _serve(self, conn: socket.socket) -> None:
         try:
             with conn:
                 if not _same_user(conn):
                     return
-                line = _read_line(conn)
+                line = self._read_request(conn)
                 if line is None:
                     return
                 conn.sendall(json.dumps(self._answer(line), ensure_ascii=False).encode() + b"\n")
@@ -270,6 +306,18 @@ class _Holder:
         finally:
             with self._active_lock:
                 self._active.discard(threading.current_thread())
+
+    def _read_request(self, conn: socket.socket) -> bytes | None:
+        """The peer's request; ``None`` if it hung up or close() dropped it first."""
+        try:
+            line = _read_line(conn)
+        finally:
+            with self._active_lock:
+                dropped = conn not in self._waiting
+                self._waiting.discard(conn)
+        # Once out of _waiting, close() leaves the call to finish; before, it
+        # hangs up on the peer, which then retries at the next holder.
+        return None if dropped else line
 
     def _answer(self, line: bytes) -> dict[str, Any]:
         try:
@@ -285,10 +333,21 @@ class _Holder:
         outcome = self.tools.call(request["name"], request["args"], request_id if isinstance(request_id, str) else None)
         return {"ok": True, "outcome": outcome.to_dict()}
 
-    def close(self, *, grace: float = 30.0) -> None:
-        """Stop accepting, let calls in progress finish, remove the socket, release the store."""
-        self._listener.close()
+    def close(self, *, grace: float = 30.0, save_index: bool = True) -> None:
+        """Stop accepting, hang up on peers that have not sent their request,
+        let calls in progress finish, remove the socket, release the store."""
+        os.write(self._wake_write, b"x")
         self._acceptor.join(timeout=grace)
+        self._listener.close()
+        os.close(self._wake_read)
+        os.close(self._wake_write)
+        with self._active_lock:
+            idle, self._waiting = list(self._waiting), set()
+        for conn in idle:
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes its thread's recv(); the peer sees a hang-up
+            except OSError:
+                pass  # it hung up already
         deadline = time.monotonic() + grace
         while True:
             with self._active_lock:
@@ -301,15 +360,22 @@ class _Holder:
                 os.unlink(self._path)  # not a successor's socket: ours
         except FileNotFoundError:
             pass
-        self.mem.close()
+        self.mem.close(save_index=save_index)
 
 
 def _same_user(conn: socket.socket) -> bool:
     """Whether the peer runs as this user (Linux SO_PEERCRED; elsewhere the
     socket file's 0600 mode is the guard)."""
+    peer = _peer_uid(conn)
+    return peer is None or peer == os.getuid()
+
+
+def _peer_uid(conn: socket.socket) -> int | None:
+    """The uid of the process at the other end (for a follower: the one that
+    called ``listen``), or ``None`` where SO_PEERCRED does not exist."""
     option = getattr(socket, "SO_PEERCRED", None)
     if option is None:
-        return True
+        return None
     creds = conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", creds)
-    return uid == os.getuid()
+    return int(uid)

@@ -22,6 +22,7 @@ from ..errors import (
     GraphMemError,
     IncompatibleStore,
     InvalidInput,
+    PermissionDenied,
     QueryError,
     ReadOnlyStore,
     StorageFull,
@@ -61,6 +62,10 @@ _CORRUPT = (
     "not a valid", "Corrupted", "corrupted", "checksum", "Invalid database",
     "Reading past the end of the file", "Cannot read from file", "Cannot open file",
 )  # fmt: skip
+# Measured (kuzu 0.11.3, run as an unprivileged user): an unwritable graph.db or
+# store folder fails with "IO exception: Cannot open file ...: Permission
+# denied", which would otherwise read as damage ("Cannot open file").
+_PERMISSION = ("Permission denied",)
 _VERSION = ("database file with a different version",)
 # After a kill during a checkpoint, kuzu must replay shadow pages and ladybug
 # must finish "checkpoint recovery"; both refuse to in a read-only open.
@@ -110,6 +115,11 @@ def translate(exc: BaseException, *, path: object = None) -> GraphMemError:
         return ReadOnlyStore(
             f"the store{where} was left mid-checkpoint by a crash, and a read-only open cannot finish that "
             f"(the engine said: {message.splitlines()[0]}); open it once read-write, then read-only opens work again"
+        )
+    if any(s in message for s in _PERMISSION):
+        return PermissionDenied(
+            f"permission denied{where} (the engine said: {message.splitlines()[0]}); the store is not damaged: "
+            "give this user write access to its folder and files, or open it with read_only=True"
         )
     if any(s in message for s in _VERSION):
         return IncompatibleStore(

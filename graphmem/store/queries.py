@@ -8,18 +8,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from ..errors import QueryError
 from .resources import resource_dir
 
-__all__ = ["load_query", "query_names", "parameter_names", "check_bound"]
+__all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write"]
 
 # String literals and comments are removed before looking for $names, so that
 # "'costs $5'" or "// $x" do not count as parameters.
 _STRIP = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_WRITE_CLAUSE = re.compile(r"\b(SET|DELETE|CREATE|MERGE|REMOVE|COPY|DROP|ALTER)\b", re.I)
 
 
 @cache
@@ -46,6 +47,20 @@ def parameter_names(text: str) -> frozenset[str]:
     ['limit', 'who']
     """
     return frozenset(_PARAM.findall(_STRIP.sub(" ", text)))
+
+
+@lru_cache(maxsize=1024)  # user Cypher texts vary: bounded
+def may_write(text: str) -> bool:
+    """Whether a statement may change rows (conservatively: it has a write clause).
+
+    Examples
+    --------
+    >>> may_write("MATCH (e:Entity {key: $k}) RETURN e.name"), may_write("MATCH (e) SET e.x = 1")
+    (False, True)
+    >>> may_write("MATCH (e) WHERE e.note = 'SET' RETURN e")
+    False
+    """
+    return _WRITE_CLAUSE.search(_STRIP.sub(" ", text)) is not None
 
 
 def check_bound(text: str, params: Mapping[str, Any] | None, *, label: str = "query") -> None:

@@ -1,0 +1,181 @@
+"""How a store sits on disk: which names make a store directory, and the
+permissions of everything graphmem creates in it.
+
+A new store's directory is created ``0700`` and each file graphmem writes in
+it ``0600``, whatever the process umask (:func:`make_dir`,
+:func:`private_opener`). ``graphmem.open(..., mode=0o750)`` widens the
+directory deliberately; files then get the directory's bits without execute
+(``0640``). An existing store keeps the modes it has: files graphmem writes
+into it later take its directory's bits the same way, so nothing new is ever
+wider than the directory around it.
+
+The engine (kuzu / LadybugDB) creates its own files (``graph.db``, its
+write-ahead log) with the process umask. Changing the umask around the
+engine's calls is not an option: the umask is process-wide, so another thread
+creating a file or folder at that moment would get the wrong mode. The
+directory is the guard instead: at ``0700`` no other user can reach a file in
+it by any name, whatever its bits; graphmem also narrows the engine's files
+to the file mode at each read-write open (:func:`narrow`), so their bits say
+the same thing.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import InvalidInput
+
+__all__ = [
+    "MANIFEST",
+    "DATABASE_FILE",
+    "LOCK_FILE",
+    "DEFAULT_DIR_MODE",
+    "check_mode",
+    "file_mode_of",
+    "dir_mode_of",
+    "make_dir",
+    "private_opener",
+    "create_private",
+    "open_creating",
+    "narrow",
+    "store_root_of",
+]
+
+MANIFEST = "graphmem.json"
+DATABASE_FILE = "graph.db"
+LOCK_FILE = "graphmem.lock"
+DEFAULT_DIR_MODE = 0o700
+
+
+def check_mode(mode: object) -> int:
+    """``mode`` as a directory mode, or :class:`InvalidInput`.
+
+    The owner needs ``rwx``. A group or other triad with execute but not read
+    is refused: it would let that class open the store's files by their
+    (fixed, well-known) names without listing the folder, and the engine's
+    own files follow the umask, so they could be readable that way.
+    """
+    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
+        raise InvalidInput(f"mode must be a permission mode such as 0o700 or 0o750, not {mode!r}")
+    if mode & 0o700 != 0o700:
+        raise InvalidInput(f"mode {mode:#o} must give the owner rwx (0o700) on the store directory")
+    for shift, who in ((3, "group"), (0, "other")):
+        triad = (mode >> shift) & 0o7
+        if triad & 0o1 and not triad & 0o4:
+            raise InvalidInput(
+                f"mode {mode:#o} lets {who} reach files by name without listing the folder; "
+                f"give {who} r-x (e.g. 0o750) or nothing"
+            )
+    return mode
+
+
+def file_mode_of(dir_mode: int) -> int:
+    """The mode of files in a directory of mode ``dir_mode``: its bits without execute."""
+    return dir_mode & 0o666
+
+
+def dir_mode_of(path: Path) -> int:
+    """The permission bits of an existing directory."""
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def make_dir(path: Path, mode: int, *, parents: bool = False) -> None:
+    """Create ``path`` (or take it over if it exists and is empty) with exactly ``mode``.
+
+    ``mkdir`` applies the umask, which can only narrow ``mode``; the chmod
+    after it sets the exact bits. So the folder is never wider than ``mode``,
+    not even for an instant. Parents (with ``parents``) get the usual mode:
+    they are not part of the store.
+    """
+    if parents:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.mkdir(path, mode)
+    except FileExistsError:
+        if not path.is_dir():
+            raise
+    os.chmod(path, mode)
+
+
+def private_opener(mode: int) -> Callable[[str, int], int]:
+    """An ``opener`` for :func:`open` that creates the file with ``mode``
+    exactly, umask or not (a file that already exists is set to it too)."""
+
+    def opener(name: str, flags: int) -> int:
+        fd = os.open(name, flags, mode)
+        try:
+            if stat.S_IMODE(os.fstat(fd).st_mode) != mode:
+                os.fchmod(fd, mode)
+        except BaseException:
+            os.close(fd)
+            raise
+        return fd
+
+    return opener
+
+
+def create_private(path: Path, mode: int) -> None:
+    """Create (or truncate) ``path`` with exactly ``mode``, for a library that
+    writes the file itself by name (hnswlib's ``save_index`` keeps the mode of
+    a file that exists)."""
+    os.close(private_opener(mode)(str(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC))
+
+
+def open_creating(path: Path, flags: int, mode: int) -> int:
+    """``os.open(path, flags)``, creating the file with exactly ``mode`` if it
+    is missing; an existing file keeps its mode."""
+    try:
+        fd = os.open(path, flags | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return os.open(path, flags)
+    try:
+        os.fchmod(fd, mode)  # the umask may have narrowed it
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def narrow(folder: Path, prefix: str, mode: int, *, exact: bool = False) -> None:
+    """Take away any bit beyond ``mode`` from the files in ``folder`` whose
+    name starts with ``prefix`` (the engine's files, made with the umask);
+    with ``exact`` (a store just created), set them to ``mode``."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(prefix):
+            continue
+        try:
+            info = entry.stat(follow_symlinks=False)
+            current = stat.S_IMODE(info.st_mode)
+            wanted = mode if exact else current & mode
+            if stat.S_ISREG(info.st_mode) and current != wanted:
+                os.chmod(entry.path, wanted)
+        except FileNotFoundError:
+            continue  # the engine removed its log between listing and chmod
+
+
+def store_root_of(path: str | os.PathLike[str]) -> Path | None:
+    """The graphmem store directory that ``path`` is in (or is), else ``None``.
+
+    ``path`` is resolved first (symlinks, ``..``), so a link or a relative
+    path that leads into a store is caught. The path itself need not exist.
+
+    A store directory holds graphmem's manifest, or (a store whose manifest
+    was lost) the database file beside graphmem's lock file. A ``graph.db``
+    alone does not make one: that name is common enough that a home folder
+    holding one must not refuse every export below it.
+    """
+    resolved = Path(os.path.realpath(os.path.expanduser(os.fspath(path))))
+    for folder in (resolved, *resolved.parents):
+        try:
+            if (folder / MANIFEST).exists() or ((folder / DATABASE_FILE).exists() and (folder / LOCK_FILE).exists()):
+                return folder
+        except OSError:
+            continue  # a folder we may not look into is not one we can tell about
+    return None

@@ -1,0 +1,45 @@
+"""The warm-up that ``make setup`` runs compiles every kernel signature real use needs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import graphmem
+from graphmem.algorithms.warm import compiled_signatures, warm
+
+from .conftest import ENGINE
+
+
+@pytest.mark.engine
+def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
+    """If the library called a kernel with other argument types than the
+    warm-up did (int32 for int64, a read-only array, another layout), numba
+    would compile that signature on the first query of a fresh install: the
+    16 s first path this warm-up exists to remove."""
+    before = warm()
+    assert {name for name, sigs in before.items() if sigs} >= {
+        "graphmem.algorithms.paths._shortest", "graphmem.algorithms.paths._all_shortest",
+        "graphmem.algorithms.paths._reach", "graphmem.algorithms.paths._induced",
+        "graphmem.algorithms.csr._build", "graphmem.algorithms.csr._merge", "graphmem.algorithms.scoring._scores",
+    }  # fmt: skip
+    rng = np.random.default_rng(3)
+    n = 400
+    x = rng.normal(size=(n, 24)).astype(np.float32)
+    src, dst = rng.integers(0, n, 3 * n), rng.integers(0, n, 3 * n)
+    with graphmem.open(tmp_path / "s", engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": f"n{i}", "type": f"T{i % 5}", "embedding": x[i]} for i in range(n)])
+        mem.add_relations([{"source": f"n{a}", "type": f"K{(a + b) % 4}", "target": f"n{b}"}
+                           for a, b in zip(src.tolist(), dst.tolist()) if a != b])  # fmt: skip
+        mem.search(x[1], k=3)
+    with graphmem.open(tmp_path / "s", engine=ENGINE, embedder=None) as mem:
+        for i in range(20):
+            mem.shortest_path(f"n{i}", f"n{n - 1 - i}", types=["K1", "K2"] if i % 2 else None)
+            mem.paths_between(f"n{i}", f"n{i + 50}", direction=("out", "in", "both")[i % 3])
+        mem.delete_entity("n7")
+        mem.add_relation("n1", "K9", "n2")
+        mem.k_hop("n1", 3, types=["K9", "K0"])
+        mem.subgraph(["n1", "n2", "n3"], hops=2)
+        mem.search(x[2], k=5, near="n1", max_hops=3, rank="hybrid")
+    after = compiled_signatures()
+    assert {k: v for k, v in after.items() if v != before.get(k, frozenset())} == {}
