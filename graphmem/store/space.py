@@ -145,8 +145,9 @@ class Ballast:
         self.path = folder / BALLAST_FILE
         self.present = False  # known to be in place (only graphmem deletes it): no stat per commit
 
-    def ensure(self) -> bool:
-        """Create the ballast if it is missing and the disk has room; returns whether it exists."""
+    def ensure(self, mode: int = 0o600) -> bool:
+        """Create the ballast (with exactly ``mode``, like every file of the store) if it
+        is missing and the disk has room; returns whether it exists."""
         if self.present:
             return True
         try:
@@ -158,10 +159,11 @@ class Ballast:
         try:
             if free_bytes(self.path.parent) < BALLAST_SIZE + commit_need(0):
                 return False
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, mode)
         except OSError:
             return False
         try:
+            os.fchmod(fd, mode)  # the umask may have narrowed it
             # posix_fallocate reserves real blocks (a sparse file would reserve nothing).
             os.posix_fallocate(fd, 0, BALLAST_SIZE)
             os.fsync(fd)

@@ -278,7 +278,7 @@ class Store:
                 # Measured: a checkpoint at close on a full disk made kuzu spin
                 # forever in rollbackCheckpoint; close() checkpoints itself when there is room.
                 self._run(self._write_conn, "<setting>", "CALL force_checkpoint_on_close=false", None)
-                self._ballast.ensure()
+                self._ballast.ensure(self.file_mode)
                 self._wal_end = _size(self.path / WAL_FILE)
             self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
             self._record_database()
@@ -866,7 +866,7 @@ class Store:
         # The ballast must be in place before the engine writes: measured without
         # it, a disk filled by another writer after this check made both engines
         # abort (SIGABRT) when the handle closed, and ladybug's WAL unreadable.
-        if free >= need and (self._ballast is None or self._ballast.ensure()):
+        if free >= need and (self._ballast is None or self._ballast.ensure(self.file_mode)):
             return
         raise StorageFull(
             f"the disk holding the store{self._where()} is full: this write needs about {need} bytes free "
