@@ -21,6 +21,7 @@ from .errors import (
     PermissionDenied,
     EngineConflict,
     FileAccessRefused,
+    StorageFull,
     GraphMemError,
     GraphMemWarning,
     IncompatibleStore,
@@ -79,6 +80,7 @@ __all__ = [
     "QueryError",
     "FileAccessRefused",
     "EngineConflict",
+    "StorageFull",
     "GraphMemWarning",
     "CheckpointWarning",
 ]

@@ -8,6 +8,8 @@ place, :func:`graphmem.store.engine.translate`.
 
 from __future__ import annotations
 
+import errno
+
 __all__ = [
     "GraphMemError",
     "InvalidInput",
@@ -21,6 +23,7 @@ __all__ = [
     "QueryError",
     "FileAccessRefused",
     "EngineConflict",
+    "StorageFull",
     "GraphMemWarning",
     "CheckpointWarning",
 ]
@@ -91,6 +94,26 @@ class FileAccessRefused(QueryError):
 
 class EngineConflict(GraphMemError):
     """The other graph engine is already loaded in this process."""
+
+
+class StorageFull(GraphMemError, OSError):
+    """A write could not be made durable: the disk (or the quota) holding the store is full.
+
+    Nothing that raised this was acknowledged, and nothing acknowledged before
+    it is lost. It is an ``OSError`` with ``errno`` ``ENOSPC``, so code that
+    already handles a full disk keeps working. Free space, then write again
+    (a handle whose engine itself hit the full disk refuses writes until it is
+    reopened; reopening needs no repair).
+    """
+
+    def __init__(self, message: str) -> None:
+        OSError.__init__(self, errno.ENOSPC, message)
+
+    def __str__(self) -> str:  # OSError prefixes "[Errno 28]"; the message already says it
+        return str(self.strerror)
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # OSError pickles (errno, message)
+        return (type(self), (str(self.strerror),))
 
 
 class GraphMemWarning(UserWarning):

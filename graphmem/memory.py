@@ -219,7 +219,8 @@ class Memory(LifecycleMixin):
         if self._store.closed or not self._owner:
             return
         try:
-            self.flush(save_index=save_index)
+            if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
+                self.flush(save_index=save_index)
         finally:
             self._store.close()
 

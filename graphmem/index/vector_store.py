@@ -35,8 +35,8 @@ import hnswlib
 import numpy as np
 import pyarrow as pa
 
-from ..errors import CorruptStore
-from ..store import files
+from ..errors import CorruptStore, StorageFull
+from ..store import files, space
 from ..store.store import Store
 from .vectors import HnswParams, VectorIndex
 
@@ -246,41 +246,78 @@ class VectorStore:
         if not self.folder.is_dir():
             files.make_dir(self.folder, self._store.dir_mode)  # as private as the store around it
         index_path, manifest_path = self.folder / INDEX_FILE, self.folder / MANIFEST_FILE
-        mode = self._store.file_mode
+        tmp = index_path.with_name(INDEX_FILE + ".tmp")
+        mtmp = manifest_path.with_name(MANIFEST_FILE + ".tmp")
         with index.exclusive():
-            tmp = index_path.with_name(INDEX_FILE + ".tmp")
-            files.create_private(tmp, mode)  # hnswlib writes it by name and keeps this mode
-            index.hnsw.save_index(str(tmp))
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-            manifest = {
-                "format": FORMAT_VERSION,
-                "dim": index.dim,
-                "metric": "cosine",
-                "M": self.params.M,
-                "ef_construction": self.params.ef_construction,
-                "ef_search": self.params.ef_search,
-                "count": len(index),
-                "max_elements": index.hnsw.get_max_elements(),
-                "size": tmp.stat().st_size,
-                "checksum": _crc32(tmp),
-                "store_seq": index.seq,
-                "saved_at": datetime.now(timezone.utc).isoformat(),
-            }
-            manifest["manifest_crc"] = _manifest_crc(manifest)
-            # Manifest last: until it names the new file's checksum, a crash
-            # leaves a mismatch that the next load repairs by rebuilding.
-            manifest_path.unlink(missing_ok=True)
-            os.replace(tmp, index_path)
-            mtmp = manifest_path.with_name(MANIFEST_FILE + ".tmp")
-            with open(mtmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
-                json.dump(manifest, fh, indent=2)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(mtmp, manifest_path)
-            _fsync_dir(self.folder)
+            try:
+                self._write_files(index, tmp, mtmp, index_path, manifest_path)
+            except OSError as exc:
+                tmp.unlink(missing_ok=True)
+                mtmp.unlink(missing_ok=True)
+                if isinstance(exc, StorageFull):
+                    raise
+                if space.full_disk(exc):
+                    raise space.storage_full(exc, f"the vector index {index_path}") from None
+                raise
             index.dirty = False
         return True
+
+    def _write_files(self, index: VectorIndex, tmp: Path, mtmp: Path, index_path: Path, manifest_path: Path) -> None:
+        """Write the index and its manifest to temporary files, check them, then put both in place.
+
+        Measured: hnswlib's ``save_index`` on a full disk writes a short file
+        and reports nothing, so the file's length is checked against what
+        hnswlib says it must be before its checksum is taken; a short file
+        raises :class:`StorageFull` and the saved index in place is kept.
+        """
+        mode = self._store.file_mode
+        expected = int(index.hnsw.index_file_size())
+        free = space.free_bytes(self.folder)
+        if free < expected + space.COMMIT_MARGIN:
+            raise StorageFull(
+                f"the disk is full: the vector index needs {expected} bytes and {free} are free; "
+                "it was not saved (it is derived data: the store has every vector). Free space and flush again"
+            )
+        files.create_private(tmp, mode)  # hnswlib writes it by name and keeps this mode
+        index.hnsw.save_index(str(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        size = tmp.stat().st_size
+        if size != expected:
+            raise StorageFull(
+                f"the disk is full: the vector index file was written short ({size} of {expected} bytes); "
+                "it was not saved (it is derived data: the store has every vector). Free space and flush again"
+            )
+        manifest = {
+            "format": FORMAT_VERSION,
+            "dim": index.dim,
+            "metric": "cosine",
+            "M": self.params.M,
+            "ef_construction": self.params.ef_construction,
+            "ef_search": self.params.ef_search,
+            "count": len(index),
+            "max_elements": index.hnsw.get_max_elements(),
+            "size": size,
+            "checksum": _crc32(tmp),
+            "store_seq": index.seq,
+            "saved_at": datetime.now(timezone.utc).isoformat(),
+        }
+        manifest["manifest_crc"] = _manifest_crc(manifest)
+        text = json.dumps(manifest, indent=2)
+        # The manifest is written (and synced) before anything is replaced, so
+        # a full disk here leaves the previous index and manifest as they were.
+        with open(mtmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        if mtmp.stat().st_size != len(text.encode("utf-8")):
+            raise StorageFull("the disk is full: the vector index manifest was written short; it was not saved")
+        # Manifest last: until it names the new file's checksum, a crash
+        # leaves a mismatch that the next load repairs by rebuilding.
+        manifest_path.unlink(missing_ok=True)
+        os.replace(tmp, index_path)
+        os.replace(mtmp, manifest_path)
+        _fsync_dir(self.folder)
 
     def forget(self) -> None:
         """After a write through user Cypher: drop the index and distrust the saved

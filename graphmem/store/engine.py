@@ -25,6 +25,7 @@ from ..errors import (
     PermissionDenied,
     QueryError,
     ReadOnlyStore,
+    StorageFull,
     StoreLocked,
 )
 
@@ -75,6 +76,11 @@ _RECOVERY = ("replay shadow pages under read-only", "checkpoint recovery is pend
 # the store stays usable. Not a Cypher error: the pool is too small.
 _POOL_FULL = ("buffer pool is full",)
 _READ_ONLY = ("read-only", "read only mode", "READ_ONLY")
+# Measured on a full tmpfs (tests/reliability/test_enospc.py): kuzu 0.11.3 and
+# ladybug 0.22 say "No space left on device", or, for a short write, "Cannot
+# write to file ... numBytesWritten: 1966. Error: Success" (errno unset). A
+# short write to the store's own files is a full disk or quota in practice.
+_FULL = ("No space left on device", "Disk quota exceeded", "Cannot write to file")
 
 
 def translate(exc: BaseException, *, path: object = None) -> GraphMemError:
@@ -93,6 +99,11 @@ def translate(exc: BaseException, *, path: object = None) -> GraphMemError:
         return StoreLocked(
             f"another process has this store open{where} (the engine said: {message.splitlines()[0]}); "
             "close it there, or open this one read-only only when no writer holds it"
+        )
+    if any(s in message for s in _FULL):
+        return StorageFull(
+            f"the disk holding the store{where} is full (the engine said: {message.splitlines()[0]}); "
+            "the write was not made durable. Free space; the store then opens without repair"
         )
     if any(s in message for s in _POOL_FULL):
         return GraphMemError(

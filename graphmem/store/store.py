@@ -36,9 +36,10 @@ from ..errors import (
     PermissionDenied,
     QueryError,
     ReadOnlyStore,
+    StorageFull,
     StoreLocked,
 )
-from . import files, schema
+from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, load_query, may_write
@@ -53,6 +54,9 @@ MANIFEST = files.MANIFEST
 DATABASE_FILE = files.DATABASE_FILE
 LOCK_FILE = files.LOCK_FILE
 WAL_FILE = DATABASE_FILE + ".wal"
+WAL_END_FILE = "graphmem.walend"
+"""Written when the engine met a full disk: the WAL's length after the last
+acknowledged COMMIT, so the next open cuts the torn record after it."""
 FORMAT_VERSION = 1
 RECOVERY_TIMEOUT = 600.0
 """Seconds a write-ahead-log replay may take in the probe process (see
@@ -72,8 +76,14 @@ except (AttributeError, OSError):
 if os.getppid() != int(sys.argv[7]):
     sys.exit(3)  # the caller is already gone
 engine = importlib.import_module(sys.argv[1])
+fold = sys.argv[8] == "1"  # checkpoint the replayed log, or only prove it replays (a disk without room)
 db = engine.Database(sys.argv[2], buffer_pool_size=int(sys.argv[3]), max_db_size=int(sys.argv[4]),
-                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1")
+                     max_num_threads=int(sys.argv[5]), read_only=sys.argv[6] == "1",
+                     **({} if fold else {"checkpoint_threshold": 1 << 62}))
+if not fold and sys.argv[6] != "1":
+    conn = engine.Connection(db)
+    conn.execute("CALL force_checkpoint_on_close=false")
+    conn.close()
 db.close()
 """
 
@@ -250,6 +260,14 @@ class Store:
         self._lock_fd: int | None = None
         self._created = False  # whether this open made the store (see _check_manifest)
         self._manifest: dict[str, Any] = {}
+        self._tx_bytes = 0  # parameter bytes bound in the write transaction in progress (see space.commit_need)
+        self._tx_copies = False  # whether it ran a COPY (its COMMIT checkpoints: see _check_room_to_commit)
+        self._unwritable: GraphMemError | None = None  # set when the engine met a full disk: see _stop_writing
+        self._wal_end = 0  # the WAL's length after the last acknowledged commit
+        self.checkpoints_deferred = 0
+        self._next_checkpoint_wal = space.CHECKPOINT_WAL  # raised after a deferral, so commits do not retry each time
+        """Checkpoints skipped because the disk had not the room they may need (the WAL holds those writes)."""
+        self._ballast = None if self.path is None or read_only else space.Ballast(self.path)
         self.commit_failed_hooks: list[Callable[[], None]] = []
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
         self._checkpoint_owed = False
@@ -259,6 +277,12 @@ class Store:
         try:
             self._db = self._open_database()
             self._write_conn = self._connect()
+            if self.path is not None and not read_only:
+                # Measured: a checkpoint at close on a full disk made kuzu spin
+                # forever in rollbackCheckpoint; close() checkpoints itself when there is room.
+                self._run(self._write_conn, "<setting>", "CALL force_checkpoint_on_close=false", None)
+                self._ballast.ensure(self.file_mode)
+                self._wal_end = _size(self.path / WAL_FILE)
             self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
             self._record_database()
             if self.path is not None and not self.read_only:
@@ -331,7 +355,7 @@ class Store:
             files.make_dir(self.path, self.dir_mode, parents=True)
             self._created = True
             self._manifest = {"format": FORMAT_VERSION, "engine": self.engine_name}
-            _write_atomically(manifest, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
+            _write_small_file(manifest, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
         except PermissionError as exc:
             raise permission_denied(exc, "cannot create the store") from None
 
@@ -341,7 +365,39 @@ class Store:
             return
         if (self.path / DATABASE_FILE).exists():
             self._manifest = {**self._manifest, "database": DATABASE_FILE}
-            _write_atomically(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
+            _write_small_file(self.path / MANIFEST, json.dumps(self._manifest, indent=2) + "\n", self.file_mode)
+
+    def _cut_torn_wal(self) -> None:
+        """Drop the torn tail a full disk left after the last acknowledged COMMIT.
+
+        Measured: a WAL append cut short by a full disk leaves a partial record;
+        ladybug then refuses the whole WAL ("Checksum verification failed").
+        The handle that met the full disk recorded how long the WAL was after
+        its last acknowledged commit (:data:`WAL_END_FILE`); everything past
+        that belongs to the transaction whose COMMIT raised :class:`StorageFull`.
+        """
+        if self.path is None:
+            return
+        marker = self.path / WAL_END_FILE
+        try:
+            end = int(json.loads(marker.read_text(encoding="utf-8"))["wal_bytes"])
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise CorruptStore(f"{marker} is unreadable ({exc}); delete it to open the store") from None
+        if self.read_only:
+            raise ReadOnlyStore(
+                f"the store at {self.path} was left by a full disk with an unacknowledged write at the end of its "
+                "write-ahead log; open it once read-write (nothing acknowledged is lost), then read-only opens work"
+            )
+        wal = self.path / WAL_FILE
+        if 0 < end < _size(wal):
+            with open(wal, "r+b") as fh:
+                fh.truncate(end)
+                fh.flush()
+                os.fsync(fh.fileno())
+        marker.unlink()
+        _fsync_dir(self.path)
 
     def _probe_wal(self) -> None:
         """Replay a leftover write-ahead log in a child process first (only after
@@ -357,9 +413,17 @@ class Store:
                 return
         except FileNotFoundError:
             return
+        # The probe folds the log into the database file only when the disk has
+        # the room a checkpoint may need: one cut short by a full disk made kuzu
+        # spin forever (measured). Otherwise it only replays it, writing
+        # nothing, and the open below replays it in memory again (both engines
+        # do that without a checkpoint under a checkpoint_threshold it never reaches): the store
+        # opens on a full disk, and graphmem checkpoints once there is room.
+        fold = not self.read_only and space.free_bytes(self.path) >= space.checkpoint_need(
+            self.engine_name, _size(self.path / DATABASE_FILE), _size(wal))
         args = [sys.executable, "-c", _WAL_PROBE, self._module.__name__, str(self.path / DATABASE_FILE),
                 str(self.config.buffer_pool_size), str(self.config.max_db_size), str(self.config.max_threads),
-                "1" if self.read_only else "0", str(os.getpid())]  # fmt: skip
+                "1" if self.read_only else "0", str(os.getpid()), "1" if fold else "0"]  # fmt: skip
         advice = (f"move {wal.name} aside to open the store without its last transactions, "
                   "or restore it from a backup or an export")  # fmt: skip
         try:
@@ -376,9 +440,13 @@ class Store:
                 f"the write-ahead log {wal} is damaged: the engine crashed (signal {-result.returncode}) "
                 f"replaying it; {advice}"
             )
-        said = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        # The engine's message is what follows the traceback's last indented
+        # line; it can span lines (the lock message ends "See the docs: ...").
+        lines = result.stderr.strip().splitlines()
+        last_indented = max((i for i, line in enumerate(lines) if line.startswith(" ")), default=-1)
+        said = " ".join(lines[last_indented + 1:]) or "no message"
         error = translate(RuntimeError(said), path=self.path)
-        if isinstance(error, (StoreLocked, IncompatibleStore, ReadOnlyStore)):
+        if isinstance(error, (StoreLocked, IncompatibleStore, ReadOnlyStore, StorageFull)):
             raise error  # ReadOnlyStore: a crash mid-checkpoint needs a read-write open (nothing is lost)
         raise CorruptStore(f"replaying the write-ahead log {wal} failed (the engine said: {said}); {advice}")
 
@@ -443,6 +511,7 @@ class Store:
             raise permission_denied(exc, "cannot read the store") from None
         self._check_writable()
         self._lock_files()
+        self._cut_torn_wal()
         self._probe_wal()
         target = ":memory:" if self.path is None else str(self.path / DATABASE_FILE)
         try:
@@ -452,6 +521,11 @@ class Store:
                 max_db_size=self.config.max_db_size,
                 max_num_threads=self.config.max_threads,
                 read_only=self.read_only,
+                # graphmem checkpoints itself, when the disk has the room (see
+                # space.py). auto_checkpoint stays on: measured on ladybug 0.22
+                # with it off, relations written by COPY were lost by the WAL
+                # replay after a crash; with it on, COPY checkpoints at COMMIT.
+                **({} if self.path is None else {"checkpoint_threshold": space.NO_AUTO_CHECKPOINT}),
             )
         except (RuntimeError, IndexError, ValueError, OverflowError) as exc:
             # pybind11 turns the engine's std::out_of_range into IndexError and
@@ -517,6 +591,14 @@ class Store:
     def check_open(self) -> None:
         if self._closed:
             raise GraphMemError(f"the store{self._where()} is closed")
+        if self._unwritable is not None:
+            # Measured on kuzu 0.11.3: after a COMMIT torn by a full disk, primary-key
+            # lookups miss acknowledged entities that a scan still finds; a reopen reads right.
+            raise StorageFull(
+                f"the engine met a full disk{self._where()} ({self._unwritable}); this handle answers nothing "
+                "more: free space, then close and reopen the store (it opens without repair; nothing "
+                "acknowledged was lost)"
+            )
 
     def _run(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None,
              *, prepare: bool = False) -> list[list[Any]]:
@@ -540,6 +622,9 @@ class Store:
                      *, prepare: bool = False, traced: Mapping[str, Any] | None = None) -> Any:
         self.check_open()
         check_bound(text, params, label=f"query {name!r}")
+        if self._tx is not None and conn is self._write_conn:
+            self._tx_bytes += space.param_bytes(params) + (space.CYPHER_WRITE_BYTES if name == "<cypher>" else 0)
+            self._tx_copies = self._tx_copies or "COPY" in text.upper()
         if self.tracer is not None:
             # ``traced``: the parameters as the statement file names them, when some were written in as literals.
             self.tracer(name, params if traced is None else traced)
@@ -550,12 +635,22 @@ class Store:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
             result = conn.execute(statement, dict(params) if params else None)
         except RuntimeError as exc:
-            raise translate(exc, path=self.path) from None
+            # No local names the error: a frame holding its own exception is a
+            # cycle that kept a prepared statement, and with it ladybug's file
+            # lock, alive after close() until the garbage collector ran (measured).
+            raise self._translated(exc) from None
         if isinstance(result, list):  # several statements: the last one answers
             for extra in result[:-1]:
                 extra.close()
             result = result[-1]
         return result
+
+    def _translated(self, exc: RuntimeError) -> GraphMemError:
+        """:func:`translate`, and a full disk met by the engine stops this handle (see :meth:`_stop_writing`)."""
+        error = translate(exc, path=self.path)
+        if isinstance(error, StorageFull):
+            self._stop_writing(error)
+        return error
 
     def _prepared_statement(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None) -> Any:
         """The prepared form of named statement ``name`` on ``conn``, or ``text`` where it cannot be prepared.
@@ -741,10 +836,13 @@ class Store:
                 self._checkpoint_after_rollback(strict=True)
             tx = Transaction()
             self._tx = tx
+            self._tx_bytes = 0
+            self._tx_copies = False
             try:
                 self._run(self._write_conn, "<begin>", "BEGIN TRANSACTION", None)
                 try:
                     yield tx
+                    self._check_room_to_commit()  # a refusal rolls back like any other error
                 except BaseException:
                     _rollback(self._write_conn)
                     if tx.wrote:
@@ -771,19 +869,118 @@ class Store:
                     # automatic checkpoint that follows it fails. Whether it
                     # applied is unknown here, so whatever is derived from the
                     # store is reloaded from it instead of updated by callbacks.
-                    _rollback(self._write_conn)
-                    self._checkpoint_after_rollback(strict=False)
-                    for hook in self.commit_failed_hooks:
-                        hook()
+                    if not isinstance(exc, StorageFull):
+                        # After a full disk the handle writes no more (see
+                        # _stop_writing), and the engine's state after a torn
+                        # COMMIT is not one to roll back from: kuzu aborted the
+                        # process on such a ROLLBACK ("Invalid transaction type to rollback").
+                        _rollback(self._write_conn)
+                        self._checkpoint_after_rollback(strict=False)
+                    if self._unwritable is None:  # an unusable handle reloads nothing (check_open refuses)
+                        for hook in self.commit_failed_hooks:
+                            hook()
                     raise type(exc)(
                         f"{exc} [the COMMIT failed: the write may nevertheless have been applied; "
                         "graphmem reloads its indexes from the store, so reads show what it holds]"
                     ) from None
                 self.commits += 1
+                if self.path is not None:
+                    self._wal_end = _size(self.path / WAL_FILE)
                 for callback in tx.callbacks:
                     callback()
             finally:
                 self._tx = None
+            self._checkpoint()
+
+    # -- disk space ------------------------------------------------------------------
+
+    def _check_room_to_commit(self) -> None:
+        """Before COMMIT: refuse (the caller rolls back; nothing written) unless the disk has
+        room for the transaction's WAL records. The engines write a
+        transaction's records only at COMMIT, and a torn append corrupts the WAL
+        (measured: see space.py), so this is the last safe moment."""
+        if self.path is None:
+            return
+        need = space.commit_need(self._tx_bytes)
+        if self._tx_copies:
+            # Measured on both engines: a COPY writes nothing until COMMIT, which
+            # then checkpoints (whatever the threshold): that needs room too.
+            need += space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE),
+                                          _size(self.path / WAL_FILE) + need)
+        free = space.free_bytes(self.path)
+        # The ballast must be in place before the engine writes: measured without
+        # it, a disk filled by another writer after this check made both engines
+        # abort (SIGABRT) when the handle closed, and ladybug's WAL unreadable.
+        if free >= need and (self._ballast is None or self._ballast.ensure(self.file_mode)):
+            return
+        raise StorageFull(
+            f"the disk holding the store{self._where()} is full: this write needs about {need} bytes free "
+            f"(and a {space.BALLAST_SIZE}-byte reserve) and {free} are; it was not written (nothing earlier is "
+            "lost). Free space and retry"
+        )
+
+    def _checkpoint(self, *, force: bool = False) -> None:
+        """Fold the WAL into the database file when it has grown past
+        :data:`space.CHECKPOINT_WAL` (any size with ``force``), but only if the
+        disk has the room a checkpoint may need; otherwise the WAL keeps the
+        writes (they are durable) and a later commit or the next open folds it."""
+        if self.path is None or self.read_only or self._unwritable is not None:
+            return
+        wal = _size(self.path / WAL_FILE)
+        if wal == 0 or (wal < self._next_checkpoint_wal and not force):
+            return
+        # After a deferral the next try waits for 4 MiB more of WAL: measured on
+        # kuzu 0.11.3, CHECKPOINT waits ~5-7 s for a reader's open transaction
+        # before it gives up, and every commit would wait again.
+        self._next_checkpoint_wal = wal + space.CHECKPOINT_WAL // 4
+        if space.free_bytes(self.path) < space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal):
+            self.checkpoints_deferred += 1
+            return
+        with self.exclusive():
+            try:
+                self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
+                self._wal_end = _size(self.path / WAL_FILE)
+                self._next_checkpoint_wal = space.CHECKPOINT_WAL
+            except GraphMemError as exc:
+                if not isinstance(exc, (StorageFull, CorruptStore)):
+                    # A reader holding a transaction ("Timeout waiting for active
+                    # transactions"), a full buffer pool: the writes are durable in
+                    # the WAL and the engine is fine (as when its own checkpoint
+                    # failed inside COMMIT); a later commit or close folds them.
+                    self.checkpoints_deferred += 1
+                    warnings.warn(f"the writes are durable, but the checkpoint after them failed: {exc}",
+                                  CheckpointWarning, stacklevel=3)
+                    return
+                # A checkpoint cut short by the disk leaves the engine unfit
+                # (measured: kuzu then said "Cannot read from file" and spun at
+                # close), so the handle stops; the files reopen without repair.
+                self._stop_writing(exc)
+                warnings.warn(
+                    f"the writes are durable, but the checkpoint after them failed; this handle answers nothing "
+                    f"more until the store is reopened: {exc}", CheckpointWarning, stacklevel=3,
+                )
+
+    def _stop_writing(self, error: GraphMemError) -> None:
+        """The engine met a full disk (or a checkpoint failed): refuse further
+        writes on this handle, and free the ballast so the engine can finish the
+        write it has buffered when it closes instead of aborting."""
+        if self._unwritable is not None or self.path is None:
+            return
+        self._unwritable = error
+        if self._ballast is not None:
+            self._ballast.release()
+        try:
+            _write_small_file(self.path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n", self.file_mode)
+        except OSError as exc:
+            # Without it, kuzu still replays up to the torn record; ladybug
+            # reports the WAL damaged. Say so now rather than at the next open.
+            warnings.warn(f"could not record where the write-ahead log's acknowledged part ends ({exc})",
+                          CheckpointWarning, stacklevel=4)
+
+    @property
+    def unusable(self) -> GraphMemError | None:
+        """Why this handle refuses reads and writes (the engine met a full disk), or ``None``."""
+        return self._unwritable
 
     def _checkpoint_after_rollback(self, *, strict: bool) -> None:
         """After a write transaction was rolled back, on an engine that needs it
@@ -791,9 +988,19 @@ class Store:
         rolled-back updates. If it fails, the debt stays and the next write
         transaction pays it first; ``strict`` raises then (no write may run on
         the damaged chains), else the original error goes on unmasked."""
-        if self.engine_name not in _CHECKPOINT_AFTER_ROLLBACK:
+        if self.engine_name not in _CHECKPOINT_AFTER_ROLLBACK or self._unwritable is not None:
             return
         self._checkpoint_owed = True
+        if self.path is not None and space.free_bytes(self.path) < space.checkpoint_need(
+                self.engine_name, _size(self.path / DATABASE_FILE), _size(self.path / WAL_FILE)):
+            # A checkpoint cut short by a full disk leaves kuzu unfit (see
+            # space.py): the debt stays, and the next write waits for room.
+            if strict:
+                raise StorageFull(
+                    f"the disk holding the store{self._where()} has not the room for the checkpoint that must "
+                    "follow a rolled-back write before the next one; free space and retry (nothing is lost)"
+                )
+            return
         try:
             self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
         except GraphMemError as exc:
@@ -873,6 +1080,7 @@ class Store:
         """Release the database and its file lock. Safe to call twice."""
         if self._closed:
             return
+        self._checkpoint(force=True)
         with self._write_lock:
             self._closed = True
             self._forget_prepared()
@@ -927,6 +1135,21 @@ def _rollback(conn: Any) -> None:
             raise translate(exc) from None
 
 
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def _write_atomically(target: Path, text: str, mode: int) -> None:
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
@@ -939,3 +1162,15 @@ def _write_atomically(target: Path, text: str, mode: int) -> None:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
+
+
+def _write_small_file(target: Path, text: str, mode: int) -> None:
+    """:func:`_write_atomically`, with a full disk reported as :class:`StorageFull`
+    (the old file stays: Python raises on a short write, before the rename)."""
+    try:
+        _write_atomically(target, text, mode)
+    except OSError as exc:
+        target.with_name(target.name + ".tmp").unlink(missing_ok=True)
+        if space.full_disk(exc):
+            raise space.storage_full(exc, str(target)) from None
+        raise
