@@ -28,7 +28,7 @@ from pathlib import Path
 import graphmem
 from graphmem.transfer import import_jsonl
 
-from .datasets import RELATION_TYPES, generate
+from benchmarks.datasets import RELATION_TYPES, generate
 
 BATCH = 50_000
 

@@ -103,6 +103,9 @@ def _dict_columns(records: Any, allowed: frozenset[str], required: tuple[str, ..
     columns: dict[str, Any] = {name: list(col) for name, col in zip(required, picked)}
     for name in allowed - set(required):
         columns[name] = _field(records, fields, name)
+    if "replaces" in columns and columns["replaces"] is not None:
+        # Absent means False; an explicit None is refused by the per-record check.
+        columns["replaces"] = list(map(dict.get, records, repeat("replaces"), repeat(False)))
     return columns
 
 
