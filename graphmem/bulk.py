@@ -34,7 +34,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import repeat
+from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import is_not, itemgetter
 from typing import Any
@@ -96,11 +96,10 @@ def _dict_columns(records: Any, allowed: frozenset[str], required: tuple[str, ..
     if not fields <= allowed:
         return None
     try:
-        picked = list(zip(*map(itemgetter(*required), records))) if len(required) > 1 else [
-            list(map(itemgetter(required[0]), records))]
+        # One pass per column (a pass building per-record tuples instead wakes the cyclic GC).
+        columns: dict[str, Any] = {name: list(map(itemgetter(name), records)) for name in required}
     except KeyError:
         return None
-    columns: dict[str, Any] = {name: list(col) for name, col in zip(required, picked)}
     for name in allowed - set(required):
         columns[name] = _field(records, fields, name)
     if "replaces" in columns and columns["replaces"] is not None:
@@ -120,18 +119,10 @@ def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray]
         return None
     present = np.fromiter(map(is_not, values, repeat(None)), bool, n)
     given = [v for v, p in zip(values, present.tolist()) if p] if not present.all() else values
-    try:
-        texts = list(map(_dumps, given))
-    except (TypeError, ValueError, RecursionError):
-        return None  # not JSON (NaN, a set, a cycle...): the per-record check says which
-    # JSON turns int/float/bool keys into strings and tuples into lists;
-    # check_properties refuses the first and the second stores a list: read
-    # back, only what round-trips unchanged may skip the per-record check.
-    if json.loads("[" + ",".join(texts) + "]") != given:
-        return None
-    text_col = string_column(texts, nullable=False)
+    text_col = _json_column(given)
     if text_col is None:
-        return None  # a lone surrogate
+        return None
+    texts = text_col  # for the size checks below
     if len(texts):
         sizes = pc.binary_length(text_col)
         if pc.max(sizes).as_py() > MAX_PROPERTIES_BYTES:
@@ -147,8 +138,43 @@ def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray]
     if len(texts):
         full[where] = sizes.to_numpy(zero_copy_only=False)
     column = np.full(n, "{}", dtype=object)
-    column[where] = texts
+    column[where] = text_col.to_numpy(zero_copy_only=False)
     return pa.array(column, pa.string()), full
+
+
+_SCALARS = frozenset({str, int, float, bool, _NONE})
+
+
+def _json_column(given: list[dict[str, Any]]) -> pa.Array | None:
+    """Each dict's JSON text (as the per-record path writes it), or ``None``
+    when one needs the per-record check: not JSON (NaN, a set...), a key that
+    is not a str, a tuple (check_properties refuses the first and stores the
+    second as a list), a lone surrogate."""
+    if not given:
+        return pa.array([], pa.string())
+    flat = set(map(type, chain.from_iterable(given))) <= {str} and set(
+        map(type, chain.from_iterable(map(dict.values, given)))) <= _SCALARS
+    try:
+        whole = _dumps(given)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if flat and whole.count("},{") == len(given) - 1:
+        # Flat dicts with str keys: JSON keeps them as they are, and the text of
+        # the list is the texts of its dicts joined by "," -- split where no
+        # string holds "},{" (the count proves it), one call for the batch.
+        parts = string_column(whole[2:-2].split("},{"), nullable=False)
+        if parts is None:
+            return None  # a lone surrogate
+        return pc.binary_join_element_wise(pa.scalar("{"), parts, pa.scalar("}"), "")
+    # Nested values: JSON turns int/float/bool keys into strings and tuples
+    # into lists; read back, only what round-trips unchanged skips the per-record check.
+    if json.loads(whole) != given:
+        return None
+    try:
+        texts = list(map(_dumps, given))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return string_column(texts, nullable=False)
 
 
 def _validity(start: list[Any] | None, end: list[Any] | None, n: int) -> tuple[pa.Array, pa.Array] | None:
