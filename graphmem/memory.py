@@ -26,7 +26,9 @@ from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
-from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
+from .records import (
+    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
+)  # fmt: skip
 from .store.engine import default_engine
 from .scan import decode_entities, decode_relations
 from .store.store import CypherResult, Store, Tracer
@@ -406,6 +408,15 @@ class Memory(LifecycleMixin):
             self._flush_access()
             tx.after_commit(lambda: bulk.apply_entities(state, self._cache, plan))
         return True
+
+    def _stored(self, names: list[str]) -> list[bool]:
+        """Whether :meth:`get_entity` finds each name (a current entity whose
+        validity covers now), in one pass over the id map and the validity bounds."""
+        prefix = self._namespace + KEY_SEPARATOR
+        state = self._derived.get()
+        ids = state.ids.ids_of(list(map(prefix.__add__, names)))
+        hidden, _ = state.bounds.invalid_at(micros(utcnow()))
+        return ((ids >= 0) & ~np.isin(ids, hidden)).tolist()
 
     def _write_entities(self, items: list[Any]) -> list[Any]:
         """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""

@@ -110,6 +110,7 @@ from .config import (
     MAX_RECORD_BYTES,
 )
 from .validate import check_positive_int
+from . import bulk
 from .writes import parse_entity, parse_relation
 
 if TYPE_CHECKING:
@@ -723,17 +724,105 @@ def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
     return _RELATION, _relation_args(record, number)
 
 
+_CHECK_BATCH = 50_000
+"""Lines the validating pass checks together, column by column (graphmem.bulk)."""
+
+
+class _Checker:
+    """What the validating pass remembers across lines: entity names, relation
+    endpoints not yet seen as entities, observation counts per name, the vector
+    dimension. Records are checked in batches: column by column when the bulk
+    checks prove every record of a batch valid, else line by line (exact
+    messages, first bad line first)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        # An endpoint not (yet) seen as an entity of the file, with the first line using it.
+        self.unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.dim: tuple[int, int] | None = None  # (dimension, line that set it)
+        self.observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
+        self.pending: list[tuple[int, int, dict[str, Any]]] = []
+
+    def add(self, number: int, kind: int, args: dict[str, Any]) -> None:
+        self.pending.append((number, kind, args))
+        if len(self.pending) >= _CHECK_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        entities = [(number, args) for number, kind, args in pending if kind == _ENTITY]
+        relations = [(number, args) for number, kind, args in pending if kind == _RELATION]
+        fast_entities = not entities or bulk.read_entities([args for _, args in entities]) is not None
+        fast_relations = not relations or bulk.read_relations([args for _, args in relations]) is not None
+        if not (fast_entities and fast_relations):
+            for number, kind, args in pending:  # the exact message of the first bad line
+                self._parse(number, kind, args)
+            return
+        self.names.update(args["name"] for _, args in entities)
+        for number, args in entities:
+            if args.get("observations"):
+                self._count_observations(number, args["name"], len(args["observations"]))
+        self._note_endpoints(relations)
+
+    def _parse(self, number: int, kind: int, args: dict[str, Any]) -> None:
+        try:
+            item = parse_entity(**args) if kind == _ENTITY else parse_relation(**args)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}") from None
+        if kind == _RELATION:
+            self._note_endpoints([(number, args)])
+            return
+        self.names.add(item.name)
+        if item.observations:
+            self._count_observations(number, item.name, len(item.observations))
+        if item.embedding is not None:
+            if self.dim is None:
+                self.dim = (item.embedding.size, number)
+            elif item.embedding.size != self.dim[0]:
+                raise InvalidInput(
+                    f"line {number}: the embedding has dimension {item.embedding.size}, but line {self.dim[1]}'s "
+                    f"has {self.dim[0]}; all vectors of a store have one dimension"
+                )
+
+    def _count_observations(self, number: int, name: str, count: int) -> None:
+        # Lines of one name are merged on write: their observations add up
+        # (counted without duplicates removed: a bound).
+        total = self.observations.get(name, 0) + count
+        if total > MAX_OBSERVATIONS:
+            raise InvalidInput(
+                f"line {number}: entity {name!r} reaches {total:,} observations over the file's "
+                f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
+            )
+        self.observations[name] = total
+
+    def _note_endpoints(self, relations: list[tuple[int, dict[str, Any]]]) -> None:
+        """Remember, with its first line, each endpoint not seen as an entity so far
+        (set operations first: most endpoints are known)."""
+        if not relations:
+            return
+        endpoints = {args["source"] for _, args in relations} | {args["target"] for _, args in relations}
+        new = endpoints - self.names - self.unresolved.keys()
+        if not new:
+            return
+        for number, args in relations:
+            for endpoint in (args["source"], args["target"]):
+                if endpoint in new and endpoint not in self.unresolved:
+                    self.unresolved[endpoint] = (number, args)
+
+
 def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
     """Check every line; return the kind of each line (index = line number - 1)."""
     kinds = bytearray()
-    names: set[str] = set()
-    # An endpoint not (yet) seen as an entity of the file, with the first line using it.
-    unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
-    dim: tuple[int, int] | None = None  # (dimension, line that set it)
-    observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
+    checker = _Checker()
     first = True
     for number, line in _lines(fh):
-        kind, args = _record(line, number, first)
+        try:
+            kind, args = _record(line, number, first)
+        except InvalidInput:
+            checker.flush()  # an earlier bad line is reported first
+            raise
         kinds.append(kind)
         if progress is not None and number % _VALIDATE_TICK == 0:
             progress(number, None)
@@ -741,39 +830,10 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
             first = first and not line.strip()
             continue
         first = False
-        try:
-            if kind == _ENTITY:
-                item = parse_entity(**args)
-            else:
-                item = parse_relation(**args)
-        except InvalidInput as exc:
-            raise InvalidInput(f"line {number}: {exc}") from None
-        if kind == _ENTITY:
-            names.add(item.name)
-            if item.observations:
-                # Lines of one name are merged on write: their observations
-                # add up (counted without duplicates removed: a bound).
-                total = observations.get(item.name, 0) + len(item.observations)
-                if total > MAX_OBSERVATIONS:
-                    raise InvalidInput(
-                        f"line {number}: entity {item.name!r} reaches {total:,} observations over the file's "
-                        f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
-                    )
-                observations[item.name] = total
-            if item.embedding is not None:
-                if dim is None:
-                    dim = (item.embedding.size, number)
-                elif item.embedding.size != dim[0]:
-                    raise InvalidInput(
-                        f"line {number}: the embedding has dimension {item.embedding.size}, but line {dim[1]}'s "
-                        f"has {dim[0]}; all vectors of a store have one dimension"
-                    )
-        else:
-            for endpoint in (item.source, item.target):
-                if endpoint not in names and endpoint not in unresolved:
-                    unresolved[endpoint] = (number, args)
-    _check_store_dimension(mem, dim)
-    _check_endpoints(mem, names, unresolved)
+        checker.add(number, kind, args)
+    checker.flush()
+    _check_store_dimension(mem, checker.dim)
+    _check_endpoints(mem, checker.names, checker.unresolved)
     return kinds
 
 
@@ -789,9 +849,12 @@ def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
 
 
 def _check_endpoints(mem: Memory, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
-    for endpoint, (number, args) in unresolved.items():
-        if endpoint in names or mem.get_entity(endpoint) is not None:
+    outside = [endpoint for endpoint in unresolved if endpoint not in names]
+    stored = mem._stored(outside)  # one pass over the store's name map, not a read per name
+    for endpoint, found in zip(outside, stored):
+        if found:
             continue
+        number, args = unresolved[endpoint]
         raise NotFound(
             f"line {number}: relation {args['source']!r} -[{args['type']}]-> {args['target']!r}: "
             f"no entity named {endpoint!r} in the file or in the store; nothing was written"
