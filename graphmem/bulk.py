@@ -34,7 +34,7 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import is_not, itemgetter
 from typing import Any
@@ -118,7 +118,7 @@ def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray]
     if not kinds <= {dict, _NONE}:
         return None
     present = np.fromiter(map(is_not, values, repeat(None)), bool, n)
-    given = [v for v, p in zip(values, present.tolist()) if p] if not present.all() else values
+    given = list(compress(values, present.tolist())) if not present.all() else values
     text_col = _json_column(given)
     if text_col is None:
         return None
