@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from itertools import chain, compress, repeat
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from operator import is_not, itemgetter
@@ -194,6 +194,11 @@ def _validity(start: list[Any] | None, end: list[Any] | None, n: int) -> tuple[p
     return pa.array(out_start, pa.timestamp("us")), pa.array(out_end, pa.timestamp("us"))
 
 
+def _aware(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as the aware datetime the public calls take."""
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
 def _given(a: Any, b: Any) -> bool:
     return a is not None or b is not None
 
@@ -286,6 +291,33 @@ class EntityBatch:
 
     def __len__(self) -> int:
         return len(self.name_list)
+
+    def nbytes(self) -> int:
+        """Bytes of the Arrow columns (the name list shares its strings with the caller)."""
+        return sum(c.nbytes for c in (self.names, self.types, self.texts, self.observations, self.properties,
+                                      self.valid_from, self.valid_to, self.importance)) + 8 * len(self)  # fmt: skip
+
+    def slice(self, start: int, stop: int) -> EntityBatch:
+        """Records ``start:stop`` (zero-copy for the columns)."""
+        n = stop - start
+        return EntityBatch(self.names.slice(start, n), self.name_list[start:stop], self.types.slice(start, n),
+                           self.texts.slice(start, n), self.observations.slice(start, n),
+                           self.properties.slice(start, n), self.valid_from.slice(start, n),
+                           self.valid_to.slice(start, n), self.importance.slice(start, n))  # fmt: skip
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records again, as :meth:`Memory.add_entities` takes them (for the
+        per-record path when the batch turns out to update stored entities)."""
+        out = []
+        for name, type_, text, observations, properties, start, end, importance in zip(
+            self.name_list, self.types.to_pylist(), self.texts.to_pylist(), self.observations.to_pylist(),
+            self.properties.to_pylist(), self.valid_from.to_pylist(), self.valid_to.to_pylist(),
+            self.importance.to_pylist(),
+        ):  # fmt: skip
+            out.append({"name": name, "type": type_, "text": text, "observations": observations,
+                        "properties": json.loads(properties), "valid_from": _aware(start), "valid_to": _aware(end),
+                        "importance": importance})  # fmt: skip
+        return out
 
 
 def read_entities(records: Any) -> EntityBatch | None:
@@ -384,6 +416,26 @@ class RelationBatch:
     def __len__(self) -> int:
         return len(self.sources)
 
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in (self.types, self.properties, self.valid_from, self.valid_to)) + 16 * len(self)
+
+    def slice(self, start: int, stop: int) -> RelationBatch:
+        n = stop - start
+        return RelationBatch(self.sources[start:stop], self.targets[start:stop], self.types.slice(start, n),
+                             self.properties.slice(start, n), self.valid_from.slice(start, n),
+                             self.valid_to.slice(start, n))  # fmt: skip
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records again, as :meth:`Memory.add_relations` takes them."""
+        return [
+            {"source": source, "type": type_, "target": target,
+             "properties": None if properties == "{}" else json.loads(properties), "valid_from": _aware(start),
+             "valid_to": _aware(end)}
+            for source, type_, target, properties, start, end in zip(
+                self.sources, self.types.to_pylist(), self.targets, self.properties.to_pylist(),
+                self.valid_from.to_pylist(), self.valid_to.to_pylist())
+        ]  # fmt: skip
+
 
 def _tuple_columns(records: Any) -> dict[str, Any] | None:
     if not isinstance(records, list) or not records or not set(map(type, records)) <= {tuple, list}:
@@ -440,8 +492,6 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
     (nothing written) when an endpoint is missing, a relation is current
     already or repeats in the batch: then the per-record path decides."""
     n = len(batch)
-    if n < config.relation_copy_threshold:
-        return None  # small batches: one keyed statement per relation (writes.py) is cheaper than COPY
     prefix = namespace + KEY_SEPARATOR
     source_keys = list(map(prefix.__add__, batch.sources))
     target_keys = list(map(prefix.__add__, batch.targets))

@@ -659,6 +659,8 @@ class Memory(LifecycleMixin):
 
     def _write_relation_batch(self, batch: bulk.RelationBatch) -> bool:
         """The bulk path for relations; as :meth:`_write_entity_batch`."""
+        if len(batch) < self._store.config.relation_copy_threshold:
+            return False  # a few relations: one keyed statement each (writes.py) is cheaper than COPY
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()

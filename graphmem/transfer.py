@@ -497,18 +497,29 @@ def import_jsonl(
     source, spooled = _seekable(fh)
     try:
         start = source.tell()
-        kinds = _validate(mem, source, progress)
+        kinds, checker = _validate(mem, source, progress)
         total = kinds.count(_ENTITY) + kinds.count(_RELATION)
         if progress is not None:
             progress(0, total)
         done = 0
         counts = {}
-        for kind, write in ((_ENTITY, mem.add_entities), (_RELATION, mem.add_relations)):
-            source.seek(start)
+        kept = checker.kept
+        for kind, write, write_batch in ((_ENTITY, mem.add_entities, mem._write_entity_batch),
+                                         (_RELATION, mem.add_relations, mem._write_relation_batch)):  # fmt: skip
+            if kept is not None:
+                batches: Iterator[tuple[int, int, Any]] = _kept_batches(kept[kind], batch_size)
+            else:
+                source.seek(start)
+                batches = _batches(source, kinds, kind, batch_size)
             written = 0
-            for first, last, batch in _batches(source, kinds, kind, batch_size):
+            for first, last, batch in batches:
                 try:
-                    written += write(batch)
+                    if kept is None:
+                        written += write(batch)
+                    elif write_batch(batch):  # checked columns straight to the store
+                        written += len(batch)
+                    else:  # updates: the per-record path merges
+                        written += write(batch.records())
                 except GraphMemError as exc:
                     what = "entity" if kind == _ENTITY else "relation"
                     raise type(exc)(
@@ -745,6 +756,11 @@ def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
 _CHECK_BATCH = 50_000
 """Lines the validating pass checks together, column by column (graphmem.bulk)."""
 
+_KEEP_BYTES = 256 << 20
+"""The validating pass keeps the checked columns of a file up to this size, so
+the writing pass sends them to the store without reading and parsing the file
+again; a larger file is read again (as it is when a batch needed the per-line checks)."""
+
 
 class _Checker:
     """What the validating pass remembers across lines: entity names, relation
@@ -760,6 +776,10 @@ class _Checker:
         self.dim: tuple[int, int] | None = None  # (dimension, line that set it)
         self.observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
         self.pending: list[tuple[int, int, dict[str, Any]]] = []
+        # The checked batches, per kind, with their records' line numbers;
+        # None once the file is too large or a batch needed the per-line checks.
+        self.kept: dict[int, list[tuple[list[int], Any]]] | None = {_ENTITY: [], _RELATION: []}
+        self.kept_bytes = 0
 
     def add(self, number: int, kind: int, args: dict[str, Any]) -> None:
         self.pending.append((number, kind, args))
@@ -772,12 +792,20 @@ class _Checker:
             return
         entities = [(number, args) for number, kind, args in pending if kind == _ENTITY]
         relations = [(number, args) for number, kind, args in pending if kind == _RELATION]
-        fast_entities = not entities or bulk.read_entities([args for _, args in entities]) is not None
-        fast_relations = not relations or bulk.read_relations([args for _, args in relations]) is not None
-        if not (fast_entities and fast_relations):
+        entity_batch = bulk.read_entities([args for _, args in entities]) if entities else None
+        relation_batch = bulk.read_relations([args for _, args in relations]) if relations else None
+        if (entities and entity_batch is None) or (relations and relation_batch is None):
+            self.kept = None
             for number, kind, args in pending:  # the exact message of the first bad line
                 self._parse(number, kind, args)
             return
+        if self.kept is not None:
+            for kind, lines, batch in ((_ENTITY, entities, entity_batch), (_RELATION, relations, relation_batch)):
+                if batch is not None:
+                    self.kept[kind].append(([number for number, _ in lines], batch))
+                    self.kept_bytes += batch.nbytes()
+            if self.kept_bytes > _KEEP_BYTES:
+                self.kept = None
         self.names.update(args["name"] for _, args in entities)
         for number, args in entities:
             if args.get("observations"):
@@ -830,8 +858,8 @@ class _Checker:
                     self.unresolved[endpoint] = (number, args)
 
 
-def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
-    """Check every line; return the kind of each line (index = line number - 1)."""
+def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[bytearray, _Checker]:
+    """Check every line; return the kind of each line (index = line number - 1) and the checker."""
     kinds = bytearray()
     checker = _Checker()
     first = True
@@ -852,7 +880,16 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
     checker.flush()
     _check_store_dimension(mem, checker.dim)
     _check_endpoints(mem, checker.names, checker.unresolved)
-    return kinds
+    return kinds, checker
+
+
+def _kept_batches(kept: list[tuple[list[int], Any]], batch_size: int) -> Iterator[tuple[int, int, Any]]:
+    """(first line, last line, batch) of the checked batches cut to ``batch_size`` records
+    (each checked batch passed the call limits whole, so each piece does)."""
+    for lines, batch in kept:
+        for start in range(0, len(lines), batch_size):
+            stop = min(start + batch_size, len(lines))
+            yield lines[start], lines[stop - 1], batch.slice(start, stop)
 
 
 def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:

@@ -89,11 +89,13 @@ _batches = st.lists(
 def _state(mem: graphmem.Memory, *, history: bool) -> tuple:
     """Everything a reader can see (timestamps of the writes aside: they differ per store)."""
     entities = sorted(
-        (e.name, e.id, e.type, e.text, e.observations, repr(e.properties), e.valid_from, e.valid_to, e.importance)
-        for e in mem.iter_entities()
+        ((e.name, e.id, e.type, e.text, e.observations, repr(e.properties), e.valid_from, e.valid_to, e.importance)
+         for e in mem.iter_entities()),
+        key=repr,
     )
     relations = sorted(
-        (r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to) for r in mem.iter_relations()
+        ((r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to) for r in mem.iter_relations()),
+        key=repr,
     )
     names = [e[0] for e in entities]
     neighbors = {n: [(x.name, x.type, x.direction) for x in mem.neighbors(n)] for n in names}
@@ -105,8 +107,8 @@ def _state(mem: graphmem.Memory, *, history: bool) -> tuple:
             h = mem.history(n)
             versions[n] = ([(v.type, v.text, v.observations, repr(v.properties), v.valid_from, v.valid_to)
                             for v in h.entity],
-                           sorted((r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to,
-                                   r.expired_at is None) for r in h.relations))  # fmt: skip
+                           sorted(((r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to,
+                                    r.expired_at is None) for r in h.relations), key=repr))  # fmt: skip
         out += (versions,)
     return out
 
