@@ -59,6 +59,14 @@ written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
 afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.
 
+Speed: the checking pass parses each line once and checks the records 50,000
+lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
+holds a bad record is checked line by line, so the first bad line is still
+the one reported. It keeps the checked columns (up to 256 MiB of them), and
+the writing pass sends those to the store as they are (``COPY`` for new
+records; the per-record upsert for records that update stored ones) instead
+of reading the file again.
+
 Atomicity: each batch is one transaction, all or nothing; the import as a
 whole is not. A failure while writing (a full disk, another writer, an
 embedder error) leaves the earlier batches written, and the message says how
@@ -77,10 +85,11 @@ beside the target and renames over it only once complete, and makes the file
 ``0600`` (it holds the whole memory). An open file whose name leads into a
 store is refused too.
 
-Memory use: a seekable input is re-read from disk; a pipe (stdin) is first
-spooled to a temporary file (in memory up to 64 MiB, on disk beyond). Beyond
-one batch of records, the importer holds the set of entity names in the file
-(roughly 100 bytes per entity) and one byte per line.
+Memory use: a seekable input is re-read from disk unless its checked columns
+were kept (above); a pipe (stdin) is first spooled to a temporary file (in
+memory up to 64 MiB, on disk beyond). Beyond one batch of records and the
+kept columns (at most 256 MiB), the importer holds the set of entity names in
+the file (roughly 100 bytes per entity) and one byte per line.
 """
 
 from __future__ import annotations
