@@ -512,9 +512,12 @@ def import_jsonl(
             progress(0, total)
         done = 0
         counts = {}
-        kept = checker.kept
-        for kind, write, write_batch in ((_ENTITY, mem.add_entities, mem._write_entity_batch),
-                                         (_RELATION, mem.add_relations, mem._write_relation_batch)):  # fmt: skip
+        # A memory without the bulk path (a cluster's) is written record by record.
+        write_entity_batch = getattr(mem, "_write_entity_batch", None)
+        write_relation_batch = getattr(mem, "_write_relation_batch", None)
+        kept = checker.kept if write_entity_batch is not None and write_relation_batch is not None else None
+        for kind, write, write_batch in ((_ENTITY, mem.add_entities, write_entity_batch),
+                                         (_RELATION, mem.add_relations, write_relation_batch)):  # fmt: skip
             if kept is not None:
                 batches: Iterator[tuple[int, int, Any]] = _kept_batches(kept[kind], batch_size)
             else:
@@ -914,7 +917,8 @@ def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
 
 def _check_endpoints(mem: Memory, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
     outside = [endpoint for endpoint in unresolved if endpoint not in names]
-    stored = mem._stored(outside)  # one pass over the store's name map, not a read per name
+    lookup = getattr(mem, "_stored", None)  # one pass over the store's name map, not a read per name
+    stored = lookup(outside) if lookup is not None else [mem.get_entity(e) is not None for e in outside]
     for endpoint, found in zip(outside, stored):
         if found:
             continue
