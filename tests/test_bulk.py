@@ -239,3 +239,11 @@ def test_name_column_check_agrees_with_check_name(name: str) -> None:
         assert not ok
     else:
         assert names_pass(column) == ok, (name, unicodedata.category(name[0]) if name else "")
+
+
+def test_a_name_read_before_it_existed_is_found_after_a_bulk_write(open_store) -> None:
+    """The entity cache remembers misses; a bulk write of the name must drop that."""
+    mem = open_store(None, config=_CONFIG)
+    assert mem.get_entity("later") is None  # cached as missing
+    assert mem.add_entities([{"name": "later"}, {"name": "other"}, {"name": "third"}]) == 3
+    assert mem.get_entity("later") is not None
