@@ -131,7 +131,7 @@ def _one_by_one(mem: graphmem.Memory, entities: list, relations: list) -> None:
             mem.add_relation(**record)
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=_batches)
 def test_bulk_equals_per_record_path(batches, open_store, monkeypatch) -> None:
     fast = open_store(None, config=_CONFIG)
