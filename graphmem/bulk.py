@@ -70,8 +70,10 @@ _NONE = type(None)
 
 # The encoder json.dumps(..., ensure_ascii=False, separators=(",", ":"),
 # allow_nan=False) builds on every call, built once: the per-record writes
-# store this exact text (writes._json, EntityRow.params).
-_ENCODE = c_make_encoder({}, None, encode_basestring, None, ":", ",", False, False, False)
+# store this exact text (writes._json, EntityRow.params). No cycle markers
+# (they would be shared between threads): a cycle raises RecursionError,
+# and the caller takes the per-record path, which names the problem.
+_ENCODE = c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, False)
 
 
 def _dumps(value: Any) -> str:
@@ -122,8 +124,7 @@ def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray]
     text_col = _json_column(given)
     if text_col is None:
         return None
-    texts = text_col  # for the size checks below
-    if len(texts):
+    if len(text_col):
         sizes = pc.binary_length(text_col)
         if pc.max(sizes).as_py() > MAX_PROPERTIES_BYTES:
             return None
@@ -135,7 +136,7 @@ def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray]
         return text_col, sizes.to_numpy(zero_copy_only=False).astype(np.int64)
     full = np.zeros(n, np.int64)
     where = np.flatnonzero(present)
-    if len(texts):
+    if len(text_col):
         full[where] = sizes.to_numpy(zero_copy_only=False)
     column = np.full(n, "{}", dtype=object)
     column[where] = text_col.to_numpy(zero_copy_only=False)
