@@ -171,9 +171,21 @@ def _compare(batches, fast, slow, single, monkeypatch) -> None:
         if got[0] == "ok":
             valid_batches.append((entities, relations if expected_rel[0] == "ok" else []))
     assert _state(fast, history=True) == _state(slow, history=True)
-    for entities, relations in valid_batches:
-        _one_by_one(single, entities, relations)
-    if len(valid_batches) == len(batches):
+    def triple(r):
+        return r[:3] if isinstance(r, tuple) else (r["source"], r["type"], r["target"])
+
+    # A batch merges the records of one relation (properties, validity, replaces)
+    # before writing; one-by-one calls apply each in turn, and replaces=True of
+    # a later record retires relations an earlier record of the batch wrote. The
+    # current state agrees when no batch repeats a relation or replaces.
+    comparable = all(
+        len({triple(r) for r in relations}) == len(relations)
+        and not any(isinstance(r, dict) and r.get("replaces") for r in relations)
+        for _, relations in batches
+    )
+    if len(valid_batches) == len(batches) and comparable:
+        for entities, relations in valid_batches:
+            _one_by_one(single, entities, relations)
         # One-by-one writes of a name repeated in a batch make more versions; the current state is the same.
         assert _state(fast, history=False) == _state(single, history=False)
 
