@@ -25,7 +25,11 @@ from typing import IO, Any
 
 import click
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn,
+    TimeRemainingColumn,
+)  # fmt: skip
+from rich.text import Text
 
 import graphmem
 from graphmem.console import render, results
@@ -459,6 +463,14 @@ def path_(
 # -- import / export ---------------------------------------------------------------
 
 
+class _RateColumn(ProgressColumn):
+    """Records (or lines, while checking) per second, as rich estimates it over its recent updates."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
+
+
 @contextmanager
 def _progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
     """A progress callback drawing a bar on stderr when stderr is a terminal."""
@@ -468,13 +480,24 @@ def _progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
+        _RateColumn(),
         TimeElapsedColumn(),
+        TextColumn("eta"),
+        TimeRemainingColumn(),
     )
     with Progress(*columns, console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task(description, total=None)
+        task = bar.add_task("checking", total=None)
+        writing = False
 
         def update(done: int, total: int | None) -> None:
-            bar.update(task, completed=done, total=total, description=description if total is not None else "checking")
+            nonlocal writing
+            if total is not None and not writing:
+                # The count starts again (lines checked -> records written):
+                # a fresh task, so the rate and ETA are of the writing alone.
+                writing = True
+                bar.reset(task, total=total, completed=done, description=description)
+            else:
+                bar.update(task, completed=done, total=total)
 
         yield update
 

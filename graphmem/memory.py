@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
+from . import bulk
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
@@ -25,7 +26,9 @@ from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
-from .records import KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, relation_from_db, utcnow, version_from_db
+from .records import (
+    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
+)  # fmt: skip
 from .store.engine import default_engine
 from .scan import decode_entities, decode_relations
 from .store.store import CypherResult, Store, Tracer
@@ -373,6 +376,9 @@ class Memory(LifecycleMixin):
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
+        batch = bulk.read_entities(entities)
+        if batch is not None and self._write_entity_batch(batch):
+            return len(batch)
         items = []
         observations = size = 0
         for i, record in enumerate(entities):
@@ -384,6 +390,33 @@ class Memory(LifecycleMixin):
         if items:
             self._write_entities(items)
         return len(items)
+
+    def _write_entity_batch(self, batch: bulk.EntityBatch) -> bool:
+        """The bulk path (:mod:`graphmem.bulk`): whether it wrote ``batch``; when
+        not, nothing was written and the caller takes the per-record path."""
+        if self._embedder is not None or self._shared.duplicates != "allow" or self._shared.capacity is not None:
+            return False
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            if state.normalized is not None:
+                return False  # the duplicate index is kept per record (writes.py)
+            plan = bulk.write_entities(self._store, state, batch, namespace=self._namespace,
+                                       config=self._store.config, now=self._shared.now())  # fmt: skip
+            if plan is None:
+                return False
+            self._flush_access()
+            tx.after_commit(lambda: bulk.apply_entities(state, self._cache, plan))
+        return True
+
+    def _stored(self, names: list[str]) -> list[bool]:
+        """Whether :meth:`get_entity` finds each name (a current entity whose
+        validity covers now), in one pass over the id map and the validity bounds."""
+        prefix = self._namespace + KEY_SEPARATOR
+        state = self._derived.get()
+        ids = state.ids.ids_of(list(map(prefix.__add__, names)))
+        hidden, _ = state.bounds.invalid_at(micros(utcnow()))
+        return ((ids >= 0) & ~np.isin(ids, hidden)).tolist()
 
     def _write_entities(self, items: list[Any]) -> list[Any]:
         """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""
@@ -610,6 +643,9 @@ class Memory(LifecycleMixin):
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
+        batch = bulk.read_relations(relations)
+        if batch is not None and self._write_relation_batch(batch):
+            return len(batch)
         items = []
         size = 0
         for i, record in enumerate(relations):
@@ -620,6 +656,21 @@ class Memory(LifecycleMixin):
         if items:
             self._write_relations(items)
         return len(items)
+
+    def _write_relation_batch(self, batch: bulk.RelationBatch) -> bool:
+        """The bulk path for relations; as :meth:`_write_entity_batch`."""
+        if len(batch) < self._store.config.relation_copy_threshold:
+            return False  # a few relations: one keyed statement each (writes.py) is cheaper than COPY
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            plan = bulk.write_relations(self._store, state, batch, namespace=self._namespace,
+                                        config=self._store.config, now=self._shared.now())  # fmt: skip
+            if plan is None:
+                return False
+            self._flush_access()
+            tx.after_commit(lambda: bulk.apply_relations(state, plan))
+        return True
 
     def _write_relations(self, items: list[Any]) -> None:
         self._writable()

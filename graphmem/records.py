@@ -27,6 +27,8 @@ __all__ = [
     "blob_literal",
     "EntityRow",
     "ENTITY_COLUMNS",
+    "ENTITY_SCHEMA",
+    "RELATION_SCHEMA",
     "entity_from_db",
     "BriefRow",
     "brief_from_db",
@@ -268,7 +270,7 @@ def _properties(text: str | None, name: str) -> dict[str, Any]:
     return value
 
 
-_ENTITY_SCHEMA = pa.schema(
+ENTITY_SCHEMA = pa.schema(
     [
         ("key", pa.string()),
         ("id", pa.int64()),
@@ -318,11 +320,11 @@ def entity_rows_table(rows: Sequence[EntityRow]) -> pa.Table:
         [None] * len(rows),  # a write stores the entity unpacked: it is hot again
     ]
     return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, _ENTITY_SCHEMA)], schema=_ENTITY_SCHEMA
+        [pa.array(col, type=f.type) for col, f in zip(columns, ENTITY_SCHEMA)], schema=ENTITY_SCHEMA
     )
 
 
-_RELATION_SCHEMA = pa.schema(
+RELATION_SCHEMA = pa.schema(
     [
         ("from", pa.string()),
         ("to", pa.string()),
@@ -344,7 +346,7 @@ def relation_rows_table(
     n = len(sources)
     columns = [sources, targets, types, properties, [created] * n, valid_from, valid_to, [None] * n]
     return pa.Table.from_arrays(
-        [pa.array(col, type=f.type) for col, f in zip(columns, _RELATION_SCHEMA)], schema=_RELATION_SCHEMA
+        [pa.array(col, type=f.type) for col, f in zip(columns, RELATION_SCHEMA)], schema=RELATION_SCHEMA
     )
 
 

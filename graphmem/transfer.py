@@ -59,6 +59,14 @@ written in batches of ``batch_size`` through :meth:`Memory.add_entities`, and
 afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.
 
+Speed: the checking pass parses each line once and checks the records 50,000
+lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
+holds a bad record is checked line by line, so the first bad line is still
+the one reported. It keeps the checked columns (up to 256 MiB of them), and
+the writing pass sends those to the store as they are (``COPY`` for new
+records; the per-record upsert for records that update stored ones) instead
+of reading the file again.
+
 Atomicity: each batch is one transaction, all or nothing; the import as a
 whole is not. A failure while writing (a full disk, another writer, an
 embedder error) leaves the earlier batches written, and the message says how
@@ -77,10 +85,11 @@ beside the target and renames over it only once complete, and makes the file
 ``0600`` (it holds the whole memory). An open file whose name leads into a
 store is refused too.
 
-Memory use: a seekable input is re-read from disk; a pipe (stdin) is first
-spooled to a temporary file (in memory up to 64 MiB, on disk beyond). Beyond
-one batch of records, the importer holds the set of entity names in the file
-(roughly 100 bytes per entity) and one byte per line.
+Memory use: a seekable input is re-read from disk unless its checked columns
+were kept (above); a pipe (stdin) is first spooled to a temporary file (in
+memory up to 64 MiB, on disk beyond). Beyond one batch of records and the
+kept columns (at most 256 MiB), the importer holds the set of entity names in
+the file (roughly 100 bytes per entity) and one byte per line.
 """
 
 from __future__ import annotations
@@ -91,6 +100,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -110,6 +120,7 @@ from .config import (
     MAX_RECORD_BYTES,
 )
 from .validate import check_positive_int
+from . import bulk
 from .writes import parse_entity, parse_relation
 
 if TYPE_CHECKING:
@@ -495,18 +506,32 @@ def import_jsonl(
     source, spooled = _seekable(fh)
     try:
         start = source.tell()
-        kinds = _validate(mem, source, progress)
+        kinds, checker = _validate(mem, source, progress)
         total = kinds.count(_ENTITY) + kinds.count(_RELATION)
         if progress is not None:
             progress(0, total)
         done = 0
         counts = {}
-        for kind, write in ((_ENTITY, mem.add_entities), (_RELATION, mem.add_relations)):
-            source.seek(start)
+        # A memory without the bulk path (a cluster's) is written record by record.
+        write_entity_batch = getattr(mem, "_write_entity_batch", None)
+        write_relation_batch = getattr(mem, "_write_relation_batch", None)
+        kept = checker.kept if write_entity_batch is not None and write_relation_batch is not None else None
+        for kind, write, write_batch in ((_ENTITY, mem.add_entities, write_entity_batch),
+                                         (_RELATION, mem.add_relations, write_relation_batch)):  # fmt: skip
+            if kept is not None:
+                batches: Iterator[tuple[int, int, Any]] = _kept_batches(kept[kind], batch_size)
+            else:
+                source.seek(start)
+                batches = _batches(source, kinds, kind, batch_size)
             written = 0
-            for first, last, batch in _batches(source, kinds, kind, batch_size):
+            for first, last, batch in batches:
                 try:
-                    written += write(batch)
+                    if kept is None:
+                        written += write(batch)
+                    elif write_batch(batch):  # checked columns straight to the store
+                        written += len(batch)
+                    else:  # updates: the per-record path merges
+                        written += write(batch.records())
                 except GraphMemError as exc:
                     what = "entity" if kind == _ENTITY else "relation"
                     raise type(exc)(
@@ -575,9 +600,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+"""Built once: ``json.loads`` with an argument builds a decoder per call (a third of a line's parse)."""
+
+
 def _load(line: str, number: int) -> dict[str, Any]:
     try:
-        value = json.loads(line, parse_constant=_reject_constant)
+        value = _DECODER.decode(line)
     except ValueError as exc:
         raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
     except RecursionError:
@@ -627,7 +656,12 @@ def _check_keys(record: Mapping[str, Any], allowed: frozenset[str], number: int,
         )
 
 
+_TIMESTAMPS = frozenset({"created_at", "updated_at", *_VALIDITY})
+
+
 def _check_timestamps(record: Mapping[str, Any], number: int) -> None:
+    if _TIMESTAMPS.isdisjoint(record):
+        return
     for name in ("created_at", "updated_at", *_VALIDITY):
         value = record.get(name)
         if value is None:
@@ -669,6 +703,8 @@ def _entity_args(record: Mapping[str, Any], number: int) -> dict[str, Any]:
         if record.get(field) is not None:
             args[arg] = record[field]
     _map_type(args, ENTITY_TYPE_KEY, "Entity")
+    if record.get("valid_from") is None and record.get("valid_to") is None:
+        return args
     return {**args, **_validity_args(record)}
 
 
@@ -679,10 +715,16 @@ def _map_type(args: dict[str, Any], key: str, fallback: str) -> None:
     reference file reads back unchanged through ``graphmem mcp``."""
     shown = args.get("type")
     if isinstance(shown, str):
-        args["type"], original = stored_type(shown, fallback=fallback)
+        args["type"], original = _stored_type(shown, fallback)
         if original is not None:
             properties = args.get("properties")
             args["properties"] = {**(properties if isinstance(properties, Mapping) else {}), key: original}
+
+
+@lru_cache(maxsize=4096)
+def _stored_type(shown: str, fallback: str) -> tuple[str, str | None]:
+    """:func:`stored_type`, remembered: a file has few distinct types and many lines."""
+    return stored_type(shown, fallback=fallback)
 
 
 def _validity_args(record: Mapping[str, Any]) -> dict[str, datetime]:
@@ -723,17 +765,122 @@ def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
     return _RELATION, _relation_args(record, number)
 
 
-def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
-    """Check every line; return the kind of each line (index = line number - 1)."""
+_CHECK_BATCH = 50_000
+"""Lines the validating pass checks together, column by column (graphmem.bulk)."""
+
+_KEEP_BYTES = 256 << 20
+"""The validating pass keeps the checked columns of a file up to this size, so
+the writing pass sends them to the store without reading and parsing the file
+again; a larger file is read again (as it is when a batch needed the per-line checks)."""
+
+
+class _Checker:
+    """What the validating pass remembers across lines: entity names, relation
+    endpoints not yet seen as entities, observation counts per name, the vector
+    dimension. Records are checked in batches: column by column when the bulk
+    checks prove every record of a batch valid, else line by line (exact
+    messages, first bad line first)."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        # An endpoint not (yet) seen as an entity of the file, with the first line using it.
+        self.unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
+        self.dim: tuple[int, int] | None = None  # (dimension, line that set it)
+        self.observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
+        self.pending: list[tuple[int, int, dict[str, Any]]] = []
+        # The checked batches, per kind, with their records' line numbers;
+        # None once the file is too large or a batch needed the per-line checks.
+        self.kept: dict[int, list[tuple[list[int], Any]]] | None = {_ENTITY: [], _RELATION: []}
+        self.kept_bytes = 0
+
+    def add(self, number: int, kind: int, args: dict[str, Any]) -> None:
+        self.pending.append((number, kind, args))
+        if len(self.pending) >= _CHECK_BATCH:
+            self.flush()
+
+    def flush(self) -> None:
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        entities = [(number, args) for number, kind, args in pending if kind == _ENTITY]
+        relations = [(number, args) for number, kind, args in pending if kind == _RELATION]
+        entity_batch = bulk.read_entities([args for _, args in entities]) if entities else None
+        relation_batch = bulk.read_relations([args for _, args in relations]) if relations else None
+        if (entities and entity_batch is None) or (relations and relation_batch is None):
+            self.kept = None
+            for number, kind, args in pending:  # the exact message of the first bad line
+                self._parse(number, kind, args)
+            return
+        if self.kept is not None:
+            for kind, lines, batch in ((_ENTITY, entities, entity_batch), (_RELATION, relations, relation_batch)):
+                if batch is not None:
+                    self.kept[kind].append(([number for number, _ in lines], batch))
+                    self.kept_bytes += batch.nbytes()
+            if self.kept_bytes > _KEEP_BYTES:
+                self.kept = None
+        self.names.update(args["name"] for _, args in entities)
+        for number, args in entities:
+            if args.get("observations"):
+                self._count_observations(number, args["name"], len(args["observations"]))
+        self._note_endpoints(relations)
+
+    def _parse(self, number: int, kind: int, args: dict[str, Any]) -> None:
+        try:
+            item = parse_entity(**args) if kind == _ENTITY else parse_relation(**args)
+        except InvalidInput as exc:
+            raise InvalidInput(f"line {number}: {exc}") from None
+        if kind == _RELATION:
+            self._note_endpoints([(number, args)])
+            return
+        self.names.add(item.name)
+        if item.observations:
+            self._count_observations(number, item.name, len(item.observations))
+        if item.embedding is not None:
+            if self.dim is None:
+                self.dim = (item.embedding.size, number)
+            elif item.embedding.size != self.dim[0]:
+                raise InvalidInput(
+                    f"line {number}: the embedding has dimension {item.embedding.size}, but line {self.dim[1]}'s "
+                    f"has {self.dim[0]}; all vectors of a store have one dimension"
+                )
+
+    def _count_observations(self, number: int, name: str, count: int) -> None:
+        # Lines of one name are merged on write: their observations add up
+        # (counted without duplicates removed: a bound).
+        total = self.observations.get(name, 0) + count
+        if total > MAX_OBSERVATIONS:
+            raise InvalidInput(
+                f"line {number}: entity {name!r} reaches {total:,} observations over the file's "
+                f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
+            )
+        self.observations[name] = total
+
+    def _note_endpoints(self, relations: list[tuple[int, dict[str, Any]]]) -> None:
+        """Remember, with its first line, each endpoint not seen as an entity so far
+        (set operations first: most endpoints are known)."""
+        if not relations:
+            return
+        endpoints = {args["source"] for _, args in relations} | {args["target"] for _, args in relations}
+        new = endpoints - self.names - self.unresolved.keys()
+        if not new:
+            return
+        for number, args in relations:
+            for endpoint in (args["source"], args["target"]):
+                if endpoint in new and endpoint not in self.unresolved:
+                    self.unresolved[endpoint] = (number, args)
+
+
+def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[bytearray, _Checker]:
+    """Check every line; return the kind of each line (index = line number - 1) and the checker."""
     kinds = bytearray()
-    names: set[str] = set()
-    # An endpoint not (yet) seen as an entity of the file, with the first line using it.
-    unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
-    dim: tuple[int, int] | None = None  # (dimension, line that set it)
-    observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
+    checker = _Checker()
     first = True
     for number, line in _lines(fh):
-        kind, args = _record(line, number, first)
+        try:
+            kind, args = _record(line, number, first)
+        except InvalidInput:
+            checker.flush()  # an earlier bad line is reported first
+            raise
         kinds.append(kind)
         if progress is not None and number % _VALIDATE_TICK == 0:
             progress(number, None)
@@ -741,40 +888,20 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> bytearray:
             first = first and not line.strip()
             continue
         first = False
-        try:
-            if kind == _ENTITY:
-                item = parse_entity(**args)
-            else:
-                item = parse_relation(**args)
-        except InvalidInput as exc:
-            raise InvalidInput(f"line {number}: {exc}") from None
-        if kind == _ENTITY:
-            names.add(item.name)
-            if item.observations:
-                # Lines of one name are merged on write: their observations
-                # add up (counted without duplicates removed: a bound).
-                total = observations.get(item.name, 0) + len(item.observations)
-                if total > MAX_OBSERVATIONS:
-                    raise InvalidInput(
-                        f"line {number}: entity {item.name!r} reaches {total:,} observations over the file's "
-                        f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
-                    )
-                observations[item.name] = total
-            if item.embedding is not None:
-                if dim is None:
-                    dim = (item.embedding.size, number)
-                elif item.embedding.size != dim[0]:
-                    raise InvalidInput(
-                        f"line {number}: the embedding has dimension {item.embedding.size}, but line {dim[1]}'s "
-                        f"has {dim[0]}; all vectors of a store have one dimension"
-                    )
-        else:
-            for endpoint in (item.source, item.target):
-                if endpoint not in names and endpoint not in unresolved:
-                    unresolved[endpoint] = (number, args)
-    _check_store_dimension(mem, dim)
-    _check_endpoints(mem, names, unresolved)
-    return kinds
+        checker.add(number, kind, args)
+    checker.flush()
+    _check_store_dimension(mem, checker.dim)
+    _check_endpoints(mem, checker.names, checker.unresolved)
+    return kinds, checker
+
+
+def _kept_batches(kept: list[tuple[list[int], Any]], batch_size: int) -> Iterator[tuple[int, int, Any]]:
+    """(first line, last line, batch) of the checked batches cut to ``batch_size`` records
+    (each checked batch passed the call limits whole, so each piece does)."""
+    for lines, batch in kept:
+        for start in range(0, len(lines), batch_size):
+            stop = min(start + batch_size, len(lines))
+            yield lines[start], lines[stop - 1], batch.slice(start, stop)
 
 
 def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
@@ -789,9 +916,13 @@ def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
 
 
 def _check_endpoints(mem: Memory, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
-    for endpoint, (number, args) in unresolved.items():
-        if endpoint in names or mem.get_entity(endpoint) is not None:
+    outside = [endpoint for endpoint in unresolved if endpoint not in names]
+    lookup = getattr(mem, "_stored", None)  # one pass over the store's name map, not a read per name
+    stored = lookup(outside) if lookup is not None else [mem.get_entity(e) is not None for e in outside]
+    for endpoint, found in zip(outside, stored):
+        if found:
             continue
+        number, args = unresolved[endpoint]
         raise NotFound(
             f"line {number}: relation {args['source']!r} -[{args['type']}]-> {args['target']!r}: "
             f"no entity named {endpoint!r} in the file or in the store; nothing was written"

@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .config import (
     MAX_CALL_BYTES,
@@ -293,3 +295,62 @@ def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> in
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInput(f"{what} must be a positive int, not {value!r}")
     return value
+
+
+# -- columns ----------------------------------------------------------------------
+#
+# The bulk path (graphmem.bulk) checks a batch column by column. Each check
+# below answers only "does every value certainly pass the per-value check
+# above?": ``True`` means yes, exactly as the per-value check would decide;
+# ``False`` means "not certainly", and the caller then runs the per-value
+# checks, which raise the exact message. So a column check may be stricter
+# than the per-value one (a false alarm costs speed), never looser.
+
+_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+"""The characters :meth:`str.isspace` accepts (fixed by the Unicode database
+of the interpreter; a test checks this list against it)."""
+
+_BLANK_COLUMN = "^[" + "".join(f"\\x{{{ord(c):x}}}" if c != "-" else "-" for c in _SPACES) + "]*$"
+_FORBIDDEN_COLUMN = r"[\x{0}-\x{1f}\x{7f}-\x{9f}]"
+
+
+def string_column(values: list[Any], *, nullable: bool) -> pa.Array | None:
+    """``values`` as an Arrow string array when every one is a ``str`` (or
+    ``None`` when ``nullable``) encodable as UTF-8 (no lone surrogate); else ``None``."""
+    kinds = set(map(type, values))
+    if not kinds <= ({str, type(None)} if nullable else {str}):
+        return None
+    try:
+        return pa.array(values, pa.string())
+    except UnicodeEncodeError:
+        return None
+
+
+def names_pass(names: pa.Array) -> bool:
+    """Whether every value of a non-null string column passes :func:`check_name`."""
+    if not len(names):
+        return True
+    if names.null_count:
+        return False
+    if pc.max(pc.utf8_length(names)).as_py() > MAX_NAME_LENGTH:
+        return False
+    return not (pc.any(pc.match_substring_regex(names, _BLANK_COLUMN)).as_py()
+                or pc.any(pc.match_substring_regex(names, _FORBIDDEN_COLUMN)).as_py())
+
+
+def types_pass(types: pa.Array) -> bool:
+    """Whether every non-null value passes :func:`check_type` (checked once per distinct value)."""
+    for value in pc.unique(types.drop_null()).to_pylist():
+        if len(value) > MAX_TYPE_LENGTH or not value.isidentifier():
+            return False
+    return True
+
+
+def texts_pass(texts: pa.Array) -> bool:
+    """Whether every value of a string column passes :func:`check_text` (surrogates were refused by Arrow)."""
+    present = texts.drop_null()
+    if not len(present):
+        return True
+    if pc.max(pc.utf8_length(present)).as_py() > MAX_TEXT_LENGTH:
+        return False
+    return not pc.any(pc.match_substring(present, "\x00")).as_py()

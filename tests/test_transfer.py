@@ -264,7 +264,24 @@ def test_writes_in_batches_and_reports_progress(open_store):
         calls["relations"].append(len(records))
         return add_relations(records)
 
+    # The checked columns of a new batch go to the store without add_entities /
+    # add_relations (graphmem.bulk); one transaction either way.
+    write_entity_batch, write_relation_batch = mem._write_entity_batch, mem._write_relation_batch
+
+    def spy_entity_batch(batch):
+        wrote = write_entity_batch(batch)
+        if wrote:
+            calls["entities"].append(len(batch))
+        return wrote
+
+    def spy_relation_batch(batch):
+        wrote = write_relation_batch(batch)
+        if wrote:
+            calls["relations"].append(len(batch))
+        return wrote
+
     mem.add_entities, mem.add_relations = spy_entities, spy_relations
+    mem._write_entity_batch, mem._write_relation_batch = spy_entity_batch, spy_relation_batch
     lines = [json.dumps({"type": "entity", "name": f"n{i}"}) for i in range(7)]
     lines += [json.dumps({"type": "relation", "from": f"n{i}", "to": f"n{i + 1}", "relationType": "NEXT"}) for i in range(6)]
     progress = []
@@ -278,16 +295,19 @@ def test_writes_in_batches_and_reports_progress(open_store):
 
 def test_a_failing_batch_says_what_was_already_written(open_store):
     mem = open_store(None)
-    add_entities = mem.add_entities
+    add_entities, write_entity_batch = mem.add_entities, mem._write_entity_batch
     seen = []
 
-    def fail_second(records):
-        seen.append(records)
-        if len(seen) == 2:
-            raise graphmem.StoreLocked("simulated: another writer")
-        return add_entities(records)
+    def fail_second(write):
+        def run(records):
+            seen.append(records)
+            if len(seen) == 2:
+                raise graphmem.StoreLocked("simulated: another writer")
+            return write(records)
+        return run
 
-    mem.add_entities = fail_second
+    # Either way a batch reaches the store: add_entities, or its checked columns (graphmem.bulk).
+    mem.add_entities, mem._write_entity_batch = fail_second(add_entities), fail_second(write_entity_batch)
     text = "\n".join(json.dumps({"type": "entity", "name": f"n{i}"}) for i in range(5))
     with pytest.raises(graphmem.StoreLocked, match=r"simulated: another writer \(while writing the entity batch of "
                                                    r"lines 3-4; the 2 records of earlier batches stay written\)"):

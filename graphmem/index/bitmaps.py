@@ -89,6 +89,31 @@ class LabelBitmaps:
     def add(self, label: str, ids: Iterable[int]) -> None:
         self._maps.setdefault(label, BitMap()).update(ids)
 
+    def add_array(self, label: str, ids: np.ndarray) -> None:
+        """:meth:`add` for an id array (built from its buffer, not element by element)."""
+        if len(ids):
+            found = self._maps.get(label)
+            if found is None:
+                self._maps[label] = BitMap(np.asarray(ids, np.uint32))
+            else:
+                found |= BitMap(np.asarray(ids, np.uint32))
+
+    def add_grouped(self, labels: pa.Array, ids: np.ndarray) -> None:
+        """Add each id under its label (parallel arrays; grouped in Arrow, one bitmap update per label).
+
+        Examples
+        --------
+        >>> b = LabelBitmaps(); b.add("a", [1])
+        >>> b.add_grouped(pa.array(["a", "b", "a"]), np.array([5, 6, 7])); b.counts()
+        {'a': 3, 'b': 1}
+        """
+        for label, members in LabelBitmaps.from_arrow(labels, ids)._maps.items():
+            found = self._maps.get(label)
+            if found is None:
+                self._maps[label] = members
+            else:
+                found |= members
+
     def discard(self, label: str, ids: Iterable[int]) -> None:
         bitmap = self._maps.get(label)
         if bitmap is None:

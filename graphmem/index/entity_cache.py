@@ -103,6 +103,18 @@ class EntityCache:
                 self._rows.pop(key, None)
                 briefs.pop(key, None)
 
+    def forget(self, keys: list[str]) -> None:
+        """After a commit that created ``keys``: drop what the cache holds of them
+        (a name looked up before it existed is cached as missing). One set
+        intersection with the cache, which is small, instead of a loop over ``keys``."""
+        wanted = set(keys)
+        with self._lock:
+            self.generation += 1
+            for key in set(self._rows) & wanted:
+                del self._rows[key]
+            for key in set(self._briefs) & wanted:
+                del self._briefs[key]
+
     def clear(self) -> None:
         with self._lock:
             self.generation += 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -53,6 +54,20 @@ class IdMap:
     def id_of(self, key: str) -> int | None:
         return self._by_key.get(key)
 
+    def ids_of(self, keys: list[str]) -> np.ndarray:
+        """The id of each key (-1 where absent), in one pass over the map in C.
+
+        Examples
+        --------
+        >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).ids_of(["b", "x"]).tolist()
+        [1, -1]
+        """
+        return np.fromiter(map(self._by_key.get, keys, repeat(-1)), np.int64, len(keys))
+
+    def none_of(self, keys: Iterable[str]) -> bool:
+        """Whether no key of ``keys`` is in the map (one set operation)."""
+        return self._by_key.keys().isdisjoint(keys)
+
     def key_of(self, id_: int) -> str | None:
         return self._by_id.get(id_)
 
@@ -72,6 +87,12 @@ class IdMap:
         for key, id_ in items:
             self._by_key[key] = id_
             self._by_id[id_] = key
+
+    def add_arrays(self, keys: list[str], ids: np.ndarray) -> None:
+        """:meth:`add` for parallel lists (two dict updates, no Python loop)."""
+        id_list = ids.tolist()
+        self._by_key.update(zip(keys, id_list))
+        self._by_id.update(zip(id_list, keys))
 
     def remove(self, key: str) -> int | None:
         id_ = self._by_key.pop(key, None)

@@ -1,0 +1,540 @@
+"""The bulk write path: a batch of records as Arrow columns, checked and written column by column.
+
+:meth:`Memory.add_entities` and :meth:`Memory.add_relations` first try this
+path. Reading each input record (one pass that picks its fields into column
+lists) is the only per-record Python of the common case; every check runs
+over whole columns (Arrow kernels, set operations, one encoder call mapped
+over a column), keys are resolved in one pass over the in-memory name map,
+and the rows go to the engine as one Arrow table (``COPY``).
+
+It is a fast path, not a second implementation of the rules. It takes a batch
+only when it can prove that the batch is one that the per-record path
+(:mod:`graphmem.writes`) would write in the same way:
+
+- entities that are all new (no key in the store, current or expired, and no
+  name twice in the batch), without embeddings, no embedder, duplicates
+  ``"allow"`` and no namespace capacity;
+- relations that are all new (no current relation with the same source,
+  type and target, none twice in the batch) between existing entities,
+  without ``replaces``;
+- every column check certain to pass (see the column checks in
+  :mod:`graphmem.validate`).
+
+Anything else (an update, a bad record, a rare field) returns ``None`` and the
+caller runs the per-record path from the start, which applies the upsert
+rules and raises the exact error. Records with the optional fields
+``valid_from`` / ``valid_to`` / ``importance`` stay on this path; those
+values are checked by the per-value functions, one call per record that
+carries them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from itertools import chain, compress, repeat
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from operator import is_not, itemgetter
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from .config import (
+    MAX_CALL_BYTES,
+    MAX_OBSERVATIONS,
+    MAX_OBSERVATIONS_PER_CALL,
+    MAX_PROPERTIES_BYTES,
+    MAX_PROPERTY_DEPTH,
+    MAX_RECORD_BYTES,
+    StoreConfig,
+)
+from .errors import InvalidInput
+from .index.derived import DerivedState
+from .index.entity_cache import EntityCache
+from .records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA
+from .store.store import Store
+from .temporal import check_validity
+from .validate import names_pass, string_column, texts_pass, types_pass
+
+__all__ = ["EntityBatch", "RelationBatch", "read_entities", "read_relations", "write_entities",
+           "write_relations", "apply_entities", "apply_relations"]  # fmt: skip
+
+_ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding", "valid_from",
+                            "valid_to", "importance"})  # fmt: skip
+_RELATION_FIELDS = frozenset({"source", "type", "target", "properties", "valid_from", "valid_to", "replaces"})
+_NONE = type(None)
+
+# The encoder json.dumps(..., ensure_ascii=False, separators=(",", ":"),
+# allow_nan=False) builds on every call, built once: the per-record writes
+# store this exact text (writes._json, EntityRow.params). No cycle markers
+# (they would be shared between threads): a cycle raises RecursionError,
+# and the caller takes the per-record path, which names the problem.
+_ENCODE = c_make_encoder(None, None, encode_basestring, None, ":", ",", False, False, False)
+
+
+def _dumps(value: Any) -> str:
+    return "".join(_ENCODE(value, 0))
+
+
+# -- reading --------------------------------------------------------------------------
+
+
+def _field(records: list[dict[str, Any]], fields: set[str], name: str) -> list[Any] | None:
+    """Column ``name`` of dict records (``None`` where absent), or ``None`` when no record has it."""
+    if name not in fields:
+        return None
+    return list(map(dict.get, records, repeat(name)))
+
+
+def _dict_columns(records: Any, allowed: frozenset[str], required: tuple[str, ...]) -> dict[str, Any] | None:
+    """The columns of a list of plain dicts, or ``None`` when the batch is not one the bulk path reads."""
+    if not isinstance(records, list) or not records or set(map(type, records)) != {dict}:
+        return None
+    fields = set().union(*records)
+    if not fields <= allowed:
+        return None
+    try:
+        # One pass per column (a pass building per-record tuples instead wakes the cyclic GC).
+        columns: dict[str, Any] = {name: list(map(itemgetter(name), records)) for name in required}
+    except KeyError:
+        return None
+    for name in allowed - set(required):
+        columns[name] = _field(records, fields, name)
+    if "replaces" in columns and columns["replaces"] is not None:
+        # Absent means False; an explicit None is refused by the per-record check.
+        columns["replaces"] = list(map(dict.get, records, repeat("replaces"), repeat(False)))
+    return columns
+
+
+def _properties(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray] | None:
+    """The properties column as the JSON text the per-record path stores
+    (``"{}"`` where absent) and each record's JSON size for the record limits
+    (0 where absent), or ``None`` when a value needs the per-record check."""
+    if values is None:
+        return pa.repeat(pa.scalar("{}"), n), np.zeros(n, np.int64)
+    kinds = set(map(type, values))
+    if not kinds <= {dict, _NONE}:
+        return None
+    present = np.fromiter(map(is_not, values, repeat(None)), bool, n)
+    given = list(compress(values, present.tolist())) if not present.all() else values
+    text_col = _json_column(given)
+    if text_col is None:
+        return None
+    if len(text_col):
+        sizes = pc.binary_length(text_col)
+        if pc.max(sizes).as_py() > MAX_PROPERTIES_BYTES:
+            return None
+        # Nesting depth is at most the number of brackets (strings holding
+        # brackets only make this stricter).
+        if pc.max(pc.count_substring_regex(text_col, r"[\[{]")).as_py() > MAX_PROPERTY_DEPTH:
+            return None
+    if present.all():
+        return text_col, sizes.to_numpy(zero_copy_only=False).astype(np.int64)
+    full = np.zeros(n, np.int64)
+    where = np.flatnonzero(present)
+    if len(text_col):
+        full[where] = sizes.to_numpy(zero_copy_only=False)
+    column = np.full(n, "{}", dtype=object)
+    column[where] = text_col.to_numpy(zero_copy_only=False)
+    return pa.array(column, pa.string()), full
+
+
+_SCALARS = frozenset({str, int, float, bool, _NONE})
+
+
+def _json_column(given: list[dict[str, Any]]) -> pa.Array | None:
+    """Each dict's JSON text (as the per-record path writes it), or ``None``
+    when one needs the per-record check: not JSON (NaN, a set...), a key that
+    is not a str, a tuple (check_properties refuses the first and stores the
+    second as a list), a lone surrogate."""
+    if not given:
+        return pa.array([], pa.string())
+    flat = set(map(type, chain.from_iterable(given))) <= {str} and set(
+        map(type, chain.from_iterable(map(dict.values, given)))) <= _SCALARS
+    try:
+        whole = _dumps(given)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if flat and whole.count("},{") == len(given) - 1:
+        # Flat dicts with str keys: JSON keeps them as they are, and the text of
+        # the list is the texts of its dicts joined by "," -- split where no
+        # string holds "},{" (the count proves it), one call for the batch.
+        parts = string_column(whole[2:-2].split("},{"), nullable=False)
+        if parts is None:
+            return None  # a lone surrogate
+        return pc.binary_join_element_wise(pa.scalar("{"), parts, pa.scalar("}"), "")
+    # Nested values: JSON turns int/float/bool keys into strings and tuples
+    # into lists; read back, only what round-trips unchanged skips the per-record check.
+    if json.loads(whole) != given:
+        return None
+    try:
+        texts = list(map(_dumps, given))
+    except (TypeError, ValueError, RecursionError):
+        return None
+    return string_column(texts, nullable=False)
+
+
+def _validity(start: list[Any] | None, end: list[Any] | None, n: int) -> tuple[pa.Array, pa.Array] | None:
+    """``valid_from`` / ``valid_to`` as UTC timestamps: checked per record that carries one."""
+    if start is None and end is None:
+        nulls = pa.nulls(n, pa.timestamp("us"))
+        return nulls, nulls
+    start = start or [None] * n
+    end = end or [None] * n
+    out_start: list[datetime | None] = [None] * n
+    out_end: list[datetime | None] = [None] * n
+    try:
+        for i in np.flatnonzero(np.fromiter(map(_given, start, end), bool, n)).tolist():
+            out_start[i], out_end[i] = check_validity(start[i], end[i])
+    except InvalidInput:
+        return None
+    return pa.array(out_start, pa.timestamp("us")), pa.array(out_end, pa.timestamp("us"))
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A stored (naive UTC) time as the aware datetime the public calls take."""
+    return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+def _given(a: Any, b: Any) -> bool:
+    return a is not None or b is not None
+
+
+def _importance(values: list[Any] | None, n: int) -> pa.Array | None:
+    if values is None:
+        return pa.nulls(n, pa.float64())
+    if not set(map(type, values)) <= {int, float, _NONE}:
+        return None  # bool, str, numpy scalars...: the per-record check decides
+    out: list[float | None] = [None] * n
+    for i in np.flatnonzero(np.fromiter(map(is_not, values, repeat(None)), bool, n)).tolist():
+        try:
+            if not math.isfinite(values[i]):
+                return None
+        except OverflowError:
+            return None
+        out[i] = float(values[i])
+    return pa.array(out, pa.float64())
+
+
+def _observations(values: list[Any] | None, n: int) -> tuple[pa.Array, np.ndarray, np.ndarray] | None:
+    """Observations as the per-record path stores a new entity's (``None``
+    items as ``""``), with each record's count and UTF-8 bytes; ``None`` when
+    a value needs the per-record check or a list repeats an observation (the
+    per-record path keeps the first of each)."""
+    empty = pa.array([[]] * n, pa.list_(pa.string()))
+    if values is None:
+        return empty, np.zeros(n, np.int64), np.zeros(n, np.int64)
+    if not set(map(type, values)) <= {list, tuple, _NONE}:
+        return None
+    try:
+        column = pa.array(values, pa.list_(pa.string()))
+    except (pa.ArrowException, UnicodeEncodeError):
+        return None
+    column = column.fill_null(pa.scalar([], pa.list_(pa.string())))
+    counts = pc.list_value_length(column).to_numpy(zero_copy_only=False).astype(np.int64)
+    if counts.size and counts.max() > MAX_OBSERVATIONS:
+        return None
+    items = pc.fill_null(column.flatten(), "")
+    if len(items):
+        if not texts_pass(items):
+            return None
+        parents = pc.list_parent_indices(column)
+        pairs = pa.table({"p": parents, "v": items})
+        if pairs.group_by(["p", "v"]).aggregate([]).num_rows != len(items):
+            return None
+        lengths = pc.binary_length(items).to_numpy(zero_copy_only=False).astype(np.int64)
+        sizes = np.bincount(parents.to_numpy(zero_copy_only=False), weights=lengths, minlength=n).astype(np.int64)
+        column = pa.ListArray.from_arrays(column.offsets, items)
+    else:
+        sizes = np.zeros(n, np.int64)
+    return column, counts, sizes
+
+
+def _sizes(*columns: pa.Array | None) -> np.ndarray:
+    """UTF-8 bytes per row summed over string columns (a null adds nothing)."""
+    total: np.ndarray | None = None
+    for column in columns:
+        if column is None:
+            continue
+        lengths = pc.fill_null(pc.binary_length(column), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        total = lengths if total is None else total + lengths
+    return total  # type: ignore[return-value]
+
+
+def _limits_pass(sizes: np.ndarray, observations: np.ndarray) -> bool:
+    """The record and call limits of ``check_record_bytes`` / ``check_call_totals``."""
+    if not sizes.size:
+        return True
+    return bool(sizes.max() <= MAX_RECORD_BYTES and sizes.sum() <= MAX_CALL_BYTES
+                and observations.sum() <= MAX_OBSERVATIONS_PER_CALL)
+
+
+# -- entities -------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class EntityBatch:
+    """New-entity records as checked Arrow columns (``type`` null where not given)."""
+
+    names: pa.Array
+    name_list: list[str]
+    types: pa.Array
+    texts: pa.Array
+    observations: pa.Array
+    properties: pa.Array
+    valid_from: pa.Array
+    valid_to: pa.Array
+    importance: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.name_list)
+
+    def nbytes(self) -> int:
+        """Bytes of the Arrow columns (the name list shares its strings with the caller)."""
+        return sum(c.nbytes for c in (self.names, self.types, self.texts, self.observations, self.properties,
+                                      self.valid_from, self.valid_to, self.importance)) + 8 * len(self)  # fmt: skip
+
+    def slice(self, start: int, stop: int) -> EntityBatch:
+        """Records ``start:stop`` (zero-copy for the columns)."""
+        n = stop - start
+        return EntityBatch(self.names.slice(start, n), self.name_list[start:stop], self.types.slice(start, n),
+                           self.texts.slice(start, n), self.observations.slice(start, n),
+                           self.properties.slice(start, n), self.valid_from.slice(start, n),
+                           self.valid_to.slice(start, n), self.importance.slice(start, n))  # fmt: skip
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records again, as :meth:`Memory.add_entities` takes them (for the
+        per-record path when the batch turns out to update stored entities)."""
+        out = []
+        for name, type_, text, observations, properties, start, end, importance in zip(
+            self.name_list, self.types.to_pylist(), self.texts.to_pylist(), self.observations.to_pylist(),
+            self.properties.to_pylist(), self.valid_from.to_pylist(), self.valid_to.to_pylist(),
+            self.importance.to_pylist(),
+        ):  # fmt: skip
+            out.append({"name": name, "type": type_, "text": text, "observations": observations,
+                        "properties": json.loads(properties), "valid_from": _aware(start), "valid_to": _aware(end),
+                        "importance": importance})  # fmt: skip
+        return out
+
+
+def read_entities(records: Any) -> EntityBatch | None:
+    """The batch as columns when every record passes the per-record checks
+    for certain and carries no embedding; ``None`` otherwise."""
+    columns = _dict_columns(records, _ENTITY_FIELDS, ("name",))
+    if columns is None:
+        return None
+    if columns["embedding"] is not None and set(map(type, columns["embedding"])) != {_NONE}:
+        return None
+    n = len(records)
+    names = string_column(columns["name"], nullable=False)
+    if names is None or not names_pass(names):
+        return None
+    types = string_column(columns["type"] or [None] * n, nullable=True)
+    if types is None or not types_pass(types):
+        return None
+    texts = string_column(columns["text"] or [None] * n, nullable=True)
+    if texts is None or not texts_pass(texts):
+        return None
+    observations = _observations(columns["observations"], n)
+    properties = _properties(columns["properties"], n)
+    validity = _validity(columns["valid_from"], columns["valid_to"], n)
+    importance = _importance(columns["importance"], n)
+    if observations is None or properties is None or validity is None or importance is None:
+        return None
+    if not _limits_pass(_sizes(names, types, texts) + observations[2] + properties[1], observations[1]):
+        return None
+    return EntityBatch(names, columns["name"], types, texts, observations[0], properties[0], *validity,
+                       importance)  # fmt: skip
+
+
+@dataclass(slots=True)
+class EntityBulkPlan:
+    keys: list[str]
+    ids: np.ndarray
+    types: pa.Array
+    namespace: str
+    valid_from: pa.Array
+    valid_to: pa.Array
+
+
+def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, namespace: str, config: StoreConfig,
+                   now: datetime) -> EntityBulkPlan | None:
+    """Create the batch's entities in the open transaction, or ``None`` (nothing
+    written) when one of them exists or a name repeats: then the per-record
+    path must merge."""
+    n = len(batch)
+    prefix = namespace + KEY_SEPARATOR
+    keys = list(map(prefix.__add__, batch.name_list))
+    if len(set(keys)) != n or not state.ids.none_of(keys) or not state.expired.keys().isdisjoint(keys):
+        return None
+    ids = np.fromiter(state.ids.allocate(n), np.int64, n)
+    types = pc.fill_null(batch.types, "Entity")
+    stamp = pa.repeat(pa.scalar(now, pa.timestamp("us")), n)
+    columns = {
+        "key": pa.array(keys, pa.string()), "id": pa.array(ids, pa.int64()),
+        "namespace": pa.repeat(pa.scalar(namespace), n), "name": batch.names, "type": types, "text": batch.texts,
+        "observations": batch.observations, "properties": batch.properties, "created_at": stamp, "updated_at": stamp,
+        "valid_from": batch.valid_from, "valid_to": batch.valid_to, "importance": batch.importance,
+    }  # fmt: skip
+    table = pa.Table.from_arrays(
+        [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in ENTITY_SCHEMA],
+        schema=ENTITY_SCHEMA,
+    )
+    store.execute("entity_copy" if n >= config.copy_threshold else "entity_create_batch", {"rows": table})
+    return EntityBulkPlan(keys, ids, types, namespace, batch.valid_from, batch.valid_to)
+
+
+def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan) -> None:
+    """After commit: as :func:`graphmem.writes.apply_entity_plan` for new entities."""
+    state.ids.add_arrays(plan.keys, plan.ids)
+    state.entity_types.add_grouped(plan.types, plan.ids)
+    bounded = pc.or_(pc.is_valid(plan.valid_from), pc.is_valid(plan.valid_to)).to_numpy(zero_copy_only=False)
+    if bounded.any():
+        where = np.flatnonzero(bounded)
+        state.bounds.set_entities(plan.ids[where], plan.valid_from.take(where).to_pylist(),
+                                  plan.valid_to.take(where).to_pylist())
+    state.namespaces.add_array(plan.namespace, plan.ids)
+    state.generation += 1
+    cache.forget(plan.keys)  # a name read before it existed is cached as missing
+
+
+# -- relations ------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class RelationBatch:
+    sources: list[str]
+    targets: list[str]
+    types: pa.Array
+    properties: pa.Array
+    valid_from: pa.Array
+    valid_to: pa.Array
+
+    def __len__(self) -> int:
+        return len(self.sources)
+
+    def nbytes(self) -> int:
+        return sum(c.nbytes for c in (self.types, self.properties, self.valid_from, self.valid_to)) + 16 * len(self)
+
+    def slice(self, start: int, stop: int) -> RelationBatch:
+        n = stop - start
+        return RelationBatch(self.sources[start:stop], self.targets[start:stop], self.types.slice(start, n),
+                             self.properties.slice(start, n), self.valid_from.slice(start, n),
+                             self.valid_to.slice(start, n))  # fmt: skip
+
+    def records(self) -> list[dict[str, Any]]:
+        """The records again, as :meth:`Memory.add_relations` takes them."""
+        return [
+            {"source": source, "type": type_, "target": target,
+             "properties": None if properties == "{}" else json.loads(properties), "valid_from": _aware(start),
+             "valid_to": _aware(end)}
+            for source, type_, target, properties, start, end in zip(
+                self.sources, self.types.to_pylist(), self.targets, self.properties.to_pylist(),
+                self.valid_from.to_pylist(), self.valid_to.to_pylist())
+        ]  # fmt: skip
+
+
+def _tuple_columns(records: Any) -> dict[str, Any] | None:
+    if not isinstance(records, list) or not records or not set(map(type, records)) <= {tuple, list}:
+        return None
+    lengths = set(map(len, records))
+    if lengths not in ({3}, {4}):
+        return None
+    columns = [list(c) for c in zip(*records)]
+    return {"source": columns[0], "type": columns[1], "target": columns[2],
+            "properties": columns[3] if len(columns) == 4 else None, "valid_from": None, "valid_to": None,
+            "replaces": None}  # fmt: skip
+
+
+def read_relations(records: Any) -> RelationBatch | None:
+    """The batch as columns when every record passes the per-record checks
+    for certain and none has ``replaces=True``; ``None`` otherwise."""
+    columns = _tuple_columns(records) or _dict_columns(records, _RELATION_FIELDS, ("source", "type", "target"))
+    if columns is None:
+        return None
+    replaces = columns["replaces"]
+    if replaces is not None and (set(map(type, replaces)) != {bool} or any(replaces)):
+        return None
+    n = len(records)
+    sources = string_column(columns["source"], nullable=False)
+    targets = string_column(columns["target"], nullable=False)
+    types = string_column(columns["type"], nullable=False)
+    if sources is None or targets is None or types is None:
+        return None
+    if not (names_pass(sources) and names_pass(targets) and types_pass(types)):
+        return None
+    properties = _properties(columns["properties"], n)
+    validity = _validity(columns["valid_from"], columns["valid_to"], n)
+    if properties is None or validity is None:
+        return None
+    if not _limits_pass(_sizes(sources, types, targets) + properties[1], np.zeros(1, np.int64)):
+        return None
+    return RelationBatch(columns["source"], columns["target"], types, properties[0], *validity)
+
+
+@dataclass(slots=True)
+class RelationBulkPlan:
+    src: np.ndarray
+    dst: np.ndarray
+    local: np.ndarray
+    """Each relation's index into ``type_names``."""
+    type_names: list[str]
+    valid_from: pa.Array
+    valid_to: pa.Array
+
+
+def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, namespace: str,
+                    config: StoreConfig, now: datetime) -> RelationBulkPlan | None:
+    """Create the batch's relations in the open transaction, or ``None``
+    (nothing written) when an endpoint is missing, a relation is current
+    already or repeats in the batch: then the per-record path decides."""
+    n = len(batch)
+    prefix = namespace + KEY_SEPARATOR
+    source_keys = list(map(prefix.__add__, batch.sources))
+    target_keys = list(map(prefix.__add__, batch.targets))
+    src = state.ids.ids_of(source_keys)
+    dst = state.ids.ids_of(target_keys)
+    if (src < 0).any() or (dst < 0).any():
+        return None
+    encoded = batch.types.dictionary_encode()
+    type_names = encoded.dictionary.to_pylist()
+    local = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    pair = (src << 32) | dst
+    order = np.lexsort((local, pair))
+    if n > 1 and ((pair[order][1:] == pair[order][:-1]) & (local[order][1:] == local[order][:-1])).any():
+        return None
+    edges = state.edges
+    known = np.array([-1 if edges.code_of(t) is None else edges.code_of(t) for t in type_names], np.int32)
+    if edges.contains_many(src, known[local], dst).any():
+        return None
+    table = pa.Table.from_arrays([
+        pa.array(source_keys, pa.string()), pa.array(target_keys, pa.string()), batch.types, batch.properties,
+        pa.repeat(pa.scalar(now, pa.timestamp("us")), n), batch.valid_from, batch.valid_to,
+        pa.nulls(n, pa.timestamp("us")),
+    ], schema=RELATION_SCHEMA)  # fmt: skip
+    store.execute("relation_copy", {"rows": table})
+    return RelationBulkPlan(src, dst, local, type_names, batch.valid_from, batch.valid_to)
+
+
+def apply_relations(state: DerivedState, plan: RelationBulkPlan) -> None:
+    """After commit: as :func:`graphmem.writes.apply_relation_plan` for new relations."""
+    edges = state.edges
+    codes = np.array([edges.code_for(t) for t in plan.type_names], np.int64)[plan.local]
+    edges.add(np.column_stack([plan.src, codes, plan.dst]))
+    order = np.argsort(plan.local, kind="stable")
+    bounds = np.searchsorted(plan.local[order], np.arange(len(plan.type_names) + 1))
+    for j, name in enumerate(plan.type_names):
+        members = order[bounds[j]:bounds[j + 1]]
+        state.relation_types.add_array(name, np.concatenate([plan.src[members], plan.dst[members]]))
+    bounded = pc.or_(pc.is_valid(plan.valid_from), pc.is_valid(plan.valid_to)).to_numpy(zero_copy_only=False)
+    if bounded.any():
+        where = np.flatnonzero(bounded)
+        triples = np.column_stack([plan.src[where], codes[where], plan.dst[where]])
+        state.bounds.set_relations(triples, plan.valid_from.take(where).to_pylist(),
+                                   plan.valid_to.take(where).to_pylist())
+    state.generation += 1
+

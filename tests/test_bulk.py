@@ -1,0 +1,270 @@
+"""The bulk write path (graphmem/bulk.py) against the per-record path (oracle).
+
+Random batches (new names, names repeated within a batch, names already
+stored, optional fields present or not, some invalid records) go through
+three stores: ``add_entities`` / ``add_relations`` as shipped (bulk path when
+it applies), the same calls with the bulk path switched off (the per-record
+path of graphmem/writes.py), and ``add_entity`` / ``add_relation`` one record
+at a time. The first two must leave identical stores, history and ids
+included, and raise the same errors; the third the same current state
+(one-by-one writes make a version per record, a batch one per name).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graphmem
+from graphmem import bulk
+from graphmem.config import StoreConfig
+from graphmem.errors import GraphMemError, InvalidInput
+from graphmem.validate import _SPACES, names_pass, string_column
+
+# Small thresholds so that small batches take the COPY statements a 50k batch
+# takes; a small address-space reservation, as each example opens three stores.
+_CONFIG = StoreConfig(copy_threshold=3, relation_copy_threshold=2, max_db_size=1 << 30)
+
+_NAMES = [f"n{i}" for i in range(6)] + ["Zoë", "東京"]
+"""Written first in every example, so that relations find their endpoints."""
+_FRESH = [f"f{i}" for i in range(40)]
+"""Names the entity batches draw too: mostly new, so the bulk path applies."""
+_T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_times = st.sampled_from([None, None, _T0, _T0 + timedelta(days=3), _T0 - timedelta(days=2)])
+_props = st.one_of(
+    st.none(),
+    st.dictionaries(st.sampled_from(["a", "b", "ü"]), st.one_of(st.integers(-3, 3), st.text(max_size=3),
+                                                                st.floats(allow_nan=False, allow_infinity=False),
+                                                                st.lists(st.integers(0, 2), max_size=2)),
+                    max_size=3),
+)
+
+
+@st.composite
+def _entity(draw: st.DrawFn) -> dict:
+    record = {"name": draw(st.sampled_from(_NAMES + _FRESH))}
+    for field, strategy in (
+        ("type", st.sampled_from([None, "Person", "Place"])),
+        ("text", st.one_of(st.none(), st.text(max_size=4))),
+        ("observations", st.one_of(st.none(), st.lists(st.sampled_from(["x", "y", "z", ""]), max_size=4))),
+        ("properties", _props),
+        ("valid_from", _times),
+        ("valid_to", _times),
+        ("importance", st.one_of(st.none(), st.floats(0, 1))),
+    ):
+        if draw(st.booleans()):
+            record[field] = draw(strategy)
+    if draw(st.integers(0, 30)) == 0:  # now and then a record the checks refuse
+        record[draw(st.sampled_from(["name", "type", "text", "bogus"]))] = draw(
+            st.sampled_from(["", " \u3000", "a\x00", "not a type", 7]))
+    return record
+
+
+@st.composite
+def _relation(draw: st.DrawFn, shape: str = "either") -> dict | tuple:
+    source, target = draw(st.sampled_from(_NAMES)), draw(st.sampled_from(_NAMES))
+    type_ = draw(st.sampled_from(["KNOWS", "LIKES"]))
+    if shape == "tuple" or (shape == "either" and draw(st.booleans())):
+        return (source, type_, target)
+    record = {"source": source, "type": type_, "target": target}
+    for field, strategy in (("properties", _props), ("valid_from", _times), ("valid_to", _times)):
+        if draw(st.booleans()):
+            record[field] = draw(strategy)
+    if draw(st.integers(0, 8)) == 0:
+        record["replaces"] = draw(st.sampled_from([True, False]))
+    return record
+
+
+_batches = st.lists(
+    st.tuples(st.lists(_entity(), min_size=1, max_size=6),
+              st.sampled_from(["tuple", "dict", "either"]).flatmap(
+                  lambda shape: st.lists(_relation(shape), min_size=1, max_size=6))),
+    min_size=1, max_size=3,
+)  # fmt: skip
+
+
+def _state(mem: graphmem.Memory, *, history: bool) -> tuple:
+    """Everything a reader can see (timestamps of the writes aside: they differ per store)."""
+    entities = sorted(
+        ((e.name, e.id, e.type, e.text, e.observations, repr(e.properties), e.valid_from, e.valid_to, e.importance)
+         for e in mem.iter_entities()),
+        key=repr,
+    )
+    relations = sorted(
+        ((r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to) for r in mem.iter_relations()),
+        key=repr,
+    )
+    names = [e[0] for e in entities]
+    # neighbors() of an entity not valid now is NotFound: compared as such.
+    neighbors = {n: _outcome(lambda n=n: [(x.name, x.type, x.direction) for x in mem.neighbors(n)]) for n in names}
+    stats = {k: v for k, v in mem.stats().items() if k in ("entities", "relations", "entity_types", "relation_types")}
+    out = (len(mem), entities, relations, neighbors, stats)
+    if history:
+        versions = {}
+        for n in names:
+            h = mem.history(n)
+            versions[n] = ([(v.type, v.text, v.observations, repr(v.properties), v.valid_from, v.valid_to)
+                            for v in h.entity],
+                           sorted(((r.source, r.type, r.target, repr(r.properties), r.valid_from, r.valid_to,
+                                    r.expired_at is None) for r in h.relations), key=repr))  # fmt: skip
+        out += (versions,)
+    return out
+
+
+def _outcome(call, *args) -> tuple:
+    try:
+        return ("ok", call(*args))
+    except GraphMemError as exc:
+        return (type(exc).__name__, str(exc))
+
+
+def _one_by_one(mem: graphmem.Memory, entities: list, relations: list) -> None:
+    """The batches that the batch calls wrote, one record per call."""
+    for record in entities:
+        mem.add_entity(**record)
+    for record in relations:
+        if isinstance(record, tuple):
+            mem.add_relation(*record)
+        else:
+            mem.add_relation(**record)
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=_batches)
+def test_bulk_equals_per_record_path(batches, engine, monkeypatch) -> None:
+    # Opened and closed per example (the open_store fixture closes only at the end of the test).
+    stores = [graphmem.open(None, embedder=None, engine=engine, config=_CONFIG) for _ in range(3)]
+    try:
+        _compare(batches, *stores, monkeypatch)
+    finally:
+        for store in stores:
+            store.close()
+
+
+def _compare(batches, fast, slow, single, monkeypatch) -> None:
+    used = []
+    real_read = bulk.read_entities
+
+    def spy(records):
+        batch = real_read(records)
+        used.append(batch is not None)
+        return batch
+
+    for store in (fast, slow, single):
+        store.add_entities([{"name": n} for n in _NAMES])
+    valid_batches = []
+    for entities, relations in batches:
+        with monkeypatch.context() as patch:
+            patch.setattr(bulk, "read_entities", spy)
+            got = _outcome(fast.add_entities, [dict(r) for r in entities])
+        with monkeypatch.context() as patch:
+            patch.setattr(bulk, "read_entities", lambda records: None)
+            patch.setattr(bulk, "read_relations", lambda records: None)
+            expected = _outcome(slow.add_entities, [dict(r) for r in entities])
+            expected_rel = _outcome(slow.add_relations, list(relations))
+        assert got == expected
+        assert _outcome(fast.add_relations, list(relations)) == expected_rel
+        if got[0] == "ok":
+            valid_batches.append((entities, relations if expected_rel[0] == "ok" else []))
+    assert _state(fast, history=True) == _state(slow, history=True)
+    def triple(r):
+        return r[:3] if isinstance(r, tuple) else (r["source"], r["type"], r["target"])
+
+    # A batch merges the records of one relation (properties, validity, replaces)
+    # before writing; one-by-one calls apply each in turn, and replaces=True of
+    # a later record retires relations an earlier record of the batch wrote. The
+    # current state agrees when no batch repeats a relation or replaces.
+    comparable = all(
+        len({triple(r) for r in relations}) == len(relations)
+        and not any(isinstance(r, dict) and r.get("replaces") for r in relations)
+        for _, relations in batches
+    )
+    if len(valid_batches) == len(batches) and comparable:
+        for entities, relations in valid_batches:
+            _one_by_one(single, entities, relations)
+        # One-by-one writes of a name repeated in a batch make more versions; the current state is the same.
+        assert _state(fast, history=False) == _state(single, history=False)
+
+
+def test_bulk_path_taken_for_new_records(open_store) -> None:
+    mem = open_store(None, config=_CONFIG)
+    records = [{"name": f"e{i}", "type": "P", "text": "t", "properties": {"i": i}, "observations": ["a", None]}
+               for i in range(10)]  # fmt: skip
+    assert bulk.read_entities(records) is not None
+    assert mem.add_entities(records) == 10
+    relations = [{"source": f"e{i}", "type": "K", "target": f"e{i + 1}"} for i in range(9)]
+    assert bulk.read_relations(relations) is not None
+    assert mem.add_relations(relations) == 9
+    assert mem.get_entity("e3").observations == ("a", "")
+    assert mem.get_entity("e3").properties == {"i": 3}
+    assert [(n.name, n.direction) for n in mem.neighbors("e3")] == [("e2", "in"), ("e4", "out")]
+    assert mem.stats()["relations"] == 9
+    # Written again: the bulk path declines (they exist) and the per-record path merges.
+    assert mem.add_entities([{"name": "e3", "observations": ["b"]}]) == 1
+    assert mem.get_entity("e3").observations == ("a", "", "b")
+
+
+@pytest.mark.parametrize("records", [
+    [{"name": "ok"}, {"name": " \u2003 "}],
+    [{"name": "ok"}, {"name": "a\x85"}],
+    [{"name": "ok", "type": "not a type"}],
+    [{"name": "ok", "properties": {1: "int key"}}],
+    [{"name": "ok", "properties": {"t": (1, 2)}}],
+    [{"name": "ok", "properties": {"x": float("nan")}}],
+    [{"name": "ok", "observations": "a string"}],
+    [{"name": "ok", "text": "a\x00b"}],
+    [{"name": "ok", "importance": True}],
+    [{"name": "ok", "valid_from": datetime(2024, 1, 1)}],
+    [{"name": "ok", "embedding": [1.0, 0.0]}],
+    [{"name": "ok"}, {"name": "ok", "text": "twice"}],
+])  # fmt: skip
+def test_bulk_declines_what_it_cannot_prove(records) -> None:
+    """Each of these needs the per-record path (a refusal, a conversion or a merge)."""
+    assert bulk.read_entities(records) is None or len({r["name"] for r in records}) < len(records)
+
+
+def test_refusals_match_and_write_nothing(open_store) -> None:
+    mem = open_store(None, config=_CONFIG)
+    with pytest.raises(InvalidInput, match=r"entity #1: name must not be empty or blank"):
+        mem.add_entities([{"name": "a"}, {"name": " \u3000"}])
+    with pytest.raises(InvalidInput, match=r"property names must be str"):
+        mem.add_entities([{"name": "a", "properties": {1: 2}}])
+    assert len(mem) == 0
+
+
+def test_space_list_matches_the_interpreter() -> None:
+    """The blank-name column check lists str.isspace's characters; they must agree."""
+    expected = "".join(chr(c) for c in range(0x3001) if chr(c).isspace())
+    expanded = _SPACES.replace("\u2000-\u200a", "".join(chr(c) for c in range(0x2000, 0x200B)))
+    assert sorted(expanded) == sorted(expected)
+    assert not any(chr(c).isspace() for c in range(0x3001, 0x110000, 1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(name=st.text(max_size=6))
+def test_name_column_check_agrees_with_check_name(name: str) -> None:
+    """names_pass never passes a name that check_name refuses."""
+    from graphmem.validate import check_name
+
+    column = string_column([name], nullable=False)
+    try:
+        check_name(name)
+        ok = True
+    except InvalidInput:
+        ok = False
+    if column is None:
+        assert not ok
+    else:
+        assert names_pass(column) == ok, (name, unicodedata.category(name[0]) if name else "")
+
+
+def test_a_name_read_before_it_existed_is_found_after_a_bulk_write(open_store) -> None:
+    """The entity cache remembers misses; a bulk write of the name must drop that."""
+    mem = open_store(None, config=_CONFIG)
+    assert mem.get_entity("later") is None  # cached as missing
+    assert mem.add_entities([{"name": "later"}, {"name": "other"}, {"name": "third"}]) == 3
+    assert mem.get_entity("later") is not None
