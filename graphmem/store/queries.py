@@ -21,6 +21,8 @@ __all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_w
 _STRIP = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`|//[^\n]*|/\*.*?\*/", re.S)
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WRITE_CLAUSE = re.compile(r"\b(SET|DELETE|CREATE|MERGE|REMOVE|COPY|DROP|ALTER)\b", re.I)
+# Clauses that change rows that already exist; CREATE and COPY only add rows.
+_UPDATE_CLAUSE = re.compile(r"\b(SET|DELETE|MERGE|REMOVE|DROP|ALTER)\b", re.I)
 
 
 @cache
@@ -61,6 +63,22 @@ def may_write(text: str) -> bool:
     False
     """
     return _WRITE_CLAUSE.search(_STRIP.sub(" ", text)) is not None
+
+
+def may_update(text: str) -> bool:
+    """Whether a statement may change or delete rows that already exist
+    (conservatively: it has such a clause). kuzu 0.11.3's rollback damages
+    only the update history of existing rows (issue 17.2): a transaction that
+    only added rows needs no checkpoint after it is rolled back.
+
+    Examples
+    --------
+    >>> may_update("UNWIND $rows AS r CREATE (:Entity {key: r.key})"), may_update("MATCH (e) SET e.x = 1")
+    (False, True)
+    >>> may_update("COPY Entity FROM $rows"), may_update("MATCH (e) DETACH DELETE e")
+    (False, True)
+    """
+    return _UPDATE_CLAUSE.search(_STRIP.sub(" ", text)) is not None
 
 
 def check_bound(text: str, params: Mapping[str, Any] | None, *, label: str = "query") -> None:

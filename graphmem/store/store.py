@@ -42,7 +42,7 @@ from ..errors import (
 from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
-from .queries import check_bound, load_query, may_write
+from .queries import check_bound, load_query, may_update
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -114,7 +114,8 @@ class Transaction:
         self.callbacks: list[Callable[[], None]] = []
         self.undo: list[Callable[[], None]] = []
         self.wrote = False
-        """A statement that may change rows ran (see _CHECKPOINT_AFTER_ROLLBACK)."""
+        """A statement that may change or delete existing rows ran (see
+        _CHECKPOINT_AFTER_ROLLBACK); one that only adds rows does not count."""
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self.callbacks.append(callback)
@@ -629,7 +630,7 @@ class Store:
             # ``traced``: the parameters as the statement file names them, when some were written in as literals.
             self.tracer(name, params if traced is None else traced)
         tx = self._tx
-        if tx is not None and conn is self._write_conn and not tx.wrote and may_write(text):
+        if tx is not None and conn is self._write_conn and not tx.wrote and may_update(text):
             tx.wrote = True
         try:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
@@ -875,7 +876,8 @@ class Store:
                         # COMMIT is not one to roll back from: kuzu aborted the
                         # process on such a ROLLBACK ("Invalid transaction type to rollback").
                         _rollback(self._write_conn)
-                        self._checkpoint_after_rollback(strict=False)
+                        if tx.wrote:
+                            self._checkpoint_after_rollback(strict=False)
                     if self._unwritable is None:  # an unusable handle reloads nothing (check_open refuses)
                         for hook in self.commit_failed_hooks:
                             hook()
