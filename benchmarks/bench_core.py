@@ -272,7 +272,7 @@ def _reads(ctx: RunContext, rec: _Recorder, mem: graphmem.Memory, graph: Graph, 
             store.execute("neighbors_in", params)
 
         # Fewer calls: each can take ~1 s at 1M on Kuzu (a scan of every relation).
-        return measure(both, repeat=max(10, nb_reps // 10), warmup=3), {}
+        return measure(both, repeat=min(max(10, nb_reps // 10), len(names) - 3), warmup=3), {}
 
     rec.run("neighbors_cypher", neighbors_cypher)
 
