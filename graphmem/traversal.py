@@ -25,18 +25,20 @@ import numpy as np
 
 from .algorithms import paths as kernels
 from .algorithms.cache import PathCache
+from .algorithms.csr import IN, OUT, row_edges
 from .algorithms.paths import IdPath, Reach
 from .errors import GraphMemError, InvalidInput, NotFound
 from .index.adjacency import EdgeIndex, EdgeView
 from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, entity_key
-from .types import KHop, Path, Subgraph
+from .types import KHop, Neighbor, Path, Subgraph
 from .validate import check_direction, check_name, check_types_filter
 
 __all__ = [
     "shortest_path",
     "all_shortest_paths",
     "k_hop",
+    "neighbors",
     "subgraph",
     "reach",
     "to_path",
@@ -305,6 +307,40 @@ def k_hop(
         return KHop(source, depth, _ordered(state, namespace, found), found.truncated)
 
     return _retrying(run)  # type: ignore[no-any-return]
+
+
+def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None) -> list[Neighbor]:
+    """The neighbours of entity ``id_`` in ``state``, sorted by (name, type, direction).
+
+    One row of the adjacency (the snapshot's slice plus the delta overlay, so
+    this process's writes are seen) and one name lookup per neighbour: ~10 us
+    at degree 10 where Kuzu scanned every relation. ``types`` (checked names,
+    ``None``: all) become codes after the view is taken, so a type created
+    meanwhile is not missed. A neighbour whose name is gone is being deleted
+    (the id map changes a moment before the relations) and is left out, as
+    the answer after the delete would.
+    """
+    edges = state.edges
+    adj = edges.view.adj
+    type_names = edges.type_names
+    codes = None
+    if types is not None:
+        codes = {code for code in map(edges.code_of, types) if code is not None}
+        if not codes:
+            return []
+    key_of = state.ids.key_of
+    rows = []
+    for side, label in ((OUT, "out"), (IN, "in")):
+        if direction != "both" and direction != label:
+            continue
+        for other, code in row_edges(adj, id_, side):
+            if codes is not None and code not in codes:
+                continue
+            key = key_of(other)
+            if key is not None:
+                rows.append((key.split(KEY_SEPARATOR, 1)[1], type_names[code], label))
+    rows.sort()
+    return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
 
 
 def subgraph(

@@ -142,6 +142,9 @@ def row_edges(adj: Adjacency, node: int, side: int) -> list[tuple[int, int]]:
         lo = int(adj.rows[node, side])
         hi = int(adj.rows[node, 1] if side == OUT else adj.rows[node + 1, 0])
         found = list(zip(adj.nbrs[lo:hi].tolist(), adj.types[lo:hi].tolist()))
+    touched = adj.touched
+    if not touched[node & (touched.size - 1)]:
+        return found  # no delta edge (the mask is exact for a clear slot); the snapshot part is sorted
     add_key, add_type, rem_key, rem_type = (adj[3:7] if side == OUT else adj[7:11])
     base = node << 32
     lo, hi = np.searchsorted(rem_key, [base, base + (1 << 32)])
