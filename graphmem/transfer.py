@@ -767,11 +767,18 @@ def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
 
 _CHECK_BATCH = 50_000
 """Lines the validating pass checks together, column by column (graphmem.bulk)."""
+_CHECK_BYTES = 8 << 20
+"""...or fewer, when their lines reach this many bytes: the records of a batch
+are held at once, and an import must not hold more as its file grows
+(tests/reliability/test_resources.py measured ~3.6 KB of heap per entity when
+the 50,000 lines were the only bound)."""
 
-_KEEP_BYTES = 256 << 20
+_KEEP_BYTES = 16 << 20
 """The validating pass keeps the checked columns of a file up to this size, so
 the writing pass sends them to the store without reading and parsing the file
-again; a larger file is read again (as it is when a batch needed the per-line checks)."""
+again; a larger file is read again (as it is when a batch needed the per-line
+checks). Small on purpose: an import streams its file, so what it holds must
+stay bounded whatever the file's size."""
 
 
 class _Checker:
@@ -788,18 +795,21 @@ class _Checker:
         self.dim: tuple[int, int] | None = None  # (dimension, line that set it)
         self.observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
         self.pending: list[tuple[int, int, dict[str, Any]]] = []
+        self.pending_bytes = 0
         # The checked batches, per kind, with their records' line numbers;
         # None once the file is too large or a batch needed the per-line checks.
         self.kept: dict[int, list[tuple[list[int], Any]]] | None = {_ENTITY: [], _RELATION: []}
         self.kept_bytes = 0
 
-    def add(self, number: int, kind: int, args: dict[str, Any]) -> None:
+    def add(self, number: int, kind: int, args: dict[str, Any], size: int) -> None:
         self.pending.append((number, kind, args))
-        if len(self.pending) >= _CHECK_BATCH:
+        self.pending_bytes += size
+        if len(self.pending) >= _CHECK_BATCH or self.pending_bytes >= _CHECK_BYTES:
             self.flush()
 
     def flush(self) -> None:
         pending, self.pending = self.pending, []
+        self.pending_bytes = 0
         if not pending:
             return
         entities = [(number, args) for number, kind, args in pending if kind == _ENTITY]
@@ -888,7 +898,7 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[byte
             first = first and not line.strip()
             continue
         first = False
-        checker.add(number, kind, args)
+        checker.add(number, kind, args, len(line))
     checker.flush()
     _check_store_dimension(mem, checker.dim)
     _check_endpoints(mem, checker.names, checker.unresolved)
