@@ -62,7 +62,7 @@ a relation before its endpoints.
 Speed: the checking pass parses each line once and checks the records 50,000
 lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
 holds a bad record is checked line by line, so the first bad line is still
-the one reported. It keeps the checked columns (up to 256 MiB of them), and
+the one reported. It keeps the checked columns (up to 16 MiB of them), and
 the writing pass sends those to the store as they are (``COPY`` for new
 records; the per-record upsert for records that update stored ones) instead
 of reading the file again.
@@ -88,7 +88,7 @@ store is refused too.
 Memory use: a seekable input is re-read from disk unless its checked columns
 were kept (above); a pipe (stdin) is first spooled to a temporary file (in
 memory up to 64 MiB, on disk beyond). Beyond one batch of records and the
-kept columns (at most 256 MiB), the importer holds the set of entity names in
+kept columns (at most 16 MiB), the importer holds the set of entity names in
 the file (roughly 100 bytes per entity) and one byte per line.
 """
 
