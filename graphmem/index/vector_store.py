@@ -106,14 +106,6 @@ def _manifest_crc(manifest: dict[str, Any]) -> int:
     return zlib.crc32(json.dumps(manifest, sort_keys=True).encode("utf-8"))
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 class VectorStore:
     """Owner of one store's :class:`VectorIndex`: load, catch up, save."""
 
@@ -317,7 +309,7 @@ class VectorStore:
         manifest_path.unlink(missing_ok=True)
         os.replace(tmp, index_path)
         os.replace(mtmp, manifest_path)
-        _fsync_dir(self.folder)
+        files.fsync_dir(self.folder)
 
     def forget(self) -> None:
         """After a write through user Cypher: drop the index and distrust the saved

@@ -42,6 +42,7 @@ __all__ = [
     "open_creating",
     "narrow",
     "store_root_of",
+    "fsync_dir",
 ]
 
 MANIFEST = "graphmem.json"
@@ -179,3 +180,12 @@ def store_root_of(path: str | os.PathLike[str]) -> Path | None:
         except OSError:
             continue  # a folder we may not look into is not one we can tell about
     return None
+
+
+def fsync_dir(folder: Path) -> None:
+    """Make a rename or a new file in ``folder`` durable (fsync of the folder itself)."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

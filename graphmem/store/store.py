@@ -398,7 +398,7 @@ class Store:
                 fh.flush()
                 os.fsync(fh.fileno())
         marker.unlink()
-        _fsync_dir(self.path)
+        files.fsync_dir(self.path)
 
     def _probe_wal(self) -> None:
         """Replay a leftover write-ahead log in a child process first (only after
@@ -1144,14 +1144,6 @@ def _size(path: Path) -> int:
         return 0
 
 
-def _fsync_dir(folder: Path) -> None:
-    dir_fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
-
-
 def _write_atomically(target: Path, text: str, mode: int) -> None:
     tmp = target.with_name(target.name + ".tmp")
     with open(tmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:
@@ -1159,11 +1151,7 @@ def _write_atomically(target: Path, text: str, mode: int) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, target)
-    dir_fd = os.open(target.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    files.fsync_dir(target.parent)
 
 
 def _write_small_file(target: Path, text: str, mode: int) -> None:
