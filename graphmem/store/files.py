@@ -32,6 +32,7 @@ __all__ = [
     "MANIFEST",
     "DATABASE_FILE",
     "LOCK_FILE",
+    "MCP_TOKEN_FILE",
     "DEFAULT_DIR_MODE",
     "check_mode",
     "file_mode_of",
@@ -50,6 +51,10 @@ __all__ = [
 MANIFEST = "graphmem.json"
 DATABASE_FILE = "graph.db"
 LOCK_FILE = "graphmem.lock"
+MCP_TOKEN_FILE = "graphmem.mcp-token"
+"""The bearer token of ``graphmem mcp --http`` when none is given. It may be
+written before the store is created (the server makes it, then opens the
+store), so a new store may be created in a folder holding only it."""
 DEFAULT_DIR_MODE = 0o700
 
 
