@@ -118,6 +118,12 @@ _B = {
         Benchmark("near_2_numpy_networkx", "peer (b): exact search (`data @ q` over all float32 vectors), then "
                   "a networkx filter (`single_source_shortest_path_length(g, anchor, cutoff=2)` on an undirected "
                   "`nx.Graph` of the same relations), top 10 of what passes; extra: its two parts' p50s"),
+        Benchmark("near_2_numpy_networkx_ball", "peer (c), the smart composition: the 2-hop ball first "
+                  "(`single_source_shortest_path_length(g, anchor, cutoff=2)`), then exact float32 cosine of "
+                  "only the ball's vectors (`data[ball] @ q`), top 10; ids only (no hops or paths)"),
+        Benchmark("near_2_numpy_networkx_ball_paths", "peer (c'), as (c) but answering what `near_2` answers: "
+                  "the ball with a shortest path to each node (`single_source_shortest_path(g, anchor, "
+                  "cutoff=2)`), then the top 10 as (name, score, hops, path of names)"),
         Benchmark("near_2_kuzu_vector_varlen", "peer (a), kuzu engine only, up to 100k entities: Kùzu Cypher "
                   f"`CALL QUERY_VECTOR_INDEX(..., $q, {KUZU_FETCH})` then `MATCH (a {{id: $a}})-[*0..2]-(n)`, "
                   "top 10 by distance, in a raw Kùzu database with the same float32 vectors and relations "
@@ -129,7 +135,8 @@ _B = {
     )
 }  # fmt: skip
 
-_PEERS = ("near_2_numpy_networkx", "near_2_kuzu_vector_varlen", "near_2_kuzu_varlen_exact")
+_PEERS = ("near_2_numpy_networkx", "near_2_numpy_networkx_ball", "near_2_numpy_networkx_ball_paths",
+          "near_2_kuzu_vector_varlen", "near_2_kuzu_varlen_exact")
 
 
 # -- recording -----------------------------------------------------------------------------
@@ -483,6 +490,35 @@ def _peers(ctx: RunContext, rec: _Recorder, truth: _Truth, data: np.ndarray, que
         out["numpy_networkx"] = stats
         rec.add("near_2_numpy_networkx", stats, recall_at_10=_recall(found[2:], expected[2:]),
                 networkx_k_hop_p50_ms=khop.p50_ms, numpy_scores_p50_ms=dot.p50_ms)  # fmt: skip
+
+    if ctx.wanted("near_2_numpy_networkx_ball"):
+        found = [[] for _ in range(calls)]
+
+        def ball_then_score(i: int) -> None:
+            reach = nx.single_source_shortest_path_length(g, anchors[i][0], cutoff=2)
+            ids = np.fromiter(reach, np.int64, len(reach))
+            found[i] = _top(ids, data[ids] @ query[i])
+
+        stats = measure(ball_then_score, repeat=count, warmup=2)
+        out["numpy_networkx_ball"] = stats
+        rec.add("near_2_numpy_networkx_ball", stats, recall_at_10=_recall(found[2:], expected[2:]))
+
+    if ctx.wanted("near_2_numpy_networkx_ball_paths"):
+        found = [[] for _ in range(calls)]
+        answers: list[Any] = [None] * calls
+
+        def ball_paths_then_score(i: int) -> None:
+            paths = nx.single_source_shortest_path(g, anchors[i][0], cutoff=2)
+            ids = np.fromiter(paths, np.int64, len(paths))
+            top = _top(ids, data[ids] @ query[i])
+            scores = data[top] @ query[i]
+            answers[i] = [(Graph.name(t), float(s), len(paths[t]) - 1, [Graph.name(x) for x in paths[t]])
+                          for t, s in zip(top, scores.tolist())]  # fmt: skip
+            found[i] = top
+
+        stats = measure(ball_paths_then_score, repeat=count, warmup=2)
+        out["numpy_networkx_ball_paths"] = stats
+        rec.add("near_2_numpy_networkx_ball_paths", stats, recall_at_10=_recall(found[2:], expected[2:]))
 
     if peer is not None:
         params = [{"q": query[i].tolist(), "a": anchors[i][0]} for i in range(calls)]  # lists, built untimed

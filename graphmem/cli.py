@@ -582,9 +582,16 @@ def export(ctx: click.Context, path: Path, file: str, fmt: str, force: bool) -> 
     help="search_nodes also returns the entities closest in meaning (default: text matches only, as the "
          "reference; a call's semantic argument overrides this)",
 )  # fmt: skip
+@click.option("--http", "http_address", metavar="HOST:PORT", default=None,
+              help="Serve streamable HTTP at http://HOST:PORT/mcp instead of stdio (a loopback host only; "
+                   "port 0 picks a free one). Every request needs the bearer token.")  # fmt: skip
+@click.option("--token-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="With --http: read the bearer token from this owner-only file (else $GRAPHMEM_MCP_TOKEN, "
+                   "else PATH/graphmem.mcp-token, created with a random token).")  # fmt: skip
 @click.pass_context
-def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bool) -> None:
-    """Serve the memory at PATH to an agent over MCP (stdin/stdout).
+def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bool, http_address: str | None,
+        token_file: Path | None) -> None:  # fmt: skip
+    """Serve the memory at PATH to an agent over MCP (stdin/stdout, or HTTP with --http).
 
     The tools of the reference memory server (create_entities, search_nodes,
     ...) with the same arguments and results, plus semantic_search,
@@ -594,19 +601,39 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     others go through it (a Unix socket in PATH), and one takes over when it
     exits. Needs the 'mcp' extra.
 
+    With --http, one server answers several agents at http://HOST:PORT/mcp
+    (loopback only); each request must send "Authorization: Bearer TOKEN",
+    the token coming from --token-file, $GRAPHMEM_MCP_TOKEN or
+    PATH/graphmem.mcp-token (created 0600 when missing). The URL is printed
+    on stderr, the token never.
+
     \b
     Example:
       graphmem mcp ~/.graphmem/memory
       claude mcp add memory -- graphmem mcp ~/.graphmem/memory
+      graphmem mcp ~/.graphmem/memory --http 127.0.0.1:8765
     """
     try:
         from graphmem.mcp.server import serve
     except ImportError as exc:
         raise CommandFailed(f"the MCP server needs the 'mcp' extra ({exc.name} is missing): "
                             "pip install 'graphmem[mcp]'") from None  # fmt: skip
+    if token_file is not None and http_address is None:
+        raise click.UsageError("--token-file goes with --http")
     chosen = _embedder(embedder)
-    status = serve(path, lambda: _open(ctx, path, read_only=False, embedder=chosen),
-                   semantic_search_nodes=semantic_search_nodes)  # fmt: skip
+    open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen)  # noqa: E731
+    if http_address is None:
+        status = serve(path, open_memory, semantic_search_nodes=semantic_search_nodes)
+    else:
+        from graphmem.mcp.http import parse_address, resolve_token, serve_http
+
+        host, port = parse_address(http_address)
+        path.expanduser().mkdir(parents=True, exist_ok=True, mode=0o700)
+        token, source = resolve_token(path.expanduser(), token_file)
+        click.echo(f"graphmem mcp: bearer token from {source}", err=True)
+        status = serve_http(path, open_memory, host=host, port=port, token=token,
+                            semantic_search_nodes=semantic_search_nodes,
+                            on_listening=lambda url: click.echo(f"graphmem mcp: serving {url}", err=True))  # fmt: skip
     # Everything is closed and every answer written: skip the interpreter's
     # own teardown, which takes seconds once the model has loaded torch (and
     # would wait for the threads of a terminal reader left blocked).

@@ -56,22 +56,36 @@ def check_decay(decay: Any) -> float:
     return float(decay)
 
 
-def _name(state: DerivedState, id_: int) -> str | None:
-    key = state.ids.key_of(id_)
-    return None if key is None else key.split(KEY_SEPARATOR, 1)[1]
-
-
 def _hits(
     state: DerivedState, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
 ) -> list[Hit]:
+    """The hits of ``ids``, each with a shortest path from its nearest anchor
+    (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
+    skip = len(namespace) + len(KEY_SEPARATOR)
+    type_names = state.edges.type_names
+    offsets, path_ids, path_codes = found.paths_to(ids)
+    keys = state.ids.keys_of(path_ids.tolist())
+    if None in keys:  # an entity deleted while the query ran: its hits and the hits through it go
+        return _hits_of(offsets.tolist(), keys, path_codes.tolist(), scores.tolist(), skip, type_names)
+    names = [key[skip:] for key in keys]  # type: ignore[index]
+    relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
+    offsets = offsets.tolist()
+    return [
+        Hit(names[hi - 1], score, hi - lo - 1, Path(tuple(names[lo:hi]), tuple(relations[lo + 1 : hi])))
+        for lo, hi, score in zip(offsets, offsets[1:], scores.tolist())
+        if hi > lo
+    ]
+
+
+def _hits_of(offsets: list[int], keys: list[str | None], codes: list[int], scores: list[float], skip: int,
+             type_names: Sequence[str]) -> list[Hit]:  # fmt: skip
+    """:func:`_hits` when some entities vanished: each path is checked on its own."""
     hits = []
-    for id_, score in zip(ids.tolist(), scores.tolist()):
-        name = _name(state, id_)
-        id_path = found.path_to(id_)
-        if name is None or id_path is None:  # deleted while the query ran
-            continue
-        path: Path = traversal.to_path(state, namespace, id_path)
-        hits.append(Hit(name=name, score=float(score), hops=len(path), path=path))
+    for lo, hi, score in zip(offsets, offsets[1:], scores):
+        run = keys[lo:hi]
+        if run and None not in run:
+            path = Path(tuple(k[skip:] for k in run), tuple(type_names[c] for c in codes[lo + 1 : hi]))  # type: ignore[index]
+            hits.append(Hit(path.nodes[-1], score, len(path), path))
     return hits
 
 
@@ -109,7 +123,7 @@ def near_search(
         sims = index.scores(query, ids)
     else:
         ids, sims = index.search(query, min(len(candidates), max(50 * k, 1000)), candidates)
-    hops = np.array([found.hops[found.position(i)] for i in ids.tolist()], np.float64)
+    hops = found.hops[found.positions(ids)].astype(np.float64)
     hybrid = (sims * np.power(decay, hops)).astype(np.float32)
     order = np.lexsort((ids, -hybrid))[:k]
     return _hits(state, namespace, found, ids[order], hybrid[order])

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import InvalidInput, UnsafePath
+from ..errors import InvalidInput
+from ..store.files import read_secret, write_secret
 from .router import redact_url
 
 __all__ = ["cluster"]
@@ -136,41 +135,13 @@ _NAMESPACE = click.option("--namespace", envvar="GRAPHMEM_NAMESPACE", show_envva
 def read_url_file(path: Path) -> str:
     """The cluster URL in ``path`` (its first line), refusing a file that
     group or others may read or write: it carries the password."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
-        raise InvalidInput(f"the URL file {path} does not exist") from None
-    except OSError as exc:
-        raise InvalidInput(f"cannot read the URL file {path}: {exc.strerror}") from None
-    with os.fdopen(fd, encoding="utf-8") as fh:
-        info = os.fstat(fh.fileno())  # the file read, not whatever the name points to later
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"the URL file {path} is not a regular file")
-        if info.st_mode & 0o077:
-            raise UnsafePath(
-                f"the URL file {path} is mode {stat.S_IMODE(info.st_mode):#o}: others may read the password in it; "
-                f"chmod 600 {path}"
-            )
-        url = fh.readline().strip()
-    if not url:
-        raise InvalidInput(f"the URL file {path} is empty")
-    return url
+    return read_secret(path, "URL file", secret="password")
 
 
 def write_url_file(path: Path, url: str) -> None:
     """Write ``url`` to ``path`` as a new owner-only file, renamed into place
     (an existing file is replaced: it is the same cluster's URL)."""
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.fchmod(fd, 0o600)  # exactly, whatever the umask
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(url + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_secret(path, url)
 
 
 def cluster_url(root: Path, url: str | None, url_file: Path | None, *, url_from_argv: bool = False) -> str:

@@ -71,6 +71,16 @@ class IdMap:
     def key_of(self, id_: int) -> str | None:
         return self._by_id.get(id_)
 
+    def keys_of(self, ids: list[int]) -> list[str | None]:
+        """The key of each id (``None`` where absent), in one pass over the map in C.
+
+        Examples
+        --------
+        >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).keys_of([1, 7])
+        ['b', None]
+        """
+        return list(map(self._by_id.get, ids))
+
     @property
     def next_id(self) -> int:
         return self._next

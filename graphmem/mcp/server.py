@@ -46,30 +46,42 @@ class _Subscribers:
     """The clients subscribed to resources, and the notices owed to them.
 
     As the reference does, any URI may be subscribed; only
-    ``memory://knowledge-graph`` ever changes. A write call made by this
-    server's client is notified before its answer is sent (as the reference
-    does); a write made through another server sharing the store reaches this
-    one from a thread (:meth:`Shared.add_listener`), which only writes a byte
-    to a pipe: the event loop then sends one notice for however many such
-    writes arrived since the last one.
+    ``memory://knowledge-graph`` ever changes. A write call made by a client
+    of this server is notified before its answer is sent (as the reference
+    does), to every subscribed client of this server; a write made through
+    another server sharing the store reaches this one from a thread
+    (:meth:`Shared.add_listener`), which only writes a byte to a pipe: the
+    event loop then sends one notice for however many such writes arrived
+    since the last one.
+
+    Clients are told apart by their HTTP session id (``Mcp-Session-Id``); a
+    stdio server has one client, keyed ``None``. The SDK hands each request
+    its own session proxy (not a stable key), and any proxy of a client sends
+    on that client's channel, so the latest one is kept per client.
     """
 
     def __init__(self) -> None:
-        # A stdio server has one client, so one set of URIs. The SDK hands each
-        # request its own session proxy (not a stable key); any of them sends
-        # on the connection's own channel, so the latest one is kept.
-        self._session: Any = None
-        self._uris: set[str] = set()
+        self._clients: dict[str | None, tuple[Any, set[str]]] = {}
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
 
-    def subscribe(self, session: Any, uri: str) -> None:
-        self._session = session
-        self._uris.add(uri)
+    @staticmethod
+    def _client(ctx: Any) -> str | None:
+        request = getattr(ctx, "request", None)
+        headers = getattr(request, "headers", None)
+        return None if headers is None else headers.get("mcp-session-id")
 
-    def unsubscribe(self, session: Any, uri: str) -> None:
-        self._uris.discard(uri)
+    def subscribe(self, ctx: Any, uri: str) -> None:
+        client = self._client(ctx)
+        _, uris = self._clients.get(client, (None, set()))
+        uris.add(uri)
+        self._clients[client] = (ctx.session, uris)
+
+    def unsubscribe(self, ctx: Any, uri: str) -> None:
+        entry = self._clients.get(self._client(ctx))
+        if entry is not None:
+            entry[1].discard(uri)
 
     def changed_elsewhere(self) -> None:
         """Called from any thread after a write made through another server."""
@@ -82,12 +94,13 @@ class _Subscribers:
         """Tell every client subscribed to the graph that it changed."""
         import anyio
 
-        if self._session is None or RESOURCE_URI not in self._uris:
-            return
-        try:
-            await self._session.send_resource_updated(RESOURCE_URI)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self._uris.clear()  # the client is gone
+        for client, (session, uris) in list(self._clients.items()):
+            if RESOURCE_URI not in uris:
+                continue
+            try:
+                await session.send_resource_updated(RESOURCE_URI)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self._clients.pop(client, None)  # the client is gone
 
     async def relay(self) -> None:
         """Run for the server's life: notify for writes made elsewhere."""
@@ -181,11 +194,11 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         )
 
     async def subscribe(ctx: Any, params: Any) -> Any:
-        subscribers.subscribe(ctx.session, str(params.uri))
+        subscribers.subscribe(ctx, str(params.uri))
         return types.EmptyResult()
 
     async def unsubscribe(ctx: Any, params: Any) -> Any:
-        subscribers.unsubscribe(ctx.session, str(params.uri))
+        subscribers.unsubscribe(ctx, str(params.uri))
         return types.EmptyResult()
 
     return Server(

@@ -26,12 +26,13 @@ import stat
 from collections.abc import Callable
 from pathlib import Path
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, UnsafePath
 
 __all__ = [
     "MANIFEST",
     "DATABASE_FILE",
     "LOCK_FILE",
+    "MCP_TOKEN_FILE",
     "DEFAULT_DIR_MODE",
     "check_mode",
     "file_mode_of",
@@ -43,11 +44,17 @@ __all__ = [
     "narrow",
     "store_root_of",
     "fsync_dir",
+    "read_secret",
+    "write_secret",
 ]
 
 MANIFEST = "graphmem.json"
 DATABASE_FILE = "graph.db"
 LOCK_FILE = "graphmem.lock"
+MCP_TOKEN_FILE = "graphmem.mcp-token"
+"""The bearer token of ``graphmem mcp --http`` when none is given. It may be
+written before the store is created (the server makes it, then opens the
+store), so a new store may be created in a folder holding only it."""
 DEFAULT_DIR_MODE = 0o700
 
 
@@ -189,3 +196,49 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def read_secret(path: Path, what: str, *, secret: str = "secret") -> str:
+    """The first line of ``path``, a file holding a secret (``what`` names
+    the file and ``secret`` what it holds, in errors), refusing a file that
+    group or others may read or write.
+
+    Opened without following a symlink, and the mode checked on the file
+    descriptor read, not on whatever the name points to later.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        raise InvalidInput(f"the {what} {path} does not exist") from None
+    except OSError as exc:
+        raise InvalidInput(f"cannot read the {what} {path}: {exc.strerror}") from None
+    with os.fdopen(fd, encoding="utf-8") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise InvalidInput(f"the {what} {path} is not a regular file")
+        if info.st_mode & 0o077:
+            raise UnsafePath(
+                f"the {what} {path} is mode {stat.S_IMODE(info.st_mode):#o}: others may read the {secret} in it; "
+                f"chmod 600 {path}"
+            )
+        text = fh.readline().strip()
+    if not text:
+        raise InvalidInput(f"the {what} {path} is empty")
+    return text
+
+
+def write_secret(path: Path, secret: str) -> None:
+    """Write ``secret`` to ``path`` as a new owner-only (0600) file, renamed
+    into place durably (an existing file is replaced)."""
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # exactly, whatever the umask
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(secret + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+        fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)

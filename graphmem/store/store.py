@@ -350,7 +350,7 @@ class Store:
             if (self.path / DATABASE_FILE).exists():
                 raise CorruptStore(f"{self.path} has a database file but no {MANIFEST}; it was not made by graphmem")
             raise CorruptStore(f"no graphmem store at {self.path}")
-        if self.path.exists() and any(self.path.iterdir()):
+        if self.path.exists() and any(p.name != files.MCP_TOKEN_FILE for p in self.path.iterdir()):
             raise CorruptStore(f"{self.path} is a non-empty directory that is not a graphmem store")
         try:
             files.make_dir(self.path, self.dir_mode, parents=True)
