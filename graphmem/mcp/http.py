@@ -117,14 +117,14 @@ class _RequireToken:
 
 
 def serve_http(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *, host: str, port: int,
-               token: str, semantic_search_nodes: bool = False,
+               token: str, semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None,
                on_listening: Callable[[str], None] | None = None) -> int:  # fmt: skip
     """Serve MCP over streamable HTTP at ``http://host:port/mcp`` until SIGTERM or SIGINT.
 
     ``host`` must be a loopback address (see :func:`parse_address`) and every
     request must carry ``token`` as a bearer token. ``on_listening`` receives
     the endpoint's URL once the socket is bound (with ``port=0``, the port
-    the system chose). Returns 128 + the signal's number, or 1 if the server
+    the system chose); ``warm_up`` is as in :func:`graphmem.mcp.server.build_server`. Returns 128 + the signal's number, or 1 if the server
     stopped by itself (its socket could not be bound, say).
     """
     import anyio
@@ -144,7 +144,8 @@ def serve_http(path: str | os.PathLike[str], open_memory: Callable[[], Memory], 
         try:
             shared.start()
             if stop.signum is None:
-                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers)
+                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                                      warm_up=warm_up)  # fmt: skip
                 app = _RequireToken(server.streamable_http_app(streamable_http_path=ENDPOINT, host=host), token)
                 anyio.run(_run, app, host, port, stop, subscribers, on_listening)
         finally:

@@ -121,8 +121,13 @@ class _Subscribers:
 
 
 def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
-                 subscribers: _Subscribers | None = None) -> Any:  # fmt: skip
+                 subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> Any:  # fmt: skip
     """The MCP server object for ``shared`` (a holder or a follower).
+
+    ``warm_up`` is called once, at the first ``tools/list``: the client is
+    connected and its host is busy deciding what to ask, so work started then
+    (loading the embedding model in the background) delays neither the
+    server's first answer nor, usually, its first write.
 
     ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
     in meaning unless a call says ``semantic: false``. ``subscribers`` holds
@@ -155,7 +160,11 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     # Enough threads for many parallel calls; the writer lock, not this, orders writes.
     limiter = anyio.CapacityLimiter(64)
 
+    warm = [warm_up] if warm_up is not None else []
+
     async def list_tools(ctx: Any, params: Any) -> Any:
+        if warm:
+            warm.pop()()
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
@@ -409,7 +418,7 @@ class _Answers:
 
 
 def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
-          semantic_search_nodes: bool = False) -> int:  # fmt: skip
+          semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None) -> int:  # fmt: skip
     """Serve MCP over stdin/stdout for the store at ``path`` until the client
     hangs up or a SIGTERM or SIGINT arrives.
 
@@ -430,6 +439,8 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         ``search_nodes`` also returns the entities closest in meaning unless a
         call says ``semantic: false`` (by default it matches text only, as the
         reference does).
+    warm_up
+        Called once, at the client's first ``tools/list`` (see :func:`build_server`).
 
     Returns
     -------
@@ -453,7 +464,8 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         try:
             shared.start()
             if stop.signum is None:
-                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers)
+                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                                      warm_up=warm_up)  # fmt: skip
                 anyio.run(_run, server, stop, stdio_server, subscribers)
         finally:
             shared.close(save_index=False)
