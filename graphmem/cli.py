@@ -625,8 +625,10 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     # first answer never waits for it, the first write only for what is left.
     warm_up = graphmem.DefaultEmbedder.load_in_background if chosen == "default" else None
     open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen)  # noqa: E731
+    namespace = ctx.find_object(_Settings).namespace
     if http_address is None:
-        status = serve(path, open_memory, semantic_search_nodes=semantic_search_nodes, warm_up=warm_up)
+        status = serve(path, open_memory, semantic_search_nodes=semantic_search_nodes, warm_up=warm_up,
+                       namespace=namespace)
     else:
         from graphmem.mcp.http import parse_address, resolve_token, serve_http
 
@@ -635,7 +637,7 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
         token, source = resolve_token(path.expanduser(), token_file)
         click.echo(f"graphmem mcp: bearer token from {source}", err=True)
         status = serve_http(path, open_memory, host=host, port=port, token=token,
-                            semantic_search_nodes=semantic_search_nodes, warm_up=warm_up,
+                            semantic_search_nodes=semantic_search_nodes, warm_up=warm_up, namespace=namespace,
                             on_listening=lambda url: click.echo(f"graphmem mcp: serving {url}", err=True))  # fmt: skip
     # Everything is closed and every answer written: skip the interpreter's
     # own teardown, which takes seconds once the model has loaded torch (and

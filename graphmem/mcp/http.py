@@ -118,13 +118,13 @@ class _RequireToken:
 
 def serve_http(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *, host: str, port: int,
                token: str, semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None,
-               on_listening: Callable[[str], None] | None = None) -> int:  # fmt: skip
+               namespace: str | None = None, on_listening: Callable[[str], None] | None = None) -> int:  # fmt: skip
     """Serve MCP over streamable HTTP at ``http://host:port/mcp`` until SIGTERM or SIGINT.
 
     ``host`` must be a loopback address (see :func:`parse_address`) and every
     request must carry ``token`` as a bearer token. ``on_listening`` receives
     the endpoint's URL once the socket is bound (with ``port=0``, the port
-    the system chose); ``warm_up`` is as in :func:`graphmem.mcp.server.build_server`. Returns 128 + the signal's number, or 1 if the server
+    the system chose); ``warm_up`` and ``namespace`` are as in :func:`graphmem.mcp.server.serve`. Returns 128 + the signal's number, or 1 if the server
     stopped by itself (its socket could not be bound, say).
     """
     import anyio
@@ -138,7 +138,7 @@ def serve_http(path: str | os.PathLike[str], open_memory: Callable[[], Memory], 
     stop = _Stop()
     try:
         Path(path).expanduser().mkdir(parents=True, exist_ok=True)
-        shared = Shared(path, open_memory)
+        shared = Shared(path, open_memory, namespace=namespace)
         subscribers = _Subscribers()
         shared.add_listener(subscribers.changed_elsewhere)
         try:

@@ -90,6 +90,11 @@ _GRAPH_OUT = _obj(
     ["entities", "relations"],
 )  # fmt: skip
 _STATUS_OUT = _obj({"success": {"type": "boolean"}, "message": {"type": "string"}}, ["success", "message"])
+_NAMESPACE = {
+    "type": "string", "minLength": 1,
+    "description": "graphmem: the namespace (project) this call reads and writes (default: the server's, set with "
+                   "graphmem --namespace NS mcp PATH); namespaces never see each other's entities",
+}  # fmt: skip
 _DIRECTION = {"type": "string", "enum": ["out", "in", "both"], "description": "Which way relations are followed"}
 _RELATION_TYPES = _strings("Only follow relations of these types (default: all)")
 
@@ -99,6 +104,7 @@ def _spec(name: str, title: str, description: str, inputs: dict[str, Any], outpu
     # The reference's hints: creators are neither destructive nor idempotent,
     # deleters are both, readers are read-only and idempotent.
     hints = {"create": (False, False, False), "delete": (False, True, True), "read": (True, False, True)}[kind]
+    inputs = {**inputs, "properties": {**inputs["properties"], "namespace": _NAMESPACE}}
     return ToolSpec(name, title, description, inputs, outputs, *hints)
 
 

@@ -418,7 +418,8 @@ class _Answers:
 
 
 def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
-          semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None) -> int:  # fmt: skip
+          semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None,
+          namespace: str | None = None) -> int:  # fmt: skip
     """Serve MCP over stdin/stdout for the store at ``path`` until the client
     hangs up or a SIGTERM or SIGINT arrives.
 
@@ -441,6 +442,9 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         reference does).
     warm_up
         Called once, at the client's first ``tools/list`` (see :func:`build_server`).
+    namespace
+        The namespace of calls that name none (``open_memory`` opens a view of
+        it); sent along when another server holds the store.
 
     Returns
     -------
@@ -458,7 +462,7 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
     stop = _Stop()
     try:
         Path(path).expanduser().mkdir(parents=True, exist_ok=True)
-        shared = Shared(path, open_memory)
+        shared = Shared(path, open_memory, namespace=namespace)
         subscribers = _Subscribers()
         shared.add_listener(subscribers.changed_elsewhere)
         try:

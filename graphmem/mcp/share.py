@@ -26,7 +26,7 @@ at once, and again when it watches the next holder or becomes the holder.
 
 Wire format: one JSON object per line each way, one request per connection.
 Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null,
-"origin": ...}`` or ``{"op": "resource"}``; answer ``{"ok": true, "outcome":
+"origin": ...}`` (``args`` name the namespace) or ``{"op": "resource", "namespace": ...}``; answer ``{"ok": true, "outcome":
 {...}}``, ``{"ok": true, "text": ...}`` or ``{"ok": false, "error": ...}``.
 ``{"op": "watch", "origin": ...}`` is answered ``{"ok": true}`` and the
 connection stays open: the holder then sends ``{"changed": true}`` after each
@@ -90,6 +90,10 @@ class Shared:
     patience
         Seconds a call keeps trying to reach a holder (or become one) before
         it fails with :class:`StoreLocked`.
+    namespace
+        This server's namespace, sent with every call that names none: the
+        holder may be a server of another namespace, and answers each call
+        in the namespace the call carries.
     """
 
     def __init__(
@@ -99,6 +103,7 @@ class Shared:
         *,
         make_tools: Callable[[Memory], Tools] = Tools,
         patience: float = DEFAULT_PATIENCE,
+        namespace: str | None = None,
     ) -> None:
         self.path = Path(path).expanduser().resolve()
         self.socket_path = self.path / SOCKET_NAME
@@ -107,6 +112,7 @@ class Shared:
         self._open_memory = open_memory
         self._make_tools = make_tools
         self._patience = patience
+        self.namespace = namespace
         self._role_lock = threading.Lock()
         self._holder: _Holder | None = None
         self._closed = False
@@ -221,6 +227,8 @@ class Shared:
         """Run a tool here or at the holder; retried across a takeover, applied once."""
         spec = TOOLS_BY_NAME.get(name)
         request_id = new_request_id() if spec is not None and spec.writes else None
+        if self.namespace is not None and isinstance(arguments, dict) and "namespace" not in arguments:
+            arguments = {**arguments, "namespace": self.namespace}
         request = {"op": "tool", "name": name, "args": arguments or {}, "id": request_id, "origin": self.origin}
 
         def local(holder: _Holder) -> Outcome:
@@ -236,7 +244,8 @@ class Shared:
 
     def read_graph_text(self) -> str:
         """The ``memory://knowledge-graph`` resource."""
-        return self._run({"op": "resource"}, lambda holder: holder.tools.read_graph_text(),
+        return self._run({"op": "resource", "namespace": self.namespace},
+                         lambda holder: holder.tools.in_namespace(self.namespace).read_graph_text(),
                          lambda answer: str(answer["text"]))  # fmt: skip
 
     def _run(self, request: dict[str, Any], local: Callable[[_Holder], Any],
@@ -480,7 +489,12 @@ class _Holder:
         if op == "watch":
             return {"ok": True}, origin
         if op == "resource":
-            return {"ok": True, "text": self.tools.read_graph_text()}, None
+            namespace = request.get("namespace")
+            try:
+                tools = self.tools.in_namespace(namespace if isinstance(namespace, str) else None)
+                return {"ok": True, "text": tools.read_graph_text()}, None
+            except GraphMemError as exc:
+                return {"ok": False, "error": str(exc)}, None
         if op != "tool" or not isinstance(request.get("name"), str) or not isinstance(request.get("args"), dict):
             return {"ok": False, "error": f"unknown request {op!r}"}, None
         request_id = request.get("id")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -102,6 +103,20 @@ class Tools:
         self.mem = mem
         self.atomic = Atomic(mem)
         self.min_score = min_score
+        self._other_namespaces: dict[str, Tools] = {}
+        self._namespaces_lock = threading.Lock()
+
+    def in_namespace(self, namespace: str | None) -> Tools:
+        """The tools over ``namespace`` of the same store (these, for ``None``
+        or this memory's own namespace); made once per namespace and kept."""
+        if namespace is None or namespace == self.mem.namespace_name:
+            return self
+        with self._namespaces_lock:
+            tools = self._other_namespaces.get(namespace)
+            if tools is None:
+                tools = Tools(self.mem.namespace(namespace), min_score=self.min_score)
+                self._other_namespaces[namespace] = tools
+            return tools
 
     # -- dispatch ----------------------------------------------------------------
 
@@ -116,6 +131,9 @@ class Tools:
             return Outcome.error(f"Unknown tool: {name}")
         try:
             args = check_arguments(spec, arguments)
+            namespace = args.pop("namespace", None)
+            if namespace is not None and namespace != self.mem.namespace_name:
+                return self.in_namespace(namespace).call(name, args, request_id)
             if spec.writes:
                 result = getattr(self, f"_{name}")(args, request_id)
             else:
