@@ -421,6 +421,11 @@ class GraphMemStore(BaseStore):
         self._clock: Callable[[], float] = time.time
         self._hashed: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        # The namespaces holding items, kept as this store writes: listing them
+        # from graphmem counts every entity (tens of ms). Puts add to it; deletes
+        # and expiries drop it (a namespace may have emptied) until the next read.
+        self._known: dict[str, tuple[str, ...]] | None = None
+        self._known_generation = 0
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
         self.ttl_config = dict(ttl) if ttl is not None else None
@@ -592,6 +597,10 @@ class GraphMemStore(BaseStore):
 
     def _spaces(self) -> dict[str, tuple[str, ...]]:
         """graphmem namespace name -> LangGraph namespace, for every namespace holding items."""
+        with self._lock:
+            if self._known is not None:
+                return dict(self._known)
+            generation = self._known_generation
         out = {}
         for info in self._memory.namespaces():
             name = info.name
@@ -607,7 +616,18 @@ class GraphMemStore(BaseStore):
                         break
                 if found is not None:
                     out[name] = found
+        with self._lock:
+            if self._known_generation == generation:  # no write since the count began
+                self._known = dict(out)
         return out
+
+    def _wrote(self, added: dict[str, tuple[str, ...]], removed: bool) -> None:
+        with self._lock:
+            self._known_generation += 1
+            if removed:
+                self._known = None
+            elif self._known is not None:
+                self._known.update(added)
 
     def _scan(self, space: str, filter: Any, now: float) -> list[_Stored]:
         items = []
@@ -674,7 +694,9 @@ class GraphMemStore(BaseStore):
                 raise ReadOnlyStore(f"this store is open read-only ({self._memory.path}): puts and deletes are refused")
             return  # reads of a read-only store do not refresh TTLs
         by_space: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+        spaces = {}
         for (namespace, key), op in puts.items():
+            spaces[encode_namespace(namespace)] = namespace
             records, deletes = by_space.setdefault(encode_namespace(namespace), ([], []))
             if op.value is None:
                 deletes.append(encode_key(key))
@@ -691,16 +713,22 @@ class GraphMemStore(BaseStore):
         for (namespace, key), stored in refresh.items():
             if stored.ttl is None or (namespace, key) in puts or not self._refresh_wanted():
                 continue
+            spaces[encode_namespace(namespace)] = namespace
             records, _ = by_space.setdefault(encode_namespace(namespace), ([], []))
             meta = {"namespace": list(namespace), "key": key, "updated_at": stored.updated_at.timestamp(),
                     "indexed": stored.indexed, "ttl": stored.ttl, "expires_at": now + 60.0 * stored.ttl}  # fmt: skip
             records.append({"name": stored.name, "properties": {"langgraph": meta}})
         for space, (records, deletes) in by_space.items():
             view = self._memory.namespace(space)
-            if records:
-                view.add_entities(records)
-            for name in deletes:
-                view.delete_entity(name)
+            try:
+                if records:
+                    view.add_entities(records)
+                for name in deletes:
+                    view.delete_entity(name)
+            except BaseException:
+                self._wrote({}, True)  # what was written is not known: list afresh
+                raise
+            self._wrote({space: spaces[space]} if records else {}, bool(deletes))
 
     def _refresh_wanted(self) -> bool:
         return (self.ttl_config or {}).get("refresh_on_read", True)
@@ -723,6 +751,8 @@ class GraphMemStore(BaseStore):
                 if entity.type == ITEM_TYPE and isinstance(meta, Mapping) and meta.get("expires_at") is not None \
                         and meta["expires_at"] <= now and view.expire_entity(entity.name):
                     count += 1
+        if count:
+            self._wrote({}, True)
         return count
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
