@@ -570,3 +570,30 @@ def test_the_core_never_imports_langgraph():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_returned_values_are_copies_and_scans_see_every_write():
+    with _store(index=INDEX) as store:
+        store.put(("a",), "k", {"list": [1], "text": "red"})
+        store.get(("a",), "k").value["list"].append(2)  # a caller changing what it got
+        store.search(("a",))[0].value["list"].append(3)
+        assert store.get(("a",), "k").value == {"list": [1], "text": "red"}
+        assert store.search(("a",))[0].value == {"list": [1], "text": "red"}
+        store.put(("a",), "k2", {"text": "blue"})  # after a scan: the next scan sees the write
+        assert [i.key for i in store.search(("a",))] == ["k", "k2"]
+        store.delete(("a",), "k")
+        assert [i.key for i in store.search(("a",))] == ["k2"]
+        assert [i.key for i in store.search(("a",), query="red")] == ["k2"]
+
+
+def test_the_scan_cache_stays_bounded(monkeypatch):
+    from graphmem.integrations import langgraph as module
+
+    monkeypatch.setattr(module, "_SCAN_CACHE_ITEMS", 5)
+    with _store() as store:
+        for ns in ("a", "b", "c"):
+            store.batch([PutOp((ns,), f"k{i}", {"i": i}) for i in range(3)])
+        for ns in ("a", "b", "c", "a"):
+            assert [i.value["i"] for i in store.search((ns,))] == [0, 1, 2]
+        assert store._scanned_items <= 5 and list(store._scanned) == ["lg/a"]
+        assert store._scanned_items == sum(len(items) for _, items in store._scanned.values())

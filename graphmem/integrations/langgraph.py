@@ -27,12 +27,14 @@ Mapping (documented in README.md, "graphmem as a LangGraph store"):
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import json
 import math
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
@@ -78,6 +80,7 @@ _ENCODED_KEY = "~"
 _HASHED_KEY = "~#"
 _ESCAPED = frozenset("%/#~")
 _OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
+_SCAN_CACHE_ITEMS = 100_000  # decoded items kept for unranked searches (see GraphMemStore._scan)
 
 
 # -- the name mapping --------------------------------------------------------------
@@ -197,8 +200,13 @@ class _Stored(NamedTuple):
     expires_at: float | None
 
     def item(self, cls: type = Item, **extra: Any) -> Any:
-        return cls(namespace=self.namespace, key=self.key, value=self.value, created_at=self.created_at,
-                   updated_at=self.updated_at, **extra)  # fmt: skip
+        # A copy: the value is shared with graphmem's entity cache and this store's
+        # scan cache, which a caller changing the returned dict must not reach.
+        return cls(namespace=self.namespace, key=self.key, value=copy.deepcopy(self.value),
+                   created_at=self.created_at, updated_at=self.updated_at, **extra)  # fmt: skip
+
+    def live(self, now: float) -> bool:
+        return self.expires_at is None or self.expires_at > now
 
 
 class _Plan(NamedTuple):
@@ -426,6 +434,11 @@ class GraphMemStore(BaseStore):
         # and expiries drop it (a namespace may have emptied) until the next read.
         self._known: dict[str, tuple[str, ...]] | None = None
         self._known_generation = 0
+        # Scanned namespaces: name -> ((epoch, generation), items by key); see _scan.
+        self._scanned: OrderedDict[str, tuple[tuple[int, int], list[_Stored]]] = OrderedDict()
+        self._scanned_items = 0
+        self._generations: dict[str, int] = {}
+        self._scan_epoch = 0
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
         self.ttl_config = dict(ttl) if ttl is not None else None
@@ -575,13 +588,14 @@ class GraphMemStore(BaseStore):
 
     # -- reads -----------------------------------------------------------------
 
-    def _decode(self, entity: Entity, now: float) -> _Stored | None:
-        """The item entity ``entity`` holds; ``None`` if it is not an item or it has expired."""
+    def _decode(self, entity: Entity, now: float | None) -> _Stored | None:
+        """The item entity ``entity`` holds; ``None`` if it is not an item or it has
+        expired at ``now`` (``None``: expired ones too)."""
         meta = entity.properties.get("langgraph")
         if entity.type != ITEM_TYPE or not isinstance(meta, Mapping):
             return None
         expires = meta.get("expires_at")
-        if expires is not None and expires <= now:
+        if now is not None and expires is not None and expires <= now:
             return None
         # The entity's own times, except after a TTL refresh, which is a write
         # to graphmem but not an update of the item: it pins the item's time.
@@ -621,21 +635,50 @@ class GraphMemStore(BaseStore):
                 self._known = dict(out)
         return out
 
-    def _wrote(self, added: dict[str, tuple[str, ...]], removed: bool) -> None:
+    def _wrote(self, space: str | None, added: dict[str, tuple[str, ...]], removed: bool) -> None:
+        """After a write to ``space`` (``None``: to namespaces not known), keep the caches true."""
         with self._lock:
             self._known_generation += 1
             if removed:
                 self._known = None
             elif self._known is not None:
                 self._known.update(added)
+            if space is None:
+                self._scanned.clear()
+                self._scanned_items = 0
+                self._scan_epoch += 1
+            else:
+                self._generations[space] = self._generations.get(space, 0) + 1
+                dropped = self._scanned.pop(space, None)
+                self._scanned_items -= 0 if dropped is None else len(dropped[1])
 
     def _scan(self, space: str, filter: Any, now: float) -> list[_Stored]:
-        items = []
-        for entity in self._memory.namespace(space).iter_entities():
-            found = self._decode(entity, now)
-            if found is not None and _matches(filter, found.value):
-                items.append(found)
-        return items
+        """The live items of ``space`` that match ``filter``, in key order.
+
+        A namespace's items are read from graphmem once and kept until this
+        store writes to it (unranked searches would otherwise export the
+        namespace on every call); at most ``_SCAN_CACHE_ITEMS`` items are kept,
+        the least recently scanned namespaces dropped first."""
+        with self._lock:
+            stamp = (self._scan_epoch, self._generations.get(space, 0))
+            cached = self._scanned.get(space)
+            if cached is not None and cached[0] == stamp:
+                self._scanned.move_to_end(space)
+                items = cached[1]
+            else:
+                items = None
+        if items is None:
+            decoded = (self._decode(entity, None) for entity in self._memory.namespace(space).iter_entities())
+            items = sorted((s for s in decoded if s is not None), key=lambda s: s.key)
+            with self._lock:
+                if (self._scan_epoch, self._generations.get(space, 0)) == stamp:  # no write since the read began
+                    stale = self._scanned.pop(space, None)
+                    self._scanned_items += len(items) - (0 if stale is None else len(stale[1]))
+                    self._scanned[space] = (stamp, items)
+                    while self._scanned_items > _SCAN_CACHE_ITEMS and len(self._scanned) > 1:
+                        _, (_, dropped) = self._scanned.popitem(last=False)
+                        self._scanned_items -= len(dropped)
+        return [s for s in items if s.live(now) and _matches(filter, s.value)]
 
     def _search(self, op: SearchOp, vector: Any, now: float) -> list[tuple[_Stored, float | None]]:
         prefix = op.namespace_prefix
@@ -726,9 +769,9 @@ class GraphMemStore(BaseStore):
                 for name in deletes:
                     view.delete_entity(name)
             except BaseException:
-                self._wrote({}, True)  # what was written is not known: list afresh
+                self._wrote(space, {}, True)  # what was written is not known: list afresh
                 raise
-            self._wrote({space: spaces[space]} if records else {}, bool(deletes))
+            self._wrote(space, {space: spaces[space]} if records else {}, bool(deletes))
 
     def _refresh_wanted(self) -> bool:
         return (self.ttl_config or {}).get("refresh_on_read", True)
@@ -752,7 +795,7 @@ class GraphMemStore(BaseStore):
                         and meta["expires_at"] <= now and view.expire_entity(entity.name):
                     count += 1
         if count:
-            self._wrote({}, True)
+            self._wrote(None, {}, True)
         return count
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
