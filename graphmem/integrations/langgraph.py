@@ -388,6 +388,10 @@ class GraphMemStore(BaseStore):
     namespaces that hold items; ``$gt``-style filters skip non-numeric
     values instead of raising; tuples in values come back as lists.
 
+    Unranked and filtered searches keep each namespace's items as last read
+    until this store writes to it: write items through the store, not
+    through :attr:`memory`, or a search may miss the change.
+
     Batches: every op is checked before anything is written (a bad op
     raises and the batch writes nothing); reads see the store as it was
     before the batch's writes; the last put of an item wins; the puts of one
