@@ -88,8 +88,9 @@ def run(items: int, repeat: int, engine: str | None) -> dict[str, dict[str, Any]
             row = {}
             row["put"] = measure(lambda i: store.put(("bench", f"ns{i % NAMESPACES}"), f"new{i}",
                                                      {"text": texts[items + i], "n": i % 50}), repeat=repeat)
+            per_space = items // NAMESPACES
             row["get"] = measure(lambda i: store.get(("bench", f"ns{i % NAMESPACES}"),
-                                                     f"k{rng.randrange(items // NAMESPACES) * NAMESPACES + i % NAMESPACES}"),
+                                                     f"k{rng.randrange(per_space) * NAMESPACES + i % NAMESPACES}"),
                                  repeat=repeat)  # fmt: skip
             if getattr(store, "index_config", None):
                 row["search"] = measure(lambda i: store.search(("bench", f"ns{i % NAMESPACES}"), query=texts[i],

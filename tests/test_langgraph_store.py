@@ -25,9 +25,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-pytest.importorskip("langgraph.store.memory", reason="the langgraph extra is not installed (pip install 'graphmem[langgraph]')")
+pytest.importorskip("langgraph.store.memory",
+                    reason="the langgraph extra is not installed (pip install 'graphmem[langgraph]')")
 
-from langgraph.store.base import GetOp, InvalidNamespaceError, ListNamespacesOp, MatchCondition, PutOp, SearchOp  # noqa: E402
+from langgraph.store.base import (  # noqa: E402
+    GetOp,
+    InvalidNamespaceError,
+    ListNamespacesOp,
+    MatchCondition,
+    PutOp,
+    SearchOp,
+)
 from langgraph.store.memory import InMemoryStore  # noqa: E402
 
 from graphmem.errors import InvalidInput, NotFound  # noqa: E402
@@ -201,8 +209,8 @@ SEED = [PutOp(ns, key, {"text": text, "n": n, **({"tag": "x"} if n % 2 else {})}
         for ns, key, text, n in [(("a",), "k1", TEXTS[0], 1), (("a", "b"), "k2", TEXTS[1], 2),
                                  (("a", "b", "c"), "k3", TEXTS[2], 0), (("b",), "k1", TEXTS[3], 1),
                                  (("a/b",), "", TEXTS[4], 2), (("x y", "b"), "k2", TEXTS[5], 0)]]  # fmt: skip
-batches_ = st.lists(st.one_of(ops.map(lambda op: [op]), ops.map(lambda op: [op]), st.lists(ops, min_size=2, max_size=4)),
-                    min_size=3, max_size=15)  # fmt: skip
+single = ops.map(lambda op: [op])
+batches_ = st.lists(st.one_of(single, single, st.lists(ops, min_size=2, max_size=4)), min_size=3, max_size=15)
 
 
 @given(batches_)

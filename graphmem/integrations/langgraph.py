@@ -752,7 +752,8 @@ class GraphMemStore(BaseStore):
             ttl = op.ttl
             meta = {"namespace": list(namespace), "key": key, "indexed": vector is not None,
                     "ttl": ttl, "expires_at": None if ttl is None else now + 60.0 * ttl}  # fmt: skip
-            record = {"name": encode_key(key), "type": ITEM_TYPE, "properties": {"value": dict(op.value), "langgraph": meta},
+            record = {"name": encode_key(key), "type": ITEM_TYPE,
+                      "properties": {"value": dict(op.value), "langgraph": meta},
                       "text": "\n".join(self._texts_of(op)) if vector is not None else ""}  # fmt: skip
             if vector is not None:
                 record["embedding"] = vector
