@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[model,ladybug,dev,mcp,metrics,cluster]'
+	$(PY) -m pip install -q -e '.[model,ladybug,dev,mcp,metrics,cluster,langgraph]'
 	$(PY) -m graphmem.warm
 	touch $(STAMP)
 
