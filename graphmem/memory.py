@@ -428,10 +428,10 @@ class Memory(LifecycleMixin):
         if not keys:
             return {}
         if texts:
-            return {row[2]: entity_from_db("", row).observations for row in self._store.execute("entity_get_many",
-                                                                                               {"keys": keys})}  # fmt: skip
-        return {name: count if packed is None else len(unpack(packed, name=name)[1])
-                for name, count, packed in self._store.execute("entity_observation_counts", {"keys": keys})}  # fmt: skip
+            rows = self._store.execute("entity_get_many", {"keys": keys})
+            return {row[2]: entity_from_db("", row).observations for row in rows}
+        rows = self._store.execute("entity_observation_counts", {"keys": keys})
+        return {name: count if packed is None else len(unpack(packed, name=name)[1]) for name, count, packed in rows}
 
     def _write_entities(self, items: list[Any]) -> list[Any]:
         """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""

@@ -129,7 +129,8 @@ def test_import_counts_the_observations_the_store_holds_before_writing(mem: grap
     lines.append(json.dumps({"type": "entity", "name": "near", "observations": [f"new {j}" for j in range(6)]}))
     lines += [json.dumps({"type": "entity", "name": f"m{i}"}) for i in range(30)]
     lines.append(json.dumps({"type": "entity", "name": "near", "observations": [f"more {j}" for j in range(6)]}))
-    with pytest.raises(InvalidInput, match="line 62: entity 'near' would hold 10,002 observations .*nothing was written"):
+    refused = "line 62: entity 'near' would hold 10,002 observations .*nothing was written"
+    with pytest.raises(InvalidInput, match=refused):
         _import(mem, "\n".join(lines) + "\n")  # batch_size=10: the first batches would have been written
     assert len(mem) == 1 and list(mem.get_entity("near").observations) == held
 
