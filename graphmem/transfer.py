@@ -109,6 +109,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
+from .store import space
 from .store.files import store_root_of
 from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
 from .config import (
@@ -225,6 +226,9 @@ def export_jsonl(
     UnsafePath
         The path (or the open file's name) leads into a graphmem store, or
         names an existing file and ``force`` is false. Nothing was written.
+    StorageFull
+        The disk holding the path filled up; the file named (if any) is as it
+        was and the partial copy is removed.
 
     Notes
     -----
@@ -349,8 +353,11 @@ def _replacing(final: Path) -> Iterator[IO[bytes]]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and space.full_disk(exc):
+            # Typed as a store write's full disk is; the old file is untouched.
+            raise space.storage_full(exc, f"the export {final}") from None
         raise
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
