@@ -44,6 +44,7 @@ from .validate import (
     check_name,
     check_namespace,
     check_observations,
+    check_param_strings,
     check_positive_int,
     check_type,
     check_types_filter,
@@ -1318,6 +1319,8 @@ class Memory(LifecycleMixin):
     ) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        if params:
+            check_param_strings(params)
         if not isinstance(read_only, bool):
             raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
         if read_only:

@@ -56,6 +56,9 @@ def _unchanged(mem: graphmem.Memory, count: int) -> None:
     (lambda m: m.add_entity("a", properties={"\udc00": 1}), "lone surrogate"),
     (lambda m: m.add_entity("a", properties={"k": [{"deep": "x\udfff"}]}), "lone surrogate"),
     (lambda m: m.add_relation("a", "R", "a", properties={"k": "\ud800"}), "lone surrogate"),
+    (lambda m: m.cypher("MERGE (e:Entity {key: $k}) SET e.text = $t", {"k": "x", "t": "\ud800"}),
+     r"parameter \$t holds a lone surrogate"),
+    (lambda m: m.cypher("UNWIND $rows AS r RETURN r", {"rows": [["ok"], {"n": "\udc00"}]}), r"\$rows .*lone surrogate"),
 ])  # fmt: skip
 def test_over_the_limit_is_refused_before_writing(mem: graphmem.Memory, call, message: str) -> None:
     mem.add_entity("a")
