@@ -49,7 +49,10 @@ records with the time of the import.
 The importer reads the input twice after validating it: one pass checks every
 line (JSON syntax, record shape, names, types, vectors, one vector dimension,
 the input limits of :mod:`graphmem.config` including an entity's observations
-added up over the file's lines, anything the engine would refuse such as a
+added up over the file's lines and the ones the store already holds for it
+(read once per check batch; an entity the store holds is recounted exactly,
+repeats removed as a write removes them, only if that sum passes the limit:
+the file is then read once more), anything the engine would refuse such as a
 lone surrogate, and that every relation endpoint is an entity of the file or
 of the store), and nothing is written unless the whole file passes. Lines are
 read with a size cap (``MAX_LINE_BYTES``): a longer line is refused with its
