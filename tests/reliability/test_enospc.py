@@ -136,6 +136,23 @@ def test_an_export_onto_a_full_disk_is_storage_full_and_keeps_the_old_file(tmp_p
             _skip_without_tmpfs(exc)
 
 
+def test_a_secret_file_written_on_a_full_disk_is_storage_full_and_keeps_the_old_one() -> None:
+    from graphmem.store.files import MCP_TOKEN_FILE, write_secret
+
+    try:
+        with tmpfs(1) as where:
+            write_secret(where / MCP_TOKEN_FILE, "old")
+            with open(where / "filler", "wb", buffering=0) as fh, pytest.raises(OSError):
+                while True:
+                    fh.write(b"\0" * 4096)
+            with pytest.raises(graphmem.StorageFull, match=MCP_TOKEN_FILE):
+                write_secret(where / MCP_TOKEN_FILE, "new " * 4096)
+            assert sorted(p.name for p in where.iterdir()) == ["filler", MCP_TOKEN_FILE]
+            assert (where / MCP_TOKEN_FILE).read_text() == "old\n"
+    except NoTmpfs as exc:
+        _skip_without_tmpfs(exc)
+
+
 def test_storage_full_is_an_oserror_with_enospc() -> None:
     import errno
     import pickle
