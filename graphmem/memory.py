@@ -35,6 +35,7 @@ from .store.store import CypherResult, Store, Tracer
 from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy, normalize_name
 from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
 from .metrics import Latencies, timed
+from .tiers import unpack
 from .temporal import TimeView, TimeViews, check_time
 from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
 from .validate import (
@@ -43,6 +44,7 @@ from .validate import (
     check_name,
     check_namespace,
     check_observations,
+    check_param_strings,
     check_positive_int,
     check_type,
     check_types_filter,
@@ -417,6 +419,20 @@ class Memory(LifecycleMixin):
         ids = state.ids.ids_of(list(map(prefix.__add__, names)))
         hidden, _ = state.bounds.invalid_at(micros(utcnow()))
         return ((ids >= 0) & ~np.isin(ids, hidden)).tolist()
+
+    def _held_observations(self, names: list[str], *, texts: bool = False) -> dict[str, Any]:
+        """For each name of a current entity (expired ones excluded: a write starts
+        those afresh), how many observations it holds, or with ``texts`` the
+        observations themselves; one statement for all the names. ``graphmem
+        import`` checks its lines against these before writing anything."""
+        keys = [key for key in map(self._key, names) if key in self._derived.get().ids]
+        if not keys:
+            return {}
+        if texts:
+            rows = self._store.execute("entity_get_many", {"keys": keys})
+            return {row[2]: entity_from_db("", row).observations for row in rows}
+        rows = self._store.execute("entity_observation_counts", {"keys": keys})
+        return {name: count if packed is None else len(unpack(packed, name=name)[1]) for name, count, packed in rows}
 
     def _write_entities(self, items: list[Any]) -> list[Any]:
         """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""
@@ -1303,6 +1319,8 @@ class Memory(LifecycleMixin):
     ) -> CypherResult:
         if params is not None and not isinstance(params, Mapping):
             raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
+        if params:
+            check_param_strings(params)
         if not isinstance(read_only, bool):
             raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
         if read_only:

@@ -49,7 +49,10 @@ records with the time of the import.
 The importer reads the input twice after validating it: one pass checks every
 line (JSON syntax, record shape, names, types, vectors, one vector dimension,
 the input limits of :mod:`graphmem.config` including an entity's observations
-added up over the file's lines, anything the engine would refuse such as a
+added up over the file's lines and the ones the store already holds for it
+(read once per check batch; an entity the store holds is recounted exactly,
+repeats removed as a write removes them, only if that sum passes the limit:
+the file is then read once more), anything the engine would refuse such as a
 lone surrogate, and that every relation endpoint is an entity of the file or
 of the store), and nothing is written unless the whole file passes. Lines are
 read with a size cap (``MAX_LINE_BYTES``): a longer line is refused with its
@@ -100,7 +103,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import lru_cache, partial
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -109,6 +112,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
+from .store import space
 from .store.files import store_root_of
 from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
 from .config import (
@@ -225,6 +229,9 @@ def export_jsonl(
     UnsafePath
         The path (or the open file's name) leads into a graphmem store, or
         names an existing file and ``force`` is false. Nothing was written.
+    StorageFull
+        The disk holding the path filled up; the file named (if any) is as it
+        was and the partial copy is removed.
 
     Notes
     -----
@@ -349,8 +356,11 @@ def _replacing(final: Path) -> Iterator[IO[bytes]]:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, final)
-    except BaseException:
+    except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(exc, OSError) and space.full_disk(exc):
+            # Typed as a store write's full disk is; the old file is untouched.
+            raise space.storage_full(exc, f"the export {final}") from None
         raise
     dir_fd = os.open(folder, os.O_RDONLY)
     try:
@@ -786,14 +796,25 @@ class _Checker:
     endpoints not yet seen as entities, observation counts per name, the vector
     dimension. Records are checked in batches: column by column when the bulk
     checks prove every record of a batch valid, else line by line (exact
-    messages, first bad line first)."""
+    messages, first bad line first).
 
-    def __init__(self) -> None:
+    ``held`` gives the observation counts the store already holds for a list
+    of names (one read per check batch): a write appends a line's observations
+    to them, so they count towards the per-entity limit."""
+
+    def __init__(self, held: Callable[[list[str]], dict[str, int]]) -> None:
+        self.held = held
         self.names: set[str] = set()
         # An endpoint not (yet) seen as an entity of the file, with the first line using it.
         self.unresolved: dict[str, tuple[int, dict[str, Any]]] = {}
         self.dim: tuple[int, int] | None = None  # (dimension, line that set it)
-        self.observations: dict[str, int] = {}  # per entity name with observations: how many the file gives
+        # Per entity name with observations: how many the store holds plus the file gives.
+        self.observations: dict[str, int] = {}
+        self.stored: set[str] = set()  # names of those the store already holds observations for
+        # A stored entity whose bound passes the limit, with the line where it did:
+        # checked exactly at the end (the store's observations and the file's
+        # lines, duplicates removed as a write removes them).
+        self.recount: dict[str, int] = {}
         self.pending: list[tuple[int, int, dict[str, Any]]] = []
         self.pending_bytes = 0
         # The checked batches, per kind, with their records' line numbers;
@@ -814,6 +835,7 @@ class _Checker:
             return
         entities = [(number, args) for number, kind, args in pending if kind == _ENTITY]
         relations = [(number, args) for number, kind, args in pending if kind == _RELATION]
+        self._count_held(entities)
         entity_batch = bulk.read_entities([args for _, args in entities]) if entities else None
         relation_batch = bulk.read_relations([args for _, args in relations]) if relations else None
         if (entities and entity_batch is None) or (relations and relation_batch is None):
@@ -854,11 +876,28 @@ class _Checker:
                     f"has {self.dim[0]}; all vectors of a store have one dimension"
                 )
 
+    def _count_held(self, entities: list[tuple[int, dict[str, Any]]]) -> None:
+        """Start the count of each name first seen with observations at what the store holds."""
+        new = list(dict.fromkeys(
+            args["name"] for _, args in entities
+            if args.get("observations") and isinstance(args.get("name"), str) and args["name"] not in self.observations
+        ))  # fmt: skip
+        if not new:
+            return
+        for name, count in self.held(new).items():
+            if count:
+                self.observations[name] = count
+                self.stored.add(name)
+
     def _count_observations(self, number: int, name: str, count: int) -> None:
         # Lines of one name are merged on write: their observations add up
         # (counted without duplicates removed: a bound).
         total = self.observations.get(name, 0) + count
-        if total > MAX_OBSERVATIONS:
+        if total > MAX_OBSERVATIONS and name in self.stored:
+            # Re-importing what the store holds repeats its observations: only
+            # an exact count may refuse this one.
+            self.recount.setdefault(name, number)
+        elif total > MAX_OBSERVATIONS:
             raise InvalidInput(
                 f"line {number}: entity {name!r} reaches {total:,} observations over the file's "
                 f"lines for it; an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
@@ -883,7 +922,9 @@ class _Checker:
 def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[bytearray, _Checker]:
     """Check every line; return the kind of each line (index = line number - 1) and the checker."""
     kinds = bytearray()
-    checker = _Checker()
+    start = fh.tell()
+    held = getattr(mem, "_held_observations", None)  # one read for many names; a cluster's reads each
+    checker = _Checker(held if held is not None else partial(_held_one_by_one, mem))
     first = True
     for number, line in _lines(fh):
         try:
@@ -900,9 +941,49 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[byte
         first = False
         checker.add(number, kind, args, len(line))
     checker.flush()
+    if checker.recount:
+        _recount_observations(mem, fh, start, kinds, checker.recount)
     _check_store_dimension(mem, checker.dim)
     _check_endpoints(mem, checker.names, checker.unresolved)
     return kinds, checker
+
+
+def _held_one_by_one(mem: Memory, names: list[str], *, texts: bool = False) -> dict[str, Any]:
+    """:meth:`Memory._held_observations` for a memory without it (a cluster's)."""
+    entities = ((name, mem.get_entity(name)) for name in names)
+    return {name: e.observations if texts else len(e.observations) for name, e in entities if e is not None}
+
+
+def _recount_observations(mem: Memory, fh: IO[Any], start: int, kinds: bytearray, recount: dict[str, int]) -> None:
+    """Merge, as the write will, the store's observations of each entity in
+    ``recount`` with the file's lines for it, and refuse the first line that
+    takes one past the limit. Reads the file again: only reached when an
+    entity the store holds would pass the limit unless the file repeats its
+    observations (re-importing an export does)."""
+    held = getattr(mem, "_held_observations", None)
+    stored = (held or partial(_held_one_by_one, mem))(list(recount), texts=True)
+    merged = {name: dict.fromkeys(stored.get(name, ())) for name in recount}
+    end = fh.tell()
+    fh.seek(start)
+    try:
+        for number, line in _lines(fh):
+            if number > len(kinds):
+                break
+            if kinds[number - 1] != _ENTITY:
+                continue
+            _, args = _record(line, number, first=False)
+            have = merged.get(args["name"])
+            if have is None or not args.get("observations"):
+                continue
+            have.update(dict.fromkeys(args["observations"]))
+            if len(have) > MAX_OBSERVATIONS:
+                raise InvalidInput(
+                    f"line {number}: entity {args['name']!r} would hold {len(have):,} observations (the "
+                    f"{len(stored.get(args['name'], ())):,} the store holds and the new ones of the file's lines "
+                    f"for it up to this one); an entity holds at most {MAX_OBSERVATIONS:,}; nothing was written"
+                )
+    finally:
+        fh.seek(end)
 
 
 def _kept_batches(kept: list[tuple[list[int], Any]], batch_size: int) -> Iterator[tuple[int, int, Any]]:

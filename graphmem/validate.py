@@ -39,6 +39,7 @@ __all__ = [
     "check_text",
     "check_observations",
     "check_properties",
+    "check_param_strings",
     "check_record_bytes",
     "check_call_totals",
     "utf8_size",
@@ -197,6 +198,31 @@ def _check_json_tree(value: Any) -> None:
                     stack.append((item, depth + 1))
                 elif isinstance(item, str) and _SURROGATE.search(item) is not None:
                     raise InvalidInput("a property holds a lone surrogate character (not encodable as UTF-8)")
+
+
+def check_param_strings(params: Mapping[str, Any]) -> None:
+    """No str among Cypher parameters (their names, values, and the items and
+    keys of lists and dicts in them) holds a lone surrogate: the engines'
+    drivers cannot encode one and fail with a C++ cast message instead.
+    Iterative, like :func:`_check_json_tree`; arrays and tables are not looked into.
+
+    Examples
+    --------
+    >>> check_param_strings({"who": ["Zoë", {"k": "\\udc00"}]})
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: parameter $who holds a lone surrogate character (not encodable as UTF-8)
+    """
+    stack = [(name, part) for name, value in params.items() for part in (name, value)]
+    while stack:
+        name, node = stack.pop()
+        if isinstance(node, str):
+            if _SURROGATE.search(node) is not None:
+                raise InvalidInput(f"parameter ${name!s} holds a lone surrogate character (not encodable as UTF-8)")
+        elif isinstance(node, Mapping):
+            stack.extend((name, part) for pair in node.items() for part in pair)
+        elif isinstance(node, (list, tuple)):
+            stack.extend((name, item) for item in node)
 
 
 def check_properties(properties: Any) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ import io
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,9 @@ def _unchanged(mem: graphmem.Memory, count: int) -> None:
     (lambda m: m.add_entity("a", properties={"\udc00": 1}), "lone surrogate"),
     (lambda m: m.add_entity("a", properties={"k": [{"deep": "x\udfff"}]}), "lone surrogate"),
     (lambda m: m.add_relation("a", "R", "a", properties={"k": "\ud800"}), "lone surrogate"),
+    (lambda m: m.cypher("MERGE (e:Entity {key: $k}) SET e.text = $t", {"k": "x", "t": "\ud800"}),
+     r"parameter \$t holds a lone surrogate"),
+    (lambda m: m.cypher("UNWIND $rows AS r RETURN r", {"rows": [["ok"], {"n": "\udc00"}]}), r"\$rows .*lone surrogate"),
 ])  # fmt: skip
 def test_over_the_limit_is_refused_before_writing(mem: graphmem.Memory, call, message: str) -> None:
     mem.add_entity("a")
@@ -116,6 +120,34 @@ def test_import_refuses_deep_json_and_many_observations_over_the_file(mem: graph
     with pytest.raises(InvalidInput, match="line 2: entity 'x' reaches 10,002 observations"):
         _import(mem, half + "\n" + half + "\n")
     assert len(mem) == 0
+
+
+@pytest.mark.parametrize("cold", [False, True])
+def test_import_counts_the_observations_the_store_holds_before_writing(mem: graphmem.Memory, cold: bool) -> None:
+    held = [f"held {j}" for j in range(MAX_OBSERVATIONS - 10)]
+    mem.add_entity("near", text="an entity near the limit " * 4, observations=held)
+    if cold:  # a cold entity keeps its observations packed: they count all the same
+        assert mem.compact(cold_after=timedelta(0)) == 1
+    lines = [json.dumps({"type": "entity", "name": f"n{i}", "observations": ["fine"]}) for i in range(30)]
+    lines.append(json.dumps({"type": "entity", "name": "near", "observations": [f"new {j}" for j in range(6)]}))
+    lines += [json.dumps({"type": "entity", "name": f"m{i}"}) for i in range(30)]
+    lines.append(json.dumps({"type": "entity", "name": "near", "observations": [f"more {j}" for j in range(6)]}))
+    refused = "line 62: entity 'near' would hold 10,002 observations .*nothing was written"
+    with pytest.raises(InvalidInput, match=refused):
+        _import(mem, "\n".join(lines) + "\n")  # batch_size=10: the first batches would have been written
+    assert len(mem) == 1 and list(mem.get_entity("near").observations) == held
+
+
+def test_import_of_what_the_store_holds_again_counts_it_once(mem: graphmem.Memory) -> None:
+    held = [f"held {j}" for j in range(MAX_OBSERVATIONS - 10)]
+    mem.add_entity("near", observations=held)
+    again = json.dumps({"type": "entity", "name": "near", "observations": held + [f"new {j}" for j in range(10)]})
+    _import(mem, again + "\n" + again + "\n")  # a write removes repeats: exactly at the limit
+    assert len(mem.get_entity("near").observations) == MAX_OBSERVATIONS
+    one_more = json.dumps({"type": "entity", "name": "near", "observations": ["one more"]})
+    with pytest.raises(InvalidInput, match="line 2: entity 'near' would hold 10,001 observations"):
+        _import(mem, json.dumps({"type": "entity", "name": "other"}) + "\n" + one_more + "\n")
+    assert len(mem) == 1
 
 
 def test_import_batches_stay_under_the_per_call_limits(mem: graphmem.Memory) -> None:

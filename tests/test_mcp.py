@@ -9,7 +9,9 @@ from pathlib import Path
 import anyio
 import pytest
 
-from tests.mcp_client import call, call_error, mcp_session, text_json
+import graphmem
+
+from tests.mcp_client import ENGINE, call, call_error, mcp_session, text_json
 
 pytestmark = pytest.mark.engine
 
@@ -145,6 +147,46 @@ def test_every_tool(tmp_path: Path):
             assert final.structured_content == {"entities": [entity("Ada", "person", "likes Rust")], "relations": []}
 
     run(main)
+
+
+def test_unicode_identifier_types_round_trip_as_through_the_api(tmp_path: Path):
+    """位置する and GEHÖRT_ZU are types (str.isidentifier) for the Python API:
+    the tools store them as they are, not as an ASCII stand-in."""
+    store = tmp_path / "store"
+    with graphmem.open(store, embedder=None, engine=ENGINE) as mem:  # written through the API first
+        mem.add_entities([{"name": "Zoë", "type": "Persönlichkeit"}, {"name": "Kyoto", "type": "都市"}])
+        mem.add_relation("Kyoto", "位置する", "Zoë")
+
+    async def main():
+        async with mcp_session(store) as s:
+            rels = [{"from": "Zoë", "to": "Kyoto", "relationType": "GEHÖRT_ZU"},
+                    {"from": "Zoë", "to": "Kyoto", "relationType": "位置する"},
+                    {"from": "Zoë", "to": "Kyoto", "relationType": "gehört zu"}]  # fmt: skip
+            created = await call(s, "create_entities", entities=[entity("東京", "都市", "首都"), entity("Bär", "Tier")])
+            assert created == {"entities": [entity("東京", "都市", "首都"), entity("Bär", "Tier")]}
+            assert await call(s, "create_relations", relations=rels) == {"relations": rels}
+            # The relation the API wrote is found by its type as the agent names it: not created again.
+            written = {"from": "Kyoto", "to": "Zoë", "relationType": "位置する"}
+            assert await call(s, "create_relations", relations=[written]) == {"relations": []}
+            graph = await call(s, "read_graph")
+            assert sorted((e["name"], e["entityType"]) for e in graph["entities"]) == [
+                ("Bär", "Tier"), ("Kyoto", "都市"), ("Zoë", "Persönlichkeit"), ("東京", "都市")]  # fmt: skip
+            assert sorted(map(json.dumps, graph["relations"])) == sorted(map(json.dumps, [*rels, written]))
+            opened = await call(s, "open_nodes", names=["Kyoto"])
+            assert opened["entities"] == [entity("Kyoto", "都市")]
+            assert sorted(map(json.dumps, opened["relations"])) == sorted(map(json.dumps, [*rels, written]))
+            found = await call(s, "search_nodes", query="都市")  # matches the entity type
+            assert sorted(e["name"] for e in found["entities"]) == ["Kyoto", "東京"]
+            assert await call(s, "delete_relations", relations=[written]) is not None
+
+    run(main)
+    with graphmem.open(store, embedder=None, engine=ENGINE) as mem:
+        # Stored as written: the API reads the same types, with no stand-in kept in the properties.
+        assert {(e.name, e.type, tuple(e.properties)) for e in mem.iter_entities()} == {
+            ("Zoë", "Persönlichkeit", ()), ("Kyoto", "都市", ()), ("東京", "都市", ()), ("Bär", "Tier", ())}  # fmt: skip
+        assert {(r.type, tuple(r.properties)) for r in mem.iter_relations()} == {
+            ("GEHÖRT_ZU", ()), ("位置する", ()), ("gehört_zu", ("mcp_relation_type",))}  # fmt: skip
+        assert mem.get_relation("Kyoto", "位置する", "Zoë") is None  # deleted through the tool
 
 
 def test_bad_arguments_are_errors_and_change_nothing(tmp_path: Path):

@@ -2,8 +2,10 @@
 
 The reference accepts any string as an ``entityType`` or ``relationType``
 ("Programming Language", "works at"); graphmem types are identifiers
-(``WORKS_AT``) because people write them in Cypher. A type that is already an
-identifier is stored as it is. Any other type is stored as an identifier made
+(``WORKS_AT``, ``位置する``: what :meth:`str.isidentifier` accepts, as
+:func:`graphmem.validate.check_type` does) because people write them in
+Cypher. A type that is already an identifier is stored as it is, so a tool
+and the Python API store and show the same type. Any other type is stored as an identifier made
 from it (``works_at``) and the string the agent wrote is kept in the record's
 properties, under :data:`ENTITY_TYPE_KEY` or :data:`RELATION_TYPE_KEY`, so that
 every tool shows the agent exactly what it wrote.
@@ -41,8 +43,7 @@ __all__ = [
 ENTITY_TYPE_KEY = "mcp_entity_type"
 RELATION_TYPE_KEY = "mcp_relation_type"
 
-_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_NOT_WORD = re.compile(r"[^A-Za-z0-9_]+")
+_RUNS = re.compile(r"_{2,}")
 
 
 def stored_type(shown: str, *, fallback: str) -> tuple[str, str | None]:
@@ -56,22 +57,31 @@ def stored_type(shown: str, *, fallback: str) -> tuple[str, str | None]:
     ('works_at', 'works at')
     >>> stored_type("3D model", fallback="Entity")
     ('T_3D_model', '3D model')
+    >>> stored_type("位置する", fallback="RELATED_TO")
+    ('位置する', None)
+    >>> stored_type("gehört zu", fallback="RELATED_TO")
+    ('gehört_zu', 'gehört zu')
     >>> stored_type("", fallback="Entity")
     ('Entity', '')
     """
-    if len(shown) <= MAX_TYPE_LENGTH and _IDENTIFIER.match(shown):
+    if len(shown) <= MAX_TYPE_LENGTH and shown.isidentifier():
         return shown, None
-    word = _NOT_WORD.sub("_", shown).strip("_")
+    # Keep every character an identifier may continue with (Unicode letters
+    # included, as check_type accepts them); the rest become "_".
+    word = _RUNS.sub("_", "".join(c if ("_" + c).isidentifier() else "_" for c in shown)).strip("_")
     if not word:
-        # Nothing ASCII to keep ("人物", "", "--"): distinct strings still get
+        # Nothing to keep ("", "--", "!?"): distinct strings still get
         # distinct types, so type filters keep them apart.
-        word = f"{fallback}_{hashlib.sha1(shown.encode()).hexdigest()[:8]}" if shown else fallback
-    elif word[0].isdigit():
+        word = f"{fallback}_{_digest(shown)}" if shown else fallback
+    elif not word.isidentifier():  # starts with a digit (or a character only allowed after the first)
         word = "T_" + word
     if len(word) > MAX_TYPE_LENGTH:
-        digest = hashlib.sha1(shown.encode()).hexdigest()[:8]
-        word = word[: MAX_TYPE_LENGTH - 9] + "_" + digest
+        word = word[: MAX_TYPE_LENGTH - 9] + "_" + _digest(shown)
     return word, shown
+
+
+def _digest(shown: str) -> str:
+    return hashlib.sha1(shown.encode("utf-8", "surrogatepass")).hexdigest()[:8]
 
 
 def entity_json(entity: Entity) -> dict[str, Any]:

@@ -240,5 +240,11 @@ def write_secret(path: Path, secret: str) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
         fsync_dir(path.parent)
+    except OSError as exc:
+        from .space import full_disk, storage_full  # pyarrow: only on this path
+
+        if full_disk(exc):  # typed as every other file graphmem writes; the old file stays
+            raise storage_full(exc, str(path)) from None
+        raise
     finally:
         tmp.unlink(missing_ok=True)

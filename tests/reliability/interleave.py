@@ -12,6 +12,9 @@ close/reopen. After each call its outcome (return value or error type) is
 compared with what a plain-Python model of the README's semantics says, and
 every reader sees what the model holds: content, neighbours, vector hits and
 access counts (a rejected write must not lose the reads counted before it).
+After each lifecycle call (forget, compact, delete, expire) and the last
+reopen, the relation counts of ``stats()``, iteration and raw Cypher agree
+with the model (issue 17.3's invariant).
 
 ``python -m tests.reliability.interleave --seeds 0-49 --ops 1000`` runs it
 outside pytest and prints the figures as JSON.
@@ -36,6 +39,11 @@ import graphmem
 from graphmem import InvalidInput, NotFound, QueryError
 
 DIM = 8
+# Current relation rows counted without reading their endpoints (where rows a
+# delete of their endpoint left behind show up), and with both endpoints read.
+_CURRENT_ROWS = "MATCH ()-[r:Relation]->() WHERE r.expired_at IS NULL RETURN count(*) AS n"
+_CURRENT_WITH_ENDS = ("MATCH (a:Entity)-[r:Relation]->(b:Entity) WHERE r.expired_at IS NULL AND a.id >= 0 "
+                      "AND b.id >= 0 RETURN count(*) AS n")  # fmt: skip
 TYPES = ("Person", "Company", "Tool")
 RELATION_TYPES = ("KNOWS", "USES", "OWNS")
 BIG = 1_000_000
@@ -337,12 +345,14 @@ class Run:
         self._expect(f"delete_entity({name!r})", self.mem.delete_entity(name),
                      name in self.model.entities or name in self.model.retired)  # fmt: skip
         self.model.remove(name, hard=True)
+        self._check_relation_counts(f"delete_entity({name!r})")
 
     def op_expire(self) -> None:
         name = self._any_name()
         self._expect(f"expire_entity({name!r})", self.mem.expire_entity(name), name in self.model.entities)
         if name in self.model.entities:
             self.model.remove(name, hard=False)
+        self._check_relation_counts(f"expire_entity({name!r})")
 
     def op_engine_refuses(self) -> None:
         """A Cypher write the engine itself refuses (duplicate primary key): it
@@ -370,9 +380,11 @@ class Run:
             raise Mismatch(f"forget returned {unknown}, which the model does not hold")
         for name in gone:
             self.model.remove(name, hard=hard)
+        self._check_relation_counts(f"forget(hard={hard})")
 
     def op_compact(self) -> None:
         self.mem.compact(cold_after=timedelta(0))
+        self._check_relation_counts("compact")
         name = self._existing()
         if name is not None:
             self._check_entity(name)
@@ -382,6 +394,16 @@ class Run:
             return self.op_flush()
         self.mem.close()
         self.mem = self._open()
+
+    def _check_relation_counts(self, after: str) -> None:
+        """The lifecycle invariant of issue 17.3: the relation count stats()
+        gives, the relations iteration lists, the rows raw Cypher counts (with
+        and without reading their endpoints) and the model's all agree."""
+        want = len(self.model.relations)
+        self._expect(f"stats()['relations'] after {after}", self.mem.stats()["relations"], want)
+        self._expect(f"iter_relations() after {after}", sum(1 for _ in self.mem.iter_relations()), want)
+        for query in (_CURRENT_ROWS, _CURRENT_WITH_ENDS):
+            self._expect(f"{query!r} after {after}", self.mem.cypher(query)[0]["n"], want)
 
     def _raises(self, error: type[Exception], call: Any, what: str) -> None:
         try:
@@ -404,6 +426,7 @@ class Run:
                     self._expect(f"access({name!r}).count after reopen", self.mem.access(name).count, self.model.access[name])
                 self._check_entity(name)
             self._expect("entities after reopen", len(self.mem), len(self.model.entities))
+            self._check_relation_counts("the last reopen")
         finally:
             self.mem.close()
 

@@ -119,6 +119,40 @@ def test_import_onto_a_full_disk_exits_with_an_error_and_keeps_what_it_reported(
         _skip_without_tmpfs(exc)
 
 
+@pytest.mark.engine
+def test_an_export_onto_a_full_disk_is_storage_full_and_keeps_the_old_file(tmp_path: Path) -> None:
+    from graphmem.transfer import export_jsonl
+
+    with graphmem.open(tmp_path / "store", engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": f"n{i}", "text": "t" * 400} for i in range(8000)])  # ~3.5 MB of JSON
+        try:
+            with tmpfs(2) as where:
+                (where / "out.jsonl").write_text("the previous export\n")
+                with pytest.raises(graphmem.StorageFull, match="the export"):
+                    export_jsonl(mem, where / "out.jsonl", force=True)
+                assert [p.name for p in where.iterdir()] == ["out.jsonl"]  # no partial copy left
+                assert (where / "out.jsonl").read_text() == "the previous export\n"
+        except NoTmpfs as exc:
+            _skip_without_tmpfs(exc)
+
+
+def test_a_secret_file_written_on_a_full_disk_is_storage_full_and_keeps_the_old_one() -> None:
+    from graphmem.store.files import MCP_TOKEN_FILE, write_secret
+
+    try:
+        with tmpfs(1) as where:
+            write_secret(where / MCP_TOKEN_FILE, "old")
+            with open(where / "filler", "wb", buffering=0) as fh, pytest.raises(OSError):
+                while True:
+                    fh.write(b"\0" * 4096)
+            with pytest.raises(graphmem.StorageFull, match=MCP_TOKEN_FILE):
+                write_secret(where / MCP_TOKEN_FILE, "new " * 4096)
+            assert sorted(p.name for p in where.iterdir()) == ["filler", MCP_TOKEN_FILE]
+            assert (where / MCP_TOKEN_FILE).read_text() == "old\n"
+    except NoTmpfs as exc:
+        _skip_without_tmpfs(exc)
+
+
 def test_storage_full_is_an_oserror_with_enospc() -> None:
     import errno
     import pickle
