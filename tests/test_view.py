@@ -48,13 +48,13 @@ def live(store):
 def test_overview_counts_types_and_how_they_connect(live):
     status, o = live[1].api("overview")
     assert status == 200
-    assert o["entities"] == 3 + HUB_NEIGHBOURS
-    assert o["entity_types"] == {"Company": 1, "Fan": HUB_NEIGHBOURS, "Person": 2}
-    assert o["relation_types"] == {"FOLLOWS": HUB_NEIGHBOURS, "KNOWS": 1, "WORKS_AT": 1}
+    assert o["entities"] == 4 + HUB_NEIGHBOURS
+    assert o["entity_types"] == {"Company": 2, "Fan": HUB_NEIGHBOURS, "Person": 2}
+    assert o["relation_types"] == {"FOLLOWS": HUB_NEIGHBOURS, "KNOWS": 1, "WORKED_AT": 1, "WORKS_AT": 1}
     links = {(l["source_type"], l["relation"], l["target_type"]): l["count"] for l in o["type_links"]}
     assert links == {("Fan", "FOLLOWS", "Person"): HUB_NEIGHBOURS, ("Person", "KNOWS", "Person"): 1,
-                     ("Person", "WORKS_AT", "Company"): 1}  # fmt: skip
-    assert o["time"]["has_history"] and o["time"]["start"].startswith("2020-01-01")
+                     ("Person", "WORKS_AT", "Company"): 1, ("Person", "WORKED_AT", "Company"): 1}  # fmt: skip
+    assert o["time"]["has_history"] and o["time"]["start"].startswith("2010-01-01")
     assert o["can_search_meaning"] is True
 
 
@@ -93,8 +93,12 @@ def test_neighbours_are_bounded_and_say_how_many_exist(live):
 def test_as_of_shows_the_graph_as_it_was(live):
     _, before = live[1].api("neighbors", name="Ada", limit=200, as_of="2019-06-01T00:00:00Z")
     _, after = live[1].api("neighbors", name="Ada", limit=200, as_of="2021-06-01T00:00:00+02:00")
+    _, now = live[1].api("neighbors", name="Ada", limit=200)
     assert "Acme" not in {n["name"] for n in before["neighbors"]}
     assert "Acme" in {n["name"] for n in after["neighbors"]}
+    assert "OldCo" not in {n["name"] for n in now["neighbors"]}
+    _, then = live[1].api("neighbors", name="Ada", limit=200, as_of="2012-01-01T00:00:00Z")
+    assert "OldCo" in {n["name"] for n in then["neighbors"]} and "Acme" not in {n["name"] for n in then["neighbors"]}
     _, path = live[1].api("paths", source="Bob", target="Acme", as_of="2019-06-01T00:00:00Z")
     assert path["paths"] == []
 

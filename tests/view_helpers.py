@@ -17,20 +17,24 @@ from graphmem.view import ViewServer, make_server
 
 HUB_NEIGHBOURS = 30
 WORKS_FROM = datetime(2020, 1, 1, tzinfo=timezone.utc)
+WORKED = (datetime(2010, 1, 1, tzinfo=timezone.utc), datetime(2015, 1, 1, tzinfo=timezone.utc))
 
 
 def build_store(path: Path, engine: str) -> None:
-    """Ada (a Person) knows Bob, works at Acme since 2020 and is followed by 30 fans; Ada was edited once."""
+    """Ada (a Person) knows Bob, worked at OldCo 2010-2015, works at Acme since 2020 and is followed by 30
+    fans; Ada was edited once."""
     with graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder()) as mem:
         mem.add_entities([
             {"name": "Ada", "type": "Person", "text": "Mathematician", "observations": ["wrote the first program"],
              "properties": {"born": 1815}},
             {"name": "Bob", "type": "Person"},
             {"name": "Acme", "type": "Company", "text": "Makes engines"},
+            {"name": "OldCo", "type": "Company"},
             *({"name": f"fan{i:02d}", "type": "Fan"} for i in range(HUB_NEIGHBOURS)),
         ])  # fmt: skip
         mem.add_relation("Ada", "KNOWS", "Bob", properties={"since": 1833})
         mem.add_relation("Ada", "WORKS_AT", "Acme", valid_from=WORKS_FROM)
+        mem.add_relation("Ada", "WORKED_AT", "OldCo", valid_from=WORKED[0], valid_to=WORKED[1])
         mem.add_relations([(f"fan{i:02d}", "FOLLOWS", "Ada") for i in range(HUB_NEIGHBOURS)])
         mem.add_entity("Ada", type="Person", text="Mathematician and writer")  # a second version: history
 

@@ -135,7 +135,6 @@
 
   const cy = cytoscape({
     container: $("graph"),
-    wheelSensitivity: 0.3,
     minZoom: 0.1,
     maxZoom: 4,
     style: [
@@ -152,8 +151,8 @@
         "curve-style": "bezier", label: "data(label)", "font-size": 9, color: "#6a7282", "text-rotation": "autorotate",
         "text-background-color": "#fff", "text-background-opacity": 0.8 } },
       { selector: "edge.type-edge", style: { width: "mapData(weight, 0, 1, 1, 8)" } },
-      { selector: ".path", style: { "line-color": "#c2255c", "target-arrow-color": "#c2255c", "border-color": "#c2255c",
-        "border-width": 3, width: 3, "z-index": 10 } },
+      { selector: "node.path", style: { "border-width": 4, "border-color": "#c2255c" } },
+      { selector: "edge.path", style: { "line-color": "#c2255c", "target-arrow-color": "#c2255c", width: 3, "z-index": 10 } },
       { selector: ".faded", style: { opacity: 0.25 } },
     ],
   });
