@@ -665,11 +665,15 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
 @click.option("--max-entities", type=click.IntRange(min=1), default=200, show_default=True,
               help="With --html: at most this many entities (the nearest).")
 @click.option("--force", is_flag=True, help="With --html: replace the file if it exists.")
+@click.option("--hold", type=click.FloatRange(min=0, max=3600), default=0, show_default=True, metavar="SECONDS",
+              help="Keep the store open this long after the last request (faster clicks on a large store; "
+                   "an agent cannot open it read-write meanwhile). 0: close after every request.")
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @_embedder_option
 @click.pass_context
 def view(ctx: click.Context, path: Path, view_namespace: str | None, port: int, html: Path | None,
-         centre: str | None, hops: int, max_entities: int, force: bool, no_browser: bool, embedder: str) -> None:
+         centre: str | None, hops: int, max_entities: int, force: bool, hold: float, no_browser: bool,
+         embedder: str) -> None:
     """See the memory at PATH in a browser: a local, read-only graph explorer.
 
     Serves a page on 127.0.0.1 (a free port unless --port) and prints its
@@ -697,7 +701,8 @@ def view(ctx: click.Context, path: Path, view_namespace: str | None, port: int, 
         click.echo(f"wrote {written}", err=True)
         return
     chosen = resolve_embedder(_embedder(embedder))
-    serve(path, engine=settings.engine, namespace=namespace, embedder=chosen, port=port, open_browser=not no_browser,
+    serve(path, engine=settings.engine, namespace=namespace, embedder=chosen, port=port, hold=hold,
+          open_browser=not no_browser,
           announce=lambda url: click.echo(f"graphmem view: open {url}  (Ctrl-C stops)", err=False))  # fmt: skip
 
 

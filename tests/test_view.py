@@ -252,6 +252,21 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
         assert status == 200 and body["entity"]["type"] == "Person"
 
 
+def test_hold_keeps_one_handle_across_requests_until_it_runs_out(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine, hold=3600) as (server, client):
+        assert client.api("overview")[0] == 200 and client.api("entity", name="Ada")[0] == 200
+        assert server.open_memory.opens == 1 and server.open_memory.is_open
+        with pytest.raises(graphmem.StoreLocked):
+            graphmem.open(path, engine=engine, embedder=None)
+    assert not server.open_memory.is_open  # stopping the server lets go
+    with graphmem.open(path, engine=engine, embedder=None) as agent:
+        agent.add_entity("Eve")
+    with pytest.raises(InvalidInput, match="hold"):
+        make_server(path, engine=engine, hold=-1)
+
+
 def test_the_cli_serves_and_an_agent_in_another_process_writes_meanwhile(tmp_path, engine):
     path = tmp_path / "store"
     build_store(path, engine)

@@ -24,7 +24,7 @@ __all__ = ["PerRequest", "ViewServer", "make_server", "page_data", "serve", "wri
 
 
 def make_server(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",
-                embedder: Any = None, host: str = "127.0.0.1", port: int = 0) -> ViewServer:  # fmt: skip
+                embedder: Any = None, host: str = "127.0.0.1", port: int = 0, hold: float = 0.0) -> ViewServer:  # fmt: skip
     """A viewer of the store at ``path``, bound but not yet serving.
 
     The store is opened read-only once here, to fail early on a path that is
@@ -34,7 +34,7 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
     """
     if not Path(path).is_dir():
         raise InvalidInput(f"no store at {path}: graphmem view reads an existing store (it never creates one)")
-    source = PerRequest(path, engine=engine, namespace=namespace, embedder=embedder)
+    source = PerRequest(path, engine=engine, namespace=namespace, embedder=embedder, hold=hold)
     try:
         with source():
             pass
@@ -44,14 +44,15 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
 
 
 def serve(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",
-          embedder: Any = None, port: int = 0, open_browser: bool = True,
+          embedder: Any = None, port: int = 0, hold: float = 0.0, open_browser: bool = True,
           announce: Callable[[str], None] = print) -> None:  # fmt: skip
     """Serve the viewer of the store at ``path`` on 127.0.0.1 until interrupted (Ctrl-C).
 
     ``announce`` is given the URL to open (it carries a single-use token);
     with ``open_browser`` the default browser opens it too, when there is one.
+    ``hold``: see :class:`PerRequest`.
     """
-    server = make_server(path, engine=engine, namespace=namespace, embedder=embedder, port=port)
+    server = make_server(path, engine=engine, namespace=namespace, embedder=embedder, port=port, hold=hold)
     try:
         announce(server.url)
         if open_browser and _has_display():

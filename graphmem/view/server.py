@@ -119,6 +119,13 @@ class ViewServer(ThreadingHTTPServer):
     def url(self) -> str:
         return f"{self.origin}/?token={self.token}"
 
+    def server_close(self) -> None:
+        """Stop listening and let go of the store (a source that holds it between requests has ``close``)."""
+        super().server_close()
+        close = getattr(self.open_memory, "close", None)
+        if close is not None:
+            close()
+
     def spend(self, token: str) -> bool:
         """Whether ``token`` is the unspent token (which it then spends)."""
         with self._token_lock:
