@@ -291,6 +291,48 @@ def test_the_cli_serves_and_an_agent_in_another_process_writes_meanwhile(tmp_pat
         proc.stderr.close()
 
 
+def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine):
+    pytest.importorskip("mcp", reason="the MCP server needs the 'mcp' extra")
+    import anyio
+
+    from tests.mcp_client import call, mcp_session
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+
+    async def scenario(client: Client) -> None:
+        async with mcp_session(path) as session:
+            await call(session, "create_entities", entities=[{"name": "Zed", "entityType": "Person",
+                                                               "observations": ["joined late"]}])
+            await call(session, "create_relations", relations=[{"from": "Zed", "to": "Ada", "relationType": "KNOWS"}])
+
+            def through_the_socket() -> None:
+                status, o = client.api("overview")
+                assert status == 200 and o["through"] == "mcp" and o["entity_types"]["Person"] == 3
+                assert client.api("search", q="ze")[1]["prefix"] == [{"name": "Zed", "type": "Person"}]
+                status, found = client.api("entity", name="Ada")
+                assert status == 200 and found["entity"]["text"] == "Mathematician and writer"
+                assert found["entity"]["properties"] == {"born": 1815}
+                status, found = client.api("neighbors", name="Ada", limit=3)
+                assert (status, found["total"], len(found["neighbors"]), found["type"]) == (
+                    200, HUB_NEIGHBOURS + 3, 3, "Person")
+                assert all(n["type"] for n in found["neighbors"])
+                _, found = client.api("paths", source="Zed", target="fan03")
+                assert found["paths"] == [{"nodes": ["Zed", "Ada", "fan03"], "relations": ["KNOWS", "FOLLOWS"]}]
+                assert client.api("relation", source="Ada", type="KNOWS", target="Bob")[1]["relation"][
+                    "properties"] == {"since": 1833}
+                assert client.api("entity", name="Nobody")[0] == 404
+                status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
+                assert (status, body["error"]["type"]) == (503, "store_busy")
+
+            await anyio.to_thread.run_sync(through_the_socket)
+
+    with viewer(path, engine) as (server, client):
+        anyio.run(scenario, client)
+        status, o = client.api("overview")  # the MCP server exited: the viewer opens the store again
+        assert status == 200 and "through" not in o and o["entity_types"]["Person"] == 3
+
+
 # -- --html ------------------------------------------------------------------------------------------
 
 

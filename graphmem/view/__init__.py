@@ -9,16 +9,19 @@ self-contained page of one neighbourhood instead (:mod:`graphmem.view.export`).
 
 from __future__ import annotations
 
+import logging
 import os
 import webbrowser
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidInput, StoreLocked
+from ..errors import GraphMemError, InvalidInput, StoreLocked
 from .export import page_data, write_html
 from .server import ViewServer
 from .source import PerRequest
+
+log = logging.getLogger("graphmem.view")
 
 __all__ = ["PerRequest", "ViewServer", "make_server", "page_data", "serve", "write_html"]
 
@@ -29,8 +32,9 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
 
     The store is opened read-only once here, to fail early on a path that is
     no store (or a namespace it lacks) rather than on the first page load;
-    a store another process holds right now is fine (its requests answer
-    "busy" until it is free).
+    a store another process holds right now is fine: while an MCP server
+    holds it the viewer asks that server through its share socket, and
+    otherwise its requests answer "busy" until the store is free.
     """
     if not Path(path).is_dir():
         raise InvalidInput(f"no store at {path}: graphmem view reads an existing store (it never creates one)")
@@ -40,7 +44,17 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
             pass
     except StoreLocked:
         pass  # held read-write by an agent right now: the page says "busy" until it lets go
-    return ViewServer(source, host=host, port=port)
+    try:
+        from .follower import ThroughHolder
+    except ImportError:  # no 'mcp' extra: then no MCP server can hold the store either
+        holder = None
+    else:
+        try:
+            holder = ThroughHolder(path, namespace=namespace)
+        except GraphMemError as exc:  # a path too long for a Unix socket: no MCP server can share it either
+            log.info("not reading through an MCP server's socket: %s", exc)
+            holder = None
+    return ViewServer(source, host=host, port=port, holder=holder)
 
 
 def serve(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from ..errors import InvalidInput, LimitExceeded, NotFound
+from ..errors import InvalidInput, LimitExceeded, NotFound, StoreLocked
 from ..memory import Memory
 from ..types import Entity, Relation
 from ..validate import check_name
@@ -283,12 +283,16 @@ ENDPOINTS: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, tuple[Any, .
 }
 
 
-def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]], *,
+           holder: Any = None) -> dict[str, Any]:  # fmt: skip
     """Run one API call: check its parameters, then read through a memory opened for it.
 
     Raises :class:`NotFound` for an unknown endpoint or entity,
     :class:`InvalidInput` for bad parameters and :class:`LimitExceeded` past
-    a bound, both before ``open_memory`` is called.
+    a bound, both before ``open_memory`` is called. When the store is held
+    by another process (:class:`StoreLocked`) and ``holder`` (a
+    :class:`~graphmem.view.follower.ThroughHolder`) has a socket to ask, the
+    holder answers; otherwise :class:`StoreLocked` propagates.
 
     Examples
     --------
@@ -309,5 +313,10 @@ def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]
         raise NotFound(f"no API endpoint {endpoint!r} (there are: {', '.join(sorted(ENDPOINTS))})")
     fn, spec = ENDPOINTS[endpoint]
     args = _parse(query, spec)
-    with open_memory() as mem:
-        return fn(mem, **args)
+    try:
+        with open_memory() as mem:
+            return fn(mem, **args)
+    except StoreLocked:
+        if holder is None or not holder.available:
+            raise
+    return getattr(holder, fn.__name__)(**args)  # type: ignore[no-any-return]

@@ -99,9 +99,11 @@ class ViewServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # another process's port is not ours to take
 
-    def __init__(self, open_memory: OpenMemory, *, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, open_memory: OpenMemory, *, host: str = "127.0.0.1", port: int = 0,
+                 holder: Any = None) -> None:  # fmt: skip
         super().__init__((check_host(host), port), _Handler)
         self.open_memory = open_memory
+        self.holder = holder  # asked while another process holds the store (graphmem.view.follower)
         self.token = secrets.token_urlsafe(32)
         self.session = secrets.token_urlsafe(32)
         self._token_lock = threading.Lock()
@@ -122,9 +124,10 @@ class ViewServer(ThreadingHTTPServer):
     def server_close(self) -> None:
         """Stop listening and let go of the store (a source that holds it between requests has ``close``)."""
         super().server_close()
-        close = getattr(self.open_memory, "close", None)
-        if close is not None:
-            close()
+        for source in (self.open_memory, self.holder):
+            close = getattr(source, "close", None)
+            if close is not None:
+                close()
 
     def spend(self, token: str) -> bool:
         """Whether ``token`` is the unspent token (which it then spends)."""
@@ -206,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, endpoint: str, query: dict[str, list[str]]) -> None:
         try:
-            payload = answer(self.server.open_memory, endpoint, query)
+            payload = answer(self.server.open_memory, endpoint, query, holder=self.server.holder)
         except GraphMemError as exc:
             for kind, status, name in ERROR_STATUS:
                 if isinstance(exc, kind):
