@@ -147,9 +147,10 @@ def _relation(r: Relation) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _rows(mem: Memory, name: str, params: dict[str, Any]) -> list[list[Any]]:
-    """A named statement of ``queries/`` (the viewer's statistics the public API lacks)."""
-    return mem._store.execute(name, params)  # the store's one query entry point; read-only handle
+def _store(mem: Memory) -> Any:
+    """The store's one query entry point, for the named statements of ``queries/`` behind the
+    viewer's statistics that the public API lacks (the handle is read-only)."""
+    return mem._store
 
 
 def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
@@ -165,14 +166,14 @@ def overview(mem: Memory) -> dict[str, Any]:
     # The two statements stats() counts types with (stats() itself also walks the store's files
     # and counts tiers: ~300 ms at 10k entities, for figures the page does not show).
     ns = mem.namespace_name
-    entity_types = {t: int(n) for space, t, n in _rows(mem, "entity_type_counts", {}) if space == ns}
-    relation_types = {t: int(n) for space, t, n in _rows(mem, "relation_type_counts", {}) if space == ns}
+    entity_types = {t: int(n) for space, t, n in _store(mem).execute("entity_type_counts", {}) if space == ns}
+    relation_types = {t: int(n) for space, t, n in _store(mem).execute("relation_type_counts", {}) if space == ns}
     links = [
         {"source_type": a, "relation": r, "target_type": b, "count": int(n)}
-        for a, r, b, n in _rows(mem, "view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})
+        for a, r, b, n in _store(mem).execute("view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})
     ]
-    first, e_from_lo, e_from_hi, e_to_hi, e_bounds = _rows(mem, "view_time_bounds", {"namespace": ns})[0]
-    r_from_lo, r_from_hi, r_to_lo, r_to_hi, r_bounds = _rows(mem, "view_relation_time_bounds", {"namespace": ns})[0]
+    first, e_from_lo, e_from_hi, e_to_hi, e_bounds = _store(mem).execute("view_time_bounds", {"namespace": ns})[0]
+    r_from_lo, r_from_hi, r_to_lo, r_to_hi, r_bounds = _store(mem).execute("view_relation_time_bounds", {"namespace": ns})[0]
     bounded = int(e_bounds or 0) + int(r_bounds or 0)
     marks = [t for t in (first, e_from_lo, e_from_hi, e_to_hi, r_from_lo, r_from_hi, r_to_lo, r_to_hi) if t is not None]
     return {
@@ -196,7 +197,7 @@ def overview(mem: Memory) -> dict[str, Any]:
 
 def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
     """The first entities of one type, by name (a drill-down from the overview)."""
-    rows = _rows(mem, "view_type_members", {"namespace": mem.namespace_name, "type": type, "limit": limit + 1})
+    rows = _store(mem).execute("view_type_members", {"namespace": mem.namespace_name, "type": type, "limit": limit + 1})
     names = [r[0] for r in rows]
     return {"type": type, "names": names[:limit], "truncated": len(names) > limit}
 
@@ -204,7 +205,7 @@ def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
 def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
     """Entities whose name starts with ``q`` (ignoring case) and, with an embedder, those closest in meaning."""
     prefix = [{"name": n, "type": t} for n, t in
-              _rows(mem, "view_name_prefix", {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
+              _store(mem).execute("view_name_prefix", {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
     meaning: list[dict[str, Any]] = []
     if mem.embedder is not None and mem.vector_dim is not None:
         for hit in mem.search(q, k):

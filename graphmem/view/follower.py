@@ -81,7 +81,7 @@ class ThroughHolder:
             raise _ERRORS.get(kind, GraphMemError)(message or outcome.text)
         return outcome.structured or {}
 
-    def _rows(self, query: str, params: dict[str, Any], max_rows: int = 1000) -> list[list[Any]]:
+    def _execute(self, query: str, params: dict[str, Any], max_rows: int = 1000) -> list[list[Any]]:
         found = self._tool("cypher_query", {"query": load_query(query), "params": params, "maxRows": max_rows})
         return found["rows"]
 
@@ -89,7 +89,7 @@ class ThroughHolder:
         return entity_key(self._namespace, name)
 
     def _types(self, names: list[str]) -> dict[str, str]:
-        rows = self._rows("view_entity_types", {"keys": [self._key(n) for n in names]}, len(names) or 1)
+        rows = self._execute("view_entity_types", {"keys": [self._key(n) for n in names]}, len(names) or 1)
         return {n: t for n, t in rows}
 
     @staticmethod
@@ -102,10 +102,10 @@ class ThroughHolder:
 
     def overview(self) -> dict[str, Any]:
         ns = self._namespace
-        entity_types = {t: int(n) for space, t, n in self._rows("entity_type_counts", {}, _TYPE_ROWS) if space == ns}
-        relation_types = {t: int(n) for space, t, n in self._rows("relation_type_counts", {}, _TYPE_ROWS) if space == ns}
+        entity_types = {t: int(n) for space, t, n in self._execute("entity_type_counts", {}, _TYPE_ROWS) if space == ns}
+        relation_types = {t: int(n) for space, t, n in self._execute("relation_type_counts", {}, _TYPE_ROWS) if space == ns}
         links = [{"source_type": a, "relation": r, "target_type": b, "count": int(n)} for a, r, b, n in
-                 self._rows("view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})]  # fmt: skip
+                 self._execute("view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})]  # fmt: skip
         return {
             "namespace": ns, "entities": sum(entity_types.values()), "relations": sum(relation_types.values()),
             "entity_types": entity_types, "relation_types": relation_types, "type_links": links,
@@ -117,13 +117,13 @@ class ThroughHolder:
         }  # fmt: skip
 
     def type_members(self, *, type: str, limit: int) -> dict[str, Any]:
-        rows = self._rows("view_type_members", {"namespace": self._namespace, "type": type, "limit": limit + 1})
+        rows = self._execute("view_type_members", {"namespace": self._namespace, "type": type, "limit": limit + 1})
         names = [r[0] for r in rows]
         return {"type": type, "names": names[:limit], "truncated": len(names) > limit}
 
     def search(self, *, q: str, k: int) -> dict[str, Any]:
         prefix = [{"name": n, "type": t} for n, t in
-                  self._rows("view_name_prefix", {"namespace": self._namespace, "prefix": q.lower(), "limit": k})]
+                  self._execute("view_name_prefix", {"namespace": self._namespace, "prefix": q.lower(), "limit": k})]
         try:
             hits = self._tool("semantic_search", {"query": q, "limit": k})["results"]
         except GraphMemError:
@@ -133,7 +133,7 @@ class ThroughHolder:
 
     def entity(self, *, name: str, as_of: datetime | None) -> dict[str, Any]:
         self._present_only(as_of)
-        rows = self._rows("view_entity_detail", {"key": self._key(name)})
+        rows = self._execute("view_entity_detail", {"key": self._key(name)})
         if not rows:
             raise NotFound(f"no entity named {name!r}")
         n, type_, text, observations, properties, created, updated, valid_from, valid_to = rows[0]
@@ -160,7 +160,7 @@ class ThroughHolder:
         }  # fmt: skip
 
     def relation(self, *, source: str, type: str, target: str) -> dict[str, Any]:
-        rows = self._rows("view_relation", {"source": self._key(source), "type": type, "target": self._key(target)})
+        rows = self._execute("view_relation", {"source": self._key(source), "type": type, "target": self._key(target)})
         if not rows:
             raise NotFound(f"no relation {source!r} -[{type}]-> {target!r}")
         properties, created, valid_from, valid_to = rows[0]
