@@ -27,7 +27,8 @@ __all__ = ["PerRequest", "ViewServer", "make_server", "page_data", "serve", "wri
 
 
 def make_server(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",
-                embedder: Any = None, host: str = "127.0.0.1", port: int = 0, hold: float = 0.0) -> ViewServer:  # fmt: skip
+                embedder: Any = None, host: str = "127.0.0.1", port: int = 0,
+                hold: float = 0.0) -> ViewServer:  # fmt: skip
     """A viewer of the store at ``path``, bound but not yet serving.
 
     The store is opened read-only once here, to fail early on a path that is

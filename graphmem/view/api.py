@@ -163,28 +163,36 @@ def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
 
 def overview(mem: Memory) -> dict[str, Any]:
     """Counts by entity and relation type, how types connect, and the time span (for the slider)."""
-    # The two statements stats() counts types with (stats() itself also walks the store's files
-    # and counts tiers: ~300 ms at 10k entities, for figures the page does not show).
     ns = mem.namespace_name
-    entity_types = {t: int(n) for space, t, n in _store(mem).execute("entity_type_counts", {}) if space == ns}
-    relation_types = {t: int(n) for space, t, n in _store(mem).execute("relation_type_counts", {}) if space == ns}
-    links = [
-        {"source_type": a, "relation": r, "target_type": b, "count": int(n)}
-        for a, r, b, n in _store(mem).execute("view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})
-    ]
-    first, e_from_lo, e_from_hi, e_to_hi, e_bounds = _store(mem).execute("view_time_bounds", {"namespace": ns})[0]
-    r_from_lo, r_from_hi, r_to_lo, r_to_hi, r_bounds = _store(mem).execute("view_relation_time_bounds", {"namespace": ns})[0]
-    bounded = int(e_bounds or 0) + int(r_bounds or 0)
-    marks = [t for t in (first, e_from_lo, e_from_hi, e_to_hi, r_from_lo, r_from_hi, r_to_lo, r_to_hi) if t is not None]
+    # One scan of each table (each a full scan: the engine indexes only keys).
+    entity_rows = _store(mem).execute("view_entity_overview", {"namespace": ns})
+    link_rows = _store(mem).execute("view_type_links", {"namespace": ns})
+    meaning = mem.embedder is not None and mem.vector_dim is not None
+    return summarise(ns, entity_rows, link_rows, can_search_meaning=meaning)
+
+
+def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list[Any]], *,
+              can_search_meaning: bool) -> dict[str, Any]:  # fmt: skip
+    """The overview from the rows of ``view_entity_overview`` and ``view_type_links``."""
+    entity_types = {t: int(n) for t, n, *_ in entity_rows}
+    relation_types: dict[str, int] = {}
+    for _, r, _, n, *_ in link_rows:
+        relation_types[r] = relation_types.get(r, 0) + int(n)
+    marks = [t for row in entity_rows for t in row[2:6] if t is not None]
+    marks += [t for row in link_rows for t in row[4:8] if t is not None]
+    bounded = sum(int(row[6] or 0) for row in entity_rows) + sum(int(row[8] or 0) for row in link_rows)
+    marks = [datetime.fromisoformat(t) if isinstance(t, str) else t for t in marks]  # cypher_query sends text
+    links = [{"source_type": a, "relation": r, "target_type": b, "count": int(n)}
+             for a, r, b, n, *_ in link_rows[:LIMITS.type_links_max]]  # fmt: skip
     return {
-        "namespace": ns,
+        "namespace": namespace,
         "entities": sum(entity_types.values()),
         "relations": sum(relation_types.values()),
         "entity_types": entity_types,
         "relation_types": relation_types,
         "type_links": links,
-        "has_vectors": mem.vector_dim is not None,
-        "can_search_meaning": mem.embedder is not None and mem.vector_dim is not None,
+        "type_links_truncated": len(link_rows) > LIMITS.type_links_max,
+        "can_search_meaning": can_search_meaning,
         "time": {
             "has_history": bounded > 0,
             "bounded_facts": bounded,
@@ -205,7 +213,8 @@ def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
 def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
     """Entities whose name starts with ``q`` (ignoring case) and, with an embedder, those closest in meaning."""
     prefix = [{"name": n, "type": t} for n, t in
-              _store(mem).execute("view_name_prefix", {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
+              _store(mem).execute("view_name_prefix",
+                                  {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
     meaning: list[dict[str, Any]] = []
     if mem.embedder is not None and mem.vector_dim is not None:
         for hit in mem.search(q, k):

@@ -68,7 +68,7 @@ def page_data(mem: Memory, centre: str, *, hops: int = 2, max_entities: int = 20
     overview = {
         "namespace": mem.namespace_name, "entities": len(nodes), "relations": len(edges),
         "entity_types": entity_types, "relation_types": relation_types, "type_links": [],
-        "has_vectors": False, "can_search_meaning": False,
+        "type_links_truncated": False, "can_search_meaning": False,
         "time": {"has_history": False, "bounded_facts": 0, "start": None, "end": None},
         "limits": {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max},
     }  # fmt: skip

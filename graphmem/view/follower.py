@@ -24,12 +24,12 @@ from typing import Any
 from ..errors import GraphMemError, InvalidInput, NotFound, StoreLocked
 from ..records import entity_key
 from ..store.queries import load_query
-from .api import LIMITS, _iso
+from .api import LIMITS, _iso, summarise
 
 __all__ = ["ThroughHolder"]
 
 # The MCP tools report graphmem's errors as "<ErrorClass>: message".
-# (namespace, type) rows of the type counts: cypher_query returns at most 10,000 rows.
+# Rows of the overview's statements: cypher_query returns at most 10,000.
 _TYPE_ROWS = 10_000
 _ERRORS: dict[str, type[GraphMemError]] = {"NotFound": NotFound, "InvalidInput": InvalidInput}
 
@@ -102,19 +102,13 @@ class ThroughHolder:
 
     def overview(self) -> dict[str, Any]:
         ns = self._namespace
-        entity_types = {t: int(n) for space, t, n in self._execute("entity_type_counts", {}, _TYPE_ROWS) if space == ns}
-        relation_types = {t: int(n) for space, t, n in self._execute("relation_type_counts", {}, _TYPE_ROWS) if space == ns}
-        links = [{"source_type": a, "relation": r, "target_type": b, "count": int(n)} for a, r, b, n in
-                 self._execute("view_type_links", {"namespace": ns, "limit": LIMITS.type_links_max})]  # fmt: skip
-        return {
-            "namespace": ns, "entities": sum(entity_types.values()), "relations": sum(relation_types.values()),
-            "entity_types": entity_types, "relation_types": relation_types, "type_links": links,
-            "has_vectors": True, "can_search_meaning": True,
-            # The slider needs as_of, which the socket cannot serve: hidden.
-            "time": {"has_history": False, "bounded_facts": 0, "start": None, "end": None},
-            "limits": {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max},
-            "through": "mcp",
-        }  # fmt: skip
+        entity_rows = self._execute("view_entity_overview", {"namespace": ns}, _TYPE_ROWS)
+        link_rows = self._execute("view_type_links", {"namespace": ns}, _TYPE_ROWS)
+        out = summarise(ns, entity_rows, link_rows, can_search_meaning=True)
+        # The slider needs as_of, which the socket cannot serve: hidden.
+        out["time"] = {"has_history": False, "bounded_facts": out["time"]["bounded_facts"], "start": None, "end": None}
+        out["through"] = "mcp"
+        return out
 
     def type_members(self, *, type: str, limit: int) -> dict[str, Any]:
         rows = self._execute("view_type_members", {"namespace": self._namespace, "type": type, "limit": limit + 1})

@@ -193,7 +193,8 @@ class _Handler(BaseHTTPRequestHandler):
         """The single-use token for the session cookie, then back to the bare URL."""
         if len(tokens) != 1 or not self.server.spend(tokens[0]):
             self._error(HTTPStatus.FORBIDDEN, "token_spent",
-                        "this link's token was used already (or is wrong): restart graphmem view for a new one")  # fmt: skip
+                        "this link's token was used already (or is wrong): "
+                        "restart graphmem view for a new one")  # fmt: skip
             return
         cookie = f"{COOKIE_NAME}={self.server.session}; HttpOnly; SameSite=Strict; Path=/"
         self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", extra={"Location": "/", "Set-Cookie": cookie})
