@@ -162,3 +162,20 @@ def test_the_time_slider_shows_the_graph_as_it_was(page):
     driver.find_element("id", "time-now").click()
     _settle(driver, since=since + 1)
     assert "Acme" in _nodes(driver) and "OldCo" not in _nodes(driver)
+
+
+def test_the_html_export_works_offline_from_disk(page, tmp_path):
+    from graphmem.view import write_html
+    from tests.conftest import ENGINE
+
+    driver, api = page
+    path = tmp_path / "store"
+    build_store(path, ENGINE)
+    with graphmem.open(path, engine=ENGINE, embedder=None, read_only=True) as mem:
+        out = write_html(mem, tmp_path / "ada.html", "Ada", hops=1)
+    driver.get(out.as_uri())
+    _settle(driver)
+    _, ada = api.api("neighbors", name="Ada", limit=EXPAND)
+    assert _nodes(driver) == {"Ada"} | {n["name"] for n in ada["neighbors"]}  # the same first 25, from the file
+    assert driver.find_element("css selector", "#panel h2").text == "Ada"
+    _shot(driver, "html_export")
