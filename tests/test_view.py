@@ -299,8 +299,11 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
 
     path = tmp_path / "store"
     build_store(path, engine)
+    with graphmem.open(path, engine=engine, embedder=None, namespace="side") as mem:
+        mem.add_entities([{"name": "S1", "type": "Thing"}, {"name": "S2", "type": "Thing"}])
+        mem.add_relation("S1", "LINKS", "S2")
 
-    async def scenario(client: Client) -> None:
+    async def scenario(client: Client, side: Client) -> None:
         async with mcp_session(path) as session:
             await call(session, "create_entities", entities=[{"name": "Zed", "entityType": "Person",
                                                                "observations": ["joined late"]}])
@@ -324,11 +327,16 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
                 assert client.api("entity", name="Nobody")[0] == 404
                 status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
                 assert (status, body["error"]["type"]) == (503, "store_busy")
+                # A viewer of another namespace than the MCP server's sees its own namespace.
+                status, found = side.api("neighbors", name="S1")
+                assert status == 200 and [(n["name"], n["type"]) for n in found["neighbors"]] == [("S2", "Thing")]
+                assert side.api("overview")[1]["entity_types"] == {"Thing": 2}
+                assert side.api("neighbors", name="Ada")[0] == 404
 
             await anyio.to_thread.run_sync(through_the_socket)
 
-    with viewer(path, engine) as (server, client):
-        anyio.run(scenario, client)
+    with viewer(path, engine) as (server, client), viewer(path, engine, namespace="side") as (_, side):
+        anyio.run(scenario, client, side)
         status, o = client.api("overview")  # the MCP server exited: the viewer opens the store again
         assert status == 200 and "through" not in o and o["entity_types"]["Person"] == 3
 

@@ -9,9 +9,9 @@ viewer's own named statements sent through ``cypher_query`` (which the
 holder runs in a read-only transaction). It never holds the store itself.
 
 What the socket cannot give, it says so (HTTP 503, "store_busy"): ``as_of``
-reads and an entity's history need the store's own time views. Neighbours
-and paths come from the holder's tools, so they are those of the namespace
-the MCP server serves.
+reads and an entity's history need the store's own time views. Every call
+names the viewer's namespace, which the holder answers in (whatever
+namespace it serves itself).
 """
 
 from __future__ import annotations
@@ -58,7 +58,8 @@ class ThroughHolder:
         self.path = Path(path)
         self.socket_path = self.path / SOCKET_NAME
         self._namespace = namespace
-        self._shared = Shared(self.path, self._never, patience=patience)
+        # Every tool call carries the viewer's namespace: the holder answers in it, whatever its own.
+        self._shared = Shared(self.path, self._never, patience=patience, namespace=namespace)
 
     @staticmethod
     def _never() -> Any:
