@@ -148,8 +148,10 @@ def test_bad_requests_get_typed_json_errors(live, endpoint, params, status, kind
     assert body["error"]["message"]
 
 
-def test_a_repeated_parameter_is_refused(live):
+def test_a_repeated_parameter_or_a_flood_of_them_is_refused(live):
     status, _, body = live[1].request("GET", "/api/neighbors?name=Ada&name=Bob")
+    assert status == 400 and json.loads(body)["error"]["type"] == "invalid_input"
+    status, _, body = live[1].request("GET", "/api/overview?" + "&".join(f"p{i}=1" for i in range(100)))
     assert status == 400 and json.loads(body)["error"]["type"] == "invalid_input"
 
 
@@ -193,6 +195,7 @@ def test_the_token_is_single_use_and_becomes_a_strict_httponly_cookie(store, eng
         assert server.token not in cookie  # the cookie is a different secret
         status, _, body = Client(server.origin).request("GET", "/?" + server.url.split("?", 1)[1])
         assert status == 403 and json.loads(body)["error"]["type"] == "token_spent"
+        assert client.request("GET", "/?" + server.url.split("?", 1)[1])[0] == 303  # this browser has the session
         status, headers, page = client.request("GET", "/")
         assert status == 200 and b"cytoscape.min.js" in page
         assert "script-src 'self'" in headers["Content-Security-Policy"]

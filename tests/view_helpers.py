@@ -49,7 +49,8 @@ class Client:
 
     def request(self, method: str, path: str, *, headers: dict[str, str] | None = None,
                 body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:  # fmt: skip
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
+        # Generous: the first path query of a fresh checkout compiles its kernels (~16 s idle, more under load).
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=300)
         try:
             sent = dict(headers or {})
             if self.cookie is not None and "Cookie" not in sent:

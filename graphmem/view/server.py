@@ -171,9 +171,16 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.FORBIDDEN, "bad_host", "this server answers requests for 127.0.0.1 only")
             return
         url = urlsplit(self.path)
-        query = parse_qs(url.query, keep_blank_values=True, max_num_fields=32)
+        try:
+            query = parse_qs(url.query, keep_blank_values=True, max_num_fields=32)
+        except ValueError:  # more fields than any endpoint takes
+            self._error(HTTPStatus.BAD_REQUEST, "invalid_input", "too many query parameters")
+            return
         if url.path == "/" and "token" in query:
-            self._exchange(query["token"])
+            if self._authorised():  # the link opened again in a browser that has the session
+                self._send(HTTPStatus.SEE_OTHER, b"", "text/plain", extra={"Location": "/"})
+            else:
+                self._exchange(query["token"])
             return
         if not self._authorised():
             self._error(HTTPStatus.FORBIDDEN, "unauthorised",
