@@ -253,6 +253,13 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
             assert (status, body["error"]["type"]) == (503, "store_busy")
         status, body = client.api("entity", name="Eve")
         assert status == 200 and body["entity"]["type"] == "Person"
+        # The overview is cached while the store's files are unchanged; the agent's write shows.
+        assert client.api("overview")[1]["entity_types"]["Person"] == 3
+        opens = server.open_memory.opens
+        assert client.api("overview")[1]["entity_types"]["Person"] == 3 and server.open_memory.opens == opens
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            agent.add_entity("Mallory", type="Person")
+        assert client.api("overview")[1]["entity_types"]["Person"] == 4
 
 
 def test_hold_keeps_one_handle_across_requests_until_it_runs_out(tmp_path, engine):

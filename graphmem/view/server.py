@@ -104,6 +104,7 @@ class ViewServer(ThreadingHTTPServer):
         super().__init__((check_host(host), port), _Handler)
         self.open_memory = open_memory
         self.holder = holder  # asked while another process holds the store (graphmem.view.follower)
+        self._overview: tuple[Any, dict[str, Any]] | None = None  # (store version, answer)
         self.token = secrets.token_urlsafe(32)
         self.session = secrets.token_urlsafe(32)
         self._token_lock = threading.Lock()
@@ -128,6 +129,20 @@ class ViewServer(ThreadingHTTPServer):
             close = getattr(source, "close", None)
             if close is not None:
                 close()
+
+    def answer(self, endpoint: str, query: dict[str, list[str]]) -> dict[str, Any]:
+        """One API call; the overview is answered again from memory while the store's files are unchanged."""
+        version = getattr(self.open_memory, "version", None)
+        if endpoint != "overview" or query or version is None:
+            return answer(self.open_memory, endpoint, query, holder=self.holder)
+        before = version()  # taken first: a write landing meanwhile makes the next call recompute
+        cached = self._overview
+        if cached is not None and cached[0] == before:
+            return cached[1]
+        payload = answer(self.open_memory, endpoint, query, holder=self.holder)
+        if "through" not in payload:  # answered by the store itself, not by an MCP holder
+            self._overview = (before, payload)
+        return payload
 
     def spend(self, token: str) -> bool:
         """Whether ``token`` is the unspent token (which it then spends)."""
@@ -217,7 +232,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _api(self, endpoint: str, query: dict[str, list[str]]) -> None:
         try:
-            payload = answer(self.server.open_memory, endpoint, query, holder=self.server.holder)
+            payload = self.server.answer(endpoint, query)
         except GraphMemError as exc:
             for kind, status, name in ERROR_STATUS:
                 if isinstance(exc, kind):

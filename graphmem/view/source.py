@@ -21,6 +21,7 @@ runs out. The default, 0, closes at once.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -31,6 +32,7 @@ import graphmem
 
 from ..errors import InvalidInput
 from ..memory import Memory
+from ..store.files import DATABASE_FILE
 
 __all__ = ["PerRequest"]
 
@@ -66,6 +68,21 @@ class PerRequest:
         self._users = 0
         self._mem: Memory | None = None
         self.opens = 0  # how many times the store was opened (tests and the benchmark read it)
+
+    def version(self) -> tuple[tuple[str, int, int], ...]:
+        """What the engine's files look like now (name, size, mtime of ``graph.db`` and its log).
+
+        Every commit appends to the write-ahead log and every checkpoint
+        rewrites the database file, so an answer computed while this was
+        unchanged is still right: the viewer caches its costliest one (the
+        overview, a scan of every entity and relation) under it.
+        """
+        out = []
+        for entry in os.scandir(self.path):
+            if entry.name.startswith(DATABASE_FILE):
+                st = entry.stat()
+                out.append((entry.name, st.st_size, st.st_mtime_ns))
+        return tuple(sorted(out))
 
     @property
     def is_open(self) -> bool:
