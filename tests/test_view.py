@@ -354,7 +354,13 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
 # -- --html ------------------------------------------------------------------------------------------
 
 
-def test_html_export_is_self_contained_private_and_refuses_to_overwrite(store, engine, tmp_path):
+def test_html_export_is_self_contained_private_and_refuses_to_overwrite(engine, tmp_path):
+    store = tmp_path / "store"
+    build_store(store, engine)
+    hostile = "</script><!--<script>alert(1)</script>"
+    with graphmem.open(store, engine=engine, embedder=None) as mem:
+        mem.add_entity(hostile, type="Person", text="<b>not markup</b>")
+        mem.add_relation(hostile, "KNOWS", "Bob")
     out = tmp_path / "ada.html"
     with graphmem.open(store, engine=engine, embedder=None, read_only=True) as mem:
         written = write_html(mem, out, "Bob", hops=2, max_entities=10)
@@ -370,6 +376,8 @@ def test_html_export_is_self_contained_private_and_refuses_to_overwrite(store, e
     assert '<script src="/static' not in page and "window.GRAPHMEM_DATA = " in page
     data = json.loads(page.split("window.GRAPHMEM_DATA = ", 1)[1].split(";\n</script>", 1)[0])
     assert data["centre"] == "Bob" and len(data["nodes"]) == 10 and "Ada" in data["nodes"]
+    assert data["nodes"][hostile]["text"] == "<b>not markup</b>"  # carried as data, never as markup
+    assert "<!--" not in page and page.count("</script>") == 3  # only the three script elements end
     assert {"source": "Ada", "type": "KNOWS", "target": "Bob", "properties": {"since": 1833}} in data["edges"]
 
 

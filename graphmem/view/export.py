@@ -87,7 +87,9 @@ def render_html(data: dict[str, Any]) -> str:
     css = (STATIC / "app.css").read_text(encoding="utf-8")
     cytoscape = (STATIC / "vendor" / "cytoscape.min.js").read_text(encoding="utf-8")
     app = (STATIC / "app.js").read_text(encoding="utf-8")
-    blob = _inline_script(json.dumps(data, ensure_ascii=False, default=str))
+    # "<" only occurs inside JSON strings: as \u003c no name or text can end the script
+    # element or open an HTML comment ("</script>", "<!--") inside it.
+    blob = json.dumps(data, ensure_ascii=False, default=str).replace("<", "\\u003c")
     replacements = {
         '<link rel="stylesheet" href="/static/app.css">': f"<style>\n{_inline_script(css)}</style>",
         '<script src="/static/vendor/cytoscape.min.js"></script>': f"<script>\n{_inline_script(cytoscape)}\n</script>",
