@@ -648,6 +648,64 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     os._exit(status)
 
 
+# -- view -----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--namespace", "view_namespace", metavar="NS",
+              help="Namespace to show (default: the global --namespace).")
+@click.option("--port", type=click.IntRange(min=0, max=65535), default=0, show_default=True,
+              help="Port on 127.0.0.1 (0: a free one).")
+@click.option("--html", "html", type=click.Path(path_type=Path),
+              help="Write a self-contained page of one neighbourhood to this file instead of serving.")
+@click.option("--centre", "--center", "centre", metavar="NAME", help="With --html: the entity the page centres on.")
+@click.option("--hops", type=click.IntRange(min=1, max=6), default=2, show_default=True,
+              help="With --html: how many relations away from --centre the page reaches.")
+@click.option("--max-entities", type=click.IntRange(min=1), default=200, show_default=True,
+              help="With --html: at most this many entities (the nearest).")
+@click.option("--force", is_flag=True, help="With --html: replace the file if it exists.")
+@click.option("--hold", type=click.FloatRange(min=0, max=3600), default=0, show_default=True, metavar="SECONDS",
+              help="Keep the store open this long after the last request (faster clicks on a large store; "
+                   "an agent cannot open it read-write meanwhile). 0: close after every request.")
+@click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
+@_embedder_option
+@click.pass_context
+def view(ctx: click.Context, path: Path, view_namespace: str | None, port: int, html: Path | None,
+         centre: str | None, hops: int, max_entities: int, force: bool, hold: float, no_browser: bool,
+         embedder: str) -> None:
+    """See the memory at PATH in a browser: a local, read-only graph explorer.
+
+    Serves a page on 127.0.0.1 (a free port unless --port) and prints its
+    URL, whose token works once. The store is opened read-only only while a
+    request is answered, so agents can open it read-write at any moment
+    (the page says "busy" while one holds it). With --html, writes a
+    self-contained page of the neighbourhood of --centre instead, to open
+    from disk.
+
+    \b
+    Example:
+      graphmem view ./agent_memory
+      graphmem view ./agent_memory --html alice.html --centre Alice
+    """
+    from graphmem.embed import resolve_embedder
+    from graphmem.view import serve, write_html
+
+    settings: _Settings = ctx.find_object(_Settings)
+    namespace = view_namespace if view_namespace is not None else settings.namespace
+    if html is not None:
+        if centre is None:
+            raise click.UsageError("--html needs --centre NAME: the entity the page shows")
+        with graphmem.open(path, engine=settings.engine, embedder=None, read_only=True, namespace=namespace) as mem:
+            written = write_html(mem, html, centre, hops=hops, max_entities=max_entities, force=force)
+        click.echo(f"wrote {written}", err=True)
+        return
+    chosen = resolve_embedder(_embedder(embedder))
+    serve(path, engine=settings.engine, namespace=namespace, embedder=chosen, port=port, hold=hold,
+          open_browser=not no_browser,
+          announce=lambda url: click.echo(f"graphmem view: open {url}  (Ctrl-C stops)", err=False))  # fmt: skip
+
+
 # -- demo -----------------------------------------------------------------------------
 
 

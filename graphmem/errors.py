@@ -14,6 +14,7 @@ __all__ = [
     "GraphMemError",
     "InvalidInput",
     "UnsafePath",
+    "LimitExceeded",
     "NotFound",
     "StoreLocked",
     "ReadOnlyStore",
@@ -48,6 +49,12 @@ class NotFound(GraphMemError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its message; we want it plain
         return str(self.args[0]) if self.args else ""
+
+
+class LimitExceeded(InvalidInput):
+    """A read asked for more than a bound allows (the viewer's expand size,
+    search ``k``, path count): refused before anything was read, so no request
+    can make a server walk the whole graph."""
 
 
 class StoreLocked(GraphMemError):

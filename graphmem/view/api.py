@@ -1,0 +1,332 @@
+"""The viewer's JSON API: each endpoint is a plain function over a :class:`~graphmem.Memory`.
+
+:func:`answer` parses one request's query parameters once (unknown or
+repeated parameters, bad values and bounds are refused with
+:class:`~graphmem.errors.InvalidInput` / :class:`~graphmem.errors.LimitExceeded`
+before the store is touched), opens the memory through the caller's
+``open_memory`` and calls the endpoint. Every answer is bounded: search ``k``,
+expand size, path count and history length have a maximum (:data:`LIMITS`),
+so no request makes the server walk the whole graph. Nothing here writes.
+
+The endpoints read through the public API, except three statistics the API
+does not offer (names by prefix, type-to-type connections, the time span for
+the slider); those are named statements in ``queries/view_*.cypher`` run
+through the store's one query entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..errors import InvalidInput, LimitExceeded, NotFound, StoreLocked
+from ..memory import Memory
+from ..types import Entity, Relation
+from ..validate import check_name
+
+__all__ = ["ENDPOINTS", "LIMITS", "Limits", "answer", "parse_time"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """The bounds of every viewer request (defaults, and the most a request may ask)."""
+
+    search_k: int = 10
+    search_k_max: int = 50
+    expand: int = 25
+    expand_max: int = 200
+    paths: int = 5
+    paths_max: int = 20
+    hops_max: int = 12
+    members: int = 50
+    members_max: int = 200
+    history_max: int = 100
+    type_links_max: int = 200
+    text_max: int = 200
+
+
+LIMITS = Limits()
+
+OpenMemory = Callable[[], AbstractContextManager[Memory]]
+
+
+# -- parameters ------------------------------------------------------------------------
+
+
+def parse_time(value: str, what: str = "as_of") -> datetime:
+    """An ISO 8601 time with a zone (``Z`` or an offset), as a timezone-aware datetime.
+
+    Examples
+    --------
+    >>> parse_time("2026-01-02T03:04:05Z")
+    datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+    >>> parse_time("2026-01-02")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: as_of has no time zone ('2026-01-02'): give one, e.g. 2026-01-02T00:00:00Z
+    """
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(f"{what} is not an ISO 8601 time ({value!r}), e.g. 2026-01-02T00:00:00Z") from None
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidInput(f"{what} has no time zone ({value!r}): give one, e.g. 2026-01-02T00:00:00Z")
+    return at
+
+
+def _parse(raw: Mapping[str, list[str]], spec: Mapping[str, tuple[Any, ...]]) -> dict[str, Any]:
+    """Every parameter of one request, checked before the store is opened.
+
+    ``spec`` maps each parameter to its kind: ``("name",)`` (an entity name),
+    ``("text",)``, ``("count", default, maximum)`` or ``("time",)``; a
+    parameter whose kind is a name or text is required. Absent optional ones
+    come back as their default (``None`` for a time).
+    """
+    for key, values in raw.items():
+        if key not in spec:
+            raise InvalidInput(f"unknown parameter {key!r} (this endpoint takes: {', '.join(sorted(spec)) or 'none'})")
+        if len(values) != 1:
+            raise InvalidInput(f"parameter {key!r} given {len(values)} times")
+    out: dict[str, Any] = {}
+    for key, (kind, *rest) in spec.items():
+        value = raw[key][0] if key in raw else None
+        if value is not None and len(value) > LIMITS.text_max:
+            raise LimitExceeded(f"parameter {key!r} is longer than {LIMITS.text_max} characters")
+        if kind == "count":
+            out[key] = rest[0] if value is None else _count(key, value, rest[1])
+        elif kind == "time":
+            out[key] = None if value is None else parse_time(value, key)
+        elif value is None:
+            raise InvalidInput(f"parameter {key!r} is required")
+        elif kind == "name":
+            out[key] = check_name(value, key)
+        elif not value.strip():
+            raise InvalidInput(f"parameter {key!r} must not be blank")
+        else:
+            out[key] = value
+    return out
+
+
+def _count(key: str, value: str, maximum: int) -> int:
+    if not value.isascii() or not value.isdigit():
+        raise InvalidInput(f"parameter {key!r} must be a positive integer, not {value!r}")
+    n = int(value)
+    if n < 1:
+        raise InvalidInput(f"parameter {key!r} must be at least 1")
+    if n > maximum:
+        raise LimitExceeded(f"parameter {key!r} is {n}: at most {maximum} per request")
+    return n
+
+
+# -- shapes -------------------------------------------------------------------------------
+
+
+def _iso(at: datetime | None) -> str | None:
+    """Stored times are naive UTC: say so."""
+    if at is None:
+        return None
+    return (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).isoformat()
+
+
+def _entity(e: Entity) -> dict[str, Any]:
+    return {
+        "name": e.name, "type": e.type, "text": e.text, "observations": list(e.observations),
+        "properties": e.properties, "created_at": _iso(e.created_at), "updated_at": _iso(e.updated_at),
+        "valid_from": _iso(e.valid_from), "valid_to": _iso(e.valid_to), "expired_at": _iso(e.expired_at),
+    }  # fmt: skip
+
+
+def _relation(r: Relation) -> dict[str, Any]:
+    return {
+        "source": r.source, "type": r.type, "target": r.target, "properties": r.properties,
+        "created_at": _iso(r.created_at), "valid_from": _iso(r.valid_from), "valid_to": _iso(r.valid_to),
+        "expired_at": _iso(r.expired_at),
+    }  # fmt: skip
+
+
+def _store(mem: Memory) -> Any:
+    """The store's one query entry point, for the named statements of ``queries/`` behind the
+    viewer's statistics that the public API lacks (the handle is read-only)."""
+    return mem._store
+
+
+def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
+    entity = mem.get_entity(name, as_of=at)
+    return None if entity is None else entity.type
+
+
+# -- endpoints ------------------------------------------------------------------------------
+
+
+def overview(mem: Memory) -> dict[str, Any]:
+    """Counts by entity and relation type, how types connect, and the time span (for the slider)."""
+    ns = mem.namespace_name
+    # One scan of each table (each a full scan: the engine indexes only keys).
+    entity_rows = _store(mem).execute("view_entity_overview", {"namespace": ns})
+    link_rows = _store(mem).execute("view_type_links", {"namespace": ns})
+    meaning = mem.embedder is not None and mem.vector_dim is not None
+    return summarise(ns, entity_rows, link_rows, can_search_meaning=meaning)
+
+
+def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list[Any]], *,
+              can_search_meaning: bool) -> dict[str, Any]:  # fmt: skip
+    """The overview from the rows of ``view_entity_overview`` and ``view_type_links``."""
+    entity_types = {t: int(n) for t, n, *_ in entity_rows}
+    relation_types: dict[str, int] = {}
+    for _, r, _, n, *_ in link_rows:
+        relation_types[r] = relation_types.get(r, 0) + int(n)
+    marks = [t for row in entity_rows for t in row[2:6] if t is not None]
+    marks += [t for row in link_rows for t in row[4:8] if t is not None]
+    bounded = sum(int(row[6] or 0) for row in entity_rows) + sum(int(row[8] or 0) for row in link_rows)
+    marks = [datetime.fromisoformat(t) if isinstance(t, str) else t for t in marks]  # cypher_query sends text
+    links = [{"source_type": a, "relation": r, "target_type": b, "count": int(n)}
+             for a, r, b, n, *_ in link_rows[:LIMITS.type_links_max]]  # fmt: skip
+    return {
+        "namespace": namespace,
+        "entities": sum(entity_types.values()),
+        "relations": sum(relation_types.values()),
+        "entity_types": entity_types,
+        "relation_types": relation_types,
+        "type_links": links,
+        "type_links_truncated": len(link_rows) > LIMITS.type_links_max,
+        "can_search_meaning": can_search_meaning,
+        "time": {
+            "has_history": bounded > 0,
+            "bounded_facts": bounded,
+            "start": _iso(min(marks)) if marks else None,
+            "end": _iso(max(marks)) if marks else None,
+        },
+        "limits": {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max},
+    }
+
+
+def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
+    """The first entities of one type, by name (a drill-down from the overview)."""
+    rows = _store(mem).execute("view_type_members", {"namespace": mem.namespace_name, "type": type, "limit": limit + 1})
+    names = [r[0] for r in rows]
+    return {"type": type, "names": names[:limit], "truncated": len(names) > limit}
+
+
+def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
+    """Entities whose name starts with ``q`` (ignoring case) and, with an embedder, those closest in meaning."""
+    prefix = [{"name": n, "type": t} for n, t in
+              _store(mem).execute("view_name_prefix",
+                                  {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
+    meaning: list[dict[str, Any]] = []
+    if mem.embedder is not None and mem.vector_dim is not None:
+        for hit in mem.search(q, k):
+            meaning.append({"name": hit.name, "score": round(hit.score, 4), "type": _type_of(mem, hit.name, None)})
+    return {"q": q, "prefix": prefix, "meaning": meaning}
+
+
+def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
+    """One entity (at ``as_of``) with its newest versions and relation versions."""
+    found = mem.get_entity(name, as_of=as_of)
+    if found is None:
+        raise NotFound(f"no entity named {name!r}" + ("" if as_of is None else " at that time"))
+    history = mem.history(name)
+    versions = history.entity[-LIMITS.history_max:]
+    relations = history.relations[-LIMITS.history_max:]
+    return {
+        "entity": _entity(found),
+        "history": {
+            "versions": [_entity(v) for v in versions],
+            "relations": [_relation(r) for r in relations],
+            "truncated": len(history.entity) > len(versions) or len(history.relations) > len(relations),
+        },
+    }
+
+
+def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
+    """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist."""
+    found = mem.neighbors(name, as_of=as_of)
+    return {
+        "name": name,
+        "type": _type_of(mem, name, as_of),
+        "total": len(found),
+        "truncated": len(found) > limit,
+        "neighbors": [
+            {"name": n.name, "relation": n.type, "direction": n.direction, "type": _type_of(mem, n.name, as_of)}
+            for n in found[:limit]
+        ],
+    }
+
+
+def relation(mem: Memory, *, source: str, type: str, target: str) -> dict[str, Any]:
+    """One current relation with its properties (the page asks on hover)."""
+    found = mem.get_relation(source, type, target)
+    if found is None:
+        raise NotFound(f"no relation {source!r} -[{type}]-> {target!r}")
+    return {"relation": _relation(found)}
+
+
+def paths(mem: Memory, *, source: str, target: str, limit: int, max_hops: int,
+          as_of: datetime | None) -> dict[str, Any]:  # fmt: skip
+    """Up to ``limit`` shortest paths between two entities (at ``as_of``), with the types of their entities."""
+    found = mem.all_shortest_paths(source, target, max_hops=max_hops, limit=limit + 1, as_of=as_of)
+    shown = found[:limit]
+    names = sorted({n for path in shown for n in path.nodes})
+    return {
+        "source": source,
+        "target": target,
+        "paths": [{"nodes": list(path.nodes), "relations": list(path.relations)} for path in shown],
+        "types": {n: _type_of(mem, n, as_of) for n in names},
+        "truncated": len(found) > limit,
+    }
+
+
+_NAME, _TEXT, _TIME = ("name",), ("text",), ("time",)
+
+# endpoint -> (function, its parameters and their kinds; see _parse)
+ENDPOINTS: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, tuple[Any, ...]]]] = {
+    "overview": (overview, {}),
+    "type": (type_members, {"type": _TEXT, "limit": ("count", LIMITS.members, LIMITS.members_max)}),
+    "search": (search, {"q": _TEXT, "k": ("count", LIMITS.search_k, LIMITS.search_k_max)}),
+    "entity": (entity, {"name": _NAME, "as_of": _TIME}),
+    "neighbors": (neighbors, {"name": _NAME, "limit": ("count", LIMITS.expand, LIMITS.expand_max), "as_of": _TIME}),
+    "relation": (relation, {"source": _NAME, "type": _TEXT, "target": _NAME}),
+    "paths": (paths, {"source": _NAME, "target": _NAME, "limit": ("count", LIMITS.paths, LIMITS.paths_max),
+                      "max_hops": ("count", LIMITS.hops_max, LIMITS.hops_max), "as_of": _TIME}),
+}
+
+
+def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]], *,
+           holder: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Run one API call: check its parameters, then read through a memory opened for it.
+
+    Raises :class:`NotFound` for an unknown endpoint or entity,
+    :class:`InvalidInput` for bad parameters and :class:`LimitExceeded` past
+    a bound, both before ``open_memory`` is called. When the store is held
+    by another process (:class:`StoreLocked`) and ``holder`` (a
+    :class:`~graphmem.view.follower.ThroughHolder`) has a socket to ask, the
+    holder answers; otherwise :class:`StoreLocked` propagates.
+
+    Examples
+    --------
+    >>> import contextlib, graphmem
+    >>> mem = graphmem.open(embedder=None)
+    >>> _ = mem.add_entities([{"name": "Ada", "type": "Person"}, {"name": "Bob", "type": "Person"}])
+    >>> _ = mem.add_relation("Ada", "KNOWS", "Bob")
+    >>> opener = lambda: contextlib.nullcontext(mem)
+    >>> answer(opener, "neighbors", {"name": ["Ada"]})["neighbors"]
+    [{'name': 'Bob', 'relation': 'KNOWS', 'direction': 'out', 'type': 'Person'}]
+    >>> answer(opener, "neighbors", {"name": ["Ada"], "limit": ["100000"]})
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.LimitExceeded: parameter 'limit' is 100000: at most 200 per request
+    >>> mem.close()
+    """
+    if endpoint not in ENDPOINTS:
+        raise NotFound(f"no API endpoint {endpoint!r} (there are: {', '.join(sorted(ENDPOINTS))})")
+    fn, spec = ENDPOINTS[endpoint]
+    args = _parse(query, spec)
+    try:
+        with open_memory() as mem:
+            return fn(mem, **args)
+    except StoreLocked:
+        if holder is None or not holder.available:
+            raise
+    return getattr(holder, fn.__name__)(**args)  # type: ignore[no-any-return]

@@ -1,0 +1,400 @@
+"""``graphmem view``: the JSON API (answers, bounds, bad input), the server's
+guards (loopback bind, single-use token, cookie flags, Host check, read-only)
+and the store being free for an agent between requests (issue 22)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import graphmem
+from graphmem.errors import InvalidInput, LimitExceeded, UnsafePath
+from graphmem.view import make_server, write_html
+from graphmem.view.api import LIMITS, _parse
+from tests.view_helpers import HUB_NEIGHBOURS, Client, build_store, running, viewer
+
+pytestmark = pytest.mark.engine
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory, request) -> Path:
+    from tests.conftest import ENGINE
+
+    path = tmp_path_factory.mktemp("view") / "store"
+    build_store(path, ENGINE)
+    return path
+
+
+@pytest.fixture(scope="module")
+def live(store):
+    from tests.conftest import ENGINE
+
+    with viewer(store, ENGINE) as (server, client):
+        yield server, client
+
+
+# -- the API's answers ---------------------------------------------------------------------
+
+
+def test_overview_counts_types_and_how_they_connect(live):
+    status, o = live[1].api("overview")
+    assert status == 200
+    assert o["entities"] == 4 + HUB_NEIGHBOURS
+    assert o["entity_types"] == {"Company": 2, "Fan": HUB_NEIGHBOURS, "Person": 2}
+    assert o["relation_types"] == {"FOLLOWS": HUB_NEIGHBOURS, "KNOWS": 1, "WORKED_AT": 1, "WORKS_AT": 1}
+    links = {(l["source_type"], l["relation"], l["target_type"]): l["count"] for l in o["type_links"]}
+    assert links == {("Fan", "FOLLOWS", "Person"): HUB_NEIGHBOURS, ("Person", "KNOWS", "Person"): 1,
+                     ("Person", "WORKS_AT", "Company"): 1, ("Person", "WORKED_AT", "Company"): 1}  # fmt: skip
+    assert o["time"]["has_history"] and o["time"]["start"].startswith("2010-01-01")
+    assert o["can_search_meaning"] is True
+
+
+def test_search_by_name_prefix_ignores_case_and_meaning_hits_carry_types(live):
+    status, found = live[1].api("search", q="a", k=5)
+    assert status == 200
+    assert [h["name"] for h in found["prefix"]] == ["Acme", "Ada"]
+    _, found = live[1].api("search", q="FAN0", k=3)
+    assert [h["name"] for h in found["prefix"]] == ["fan00", "fan01", "fan02"]
+    assert len(found["meaning"]) == 3 and all(h["type"] for h in found["meaning"])
+
+
+def test_entity_detail_has_text_observations_properties_and_history(live):
+    status, found = live[1].api("entity", name="Ada")
+    assert status == 200
+    e = found["entity"]
+    assert (e["type"], e["text"], e["observations"], e["properties"]) == (
+        "Person", "Mathematician and writer", ["wrote the first program"], {"born": 1815})
+    versions = found["history"]["versions"]
+    assert [v["text"] for v in versions] == ["Mathematician", "Mathematician and writer"]
+    assert {(r["source"], r["type"], r["target"]) for r in found["history"]["relations"]} >= {
+        ("Ada", "KNOWS", "Bob"), ("Ada", "WORKS_AT", "Acme")}
+
+
+def test_neighbours_are_bounded_and_say_how_many_exist(live):
+    status, found = live[1].api("neighbors", name="Ada", limit=5)
+    assert status == 200
+    assert (found["total"], found["truncated"], len(found["neighbors"])) == (HUB_NEIGHBOURS + 2, True, 5)
+    assert found["type"] == "Person"
+    _, everything = live[1].api("neighbors", name="Ada", limit=LIMITS.expand_max)
+    assert {(n["name"], n["relation"], n["direction"], n["type"]) for n in everything["neighbors"]} >= {
+        ("Bob", "KNOWS", "out", "Person"), ("Acme", "WORKS_AT", "out", "Company"), ("fan07", "FOLLOWS", "in", "Fan")}
+    assert not everything["truncated"]
+
+
+def test_as_of_shows_the_graph_as_it_was(live):
+    _, before = live[1].api("neighbors", name="Ada", limit=200, as_of="2019-06-01T00:00:00Z")
+    _, after = live[1].api("neighbors", name="Ada", limit=200, as_of="2021-06-01T00:00:00+02:00")
+    _, now = live[1].api("neighbors", name="Ada", limit=200)
+    assert "Acme" not in {n["name"] for n in before["neighbors"]}
+    assert "Acme" in {n["name"] for n in after["neighbors"]}
+    assert "OldCo" not in {n["name"] for n in now["neighbors"]}
+    _, then = live[1].api("neighbors", name="Ada", limit=200, as_of="2012-01-01T00:00:00Z")
+    assert "OldCo" in {n["name"] for n in then["neighbors"]} and "Acme" not in {n["name"] for n in then["neighbors"]}
+    _, path = live[1].api("paths", source="Bob", target="Acme", as_of="2019-06-01T00:00:00Z")
+    assert path["paths"] == []
+
+
+def test_relation_hover_and_shortest_paths(live):
+    status, found = live[1].api("relation", source="Ada", type="KNOWS", target="Bob")
+    assert status == 200 and found["relation"]["properties"] == {"since": 1833}
+    status, found = live[1].api("paths", source="Bob", target="fan03")
+    assert status == 200
+    assert found["paths"] == [{"nodes": ["Bob", "Ada", "fan03"], "relations": ["KNOWS", "FOLLOWS"]}]
+    assert found["types"] == {"Ada": "Person", "Bob": "Person", "fan03": "Fan"}
+    _, many = live[1].api("paths", source="fan01", target="fan02", limit=1)
+    assert len(many["paths"]) == 1
+
+
+def test_type_drill_down_is_bounded(live):
+    status, found = live[1].api("type", type="Fan", limit=4)
+    assert status == 200
+    assert found == {"type": "Fan", "names": ["fan00", "fan01", "fan02", "fan03"], "truncated": True}
+
+
+# -- bad input: typed JSON errors with their HTTP status ---------------------------------------
+
+
+@pytest.mark.parametrize(("endpoint", "params", "status", "kind"), [
+    ("entity", {"name": "Nobody"}, 404, "not_found"),
+    ("neighbors", {"name": "Nobody"}, 404, "not_found"),
+    ("paths", {"source": "Ada", "target": "Nobody"}, 404, "not_found"),
+    ("relation", {"source": "Ada", "type": "HATES", "target": "Bob"}, 404, "not_found"),
+    ("nope", {}, 404, "not_found"),
+    ("neighbors", {"name": "Ada", "limit": 100_000}, 400, "limit_exceeded"),
+    ("search", {"q": "a", "k": LIMITS.search_k_max + 1}, 400, "limit_exceeded"),
+    ("paths", {"source": "Ada", "target": "Bob", "limit": 10_000}, 400, "limit_exceeded"),
+    ("search", {"q": "x" * (LIMITS.text_max + 1)}, 400, "limit_exceeded"),
+    ("neighbors", {"name": "Ada", "as_of": "yesterday"}, 400, "invalid_input"),
+    ("neighbors", {"name": "Ada", "as_of": "2020-01-01T00:00:00"}, 400, "invalid_input"),  # no zone: refused
+    ("neighbors", {"name": "Ada", "limit": "-3"}, 400, "invalid_input"),
+    ("neighbors", {"name": "Ada", "limit": "0"}, 400, "invalid_input"),
+    ("neighbors", {"name": "Ada", "cypher": "MATCH (n) DETACH DELETE n"}, 400, "invalid_input"),
+    ("neighbors", {}, 400, "invalid_input"),
+    ("search", {"q": "   "}, 400, "invalid_input"),
+    ("entity", {"name": "a\x00b"}, 400, "invalid_input"),
+])  # fmt: skip
+def test_bad_requests_get_typed_json_errors(live, endpoint, params, status, kind):
+    got, body = live[1].api(endpoint, **params)
+    assert (got, body["error"]["type"], body["error"]["status"]) == (status, kind, status)
+    assert body["error"]["message"]
+
+
+def test_a_repeated_parameter_or_a_flood_of_them_is_refused(live):
+    status, _, body = live[1].request("GET", "/api/neighbors?name=Ada&name=Bob")
+    assert status == 400 and json.loads(body)["error"]["type"] == "invalid_input"
+    status, _, body = live[1].request("GET", "/api/overview?" + "&".join(f"p{i}=1" for i in range(100)))
+    assert status == 400 and json.loads(body)["error"]["type"] == "invalid_input"
+
+
+@given(st.text(max_size=12))
+def test_a_count_parameter_is_a_bounded_positive_integer_or_refused(value):
+    spec = {"limit": ("count", 7, 50)}
+    try:
+        n = _parse({"limit": [value]}, spec)["limit"]
+    except LimitExceeded:
+        assert value.isdigit() and int(value) > 50
+    except InvalidInput:
+        assert not (value.isascii() and value.isdigit()) or int(value) < 1
+    else:
+        assert 1 <= n <= 50 and str(n) == value.lstrip("0")
+    assert _parse({}, spec) == {"limit": 7}
+
+
+# -- who may read it ------------------------------------------------------------------------------
+
+
+def test_it_binds_loopback_only(store, engine):
+    for host in ("0.0.0.0", "192.168.1.10", "::1", "localhost", "example.org"):
+        with pytest.raises(InvalidInput, match="loopback"):
+            make_server(store, engine=engine, host=host)
+    server = make_server(store, engine=engine)
+    try:
+        assert server.server_address[0] == "127.0.0.1" and server.port > 0
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{40,}", server.url)
+    finally:
+        server.server_close()
+
+
+def test_the_token_is_single_use_and_becomes_a_strict_httponly_cookie(store, engine):
+    with running(make_server(store, engine=engine)) as server:
+        client = Client(server.origin)
+        assert client.request("GET", "/?token=wrong")[0] == 403
+        headers = client.login(server.url)
+        cookie = headers["Set-Cookie"]
+        assert {"HttpOnly", "SameSite=Strict", "Path=/"} <= {part.strip() for part in cookie.split(";")}
+        assert headers["Location"] == "/"
+        assert server.token not in cookie  # the cookie is a different secret
+        status, _, body = Client(server.origin).request("GET", "/?" + server.url.split("?", 1)[1])
+        assert status == 403 and json.loads(body)["error"]["type"] == "token_spent"
+        assert client.request("GET", "/?" + server.url.split("?", 1)[1])[0] == 303  # this browser has the session
+        status, headers, page = client.request("GET", "/")
+        assert status == 200 and b"cytoscape.min.js" in page
+        assert "script-src 'self'" in headers["Content-Security-Policy"]
+
+
+def test_nothing_is_served_without_the_cookie(live):
+    server, _ = live
+    stranger = Client(server.origin)
+    for path in ("/", "/api/overview", "/static/app.js", "/static/vendor/cytoscape.min.js"):
+        status, _, body = stranger.request("GET", path)
+        assert status == 403 and json.loads(body)["error"]["type"] == "unauthorised"
+    status, _, _ = stranger.request("GET", "/api/overview", headers={"Cookie": "graphmem_view=guess"})
+    assert status == 403
+
+
+def test_a_foreign_host_header_is_refused(live):
+    status, _, body = live[1].request("GET", "/api/overview", headers={"Host": "evil.example:80"})
+    assert status == 403 and json.loads(body)["error"]["type"] == "bad_host"
+
+
+def test_it_refuses_writes(live, store):
+    _, client = live
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        status, headers, body = client.request(method, "/api/entity?name=Ada", body=b'{"name": "Eve"}')
+        assert status == 405 and headers["Allow"] == "GET, HEAD"
+        assert json.loads(body)["error"]["type"] == "read_only"
+    assert client.api("entity", name="Eve")[0] == 404
+
+
+def test_only_the_page_files_are_served(live):
+    _, client = live
+    assert client.request("GET", "/static/vendor/cytoscape.min.js")[0] == 200
+    for path in ("/static/../api.py", "/static/api.py", "/static/vendor/cytoscape.LICENSE", "/etc/passwd"):
+        assert client.request("GET", path)[0] == 404
+
+
+def test_the_vendored_graph_library_is_pinned_with_its_licence():
+    vendor = Path(graphmem.view.__file__).parent / "static" / "vendor"
+    assert '"3.35.0"' in (vendor / "cytoscape.min.js").read_text(encoding="utf-8")
+    assert "Permission is hereby granted" in (vendor / "cytoscape.LICENSE").read_text(encoding="utf-8")
+
+
+# -- the store stays free for agents --------------------------------------------------------------
+
+
+def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine) as (server, client):
+        assert client.api("overview")[0] == 200
+        assert not server.open_memory.is_open  # nothing held between requests
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            agent.add_entity("Eve", type="Person")
+            status, body = client.api("entity", name="Ada")  # the agent holds it: busy, not blocked
+            assert (status, body["error"]["type"]) == (503, "store_busy")
+        status, body = client.api("entity", name="Eve")
+        assert status == 200 and body["entity"]["type"] == "Person"
+        # The overview is cached while the store's files are unchanged; the agent's write shows.
+        assert client.api("overview")[1]["entity_types"]["Person"] == 3
+        opens = server.open_memory.opens
+        assert client.api("overview")[1]["entity_types"]["Person"] == 3 and server.open_memory.opens == opens
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            agent.add_entity("Mallory", type="Person")
+        assert client.api("overview")[1]["entity_types"]["Person"] == 4
+
+
+def test_hold_keeps_one_handle_across_requests_until_it_runs_out(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine, hold=3600) as (server, client):
+        assert client.api("overview")[0] == 200 and client.api("entity", name="Ada")[0] == 200
+        assert server.open_memory.opens == 1 and server.open_memory.is_open
+        with pytest.raises(graphmem.StoreLocked):
+            graphmem.open(path, engine=engine, embedder=None)
+    assert not server.open_memory.is_open  # stopping the server lets go
+    with graphmem.open(path, engine=engine, embedder=None) as agent:
+        agent.add_entity("Eve")
+    with pytest.raises(InvalidInput, match="hold"):
+        make_server(path, engine=engine, hold=-1)
+
+
+def test_the_cli_serves_and_an_agent_in_another_process_writes_meanwhile(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphmem", "--engine", engine, "view", str(path), "--no-browser", "--embedder", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+/\?token=\S+", line)
+        assert url, (line, proc.stderr.read() if proc.poll() is not None else "")
+        client = Client(url.group(0).split("/?", 1)[0])
+        client.login(url.group(0))
+        assert client.api("search", q="ad")[1]["prefix"] == [{"name": "Ada", "type": "Person"}]
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            agent.add_entity("Adam", type="Person")
+        assert [h["name"] for h in client.api("search", q="ad")[1]["prefix"]] == ["Ada", "Adam"]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine):
+    pytest.importorskip("mcp", reason="the MCP server needs the 'mcp' extra")
+    import anyio
+
+    from tests.mcp_client import call, mcp_session
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with graphmem.open(path, engine=engine, embedder=None, namespace="side") as mem:
+        mem.add_entities([{"name": "S1", "type": "Thing"}, {"name": "S2", "type": "Thing"}])
+        mem.add_relation("S1", "LINKS", "S2")
+
+    async def scenario(client: Client, side: Client) -> None:
+        async with mcp_session(path) as session:
+            await call(session, "create_entities", entities=[{"name": "Zed", "entityType": "Person",
+                                                               "observations": ["joined late"]}])
+            await call(session, "create_relations", relations=[{"from": "Zed", "to": "Ada", "relationType": "KNOWS"}])
+
+            def through_the_socket() -> None:
+                status, o = client.api("overview")
+                assert status == 200 and o["through"] == "mcp" and o["entity_types"]["Person"] == 3
+                assert client.api("search", q="ze")[1]["prefix"] == [{"name": "Zed", "type": "Person"}]
+                status, found = client.api("entity", name="Ada")
+                assert status == 200 and found["entity"]["text"] == "Mathematician and writer"
+                assert found["entity"]["properties"] == {"born": 1815}
+                status, found = client.api("neighbors", name="Ada", limit=3)
+                assert (status, found["total"], len(found["neighbors"]), found["type"]) == (
+                    200, HUB_NEIGHBOURS + 3, 3, "Person")
+                assert all(n["type"] for n in found["neighbors"])
+                _, found = client.api("paths", source="Zed", target="fan03")
+                assert found["paths"] == [{"nodes": ["Zed", "Ada", "fan03"], "relations": ["KNOWS", "FOLLOWS"]}]
+                assert client.api("relation", source="Ada", type="KNOWS", target="Bob")[1]["relation"][
+                    "properties"] == {"since": 1833}
+                assert client.api("entity", name="Nobody")[0] == 404
+                status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
+                assert (status, body["error"]["type"]) == (503, "store_busy")
+                # A viewer of another namespace than the MCP server's sees its own namespace.
+                status, found = side.api("neighbors", name="S1")
+                assert status == 200 and [(n["name"], n["type"]) for n in found["neighbors"]] == [("S2", "Thing")]
+                assert side.api("overview")[1]["entity_types"] == {"Thing": 2}
+                assert side.api("neighbors", name="Ada")[0] == 404
+
+            await anyio.to_thread.run_sync(through_the_socket)
+
+    with viewer(path, engine) as (server, client), viewer(path, engine, namespace="side") as (_, side):
+        anyio.run(scenario, client, side)
+        status, o = client.api("overview")  # the MCP server exited: the viewer opens the store again
+        assert status == 200 and "through" not in o and o["entity_types"]["Person"] == 3
+
+
+# -- --html ------------------------------------------------------------------------------------------
+
+
+def test_html_export_is_self_contained_private_and_refuses_to_overwrite(engine, tmp_path):
+    store = tmp_path / "store"
+    build_store(store, engine)
+    hostile = "</script><!--<script>alert(1)</script>"
+    with graphmem.open(store, engine=engine, embedder=None) as mem:
+        mem.add_entity(hostile, type="Person", text="<b>not markup</b>")
+        mem.add_relation(hostile, "KNOWS", "Bob")
+    out = tmp_path / "ada.html"
+    with graphmem.open(store, engine=engine, embedder=None, read_only=True) as mem:
+        written = write_html(mem, out, "Bob", hops=2, max_entities=10)
+        with pytest.raises(UnsafePath):
+            write_html(mem, out, "Bob")
+        with pytest.raises(UnsafePath):
+            write_html(mem, store / "page.html", "Bob")
+        with pytest.raises(LimitExceeded):
+            write_html(mem, tmp_path / "big.html", "Bob", max_entities=1_000_000)
+    page = written.read_text(encoding="utf-8")
+    assert stat.S_IMODE(os.stat(written).st_mode) == 0o600
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)  # nothing loads from elsewhere
+    assert '<script src="/static' not in page and "window.GRAPHMEM_DATA = " in page
+    data = json.loads(page.split("window.GRAPHMEM_DATA = ", 1)[1].split(";\n</script>", 1)[0])
+    assert data["centre"] == "Bob" and len(data["nodes"]) == 10 and "Ada" in data["nodes"]
+    assert data["nodes"][hostile]["text"] == "<b>not markup</b>"  # carried as data, never as markup
+    assert "<!--" not in page and page.count("</script>") == 3  # only the three script elements end
+    assert {"source": "Ada", "type": "KNOWS", "target": "Bob", "properties": {"since": 1833}} in data["edges"]
+
+
+def test_cli_html_needs_a_centre(store, engine, tmp_path):
+    from click.testing import CliRunner
+
+    from graphmem.cli import cli
+
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--engine", engine, "view", str(store), "--html", str(tmp_path / "p.html")])
+    assert result.exit_code == 2 and "--centre" in result.output
+    result = runner.invoke(cli, ["--engine", engine, "view", str(store), "--html", str(tmp_path / "p.html"),
+                                 "--centre", "Ada", "--hops", "1"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "fan29" in (tmp_path / "p.html").read_text(encoding="utf-8")
+
+
+def test_a_path_that_is_no_store_is_refused(tmp_path, engine):
+    with pytest.raises(InvalidInput, match="no store"):
+        make_server(tmp_path / "missing", engine=engine)
