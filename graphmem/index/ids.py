@@ -39,11 +39,23 @@ class IdMap:
     @classmethod
     def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int) -> IdMap:
         new = cls()
-        id_list = [int(i) for i in ids]
+        id_list = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
         new._by_key = dict(zip(keys, id_list))
         new._by_id = dict(zip(id_list, keys))
         new._next = max(floor, max(id_list, default=-1) + 1)
         return new
+
+    def to_arrays(self) -> tuple[list[str], np.ndarray]:
+        """Every key and its id, as parallel list and int64 array (what :meth:`from_arrays` takes).
+
+        Examples
+        --------
+        >>> keys, ids = IdMap.from_arrays(["a", "b"], [0, 1], floor=0).to_arrays()
+        >>> keys, ids.tolist()
+        (['a', 'b'], [0, 1])
+        """
+        keys = list(self._by_key)
+        return keys, np.fromiter(self._by_key.values(), np.int64, len(keys))
 
     def __len__(self) -> int:
         return len(self._by_key)
