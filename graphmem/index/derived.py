@@ -408,9 +408,12 @@ def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
     if ids.size and (ids.min() < 0 or ids.max() > MAX_ID):
         raise CorruptStore("entity ids out of range; the store was not written by graphmem")
     id_list = ids.tolist()
-    state.entity_types.discard_everywhere(id_list)
-    state.namespaces.discard_everywhere(id_list)
-    state.bounds.drop_entities(id_list)
+    # A key deleted for good and written again has a new id: its old id goes too.
+    before = [i for i in map(state.ids.id_of, keys) if i is not None]
+    stale = sorted(set(id_list) | set(before))
+    state.entity_types.discard_everywhere(stale)
+    state.namespaces.discard_everywhere(stale)
+    state.bounds.drop_entities(stale)
     for key, id_, type_, space, cur in zip(keys, id_list, types, spaces, current.tolist()):
         state.ids.remove(key)
         if cur:
