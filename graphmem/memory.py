@@ -247,11 +247,11 @@ class Memory(LifecycleMixin):
         if save_index:
             with self._store.exclusive():
                 try:
-                    # The state reflects every write so far (the lock is held);
-                    # a fresh clock tick is later than all of them and earlier
-                    # than any write to come.
-                    self._derived.save(micros(self._shared.now()))
                     self._vectors.save()
+                    # The graph state reflects every write so far (the lock is
+                    # held); a fresh clock tick is later than all of them and
+                    # earlier than any write to come.
+                    self._derived.save(micros(self._shared.now()))
                 except OSError as exc:
                     folder = self._vectors.folder
                     # hnswlib writes nothing, silently, where it may not: the save

@@ -355,3 +355,45 @@ def test_kill_during_a_save_leaves_answers_equal_to_a_rebuild(tmp_path, point, n
             else:
                 assert found is None
         assert names  # the relation types came back
+
+
+# -- a full disk during a save -----------------------------------------------------------------
+
+
+def test_a_save_on_a_full_disk_keeps_the_previous_state(monkeypatch):
+    from graphmem.store import space
+
+    from .reliability.enospc import NoTmpfs, tmpfs
+
+    try:
+        with tmpfs(30) as where:
+            path = where / "store"
+            mem = _open(path)
+            try:
+                mem.add_entities([{"name": f"e{i}", "type": "T"} for i in range(3000)])
+                mem.add_relations([(f"e{i}", "R", f"e{(i * 7 + 1) % 3000}") for i in range(3000)])
+                mem.flush()
+                folder = path / FOLDER
+                before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
+                mem.add_relations([(f"e{i}", "S", f"e{(i * 11 + 5) % 3000}") for i in range(3000)])
+                with open(where / "filler", "wb") as fh:
+                    fh.write(b"\0" * (space.free_bytes(where) - 100_000))
+                # graphmem's own check refuses first ...
+                with pytest.raises(graphmem.StorageFull, match="saved graph state needs"):
+                    mem.flush()
+                # ... and without it the writes themselves fail: the new folder goes,
+                # the previous save stays whole.
+                monkeypatch.setattr(space, "free_bytes", lambda folder: 1 << 40)
+                with pytest.raises(graphmem.StorageFull):
+                    mem.flush()
+                monkeypatch.undo()
+                assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == [
+                    p for p in before if p.name != CLEAN_FILE]  # fmt: skip
+            finally:
+                mem._store.close()  # as a kill leaves it
+            with _open(path) as again:  # the previous save, caught up
+                _check_equals_rebuild(again)
+                assert again._derived.last_load == {"source": "file", "caught_up": 3000}
+                (where / "filler").unlink()
+    except NoTmpfs as exc:
+        pytest.skip(f"needs a tmpfs mount: {exc}")
