@@ -285,13 +285,13 @@ def test_plain_search_does_not_load_the_graph(tmp_path):
 
 def _saver(path: str, engine: str, ready: int, point: str, nth: int) -> None:
     """Child: write and save in a loop until killed; with ``point``, kill
-    itself at the ``nth`` call of that step of the save (``np.save`` of an
-    array, or ``os.replace`` of the manifest (1) or the clean claim (2))."""
+    itself at the ``nth`` call of that step of the save (the header of an
+    array file, or ``os.replace`` of the manifest (1) or the clean claim (2))."""
     from graphmem.index import saved
 
     if point != "timed":
         calls = {"n": 0}
-        target = saved.np if point == "save" else saved.os
+        target = saved.np.lib.format if point == "write_array_header_1_0" else saved.os
         original = getattr(target, point)
 
         def dying(*args: Any, **kw: Any) -> Any:
@@ -315,7 +315,7 @@ def _saver(path: str, engine: str, ready: int, point: str, nth: int) -> None:
         i += 1
 
 
-@pytest.mark.parametrize("point,nth", [("save", 1), ("save", 9), ("replace", 1), ("replace", 2),
+@pytest.mark.parametrize("point,nth", [("write_array_header_1_0", 1), ("write_array_header_1_0", 9), ("replace", 1), ("replace", 2),
                                        ("replace", 4), ("timed", 0.3)])  # fmt: skip
 def test_kill_during_a_save_leaves_answers_equal_to_a_rebuild(tmp_path, point, nth):
     path = tmp_path / "s"
@@ -397,3 +397,52 @@ def test_a_save_on_a_full_disk_keeps_the_previous_state(monkeypatch):
                 (where / "filler").unlink()
     except NoTmpfs as exc:
         pytest.skip(f"needs a tmpfs mount: {exc}")
+
+
+# -- the id map on saved arrays ---------------------------------------------------------------
+
+_KEYS = [f"k{i}" for i in range(12)]
+_id_op = st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(_KEYS), st.integers(0, 40)),
+    st.tuples(st.just("remove"), st.sampled_from(_KEYS)),
+    st.tuples(st.just("add_many"), st.lists(st.tuples(st.sampled_from(_KEYS), st.integers(0, 40)), max_size=80)),
+    st.tuples(st.just("lookup_many"), st.lists(st.sampled_from(_KEYS + ["nope"]), max_size=80)),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(start=st.dictionaries(st.sampled_from(_KEYS), st.integers(0, 40), max_size=12), ops=st.lists(_id_op, max_size=30))
+def test_an_id_map_on_saved_arrays_answers_like_dictionaries(start, ops):
+    from graphmem.index.ids import IdMap, SavedKeys
+
+    items = list({id_: key for key, id_ in start.items()}.items())  # one key per id, as saved maps hold
+    model = {key: id_ for id_, key in items}
+    ids_model = {id_: key for id_, key in items}
+    mapped = IdMap.from_saved(SavedKeys.build([k for _, k in items], np.array([i for i, _ in items], np.int64)),
+                              floor=0)
+    for op in ops:
+        if op[0] == "add":
+            mapped.add([(op[1], op[2])])
+            model[op[1]] = op[2]
+            ids_model[op[2]] = op[1]
+        elif op[0] == "remove":
+            gone = model.pop(op[1], None)
+            assert mapped.remove(op[1]) == gone
+            if gone is not None:
+                ids_model.pop(gone, None)
+        elif op[0] == "add_many":
+            keys = [k for k, _ in op[1]]
+            mapped.add_arrays(keys, np.array([i for _, i in op[1]], np.int64))
+            for key, id_ in op[1]:
+                model[key] = id_
+                ids_model[id_] = key
+        else:
+            assert mapped.ids_of(op[1]).tolist() == [model.get(k, -1) for k in op[1]]
+        assert len(mapped) == len(model)
+        for key in _KEYS:
+            assert mapped.id_of(key) == model.get(key)
+            assert (key in mapped) == (key in model)
+        for id_ in range(41):
+            assert mapped.key_of(id_) == ids_model.get(id_)
+    keys, ids = mapped.to_arrays()
+    assert dict(zip(keys, ids.tolist())) == model

@@ -310,6 +310,8 @@ class Derived:
         state = self._state
         if state is None or self.saved.current:
             return False
+        # What the first path query of every later open would do, done once here.
+        state.edges.maybe_compact()
         return self.saved.save(state, seq)
 
     def _load(self) -> DerivedState:

@@ -3,8 +3,10 @@
 Rebuilding :class:`~graphmem.index.derived.DerivedState` from the store at
 1M entities / 5M relations takes seconds (id-range scans, Arrow conversion,
 the CSR sort). Saved as plain ``.npy`` arrays, it opens with
-``np.load(mmap_mode="c")``: no per-row Python except the key/id dictionary,
-which is built from two arrays in C loops (``dict(zip(...))``).
+``np.load(mmap_mode="c")`` and nothing per row: the key/id map starts on the
+saved keys and their hash index (:class:`~graphmem.index.ids.SavedKeys`),
+the bitmaps are deserialised whole; only the expired keys (history, usually
+few) become a dictionary.
 
 Layout (in ``<store>/derived/``, folder ``0700``, files ``0600`` like the rest
 of the store):
@@ -53,7 +55,7 @@ from ..store import files, space
 from ..store.store import Store
 from .adjacency import EdgeIndex, EdgeView
 from .bitmaps import LabelBitmaps
-from .ids import IdMap
+from .ids import IdMap, SavedKeys, strings_of
 
 __all__ = ["SavedGraph", "Loaded", "FORMAT_VERSION"]
 
@@ -97,15 +99,6 @@ def _strings(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
     off = np.frombuffer(offsets, np.int64)[: len(values) + 1].copy() if len(values) else np.zeros(1, np.int64)
     blob = np.frombuffer(data, np.uint8)[: int(off[-1])].copy() if data is not None else np.empty(0, np.uint8)
     return off, blob
-
-
-def _unstrings(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
-    n = int(offsets.shape[0]) - 1
-    if n <= 0:
-        return []
-    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(offsets)),
-                                           pa.py_buffer(np.ascontiguousarray(blob)))  # fmt: skip
-    return arr.to_pylist()
 
 
 def _bitmaps(maps: LabelBitmaps) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -235,12 +228,15 @@ class SavedGraph:
 
     @staticmethod
     def _assemble(manifest: dict[str, Any], a: dict[str, np.ndarray]) -> dict[str, Any]:
-        keys = _unstrings(a["key_offsets"], a["key_bytes"])
         ids = a["ids"]
-        if len(keys) != ids.shape[0]:
-            raise ValueError("keys and ids differ in length")
-        id_map = IdMap.from_arrays(keys, ids, floor=int(manifest["next_id"]))
-        expired_keys = _unstrings(a["expired_offsets"], a["expired_bytes"])
+        n = ids.shape[0]
+        if not (a["key_offsets"].shape[0] == n + 1 and a["key_hashes"].shape[0] == a["key_rows"].shape[0] == n):
+            raise ValueError("the saved keys, ids and hashes differ in length")
+        if n and (int(a["key_offsets"][-1]) != a["key_bytes"].shape[0] or np.any(np.diff(ids) <= 0)):
+            raise ValueError("the saved keys or ids are out of order")
+        keys = SavedKeys(ids, a["key_offsets"], a["key_bytes"], a["key_hashes"], a["key_rows"])
+        id_map = IdMap.from_saved(keys, floor=int(manifest["next_id"]))
+        expired_keys = strings_of(a["expired_offsets"], a["expired_bytes"])
         expired = dict(zip(expired_keys, a["expired_ids"].tolist()))
         edges = EdgeIndex()
         edges.type_names = list(manifest["type_names"])
@@ -305,7 +301,11 @@ class SavedGraph:
         files.make_dir(sub, self._store.dir_mode)
         for name, arr in arrays.items():
             with open(sub / f"{name}.npy", "wb", opener=files.private_opener(mode)) as fh:
-                np.save(fh, arr, allow_pickle=False)
+                # The .npy header, then the bytes through Python's file write:
+                # numpy's own writer reports a full disk as an OSError without errno.
+                np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(arr))
+                if arr.size:
+                    fh.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
                 fh.flush()
                 os.fsync(fh.fileno())
         files.fsync_dir(sub)
@@ -347,9 +347,9 @@ class SavedGraph:
     def _arrays(state: Any, seq: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays: dict[str, np.ndarray] = {}
         id_map: IdMap = state.ids
-        keys, ids = id_map.to_arrays()
-        arrays["key_offsets"], arrays["key_bytes"] = _strings(keys)
-        arrays["ids"] = ids
+        saved_keys = SavedKeys.build(*id_map.to_arrays())
+        arrays["key_offsets"], arrays["key_bytes"], arrays["ids"] = saved_keys.offsets, saved_keys.blob, saved_keys.ids
+        arrays["key_hashes"], arrays["key_rows"] = saved_keys.hashes, saved_keys.rows
         expired = state.expired
         arrays["expired_offsets"], arrays["expired_bytes"] = _strings(list(expired))
         arrays["expired_ids"] = np.fromiter(expired.values(), np.int64, len(expired))
