@@ -1470,6 +1470,7 @@ class Memory(LifecycleMixin):
             "disk_bytes": _disk_bytes(self.path),
             "cache": {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses},
             "derived_loaded": self._derived.loaded,
+            "derived_last_load": dict(self._derived.last_load),
         }
         if self._derived.loaded:
             out["derived_bytes"] = self._derived.get().nbytes()
