@@ -187,6 +187,14 @@ class IdMap:
         keys = list(self._by_key)
         return keys, np.fromiter(self._by_key.values(), np.int64, len(keys))
 
+    def unchanged_saved(self) -> SavedKeys | None:
+        """The saved arrays this map still is exactly (opened from them, no key
+        added or removed since), so a save can write them again as they are."""
+        saved = self._saved
+        if saved is None or self._by_key or self._gone:
+            return None
+        return saved
+
     def keys(self) -> Iterator[str]:
         """Every key (builds the dictionaries)."""
         self._materialize()

@@ -347,7 +347,8 @@ class SavedGraph:
     def _arrays(state: Any, seq: int) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
         arrays: dict[str, np.ndarray] = {}
         id_map: IdMap = state.ids
-        saved_keys = SavedKeys.build(*id_map.to_arrays())
+        # Relation-only writes leave the keys as opened: no rebuild of their hash index.
+        saved_keys = id_map.unchanged_saved() or SavedKeys.build(*id_map.to_arrays())
         arrays["key_offsets"], arrays["key_bytes"], arrays["ids"] = saved_keys.offsets, saved_keys.blob, saved_keys.ids
         arrays["key_hashes"], arrays["key_rows"] = saved_keys.hashes, saved_keys.rows
         expired = state.expired
