@@ -70,7 +70,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default="/tmp/graphmem-bench-reopen")
-    parser.add_argument("--skip-rebuild", action="store_true", help="no rebuild peer (slow at 1M)")
+    parser.add_argument("--rebuild-runs", type=int, default=None, help="runs of the rebuild peer (default --runs; ~30 s each at 1M)")
     args = parser.parse_args()
     engine = os.environ.get("GRAPHMEM_ENGINE", "kuzu")
     path = Path(args.work) / f"{engine}-{args.size}"
@@ -86,13 +86,14 @@ def main() -> None:
         "first_write": lambda mem: mem.add_entity(f"w-{next(counter)}-{time.time_ns()}", type="Note"),
     }
     variants = {"saved": {}, "caught_up": {"unsaved_write": True}}
-    if not args.skip_rebuild:
+    if args.rebuild_runs != 0:
         variants["rebuilt"] = {"drop_saved": True}
     _first(path, engine, calls["first_path"])  # warm: numba caches, page cache; saves the state if missing
     rows = []
     for variant, options in variants.items():
         for name, call in calls.items():
-            runs = [_first(path, engine, call, **options) for _ in range(args.runs)]
+            count = args.rebuild_runs if variant == "rebuilt" and args.rebuild_runs else args.runs
+            runs = [_first(path, engine, call, **options) for _ in range(count)]
             if variant == "rebuilt":
                 _first(path, engine, calls["first_path"])  # leave a saved state for the next variant
             row = {"engine": engine, "size": args.size, "variant": variant, "call": name,

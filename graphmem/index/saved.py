@@ -28,8 +28,9 @@ The first write after a save removes ``clean`` before the statement runs
 (:meth:`SavedGraph.mark_written`, called by the store for every write
 transaction): so "``clean`` names the manifest's save" means the saved state
 is exactly the store. Without it, the state is loaded and caught up by write
-time (``Derived``); a write through user Cypher (no write times) removes the
-manifest itself, so the next open rebuilds.
+time (``Derived``); a write through user Cypher or a delete for good (no
+write times) removes the manifest itself, so an open before the next save
+rebuilds.
 """
 
 from __future__ import annotations
@@ -150,8 +151,10 @@ class SavedGraph:
         self._claims_clean = False
 
     def forget(self) -> None:
-        """Before a write through user Cypher: it changes rows without write
-        times, so no catch-up can find it; drop the manifest (the next load rebuilds)."""
+        """Before a write through user Cypher or a delete for good: neither
+        leaves a write time, so no catch-up could find it; drop the manifest
+        (durably: the change may commit right after; a load then rebuilds, a
+        save writes a new one)."""
         if self.folder is None or self._store.read_only:
             return
         self.mark_written()

@@ -42,7 +42,7 @@ from ..errors import (
 from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
-from .queries import check_bound, load_query, may_update
+from .queries import check_bound, deletes, load_query, may_update
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -108,13 +108,15 @@ _CHECKPOINT_AFTER_ROLLBACK = frozenset({"kuzu"})
 class Transaction:
     """The write transaction in progress; see :meth:`Store.transaction`."""
 
-    __slots__ = ("callbacks", "undo", "wrote", "announced")
+    __slots__ = ("callbacks", "undo", "wrote", "announced", "deleted")
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], None]] = []
         self.undo: list[Callable[[], None]] = []
         self.announced = False
         """The write hooks ran for this transaction (see Store.write_hooks)."""
+        self.deleted = False
+        """The delete hooks ran for this transaction (see Store.delete_hooks)."""
         self.wrote = False
         """A statement that may change or delete existing rows ran (see
         _CHECKPOINT_AFTER_ROLLBACK); one that only adds rows does not count."""
@@ -281,6 +283,10 @@ class Store:
         """Called (under the writer lock) before the first statement of a write
         transaction that may change the graph (any not in ``DERIVED_NEUTRAL``),
         before it runs: the saved graph state drops its claim to be current."""
+        self.delete_hooks: list[Callable[[], None]] = []
+        """Called (under the writer lock) before the first statement of a write
+        transaction that deletes rows for good (``queries.deletes``): no write
+        time records such a change, so the saved graph state is dropped."""
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
         self._checkpoint_owed = False
         """A write transaction was rolled back and the CHECKPOINT that must
@@ -645,6 +651,10 @@ class Store:
             if not tx.announced and name not in DERIVED_NEUTRAL:
                 tx.announced = True
                 for hook in self.write_hooks:
+                    hook()
+            if not tx.deleted and deletes(text):
+                tx.deleted = True
+                for hook in self.delete_hooks:
                     hook()
             if not tx.wrote and may_update(text):
                 tx.wrote = True
