@@ -8,9 +8,9 @@ A store of N entities and 5N random relations (``benchmarks.datasets``,
 batches of 100k and kept in ``--work`` for later runs. Each timed run opens
 the store, does one call and closes it (the clean close saves the state
 again when the run wrote); the page cache is warm, as for a process that
-restarts on the same machine. ``caught_up`` runs leave one write unsaved
-(``close(save_index=False)``, what a kill leaves) before the reopen, so the
-load catches it up by write time.
+restarts on the same machine. ``caught_up`` runs leave an entity and a
+relation unsaved (``close(save_index=False)``, what a kill leaves) before the
+reopen, so the load catches them up by write time.
 
 Run: ``nice -n 5 python -m benchmarks.bench_reopen --size 100000 --runs 3``
 (``GRAPHMEM_ENGINE=ladybug`` for the other engine).
@@ -50,7 +50,9 @@ def _first(path: Path, engine: str, call: Callable[[graphmem.Memory], Any], *,
     """Seconds from open to the end of ``call`` and how the graph state came to be."""
     if unsaved_write:
         mem = graphmem.open(path, engine=engine, embedder=None)
-        mem.add_entity(f"unsaved-{time.time_ns()}", type="Note")
+        name = f"unsaved-{time.time_ns()}"
+        mem.add_entity(name, type="Note")
+        mem.add_relation(name, "MENTIONS", Graph.name(3))  # so the catch-up reads the relations too
         mem.close(save_index=False)
     if drop_saved:
         shutil.rmtree(path / "derived", ignore_errors=True)
@@ -70,6 +72,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--work", default="/tmp/graphmem-bench-reopen")
+    parser.add_argument("--variants", default="saved,caught_up,rebuilt", help="which of saved, caught_up, rebuilt")
     parser.add_argument("--rebuild-runs", type=int, default=None, help="runs of the rebuild peer (default --runs; ~30 s each at 1M)")
     args = parser.parse_args()
     engine = os.environ.get("GRAPHMEM_ENGINE", "kuzu")
@@ -85,9 +88,8 @@ def main() -> None:
         "first_path": lambda mem: mem.shortest_path(Graph.name(1), Graph.name(2)),
         "first_write": lambda mem: mem.add_entity(f"w-{next(counter)}-{time.time_ns()}", type="Note"),
     }
-    variants = {"saved": {}, "caught_up": {"unsaved_write": True}}
-    if args.rebuild_runs != 0:
-        variants["rebuilt"] = {"drop_saved": True}
+    options_of = {"saved": {}, "caught_up": {"unsaved_write": True}, "rebuilt": {"drop_saved": True}}
+    variants = {v: options_of[v] for v in args.variants.split(",") if not (v == "rebuilt" and args.rebuild_runs == 0)}
     _first(path, engine, calls["first_path"])  # warm: numba caches, page cache; saves the state if missing
     rows = []
     for variant, options in variants.items():

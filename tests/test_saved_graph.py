@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 import graphmem
 from graphmem.index.derived import DerivedState
-from graphmem.index.saved import CLEAN_FILE, FOLDER, MANIFEST_FILE
+from graphmem.index.saved import CLEAN_FILE, FOLDER, MANIFEST_FILE, RELATIONS_FILE
 
 from .conftest import ENGINE
 
@@ -244,12 +244,27 @@ def test_the_first_write_after_a_save_withdraws_the_clean_claim(tmp_path):
     assert (path / FOLDER / CLEAN_FILE).exists()
     mem.add_entity("late", type="T")
     assert not (path / FOLDER / CLEAN_FILE).exists()
+    assert not (path / FOLDER / RELATIONS_FILE).exists()  # no relation written
     mem._store.close()
+    ran: list[str] = []
     with _open(path) as again:
+        again.tracer = lambda name, params: ran.append(name)
         assert again.get_entity("late") is not None
         assert again.shortest_path("late", "late") is not None
         assert again._derived.last_load == {"source": "file", "caught_up": 1}
+        assert "entities_written_since" in ran and "relations_written_since" not in ran
         _check_equals_rebuild(again)
+        again.add_relation("late", "R", "e2")
+        assert (path / FOLDER / RELATIONS_FILE).exists()
+        again._store.close()
+    ran.clear()
+    with _open(path) as third:
+        third.tracer = lambda name, params: ran.append(name)
+        assert third.shortest_path("late", "e2") is not None
+        assert third._derived.last_load == {"source": "file", "caught_up": 2}  # "late" and its relation
+        assert "relations_written_since" in ran
+        _check_equals_rebuild(third)
+    assert not (path / FOLDER / RELATIONS_FILE).exists()  # the close saved: nothing to catch up
 
 
 def test_saved_files_are_private(tmp_path):
@@ -390,8 +405,8 @@ def test_a_save_on_a_full_disk_keeps_the_previous_state(monkeypatch):
                 with pytest.raises(graphmem.StorageFull):
                     mem.flush()
                 monkeypatch.undo()
-                assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == [
-                    p for p in before if p.name != CLEAN_FILE]  # fmt: skip
+                assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == sorted(
+                    [p for p in before if p.name != CLEAN_FILE] + [Path(RELATIONS_FILE)])  # fmt: skip
             finally:
                 mem._store.close()  # as a kill leaves it
             with _open(path) as again:  # the previous save, caught up
@@ -465,3 +480,19 @@ def test_a_delete_for_good_drops_the_saved_state_before_it_runs(tmp_path):
         _check_equals_rebuild(again)
         assert again._derived.last_load["source"] == "rebuilt"
         assert again.get_relation("e0", "R", "e1") is None
+
+
+def test_a_database_restored_over_the_store_is_not_taken_for_the_saved_one(tmp_path):
+    path = tmp_path / "s"
+    _build(path)
+    backup = tmp_path / "graph.db.backup"
+    backup.write_bytes((path / "graph.db").read_bytes())
+    with _open(path) as mem:
+        mem.add_entity("after-backup", type="T")
+        mem.add_relation("after-backup", "R", "e0")
+    os.replace(backup, path / "graph.db")  # the backup comes back; derived/ is the newer store's
+    with _open(path) as mem:
+        assert mem.get_entity("after-backup") is None
+        state = _check_equals_rebuild(mem)
+        assert mem._derived.last_load["source"] == "rebuilt"
+        assert state.ids.id_of("default\x1fafter-backup") is None

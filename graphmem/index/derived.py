@@ -286,6 +286,7 @@ class Derived:
         if not store.read_only:
             store.write_hooks.append(self.saved.mark_written)
             store.delete_hooks.append(self.saved.forget)
+            store.relation_hooks.append(self.saved.mark_relations)
 
     @property
     def loaded(self) -> bool:
@@ -338,16 +339,20 @@ class Derived:
         applied, or ``None`` when there are too many to apply one by one (rebuild)."""
         since = from_epoch_us(loaded.seq)
         entities = self._store.execute_arrow("entities_written_since", {"seq": since})
-        relations = self._store.execute_arrow("relations_written_since", {"seq": since})
+        # No statement named the relation table since the save: nothing to read there.
+        relations = (self._store.execute_arrow("relations_written_since", {"seq": since})
+                     if loaded.relations_written else None)  # fmt: skip
         size = len(state.ids) + len(state.edges)
-        if len(entities) + len(relations) > max(CATCH_UP_MIN, size // CATCH_UP_FRACTION):
+        written = len(entities) + (0 if relations is None else len(relations))
+        if written > max(CATCH_UP_MIN, size // CATCH_UP_FRACTION):
             return None
         _catch_up_entities(state, entities)
-        _catch_up_relations(state, relations)
+        if relations is not None:
+            _catch_up_relations(state, relations)
         floor = int(dict(self._store.execute("meta_all")).get("id_floor", "0"))
         if floor > state.ids.next_id:
             state.ids.allocate(floor - state.ids.next_id)
-        return len(entities) + len(relations)
+        return written
 
     def _rebuild(self) -> DerivedState:
         meta = dict(self._store.execute("meta_all"))

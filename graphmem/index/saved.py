@@ -12,12 +12,16 @@ Layout (in ``<store>/derived/``, folder ``0700``, files ``0600`` like the rest
 of the store):
 
 - ``<save id>/``: one folder per save holding the ``.npy`` arrays;
-- ``manifest.json``: format version, engine, schema version, the save id,
+- ``manifest.json``: format version, engine, schema version, the database
+  file's device and inode (a database restored over it is another store), the save id,
   ``store_seq`` (the write time the saved state reflects, µs since the
   epoch: every later write is stamped after it, see ``Memory``), counts,
   type names and bitmap labels, each array's dtype, shape and CRC-32, and a
   CRC-32 of the manifest itself;
-- ``clean``: holds the save id while no write has happened since that save.
+- ``clean``: holds the save id while no write has happened since that save;
+- ``relations``: present once a statement naming the relation table ran
+  after the save (so a catch-up must read the relations; without it the
+  catch-up skips that scan, 2.4 s at 5M relations).
 
 A save writes a new folder, syncs it, then replaces the manifest (temp,
 fsync, rename, fsync of the folder) and only then writes ``clean``; the old
@@ -66,6 +70,7 @@ FORMAT_VERSION = 1
 FOLDER = "derived"
 MANIFEST_FILE = "manifest.json"
 CLEAN_FILE = "clean"
+RELATIONS_FILE = "relations"
 
 _INTERVAL_FIELDS = ("keys", "codes", "start", "end")
 _SAVE_ID = re.compile(r"[0-9a-f]{16}")
@@ -80,6 +85,8 @@ class Loaded:
     seq: int
     clean: bool
     counts: dict[str, int]
+    relations_written: bool
+    """A statement naming the relation table ran after the save."""
 
 
 def _crc(arr: np.ndarray) -> int:
@@ -133,6 +140,7 @@ class SavedGraph:
         # Whether ``clean`` is on disk: the first write after that must remove
         # it before it runs.
         self._claims_clean = self.folder is not None and (self.folder / CLEAN_FILE).exists()
+        self._relations_marked = self.folder is not None and (self.folder / RELATIONS_FILE).exists()
         self.current = False
         """The saved files are the store and the state in memory (loaded clean or
         just saved, no write since): a save has nothing to write."""
@@ -149,6 +157,21 @@ class SavedGraph:
         (self.folder / CLEAN_FILE).unlink(missing_ok=True)
         files.fsync_dir(self.folder)
         self._claims_clean = False
+
+    def mark_relations(self) -> None:
+        """Before a statement that may write relations runs: record (durably)
+        that a catch-up must read them. One file and one folder fsync on the
+        first such statement after a save, nothing after."""
+        if self._relations_marked or self.folder is None or not self.folder.is_dir():
+            return
+        mode = self._store.file_mode
+        fd = os.open(self.folder / RELATIONS_FILE, os.O_WRONLY | os.O_CREAT, mode)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        files.fsync_dir(self.folder)
+        self._relations_marked = True
 
     def forget(self) -> None:
         """Before a write through user Cypher or a delete for good: neither
@@ -185,7 +208,7 @@ class SavedGraph:
         if manifest.pop("manifest_crc", None) != _manifest_crc(manifest):
             return None, "manifest checksum mismatch"
         expected = {"format": FORMAT_VERSION, "engine": self._store.engine_name,
-                    "schema_version": self._store.schema_version}  # fmt: skip
+                    "schema_version": self._store.schema_version, "database": self._database_identity()}  # fmt: skip
         for key, value in expected.items():
             if manifest.get(key) != value:
                 return None, f"manifest {key} is {manifest.get(key)!r}, expected {value!r}"
@@ -196,6 +219,17 @@ class SavedGraph:
         if not isinstance(save_id, str) or not _SAVE_ID.fullmatch(save_id):
             return None, "manifest has no valid save_id"  # it names a folder: nothing but hex
         return manifest, ""
+
+    def _database_identity(self) -> list[int] | None:
+        """The database file's device and inode: a store whose database was
+        replaced (a backup restored over it) is not the one the state was saved from."""
+        if self._store.path is None:
+            return None
+        try:
+            info = os.stat(self._store.path / files.DATABASE_FILE)
+        except OSError:
+            return None
+        return [info.st_dev, info.st_ino]
 
     def load(self) -> tuple[Loaded | None, str]:
         """The saved parts if the manifest and every array check out, else ``None`` and why."""
@@ -227,7 +261,8 @@ class SavedGraph:
             clean = False
         self.current = clean
         self.loads += 1
-        return Loaded(parts, int(manifest["store_seq"]), clean, dict(manifest["counts"])), ""
+        related = (self.folder / RELATIONS_FILE).exists()
+        return Loaded(parts, int(manifest["store_seq"]), clean, dict(manifest["counts"]), related), ""
 
     @staticmethod
     def _assemble(manifest: dict[str, Any], a: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -273,6 +308,7 @@ class SavedGraph:
         arrays, manifest = self._arrays(state, seq)
         manifest["engine"] = self._store.engine_name
         manifest["schema_version"] = self._store.schema_version
+        manifest["database"] = self._database_identity()
         need = sum(a.nbytes for a in arrays.values())
         if not self.folder.is_dir():
             files.make_dir(self.folder, self._store.dir_mode)
@@ -295,6 +331,7 @@ class SavedGraph:
                 raise space.storage_full(exc, f"the saved graph state {sub}") from None
             raise
         self._claims_clean = self.current = True
+        self._relations_marked = False
         self.clean_leftovers(keep=save_id)
         return True
 
@@ -323,6 +360,9 @@ class SavedGraph:
         # claim written, no ``clean`` may name a save that is not the store.
         (folder / CLEAN_FILE).unlink(missing_ok=True)
         os.replace(tmp, folder / MANIFEST_FILE)
+        # Only now that the new manifest reflects every relation: before, a
+        # crash would leave the old one without its mark.
+        (folder / RELATIONS_FILE).unlink(missing_ok=True)
         files.fsync_dir(folder)
         ctmp = folder / (CLEAN_FILE + ".tmp")
         with open(ctmp, "w", encoding="utf-8", opener=files.private_opener(mode)) as fh:

@@ -42,7 +42,7 @@ from ..errors import (
 from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
-from .queries import check_bound, deletes, load_query, may_update
+from .queries import check_bound, deletes, load_query, may_update, touches_relations
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -108,7 +108,7 @@ _CHECKPOINT_AFTER_ROLLBACK = frozenset({"kuzu"})
 class Transaction:
     """The write transaction in progress; see :meth:`Store.transaction`."""
 
-    __slots__ = ("callbacks", "undo", "wrote", "announced", "deleted")
+    __slots__ = ("callbacks", "undo", "wrote", "announced", "deleted", "related")
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], None]] = []
@@ -117,6 +117,8 @@ class Transaction:
         """The write hooks ran for this transaction (see Store.write_hooks)."""
         self.deleted = False
         """The delete hooks ran for this transaction (see Store.delete_hooks)."""
+        self.related = False
+        """The relation hooks ran for this transaction (see Store.relation_hooks)."""
         self.wrote = False
         """A statement that may change or delete existing rows ran (see
         _CHECKPOINT_AFTER_ROLLBACK); one that only adds rows does not count."""
@@ -287,6 +289,10 @@ class Store:
         """Called (under the writer lock) before the first statement of a write
         transaction that deletes rows for good (``queries.deletes``): no write
         time records such a change, so the saved graph state is dropped."""
+        self.relation_hooks: list[Callable[[], None]] = []
+        """Called (under the writer lock) before the first statement of a write
+        transaction that names the relation table: a catch-up of the saved
+        graph state reads the relations only when one ran since the save."""
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
         self._checkpoint_owed = False
         """A write transaction was rolled back and the CHECKPOINT that must
@@ -655,6 +661,10 @@ class Store:
             if not tx.deleted and deletes(text):
                 tx.deleted = True
                 for hook in self.delete_hooks:
+                    hook()
+            if not tx.related and touches_relations(text):
+                tx.related = True
+                for hook in self.relation_hooks:
                     hook()
             if not tx.wrote and may_update(text):
                 tx.wrote = True
