@@ -401,6 +401,12 @@ def _from_parts(loaded: Loaded) -> DerivedState:
                         bounds=parts["bounds"])  # fmt: skip
 
 
+def _few_micros(column: pa.ChunkedArray, missing: int) -> np.ndarray:
+    """:func:`micros_column` for the few rows of a catch-up, in Python: Arrow's
+    ``fill_null`` imports pandas on first use (~2 s)."""
+    return np.array([missing if v is None else micros(v) for v in column.to_pylist()], np.int64).reshape(-1)
+
+
 def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
     """Apply entity rows written since a save (current: in the id map with
     their type, namespace and validity; expired: out of it, into ``expired``)."""
@@ -433,8 +439,8 @@ def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
     grow = int(ids.max()) + 1 - state.ids.next_id
     if grow > 0:
         state.ids.allocate(grow)  # ids written since the save are taken
-    start = micros_column(table.column("valid_from"), NEVER_BEFORE)
-    end = micros_column(table.column("valid_to"), NEVER_AFTER)
+    start = _few_micros(table.column("valid_from"), NEVER_BEFORE)
+    end = _few_micros(table.column("valid_to"), NEVER_AFTER)
     bounded = current & ((start != NEVER_BEFORE) | (end != NEVER_AFTER))
     if bounded.any():
         state.bounds.set_entity_arrays(ids[bounded], start[bounded], end[bounded])
@@ -460,8 +466,8 @@ def _catch_up_relations(state: DerivedState, table: pa.Table) -> None:
     if present:
         edges.add(sorted(present))
     state.bounds.drop_relations(list(present) + gone)
-    start = micros_column(table.column("valid_from"), NEVER_BEFORE)
-    end = micros_column(table.column("valid_to"), NEVER_AFTER)
+    start = _few_micros(table.column("valid_from"), NEVER_BEFORE)
+    end = _few_micros(table.column("valid_to"), NEVER_AFTER)
     bounded = current & ((start != NEVER_BEFORE) | (end != NEVER_AFTER))
     if bounded.any():
         state.bounds.set_relation_arrays(src[bounded], codes[bounded], dst[bounded], start[bounded], end[bounded])
