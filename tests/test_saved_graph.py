@@ -462,6 +462,9 @@ def test_an_id_map_on_saved_arrays_answers_like_dictionaries(start, ops):
             assert (key in mapped) == (key in model)
         for id_ in range(41):
             assert mapped.key_of(id_) == ids_model.get(id_)
+        assert mapped.keys_of(list(range(41))) == [ids_model.get(i) for i in range(41)]
+    many = list(range(41)) * 2  # past the one-by-one limit: builds the dictionaries
+    assert mapped.keys_of(many) == [ids_model.get(i) for i in many]
     keys, ids = mapped.to_arrays()
     assert dict(zip(keys, ids.tolist())) == model
 

@@ -251,6 +251,10 @@ class IdMap:
         >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).keys_of([1, 7])
         ['b', None]
         """
+        if self._saved is not None:
+            if len(ids) <= _FEW:
+                return [self.key_of(i) for i in ids]
+            self._materialize()
         return list(map(self._by_id.get, ids))
 
     @property
