@@ -28,6 +28,12 @@ fsync, rename, fsync of the folder) and only then writes ``clean``; the old
 folder is removed last. A crash at any point leaves the previous manifest
 naming its complete folder, or the new one naming its complete folder.
 
+Saves happen at ``flush()`` and ``close()`` only, never on a timer: a save
+writes the whole state (~150 MB at 1M entities / 5M relations, plus hashing
+the keys when entities changed), while what a crash between saves costs is a
+catch-up by write time (1-2 s at that size, measured in
+benchmarks/RESULTS.md), and a deletion or user Cypher since the save is rare.
+
 The first write after a save removes ``clean`` before the statement runs
 (:meth:`SavedGraph.mark_written`, called by the store for every write
 transaction): so "``clean`` names the manifest's save" means the saved state
