@@ -55,8 +55,9 @@ _B = {
         Benchmark("snapshot_build", "the adjacency snapshot from the store: `relation_ids` through Arrow, then "
                   "`EdgeIndex.from_arrays` (CSR of both directions); extra: bytes per relation per direction",
                   budget=Budget("p50_ms", 3000, at_size=1_000_000)),
-        Benchmark("derived_load", "everything a reopen loads before its first write or path query (id map, type "
-                  "bitmaps, relation index: `Derived.get()` after a reset); for comparison with snapshot_build"),
+        Benchmark("derived_load", "the rebuild of the graph state from the store (id map, type bitmaps, relation "
+                  "index: `Derived.get()` after a reset, no save yet): what a reopen without a saved state "
+                  "(benchmarks/bench_reopen.py) does; for comparison with snapshot_build"),
         Benchmark("path_uncached", f"`shortest_path(a, b)` (both directions, no filter) through the public API, "
                   f"{PAIRS:,} seeded random pairs each asked once (cold cache); extra: speed-up over each peer",
                   budget=Budget("p50_ms", 0.15)),

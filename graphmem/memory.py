@@ -102,6 +102,10 @@ class _Shared:
             if floor is not None and (self.last_write is None or floor > self.last_write):
                 self.last_write = floor
 
+_UNLOADED_SEARCH_MAX = 4096
+"""A search before the graph is loaded fetches at most this many nearest
+vectors looking for k of its namespace, then loads the graph instead."""
+
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
@@ -123,9 +127,11 @@ class Memory(LifecycleMixin):
         self._owner = True
         meta = dict(store.execute("meta_all"))
         self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
-        saved = self._vectors.saved_seq()
-        if saved is not None:
-            self._shared.start_after(saved)
+        # Writes are stamped after both saves, so each catch-up finds exactly
+        # the writes stamped after its own save.
+        for saved in (self._vectors.saved_seq(), self._derived.saved.saved_seq()):
+            if saved is not None:
+                self._shared.start_after(saved)
         if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
             store.close()
             raise InvalidInput(
@@ -242,6 +248,10 @@ class Memory(LifecycleMixin):
             with self._store.exclusive():
                 try:
                     self._vectors.save()
+                    # The graph state reflects every write so far (the lock is
+                    # held); a fresh clock tick is later than all of them and
+                    # earlier than any write to come.
+                    self._derived.save(micros(self._shared.now()))
                 except OSError as exc:
                     folder = self._vectors.folder
                     # hnswlib writes nothing, silently, where it may not: the save
@@ -250,7 +260,7 @@ class Memory(LifecycleMixin):
                             folder is not None and folder.exists()
                             and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
                         raise PermissionDenied(
-                            f"permission denied: cannot save the vector index in {folder} ({exc}); the store is "
+                            f"permission denied: cannot save the vector index or graph state in {folder} ({exc}); the store is "
                             "not damaged (the index is rebuilt from it when needed): give this user write access"
                         ) from None
                     raise
@@ -1065,6 +1075,10 @@ class Memory(LifecycleMixin):
         if near is None and rank == "hybrid":
             raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
         vector = self._query_vector(query)
+        if near is None and type_filter is None and as_of is None and known_at is None and not self._derived.loaded:
+            found = self._search_unloaded(vector, k)
+            if found is not None:
+                return found
         state, view = self._graph(as_of, known_at)
         anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
@@ -1096,6 +1110,40 @@ class Memory(LifecycleMixin):
             if len(hits) >= k or len(ids) < fetch:
                 break
             fetch += 2 * (fetch - len(hits))
+        hits, keys = hits[:k], keys[:k]
+        self._shared.access.record(keys)
+        return hits
+
+    def _search_unloaded(self, vector: np.ndarray, k: int) -> list[Hit] | None:
+        """A plain search (no type, anchor or time) while the graph is not
+        loaded: the vector index answers, the store names the hits (one read
+        of the k ids), so a search never waits for the whole graph to load.
+        ``None`` (the caller loads the graph) when this namespace's hits are
+        too rare among the nearest vectors to find them by fetching more."""
+        index = self._vectors.get(self._vector_dim)
+        if index is None:
+            return []
+        now = micros(utcnow())
+        fetch = k
+        while True:
+            ids, scores = index.search(vector, fetch, None)
+            rows = self._store.execute("search_hits", {"ids": ids.tolist()})
+            found = {}
+            for id_, key, space, start, end in rows:
+                if space == self._namespace and (start is None or micros(start) <= now) and (
+                        end is None or now < micros(end)):
+                    found[int(id_)] = key
+            hits, keys = [], []
+            for id_, score in zip(ids.tolist(), scores.tolist()):
+                key = found.get(id_)
+                if key is not None:
+                    keys.append(key)
+                    hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+            if len(hits) >= k or len(ids) < fetch:
+                break
+            if fetch >= _UNLOADED_SEARCH_MAX:
+                return None
+            fetch = min(_UNLOADED_SEARCH_MAX, fetch + 2 * (fetch - len(hits)))
         hits, keys = hits[:k], keys[:k]
         self._shared.access.record(keys)
         return hits
@@ -1366,6 +1414,9 @@ class Memory(LifecycleMixin):
         if self._derived.loaded:
             floor = max(floor, self._derived.get().ids.next_id)
         self._store.execute("meta_set", {"key": "id_floor", "value": str(floor)})
+        # Before the statement runs: Cypher writes no write times, so no
+        # catch-up could find its changes; the saved graph state must go.
+        self._derived.saved.forget()
 
     def _invalidate(self) -> None:
         self._derived.reset()
@@ -1419,6 +1470,7 @@ class Memory(LifecycleMixin):
             "disk_bytes": _disk_bytes(self.path),
             "cache": {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses},
             "derived_loaded": self._derived.loaded,
+            "derived_last_load": dict(self._derived.last_load),
         }
         if self._derived.loaded:
             out["derived_bytes"] = self._derived.get().nbytes()

@@ -188,7 +188,7 @@ class LifecycleMixin:
     def _normalized(self, state: DerivedState) -> dict[tuple[str, str], str]:
         if state.normalized is None:
             built = {}
-            for key in state.ids._by_key:  # noqa: SLF001 - one pass over the id map, built once
+            for key in state.ids.keys():  # one pass over the id map, built once
                 space, name = key.split(KEY_SEPARATOR, 1)
                 built.setdefault((space, normalize_name(name)), key)
             state.normalized = built

@@ -178,9 +178,12 @@ def test_a_new_store_is_private_whatever_the_umask(base, engine):
     assert _mode(path) == 0o700
     found = _files(path)
     names = {str(p.relative_to(path)) for p in found}
-    assert {"graph.db", "graphmem.json", "graphmem.lock", "vectors/hnsw.bin", "vectors/manifest.json"} <= names
+    assert {"graph.db", "graphmem.json", "graphmem.lock", "vectors/hnsw.bin", "vectors/manifest.json",
+            "derived/manifest.json", "derived/clean"} <= names
+    assert any(name.endswith("/adj_nbrs.npy") for name in names)  # the saved graph state
     assert {str(p.relative_to(path)): _mode(p) for p in found} == {n: 0o600 for n in names}
     assert _mode(path / "vectors") == 0o700
+    assert {_mode(p) for p in (path / "derived").rglob("*") if p.is_dir()} | {_mode(path / "derived")} == {0o700}
     assert any(SECRET.encode() in p.read_bytes() for p in found), "control: the secret is on disk"
     assert run_as(_grep, str(path), SECRET)["errno"] == "EACCES"
     # The other user can neither list the folder nor open any file in it.

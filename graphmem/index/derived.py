@@ -5,6 +5,14 @@ and relation-type bitmaps and the relation arrays. They load on first use (a
 reopened store answers lookups at once) under the store's writer lock, so no
 commit can land between the scan and the install; writes keep them exact; a
 write through user Cypher drops them all and the next use reloads.
+
+A load first takes the state saved beside the store (:mod:`.saved`, memory
+mapped); if writes happened after that save (a crash before the next one),
+it catches up the entities and relations written after the save's write
+time. Changes that leave no write time (a delete for good, user Cypher)
+remove the saved manifest before they run, so the load rebuilds from the
+store: that, missing or damaged files, another format, or a catch-up too
+large to apply row by row, are the only rebuilds.
 """
 
 from __future__ import annotations
@@ -27,6 +35,8 @@ from .adjacency import MAX_ID, EdgeIndex
 from .bitmaps import LabelBitmaps
 from .columns import int_numpy
 from .ids import IdMap
+from .saved import Loaded, SavedGraph
+from .vector_store import from_epoch_us
 
 __all__ = ["Derived", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
 
@@ -254,14 +264,29 @@ class DerivedState:
         }
 
 
+CATCH_UP_MIN = 10_000
+CATCH_UP_FRACTION = 20
+"""A catch-up of more than ``max(CATCH_UP_MIN, size // CATCH_UP_FRACTION)``
+written rows rebuilds instead: the catch-up applies rows one by one, the
+rebuild is vectorised."""
+
+
 class Derived:
-    """Holder that loads :class:`DerivedState` on demand."""
+    """Holder that loads :class:`DerivedState` on demand (from the saved files
+    when they are current or can be caught up, else from the store)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._state: DerivedState | None = None
         self._lock = threading.Lock()
         self.loads = 0
+        self.saved = SavedGraph(store)
+        self.last_load: dict[str, object] = {}
+        """How the last load went: ``source`` ``"file"`` (with ``caught_up``, the rows applied) or ``"rebuilt"`` (with ``reason``)."""
+        if not store.read_only:
+            store.write_hooks.append(self.saved.mark_written)
+            store.delete_hooks.append(self.saved.forget)
+            store.relation_hooks.append(self.saved.mark_relations)
 
     @property
     def loaded(self) -> bool:
@@ -281,7 +306,55 @@ class Derived:
         with self._lock:
             self._state = None
 
+    def save(self, seq: int) -> bool:
+        """Save the loaded state as reflecting every write up to ``seq`` (µs),
+        unless the saved files already are the store. The caller holds the
+        writer lock. Returns whether it wrote."""
+        state = self._state
+        if state is None or self.saved.current:
+            return False
+        # What the first path query of every later open would do, done once here.
+        state.edges.maybe_compact()
+        return self.saved.save(state, seq)
+
     def _load(self) -> DerivedState:
+        self.saved.clean_leftovers()
+        loaded, why = self.saved.load()
+        if loaded is not None:
+            state = _from_parts(loaded)
+            if loaded.clean:
+                self.last_load = {"source": "file", "caught_up": 0}
+                return state
+            caught = self._catch_up(state, loaded)
+            if caught is not None:
+                self.last_load = {"source": "file", "caught_up": caught}
+                return state
+            why = "too many writes since the save to catch up one by one"
+        state = self._rebuild()
+        self.last_load = {"source": "rebuilt", "reason": why}
+        return state
+
+    def _catch_up(self, state: DerivedState, loaded: Loaded) -> int | None:
+        """Apply to ``state`` what was written after ``loaded.seq``; the rows
+        applied, or ``None`` when there are too many to apply one by one (rebuild)."""
+        since = from_epoch_us(loaded.seq)
+        entities = self._store.execute_arrow("entities_written_since", {"seq": since})
+        # No statement named the relation table since the save: nothing to read there.
+        relations = (self._store.execute_arrow("relations_written_since", {"seq": since})
+                     if loaded.relations_written else None)  # fmt: skip
+        size = len(state.ids) + len(state.edges)
+        written = len(entities) + (0 if relations is None else len(relations))
+        if written > max(CATCH_UP_MIN, size // CATCH_UP_FRACTION):
+            return None
+        _catch_up_entities(state, entities)
+        if relations is not None:
+            _catch_up_relations(state, relations)
+        floor = int(dict(self._store.execute("meta_all")).get("id_floor", "0"))
+        if floor > state.ids.next_id:
+            state.ids.allocate(floor - state.ids.next_id)
+        return written
+
+    def _rebuild(self) -> DerivedState:
         meta = dict(self._store.execute("meta_all"))
         entities = self._store.execute_arrow("entity_ids")
         keys = entities.column("key").to_pylist()
@@ -319,6 +392,91 @@ class Derived:
             expired={key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")},
             bounds=bounds,
         )
+
+
+def _from_parts(loaded: Loaded) -> DerivedState:
+    parts = loaded.parts
+    return DerivedState(ids=parts["ids"], entity_types=parts["entity_types"], relation_types=parts["relation_types"],
+                        edges=parts["edges"], namespaces=parts["namespaces"], expired=parts["expired"],
+                        bounds=parts["bounds"])  # fmt: skip
+
+
+def _few_micros(column: pa.ChunkedArray, missing: int) -> np.ndarray:
+    """:func:`micros_column` for the few rows of a catch-up, in Python: Arrow's
+    ``fill_null`` imports pandas on first use (~2 s)."""
+    return np.array([missing if v is None else micros(v) for v in column.to_pylist()], np.int64).reshape(-1)
+
+
+def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
+    """Apply entity rows written since a save (current: in the id map with
+    their type, namespace and validity; expired: out of it, into ``expired``)."""
+    if not len(table):
+        return
+    keys = table.column("key").to_pylist()
+    ids = int_numpy(table.column("id")).astype(np.int64)
+    types = table.column("type").to_pylist()
+    spaces = table.column("namespace").to_pylist()
+    current = np.array(table.column("current").to_pylist(), bool)  # few rows; to_numpy of a bool column imports pandas
+    if ids.size and (ids.min() < 0 or ids.max() > MAX_ID):
+        raise CorruptStore("entity ids out of range; the store was not written by graphmem")
+    id_list = ids.tolist()
+    # A key deleted for good and written again has a new id: its old id goes too.
+    before = [i for i in map(state.ids.id_of, keys) if i is not None]
+    stale = sorted(set(id_list) | set(before))
+    state.entity_types.discard_everywhere(stale)
+    state.namespaces.discard_everywhere(stale)
+    state.bounds.drop_entities(stale)
+    for key, id_, type_, space, cur in zip(keys, id_list, types, spaces, current.tolist()):
+        state.ids.remove(key)
+        if cur:
+            state.ids.add([(key, id_)])
+            state.expired.pop(key, None)
+            if type_ is not None:
+                state.entity_types.add(type_, [id_])
+            state.namespaces.add(space, [id_])
+        else:
+            state.expired[key] = id_
+    grow = int(ids.max()) + 1 - state.ids.next_id
+    if grow > 0:
+        state.ids.allocate(grow)  # ids written since the save are taken
+    start = _few_micros(table.column("valid_from"), NEVER_BEFORE)
+    end = _few_micros(table.column("valid_to"), NEVER_AFTER)
+    bounded = current & ((start != NEVER_BEFORE) | (end != NEVER_AFTER))
+    if bounded.any():
+        state.bounds.set_entity_arrays(ids[bounded], start[bounded], end[bounded])
+
+
+def _catch_up_relations(state: DerivedState, table: pa.Table) -> None:
+    """Apply relation rows written since a save: a (source, type, target)
+    with a current row is present (with that row's validity), one with only
+    expired rows is gone; the relation-type bitmaps of every endpoint touched
+    are recomputed from its relations."""
+    if not len(table):
+        return
+    edges = state.edges
+    src = int_numpy(table.column("source")).astype(np.int64)
+    dst = int_numpy(table.column("target")).astype(np.int64)
+    codes = np.array([edges.code_for(t) for t in table.column("type").to_pylist()], np.int64)
+    current = np.array(table.column("current").to_pylist(), bool)
+    triples = np.stack([src, codes, dst], axis=1)
+    present = set(map(tuple, triples[current].tolist()))
+    gone = sorted({t for t in map(tuple, triples[~current].tolist()) if t not in present})
+    if gone:
+        edges.remove(gone)
+    if present:
+        edges.add(sorted(present))
+    state.bounds.drop_relations(list(present) + gone)
+    start = _few_micros(table.column("valid_from"), NEVER_BEFORE)
+    end = _few_micros(table.column("valid_to"), NEVER_AFTER)
+    bounded = current & ((start != NEVER_BEFORE) | (end != NEVER_AFTER))
+    if bounded.any():
+        state.bounds.set_relation_arrays(src[bounded], codes[bounded], dst[bounded], start[bounded], end[bounded])
+    nodes = sorted(set(src.tolist()) | set(dst.tolist()))
+    state.relation_types.discard_everywhere(nodes)
+    names = edges.type_names
+    for node in nodes:
+        for code in {c for _, c, _ in edges.incident(node)}:
+            state.relation_types.add(names[code], [node])
 
 
 def _bounded(relations: pa.Table) -> pa.Table:

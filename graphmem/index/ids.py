@@ -5,17 +5,105 @@ and CSR rows, so a reused id could resurrect a deleted entity in a derived
 structure. The next id is ``max(highest live id + 1, floor)``, where the store
 records ``floor`` only when deletes happen, so creating an entity costs no
 extra write.
+
+A map opened from the saved graph state (:mod:`.saved`) starts on the saved
+arrays (:class:`SavedKeys`: the keys in id order and a sorted 64-bit hash
+index, memory mapped), so opening costs nothing per key; single lookups
+binary-search them and single writes go to small overlay dictionaries. The
+first bulk operation (a batch of lookups, a bulk insert, a listing) builds the
+plain dictionaries once (~0.5 s at 1M keys) and the arrays are dropped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
 
 import numpy as np
+import pyarrow as pa
 
-__all__ = ["IdMap"]
+__all__ = ["IdMap", "SavedKeys", "key_hash"]
+
+_FEW = 64
+"""Batches up to this size are looked up one by one on the saved arrays; larger ones build the dictionaries."""
+
+
+def key_hash(key: str) -> int:
+    """A 64-bit hash of ``key`` that is the same in every process (``hash`` is salted)."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def strings_of(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
+    """The strings of (int64 offsets, UTF-8 bytes), decoded by Arrow in one pass."""
+    n = int(offsets.shape[0]) - 1
+    if n <= 0:
+        return []
+    arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(offsets)),
+                                           pa.py_buffer(np.ascontiguousarray(blob)))  # fmt: skip
+    return arr.to_pylist()
+
+
+class SavedKeys:
+    """Keys and ids as saved: ``ids`` ascending, row ``i``'s key is
+    ``blob[offsets[i]:offsets[i + 1]]``; ``hashes`` the sorted
+    :func:`key_hash` of every key and ``rows`` the row of each.
+
+    Examples
+    --------
+    >>> s = SavedKeys.build(["b", "a"], np.array([4, 2]))
+    >>> s.id_of("b"), s.key_of(2), s.id_of("zz"), s.key_of(3)
+    (4, 'a', None, None)
+    """
+
+    __slots__ = ("ids", "offsets", "blob", "hashes", "rows")
+
+    def __init__(self, ids: np.ndarray, offsets: np.ndarray, blob: np.ndarray, hashes: np.ndarray,
+                 rows: np.ndarray) -> None:  # fmt: skip
+        self.ids, self.offsets, self.blob, self.hashes, self.rows = ids, offsets, blob, hashes, rows
+
+    @classmethod
+    def build(cls, keys: list[str], ids: np.ndarray) -> SavedKeys:
+        """From parallel keys and ids (any order): sorts by id and hashes every key (Python per key: at save time)."""
+        order = np.argsort(np.asarray(ids, np.int64), kind="stable")
+        keys = [keys[i] for i in order.tolist()]
+        arr = pa.array(keys, pa.large_string())
+        if len(keys):
+            _, off_buf, data_buf = arr.buffers()
+            offsets = np.frombuffer(off_buf, np.int64)[: len(keys) + 1].copy()
+            blob = np.frombuffer(data_buf, np.uint8)[: int(offsets[-1])].copy() if data_buf is not None else \
+                np.empty(0, np.uint8)
+        else:
+            offsets, blob = np.zeros(1, np.int64), np.empty(0, np.uint8)
+        hashes = np.fromiter(map(key_hash, keys), np.uint64, len(keys))
+        rows = np.argsort(hashes, kind="stable").astype(np.int64)
+        return cls(np.asarray(ids, np.int64)[order], offsets, blob, hashes[rows], rows)
+
+    def __len__(self) -> int:
+        return int(self.ids.shape[0])
+
+    def key_at(self, row: int) -> str:
+        return bytes(self.blob[int(self.offsets[row]) : int(self.offsets[row + 1])]).decode("utf-8")
+
+    def id_of(self, key: str) -> int | None:
+        h = np.uint64(key_hash(key))
+        at = int(np.searchsorted(self.hashes, h))
+        while at < self.hashes.shape[0] and self.hashes[at] == h:  # equal hashes: compare the keys
+            row = int(self.rows[at])
+            if self.key_at(row) == key:
+                return int(self.ids[row])
+            at += 1
+        return None
+
+    def key_of(self, id_: int) -> str | None:
+        row = int(np.searchsorted(self.ids, id_))
+        if row < self.ids.shape[0] and int(self.ids[row]) == id_:
+            return self.key_at(row)
+        return None
+
+    def keys(self) -> list[str]:
+        return strings_of(self.offsets, self.blob)
 
 
 class IdMap:
@@ -26,33 +114,104 @@ class IdMap:
     >>> ids = IdMap.from_arrays(["a", "b"], [0, 1], floor=0)
     >>> ids.allocate(2), ids.id_of("b"), ids.key_of(0)
     (range(2, 4), 1, 'a')
+    >>> saved = IdMap.from_saved(SavedKeys.build(["a", "b"], np.array([0, 1])), floor=0)
+    >>> _ = saved.remove("a"); saved.add([("c", 7)])
+    >>> saved.id_of("a"), saved.id_of("c"), saved.key_of(1), len(saved), saved.next_id
+    (None, 7, 'b', 2, 2)
     """
 
-    __slots__ = ("_by_key", "_by_id", "_next", "_lock")
+    __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count")
 
     def __init__(self) -> None:
+        # With ``_saved``, the dictionaries hold only what changed since the
+        # open, ``_gone`` / ``_gone_ids`` the saved keys and ids removed since.
         self._by_key: dict[str, int] = {}
         self._by_id: dict[int, str] = {}
         self._next = 0
         self._lock = threading.Lock()
+        self._saved: SavedKeys | None = None
+        self._gone: set[str] = set()
+        self._gone_ids: set[int] = set()
+        self._count = 0
 
     @classmethod
     def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int) -> IdMap:
         new = cls()
-        id_list = [int(i) for i in ids]
+        id_list = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
         new._by_key = dict(zip(keys, id_list))
         new._by_id = dict(zip(id_list, keys))
         new._next = max(floor, max(id_list, default=-1) + 1)
         return new
 
+    @classmethod
+    def from_saved(cls, saved: SavedKeys, *, floor: int) -> IdMap:
+        """A map on saved arrays (nothing built per key)."""
+        new = cls()
+        new._saved = saved
+        new._count = len(saved)
+        new._next = max(floor, int(saved.ids[-1]) + 1 if len(saved) else 0)
+        return new
+
+    def _materialize(self) -> None:
+        """Build the plain dictionaries from the saved arrays and the changes, and drop the arrays."""
+        with self._lock:
+            saved = self._saved
+            if saved is None:
+                return
+            keys = saved.keys()
+            ids = saved.ids.tolist()
+            by_key = dict(zip(keys, ids))
+            by_id = dict(zip(ids, keys))
+            for key in self._gone:
+                by_key.pop(key, None)
+            for id_ in self._gone_ids:
+                by_id.pop(id_, None)
+            by_key.update(self._by_key)
+            by_id.update(self._by_id)
+            # Full dictionaries first, then drop the arrays: a reader between the
+            # two finds every key in either.
+            self._by_key, self._by_id = by_key, by_id
+            self._saved = None
+            self._gone, self._gone_ids = set(), set()
+
+    def to_arrays(self) -> tuple[list[str], np.ndarray]:
+        """Every key and its id, as parallel list and int64 array (what :meth:`from_arrays` takes).
+
+        Examples
+        --------
+        >>> keys, ids = IdMap.from_arrays(["a", "b"], [0, 1], floor=0).to_arrays()
+        >>> keys, ids.tolist()
+        (['a', 'b'], [0, 1])
+        """
+        self._materialize()
+        keys = list(self._by_key)
+        return keys, np.fromiter(self._by_key.values(), np.int64, len(keys))
+
+    def unchanged_saved(self) -> SavedKeys | None:
+        """The saved arrays this map still is exactly (opened from them, no key
+        added or removed since), so a save can write them again as they are."""
+        saved = self._saved
+        if saved is None or self._by_key or self._gone:
+            return None
+        return saved
+
+    def keys(self) -> Iterator[str]:
+        """Every key (builds the dictionaries)."""
+        self._materialize()
+        return iter(self._by_key)
+
     def __len__(self) -> int:
-        return len(self._by_key)
+        return self._count if self._saved is not None else len(self._by_key)
 
     def __contains__(self, key: object) -> bool:
-        return key in self._by_key
+        return isinstance(key, str) and self.id_of(key) is not None
 
     def id_of(self, key: str) -> int | None:
-        return self._by_key.get(key)
+        found = self._by_key.get(key)
+        saved = self._saved
+        if found is not None or saved is None or key in self._gone:
+            return found
+        return saved.id_of(key)
 
     def ids_of(self, keys: list[str]) -> np.ndarray:
         """The id of each key (-1 where absent), in one pass over the map in C.
@@ -62,14 +221,27 @@ class IdMap:
         >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).ids_of(["b", "x"]).tolist()
         [1, -1]
         """
+        if self._saved is not None:
+            if len(keys) <= _FEW:
+                return np.array([-1 if (i := self.id_of(k)) is None else i for k in keys], np.int64).reshape(-1)
+            self._materialize()
         return np.fromiter(map(self._by_key.get, keys, repeat(-1)), np.int64, len(keys))
 
     def none_of(self, keys: Iterable[str]) -> bool:
         """Whether no key of ``keys`` is in the map (one set operation)."""
+        if self._saved is not None:
+            keys = list(keys)
+            if len(keys) <= _FEW:
+                return all(self.id_of(k) is None for k in keys)
+            self._materialize()
         return self._by_key.keys().isdisjoint(keys)
 
     def key_of(self, id_: int) -> str | None:
-        return self._by_id.get(id_)
+        found = self._by_id.get(id_)
+        saved = self._saved
+        if found is not None or saved is None or id_ in self._gone_ids:
+            return found
+        return saved.key_of(id_)
 
     def keys_of(self, ids: list[int]) -> list[str | None]:
         """The key of each id (``None`` where absent), in one pass over the map in C.
@@ -79,6 +251,10 @@ class IdMap:
         >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).keys_of([1, 7])
         ['b', None]
         """
+        if self._saved is not None:
+            if len(ids) <= _FEW:
+                return [self.key_of(i) for i in ids]
+            self._materialize()
         return list(map(self._by_id.get, ids))
 
     @property
@@ -95,16 +271,33 @@ class IdMap:
 
     def add(self, items: Iterable[tuple[str, int]]) -> None:
         for key, id_ in items:
+            if self._saved is not None and self.id_of(key) is None:
+                self._count += 1
             self._by_key[key] = id_
             self._by_id[id_] = key
 
     def add_arrays(self, keys: list[str], ids: np.ndarray) -> None:
         """:meth:`add` for parallel lists (two dict updates, no Python loop)."""
+        if self._saved is not None:
+            if len(keys) <= _FEW:
+                self.add(zip(keys, ids.tolist()))
+                return
+            self._materialize()
         id_list = ids.tolist()
         self._by_key.update(zip(keys, id_list))
         self._by_id.update(zip(id_list, keys))
 
     def remove(self, key: str) -> int | None:
+        if self._saved is not None:
+            id_ = self.id_of(key)
+            if id_ is None:
+                return None
+            self._count -= 1
+            self._by_key.pop(key, None)
+            self._by_id.pop(id_, None)
+            self._gone.add(key)
+            self._gone_ids.add(id_)
+            return id_
         id_ = self._by_key.pop(key, None)
         if id_ is not None:
             self._by_id.pop(id_, None)

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import QueryError
 from .resources import resource_dir
 
-__all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write"]
+__all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write", "deletes", "touches_relations"]
 
 # String literals and comments are removed before looking for $names, so that
 # "'costs $5'" or "// $x" do not count as parameters.
@@ -23,6 +23,8 @@ _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _WRITE_CLAUSE = re.compile(r"\b(SET|DELETE|CREATE|MERGE|REMOVE|COPY|DROP|ALTER)\b", re.I)
 # Clauses that change rows that already exist; CREATE and COPY only add rows.
 _UPDATE_CLAUSE = re.compile(r"\b(SET|DELETE|MERGE|REMOVE|DROP|ALTER)\b", re.I)
+_DELETE_CLAUSE = re.compile(r"\bDELETE\b", re.I)
+_RELATION_TABLE = re.compile(r"\bRelation\b")
 
 
 @cache
@@ -63,6 +65,33 @@ def may_write(text: str) -> bool:
     False
     """
     return _WRITE_CLAUSE.search(_STRIP.sub(" ", text)) is not None
+
+
+@lru_cache(maxsize=1024)
+def deletes(text: str) -> bool:
+    """Whether a statement may delete rows for good (it has a ``DELETE`` clause):
+    such a change leaves no write time behind for a catch-up to find.
+
+    Examples
+    --------
+    >>> deletes("MATCH (e) DETACH DELETE e"), deletes("// DELETE in a comment\\nMATCH (e) RETURN e")
+    (True, False)
+    """
+    return _DELETE_CLAUSE.search(_STRIP.sub(" ", text)) is not None
+
+
+@lru_cache(maxsize=1024)
+def touches_relations(text: str) -> bool:
+    """Whether a statement names the relation table (so may write relations).
+
+    Examples
+    --------
+    >>> touches_relations("MATCH (a)-[r:Relation]->(b) SET r.expired_at = $now")
+    True
+    >>> touches_relations("MATCH (e:Entity {key: $k}) SET e.text = 'Relation'")
+    False
+    """
+    return _RELATION_TABLE.search(_STRIP.sub(" ", text)) is not None
 
 
 def may_update(text: str) -> bool:

@@ -42,7 +42,7 @@ from ..errors import (
 from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
-from .queries import check_bound, load_query, may_update
+from .queries import check_bound, deletes, load_query, may_update, touches_relations
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -108,11 +108,17 @@ _CHECKPOINT_AFTER_ROLLBACK = frozenset({"kuzu"})
 class Transaction:
     """The write transaction in progress; see :meth:`Store.transaction`."""
 
-    __slots__ = ("callbacks", "undo", "wrote")
+    __slots__ = ("callbacks", "undo", "wrote", "announced", "deleted", "related")
 
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], None]] = []
         self.undo: list[Callable[[], None]] = []
+        self.announced = False
+        """The write hooks ran for this transaction (see Store.write_hooks)."""
+        self.deleted = False
+        """The delete hooks ran for this transaction (see Store.delete_hooks)."""
+        self.related = False
+        """The relation hooks ran for this transaction (see Store.relation_hooks)."""
         self.wrote = False
         """A statement that may change or delete existing rows ran (see
         _CHECKPOINT_AFTER_ROLLBACK); one that only adds rows does not count."""
@@ -141,6 +147,11 @@ class CypherResult:
 
 
 ID_RANGE = 100_000
+
+DERIVED_NEUTRAL = frozenset({"access_flush", "meta_all", "<begin>", "<commit>"})
+"""Statements that change nothing graphmem derives from the store (access
+statistics, reads): a transaction running only these leaves the saved graph
+state current (see ``Store.write_hooks``)."""
 """Entity ids per statement in :meth:`Store.execute_arrow_by_id`: 100k source
 ids is ~500k relations (~50 MB of result) or 100k 384-d vectors (~40 MB)."""
 _OPEN_END = (1 << 63) - 1
@@ -270,6 +281,18 @@ class Store:
         """Checkpoints skipped because the disk had not the room they may need (the WAL holds those writes)."""
         self._ballast = None if self.path is None or read_only else space.Ballast(self.path)
         self.commit_failed_hooks: list[Callable[[], None]] = []
+        self.write_hooks: list[Callable[[], None]] = []
+        """Called (under the writer lock) before the first statement of a write
+        transaction that may change the graph (any not in ``DERIVED_NEUTRAL``),
+        before it runs: the saved graph state drops its claim to be current."""
+        self.delete_hooks: list[Callable[[], None]] = []
+        """Called (under the writer lock) before the first statement of a write
+        transaction that deletes rows for good (``queries.deletes``): no write
+        time records such a change, so the saved graph state is dropped."""
+        self.relation_hooks: list[Callable[[], None]] = []
+        """Called (under the writer lock) before the first statement of a write
+        transaction that names the relation table: a catch-up of the saved
+        graph state reads the relations only when one ran since the save."""
         """Called (under the writer lock) when a COMMIT raised: see :meth:`transaction`."""
         self._checkpoint_owed = False
         """A write transaction was rolled back and the CHECKPOINT that must
@@ -630,8 +653,21 @@ class Store:
             # ``traced``: the parameters as the statement file names them, when some were written in as literals.
             self.tracer(name, params if traced is None else traced)
         tx = self._tx
-        if tx is not None and conn is self._write_conn and not tx.wrote and may_update(text):
-            tx.wrote = True
+        if tx is not None and conn is self._write_conn:
+            if not tx.announced and name not in DERIVED_NEUTRAL:
+                tx.announced = True
+                for hook in self.write_hooks:
+                    hook()
+            if not tx.deleted and deletes(text):
+                tx.deleted = True
+                for hook in self.delete_hooks:
+                    hook()
+            if not tx.related and touches_relations(text):
+                tx.related = True
+                for hook in self.relation_hooks:
+                    hook()
+            if not tx.wrote and may_update(text):
+                tx.wrote = True
         try:
             statement = self._prepared_statement(conn, name, text, params) if prepare else text
             result = conn.execute(statement, dict(params) if params else None)
