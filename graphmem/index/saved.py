@@ -151,6 +151,12 @@ class SavedGraph:
         """The saved files are the store and the state in memory (loaded clean or
         just saved, no write since): a save has nothing to write."""
 
+    @property
+    def claims_clean(self) -> bool:
+        """Whether ``clean`` is on disk: a load would map the files and catch
+        up nothing (tens of milliseconds at 1M entities, not seconds)."""
+        return self._claims_clean
+
     # -- invalidation -----------------------------------------------------------------
 
     def mark_written(self) -> None:
