@@ -24,6 +24,7 @@ from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
+from .index.text import TextEntry, TextIndex
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import (
@@ -418,7 +419,13 @@ class Memory(LifecycleMixin):
             if plan is None:
                 return False
             self._flush_access()
-            tx.after_commit(lambda: bulk.apply_entities(state, self._cache, plan))
+            def bookkeeping() -> None:
+                bulk.apply_entities(state, self._cache, plan)
+                if state.text is not None:
+                    state.text.put_arrow(self._namespace, plan.ids.tolist(), batch.name_list, plan.types,
+                                         batch.observations, batch.properties)
+
+            tx.after_commit(bookkeeping)
         return True
 
     def _stored(self, names: list[str]) -> list[bool]:
@@ -611,6 +618,8 @@ class Memory(LifecycleMixin):
         self._refresh_relation_types(state, survivors)
         state.bounds.drop_entities(gone)
         state.bounds.drop_relations(list(incident))
+        if state.text is not None:
+            state.text.remove(gone)
         if state.normalized is not None:
             for key in ids:
                 space, name = key.split(KEY_SEPARATOR, 1)
@@ -1274,6 +1283,58 @@ class Memory(LifecycleMixin):
                 raise InvalidInput("the query text is empty")
             query = self._embedder.encode([query])[0]
         return check_vector(query, self._vector_dim, "query vector")
+
+    # -- text ------------------------------------------------------------------
+
+    def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]:
+        """The current entities whose name, type or an observation contains ``query``, ignoring case.
+
+        The reference MCP server's search: ``query.lower()`` a substring of
+        the lowercased name, type (as written: see
+        :data:`~graphmem.index.text.TYPE_LABEL_KEY`) or an observation, in
+        creation (id) order; the empty query matches every entity. Answered
+        from an in-memory index (:mod:`graphmem.index.text`), built from the
+        store on first use and kept exact by every write; validity bounds are
+        not applied (as :meth:`iter_entities`).
+
+        Parameters
+        ----------
+        query
+            The text to look for (any length).
+        limit
+            At most this many entries (the first by id); ``None`` for all.
+
+        Returns
+        -------
+        list of TextEntry
+            ``id``, ``name``, ``type`` and ``observations`` of each match.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Alice", "observations": ["likes Rust"]},
+        ...                           {"name": "Bob", "type": "Rustacean"}])
+        ...     [e.name for e in mem.find_text("rust")], [e.name for e in mem.find_text("RUST", limit=1)]
+        (['Alice', 'Bob'], ['Alice'])
+        """
+        if not isinstance(query, str):
+            raise InvalidInput(f"query must be a str, not {type(query).__name__}")
+        if limit is not None:
+            check_positive_int(limit, "limit")
+        self._store.check_open()
+        return self._text_index().find(self._namespace, query, limit=limit)
+
+    def _text_index(self) -> TextIndex:
+        """The derived state's text index, built on first use under the writer lock."""
+        text = self._derived.get().text
+        if text is not None:
+            return text
+        with self._store.exclusive():
+            state = self._derived.get()
+            if state.text is None:
+                state.text = TextIndex.load(self._store)
+            return state.text
 
     # -- scans -------------------------------------------------------------------
 

@@ -446,6 +446,8 @@ def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan)
                               [row.valid_to for row in plan.rows])
     for row in (*plan.created, *plan.revived):
         state.namespaces.add(row.namespace, [row.id])
+    if state.text is not None:
+        state.text.put(plan.rows)
     state.generation += 1
     cache.written(plan.rows)
 
