@@ -24,6 +24,7 @@ from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
+from .index.labels import RelationEntry, RelationLabels
 from .index.text import TextEntry, TextIndex
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
@@ -704,7 +705,14 @@ class Memory(LifecycleMixin):
             if plan is None:
                 return False
             self._flush_access()
-            tx.after_commit(lambda: bulk.apply_relations(state, plan))
+            def bookkeeping() -> None:
+                bulk.apply_relations(state, plan)
+                if state.labels is not None:
+                    names = plan.type_names
+                    state.labels.written(list(zip(plan.src.tolist(), [names[i] for i in plan.local.tolist()],
+                                                  plan.dst.tolist())), batch.properties.to_pylist())  # fmt: skip
+
+            tx.after_commit(bookkeeping)
         return True
 
     def _write_relations(self, items: list[Any]) -> None:
@@ -1324,6 +1332,68 @@ class Memory(LifecycleMixin):
             check_positive_int(limit, "limit")
         self._store.check_open()
         return self._text_index().find(self._namespace, query, limit=limit)
+
+    def find_relations(self, names: Iterable[str] | None = None) -> list[RelationEntry]:
+        """The current relations of this namespace with an end among ``names`` (every one when ``None``).
+
+        From memory (the relation index and the map of types as written,
+        :mod:`graphmem.index.labels`), without reading the store; ordered by
+        source id and target id (then type, in the order types were first used). Validity
+        bounds are not applied (as :meth:`iter_relations`). A name that is not
+        a current entity contributes nothing.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Alice", "Acme", "Bob")])
+        ...     _ = mem.add_relations([("Alice", "works_at", "Acme", {"mcp_relation_type": "works at"}),
+        ...                            ("Bob", "KNOWS", "Alice")])
+        ...     [(r.source, r.type, r.target) for r in mem.find_relations(["Acme"])]
+        [('Alice', 'works at', 'Acme')]
+        """
+        if names is not None:
+            if isinstance(names, str):
+                raise InvalidInput("find_relations takes a list of names, not one str")
+            names = [check_name(n) for n in names]
+        self._store.check_open()
+        labels = self._relation_labels()
+        state = self._derived.get()
+        edges = state.edges
+        if names is None:
+            src, codes, dst = edges.arrays()
+            members = np.asarray(state.namespaces.members(self._namespace).to_array(), np.int64)
+            keep = np.isin(src, members)
+            rows = np.column_stack([src[keep], codes[keep].astype(np.int64), dst[keep]])
+        else:
+            prefix = self._namespace + KEY_SEPARATOR
+            ids = state.ids.ids_of([prefix + n for n in names])
+            rows = edges.incident_many(ids[ids >= 0])
+            if len(rows):
+                rows = np.unique(rows, axis=0)
+                rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
+        type_names = edges.type_names
+        key_of = state.ids.key_of
+        shown = labels.shown
+        out = []
+        for s, c, d in rows.tolist():
+            source, target = key_of(s), key_of(d)
+            if source is None or target is None:
+                continue  # an end is being deleted (the id map changes a moment before the relations)
+            stored = type_names[c]
+            out.append(RelationEntry(source.split(KEY_SEPARATOR, 1)[1], shown(s, stored, d),
+                                     target.split(KEY_SEPARATOR, 1)[1], stored))  # fmt: skip
+        return out
+
+    def _relation_labels(self) -> RelationLabels:
+        labels = self._derived.get().labels
+        if labels is not None:
+            return labels
+        with self._store.exclusive():
+            state = self._derived.get()
+            if state.labels is None:
+                state.labels = RelationLabels.load(self._store)
+            return state.labels
 
     def _text_index(self) -> TextIndex:
         """The derived state's text index, built on first use under the writer lock."""

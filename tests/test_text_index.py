@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 import graphmem
 from graphmem.errors import InvalidInput
 from graphmem.index import text as text_module
+from graphmem.index.labels import RELATION_LABEL_KEY
 from graphmem.index.text import TYPE_LABEL_KEY, TextEntry, TextIndex
 
 # A small alphabet with case pairs and a character whose lowercase is longer
@@ -123,3 +124,46 @@ def test_text_index_across_namespaces() -> None:
     assert [e.id for e in index.find("b", "hello")] == [2]
     index.remove([2, 99])
     assert index.find("b", "hello") == [] and len(index) == 1
+
+
+def relation_oracle(mem: graphmem.Memory, names: list[str] | None) -> list[tuple[str, str, str]]:
+    out = []
+    for r in mem.iter_relations():
+        if names is None or r.source in names or r.target in names:
+            label = r.properties.get(RELATION_LABEL_KEY)
+            out.append((r.source, label if isinstance(label, str) else r.type, r.target))
+    return sorted(out)
+
+
+REL_OPS = st.one_of(
+    OPS,
+    st.tuples(st.just("relate"), st.lists(st.tuples(NAMES, st.sampled_from(["R", "works_at"]), NAMES,
+                                                    st.sampled_from([None, "works at", "works-at"])),
+                                          min_size=1, max_size=70)),  # 64 or more take the bulk path
+    st.tuples(st.just("unrelate"), NAMES, st.sampled_from(["R", "works_at"]), NAMES),
+)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ops=st.lists(REL_OPS, max_size=10), names=st.lists(NAMES, max_size=3), early=st.booleans())
+def test_find_relations_matches_the_oracle(ops: list[tuple[Any, ...]], names: list[str], early: bool) -> None:
+    with graphmem.open(embedder=None) as mem:
+        if early:
+            mem.find_relations()  # built before the writes: the hooks must keep it exact
+        for op in ops:
+            if op[0] == "relate":
+                known = {e.name for e in mem.iter_entities()}
+                missing = {n for s, _, d, _ in op[1] for n in (s, d)} - known
+                if missing:
+                    mem.add_entities([{"name": n} for n in sorted(missing)])
+                mem.add_relations([(s, t, d, None if label is None else {RELATION_LABEL_KEY: label})
+                                   for s, t, d, label in op[1]])  # fmt: skip
+            elif op[0] == "unrelate":
+                mem.delete_relation(op[1], op[2], op[3])
+            else:
+                apply(mem, op)
+        for query in (names, None):
+            got = [(r.source, r.type, r.target) for r in mem.find_relations(query)]
+            assert sorted(got) == relation_oracle(mem, query)
+            stored = [(r.source, r.stored_type, r.target) for r in mem.find_relations(query)]
+            assert len(set(stored)) == len(stored)  # each relation once
