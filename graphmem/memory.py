@@ -429,6 +429,23 @@ class Memory(LifecycleMixin):
             tx.after_commit(bookkeeping)
         return True
 
+    def has_entities(self, names: Iterable[str]) -> list[bool]:
+        """Whether :meth:`get_entity` would find each name, answered from memory in one pass.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice")
+        ...     mem.has_entities(["Alice", "Bob"])
+        [True, False]
+        """
+        if isinstance(names, str):
+            raise InvalidInput("has_entities takes a list of names, not one str")
+        checked = [check_name(n) for n in names]
+        self._store.check_open()
+        return self._stored(checked) if checked else []
+
     def _stored(self, names: list[str]) -> list[bool]:
         """Whether :meth:`get_entity` finds each name (a current entity whose
         validity covers now), in one pass over the id map and the validity bounds."""

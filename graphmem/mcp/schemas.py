@@ -28,6 +28,8 @@ RESOURCE_URI = "memory://knowledge-graph"
 # semantic: true, and then the model reads the query's beginning).
 SEARCH_QUERY_MAX_LENGTH = 2048
 MAX_PAGE = 10_000
+MIN_READ_CHARS = 256
+"""The smallest read_graph maxChars: room for the answer's frame and a cursor."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +89,12 @@ _NEXT = {"type": "string", "description": "graphmem: pass as cursor to get the n
 _GRAPH_OUT = _obj(
     {"entities": {"type": "array", "items": _ENTITY}, "relations": {"type": "array", "items": _RELATION},
      "nextCursor": _NEXT},
+    ["entities", "relations"],
+)  # fmt: skip
+# read_graph with namesOnly lists entities without observations.
+_GRAPH_PAGE_OUT = _obj(
+    {"entities": {"type": "array", "items": {**_ENTITY, "required": ["name", "entityType"]}},
+     "relations": {"type": "array", "items": _RELATION}, "nextCursor": _NEXT},
     ["entities", "relations"],
 )  # fmt: skip
 _STATUS_OUT = _obj({"success": {"type": "boolean"}, "message": {"type": "string"}}, ["success", "message"])
@@ -150,8 +158,18 @@ TOOLS: tuple[ToolSpec, ...] = (
         _STATUS_OUT, "delete",
     ),
     _spec(
-        "read_graph", "Read Graph", "Read the entire knowledge graph (graphmem: page it with limit and cursor)",
-        _obj({"limit": _LIMIT, "cursor": _CURSOR}, []), _GRAPH_OUT, "read",
+        "read_graph", "Read Graph",
+        "Read the entire knowledge graph (graphmem: page it with limit and cursor, or with maxChars to bound "
+        "each answer's size; namesOnly leaves out the observations)",
+        _obj({"limit": _LIMIT, "cursor": _CURSOR,
+              "namesOnly": {"type": "boolean", "default": False, "description": (
+                  "graphmem: list each entity's name and type only, without its observations (an overview of "
+                  "a large graph at a fraction of its size)")},
+              "maxChars": {"type": "integer", "minimum": MIN_READ_CHARS, "description": (
+                  "graphmem: at most this many characters of JSON text per answer (at least one entity per "
+                  "page); when the graph does not fit, nextCursor continues it. Entities come in creation "
+                  "order; each relation comes once, on its source's page")}}, []),
+        _GRAPH_PAGE_OUT, "read",
     ),
     _spec(
         "search_nodes", "Search Nodes",
