@@ -446,6 +446,57 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         return self._stored(checked) if checked else []
 
+    def has_relations(self, relations: Iterable[tuple[str, str, str]]) -> list[bool]:
+        """Whether each (source, type, target) is a current relation, answered from memory in one pass.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Alice"}, {"name": "Acme"}])
+        ...     _ = mem.add_relation("Alice", "WORKS_AT", "Acme")
+        ...     mem.has_relations([("Alice", "WORKS_AT", "Acme"), ("Acme", "WORKS_AT", "Alice")])
+        [True, False]
+        """
+        triples = [(check_name(s, "source"), check_type(t, "relation type"), check_name(d, "target"))
+                   for s, t, d in relations]  # fmt: skip
+        self._store.check_open()
+        if not triples:
+            return []
+        state = self._derived.get()
+        prefix = self._namespace + KEY_SEPARATOR
+        src = state.ids.ids_of([prefix + s for s, _, _ in triples])
+        dst = state.ids.ids_of([prefix + d for _, _, d in triples])
+        code_of = state.edges.code_of
+        codes = np.array([-1 if code_of(t) is None else code_of(t) for _, t, _ in triples], np.int32)
+        known = (src >= 0) & (dst >= 0) & (codes >= 0)
+        found = np.zeros(len(triples), bool)
+        if known.any():
+            found[known] = state.edges.contains_many(src[known], codes[known], dst[known])
+        return found.tolist()
+
+    def text_entries(self, names: Iterable[str]) -> list[TextEntry | None]:
+        """The :meth:`find_text` entries of these names (``None`` where :meth:`get_entity` finds nothing).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice", type="Person", observations=["likes Rust"])
+        ...     [e and e.observations for e in mem.text_entries(["Alice", "Bob"])]
+        [('likes Rust',), None]
+        """
+        checked = list(names) if not isinstance(names, str) else None
+        if checked is None:
+            raise InvalidInput("text_entries takes a list of names, not one str")
+        here = self.has_entities(checked)
+        text = self._text_index()
+        state = self._derived.get()
+        prefix = self._namespace + KEY_SEPARATOR
+        ids = state.ids.ids_of([prefix + n for n, ok in zip(checked, here) if ok]).tolist()
+        found = iter(text.get(self._namespace, ids))
+        return [next(found) if ok else None for ok in here]
+
     def _stored(self, names: list[str]) -> list[bool]:
         """Whether :meth:`get_entity` finds each name (a current entity whose
         validity covers now), in one pass over the id map and the validity bounds."""

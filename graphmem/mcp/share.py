@@ -232,7 +232,10 @@ class Shared:
         request = {"op": "tool", "name": name, "args": arguments or {}, "id": request_id, "origin": self.origin}
 
         def local(holder: _Holder) -> Outcome:
-            outcome = holder.tools.call(name, arguments, request_id)
+            # Answered here, the call is never retried elsewhere under this id
+            # (only a follower's request, sent to a holder that may die, is):
+            # recording it would cost a store read and a write per call for nothing.
+            outcome = holder.tools.call(name, arguments, None)
             if request_id is not None and not outcome.is_error:
                 holder.tell_watchers(self.origin)
             return outcome

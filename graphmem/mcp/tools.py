@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime
+from json.encoder import encode_basestring as _encode_str  # the C encoder when built
 from typing import Any
 
 import numpy as np
@@ -80,8 +82,91 @@ class Outcome:
 
 def _json_outcome(structured: dict[str, Any], shown: Any = None) -> dict[str, Any]:
     """The reference's result: the JSON (pretty, as ``JSON.stringify(x, null, 2)``) as text."""
-    text = json.dumps(structured if shown is None else shown, indent=2, ensure_ascii=False)
-    return {"text": text, "structured": structured}
+    return {"text": pretty_json(structured if shown is None else shown), "structured": structured}
+
+
+class _Unusual(Exception):
+    """A value :func:`pretty_json` leaves to :func:`json.dumps`."""
+
+
+def pretty_json(value: Any) -> str:
+    """``json.dumps(value, indent=2, ensure_ascii=False)``, several times faster.
+
+    With ``indent`` set, :mod:`json` encodes in pure Python (~40 ms for 5,000
+    relations); this walks dicts, lists and strings itself with the C string
+    encoder and joins once. Anything else than str keys, strings, ints,
+    finite floats, booleans and ``None`` goes to :func:`json.dumps`.
+
+    Examples
+    --------
+    >>> print(pretty_json({"entities": [{"name": "Ada", "observations": ["a", "b"]}], "relations": []}))
+    {
+      "entities": [
+        {
+          "name": "Ada",
+          "observations": [
+            "a",
+            "b"
+          ]
+        }
+      ],
+      "relations": []
+    }
+    """
+    out: list[str] = []
+    try:
+        _emit(value, "\n", out)
+    except _Unusual:
+        return json.dumps(value, indent=2, ensure_ascii=False)
+    return "".join(out)
+
+
+def _emit(value: Any, newline: str, out: list[str]) -> None:
+    if isinstance(value, str):
+        out.append(_encode_str(value))
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + "  "
+        if all(type(k) is str and type(v) is str for k, v in value.items()):  # a relation, a status
+            out.append("{" + inner + ("," + inner).join([_encode_str(k) + ": " + _encode_str(v)
+                                                         for k, v in value.items()]) + newline + "}")  # fmt: skip
+            return
+        lead = "{" + inner
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise _Unusual
+            out.append(lead + _encode_str(key) + ": ")
+            lead = "," + inner
+            _emit(item, inner, out)
+        out.append(newline + "}")
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + "  "
+        if all(type(v) is str for v in value):
+            out.append("[" + inner + ("," + inner).join(map(_encode_str, value)) + newline + "]")
+            return
+        lead = "[" + inner
+        for item in value:
+            out.append(lead)
+            lead = "," + inner
+            _emit(item, inner, out)
+        out.append(newline + "]")
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif type(value) is int:
+        out.append(int.__repr__(value))
+    elif type(value) is float and math.isfinite(value):
+        out.append(float.__repr__(value))
+    else:
+        raise _Unusual
 
 
 def _status(message: str) -> dict[str, Any]:
@@ -146,7 +231,7 @@ class Tools:
 
     def read_graph_text(self) -> str:
         """The whole graph as the ``memory://knowledge-graph`` resource shows it."""
-        return json.dumps(self._whole_graph(), indent=2, ensure_ascii=False)
+        return pretty_json(self._whole_graph())
 
     # -- lookups -----------------------------------------------------------------
 
@@ -254,14 +339,16 @@ class Tools:
                 raise NotFound(f"Entity with name {missing[0]} not found{more}; no relation was created")
             created: list[dict[str, Any]] = []
             rows: list[dict[str, Any]] = []
-            # The relations already held among these sources: one lookup in memory
-            # for the batch instead of a store read per relation.
-            sources = list(dict.fromkeys(r["from"] for r in relations))
-            seen = {(r.source, r.stored_type, r.target) for r in self.mem.find_relations(sources)}
-            for r in relations:
-                graph_type, shown = stored_type(r["relationType"], fallback="RELATED_TO")
-                triple = (r["from"], graph_type, r["to"])
-                if triple in seen:
+            # Which are held already: one lookup in memory for the batch, not a
+            # store read per relation (5,000 took seconds).
+            types = {t: stored_type(t, fallback="RELATED_TO") for t in dict.fromkeys(r["relationType"]
+                                                                                      for r in relations)}
+            triples = [(r["from"], types[r["relationType"]], r["to"]) for r in relations]
+            held = self.mem.has_relations([(s, t[0], d) for s, t, d in triples])
+            seen: set[tuple[str, str, str]] = set()
+            for r, (source, (graph_type, shown), target), there in zip(relations, triples, held):
+                triple = (source, graph_type, target)
+                if there or triple in seen:
                     continue  # graphmem holds one relation per (from, type, to)
                 seen.add(triple)
                 rows.append({"source": r["from"], "type": graph_type, "target": r["to"],
@@ -449,7 +536,8 @@ class Tools:
 
     def _open_nodes(self, args: dict[str, Any]) -> dict[str, Any]:
         names = list(dict.fromkeys(args["names"]))
-        found = [entity_json(e) for e in (self._entity(n) for n in names) if e is not None]
+        holdable = [n for n in names if _holdable(n)]  # any other name was never there
+        found = [_entry_json(e) for e in self.mem.text_entries(holdable) if e is not None]
         return self._page("open_nodes", fingerprint(names), found, args)
 
     # -- graphmem's tools --------------------------------------------------------
