@@ -40,6 +40,7 @@ OPS = st.one_of(
     st.tuples(st.just("bulk"), st.lists(NAMES, min_size=1, max_size=4, unique=True), st.lists(TEXTS, max_size=2)),
     st.tuples(st.just("remove"), NAMES, st.lists(TEXTS, max_size=2)),
     st.tuples(st.just("delete"), NAMES),
+    st.tuples(st.just("delete_many"), st.lists(NAMES, max_size=3)),
     st.tuples(st.just("expire"), NAMES),
     st.tuples(st.just("space"), NAMES, st.lists(TEXTS, max_size=2)),
 )
@@ -62,6 +63,11 @@ def apply(mem: graphmem.Memory, op: tuple[Any, ...]) -> None:
             mem.remove_observations(op[1], op[2])
     elif kind == "delete":
         mem.delete_entity(op[1])
+    elif kind == "delete_many":
+        before = {e.name for e in mem.iter_entities()}
+        existed = mem.delete_entities(op[1])
+        assert all(there for n, there in zip(op[1], existed) if n in before)  # (expired ones count too)
+        assert not before & set(op[1]) & {e.name for e in mem.iter_entities()}
     elif kind == "expire":
         mem.expire_entity(op[1])
     else:  # another namespace: must never show in the default one

@@ -388,7 +388,9 @@ class Tools:
     def _delete_entities(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         def apply() -> dict[str, Any]:
             names = args["entityNames"]
-            gone = {name: self._delete_entity(name) for name in dict.fromkeys(names)}
+            distinct = [n for n in dict.fromkeys(names) if _holdable(n)]  # any other name was never there
+            gone = dict(zip(distinct, self.mem.delete_entities(distinct)))
+            gone.update((n, False) for n in names if n not in gone)
             deleted = [n for n in names if gone[n]]
             missing = [n for n in names if not gone[n]]
             if not missing:
@@ -396,12 +398,6 @@ class Tools:
             return _status(f"Deleted {len(deleted)} of {len(names)} entities. Not found: {', '.join(missing)}")
 
         return self.atomic.write(request_id, apply)
-
-    def _delete_entity(self, name: str) -> bool:
-        try:
-            return self.mem.delete_entity(name)
-        except InvalidInput:
-            return False  # a name graphmem cannot hold was never there
 
     def _delete_observations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         deletions = args["deletions"]
