@@ -4,8 +4,9 @@ the same SDK, over stdio, answering every tool call with a constant.
 ``python -m benchmarks.mcp_echo CHARS`` answers every tool with CHARS
 characters of text. ``python -m benchmarks.mcp_echo ANSWERS.json`` declares
 graphmem's tools (the reference's names and output schemas) and answers each
-with the answer recorded for it in the file (``{tool: {"text": ...,
-"structured": ...}}``, the peer's own answer to that call), so the floor
+with the answer recorded for such a call in the file (``{"tool/items":
+{"text": ..., "structured": ...}}``, the peer's own answer, keyed by
+:func:`benchmarks.bench_mcp.answer_key`), so the floor
 carries the same payload through the same client-side checks (the SDK
 client validates structured content against the tool's output schema).
 """
@@ -40,7 +41,12 @@ def main() -> None:
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
-        answer = answers.get(params.name, fallback)
+        if spec.isdigit():
+            answer = fallback
+        else:
+            from benchmarks.bench_mcp import answer_key
+
+            answer = answers.get(answer_key(params.name, params.arguments or {}), fallback)
         result: dict[str, Any] = {"content": [types.TextContent(type="text", text=answer["text"])]}
         if answer.get("structured") is not None:
             result["structured_content"] = answer["structured"]

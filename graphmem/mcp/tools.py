@@ -85,6 +85,9 @@ def _json_outcome(structured: dict[str, Any], shown: Any = None) -> dict[str, An
     return {"text": pretty_json(structured if shown is None else shown), "structured": structured}
 
 
+_STR = {str}
+
+
 class _Unusual(Exception):
     """A value :func:`pretty_json` leaves to :func:`json.dumps`."""
 
@@ -129,7 +132,7 @@ def _emit(value: Any, newline: str, out: list[str]) -> None:
             out.append("{}")
             return
         inner = newline + "  "
-        if all(type(k) is str and type(v) is str for k, v in value.items()):  # a relation, a status
+        if set(map(type, value.values())) == _STR and set(map(type, value)) == _STR:  # a relation, a status
             out.append("{" + inner + ("," + inner).join([_encode_str(k) + ": " + _encode_str(v)
                                                          for k, v in value.items()]) + newline + "}")  # fmt: skip
             return
@@ -146,7 +149,7 @@ def _emit(value: Any, newline: str, out: list[str]) -> None:
             out.append("[]")
             return
         inner = newline + "  "
-        if all(type(v) is str for v in value):
+        if set(map(type, value)) == _STR:
             out.append("[" + inner + ("," + inner).join(map(_encode_str, value)) + newline + "]")
             return
         lead = "[" + inner
@@ -246,6 +249,10 @@ class Tools:
     def _exist(self, names: list[str]) -> list[bool]:
         """Whether each name is a current entity, in one pass over memory; a name
         graphmem cannot hold (blank, control characters) does not exist."""
+        try:
+            return self.mem.has_entities(names)
+        except InvalidInput:
+            pass  # some name graphmem cannot hold: ask for the others
         fine = [_holdable(n) for n in names]
         found = iter(self.mem.has_entities([n for n, ok in zip(names, fine) if ok]))
         return [next(found) if ok else False for ok in fine]
