@@ -137,12 +137,21 @@ def _emit(value: Any, newline: str, out: list[str]) -> None:
                                                          for k, v in value.items()]) + newline + "}")  # fmt: skip
             return
         lead = "{" + inner
+        deeper = inner + "  "
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _Unusual
-            out.append(lead + _encode_str(key) + ": ")
+            kind = type(item)
+            # Strings and lists of strings (an entity's fields) inline: no call per field.
+            if kind is str:
+                out.append(lead + _encode_str(key) + ": " + _encode_str(item))
+            elif kind is list and item and set(map(type, item)) == _STR:
+                out.append(lead + _encode_str(key) + ": [" + deeper + ("," + deeper).join(map(_encode_str, item))
+                           + inner + "]")  # fmt: skip
+            else:
+                out.append(lead + _encode_str(key) + ": ")
+                _emit(item, inner, out)
             lead = "," + inner
-            _emit(item, inner, out)
         out.append(newline + "}")
     elif isinstance(value, (list, tuple)):
         if not value:
