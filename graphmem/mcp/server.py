@@ -164,6 +164,7 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     ]
     # Enough threads for many parallel calls; the writer lock, not this, orders writes.
     limiter = anyio.CapacityLimiter(64)
+    warmed: set[str] = set()
 
     warm = [warm_up] if warm_up is not None else []
 
@@ -178,13 +179,17 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
             # This server's flag, applied here: the holder may be another server without it.
             arguments = {"semantic": True, **arguments}
         try:
-            if params.name in INLINE and shared.holds and not (isinstance(arguments, dict)
+            if params.name in warmed and shared.holds and not (isinstance(arguments, dict)
                                                                   and arguments.get("semantic")):  # fmt: skip
                 # Answered from memory in well under a millisecond: the hop to a
                 # worker thread and back costs more (milliseconds on a busy machine).
                 outcome = shared.call_tool(params.name, arguments)
             else:
                 outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, arguments, limiter=limiter)
+                if params.name in INLINE and not outcome.is_error:
+                    # The first call built the in-memory indexes (a scan of the store,
+                    # under the writer lock) off the event loop; later ones are lookups.
+                    warmed.add(params.name)
         except GraphMemError as exc:  # no process could serve it (the store is unreachable)
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(exc))], is_error=True)
         spec = TOOLS_BY_NAME.get(params.name)
