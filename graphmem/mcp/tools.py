@@ -35,7 +35,7 @@ import numpy as np
 from ..errors import GraphMemError, InvalidInput, NotFound
 from ..memory import Memory
 from ..index.text import TextEntry
-from ..types import Entity, Relation
+from ..types import Entity
 from ..validate import check_name
 from .atomic import Atomic
 from .schemas import TOOLS_BY_NAME, check_arguments
@@ -266,23 +266,12 @@ class Tools:
         found = iter(self.mem.has_entities([n for n, ok in zip(names, fine) if ok]))
         return [next(found) if ok else False for ok in fine]
 
-    def _held_relations(self, sources: Iterable[str]) -> dict[tuple[str, str, str], str]:
-        """The current relations leaving ``sources``, (from, type as written, to) -> stored type."""
+    def _held_relations(self, sources: Iterable[str]) -> set[tuple[str, str, str, str]]:
+        """The current relations leaving ``sources`` as (from, type as written, to, stored type)."""
         names = [n for n in sources if _holdable(n)]
         leaving = set(names)
-        return {(r.source, r.type, r.target): r.stored_type for r in self.mem.find_relations(names)
+        return {(r.source, r.type, r.target, r.stored_type) for r in self.mem.find_relations(names)
                 if r.source in leaving}  # fmt: skip
-
-    def _relation(self, source: str, shown_type: str, target: str) -> Relation | None:
-        """The relation as the agent names it: same endpoints and same type string."""
-        stored, _ = stored_type(shown_type, fallback="RELATED_TO")
-        try:
-            relation = self.mem.get_relation(source, stored, target)
-        except InvalidInput:
-            return None
-        if relation is None or relation_type_shown(relation.type, relation.properties) != shown_type:
-            return None
-        return relation
 
     def _relations_of(self, names: Iterable[str], *, outgoing_only: bool = False) -> list[dict[str, Any]]:
         """Relations with at least one endpoint in ``names`` (or, with
@@ -459,8 +448,9 @@ class Tools:
             held = self._held_relations({a[0] for a in asked})
             deleted = 0
             for source, shown, target in asked:
-                stored = held.get((source, shown, target))
-                if stored is not None and self.mem.delete_relation(source, stored, target):
+                # The relation as the agent names it: the type it wrote, stored as that type's identifier.
+                stored = stored_type(shown, fallback="RELATED_TO")[0]
+                if (source, shown, target, stored) in held and self.mem.delete_relation(source, stored, target):
                     deleted += 1
             if deleted == len(relations):
                 return _status("Relations deleted successfully")
