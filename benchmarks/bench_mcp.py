@@ -1,24 +1,33 @@
-"""``graphmem mcp`` against the reference memory server, through the MCP SDK client (issue 19, first cut).
+"""``graphmem mcp`` against the reference memory server, through the MCP SDK client (issue 19).
 
 Both servers are filled with the same N entities (``bulk-00000``..., type
 "Bulk Item", two observations each, one mentioning another entity) and N
-relations, then ``search_nodes`` is called ``--repeat`` times with queries
-that each match a few entities ("bulk-00012" style). Reported: p50 and p90
-per server in milliseconds, for
+relations, then every reference tool is called ``--repeat`` times (read_graph
+``--repeat-big`` times) with the same arguments on each server:
+
+- ``search_nodes``: a query matching a few entities ("bulk-00012" style);
+- ``open_nodes``: three names; ``read_graph``: the whole graph;
+- ``create_entities``: 10 new entities; ``add_observations`` /
+  ``delete_observations``: one observation on one entity;
+- ``create_relations``: 10 new relations; ``create_relations_5000``: 5,000
+  new relations in one call (``--repeat-big`` times, a new type each);
+- ``delete_relations`` / ``delete_entities``: the 10 created above.
+
+Reported per call: p50 in milliseconds for
 
 - ``reference``: ``@modelcontextprotocol/server-memory`` (pinned, from npm);
-- ``graphmem``: ``graphmem mcp --embedder default`` (the real model), default
-  ``search_nodes`` (text matches only, as the reference);
-- ``graphmem-semantic``: the same server's ``search_nodes`` with
-  ``semantic: true`` (what the default did before: it embedded every query);
-- ``echo``: a minimal server on the same SDK answering every tool with a
-  constant text as long as the reference's answer to the same query: the
-  transport's floor.
+- ``graphmem``: ``graphmem mcp --embedder none`` (``--embedder default`` to
+  run the real model; then the writes embed);
+- ``echo``: a minimal server on the same SDK answering each tool with a
+  constant text as long as the reference's answer to it (the same request
+  payloads are sent): the transport's floor;
+
+and the ratios graphmem / reference and graphmem / echo, all from one run.
 
 Run::
 
-    .venv/bin/python -m benchmarks.bench_mcp --entities 1000 --repeat 50
-    .venv/bin/python -m benchmarks.bench_mcp --entities 10000 --repeat 50 --engine ladybug
+    .venv/bin/python -m benchmarks.bench_mcp --entities 1000 --repeat 30
+    .venv/bin/python -m benchmarks.bench_mcp --entities 10000 --repeat 30 --engine ladybug
 
 Needs node and npm (the reference is installed into ``--npm-cache`` once).
 Prints a table; ``--json FILE`` writes the figures.
@@ -65,18 +74,57 @@ def queries(n: int, count: int) -> list[str]:
     return [f"bulk-{(i * 37) % n:0{width}d}" for i in range(count)]
 
 
-async def measure(params: Any, log: Path, entities: list, relations: list, qs: list[str],
-                  extra: dict[str, Any] | None = None, fill: bool = True) -> dict[str, Any]:  # fmt: skip
+TOOLS = ["search_nodes", "open_nodes", "read_graph", "create_entities", "add_observations", "delete_observations",
+         "create_relations", "delete_relations", "delete_entities", "create_relations_5000"]
+
+
+def script(n: int, repeat: int, big: int) -> list[tuple[str, str, dict[str, Any]]]:
+    """The measured calls, in order: (row, tool, arguments)."""
+    width = len(str(n - 1))
+    name = [f"bulk-{i:0{width}d}" for i in range(n)]
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+    for k, q in enumerate(queries(n, repeat)):
+        calls.append(("search_nodes", "search_nodes", {"query": q}))
+    for k in range(repeat):
+        calls.append(("open_nodes", "open_nodes", {"names": [name[(k * 7 + j * 101) % n] for j in range(3)]}))
+    for k in range(big):
+        calls.append(("read_graph", "read_graph", {}))
+    for k in range(repeat):
+        fresh = [f"new-{k}-{j}" for j in range(10)]
+        target = name[(k * 13) % n]
+        calls += [
+            ("create_entities", "create_entities",
+             {"entities": [{"name": f, "entityType": "New Item", "observations": [f"made in round {k}"]}
+                           for f in fresh]}),
+            ("add_observations", "add_observations",
+             {"observations": [{"entityName": target, "contents": [f"extra {k}"]}]}),
+            ("delete_observations", "delete_observations",
+             {"deletions": [{"entityName": target, "observations": [f"extra {k}"]}]}),
+            ("create_relations", "create_relations",
+             {"relations": [{"from": f, "to": target, "relationType": "made for"} for f in fresh]}),
+            ("delete_relations", "delete_relations",
+             {"relations": [{"from": f, "to": target, "relationType": "made for"} for f in fresh]}),
+            ("delete_entities", "delete_entities", {"entityNames": fresh}),
+        ]  # fmt: skip
+    for k in range(big):
+        wide = [{"from": name[i % n], "to": name[(i % n + 1 + i // n) % n], "relationType": f"wide {k}"}
+                for i in range(5000)]  # fmt: skip
+        calls.append(("create_relations_5000", "create_relations", {"relations": wide}))
+    return calls
+
+
+async def measure(params: Any, log: Path, entities: list, relations: list,
+                  calls: list[tuple[str, str, dict[str, Any]]], fill: bool = True) -> dict[str, Any]:  # fmt: skip
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
     with open(log, "a", encoding="utf-8") as errlog:
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
-            return await _calls(s, entities, relations, qs, extra, fill)
+            return await _calls(s, entities, relations, calls, fill)
 
 
-async def _calls(s: Any, entities: list, relations: list, qs: list[str], extra: dict[str, Any] | None,
+async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]],
                  fill: bool) -> dict[str, Any]:  # fmt: skip
     started = time.perf_counter()
     if fill:
@@ -85,16 +133,29 @@ async def _calls(s: Any, entities: list, relations: list, qs: list[str], extra: 
         for i in range(0, len(relations), CHUNK):
             await s.call_tool("create_relations", {"relations": relations[i:i + CHUNK]})
     filled = time.perf_counter() - started
-    await s.call_tool("search_nodes", {"query": qs[0], **(extra or {})})  # warm: caches, the model
-    times, sizes = [], []
-    for q in qs:
+    await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
+    await s.call_tool("open_nodes", {"names": ["warm"]})
+    times: dict[str, list[float]] = {}
+    answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+    for row, tool, arguments in calls:
         t = time.perf_counter()
-        result = await s.call_tool("search_nodes", {"query": q, **(extra or {})})
-        times.append((time.perf_counter() - t) * 1000)
-        sizes.append(len(result.content[0].text))
-    times.sort()
-    return {"fill_s": round(filled, 2), "p50_ms": round(statistics.median(times), 2),
-            "p90_ms": round(times[int(len(times) * 0.9)], 2), "answer_chars": int(statistics.median(sizes))}  # fmt: skip
+        result = await s.call_tool(tool, arguments)
+        times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
+        if result.is_error:
+            raise RuntimeError(f"{row}: {result.content[0].text[:300]}")
+        text = result.content[0].text
+        answers.setdefault(answer_key(tool, arguments), []).append(
+            (len(text), {"text": text, "structured": result.structured_content}))
+    # Each kind of call's answer of median size: what the echo floor sends back for it.
+    typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers.items()}
+    return {"fill_s": round(filled, 2),
+            "p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
+            "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
+
+
+def answer_key(tool: str, arguments: dict[str, Any]) -> str:
+    """Calls of one tool with as many items get the same echo answer (10 and 5,000 relations differ)."""
+    return f"{tool}/{sum(len(v) for v in arguments.values() if isinstance(v, list))}"
 
 
 def main() -> None:
@@ -103,7 +164,9 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--entities", type=int, default=1000)
-    parser.add_argument("--repeat", type=int, default=50)
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--repeat-big", type=int, default=5, help="read_graph and the 5,000-relation call")
+    parser.add_argument("--embedder", default="none", choices=["none", "default"])
     parser.add_argument("--engine", default="kuzu")
     parser.add_argument("--npm-cache", type=Path, default=Path.home() / ".cache" / "graphmem-bench" / "server-memory")
     parser.add_argument("--json", type=Path)
@@ -112,7 +175,7 @@ def main() -> None:
         sys.exit("needs node and npm to run the reference server")
     entry = install_reference(args.npm_cache)
     entities, relations = dataset(args.entities)
-    qs = queries(args.entities, args.repeat)
+    calls = script(args.entities, args.repeat, args.repeat_big)
     env = dict(os.environ)
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
@@ -121,27 +184,31 @@ def main() -> None:
         async def run() -> None:
             ref = StdioServerParameters(command="node", args=[str(entry)],
                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory.jsonl")})  # fmt: skip
-            results["reference"] = await measure(ref, root / "ref.log", entities, relations, qs)
-            gm_args = ["-m", "graphmem", "--engine", args.engine, "mcp", str(root / "store"), "--embedder", "default"]
+            results["reference"] = await measure(ref, root / "ref.log", entities, relations, calls)
+            gm_args = ["-m", "graphmem", "--engine", args.engine, "mcp", str(root / "store"),
+                       "--embedder", args.embedder]  # fmt: skip
             gm = StdioServerParameters(command=sys.executable, args=gm_args, env=env)
-            results["graphmem"] = await measure(gm, root / "gm.log", entities, relations, qs)
-            results["graphmem-semantic"] = await measure(gm, root / "gm.log", entities, relations, qs,
-                                                         {"semantic": True}, fill=False)  # fmt: skip
-            echo = StdioServerParameters(command=sys.executable, args=[
-                "-m", "benchmarks.mcp_echo", str(results["reference"]["answer_chars"])], env=env)  # fmt: skip
-            results["echo"] = await measure(echo, root / "echo.log", [], [], qs, fill=False)
+            results["graphmem"] = await measure(gm, root / "gm.log", entities, relations, calls)
+            answers = root / "answers.json"
+            answers.write_text(json.dumps(results["reference"]["answers"]), encoding="utf-8")
+            echo = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.mcp_echo", str(answers)],
+                                         env=env)  # fmt: skip
+            results["echo"] = await measure(echo, root / "echo.log", [], [], calls, fill=False)
 
         anyio.run(run)
-    floor = results["echo"]["p50_ms"]
-    ref = results["reference"]["p50_ms"]
-    print(f"search_nodes, {args.entities:,} entities, {args.repeat} calls, engine {args.engine}")
-    print(f"{'server':<20}{'p50 ms':>10}{'p90 ms':>10}{'x echo':>10}{'x reference':>14}{'fill s':>10}")
-    for name, r in results.items():
-        print(f"{name:<20}{r['p50_ms']:>10.2f}{r['p90_ms']:>10.2f}{r['p50_ms'] / floor:>10.2f}"
-              f"{r['p50_ms'] / ref:>14.2f}{r['fill_s']:>10.2f}")  # fmt: skip
+    ref, gm, echo = (results[k]["p50_ms"] for k in ("reference", "graphmem", "echo"))
+    print(f"{args.entities:,} entities, {args.repeat} calls per tool ({args.repeat_big} for read_graph and "
+          f"create_relations_5000), engine {args.engine}, embedder {args.embedder}")
+    print(f"fill s: reference {results['reference']['fill_s']}, graphmem {results['graphmem']['fill_s']}")
+    print(f"{'call':<24}{'reference':>11}{'graphmem':>10}{'echo':>9}{'x reference':>13}{'x echo':>9}")
+    for row in TOOLS:
+        print(f"{row:<24}{ref[row]:>11.2f}{gm[row]:>10.2f}{echo[row]:>9.2f}{gm[row] / ref[row]:>13.2f}"
+              f"{gm[row] / echo[row]:>9.2f}")  # fmt: skip
+    for r in results.values():
+        r.pop("answers", None)
     if args.json:
-        args.json.write_text(json.dumps({"entities": args.entities, "engine": args.engine, "results": results},
-                                        indent=2) + "\n")  # fmt: skip
+        args.json.write_text(json.dumps({"entities": args.entities, "engine": args.engine, "embedder": args.embedder,
+                                         "results": results}, indent=2) + "\n")  # fmt: skip
 
 
 if __name__ == "__main__":

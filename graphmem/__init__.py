@@ -34,6 +34,8 @@ from .errors import (
 )
 from .memory import Memory
 from .memory import open_memory as open
+from .index.labels import RelationEntry
+from .index.text import TextEntry
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
 if TYPE_CHECKING:  # the cluster extra is optional: import it only on use
@@ -68,6 +70,8 @@ __all__ = [
     "Subgraph",
     "History",
     "NamespaceInfo",
+    "TextEntry",
+    "RelationEntry",
     "GraphMemError",
     "InvalidInput",
     "UnsafePath",

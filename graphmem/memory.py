@@ -24,6 +24,8 @@ from .embed import Embedder, resolve_embedder
 from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
+from .index.labels import RelationEntry, RelationLabels
+from .index.text import TextEntry, TextIndex
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import (
@@ -418,8 +420,82 @@ class Memory(LifecycleMixin):
             if plan is None:
                 return False
             self._flush_access()
-            tx.after_commit(lambda: bulk.apply_entities(state, self._cache, plan))
+            def bookkeeping() -> None:
+                bulk.apply_entities(state, self._cache, plan)
+                if state.text is not None:
+                    state.text.put_arrow(self._namespace, plan.ids.tolist(), batch.name_list, plan.types,
+                                         batch.observations, batch.properties)
+
+            tx.after_commit(bookkeeping)
         return True
+
+    def has_entities(self, names: Iterable[str]) -> list[bool]:
+        """Whether :meth:`get_entity` would find each name, answered from memory in one pass.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice")
+        ...     mem.has_entities(["Alice", "Bob"])
+        [True, False]
+        """
+        if isinstance(names, str):
+            raise InvalidInput("has_entities takes a list of names, not one str")
+        checked = [check_name(n) for n in names]
+        self._store.check_open()
+        return self._stored(checked) if checked else []
+
+    def has_relations(self, relations: Iterable[tuple[str, str, str]]) -> list[bool]:
+        """Whether each (source, type, target) is a current relation, answered from memory in one pass.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Alice"}, {"name": "Acme"}])
+        ...     _ = mem.add_relation("Alice", "WORKS_AT", "Acme")
+        ...     mem.has_relations([("Alice", "WORKS_AT", "Acme"), ("Acme", "WORKS_AT", "Alice")])
+        [True, False]
+        """
+        triples = [(check_name(s, "source"), check_type(t, "relation type"), check_name(d, "target"))
+                   for s, t, d in relations]  # fmt: skip
+        self._store.check_open()
+        if not triples:
+            return []
+        state = self._derived.get()
+        prefix = self._namespace + KEY_SEPARATOR
+        src = state.ids.ids_of([prefix + s for s, _, _ in triples])
+        dst = state.ids.ids_of([prefix + d for _, _, d in triples])
+        code_of = state.edges.code_of
+        codes = np.array([-1 if code_of(t) is None else code_of(t) for _, t, _ in triples], np.int32)
+        known = (src >= 0) & (dst >= 0) & (codes >= 0)
+        found = np.zeros(len(triples), bool)
+        if known.any():
+            found[known] = state.edges.contains_many(src[known], codes[known], dst[known])
+        return found.tolist()
+
+    def text_entries(self, names: Iterable[str]) -> list[TextEntry | None]:
+        """The :meth:`find_text` entries of these names (``None`` where :meth:`get_entity` finds nothing).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entity("Alice", type="Person", observations=["likes Rust"])
+        ...     [e and e.observations for e in mem.text_entries(["Alice", "Bob"])]
+        [('likes Rust',), None]
+        """
+        checked = list(names) if not isinstance(names, str) else None
+        if checked is None:
+            raise InvalidInput("text_entries takes a list of names, not one str")
+        here = self.has_entities(checked)
+        text = self._text_index()
+        state = self._derived.get()
+        prefix = self._namespace + KEY_SEPARATOR
+        ids = state.ids.ids_of([prefix + n for n, ok in zip(checked, here) if ok]).tolist()
+        found = iter(text.get(self._namespace, ids))
+        return [next(found) if ok else None for ok in here]
 
     def _stored(self, names: list[str]) -> list[bool]:
         """Whether :meth:`get_entity` finds each name (a current entity whose
@@ -560,6 +636,53 @@ class Memory(LifecycleMixin):
             tx.after_commit(bookkeeping)
         return True
 
+    def delete_entities(self, names: Iterable[str]) -> list[bool]:
+        """:meth:`delete_entity` for many names in one transaction, a few statements in all.
+
+        Returns, for each name, whether it existed (current or expired) before
+        the call; a name given twice is deleted once (``True`` both times).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Alice"}, {"name": "Bob"}])
+        ...     mem.delete_entities(["Alice", "Zed", "Bob"]), len(mem)
+        ([True, False, True], 0)
+        """
+        if isinstance(names, str):
+            raise InvalidInput("delete_entities takes a list of names; use delete_entity for one")
+        keys = [self._key(check_name(n)) for n in names]
+        self._writable()
+        with self._store.transaction() as tx:
+            state = self._derived.get()
+            ids = {key: state.ids.id_of(key) for key in dict.fromkeys(keys)}
+            present = [key for key, id_ in ids.items() if id_ is not None or key in state.expired]
+            if not present:
+                return [False] * len(keys)
+            current = {key: id_ for key, id_ in ids.items() if id_ is not None}
+            incident: set[tuple[int, int, int]] = set()
+            for id_ in current.values():
+                incident |= state.edges.incident(id_)
+            self._store.execute("entity_relations_delete_out_batch", {"keys": present})
+            self._store.execute("entity_relations_delete_in_batch", {"keys": present})
+            self._store.execute("entity_delete_batch", {"keys": present})
+            self._store.execute("entity_versions_delete_batch", {"keys": present})
+            # Ids are never reused: remember the high-water mark across reopens.
+            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+
+            def bookkeeping() -> None:
+                for key in present:
+                    state.expired.pop(key, None)
+                if current:
+                    self._forget_entities(state, current, incident)
+                self._cache.written(deleted=present)
+                state.generation += 1
+
+            tx.after_commit(bookkeeping)
+        gone = set(present)
+        return [key in gone for key in keys]
+
     def expire_entity(self, name: str) -> bool:
         """Retire ``name`` and its current relations (the soft delete).
 
@@ -611,6 +734,8 @@ class Memory(LifecycleMixin):
         self._refresh_relation_types(state, survivors)
         state.bounds.drop_entities(gone)
         state.bounds.drop_relations(list(incident))
+        if state.text is not None:
+            state.text.remove(gone)
         if state.normalized is not None:
             for key in ids:
                 space, name = key.split(KEY_SEPARATOR, 1)
@@ -695,7 +820,14 @@ class Memory(LifecycleMixin):
             if plan is None:
                 return False
             self._flush_access()
-            tx.after_commit(lambda: bulk.apply_relations(state, plan))
+            def bookkeeping() -> None:
+                bulk.apply_relations(state, plan)
+                if state.labels is not None:
+                    names = plan.type_names
+                    state.labels.written(list(zip(plan.src.tolist(), [names[i] for i in plan.local.tolist()],
+                                                  plan.dst.tolist())), batch.properties.to_pylist())  # fmt: skip
+
+            tx.after_commit(bookkeeping)
         return True
 
     def _write_relations(self, items: list[Any]) -> None:
@@ -1274,6 +1406,120 @@ class Memory(LifecycleMixin):
                 raise InvalidInput("the query text is empty")
             query = self._embedder.encode([query])[0]
         return check_vector(query, self._vector_dim, "query vector")
+
+    # -- text ------------------------------------------------------------------
+
+    def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]:
+        """The current entities whose name, type or an observation contains ``query``, ignoring case.
+
+        The reference MCP server's search: ``query.lower()`` a substring of
+        the lowercased name, type (as written: see
+        :data:`~graphmem.index.text.TYPE_LABEL_KEY`) or an observation, in
+        creation (id) order; the empty query matches every entity. Answered
+        from an in-memory index (:mod:`graphmem.index.text`), built from the
+        store on first use and kept exact by every write; validity bounds are
+        not applied (as :meth:`iter_entities`).
+
+        Parameters
+        ----------
+        query
+            The text to look for (any length).
+        limit
+            At most this many entries (the first by id); ``None`` for all.
+
+        Returns
+        -------
+        list of TextEntry
+            ``id``, ``name``, ``type`` and ``observations`` of each match.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Alice", "observations": ["likes Rust"]},
+        ...                           {"name": "Bob", "type": "Rustacean"}])
+        ...     [e.name for e in mem.find_text("rust")], [e.name for e in mem.find_text("RUST", limit=1)]
+        (['Alice', 'Bob'], ['Alice'])
+        """
+        if not isinstance(query, str):
+            raise InvalidInput(f"query must be a str, not {type(query).__name__}")
+        if limit is not None:
+            check_positive_int(limit, "limit")
+        self._store.check_open()
+        return self._text_index().find(self._namespace, query, limit=limit)
+
+    def find_relations(self, names: Iterable[str] | None = None) -> list[RelationEntry]:
+        """The current relations of this namespace with an end among ``names`` (every one when ``None``).
+
+        From memory (the relation index and the map of types as written,
+        :mod:`graphmem.index.labels`), without reading the store; ordered by
+        source id and target id (then type, in the order types were first used). Validity
+        bounds are not applied (as :meth:`iter_relations`). A name that is not
+        a current entity contributes nothing.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Alice", "Acme", "Bob")])
+        ...     _ = mem.add_relations([("Alice", "works_at", "Acme", {"mcp_relation_type": "works at"}),
+        ...                            ("Bob", "KNOWS", "Alice")])
+        ...     [(r.source, r.type, r.target) for r in mem.find_relations(["Acme"])]
+        [('Alice', 'works at', 'Acme')]
+        """
+        if names is not None:
+            if isinstance(names, str):
+                raise InvalidInput("find_relations takes a list of names, not one str")
+            names = [check_name(n) for n in names]
+        self._store.check_open()
+        labels = self._relation_labels()
+        state = self._derived.get()
+        edges = state.edges
+        if names is None:
+            src, codes, dst = edges.arrays()
+            members = np.asarray(state.namespaces.members(self._namespace).to_array(), np.int64)
+            keep = np.isin(src, members)
+            rows = np.column_stack([src[keep], codes[keep].astype(np.int64), dst[keep]])
+        else:
+            prefix = self._namespace + KEY_SEPARATOR
+            ids = state.ids.ids_of([prefix + n for n in names])
+            rows = edges.incident_many(ids[ids >= 0])
+            if len(rows):
+                rows = np.unique(rows, axis=0)
+                rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
+        type_names = edges.type_names
+        key_of = state.ids.key_of
+        shown = labels.shown
+        out = []
+        for s, c, d in rows.tolist():
+            source, target = key_of(s), key_of(d)
+            if source is None or target is None:
+                continue  # an end is being deleted (the id map changes a moment before the relations)
+            stored = type_names[c]
+            out.append(RelationEntry(source.split(KEY_SEPARATOR, 1)[1], shown(s, stored, d),
+                                     target.split(KEY_SEPARATOR, 1)[1], stored))  # fmt: skip
+        return out
+
+    def _relation_labels(self) -> RelationLabels:
+        labels = self._derived.get().labels
+        if labels is not None:
+            return labels
+        with self._store.exclusive():
+            state = self._derived.get()
+            if state.labels is None:
+                state.labels = RelationLabels.load(self._store)
+            return state.labels
+
+    def _text_index(self) -> TextIndex:
+        """The derived state's text index, built on first use under the writer lock."""
+        text = self._derived.get().text
+        if text is not None:
+            return text
+        with self._store.exclusive():
+            state = self._derived.get()
+            if state.text is None:
+                state.text = TextIndex.load(self._store)
+            return state.text
 
     # -- scans -------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -446,6 +446,8 @@ def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan)
                               [row.valid_to for row in plan.rows])
     for row in (*plan.created, *plan.revived):
         state.namespaces.add(row.namespace, [row.id])
+    if state.text is not None:
+        state.text.put(plan.rows)
     state.generation += 1
     cache.written(plan.rows)
 
@@ -461,6 +463,8 @@ class RelationPlan:
     """Current relations this write expired (``replaces=True``)."""
     bounds: dict[tuple[int, str, int], tuple[datetime | None, datetime | None]]
     """The validity of every relation written (created or new version)."""
+    properties: dict[tuple[int, str, int], str] = field(default_factory=dict)
+    """The properties (JSON) of every relation written; ``""`` where a new version kept them."""
 
 
 def upsert_relations(
@@ -550,7 +554,9 @@ def upsert_relations(
             )
     for t in new:
         bounds[t] = (merged[t].valid_from, merged[t].valid_to)
-    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new], retired, bounds)
+    properties = {t: version[0] for t, version in zip(changed, versions)}
+    properties.update((t, _json(merged[t].properties or {})) for t in new)
+    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new], retired, bounds, properties)
 
 
 REWRITE_JOIN_MIN = 64
@@ -700,6 +706,8 @@ def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> list[tuple[i
     state.bounds.set_relations([(s, edges.code_for(name), d) for (s, name, d), _ in written],
                                [span[0] for _, span in written], [span[1] for _, span in written])
     state.bounds.drop_relations(gone)
+    if state.labels is not None:
+        state.labels.written(list(plan.properties), list(plan.properties.values()))
     state.generation += 1
     return [(s, c) for s, c, _ in gone] + [(d, c) for _, c, d in gone]
 

@@ -207,7 +207,9 @@ def _graph_script() -> list[tuple[str, dict[str, Any]]]:
         ("create_entities", {"entities": bulk}),
         ("create_entities", {"entities": [E("Ada", "person", "wears 100% cotton"), E("Scroll", "document", SCROLL)]}),
         ("create_relations", {"relations": [R(f"bulk-{i:03d}", "next", f"bulk-{i + 1:03d}") for i in range(29)]}),
-        ("create_relations", {"relations": [R("Ada", "owns", "bulk-012"), R("Scroll", "is about", "Ada")]}),
+        # bulk-000 cites Scroll: created last, listed first by graphmem (by endpoints), last by the reference.
+        ("create_relations", {"relations": [R("Ada", "owns", "bulk-012"), R("Scroll", "is about", "Ada"),
+                                            R("bulk-000", "cites", "Scroll")]}),
         ("add_observations", {"observations": [{"entityName": "bulk-020", "contents": ["Bulk-012 was here"]}]}),
     ]
 

@@ -35,8 +35,10 @@ from .adjacency import MAX_ID, EdgeIndex
 from .bitmaps import LabelBitmaps
 from .columns import int_numpy
 from .ids import IdMap
+from .labels import RelationLabels
 from .saved import Loaded, SavedGraph
 from .vector_store import from_epoch_us
+from .text import TextIndex
 
 __all__ = ["Derived", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
 
@@ -253,6 +255,10 @@ class DerivedState:
     generation: int = 0
     normalized: dict[tuple[str, str], str] | None = None
     """(namespace, normalised name) -> key, built on first use by duplicate detection."""
+    text: TextIndex | None = None
+    """The text index (:mod:`graphmem.index.text`), built on first use by ``Memory.find_text``."""
+    labels: RelationLabels | None = None
+    """Relation types as written (:mod:`graphmem.index.labels`), built on first use by ``Memory.find_relations``."""
 
     def nbytes(self) -> dict[str, int]:
         return {

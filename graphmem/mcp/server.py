@@ -42,6 +42,11 @@ INSTRUCTIONS = (
 )
 
 
+INLINE = frozenset({"search_nodes", "open_nodes"})
+"""Tools a holder answers on the event loop (text-matching search_nodes and open_nodes:
+in-memory lookups, Memory.find_text and Memory.text_entries); every other call runs in a worker thread."""
+
+
 class _Subscribers:
     """The clients subscribed to resources, and the notices owed to them.
 
@@ -159,6 +164,7 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     ]
     # Enough threads for many parallel calls; the writer lock, not this, orders writes.
     limiter = anyio.CapacityLimiter(64)
+    warmed: set[str] = set()
 
     warm = [warm_up] if warm_up is not None else []
 
@@ -173,7 +179,17 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
             # This server's flag, applied here: the holder may be another server without it.
             arguments = {"semantic": True, **arguments}
         try:
-            outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, arguments, limiter=limiter)
+            if params.name in warmed and shared.holds and not (isinstance(arguments, dict)
+                                                                  and arguments.get("semantic")):  # fmt: skip
+                # Answered from memory in well under a millisecond: the hop to a
+                # worker thread and back costs more (milliseconds on a busy machine).
+                outcome = shared.call_tool(params.name, arguments)
+            else:
+                outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, arguments, limiter=limiter)
+                if params.name in INLINE and not outcome.is_error:
+                    # The first call built the in-memory indexes (a scan of the store,
+                    # under the writer lock) off the event loop; later ones are lookups.
+                    warmed.add(params.name)
         except GraphMemError as exc:  # no process could serve it (the store is unreachable)
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(exc))], is_error=True)
         spec = TOOLS_BY_NAME.get(params.name)

@@ -231,8 +231,14 @@ class Shared:
             arguments = {**arguments, "namespace": self.namespace}
         request = {"op": "tool", "name": name, "args": arguments or {}, "id": request_id, "origin": self.origin}
 
+        sent = False  # whether the request went to a holder (which may have applied it, then died)
+
         def local(holder: _Holder) -> Outcome:
-            outcome = holder.tools.call(name, arguments, request_id)
+            # A call answered here on its first try is never retried under this
+            # id, so it needs no record (a store read and a write per call);
+            # one already sent to a holder that died may have been applied
+            # there, so it keeps its id and is applied once.
+            outcome = holder.tools.call(name, arguments, request_id if sent else None)
             if request_id is not None and not outcome.is_error:
                 holder.tell_watchers(self.origin)
             return outcome
@@ -240,7 +246,11 @@ class Shared:
         def remote(answer: dict[str, Any]) -> Outcome:
             return Outcome.from_dict(answer["outcome"])
 
-        return self._run(request, local, remote)
+        def sending() -> None:
+            nonlocal sent
+            sent = True
+
+        return self._run(request, local, remote, sending)
 
     def read_graph_text(self) -> str:
         """The ``memory://knowledge-graph`` resource."""
@@ -249,7 +259,7 @@ class Shared:
                          lambda answer: str(answer["text"]))  # fmt: skip
 
     def _run(self, request: dict[str, Any], local: Callable[[_Holder], Any],
-             remote: Callable[[dict[str, Any]], Any]) -> Any:  # fmt: skip
+             remote: Callable[[dict[str, Any]], Any], sending: Callable[[], None] | None = None) -> Any:  # fmt: skip
         deadline = time.monotonic() + self._patience
         pause = 0.02
         while True:
@@ -257,6 +267,8 @@ class Shared:
             if holder is not None:
                 return local(holder)
             try:
+                if sending is not None:
+                    sending()
                 answer = _ask(self.socket_path, request)
             except _HolderGone as gone:
                 if self._try_hold():
