@@ -218,13 +218,13 @@ def _count_checks(monkeypatch):
     seen = {"checked": [], "added": []}
     differing, add = VectorIndex._differing, VectorIndex._hnsw_add
 
-    def counted_differing(self, ids):
+    def counted_differing(self, ids, *rest):
         seen["checked"].extend(np.asarray(ids).tolist())
-        return differing(self, ids)
+        return differing(self, ids, *rest)
 
-    def counted_add(self, ids, vectors):
+    def counted_add(self, ids, *rest):
         seen["added"].extend(np.asarray(ids).tolist())
-        return add(self, ids, vectors)
+        return add(self, ids, *rest)
 
     monkeypatch.setattr(VectorIndex, "_differing", counted_differing)
     monkeypatch.setattr(VectorIndex, "_hnsw_add", counted_add)
@@ -396,37 +396,56 @@ def test_revived_entity_keeps_its_vector_label(mem):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["upsert", "remove"]), st.lists(st.integers(0, 11), min_size=1,
-                                                                           max_size=4, unique=True),
+@given(st.lists(st.tuples(st.sampled_from(["upsert", "remove", "upsert", "remove", "drain"]),
+                          st.lists(st.integers(0, 11), min_size=1, max_size=4, unique=True),
                           st.integers(0, 3)), min_size=1, max_size=40))
 def test_hnsw_graph_follows_the_rows_under_churn(ops):
-    """Random upserts (new, updated and revived labels) and removals against a
-    dict: after each, the HNSW graph holds exactly the live labels, each with
-    its current vector (searched through HNSW itself, not the exact path)."""
-    from graphmem.index.vectors import VectorIndex
+    """Random upserts (new, updated and revived labels), removals and drains of
+    the queue against a dict, with the worker paused so the queue holds what
+    the steps leave in it. After each step a search (through HNSW merged with
+    the exact scan of the queue: exact_limit=0) answers exactly as the dict;
+    after each drain the HNSW graph itself holds exactly the live labels, each
+    with its current vector."""
+    from graphmem.index.vectors import HnswParams, VectorIndex
 
     directions = np.array([[100, 0], [0, 100], [70, 70], [-70, 70]], np.int8)
-    index = VectorIndex(dim=2)
+    units = directions / np.linalg.norm(directions.astype(np.float32), axis=1, keepdims=True)
+    query = np.array([1.0, 0.0], np.float32)
+    index = VectorIndex(dim=2, params=HnswParams(exact_limit=0))
     model: dict[int, int] = {}
-    for op, ids, which in ops:
-        if op == "upsert":
-            index.upsert(np.array(ids), np.repeat(directions[which : which + 1], len(ids), 0),
-                         np.full(len(ids), 0.01, np.float32))
-            model.update({i: which for i in ids})
-        else:
-            index.remove(np.array(ids))
-            for i in ids:
-                model.pop(i, None)
-        assert sorted(index.labels) == sorted(model)
-        if not model:
-            continue
-        # knn over the whole HNSW graph: exactly the live labels, no ghosts, none lost.
-        labels, distances = index.hnsw.knn_query(np.array([[1.0, 0.0]], np.float32), k=len(model))
-        assert sorted(labels[0].tolist()) == sorted(model)
-        stored = index.hnsw.get_items(sorted(model), return_type="numpy")
-        expected = directions[[model[i] for i in sorted(model)]].astype(np.float32)
-        expected /= np.linalg.norm(expected, axis=1, keepdims=True)
-        np.testing.assert_allclose(stored, expected, atol=1e-4)
+    with index.paused():
+        for op, ids, which in ops:
+            if op == "upsert":
+                index.upsert(np.array(ids), np.repeat(directions[which : which + 1], len(ids), 0),
+                             np.full(len(ids), 0.01, np.float32))
+                model.update({i: which for i in ids})
+            elif op == "remove":
+                index.remove(np.array(ids))
+                for i in ids:
+                    model.pop(i, None)
+            else:
+                index.drain()
+                assert not index.stale
+                _check_hnsw(index, model, directions)
+            assert sorted(index.labels) == sorted(model)
+            found, scores = index.search(query, len(model) + 3)
+            assert sorted(found.tolist()) == sorted(model)
+            np.testing.assert_allclose(scores, [units[model[i]] @ query for i in found.tolist()], atol=1e-5)
+        index.drain()
+        _check_hnsw(index, model, directions)
+    index.close()
+
+
+def _check_hnsw(index, model, directions):
+    """knn over the whole HNSW graph: exactly the live labels, no ghosts, none lost."""
+    if not model:
+        return
+    labels, _ = index.hnsw.knn_query(np.array([[1.0, 0.0]], np.float32), k=len(model))
+    assert sorted(labels[0].tolist()) == sorted(model)
+    stored = index.hnsw.get_items(sorted(model), return_type="numpy")
+    expected = directions[[model[i] for i in sorted(model)]].astype(np.float32)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(stored, expected, atol=1e-4)
 
 
 def test_entity_expired_before_a_save_and_revived_unindexed_is_found_after_reopen(tmp_path, open_store):
@@ -443,6 +462,7 @@ def test_entity_expired_before_a_save_and_revived_unindexed_is_found_after_reope
         assert mem.search(x[7], k=1)[0].name == "v7"
         assert mem._vectors.last_load["source"] == "file"
         index = mem._vectors.peek()
+        index.drain()  # the catch-up is the worker's: apply it before looking inside HNSW
         hits, _ = index.hnsw.knn_query(x[7:8].astype(np.float32), k=1)
         assert hits[0].tolist() == [7]  # in the HNSW graph itself, not only the exact rows
         assert mem.expire_entity("v7") is True
