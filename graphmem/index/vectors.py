@@ -48,6 +48,7 @@ together.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import weakref
@@ -79,6 +80,11 @@ batch (hnswlib cannot search while it adds), and each ``add_items`` call is
 a barrier for its two threads, so neither tiny nor huge batches."""
 
 _BATCH_BOUNDS = (64, 16_384)
+
+_WORKER_NICE = 10
+"""The worker thread's niceness (Linux: per thread). Ten steps below the caller
+gives it ~10% of a busy core: writes and searches come first, and the exact
+scan of the queue keeps answers complete while it waits."""
 
 
 def _top_k_rows(scores: np.ndarray, every: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -168,8 +174,21 @@ def _stop(queue: _Queue) -> None:
         queue.cond.notify_all()
 
 
+def _lower_priority() -> None:
+    """Make the calling thread (and the threads hnswlib starts from it, which
+    inherit it on Linux) yield the CPU to the caller's writes and searches:
+    on a 2-core machine a worker at the same priority doubled their latency."""
+    if not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICE)
+    except OSError as exc:  # a sandbox may refuse: the worker still runs, at normal priority
+        log.debug("graphmem: could not lower the vector index worker's priority: %s", exc)
+
+
 def _work(ref: weakref.ReferenceType[VectorIndex], queue: _Queue) -> None:
     """The worker: sleep until labels are queued, apply them in batches."""
+    _lower_priority()
     while True:
         with queue.cond:
             while True:
@@ -279,7 +298,15 @@ class VectorIndex:
         of the allowed fraction and filtering, doubling until ``k`` survive.
         Stale labels (:attr:`stale`) are scored exactly and merged in.
         """
-        with self._hnsw_lock.read(), self._lock.read():
+        with self._lock.read():
+            # An exact plan needs no HNSW lock: it does not wait for a batch the worker is adding.
+            candidates = self._labels if allowed is None else (allowed & self._labels)
+            if len(candidates) <= self.params.exact_limit and (allowed is not None or len(candidates) <= 1024):
+                if not candidates:
+                    return np.empty(0, np.int64), np.empty(0, np.float32)
+                ids = np.asarray(candidates.to_array(), dtype=np.int64)
+                return exact_top_k(self._rows, self._inv_norms, ids, query, k)
+        with self._hnsw_lock.read(), self._lock.read():  # this order (module docstring)
             candidates = self._labels if allowed is None else (allowed & self._labels)
             n = len(candidates)
             if n == 0:
