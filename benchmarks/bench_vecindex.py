@@ -21,7 +21,8 @@ Three measurements, each printed as one JSON line:
     through :class:`VectorStore` (what a reopen's first search loads).
 
 Run: ``nice -n 5 python -m benchmarks.bench_vecindex --n 100000`` (``--only
-build`` or ``--only writes`` for one part).
+build`` or ``--only writes`` for one part; ``--via worker`` builds through the
+background worker instead of a drain).
 """
 
 from __future__ import annotations
@@ -63,20 +64,28 @@ def _recall(found: np.ndarray, truth: np.ndarray) -> float:
     return float(np.mean([len(set(f.tolist()) & set(t.tolist())) / truth.shape[1] for f, t in zip(found, truth)]))
 
 
-def _drain(index: VectorIndex) -> None:
+def _drain(index: VectorIndex, via: str = "drain") -> None:
+    """Wait until the HNSW graph holds every upserted vector: ``drain`` applies the
+    queue in this thread (what flush and close do); ``worker`` lets the
+    background worker do it (what a search after a rebuild relies on) and
+    polls for its end (a benchmark may poll; the tests use ``paused``)."""
     drain = getattr(index, "drain", None)  # absent before issue 18: upsert added synchronously
-    if drain is not None:
-        drain()
+    if drain is None:
+        return
+    if via == "worker":
+        while index.stale:
+            time.sleep(0.005)
+    drain()
 
 
-def build(n: int, seed: int) -> dict[str, Any]:
+def build(n: int, seed: int, via: str = "drain") -> dict[str, Any]:
     params = HnswParams()
     q8, scales = _vectors(n, seed)
     floats = q8.astype(np.float32) * scales[:, None]
     unit = floats / np.linalg.norm(floats, axis=1, keepdims=True)
     queries = unit[np.random.default_rng(seed + 1).choice(n, QUERIES, replace=False)] + 0.02
     truth = np.argsort(-(queries @ unit.T), axis=1)[:, :10]
-    out: dict[str, Any] = {"bench": "build", "n": n, "dim": DIM, "M": params.M,
+    out: dict[str, Any] = {"bench": "build", "via": via, "n": n, "dim": DIM, "M": params.M,
                            "ef_construction": params.ef_construction, "ef_search": params.ef_search}  # fmt: skip
 
     gc.collect()
@@ -100,7 +109,7 @@ def build(n: int, seed: int) -> dict[str, Any]:
     for lo in range(0, n, 50_000):
         ids = np.arange(lo, min(lo + 50_000, n))
         index.upsert(ids, q8[ids], scales[ids])
-    _drain(index)
+    _drain(index, via)
     out["graphmem_s"] = time.perf_counter() - start
     out["graphmem_rss_delta"] = rss_bytes() - rss0
     out["ratio"] = out["graphmem_s"] / out["raw_s"]
@@ -150,12 +159,29 @@ def writes(base: int, calls: int, seed: int) -> dict[str, Any]:
             _drain(index)
             caught_up = time.perf_counter() - start
             hit = mem.search(new[-1], k=1)[0].name
+            capacity, elements = index.hnsw.get_max_elements(), index.hnsw.element_count
+        finally:
+            mem.close()
+        del index, mem
+        gc.collect()
+        # The reopen: the saved graph loaded as a first search loads it, and the resident growth.
+        manifest = json.loads((Path(tmp) / "s" / "vectors" / "manifest.json").read_text())
+        saved = (Path(tmp) / "s" / "vectors" / "hnsw.bin").stat().st_size
+        mem = graphmem.open(Path(tmp) / "s", embedder=None)
+        try:
+            rss0 = rss_bytes()
+            mem.search(new[0], k=1)
+            reopen_rss = rss_bytes() - rss0
+            reopen_capacity = mem._vectors.peek().hnsw.get_max_elements()
         finally:
             mem.close()
     ms = np.array(times) / 1e6
     return {"bench": "writes", "base": base, "calls": len(times), "p50_ms": float(np.median(ms)),
             "p95_ms": float(np.percentile(ms, 95)), "drain_after_s": caught_up,
-            "last_write_found": hit == f"w{calls - 1}-99"}  # fmt: skip
+            "last_write_found": hit == f"w{calls - 1}-99", "capacity": capacity, "elements": elements,
+            "saved_max_elements": manifest["max_elements"], "saved_bytes_per_vector": saved / elements,
+            "reopen_capacity": reopen_capacity, "reopen_rss_delta": reopen_rss,
+            "reopen_rss_per_vector": reopen_rss / elements}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -165,12 +191,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=40, help="timed add_entities calls")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--only", choices=("build", "writes"))
+    parser.add_argument("--via", choices=("drain", "worker"), default="drain",
+                        help="who fills the HNSW graph in `build`: this thread, or the background worker")
     args = parser.parse_args(argv)
     print(json.dumps({"graphmem": graphmem.__file__, "hnswlib": getattr(hnswlib, "__version__", "?")}), flush=True)
     if args.only in (None, "writes"):
         print(json.dumps(writes(args.base, args.calls + 1, args.seed)), flush=True)
     if args.only in (None, "build"):
-        print(json.dumps(build(args.n, args.seed)), flush=True)
+        print(json.dumps(build(args.n, args.seed, args.via)), flush=True)
     return 0
 
 

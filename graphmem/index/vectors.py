@@ -357,8 +357,7 @@ class VectorIndex:
             if not len(ids) or k == 0:
                 return out_ids, out_scores
             queries = self._rows[ids].astype(np.float32) * self._inv_norms[ids, None]
-            if live <= self.params.exact_limit or self._pending or self._inflight:
-                # (a write that landed after the drain is scored exactly too)
+            if live <= self.params.exact_limit:
                 every = np.asarray(self._labels.to_array(), dtype=np.int64)
                 matrix = self._rows[every].astype(np.float32) * self._inv_norms[every, None]
                 # Blocks of query rows: the full score matrix of a 16k-vector
@@ -370,13 +369,19 @@ class VectorIndex:
                         queries[start:stop] @ matrix.T, every, ids[start:stop], k)
                 return out_ids, out_scores
             labels, distances = self._hnsw.knn_query(queries, k=k + 1)
-        labels = labels.astype(np.int64)
+            # A label removed after the drain may still be in HNSW (its removal
+            # queued): drop it. (A vector rewritten meanwhile scores as before
+            # the write: the scan raced that write.)
+            gone = ~np.isin(labels, np.asarray(self._labels.to_array(), np.int64))
+        labels = np.where(gone, -1, labels.astype(np.int64))
+        distances = np.where(gone, np.inf, distances)
         is_self = labels == ids[:, None]
         # Per row, the k first results that are not the query itself (stable: order kept).
         order = np.argsort(is_self, axis=1, kind="stable")[:, :k]
         found = np.take_along_axis(labels, order, axis=1)
         score = (1.0 - np.take_along_axis(distances, order, axis=1)).astype(np.float32)
-        dropped = np.take_along_axis(is_self, order, axis=1)  # a row that held no self match keeps k+1 others
+        # A row that held no self match keeps k+1 others; a removed label is dropped.
+        dropped = np.take_along_axis(is_self, order, axis=1) | (found < 0)
         out_ids[:] = np.where(dropped, -1, found)
         out_scores[:] = np.where(dropped, -np.inf, score)
         return out_ids, out_scores
