@@ -1733,6 +1733,7 @@ class Memory(LifecycleMixin):
         out["vectors"] = {
             "loaded": index is not None,
             "count": None if index is None else len(index),
+            "queued": None if index is None else len(index.stale),  # not yet in HNSW (searched exactly)
             "bytes": None if index is None else index.nbytes(),
             "last_load": dict(self._vectors.last_load),
         }

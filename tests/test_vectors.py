@@ -501,6 +501,7 @@ def test_a_search_right_after_a_write_sees_it_while_the_queue_holds_it(tmp_path,
             mem.delete_entity("v8")
             stale = index.stale
             assert {2000, 2599, 5, 6, 8} <= set(stale)  # entity ids follow insertion order here
+            assert mem.stats()["vectors"]["queued"] == len(stale)
             current = {f"v{i}": x[i] for i in range(2600) if i not in (6, 8)}
             current["v5"] = x[2599]
             names = list(current)
@@ -513,7 +514,7 @@ def test_a_search_right_after_a_write_sees_it_while_the_queue_holds_it(tmp_path,
                 np.testing.assert_allclose([h.score for h in hits], scores[truth], atol=1e-4)  # best first
             assert index.stale == stale  # still queued: the answers above came from the merge
         index.drain()
-        assert not index.stale
+        assert not index.stale and mem.stats()["vectors"]["queued"] == 0
         assert {h.name for h in mem.search(x[2599], k=2)} == {"v5", "v2599"}
 
 
