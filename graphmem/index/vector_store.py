@@ -323,11 +323,12 @@ class VectorStore:
         files.fsync_dir(self.folder)
 
     def close(self) -> None:
-        """Stop the index's worker without draining it (the queue is in the store:
-        the next open catches it up). Call :meth:`save` first to keep it."""
+        """Stop the index's worker without draining it or waiting for its batch under
+        way (the queue is in the store: the next open catches it up, and a quick
+        exit stays quick). Call :meth:`save` first to keep it."""
         index = self._index
         if index is not None:
-            index.close()
+            index.close(wait=False)
 
     def forget(self) -> None:
         """After a write through user Cypher: drop the index and distrust the saved

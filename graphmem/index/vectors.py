@@ -539,9 +539,11 @@ class VectorIndex:
                 queue.paused -= 1
                 queue.cond.notify_all()
 
-    def close(self, *, drain: bool = False) -> None:
+    def close(self, *, drain: bool = False, wait: bool = True) -> None:
         """Stop the worker (after applying the queue if ``drain``). Safe to call twice;
-        writes after it still reach the rows, and :meth:`drain` still applies them."""
+        writes after it still reach the rows, and :meth:`drain` still applies them.
+        ``wait=False`` does not wait for a batch under way (a quick exit: the
+        worker ends after it, and the queue is the next open's catch-up)."""
         if drain:
             self.drain()
         queue = self._queue
@@ -549,7 +551,7 @@ class VectorIndex:
             queue.stopping = True
             queue.cond.notify_all()
             thread = queue.thread
-        if thread is not None and thread is not threading.current_thread():
+        if wait and thread is not None and thread is not threading.current_thread():
             thread.join()
 
     def _apply_batch(self, limit: int, *, worker: bool) -> int:
