@@ -171,6 +171,17 @@ def writes(base: int, calls: int, seed: int) -> dict[str, Any]:
                 start = time.perf_counter_ns()
                 mem.add_entities(batch)
                 times.append(time.perf_counter_ns() - start)
+            held = []  # the same calls with the worker paused: what the worker's CPU costs the writes
+            paused = getattr(index, "paused", None)
+            if paused is not None:
+                extra = [[{"name": f"h{c}-{i}", "embedding": new[c * 100 + i]} for i in range(100)]
+                         for c in range(calls)]  # fmt: skip
+                _drain(index)
+                with paused():
+                    for batch in extra[1:]:
+                        start = time.perf_counter_ns()
+                        mem.add_entities(batch)
+                        held.append(time.perf_counter_ns() - start)
             start = time.perf_counter()
             _drain(index)
             caught_up = time.perf_counter() - start
@@ -194,6 +205,7 @@ def writes(base: int, calls: int, seed: int) -> dict[str, Any]:
     ms = np.array(times) / 1e6
     return {"bench": "writes", "base": base, "calls": len(times), "p50_ms": float(np.median(ms)),
             "p95_ms": float(np.percentile(ms, 95)), "no_vectors_p50_ms": float(np.median(floor)) / 1e6,
+            "worker_paused_p50_ms": float(np.median(held)) / 1e6 if held else None,
             "drain_after_s": caught_up,
             "last_write_found": hit == f"w{calls - 1}-99", "capacity": capacity, "elements": elements,
             "saved_max_elements": manifest["max_elements"], "saved_bytes_per_vector": saved / elements,

@@ -81,6 +81,10 @@ a barrier for its two threads, so neither tiny nor huge batches."""
 
 _BATCH_BOUNDS = (64, 16_384)
 
+_BULK = 2048
+"""Labels in a batch plus those queued behind it from which the worker adds
+on two threads instead of one."""
+
 _WORKER_NICE = 10
 """The worker thread's niceness (Linux: per thread). Ten steps below the caller
 gives it ~10% of a busy core: writes and searches come first, and the exact
@@ -623,8 +627,11 @@ class VectorIndex:
                             for i in ids.tolist()), bool, len(ids))
         if self._hnsw_dead:
             self._hnsw_dead -= BitMap(ids)
+        # A trickle of writes is added on one thread, leaving the other core to
+        # the writer; a backlog (a bulk load, a catch-up) gets both.
+        threads = 2 if len(ids) + upcoming >= _BULK else 1
         if held.any():
-            hnsw.add_items(vectors[held], ids[held], replace_deleted=False)
+            hnsw.add_items(vectors[held], ids[held], num_threads=threads, replace_deleted=False)
         fresh = ~held
         if fresh.any():
             needed = hnsw.element_count + int(fresh.sum())
@@ -632,7 +639,7 @@ class VectorIndex:
             if needed > capacity:
                 step = min(max(capacity // 8, _GROW_STEP[0]), _GROW_STEP[1])
                 hnsw.resize_index(needed + max(step, upcoming))
-            hnsw.add_items(vectors[fresh], ids[fresh], replace_deleted=True)
+            hnsw.add_items(vectors[fresh], ids[fresh], num_threads=threads, replace_deleted=True)
         self._hnsw_labels.update(ids)
 
     def _undelete(self, id_: int) -> bool:
