@@ -174,7 +174,8 @@ def writes(base: int, calls: int, seed: int) -> dict[str, Any]:
             held = []  # the same calls with the worker paused: what the worker's CPU costs the writes
             paused = getattr(index, "paused", None)
             if paused is not None:
-                extra = [[{"name": f"h{c}-{i}", "embedding": new[c * 100 + i]} for i in range(100)]
+                other = rng.normal(size=(calls * 100, DIM)).astype(np.float32)  # not ties of `new`
+                extra = [[{"name": f"h{c}-{i}", "embedding": other[c * 100 + i]} for i in range(100)]
                          for c in range(calls)]  # fmt: skip
                 _drain(index)
                 with paused():
