@@ -240,6 +240,10 @@ class VectorIndex:
     >>> index.close()
     """
 
+    background: bool = True
+    """Whether a worker thread applies the queue (else only :meth:`drain` does);
+    a class default, so a test can hold the worker of an index not created yet."""
+
     def __init__(self, dim: int, params: HnswParams | None = None, *, hnsw: hnswlib.Index | None = None) -> None:
         if dim < 1:
             raise InvalidInput(f"dim must be >= 1, not {dim}")
@@ -271,8 +275,6 @@ class VectorIndex:
         self._hnsw_dead = BitMap()
         self._queue = _Queue()
         self._finalizer = weakref.finalize(self, _stop, self._queue)
-        self.background = True
-        """Whether a worker thread applies the queue (else only :meth:`drain` does)."""
         self.seq = 0
         """The highest store ``updated_at`` (µs) whose vector the rows reflect."""
         self.dirty = False
