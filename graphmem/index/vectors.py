@@ -493,19 +493,25 @@ class VectorIndex:
                 self._hnsw.resize_index(count)
 
     def queue_reconcile(self, changed: np.ndarray) -> int:
-        """After loading a saved graph and the store's rows: queue what the graph
-        may have wrong (labels it holds with no row, labels with a row it lacks,
-        and ``changed``, the labels written after it was saved). Returns how
-        many were queued; the worker (or :meth:`drain`) applies them, comparing
+        """After loading a saved graph and the store's rows: delete the labels it
+        holds with no row, and queue what else it may have wrong (labels with a
+        row it lacks, and ``changed``, the labels written after it was saved).
+        Returns how many were deleted or queued; the worker (or :meth:`drain`) applies them, comparing
         a changed label's vector first, since re-adding an unchanged one is slow."""
-        with self._hnsw_lock.read(), self._lock.write():
+        with self._hnsw_lock.write(), self._lock.write():
+            # Labels with no row are marked deleted at once (cheap, no add):
+            # a saved graph lists the ones it had marked already, which are
+            # not counted, so an unchanged store reports nothing to catch up.
+            gone = self._hnsw_labels - self._labels
+            already = self._hnsw_delete(np.asarray(gone.to_array(), np.int64))
+            removed = len(gone) - already
             suspects = BitMap(np.asarray(changed, np.int64)) & self._labels & self._hnsw_labels
-            queued = (self._hnsw_labels - self._labels) | (self._labels - self._hnsw_labels) | suspects
+            queued = (self._labels - self._hnsw_labels) | suspects
             self._pending |= queued
-            if queued:
+            if queued or removed:
                 self.dirty = True
         self._wake()
-        return len(queued)
+        return removed + len(queued)
 
     # -- the queue's worker --------------------------------------------------------------
 
@@ -594,7 +600,9 @@ class VectorIndex:
 
     # -- the HNSW graph (``_hnsw_lock`` held for writing) ---------------------------------
 
-    def _hnsw_delete(self, ids: np.ndarray) -> None:
+    def _hnsw_delete(self, ids: np.ndarray) -> int:
+        """Mark ``ids`` deleted in HNSW; returns how many already were."""
+        already = 0
         for id_ in ids.tolist():
             if id_ in self._hnsw_labels:
                 try:
@@ -605,8 +613,10 @@ class VectorIndex:
                     # them too: those need nothing. Anything else is real.
                     if "already deleted" not in str(exc):
                         raise
+                    already += 1
                 self._hnsw_labels.discard(id_)
                 self._hnsw_dead.add(id_)
+        return already
 
     def _hnsw_upsert(self, ids: np.ndarray, vectors: np.ndarray, upcoming: int) -> None:
         """Add the vectors of ``ids`` (all with a row); a label HNSW holds is
