@@ -75,10 +75,12 @@ _B = {
     for b in (
         Benchmark("vec_bulk_load", f"`add_entities` of N entities each with a {DIM}-d embedding (and a type and a "
                   f"short text), {LOAD_BATCH:,} per call, into an empty store", "throughput", "entities"),
-        Benchmark("index_build", "close, `graphmem.open` and the first `search` with NO saved index: scans the int8 "
-                  "vectors from the store and builds the HNSW graph (M=16, ef_construction=200). The rate is "
-                  "vectors/s of the whole first search; p50 is the first-search time of a reopen whose index is "
-                  "missing (rebuild). extra: scan_s (store read alone), open_ms, rss_delta_bytes",
+        Benchmark("index_build", "close, `graphmem.open`, the first `search` with NO saved index, then the drain "
+                  "of the index's queue: scans the int8 vectors from the store and builds the HNSW graph (M=16, "
+                  "ef_construction=200). The first search answers before the build (an exact scan of the queue). "
+                  "The rate is vectors/s of open + first search + drain; p50 is that time for a reopen whose index "
+                  "is missing (rebuild). extra: first_search_ms, scan_s (store read alone), open_ms, "
+                  "rss_delta_bytes",
                   "throughput", "vectors"),
         Benchmark("index_save", "`mem.flush()` right after the build: writes hnsw.bin atomically with its manifest "
                   "(CRC-32). extra: bytes per entity on disk (store dir incl. vectors/) and resident (int8 rows + "
@@ -290,7 +292,9 @@ def _run_size(ctx: RunContext, rec: _Recorder, n: int, path: Path, embedder: Any
         start = time.perf_counter_ns()
         mem = graphmem.open(path, engine=ctx.engine, embedder=embedder)
         open_ns = time.perf_counter_ns() - start
-        mem.search(queries[0], K)
+        mem.search(queries[0], K)  # answers at once (exact scan of the queue); the worker builds HNSW
+        first_ns = time.perf_counter_ns() - start
+        mem._vectors.get(DIM).drain()  # the build itself, to its end
         build_ns = time.perf_counter_ns() - start
     rss_after = _rss()
     try:
@@ -300,7 +304,8 @@ def _run_size(ctx: RunContext, rec: _Recorder, n: int, path: Path, embedder: Any
             raise AssertionError(f"expected a rebuild of {n} vectors, got {last_load} with {len(index)}")
         # The store read alone (the rest of the first search is the HNSW build).
         _, scan_ns = timed(lambda: mem._vectors._scan(DIM))
-        rec.add("index_build", summarize([build_ns], n), open_ms=open_ns / 1e6, scan_s=scan_ns / 1e9,
+        rec.add("index_build", summarize([build_ns], n), open_ms=open_ns / 1e6, first_search_ms=first_ns / 1e6,
+                scan_s=scan_ns / 1e9,
                 hnsw_build_s_est=(build_ns - open_ns - scan_ns) / 1e9, rss_delta_bytes=rss_after - rss_before,
                 rss_delta_per_entity=(rss_after - rss_before) / n, ef_construction=index.params.ef_construction,
                 M=index.params.M)  # fmt: skip

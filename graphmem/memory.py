@@ -228,14 +228,19 @@ class Memory(LifecycleMixin):
         ``save_index=False`` skips the index save (seconds on a large store),
         for a process that must exit quickly: the next open catches the saved
         index up from the store, as it does after a crash, at the cost of
-        re-adding what changed since the last save."""
+        re-adding what changed since the last save. The index adds vectors to
+        its HNSW graph in the background; the save first drains that queue,
+        and ``save_index=False`` leaves it to the next open's catch-up."""
         if self._store.closed or not self._owner:
             return
         try:
             if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
                 self.flush(save_index=save_index)
         finally:
-            self._store.close()
+            try:
+                self._vectors.close()  # stops the index's background worker
+            finally:
+                self._store.close()
 
     def flush(self, *, save_index: bool = True) -> None:
         """Write the access statistics gathered since the last write and save the
@@ -1728,6 +1733,7 @@ class Memory(LifecycleMixin):
         out["vectors"] = {
             "loaded": index is not None,
             "count": None if index is None else len(index),
+            "queued": None if index is None else len(index.stale),  # not yet in HNSW (searched exactly)
             "bytes": None if index is None else index.nbytes(),
             "last_load": dict(self._vectors.last_load),
         }

@@ -218,13 +218,13 @@ def _count_checks(monkeypatch):
     seen = {"checked": [], "added": []}
     differing, add = VectorIndex._differing, VectorIndex._hnsw_add
 
-    def counted_differing(self, ids):
+    def counted_differing(self, ids, *rest):
         seen["checked"].extend(np.asarray(ids).tolist())
-        return differing(self, ids)
+        return differing(self, ids, *rest)
 
-    def counted_add(self, ids, vectors):
+    def counted_add(self, ids, *rest):
         seen["added"].extend(np.asarray(ids).tolist())
-        return add(self, ids, vectors)
+        return add(self, ids, *rest)
 
     monkeypatch.setattr(VectorIndex, "_differing", counted_differing)
     monkeypatch.setattr(VectorIndex, "_hnsw_add", counted_add)
@@ -396,37 +396,56 @@ def test_revived_entity_keeps_its_vector_label(mem):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(["upsert", "remove"]), st.lists(st.integers(0, 11), min_size=1,
-                                                                           max_size=4, unique=True),
+@given(st.lists(st.tuples(st.sampled_from(["upsert", "remove", "upsert", "remove", "drain"]),
+                          st.lists(st.integers(0, 11), min_size=1, max_size=4, unique=True),
                           st.integers(0, 3)), min_size=1, max_size=40))
 def test_hnsw_graph_follows_the_rows_under_churn(ops):
-    """Random upserts (new, updated and revived labels) and removals against a
-    dict: after each, the HNSW graph holds exactly the live labels, each with
-    its current vector (searched through HNSW itself, not the exact path)."""
-    from graphmem.index.vectors import VectorIndex
+    """Random upserts (new, updated and revived labels), removals and drains of
+    the queue against a dict, with the worker paused so the queue holds what
+    the steps leave in it. After each step a search (through HNSW merged with
+    the exact scan of the queue: exact_limit=0) answers exactly as the dict;
+    after each drain the HNSW graph itself holds exactly the live labels, each
+    with its current vector."""
+    from graphmem.index.vectors import HnswParams, VectorIndex
 
     directions = np.array([[100, 0], [0, 100], [70, 70], [-70, 70]], np.int8)
-    index = VectorIndex(dim=2)
+    units = directions / np.linalg.norm(directions.astype(np.float32), axis=1, keepdims=True)
+    query = np.array([1.0, 0.0], np.float32)
+    index = VectorIndex(dim=2, params=HnswParams(exact_limit=0))
     model: dict[int, int] = {}
-    for op, ids, which in ops:
-        if op == "upsert":
-            index.upsert(np.array(ids), np.repeat(directions[which : which + 1], len(ids), 0),
-                         np.full(len(ids), 0.01, np.float32))
-            model.update({i: which for i in ids})
-        else:
-            index.remove(np.array(ids))
-            for i in ids:
-                model.pop(i, None)
-        assert sorted(index.labels) == sorted(model)
-        if not model:
-            continue
-        # knn over the whole HNSW graph: exactly the live labels, no ghosts, none lost.
-        labels, distances = index.hnsw.knn_query(np.array([[1.0, 0.0]], np.float32), k=len(model))
-        assert sorted(labels[0].tolist()) == sorted(model)
-        stored = index.hnsw.get_items(sorted(model), return_type="numpy")
-        expected = directions[[model[i] for i in sorted(model)]].astype(np.float32)
-        expected /= np.linalg.norm(expected, axis=1, keepdims=True)
-        np.testing.assert_allclose(stored, expected, atol=1e-4)
+    with index.paused():
+        for op, ids, which in ops:
+            if op == "upsert":
+                index.upsert(np.array(ids), np.repeat(directions[which : which + 1], len(ids), 0),
+                             np.full(len(ids), 0.01, np.float32))
+                model.update({i: which for i in ids})
+            elif op == "remove":
+                index.remove(np.array(ids))
+                for i in ids:
+                    model.pop(i, None)
+            else:
+                index.drain()
+                assert not index.stale
+                _check_hnsw(index, model, directions)
+            assert sorted(index.labels) == sorted(model)
+            found, scores = index.search(query, len(model) + 3)
+            assert sorted(found.tolist()) == sorted(model)
+            np.testing.assert_allclose(scores, [units[model[i]] @ query for i in found.tolist()], atol=1e-5)
+        index.drain()
+        _check_hnsw(index, model, directions)
+    index.close()
+
+
+def _check_hnsw(index, model, directions):
+    """knn over the whole HNSW graph: exactly the live labels, no ghosts, none lost."""
+    if not model:
+        return
+    labels, _ = index.hnsw.knn_query(np.array([[1.0, 0.0]], np.float32), k=len(model))
+    assert sorted(labels[0].tolist()) == sorted(model)
+    stored = index.hnsw.get_items(sorted(model), return_type="numpy")
+    expected = directions[[model[i] for i in sorted(model)]].astype(np.float32)
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(stored, expected, atol=1e-4)
 
 
 def test_entity_expired_before_a_save_and_revived_unindexed_is_found_after_reopen(tmp_path, open_store):
@@ -443,7 +462,144 @@ def test_entity_expired_before_a_save_and_revived_unindexed_is_found_after_reope
         assert mem.search(x[7], k=1)[0].name == "v7"
         assert mem._vectors.last_load["source"] == "file"
         index = mem._vectors.peek()
+        index.drain()  # the catch-up is the worker's: apply it before looking inside HNSW
         hits, _ = index.hnsw.knn_query(x[7:8].astype(np.float32), k=1)
         assert hits[0].tolist() == [7]  # in the HNSW graph itself, not only the exact rows
         assert mem.expire_entity("v7") is True
         assert all(h.name != "v7" for h in mem.search(x[7], k=5))
+
+
+# -- the background queue of the HNSW graph (issue 18) -----------------------------------
+
+
+def _as_stored(x):
+    """Unit rows of the int8 vectors the store keeps for ``x`` (brute force over
+    them is what every plan must reproduce; float32 can order a near tie otherwise)."""
+    rows = np.stack([dequantize(*quantize(v)) for v in x])
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def test_a_search_right_after_a_write_sees_it_while_the_queue_holds_it(tmp_path, open_store):
+    """With the worker paused, new, moved and expired vectors are queued (stale),
+    and a search through HNSW (exact_limit=0) still answers exactly as brute
+    force over the committed vectors: the queue is scanned exactly and merged."""
+    from graphmem.index.vectors import HnswParams
+
+    rng = np.random.default_rng(31)
+    x = _unit(rng, 2600, 16)
+    with open_store(tmp_path / "s") as mem:
+        mem._vectors.params = HnswParams(exact_limit=0)
+        mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(2000)])
+        mem.search(x[0], k=1)  # loads the index
+        index = mem._vectors.peek()
+        index.drain()
+        index.hnsw.set_ef(2600)  # HNSW exhaustive: any difference from brute force is the queue's
+        with index.paused():
+            mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(2000, 2600)])
+            mem.add_entity("v5", embedding=x[2599])  # moved: its old vector is still in HNSW
+            mem.expire_entity("v6")
+            mem.delete_entity("v8")
+            stale = index.stale
+            assert {2000, 2599, 5, 6, 8} <= set(stale)  # entity ids follow insertion order here
+            assert mem.stats()["vectors"]["queued"] == len(stale)
+            current = {f"v{i}": x[i] for i in range(2600) if i not in (6, 8)}
+            current["v5"] = x[2599]
+            names = list(current)
+            matrix = _as_stored(np.stack([current[n] for n in names]))
+            for q in (x[2599], x[5], x[6], x[2300], x[17]):
+                scores = matrix @ q
+                truth = np.argsort(-scores)[:10]
+                hits = mem.search(q, k=10)
+                assert {h.name for h in hits} == {names[i] for i in truth}
+                np.testing.assert_allclose([h.score for h in hits], scores[truth], atol=1e-4)  # best first
+            assert index.stale == stale  # still queued: the answers above came from the merge
+        index.drain()
+        assert not index.stale and mem.stats()["vectors"]["queued"] == 0
+        assert {h.name for h in mem.search(x[2599], k=2)} == {"v5", "v2599"}
+
+
+def test_hnsw_capacity_grows_in_steps_and_loads_at_need(tmp_path, open_store):
+    """Regression (issue 18): capacity doubled and the doubled figure was saved
+    and reloaded (376 MB for 105k vectors)."""
+    x = _unit(np.random.default_rng(33), 4000, 8)
+    with open_store(tmp_path / "s") as mem:
+        mem.add_entity("seed", embedding=x[0])
+        mem.search(x[0], k=1)  # loads the index: the writes below grow it
+        index = mem._vectors.peek()
+        for start in range(1, 4000, 100):
+            mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(start, min(start + 100, 4000))])
+            index.drain()  # one batch at a time: the growth of a trickle of writes
+        assert index.hnsw.element_count == 4000
+        assert index.hnsw.get_max_elements() <= 4000 + 1024
+    manifest = json.loads((tmp_path / "s" / "vectors" / MANIFEST_FILE).read_text())
+    assert manifest["elements"] == 4000
+    with open_store(tmp_path / "s") as mem:
+        mem.search(x[0], k=1)
+        assert mem._vectors.last_load["source"] == "file"
+        assert mem._vectors.peek().hnsw.get_max_elements() == 4000
+
+
+_KILL_IN_WORKER = """
+import os, signal, sys, threading, numpy as np, graphmem
+from graphmem.index.vectors import VectorIndex
+path, n = sys.argv[1], int(sys.argv[2])
+x = np.random.default_rng(41).normal(size=(n, 16)).astype(np.float32)
+mem = graphmem.open(path, embedder=None)
+mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(n * 4 // 5)])
+mem.search(x[0], k=1)
+mem.flush()                                   # the saved index reflects the first 80%
+adding = threading.Event()
+real_add = VectorIndex._hnsw_add
+def signalling_add(self, *args):
+    adding.set()                              # the worker is inside the HNSW add
+    return real_add(self, *args)
+VectorIndex._hnsw_add = signalling_add
+with mem._vectors.peek().paused():            # every write below is committed before the worker starts
+    mem.add_entities([{"name": f"v{i}", "embedding": x[i]} for i in range(n * 4 // 5, n)])
+    mem.add_entity("v1", embedding=x[n - 1])  # moved after the save
+    for i in range(0, n, 10):
+        mem.delete_entity(f"v{i}")            # deleted after the save
+print("acknowledged", flush=True)
+adding.wait()
+os.kill(os.getpid(), signal.SIGKILL)          # mid-add: no drain, no save
+"""
+
+
+@pytest.mark.engine
+def test_kill_during_the_background_add(tmp_path, monkeypatch):
+    """kill -9 while the worker adds committed vectors to HNSW: the reopened store
+    answers as brute force over what was committed, before and after its catch-up."""
+    n = 3000
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(_KILL_IN_WORKER), str(tmp_path / "s"), str(n)],
+                            capture_output=True, text=True, timeout=300, cwd=ROOT, env={**__import__("os").environ,
+                            "GRAPHMEM_ENGINE": ENGINE})  # fmt: skip
+    assert result.returncode == -9 and "acknowledged" in result.stdout, result.stderr
+    x = np.random.default_rng(41).normal(size=(n, 16)).astype(np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    committed = {f"v{i}": x[i] for i in range(n) if i % 10}
+    committed["v1"] = x[n - 1]
+    names = sorted(committed)
+    matrix = _as_stored(np.stack([committed[m] for m in names]))
+    queries = x[np.random.default_rng(42).choice(n, 40, replace=False)]
+
+    def agrees(mem):
+        for q in queries:
+            truth = {names[i] for i in np.argsort(-(matrix @ q))[:10]}
+            assert {h.name for h in mem.search(q, k=10)} == truth
+
+    from graphmem.index.vectors import VectorIndex
+
+    # No worker for the reopened index: the catch-up the load queues stays queued until the drain below.
+    monkeypatch.setattr(VectorIndex, "background", False)
+    with graphmem.open(tmp_path / "s", embedder=None, engine=ENGINE) as mem:
+        assert len(mem) == len(committed)
+        mem.search(queries[0], k=1)  # loads the saved graph and queues the catch-up
+        assert mem._vectors.last_load["source"] == "file" and mem._vectors.last_load["caught_up"] > 0
+        index = mem._vectors.peek()
+        index.hnsw.set_ef(n)  # HNSW exhaustive: a difference from brute force is a lost or stale vector
+        assert index.stale
+        assert 0 < 2 * len(index.stale & index.labels) < len(index)  # the merge plan, not the all-exact one
+        agrees(mem)  # HNSW (the saved 80%) merged with the exact scan of the queue
+        index.drain()
+        assert not index.stale
+        agrees(mem)  # HNSW alone, caught up

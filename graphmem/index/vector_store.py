@@ -10,8 +10,16 @@ Both are written atomically (temp file, fsync, rename, fsync of the folder).
 Loading (lazily, at the first search, under the store's writer lock so no
 commit lands mid-load) always reads the int8 vectors from the store, the
 source of truth. The saved graph is used only if its manifest and checksum
-match; then the entities written after ``store_seq`` are re-added and labels
-of entities that no longer exist are deleted. ``updated_at`` is the store's
+match; then the entities written after ``store_seq``, and labels of entities
+that no longer exist, are queued for the index's background worker: the
+first search does not wait for them (it scans the queued ones exactly), and a
+missing or damaged file queues every vector the same way, so neither a bulk
+load nor a lost file makes a search wait for a full rebuild. The graph is
+loaded with the capacity it needs (``elements``), not the one it had.
+
+Saving (``flush``, ``close``) first drains the queue, so the saved graph holds
+every committed vector and ``store_seq`` means what it says; a close with
+``save_index=False`` or a crash leaves the queue to the next open's catch-up. ``updated_at`` is the store's
 write sequence: the write clock is strictly increasing and starts above the
 saved ``store_seq`` when the store is opened (:meth:`VectorStore.saved_seq`),
 so "written after the save" is exactly ``updated_at > store_seq`` even when
@@ -47,7 +55,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 INDEX_FILE = "hnsw.bin"
 MANIFEST_FILE = "manifest.json"
-_BUILD_CHUNK = 50_000
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -152,15 +159,13 @@ class VectorStore:
             index = VectorIndex(dim, self.params, hnsw=hnsw)
             index.set_rows(ids, q8, scales)
             changed = ids[updated > int(manifest["store_seq"])]
-            fixed = index.reconcile_hnsw(changed)
-            self.last_load = {"source": "file", "caught_up": fixed, "vectors": len(ids)}
+            queued = index.queue_reconcile(changed)
+            self.last_load = {"source": "file", "caught_up": queued, "vectors": len(ids)}
         else:
             index = VectorIndex(dim, self.params)
             if len(ids):
-                index.reserve(len(ids), int(ids.max()))
-            for start in range(0, len(ids), _BUILD_CHUNK):
-                part = slice(start, start + _BUILD_CHUNK)
-                index.upsert(ids[part], q8[part], scales[part])
+                index.reserve(len(ids), int(ids.max()))  # sized once: the worker adds them all
+            index.upsert(ids, q8, scales)
             self.last_load = {"source": "rebuilt", "reason": why, "vectors": len(ids)}
             if why != "no saved index":
                 log.warning("graphmem: vector index at %s rebuilt from the store (%s)", self.folder, why)
@@ -216,8 +221,12 @@ class VectorStore:
             if _crc32(index_path) != manifest["checksum"]:
                 return None, None, "index file checksum mismatch (corrupt)"
             hnsw = hnswlib.Index(space="cosine", dim=dim)
-            hnsw.load_index(str(index_path), max_elements=max(int(manifest["max_elements"]), count, 1024),
-                            allow_replace_deleted=True)  # fmt: skip
+            # The capacity it needs, not the one it was saved with: an older
+            # graphmem doubled capacity and saved it (376 MB for 105k vectors).
+            # Below the file's element count hnswlib takes its header's instead,
+            # so older manifests (no "elements") load as before.
+            need = max(int(manifest.get("elements", 0)), count, 1024)
+            hnsw.load_index(str(index_path), max_elements=need, allow_replace_deleted=True)
             return hnsw, manifest, ""
         except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
             return None, None, f"unreadable saved index: {exc}"
@@ -240,6 +249,7 @@ class VectorStore:
         index_path, manifest_path = self.folder / INDEX_FILE, self.folder / MANIFEST_FILE
         tmp = index_path.with_name(INDEX_FILE + ".tmp")
         mtmp = manifest_path.with_name(MANIFEST_FILE + ".tmp")
+        index.drain()  # the caller holds the store's writer lock: nothing is queued after this
         with index.exclusive():
             try:
                 self._write_files(index, tmp, mtmp, index_path, manifest_path)
@@ -289,6 +299,7 @@ class VectorStore:
             "ef_search": self.params.ef_search,
             "count": len(index),
             "max_elements": index.hnsw.get_max_elements(),
+            "elements": index.hnsw.element_count,
             "size": size,
             "checksum": _crc32(tmp),
             "store_seq": index.seq,
@@ -311,9 +322,18 @@ class VectorStore:
         os.replace(mtmp, manifest_path)
         files.fsync_dir(self.folder)
 
+    def close(self) -> None:
+        """Stop the index's worker without draining it or waiting for its batch under
+        way (the queue is in the store: the next open catches it up, and a quick
+        exit stays quick). Call :meth:`save` first to keep it."""
+        index = self._index
+        if index is not None:
+            index.close(wait=False)
+
     def forget(self) -> None:
         """After a write through user Cypher: drop the index and distrust the saved
         file (Cypher may have changed embeddings without touching ``updated_at``)."""
+        self.close()
         self._index = None
         if self.folder is not None:
             (self.folder / MANIFEST_FILE).unlink(missing_ok=True)

@@ -9,8 +9,24 @@ index is derived data and holds two views of it, both addressed by entity id:
   :func:`graphmem.algorithms.scoring.exact_top_k` when the candidate set is
   small (a type filter, a neighbourhood) or the store is.
 
-hnswlib is not thread-safe between ``add_items``/``resize_index``/
-``mark_deleted`` and ``knn_query``, so a readers-writer lock guards it.
+Writes never wait for the HNSW graph (issue 18). A write updates the int8 rows
+(microseconds) and queues the labels it touched; a background worker applies
+the queue to hnswlib in batches. Until it has, those labels are *stale*: a
+search takes HNSW's answer over the labels that are not stale and merges it
+with an exact scan of the stale ones, so every committed vector is found and
+none is found with an old vector. Removals are queued the same way (the rows
+forget the label at once; HNSW results are filtered until the worker marks
+it deleted), so expiries, deletes and revivals stay exact whatever the queue
+holds. :meth:`VectorIndex.drain` applies the queue in the calling thread;
+:meth:`VectorIndex.paused` holds the worker (tests use it to search with a
+full queue).
+
+Two readers-writer locks, always taken in this order when both are held:
+``_hnsw_lock`` (hnswlib is not thread-safe between ``add_items`` /
+``resize_index`` / ``mark_deleted`` and ``knn_query``) and ``_lock`` (rows,
+labels and the queue). Writers take ``_lock`` alone, so a batch the worker is
+adding to hnswlib (which holds ``_hnsw_lock`` only) never delays a commit.
+
 Deleted slots are reused for new labels (``allow_replace_deleted``), so churn
 does not grow the index without bound while entity ids stay never-reused.
 
@@ -23,11 +39,19 @@ handed to another label, which erases the revived one from hnswlib's label map
 committed). So a label hnswlib holds is updated in place (``unmark_deleted``
 first if it is marked deleted) and only labels it does not hold take a vacant
 slot.
+
+The module is over 500 lines because the two views, their queue and its
+worker share one set of invariants (what "stale" means) and are clearer read
+together.
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
+import time
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -41,8 +65,30 @@ from ..errors import InvalidInput
 
 __all__ = ["RWLock", "HnswParams", "VectorIndex"]
 
+log = logging.getLogger(__name__)
+
 _EXACT_BLOCK_CELLS = 1 << 21
 """Scores per block of :meth:`VectorIndex.neighbours_of`'s exact path (8 MB of float32)."""
+
+_GROW_STEP = (1024, 1 << 16)
+"""Bounds of one capacity step of the HNSW graph (an eighth of its size in
+between): it used to double, and the doubled capacity was saved and reloaded."""
+
+_BATCH_SECONDS = 0.2
+"""The worker sizes its batches to take about this long: searches wait for a
+batch (hnswlib cannot search while it adds), and each ``add_items`` call is
+a barrier for its two threads, so neither tiny nor huge batches."""
+
+_BATCH_BOUNDS = (64, 16_384)
+
+_BULK = 2048
+"""Labels in a batch plus those queued behind it from which the worker adds
+on two threads instead of one."""
+
+_WORKER_NICE = 10
+"""The worker thread's niceness (Linux: per thread). Ten steps below the caller
+gives it ~10% of a busy core: writes and searches come first, and the exact
+scan of the queue keeps answers complete while it waits."""
 
 
 def _top_k_rows(scores: np.ndarray, every: np.ndarray, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +158,68 @@ class HnswParams:
     """Candidate sets up to this size are scored exactly instead of through HNSW."""
 
 
+class _Queue:
+    """What the worker thread shares with its index: a condition to sleep on
+    and flags. The thread holds the index only weakly, so an index nobody
+    closed is still collected, and its finalizer stops the thread."""
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.paused = 0
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+        self.batch = _BATCH_BOUNDS[0]
+        self.failure: BaseException | None = None
+
+
+def _stop(queue: _Queue) -> None:
+    with queue.cond:
+        queue.stopping = True
+        queue.cond.notify_all()
+
+
+def _lower_priority() -> None:
+    """Make the calling thread (and the threads hnswlib starts from it, which
+    inherit it on Linux) yield the CPU to the caller's writes and searches:
+    on a 2-core machine a worker at the same priority doubled their latency."""
+    if not hasattr(os, "setpriority"):
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), _WORKER_NICE)
+    except OSError as exc:  # a sandbox may refuse: the worker still runs, at normal priority
+        log.debug("graphmem: could not lower the vector index worker's priority: %s", exc)
+
+
+def _work(ref: weakref.ReferenceType[VectorIndex], queue: _Queue) -> None:
+    """The worker: sleep until labels are queued, apply them in batches."""
+    _lower_priority()
+    while True:
+        with queue.cond:
+            while True:
+                if queue.stopping:
+                    return
+                index = ref()
+                if index is None:
+                    return
+                if not queue.paused and index._pending:
+                    break
+                del index  # sleeping must not keep the index alive
+                queue.cond.wait()
+        try:
+            start = time.perf_counter()
+            done = index._apply_batch(queue.batch, worker=True)
+            if done >= queue.batch:  # a full batch: size the next to take about _BATCH_SECONDS
+                rate = done / max(time.perf_counter() - start, 1e-6)
+                queue.batch = int(min(max(rate * _BATCH_SECONDS, _BATCH_BOUNDS[0]), _BATCH_BOUNDS[1]))
+        except BaseException as exc:  # noqa: BLE001 - kept and re-raised by drain(); searches stay exact
+            log.error("graphmem: the vector index worker stopped (%s); searches scan the queued vectors exactly",
+                      exc)
+            queue.failure = exc
+            return
+        finally:
+            del index
+
+
 class VectorIndex:
     """Vectors by entity id: an HNSW graph and the int8 rows.
 
@@ -127,14 +235,23 @@ class VectorIndex:
     (7, 1.0)
     >>> index.remove(np.array([7])); int(index.search(query, 1)[0][0]) != 7
     True
+    >>> index.drain(); len(index.stale)
+    0
+    >>> index.close()
     """
+
+    background: bool = True
+    """Whether a worker thread applies the queue (else only :meth:`drain` does);
+    a class default, so a test can hold the worker of an index not created yet."""
 
     def __init__(self, dim: int, params: HnswParams | None = None, *, hnsw: hnswlib.Index | None = None) -> None:
         if dim < 1:
             raise InvalidInput(f"dim must be >= 1, not {dim}")
         self.dim = dim
         self.params = params or HnswParams()
-        self._lock = RWLock()
+        self._lock = RWLock()  # rows, labels, queue
+        self._hnsw_lock = RWLock()  # the hnswlib graph and its label sets
+        self._apply_lock = threading.Lock()  # one applier at a time (worker or drain), in queue order
         if hnsw is None:
             hnsw = hnswlib.Index(space="cosine", dim=dim)
             hnsw.init_index(max_elements=1024, M=self.params.M, ef_construction=self.params.ef_construction,
@@ -145,15 +262,21 @@ class VectorIndex:
         self._rows = np.zeros((0, dim), np.int8)
         self._inv_norms = np.zeros(0, np.float32)
         self._scales = np.zeros(0, np.float32)
-        self._labels = BitMap()  # ids with a live vector, in both views
+        self._labels = BitMap()  # ids with a live vector in the rows
+        # Labels whose HNSW entry may differ from their row (queued, and the
+        # batch being applied): searched exactly, filtered out of HNSW answers.
+        self._pending = BitMap()
+        self._inflight = BitMap()
         # Labels with a live vector in the HNSW graph. A loaded graph lists its
-        # deleted labels in get_ids_list() too: reconcile_hnsw sorts them out.
+        # deleted labels in get_ids_list() too: queue_reconcile sorts them out.
         self._hnsw_labels = BitMap(hnsw.get_ids_list()) if hnsw.element_count else BitMap()
         # Labels marked deleted that may still hold a slot: a superset, since
         # hnswlib hands their slots to new labels without saying which.
         self._hnsw_dead = BitMap()
+        self._queue = _Queue()
+        self._finalizer = weakref.finalize(self, _stop, self._queue)
         self.seq = 0
-        """The highest store ``updated_at`` (µs) whose vector this index reflects."""
+        """The highest store ``updated_at`` (µs) whose vector the rows reflect."""
         self.dirty = False
 
     # -- reading -----------------------------------------------------------------
@@ -166,6 +289,12 @@ class VectorIndex:
         with self._lock.read():
             return BitMap(self._labels)
 
+    @property
+    def stale(self) -> BitMap:
+        """Labels whose change has not reached the HNSW graph yet (queued or being applied)."""
+        with self._lock.read():
+            return self._pending | self._inflight
+
     def search(self, query: np.ndarray, k: int, allowed: BitMap | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Top ``k`` ids by cosine similarity among ``allowed`` (all if ``None``).
 
@@ -173,17 +302,38 @@ class VectorIndex:
         ``exact_limit`` ids (or a store that small) is scored exactly from the
         int8 rows; a larger one goes through HNSW, over-fetching by the inverse
         of the allowed fraction and filtering, doubling until ``k`` survive.
+        Stale labels (:attr:`stale`) are scored exactly and merged in.
         """
         with self._lock.read():
-            live = len(self._labels)
+            # An exact plan needs no HNSW lock: it does not wait for a batch the worker is adding.
+            candidates = self._labels if allowed is None else (allowed & self._labels)
+            if len(candidates) <= self.params.exact_limit and (allowed is not None or len(candidates) <= 1024):
+                if not candidates:
+                    return np.empty(0, np.int64), np.empty(0, np.float32)
+                ids = np.asarray(candidates.to_array(), dtype=np.int64)
+                return exact_top_k(self._rows, self._inv_norms, ids, query, k)
+        with self._hnsw_lock.read(), self._lock.read():  # this order (module docstring)
             candidates = self._labels if allowed is None else (allowed & self._labels)
             n = len(candidates)
             if n == 0:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
-            if n <= self.params.exact_limit and (allowed is not None or n <= 1024):
+            # Removed labels are stale too (HNSW may still return them): they
+            # are not candidates, so filtering HNSW by `indexed` drops them.
+            stale_all = self._pending | self._inflight
+            stale = stale_all & candidates
+            # Mostly stale (a bulk load the worker has not reached): HNSW has little to add.
+            if (n <= self.params.exact_limit and (allowed is not None or n <= 1024)) or 2 * len(stale) >= n:
                 ids = np.asarray(candidates.to_array(), dtype=np.int64)
                 return exact_top_k(self._rows, self._inv_norms, ids, query, k)
-            return self._search_hnsw(query, min(k, n), candidates if allowed is not None else None, live)
+            if not stale_all:
+                return self._search_hnsw(query, min(k, n), candidates if allowed is not None else None)
+            indexed = candidates - stale
+            ids, scores = self._search_hnsw(query, min(k, len(indexed)), indexed)
+            tail_ids, tail_scores = exact_top_k(
+                self._rows, self._inv_norms, np.asarray(stale.to_array(), np.int64), query, k)
+        ids, scores = np.concatenate([ids, tail_ids]), np.concatenate([scores, tail_scores])
+        order = np.lexsort((ids, -scores))[:k]
+        return ids[order], scores[order]
 
     def scores(self, query: np.ndarray, ids: np.ndarray) -> np.ndarray:
         """Exact cosine similarity of ``query`` with each of ``ids`` (0 where an id has no vector)."""
@@ -198,9 +348,14 @@ class VectorIndex:
     def neighbours_of(self, ids: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` nearest other vectors of each of ``ids`` (all with a vector), by
         cosine, as (ids, scores) matrices padded with -1 / -inf: one batched HNSW
-        query (both threads), or exact scores when the index is small."""
+        query (both threads), or exact scores when the index is small.
+
+        A maintenance scan (duplicates): it first applies the queue
+        (:meth:`drain`), so the HNSW graph answers for every label.
+        """
         ids = np.asarray(ids, np.int64)
-        with self._lock.read():
+        self.drain()
+        with self._hnsw_lock.read(), self._lock.read():
             live = len(self._labels)
             k = max(0, min(k, live - 1))
             out_ids = np.full((len(ids), k), -1, np.int64)
@@ -220,22 +375,36 @@ class VectorIndex:
                         queries[start:stop] @ matrix.T, every, ids[start:stop], k)
                 return out_ids, out_scores
             labels, distances = self._hnsw.knn_query(queries, k=k + 1)
-        labels = labels.astype(np.int64)
+            # A label removed after the drain may still be in HNSW (its removal
+            # queued): drop it. (A vector rewritten meanwhile scores as before
+            # the write: the scan raced that write.)
+            gone = ~np.isin(labels, np.asarray(self._labels.to_array(), np.int64))
+        labels = np.where(gone, -1, labels.astype(np.int64))
+        distances = np.where(gone, np.inf, distances)
         is_self = labels == ids[:, None]
         # Per row, the k first results that are not the query itself (stable: order kept).
         order = np.argsort(is_self, axis=1, kind="stable")[:, :k]
         found = np.take_along_axis(labels, order, axis=1)
         score = (1.0 - np.take_along_axis(distances, order, axis=1)).astype(np.float32)
-        dropped = np.take_along_axis(is_self, order, axis=1)  # a row that held no self match keeps k+1 others
+        # A row that held no self match keeps k+1 others; a removed label is dropped.
+        dropped = np.take_along_axis(is_self, order, axis=1) | (found < 0)
         out_ids[:] = np.where(dropped, -1, found)
         out_scores[:] = np.where(dropped, -np.inf, score)
         return out_ids, out_scores
 
-    def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None, live: int) -> tuple[np.ndarray, np.ndarray]:
+    def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None) -> tuple[np.ndarray, np.ndarray]:
+        """HNSW's top ``k`` among ``allowed`` (every label it holds if ``None``);
+        both locks held. ``allowed`` excludes the stale labels when there are any."""
+        live = len(self._hnsw_labels)
+        if k < 1 or live == 0:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
         if allowed is None:
             fetch = k  # hnswlib searches with max(ef, k) candidates: no over-fetch needed
         else:
-            fetch = min(live, max(k, int(np.ceil(k / (len(allowed) / live) * 1.5)) + 8))
+            # Over-fetch by the allowed fraction, plus the stale labels HNSW
+            # still holds (they come back and are dropped).
+            held = len(allowed & self._hnsw_labels) or 1
+            fetch = min(live, max(k, int(np.ceil(k / (held / live) * 1.5)) + 8))
         while True:
             try:
                 labels, distances = self._hnsw.knn_query(query, k=fetch)
@@ -254,7 +423,7 @@ class VectorIndex:
                 return ids[order], scores[order]
             fetch = min(live, fetch * 4)
 
-    # -- writing -----------------------------------------------------------------
+    # -- writing: the rows, at once, and the queue ---------------------------------
 
     def _grow_rows(self, needed: int) -> None:
         if needed <= len(self._rows):
@@ -269,7 +438,7 @@ class VectorIndex:
         self._rows, self._inv_norms, self._scales = rows, inv, scales
 
     def set_rows(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
-        """Install int8 rows without touching HNSW (used when loading a saved graph)."""
+        """Install int8 rows without queueing them for HNSW (used when loading a saved graph)."""
         with self._lock.write():
             self._set_rows(ids, q8, scales)
 
@@ -287,7 +456,8 @@ class VectorIndex:
         self._labels.update(ids)
 
     def upsert(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
-        """Add or replace the vectors of ``ids`` (int8 rows with their scales)."""
+        """Add or replace the vectors of ``ids`` (int8 rows with their scales):
+        searchable on return; the HNSW graph follows in the background."""
         ids = np.asarray(ids, np.int64)
         if len(ids) == 0:
             return
@@ -295,33 +465,193 @@ class VectorIndex:
         scales = np.asarray(scales, np.float32)
         with self._lock.write():
             self._set_rows(ids, q8, scales)
-            self._hnsw_add(ids, q8.astype(np.float32) * scales[:, None])
+            self._pending.update(ids)
             self.dirty = True
+        self._wake()
+
+    def remove(self, ids: np.ndarray) -> None:
+        """Forget the vectors of ``ids`` (ids without a vector are ignored)."""
+        ids = np.asarray(ids, np.int64)
+        with self._lock.write():
+            gone = BitMap(ids) & self._labels
+            self._labels -= gone
+            dead = np.asarray(gone.to_array(), np.int64)
+            self._rows[dead] = 0
+            self._inv_norms[dead] = 0.0
+            # Every id, not only those with a row: HNSW may still hold one the
+            # rows no longer do (a saved graph's label), and the worker checks.
+            self._pending.update(ids)
+            self.dirty = True
+        self._wake()
 
     def reserve(self, count: int, max_id: int) -> None:
         """Size both views once for a known number of vectors (a rebuild), instead
-        of doubling chunk by chunk."""
-        with self._lock.write():
+        of growing step by step."""
+        with self._hnsw_lock.write(), self._lock.write():
             self._grow_rows(max_id + 1)
             if count > self._hnsw.get_max_elements():
                 self._hnsw.resize_index(count)
 
-    def _hnsw_add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+    def queue_reconcile(self, changed: np.ndarray) -> int:
+        """After loading a saved graph and the store's rows: delete the labels it
+        holds with no row, and queue what else it may have wrong (labels with a
+        row it lacks, and ``changed``, the labels written after it was saved).
+        Returns how many were deleted or queued; the worker (or :meth:`drain`) applies them, comparing
+        a changed label's vector first, since re-adding an unchanged one is slow."""
+        with self._hnsw_lock.write(), self._lock.write():
+            # Labels with no row are marked deleted at once (cheap, no add):
+            # a saved graph lists the ones it had marked already, which are
+            # not counted, so an unchanged store reports nothing to catch up.
+            gone = self._hnsw_labels - self._labels
+            already = self._hnsw_delete(np.asarray(gone.to_array(), np.int64))
+            removed = len(gone) - already
+            suspects = BitMap(np.asarray(changed, np.int64)) & self._labels & self._hnsw_labels
+            queued = (self._labels - self._hnsw_labels) | suspects
+            self._pending |= queued
+            if queued or removed:
+                self.dirty = True
+        self._wake()
+        return removed + len(queued)
+
+    # -- the queue's worker --------------------------------------------------------------
+
+    def _wake(self) -> None:
+        queue = self._queue
+        with queue.cond:
+            if queue.stopping or not self.background:
+                return
+            if queue.thread is None and queue.failure is None:
+                queue.thread = threading.Thread(target=_work, args=(weakref.ref(self), queue),
+                                                name="graphmem-vector-index", daemon=True)  # fmt: skip
+                queue.thread.start()
+            queue.cond.notify_all()
+
+    def drain(self) -> None:
+        """Apply the whole queue to the HNSW graph now, in the calling thread
+        (also while :meth:`paused`). Re-raises the error that stopped the worker."""
+        failure = self._queue.failure
+        if failure is not None:
+            raise failure
+        while self._apply_batch(1 << 20, worker=False):
+            pass
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """Hold the worker: on entry any batch it is applying has finished, and
+        until exit it takes no other (writes queue, searches scan them exactly)."""
+        queue = self._queue
+        with queue.cond:
+            queue.paused += 1
+        try:
+            with self._apply_lock:  # waits for the batch under way, if any
+                pass
+            yield
+        finally:
+            with queue.cond:
+                queue.paused -= 1
+                queue.cond.notify_all()
+
+    def close(self, *, drain: bool = False, wait: bool = True) -> None:
+        """Stop the worker (after applying the queue if ``drain``). Safe to call twice;
+        writes after it still reach the rows, and :meth:`drain` still applies them.
+        ``wait=False`` does not wait for a batch under way (a quick exit: the
+        worker ends after it, and the queue is the next open's catch-up)."""
+        if drain:
+            self.drain()
+        queue = self._queue
+        with queue.cond:
+            queue.stopping = True
+            queue.cond.notify_all()
+            thread = queue.thread
+        if wait and thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    def _apply_batch(self, limit: int, *, worker: bool) -> int:
+        """Apply up to ``limit`` queued labels to the HNSW graph; returns how many."""
+        with self._apply_lock:
+            with self._lock.write():
+                if worker and (self._queue.paused or self._queue.stopping):
+                    return 0
+                if not self._pending:
+                    return 0
+                if len(self._pending) <= limit:
+                    batch, self._pending = self._pending, BitMap()
+                else:
+                    batch = BitMap(self._pending[:limit])
+                    self._pending -= batch
+                self._inflight = batch
+                live = np.asarray((batch & self._labels).to_array(), np.int64)
+                gone = np.asarray((batch - self._labels).to_array(), np.int64)
+                vectors = self._rows[live].astype(np.float32) * self._scales[live, None]
+                upcoming = len(self._pending)
+            try:
+                with self._hnsw_lock.write():
+                    self._hnsw_delete(gone)
+                    if len(live):
+                        self._hnsw_upsert(live, vectors, upcoming)
+            except BaseException:
+                with self._lock.write():
+                    self._pending |= batch  # still stale: searches keep scanning them exactly
+                    self._inflight = BitMap()
+                raise
+            with self._lock.write():
+                self._inflight = BitMap()
+            return len(batch)
+
+    # -- the HNSW graph (``_hnsw_lock`` held for writing) ---------------------------------
+
+    def _hnsw_delete(self, ids: np.ndarray) -> int:
+        """Mark ``ids`` deleted in HNSW; returns how many already were."""
+        already = 0
+        for id_ in ids.tolist():
+            if id_ in self._hnsw_labels:
+                try:
+                    self._hnsw.mark_deleted(id_)
+                except RuntimeError as exc:
+                    # A saved graph keeps the labels it had marked deleted, and
+                    # get_ids_list() (which seeds _hnsw_labels on load) lists
+                    # them too: those need nothing. Anything else is real.
+                    if "already deleted" not in str(exc):
+                        raise
+                    already += 1
+                self._hnsw_labels.discard(id_)
+                self._hnsw_dead.add(id_)
+        return already
+
+    def _hnsw_upsert(self, ids: np.ndarray, vectors: np.ndarray, upcoming: int) -> None:
+        """Add the vectors of ``ids`` (all with a row); a label HNSW holds is
+        compared first and re-added only if its vector changed."""
+        held = np.fromiter((i in self._hnsw_labels for i in ids.tolist()), bool, len(ids))
+        if held.any():
+            differing = self._differing(ids[held], vectors[held])
+            keep = ~held | np.fromiter((i in differing for i in ids.tolist()), bool, len(ids))
+            ids, vectors = ids[keep], vectors[keep]
+        if len(ids):
+            self._hnsw_add(ids, vectors, upcoming)
+
+    def _hnsw_add(self, ids: np.ndarray, vectors: np.ndarray, upcoming: int = 0) -> None:
         """Add or update the HNSW vectors of ``ids`` (distinct): in place for a
-        label hnswlib holds, in a vacant or new slot otherwise (module docstring)."""
+        label hnswlib holds, in a vacant or new slot otherwise (module docstring).
+        Capacity grows in bounded steps, or by ``upcoming`` (the rest of the
+        queue) at once when that is larger, never doubling."""
         hnsw = self._hnsw
         held = np.fromiter((i in self._hnsw_labels or (i in self._hnsw_dead and self._undelete(i))
                             for i in ids.tolist()), bool, len(ids))
         if self._hnsw_dead:
             self._hnsw_dead -= BitMap(ids)
+        # A trickle of writes is added on one thread, leaving the other core to
+        # the writer; a backlog (a bulk load, a catch-up) gets both.
+        threads = 2 if len(ids) + upcoming >= _BULK else 1
         if held.any():
-            hnsw.add_items(vectors[held], ids[held], replace_deleted=False)
+            hnsw.add_items(vectors[held], ids[held], num_threads=threads, replace_deleted=False)
         fresh = ~held
         if fresh.any():
             needed = hnsw.element_count + int(fresh.sum())
-            if needed > hnsw.get_max_elements():
-                hnsw.resize_index(max(needed, 2 * hnsw.get_max_elements()))
-            hnsw.add_items(vectors[fresh], ids[fresh], replace_deleted=True)
+            capacity = hnsw.get_max_elements()
+            if needed > capacity:
+                step = min(max(capacity // 8, _GROW_STEP[0]), _GROW_STEP[1])
+                hnsw.resize_index(needed + max(step, upcoming))
+            hnsw.add_items(vectors[fresh], ids[fresh], num_threads=threads, replace_deleted=True)
         self._hnsw_labels.update(ids)
 
     def _undelete(self, id_: int) -> bool:
@@ -337,72 +667,31 @@ class VectorIndex:
             raise
         return True
 
-    def remove(self, ids: np.ndarray) -> None:
-        """Forget the vectors of ``ids`` (ids without a vector are ignored)."""
-        with self._lock.write():
-            for id_ in np.asarray(ids, np.int64).tolist():
-                if id_ in self._hnsw_labels:
-                    self._hnsw.mark_deleted(id_)
-                    self._hnsw_labels.discard(id_)
-                    self._hnsw_dead.add(id_)
-                if id_ in self._labels:
-                    self._labels.discard(id_)
-                    self._rows[id_] = 0
-                    self._inv_norms[id_] = 0.0
-                self.dirty = True
-
-    def reconcile_hnsw(self, changed: np.ndarray) -> int:
-        """Make the HNSW graph agree with the int8 rows: re-add ``changed`` ids and
-        any row it lacks, delete labels with no row. Returns how many were fixed."""
-        with self._lock.write():
-            stale = self._hnsw_labels - self._labels
-            already = 0
-            for id_ in stale:
-                try:
-                    self._hnsw.mark_deleted(id_)
-                except RuntimeError as exc:
-                    # A saved graph keeps the labels it had marked deleted, and
-                    # get_ids_list() (which seeds _hnsw_labels on load) lists
-                    # them too: those need nothing. Anything else is real.
-                    if "already deleted" not in str(exc):
-                        raise
-                    already += 1
-            self._hnsw_labels -= stale
-            self._hnsw_dead |= stale
-            suspects = BitMap(np.asarray(changed, np.int64)) & self._labels & self._hnsw_labels
-            differing = self._differing(np.asarray(suspects.to_array(), np.int64))
-            missing = (self._labels - self._hnsw_labels) | differing
-            ids = np.asarray(missing.to_array(), np.int64)
-            if len(ids):
-                self._hnsw_add(ids, self._rows[ids].astype(np.float32) * self._scales[ids, None])
-            fixed = len(stale) - already + len(ids)
-            if fixed:
-                self.dirty = True
-            return fixed
-
-    def _differing(self, ids: np.ndarray) -> BitMap:
-        """Those of ``ids`` whose HNSW vector is not the int8 row's (hnswlib keeps
-        cosine-space vectors normalised, so compare directions). Re-adding an
+    def _differing(self, ids: np.ndarray, expected: np.ndarray) -> BitMap:
+        """Those of ``ids`` whose HNSW vector is not the direction of their row of
+        ``expected`` (hnswlib keeps cosine-space vectors normalised). Re-adding an
         unchanged vector is slow in hnswlib (an update, ~4 ms each), so a
         catch-up re-adds only what really changed."""
+        norms = np.linalg.norm(expected, axis=1, keepdims=True)
+        unit = np.divide(expected, norms, out=np.zeros_like(expected), where=norms > 0)
         differing = BitMap()
         for start in range(0, len(ids), 50_000):
-            part = ids[start : start + 50_000]
+            part, want = ids[start : start + 50_000], unit[start : start + 50_000]
             try:
                 stored = np.asarray(self._hnsw.get_items(part, return_type="numpy"), np.float32)
             except RuntimeError:
                 # A saved graph lists its deleted labels as held: an entity
                 # expired before the save and revived since is one of them.
                 # Find them (one call each, only in a block that has one).
-                dead = [i for i in part.tolist() if not self._readable(i)]
+                dead = np.array([i for i in part.tolist() if not self._readable(i)], np.int64)
                 self._hnsw_labels -= BitMap(dead)
                 self._hnsw_dead |= BitMap(dead)
                 differing.update(dead)
-                part = part[~np.isin(part, dead)]
+                alive = ~np.isin(part, dead)
+                part, want = part[alive], want[alive]
                 stored = np.asarray(self._hnsw.get_items(part, return_type="numpy"), np.float32).reshape(
                     len(part), self.dim)
-            rows = self._rows[part].astype(np.float32) * self._inv_norms[part, None]
-            close = np.all(np.abs(stored - rows) <= 1e-4, axis=1)
+            close = np.all(np.abs(stored - want) <= 1e-4, axis=1)
             differing.update(part[~close])
         return differing
 
@@ -424,8 +713,8 @@ class VectorIndex:
 
     @contextmanager
     def exclusive(self) -> Iterator[None]:
-        """Hold the write lock (for saving a consistent file)."""
-        with self._lock.write():
+        """Hold both locks (for saving a consistent file)."""
+        with self._hnsw_lock.write(), self._lock.write():
             yield
 
     def nbytes(self) -> dict[str, int]:
