@@ -31,14 +31,22 @@ warm: setup
 demo: setup
 	$(PY) -m graphmem demo
 
+# Two pytest workers (pytest-xdist), a test file each at a time: most of the
+# suite waits on subprocesses (servers, the console in a terminal, crash
+# harnesses) rather than computing, so two workers nearly halve the wall time
+# on two cores. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
+
 # The engine-independent tests and doctests run once; the engine tests run once
 # per engine, each in its own process (kuzu and ladybug cannot share one).
 # The bench extra is installed too (binary wheels, ~70 MB, once per venv) so the
 # benchmark report's smoke test measures every peer; it skips any that is missing.
 test: setup bench-setup
-	$(PY) -m pytest -q -m "not slow"
+	$(PY) -m pytest -q -m "not slow" $(PARALLEL)
 	for engine in $(filter-out kuzu,$(ENGINES)); do \
-		GRAPHMEM_ENGINE=$$engine $(PY) -m pytest -q -m "engine and not slow" -o addopts="-ra --strict-markers" tests || exit 1; \
+		GRAPHMEM_ENGINE=$$engine $(PY) -m pytest -q -m "engine and not slow" -o addopts="-ra --strict-markers" \
+			$(PARALLEL) tests || exit 1; \
 	done
 	@if [ -d $(CONTRACT_DIR) ]; then \
 		for engine in $(ENGINES); do for cap in $(CONTRACT_BUILT); do \

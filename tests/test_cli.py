@@ -87,7 +87,8 @@ def test_unknown_engine_is_a_usage_error():
 
 
 @pytest.mark.engine
-def test_stats_table(run, store):
+def test_stats_table(run, store, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "250")  # the whole store path fits the table's cell, however deep tmp is
     result = run("stats", store)
     assert result.exit_code == 0, result.output
     out = result.stdout

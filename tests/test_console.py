@@ -63,6 +63,10 @@ class Console:
             TERM="xterm",
             NO_COLOR="1",
             PROMPT_TOOLKIT_NO_CPR="1",  # pexpect does not answer cursor-position requests
+            # The terminal's size, as the pty below has it: an inherited COLUMNS
+            # (pytest-xdist's workers have COLUMNS=80) would win over the pty's.
+            COLUMNS="120",
+            LINES="40",
         )
         self.child = pexpect.spawn(
             sys.executable, ["-m", "graphmem", "--engine", ENGINE, "console", str(store), "--embedder", "hash", *args],

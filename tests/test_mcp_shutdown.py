@@ -144,11 +144,17 @@ def test_stdin_eof_answers_what_was_sent_and_stops(tmp_path: Path):
 
 def test_calls_in_flight_at_sigterm_are_finished_answered_and_durable(tmp_path: Path):
     """Eight writes sent at once queue on the writer lock; SIGTERM after the
-    first answer: the seven others were read, so each completes, is answered
-    and is in the store after the exit."""
+    first answer. Every request the server had read is completed, answered and
+    in the store after the exit. A request still unread in the pipe when the
+    signal came (eight requests of ~12 KB outgrow one 64 KiB read, and on a
+    loaded machine the reader may not have come round again) is not read: its
+    call ends with the connection, and none of it may be in the store."""
+    from mcp.shared.exceptions import MCPError
+
     store = tmp_path / "store"
     pidfile = tmp_path / "server.pid"
     answered_after_signal: list[int] = []
+    unanswered: list[int] = []
     signalled = anyio.Event()
 
     async def main():
@@ -156,7 +162,13 @@ def test_calls_in_flight_at_sigterm_are_finished_answered_and_durable(tmp_path: 
             await call(s, "create_entities", entities=[entity("first")])
 
             async def write(i: int) -> None:
-                result = await call(s, "create_entities", entities=[entity(f"w{i}-{j}", "x y z") for j in range(200)])
+                try:
+                    result = await call(s, "create_entities",
+                                        entities=[entity(f"w{i}-{j}", "x y z") for j in range(200)])  # fmt: skip
+                except MCPError as exc:
+                    assert "Connection closed" in str(exc), exc
+                    unanswered.append(i)
+                    return
                 assert len(result["entities"]) == 200
                 if signalled.is_set():
                     answered_after_signal.append(i)
@@ -171,7 +183,14 @@ def test_calls_in_flight_at_sigterm_are_finished_answered_and_durable(tmp_path: 
 
     anyio.run(main)
     assert signalled.is_set() and answered_after_signal, "no call was in flight when the signal arrived"
-    assert_released(store, "first", *(f"w{i}-{j}" for i in range(8) for j in range(200)))
+    answered = [i for i in range(8) if i not in unanswered]
+    assert_released(store, "first", *(f"w{i}-{j}" for i in answered for j in range(200)))
+    mem = reopen(store)
+    try:
+        applied = [f"w{i}-{j}" for i in unanswered for j in range(200) if mem.get_entity(f"w{i}-{j}") is not None]
+    finally:
+        mem.close()
+    assert not applied, f"writes applied but never answered: {applied[:5]}..."
 
 
 def test_the_exit_status_names_the_signal(tmp_path: Path):
