@@ -26,7 +26,6 @@ import ipaddress
 import logging
 import os
 import secrets
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ from ..errors import InvalidInput
 from ..memory import Memory
 from ..store.files import MCP_TOKEN_FILE as TOKEN_FILE
 from ..store.files import read_secret, write_secret
-from .share import Shared
 
 __all__ = ["TOKEN_ENV", "TOKEN_FILE", "parse_address", "resolve_token", "serve_http"]
 
@@ -124,35 +122,21 @@ def serve_http(path: str | os.PathLike[str], open_memory: Callable[[], Memory], 
     ``host`` must be a loopback address (see :func:`parse_address`) and every
     request must carry ``token`` as a bearer token. ``on_listening`` receives
     the endpoint's URL once the socket is bound (with ``port=0``, the port
-    the system chose); ``warm_up`` and ``namespace`` are as in :func:`graphmem.mcp.server.serve`. Returns 128 + the signal's number, or 1 if the server
-    stopped by itself (its socket could not be bound, say).
+    the system chose); ``warm_up`` and ``namespace`` are as in
+    :func:`graphmem.mcp.server.serve`. Returns 128 + the signal's number, or
+    1 if the server stopped by itself (its socket could not be bound, say).
     """
     import anyio
 
-    from .server import _Stop, _Subscribers, build_server
+    from .server import build_server, serving
 
     parse_address(f"[{host}]:{port}" if ":" in host else f"{host}:{port}")  # loopback only, whoever calls
-    if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
-        log.setLevel(logging.INFO)
-    stop = _Stop()
-    try:
-        Path(path).expanduser().mkdir(parents=True, exist_ok=True)
-        shared = Shared(path, open_memory, namespace=namespace)
-        subscribers = _Subscribers()
-        shared.add_listener(subscribers.changed_elsewhere)
-        try:
-            shared.start()
-            if stop.signum is None:
-                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
-                                      warm_up=warm_up)  # fmt: skip
-                app = _RequireToken(server.streamable_http_app(streamable_http_path=ENDPOINT, host=host), token)
-                anyio.run(_run, app, host, port, stop, subscribers, on_listening)
-        finally:
-            shared.close(save_index=False)
-            subscribers.close()
-    finally:
-        stop.restore()
+    with serving(path, open_memory, namespace=namespace) as (stop, shared, subscribers):
+        if stop.signum is None:
+            server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                                  warm_up=warm_up)  # fmt: skip
+            app = _RequireToken(server.streamable_http_app(streamable_http_path=ENDPOINT, host=host), token)
+            anyio.run(_run, app, host, port, stop, subscribers, on_listening)
     if stop.signum is None:
         log.error("the HTTP server stopped without being asked to (see above)")
         return 1

@@ -21,7 +21,8 @@ import signal
 import stat
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from ..memory import Memory
 from .schemas import RESOURCE_URI, TOOLS
 from .share import Shared
 
-__all__ = ["build_server", "serve"]
+__all__ = ["build_server", "serve", "serving"]
 
 log = logging.getLogger("graphmem.mcp")
 
@@ -471,8 +472,27 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
     import anyio
     from mcp.server.stdio import stdio_server
 
+    with serving(path, open_memory, namespace=namespace) as (stop, shared, subscribers):
+        if stop.signum is None:
+            server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                                  warm_up=warm_up)  # fmt: skip
+            anyio.run(_run, server, stop, stdio_server, subscribers)
+    if stop.signum is not None:
+        log.info("stopped by signal %d", stop.signum)
+        return 128 + stop.signum
+    return 0
+
+
+@contextmanager
+def serving(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
+            namespace: str | None) -> Iterator[tuple[_Stop, Shared, _Subscribers]]:  # fmt: skip
+    """What every transport's server holds while it runs: the signal handlers
+    (installed first, so a signal during the open is kept), the store (held,
+    or reached through its holder) and the subscriptions. On the way out the
+    store is closed without saving the vector index (see :func:`serve`) and
+    the handlers are put back."""
     if not logging.getLogger().handlers:
-        # stdout carries the protocol; what the server tells its operator goes to stderr.
+        # stdout carries the stdio protocol; what the server tells its operator goes to stderr.
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(name)s: %(message)s")
         log.setLevel(logging.INFO)  # graphmem's own notes (who holds the store), not the SDK's chatter
     stop = _Stop()
@@ -483,19 +503,12 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         shared.add_listener(subscribers.changed_elsewhere)
         try:
             shared.start()
-            if stop.signum is None:
-                server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
-                                      warm_up=warm_up)  # fmt: skip
-                anyio.run(_run, server, stop, stdio_server, subscribers)
+            yield stop, shared, subscribers
         finally:
             shared.close(save_index=False)
             subscribers.close()
     finally:
         stop.restore()
-    if stop.signum is not None:
-        log.info("stopped by signal %d", stop.signum)
-        return 128 + stop.signum
-    return 0
 
 
 async def _run(server: Any, stop: _Stop, stdio_server: Any, subscribers: _Subscribers) -> None:
