@@ -48,8 +48,9 @@ class RelationEntry:
     stored_type: str
 
 
-def label_of(properties: Any) -> str | None:
-    """The spelling kept in a relation's properties (a dict or its JSON text), if any.
+def label_of(properties: Any, key: str = RELATION_LABEL_KEY) -> str | None:
+    """The spelling kept under ``key`` in a record's properties (a dict or its
+    JSON text), if it is a string; by default a relation type's.
 
     Examples
     --------
@@ -57,13 +58,13 @@ def label_of(properties: Any) -> str | None:
     ('works at', None, None)
     """
     if isinstance(properties, str):
-        if RELATION_LABEL_KEY not in properties:
+        if key not in properties:
             return None
         try:
             properties = json.loads(properties)
         except ValueError:
             return None
-    label = properties.get(RELATION_LABEL_KEY) if isinstance(properties, dict) else None
+    label = properties.get(key) if isinstance(properties, dict) else None
     return label if isinstance(label, str) else None
 
 

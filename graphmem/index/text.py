@@ -37,7 +37,6 @@ Cypher drops the derived state and this index with it.
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -49,6 +48,7 @@ import pyarrow as pa
 from ..records import EntityRow
 from ..store.store import Store
 from ..tiers import unpack
+from .labels import label_of
 
 __all__ = ["TextEntry", "TextIndex", "TYPE_LABEL_KEY"]
 
@@ -82,15 +82,8 @@ class TextEntry:
 
 def shown_type(type_: str, properties: Any) -> str:
     """The type as written: the label property if it is a string, else ``type_``."""
-    if isinstance(properties, str):
-        if TYPE_LABEL_KEY not in properties:
-            return type_
-        try:
-            properties = json.loads(properties)
-        except ValueError:
-            return type_
-    label = properties.get(TYPE_LABEL_KEY) if isinstance(properties, dict) else None
-    return label if isinstance(label, str) else type_
+    label = label_of(properties, TYPE_LABEL_KEY)
+    return type_ if label is None else label
 
 
 class _Space:
