@@ -32,10 +32,12 @@ from .errors import (
     StoreLocked,
     UnsafePath,
 )
+from .api import MemoryAPI
 from .memory import Memory
 from .memory import open_memory as open
 from .index.labels import RelationEntry
 from .index.text import TextEntry
+from .store.files import is_store
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
 if TYPE_CHECKING:  # the cluster extra is optional: import it only on use
@@ -57,6 +59,8 @@ __all__ = [
     "open",
     "connect",
     "Memory",
+    "MemoryAPI",
+    "is_store",
     "StoreConfig",
     "Embedder",
     "DefaultEmbedder",

@@ -35,7 +35,7 @@ from rich.tree import Tree
 from .embed import DefaultEmbedder
 from .errors import CorruptStore, GraphMemError, IncompatibleStore, InvalidInput
 from .memory import Memory, open_memory
-from .store.store import MANIFEST
+from .store.files import is_store
 from .types import Entity, Hit
 from .types import Path as GraphPath
 
@@ -644,10 +644,10 @@ def _fresh_store_path(path: Path, engine: str) -> Path:
         return path
     if not path.is_dir():
         raise GraphMemError(f"{path} is a file; the demo needs a new or empty directory, or an old demo store")
-    if not (path / MANIFEST).is_file():
+    if not is_store(path):
         if any(path.iterdir()):
             raise GraphMemError(
-                f"{path} is a non-empty directory that is not a graphmem store (no {MANIFEST}); the demo only "
+                f"{path} is a non-empty directory that is not a graphmem store (no graphmem manifest); the demo only "
                 "replaces graphmem stores: choose a new or empty directory"
             )
         return path

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
-from pathlib import Path
+import pathlib
 from typing import Any
 
 import numpy as np
@@ -39,7 +39,9 @@ from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
 from .metrics import Latencies, timed
 from .tiers import unpack
 from .temporal import TimeView, TimeViews, check_time
-from .types import Entity, Explanation, History, Hit, NamespaceInfo, Neighbor, Recall, RecalledEntity, Relation
+from .types import (
+    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph,
+)
 from .validate import (
     check_call_totals,
     check_direction,
@@ -187,7 +189,7 @@ class Memory(LifecycleMixin):
     # -- lifecycle ---------------------------------------------------------------
 
     @property
-    def path(self) -> Path | None:
+    def path(self) -> pathlib.Path | None:
         return self._store.path
 
     @property
@@ -1041,7 +1043,7 @@ class Memory(LifecycleMixin):
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both",
         as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> traversal.Path | None:  # fmt: skip
+    ) -> Path | None:  # fmt: skip
         """A shortest path from ``source`` to ``target``, or ``None`` if there is none.
 
         ``direction`` is ``"out"`` (relations followed source to target),
@@ -1073,7 +1075,7 @@ class Memory(LifecycleMixin):
         self, source: str, target: str, *, max_hops: int | None = None,
         types: Iterable[str] | str | None = None, direction: str = "both", limit: int = 100,
         as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> list[traversal.Path]:  # fmt: skip
+    ) -> list[Path]:  # fmt: skip
         """Every shortest path from ``source`` to ``target`` (at most ``limit``), sorted.
 
         Same arguments as :meth:`shortest_path`. Paths are distinct as
@@ -1101,7 +1103,7 @@ class Memory(LifecycleMixin):
         self, name: str, hops: int = 1, *, direction: str = "both",
         types: Iterable[str] | str | None = None, max_entities: int | None = None,
         as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> traversal.KHop:  # fmt: skip
+    ) -> KHop:  # fmt: skip
         """The entities within ``hops`` relations of ``name``, with their distances.
 
         The result maps each name to its hop count (``name`` itself is 0),
@@ -1125,9 +1127,9 @@ class Memory(LifecycleMixin):
 
     def subgraph(
         self, seeds: str | Iterable[str], hops: int = 1, *, direction: str = "both",
-        types: Iterable[str] | str | None = None, max_entities: int = 100, max_relations: int = 500,
+        types: Iterable[str] | str | None = None, max_entities: int | None = 100, max_relations: int | None = 500,
         as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> traversal.Subgraph:  # fmt: skip
+    ) -> Subgraph:  # fmt: skip
         """The entities within ``hops`` of the seed entities, and the relations among them.
 
         For an agent's context: ``entities`` maps each name to its distance
@@ -1768,7 +1770,7 @@ def _rates(hits: int, misses: int) -> dict[str, Any]:
     return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 4) if total else None}
 
 
-def _disk_bytes(path: Path | None) -> int:
+def _disk_bytes(path: pathlib.Path | None) -> int:
     if path is None:
         return 0
     total = 0

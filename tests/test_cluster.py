@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -182,6 +183,59 @@ def test_graph_reads_match_the_embedded_store(cluster):
             c.neighbors("x", as_of=datetime.now(UTC))
 
 
+def test_batched_and_text_methods_match_the_embedded_store(cluster):
+    """The MemoryAPI methods the cluster gained for parity (issue 20): has_entities,
+    has_relations, text_entries, find_text, find_relations, delete_entities and the
+    tracer answer as the embedded store does on the same random data."""
+    rng = np.random.default_rng(11)
+    words = ["Rust", "rusty", "Ölfeld", "straße", "kiwi", "KIWI bird", "x%y", "a_b"]
+    records = [{"name": f"e{i:02d}", "type": ("Person", "Doc", "Rustacean")[i % 3],
+                "observations": [words[j] for j in rng.integers(0, len(words), int(rng.integers(0, 3)))]}
+               for i in range(30)]  # fmt: skip
+    names = [r["name"] for r in records]
+    edges = sorted({(names[a], ("R", "S")[int(t)], names[b])
+                    for a, b, t in zip(rng.integers(0, 30, 60), rng.integers(0, 30, 60), rng.integers(0, 2, 60))
+                    if a != b})  # fmt: skip
+    with _mem(cluster) as c, graphmem.open(embedder=None) as e:
+        for m in (c, e):
+            m.add_entities(records)
+            m.add_relations(edges)
+        asked = [*names[:5], "nobody", names[3]]
+        assert c.has_entities(asked) == e.has_entities(asked) == [True] * 5 + [False, True]
+        triples = [*edges[:4], (names[0], "R", "nobody"), (edges[0][2], edges[0][1], edges[0][0])]
+        assert c.has_relations(triples) == e.has_relations(triples)
+
+        def text(entries):
+            return [None if x is None else (x.name, x.type, x.observations) for x in entries]
+
+        assert text(c.text_entries(asked)) == text(e.text_entries(asked))
+        for needle in ["", "rust", "KIWI", "ölf", "STRASSE", "%", "_", "e1", "zzz"]:
+            assert text(c.find_text(needle)) == text(e.find_text(needle)), needle
+            assert text(c.find_text(needle, limit=2)) == text(e.find_text(needle, limit=2)), needle
+
+        def rels(entries):
+            return sorted((r.source, r.type, r.target, r.stored_type) for r in entries)
+
+        assert rels(c.find_relations()) == rels(e.find_relations())
+        for chosen in (names[:3], ["nobody"], [names[7], names[7]], []):
+            assert rels(c.find_relations(chosen)) == rels(e.find_relations(chosen)), chosen
+        traced = []
+        c.tracer = lambda name, params: traced.append(name)
+        gone = ["e00", "nobody", "e01", "e00"]
+        assert c.delete_entities(gone) == e.delete_entities(gone) == [True, False, True, True]
+        c.tracer = None
+        assert "entity_delete_many" in traced
+        assert c.has_entities(["e00", "e02"]) == [False, True]
+        assert rels(c.find_relations()) == rels(e.find_relations())
+        with pytest.raises(graphmem.InvalidInput):
+            c.has_entities("e02")
+        with pytest.raises(graphmem.InvalidInput):
+            c.delete_entities(["ok", ""])
+        assert len(c) == len(e) == 28  # a refused batch deleted nothing
+        with pytest.raises(graphmem.GraphMemError, match="keeps no versions"):
+            c.search(np.ones(3), known_at=datetime.now(UTC))
+
+
 def test_export_import_between_embedded_store_and_cluster(cluster, tmp_path):
     """`graphmem export` of an embedded store -> `graphmem cluster import` into a
     namespace -> `graphmem cluster export` -> `graphmem import` into a new embedded
@@ -273,7 +327,8 @@ def _namespaces(cluster, count):
             assert m.cypher("MATCH (e:Entity) RETURN count(e) AS n")[0]["n"] == 3
             assert all(h.name.startswith(ns + "/") for h in m.search(np.array([1.0, 0.5, 0.5]), k=10))
             assert m.get_entity(f"{names[0]}/e0") is None or ns == names[0]
-        assert set(names) <= set(base.namespaces())
+        listed = {info.name: (info.entities, info.relations) for info in base.namespaces()}
+        assert all(listed[ns] == (3, 1) for ns in names)
     finally:
         base.close()
 

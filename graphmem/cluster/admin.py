@@ -45,9 +45,9 @@ class Admin:
 
     def nodes(self) -> list[dict[str, Any]]:
         """``CLUSTER NODES`` parsed: port, id, role, slot ranges, flags."""
-        from .local import _lines, _parse_node_line
+        from .local import node_lines, parse_node_line
 
-        return [_parse_node_line(line) for line in _lines(self._client(self._seed).execute_command("CLUSTER", "NODES"))]
+        return [parse_node_line(line) for line in node_lines(self._client(self._seed).execute_command("CLUSTER", "NODES"))]
 
     def primaries(self) -> list[dict[str, Any]]:
         return [n for n in self.nodes() if n["role"] == "primary" and "fail" not in n["flags"] and n["slots"]]

@@ -183,3 +183,34 @@ RELATIONS_AMONG = (
     "UNWIND $names AS n MATCH (a:Entity {name: n})-[r:REL]->(b:Entity) "
     "WHERE b.name IN $names AND ($types IS NULL OR r.type IN $types) RETURN a.name, r.type, b.name"
 )
+
+# -- batched existence, deletes and text (the MemoryAPI methods of issue 20) ---------------
+RELATION_COUNT = "MATCH ()-[r:REL]->() RETURN count(r)"
+RELATIONS_FOUND = (
+    "UNWIND $rows AS row OPTIONAL MATCH (:Entity {name: row.s})-[r:REL {type: row.type}]->(:Entity {name: row.t}) "
+    "RETURN row.i, count(r)"
+)
+# The names that existed go into the request marker too, so a resend answers
+# as the first application did.
+ENTITY_DELETE_MANY = (
+    _GUARD
+    + """
+UNWIND $names AS n
+OPTIONAL MATCH (e:Entity {name: n})
+WITH q, n, e, e IS NOT NULL AS found
+DETACH DELETE e
+WITH q, collect(CASE WHEN found THEN n END) AS gone
+SET q.r = gone
+RETURN gone
+"""
+)
+TEXT_PAGE = "MATCH (e:Entity) WHERE e.id > $after RETURN e.id, e.name, e.type, e.obs ORDER BY e.id LIMIT $n"
+TEXT_MANY = "UNWIND $names AS n MATCH (e:Entity {name: n}) RETURN e.id, e.name, e.type, e.obs"
+RELATIONS_ALL = (
+    "MATCH (a:Entity)-[r:REL]->(b:Entity) RETURN a.id, b.id, a.name, r.type, b.name ORDER BY a.id, b.id, r.type"
+)
+RELATIONS_TOUCHING = (
+    "UNWIND $names AS n MATCH (a:Entity {name: n})-[r:REL]->(b:Entity) RETURN a.id, b.id, a.name, r.type, b.name "
+    "UNION "
+    "UNWIND $names AS n MATCH (a:Entity)-[r:REL]->(b:Entity {name: n}) RETURN a.id, b.id, a.name, r.type, b.name"
+)

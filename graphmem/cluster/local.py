@@ -311,7 +311,7 @@ class LocalCluster:
         def everyone_known() -> bool:
             for node in self.nodes:
                 text = self._redis(node.port).execute_command("CLUSTER", "NODES")
-                lines = [line for line in _lines(text) if "handshake" not in line and "noaddr" not in line]
+                lines = [line for line in node_lines(text) if "handshake" not in line and "noaddr" not in line]
                 if len(lines) != len(self.nodes):
                     return False
             return True
@@ -427,7 +427,7 @@ class LocalCluster:
         for node in self.nodes:
             if self._ours(node):
                 text = self._redis(node.port).execute_command("CLUSTER", "NODES")
-                return [_parse_node_line(line) for line in _lines(text)]
+                return [parse_node_line(line) for line in node_lines(text)]
         raise ClusterUnavailable("no node of the local cluster is running")
 
     def primary_of(self, key: str) -> int:
@@ -446,13 +446,14 @@ class LocalCluster:
         raise ClusterUnavailable("no node of the local cluster is running")
 
 
-def _lines(text: Any) -> list[str]:
+def node_lines(text: Any) -> list[str]:
+    """The non-empty lines of a ``CLUSTER NODES`` reply."""
     if isinstance(text, dict):  # some redis-py versions pre-parse CLUSTER NODES
         raise GraphMemError("unexpected parsed CLUSTER NODES reply")
     return [line for line in str(text).splitlines() if line.strip()]
 
 
-def _parse_node_line(line: str) -> dict[str, Any]:
+def parse_node_line(line: str) -> dict[str, Any]:
     """One line of ``CLUSTER NODES``: ``id addr flags primary ping pong epoch link slot...``."""
     parts = line.split()
     addr = parts[1].split("@")[0]

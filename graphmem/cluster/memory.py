@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import pathlib
 import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
 
@@ -23,7 +24,13 @@ import numpy as np
 from ..embed import Embedder, entity_text, resolve_embedder
 from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ..store.cypher_guard import check_user_cypher
-from ..types import Entity, Explanation, Hit, KHop, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph
+from ..index.labels import RelationEntry
+from ..index.text import TextEntry
+from ..store.store import Tracer
+from ..types import (
+    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall,
+    RecalledEntity, Relation, Subgraph,
+)
 from ..validate import (
     check_direction,
     check_name,
@@ -81,15 +88,52 @@ def _encode_properties(props: dict[str, Any] | None) -> tuple[list[str], list[st
     return list(props), [json.dumps(v, ensure_ascii=False) for v in props.values()]
 
 
+def _statement_names() -> dict[str, str]:
+    """Each statement of :mod:`.cypher` by its text, named as the tracer reports it
+    (the constant's name in lower case, ``expand[out]`` for a dict's entry)."""
+    names: dict[str, str] = {}
+    for name, value in vars(q).items():
+        if name.startswith("_") or not name.isupper():
+            continue
+        if isinstance(value, str):
+            names.setdefault(value, name.lower())
+        elif isinstance(value, dict):
+            for key, text in value.items():
+                names.setdefault(text, f"{name.lower()}[{key}]")
+        elif isinstance(value, tuple):
+            for i, text in enumerate(value):
+                names.setdefault(text, f"{name.lower()}[{i}]")
+    return names
+
+
+_STATEMENT_NAMES = _statement_names()
+
+
+class _Trace:
+    """The tracer of one connection, shared by its namespace views (as the
+    embedded store's tracer is shared by its views)."""
+
+    __slots__ = ("tracer",)
+
+    def __init__(self) -> None:
+        self.tracer: Tracer | None = None
+
+    def __call__(self, text: str, params: Mapping[str, Any] | None) -> None:
+        tracer = self.tracer
+        if tracer is not None:
+            tracer(_STATEMENT_NAMES.get(text, "<cypher>"), params)
+
+
 class _Graph:
     """The falkordb ``Graph`` of one key, its commands sent through the router."""
 
-    def __init__(self, router: Router, key: str) -> None:
+    def __init__(self, router: Router, key: str, trace: _Trace) -> None:
         import falkordb
         from falkordb.query_result import QueryResult
 
         self._router = router
         self.key = key
+        self._trace = trace
         self._result = QueryResult
         # The Graph parses compact replies and resolves label / property ids of
         # returned nodes with procedure calls, which go through execute_command.
@@ -101,6 +145,7 @@ class _Graph:
     def run(self, text: str, params: Mapping[str, Any] | None = None, *, write: bool = False,
             read_only: bool = True) -> Any:  # fmt: skip
         """Run one statement; return falkordb's ``QueryResult``."""
+        self._trace(text, params)
         header = self._graph._build_params_header(dict(params)) if params else ""
         command = "GRAPH.RO_QUERY" if read_only and not write else "GRAPH.QUERY"
         args = (command, self.key, header + text, "--compact")
@@ -125,7 +170,7 @@ class ClusterMemory:
     """
 
     def __init__(self, router: Router, *, namespace: str, embedder: Embedder | None, url: str,
-                 ef_search: int = 100, owner: bool = True) -> None:  # fmt: skip
+                 ef_search: int = 100, owner: bool = True, trace: _Trace | None = None) -> None:  # fmt: skip
         self._router = router
         self._namespace = check_namespace(namespace)
         self._embedder = embedder
@@ -134,7 +179,8 @@ class ClusterMemory:
         self._owner = owner
         self._closed = False
         self._writes = 0
-        self._graph = _Graph(router, graph_key(self._namespace))
+        self._trace = trace if trace is not None else _Trace()
+        self._graph = _Graph(router, graph_key(self._namespace), self._trace)
         self._ensure_schema()
         rows = self._graph.rows(q.DIM_GET)
         self._dim: int | None = int(rows[0][0]) if rows else None
@@ -189,21 +235,34 @@ class ClusterMemory:
         return False
 
     @property
-    def path(self) -> None:
+    def path(self) -> pathlib.Path | None:
         return None
 
     @property
     def engine(self) -> str:
         return "falkordb-cluster"
 
+    @property
+    def tracer(self) -> Tracer | None:
+        """Called with (statement name, parameters) before every statement; ``None`` to stop.
+        Names are those of :mod:`graphmem.cluster.cypher` in lower case; user Cypher is ``"<cypher>"``."""
+        return self._trace.tracer
+
+    @tracer.setter
+    def tracer(self, tracer: Tracer | None) -> None:
+        if tracer is not None and not callable(tracer):
+            raise InvalidInput(f"tracer must be callable or None, not {type(tracer).__name__}")
+        self._trace.tracer = tracer
+
     def namespace(self, name: str) -> ClusterMemory:
         """A memory of namespace ``name`` on the same connection (created by this call)."""
         self._check_open()
         return ClusterMemory(self._router, namespace=name, embedder=self._embedder, url=self._url,
-                             ef_search=self._ef, owner=False)  # fmt: skip
+                             ef_search=self._ef, owner=False, trace=self._trace)  # fmt: skip
 
-    def namespaces(self) -> list[str]:
-        """Every namespace in the cluster, by scanning each primary's keys (no registry)."""
+    def namespaces(self) -> list[NamespaceInfo]:
+        """Every namespace with entities, with its counts, by name: each primary's
+        keys are scanned (there is no registry), then each graph is counted."""
         self._check_open()
         found: set[str] = set()
         for node in self._router.cluster.get_primaries():
@@ -211,18 +270,27 @@ class ClusterMemory:
             for key in client.scan_iter(match="gm:{*", count=1000):
                 if key.endswith("}"):
                     found.add(key[4:-1])
-        return sorted(found)
+        out = []
+        for name in sorted(found):
+            graph = _Graph(self._router, graph_key(name), self._trace)
+            entities = int(graph.rows(q.ENTITY_COUNT)[0][0])
+            if entities:  # a namespace whose entities were all deleted is gone, as on the embedded store
+                out.append(NamespaceInfo(name, entities, int(graph.rows(q.RELATION_COUNT)[0][0])))
+        return out
 
-    def close(self) -> None:
-        """Release the connections (a view from :meth:`namespace` shares them). Safe to call twice."""
+    def close(self, *, save_index: bool = True) -> None:
+        """Release the connections (a view from :meth:`namespace` shares them). Safe to call twice.
+
+        ``save_index`` is accepted for the embedded API's sake: the vector
+        index lives on the servers, so there is nothing local to save."""
         if self._closed:
             return
         self._closed = True
         if self._owner:
             self._router.close()
 
-    def flush(self) -> None:
-        """Nothing to do: a write returns only after a replica confirmed it."""
+    def flush(self, *, save_index: bool = True) -> None:
+        """Nothing to do: a write returns only after a replica confirmed it (``save_index`` as in :meth:`close`)."""
         self._check_open()
 
     def __enter__(self) -> ClusterMemory:
@@ -246,7 +314,13 @@ class ClusterMemory:
     # -- writes ----------------------------------------------------------------------
 
     def _write(self, statement: str, params: dict[str, Any]) -> int | None:
-        """Run a guarded write once (by request id); its result, or ``None`` if its checks refused it."""
+        """Run a guarded write once (by request id); its count, or ``None`` if its checks refused it."""
+        found = self._write_result(statement, params)
+        return None if found is None else int(found or 0)
+
+    def _write_result(self, statement: str, params: dict[str, Any]) -> Any:
+        """Run a guarded write once (by request id); the first value it returned
+        (or its marker kept for a resend), or ``None`` if its checks refused it."""
         rid = uuid.uuid4().hex
         now = _now_us()
         rows = self._graph.run(statement, {**params, "rid": rid, "now": now}, write=True).result_set
@@ -260,7 +334,7 @@ class ClusterMemory:
         self._writes += 1
         if self._writes % _PRUNE_EVERY == 0:
             self._graph.run(q.REQUEST_PRUNE, {"cutoff": now - _REQUEST_TTL_US}, write=True)
-        return int(rows[0][0] or 0)
+        return rows[0][0]
 
     def add_entity(
         self,
@@ -356,6 +430,16 @@ class ClusterMemory:
         name = check_name(name)
         self._check_open()
         return bool(self._write(q.ENTITY_DELETE, {"name": name}))
+
+    def delete_entities(self, names: Iterable[str]) -> list[bool]:
+        """:meth:`delete_entity` for many names in one atomic statement; for each
+        name, whether it existed before the call (a name given twice: ``True`` both times)."""
+        checked = _name_list(names, "delete_entities")
+        self._check_open()
+        if not checked:
+            return []
+        gone = set(self._write_result(q.ENTITY_DELETE_MANY, {"names": list(dict.fromkeys(checked))}) or ())
+        return [name in gone for name in checked]
 
     def remove_observations(self, name: str, observations: Iterable[str]) -> Entity:
         """Remove ``observations`` from ``name`` and return it as stored (ones it lacks
@@ -460,6 +544,46 @@ class ClusterMemory:
 
     def _exists(self, name: str) -> bool:
         return bool(self._graph.rows(q.NAMES_FOUND, {"names": [name]})[0][1])
+
+    def has_entities(self, names: Iterable[str]) -> list[bool]:
+        """Whether :meth:`get_entity` would find each name, in one statement per 2,000 names."""
+        checked = _name_list(names, "has_entities")
+        self._check_open()
+        found: set[str] = set()
+        unique = list(dict.fromkeys(checked))
+        for start in range(0, len(unique), _CHUNK):
+            found.update(n for n, c in self._graph.rows(q.NAMES_FOUND, {"names": unique[start : start + _CHUNK]}) if c)
+        return [name in found for name in checked]
+
+    def has_relations(self, relations: Iterable[tuple[str, str, str]]) -> list[bool]:
+        """Whether each (source, type, target) is a relation, in one statement per 2,000 triples."""
+        if isinstance(relations, (str, bytes, Mapping)):
+            raise InvalidInput("has_relations takes a list of (source, type, target) tuples")
+        rows = []
+        for i, triple in enumerate(relations):
+            if not isinstance(triple, (tuple, list)) or len(triple) != 3:
+                raise InvalidInput(f"relation {i} must be a (source, type, target) tuple, not {triple!r}")
+            s, t, d = triple
+            rows.append({"i": i, "s": check_name(s, "source"), "type": check_type(t, "relation type"),
+                         "t": check_name(d, "target")})  # fmt: skip
+        self._check_open()
+        found = [False] * len(rows)
+        for start in range(0, len(rows), _CHUNK):
+            for i, count in self._graph.rows(q.RELATIONS_FOUND, {"rows": rows[start : start + _CHUNK]}):
+                found[int(i)] = bool(count)
+        return found
+
+    def text_entries(self, names: Iterable[str]) -> list[TextEntry | None]:
+        """The :meth:`find_text` entries of these names (``None`` where :meth:`get_entity` finds nothing)."""
+        checked = _name_list(names, "text_entries")
+        self._check_open()
+        unique = list(dict.fromkeys(checked))
+        found: dict[str, TextEntry] = {}
+        for start in range(0, len(unique), _CHUNK):
+            for row in self._graph.rows(q.TEXT_MANY, {"names": unique[start : start + _CHUNK]}):
+                entry = _text_entry(row)
+                found[entry.name] = entry
+        return [found.get(name) for name in checked]
 
     def neighbors(self, name: str, *, direction: str = "both",
                   types: Iterable[str] | str | None = None, as_of: datetime | None = None,
@@ -613,7 +737,8 @@ class ClusterMemory:
     def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None,
                near: str | Iterable[str] | None = None, max_hops: int | None = None, direction: str = "both",
                relation_types: Iterable[str] | str | None = None, rank: str = "similarity",
-               decay: float = 0.5, as_of: datetime | None = None) -> list[Hit]:  # fmt: skip
+               decay: float = 0.5, as_of: datetime | None = None,
+               known_at: datetime | None = None) -> list[Hit]:  # fmt: skip
         """The ``k`` entities most similar to ``query``, best first.
 
         Without ``near``: FalkorDB's HNSW vector index (approximate; a
@@ -622,7 +747,7 @@ class ClusterMemory:
         on the server), scored exactly, each hit with ``hops`` and ``path``.
         ``rank="hybrid"`` scores ``similarity * decay ** hops``.
         """
-        _now_only(as_of, None)
+        _now_only(as_of, known_at)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
         if rank not in ("similarity", "hybrid"):
@@ -677,12 +802,12 @@ class ClusterMemory:
     def recall(self, query: str | Any, *, k: int = 10, hops: int = 1, max_entities: int = 30,
                max_relations: int = 60, types: Iterable[str] | str | None = None, direction: str = "both",
                relation_types: Iterable[str] | str | None = None, decay: float = 0.5,
-               as_of: datetime | None = None) -> Recall:  # fmt: skip
+               as_of: datetime | None = None, known_at: datetime | None = None) -> Recall:  # fmt: skip
         """What this memory knows about ``query``: the ``k`` most similar entities,
         expanded by ``hops`` relations, each scored ``similarity * decay ** hops``
         (an entity without a vector inherits its seed's similarity); the best
         ``max_entities`` with the ``max_relations`` strongest relations among them."""
-        _now_only(as_of, None)
+        _now_only(as_of, known_at)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
         if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
@@ -726,6 +851,94 @@ class ClusterMemory:
         relations = sorted({tuple(r) for r in among}, key=lambda r: (-(score[r[0]] + score[r[2]]), r))
         truncated = truncated or len(relations) > max_relations
         return Recall(text, entities, tuple(relations[:max_relations]), truncated)  # type: ignore[arg-type]
+
+    # -- text ------------------------------------------------------------------------
+
+    def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]:
+        """The entities whose name, type or an observation contains ``query``, ignoring
+        case, in id order (:meth:`graphmem.Memory.find_text`'s rules). The cluster
+        keeps no text index: this scans the namespace, 2,000 entities per
+        statement, and matches here with Python's ``str.lower`` so that both
+        backends fold case alike."""
+        if not isinstance(query, str):
+            raise InvalidInput(f"query must be a str, not {type(query).__name__}")
+        if limit is not None:
+            check_positive_int(limit, "limit")
+        self._check_open()
+        needle = query.lower()
+        out: list[TextEntry] = []
+        after = -1
+        while True:
+            rows = self._graph.rows(q.TEXT_PAGE, {"after": after, "n": _CHUNK})
+            for row in rows:
+                entry = _text_entry(row)
+                if needle in entry.hay():
+                    out.append(entry)
+                    if limit is not None and len(out) == limit:
+                        return out
+            if len(rows) < _CHUNK:
+                return out
+            after = int(rows[-1][0])
+
+    def find_relations(self, names: Iterable[str] | None = None) -> list[RelationEntry]:
+        """The relations with an end among ``names`` (every one when ``None``), ordered
+        by source id, target id, then type; a name that is no entity contributes nothing."""
+        if names is None:
+            self._check_open()
+            rows = self._graph.rows(q.RELATIONS_ALL)
+        else:
+            checked = list(dict.fromkeys(_name_list(names, "find_relations")))
+            self._check_open()
+            rows = []
+            for start in range(0, len(checked), _CHUNK):
+                rows.extend(self._graph.rows(q.RELATIONS_TOUCHING, {"names": checked[start : start + _CHUNK]}))
+            rows = sorted({tuple(r) for r in rows}, key=lambda r: (r[0], r[1], r[3]))
+        return [RelationEntry(source, type_, target, type_) for _, _, source, type_, target in rows]
+
+    # -- what the cluster keeps no data for ----------------------------------------
+    # Present with the embedded signatures (graphmem.api.MemoryAPI), so that a
+    # call says why instead of an AttributeError.
+
+    def history(self, name: str) -> History:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("history", _NO_HISTORY)
+
+    def expire_entity(self, name: str) -> bool:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("expire_entity", _NO_HISTORY)
+
+    def expire_relation(self, source: str, type: str, target: str) -> bool:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("expire_relation", _NO_HISTORY)
+
+    def purge(self, *, before: datetime | None = None) -> dict[str, int]:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("purge", _NO_HISTORY)
+
+    def forget(self, *, max_entities: int | None = None, policy: str = "lru", hard: bool = False) -> list[str]:
+        """Not available on the cluster backend (no access counts or capacity): raises :class:`NotSupported`."""
+        raise _unsupported("forget", "it keeps no access counts or capacity")
+
+    def access(self, name: str) -> Access:
+        """Not available on the cluster backend (no access counts): raises :class:`NotSupported`."""
+        raise _unsupported("access", "it keeps no access counts")
+
+    def compact(self, *, cold_after: timedelta) -> int:
+        """Not available on the cluster backend (FalkorDB manages its memory): raises :class:`NotSupported`."""
+        raise _unsupported("compact", "FalkorDB manages its own memory")
+
+    def find_duplicates(self, threshold: float = 0.9, *, k: int = 10, types: Any = None) -> list[Duplicate]:
+        """Not available on the cluster backend (no duplicate detection): raises :class:`NotSupported`."""
+        raise _unsupported("find_duplicates", "duplicate detection is not built")
+
+    def merge(self, keep: str, other: str) -> Entity:
+        """Not available on the cluster backend (no duplicate detection): raises :class:`NotSupported`."""
+        raise _unsupported("merge", "duplicate detection is not built")
+
+    def cypher_table(self, query: str, params: Mapping[str, Any] | None = None, *, read_only: bool = False,
+                     allow_file_access: bool = False) -> tuple[list[str], list[list[Any]]]:  # fmt: skip
+        """Not available on the cluster backend (the console is for embedded stores): raises :class:`NotSupported`."""
+        raise _unsupported("cypher_table", "the console and its tables are for embedded stores")
 
     # -- scans, Cypher, stats --------------------------------------------------------
 
@@ -810,26 +1023,22 @@ class ClusterMemory:
         }
 
 
-def _unsupported(name: str, why: str) -> Any:
-    def method(self: ClusterMemory, *args: Any, **kwargs: Any) -> Any:
-        raise NotSupported(f"{name}() is not available on the cluster backend: {why} (README: Cluster backend)")
-
-    method.__name__ = name
-    method.__doc__ = f"Not available on the cluster backend: {why}. Raises :class:`NotSupported`."
-    return method
-
-
-# The embedded API's methods that the cluster backend lacks, present so that
-# calling one says why instead of an AttributeError.
 _NO_HISTORY = "it keeps no versions (an update overwrites) and reads take no time"
-for _name, _why in (
-    ("history", _NO_HISTORY), ("expire_entity", _NO_HISTORY), ("expire_relation", _NO_HISTORY),
-    ("purge", _NO_HISTORY), ("forget", "it keeps no access counts or capacity"),
-    ("access", "it keeps no access counts"), ("compact", "FalkorDB manages its own memory"),
-    ("find_duplicates", "duplicate detection is not built"), ("merge", "duplicate detection is not built"),
-    ("cypher_table", "the console and its tables are for embedded stores"),
-):  # fmt: skip
-    setattr(ClusterMemory, _name, _unsupported(_name, _why))
+
+
+def _unsupported(name: str, why: str) -> NotSupported:
+    return NotSupported(f"{name}() is not available on the cluster backend: {why} (README: Cluster backend)")
+
+
+def _name_list(names: Any, what: str) -> list[str]:
+    if isinstance(names, (str, bytes)) or not isinstance(names, Iterable):
+        raise InvalidInput(f"{what} takes a list of names, not {type(names).__name__}")
+    return [check_name(n) for n in names]
+
+
+def _text_entry(row: Sequence[Any]) -> TextEntry:
+    id_, name, type_, obs = row
+    return TextEntry(int(id_), name, type_, tuple(obs or ()))
 
 
 class _TextView:

@@ -43,6 +43,7 @@ __all__ = [
     "open_creating",
     "narrow",
     "store_root_of",
+    "is_store",
     "fsync_dir",
     "read_secret",
     "write_secret",
@@ -187,6 +188,24 @@ def store_root_of(path: str | os.PathLike[str]) -> Path | None:
         except OSError:
             continue  # a folder we may not look into is not one we can tell about
     return None
+
+
+def is_store(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a graphmem store directory (it holds graphmem's manifest).
+
+    Examples
+    --------
+    >>> import tempfile, graphmem
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     before = graphmem.is_store(folder + "/s")
+    ...     graphmem.open(folder + "/s", embedder=None).close()
+    ...     before, graphmem.is_store(folder + "/s")
+    (False, True)
+    """
+    try:
+        return (Path(os.path.expanduser(os.fspath(path))) / MANIFEST).is_file()
+    except OSError:
+        return False
 
 
 def fsync_dir(folder: Path) -> None:
