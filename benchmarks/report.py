@@ -25,7 +25,7 @@ from .suite import check_budget, describe_budget, human_count
 
 __all__ = [
     "load_average", "now_iso", "python_command", "machine_info", "result_path", "save_result", "load_results",
-    "render_markdown", "write_markdown",
+    "render_markdown", "write_markdown", "keep_hand_sections",
 ]  # fmt: skip
 
 ENGINE_ORDER = ("kuzu", "ladybug")
@@ -321,10 +321,65 @@ def write_markdown(out_dir: Path, markdown_path: Path, plots_dir: Path | None = 
     written = figures.write_plots(results, plots_dir)
     plots = [os.path.relpath(p, markdown_path.parent) for p in written]
     text = render_markdown(results, cluster=summary.load_cluster(out_dir), plots=plots)
+    if markdown_path.is_file():
+        text = keep_hand_sections(text, markdown_path.read_text(encoding="utf-8"))
     tmp = markdown_path.with_suffix(".md.tmp")
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, markdown_path)
     return markdown_path
+
+
+HAND_MARK = "recorded by hand"
+"""A ``## `` heading of RESULTS.md ending with this marks a section written by
+hand (figures from a script outside ``benchmarks.run``, with its command)."""
+_SUITES_HEADING = "# Every suite in full"
+
+
+def keep_hand_sections(generated: str, previous: str) -> str:
+    r"""``generated`` with the hand-recorded sections of ``previous`` put back at
+    the head of "Every suite in full": regenerating RESULTS.md from the JSON
+    must not drop figures that no JSON holds.
+
+    Examples
+    --------
+    >>> old = "# R\n\n## Ops\n\nold\n\n# Every suite in full\n\n## Bulk, recorded by hand\n\nrates\n\n## Core\n"
+    >>> new = "# R\n\n## Ops\n\nnew\n\n# Every suite in full\n\n## Core\n\nrows\n"
+    >>> print(keep_hand_sections(new, old))
+    # R
+    <BLANKLINE>
+    ## Ops
+    <BLANKLINE>
+    new
+    <BLANKLINE>
+    # Every suite in full
+    <BLANKLINE>
+    ## Bulk, recorded by hand
+    <BLANKLINE>
+    rates
+    <BLANKLINE>
+    ## Core
+    <BLANKLINE>
+    rows
+    <BLANKLINE>
+    """
+    sections, current = [], None
+    for line in previous.splitlines():
+        if line.startswith("# ") or line.startswith("## "):
+            current = [line] if line.startswith("## ") and line.rstrip().endswith(HAND_MARK) else None
+            if current is not None:
+                sections.append(current)
+        elif current is not None:
+            current.append(line)
+    if not sections:
+        return generated
+    present = {line for line in generated.splitlines() if line.startswith("## ")}
+    block = "\n".join("\n".join(s).rstrip() + "\n" for s in sections if s[0] not in present)
+    if not block:
+        return generated
+    head, found, tail = generated.partition(_SUITES_HEADING + "\n")
+    if not found:
+        return generated.rstrip() + "\n\n" + _SUITES_HEADING + "\n\n" + block
+    return head + found + "\n" + block + tail
 
 
 def now_iso() -> str:
