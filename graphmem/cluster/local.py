@@ -232,7 +232,7 @@ class LocalCluster:
         if not self._ours(node):
             return True
         try:
-            return self._redis(node.port, timeout=1.0).info("replication").get("role") == "slave"
+            return bool(self._redis(node.port, timeout=1.0).info("replication").get("role") == "slave")
         except redis.RedisError:
             return True
 

@@ -158,7 +158,8 @@ class _Graph:
             raise QueryError(str(exc)) from None
 
     def rows(self, text: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
-        return self.run(text, params).result_set
+        rows: list[list[Any]] = self.run(text, params).result_set
+        return rows
 
 
 class ClusterMemory:
@@ -721,7 +722,7 @@ class ClusterMemory:
         relations = sorted({tuple(r) for r in among}, key=lambda r: (max(ordered[r[0]], ordered[r[2]]), r))
         capped = max_relations is not None and len(relations) > max_relations
         kept = sorted(relations[:max_relations] if max_relations is not None else relations)
-        return Subgraph(MappingProxyType(ordered), tuple(kept), found.truncated or capped)  # type: ignore[arg-type]
+        return Subgraph(MappingProxyType(ordered), tuple(kept), found.truncated or capped)
 
     # -- search ----------------------------------------------------------------------
 
@@ -778,7 +779,7 @@ class ClusterMemory:
         return [Hit(name, -neg, hops, found.path_to(name)) for neg, _, name, hops in scored[:k]]
 
     def _score(self, names: list[str], vector: np.ndarray, types: tuple[str, ...] | None) -> list[tuple[str, int, float]]:
-        out = []
+        out: list[tuple[str, int, float]] = []
         qv = [float(x) for x in vector]
         for start in range(0, len(names), _CHUNK):
             rows = self._graph.rows(q.SCORE, {"names": names[start : start + _CHUNK], "q": qv, "types": _types(types)})
@@ -827,18 +828,18 @@ class ClusterMemory:
         seed_sim = {name: score for name, _, score in seeds}
         found = traverse.reach(self._expand(rel_filter), list(seed_sim), direction=direction, max_hops=hops)
         own = {name: (id_, sim) for name, id_, sim in self._score(list(found.dist), vector, None)}
-        stored = {}
+        stored: dict[str, list[Any]] = {}
         names = list(found.dist)
         for start in range(0, len(names), _CHUNK):
             for row in self._graph.rows(q.ENTITY_GET_MANY, {"names": names[start : start + _CHUNK]}):
                 stored[row[0]] = row
         ranked = []
         for name, dist in found.dist.items():
-            row = stored.get(name)
-            if row is None:  # deleted meanwhile
+            got = stored.get(name)
+            if got is None:  # deleted meanwhile
                 continue
             sim = own[name][1] if name in own else seed_sim[found.origin[name]]
-            ranked.append((-(sim * decay**dist), int(row[6]), name, dist))
+            ranked.append((-(sim * decay**dist), int(got[6]), name, dist))
         ranked.sort()
         truncated = len(ranked) > max_entities
         kept = ranked[:max_entities]
@@ -850,7 +851,7 @@ class ClusterMemory:
         among = self._graph.rows(q.RELATIONS_AMONG, {"names": list(score), "types": _types(rel_filter)}) if kept else []
         relations = sorted({tuple(r) for r in among}, key=lambda r: (-(score[r[0]] + score[r[2]]), r))
         truncated = truncated or len(relations) > max_relations
-        return Recall(text, entities, tuple(relations[:max_relations]), truncated)  # type: ignore[arg-type]
+        return Recall(text, entities, tuple(relations[:max_relations]), truncated)
 
     # -- text ------------------------------------------------------------------------
 
@@ -892,7 +893,7 @@ class ClusterMemory:
             rows = []
             for start in range(0, len(checked), _CHUNK):
                 rows.extend(self._graph.rows(q.RELATIONS_TOUCHING, {"names": checked[start : start + _CHUNK]}))
-            rows = sorted({tuple(r) for r in rows}, key=lambda r: (r[0], r[1], r[3]))
+            rows = sorted({tuple(r) for r in rows}, key=lambda r: (r[0], r[1], r[3]))  # type: ignore[misc]
         return [RelationEntry(source, type_, target, type_) for _, _, source, type_, target in rows]
 
     # -- what the cluster keeps no data for ----------------------------------------

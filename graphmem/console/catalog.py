@@ -127,7 +127,7 @@ class Catalog:
         return [row[0] for row in self._mem.cypher_table(_NAMES_BY_PREFIX, {"prefix": prefix.lower()})[1]]
 
     def common_patterns(self) -> list[tuple[str, str, str, int]]:
-        return [tuple(row) for row in self._mem.cypher_table(_COMMON_PATTERNS)[1]]  # type: ignore[misc]
+        return [(str(s), str(r), str(t), int(n)) for s, r, t, n in self._mem.cypher_table(_COMMON_PATTERNS)[1]]
 
     @property
     def composed_search(self) -> bool:

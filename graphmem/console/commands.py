@@ -190,7 +190,7 @@ COMMANDS: dict[str, Command] = {}
 
 
 def command(name: str, usage: str, summary: str, *, aliases: tuple[str, ...] = (), options: tuple[str, ...] = (),
-            requires: str | None = None):  # fmt: skip
+            requires: str | None = None) -> Callable[[Callable[[Session, str], None]], Callable[[Session, str], None]]:  # fmt: skip
     def register(fn: Callable[[Session, str], None]) -> Callable[[Session, str], None]:
         cmd = Command(name, usage, summary, fn, aliases, options, requires)
         for key in (name, *aliases):

@@ -86,9 +86,10 @@ class ConsoleCompleter(Completer):
         elif name in ("unset", "param") and " " not in rest.strip():
             yield from _words(sorted(self.session.params), word)
         else:
-            cmd = COMMANDS.get(name)
-            if cmd is None:
+            found = COMMANDS.get(name)
+            if found is None:
                 return
+            cmd = found
             match = _TYPE_LIKE.match(word)
             if match and match.group(1) in cmd.options:
                 key, prefix = match.groups()
@@ -126,8 +127,8 @@ class ConsoleCompleter(Completer):
         elif re.search(r"[(\[][A-Za-z_0-9]*\s*:\s*\Z", before):
             bracket = re.search(r"([(\[])[A-Za-z_0-9]*\s*:\s*\Z", before)
             node = bracket is not None and bracket.group(1) == "("
-            tables = [t for t, kind in self.catalog.tables.items() if (kind == "NODE") == node]
-            yield from _words(tables, word, meta="node table" if node else "relation table")
+            kinds = [t for t, kind in self.catalog.tables.items() if (kind == "NODE") == node]
+            yield from _words(kinds, word, meta="node table" if node else "relation table")
         elif word or not statement.strip() or before[-1:].isspace():
             yield from self._keywords(word)
 

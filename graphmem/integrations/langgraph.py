@@ -37,7 +37,7 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 from urllib.parse import unquote
 
 try:
@@ -59,6 +59,7 @@ try:
         get_text_at_path,
         tokenize_path,
     )
+    from langchain_core.embeddings import Embeddings
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise ImportError(
         "graphmem.integrations.langgraph needs LangGraph: pip install 'graphmem[langgraph]'"
@@ -67,7 +68,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
 import numpy as np
 
 from ..config import MAX_NAME_LENGTH
-from ..errors import InvalidInput, NotFound, ReadOnlyStore
+from ..errors import CorruptStore, InvalidInput, NotFound, ReadOnlyStore
 from ..memory import Memory, open_memory
 from ..types import Entity
 
@@ -94,7 +95,7 @@ def _needs_escape(char: str) -> bool:
 
 
 def _escape(text: str) -> str:
-    out = []
+    out: list[str] = []
     for char in text:
         if _needs_escape(char):
             out.extend(f"%{b:02X}" for b in char.encode("utf-8", "surrogatepass"))
@@ -179,7 +180,7 @@ class GraphSearchItem(SearchItem):
         self.hops = hops
         self.path = path
 
-    def dict(self) -> dict:
+    def dict(self) -> dict[str, Any]:
         out = super().dict()
         out["hops"] = self.hops
         out["path"] = None if self.path is None else list(self.path)
@@ -311,14 +312,14 @@ def _compare(value: Any, wanted: Any) -> bool:
     if isinstance(wanted, (list, tuple)):
         return (isinstance(value, (list, tuple)) and len(value) == len(wanted)
                 and all(_compare(a, b) for a, b in zip(value, wanted)))  # fmt: skip
-    return value == wanted
+    return bool(value == wanted)
 
 
 def _operator(value: Any, op: str, operand: Any) -> bool:
     if op == "$eq":
-        return value == operand
+        return bool(value == operand)
     if op == "$ne":
-        return value != operand
+        return bool(value != operand)
     # LangGraph's InMemoryStore compares as floats and raises on a missing or
     # non-numeric field; here such an item simply does not match.
     try:
@@ -445,9 +446,9 @@ class GraphMemStore(BaseStore):
         self._scan_epoch = 0
         self._sweeper: threading.Thread | None = None
         self._stop = threading.Event()
-        self.ttl_config = dict(ttl) if ttl is not None else None
+        self.ttl_config: TTLConfig | None = cast(TTLConfig, dict(ttl)) if ttl is not None else None
         self.index_config = dict(index) if index is not None else None
-        self.embeddings = None
+        self.embeddings: Embeddings | None = None
         self._fields: list[tuple[str, Any]] = []
         try:
             if self.index_config is not None:
@@ -503,7 +504,8 @@ class GraphMemStore(BaseStore):
     def batch(self, ops: Iterable[Op]) -> list[Result]:
         """Run ``ops`` (see the class notes for what a batch guarantees)."""
         plan = self._plan(ops)
-        queries, documents = {}, []
+        queries: dict[str, list[float]] = {}
+        documents: list[list[float]] = []
         if self.embeddings is not None:
             if plan.queries:
                 queries = {q: self.embeddings.embed_query(q) for q in plan.queries}
@@ -515,7 +517,8 @@ class GraphMemStore(BaseStore):
     async def abatch(self, ops: Iterable[Op]) -> list[Result]:
         """:meth:`batch` for asyncio: the embedder's async form, the store work in a worker thread."""
         plan = self._plan(ops)
-        queries, documents = {}, []
+        queries: dict[str, list[float]] = {}
+        documents: list[list[float]] = []
         if self.embeddings is not None:
             if plan.queries:
                 vectors = await asyncio.gather(*(self.embeddings.aembed_query(q) for q in plan.queries))
@@ -533,7 +536,7 @@ class GraphMemStore(BaseStore):
         for op in ops:
             if isinstance(op, PutOp):
                 puts[(op.namespace, op.key)] = op
-        texts = {}
+        texts: dict[tuple[tuple[str, ...], str], list[str]] = {}
         if self.embeddings is not None:
             for where, op in puts.items():
                 if op.value is None or op.index is False:
@@ -542,8 +545,8 @@ class GraphMemStore(BaseStore):
                 found = [t for _, tokens in paths for t in get_text_at_path(op.value, tokens)]
                 if found:
                     texts[where] = found
-        queries = list(dict.fromkeys(
-            op.query for op in ops if isinstance(op, SearchOp) and op.query and self.embeddings is not None))
+        queries = [] if self.embeddings is None else list(dict.fromkeys(
+            op.query for op in ops if isinstance(op, SearchOp) and op.query))  # fmt: skip
         return _Plan(ops, puts, texts, queries)
 
     def _run(self, plan: _Plan, queries: dict[str, Any], documents: Sequence[Any]) -> list[Result]:
@@ -605,6 +608,8 @@ class GraphMemStore(BaseStore):
         # to graphmem but not an update of the item: it pins the item's time.
         pinned = meta.get("updated_at")
         updated = _utc(pinned) if pinned is not None else entity.updated_at
+        if entity.created_at is None or updated is None:  # every stored entity has both: a read of the store
+            raise CorruptStore(f"item entity {entity.name!r} has no write time")
         return _Stored(tuple(meta["namespace"]), meta["key"], entity.name, entity.properties.get("value", {}),
                        entity.created_at, updated, bool(meta.get("indexed")), meta.get("ttl"), expires)  # fmt: skip
 
@@ -619,13 +624,15 @@ class GraphMemStore(BaseStore):
             if self._known is not None:
                 return dict(self._known)
             generation = self._known_generation
-        out = {}
+        out: dict[str, tuple[str, ...]] = {}
         for info in self._memory.namespaces():
             name = info.name
             if name.startswith(_PREFIX):
-                out[name] = decode_namespace(name)
+                decoded = decode_namespace(name)
+                if decoded is not None:  # a namespace under the prefix that LangGraph did not make
+                    out[name] = decoded
             elif name.startswith(_HASHED_NS):
-                found = self._hashed.get(name)
+                found: tuple[str, ...] | None = self._hashed.get(name)
                 if found is None:
                     for entity in self._memory.namespace(name).iter_entities(batch_size=1):
                         meta = entity.properties.get("langgraph")
@@ -694,7 +701,7 @@ class GraphMemStore(BaseStore):
             items = sorted((s for space in spaces for s in self._scan(space, op.filter, now)),
                            key=lambda s: (s.namespace, s.key))  # fmt: skip
             return [(s, None) for s in items[op.offset:want]]
-        ranked = []
+        ranked: list[tuple[_Stored, float]] = []
         for space in spaces:
             ranked.extend((s, score) for s, score, _ in self._ranked(space, np.asarray(vector, np.float32),
                                                                      op.filter, want, now))
