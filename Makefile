@@ -42,7 +42,10 @@ PARALLEL := $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile
 # per engine, each in its own process (kuzu and ladybug cannot share one).
 # The bench extra is installed too (binary wheels, ~70 MB, once per venv) so the
 # benchmark report's smoke test measures every peer; it skips any that is missing.
+# The layering of DESIGN.md is checked first (import-linter contracts in
+# pyproject.toml, every module; about a second).
 test: setup bench-setup
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest -q -m "not slow" $(PARALLEL)
 	for engine in $(filter-out kuzu,$(ENGINES)); do \
 		GRAPHMEM_ENGINE=$$engine $(PY) -m pytest -q -m "engine and not slow" -o addopts="-ra --strict-markers" \

@@ -32,10 +32,10 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.tree import Tree
 
+from . import is_store
 from .embed import DefaultEmbedder
 from .errors import CorruptStore, GraphMemError, IncompatibleStore, InvalidInput
 from .memory import Memory, open_memory
-from .store.files import is_store
 from .types import Entity, Hit
 from .types import Path as GraphPath
 
