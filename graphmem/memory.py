@@ -44,17 +44,19 @@ from .types import (
 )
 from .validate import (
     check_call_totals,
+    check_decay,
     check_direction,
     check_name,
     check_namespace,
     check_observations,
     check_param_strings,
     check_positive_int,
+    check_rank,
     check_type,
     check_types_filter,
     check_vector,
 )
-from .retrieval import check_decay, check_rank, near_search, rank_context, read_briefs
+from .retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,

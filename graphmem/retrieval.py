@@ -25,7 +25,6 @@ from pyroaring import BitMap
 from . import traversal
 from .algorithms import paths as kernels
 from .algorithms.paths import Reach
-from .errors import InvalidInput
 from .index.derived import DerivedState
 from .index.vectors import VectorIndex
 from .records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
@@ -36,24 +35,11 @@ if TYPE_CHECKING:
     from .index.entity_cache import EntityCache
     from .store.store import Store
 
-__all__ = ["RANKS", "check_rank", "check_decay", "near_search", "recall_seeds", "rank_context", "read_briefs"]
+__all__ = ["near_search", "recall_seeds", "rank_context", "read_briefs"]
 
-RANKS = ("similarity", "hybrid")
 HYBRID_EXACT_LIMIT = 200_000
 """Up to this many candidates, hybrid ranking scores every one exactly; above,
 it re-ranks an over-fetched similarity top list (documented as approximate)."""
-
-
-def check_rank(rank: Any) -> str:
-    if rank not in RANKS:
-        raise InvalidInput(f"rank must be one of {', '.join(RANKS)}, not {rank!r}")
-    return str(rank)
-
-
-def check_decay(decay: Any) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < float(decay) <= 1.0:
-        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
-    return float(decay)
 
 
 def _hits(

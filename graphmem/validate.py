@@ -31,6 +31,10 @@ from .config import (
 from .errors import InvalidInput
 
 __all__ = [
+    "RANKS",
+    "check_count",
+    "check_decay",
+    "check_rank",
     "check_name",
     "check_namespace",
     "check_type",
@@ -321,6 +325,42 @@ def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> in
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise InvalidInput(f"{what} must be a positive int, not {value!r}")
     return value
+
+
+def check_count(value: Any, what: str, *, allow_none: bool = False) -> int | None:
+    """``value`` if it is an int >= 0 (a hop count, a cap that may be zero); ``None`` passes with ``allow_none``.
+
+    Examples
+    --------
+    >>> check_count(0, "hops"), check_count(None, "max_relations", allow_none=True)
+    (0, None)
+    >>> check_count(True, "hops")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: hops must be an int >= 0, not True
+    """
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        accepted = "an int >= 0 or None" if allow_none else "an int >= 0"
+        raise InvalidInput(f"{what} must be {accepted}, not {value!r}")
+    return int(value)
+
+
+RANKS = ("similarity", "hybrid")
+"""How ``search(near=...)`` orders its hits: by similarity alone, or by ``similarity * decay ** hops``."""
+
+
+def check_rank(rank: Any) -> str:
+    if rank not in RANKS:
+        raise InvalidInput(f"rank must be one of {', '.join(RANKS)}, not {rank!r}")
+    return str(rank)
+
+
+def check_decay(decay: Any) -> float:
+    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < float(decay) <= 1.0:
+        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
+    return float(decay)
 
 
 # -- columns ----------------------------------------------------------------------

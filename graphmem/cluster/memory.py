@@ -36,8 +36,11 @@ from ..validate import (
     check_name,
     check_namespace,
     check_observations,
+    check_count,
+    check_decay,
     check_positive_int,
     check_properties,
+    check_rank,
     check_text,
     check_type,
     check_types_filter,
@@ -641,8 +644,7 @@ class ClusterMemory:
         """The entities within ``hops`` relations of ``name`` with their distances, nearest first."""
         _now_only(as_of, known_at)
         name = check_name(name)
-        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        check_count(hops, "hops")
         direction = check_direction(direction)
         type_filter = check_types_filter(types)
         check_positive_int(max_entities, "max_entities", allow_none=True)
@@ -697,14 +699,11 @@ class ClusterMemory:
         and the ``(source, type, target)`` relations among them that pass ``types``;
         the caps keep the nearest entities and the relations of the nearest ones."""
         _now_only(as_of, known_at)
-        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        check_count(hops, "hops")
         direction = check_direction(direction)
         type_filter = check_types_filter(types)
         check_positive_int(max_entities, "max_entities", allow_none=True)
-        if max_relations is not None and (isinstance(max_relations, bool) or not isinstance(max_relations, int)
-                                          or max_relations < 0):  # fmt: skip
-            raise InvalidInput(f"max_relations must be an int >= 0 or None, not {max_relations!r}")
+        check_count(max_relations, "max_relations", allow_none=True)
         names = _anchor_names(seeds)
         self._check_open()
         self._require(names, " (given as a seed)")
@@ -751,9 +750,8 @@ class ClusterMemory:
         _now_only(as_of, known_at)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         type_filter = check_types_filter(types)
-        if rank not in ("similarity", "hybrid"):
-            raise InvalidInput(f"rank must be 'similarity' or 'hybrid', not {rank!r}")
-        decay = _check_decay(decay)
+        rank = check_rank(rank)
+        decay = check_decay(decay)
         if near is None and max_hops is not None:
             raise InvalidInput("max_hops limits the distance from `near`: give near= too")
         if near is None and rank == "hybrid":
@@ -811,14 +809,12 @@ class ClusterMemory:
         _now_only(as_of, known_at)
         k = check_positive_int(k, "k")  # type: ignore[assignment]
         check_positive_int(max_entities, "max_entities")
-        if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
-            raise InvalidInput(f"max_relations must be an int >= 0, not {max_relations!r}")
-        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
+        check_count(max_relations, "max_relations")
+        check_count(hops, "hops")
         type_filter = check_types_filter(types)
         direction = check_direction(direction)
         rel_filter = check_types_filter(relation_types, "relation_types")
-        decay = _check_decay(decay)
+        decay = check_decay(decay)
         text = query if isinstance(query, str) else None
         vector = self._query_vector(query)
         self._check_open()
@@ -1073,12 +1069,6 @@ def _types(types: tuple[str, ...] | None) -> list[str] | None:
     return None if types is None else list(types)
 
 
-def _check_decay(decay: Any) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay <= 1:
-        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
-    return float(decay)
-
-
 def _anchor_names(near: Any) -> list[str]:
     names = [near] if isinstance(near, str) else near
     if not isinstance(names, Iterable):
@@ -1195,8 +1185,7 @@ def connect(url: str, *, namespace: str = "default", embedder: Any = "default", 
     namespace = check_namespace(namespace)
     if address.password is None and os.environ.get("GRAPHMEM_CLUSTER_PASSWORD"):
         address = type(address)(address.nodes, address.username, os.environ["GRAPHMEM_CLUSTER_PASSWORD"])
-    if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
-        raise InvalidInput(f"replicas must be an int >= 0, not {replicas!r}")
+    check_count(replicas, "replicas")
     resolved = resolve_embedder(embedder)
     router = Router(address, deadline=deadline, replicas=replicas)
     try:

@@ -71,6 +71,7 @@ from ..config import MAX_NAME_LENGTH
 from ..errors import CorruptStore, InvalidInput, NotFound, ReadOnlyStore
 from ..memory import Memory, open_memory
 from ..types import Entity
+from ..validate import check_count
 
 __all__ = ["GraphMemStore", "GraphSearchItem", "encode_namespace", "decode_namespace", "encode_key", "decode_key"]
 
@@ -235,12 +236,6 @@ def _check_labels(namespace: Any, what: str, *, empty_ok: bool) -> tuple[str, ..
     return namespace
 
 
-def _check_count(value: Any, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{what} must be an int >= 0, not {value!r}")
-    return value
-
-
 def _check_filter(filter: Any) -> None:
     if filter is None:
         return
@@ -284,8 +279,8 @@ def _check_op(op: Any) -> None:
     elif isinstance(op, SearchOp):
         _check_labels(op.namespace_prefix, "namespace_prefix", empty_ok=True)
         _check_filter(op.filter)
-        _check_count(op.limit, "limit")
-        _check_count(op.offset, "offset")
+        check_count(op.limit, "limit")
+        check_count(op.offset, "offset")
         if op.query is not None and not isinstance(op.query, str):
             raise InvalidInput(f"query must be a str, not {type(op.query).__name__}")
     elif isinstance(op, ListNamespacesOp):
@@ -294,9 +289,9 @@ def _check_op(op: Any) -> None:
                 raise InvalidInput(f"match_type must be 'prefix' or 'suffix', not {condition.match_type!r}")
             _check_labels(tuple(condition.path), "match path", empty_ok=True)
         if op.max_depth is not None:
-            _check_count(op.max_depth, "max_depth")
-        _check_count(op.limit, "limit")
-        _check_count(op.offset, "offset")
+            check_count(op.max_depth, "max_depth")
+        check_count(op.limit, "limit")
+        check_count(op.offset, "offset")
     else:
         raise InvalidInput(f"Unknown operation type: {type(op)}")
 
@@ -911,8 +906,8 @@ class GraphMemStore(BaseStore):
               max_hops: int | None, vector: Any) -> list[SearchItem]:  # fmt: skip
         _check_labels(namespace, "namespace", empty_ok=False)
         _check_filter(filter)
-        _check_count(limit, "limit")
-        _check_count(offset, "offset")
+        check_count(limit, "limit")
+        check_count(offset, "offset")
         keys = [near] if isinstance(near, str) else list(near)
         if not keys or not all(isinstance(k, str) for k in keys):
             raise InvalidInput("near must be an item key or a list of keys")
