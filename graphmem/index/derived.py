@@ -158,7 +158,7 @@ class Bounds:
     def set_entity(self, id_: int, valid_from: datetime | None, valid_to: datetime | None) -> None:
         self.set_entities([id_], [valid_from], [valid_to])
 
-    def set_entities(self, ids: Sequence[int], valid_from: Sequence[datetime | None],
+    def set_entities(self, ids: Sequence[int] | np.ndarray, valid_from: Sequence[datetime | None],
                      valid_to: Sequence[datetime | None]) -> None:
         """Set (or clear, when both ends are ``None``) the validity of these entities."""
         keys = np.asarray(ids, np.int64).reshape(-1)
@@ -169,7 +169,7 @@ class Bounds:
     def set_relation(self, triple: Triple, valid_from: datetime | None, valid_to: datetime | None) -> None:
         self.set_relations([triple], [valid_from], [valid_to])
 
-    def set_relations(self, triples: Sequence[Triple], valid_from: Sequence[datetime | None],
+    def set_relations(self, triples: Sequence[Triple] | np.ndarray, valid_from: Sequence[datetime | None],
                       valid_to: Sequence[datetime | None]) -> None:
         """Set (or clear) the validity of these (source, type code, target) relations, one array update."""
         if len(triples):
