@@ -3,8 +3,11 @@
 Everything here can be rebuilt from the store: the key/id map, the entity-type
 and relation-type bitmaps and the relation arrays. They load on first use (a
 reopened store answers lookups at once) under the store's writer lock, so no
-commit can land between the scan and the install; writes keep them exact; a
-write through user Cypher drops them all and the next use reloads.
+commit can land between the scan and the install; writes keep them exact,
+through :class:`GraphState`'s methods only (the one owner of these
+structures: see its docstring for how readers stay consistent without
+locks or retries); a write through user Cypher drops them all and the next
+use reloads.
 
 A load first takes the state saved beside the store (:mod:`.saved`, memory
 mapped); if writes happened after that save (a crash before the next one),
