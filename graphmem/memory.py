@@ -34,7 +34,7 @@ from .records import (
 from .store.engine import default_engine
 from .scan import decode_entities, decode_relations
 from .store.store import CypherResult, Store, Tracer
-from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy, normalize_name
+from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy
 from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
 from .metrics import Latencies, timed
 from .tiers import unpack
@@ -430,10 +430,8 @@ class Memory(LifecycleMixin):
                 return False
             self._flush_access()
             def bookkeeping() -> None:
-                bulk.apply_entities(state, self._cache, plan)
-                if state.text is not None:
-                    state.text.put_arrow(self._namespace, plan.ids.tolist(), batch.name_list, plan.types,
-                                         batch.observations, batch.properties)
+                bulk.apply_entities(state, self._cache, plan,
+                                    text=(batch.name_list, batch.observations, batch.properties))
 
             tx.after_commit(bookkeeping)
         return True
@@ -559,9 +557,6 @@ class Memory(LifecycleMixin):
 
             def bookkeeping() -> None:
                 apply_entity_plan(state, self._cache, plan)
-                if state.normalized is not None:
-                    for row in (*plan.created, *plan.revived):
-                        state.normalized[(row.namespace, normalize_name(row.name))] = row.key
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
                 index = self._vectors.peek()
@@ -636,11 +631,9 @@ class Memory(LifecycleMixin):
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
             def bookkeeping() -> None:
-                state.expired.pop(key, None)
-                if id_ is not None:
-                    self._forget_entity(state, key, id_, incident)
+                self._forget_entities(state, {} if id_ is None else {key: id_}, incident, expire=False,
+                                      dropped=[key])
                 self._cache.written(deleted=[key])
-                state.generation += 1
 
             tx.after_commit(bookkeeping)
         return True
@@ -681,12 +674,8 @@ class Memory(LifecycleMixin):
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
             def bookkeeping() -> None:
-                for key in present:
-                    state.expired.pop(key, None)
-                if current:
-                    self._forget_entities(state, current, incident)
+                self._forget_entities(state, current, incident, expire=False, dropped=present)
                 self._cache.written(deleted=present)
-                state.generation += 1
 
             tx.after_commit(bookkeeping)
         gone = set(present)
@@ -714,45 +703,22 @@ class Memory(LifecycleMixin):
             self._store.execute("entity_expire", {"key": key, "now": now})
 
             def bookkeeping() -> None:
-                self._forget_entity(state, key, id_, incident)
-                state.expired[key] = id_
+                self._forget_entities(state, {key: id_}, incident, expire=True)
                 self._cache.written(dropped=[key])  # the row stays, now expired
-                state.generation += 1
 
             tx.after_commit(bookkeeping)
         return True
 
-    def _forget_entity(self, state: DerivedState, key: str, id_: int, incident: set[tuple[int, int, int]]) -> None:
-        """Drop a deleted or expired entity from the current graph's structures."""
-        self._forget_entities(state, {key: id_}, incident)
-
-    def _forget_entities(self, state: DerivedState, ids: dict[str, int], incident: set[tuple[int, int, int]]) -> None:
+    def _forget_entities(self, state: DerivedState, ids: dict[str, int], incident: set[tuple[int, int, int]], *,
+                         expire: bool, dropped: Iterable[str] = ()) -> None:
         """Drop deleted or expired entities (key -> id) and the relations ``incident``
-        to them from the current graph's structures, each structure updated once."""
-        gone = list(ids.values())
-        gone_set = set(gone)
-        for key in ids:
-            state.ids.remove(key)
-        state.entity_types.discard_everywhere(gone)
-        state.namespaces.discard_everywhere(gone)
-        state.edges.remove(incident)
-        state.relation_types.discard_everywhere(gone)
-        # The surviving end of each removed relation may have lost its last one of a type.
-        survivors = {(t[0], t[1]) for t in incident if t[0] not in gone_set} | {
-            (t[2], t[1]) for t in incident if t[2] not in gone_set}
-        self._refresh_relation_types(state, survivors)
-        state.bounds.drop_entities(gone)
-        state.bounds.drop_relations(list(incident))
-        if state.text is not None:
-            state.text.remove(gone)
-        if state.normalized is not None:
-            for key in ids:
-                space, name = key.split(KEY_SEPARATOR, 1)
-                state.normalized.pop((space, normalize_name(name)), None)
+        to them from the graph state (:meth:`GraphState.remove_entities`), the
+        access statistics and the vector index."""
+        state.remove_entities(ids, incident, expire=expire, dropped=dropped)
         self._shared.access.discard(ids)
         index = self._vectors.peek()
-        if index is not None:
-            index.remove(np.array(gone, np.int64))
+        if index is not None and ids:
+            index.remove(np.array(list(ids.values()), np.int64))
 
     # -- relations ---------------------------------------------------------------
 
@@ -830,11 +796,7 @@ class Memory(LifecycleMixin):
                 return False
             self._flush_access()
             def bookkeeping() -> None:
-                bulk.apply_relations(state, plan)
-                if state.labels is not None:
-                    names = plan.type_names
-                    state.labels.written(list(zip(plan.src.tolist(), [names[i] for i in plan.local.tolist()],
-                                                  plan.dst.tolist())), batch.properties.to_pylist())  # fmt: skip
+                bulk.apply_relations(state, plan, properties=batch.properties)
 
             tx.after_commit(bookkeeping)
         return True
@@ -850,7 +812,7 @@ class Memory(LifecycleMixin):
             self._flush_access()  # after upsert_relations' NotFound check: see _flush_access
 
             def bookkeeping() -> None:
-                self._refresh_relation_types(state, apply_relation_plan(state, plan))
+                apply_relation_plan(state, plan)
 
             tx.after_commit(bookkeeping)
 
@@ -890,10 +852,7 @@ class Memory(LifecycleMixin):
                 self._store.execute("relation_delete", params)
 
             def bookkeeping() -> None:
-                state.edges.remove([(s, code, d)])
-                state.bounds.drop_relations([(s, code, d)])
-                self._refresh_relation_types(state, {(s, code), (d, code)})
-                state.generation += 1
+                state.remove_relations([(s, code, d)])
 
             tx.after_commit(bookkeeping)
         return True
@@ -949,21 +908,10 @@ class Memory(LifecycleMixin):
             left = {key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")}
 
             def bookkeeping() -> None:
-                gone = [key for key in state.expired if key not in left]
-                state.expired.clear()
-                state.expired.update(left)
-                self._cache.written(dropped=gone)
-                state.generation += 1
+                self._cache.written(dropped=state.replace_expired(left))
 
             tx.after_commit(bookkeeping)
         return counts
-
-    @staticmethod
-    def _refresh_relation_types(state: Any, pairs: Iterable[tuple[int, int]]) -> None:
-        """Drop an entity from a relation type's bitmap once its last such relation is gone."""
-        for node, code in pairs:
-            if not state.edges.has_incident_type(node, code):
-                state.relation_types.discard(state.edges.type_names[code], [node])
 
     # -- traversal ---------------------------------------------------------------
 
@@ -996,11 +944,12 @@ class Memory(LifecycleMixin):
             return []
         self._store.check_open()
         graph, _ = self._graph(as_of, known_at)
+        view = graph.edges.view  # before the name: see graphmem.traversal
         id_ = graph.ids.id_of(key)
         if id_ is None:
             # An entity whose validity does not cover the time read is not there.
             raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
-        return traversal.neighbors(graph, id_, direction, type_filter)
+        return traversal.neighbors(graph, id_, direction, type_filter, view=view)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
@@ -1225,6 +1174,10 @@ class Memory(LifecycleMixin):
             if found is not None:
                 return found
         state, view = self._graph(as_of, known_at)
+        edge_view = None
+        if near is not None:
+            state.edges.maybe_compact()
+            edge_view = state.edges.view  # before the anchors' names: see graphmem.traversal
         anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
@@ -1236,6 +1189,7 @@ class Memory(LifecycleMixin):
             found = near_search(
                 state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
                 direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
+                view=edge_view,
             )  # fmt: skip
             self._shared.access.record(self._key(h.name) for h in found)
             return found
@@ -1497,13 +1451,11 @@ class Memory(LifecycleMixin):
                 rows = np.unique(rows, axis=0)
                 rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
         type_names = edges.type_names
-        key_of = state.ids.key_of
+        key_ever = state.ids.key_ever  # an end deleted since the rows were read keeps its name
         shown = labels.shown
         out = []
         for s, c, d in rows.tolist():
-            source, target = key_of(s), key_of(d)
-            if source is None or target is None:
-                continue  # an end is being deleted (the id map changes a moment before the relations)
+            source, target = key_ever(s), key_ever(d)
             stored = type_names[c]
             out.append(RelationEntry(source.split(KEY_SEPARATOR, 1)[1], shown(s, stored, d),
                                      target.split(KEY_SEPARATOR, 1)[1], stored))  # fmt: skip
@@ -1514,10 +1466,7 @@ class Memory(LifecycleMixin):
         if labels is not None:
             return labels
         with self._store.exclusive():
-            state = self._derived.get()
-            if state.labels is None:
-                state.labels = RelationLabels.load(self._store)
-            return state.labels
+            return self._derived.get().relation_labels(lambda: RelationLabels.load(self._store))
 
     def _text_index(self) -> TextIndex:
         """The derived state's text index, built on first use under the writer lock."""
@@ -1525,10 +1474,7 @@ class Memory(LifecycleMixin):
         if text is not None:
             return text
         with self._store.exclusive():
-            state = self._derived.get()
-            if state.text is None:
-                state.text = TextIndex.load(self._store)
-            return state.text
+            return self._derived.get().text_index(lambda: TextIndex.load(self._store))
 
     # -- scans -------------------------------------------------------------------
 
