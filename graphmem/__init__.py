@@ -36,6 +36,7 @@ from .api import MemoryAPI
 from .memory import Memory
 from .memory import open_memory as open
 from .index.labels import RelationEntry
+from .index.names import NameEntry
 from .index.text import TextEntry
 from .store.files import is_store
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
@@ -75,6 +76,7 @@ __all__ = [
     "History",
     "NamespaceInfo",
     "TextEntry",
+    "NameEntry",
     "RelationEntry",
     "GraphMemError",
     "InvalidInput",

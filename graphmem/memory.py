@@ -25,12 +25,14 @@ from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOn
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.labels import RelationEntry, RelationLabels
+from .index.names import NameEntry, NameIndex
 from .index.text import TextEntry, TextIndex
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
 from .records import (
     KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
+from .store import files as store_files
 from .store.engine import default_engine
 from .scan import decode_entities, decode_relations
 from .store.store import CypherResult, Store, Tracer
@@ -131,6 +133,8 @@ class Memory(LifecycleMixin):
         self._vectors = VectorStore(store)
         store.commit_failed_hooks.append(self._invalidate)  # a COMMIT that raised may still have applied
         self._owner = True
+        self._fingerprint: tuple[Any, ...] | None = None  # read-only: the store's files at open (see reuse=)
+        self._names: tuple[DerivedState, int, str, NameIndex] | None = None  # (state, generation, namespace, index)
         meta = dict(store.execute("meta_all"))
         self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
         # Writes are stamped after both saves, so each catch-up finds exactly
@@ -245,6 +249,23 @@ class Memory(LifecycleMixin):
                 self._vectors.close()  # stops the index's background worker
             finally:
                 self._store.close()
+
+    def _adopt(self, other: Memory) -> bool:
+        """Take over what ``other`` (closed, read-only) loaded, if no write reached the
+        store since it was opened; whether it did."""
+        if (other._fingerprint is None or other._fingerprint != self._fingerprint or other.path != self.path
+                or other.engine != self.engine or other._vector_dim != self._vector_dim):  # fmt: skip
+            return False
+        if other._derived.loaded:
+            self._derived._state = other._derived.get()
+            self._derived.last_load = {"source": "reused"}
+        index = other._vectors.peek()
+        if index is not None:
+            self._vectors._index = index
+            self._vectors.last_load = {"source": "reused", "vectors": len(index)}
+        self._cache = other._cache
+        self._names = other._names
+        return True
 
     def flush(self, *, save_index: bool = True) -> None:
         """Write the access statistics gathered since the last write and save the
@@ -1411,6 +1432,68 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         return self._text_index().find(self._namespace, query, limit=limit)
 
+    def find_names(self, prefix: str = "", *, limit: int = 10, type: str | None = None) -> list[NameEntry]:
+        """Up to ``limit`` current entities whose name starts with ``prefix``, ignoring case, in name order.
+
+        Name order ignores case (ties: the exact name); ``type`` keeps only
+        entities of that type (``prefix=""`` with a type: the type's first
+        names). Answered from an in-memory index of the names
+        (:mod:`graphmem.index.names`), built on first use after a write
+        (~0.4 s at 1M entities) instead of a scan of the store per call;
+        validity bounds are not applied (as :meth:`find_text`).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "ada", "type": "Person"}, {"name": "Adam", "type": "Person"},
+        ...                           {"name": "Bob", "type": "Robot"}])
+        ...     [e.name for e in mem.find_names("AD")], mem.find_names(type="Robot")
+        (['ada', 'Adam'], [NameEntry(name='Bob', type='Robot')])
+        """
+        if not isinstance(prefix, str):
+            raise InvalidInput(f"prefix must be a str, not {prefix.__class__.__name__}")
+        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        if type is not None and not isinstance(type, str):
+            raise InvalidInput(f"type must be a str or None, not {type!r}")
+        self._store.check_open()
+        return [NameEntry(name, kind) for name, kind in self._name_index().find(prefix, limit=limit, type=type)]
+
+    def types_of(self, names: Iterable[str]) -> list[str | None]:
+        """The type of each named current entity of this namespace, ``None`` for one that
+        does not exist; from memory (one lookup per name, no store read).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Ada", "type": "Person"}, {"name": "x"}])
+        ...     mem.types_of(["Ada", "x", "nobody"])
+        ['Person', 'Entity', None]
+        """
+        if isinstance(names, str):
+            raise InvalidInput("names must be a list of names, not one str")
+        keys = [self._key(check_name(n, "name")) for n in names]
+        self._store.check_open()
+        index = self._name_index()
+        ids = self._derived.get().ids
+        out: list[str | None] = []
+        for key in keys:
+            id_ = ids.id_of(key)
+            out.append(None if id_ is None else index.type_of(id_))
+        return out
+
+    def _name_index(self) -> NameIndex:
+        """The name index of the current graph state, built again after a write."""
+        state = self._derived.get()
+        generation = state.generation  # read first: a write landing during the build makes the next call rebuild
+        cached = self._names  # a namespace view starts with its parent's: the namespace is part of the key
+        if cached is not None and cached[0] is state and cached[1] == generation and cached[2] == self._namespace:
+            return cached[3]
+        index = NameIndex.build(state.ids, state.entity_types, self._namespace)
+        self._names = (state, generation, self._namespace, index)
+        return index
+
     def find_relations(self, names: Iterable[str] | None = None) -> list[RelationEntry]:
         """The current relations of this namespace with an end among ``names`` (every one when ``None``).
 
@@ -1744,6 +1827,7 @@ def open_memory(
     capacity_policy: str = "lru",
     duplicates: str = "allow",
     mode: int | None = None,
+    reuse: Memory | None = None,
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
@@ -1766,9 +1850,20 @@ def open_memory(
     umask. ``mode`` widens that deliberately (``mode=0o750`` lets the group
     read: files become ``0o640``); it applies when the store is created, and
     an existing store keeps its modes.
+
+    ``reuse`` (read-only opens only) takes a closed read-only memory of the
+    same store: when no write reached the store since that one was opened
+    (:func:`graphmem.store.files.fingerprint`), this memory takes over what
+    it had loaded (the graph state, the vector index, the entity cache)
+    instead of loading them again; otherwise it is ignored. A process that
+    reads a store now and then without keeping it open (``graphmem view``)
+    so pays for the open alone.
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
+    if reuse is not None and (not isinstance(reuse, Memory) or not read_only or not reuse.read_only
+                              or not reuse.closed):  # fmt: skip
+        raise InvalidInput("reuse takes a closed read-only Memory, and only for a read-only open")
     namespace = check_namespace(namespace)
     if capacity is not None:
         capacity = check_positive_int(capacity, "capacity")
@@ -1782,6 +1877,10 @@ def open_memory(
         memory = Memory(store, embedder=resolved, namespace=namespace)
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
         memory._shared.duplicates = duplicates
+        if read_only:
+            memory._fingerprint = store_files.fingerprint(store.path)
+            if reuse is not None:
+                memory._adopt(reuse)
         if read_only and namespace != DEFAULT_NAMESPACE and not store.execute("namespace_exists",
                                                                                  {"namespace": namespace}):
             known = ", ".join(repr(info.name) for info in memory.namespaces()) or "none"
