@@ -153,9 +153,12 @@ def _store(mem: Memory) -> Any:
     return mem._store
 
 
-def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
-    entity = mem.get_entity(name, as_of=at)
-    return None if entity is None else entity.type
+def _types(mem: Memory, names: list[str], at: datetime | None) -> list[str | None]:
+    """The type of each entity (at ``at``): now from memory in one call, at a past time
+    one read each (an entity's type may have changed since)."""
+    if at is None:
+        return mem.types_of(names)
+    return [None if (e := mem.get_entity(name, as_of=at)) is None else e.type for name in names]
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -204,21 +207,19 @@ def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list
 
 
 def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
-    """The first entities of one type, by name (a drill-down from the overview)."""
-    rows = _store(mem).execute("view_type_members", {"namespace": mem.namespace_name, "type": type, "limit": limit + 1})
-    names = [r[0] for r in rows]
+    """The first entities of one type, by name ignoring case (a drill-down from the overview)."""
+    names = [e.name for e in mem.find_names("", limit=limit + 1, type=type)]
     return {"type": type, "names": names[:limit], "truncated": len(names) > limit}
 
 
 def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
     """Entities whose name starts with ``q`` (ignoring case) and, with an embedder, those closest in meaning."""
-    prefix = [{"name": n, "type": t} for n, t in
-              _store(mem).execute("view_name_prefix",
-                                  {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
+    prefix = [{"name": e.name, "type": e.type} for e in mem.find_names(q, limit=k)]
     meaning: list[dict[str, Any]] = []
     if mem.embedder is not None and mem.vector_dim is not None:
-        for hit in mem.search(q, k):
-            meaning.append({"name": hit.name, "score": round(hit.score, 4), "type": _type_of(mem, hit.name, None)})
+        hits = mem.search(q, k)
+        for hit, kind in zip(hits, mem.types_of([h.name for h in hits])):
+            meaning.append({"name": hit.name, "score": round(hit.score, 4), "type": kind})
     return {"q": q, "prefix": prefix, "meaning": meaning}
 
 
@@ -243,14 +244,16 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
 def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
     """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist."""
     found = mem.neighbors(name, as_of=as_of)
+    shown = found[:limit]
+    kind, *kinds = _types(mem, [name] + [n.name for n in shown], as_of)
     return {
         "name": name,
-        "type": _type_of(mem, name, as_of),
+        "type": kind,
         "total": len(found),
         "truncated": len(found) > limit,
         "neighbors": [
-            {"name": n.name, "relation": n.type, "direction": n.direction, "type": _type_of(mem, n.name, as_of)}
-            for n in found[:limit]
+            {"name": n.name, "relation": n.type, "direction": n.direction, "type": t}
+            for n, t in zip(shown, kinds)
         ],
     }
 
@@ -273,7 +276,7 @@ def paths(mem: Memory, *, source: str, target: str, limit: int, max_hops: int,
         "source": source,
         "target": target,
         "paths": [{"nodes": list(path.nodes), "relations": list(path.relations)} for path in shown],
-        "types": {n: _type_of(mem, n, as_of) for n in names},
+        "types": dict(zip(names, _types(mem, names, as_of))),
         "truncated": len(found) > limit,
     }
 

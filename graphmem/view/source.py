@@ -67,6 +67,7 @@ class PerRequest:
         self._lock = threading.Lock()
         self._users = 0
         self._mem: Memory | None = None
+        self._last: Memory | None = None  # the last handle, closed: what it loaded is reused while the store is unchanged
         self.opens = 0  # how many times the store was opened (tests and the benchmark read it)
 
     def version(self) -> tuple[tuple[str, int, int], ...]:
@@ -97,7 +98,8 @@ class PerRequest:
                 self._timer = None
             if self._mem is None:
                 self._mem = graphmem.open(self.path, engine=self._engine, embedder=self._embedder, read_only=True,
-                                          namespace=self._namespace)  # fmt: skip
+                                          namespace=self._namespace, reuse=self._last)  # fmt: skip
+                self._last = None
                 self.opens += 1
             self._users += 1
             mem = self._mem
@@ -124,6 +126,7 @@ class PerRequest:
         mem, self._mem = self._mem, None
         if mem is not None:
             mem.close(save_index=False)  # nothing to save on a read-only handle
+            self._last = mem
 
     def close(self) -> None:
         """Let go of the store now (the server calls this when it stops)."""
