@@ -116,19 +116,25 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
     return out
 
 
-def run(size: int, *, engine: str, kind: str, reps: int) -> dict[str, Any]:
+def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = None,
+        modes: tuple[str, ...] = ("per_request", "held")) -> dict[str, Any]:  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="bench-view-"))
     try:
-        path = folder / "store"
-        graph, load_s = _load(path, engine, kind, size)
-        print(f"loaded {size:,} entities and {graph.m:,} relations in {load_s:.1f} s", flush=True)
+        path = folder / "store" if store is None else store
+        if store is not None and (store / "graph.db").exists():
+            # A store this script built before, at the same size and kind (building 1M takes ~half an hour).
+            graph = generate(kind, size)
+            print(f"reusing {store} ({size:,} entities, {graph.m:,} relations)", flush=True)
+        else:
+            graph, load_s = _load(path, engine, kind, size)
+            print(f"loaded {size:,} entities and {graph.m:,} relations in {load_s:.1f} s", flush=True)
         rng = np.random.default_rng(7)
         picks = [graph.name(int(i)) for i in rng.integers(0, size, reps + 10)]
         pairs = [(graph.name(int(a)), graph.name(int(b))) for a, b in rng.integers(0, size, (reps + 10, 2))]
         relations = [graph.relation_records(int(i), int(i) + 1)[0] for i in rng.integers(0, graph.m, reps + 10)]
         out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps}
-        for hold in (0.0, 3600.0):
-            mode = "per_request" if hold == 0 else "held"
+        for mode in modes:
+            hold = 0.0 if mode == "per_request" else 3600.0
             print(f" {mode} (hold={hold:g} s)", flush=True)
             out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations)
         return out
@@ -143,8 +149,15 @@ def main() -> None:
     parser.add_argument("--kind", default="powerlaw")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument("--store", type=Path,
+                        help="Build the store here and keep it, or reuse the one built here before (same --size, "
+                             "--kind and --engine): the timed part then starts at once.")
+    parser.add_argument("--modes", default="per_request,held", help="Which of per_request,held to time.")
     args = parser.parse_args()
-    result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps)
+    modes = tuple(m for m in args.modes.split(",") if m)
+    if not modes or set(modes) - {"per_request", "held"}:
+        parser.error(f"--modes takes per_request and/or held, not {args.modes!r}")
+    result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
 
