@@ -25,7 +25,8 @@ from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOn
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.labels import RelationEntry, RelationLabels
-from .index.names import NameEntry, NameIndex
+from .index.derived import NEVER_AFTER, NEVER_BEFORE
+from .index.names import NameEntry, NameIndex, TypeSummary, summarise_types
 from .index.text import TextEntry, TextIndex
 from .index.vector_store import VectorStore, epoch_us, from_epoch_us
 from .index.derived import DerivedState
@@ -1482,6 +1483,33 @@ class Memory(LifecycleMixin):
             id_ = ids.id_of(key)
             out.append(None if id_ is None else index.type_of(id_))
         return out
+
+    def type_summary(self) -> TypeSummary:
+        """Current entities and relations of this namespace counted by type, how types connect
+        (source type, relation type, target type, count; most used first) and the validity
+        bounds of current facts: from memory, one vectorised pass over the relations (the
+        store would scan and join every relation: ~4 s at 100k). Validity is not applied
+        (as :meth:`stats`: current means not expired).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Ada", "type": "Person"}, {"name": "Acme", "type": "Company"}])
+        ...     _ = mem.add_relation("Ada", "WORKS_AT", "Acme")
+        ...     summary = mem.type_summary()
+        ...     summary.entity_types, summary.links, summary.bounded
+        ({'Company': 1, 'Person': 1}, [('Person', 'WORKS_AT', 'Company', 1)], 0)
+        """
+        self._store.check_open()
+        index = self._name_index()
+        state = self._derived.get()
+        src, codes, dst = state.edges.arrays()
+        ents, rels = state.bounds.entities, state.bounds.relations
+        bounds = (ents.keys, rels.keys >> 32, np.concatenate([ents.start, rels.start]),
+                  np.concatenate([ents.end, rels.end]))  # fmt: skip
+        return summarise_types(index, src, codes, dst, list(state.edges.type_names), bounds,
+                               (NEVER_BEFORE, NEVER_AFTER))  # fmt: skip
 
     def _name_index(self) -> NameIndex:
         """The name index of the current graph state, built again after a write."""

@@ -33,7 +33,7 @@ from ..records import KEY_SEPARATOR
 from .bitmaps import LabelBitmaps
 from .ids import IdMap
 
-__all__ = ["NameEntry", "NameIndex"]
+__all__ = ["NameEntry", "NameIndex", "TypeSummary", "summarise_types"]
 
 _NO_TYPE = -1
 
@@ -133,6 +133,73 @@ class NameIndex:
     def _type(self, row: int) -> str | None:
         code = int(self.codes[row])
         return None if code == _NO_TYPE else self.type_names[code]
+
+
+@dataclass(frozen=True, slots=True)
+class TypeSummary:
+    """What :meth:`graphmem.Memory.type_summary` returns: counts by type and how types connect.
+
+    ``links`` are (source type, relation type, target type, count), most used
+    first; ``bounded`` counts the validity bounds (a ``valid_from`` or a
+    ``valid_to``) of current facts, and ``valid_span`` is the earliest and
+    latest of them (``None`` without any).
+    """
+
+    entity_types: dict[str, int]
+    relation_types: dict[str, int]
+    links: list[tuple[str | None, str, str | None, int]]
+    bounded: int
+    valid_span: tuple[int, int] | None
+    """(earliest, latest) bound in µs since the epoch."""
+
+
+def summarise_types(index: NameIndex, src: np.ndarray, codes: np.ndarray, dst: np.ndarray,
+                    relation_names: list[str], bounds: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+                    never: tuple[int, int]) -> TypeSummary:  # fmt: skip
+    """The summary of one namespace, vectorised over every relation (~0.3 s at 5M).
+
+    ``src``, ``codes``, ``dst`` are every current relation (all namespaces:
+    a relation is in the namespace of its source, which ``index`` covers);
+    ``bounds`` the ids of bounded entities, the sources of bounded relations,
+    and the starts and ends of both, concatenated as (entity ids, relation
+    sources, starts, ends) with ``never`` the open ends' values.
+    """
+    n_types = len(index.type_names) + 1  # the last code: no type
+    per_row = np.where(index.codes < 0, n_types - 1, index.codes).astype(np.int64)
+    entity_counts = np.bincount(per_row, minlength=n_types)
+    entity_types = {name: int(entity_counts[i]) for i, name in enumerate(index.type_names) if entity_counts[i]}
+    rows = _rows_of(index.row_of, src)
+    mine = rows >= 0
+    rows, codes, dst_rows = rows[mine], np.asarray(codes, np.int64)[mine], _rows_of(index.row_of, dst[mine])
+    source_type = per_row[rows]
+    target_type = np.where(dst_rows >= 0, per_row[np.maximum(dst_rows, 0)], n_types - 1)
+    n_rel = max(len(relation_names), 1)
+    combined = (source_type * n_rel + codes) * n_types + target_type
+    keys, counts = np.unique(combined, return_counts=True)
+    names = list(index.type_names) + [None]
+    links = []
+    relation_types: dict[str, int] = {}
+    for key, count in zip(keys.tolist(), counts.tolist()):
+        a, rest = divmod(key, n_rel * n_types)
+        r, b = divmod(rest, n_types)
+        links.append((names[a], relation_names[r], names[b], count))
+        relation_types[relation_names[r]] = relation_types.get(relation_names[r], 0) + count
+    links.sort(key=lambda link: (-link[3], link[0] or "", link[1], link[2] or ""))
+    entity_ids, relation_sources, starts, ends = bounds
+    ours = np.concatenate([_rows_of(index.row_of, entity_ids) >= 0, _rows_of(index.row_of, relation_sources) >= 0])
+    starts, ends = starts[ours], ends[ours]
+    marks = np.concatenate([starts[starts != never[0]], ends[ends != never[1]]])
+    return TypeSummary(entity_types, relation_types, links, int(marks.size),
+                       (int(marks.min()), int(marks.max())) if marks.size else None)
+
+
+def _rows_of(row_of: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """The index row of each id (-1: not a current entity of the namespace)."""
+    ids = np.asarray(ids, np.int64)
+    inside = (ids >= 0) & (ids < row_of.shape[0])
+    out = np.full(ids.shape[0], -1, np.int64)
+    out[inside] = row_of[ids[inside]]
+    return out
 
 
 def _keys(ids: IdMap) -> tuple[pa.Array, np.ndarray]:
