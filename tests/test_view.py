@@ -58,6 +58,30 @@ def test_overview_counts_types_and_how_they_connect(live):
     assert o["can_search_meaning"] is True
 
 
+def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_path):
+    """The page's overview comes from memory (Memory.type_summary); an MCP holder is asked
+    the scan statements instead: both must say the same, here and after writes and a delete."""
+    from datetime import datetime, timezone
+
+    from graphmem.view.api import _store, overview, summarise
+
+    path = tmp_path / "copy"
+    build_store(path, engine)
+    with graphmem.open(path, engine=engine, embedder=None) as mem:
+        mem.add_entity("Nemo", type="Fish", valid_from=datetime(2001, 1, 1, tzinfo=timezone.utc))
+        mem.add_relation("Nemo", "SWIMS_WITH", "Ada", valid_to=datetime(2030, 1, 1, tzinfo=timezone.utc))
+        mem.delete_entity("Bob")
+    with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
+        ns = mem.namespace_name
+        mine = overview(mem)
+        scanned = summarise(ns, _store(mem).execute("view_entity_overview", {"namespace": ns}),
+                            _store(mem).execute("view_type_links", {"namespace": ns}), can_search_meaning=False)
+    assert mine["entity_types"]["Fish"] == 1 and mine["time"]["bounded_facts"] >= 2
+    for key in ("entities", "relations", "entity_types", "relation_types", "time"):
+        assert mine[key] == scanned[key], key
+    assert sorted(map(str, mine["type_links"])) == sorted(map(str, scanned["type_links"]))
+
+
 def test_search_by_name_prefix_ignores_case_and_meaning_hits_carry_types(live):
     status, found = live[1].api("search", q="a", k=5)
     assert status == 200

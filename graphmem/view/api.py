@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import InvalidInput, LimitExceeded, NotFound, StoreLocked
@@ -167,16 +167,45 @@ def _types(mem: Memory, names: list[str], at: datetime | None) -> list[str | Non
 def overview(mem: Memory) -> dict[str, Any]:
     """Counts by entity and relation type, how types connect, and the time span (for the slider)."""
     ns = mem.namespace_name
-    # One scan of each table (each a full scan: the engine indexes only keys).
-    entity_rows = _store(mem).execute("view_entity_overview", {"namespace": ns})
-    link_rows = _store(mem).execute("view_type_links", {"namespace": ns})
-    meaning = mem.embedder is not None and mem.vector_dim is not None
-    return summarise(ns, entity_rows, link_rows, can_search_meaning=meaning)
+    summary = mem.type_summary()  # from memory: the store would scan and join every relation
+    links = [{"source_type": a, "relation": r, "target_type": b, "count": n}
+             for a, r, b, n in summary.links[:LIMITS.type_links_max]]  # fmt: skip
+    start = end = None
+    if summary.valid_span is not None:
+        # The slider starts at the first write: the one figure memory lacks (a scan, asked only
+        # when some fact has a validity bound, i.e. when the slider is shown at all).
+        first = _store(mem).execute("view_first_write", {"namespace": ns})[0][0]
+        marks = [_from_us(summary.valid_span[0]), _from_us(summary.valid_span[1])]
+        if first is not None:
+            marks.append(datetime.fromisoformat(first) if isinstance(first, str) else first)
+        marks = [m if m.tzinfo is not None else m.replace(tzinfo=timezone.utc) for m in marks]
+        start, end = _iso(min(marks)), _iso(max(marks))
+    return {
+        "namespace": ns,
+        "entities": sum(summary.entity_types.values()),
+        "relations": sum(summary.relation_types.values()),
+        "entity_types": summary.entity_types,
+        "relation_types": summary.relation_types,
+        "type_links": links,
+        "type_links_truncated": len(summary.links) > LIMITS.type_links_max,
+        "can_search_meaning": mem.embedder is not None and mem.vector_dim is not None,
+        "time": {"has_history": summary.bounded > 0, "bounded_facts": summary.bounded, "start": start, "end": end},
+        "limits": _limits(),
+    }
+
+
+def _from_us(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+
+
+def _limits() -> dict[str, int]:
+    return {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max}
 
 
 def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list[Any]], *,
               can_search_meaning: bool) -> dict[str, Any]:  # fmt: skip
-    """The overview from the rows of ``view_entity_overview`` and ``view_type_links``."""
+    """The overview from the rows of ``view_entity_overview`` and ``view_type_links`` (what an MCP
+    holder is asked: :mod:`graphmem.view.follower`)."""
     entity_types = {t: int(n) for t, n, *_ in entity_rows}
     relation_types: dict[str, int] = {}
     for _, r, _, n, *_ in link_rows:
@@ -202,7 +231,7 @@ def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list
             "start": _iso(min(marks)) if marks else None,
             "end": _iso(max(marks)) if marks else None,
         },
-        "limits": {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max},
+        "limits": _limits(),
     }
 
 
