@@ -31,6 +31,7 @@ from pyroaring import BitMap
 
 from ..records import KEY_SEPARATOR
 from .bitmaps import LabelBitmaps
+from .columns import int_numpy
 from .ids import IdMap
 
 __all__ = ["NameEntry", "NameIndex", "TypeSummary", "summarise_types"]
@@ -73,16 +74,17 @@ class NameIndex:
         """From the graph state's key map and type bitmaps (one pass, vectorised)."""
         keys, key_ids = _keys(ids)
         prefix = namespace + KEY_SEPARATOR
-        mine = pc.starts_with(keys, pattern=prefix)
-        keys = keys.filter(mine)
-        key_ids = key_ids[np.asarray(mine.to_numpy(zero_copy_only=False), bool)]
+        # int_numpy, not to_numpy: pyarrow's conversion imports pandas (~2 s, once).
+        mine = int_numpy(pc.indices_nonzero(pc.starts_with(keys, pattern=prefix))).astype(np.int64)
+        keys = keys.take(mine)
+        key_ids = key_ids[mine]
         names = pc.utf8_slice_codeunits(keys, len(prefix))
         # str.lower, not Arrow's utf8_lower: the query is lowered by Python, and
         # the two differ on a few characters (e.g. "İ").
         lowered = pa.array([n.lower() for n in names.to_pylist()], pa.large_string())
-        order = pc.sort_indices(pa.table({"l": lowered, "n": names}), sort_keys=[("l", "ascending"),
-                                                                                  ("n", "ascending")])
-        order_np = order.to_numpy()
+        table = pa.Table.from_arrays([lowered, names], names=["l", "n"])  # pa.table(dict) imports pandas
+        order = pc.sort_indices(table, sort_keys=[("l", "ascending"), ("n", "ascending")])
+        order_np = int_numpy(order).astype(np.int64)
         sorted_ids = key_ids[order_np]
         size = int(sorted_ids.max()) + 1 if sorted_ids.size else 0
         row_of = np.full(size, -1, np.int64)
