@@ -8,10 +8,13 @@ before the store is touched), opens the memory through the caller's
 expand size, path count and history length have a maximum (:data:`LIMITS`),
 so no request makes the server walk the whole graph. Nothing here writes.
 
-The endpoints read through the public API, except three statistics the API
-does not offer (names by prefix, type-to-type connections, the time span for
-the slider); those are named statements in ``queries/view_*.cypher`` run
-through the store's one query entry point.
+The endpoints read through the public API, all but one from memory once the
+graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
+types of many entities: :meth:`Memory.types_of`; the overview:
+:meth:`Memory.type_summary`), so none scans the store. The exception is the
+first write of a namespace (where the time slider starts), a named statement
+in ``queries/view_first_write.cypher`` run through the store's one query
+entry point, and only when the slider is shown.
 """
 
 from __future__ import annotations
@@ -148,8 +151,8 @@ def _relation(r: Relation) -> dict[str, Any]:
 
 
 def _store(mem: Memory) -> Any:
-    """The store's one query entry point, for the named statements of ``queries/`` behind the
-    viewer's statistics that the public API lacks (the handle is read-only)."""
+    """The store's one query entry point, for the named statement behind the one figure the
+    public API lacks (the first write; the handle is read-only)."""
     return mem._store
 
 
