@@ -881,7 +881,7 @@ class Memory(LifecycleMixin):
 
     # -- history -----------------------------------------------------------------
 
-    def history(self, name: str) -> History:
+    def history(self, name: str, *, limit: int | None = None) -> History:
         """Every version graphmem holds of ``name`` and of its relations, oldest first.
 
         ``entity`` lists the entity's versions (the current or expired row
@@ -889,20 +889,33 @@ class Memory(LifecycleMixin):
         of the relations that touch it, current and expired, by the time they
         were recorded. :class:`NotFound` if the name was never written (or was
         deleted or purged).
+
+        ``limit`` keeps the newest ``limit`` entity versions and the newest
+        ``limit`` relation versions (still oldest first): a hub's relation
+        history is as long as its degree, and the store then returns only
+        those rows.
         """
         key = self._key(check_name(name))
+        if limit is not None:
+            limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
         self._store.check_open()
         with self._store.exclusive():  # one consistent read of both tables
             versions = [version_from_db(key, row).to_entity() for row in self._store.execute("entity_versions",
                                                                                                {"key": key})]
             row = self._row(key)
-            relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in self._store.execute("relation_history",
-                                                                                                  {"key": key})]
+            if limit is None:
+                rows = self._store.execute("relation_history", {"key": key})
+            else:
+                rows = [r for statement in ("relation_history_out_recent", "relation_history_in_recent")
+                        for r in self._store.execute(statement, {"key": key, "limit": limit})]  # fmt: skip
+            relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in rows]
         if row is None and not versions:
             raise NotFound(f"no entity named {name!r}, current or past")
         if row is not None:
             versions.append(row.to_entity())
         relations.sort(key=lambda r: (r.created_at or datetime.min.replace(tzinfo=None), r.source, r.type, r.target))
+        if limit is not None:
+            versions, relations = versions[-limit:], relations[-limit:]
         return History(name, tuple(versions), tuple(relations))
 
     def purge(self, *, before: datetime | None = None) -> dict[str, int]:

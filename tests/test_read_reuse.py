@@ -107,3 +107,21 @@ def test_find_names_matches_a_sort_of_the_names(names, prefix, limit, data):
         typed = [(n, t) for n, t in expected if t == "A"]
         assert [(e.name, e.type) for e in mem.find_names(prefix, limit=limit, type="A")] == typed[:limit]
         assert mem.types_of(names) == types
+
+
+@pytest.mark.parametrize("limit", [1, 2, 5, 7, 50])
+def test_history_with_a_limit_is_the_tail_of_the_whole_history(tmp_path, engine, limit):
+    """The viewer's entity panel asks a bounded history (a hub's is as long as its degree)."""
+    with graphmem.open(tmp_path / "store", engine=engine, embedder=None) as mem:
+        mem.add_entities([{"name": n} for n in ("hub", "a", "b", "c", "d")])
+        # One batch: equal write times, so the cut falls inside a tie.
+        mem.add_relations([("hub", t, n) for t in ("R", "S") for n in ("a", "b", "c")] + [("d", "R", "hub")])
+        mem.add_relation("c", "S", "hub")
+        mem.add_relation("hub", "R", "hub")
+        mem.expire_relation("hub", "R", "a")
+        mem.add_entity("hub", text="again")
+        whole = mem.history("hub")
+        cut = mem.history("hub", limit=limit)
+        assert cut.relations == whole.relations[-limit:] and cut.entity == whole.entity[-limit:]
+        with pytest.raises(InvalidInput):
+            mem.history("hub", limit=0)
