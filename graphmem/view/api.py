@@ -260,7 +260,7 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
     found = mem.get_entity(name, as_of=as_of)
     if found is None:
         raise NotFound(f"no entity named {name!r}" + ("" if as_of is None else " at that time"))
-    history = mem.history(name)
+    history = mem.history(name, limit=LIMITS.history_max + 1)  # one more: says whether there is more
     versions = history.entity[-LIMITS.history_max:]
     relations = history.relations[-LIMITS.history_max:]
     return {
