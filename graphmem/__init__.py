@@ -30,6 +30,7 @@ from .errors import (
     QueryError,
     ReadOnlyStore,
     StoreLocked,
+    StoreDetached,
     UnsafePath,
 )
 from .api import MemoryAPI
@@ -83,6 +84,7 @@ __all__ = [
     "UnsafePath",
     "NotFound",
     "StoreLocked",
+    "StoreDetached",
     "ReadOnlyStore",
     "CorruptStore",
     "PermissionDenied",

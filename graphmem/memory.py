@@ -7,6 +7,7 @@ structures and the entity cache in step with the store.
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Iterable, Iterator, Mapping
@@ -21,7 +22,7 @@ from pyroaring import BitMap
 from . import bulk
 from .config import DEFAULT_NAMESPACE, StoreConfig
 from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore
+from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
 from .index.derived import Derived
 from .index.entity_cache import EntityCache
 from .index.labels import RelationEntry, RelationLabels
@@ -267,6 +268,55 @@ class Memory(LifecycleMixin):
         self._cache = other._cache
         self._names = other._names
         return True
+
+    def unchanged(self) -> bool:
+        """Whether no write reached the store since this read-only memory was opened (its
+        engine files are as they were then: :func:`graphmem.store.files.fingerprint`);
+        ``False`` for a read-write or in-memory one."""
+        return self._fingerprint is not None and self.path is not None and (
+            store_files.fingerprint(self.path) == self._fingerprint)
+
+    def detached(self) -> Memory:
+        """A view of this read-only memory that answers from what it has loaded, without its store.
+
+        Once this memory is closed (the store free for any other process),
+        the view still answers the reads that need nothing but the loaded
+        graph state, vector index and name index: :meth:`neighbors`, the
+        path queries, :meth:`search`, :meth:`find_names`, :meth:`types_of`,
+        :meth:`type_summary` and the like, as of when this memory was opened.
+        Any read that needs the store raises :class:`StoreDetached`: open
+        the store for it. Check :meth:`unchanged` first: after a write the
+        view answers for the store as it was. It never writes.
+
+        Examples
+        --------
+        >>> import tempfile, graphmem
+        >>> path = tempfile.mkdtemp() + "/store"
+        >>> with graphmem.open(path, embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": "Ada", "type": "Person"}, {"name": "Bob", "type": "Person"}])
+        ...     _ = mem.add_relation("Ada", "KNOWS", "Bob")
+        >>> with graphmem.open(path, embedder=None, read_only=True) as mem:
+        ...     _ = mem.neighbors("Ada")  # loads the graph state
+        ...     view = mem.detached()
+        >>> view.unchanged(), [n.name for n in view.neighbors("Ada")]
+        (True, ['Bob'])
+        >>> view.get_entity("Ada")
+        Traceback (most recent call last):
+        ...
+        graphmem.errors.StoreDetached: this detached memory answers from what it loaded; that read needs the store (execute): open it
+        """
+        if not self.read_only or self._fingerprint is None:
+            raise InvalidInput("only a read-only memory of a store on disk can be detached")
+        view = object.__new__(Memory)
+        view.__dict__.update(self.__dict__)
+        view._store = _Detached(self._store)
+        view._owner = False
+        # Their own handles on the store too: loading what is not loaded raises StoreDetached.
+        for part in ("_derived", "_vectors"):
+            clone = copy.copy(getattr(self, part))
+            clone._store = view._store
+            setattr(view, part, clone)
+        return view
 
     def flush(self, *, save_index: bool = True) -> None:
         """Write the access statistics gathered since the last write and save the
@@ -1835,6 +1885,23 @@ class Memory(LifecycleMixin):
         out["tiers"] = tiers
         out["access_pending"] = len(self._shared.access)
         return out
+
+
+class _Detached:
+    """What a detached memory has in place of its store: the closed store's description,
+    an open check that passes, and :class:`StoreDetached` for anything that would read."""
+
+    def __init__(self, store: Store) -> None:
+        self.path, self.engine_name, self.read_only, self.config = store.path, store.engine_name, True, store.config
+        self.schema_version = store.schema_version
+        self.closed = False
+
+    def check_open(self) -> None:
+        """A detached memory is open to what it loaded."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise StoreDetached(f"this detached memory answers from what it loaded; that read needs the store "
+                            f"({name}): open it")
 
 
 def _rates(hits: int, misses: int) -> dict[str, Any]:

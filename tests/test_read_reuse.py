@@ -125,3 +125,36 @@ def test_history_with_a_limit_is_the_tail_of_the_whole_history(tmp_path, engine,
         assert cut.relations == whole.relations[-limit:] and cut.entity == whole.entity[-limit:]
         with pytest.raises(InvalidInput):
             mem.history("hub", limit=0)
+
+
+def test_a_detached_memory_answers_from_memory_while_an_agent_holds_the_store(tmp_path, engine):
+    path = tmp_path / "store"
+    _build(path, engine)
+    mem = _warm(path, engine)
+    mem.type_summary()
+    view = mem.detached()
+    mem.close()
+    with graphmem.open(path, engine=engine, embedder=None) as agent:  # the store is free: nothing holds it
+        assert view.unchanged()  # open, not written
+        assert [n.name for n in view.neighbors("Ada")] == ["Bob"]
+        assert [p.nodes for p in view.all_shortest_paths("Ada", "Bob")] == [("Ada", "Bob")]
+        assert [h.name for h in view.search([1.0, 0.0], 1)] == ["Ada"]
+        assert [e.name for e in view.find_names("a")] == ["Ada", "adam"] and view.types_of(["Bob"]) == ["Robot"]
+        assert view.type_summary().links == [("Person", "KNOWS", "Robot", 1)]
+        for read in (lambda: view.get_entity("Ada"), lambda: view.history("Ada"),
+                     lambda: view.get_relation("Ada", "KNOWS", "Bob")):  # fmt: skip
+            with pytest.raises(graphmem.StoreDetached):
+                read()
+        agent.add_entity("Eve")
+        assert not view.unchanged()
+    with pytest.raises(InvalidInput, match="detached"):
+        graphmem.open(embedder=None).detached()
+
+
+def test_a_detached_memory_of_a_memory_that_loaded_nothing_says_so(tmp_path, engine):
+    path = tmp_path / "store"
+    _build(path, engine)
+    with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
+        view = mem.detached()
+    with pytest.raises(graphmem.StoreDetached):
+        view.neighbors("Ada")  # the graph state was never loaded: loading it needs the store
