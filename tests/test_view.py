@@ -286,6 +286,28 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
         assert client.api("overview")[1]["entity_types"]["Person"] == 4
 
 
+def test_reads_from_memory_need_no_open_while_the_store_is_unchanged(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine) as (server, client):
+        source = server.open_memory
+        assert client.api("overview")[0] == 200 and client.api("search", q="ad")[0] == 200  # load, once
+        opens = source.opens
+        for endpoint, params in (("neighbors", {"name": "Ada"}), ("search", {"q": "bo"}), ("type", {"type": "Person"}),
+                                 ("paths", {"source": "Ada", "target": "Bob"})):  # fmt: skip
+            assert client.api(endpoint, **params)[0] == 200, endpoint
+        assert source.opens == opens and source.detached_answers >= 4 and not source.is_open
+        assert client.api("entity", name="Ada")[0] == 200 and source.opens == opens + 1  # the store has the text
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            assert client.api("neighbors", name="Ada")[0] == 200  # held by the agent, not yet written: still right
+            agent.add_entity("Carol", type="Person")
+            agent.add_relation("Ada", "KNOWS", "Carol")
+            status, body = client.api("neighbors", name="Ada")  # written: the viewer must read the store, busy
+            assert (status, body["error"]["type"]) == (503, "store_busy")
+        names = [n["name"] for n in client.api("neighbors", name="Ada")[1]["neighbors"]]
+        assert "Carol" in names and source.opens == opens + 2
+
+
 def test_hold_keeps_one_handle_across_requests_until_it_runs_out(tmp_path, engine):
     path = tmp_path / "store"
     build_store(path, engine)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import InvalidInput, LimitExceeded, NotFound, StoreLocked
+from ..errors import InvalidInput, LimitExceeded, NotFound, StoreDetached, StoreLocked
 from ..memory import Memory
 from ..types import Entity, Relation
 from ..validate import check_name
@@ -53,7 +53,9 @@ class Limits:
 
 LIMITS = Limits()
 
-OpenMemory = Callable[[], AbstractContextManager[Memory]]
+OpenMemory = Callable[..., AbstractContextManager[Memory]]
+"""Called with no argument for the memory to answer with, and with ``store=True`` when that
+memory was a detached one that could not answer (:class:`StoreDetached`)."""
 
 
 # -- parameters ------------------------------------------------------------------------
@@ -359,8 +361,12 @@ def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]
     fn, spec = ENDPOINTS[endpoint]
     args = _parse(query, spec)
     try:
-        with open_memory() as mem:
-            return fn(mem, **args)
+        try:
+            with open_memory() as mem:
+                return fn(mem, **args)
+        except StoreDetached:  # answered from memory until it needed the store: open it
+            with open_memory(store=True) as mem:  # type: ignore[call-arg]
+                return fn(mem, **args)
     except StoreLocked:
         if holder is None or not holder.available:
             raise

@@ -72,7 +72,9 @@ class PerRequest:
         self._users = 0
         self._mem: Memory | None = None
         self._last: Memory | None = None  # the last handle, closed: what it loaded is reused while the store is unchanged
-        self.opens = 0  # how many times the store was opened (tests and the benchmark read it)
+        self._detached: Memory | None = None  # its detached view: answers from memory without opening
+        self.opens = 0
+        self.detached_answers = 0  # requests answered without opening (tests and the benchmark read it)  # how many times the store was opened (tests and the benchmark read it)
 
     def version(self) -> tuple[tuple[str, int, int, int, int], ...]:
         """What the engine's files look like now (:func:`graphmem.store.files.fingerprint`).
@@ -88,7 +90,18 @@ class PerRequest:
         return self._mem is not None
 
     @contextmanager
-    def __call__(self) -> Iterator[Memory]:
+    def __call__(self, *, store: bool = False) -> Iterator[Memory]:
+        """The memory to answer one request with: the open handle if one is (a request in
+        flight or a hold), else what the last handle loaded while no write reached the store
+        (:meth:`graphmem.Memory.detached`: no open at all; a read it cannot answer raises
+        :class:`~graphmem.errors.StoreDetached`, and the caller asks again with ``store=True``),
+        else a read-only open."""
+        with self._lock:
+            kept = self._detached if self._mem is None and not store else None
+        if kept is not None and kept.unchanged():
+            self.detached_answers += 1
+            yield kept
+            return
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()  # a request within the hold: keep the handle
@@ -96,7 +109,7 @@ class PerRequest:
             if self._mem is None:
                 self._mem = graphmem.open(self.path, engine=self._engine, embedder=self._embedder, read_only=True,
                                           namespace=self._namespace, reuse=self._last)  # fmt: skip
-                self._last = None
+                self._last = self._detached = None
                 self.opens += 1
             self._users += 1
             mem = self._mem
@@ -123,7 +136,7 @@ class PerRequest:
         mem, self._mem = self._mem, None
         if mem is not None:
             mem.close(save_index=False)  # nothing to save on a read-only handle
-            self._last = mem
+            self._last, self._detached = mem, mem.detached()
 
     def close(self) -> None:
         """Let go of the store now (the server calls this when it stops)."""
@@ -133,4 +146,4 @@ class PerRequest:
                 self._timer = None
             if self._users == 0:
                 self._close_locked()
-            self._last = None
+            self._last = self._detached = None
