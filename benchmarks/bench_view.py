@@ -14,6 +14,9 @@ Two modes, one after the other on the same store: ``per_request`` (the
 default: the store is opened and closed for every request, so agents can open
 it read-write between them) and ``held`` (``--hold``: one handle kept across
 requests). ``open_close`` times the per-request open and close alone;
+Per request, a call that needs nothing but what an earlier open loaded is
+answered without opening at all while the store is unchanged
+(:meth:`graphmem.Memory.detached`); each line says how many requests opened.
 ``overview_first`` is the first call of a mode: it loads the graph state (the
 saved one, mapped), builds the name index and the type summary; ``overview``
 is the cached answer while the store is unchanged. Per request, what one open
@@ -113,13 +116,17 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             opener = server.open_memory
 
             def open_close(i: int) -> None:
-                with opener():
+                with opener(store=True):  # a real open (without it, the detached view would answer)
                     pass
 
             calls = {"open_close": open_close, **calls}
+        source = server.open_memory
         for name, fn in calls.items():
+            opens, detached = source.opens, source.detached_answers
             out[name] = _p50(fn, reps)
-            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms", flush=True)
+            opened = source.opens - opens
+            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms "
+                  f"({opened} opens, {source.detached_answers - detached} answered without one)", flush=True)
     return out
 
 

@@ -99,8 +99,8 @@ class PerRequest:
         with self._lock:
             kept = self._detached if self._mem is None and not store else None
         if kept is not None and kept.unchanged():
+            yield kept  # StoreDetached from the answer propagates: the caller opens
             self.detached_answers += 1
-            yield kept
             return
         with self._lock:
             if self._timer is not None:
