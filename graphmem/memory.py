@@ -956,8 +956,8 @@ class Memory(LifecycleMixin):
             if limit is None:
                 rows = self._store.execute("relation_history", {"key": key})
             else:
-                rows = [r for statement in ("relation_history_out_recent", "relation_history_in_recent")
-                        for r in self._store.execute(statement, {"key": key, "limit": limit})]  # fmt: skip
+                rows = (self._store.execute("relation_history_out_recent", {"key": key, "limit": limit})
+                        + self._store.execute("relation_history_in_recent", {"key": key, "limit": limit}))
             relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in rows]
         if row is None and not versions:
             raise NotFound(f"no entity named {name!r}, current or past")
