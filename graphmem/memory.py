@@ -947,7 +947,7 @@ class Memory(LifecycleMixin):
         """
         key = self._key(check_name(name))
         if limit is not None:
-            limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+            limit = check_positive_int(limit, "limit")
         self._store.check_open()
         with self._store.exclusive():  # one consistent read of both tables
             versions = [version_from_db(key, row).to_entity() for row in self._store.execute("entity_versions",
@@ -1985,7 +1985,7 @@ def open_memory(
         memory = Memory(store, embedder=resolved, namespace=namespace)
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
         memory._shared.duplicates = duplicates
-        if read_only:
+        if read_only and store.path is not None:  # (a read-only store is always on disk)
             memory._fingerprint = store_files.fingerprint(store.path)
             if reuse is not None:
                 memory._adopt(reuse)

@@ -221,5 +221,5 @@ def _keys(ids: IdMap) -> tuple[pa.Array, np.ndarray]:
 def _rows(row_of: np.ndarray, members: BitMap) -> np.ndarray:
     ids = np.asarray(members.to_array(), np.int64)
     ids = ids[ids < row_of.shape[0]]
-    rows = row_of[ids]
+    rows: np.ndarray = row_of[ids]
     return rows[rows >= 0]

@@ -365,7 +365,7 @@ def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]
             with open_memory() as mem:
                 return fn(mem, **args)
         except StoreDetached:  # answered from memory until it needed the store: open it
-            with open_memory(store=True) as mem:  # type: ignore[call-arg]
+            with open_memory(store=True) as mem:
                 return fn(mem, **args)
     except StoreLocked:
         if holder is None or not holder.available:
