@@ -303,7 +303,7 @@ class Memory(LifecycleMixin):
         >>> view.get_entity("Ada")
         Traceback (most recent call last):
         ...
-        graphmem.errors.StoreDetached: this detached memory answers from what it loaded; that read needs the store (execute): open it
+        graphmem.errors.StoreDetached: a detached memory answers from what it loaded; this needs the store (execute)
         """
         if not self.read_only or self._fingerprint is None:
             raise InvalidInput("only a read-only memory of a store on disk can be detached")
@@ -1900,8 +1900,7 @@ class _Detached:
         """A detached memory is open to what it loaded."""
 
     def __getattr__(self, name: str) -> Any:
-        raise StoreDetached(f"this detached memory answers from what it loaded; that read needs the store "
-                            f"({name}): open it")
+        raise StoreDetached(f"a detached memory answers from what it loaded; this needs the store ({name})")
 
 
 def _rates(hits: int, misses: int) -> dict[str, Any]:

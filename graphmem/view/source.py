@@ -71,10 +71,10 @@ class PerRequest:
         self._lock = threading.Lock()
         self._users = 0
         self._mem: Memory | None = None
-        self._last: Memory | None = None  # the last handle, closed: what it loaded is reused while the store is unchanged
+        self._last: Memory | None = None  # the last handle, closed: what it loaded is reused while unchanged
         self._detached: Memory | None = None  # its detached view: answers from memory without opening
-        self.opens = 0
-        self.detached_answers = 0  # requests answered without opening (tests and the benchmark read it)  # how many times the store was opened (tests and the benchmark read it)
+        self.opens = 0  # how many times the store was opened (tests and the benchmark read it)
+        self.detached_answers = 0  # requests answered without opening (likewise)
 
     def version(self) -> tuple[tuple[str, int, int, int, int], ...]:
         """What the engine's files look like now (:func:`graphmem.store.files.fingerprint`).
