@@ -133,7 +133,7 @@ _B = {
                   "extra: ratio to search_baseline"),
         Benchmark("validity_view", "building the \"now\" delta view alone (`temporal.current_view`: hidden "
                   "entities, removed relations, `EdgeIndex.without`), as every read does after a write. extra: "
-                  "bounded facts, bytes per bounded fact (the bounds' arrays, all they hold; DerivedState.nbytes "
+                  "bounded facts, bytes per bounded fact (the bounds' arrays, all they hold; GraphState.nbytes "
                   "reports the same), extra bytes per relation overall (budget <= "
                   f"{BYTES_PER_RELATION}), view delta bytes, rewrites_per_s (re-writing the bounded relations)"),
         Benchmark("get_default", "`get_entity` of a fresh name (not in the entity cache) on store A through the "

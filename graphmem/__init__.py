@@ -30,12 +30,14 @@ from .errors import (
     QueryError,
     ReadOnlyStore,
     StoreLocked,
+    StoreDetached,
     UnsafePath,
 )
 from .api import MemoryAPI
 from .memory import Memory
 from .memory import open_memory as open
 from .index.labels import RelationEntry
+from .index.names import NameEntry
 from .index.text import TextEntry
 from .store.files import is_store
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
@@ -75,12 +77,14 @@ __all__ = [
     "History",
     "NamespaceInfo",
     "TextEntry",
+    "NameEntry",
     "RelationEntry",
     "GraphMemError",
     "InvalidInput",
     "UnsafePath",
     "NotFound",
     "StoreLocked",
+    "StoreDetached",
     "ReadOnlyStore",
     "CorruptStore",
     "PermissionDenied",

@@ -371,7 +371,7 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
     keys = list(map(prefix.__add__, batch.name_list))
     if len(set(keys)) != n or not state.ids.none_of(keys) or not state.expired.keys().isdisjoint(keys):
         return None
-    ids = np.fromiter(state.ids.allocate(n), np.int64, n)
+    ids = np.fromiter(state.allocate_ids(n), np.int64, n)
     types = pc.fill_null(batch.types, "Entity")
     stamp = pa.repeat(pa.scalar(now, pa.timestamp("us")), n)
     columns = {
@@ -388,17 +388,12 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
     return EntityBulkPlan(keys, ids, types, namespace, batch.valid_from, batch.valid_to)
 
 
-def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan) -> None:
-    """After commit: as :func:`graphmem.writes.apply_entity_plan` for new entities."""
-    state.ids.add_arrays(plan.keys, plan.ids)
-    state.entity_types.add_grouped(plan.types, plan.ids)
-    bounded = pc.or_(pc.is_valid(plan.valid_from), pc.is_valid(plan.valid_to)).to_numpy(zero_copy_only=False)
-    if bounded.any():
-        where = np.flatnonzero(bounded)
-        state.bounds.set_entities(plan.ids[where], plan.valid_from.take(where).to_pylist(),
-                                  plan.valid_to.take(where).to_pylist())
-    state.namespaces.add_array(plan.namespace, plan.ids)
-    state.generation += 1
+def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan, *,
+                   text: tuple[list[str], pa.Array, pa.Array] | None = None) -> None:
+    """After commit: as :func:`graphmem.writes.apply_entity_plan` for new entities
+    (``text``: their names, observations and properties, for the text index)."""
+    state.add_entity_arrays(plan.keys, plan.ids, plan.types, plan.namespace, plan.valid_from, plan.valid_to,
+                            text=text)
     cache.forget(plan.keys)  # a name read before it existed is cached as missing
 
 
@@ -520,21 +515,8 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
     return RelationBulkPlan(src, dst, local, type_names, batch.valid_from, batch.valid_to)
 
 
-def apply_relations(state: DerivedState, plan: RelationBulkPlan) -> None:
-    """After commit: as :func:`graphmem.writes.apply_relation_plan` for new relations."""
-    edges = state.edges
-    codes = np.array([edges.code_for(t) for t in plan.type_names], np.int64)[plan.local]
-    edges.add(np.column_stack([plan.src, codes, plan.dst]))
-    order = np.argsort(plan.local, kind="stable")
-    bounds = np.searchsorted(plan.local[order], np.arange(len(plan.type_names) + 1))
-    for j, name in enumerate(plan.type_names):
-        members = order[bounds[j]:bounds[j + 1]]
-        state.relation_types.add_array(name, np.concatenate([plan.src[members], plan.dst[members]]))
-    bounded = pc.or_(pc.is_valid(plan.valid_from), pc.is_valid(plan.valid_to)).to_numpy(zero_copy_only=False)
-    if bounded.any():
-        where = np.flatnonzero(bounded)
-        triples = np.column_stack([plan.src[where], codes[where], plan.dst[where]])
-        state.bounds.set_relations(triples, plan.valid_from.take(where).to_pylist(),
-                                   plan.valid_to.take(where).to_pylist())
-    state.generation += 1
-
+def apply_relations(state: DerivedState, plan: RelationBulkPlan, *, properties: pa.Array | None = None) -> None:
+    """After commit: as :func:`graphmem.writes.apply_relation_plan` for new relations
+    (``properties``: their JSON, for the relation labels)."""
+    state.add_relation_arrays(plan.src, plan.dst, plan.local, plan.type_names, plan.valid_from, plan.valid_to,
+                              properties=properties)

@@ -17,6 +17,7 @@ __all__ = [
     "LimitExceeded",
     "NotFound",
     "StoreLocked",
+    "StoreDetached",
     "ReadOnlyStore",
     "CorruptStore",
     "PermissionDenied",
@@ -59,6 +60,11 @@ class LimitExceeded(InvalidInput):
 
 class StoreLocked(GraphMemError):
     """Another process (or another handle in this process) holds the store."""
+
+
+class StoreDetached(GraphMemError):
+    """A detached memory (:meth:`graphmem.Memory.detached`) was asked something it had not
+    loaded: it answers from memory only; open the store for that read."""
 
 
 class ReadOnlyStore(GraphMemError):

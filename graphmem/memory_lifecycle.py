@@ -99,11 +99,9 @@ class LifecycleMixin:
 
         def bookkeeping() -> None:
             present = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            self._forget_entities(state, present, set().union(*incident.values()))  # type: ignore[attr-defined]
-            if not hard:
-                state.expired.update(present)
+            self._forget_entities(state, present, set().union(*incident.values()),  # type: ignore[attr-defined]
+                                  expire=not hard, dropped=victims if hard else ())
             self._cache.written(dropped=victims)
-            state.generation += 1
 
         tx.after_commit(bookkeeping)
         return [key.split(KEY_SEPARATOR, 1)[1] for key in victims]
@@ -186,13 +184,7 @@ class LifecycleMixin:
         return out
 
     def _normalized(self, state: DerivedState) -> dict[tuple[str, str], str]:
-        if state.normalized is None:
-            built = {}
-            for key in state.ids.keys():  # one pass over the id map, built once
-                space, name = key.split(KEY_SEPARATOR, 1)
-                built.setdefault((space, normalize_name(name)), key)
-            state.normalized = built
-        return state.normalized
+        return state.normalized_names(normalize_name)
 
     def find_duplicates(
         self, threshold: float = 0.9, *, k: int = 10, types: Any = None

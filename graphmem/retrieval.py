@@ -25,6 +25,7 @@ from pyroaring import BitMap
 from . import traversal
 from .algorithms import paths as kernels
 from .algorithms.paths import Reach
+from .index.adjacency import EdgeView
 from .index.derived import DerivedState
 from .index.vectors import VectorIndex
 from .records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
@@ -50,10 +51,8 @@ def _hits(
     skip = len(namespace) + len(KEY_SEPARATOR)
     type_names = state.edges.type_names
     offsets, path_ids, path_codes = found.paths_to(ids)
-    keys = state.ids.keys_of(path_ids.tolist())
-    if None in keys:  # an entity deleted while the query ran: its hits and the hits through it go
-        return _hits_of(offsets.tolist(), keys, path_codes.tolist(), scores.tolist(), skip, type_names)
-    names = [key[skip:] for key in keys]  # type: ignore[index]
+    key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
+    names = [key_ever(id_)[skip:] for id_ in path_ids.tolist()]  # type: ignore[index]
     relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
     offsets = offsets.tolist()
     return [
@@ -61,18 +60,6 @@ def _hits(
         for lo, hi, score in zip(offsets, offsets[1:], scores.tolist())
         if hi > lo
     ]
-
-
-def _hits_of(offsets: list[int], keys: list[str | None], codes: list[int], scores: list[float], skip: int,
-             type_names: Sequence[str]) -> list[Hit]:  # fmt: skip
-    """:func:`_hits` when some entities vanished: each path is checked on its own."""
-    hits = []
-    for lo, hi, score in zip(offsets, offsets[1:], scores):
-        run = keys[lo:hi]
-        if run and None not in run:
-            path = Path(tuple(k[skip:] for k in run), tuple(type_names[c] for c in codes[lo + 1 : hi]))  # type: ignore[index]
-            hits.append(Hit(path.nodes[-1], score, len(path), path))
-    return hits
 
 
 def near_search(
@@ -89,14 +76,17 @@ def near_search(
     allowed_types: BitMap | None,
     rank: str,
     decay: float,
+    view: EdgeView | None = None,
 ) -> list[Hit]:
     """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``.
 
     The neighbourhood (a breadth-first search from all anchors at once, which
     also records a shortest path back to the nearest anchor) becomes a bitmap
-    that the vector index's planner treats like any filter.
+    that the vector index's planner treats like any filter. ``view``: the
+    relation view taken before the anchors were looked up (see
+    :mod:`graphmem.traversal`).
     """
-    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
+    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types, view=view)
     allowed = BitMap(found.nodes.tolist())
     if allowed_types is not None:
         allowed &= allowed_types

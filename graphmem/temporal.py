@@ -114,6 +114,10 @@ class FilteredIds:
     def key_of(self, id_: int) -> str | None:
         return None if id_ in self._hidden else self._ids.key_of(id_)
 
+    def key_ever(self, id_: int) -> str | None:
+        """As ``IdMap.key_ever``: the view's relations never reach a hidden id, so it names every id."""
+        return self._ids.key_ever(id_)
+
     @property
     def next_id(self) -> int:
         return self._ids.next_id

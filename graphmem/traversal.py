@@ -1,10 +1,14 @@
 """Path queries by entity name (layer L3): the logic behind ``Memory.shortest_path`` and friends.
 
-Each call validates its arguments, maps names to ids through the derived
-state's :class:`~graphmem.index.ids.IdMap`, takes the relation index's current
+Each call validates its arguments, takes the relation index's current
 :class:`~graphmem.index.adjacency.EdgeView` once (a consistent graph, whatever
-writers do meanwhile), runs a kernel of :mod:`graphmem.algorithms.paths` on it
-and maps the ids back to names. Shortest-path answers go through the path cache
+writers do meanwhile), then maps names to ids through the graph state's
+:class:`~graphmem.index.ids.IdMap`, runs a kernel of
+:mod:`graphmem.algorithms.paths` on the view and names the ids it found with
+``IdMap.key_ever``. No call retries or waits: :class:`~graphmem.index.derived.GraphState`
+orders each change so that a name found after the view was taken belongs to
+an entity of that view (or of a later one, with no relation in the view), and
+every id of the view keeps its name. Shortest-path answers go through the path cache
 (:mod:`graphmem.algorithms.cache`) attached to the relation index, so a reload of
 the derived state (after a user Cypher write) drops the cache with it.
 
@@ -16,7 +20,6 @@ filter of only unknown types finds only zero-hop answers).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Sequence
 from types import MappingProxyType
 from typing import Any
@@ -27,7 +30,7 @@ from .algorithms import paths as kernels
 from .algorithms.cache import PathCache
 from .algorithms.csr import IN, OUT, row_edges
 from .algorithms.paths import IdPath, Reach
-from .errors import GraphMemError, InvalidInput, NotFound
+from .errors import InvalidInput, NotFound
 from .index.adjacency import EdgeIndex, EdgeView
 from .index.derived import DerivedState
 from .records import KEY_SEPARATOR, entity_key
@@ -53,14 +56,6 @@ DEFAULT_MAX_ENTITIES = 100
 DEFAULT_MAX_RELATIONS = 500
 
 _CACHE_NAME = "paths"
-_ATTEMPTS = 200
-"""A path found on one graph version may cross an entity that a concurrent
-delete has just unmapped (the id map changes a moment before the relations);
-such a query is rerun on the newer graph, this many times at most."""
-
-
-class _Vanished(Exception):
-    """An id of the answer has no name any more: the graph changed under the query."""
 
 
 def path_cache(edges: EdgeIndex) -> PathCache:
@@ -117,30 +112,19 @@ def _id(state: DerivedState, namespace: str, name: str, what: str) -> int:
 
 
 def _names(state: DerivedState, namespace: str, ids: Iterable[int]) -> list[str]:
+    """The names of ids found in a view (``key_ever``: an entity deleted since keeps its name)."""
     skip = len(namespace) + len(KEY_SEPARATOR)
-    key_of = state.ids.key_of
-    try:
-        return [key_of(id_)[skip:] for id_ in ids]  # type: ignore[index]
-    except TypeError:  # key_of gave None: an entity deleted while the query ran
-        raise _Vanished() from None
+    key_ever = state.ids.key_ever
+    return [key_ever(id_)[skip:] for id_ in ids]  # type: ignore[index]
 
 
 def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
-    """The :class:`Path` of names of an id path (raises ``_Vanished`` if an entity is gone)."""
+    """The :class:`Path` of names of an id path found in a view of ``state``."""
     type_names = state.edges.type_names
     return Path(
         nodes=tuple(_names(state, namespace, path.nodes.tolist())),
         relations=tuple(type_names[c] for c in path.codes.tolist()),
     )
-
-
-def _retrying(run: Any) -> Any:
-    for _ in range(_ATTEMPTS):
-        try:
-            return run()
-        except _Vanished:
-            time.sleep(0.0005)  # a delete is between its two bookkeeping steps: let it finish
-    raise GraphMemError("the graph kept changing under this query; try again")
 
 
 # -- shortest paths -------------------------------------------------------------------
@@ -163,26 +147,23 @@ def shortest_path(
     hops = _check_hops(max_hops, "max_hops", allow_none=True)
     names = _filter_key(types)
 
-    def run() -> Path | None:
-        src = _id(state, namespace, source, "source")
-        dst = _id(state, namespace, target, "target")
-        if src == dst:
-            return Path(nodes=(source,), relations=())
-        edges = state.edges
-        cache = path_cache(edges)
-        key = ("shortest", src, dst, direction, names, hops)
-        hit, answer = cache.get(key)
-        if hit:
-            return answer  # type: ignore[no-any-return]
-        edges.maybe_compact()
-        view = edges.view
-        found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction,
-                                          allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
-        answer = None if found is None else to_path(state, namespace, found)
-        cache.put(key, answer, version=view.version, types=names, relations=found.relations() if found else ())
-        return answer
-
-    return _retrying(run)  # type: ignore[no-any-return]
+    edges = state.edges
+    edges.maybe_compact()
+    view = edges.view  # before the names: see the module docstring
+    src = _id(state, namespace, source, "source")
+    dst = _id(state, namespace, target, "target")
+    if src == dst:
+        return Path(nodes=(source,), relations=())
+    cache = path_cache(edges)
+    key = ("shortest", src, dst, direction, names, hops)
+    hit, answer = cache.get(key)
+    if hit:
+        return answer  # type: ignore[no-any-return]
+    found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction,
+                                      allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
+    answer = None if found is None else to_path(state, namespace, found)
+    cache.put(key, answer, version=view.version, types=names, relations=found.relations() if found else ())
+    return answer
 
 
 def all_shortest_paths(
@@ -206,27 +187,24 @@ def all_shortest_paths(
     if cap is None:
         raise InvalidInput("limit must be an int >= 1, not None")
 
-    def run() -> list[Path]:
-        src = _id(state, namespace, source, "source")
-        dst = _id(state, namespace, target, "target")
-        if src == dst:
-            return [Path(nodes=(source,), relations=())]
-        edges = state.edges
-        cache = path_cache(edges)
-        key = ("all", src, dst, direction, names, hops, cap)
-        hit, answer = cache.get(key)
-        if hit:
-            return list(answer)
-        edges.maybe_compact()
-        view = edges.view
-        found = kernels.all_shortest_paths(view.adj, src, dst, direction=direction,
-                                           allowed=_mask(edges, names), max_hops=hops, limit=cap, n_nodes=view.nodes)
-        answer = tuple(sorted((to_path(state, namespace, p) for p in found.paths),
-                              key=lambda p: (p.nodes, p.relations)))
-        cache.put(key, answer, version=view.version, types=names, relations=map(tuple, found.relations.tolist()))
+    edges = state.edges
+    edges.maybe_compact()
+    view = edges.view  # before the names: see the module docstring
+    src = _id(state, namespace, source, "source")
+    dst = _id(state, namespace, target, "target")
+    if src == dst:
+        return [Path(nodes=(source,), relations=())]
+    cache = path_cache(edges)
+    key = ("all", src, dst, direction, names, hops, cap)
+    hit, answer = cache.get(key)
+    if hit:
         return list(answer)
-
-    return _retrying(run)  # type: ignore[no-any-return]
+    found = kernels.all_shortest_paths(view.adj, src, dst, direction=direction,
+                                       allowed=_mask(edges, names), max_hops=hops, limit=cap, n_nodes=view.nodes)
+    answer = tuple(sorted((to_path(state, namespace, p) for p in found.paths),
+                          key=lambda p: (p.nodes, p.relations)))
+    cache.put(key, answer, version=view.version, types=names, relations=map(tuple, found.relations.tolist()))
+    return list(answer)
 
 
 # -- neighbourhoods -------------------------------------------------------------------
@@ -301,34 +279,35 @@ def k_hop(
     _filter_key(types)
     cap = _check_cap(max_entities, "max_entities")
 
-    def run() -> KHop:
-        src = _id(state, namespace, source, "source")
-        found = reach(state, [src], depth, direction=direction, types=types, max_nodes=cap)
-        return KHop(source, depth, _ordered(state, namespace, found), found.truncated)
+    edges = state.edges
+    edges.maybe_compact()
+    view = edges.view  # before the names: see the module docstring
+    src = _id(state, namespace, source, "source")
+    found = reach(state, [src], depth, direction=direction, types=types, max_nodes=cap, view=view)
+    return KHop(source, depth, _ordered(state, namespace, found), found.truncated)
 
-    return _retrying(run)  # type: ignore[no-any-return]
 
-
-def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None) -> list[Neighbor]:
+def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None, *,
+              view: EdgeView | None = None) -> list[Neighbor]:
     """The neighbours of entity ``id_`` in ``state``, sorted by (name, type, direction).
 
     One row of the adjacency (the snapshot's slice plus the delta overlay, so
     this process's writes are seen) and one name lookup per neighbour: ~10 us
-    at degree 10 where Kuzu scanned every relation. ``types`` (checked names,
-    ``None``: all) become codes after the view is taken, so a type created
-    meanwhile is not missed. A neighbour whose name is gone is being deleted
-    (the id map changes a moment before the relations) and is left out, as
-    the answer after the delete would.
+    at degree 10 where Kuzu scanned every relation. ``view``: the relation
+    view taken before ``id_`` was looked up (default: the current one).
+    ``types`` (checked names, ``None``: all) become codes after the view is
+    taken, so a type created meanwhile is not missed. Neighbours are named
+    with ``key_ever``: one deleted since the view was taken is still in it.
     """
     edges = state.edges
-    adj = edges.view.adj
+    adj = (edges.view if view is None else view).adj
     type_names = edges.type_names
     codes = None
     if types is not None:
         codes = {code for code in map(edges.code_of, types) if code is not None}
         if not codes:
             return []
-    key_of = state.ids.key_of
+    key_ever = state.ids.key_ever
     rows = []
     for side, label in ((OUT, "out"), (IN, "in")):
         if direction != "both" and direction != label:
@@ -336,9 +315,7 @@ def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str
         for other, code in row_edges(adj, id_, side):
             if codes is not None and code not in codes:
                 continue
-            key = key_of(other)
-            if key is not None:
-                rows.append((key.split(KEY_SEPARATOR, 1)[1], type_names[code], label))
+            rows.append((key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], label))  # type: ignore[union-attr]
     rows.sort()
     return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
 
@@ -361,20 +338,17 @@ def subgraph(
     entity_cap = _check_cap(max_entities, "max_entities")
     relation_cap = _check_hops(max_relations, "max_relations", allow_none=True)
 
-    def run() -> Subgraph:
-        seed_ids = _seed_ids(state, namespace, seeds)
-        edges = state.edges
-        edges.maybe_compact()
-        view = edges.view
-        found = reach(state, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap, view=view)
-        rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(edges, names),
-                                             max_edges=relation_cap, n_nodes=view.nodes)
-        ids = rows[:, [0, 2]].ravel().tolist()
-        name_list = _names(state, namespace, ids)
-        type_names = edges.type_names
-        relations = sorted(
-            (name_list[2 * i], type_names[code], name_list[2 * i + 1]) for i, code in enumerate(rows[:, 1].tolist())
-        )
-        return Subgraph(_ordered(state, namespace, found), tuple(relations), found.truncated or capped)
-
-    return _retrying(run)  # type: ignore[no-any-return]
+    edges = state.edges
+    edges.maybe_compact()
+    view = edges.view  # before the names: see the module docstring
+    seed_ids = _seed_ids(state, namespace, seeds)
+    found = reach(state, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap, view=view)
+    rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(edges, names),
+                                         max_edges=relation_cap, n_nodes=view.nodes)
+    ids = rows[:, [0, 2]].ravel().tolist()
+    name_list = _names(state, namespace, ids)
+    type_names = edges.type_names
+    relations = sorted(
+        (name_list[2 * i], type_names[code], name_list[2 * i + 1]) for i, code in enumerate(rows[:, 1].tolist())
+    )
+    return Subgraph(_ordered(state, namespace, found), tuple(relations), found.truncated or capped)

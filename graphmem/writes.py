@@ -363,7 +363,7 @@ def upsert_entities(
     for row in revived:
         row.id = retired[row.key].id
     created = [row for key, row in pending.items() if key not in current and key not in retired]
-    for row, id_ in zip(created, state.ids.allocate(len(created))):
+    for row, id_ in zip(created, state.allocate_ids(len(created))):
         row.id = id_
 
     if created:
@@ -433,22 +433,8 @@ def _embed(
 
 
 def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan) -> None:
-    """After commit: ids, type and namespace bitmaps, validity bounds and the cache follow the store."""
-    state.ids.add((row.key, row.id) for row in (*plan.created, *plan.revived))
-    for row in plan.revived:
-        state.expired.pop(row.key, None)
-    for row in plan.rows:
-        old = plan.old_types.get(row.key)
-        if old is not None and old != row.type:
-            state.entity_types.discard(old, [row.id])
-        state.entity_types.add(row.type, [row.id])
-    state.bounds.set_entities([row.id for row in plan.rows], [row.valid_from for row in plan.rows],
-                              [row.valid_to for row in plan.rows])
-    for row in (*plan.created, *plan.revived):
-        state.namespaces.add(row.namespace, [row.id])
-    if state.text is not None:
-        state.text.put(plan.rows)
-    state.generation += 1
+    """After commit: the graph state (ids, type and namespace bitmaps, validity bounds) and the cache follow the store."""
+    state.write_entities(plan.rows, added=[*plan.created, *plan.revived], old_types=plan.old_types)
     cache.written(plan.rows)
 
 
@@ -690,26 +676,9 @@ def _combine(before: RelationInput | None, item: RelationInput) -> RelationInput
     )
 
 
-def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> list[tuple[int, int]]:
-    """After commit: the relation arrays, bitmaps and bounds follow the store.
-
-    Returns the (entity, type code) pairs that lost a relation (for the
-    relation-type bitmaps, which the caller refreshes).
-    """
-    edges = state.edges
-    edges.add((s, edges.code_for(name), d) for (s, _, d), name in zip(plan.created, plan.created_types))
-    for (s, _, d), name in zip(plan.created, plan.created_types):
-        state.relation_types.add(name, (s, d))
-    gone = [(s, edges.code_for(name), d) for s, name, d in plan.retired]
-    edges.remove(gone)
-    written = list(plan.bounds.items())
-    state.bounds.set_relations([(s, edges.code_for(name), d) for (s, name, d), _ in written],
-                               [span[0] for _, span in written], [span[1] for _, span in written])
-    state.bounds.drop_relations(gone)
-    if state.labels is not None:
-        state.labels.written(list(plan.properties), list(plan.properties.values()))
-    state.generation += 1
-    return [(s, c) for s, c, _ in gone] + [(d, c) for _, c, d in gone]
+def apply_relation_plan(state: DerivedState, plan: RelationPlan) -> None:
+    """After commit: the graph state (relation index, relation-type bitmaps, bounds) follows the store."""
+    state.write_relations(plan.created, plan.created_types, plan.retired, plan.bounds, plan.properties)
 
 
 def _json(value: Mapping[str, Any]) -> str:

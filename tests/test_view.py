@@ -58,6 +58,30 @@ def test_overview_counts_types_and_how_they_connect(live):
     assert o["can_search_meaning"] is True
 
 
+def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_path):
+    """The page's overview comes from memory (Memory.type_summary); an MCP holder is asked
+    the scan statements instead: both must say the same, here and after writes and a delete."""
+    from datetime import datetime, timezone
+
+    from graphmem.view.api import _store, overview, summarise
+
+    path = tmp_path / "copy"
+    build_store(path, engine)
+    with graphmem.open(path, engine=engine, embedder=None) as mem:
+        mem.add_entity("Nemo", type="Fish", valid_from=datetime(2001, 1, 1, tzinfo=timezone.utc))
+        mem.add_relation("Nemo", "SWIMS_WITH", "Ada", valid_to=datetime(2030, 1, 1, tzinfo=timezone.utc))
+        mem.delete_entity("Bob")
+    with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
+        ns = mem.namespace_name
+        mine = overview(mem)
+        scanned = summarise(ns, _store(mem).execute("view_entity_overview", {"namespace": ns}),
+                            _store(mem).execute("view_type_links", {"namespace": ns}), can_search_meaning=False)
+    assert mine["entity_types"]["Fish"] == 1 and mine["time"]["bounded_facts"] >= 2
+    for key in ("entities", "relations", "entity_types", "relation_types", "time"):
+        assert mine[key] == scanned[key], key
+    assert sorted(map(str, mine["type_links"])) == sorted(map(str, scanned["type_links"]))
+
+
 def test_search_by_name_prefix_ignores_case_and_meaning_hits_carry_types(live):
     status, found = live[1].api("search", q="a", k=5)
     assert status == 200
@@ -260,6 +284,28 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
         with graphmem.open(path, engine=engine, embedder=None) as agent:
             agent.add_entity("Mallory", type="Person")
         assert client.api("overview")[1]["entity_types"]["Person"] == 4
+
+
+def test_reads_from_memory_need_no_open_while_the_store_is_unchanged(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine) as (server, client):
+        source = server.open_memory
+        assert client.api("overview")[0] == 200 and client.api("search", q="ad")[0] == 200  # load, once
+        opens = source.opens
+        for endpoint, params in (("neighbors", {"name": "Ada"}), ("search", {"q": "bo"}), ("type", {"type": "Person"}),
+                                 ("paths", {"source": "Ada", "target": "Bob"})):  # fmt: skip
+            assert client.api(endpoint, **params)[0] == 200, endpoint
+        assert source.opens == opens and source.detached_answers >= 4 and not source.is_open
+        assert client.api("entity", name="Ada")[0] == 200 and source.opens == opens + 1  # the store has the text
+        with graphmem.open(path, engine=engine, embedder=None) as agent:
+            assert client.api("neighbors", name="Ada")[0] == 200  # held by the agent, not yet written: still right
+            agent.add_entity("Carol", type="Person")
+            agent.add_relation("Ada", "KNOWS", "Carol")
+            status, body = client.api("neighbors", name="Ada")  # written: the viewer must read the store, busy
+            assert (status, body["error"]["type"]) == (503, "store_busy")
+        names = [n["name"] for n in client.api("neighbors", name="Ada")[1]["neighbors"]]
+        assert "Carol" in names and source.opens == opens + 2
 
 
 def test_hold_keeps_one_handle_across_requests_until_it_runs_out(tmp_path, engine):

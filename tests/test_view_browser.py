@@ -121,13 +121,15 @@ def test_search_centres_then_a_click_expands(page):
 
 def test_path_mode_highlights_the_shortest_paths(page):
     driver, api = page
+    since = _done(driver)  # before the call: a fast answer may land before a later read
     driver.execute_script("window.graphmemView.centre('fan01')")
-    _settle(driver, since=_done(driver))
+    _settle(driver, since=since)
     driver.find_element("id", "path-button").click()
     assert driver.find_element("id", "path-button").get_attribute("aria-pressed") == "true"
     _tap(driver, "fan01", asks=False)  # the first pick only marks it
+    since = _done(driver)  # before the call: a fast answer may land before a later read
     driver.execute_script("window.graphmemView.expand('Ada')")
-    _settle(driver, since=_done(driver))
+    _settle(driver, since=since)
     _tap(driver, "fan02")
     _, found = api.api("paths", source="fan01", target="fan02")
     highlighted = set(driver.execute_script("return window.graphmemView.cy.nodes('.path').map(n => n.id())"))
@@ -140,8 +142,9 @@ def test_path_mode_highlights_the_shortest_paths(page):
 def test_the_time_slider_shows_the_graph_as_it_was(page):
     driver, api = page
     assert driver.find_element("id", "time").is_displayed()
+    since = _done(driver)  # before the call: a fast answer may land before a later read
     driver.execute_script("window.graphmemView.centre('Acme')")
-    _settle(driver, since=_done(driver))
+    _settle(driver, since=since)
     assert "Ada" in _nodes(driver)
     since = _done(driver)
     # The slider's left end is the store's earliest time (2010): Ada worked at OldCo, not yet at Acme.
@@ -152,8 +155,9 @@ def test_the_time_slider_shows_the_graph_as_it_was(page):
     assert as_of.startswith("2010-01-01")
     assert _nodes(driver) == {"Acme"}  # no one worked there yet
     assert driver.find_element("id", "time-label").text.startswith("2010-01-01")
+    since = _done(driver)  # before the call: a fast answer may land before a later read
     driver.execute_script("window.graphmemView.centre('Ada')")
-    _settle(driver, since=_done(driver))
+    _settle(driver, since=since)
     _, then = api.api("neighbors", name="Ada", limit=EXPAND, as_of=as_of)
     assert _nodes(driver) == {"Ada"} | {n["name"] for n in then["neighbors"]}
     assert "OldCo" in _nodes(driver) and "Acme" not in _nodes(driver)

@@ -25,6 +25,7 @@ from ..embed import Embedder, entity_text, resolve_embedder
 from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ..store.cypher_guard import check_user_cypher
 from ..index.labels import RelationEntry
+from ..index.names import NameEntry, TypeSummary
 from ..index.text import TextEntry
 from ..store.store import Tracer
 from ..types import (
@@ -851,6 +852,27 @@ class ClusterMemory:
 
     # -- text ------------------------------------------------------------------------
 
+    def find_names(self, prefix: str = "", *, limit: int = 10, type: str | None = None) -> list[NameEntry]:
+        """Not available on the cluster backend yet (the embedded one answers from an in-memory
+        name index the cluster does not keep): raises :class:`NotSupported`."""
+        raise _unsupported("find_names", _NO_NAME_INDEX)
+
+    def types_of(self, names: Iterable[str]) -> list[str | None]:
+        """Not available on the cluster backend yet: raises :class:`NotSupported`."""
+        raise _unsupported("types_of", _NO_NAME_INDEX)
+
+    def type_summary(self) -> TypeSummary:
+        """Not available on the cluster backend yet: raises :class:`NotSupported`."""
+        raise _unsupported("type_summary", _NO_NAME_INDEX)
+
+    def unchanged(self) -> bool:
+        """Not available on the cluster backend (it has no local files to compare): raises :class:`NotSupported`."""
+        raise _unsupported("unchanged", _NO_FILES)
+
+    def detached(self) -> ClusterMemory:
+        """Not available on the cluster backend (nothing is loaded to answer from): raises :class:`NotSupported`."""
+        raise _unsupported("detached", _NO_FILES)
+
     def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]:
         """The entities whose name, type or an observation contains ``query``, ignoring
         case, in id order (:meth:`graphmem.Memory.find_text`'s rules). The cluster
@@ -896,7 +918,7 @@ class ClusterMemory:
     # Present with the embedded signatures (graphmem.api.MemoryAPI), so that a
     # call says why instead of an AttributeError.
 
-    def history(self, name: str) -> History:
+    def history(self, name: str, *, limit: int | None = None) -> History:
         """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
         raise _unsupported("history", _NO_HISTORY)
 
@@ -1021,6 +1043,10 @@ class ClusterMemory:
 
 
 _NO_HISTORY = "it keeps no versions (an update overwrites) and reads take no time"
+
+
+_NO_NAME_INDEX = "it keeps no in-memory name index (the embedded store's viewer reads use it)"
+_NO_FILES = "it has no local store files and loads no graph state to answer from"
 
 
 def _unsupported(name: str, why: str) -> NotSupported:

@@ -3,8 +3,11 @@
 Everything here can be rebuilt from the store: the key/id map, the entity-type
 and relation-type bitmaps and the relation arrays. They load on first use (a
 reopened store answers lookups at once) under the store's writer lock, so no
-commit can land between the scan and the install; writes keep them exact; a
-write through user Cypher drops them all and the next use reloads.
+commit can land between the scan and the install; writes keep them exact,
+through :class:`GraphState`'s methods only (the one owner of these
+structures: see its docstring for how readers stay consistent without
+locks or retries); a write through user Cypher drops them all and the next
+use reloads.
 
 A load first takes the state saved beside the store (:mod:`.saved`, memory
 mapped); if writes happened after that save (a crash before the next one),
@@ -18,7 +21,7 @@ large to apply row by row, are the only rebuilds.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
@@ -29,7 +32,7 @@ import pyarrow.compute as pc
 
 from ..algorithms.csr import find_pairs, merge_order
 from ..errors import CorruptStore
-from ..records import micros
+from ..records import KEY_SEPARATOR, EntityRow, micros
 from ..store.store import Store
 from .adjacency import MAX_ID, EdgeIndex
 from .bitmaps import LabelBitmaps
@@ -40,7 +43,7 @@ from .saved import Loaded, SavedGraph
 from .vector_store import from_epoch_us
 from .text import TextIndex
 
-__all__ = ["Derived", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
+__all__ = ["Derived", "GraphState", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
 
 NEVER_BEFORE = -(1 << 62)
 NEVER_AFTER = 1 << 62
@@ -158,7 +161,7 @@ class Bounds:
     def set_entity(self, id_: int, valid_from: datetime | None, valid_to: datetime | None) -> None:
         self.set_entities([id_], [valid_from], [valid_to])
 
-    def set_entities(self, ids: Sequence[int], valid_from: Sequence[datetime | None],
+    def set_entities(self, ids: Sequence[int] | np.ndarray, valid_from: Sequence[datetime | None],
                      valid_to: Sequence[datetime | None]) -> None:
         """Set (or clear, when both ends are ``None``) the validity of these entities."""
         keys = np.asarray(ids, np.int64).reshape(-1)
@@ -169,7 +172,7 @@ class Bounds:
     def set_relation(self, triple: Triple, valid_from: datetime | None, valid_to: datetime | None) -> None:
         self.set_relations([triple], [valid_from], [valid_to])
 
-    def set_relations(self, triples: Sequence[Triple], valid_from: Sequence[datetime | None],
+    def set_relations(self, triples: Sequence[Triple] | np.ndarray, valid_from: Sequence[datetime | None],
                       valid_to: Sequence[datetime | None]) -> None:
         """Set (or clear) the validity of these (source, type code, target) relations, one array update."""
         if len(triples):
@@ -239,11 +242,41 @@ def _us(value: datetime | None, missing: int) -> int:
     return missing if value is None else micros(value)
 
 
-@dataclass(slots=True)
-class DerivedState:
-    """The current graph in memory. ``expired`` maps the keys of expired
-    entities (history, outside the id map) to their ids, so that writing the
-    name again revives the row; ``generation`` counts the writes applied."""
+@dataclass(slots=True, eq=False)
+class GraphState:
+    """The current graph in memory, and the only code that changes it.
+
+    ``ids`` (key <-> id), the entity-type, relation-type and namespace
+    bitmaps, the relation index ``edges``, the validity ``bounds``,
+    ``expired`` (the keys of expired entities, history outside the id map,
+    with their ids, so that writing the name again revives the row) and the
+    caches built on first use (``normalized``, ``text``, ``labels``) change
+    only through the methods below, one per kind of change, each run after
+    the store committed it (under the store's writer lock) and each counting
+    one ``generation``.
+
+    Readers never lock and never retry. They take the relation view once
+    (``edges.view``, immutable) *before* looking names up, and name the ids
+    they found with ``ids.key_ever``. Each change is ordered so that any
+    published view is consistent with the names a reader can find:
+
+    - facts appear in the order bounds, bitmaps, relations, and the key last
+      (a reader that finds a key finds everything about it);
+    - they go in the order key first, then bitmaps, relations and bounds (a
+      reader that found the key took a view from before the change; a view
+      from before the change still names its ids, ``IdMap.key_ever``).
+
+    Examples
+    --------
+    >>> s = GraphState(ids=IdMap(), entity_types=LabelBitmaps(), relation_types=LabelBitmaps(),
+    ...                edges=EdgeIndex())
+    >>> a, b = s.allocate_ids(2)
+    >>> s.add_entity_keys(["da", "db"], np.array([a, b]), "T", "d")
+    >>> s.add_relation_triples([(a, "KNOWS", b)])
+    >>> s.remove_entities({"db": b}, s.edges.incident(b), expire=True)
+    >>> s.ids.id_of("db"), s.ids.key_ever(b), s.expired, len(s.edges), s.generation
+    (None, 'db', {'db': 1}, 0, 3)
+    """
 
     ids: IdMap
     entity_types: LabelBitmaps
@@ -253,12 +286,17 @@ class DerivedState:
     expired: dict[str, int] = field(default_factory=dict)
     bounds: Bounds = field(default_factory=Bounds)
     generation: int = 0
+    """The number of changes applied (time views and caches are keyed by it)."""
     normalized: dict[tuple[str, str], str] | None = None
     """(namespace, normalised name) -> key, built on first use by duplicate detection."""
     text: TextIndex | None = None
     """The text index (:mod:`graphmem.index.text`), built on first use by ``Memory.find_text``."""
     labels: RelationLabels | None = None
     """Relation types as written (:mod:`graphmem.index.labels`), built on first use by ``Memory.find_relations``."""
+    normalize: Callable[[str], str] | None = None
+    """How ``normalized`` normalises a name (given when it is built)."""
+    _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    """Serialises the changes for direct use; in a store they already hold its writer lock."""
 
     def nbytes(self) -> dict[str, int]:
         return {
@@ -269,6 +307,242 @@ class DerivedState:
             "validity_bounds": self.bounds.nbytes(),
         }
 
+    def _changed(self) -> None:
+        self.generation += 1  # the one place a change is counted
+
+    # -- ids ---------------------------------------------------------------------------
+
+    def allocate_ids(self, count: int) -> range:
+        """Reserve ``count`` fresh ids for a write being planned (a failed write leaves a gap)."""
+        return self.ids.allocate(count)
+
+    def reserve_ids_below(self, floor: int) -> None:
+        """Make every id below ``floor`` taken (the store's id floor)."""
+        with self._lock:
+            if floor > self.ids.next_id:
+                self.ids.allocate(floor - self.ids.next_id)
+
+    # -- entities ----------------------------------------------------------------------
+
+    def write_entities(self, rows: Sequence[EntityRow], *, added: Sequence[EntityRow],
+                       old_types: Mapping[str, str]) -> None:
+        """Entity rows written (per-record path): ``rows`` every row written,
+        ``added`` those new to the current graph (created, or expired and
+        written again: revived with their old id), ``old_types`` the type
+        each existing row had before."""
+        with self._lock:
+            self.bounds.set_entities([row.id for row in rows], [row.valid_from for row in rows],
+                                     [row.valid_to for row in rows])
+            for row in rows:
+                old = old_types.get(row.key)
+                if old is not None and old != row.type:
+                    self.entity_types.discard(old, [row.id])
+                self.entity_types.add(row.type, [row.id])
+            for row in added:
+                self.namespaces.add(row.namespace, [row.id])
+            if self.text is not None:
+                self.text.put(rows)
+            self._normalized_add([row.key for row in added])
+            self.ids.add((row.key, row.id) for row in added)  # last: see the class docstring
+            for row in added:
+                self.expired.pop(row.key, None)
+            self._changed()
+
+    def add_entity_arrays(self, keys: list[str], ids: np.ndarray, types: pa.Array, namespace: str,
+                          valid_from: pa.Array, valid_to: pa.Array, *,
+                          text: tuple[list[str], pa.Array, pa.Array] | None = None) -> None:
+        """New entities of one namespace (the bulk path), as parallel columns;
+        ``text``: their (names, observations, properties) for the text index."""
+        with self._lock:
+            bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
+            if bounded.any():
+                where = np.flatnonzero(bounded)
+                self.bounds.set_entities(ids[where], valid_from.take(where).to_pylist(),
+                                         valid_to.take(where).to_pylist())
+            self.entity_types.add_grouped(types, ids)
+            self.namespaces.add_array(namespace, ids)
+            if self.text is not None and text is not None:
+                self.text.put_arrow(namespace, ids.tolist(), text[0], types, text[1], text[2])
+            self._normalized_add(keys)
+            self.ids.add_arrays(keys, ids)  # last: see the class docstring
+            self._changed()
+
+    def add_entity_keys(self, keys: list[str], ids: np.ndarray, type_: str, namespace: str) -> None:
+        """:meth:`add_entity_arrays` for unbounded entities of one type.
+
+        Examples
+        --------
+        >>> s = GraphState(ids=IdMap(), entity_types=LabelBitmaps(), relation_types=LabelBitmaps(),
+        ...                edges=EdgeIndex())
+        >>> s.add_entity_keys(["da"], np.array(s.allocate_ids(1)), "T", "d")
+        >>> s.ids.id_of("da"), s.entity_types.counts()
+        (0, {'T': 1})
+        """
+        n = len(keys)
+        self.add_entity_arrays(keys, np.asarray(ids, np.int64), pa.array([type_] * n, pa.string()), namespace,
+                               pa.nulls(n, pa.timestamp("us")), pa.nulls(n, pa.timestamp("us")))
+
+    def remove_entities(self, current: Mapping[str, int], incident: Iterable[Triple], *, expire: bool,
+                        dropped: Iterable[str] = ()) -> None:
+        """Entities leave the current graph: ``current`` (key -> id) with the
+        relations ``incident`` to them, expired (kept in ``expired`` so a write
+        revives them) or, with ``expire=False``, deleted for good; ``dropped``:
+        keys of expired entities deleted for good (out of ``expired``)."""
+        incident = list(incident)
+        with self._lock:
+            gone = list(current.values())
+            gone_set = set(gone)
+            for key in current:
+                self.ids.remove(key)  # first: see the class docstring
+            for key in dropped:
+                self.expired.pop(key, None)
+            if expire:
+                self.expired.update(current)
+            else:
+                for key in current:
+                    self.expired.pop(key, None)
+            if gone:
+                self.entity_types.discard_everywhere(gone)
+                self.namespaces.discard_everywhere(gone)
+                self.edges.remove(incident)
+                self.relation_types.discard_everywhere(gone)
+                # The surviving end of each removed relation may have lost its last one of a type.
+                survivors = {(t[0], t[1]) for t in incident if t[0] not in gone_set} | {
+                    (t[2], t[1]) for t in incident if t[2] not in gone_set}
+                self._refresh_relation_types(survivors)
+                self.bounds.drop_entities(gone)
+                self.bounds.drop_relations(incident)
+                if self.text is not None:
+                    self.text.remove(gone)
+                if self.normalized is not None and self.normalize is not None:
+                    for key in current:
+                        space, name = key.split(KEY_SEPARATOR, 1)
+                        self.normalized.pop((space, self.normalize(name)), None)
+            self._changed()
+
+    def replace_expired(self, left: Mapping[str, int]) -> list[str]:
+        """The expired entities are now ``left`` (after a purge); returns the keys that went."""
+        with self._lock:
+            gone = [key for key in self.expired if key not in left]
+            for key in gone:
+                del self.expired[key]
+            self.expired.update(left)
+            self._changed()
+            return gone
+
+    # -- relations ---------------------------------------------------------------------
+
+    def write_relations(self, created: Sequence[Triple], created_types: Sequence[str],
+                        retired: Sequence[tuple[int, str, int]],
+                        bounds: Mapping[tuple[int, str, int], tuple[datetime | None, datetime | None]],
+                        properties: Mapping[tuple[int, str, int], str]) -> None:
+        """Relations written (per-record path): ``created`` (source, _, target)
+        with their ``created_types``; ``retired`` (source, type, target) those
+        the write expired; ``bounds`` the validity of every relation written;
+        ``properties`` (JSON) of every relation written."""
+        with self._lock:
+            edges = self.edges
+            written = list(bounds.items())
+            self.bounds.set_relations([(s, edges.code_for(name), d) for (s, name, d), _ in written],
+                                      [span[0] for _, span in written], [span[1] for _, span in written])
+            new = [(s, edges.code_for(name), d) for (s, _, d), name in zip(created, created_types)]
+            edges.add(new)
+            for (s, _, d), name in zip(created, created_types):
+                self.relation_types.add(name, (s, d))
+            gone = [(s, edges.code_for(name), d) for s, name, d in retired]
+            edges.remove(gone)
+            self.bounds.drop_relations(gone)
+            if self.labels is not None:
+                self.labels.written(list(properties), list(properties.values()))
+            self._refresh_relation_types([(s, c) for s, c, _ in gone] + [(d, c) for _, c, d in gone])
+            self._changed()
+
+    def add_relation_arrays(self, src: np.ndarray, dst: np.ndarray, local: np.ndarray, type_names: Sequence[str],
+                            valid_from: pa.Array, valid_to: pa.Array, *,
+                            properties: pa.Array | None = None) -> None:
+        """New relations (the bulk path), as parallel columns: ``local`` indexes
+        ``type_names``; ``properties`` (JSON) for the relation labels."""
+        with self._lock:
+            edges = self.edges
+            codes = np.array([edges.code_for(t) for t in type_names], np.int64)[local]
+            bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
+            if bounded.any():
+                where = np.flatnonzero(bounded)
+                triples = np.column_stack([src[where], codes[where], dst[where]])
+                self.bounds.set_relations(triples, valid_from.take(where).to_pylist(), valid_to.take(where).to_pylist())
+            edges.add(np.column_stack([src, codes, dst]))
+            order = np.argsort(local, kind="stable")
+            ends = np.searchsorted(local[order], np.arange(len(type_names) + 1))
+            for j, name in enumerate(type_names):
+                members = order[ends[j]:ends[j + 1]]
+                self.relation_types.add_array(name, np.concatenate([src[members], dst[members]]))
+            if self.labels is not None and properties is not None:
+                self.labels.written(list(zip(src.tolist(), [type_names[i] for i in local.tolist()], dst.tolist())),
+                                    properties.to_pylist())
+            self._changed()
+
+    def add_relation_triples(self, triples: Sequence[tuple[int, str, int]]) -> None:
+        """:meth:`add_relation_arrays` for a few unbounded (source, type name, target)."""
+        names = sorted({t for _, t, _ in triples})
+        local = np.array([names.index(t) for _, t, _ in triples], np.int64)
+        n = len(triples)
+        self.add_relation_arrays(np.array([s for s, _, _ in triples], np.int64).reshape(-1),
+                                 np.array([d for _, _, d in triples], np.int64).reshape(-1), local, names,
+                                 pa.nulls(n, pa.timestamp("us")), pa.nulls(n, pa.timestamp("us")))
+
+    def remove_relations(self, triples: Sequence[Triple]) -> None:
+        """Relations (source, type code, target) deleted or expired."""
+        with self._lock:
+            self.edges.remove(triples)
+            self.bounds.drop_relations(triples)
+            self._refresh_relation_types({(s, c) for s, c, _ in triples} | {(d, c) for _, c, d in triples})
+            self._changed()
+
+    def _refresh_relation_types(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Drop an entity from a relation type's bitmap once its last such relation is gone."""
+        for node, code in pairs:
+            if not self.edges.has_incident_type(node, code):
+                self.relation_types.discard(self.edges.type_names[code], [node])
+
+    # -- caches built on first use -----------------------------------------------------
+
+    def text_index(self, load: Callable[[], TextIndex]) -> TextIndex:
+        """The text index, built by ``load`` on first use (the caller holds the writer lock)."""
+        with self._lock:
+            if self.text is None:
+                self.text = load()
+            return self.text
+
+    def relation_labels(self, load: Callable[[], RelationLabels]) -> RelationLabels:
+        """The relation labels, built by ``load`` on first use (the caller holds the writer lock)."""
+        with self._lock:
+            if self.labels is None:
+                self.labels = load()
+            return self.labels
+
+    def normalized_names(self, normalize: Callable[[str], str]) -> dict[tuple[str, str], str]:
+        """(namespace, normalised name) -> key of every current entity, built on first use
+        (one pass over the id map) and kept by the changes above."""
+        with self._lock:
+            if self.normalized is None:
+                built: dict[tuple[str, str], str] = {}
+                for key in self.ids.keys():
+                    space, name = key.split(KEY_SEPARATOR, 1)
+                    built.setdefault((space, normalize(name)), key)
+                self.normalize = normalize
+                self.normalized = built
+            return self.normalized
+
+    def _normalized_add(self, keys: Iterable[str]) -> None:
+        if self.normalized is not None and self.normalize is not None:
+            for key in keys:
+                space, name = key.split(KEY_SEPARATOR, 1)
+                self.normalized[(space, self.normalize(name))] = key
+
+
+DerivedState = GraphState
+"""The former name of :class:`GraphState`."""
+
 
 CATCH_UP_MIN = 10_000
 CATCH_UP_FRACTION = 20
@@ -278,12 +552,12 @@ rebuild is vectorised."""
 
 
 class Derived:
-    """Holder that loads :class:`DerivedState` on demand (from the saved files
+    """Holder that loads :class:`GraphState` on demand (from the saved files
     when they are current or can be caught up, else from the store)."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._state: DerivedState | None = None
+        self._state: GraphState | None = None
         self._lock = threading.Lock()
         self.loads = 0
         self.saved = SavedGraph(store)
@@ -298,7 +572,7 @@ class Derived:
     def loaded(self) -> bool:
         return self._state is not None
 
-    def get(self) -> DerivedState:
+    def get(self) -> GraphState:
         state = self._state
         if state is not None:
             return state
@@ -323,7 +597,7 @@ class Derived:
         state.edges.maybe_compact()
         return self.saved.save(state, seq)
 
-    def _load(self) -> DerivedState:
+    def _load(self) -> GraphState:
         self.saved.clean_leftovers()
         loaded, why = self.saved.load()
         if loaded is not None:
@@ -340,7 +614,7 @@ class Derived:
         self.last_load = {"source": "rebuilt", "reason": why}
         return state
 
-    def _catch_up(self, state: DerivedState, loaded: Loaded) -> int | None:
+    def _catch_up(self, state: GraphState, loaded: Loaded) -> int | None:
         """Apply to ``state`` what was written after ``loaded.seq``; the rows
         applied, or ``None`` when there are too many to apply one by one (rebuild)."""
         since = from_epoch_us(loaded.seq)
@@ -355,12 +629,10 @@ class Derived:
         _catch_up_entities(state, entities)
         if relations is not None:
             _catch_up_relations(state, relations)
-        floor = int(dict(self._store.execute("meta_all")).get("id_floor", "0"))
-        if floor > state.ids.next_id:
-            state.ids.allocate(floor - state.ids.next_id)
+        state.reserve_ids_below(int(dict(self._store.execute("meta_all")).get("id_floor", "0")))
         return written
 
-    def _rebuild(self) -> DerivedState:
+    def _rebuild(self) -> GraphState:
         meta = dict(self._store.execute("meta_all"))
         entities = self._store.execute_arrow("entity_ids")
         keys = entities.column("key").to_pylist()
@@ -389,7 +661,7 @@ class Derived:
                                        bounded.column("target").to_numpy(zero_copy_only=False),
                                        micros_column(bounded.column("valid_from"), NEVER_BEFORE),
                                        micros_column(bounded.column("valid_to"), NEVER_AFTER))
-        return DerivedState(
+        return GraphState(
             ids=id_map,
             entity_types=LabelBitmaps.from_arrow(entities.column("type"), ids),
             relation_types=relation_types,
@@ -400,9 +672,9 @@ class Derived:
         )
 
 
-def _from_parts(loaded: Loaded) -> DerivedState:
+def _from_parts(loaded: Loaded) -> GraphState:
     parts = loaded.parts
-    return DerivedState(ids=parts["ids"], entity_types=parts["entity_types"], relation_types=parts["relation_types"],
+    return GraphState(ids=parts["ids"], entity_types=parts["entity_types"], relation_types=parts["relation_types"],
                         edges=parts["edges"], namespaces=parts["namespaces"], expired=parts["expired"],
                         bounds=parts["bounds"])  # fmt: skip
 
@@ -413,7 +685,7 @@ def _few_micros(column: pa.ChunkedArray, missing: int) -> np.ndarray:
     return np.array([missing if v is None else micros(v) for v in column.to_pylist()], np.int64).reshape(-1)
 
 
-def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
+def _catch_up_entities(state: GraphState, table: pa.Table) -> None:
     """Apply entity rows written since a save (current: in the id map with
     their type, namespace and validity; expired: out of it, into ``expired``)."""
     if not len(table):
@@ -452,7 +724,7 @@ def _catch_up_entities(state: DerivedState, table: pa.Table) -> None:
         state.bounds.set_entity_arrays(ids[bounded], start[bounded], end[bounded])
 
 
-def _catch_up_relations(state: DerivedState, table: pa.Table) -> None:
+def _catch_up_relations(state: GraphState, table: pa.Table) -> None:
     """Apply relation rows written since a save: a (source, type, target)
     with a current row is present (with that row's validity), one with only
     expired rows is gone; the relation-type bitmaps of every endpoint touched

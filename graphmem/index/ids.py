@@ -120,7 +120,7 @@ class IdMap:
     (None, 7, 'b', 2, 2)
     """
 
-    __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count")
+    __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count", "_retired")
 
     def __init__(self) -> None:
         # With ``_saved``, the dictionaries hold only what changed since the
@@ -133,6 +133,11 @@ class IdMap:
         self._gone: set[str] = set()
         self._gone_ids: set[int] = set()
         self._count = 0
+        # The key of every id removed since the load: ids are never reused, so
+        # an id's key never changes and this only grows (by the deletes and
+        # expiries since the load). A reader holding an older relation view
+        # may still find such an id on a path; it must still read its name.
+        self._retired: dict[int, str] = {}
 
     @classmethod
     def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int) -> IdMap:
@@ -243,6 +248,30 @@ class IdMap:
             return found
         return saved.key_of(id_)
 
+    def key_ever(self, id_: int) -> str | None:
+        """The key of ``id_``, current or removed since this map was loaded.
+
+        What a reader holding an older :class:`~graphmem.index.adjacency.EdgeView`
+        uses to name the ids it found there: a concurrent delete removes the
+        id from the map before it removes the relations, and :meth:`remove`
+        records the key here before the id leaves the map, so the name is
+        readable for every id any published view contains.
+
+        Examples
+        --------
+        >>> ids = IdMap.from_arrays(["a", "b"], [0, 1], floor=0)
+        >>> _ = ids.remove("a")
+        >>> ids.key_of(0), ids.key_ever(0), ids.key_ever(1), ids.key_ever(9)
+        (None, 'a', 'b', None)
+        """
+        found = self.key_of(id_)
+        return self._retired.get(id_) if found is None else found
+
+    @property
+    def retired(self) -> int:
+        """How many removed ids :meth:`key_ever` still names."""
+        return len(self._retired)
+
     def keys_of(self, ids: list[int]) -> list[str | None]:
         """The key of each id (``None`` where absent), in one pass over the map in C.
 
@@ -288,17 +317,18 @@ class IdMap:
         self._by_id.update(zip(id_list, keys))
 
     def remove(self, key: str) -> int | None:
+        """Take ``key`` out of the map (its id keeps its name for :meth:`key_ever`)."""
+        id_ = self.id_of(key)
+        if id_ is None:
+            return None
+        self._retired[id_] = key  # before the id leaves: see key_ever
         if self._saved is not None:
-            id_ = self.id_of(key)
-            if id_ is None:
-                return None
             self._count -= 1
+            self._gone.add(key)  # first: a lookup never falls back to the saved arrays for a removed key
+            self._gone_ids.add(id_)
             self._by_key.pop(key, None)
             self._by_id.pop(id_, None)
-            self._gone.add(key)
-            self._gone_ids.add(id_)
             return id_
-        id_ = self._by_key.pop(key, None)
-        if id_ is not None:
-            self._by_id.pop(id_, None)
+        self._by_key.pop(key, None)
+        self._by_id.pop(id_, None)
         return id_

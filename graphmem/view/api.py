@@ -8,10 +8,13 @@ before the store is touched), opens the memory through the caller's
 expand size, path count and history length have a maximum (:data:`LIMITS`),
 so no request makes the server walk the whole graph. Nothing here writes.
 
-The endpoints read through the public API, except three statistics the API
-does not offer (names by prefix, type-to-type connections, the time span for
-the slider); those are named statements in ``queries/view_*.cypher`` run
-through the store's one query entry point.
+The endpoints read through the public API, all but one from memory once the
+graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
+types of many entities: :meth:`Memory.types_of`; the overview:
+:meth:`Memory.type_summary`), so none scans the store. The exception is the
+first write of a namespace (where the time slider starts), a named statement
+in ``queries/view_first_write.cypher`` run through the store's one query
+entry point, and only when the slider is shown.
 """
 
 from __future__ import annotations
@@ -19,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from ..errors import InvalidInput, LimitExceeded, NotFound, StoreLocked
+from ..errors import InvalidInput, LimitExceeded, NotFound, StoreDetached, StoreLocked
 from ..memory import Memory
 from ..types import Entity, Relation
 from ..validate import check_name
@@ -50,7 +53,9 @@ class Limits:
 
 LIMITS = Limits()
 
-OpenMemory = Callable[[], AbstractContextManager[Memory]]
+OpenMemory = Callable[..., AbstractContextManager[Memory]]
+"""Called with no argument for the memory to answer with, and with ``store=True`` when that
+memory was a detached one that could not answer (:class:`StoreDetached`)."""
 
 
 # -- parameters ------------------------------------------------------------------------
@@ -148,14 +153,17 @@ def _relation(r: Relation) -> dict[str, Any]:
 
 
 def _store(mem: Memory) -> Any:
-    """The store's one query entry point, for the named statements of ``queries/`` behind the
-    viewer's statistics that the public API lacks (the handle is read-only)."""
+    """The store's one query entry point, for the named statement behind the one figure the
+    public API lacks (the first write; the handle is read-only)."""
     return mem._store
 
 
-def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
-    entity = mem.get_entity(name, as_of=at)
-    return None if entity is None else entity.type
+def _types(mem: Memory, names: list[str], at: datetime | None) -> list[str | None]:
+    """The type of each entity (at ``at``): now from memory in one call, at a past time
+    one read each (an entity's type may have changed since)."""
+    if at is None:
+        return mem.types_of(names)
+    return [None if (e := mem.get_entity(name, as_of=at)) is None else e.type for name in names]
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -164,16 +172,45 @@ def _type_of(mem: Memory, name: str, at: datetime | None) -> str | None:
 def overview(mem: Memory) -> dict[str, Any]:
     """Counts by entity and relation type, how types connect, and the time span (for the slider)."""
     ns = mem.namespace_name
-    # One scan of each table (each a full scan: the engine indexes only keys).
-    entity_rows = _store(mem).execute("view_entity_overview", {"namespace": ns})
-    link_rows = _store(mem).execute("view_type_links", {"namespace": ns})
-    meaning = mem.embedder is not None and mem.vector_dim is not None
-    return summarise(ns, entity_rows, link_rows, can_search_meaning=meaning)
+    summary = mem.type_summary()  # from memory: the store would scan and join every relation
+    links = [{"source_type": a, "relation": r, "target_type": b, "count": n}
+             for a, r, b, n in summary.links[:LIMITS.type_links_max]]  # fmt: skip
+    start = end = None
+    if summary.valid_span is not None:
+        # The slider starts at the first write: the one figure memory lacks (a scan, asked only
+        # when some fact has a validity bound, i.e. when the slider is shown at all).
+        first = _store(mem).execute("view_first_write", {"namespace": ns})[0][0]
+        marks = [_from_us(summary.valid_span[0]), _from_us(summary.valid_span[1])]
+        if first is not None:
+            marks.append(datetime.fromisoformat(first) if isinstance(first, str) else first)
+        marks = [m if m.tzinfo is not None else m.replace(tzinfo=timezone.utc) for m in marks]
+        start, end = _iso(min(marks)), _iso(max(marks))
+    return {
+        "namespace": ns,
+        "entities": sum(summary.entity_types.values()),
+        "relations": sum(summary.relation_types.values()),
+        "entity_types": summary.entity_types,
+        "relation_types": summary.relation_types,
+        "type_links": links,
+        "type_links_truncated": len(summary.links) > LIMITS.type_links_max,
+        "can_search_meaning": mem.embedder is not None and mem.vector_dim is not None,
+        "time": {"has_history": summary.bounded > 0, "bounded_facts": summary.bounded, "start": start, "end": end},
+        "limits": _limits(),
+    }
+
+
+def _from_us(us: int) -> datetime:
+    return datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=us)
+
+
+def _limits() -> dict[str, int]:
+    return {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max}
 
 
 def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list[Any]], *,
               can_search_meaning: bool) -> dict[str, Any]:  # fmt: skip
-    """The overview from the rows of ``view_entity_overview`` and ``view_type_links``."""
+    """The overview from the rows of ``view_entity_overview`` and ``view_type_links`` (what an MCP
+    holder is asked: :mod:`graphmem.view.follower`)."""
     entity_types = {t: int(n) for t, n, *_ in entity_rows}
     relation_types: dict[str, int] = {}
     for _, r, _, n, *_ in link_rows:
@@ -199,26 +236,24 @@ def summarise(namespace: str, entity_rows: list[list[Any]], link_rows: list[list
             "start": _iso(min(marks)) if marks else None,
             "end": _iso(max(marks)) if marks else None,
         },
-        "limits": {"search_k": LIMITS.search_k_max, "expand": LIMITS.expand_max, "paths": LIMITS.paths_max},
+        "limits": _limits(),
     }
 
 
 def type_members(mem: Memory, *, type: str, limit: int) -> dict[str, Any]:
-    """The first entities of one type, by name (a drill-down from the overview)."""
-    rows = _store(mem).execute("view_type_members", {"namespace": mem.namespace_name, "type": type, "limit": limit + 1})
-    names = [r[0] for r in rows]
+    """The first entities of one type, by name ignoring case (a drill-down from the overview)."""
+    names = [e.name for e in mem.find_names("", limit=limit + 1, type=type)]
     return {"type": type, "names": names[:limit], "truncated": len(names) > limit}
 
 
 def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
     """Entities whose name starts with ``q`` (ignoring case) and, with an embedder, those closest in meaning."""
-    prefix = [{"name": n, "type": t} for n, t in
-              _store(mem).execute("view_name_prefix",
-                                  {"namespace": mem.namespace_name, "prefix": q.lower(), "limit": k})]
+    prefix = [{"name": e.name, "type": e.type} for e in mem.find_names(q, limit=k)]
     meaning: list[dict[str, Any]] = []
     if mem.embedder is not None and mem.vector_dim is not None:
-        for hit in mem.search(q, k):
-            meaning.append({"name": hit.name, "score": round(hit.score, 4), "type": _type_of(mem, hit.name, None)})
+        hits = mem.search(q, k)
+        for hit, kind in zip(hits, mem.types_of([h.name for h in hits])):
+            meaning.append({"name": hit.name, "score": round(hit.score, 4), "type": kind})
     return {"q": q, "prefix": prefix, "meaning": meaning}
 
 
@@ -227,7 +262,7 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
     found = mem.get_entity(name, as_of=as_of)
     if found is None:
         raise NotFound(f"no entity named {name!r}" + ("" if as_of is None else " at that time"))
-    history = mem.history(name)
+    history = mem.history(name, limit=LIMITS.history_max + 1)  # one more: says whether there is more
     versions = history.entity[-LIMITS.history_max:]
     relations = history.relations[-LIMITS.history_max:]
     return {
@@ -243,14 +278,16 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
 def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
     """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist."""
     found = mem.neighbors(name, as_of=as_of)
+    shown = found[:limit]
+    kind, *kinds = _types(mem, [name] + [n.name for n in shown], as_of)
     return {
         "name": name,
-        "type": _type_of(mem, name, as_of),
+        "type": kind,
         "total": len(found),
         "truncated": len(found) > limit,
         "neighbors": [
-            {"name": n.name, "relation": n.type, "direction": n.direction, "type": _type_of(mem, n.name, as_of)}
-            for n in found[:limit]
+            {"name": n.name, "relation": n.type, "direction": n.direction, "type": t}
+            for n, t in zip(shown, kinds)
         ],
     }
 
@@ -273,7 +310,7 @@ def paths(mem: Memory, *, source: str, target: str, limit: int, max_hops: int,
         "source": source,
         "target": target,
         "paths": [{"nodes": list(path.nodes), "relations": list(path.relations)} for path in shown],
-        "types": {n: _type_of(mem, n, as_of) for n in names},
+        "types": dict(zip(names, _types(mem, names, as_of))),
         "truncated": len(found) > limit,
     }
 
@@ -324,8 +361,12 @@ def answer(open_memory: OpenMemory, endpoint: str, query: Mapping[str, list[str]
     fn, spec = ENDPOINTS[endpoint]
     args = _parse(query, spec)
     try:
-        with open_memory() as mem:
-            return fn(mem, **args)
+        try:
+            with open_memory() as mem:
+                return fn(mem, **args)
+        except StoreDetached:  # answered from memory until it needed the store: open it
+            with open_memory(store=True) as mem:
+                return fn(mem, **args)
     except StoreLocked:
         if holder is None or not holder.available:
             raise

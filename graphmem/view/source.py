@@ -10,9 +10,14 @@ an agent holds the store read-write the open fails with
 (HTTP 503); the agent is never blocked by the viewer for longer than one
 request.
 
-Each open pays for loading what the reads need (the relation snapshot and the
-vector index are built or loaded per open; see benchmarks/bench_view.py for
-what that costs). ``hold`` trades some of that freedom for speed: the handle
+What an open loads (the graph state, the vector index, the name index)
+outlives the handle: the next open takes it over when no write reached the
+store in between (``graphmem.open(..., reuse=)``, checked against the
+engine's files, :func:`graphmem.store.files.fingerprint`), so a request
+pays for the read-only open and its answer, and a load happens once per
+change of the store. Nothing kept holds the store: an agent may open it
+read-write at any moment, and its first write makes the viewer load afresh.
+``hold`` trades some of that freedom for speed: the handle
 stays open that many seconds after the last request, so a person clicking
 through the graph pays the open once; an agent opening the store read-write
 meanwhile is refused (:class:`~graphmem.errors.StoreLocked`) until the hold
@@ -21,7 +26,6 @@ runs out. The default, 0, closes at once.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,7 +36,7 @@ import graphmem
 
 from ..errors import InvalidInput
 from ..memory import Memory
-from ..store.files import DATABASE_FILE
+from ..store import files
 
 __all__ = ["PerRequest"]
 
@@ -67,22 +71,18 @@ class PerRequest:
         self._lock = threading.Lock()
         self._users = 0
         self._mem: Memory | None = None
+        self._last: Memory | None = None  # the last handle, closed: what it loaded is reused while unchanged
+        self._detached: Memory | None = None  # its detached view: answers from memory without opening
         self.opens = 0  # how many times the store was opened (tests and the benchmark read it)
+        self.detached_answers = 0  # requests answered without opening (likewise)
 
-    def version(self) -> tuple[tuple[str, int, int], ...]:
-        """What the engine's files look like now (name, size, mtime of ``graph.db`` and its log).
+    def version(self) -> tuple[tuple[str, int, int, int, int], ...]:
+        """What the engine's files look like now (:func:`graphmem.store.files.fingerprint`).
 
-        Every commit appends to the write-ahead log and every checkpoint
-        rewrites the database file, so an answer computed while this was
-        unchanged is still right: the viewer caches its costliest one (the
-        overview, a scan of every entity and relation) under it.
+        An answer computed while this was unchanged is still right: the
+        viewer caches its costliest one (the overview) under it.
         """
-        out = []
-        for entry in os.scandir(self.path):
-            if entry.name.startswith(DATABASE_FILE):
-                st = entry.stat()
-                out.append((entry.name, st.st_size, st.st_mtime_ns))
-        return tuple(sorted(out))
+        return files.fingerprint(self.path)
 
     @property
     def is_open(self) -> bool:
@@ -90,14 +90,26 @@ class PerRequest:
         return self._mem is not None
 
     @contextmanager
-    def __call__(self) -> Iterator[Memory]:
+    def __call__(self, *, store: bool = False) -> Iterator[Memory]:
+        """The memory to answer one request with: the open handle if one is (a request in
+        flight or a hold), else what the last handle loaded while no write reached the store
+        (:meth:`graphmem.Memory.detached`: no open at all; a read it cannot answer raises
+        :class:`~graphmem.errors.StoreDetached`, and the caller asks again with ``store=True``),
+        else a read-only open."""
+        with self._lock:
+            kept = self._detached if self._mem is None and not store else None
+        if kept is not None and kept.unchanged():
+            yield kept  # StoreDetached from the answer propagates: the caller opens
+            self.detached_answers += 1
+            return
         with self._lock:
             if self._timer is not None:
                 self._timer.cancel()  # a request within the hold: keep the handle
                 self._timer = None
             if self._mem is None:
                 self._mem = graphmem.open(self.path, engine=self._engine, embedder=self._embedder, read_only=True,
-                                          namespace=self._namespace)  # fmt: skip
+                                          namespace=self._namespace, reuse=self._last)  # fmt: skip
+                self._last = self._detached = None
                 self.opens += 1
             self._users += 1
             mem = self._mem
@@ -124,6 +136,7 @@ class PerRequest:
         mem, self._mem = self._mem, None
         if mem is not None:
             mem.close(save_index=False)  # nothing to save on a read-only handle
+            self._last, self._detached = mem, mem.detached()
 
     def close(self) -> None:
         """Let go of the store now (the server calls this when it stops)."""
@@ -133,3 +146,4 @@ class PerRequest:
                 self._timer = None
             if self._users == 0:
                 self._close_locked()
+            self._last = self._detached = None
