@@ -23,6 +23,15 @@ Reported per call: p50 in milliseconds for
   payloads are sent): the transport's floor;
 
 and the ratios graphmem / reference and graphmem / echo, all from one run.
+On Linux also each server's CPU time per call (mean over the calls, all its
+threads, from ``/proc/PID/task/*/schedstat``): what a call costs the server
+whatever the machine's load, where the wall-clock p50 also holds the waits
+for a CPU on a busy machine.
+
+Then graphmem and the reference are started again on their filled stores
+and timed from the spawn to the answer of ``initialize`` and to the answer
+of a ``search_nodes`` sent right after ``tools/list`` (no pause for the
+background work that ``tools/list`` starts).
 
 Run::
 
@@ -119,13 +128,55 @@ async def measure(params: Any, log: Path, entities: list, relations: list,
     from mcp.client.stdio import stdio_client
 
     with open(log, "a", encoding="utf-8") as errlog:
+        before = _children()
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
-            return await _calls(s, entities, relations, calls, fill)
+            server = _children() - before
+            return await _calls(s, entities, relations, calls, fill, server)
+
+
+async def start_times(params: Any, log: Path, query: str) -> dict[str, float]:
+    """Seconds from spawning the server to the answer of ``initialize``, and to
+    the answer of a ``search_nodes`` sent right after ``tools/list``."""
+    from mcp import ClientSession
+    from mcp.client.stdio import stdio_client
+
+    with open(log, "a", encoding="utf-8") as errlog:
+        started = time.perf_counter()
+        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
+            await s.initialize()
+            initialized = time.perf_counter() - started
+            await s.list_tools()
+            result = await s.call_tool("search_nodes", {"query": query})
+            searched = time.perf_counter() - started
+            if result.is_error:
+                raise RuntimeError(f"search_nodes after a restart: {result.content[0].text[:300]}")
+    return {"initialize_s": round(initialized, 3), "first_search_s": round(searched, 3)}
+
+
+def _children() -> set[int]:
+    """This process's child processes (Linux; empty elsewhere)."""
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+        return {int(p) for t in tasks for p in Path(f"/proc/{os.getpid()}/task/{t}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _cpu_ns(pids: set[int]) -> int | None:
+    """CPU time so far of ``pids`` (every thread), in nanoseconds; ``None`` where /proc has no schedstat."""
+    total = 0
+    try:
+        for pid in pids:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total if pids else None
 
 
 async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]],
-                 fill: bool) -> dict[str, Any]:  # fmt: skip
+                 fill: bool, server: set[int]) -> dict[str, Any]:  # fmt: skip
     started = time.perf_counter()
     if fill:
         for i in range(0, len(entities), CHUNK):
@@ -136,11 +187,16 @@ async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str,
     await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
     await s.call_tool("open_nodes", {"names": ["warm"]})
     times: dict[str, list[float]] = {}
+    cpu: dict[str, list[int]] = {}
     answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
     for row, tool, arguments in calls:
+        used = _cpu_ns(server)
         t = time.perf_counter()
         result = await s.call_tool(tool, arguments)
         times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
+        after = _cpu_ns(server)
+        if used is not None and after is not None:
+            cpu.setdefault(row, []).append(after - used)
         if result.is_error:
             raise RuntimeError(f"{row}: {result.content[0].text[:300]}")
         text = result.content[0].text
@@ -150,6 +206,7 @@ async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str,
     typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers.items()}
     return {"fill_s": round(filled, 2),
             "p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
+            "cpu_ms": {row: round(statistics.mean(v) / 1e6, 3) for row, v in cpu.items()},
             "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
 
 
@@ -194,6 +251,9 @@ def main() -> None:
             echo = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.mcp_echo", str(answers)],
                                          env=env)  # fmt: skip
             results["echo"] = await measure(echo, root / "echo.log", [], [], calls, fill=False)
+            query = queries(args.entities, 1)[0]
+            results["reference"]["start"] = await start_times(ref, root / "ref.log", query)
+            results["graphmem"]["start"] = await start_times(gm, root / "gm.log", query)
 
         anyio.run(run)
     ref, gm, echo = (results[k]["p50_ms"] for k in ("reference", "graphmem", "echo"))
@@ -204,6 +264,17 @@ def main() -> None:
     for row in TOOLS:
         print(f"{row:<24}{ref[row]:>11.2f}{gm[row]:>10.2f}{echo[row]:>9.2f}{gm[row] / ref[row]:>13.2f}"
               f"{gm[row] / echo[row]:>9.2f}")  # fmt: skip
+    cpus = [results[k].get("cpu_ms", {}) for k in ("reference", "graphmem", "echo")]
+    if all(cpus):
+        print("server CPU per call, ms (all threads; mean)")
+        print(f"{'call':<24}{'reference':>11}{'graphmem':>10}{'echo':>9}{'x reference':>13}{'x echo':>9}")
+        for row in TOOLS:
+            r, g, e = (c[row] for c in cpus)
+            print(f"{row:<24}{r:>11.2f}{g:>10.2f}{e:>9.2f}{g / r:>13.2f}{g / e:>9.2f}")
+    for name in ("reference", "graphmem"):
+        start = results[name]["start"]
+        print(f"start ({name}): initialize answered after {start['initialize_s']:.2f} s, "
+              f"search_nodes after {start['first_search_s']:.2f} s")
     for r in results.values():
         r.pop("answers", None)
     if args.json:
