@@ -22,8 +22,12 @@ Reported per call: p50 in milliseconds for
   constant text as long as the reference's answer to it (the same request
   payloads are sent): the transport's floor;
 
+graphmem and the echo run side by side, each call sent to one then the
+other, so the machine's load weighs on both alike (the reference runs first:
+the echo replays its answers);
+
 and the ratios graphmem / reference and graphmem / echo, all from one run.
-On Linux also each server's CPU time per call (mean over the calls, all its
+On Linux also each server's CPU time per call (median over the calls, all its
 threads, from ``/proc/PID/task/*/schedstat``): what a call costs the server
 whatever the machine's load, where the wall-clock p50 also holds the waits
 for a CPU on a busy machine.
@@ -122,17 +126,65 @@ def script(n: int, repeat: int, big: int) -> list[tuple[str, str, dict[str, Any]
     return calls
 
 
-async def measure(params: Any, log: Path, entities: list, relations: list,
-                  calls: list[tuple[str, str, dict[str, Any]]], fill: bool = True) -> dict[str, Any]:  # fmt: skip
+async def measure(servers: dict[str, tuple[Any, Path, bool]], entities: list, relations: list,
+                  calls: list[tuple[str, str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Run ``calls`` on every server (name: (parameters, log file, whether to fill it)),
+    interleaved: each call goes to each server in turn, so a change in the
+    machine's load between calls weighs on all of them alike."""
+    from contextlib import AsyncExitStack
+
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
-    with open(log, "a", encoding="utf-8") as errlog:
-        before = _children()
-        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
-            await s.initialize()
-            server = _children() - before
-            return await _calls(s, entities, relations, calls, fill, server)
+    async with AsyncExitStack() as stack:
+        sessions: dict[str, tuple[Any, set[int]]] = {}
+        fill_s: dict[str, float] = {}
+        for name, (params, log, fill) in servers.items():
+            errlog = stack.enter_context(open(log, "a", encoding="utf-8"))
+            before = _children()
+            read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+            session = await stack.enter_async_context(ClientSession(read, write))
+            await session.initialize()
+            sessions[name] = (session, _children() - before)
+            fill_s[name] = await _fill(session, entities, relations) if fill else 0.0
+        times: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
+        cpu: dict[str, dict[str, list[int]]] = {name: {} for name in servers}
+        answers: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {name: {} for name in servers}
+        for row, tool, arguments in calls:
+            for name, (session, server) in sessions.items():
+                used = _cpu_ns(server)
+                t = time.perf_counter()
+                result = await session.call_tool(tool, arguments)
+                times[name].setdefault(row, []).append((time.perf_counter() - t) * 1000)
+                after = _cpu_ns(server)
+                if used is not None and after is not None:
+                    cpu[name].setdefault(row, []).append(after - used)
+                if result.is_error:
+                    raise RuntimeError(f"{name} {row}: {result.content[0].text[:300]}")
+                text = result.content[0].text
+                answers[name].setdefault(answer_key(tool, arguments), []).append(
+                    (len(text), {"text": text, "structured": result.structured_content}))
+    out = {}
+    for name in servers:
+        # Each kind of call's answer of median size: what the echo floor sends back for it.
+        typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers[name].items()}
+        out[name] = {"fill_s": round(fill_s[name], 2),
+                     "p50_ms": {row: round(statistics.median(v), 3) for row, v in times[name].items()},
+                     "cpu_ms": {row: round(statistics.median(v) / 1e6, 3) for row, v in cpu[name].items()},
+                     "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
+    return out
+
+
+async def _fill(s: Any, entities: list, relations: list) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(entities), CHUNK):
+        await s.call_tool("create_entities", {"entities": entities[i:i + CHUNK]})
+    for i in range(0, len(relations), CHUNK):
+        await s.call_tool("create_relations", {"relations": relations[i:i + CHUNK]})
+    filled = time.perf_counter() - started
+    await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
+    await s.call_tool("open_nodes", {"names": ["warm"]})
+    return filled
 
 
 async def start_times(params: Any, log: Path, query: str) -> dict[str, float]:
@@ -175,41 +227,6 @@ def _cpu_ns(pids: set[int]) -> int | None:
     return total if pids else None
 
 
-async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]],
-                 fill: bool, server: set[int]) -> dict[str, Any]:  # fmt: skip
-    started = time.perf_counter()
-    if fill:
-        for i in range(0, len(entities), CHUNK):
-            await s.call_tool("create_entities", {"entities": entities[i:i + CHUNK]})
-        for i in range(0, len(relations), CHUNK):
-            await s.call_tool("create_relations", {"relations": relations[i:i + CHUNK]})
-    filled = time.perf_counter() - started
-    await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
-    await s.call_tool("open_nodes", {"names": ["warm"]})
-    times: dict[str, list[float]] = {}
-    cpu: dict[str, list[int]] = {}
-    answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for row, tool, arguments in calls:
-        used = _cpu_ns(server)
-        t = time.perf_counter()
-        result = await s.call_tool(tool, arguments)
-        times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
-        after = _cpu_ns(server)
-        if used is not None and after is not None:
-            cpu.setdefault(row, []).append(after - used)
-        if result.is_error:
-            raise RuntimeError(f"{row}: {result.content[0].text[:300]}")
-        text = result.content[0].text
-        answers.setdefault(answer_key(tool, arguments), []).append(
-            (len(text), {"text": text, "structured": result.structured_content}))
-    # Each kind of call's answer of median size: what the echo floor sends back for it.
-    typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers.items()}
-    return {"fill_s": round(filled, 2),
-            "p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
-            "cpu_ms": {row: round(statistics.mean(v) / 1e6, 3) for row, v in cpu.items()},
-            "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
-
-
 def answer_key(tool: str, arguments: dict[str, Any]) -> str:
     """Calls of one tool with as many items get the same echo answer (10 and 5,000 relations differ)."""
     return f"{tool}/{sum(len(v) for v in arguments.values() if isinstance(v, list))}"
@@ -241,16 +258,17 @@ def main() -> None:
         async def run() -> None:
             ref = StdioServerParameters(command="node", args=[str(entry)],
                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory.jsonl")})  # fmt: skip
-            results["reference"] = await measure(ref, root / "ref.log", entities, relations, calls)
+            # The reference first: the echo answers each call with the reference's answer to it.
+            results.update(await measure({"reference": (ref, root / "ref.log", True)}, entities, relations, calls))
             gm_args = ["-m", "graphmem", "--engine", args.engine, "mcp", str(root / "store"),
                        "--embedder", args.embedder]  # fmt: skip
             gm = StdioServerParameters(command=sys.executable, args=gm_args, env=env)
-            results["graphmem"] = await measure(gm, root / "gm.log", entities, relations, calls)
             answers = root / "answers.json"
             answers.write_text(json.dumps(results["reference"]["answers"]), encoding="utf-8")
             echo = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.mcp_echo", str(answers)],
                                          env=env)  # fmt: skip
-            results["echo"] = await measure(echo, root / "echo.log", [], [], calls, fill=False)
+            results.update(await measure({"graphmem": (gm, root / "gm.log", True),
+                                          "echo": (echo, root / "echo.log", False)}, entities, relations, calls))
             query = queries(args.entities, 1)[0]
             results["reference"]["start"] = await start_times(ref, root / "ref.log", query)
             results["graphmem"]["start"] = await start_times(gm, root / "gm.log", query)
@@ -266,7 +284,7 @@ def main() -> None:
               f"{gm[row] / echo[row]:>9.2f}")  # fmt: skip
     cpus = [results[k].get("cpu_ms", {}) for k in ("reference", "graphmem", "echo")]
     if all(cpus):
-        print("server CPU per call, ms (all threads; mean)")
+        print("server CPU per call, ms (all threads; median)")
         print(f"{'call':<24}{'reference':>11}{'graphmem':>10}{'echo':>9}{'x reference':>13}{'x echo':>9}")
         for row in TOOLS:
             r, g, e = (c[row] for c in cpus)
