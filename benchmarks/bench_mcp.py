@@ -22,9 +22,11 @@ Reported per call: p50 in milliseconds for
   constant text as long as the reference's answer to it (the same request
   payloads are sent): the transport's floor;
 
-graphmem and the echo run side by side, each call sent to one then the
-other, so the machine's load weighs on both alike (the reference runs first:
-the echo replays its answers);
+The three run side by side, each call sent to each in turn, so the
+machine's load weighs on all alike. The echo replays the reference's answers,
+so the reference is first run alone (filled, its file saved, then the calls
+for their answers); the reference measured is a second one started on a copy
+of the saved file;
 
 and the ratios graphmem / reference and graphmem / echo, all from one run.
 On Linux also each server's CPU time per call (median over the calls, all its
@@ -57,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +130,12 @@ def script(n: int, repeat: int, big: int) -> list[tuple[str, str, dict[str, Any]
 
 
 async def measure(servers: dict[str, tuple[Any, Path, bool]], entities: list, relations: list,
-                  calls: list[tuple[str, str, dict[str, Any]]]) -> dict[str, dict[str, Any]]:  # fmt: skip
+                  calls: list[tuple[str, str, dict[str, Any]]],
+                  filled: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:  # fmt: skip
     """Run ``calls`` on every server (name: (parameters, log file, whether to fill it)),
     interleaved: each call goes to each server in turn, so a change in the
-    machine's load between calls weighs on all of them alike."""
+    machine's load between calls weighs on all of them alike. ``filled`` is
+    called once the servers are filled, before the calls."""
     from contextlib import AsyncExitStack
 
     from mcp import ClientSession
@@ -147,6 +152,8 @@ async def measure(servers: dict[str, tuple[Any, Path, bool]], entities: list, re
             await session.initialize()
             sessions[name] = (session, _children() - before)
             fill_s[name] = await _fill(session, entities, relations) if fill else 0.0
+        if filled is not None:
+            filled()
         times: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
         cpu: dict[str, dict[str, list[int]]] = {name: {} for name in servers}
         answers: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {name: {} for name in servers}
@@ -258,17 +265,26 @@ def main() -> None:
         async def run() -> None:
             ref = StdioServerParameters(command="node", args=[str(entry)],
                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory.jsonl")})  # fmt: skip
-            # The reference first: the echo answers each call with the reference's answer to it.
-            results.update(await measure({"reference": (ref, root / "ref.log", True)}, entities, relations, calls))
+            # The reference once alone, for its answers (the echo answers each call with
+            # the reference's answer to it), saving its file as filled; then a second
+            # reference on a copy of that file runs side by side with graphmem and the echo.
+            filled = root / "memory-filled.jsonl"
+            alone = await measure({"reference": (ref, root / "ref.log", True)}, entities, relations, calls,
+                                  filled=lambda: shutil.copyfile(root / "memory.jsonl", filled))  # fmt: skip
+            answers = root / "answers.json"
+            answers.write_text(json.dumps(alone["reference"]["answers"]), encoding="utf-8")
+            shutil.copyfile(filled, root / "memory-2.jsonl")
+            ref2 = StdioServerParameters(command="node", args=[str(entry)],
+                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory-2.jsonl")})  # fmt: skip
             gm_args = ["-m", "graphmem", "--engine", args.engine, "mcp", str(root / "store"),
                        "--embedder", args.embedder]  # fmt: skip
             gm = StdioServerParameters(command=sys.executable, args=gm_args, env=env)
-            answers = root / "answers.json"
-            answers.write_text(json.dumps(results["reference"]["answers"]), encoding="utf-8")
             echo = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.mcp_echo", str(answers)],
                                          env=env)  # fmt: skip
-            results.update(await measure({"graphmem": (gm, root / "gm.log", True),
+            results.update(await measure({"reference": (ref2, root / "ref.log", False),
+                                          "graphmem": (gm, root / "gm.log", True),
                                           "echo": (echo, root / "echo.log", False)}, entities, relations, calls))
+            results["reference"]["fill_s"] = alone["reference"]["fill_s"]
             query = queries(args.entities, 1)[0]
             results["reference"]["start"] = await start_times(ref, root / "ref.log", query)
             results["graphmem"]["start"] = await start_times(gm, root / "gm.log", query)
