@@ -34,7 +34,8 @@ threads, from ``/proc/PID/task/*/schedstat``): what a call costs the server
 whatever the machine's load, where the wall-clock p50 also holds the waits
 for a CPU on a busy machine.
 
-Then graphmem and the reference are started again on their filled stores
+Then the same calls run on graphmem's tools in this process (no MCP, no
+transport): what a call costs graphmem itself. And graphmem and the reference are started again on their filled stores
 and timed from the spawn to the answer of ``initialize`` and to the answer
 of a ``search_nodes`` sent right after ``tools/list`` (no pause for the
 background work that ``tools/list`` starts).
@@ -234,6 +235,34 @@ def _cpu_ns(pids: set[int]) -> int | None:
     return total if pids else None
 
 
+def in_process(entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]], *, engine: str,
+               embedder: str, path: Path) -> dict[str, Any]:  # fmt: skip
+    """The same calls on graphmem's tools in this process (``graphmem.mcp.tools.Tools``
+    over an open store, no MCP): what a call costs before any transport; p50
+    wall-clock and CPU (this process, every thread: the engine's too) per call."""
+    import graphmem
+    from graphmem.mcp.tools import Tools
+
+    with graphmem.open(path, engine=engine, embedder=None if embedder == "none" else embedder) as mem:
+        tools = Tools(mem)
+        for i in range(0, len(entities), CHUNK):
+            tools.call("create_entities", {"entities": entities[i:i + CHUNK]})
+        for i in range(0, len(relations), CHUNK):
+            tools.call("create_relations", {"relations": relations[i:i + CHUNK]})
+        tools.call("search_nodes", {"query": "warm"})
+        times: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
+        for row, tool, arguments in calls:
+            c, t = time.process_time(), time.perf_counter()
+            outcome = tools.call(tool, arguments)
+            times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
+            cpu.setdefault(row, []).append((time.process_time() - c) * 1000)
+            if outcome.is_error:
+                raise RuntimeError(f"in process {row}: {outcome.text[:300]}")
+    return {"p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
+            "cpu_ms": {row: round(statistics.median(v), 3) for row, v in cpu.items()}}
+
+
 def answer_key(tool: str, arguments: dict[str, Any]) -> str:
     """Calls of one tool with as many items get the same echo answer (10 and 5,000 relations differ)."""
     return f"{tool}/{sum(len(v) for v in arguments.values() if isinstance(v, list))}"
@@ -290,6 +319,8 @@ def main() -> None:
             results["graphmem"]["start"] = await start_times(gm, root / "gm.log", query)
 
         anyio.run(run)
+        results["in_process"] = in_process(entities, relations, calls, engine=args.engine, embedder=args.embedder,
+                                           path=root / "in-process")  # fmt: skip
     ref, gm, echo = (results[k]["p50_ms"] for k in ("reference", "graphmem", "echo"))
     print(f"{args.entities:,} entities, {args.repeat} calls per tool ({args.repeat_big} for read_graph and "
           f"create_relations_5000), engine {args.engine}, embedder {args.embedder}")
@@ -305,6 +336,10 @@ def main() -> None:
         for row in TOOLS:
             r, g, e = (c[row] for c in cpus)
             print(f"{row:<24}{r:>11.2f}{g:>10.2f}{e:>9.2f}{g / r:>13.2f}{g / e:>9.2f}")
+    inner = results["in_process"]
+    print("graphmem's tools in process (no MCP), ms: p50 wall-clock, CPU")
+    for row in TOOLS:
+        print(f"{row:<24}{inner['p50_ms'][row]:>11.2f}{inner['cpu_ms'][row]:>10.2f}")
     for name in ("reference", "graphmem"):
         start = results[name]["start"]
         print(f"start ({name}): initialize answered after {start['initialize_s']:.2f} s, "
