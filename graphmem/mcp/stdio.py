@@ -103,7 +103,10 @@ class Stdio:
         if mode == os.O_RDONLY:
             stand_in = os.open(os.devnull, os.O_RDONLY)
         else:
-            stand_in = os.dup(2)
+            try:
+                stand_in = os.dup(2)
+            except OSError:  # no stderr (a daemon's): stray output goes nowhere
+                stand_in = os.open(os.devnull, os.O_WRONLY)
         try:
             os.dup2(stand_in, fd)
         finally:
