@@ -16,6 +16,7 @@ transport).
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -175,6 +176,12 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     def warm_indexes() -> None:
         if shared.warm():
             warmed.update(INLINE)  # the first search_nodes is answered inline too
+        # What is alive now (modules, the SDK's models, the indexes just built)
+        # lives as long as the server: left out of the cyclic collector's full
+        # passes, which otherwise walk it all whenever a call allocates much
+        # (measured: 90 of 230 ms of CPU for read_graph at 10k entities).
+        # Reference counting still frees such objects when they are dropped.
+        gc.freeze()
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         while warm:
