@@ -176,3 +176,22 @@ def test_the_descriptors_are_diverted_while_serving_and_put_back() -> None:
     assert os.get_blocking(out_w)
     for fd in (in_r, in_w, out_r, out_w):
         os.close(fd)
+
+
+def test_bytes_that_are_not_utf8_become_replacement_characters_as_on_the_sdk_transport() -> None:
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    os.write(in_w, b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "a\xff"}}\n')
+    os.close(in_w)
+
+    async def main() -> object:
+        with Stdio(in_r, out_w, claim=False) as wire:
+            item = await wire.read.receive()
+            await wire.write.send(_answer(1))
+            return item
+
+    item = anyio.run(main)
+    for fd in (in_r, out_r, out_w):
+        os.close(fd)
+    assert isinstance(item, SessionMessage)
+    assert item.message.params == {"name": "a\ufffd"}

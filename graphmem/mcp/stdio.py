@@ -231,7 +231,9 @@ class _Reader:
             await self._wire._drain()
             raise anyio.EndOfStream
         try:
-            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
+            # Decoded as the SDK's transport does: bytes that are not UTF-8 become U+FFFD, not an error.
+            text = line.decode("utf-8", errors="replace")
+            message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
         except ValueError as exc:  # not JSON-RPC: as on the SDK's transport, the session reports it to the client
             return exc
         self._wire._passed_on(message)
