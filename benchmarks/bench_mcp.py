@@ -18,27 +18,28 @@ Reported per call: p50 in milliseconds for
 - ``reference``: ``@modelcontextprotocol/server-memory`` (pinned, from npm);
 - ``graphmem``: ``graphmem mcp --embedder none`` (``--embedder default`` to
   run the real model; then the writes embed);
-- ``echo``: a minimal server on the same SDK answering each tool with a
-  constant text as long as the reference's answer to it (the same request
-  payloads are sent): the transport's floor;
-
-The three run side by side, each call sent to each in turn, so the
-machine's load weighs on all alike. The echo replays the reference's answers,
-so the reference is first run alone (filled, its file saved, then the calls
-for their answers); the reference measured is a second one started on a copy
-of the saved file;
+- ``echo``: a minimal server on the same SDK answering each tool with the
+  reference's answer to such a call (the same request payloads are sent):
+  the transport's floor;
 
 and the ratios graphmem / reference and graphmem / echo, all from one run.
-On Linux also each server's CPU time per call (median over the calls, all its
-threads, from ``/proc/PID/task/*/schedstat``): what a call costs the server
-whatever the machine's load, where the wall-clock p50 also holds the waits
-for a CPU on a busy machine.
+The three run side by side, each call sent to each in turn, so the
+machine's load weighs on all alike. The echo replays the reference's
+answers, so the reference is first run alone (filled, its file saved, then
+the calls for their answers); the reference measured is a second one started
+on a copy of the saved file.
+
+On Linux also each server's CPU time per call (median over the calls, all
+its threads, from ``/proc/PID/task/*/schedstat``): what a call costs the
+server, which the load inflates far less than the wall-clock p50 (that one
+also holds the waits for a CPU on a busy machine).
 
 Then the same calls run on graphmem's tools in this process (no MCP, no
-transport): what a call costs graphmem itself. And graphmem and the reference are started again on their filled stores
-and timed from the spawn to the answer of ``initialize`` and to the answer
-of a ``search_nodes`` sent right after ``tools/list`` (no pause for the
-background work that ``tools/list`` starts).
+transport): what a call costs graphmem itself. And graphmem and the
+reference are started again on their filled stores and timed from the spawn
+to the answer of ``initialize`` and to the answer of a ``search_nodes`` sent
+right after ``tools/list`` (no pause for the background work that
+``tools/list`` starts).
 
 Run::
 
