@@ -465,3 +465,24 @@ def test_the_installed_script_runs(store, engine):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"n": 3}]
+
+
+@pytest.mark.engine
+def test_a_path_query_imports_no_model_or_graph_library(store, engine):
+    """``graphmem path`` answers from the compiled kernels: loading torch, the
+    embedding model's library or networkx would add seconds to a call that
+    should take well under one (a model is needed only to embed a text query)."""
+    code = (
+        "import sys\n"
+        "from graphmem.cli import main\n"
+        "try:\n"
+        f"    main(['--engine', {engine!r}, 'path', {str(store)!r}, 'Bob', 'Acme'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'networkx'}\n"
+        "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Bob" in done.stdout and "Acme" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"
