@@ -474,11 +474,8 @@ def test_a_path_query_imports_no_model_or_graph_library(store, engine):
     should take well under one (a model is needed only to embed a text query)."""
     code = (
         "import sys\n"
-        "from graphmem.cli import main\n"
-        "try:\n"
-        f"    main(['--engine', {engine!r}, 'path', {str(store)!r}, 'Bob', 'Acme'])\n"
-        "except SystemExit as exc:\n"
-        "    assert not exc.code, exc.code\n"
+        "from graphmem.cli import cli\n"
+        f"cli.main(['--engine', {engine!r}, 'path', {str(store)!r}, 'Bob', 'Acme'], standalone_mode=False)\n"
         "heavy = {'torch', 'sentence_transformers', 'transformers', 'networkx'}\n"
         "print(sorted(heavy & {name.split('.')[0] for name in sys.modules}), file=sys.stderr)\n"
     )
@@ -486,3 +483,18 @@ def test_a_path_query_imports_no_model_or_graph_library(store, engine):
     assert done.returncode == 0, done.stderr
     assert "Bob" in done.stdout and "Acme" in done.stdout
     assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.engine
+def test_the_script_ends_a_read_only_query_early_with_its_output_and_status(store, engine):
+    """``main`` skips the interpreter's teardown after a read-only command (a
+    fifth of a path call's CPU): the answer must still be flushed through a
+    pipe, and a failed command must still exit non-zero with its message."""
+    script = Path(sys.executable).parent / "graphmem"
+    done = subprocess.run([str(script), "--engine", engine, "path", str(store), "Bob", "Acme", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["nodes"] == ["Bob", "Alice", "Acme"]
+    failed = subprocess.run([str(script), "--engine", engine, "path", str(store), "Bob", "Nobody"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert failed.returncode != 0 and "Nobody" in failed.stderr
