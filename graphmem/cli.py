@@ -88,6 +88,36 @@ def _store_closed_after_reading() -> None:
     _Exit.armed = True
 
 
+_NUMBA_EXTRAS = ("cffi", "scipy.linalg")
+
+
+def _start_numba_without_extras() -> None:
+    """Initialise numba's compiler context without two optional integrations.
+
+    The first compiled kernel a process loads makes numba import every
+    integration it has, among them cffi (which builds a C parser, to type
+    cffi functions) and scipy.linalg (to see whether ``np.dot`` has a BLAS):
+    ~0.15 s of CPU, a sixth of a ``graphmem path`` call, for code graphmem's
+    kernels never use. A command that runs kernels calls this first: with
+    the two imports refused for that moment, numba records them as absent
+    and goes on. Done only here, in a short single-threaded command process:
+    a library must not change numba's features for the rest of its host.
+    """
+    if "numba.core.typing.cffi_utils" in sys.modules:
+        return  # numba is initialised already
+    refused = [name for name in _NUMBA_EXTRAS if name not in sys.modules]
+    for name in refused:
+        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
+    try:
+        from numba.core.registry import cpu_target
+
+        cpu_target.typing_context.refresh()
+        cpu_target.target_context.refresh()
+    finally:
+        for name in refused:
+            sys.modules.pop(name, None)
+
+
 class _Settings:
     __slots__ = ("engine", "namespace")
 
@@ -473,6 +503,7 @@ def path_(
       graphmem path ./agent_memory "Zoë Müller" "Kestrel Software"
       graphmem path ./agent_memory Alice Bob --max-hops 3 --type KNOWS --format json
     """
+    _start_numba_without_extras()
     with _open(ctx, path, read_only=True) as mem:
         found = results.find_paths(mem, source, target, all_paths=all_paths, max_hops=max_hops, types=types,
                                    direction=direction)  # fmt: skip
