@@ -21,6 +21,7 @@ import threading
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import repeat
+from typing import Literal
 
 import numpy as np
 import pyarrow as pa
@@ -46,9 +47,9 @@ def strings_of(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
     return arr.to_pylist()
 
 
-def _ints(arr: np.ndarray, dtype: type, fmt: str) -> memoryview:
+def _ints(arr: np.ndarray, dtype: type, fmt: Literal["q", "Q"]) -> memoryview[int]:
     """``arr`` as a flat memoryview of Python ints (no copy when it already has that dtype)."""
-    return memoryview(np.ascontiguousarray(arr, dtype)).cast("B").cast(fmt)
+    return np.ascontiguousarray(arr, dtype).data.cast("B").cast(fmt)
 
 
 class SavedKeys:
@@ -76,7 +77,7 @@ class SavedKeys:
         n = int(ids.shape[0])
         self._first = int(ids[0]) if n else 0
         self._dense = n > 0 and int(ids[-1]) - self._first == n - 1
-        self._text = memoryview(np.ascontiguousarray(blob)).cast("B")
+        self._text = np.ascontiguousarray(blob).data.cast("B")
         # Memoryviews index to Python ints in C: ``bisect`` over them is ~4x
         # faster than ``np.searchsorted`` on one value (its call costs more than the search).
         self._hash_seq = _ints(hashes, np.uint64, "Q")
@@ -114,7 +115,7 @@ class SavedKeys:
         while at < len(hashes) and hashes[at] == h:  # equal hashes: compare the keys
             row = self._row_seq[at]
             if self.key_at(row) == key:
-                return self._id_seq[row]  # type: ignore[no-any-return]
+                return self._id_seq[row]
             at += 1
         return None
 
