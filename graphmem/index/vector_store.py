@@ -1,21 +1,29 @@
 """Keeping the vector index in step with the store, in memory and on disk.
 
-Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph, and
-``manifest.json``: format version, dim, metric, M, ef_construction,
-ef_search, element count, the file's size and CRC-32, ``store_seq``, the
-highest entity ``updated_at`` (µs since the epoch) the saved graph reflects,
-and a CRC-32 of the manifest itself.
-Both are written atomically (temp file, fsync, rename, fsync of the folder).
+Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph; the int8
+rows with their inverse norms and scales (dense by entity id) and the sorted
+live labels (``rows.npy``, ``norms.npy``, ``scales.npy``, ``labels.npy``);
+and ``manifest.json``: format version, dim, metric, M, ef_construction,
+ef_search, element count, the graph file's size and CRC-32, each rows file's
+size and CRC-32, the database file's device and inode, ``store_seq``, the
+highest entity ``updated_at`` (µs since the epoch) the saved files reflect,
+and a CRC-32 of the manifest itself. All are written atomically (temp file,
+fsync, rename, fsync of the folder), the manifest last.
 
 Loading (lazily, at the first search, under the store's writer lock so no
-commit lands mid-load) always reads the int8 vectors from the store, the
-source of truth. The saved graph is used only if its manifest and checksum
-match; then the entities written after ``store_seq``, and labels of entities
-that no longer exist, are queued for the index's background worker: the
-first search does not wait for them (it scans the queued ones exactly), and a
-missing or damaged file queues every vector the same way, so neither a bulk
-load nor a lost file makes a search wait for a full rebuild. The graph is
-loaded with the capacity it needs (``elements``), not the one it had.
+commit lands mid-load): when the manifest, the graph and the rows files check
+out and the database file is the one they were saved beside, the rows are
+mapped copy-on-write and the store is read only for the ids and write times
+of current entities and for the vectors written after ``store_seq``
+(:meth:`VectorStore._load_saved_rows`). Otherwise the int8 vectors are read
+from the store, the source of truth, and the saved graph is used only if its
+manifest and checksum match. Either way the entities written after
+``store_seq``, and labels of entities that no longer exist, are queued for the
+index's background worker: the first search does not wait for them (it scans
+the queued ones exactly), and a missing or damaged file queues every vector
+the same way, so neither a bulk load nor a lost file makes a search wait for
+a full rebuild. The graph is loaded with the capacity it needs
+(``elements``), not the one it had.
 
 Saving (``flush``, ``close``) first drains the queue, so the saved graph holds
 every committed vector and ``store_seq`` means what it says; a close with
