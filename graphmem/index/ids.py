@@ -131,6 +131,22 @@ class SavedKeys:
     def keys(self) -> list[str]:
         return strings_of(self.offsets, self.blob)
 
+    def keys_at(self, rows: np.ndarray) -> list[str]:
+        """The keys of these rows, decoded by Arrow from the (mapped) arrays
+        without building the others.
+
+        Examples
+        --------
+        >>> SavedKeys.build(["b", "a", "c"], np.array([4, 2, 9])).keys_at(np.array([2, 0]))
+        ['c', 'a']
+        """
+        n = len(self)
+        if n == 0 or len(rows) == 0:
+            return []
+        every = pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(self.offsets)),
+                                                 pa.py_buffer(np.ascontiguousarray(self.blob)))  # fmt: skip
+        return every.take(pa.array(rows, pa.int64())).to_pylist()
+
 
 class IdMap:
     """Keys to ids and back, with id allocation.
@@ -306,11 +322,33 @@ class IdMap:
         >>> IdMap.from_arrays(["a", "b"], [0, 1], floor=0).keys_of([1, 7])
         ['b', None]
         """
-        if self._saved is not None:
+        saved = self._saved
+        if saved is not None:
             if len(ids) <= _FEW:
                 return [self.key_of(i) for i in ids]
-            self._materialize()
+            # A read: answered from the saved arrays and the changes since, without
+            # building the dictionaries (~270 B per key resident for good, 0.5 s at 1M).
+            out = self._saved_keys_of(saved, ids)
+            if self._saved is not None:  # not materialised meanwhile (then the overlays were reset)
+                return out
         return list(map(self._by_id.get, ids))
+
+    def _saved_keys_of(self, saved: SavedKeys, ids: list[int]) -> list[str | None]:
+        by_id, gone = self._by_id, self._gone_ids
+        wanted = np.asarray(ids, np.int64).reshape(-1)
+        out: list[str | None] = [None] * len(ids)
+        if len(saved):
+            rows = np.minimum(np.searchsorted(saved.ids, wanted), len(saved) - 1)
+            hit = np.flatnonzero(saved.ids[rows] == wanted)
+            for at, key in zip(hit.tolist(), saved.keys_at(rows[hit])):
+                out[at] = key
+        if by_id or gone:
+            for at, id_ in enumerate(ids):
+                if id_ in by_id:
+                    out[at] = by_id[id_]
+                elif id_ in gone:
+                    out[at] = None
+        return out
 
     @property
     def next_id(self) -> int:
