@@ -18,11 +18,28 @@ Reported per call: p50 in milliseconds for
 - ``reference``: ``@modelcontextprotocol/server-memory`` (pinned, from npm);
 - ``graphmem``: ``graphmem mcp --embedder none`` (``--embedder default`` to
   run the real model; then the writes embed);
-- ``echo``: a minimal server on the same SDK answering each tool with a
-  constant text as long as the reference's answer to it (the same request
-  payloads are sent): the transport's floor;
+- ``echo``: a minimal server on the same SDK answering each tool with the
+  reference's answer to such a call (the same request payloads are sent):
+  the transport's floor;
 
 and the ratios graphmem / reference and graphmem / echo, all from one run.
+The three run side by side, each call sent to each in turn, so the
+machine's load weighs on all alike. The echo replays the reference's
+answers, so the reference is first run alone (filled, its file saved, then
+the calls for their answers); the reference measured is a second one started
+on a copy of the saved file.
+
+On Linux also each server's CPU time per call (median over the calls, all
+its threads, from ``/proc/PID/task/*/schedstat``): what a call costs the
+server, which the load inflates far less than the wall-clock p50 (that one
+also holds the waits for a CPU on a busy machine).
+
+Then the same calls run on graphmem's tools in this process (no MCP, no
+transport): what a call costs graphmem itself. And graphmem and the
+reference are started again on their filled stores and timed from the spawn
+to the answer of ``initialize`` and to the answer of a ``search_nodes`` sent
+right after ``tools/list`` (no pause for the background work that
+``tools/list`` starts).
 
 Run::
 
@@ -44,6 +61,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -113,44 +131,137 @@ def script(n: int, repeat: int, big: int) -> list[tuple[str, str, dict[str, Any]
     return calls
 
 
-async def measure(params: Any, log: Path, entities: list, relations: list,
-                  calls: list[tuple[str, str, dict[str, Any]]], fill: bool = True) -> dict[str, Any]:  # fmt: skip
+async def measure(servers: dict[str, tuple[Any, Path, bool]], entities: list, relations: list,
+                  calls: list[tuple[str, str, dict[str, Any]]],
+                  filled: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:  # fmt: skip
+    """Run ``calls`` on every server (name: (parameters, log file, whether to fill it)),
+    interleaved: each call goes to each server in turn, so a change in the
+    machine's load between calls weighs on all of them alike. ``filled`` is
+    called once the servers are filled, before the calls."""
+    from contextlib import AsyncExitStack
+
+    from mcp import ClientSession
+    from mcp.client.stdio import stdio_client
+
+    async with AsyncExitStack() as stack:
+        sessions: dict[str, tuple[Any, set[int]]] = {}
+        fill_s: dict[str, float] = {}
+        for name, (params, log, fill) in servers.items():
+            errlog = stack.enter_context(open(log, "a", encoding="utf-8"))
+            before = _children()
+            read, write = await stack.enter_async_context(stdio_client(params, errlog=errlog))
+            session = await stack.enter_async_context(ClientSession(read, write))
+            await session.initialize()
+            sessions[name] = (session, _children() - before)
+            fill_s[name] = await _fill(session, entities, relations) if fill else 0.0
+        if filled is not None:
+            filled()
+        times: dict[str, dict[str, list[float]]] = {name: {} for name in servers}
+        cpu: dict[str, dict[str, list[int]]] = {name: {} for name in servers}
+        answers: dict[str, dict[str, list[tuple[int, dict[str, Any]]]]] = {name: {} for name in servers}
+        for row, tool, arguments in calls:
+            for name, (session, server) in sessions.items():
+                used = _cpu_ns(server)
+                t = time.perf_counter()
+                result = await session.call_tool(tool, arguments)
+                times[name].setdefault(row, []).append((time.perf_counter() - t) * 1000)
+                after = _cpu_ns(server)
+                if used is not None and after is not None:
+                    cpu[name].setdefault(row, []).append(after - used)
+                if result.is_error:
+                    raise RuntimeError(f"{name} {row}: {result.content[0].text[:300]}")
+                text = result.content[0].text
+                answers[name].setdefault(answer_key(tool, arguments), []).append(
+                    (len(text), {"text": text, "structured": result.structured_content}))
+    out = {}
+    for name in servers:
+        # Each kind of call's answer of median size: what the echo floor sends back for it.
+        typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers[name].items()}
+        out[name] = {"fill_s": round(fill_s[name], 2),
+                     "p50_ms": {row: round(statistics.median(v), 3) for row, v in times[name].items()},
+                     "cpu_ms": {row: round(statistics.median(v) / 1e6, 3) for row, v in cpu[name].items()},
+                     "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
+    return out
+
+
+async def _fill(s: Any, entities: list, relations: list) -> float:
+    started = time.perf_counter()
+    for i in range(0, len(entities), CHUNK):
+        await s.call_tool("create_entities", {"entities": entities[i:i + CHUNK]})
+    for i in range(0, len(relations), CHUNK):
+        await s.call_tool("create_relations", {"relations": relations[i:i + CHUNK]})
+    filled = time.perf_counter() - started
+    await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
+    await s.call_tool("open_nodes", {"names": ["warm"]})
+    return filled
+
+
+async def start_times(params: Any, log: Path, query: str) -> dict[str, float]:
+    """Seconds from spawning the server to the answer of ``initialize``, and to
+    the answer of a ``search_nodes`` sent right after ``tools/list``."""
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
     with open(log, "a", encoding="utf-8") as errlog:
+        started = time.perf_counter()
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
-            return await _calls(s, entities, relations, calls, fill)
+            initialized = time.perf_counter() - started
+            await s.list_tools()
+            result = await s.call_tool("search_nodes", {"query": query})
+            searched = time.perf_counter() - started
+            if result.is_error:
+                raise RuntimeError(f"search_nodes after a restart: {result.content[0].text[:300]}")
+    return {"initialize_s": round(initialized, 3), "first_search_s": round(searched, 3)}
 
 
-async def _calls(s: Any, entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]],
-                 fill: bool) -> dict[str, Any]:  # fmt: skip
-    started = time.perf_counter()
-    if fill:
+def _children() -> set[int]:
+    """This process's child processes (Linux; empty elsewhere)."""
+    try:
+        tasks = os.listdir(f"/proc/{os.getpid()}/task")
+        return {int(p) for t in tasks for p in Path(f"/proc/{os.getpid()}/task/{t}/children").read_text().split()}
+    except OSError:
+        return set()
+
+
+def _cpu_ns(pids: set[int]) -> int | None:
+    """CPU time so far of ``pids`` (every thread), in nanoseconds; ``None`` where /proc has no schedstat."""
+    total = 0
+    try:
+        for pid in pids:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                total += int(Path(f"/proc/{pid}/task/{task}/schedstat").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total if pids else None
+
+
+def in_process(entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]], *, engine: str,
+               embedder: str, path: Path) -> dict[str, Any]:  # fmt: skip
+    """The same calls on graphmem's tools in this process (``graphmem.mcp.tools.Tools``
+    over an open store, no MCP): what a call costs before any transport; p50
+    wall-clock and CPU (this process, every thread: the engine's too) per call."""
+    import graphmem
+    from graphmem.mcp.tools import Tools
+
+    with graphmem.open(path, engine=engine, embedder=None if embedder == "none" else embedder) as mem:
+        tools = Tools(mem)
         for i in range(0, len(entities), CHUNK):
-            await s.call_tool("create_entities", {"entities": entities[i:i + CHUNK]})
+            tools.call("create_entities", {"entities": entities[i:i + CHUNK]})
         for i in range(0, len(relations), CHUNK):
-            await s.call_tool("create_relations", {"relations": relations[i:i + CHUNK]})
-    filled = time.perf_counter() - started
-    await s.call_tool("search_nodes", {"query": "warm"})  # warm: derived structures, the text index
-    await s.call_tool("open_nodes", {"names": ["warm"]})
-    times: dict[str, list[float]] = {}
-    answers: dict[str, list[tuple[int, dict[str, Any]]]] = {}
-    for row, tool, arguments in calls:
-        t = time.perf_counter()
-        result = await s.call_tool(tool, arguments)
-        times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
-        if result.is_error:
-            raise RuntimeError(f"{row}: {result.content[0].text[:300]}")
-        text = result.content[0].text
-        answers.setdefault(answer_key(tool, arguments), []).append(
-            (len(text), {"text": text, "structured": result.structured_content}))
-    # Each kind of call's answer of median size: what the echo floor sends back for it.
-    typical = {key: sorted(v, key=lambda a: a[0])[len(v) // 2][1] for key, v in answers.items()}
-    return {"fill_s": round(filled, 2),
-            "p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
-            "answer_chars": {key: len(a["text"]) for key, a in typical.items()}, "answers": typical}  # fmt: skip
+            tools.call("create_relations", {"relations": relations[i:i + CHUNK]})
+        tools.call("search_nodes", {"query": "warm"})
+        times: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
+        for row, tool, arguments in calls:
+            c, t = time.process_time(), time.perf_counter()
+            outcome = tools.call(tool, arguments)
+            times.setdefault(row, []).append((time.perf_counter() - t) * 1000)
+            cpu.setdefault(row, []).append((time.process_time() - c) * 1000)
+            if outcome.is_error:
+                raise RuntimeError(f"in process {row}: {outcome.text[:300]}")
+    return {"p50_ms": {row: round(statistics.median(v), 3) for row, v in times.items()},
+            "cpu_ms": {row: round(statistics.median(v), 3) for row, v in cpu.items()}}
 
 
 def answer_key(tool: str, arguments: dict[str, Any]) -> str:
@@ -184,18 +295,33 @@ def main() -> None:
         async def run() -> None:
             ref = StdioServerParameters(command="node", args=[str(entry)],
                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory.jsonl")})  # fmt: skip
-            results["reference"] = await measure(ref, root / "ref.log", entities, relations, calls)
+            # The reference once alone, for its answers (the echo answers each call with
+            # the reference's answer to it), saving its file as filled; then a second
+            # reference on a copy of that file runs side by side with graphmem and the echo.
+            filled = root / "memory-filled.jsonl"
+            alone = await measure({"reference": (ref, root / "ref.log", True)}, entities, relations, calls,
+                                  filled=lambda: shutil.copyfile(root / "memory.jsonl", filled))  # fmt: skip
+            answers = root / "answers.json"
+            answers.write_text(json.dumps(alone["reference"]["answers"]), encoding="utf-8")
+            shutil.copyfile(filled, root / "memory-2.jsonl")
+            ref2 = StdioServerParameters(command="node", args=[str(entry)],
+                                         env={**env, "MEMORY_FILE_PATH": str(root / "memory-2.jsonl")})  # fmt: skip
             gm_args = ["-m", "graphmem", "--engine", args.engine, "mcp", str(root / "store"),
                        "--embedder", args.embedder]  # fmt: skip
             gm = StdioServerParameters(command=sys.executable, args=gm_args, env=env)
-            results["graphmem"] = await measure(gm, root / "gm.log", entities, relations, calls)
-            answers = root / "answers.json"
-            answers.write_text(json.dumps(results["reference"]["answers"]), encoding="utf-8")
             echo = StdioServerParameters(command=sys.executable, args=["-m", "benchmarks.mcp_echo", str(answers)],
                                          env=env)  # fmt: skip
-            results["echo"] = await measure(echo, root / "echo.log", [], [], calls, fill=False)
+            results.update(await measure({"reference": (ref2, root / "ref.log", False),
+                                          "graphmem": (gm, root / "gm.log", True),
+                                          "echo": (echo, root / "echo.log", False)}, entities, relations, calls))
+            results["reference"]["fill_s"] = alone["reference"]["fill_s"]
+            query = queries(args.entities, 1)[0]
+            results["reference"]["start"] = await start_times(ref, root / "ref.log", query)
+            results["graphmem"]["start"] = await start_times(gm, root / "gm.log", query)
 
         anyio.run(run)
+        results["in_process"] = in_process(entities, relations, calls, engine=args.engine, embedder=args.embedder,
+                                           path=root / "in-process")  # fmt: skip
     ref, gm, echo = (results[k]["p50_ms"] for k in ("reference", "graphmem", "echo"))
     print(f"{args.entities:,} entities, {args.repeat} calls per tool ({args.repeat_big} for read_graph and "
           f"create_relations_5000), engine {args.engine}, embedder {args.embedder}")
@@ -204,6 +330,21 @@ def main() -> None:
     for row in TOOLS:
         print(f"{row:<24}{ref[row]:>11.2f}{gm[row]:>10.2f}{echo[row]:>9.2f}{gm[row] / ref[row]:>13.2f}"
               f"{gm[row] / echo[row]:>9.2f}")  # fmt: skip
+    cpus = [results[k].get("cpu_ms", {}) for k in ("reference", "graphmem", "echo")]
+    if all(cpus):
+        print("server CPU per call, ms (all threads; median)")
+        print(f"{'call':<24}{'reference':>11}{'graphmem':>10}{'echo':>9}{'x reference':>13}{'x echo':>9}")
+        for row in TOOLS:
+            r, g, e = (c[row] for c in cpus)
+            print(f"{row:<24}{r:>11.2f}{g:>10.2f}{e:>9.2f}{g / r:>13.2f}{g / e:>9.2f}")
+    inner = results["in_process"]
+    print("graphmem's tools in process (no MCP), ms: p50 wall-clock, CPU")
+    for row in TOOLS:
+        print(f"{row:<24}{inner['p50_ms'][row]:>11.2f}{inner['cpu_ms'][row]:>10.2f}")
+    for name in ("reference", "graphmem"):
+        start = results[name]["start"]
+        print(f"start ({name}): initialize answered after {start['initialize_s']:.2f} s, "
+              f"search_nodes after {start['first_search_s']:.2f} s")
     for r in results.values():
         r.pop("answers", None)
     if args.json:

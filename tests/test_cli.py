@@ -465,3 +465,39 @@ def test_the_installed_script_runs(store, engine):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == [{"n": 3}]
+
+
+@pytest.mark.engine
+def test_a_path_query_imports_no_model_or_graph_library(store, engine):
+    """``graphmem path`` answers from the compiled kernels: loading torch, the
+    embedding model's library or networkx would add seconds to a call that
+    should take well under one (a model is needed only to embed a text query),
+    and cffi is one of the two numba extras it starts numba without."""
+    code = (
+        "import sys\n"
+        "from graphmem.cli import cli\n"
+        f"cli.main(['--engine', {engine!r}, 'path', {str(store)!r}, 'Bob', 'Acme'], standalone_mode=False)\n"
+        "heavy = {'torch', 'sentence_transformers', 'transformers', 'networkx', 'cffi'}\n"
+        "loaded = sorted(heavy & {name.split('.')[0] for name in sys.modules})\n"
+        "import scipy.linalg  # refused only while numba started: importable again\n"
+        "print(loaded, file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Bob" in done.stdout and "Acme" in done.stdout
+    assert done.stderr.strip().splitlines()[-1] == "[]"
+
+
+@pytest.mark.engine
+def test_the_script_ends_a_read_only_query_early_with_its_output_and_status(store, engine):
+    """``main`` skips the interpreter's teardown after a read-only command (a
+    fifth of a path call's CPU): the answer must still be flushed through a
+    pipe, and a failed command must still exit non-zero with its message."""
+    script = Path(sys.executable).parent / "graphmem"
+    done = subprocess.run([str(script), "--engine", engine, "path", str(store), "Bob", "Acme", "--format", "json"],
+                          capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["nodes"] == ["Bob", "Alice", "Acme"]
+    failed = subprocess.run([str(script), "--engine", engine, "path", str(store), "Bob", "Nobody"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert failed.returncode != 0 and "Nobody" in failed.stderr

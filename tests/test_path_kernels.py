@@ -315,6 +315,45 @@ def test_cache_refuses_answers_from_an_older_graph_and_cleans_up_on_eviction():
     assert len(cache) == 0 and not cache._by_relation and not cache._by_filter
 
 
+_CACHE_OPS = st.lists(st.one_of(
+    st.tuples(st.just("put"), st.integers(0, 7), st.lists(st.integers(0, 3), max_size=3, unique=True)),
+    st.tuples(st.just("get"), st.integers(0, 7), st.just([])),
+    st.tuples(st.just("remove"), st.integers(0, 3), st.just([])),
+), max_size=60)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops=_CACHE_OPS, maxsize=st.integers(1, 4))
+def test_cache_matches_a_plain_lru_model(ops, maxsize):
+    """Puts, gets (which refresh recency) and relation removals against a
+    list-based LRU: same answers, and the indexes name exactly the live entries."""
+    cache = PathCache(maxsize=maxsize, version=0)
+    model: list[tuple[int, tuple]] = []  # (key, relations), least recently used first
+    for op, key, rels in ops:
+        if op == "put":
+            triples = tuple((r, 0, r + 1) for r in rels)
+            assert _put(cache, key, triples)
+            model = [e for e in model if e[0] != key] + [(key, triples)]
+            model = model[-maxsize:]
+        elif op == "get":
+            hit = [e for e in model if e[0] == key]
+            assert cache.get(key) == ((True, key) if hit else (False, None))
+            model = [e for e in model if e[0] != key] + hit
+        else:
+            gone = (key, 0, key + 1)
+            cache.edges_changed(np.empty((0, 3), np.int64), np.array([gone]), 0, ["R"])
+            model = [e for e in model if gone not in e[1]]
+        assert list(cache._lru) == [k for k, _ in model]
+        assert cache._by_relation == {
+            rel: {k for k, rs in model if rel in rs} for _, rs in model for rel in rs}
+        assert set().union(*cache._by_filter.values()) == {k for k, _ in model}
+
+
+def test_cache_size_must_be_positive():
+    with pytest.raises(ValueError, match=">= 1"):
+        PathCache(maxsize=0)
+
+
 def test_index_tells_listeners_before_readers_see_a_change():
     index = EdgeIndex.from_arrays([0], [1], ["R"])
     seen = []

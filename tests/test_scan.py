@@ -123,3 +123,47 @@ def test_scan_properties_not_an_object(open_store) -> None:
 
 def test_engine_under_test() -> None:
     assert ENGINE in ("kuzu", "ladybug")
+
+
+_text = st.text(max_size=8)
+_when = st.none() | st.datetimes(timezones=st.just(timezone.utc))
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=_text, type_=_text, text=st.none() | _text, observations=st.lists(_text, max_size=3).map(tuple),
+       properties=st.dictionaries(_text, st.integers()), id_=st.integers(0, 1 << 40), space=_text,
+       times=st.tuples(_when, _when, _when, _when, _when), importance=st.none() | st.floats(0, 1))
+def test_bulk_built_entity_is_an_entity(name, type_, text, observations, properties, id_, space, times,
+                                        importance) -> None:
+    """The scan's fast constructor (scan._entity) gives what Entity(...) gives:
+    same class, fields, equality, repr and pickle, and still frozen."""
+    import dataclasses
+    import pickle
+
+    from graphmem.scan import _entity
+
+    created, updated, valid_from, valid_to, expired = times
+    vector = np.arange(3, dtype=np.float32)
+    fields = (name, type_, text, observations, properties, id_, space, created, updated, vector, valid_from,
+              valid_to, expired, importance)  # fmt: skip
+    made, want = _entity(*fields), graphmem.Entity(*fields)
+    assert type(made) is graphmem.Entity
+    assert made == want and repr(made) == repr(want)
+    assert [getattr(made, f.name) is getattr(want, f.name) for f in dataclasses.fields(want)] == [True] * 14
+    assert pickle.loads(pickle.dumps(made)) == want
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.name = "other"  # type: ignore[misc]
+
+
+def test_bulk_built_relation_is_a_relation() -> None:
+    import dataclasses
+
+    from graphmem.scan import _relation
+
+    when = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    fields = ("a", "KNOWS", "b", {"w": 1}, when, None, when, None)
+    made = _relation(*fields)
+    assert type(made) is graphmem.Relation and made == graphmem.Relation(*fields)
+    assert repr(made) == repr(graphmem.Relation(*fields))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made.type = "OTHER"  # type: ignore[misc]

@@ -241,7 +241,7 @@ def test_reopen_after_a_bulk_load_loads_the_file_and_readds_nothing(tmp_path, op
     seen = _count_checks(monkeypatch)
     with open_store(tmp_path / "s") as mem:
         assert mem.search(x[5], k=1)[0].name == "v5"
-        assert mem._vectors.last_load == {"source": "file", "caught_up": 0, "vectors": 2000}
+        assert mem._vectors.last_load == {"source": "file", "caught_up": 0, "vectors": 2000, "rows": "file"}
     assert seen == {"checked": [], "added": []}
 
 
@@ -603,3 +603,79 @@ def test_kill_during_the_background_add(tmp_path, monkeypatch):
         index.drain()
         assert not index.stale
         agrees(mem)  # HNSW alone, caught up
+
+
+_rows_op = st.one_of(
+    st.tuples(st.just("put"), st.integers(0, 19), st.integers(0, 999)),
+    st.tuples(st.just("plain"), st.integers(0, 19)),
+    st.tuples(st.just("expire"), st.integers(0, 19)),
+    st.tuples(st.just("delete"), st.integers(0, 19)),
+)
+
+
+def _apply_rows_op(mem, op) -> None:
+    name = f"v{op[1]}"
+    if op[0] == "put":
+        mem.add_entity(name, embedding=_unit(np.random.default_rng(op[2]), 1, 8)[0])
+    elif op[0] == "plain":
+        mem.add_entity(name, text="no vector")
+    elif op[0] == "expire":
+        if mem.get_entity(name) is not None:
+            mem.expire_entity(name)
+    else:
+        mem.delete_entity(name)
+
+
+def _vectors_of(mem) -> dict[str, bytes]:
+    return {e.name: e.embedding.tobytes() for e in mem.iter_entities() if e.embedding is not None}
+
+
+@settings(max_examples=12, deadline=None)
+@given(before=st.lists(_rows_op, min_size=1, max_size=12), after=st.lists(_rows_op, max_size=8),
+       crash=st.booleans())
+def test_rows_loaded_from_the_saved_files_equal_the_store(tmp_path_factory, before, after, crash):
+    """The int8 rows a reopen maps from the vectors folder, caught up with the
+    writes after the save (new, changed, vector removed, expired, deleted),
+    answer exact searches as the store's vectors do, and were not read from the store."""
+    path = tmp_path_factory.mktemp("rows") / "s"
+    mem = graphmem.open(path, engine=ENGINE, embedder=None)
+    try:
+        mem.add_entity("anchor", embedding=_unit(np.random.default_rng(7), 1, 8)[0])
+        for op in before:
+            _apply_rows_op(mem, op)
+        mem.search(_unit(np.random.default_rng(1), 1, 8)[0], k=1)
+        mem.flush()  # saves the graph and the rows
+        for op in after:
+            _apply_rows_op(mem, op)
+    finally:
+        mem.close(save_index=not crash)  # without a save: the next open catches the writes up
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        want = _vectors_of(mem)
+        query = _unit(np.random.default_rng(3), 1, 8)[0]
+        got = mem.search(query, k=len(want) + 5)
+        assert mem._vectors.last_load["rows"] == "file"
+        assert {h.name for h in got} == set(want)
+        index = mem._vectors.peek()
+        assert set(index.labels) == {mem.get_entity(name).id for name in want}
+        for name, vector in want.items():
+            id_ = mem.get_entity(name).id
+            assert id_ in index.labels
+            stored = dequantize(index._rows[id_].tobytes(), float(index._scales[id_]))
+            assert stored.tobytes() == vector
+        for hit in got:  # scores are the exact cosine of the store's vector
+            v = np.frombuffer(want[hit.name], np.float32)
+            assert abs(hit.score - float(v @ query / np.linalg.norm(v) / np.linalg.norm(query))) < 1e-3
+
+
+def test_rows_of_another_database_are_not_taken(tmp_path, open_store):
+    """Rows saved beside one database file are not used for another (a restored backup): the store is read."""
+    with open_store(tmp_path / "s") as mem:
+        x = _fill(mem, n=50)
+        mem.search(x[0], k=1)
+    db = tmp_path / "s" / "graph.db"
+    copy = db.with_name("graph.db.copy")
+    copy.write_bytes(db.read_bytes())
+    copy.replace(db)  # same bytes, another inode
+    with open_store(tmp_path / "s") as mem:
+        assert mem.search(x[3], k=1)[0].name == "v3"
+        assert mem._vectors.last_load["rows"] == "store"

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import graphmem
-from graphmem.warm import compiled_signatures, warm
+from graphmem.warm import compile_sources, compiled_signatures, warm
 
 from .conftest import ENGINE
 
@@ -43,3 +46,16 @@ def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
         mem.search(x[2], k=5, near="n1", max_hops=3, rank="hybrid")
     after = compiled_signatures()
     assert {k: v for k, v in after.items() if v != before.get(k, frozenset())} == {}
+
+
+def test_the_warm_up_byte_compiles_modules_a_store_does_not_import(tmp_path, monkeypatch):
+    """The command line's modules too, so a first CLI call does not compile them."""
+    import importlib.util
+
+    import graphmem.console.render as render
+
+    monkeypatch.setattr(sys, "pycache_prefix", str(tmp_path))  # leave the checkout's own caches alone
+    cached = Path(importlib.util.cache_from_source(render.__file__))
+    assert str(cached).startswith(str(tmp_path)) and not cached.exists()
+    assert compile_sources()
+    assert cached.exists()

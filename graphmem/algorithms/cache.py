@@ -1,6 +1,8 @@
 """The path cache: answers of path queries, dropped exactly when the graph makes them wrong.
 
-An LRU (cachetools) of answers keyed by the query (kind, source id, target
+An LRU (an ``OrderedDict``: its C methods cost a fraction of a
+cachetools ``LRUCache``'s Python ones, and every uncached query stores an
+answer) of answers keyed by the query (kind, source id, target
 id, direction, type filter, max_hops, ...). It listens to the relation index
 (:meth:`graphmem.index.adjacency.EdgeIndex.attach`) and applies this rule:
 
@@ -49,11 +51,11 @@ True
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
-from cachetools import LRUCache
 
 __all__ = ["PathCache", "DEFAULT_MAXSIZE"]
 
@@ -72,19 +74,6 @@ class _Entry(NamedTuple):
     relations: tuple[Triple, ...]
 
 
-class _LRU(LRUCache[Any, Any]):
-    """An LRU that tells its owner what it evicts (to keep the indexes in step)."""
-
-    def __init__(self, maxsize: int, on_evict: Any) -> None:
-        super().__init__(maxsize)
-        self._on_evict = on_evict
-
-    def popitem(self) -> tuple[Hashable, _Entry]:
-        key, entry = super().popitem()
-        self._on_evict(key, entry)
-        return key, entry
-
-
 class PathCache:
     """Answers of path queries with exact invalidation (see the module docstring).
 
@@ -93,7 +82,10 @@ class PathCache:
     """
 
     def __init__(self, maxsize: int = DEFAULT_MAXSIZE, *, version: int = 0) -> None:
-        self._lru = _LRU(maxsize, self._unindex)
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
+            raise ValueError(f"maxsize must be an int >= 1, not {maxsize!r}")
+        self._lru: OrderedDict[Hashable, _Entry] = OrderedDict()
+        self._maxsize = maxsize
         self._lock = threading.Lock()
         self._version = version
         self._by_filter: dict[frozenset[str] | None, set[Hashable]] = {}
@@ -116,6 +108,7 @@ class PathCache:
             if entry is None:
                 self.misses += 1
                 return False, None
+            self._lru.move_to_end(key)
             self.hits += 1
             return True, entry.value
 
@@ -128,9 +121,12 @@ class PathCache:
         with self._lock:
             if version != self._version:
                 return False  # computed on a graph that has changed since
-            if key in self._lru:
+            lru = self._lru
+            if key in lru:
                 self._remove(key)
-            self._lru[key] = _Entry(value, types, rels)  # may evict (and unindex) the least recently used
+            lru[key] = _Entry(value, types, rels)
+            if len(lru) > self._maxsize:
+                self._unindex(*lru.popitem(last=False))  # the least recently used
             self._by_filter.setdefault(types, set()).add(key)
             by_relation = self._by_relation
             for rel in rels:

@@ -1,21 +1,29 @@
 """Keeping the vector index in step with the store, in memory and on disk.
 
-Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph, and
-``manifest.json``: format version, dim, metric, M, ef_construction,
-ef_search, element count, the file's size and CRC-32, ``store_seq``, the
-highest entity ``updated_at`` (µs since the epoch) the saved graph reflects,
-and a CRC-32 of the manifest itself.
-Both are written atomically (temp file, fsync, rename, fsync of the folder).
+Files (in ``<store>/vectors/``): ``hnsw.bin``, the hnswlib graph; the int8
+rows with their inverse norms and scales (dense by entity id) and the sorted
+live labels (``rows.npy``, ``norms.npy``, ``scales.npy``, ``labels.npy``);
+and ``manifest.json``: format version, dim, metric, M, ef_construction,
+ef_search, element count, the graph file's size and CRC-32, each rows file's
+size and CRC-32, the database file's device and inode, ``store_seq``, the
+highest entity ``updated_at`` (µs since the epoch) the saved files reflect,
+and a CRC-32 of the manifest itself. All are written atomically (temp file,
+fsync, rename, fsync of the folder), the manifest last.
 
 Loading (lazily, at the first search, under the store's writer lock so no
-commit lands mid-load) always reads the int8 vectors from the store, the
-source of truth. The saved graph is used only if its manifest and checksum
-match; then the entities written after ``store_seq``, and labels of entities
-that no longer exist, are queued for the index's background worker: the
-first search does not wait for them (it scans the queued ones exactly), and a
-missing or damaged file queues every vector the same way, so neither a bulk
-load nor a lost file makes a search wait for a full rebuild. The graph is
-loaded with the capacity it needs (``elements``), not the one it had.
+commit lands mid-load): when the manifest, the graph and the rows files check
+out and the database file is the one they were saved beside, the rows are
+mapped copy-on-write and the store is read only for the ids and write times
+of current entities and for the vectors written after ``store_seq``
+(:meth:`VectorStore._load_saved_rows`). Otherwise the int8 vectors are read
+from the store, the source of truth, and the saved graph is used only if its
+manifest and checksum match. Either way the entities written after
+``store_seq``, and labels of entities that no longer exist, are queued for the
+index's background worker: the first search does not wait for them (it scans
+the queued ones exactly), and a missing or damaged file queues every vector
+the same way, so neither a bulk load nor a lost file makes a search wait for
+a full rebuild. The graph is loaded with the capacity it needs
+(``elements``), not the one it had.
 
 Saving (``flush``, ``close``) first drains the queue, so the saved graph holds
 every committed vector and ``store_seq`` means what it says; a close with
@@ -43,6 +51,8 @@ import hnswlib
 import numpy as np
 import pyarrow as pa
 
+from pyroaring import BitMap
+
 from ..errors import CorruptStore, StorageFull
 from ..store import files, space
 from ..store.store import Store
@@ -55,6 +65,11 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 INDEX_FILE = "hnsw.bin"
 MANIFEST_FILE = "manifest.json"
+ROW_FILES = ("rows.npy", "norms.npy", "scales.npy", "labels.npy")
+"""The int8 rows, inverse norms, scales (dense by id) and the sorted live
+labels, saved with the graph: a load maps them instead of reading every
+embedding from the store (the engine's buffer pool kept ~800 B per vector of
+those pages, and the rows were a second resident copy; see _load_saved_rows)."""
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -98,7 +113,22 @@ def _blob_matrix(column: pa.Array, dim: int, ids: np.ndarray) -> np.ndarray:
             "re-add them with add_entity(..., embedding=...)"
         )
     data = np.frombuffer(data_buf, np.int8)
-    return data[offsets[0] : offsets[0] + n * dim].reshape(n, dim).copy()
+    # A read-only view of the Arrow buffer, not a copy: the index copies the
+    # rows into its own matrix, and a third 384 B per vector at load time was
+    # left behind in the allocators' free lists (resident for good).
+    return data[offsets[0] : offsets[0] + n * dim].reshape(n, dim)
+
+
+def _database_identity(store: Store) -> list[int] | None:
+    """The database file's device and inode (as the saved graph state records
+    them): rows saved beside one database are not taken for a restored one."""
+    if store.path is None:
+        return None
+    try:
+        info = os.stat(store.path / files.DATABASE_FILE)
+    except OSError:
+        return None
+    return [info.st_dev, info.st_ino]
 
 
 def _crc32(path: Path) -> int:
@@ -135,6 +165,10 @@ class VectorStore:
         with self._store.exclusive():
             if self._index is None:
                 self._index = self._load(dim)
+                # The load's Arrow tables (every vector of the store) are freed by
+                # now; Arrow's allocator keeps freed pages for reuse unless told
+                # (measured: ~450 B per vector resident after the first search).
+                pa.default_memory_pool().release_unused()
             return self._index
 
     def peek(self) -> VectorIndex | None:
@@ -152,15 +186,18 @@ class VectorStore:
         return ids, q8, scales, updated.to_numpy(zero_copy_only=False).astype(np.int64)
 
     def _load(self, dim: int) -> VectorIndex:  # noqa: C901 - one linear recovery story
-        ids, q8, scales, updated = self._scan(dim)
         self._clean_temp_files()
+        mapped = self._load_saved_rows(dim)
+        if mapped is not None:
+            return mapped
+        ids, q8, scales, updated = self._scan(dim)
         hnsw, manifest, why = self._open_saved(dim, len(ids))
         if hnsw is not None and manifest is not None:
             index = VectorIndex(dim, self.params, hnsw=hnsw)
             index.set_rows(ids, q8, scales)
             changed = ids[updated > int(manifest["store_seq"])]
             queued = index.queue_reconcile(changed)
-            self.last_load = {"source": "file", "caught_up": queued, "vectors": len(ids)}
+            self.last_load = {"source": "file", "caught_up": queued, "vectors": len(ids), "rows": "store"}
         else:
             index = VectorIndex(dim, self.params)
             if len(ids):
@@ -170,8 +207,85 @@ class VectorStore:
             if why != "no saved index":
                 log.warning("graphmem: vector index at %s rebuilt from the store (%s)", self.folder, why)
         index.seq = int(updated.max()) if len(updated) else 0
-        index.dirty = self.last_load["source"] == "rebuilt" or bool(self.last_load.get("caught_up"))
+        # A saved graph without usable rows files (an older graphmem, another
+        # database file) is saved again at the next flush or close, rows included.
+        index.dirty = self.last_load["source"] == "rebuilt" or bool(self.last_load.get("caught_up")) or (
+            self.last_load.get("rows") == "store" and not self._store.read_only)
         return index
+
+    def _load_saved_rows(self, dim: int) -> VectorIndex | None:
+        """The index from its saved graph and saved rows, caught up with the
+        store, or ``None`` when the rows files are missing, damaged, from an
+        older graphmem or from another database file (then :meth:`_load`
+        reads every vector from the store, as before).
+
+        The store is read for ids and write times only (``entity_vector_stamps``,
+        ~20 B per entity of the engine's pages) and for the vectors written
+        after the save; a label saved but no longer current is dropped, one
+        written since is read again, and :meth:`VectorIndex.queue_reconcile`
+        brings the graph in line as after a full read. The rows stay mapped
+        copy-on-write: only rows a search scores (or a write changes) become
+        resident.
+        """
+        if self.folder is None or not (self.folder / MANIFEST_FILE).exists():
+            return None
+        try:
+            manifest, _ = self._read_manifest(self.folder / MANIFEST_FILE)
+        except (OSError, ValueError):
+            return None
+        if manifest is None or not self._rows_intact(manifest):
+            return None
+        table = self._store.execute_arrow_by_id("entity_vector_stamps", next_id=self._store.entity_id_end())
+        ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+        updated = table.column("updated_at").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
+        updated = updated.to_numpy(zero_copy_only=False).astype(np.int64)
+        hnsw, manifest, _ = self._open_saved(dim, len(ids))
+        if hnsw is None or manifest is None or not self._rows_intact(manifest):
+            return None
+        try:
+            rows, norms, scales = (np.load(self.folder / name, mmap_mode="c", allow_pickle=False)
+                                   for name in ROW_FILES[:3])  # fmt: skip
+            labels = np.load(self.folder / ROW_FILES[3], allow_pickle=False)
+        except (OSError, ValueError) as exc:
+            log.warning("graphmem: saved vector rows at %s unreadable (%s); reading the store", self.folder, exc)
+            return None
+        if (rows.dtype != np.int8 or rows.ndim != 2 or rows.shape[1] != dim or norms.shape != rows.shape[:1]
+                or scales.shape != rows.shape[:1] or labels.dtype != np.int64
+                or (labels.size and (int(labels.min()) < 0 or int(labels.max()) >= rows.shape[0]))):
+            return None
+        seq = int(manifest["store_seq"])
+        changed = ids[updated > seq]
+        live = labels[np.isin(labels, ids) & ~np.isin(labels, changed)]
+        index = VectorIndex(dim, self.params, hnsw=hnsw)
+        index.install_rows(rows, norms, scales, BitMap(live))
+        if changed.size:
+            since = self._store.execute_arrow("entity_vectors_since", {"seq": from_epoch_us(seq)})
+            new_ids = since.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+            q8 = _blob_matrix(since.column("embedding").combine_chunks(), dim, new_ids)
+            index.set_rows(new_ids, q8, since.column("scale").to_numpy(zero_copy_only=False).astype(np.float32))
+        queued = index.queue_reconcile(changed)
+        self.last_load = {"source": "file", "caught_up": queued, "vectors": len(index), "rows": "file"}
+        index.seq = max(seq, int(updated.max()) if len(updated) else 0)
+        index.dirty = bool(queued)
+        return index
+
+    def _rows_intact(self, manifest: dict[str, Any]) -> bool:
+        """Whether the manifest lists the rows files of this database and they match their size and CRC-32."""
+        saved = manifest.get("rows")
+        if not isinstance(saved, dict) or manifest.get("database") != _database_identity(self._store):
+            return False
+        folder = self.folder
+        if folder is None:
+            return False
+        for name in ROW_FILES:
+            entry = saved.get(name)
+            path = folder / name
+            try:
+                if not isinstance(entry, list) or path.stat().st_size != entry[0] or _crc32(path) != entry[1]:
+                    return False
+            except OSError:
+                return False
+        return True
 
     def saved_seq(self) -> int | None:
         """The ``store_seq`` of the saved index (µs), if its manifest is intact.
@@ -256,6 +370,7 @@ class VectorStore:
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
                 mtmp.unlink(missing_ok=True)
+                self._clean_temp_files()
                 if isinstance(exc, StorageFull):
                     raise
                 if space.full_disk(exc):
@@ -273,9 +388,10 @@ class VectorStore:
         raises :class:`StorageFull` and the saved index in place is kept.
         """
         mode = self._store.file_mode
+        arrays = index.saved_rows()
         expected = int(index.hnsw.index_file_size())
         free = space.free_bytes(self.folder)
-        if free < expected + space.COMMIT_MARGIN:
+        if free < expected + sum(a.nbytes for a in arrays) + space.COMMIT_MARGIN:
             raise StorageFull(
                 f"the disk is full: the vector index needs {expected} bytes and {free} are free; "
                 "it was not saved (it is derived data: the store has every vector). Free space and flush again"
@@ -290,6 +406,7 @@ class VectorStore:
                 f"the disk is full: the vector index file was written short ({size} of {expected} bytes); "
                 "it was not saved (it is derived data: the store has every vector). Free space and flush again"
             )
+        rows = self._write_rows(arrays, mode)
         manifest = {
             "format": FORMAT_VERSION,
             "dim": index.dim,
@@ -304,6 +421,8 @@ class VectorStore:
             "checksum": _crc32(tmp),
             "store_seq": index.seq,
             "saved_at": datetime.now(timezone.utc).isoformat(),
+            "rows": rows,
+            "database": _database_identity(self._store),
         }
         manifest["manifest_crc"] = _manifest_crc(manifest)
         text = json.dumps(manifest, indent=2)
@@ -319,8 +438,29 @@ class VectorStore:
         # leaves a mismatch that the next load repairs by rebuilding.
         manifest_path.unlink(missing_ok=True)
         os.replace(tmp, index_path)
+        for name in ROW_FILES:
+            os.replace(self.folder / (name + ".tmp"), self.folder / name)
         os.replace(mtmp, manifest_path)
         files.fsync_dir(self.folder)
+
+    def _write_rows(self, arrays: tuple[np.ndarray, ...], mode: int) -> dict[str, list[int]]:
+        """Write the rows arrays to ``<name>.tmp`` files (synced, checked for a
+        short write); returns each one's [size, CRC-32] for the manifest."""
+        folder = self.folder
+        if folder is None:
+            return {}
+        out: dict[str, list[int]] = {}
+        for name, array in zip(ROW_FILES, arrays):
+            tmp = folder / (name + ".tmp")
+            with open(tmp, "wb", opener=files.private_opener(mode)) as fh:
+                np.save(fh, np.ascontiguousarray(array), allow_pickle=False)
+                fh.flush()
+                os.fsync(fh.fileno())
+                size = fh.tell()
+            if tmp.stat().st_size != size:
+                raise StorageFull(f"the disk is full: {tmp.name} was written short; the vector index was not saved")
+            out[name] = [size, _crc32(tmp)]
+        return out
 
     def close(self) -> None:
         """Stop the index's worker without draining it or waiting for its batch under

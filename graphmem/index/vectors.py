@@ -437,6 +437,24 @@ class VectorIndex:
         scales[: len(self._scales)] = self._scales
         self._rows, self._inv_norms, self._scales = rows, inv, scales
 
+    def saved_rows(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(int8 rows, inverse norms, scales, sorted labels) as they are, the rows
+        up to the highest label: what :meth:`install_rows` takes back. The
+        caller holds :meth:`exclusive` (a save)."""
+        labels = np.asarray(self._labels.to_array(), np.int64)
+        end = int(labels[-1]) + 1 if labels.size else 0
+        return self._rows[:end], self._inv_norms[:end], self._scales[:end], labels
+
+    def install_rows(self, rows: np.ndarray, inv_norms: np.ndarray, scales: np.ndarray, labels: BitMap) -> None:
+        """Take these arrays as the rows (not copied: a memory-mapped file stays
+        mapped, so only the rows a search reads become resident) with ``labels``
+        live, on an index that has none yet; nothing is queued for HNSW."""
+        with self._lock.write():
+            if self._labels or len(self._rows):
+                raise ValueError("install_rows is for an index without rows")
+            self._rows, self._inv_norms, self._scales = rows, inv_norms, scales
+            self._labels = BitMap(labels)
+
     def set_rows(self, ids: np.ndarray, q8: np.ndarray, scales: np.ndarray) -> None:
         """Install int8 rows without queueing them for HNSW (used when loading a saved graph)."""
         with self._lock.write():

@@ -271,14 +271,15 @@ def check_arguments(tool: ToolSpec, arguments: Mapping[str, Any] | None) -> dict
     InvalidInput
         The first violation, with the JSON path of the field (``entities[0].name``).
     """
-    from jsonschema import Draft202012Validator
-
     args = dict(arguments or {})
     quick = _quick.get(tool.name)
     if quick is None:
         quick = _quick.setdefault(tool.name, _compile(tool.input_schema))
     if quick(args):
         return args  # surely valid; jsonschema (~0.2 ms per item of a list) only decides the rest
+    # Imported only here: a server whose calls are all valid never pays its import (~0.2 s).
+    from jsonschema import Draft202012Validator
+
     validator = _validators.get(tool.name)
     if validator is None:
         validator = _validators.setdefault(tool.name, Draft202012Validator(tool.input_schema))

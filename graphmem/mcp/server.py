@@ -10,15 +10,16 @@ Stopping (stdin EOF, SIGTERM, SIGINT) must not wait on anything but the
 requests already read: stdin is read by the event loop rather than by the
 SDK's thread (a blocked ``read()`` cannot be interrupted), a signal only sets
 a flag and wakes the loop, and the input ends once every request passed on
-has been answered. See :func:`serve`.
+has been answered. See :func:`serve` and :mod:`graphmem.mcp.stdio` (the
+transport).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
-import stat
 import sys
 import threading
 from collections.abc import Callable, Iterator
@@ -133,7 +134,9 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     ``warm_up`` is called once, at the first ``tools/list``: the client is
     connected and its host is busy deciding what to ask, so work started then
     (loading the embedding model in the background) delays neither the
-    server's first answer nor, usually, its first write.
+    server's first answer nor, usually, its first write. The in-memory
+    indexes ``search_nodes`` and ``open_nodes`` answer from start building
+    then too, in a thread (:meth:`Shared.warm`; seconds at 100k entities).
 
     ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
     in meaning unless a call says ``semantic: false``. ``subscribers`` holds
@@ -168,9 +171,20 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     warmed: set[str] = set()
 
     warm = [warm_up] if warm_up is not None else []
+    warm.append(lambda: threading.Thread(target=warm_indexes, name="graphmem-mcp-warm", daemon=True).start())
+
+    def warm_indexes() -> None:
+        if shared.warm():
+            warmed.update(INLINE)  # the first search_nodes is answered inline too
+        # What is alive now (modules, the SDK's models, the indexes just built)
+        # lives as long as the server: left out of the cyclic collector's full
+        # passes, which otherwise walk it all whenever a call allocates much
+        # (measured: 90 of 230 ms of CPU for read_graph at 10k entities).
+        # Reference counting still frees such objects when they are dropped.
+        gc.freeze()
 
     async def list_tools(ctx: Any, params: Any) -> Any:
-        if warm:
+        while warm:
             warm.pop()()
         return types.ListToolsResult(tools=tools)
 
@@ -296,144 +310,6 @@ class _Stop:
         os.close(self._write)
 
 
-class _Input:
-    """The client's messages from stdin, one line at a time, for the SDK's stdio transport.
-
-    It ends at EOF or when :meth:`stop` is called, but only once every request
-    it has passed on has been answered (the answer handed to the stdout
-    writer, which flushes it before the transport exits): the SDK cancels the
-    calls still running when its input ends, so a call in flight would finish
-    its work in its thread and then lose its answer. New requests are not
-    read once stopping.
-
-    The SDK's own reader blocks a thread in ``read()`` that nothing can
-    interrupt, so a server could not stop while its client kept stdin open.
-    Here a pipe or socket is polled by the event loop (cancellable at once);
-    anything else (a terminal, a file) is read in a thread that is abandoned
-    on stop.
-    """
-
-    def __init__(self, fd: int = 0) -> None:
-        self._fd = fd
-        mode = os.fstat(fd).st_mode
-        self._pollable = stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode)
-        self._buffer = bytearray()
-        self._scanned = 0
-        self._eof = False
-        self._stopping = False
-        self._scope: Any = None
-        self._pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
-        self._changed: Any = None
-
-    def stop(self) -> None:
-        """Read no more requests; end once the ones passed on are answered."""
-        self._stopping = True
-        if self._scope is not None:
-            self._scope.cancel()
-
-    def answered(self, item: Any) -> None:
-        """Called with every message the server has handed to the stdout writer."""
-        import mcp.types as types
-
-        message = getattr(item, "message", None)
-        if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)) and message.id in self._pending:
-            self._pending.discard(message.id)
-            if self._changed is not None:
-                self._changed.set()
-
-    def __aiter__(self) -> _Input:
-        return self
-
-    async def __anext__(self) -> str:
-        while not self._stopping:
-            end = self._buffer.find(b"\n", self._scanned)
-            if end >= 0:
-                line = bytes(self._buffer[: end + 1])
-                del self._buffer[: end + 1]
-                self._scanned = 0
-                return self._pass_on(line)
-            self._scanned = len(self._buffer)
-            if self._eof:
-                if self._buffer:  # a last line without its newline
-                    line = bytes(self._buffer)
-                    self._buffer.clear()
-                    self._scanned = 0
-                    return self._pass_on(line)
-                break
-            chunk = await self._read()
-            if chunk == b"":
-                self._eof = True
-            elif chunk is not None:
-                self._buffer += chunk
-        await self._drain()
-        raise StopAsyncIteration
-
-    def _pass_on(self, line: bytes) -> str:
-        import mcp.types as types
-
-        # Classified exactly as the SDK will (same adapter), so only requests
-        # it will answer are waited for.
-        try:
-            message = types.jsonrpc_message_adapter.validate_json(line, by_name=False)
-        except ValueError:
-            message = None  # the SDK reports it; nothing to wait for
-        if isinstance(message, types.JSONRPCRequest):
-            self._pending.add(message.id)
-        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            # A request the client cancelled is never answered.
-            request_id = (message.params or {}).get("requestId")
-            if isinstance(request_id, (int, str)):
-                self._pending.discard(request_id)
-        return line.decode("utf-8", errors="replace")
-
-    async def _read(self) -> bytes | None:
-        """Some bytes, ``b""`` at EOF, ``None`` if :meth:`stop` interrupted the wait."""
-        import anyio
-
-        with anyio.CancelScope() as scope:
-            self._scope = scope
-            if self._stopping:
-                scope.cancel()
-            try:
-                if self._pollable:
-                    await anyio.wait_readable(self._fd)
-                    return os.read(self._fd, 1 << 16)
-                return await anyio.to_thread.run_sync(os.read, self._fd, 1 << 16, abandon_on_cancel=True)
-            except BlockingIOError:
-                return None  # stdin was left non-blocking by the parent: poll again
-            finally:
-                self._scope = None
-        return None
-
-    async def _drain(self) -> None:
-        import anyio
-
-        while self._pending:
-            self._changed = anyio.Event()
-            await self._changed.wait()
-
-
-class _Answers:
-    """The SDK's write stream, telling :class:`_Input` of each message handed on."""
-
-    def __init__(self, inner: Any, answered: Callable[[Any], None]) -> None:
-        self._inner = inner
-        self._answered = answered
-
-    async def send(self, item: Any, /) -> None:
-        await self._inner.send(item)
-        self._answered(item)
-
-    async def aclose(self) -> None:
-        await self._inner.aclose()
-
-    async def __aenter__(self) -> _Answers:
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.aclose()
-
-
 def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
           semantic_search_nodes: bool = False, warm_up: Callable[[], Any] | None = None,
           namespace: str | None = None) -> int:  # fmt: skip
@@ -470,13 +346,12 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         when a signal stopped the server.
     """
     import anyio
-    from mcp.server.stdio import stdio_server
 
     with serving(path, open_memory, namespace=namespace) as (stop, shared, subscribers):
         if stop.signum is None:
             server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
                                   warm_up=warm_up)  # fmt: skip
-            anyio.run(_run, server, stop, stdio_server, subscribers)
+            anyio.run(_run, server, stop, subscribers)
     if stop.signum is not None:
         log.info("stopped by signal %d", stop.signum)
         return 128 + stop.signum
@@ -511,18 +386,19 @@ def serving(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         stop.restore()
 
 
-async def _run(server: Any, stop: _Stop, stdio_server: Any, subscribers: _Subscribers) -> None:
+async def _run(server: Any, stop: _Stop, subscribers: _Subscribers) -> None:
     import anyio
 
-    stdin = _Input(0)
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(subscribers.relay)
+    from .stdio import Stdio
 
-        async def on_signal() -> None:
-            await stop.wait()
-            stdin.stop()
+    with Stdio() as wire:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(subscribers.relay)
 
-        tg.start_soon(on_signal)
-        async with stdio_server(stdin=stdin) as (read_stream, write_stream):
-            await server.run(read_stream, _Answers(write_stream, stdin.answered), server.create_initialization_options())
-        tg.cancel_scope.cancel()
+            async def on_signal() -> None:
+                await stop.wait()
+                wire.stop()
+
+            tg.start_soon(on_signal)
+            await server.run(wire.read, wire.write, server.create_initialization_options())
+            tg.cancel_scope.cancel()

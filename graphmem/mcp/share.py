@@ -221,6 +221,23 @@ class Shared:
             log.info("holding the store %s; serving other servers on %s", self.path, self.socket_path)
             return True
 
+    def warm(self) -> bool:
+        """Build the in-memory indexes that ``search_nodes`` and ``open_nodes``
+        answer from (the text index, the relation index: a scan of the store,
+        seconds at 100k entities) if this process holds the store; return
+        whether it does. Calls meanwhile wait for the build, as the first
+        call would have built it."""
+        holder = self._holder
+        if holder is None:
+            return False
+        try:
+            holder.mem.find_text("", limit=1)
+            holder.mem.find_relations([])
+        except GraphMemError as exc:  # closed meanwhile (the server is stopping)
+            log.info("the in-memory indexes of %s were not built ahead of the first call: %s", self.path, exc)
+            return False
+        return True
+
     # -- calls ---------------------------------------------------------------------
 
     def call_tool(self, name: str, arguments: dict[str, Any] | None) -> Outcome:

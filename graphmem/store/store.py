@@ -764,12 +764,20 @@ class Store:
         while True:
             at += size
             hi = int(ids[at]) if at < len(ids) else None
-            bounds = {"lo": lo, "hi": _OPEN_END if hi is None else hi}
-            text = _BOUND.sub(lambda m: str(bounds[m.group(1)]), load_query(name))
-            yield self._arrow(name, text, params, prepare=False, traced={**(params or {}), **bounds})
+            yield self._window(name, params, lo, _OPEN_END if hi is None else hi)
             if hi is None:
                 return
             lo, size = hi, min(2 * size, chunk)
+
+    def _window(self, name: str, params: Mapping[str, Any] | None, lo: int, hi: int) -> pa.Table:
+        """:meth:`execute_arrow` of ``name`` with ``$lo`` / ``$hi`` written in as
+        literals (see :meth:`iter_arrow_windows`: the engines prune a scan by
+        literal bounds only; measured at 1M on kuzu, the first 10k-id window
+        of ``entity_export`` took 656 ms of CPU with bound parameters, 50 ms
+        with literals)."""
+        bounds = {"lo": lo, "hi": hi}
+        text = _BOUND.sub(lambda m: str(bounds[m.group(1)]), load_query(name))
+        return self._arrow(name, text, params, prepare=False, traced={**(params or {}), **bounds})
 
     def _arrow(self, name: str, text: str, params: Mapping[str, Any] | None, *, prepare: bool,
                traced: Mapping[str, Any] | None = None) -> pa.Table:
@@ -823,7 +831,7 @@ class Store:
         while True:
             last = lo + size >= next_id
             hi = _OPEN_END if last else lo + size
-            yield self.execute_arrow(name, {**(params or {}), "lo": lo, "hi": hi})
+            yield self._window(name, params, lo, hi)
             if last:
                 return
             lo, size = hi, min(2 * size, chunk)

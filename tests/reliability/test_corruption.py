@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import graphmem
-from graphmem.index.vector_store import INDEX_FILE, MANIFEST_FILE
+from graphmem.index.vector_store import INDEX_FILE, MANIFEST_FILE, ROW_FILES
 from graphmem.store import store as store_module
 from graphmem.store.store import DATABASE_FILE, MANIFEST, WAL_FILE
 
@@ -140,10 +140,41 @@ def test_damaged_vector_index_is_repaired_from_the_store(tmp_path: Path, damage:
     with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
         _check_vectors(mem, x, frozenset({"v7"}))
         assert mem._vectors.last_load["source"] == "rebuilt", mem._vectors.last_load
-    assert sorted(p.name for p in folder.iterdir()) == [INDEX_FILE, MANIFEST_FILE]
+    assert sorted(p.name for p in folder.iterdir()) == sorted([INDEX_FILE, MANIFEST_FILE, *ROW_FILES])
     with graphmem.open(path, engine=ENGINE, embedder=None) as mem:  # the repaired index was saved
         _check_vectors(mem, x, frozenset({"v7"}))
         assert mem._vectors.last_load["source"] == "file"
+
+
+_ROWS_DAMAGE = {
+    "rows bit flip at 50%": lambda f: _flip(f / "rows.npy", 0.5),
+    "rows truncated to 50%": lambda f: _truncate(f / "rows.npy", 0.5),
+    "norms bit flip in the header": lambda f: _flip(f / "norms.npy", 0.01),
+    "scales emptied": lambda f: (f / "scales.npy").write_bytes(b""),
+    "labels missing": lambda f: (f / "labels.npy").unlink(),
+    "rows from an older save": lambda f: (f / "rows.npy").write_bytes((f / "older.npy").read_bytes()),
+}
+
+
+@pytest.mark.parametrize("damage", list(_ROWS_DAMAGE))
+def test_damaged_vector_rows_are_read_from_the_store(tmp_path: Path, damage: str) -> None:
+    """Saved rows that fail their size or checksum are not mapped: the vectors
+    are read from the store (the graph file is still used) and saved again."""
+    path = tmp_path / "s"
+    x = _make_store(path)
+    folder = path / "vectors"
+    (folder / "older.npy").write_bytes((folder / "rows.npy").read_bytes())
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:  # the close saves newer rows
+        mem.search(x[0], k=1)
+        mem.delete_entity("v7")
+    _ROWS_DAMAGE[damage](folder)
+    (folder / "older.npy").unlink()
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        _check_vectors(mem, x, frozenset({"v7"}))
+        assert mem._vectors.last_load.get("rows") == "store", mem._vectors.last_load
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:  # saved again, whole
+        _check_vectors(mem, x, frozenset({"v7"}))
+        assert mem._vectors.last_load.get("rows") == "file", mem._vectors.last_load
 
 
 def test_random_bit_flips_in_the_index_never_give_wrong_answers(tmp_path: Path) -> None:

@@ -1,0 +1,153 @@
+"""Where an uncached ``shortest_path`` spends its time, step by step (issue 18).
+
+Build a store once, then reopen it (the saved graph state, as a restarted
+process sees it) and time, on fresh seeded pairs, the public call and each
+step of :func:`graphmem.traversal.shortest_path` replayed one by one::
+
+    python -m benchmarks.path_probe build /tmp/path-100k --n 100000
+    python -m benchmarks.path_probe measure /tmp/path-100k --n 100000 --interleave
+    python -m benchmarks.path_probe measure /tmp/path-100k --n 100000 --dicts
+
+``--interleave`` runs one networkx ``bidirectional_shortest_path`` (on a
+graph of the same relations) before each timed call, as ``bench_paths``
+interleaves them: it evicts graphmem's data and code from the CPU caches,
+which is what the ratio against networkx measures. ``--dicts`` builds the id
+map's dictionaries first (what a process that wrote the store holds)
+instead of answering names from the saved arrays. Output: one line per step,
+p50 and mean in microseconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+import graphmem
+from graphmem import traversal
+from graphmem.algorithms import paths as kernels
+
+from .datasets import ENTITY_TYPES, Graph, generate
+
+_BATCH = 100_000
+_STEPS = ("checks", "ids", "cache_get", "compact", "mask", "kernel", "to_path", "relations", "put")
+
+
+def build(path: Path, n: int, engine: str) -> None:
+    graph = generate("random", n, seed=0)
+    types = [ENTITY_TYPES[t] for t in graph.ent_type.tolist()]
+    with graphmem.open(path, engine=engine, embedder=None) as mem:
+        for start in range(0, n, _BATCH):
+            mem.add_entities([{"name": graph.name(i), "type": types[i]} for i in range(start, min(start + _BATCH, n))])
+        for start in range(0, graph.m, _BATCH):
+            mem.add_relations(graph.relation_records(start, min(start + _BATCH, graph.m)))
+
+
+def _evictor(n: int, interleave: bool, calls: int) -> Callable[[], None]:
+    if not interleave:
+        return lambda: None
+    import networkx as nx
+
+    graph = generate("random", n, seed=0)
+    g = nx.Graph()
+    g.add_nodes_from(range(n))
+    g.add_edges_from(zip(graph.src.tolist(), graph.dst.tolist()))
+    pairs = iter(np.random.default_rng(3).integers(0, n, (calls, 2)).tolist())
+
+    def evict() -> None:
+        a, b = next(pairs)
+        try:
+            nx.bidirectional_shortest_path(g, a, b)
+        except nx.NetworkXNoPath:
+            pass
+
+    return evict
+
+
+def measure(path: Path, n: int, engine: str, pairs: int, interleave: bool, dicts: bool) -> None:
+    rng = np.random.default_rng(7)
+    ends = rng.integers(0, n, (3 * pairs + 50, 2)).tolist()
+    names = [(Graph.name(a), Graph.name(b)) for a, b in ends]
+    evict = _evictor(n, interleave, 3 * pairs + 10)
+    clock = time.perf_counter_ns
+    steps: dict[str, list[int]] = {name: [] for name in ("api", *_STEPS, "kernel_alone")}
+    with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
+        for a, b in names[:50]:
+            mem.shortest_path(a, b)
+        state = mem._derived.get()
+        if dicts:
+            list(state.ids.keys())
+        ns = mem._namespace
+        gc.collect()
+        gc.freeze()
+        for a, b in names[50 : 50 + pairs]:
+            evict()
+            start = clock()
+            mem.shortest_path(a, b)
+            steps["api"].append(clock() - start)
+        for a, b in names[50 + pairs : 50 + 2 * pairs]:  # the body of traversal.shortest_path, step by step
+            evict()
+            t = [clock()]
+            traversal.check_name(a, "source")
+            traversal.check_name(b, "target")
+            direction = traversal.check_direction("both")
+            hops = traversal._check_hops(None, "max_hops", allow_none=True)
+            types = traversal._filter_key(None)
+            t.append(clock())
+            src, dst = traversal._id(state, ns, a, "source"), traversal._id(state, ns, b, "target")
+            t.append(clock())
+            edges = state.edges
+            cache = traversal.path_cache(edges)
+            key = ("probe", src, dst, direction, types, hops)
+            cache.get(key)
+            t.append(clock())
+            edges.maybe_compact()
+            view = edges.view
+            t.append(clock())
+            mask = traversal._mask(edges, types)
+            t.append(clock())
+            found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction, allowed=mask, max_hops=hops,
+                                              n_nodes=view.nodes)  # fmt: skip
+            t.append(clock())
+            answer = None if found is None else traversal.to_path(state, ns, found)
+            t.append(clock())
+            relations = found.relations() if found is not None else []
+            t.append(clock())
+            cache.put(key, answer, version=view.version, types=types, relations=relations)
+            t.append(clock())
+            for name, lo, hi in zip(_STEPS, t, t[1:]):
+                steps[name].append(hi - lo)
+        view = state.edges.view
+        for a, b in names[50 + 2 * pairs : 50 + 3 * pairs]:
+            ids = traversal._id(state, ns, a, "source"), traversal._id(state, ns, b, "target")
+            evict()
+            start = clock()
+            kernels.bidirectional_bfs(view.adj, *ids, n_nodes=view.nodes)
+            steps["kernel_alone"].append(clock() - start)
+        gc.unfreeze()
+    for name, values in steps.items():
+        print(f"{name:13s} p50 {np.median(values) / 1000:8.2f} us  mean {np.mean(values) / 1000:8.2f} us")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", choices=["build", "measure"])
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--engine", default="kuzu")
+    parser.add_argument("--pairs", type=int, default=2000)
+    parser.add_argument("--interleave", action="store_true")
+    parser.add_argument("--dicts", action="store_true")
+    args = parser.parse_args()
+    if args.action == "build":
+        build(args.path, args.n, args.engine)
+    else:
+        measure(args.path, args.n, args.engine, args.pairs, args.interleave, args.dicts)
+
+
+if __name__ == "__main__":
+    main()
