@@ -113,6 +113,8 @@ def _start_numba_without_extras() -> None:
 
         cpu_target.typing_context.refresh()
         cpu_target.target_context.refresh()
+    except (ImportError, AttributeError):
+        pass  # another numba layout: it starts as usual, with its extras, on the first kernel
     finally:
         for name in refused:
             sys.modules.pop(name, None)

@@ -219,9 +219,11 @@ def test_changes_are_ordered_for_readers():
     assert watcher.seen[-1]["added"] == [("a", "b")] and (a, b) in watcher.seen[-1]["bounded"]
     state.add_relation_triples([(b, "R", c)])
     # A delete: the key is out of the map before the view without its relations is published.
+    reader = state.edges.view  # held, as by a query in flight: it keeps b's name readable
     state.remove_entities({"b": b}, state.edges.incident(b), expire=False)
     assert set(watcher.seen[-1]["removed"]) == {("a", None), (None, "c")}
     assert state.ids.key_ever(b) == "b" and state.ids.id_of("b") is None
+    del reader
     assert (a, b) not in {(int(k) >> 32, int(k) & 0xFFFFFFFF) for k in state.bounds.relations.keys.tolist()}
 
 
@@ -243,6 +245,31 @@ def test_a_path_found_on_an_older_view_keeps_its_names():
     assert traversal.shortest_path(state, "ns", "a", "c") is None  # the current graph: b is gone
     with pytest.raises(NotFound):
         traversal.shortest_path(state, "ns", "a", "b")
+
+
+def test_removed_names_are_kept_only_while_a_view_may_need_them():
+    """Deleted ids keep their names (``key_ever``) for readers of older views, and
+    only for them: once no held view is that old, the next change drops them, so
+    a long-running process that deletes a lot does not keep every key it ever had."""
+    import gc
+
+    state = _empty()
+    ids = list(state.allocate_ids(6))
+    state.add_entity_keys([f"ns\x1f{i}" for i in range(6)], np.array(ids), "T", "ns")
+    state.add_relation_triples([(ids[i], "R", ids[i + 1]) for i in range(5)])
+    held = state.edges.view
+    state.remove_entities({"ns\x1f1": ids[1]}, state.edges.incident(ids[1]), expire=False)
+    state.remove_entities({"ns\x1f5": ids[5]}, state.edges.incident(ids[5]), expire=False)
+    assert state.ids.key_ever(ids[1]) == "ns\x1f1" and state.ids.retired == 2  # `held` may contain both
+    del held
+    gc.collect()
+    state.add_relation_triples([(ids[0], "R", ids[2])])  # any change prunes
+    assert state.ids.retired == 0 and state.ids.key_ever(ids[1]) is None
+    # An entity without relations publishes no new view: kept until the next relation change.
+    state.remove_entities({"ns\x1f3": ids[3]}, [], expire=False)
+    assert state.ids.key_ever(ids[3]) is not None
+    state.add_relation_triples([(ids[0], "R", ids[4])])
+    assert state.ids.retired == 0
 
 
 # -- threads on one Memory --------------------------------------------------------------------

@@ -45,6 +45,7 @@ Examples
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -91,7 +92,7 @@ Triple = tuple[int, int, int]  # (source, type code, target)
 _EMPTY_TRIPLES = np.empty((0, 3), np.int64)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class EdgeView:
     """One consistent state of the graph's relations (never modified).
 
@@ -141,6 +142,9 @@ class EdgeIndex:
         self._codes: dict[str, int] = {}
         self._lock = threading.RLock()
         self._view = EdgeView(empty_adjacency(0), 0, 0, 0)
+        # Every view this index handed out that someone still holds (readers
+        # hold one per query): what :meth:`oldest_live_version` looks at.
+        self._live: list[weakref.ref[EdgeView]] = [weakref.ref(self._view)]
         self._attached: dict[str, EdgeListener] = {}
         self.compactions = 0
         self._frozen = False
@@ -166,12 +170,40 @@ class EdgeIndex:
         nodes = int(max(src.max(initial=-1), dst.max(initial=-1))) + 1
         adj = from_edges(src, dst, codes, nodes)
         new._view = EdgeView(adj, nodes, 0, adj.snapshot_edges)
+        new._track(new._view)
         return new
 
     @property
     def view(self) -> EdgeView:
         """The current state; take it once per query and use only it."""
         return self._view
+
+    def oldest_live_version(self) -> int:
+        """The lowest version among the views of this index still held anywhere
+        (the current one included, and those of :meth:`without` copies): what
+        a reader may still be looking at.
+
+        Examples
+        --------
+        >>> e = EdgeIndex.from_arrays([0], [1], ["R"])
+        >>> held = e.view
+        >>> e.add([(1, 0, 2)])
+        >>> e.oldest_live_version(), e.view.version
+        (0, 1)
+        >>> del held
+        >>> e.oldest_live_version()
+        1
+        """
+        with self._lock:
+            self._live = [ref for ref in self._live if ref() is not None]
+            held = [view.version for view in (ref() for ref in self._live) if view is not None]
+        return min(held, default=self._view.version)
+
+    def _track(self, view: EdgeView) -> None:
+        with self._lock:
+            if len(self._live) >= 64:  # views live for one query: most references are dead
+                self._live = [ref for ref in self._live if ref() is not None]
+            self._live.append(weakref.ref(view))
 
     # -- types -------------------------------------------------------------------
 
@@ -311,6 +343,7 @@ class EdgeIndex:
                 keys = [fields[f"{side}_{kind}_key"] for side in ("out", "in") for kind in ("add", "rem")]
                 adj = adj._replace(touched=touched_mask(keys, adj.delta, min_size=max(view.nodes, adj.n_rows)))
                 new._view = EdgeView(adj, view.nodes, view.version, view.relations - int((unadd | kill).sum()))
+                self._track(new._view)
         return new
 
     @staticmethod
@@ -329,6 +362,7 @@ class EdgeIndex:
         for listener in self._attached.values():
             listener.edges_changed(added, removed, version, self.type_names)
         self._view = EdgeView(adj, nodes, version, relations)
+        self._track(self._view)
 
     # -- snapshot ------------------------------------------------------------------
 
@@ -345,6 +379,7 @@ class EdgeIndex:
             view = self._view
             if view.delta or view.adj.n_rows < view.nodes:
                 self._view = EdgeView(merge_delta(view.adj, view.nodes), view.nodes, view.version, view.relations)
+                self._track(self._view)
                 self.compactions += 1
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ large to apply row by row, are the only rebuilds.
 from __future__ import annotations
 
 import threading
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -273,6 +274,7 @@ class GraphState:
     >>> a, b = s.allocate_ids(2)
     >>> s.add_entity_keys(["da", "db"], np.array([a, b]), "T", "d")
     >>> s.add_relation_triples([(a, "KNOWS", b)])
+    >>> reader = s.edges.view  # a query in flight holds the view it started on
     >>> s.remove_entities({"db": b}, s.edges.incident(b), expire=True)
     >>> s.ids.id_of("db"), s.ids.key_ever(b), s.expired, len(s.edges), s.generation
     (None, 'db', {'db': 1}, 0, 3)
@@ -297,6 +299,9 @@ class GraphState:
     """How ``normalized`` normalises a name (given when it is built)."""
     _lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
     """Serialises the changes for direct use; in a store they already hold its writer lock."""
+    _retiring: deque[tuple[int, list[int]]] = field(default_factory=deque, repr=False)
+    """Ids removed from the map, each batch with the relation version current at its
+    removal: ``ids.key_ever`` names them until no held view is that old (see ``_changed``)."""
 
     def nbytes(self) -> dict[str, int]:
         return {
@@ -309,6 +314,12 @@ class GraphState:
 
     def _changed(self) -> None:
         self.generation += 1  # the one place a change is counted
+        if self._retiring:
+            # A batch removed at version v is named only for readers holding a
+            # view of version <= v; once none is held, its keys can go.
+            oldest = self.edges.oldest_live_version()
+            while self._retiring and self._retiring[0][0] < oldest:
+                self.ids.forget_retired(self._retiring.popleft()[1])
 
     # -- ids ---------------------------------------------------------------------------
 
@@ -392,6 +403,8 @@ class GraphState:
         with self._lock:
             gone = list(current.values())
             gone_set = set(gone)
+            if gone:
+                self._retiring.append((self.edges.view.version, gone))
             for key in current:
                 self.ids.remove(key)  # first: see the class docstring
             for key in dropped:
@@ -629,6 +642,7 @@ class Derived:
         _catch_up_entities(state, entities)
         if relations is not None:
             _catch_up_relations(state, relations)
+        state.ids.forget_retired()  # not published yet: no reader holds a view of it
         state.reserve_ids_below(int(dict(self._store.execute("meta_all")).get("id_floor", "0")))
         return written
 

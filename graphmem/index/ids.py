@@ -309,6 +309,15 @@ class IdMap:
         found = self.key_of(id_)
         return self._retired.get(id_) if found is None else found
 
+    def forget_retired(self, ids: Iterable[int] | None = None) -> None:
+        """Stop naming these removed ids (every one when ``None``) in :meth:`key_ever`:
+        called once no reader can hold a view that contains them."""
+        if ids is None:
+            self._retired.clear()
+            return
+        for id_ in ids:
+            self._retired.pop(id_, None)
+
     @property
     def retired(self) -> int:
         """How many removed ids :meth:`key_ever` still names."""
