@@ -614,9 +614,26 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 """Built once: ``json.loads`` with an argument builds a decoder per call (a third of a line's parse)."""
 
 
+_RAW_DECODE = _DECODER.raw_decode
+_JSON_SPACE = " \t\n\r"
+
+
+def _decode(line: str) -> Any:
+    """``_DECODER.decode(line)``; the common line (a value, then the newline) is
+    parsed without decode()'s two whitespace regex matches, anything else (an
+    error included) by decode() itself, which gives the exact message."""
+    try:
+        value, end = _RAW_DECODE(line)
+    except ValueError:
+        return _DECODER.decode(line)
+    if line[end:].strip(_JSON_SPACE):
+        return _DECODER.decode(line)
+    return value
+
+
 def _load(line: str, number: int) -> dict[str, Any]:
     try:
-        value = _DECODER.decode(line)
+        value = _decode(line)
     except ValueError as exc:
         raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
     except RecursionError:
