@@ -500,3 +500,26 @@ def test_line_decoder_agrees_with_json_decode(line: str) -> None:
         return ("ok", json.dumps(value, sort_keys=True))  # NaN-safe comparison
 
     assert outcome(_decode) == outcome(_DECODER.decode)
+
+
+def test_import_restores_the_garbage_collector(open_store) -> None:
+    """The import pauses the cyclic collector and leaves it as it found it, after a refusal too."""
+    import gc
+
+    from graphmem.errors import InvalidInput
+
+    mem = open_store(None)
+    good = '{"type":"entity","name":"a"}\n'
+    assert gc.isenabled()
+    seen = []
+    import_jsonl(mem, io.StringIO(good), progress=lambda done, total: seen.append(gc.isenabled()))
+    assert seen and not any(seen) and gc.isenabled()
+    with pytest.raises(InvalidInput, match="line 2"):
+        import_jsonl(mem, io.StringIO(good + "{not json\n"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_jsonl(mem, io.StringIO(good))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
