@@ -295,3 +295,19 @@ def test_relation_copy_in_chunks_reads_back(open_store) -> None:
     assert mem.add_relations(relations) == 200
     got = {(r.source, r.type, r.target, r.valid_from) for r in mem.iter_relations()}
     assert got == {(r["source"], r["type"], r["target"], r.get("valid_from")) for r in relations}
+
+
+def test_param_bytes_of_a_rechunked_copy_table_counts_its_rows() -> None:
+    """The disk-room estimate of a COPY table cut into slices is the size of the rows it holds
+    (within what NULL columns sharing one buffer change), not zero or the slices' count."""
+    from graphmem.store import space
+
+    n = 5_000
+    table = records.relation_rows_table([f"source-{i}" for i in range(n)], [f"target-{i}" for i in range(n)],
+                                        ["K"] * n, ["{}"] * n, datetime(2024, 1, 1), [None] * n, [None] * n,
+                                        engine="ladybug")  # fmt: skip
+    cut = records.relation_copy_rows(table, engine="kuzu")
+    assert cut.column(0).num_chunks > 64
+    whole = space.param_bytes(table)
+    assert 0.5 * whole <= space.param_bytes(cut) <= 1.5 * whole
+    assert space.param_bytes(cut) >= sum(len(f"source-{i}") + len(f"target-{i}") for i in range(n))
