@@ -311,3 +311,41 @@ def test_param_bytes_of_a_rechunked_copy_table_counts_its_rows() -> None:
     whole = space.param_bytes(table)
     assert 0.5 * whole <= space.param_bytes(cut) <= 1.5 * whole
     assert space.param_bytes(cut) >= sum(len(f"source-{i}") + len(f"target-{i}") for i in range(n))
+
+
+def _passes(check, value) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+_column_text = st.text(st.characters(codec="utf-8") | st.sampled_from(["\x00", "\x1f", "\x85", "_", "1", " "]),
+                       max_size=8)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), _column_text), min_size=1, max_size=5))
+def test_type_and_text_column_checks_agree_with_the_per_value_checks(values) -> None:
+    """A column passes types_pass / texts_pass exactly when every value passes
+    check_type / check_text (the per-value reference; None is "not given")."""
+    from graphmem.validate import check_text, check_type, texts_pass, types_pass
+
+    column = string_column(values, nullable=True)
+    given = [v for v in values if v is not None]
+    if column is None:  # a lone surrogate: Arrow cannot hold it, the per-record path decides
+        return
+    assert types_pass(column) == all(_passes(check_type, v) for v in given)
+    assert texts_pass(column) == all(_passes(check_text, v) for v in given)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(_column_text, min_size=1, max_size=5))
+def test_name_column_check_agrees_over_columns(names) -> None:
+    """names_pass over a column is check_name over every value, with several values at once."""
+    from graphmem.validate import check_name
+
+    column = string_column(names, nullable=False)
+    if column is not None:
+        assert names_pass(column) == all(_passes(check_name, n) for n in names)
