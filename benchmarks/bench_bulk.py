@@ -3,8 +3,8 @@ of dicts in batches of 50k, and ``graphmem import`` of JSON Lines.
 
 Usage (from the repository root)::
 
-    python -m benchmarks.bench_bulk --entities 200000 --engine kuzu
-    GRAPHMEM_ENGINE=ladybug python -m benchmarks.bench_bulk --entities 200000
+    nice -n 5 python -m benchmarks.bench_bulk --entities 100000 --relations 500000
+    GRAPHMEM_ENGINE=ladybug nice -n 5 python -m benchmarks.bench_bulk --entities 100000 --relations 500000
 
 The graph is ``datasets.generate("random", N)`` (5N relations). Entity records
 carry a name, a type, a short text and three properties (as the core suite's);
@@ -13,8 +13,11 @@ batch are built before its clock starts; the clock stops when the call returns
 (after its commit). The import row writes the same entities as a graphmem
 JSONL file first and times ``import_jsonl`` over it (validation pass included)
 into a fresh store. The ``engine_*`` rows are the storage engine's own COPY +
-COMMIT of the same rows in the same run, interleaved batch by batch (see ``run``): the ceiling
-graphmem's rates are read against.
+COMMIT of the same rows in the same run, interleaved batch by batch (see
+``run``): the ceiling graphmem's rates are read against. Every rate is given
+per second of wall clock (``*_per_s``) and per second of the process's CPU
+(``*_per_cpu_s``, all threads): on a machine shared with other work the first
+mostly measures waiting for a core.
 
 Before any clock starts, a few records go through the same calls in a
 throwaway store: the first bulk call of a process imports and loads what the
