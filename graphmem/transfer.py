@@ -97,6 +97,7 @@ the file (roughly 100 bytes per entity) and one byte per line.
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 import os
@@ -513,6 +514,31 @@ def import_jsonl(
         with open(check_input_path(fh), "rb") as opened:
             return import_jsonl(mem, opened, batch_size=batch_size, progress=progress)
     _check_open_file(fh, "read")
+    with _without_cyclic_gc():
+        return _import(mem, fh, batch_size, progress)
+
+
+@contextmanager
+def _without_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector (reference counting goes on).
+
+    An import allocates a dict per line, and the collector, counting those
+    allocations, ran ~850 times over a 100k-line file (6 full passes over every
+    live object): 2.7 of the import's 14.6 s, measured (tests/reliability keep
+    the import's memory bounded; JSON parsing and the checks make no cycles). The
+    pause is process-wide for the import's duration; a caller that had paused
+    it already keeps it paused."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None) -> ImportCounts:
     source, spooled = _seekable(fh)
     try:
         start = source.tell()
@@ -614,9 +640,26 @@ _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 """Built once: ``json.loads`` with an argument builds a decoder per call (a third of a line's parse)."""
 
 
+_RAW_DECODE = _DECODER.raw_decode
+_JSON_SPACE = " \t\n\r"
+
+
+def _decode(line: str) -> Any:
+    """``_DECODER.decode(line)``; the common line (a value, then the newline) is
+    parsed without decode()'s two whitespace regex matches, anything else (an
+    error included) by decode() itself, which gives the exact message."""
+    try:
+        value, end = _RAW_DECODE(line)
+    except ValueError:
+        return _DECODER.decode(line)
+    if line[end:].strip(_JSON_SPACE):
+        return _DECODER.decode(line)
+    return value
+
+
 def _load(line: str, number: int) -> dict[str, Any]:
     try:
-        value = _DECODER.decode(line)
+        value = _decode(line)
     except ValueError as exc:
         raise InvalidInput(f"line {number}: not valid JSON ({exc})") from None
     except RecursionError:
@@ -659,6 +702,8 @@ def _classify(record: Mapping[str, Any], number: int) -> str:
 
 
 def _check_keys(record: Mapping[str, Any], allowed: frozenset[str], number: int, what: str) -> None:
+    if allowed.issuperset(record):  # no set built per line (it was the largest cost of checking one)
+        return
     unknown = set(record) - allowed
     if unknown:
         raise InvalidInput(

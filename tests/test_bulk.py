@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem import bulk
+from graphmem import bulk, records
 from graphmem.config import StoreConfig
 from graphmem.errors import GraphMemError, InvalidInput
 from graphmem.validate import _SPACES, names_pass, string_column
@@ -136,6 +136,9 @@ def _one_by_one(mem: graphmem.Memory, entities: list, relations: list) -> None:
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(batches=_batches)
 def test_bulk_equals_per_record_path(batches, engine, monkeypatch) -> None:
+    # Relation COPYs in record batches of 2 rows on either engine (kuzu's 64 would
+    # need larger batches than these): the rows a COPY writes must not depend on its chunks.
+    monkeypatch.setattr(records, "_RELATION_COPY_CHUNK", {engine: 2})
     # Opened and closed per example (the open_store fixture closes only at the end of the test).
     stores = [graphmem.open(None, embedder=None, engine=engine, config=_CONFIG) for _ in range(3)]
     try:
@@ -268,3 +271,81 @@ def test_a_name_read_before_it_existed_is_found_after_a_bulk_write(open_store) -
     assert mem.get_entity("later") is None  # cached as missing
     assert mem.add_entities([{"name": "later"}, {"name": "other"}, {"name": "third"}]) == 3
     assert mem.get_entity("later") is not None
+
+
+def test_relation_copy_rows_keeps_rows_and_order() -> None:
+    """The re-chunked COPY table holds the same rows in the same order, on every engine's setting."""
+    table = records.relation_rows_table(
+        [f"s{i}" for i in range(150)], [f"t{i}" for i in range(150)], ["K"] * 150, ["{}"] * 150,
+        datetime(2024, 1, 1), [None] * 149 + [datetime(2024, 2, 1)], [None] * 150, engine="kuzu")
+    assert table.column(0).num_chunks == 3  # 64 + 64 + 22
+    for engine in ("kuzu", "ladybug"):
+        shaped = records.relation_copy_rows(table.combine_chunks(), engine=engine)
+        assert shaped.equals(table.combine_chunks())
+        assert shaped.schema == records.RELATION_SCHEMA
+
+
+def test_relation_copy_in_chunks_reads_back(open_store) -> None:
+    """A batch of relations larger than a COPY chunk, NULL validity in most rows, reads back whole."""
+    mem = open_store(None)
+    mem.add_entities([{"name": f"e{i}"} for i in range(200)])
+    when = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    relations = [{"source": f"e{i}", "type": "K" if i % 3 else "L", "target": f"e{(i * 7 + 1) % 200}",
+                  **({"valid_from": when} if i == 150 else {})} for i in range(200)]  # fmt: skip
+    assert mem.add_relations(relations) == 200
+    got = {(r.source, r.type, r.target, r.valid_from) for r in mem.iter_relations()}
+    assert got == {(r["source"], r["type"], r["target"], r.get("valid_from")) for r in relations}
+
+
+def test_param_bytes_of_a_rechunked_copy_table_counts_its_rows() -> None:
+    """The disk-room estimate of a COPY table cut into slices is the size of the rows it holds
+    (within what NULL columns sharing one buffer change), not zero or the slices' count."""
+    from graphmem.store import space
+
+    n = 5_000
+    table = records.relation_rows_table([f"source-{i}" for i in range(n)], [f"target-{i}" for i in range(n)],
+                                        ["K"] * n, ["{}"] * n, datetime(2024, 1, 1), [None] * n, [None] * n,
+                                        engine="ladybug")  # fmt: skip
+    cut = records.relation_copy_rows(table, engine="kuzu")
+    assert cut.column(0).num_chunks > 64
+    whole = space.param_bytes(table)
+    assert 0.5 * whole <= space.param_bytes(cut) <= 1.5 * whole
+    assert space.param_bytes(cut) >= sum(len(f"source-{i}") + len(f"target-{i}") for i in range(n))
+
+
+def _passes(check, value) -> bool:
+    try:
+        check(value)
+    except InvalidInput:
+        return False
+    return True
+
+
+_column_text = st.text(st.characters(codec="utf-8") | st.sampled_from(["\x00", "\x1f", "\x85", "_", "1", " "]),
+                       max_size=8)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(values=st.lists(st.one_of(st.none(), _column_text), min_size=1, max_size=5))
+def test_type_and_text_column_checks_agree_with_the_per_value_checks(values) -> None:
+    """A column passes types_pass / texts_pass exactly when every value passes
+    check_type / check_text (the per-value reference; None is "not given")."""
+    from graphmem.validate import check_text, check_type, texts_pass, types_pass
+
+    column = string_column(values, nullable=True)
+    given = [v for v in values if v is not None]
+    if column is None:  # a lone surrogate: Arrow cannot hold it, the per-record path decides
+        return
+    assert types_pass(column) == all(_passes(check_type, v) for v in given)
+    assert texts_pass(column) == all(_passes(check_text, v) for v in given)
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.lists(_column_text, min_size=1, max_size=5))
+def test_name_column_check_agrees_over_columns(names) -> None:
+    """names_pass over a column is check_name over every value, with several values at once."""
+    from graphmem.validate import check_name
+
+    column = string_column(names, nullable=False)
+    if column is not None:
+        assert names_pass(column) == all(_passes(check_name, n) for n in names)

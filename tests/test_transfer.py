@@ -8,6 +8,8 @@ import os
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import graphmem
 from graphmem.transfer import ExportCounts, ImportCounts, export_jsonl, import_jsonl
@@ -463,3 +465,61 @@ def test_paths_into_a_store_are_refused_for_export_and_import(tmp_path, open_sto
     assert {p.name: p.read_bytes() for p in store.iterdir() if p.is_file()} == before
     with pytest.raises(InvalidInput, match="force must be True or False"):
         export_jsonl(mem, tmp_path / "new.jsonl", force="yes")
+
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=4),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> str:
+    """A JSON value with whitespace (JSON's and others) around it, or text that is not quite JSON."""
+    text = json.dumps(draw(_json_values))
+    space = st.text(st.sampled_from(" \t\r\n\x0b\x0c\u3000"), max_size=2)
+    line = draw(space) + text + draw(space) + draw(st.sampled_from(["", "\n", "x", "}", " 1"]))
+    if draw(st.integers(0, 5)) == 0:  # cut or garble it
+        cut = draw(st.integers(0, len(line)))
+        line = line[:cut] + draw(st.text(max_size=2))
+    return line
+
+
+@settings(max_examples=400, deadline=None)
+@given(line=_lines())
+def test_line_decoder_agrees_with_json_decode(line: str) -> None:
+    """The import's line parser gives what JSONDecoder.decode gives: the value, or the same error."""
+    from graphmem.transfer import _DECODER, _decode
+
+    def outcome(call):
+        try:
+            value = call(line)
+        except ValueError as exc:
+            return ("error", str(exc))
+        return ("ok", json.dumps(value, sort_keys=True))  # NaN-safe comparison
+
+    assert outcome(_decode) == outcome(_DECODER.decode)
+
+
+def test_import_restores_the_garbage_collector(open_store) -> None:
+    """The import pauses the cyclic collector and leaves it as it found it, after a refusal too."""
+    import gc
+
+    from graphmem.errors import InvalidInput
+
+    mem = open_store(None)
+    good = '{"type":"entity","name":"a"}\n'
+    assert gc.isenabled()
+    seen = []
+    import_jsonl(mem, io.StringIO(good), progress=lambda done, total: seen.append(gc.isenabled()))
+    assert seen and not any(seen) and gc.isenabled()
+    with pytest.raises(InvalidInput, match="line 2"):
+        import_jsonl(mem, io.StringIO(good + "{not json\n"))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        import_jsonl(mem, io.StringIO(good))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -103,6 +103,11 @@ def param_bytes(value: Any) -> int:
         return len(value) * 4 if len(value) > 4096 else len(value.encode("utf-8", "surrogatepass"))
     if isinstance(value, (bytes, bytearray, memoryview)):
         return len(value)
+    if isinstance(value, pa.Table) and value.num_columns and value.column(0).num_chunks > 64:
+        # Cut into many slices (records.relation_copy_rows): nbytes walks each one
+        # (~100 ms for 50k rows in 64-row slices); the buffers they reference,
+        # each counted once, are those of the table they were cut from.
+        return int(value.get_total_buffer_size())
     if isinstance(value, (pa.Table, pa.RecordBatch, pa.Array, pa.ChunkedArray)):
         return int(value.nbytes)
     if isinstance(value, Mapping):
