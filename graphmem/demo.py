@@ -295,14 +295,12 @@ def _require(tour: Tour, name: str) -> Entity:
 
 
 def _path_text(mem: Memory, path: GraphPath) -> str:
-    """``path`` with each relation's arrow pointing the way it is stored.
-
-    A path found with ``direction="both"`` names its relation types but not
-    their directions; one lookup per hop restores them (a few hops, cached).
-    """
+    """``path`` with each relation's arrow pointing the way it is stored
+    (``path.directions``: a path found with ``direction="both"`` may follow
+    relations backwards)."""
     out = [escape(path.nodes[0])]
-    for a, relation, b in zip(path.nodes, path.relations, path.nodes[1:]):
-        arrow = f"-[cyan]{relation}[/]->" if mem.get_relation(a, relation, b) is not None else f"<-[cyan]{relation}[/]-"
+    for relation, way, b in zip(path.relations, path.directions, path.nodes[1:]):
+        arrow = f"-[cyan]{relation}[/]->" if way == "out" else f"<-[cyan]{relation}[/]-"
         out.append(f"{arrow} {escape(b)}")
     return " ".join(out)
 

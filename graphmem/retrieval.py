@@ -50,13 +50,15 @@ def _hits(
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
     skip = len(namespace) + len(KEY_SEPARATOR)
     type_names = state.edges.type_names
-    offsets, path_ids, path_codes = found.paths_to(ids)
+    offsets, path_ids, path_codes, path_along = found.paths_to(ids)
     key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
     names = [key_ever(id_)[skip:] for id_ in path_ids.tolist()]  # type: ignore[index]
     relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
+    ways = ["out" if a else "in" for a in path_along.tolist()]
     offsets = offsets.tolist()
     return [
-        Hit(names[hi - 1], score, hi - lo - 1, Path(tuple(names[lo:hi]), tuple(relations[lo + 1 : hi])))
+        Hit(names[hi - 1], score, hi - lo - 1,
+            Path(tuple(names[lo:hi]), tuple(relations[lo + 1 : hi]), tuple(ways[lo + 1 : hi])))  # fmt: skip
         for lo, hi, score in zip(offsets, offsets[1:], scores.tolist())
         if hi > lo
     ]

@@ -124,6 +124,7 @@ def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
     return Path(
         nodes=tuple(_names(state, namespace, path.nodes.tolist())),
         relations=tuple(type_names[c] for c in path.codes.tolist()),
+        directions=tuple("out" if a else "in" for a in path.along.tolist()),
     )
 
 

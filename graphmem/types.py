@@ -89,15 +89,25 @@ class Path:
     A path is always truthy, even with zero hops; ``len(path)`` is its hop
     count. "No path" is ``None``, never an empty ``Path``.
 
+    ``directions[i]`` says which way relation ``i`` points: ``"out"`` from
+    ``nodes[i]`` to ``nodes[i + 1]``, ``"in"`` the other way (a path found
+    with ``direction="both"`` may follow relations backwards). Every path a
+    query returns carries it; a path made by hand may leave it empty. It is
+    not part of equality: a path is its nodes and relation types, as networkx
+    compares them.
+
     Examples
     --------
-    >>> p = Path(nodes=("a", "b"), relations=("KNOWS",))
-    >>> len(p), bool(Path(nodes=("a",), relations=()))
-    (1, True)
+    >>> p = Path(nodes=("a", "b"), relations=("KNOWS",), directions=("in",))
+    >>> len(p), bool(Path(nodes=("a",), relations=())), p.directions
+    (1, True, ('in',))
+    >>> p == Path(nodes=("a", "b"), relations=("KNOWS",))
+    True
     """
 
     nodes: tuple[str, ...]
     relations: tuple[str, ...]
+    directions: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     def __len__(self) -> int:
         return len(self.relations)

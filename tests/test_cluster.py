@@ -150,8 +150,13 @@ def test_graph_reads_match_the_embedded_store(cluster):
             m.add_entities([{"name": n, "observations": ["a", "b", "c"]} for n in names])
             m.add_relations(edges)
         for a, b in [("n00", "n01"), ("n03", "n17"), ("n05", "n39"), ("n10", "n10")]:
-            for kw in ({}, {"direction": "out"}, {"types": ["R"]}, {"max_hops": 2}, {"limit": 2}):
-                assert c.all_shortest_paths(a, b, **kw) == e.all_shortest_paths(a, b, **kw), (a, b, kw)
+            for kw in ({}, {"direction": "out"}, {"direction": "in"}, {"types": ["R"]}, {"max_hops": 2}, {"limit": 2}):
+                got, want = c.all_shortest_paths(a, b, **kw), e.all_shortest_paths(a, b, **kw)
+                assert got == want, (a, b, kw)
+                assert [p.directions for p in got] == [p.directions for p in want], (a, b, kw)  # not part of ==
+                one = c.shortest_path(a, b, **{k: v for k, v in kw.items() if k != "limit"})
+                assert one is None or all(c.get_relation(*((x, r, y) if w == "out" else (y, r, x))) is not None
+                                          for x, r, y, w in zip(one.nodes, one.relations, one.nodes[1:], one.directions))
             assert [(x.path, [y.name for y in x.entities]) for x in c.paths_between(a, b)] == \
                 [(x.path, [y.name for y in x.entities]) for x in e.paths_between(a, b)]  # fmt: skip
         for seeds, hops, kw in [("n00", 1, {}), (["n01", "n02"], 2, {"types": "S"}), ("n04", 3, {"direction": "in"}),

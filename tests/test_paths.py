@@ -40,12 +40,14 @@ def _nx(nodes, relations, direction, types):
 
 
 def _check_path(path, relations, source, target, direction, types):
-    """The path is real: each hop is a stored relation of an allowed type, followed in an allowed way."""
+    """The path is real: each hop is a stored relation of an allowed type, followed in an
+    allowed way, and the path says which way each one points (``directions``)."""
     assert path.nodes[0] == source and path.nodes[-1] == target and len(path.nodes) == len(path) + 1
-    for a, rel, b in zip(path.nodes, path.relations, path.nodes[1:]):
+    assert len(path.directions) == len(path)
+    for a, rel, b, way in zip(path.nodes, path.relations, path.nodes[1:], path.directions):
         assert types is None or rel in types
-        forward, backward = (a, rel, b) in relations, (b, rel, a) in relations
-        assert (direction != "in" and forward) or (direction != "out" and backward), (a, rel, b)
+        assert way in ("out", "in") and direction in ("both", way), (a, rel, b, way)
+        assert ((a, rel, b) if way == "out" else (b, rel, a)) in relations, (a, rel, b, way)
 
 
 # -- shape and bad input --------------------------------------------------------------

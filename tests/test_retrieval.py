@@ -36,9 +36,10 @@ def _load(mem, g: nx.Graph | nx.DiGraph, dim: int, seed: int, *, with_vectors=No
 def _check_path(mem, g, hit, anchors):
     path = hit.path
     assert len(path) == hit.hops and path.nodes[-1] == hit.name and int(path.nodes[0][1:]) in anchors
-    for (a, b), rel in zip(zip(path.nodes, path.nodes[1:]), path.relations):
+    assert len(path.directions) == len(path)
+    for (a, b), rel, way in zip(zip(path.nodes, path.nodes[1:]), path.relations, path.directions):
         ia, ib = int(a[1:]), int(b[1:])
-        assert g.has_edge(ia, ib) or g.has_edge(ib, ia)
+        assert g.has_edge(ia, ib) if way == "out" else g.has_edge(ib, ia)  # the way the stored relation points
         assert rel == ("R" if (ia + ib) % 3 else "S")
 
 

@@ -130,26 +130,28 @@ class Reach:
         """
         return _positions(self.nodes, self._order, np.ascontiguousarray(nodes, np.int64))
 
-    def paths_to(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def paths_to(self, nodes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Shortest paths from a seed to each of ``nodes``, flattened.
 
-        Returns ``(offsets, path_nodes, path_codes)``: the path to ``nodes[i]``
-        visits ``path_nodes[offsets[i]:offsets[i + 1]]`` from its seed on (an
-        empty run: not reached), and ``path_codes[p]`` is the type of the
-        relation from ``path_nodes[p - 1]`` to ``path_nodes[p]`` (-1 at each
-        seed), as in :attr:`codes`. One compiled pass: tracing ten hits one by
-        one in Python cost more than the search that found them.
+        Returns ``(offsets, path_nodes, path_codes, path_along)``: the path to
+        ``nodes[i]`` visits ``path_nodes[offsets[i]:offsets[i + 1]]`` from its
+        seed on (an empty run: not reached), ``path_codes[p]`` is the type of
+        the relation between ``path_nodes[p - 1]`` and ``path_nodes[p]`` (-1 at
+        each seed), as in :attr:`codes`, and ``path_along[p]`` whether it
+        points from ``path_nodes[p - 1]`` to ``path_nodes[p]``, as in
+        :attr:`along`. One compiled pass: tracing ten hits one by one in
+        Python cost more than the search that found them.
 
         Examples
         --------
         >>> from graphmem.algorithms.csr import from_edges
         >>> r = k_hop(from_edges([0, 1], [1, 2], [5, 6]), [0], 2)
-        >>> offsets, nodes, codes = r.paths_to(np.array([2, 9, 0]))
-        >>> offsets.tolist(), nodes.tolist(), codes.tolist()
-        ([0, 3, 3, 4], [0, 1, 2, 0], [-1, 5, 6, -1])
+        >>> offsets, nodes, codes, along = r.paths_to(np.array([2, 9, 0]))
+        >>> offsets.tolist(), nodes.tolist(), codes.tolist(), along[1:3].tolist()
+        ([0, 3, 3, 4], [0, 1, 2, 0], [-1, 5, 6, -1], [True, True])
         """
         at = self.positions(nodes)
-        return _trace(self.parents, self.codes, self.nodes, at)
+        return _trace(self.parents, self.codes, self.along, self.nodes, at)  # type: ignore[no-any-return]
 
     def path_to(self, node: int) -> IdPath | None:
         """A shortest path from a seed to ``node`` (``None`` if not reached)."""
@@ -492,7 +494,7 @@ def _positions(nodes, order, wanted):
 
 
 @njit(cache=True, nogil=True)
-def _trace(parents, codes, nodes, at):
+def _trace(parents, codes, along, nodes, at):
     k = at.shape[0]
     offsets = np.zeros(k + 1, np.int64)
     for i in range(k):
@@ -504,15 +506,17 @@ def _trace(parents, codes, nodes, at):
         offsets[i + 1] = offsets[i] + length
     out_nodes = np.empty(offsets[k], np.int64)
     out_codes = np.empty(offsets[k], np.int32)
+    out_along = np.empty(offsets[k], np.bool_)
     for i in range(k):
         j = at[i]
         pos = offsets[i + 1] - 1
         while j >= 0:
             out_nodes[pos] = nodes[j]
             out_codes[pos] = codes[j]
+            out_along[pos] = along[j]
             pos -= 1
             j = parents[j]
-    return offsets, out_nodes, out_codes
+    return offsets, out_nodes, out_codes, out_along
 
 
 @njit(cache=True, nogil=True)

@@ -144,14 +144,14 @@ RELATION_PAGE = (
 )
 RELATION_TYPE_COUNTS = "MATCH ()-[r:REL]->() RETURN r.type, count(r)"
 
-# One BFS level: the relations leaving (out) or reaching (in) a set of names.
+# One BFS level: the relations leaving (out) or reaching (in) a set of names, with which way each points.
 _OUT = (
     "UNWIND $names AS n MATCH (a:Entity {name: n})-[r:REL]->(b:Entity) "
-    "WHERE $types IS NULL OR r.type IN $types RETURN a.name AS f, r.type AS t, b.name AS o"
+    "WHERE $types IS NULL OR r.type IN $types RETURN a.name AS f, r.type AS t, b.name AS o, 'out' AS w"
 )
 _IN = (
     "UNWIND $names AS n MATCH (a:Entity {name: n})<-[r:REL]-(b:Entity) "
-    "WHERE $types IS NULL OR r.type IN $types RETURN a.name AS f, r.type AS t, b.name AS o"
+    "WHERE $types IS NULL OR r.type IN $types RETURN a.name AS f, r.type AS t, b.name AS o, 'in' AS w"
 )
 EXPAND = {"out": _OUT, "in": _IN, "both": _OUT + " UNION ALL " + _IN}
 NEIGHBORS = {

@@ -607,8 +607,8 @@ class ClusterMemory:
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
     def _expand(self, types: tuple[str, ...] | None) -> traverse.Expand:
-        def expand(names: Sequence[str], direction: str) -> list[tuple[str, str, str]]:
-            out: list[tuple[str, str, str]] = []
+        def expand(names: Sequence[str], direction: str) -> list[tuple[str, str, str, str]]:
+            out: list[tuple[str, str, str, str]] = []
             for start in range(0, len(names), _CHUNK):
                 chunk = list(names[start : start + _CHUNK])
                 out.extend(tuple(r) for r in self._graph.rows(q.EXPAND[direction], {"names": chunk, "types": _types(types)}))

@@ -21,9 +21,11 @@ from ..types import Path
 
 __all__ = ["Expand", "Reach", "all_shortest_paths", "reach", "reverse", "shortest_path"]
 
-# expand(names, direction) -> (from, relation type, other) for every relation
-# of a name in `names` followed in `direction` ("out", "in" or "both").
-Expand = Callable[[Sequence[str], str], Iterable[tuple[str, str, str]]]
+# expand(names, direction) -> (from, relation type, other, way) for every
+# relation of a name in `names` followed in `direction` ("out", "in" or
+# "both"); way is "out" when the relation points from `from` to `other`.
+Expand = Callable[[Sequence[str], str], Iterable[tuple[str, str, str, str]]]
+Link = tuple[str, str, str]  # (the name a step came from, relation type, way it points along the step)
 
 _REVERSE = {"out": "in", "in": "out", "both": "both"}
 
@@ -32,13 +34,19 @@ def reverse(direction: str) -> str:
     return _REVERSE[direction]
 
 
+def _levels(rows: Iterable[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """``rows`` sorted, and when a step has a relation of one type both ways, the
+    outgoing one first (the embedded kernels' choice, so both backends agree)."""
+    return sorted(rows, key=lambda r: (r[0], r[1], r[2], r[3] != "out"))
+
+
 @dataclass
 class Reach:
     """What a multi-source BFS found: each name's distance, the step that reached it
     (previous name, relation type) and the source it came from."""
 
     dist: dict[str, int] = field(default_factory=dict)
-    parent: dict[str, tuple[str, str]] = field(default_factory=dict)
+    parent: dict[str, Link] = field(default_factory=dict)
     origin: dict[str, str] = field(default_factory=dict)
     truncated: bool = False
 
@@ -46,11 +54,13 @@ class Reach:
         """The path from ``name``'s source to ``name``."""
         nodes = [name]
         types: list[str] = []
+        ways: list[str] = []
         while nodes[-1] in self.parent:
-            prev, type_ = self.parent[nodes[-1]]
+            prev, type_, way = self.parent[nodes[-1]]
             nodes.append(prev)
             types.append(type_)
-        return Path(nodes=tuple(reversed(nodes)), relations=tuple(reversed(types)))
+            ways.append(way)
+        return Path(nodes=tuple(reversed(nodes)), relations=tuple(reversed(types)), directions=tuple(reversed(ways)))
 
 
 def reach(expand: Expand, sources: Sequence[str], *, direction: str, max_hops: int | None,
@@ -71,10 +81,10 @@ def reach(expand: Expand, sources: Sequence[str], *, direction: str, max_hops: i
             found.truncated = True
             break
         level += 1
-        fresh: dict[str, tuple[str, str]] = {}
-        for src, type_, other in sorted(expand(frontier, direction)):
+        fresh: dict[str, Link] = {}
+        for src, type_, other, way in _levels(expand(frontier, direction)):
             if other not in found.dist and other not in fresh:
-                fresh[other] = (src, type_)
+                fresh[other] = (src, type_, way)
         frontier = sorted(fresh)
         for name in frontier:
             if max_entities is not None and len(found.dist) >= max_entities:
@@ -99,8 +109,8 @@ def shortest_path(expand: Expand, source: str, target: str, *, direction: str,
     """
     if source == target:
         return Path(nodes=(source,), relations=())
-    fwd: dict[str, tuple[str, str] | None] = {source: None}  # name -> (previous, type) towards source
-    bwd: dict[str, tuple[str, str] | None] = {target: None}  # name -> (next, type) towards target
+    fwd: dict[str, Link | None] = {source: None}  # name -> (previous, type, way) towards source
+    bwd: dict[str, Link | None] = {target: None}  # name -> (next, type, way) towards target
     fdist, bdist = {source: 0}, {target: 0}
     ffront, bfront = [source], [target]
     flevel = blevel = 0
@@ -112,10 +122,10 @@ def shortest_path(expand: Expand, source: str, target: str, *, direction: str,
         other_dist = bdist if forward else fdist
         step = direction if forward else reverse(direction)
         level = (flevel if forward else blevel) + 1
-        fresh: dict[str, tuple[str, str]] = {}
-        for src, type_, other in sorted(expand(front, step)):
+        fresh: dict[str, Link] = {}
+        for src, type_, other, way in _levels(expand(front, step)):
             if other not in seen and other not in fresh:
-                fresh[other] = (src, type_)
+                fresh[other] = (src, type_, way)
         for name, link in fresh.items():
             seen[name], dist[name] = link, level
         meets = [n for n in fresh if n in other_dist]
@@ -131,22 +141,28 @@ def shortest_path(expand: Expand, source: str, target: str, *, direction: str,
     return None
 
 
-def _join(meet: str, fwd: dict[str, tuple[str, str] | None], bwd: dict[str, tuple[str, str] | None]) -> Path:
+def _join(meet: str, fwd: dict[str, Link | None], bwd: dict[str, Link | None]) -> Path:
     nodes = [meet]
     types: list[str] = []
+    ways: list[str] = []
     link = fwd[meet]
     while link is not None:
         nodes.append(link[0])
         types.append(link[1])
+        ways.append(link[2])
         link = fwd[link[0]]
     nodes.reverse()
     types.reverse()
+    ways.reverse()
     link = bwd[meet]
     while link is not None:
         nodes.append(link[0])
         types.append(link[1])
+        # Found walking back from the target: a relation pointing from the next
+        # name to this one points against the path's walk.
+        ways.append("in" if link[2] == "out" else "out")
         link = bwd[link[0]]
-    return Path(nodes=tuple(nodes), relations=tuple(types))
+    return Path(nodes=tuple(nodes), relations=tuple(types), directions=tuple(ways))
 
 
 def all_shortest_paths(expand: Expand, source: str, target: str, *, direction: str, max_hops: int | None,
@@ -162,16 +178,18 @@ def all_shortest_paths(expand: Expand, source: str, target: str, *, direction: s
     """
     if source == target:
         return [Path(nodes=(source,), relations=())]
-    parents: dict[str, set[tuple[str, str]]] = {}
+    parents: dict[str, dict[tuple[str, str], str]] = {}  # name -> (previous, type) -> way
     dist = {source: 0}
     frontier = [source]
     level = 0
     while frontier and target not in dist and (max_hops is None or level < max_hops):
         level += 1
-        fresh: dict[str, set[tuple[str, str]]] = {}
-        for src, type_, other in expand(frontier, direction):
+        fresh: dict[str, dict[tuple[str, str], str]] = {}
+        for src, type_, other, way in expand(frontier, direction):
             if other not in dist:
-                fresh.setdefault(other, set()).add((src, type_))
+                links = fresh.setdefault(other, {})
+                if links.get((src, type_)) != "out":  # both ways: one path, the outgoing one (as embedded)
+                    links[(src, type_)] = way
         for name, links in fresh.items():
             dist[name] = level
             parents[name] = links
@@ -179,12 +197,12 @@ def all_shortest_paths(expand: Expand, source: str, target: str, *, direction: s
     if target not in dist:
         return []
     # The names on some shortest path: the ancestors of `target` in the BFS DAG.
-    steps: dict[str, dict[str, list[str]]] = {}  # name -> next name -> relation types, forward
+    steps: dict[str, dict[str, list[tuple[str, str]]]] = {}  # name -> next name -> (type, way), forward
     todo, seen = [target], {target}
     while todo:
         name = todo.pop()
-        for prev, type_ in parents.get(name, ()):
-            steps.setdefault(prev, {}).setdefault(name, []).append(type_)
+        for (prev, type_), way in parents.get(name, {}).items():
+            steps.setdefault(prev, {}).setdefault(name, []).append((type_, way))
             if prev not in seen:
                 seen.add(prev)
                 todo.append(prev)
@@ -196,10 +214,11 @@ def all_shortest_paths(expand: Expand, source: str, target: str, *, direction: s
         if nodes[-1] == target:
             # One node sequence; its relation-type choices in sorted order.
             options = [sorted(steps[a][b]) for a, b in zip(nodes, nodes[1:])]
-            for types in product(*options):
+            for choice in product(*options):
                 if len(out) >= limit:
                     return
-                out.append(Path(nodes=tuple(nodes), relations=tuple(types)))
+                out.append(Path(nodes=tuple(nodes), relations=tuple(t for t, _ in choice),
+                                directions=tuple(w for _, w in choice)))  # fmt: skip
             return
         for nxt in sorted(steps.get(nodes[-1], {})):
             walk([*nodes, nxt])

@@ -101,7 +101,12 @@ def find_paths(mem: Memory, source: str, target: str, *, all_paths: bool = False
 
 
 def _hop_directions(mem: Memory, path: Path) -> list[str]:
-    """Which way each relation of ``path`` points: "out" (walk order) or "in"."""
+    """Which way each relation of ``path`` points: "out" (walk order) or "in".
+
+    A path a query returned says so itself; one made by hand is looked up
+    (one read per hop)."""
+    if len(path.directions) == len(path.relations):
+        return list(path.directions)
     directions = []
     for i, relation in enumerate(path.relations):
         forward = mem.get_relation(path.nodes[i], relation, path.nodes[i + 1]) is not None
