@@ -214,6 +214,10 @@ def test_batched_and_text_methods_match_the_embedded_store(cluster):
             return [None if x is None else (x.name, x.type, x.observations) for x in entries]
 
         assert text(c.text_entries(asked)) == text(e.text_entries(asked))
+        assert c.types_of(asked) == e.types_of(asked)
+        for prefix, kw in [("", {}), ("E1", {}), ("e", {"limit": 3}), ("", {"type": "Doc"}), ("e2", {"type": "Person"}),
+                           ("zz", {}), ("", {"type": "Nothing"})]:
+            assert c.find_names(prefix, **kw) == e.find_names(prefix, **kw), (prefix, kw)
         for needle in ["", "rust", "KIWI", "ölf", "STRASSE", "%", "_", "e1", "zzz"]:
             assert text(c.find_text(needle)) == text(e.find_text(needle)), needle
             assert text(c.find_text(needle, limit=2)) == text(e.find_text(needle, limit=2)), needle

@@ -205,6 +205,7 @@ RETURN gone
 """
 )
 TEXT_PAGE = "MATCH (e:Entity) WHERE e.id > $after RETURN e.id, e.name, e.type, e.obs ORDER BY e.id LIMIT $n"
+NAME_PAGE = "MATCH (e:Entity) WHERE e.id > $after RETURN e.id, e.name, e.type ORDER BY e.id LIMIT $n"
 TEXT_MANY = "UNWIND $names AS n MATCH (e:Entity {name: n}) RETURN e.id, e.name, e.type, e.obs"
 RELATIONS_ALL = (
     "MATCH (a:Entity)-[r:REL]->(b:Entity) RETURN a.id, b.id, a.name, r.type, b.name ORDER BY a.id, b.id, r.type"

@@ -853,13 +853,34 @@ class ClusterMemory:
     # -- text ------------------------------------------------------------------------
 
     def find_names(self, prefix: str = "", *, limit: int = 10, type: str | None = None) -> list[NameEntry]:
-        """Not available on the cluster backend yet (the embedded one answers from an in-memory
-        name index the cluster does not keep): raises :class:`NotSupported`."""
-        raise _unsupported("find_names", _NO_NAME_INDEX)
+        """Up to ``limit`` entities whose name starts with ``prefix``, ignoring case, in
+        name order (:meth:`graphmem.Memory.find_names`' rules). The cluster keeps no
+        name index: this scans the namespace, 2,000 entities per statement, and
+        compares with Python's ``str.lower`` as the embedded store does."""
+        if not isinstance(prefix, str):
+            raise InvalidInput(f"prefix must be a str, not {prefix.__class__.__name__}")
+        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        if type is not None and not isinstance(type, str):
+            raise InvalidInput(f"type must be a str or None, not {type!r}")
+        self._check_open()
+        low = prefix.lower()
+        found: list[tuple[str, str, str]] = []
+        after = -1
+        while True:
+            rows = self._graph.rows(q.NAME_PAGE, {"after": after, "n": _CHUNK})
+            for _, name, type_ in rows:
+                lowered = name.lower()
+                if lowered.startswith(low) and (type is None or type_ == type):
+                    found.append((lowered, name, type_))
+            if len(rows) < _CHUNK:
+                break
+            after = int(rows[-1][0])
+        found.sort()
+        return [NameEntry(name, type_) for _, name, type_ in found[:limit]]
 
     def types_of(self, names: Iterable[str]) -> list[str | None]:
-        """Not available on the cluster backend yet: raises :class:`NotSupported`."""
-        raise _unsupported("types_of", _NO_NAME_INDEX)
+        """The type of each named entity, ``None`` for one that does not exist (one statement per 2,000 names)."""
+        return [None if entry is None else entry.type for entry in self.text_entries(names)]
 
     def type_summary(self) -> TypeSummary:
         """Not available on the cluster backend yet: raises :class:`NotSupported`."""
