@@ -24,7 +24,11 @@ from .validate import check_name, check_positive_int, check_types_filter
 from .writes import fetch_rows, parse_entity, parse_relation
 
 if TYPE_CHECKING:
-    from .index.derived import DerivedState
+    from .index.derived import Derived, DerivedState
+    from .index.entity_cache import EntityCache
+    from .index.vector_store import VectorStore
+    from .memory import _Shared
+    from .store.store import Store
 
 __all__ = ["LifecycleMixin", "HOT_WINDOW"]
 
@@ -35,12 +39,12 @@ HOT_WINDOW = timedelta(days=1)
 class LifecycleMixin:
     """Forgetting, tiers, deduplication and merging (mixed into :class:`graphmem.Memory`)."""
 
-    _store: Any
-    _derived: Any
-    _shared: Any
-    _cache: Any
+    _store: Store
+    _derived: Derived
+    _shared: _Shared
+    _cache: EntityCache
     _namespace: str
-    _vectors: Any
+    _vectors: VectorStore
 
     # -- forgetting ----------------------------------------------------------------
 
