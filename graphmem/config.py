@@ -7,7 +7,7 @@ from dataclasses import dataclass
 __all__ = [
     "StoreConfig", "MAX_NAME_LENGTH", "MAX_TYPE_LENGTH", "MAX_TEXT_LENGTH", "MAX_OBSERVATIONS",
     "MAX_OBSERVATIONS_PER_CALL", "MAX_PROPERTY_DEPTH", "MAX_PROPERTIES_BYTES", "MAX_RECORD_BYTES",
-    "MAX_CALL_BYTES", "MAX_LINE_BYTES", "DEFAULT_NAMESPACE",
+    "MAX_CALL_BYTES", "MAX_LINE_BYTES", "DEFAULT_NAMESPACE", "ENTITY_TYPE_KEY", "RELATION_TYPE_KEY",
 ]  # fmt: skip
 
 MAX_NAME_LENGTH = 512
@@ -50,6 +50,13 @@ escapes and a vector). A longer line is refused with its number, having read at
 most this many bytes of it."""
 
 DEFAULT_NAMESPACE = "default"
+
+ENTITY_TYPE_KEY = "mcp_entity_type"
+RELATION_TYPE_KEY = "mcp_relation_type"
+"""The property keeping a type string as written when it is not an identifier
+(``"works at"`` is stored as ``works_at``, see :func:`graphmem.validate.stored_type`):
+the MCP tools and the JSONL ``mcp`` format write it; the text and relation
+indexes show it."""
 
 MiB = 1 << 20
 GiB = 1 << 30

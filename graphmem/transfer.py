@@ -115,16 +115,17 @@ import numpy as np
 from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
 from .store import space
 from .store.files import store_root_of
-from .mcp.shapes import ENTITY_TYPE_KEY, RELATION_TYPE_KEY, stored_type
 from .config import (
+    ENTITY_TYPE_KEY,
     MAX_CALL_BYTES,
     MAX_LINE_BYTES,
     MAX_OBSERVATIONS,
     MAX_OBSERVATIONS_PER_CALL,
     MAX_PROPERTY_DEPTH,
     MAX_RECORD_BYTES,
+    RELATION_TYPE_KEY,
 )
-from .validate import check_positive_int
+from .validate import check_positive_int, stored_type
 from . import bulk
 from .writes import parse_entity, parse_relation
 

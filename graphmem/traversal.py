@@ -118,6 +118,15 @@ def _names(state: DerivedState, namespace: str, ids: Iterable[int]) -> list[str]
     return [key_ever(id_)[skip:] for id_ in ids]  # type: ignore[index]
 
 
+def _endpoints(state: DerivedState, namespace: str, source: str, target: str) -> tuple[EdgeIndex, EdgeView, int, int]:
+    """The relation index, the view a path query runs on, and its two ends' ids.
+    The view is taken before the names are looked up (see the module docstring)."""
+    edges = state.edges
+    edges.maybe_compact()
+    view = edges.view
+    return edges, view, _id(state, namespace, source, "source"), _id(state, namespace, target, "target")
+
+
 def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
     """The :class:`Path` of names of an id path found in a view of ``state``."""
     type_names = state.edges.type_names
@@ -148,11 +157,7 @@ def shortest_path(
     hops = _check_hops(max_hops, "max_hops", allow_none=True)
     names = _filter_key(types)
 
-    edges = state.edges
-    edges.maybe_compact()
-    view = edges.view  # before the names: see the module docstring
-    src = _id(state, namespace, source, "source")
-    dst = _id(state, namespace, target, "target")
+    edges, view, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
         return Path(nodes=(source,), relations=())
     cache = path_cache(edges)
@@ -188,11 +193,7 @@ def all_shortest_paths(
     if cap is None:
         raise InvalidInput("limit must be an int >= 1, not None")
 
-    edges = state.edges
-    edges.maybe_compact()
-    view = edges.view  # before the names: see the module docstring
-    src = _id(state, namespace, source, "source")
-    dst = _id(state, namespace, target, "target")
+    edges, view, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
         return [Path(nodes=(source,), relations=())]
     cache = path_cache(edges)

@@ -7,6 +7,7 @@ the store, so a rejected call changes nothing.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import re
@@ -31,6 +32,7 @@ from .config import (
 from .errors import InvalidInput
 
 __all__ = [
+    "stored_type",
     "RANKS",
     "check_count",
     "check_decay",
@@ -420,3 +422,46 @@ def texts_pass(texts: pa.Array) -> bool:
     if pc.max(pc.utf8_length(present)).as_py() > MAX_TEXT_LENGTH:
         return False
     return not pc.any(pc.match_substring(present, "\x00")).as_py()
+
+
+# -- types as written ---------------------------------------------------------------
+
+_RUNS = re.compile(r"_{2,}")
+
+
+def stored_type(shown: str, *, fallback: str) -> tuple[str, str | None]:
+    """The graphmem type for a type string, and the string to keep if they differ.
+
+    Examples
+    --------
+    >>> stored_type("person", fallback="Entity")
+    ('person', None)
+    >>> stored_type("works at", fallback="RELATED_TO")
+    ('works_at', 'works at')
+    >>> stored_type("3D model", fallback="Entity")
+    ('T_3D_model', '3D model')
+    >>> stored_type("位置する", fallback="RELATED_TO")
+    ('位置する', None)
+    >>> stored_type("gehört zu", fallback="RELATED_TO")
+    ('gehört_zu', 'gehört zu')
+    >>> stored_type("", fallback="Entity")
+    ('Entity', '')
+    """
+    if len(shown) <= MAX_TYPE_LENGTH and shown.isidentifier():
+        return shown, None
+    # Keep every character an identifier may continue with (Unicode letters
+    # included, as check_type accepts them); the rest become "_".
+    word = _RUNS.sub("_", "".join(c if ("_" + c).isidentifier() else "_" for c in shown)).strip("_")
+    if not word:
+        # Nothing to keep ("", "--", "!?"): distinct strings still get
+        # distinct types, so type filters keep them apart.
+        word = f"{fallback}_{_digest(shown)}" if shown else fallback
+    elif not word.isidentifier():  # starts with a digit (or a character only allowed after the first)
+        word = "T_" + word
+    if len(word) > MAX_TYPE_LENGTH:
+        word = word[: MAX_TYPE_LENGTH - 9] + "_" + _digest(shown)
+    return word, shown
+
+
+def _digest(shown: str) -> str:
+    return hashlib.sha1(shown.encode("utf-8", "surrogatepass")).hexdigest()[:8]

@@ -24,11 +24,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..config import RELATION_TYPE_KEY
 from ..store.store import Store
 
 __all__ = ["RELATION_LABEL_KEY", "RelationEntry", "RelationLabels"]
 
-RELATION_LABEL_KEY = "mcp_relation_type"
+RELATION_LABEL_KEY = RELATION_TYPE_KEY
 """The relation property holding the type as its writer spelled it."""
 
 Key = tuple[int, str, int]

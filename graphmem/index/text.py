@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from ..config import ENTITY_TYPE_KEY
 from ..records import EntityRow
 from ..store.store import Store
 from ..tiers import unpack
@@ -52,7 +53,7 @@ from .labels import label_of
 
 __all__ = ["TextEntry", "TextIndex", "TYPE_LABEL_KEY"]
 
-TYPE_LABEL_KEY = "mcp_entity_type"
+TYPE_LABEL_KEY = ENTITY_TYPE_KEY
 """The property holding an entity's type as its writer spelled it when that
 was not an identifier ("Programming Language" stored as type
 ``Programming_Language``): the MCP tools keep it there, and the text index
