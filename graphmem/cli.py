@@ -825,7 +825,7 @@ def _bench_runner() -> Any:
     return runner
 
 
-from graphmem.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
+from graphmem.backends.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
 
 cli.add_command(_cluster)
 
