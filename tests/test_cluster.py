@@ -253,7 +253,7 @@ def test_export_import_between_embedded_store_and_cluster(cluster, tmp_path):
 
     from click.testing import CliRunner
 
-    from graphmem.cli import cli
+    from graphmem.cli.main import cli
 
     rng = np.random.default_rng(5)
     with graphmem.open(tmp_path / "a", embedder=None) as m:

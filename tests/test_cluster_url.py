@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphmem.cli import cli
+from graphmem.cli.main import cli
 from graphmem.backends.cluster.cli import cluster_url, read_url_file, write_url_file
 from graphmem.backends.cluster.router import parse_url, redact_url
 from graphmem.errors import InvalidInput, UnsafePath
