@@ -43,7 +43,7 @@ import pyarrow as pa
 
 import graphmem
 from graphmem.records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, relation_copy_rows
-from graphmem.transfer import import_jsonl
+from graphmem.interchange.transfer import import_jsonl
 
 from benchmarks.datasets import RELATION_TYPES, generate
 

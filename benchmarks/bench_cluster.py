@@ -95,7 +95,7 @@ its replica, and loading 1M 384-d vectors as Cypher text would take most of an h
 
 
 def run(ctx: RunContext) -> list[dict[str, Any]]:
-    from graphmem.cluster.local import LocalCluster, binaries
+    from graphmem.backends.cluster.local import LocalCluster, binaries
 
     out: list[dict[str, Any]] = []
     try:
@@ -224,7 +224,7 @@ def _shard_pids(local: Any, primary_port: int) -> dict[int, int]:
 
 
 def _cluster(ctx: RunContext, out: list[dict[str, Any]], local: Any, graph: Graph, vectors: np.ndarray) -> None:
-    from graphmem.cluster import graph_key
+    from graphmem.backends.cluster import graph_key
 
     n = graph.n
     namespace = NAMESPACE
@@ -274,7 +274,7 @@ def _warm_namespace(local: Any, primary: int, graph_key: Any) -> str:
 
 
 def _failover(ctx: RunContext, out: list[dict[str, Any]], local: Any, size: int, name: str) -> None:
-    from graphmem.cluster import graph_key
+    from graphmem.backends.cluster import graph_key
 
     if not ctx.wanted(name):
         return

@@ -63,7 +63,8 @@ from typing import Any
 import numpy as np
 
 import graphmem
-from graphmem import temporal, traversal
+from graphmem import temporal
+from graphmem.query import traversal
 
 from .datasets import ENTITY_TYPES, Graph, generate, random_vectors
 from .suite import Benchmark, RunContext, Suite, failure, measurement
@@ -102,7 +103,7 @@ _B = {
                   "validity interval, read at now (the delta view of the current snapshot, cached until the next "
                   "validity boundary). extra: ratio to path_baseline, ratio_interleaved to path_unfiltered"),
         Benchmark("path_unfiltered", "the same pairs on the same bounded store with no time filter at all (the "
-                  "current graph's arrays, validity ignored, through graphmem.traversal), interleaved call by call "
+                  "current graph's arrays, validity ignored, through graphmem.query.traversal), interleaved call by call "
                   "with path_now_bounded and path_as_of: the side-by-side reference for their ratios"),
         Benchmark("path_as_of", f"the same pairs with one fixed `as_of` ({AS_OF_DAYS} days ago; its view is built "
                   f"once, then cached). extra: ratio to path_baseline (budget <= {AS_OF_RATIO}), "

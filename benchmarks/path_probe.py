@@ -2,7 +2,7 @@
 
 Build a store once, then reopen it (the saved graph state, as a restarted
 process sees it) and time, on fresh seeded pairs, the public call and each
-step of :func:`graphmem.traversal.shortest_path` replayed one by one::
+step of :func:`graphmem.query.traversal.shortest_path` replayed one by one::
 
     python -m benchmarks.path_probe build /tmp/path-100k --n 100000
     python -m benchmarks.path_probe measure /tmp/path-100k --n 100000 --interleave
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import graphmem
-from graphmem import traversal
+from graphmem.query import traversal
 from graphmem.algorithms import paths as kernels
 
 from .datasets import ENTITY_TYPES, Graph, generate

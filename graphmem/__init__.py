@@ -43,14 +43,14 @@ from .store.files import is_store
 from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
 if TYPE_CHECKING:  # the cluster extra is optional: import it only on use
-    from .cluster import ClusterMemory
+    from .backends.cluster import ClusterMemory
 
 
 def connect(url: str, **kwargs: Any) -> ClusterMemory:
     """The memory of one namespace on a FalkorDB Redis Cluster (the optional
     cluster backend): ``connect("redis+cluster://:PASSWORD@127.0.0.1:7000",
-    namespace="project-a")``. See :func:`graphmem.cluster.connect`."""
-    from .cluster import connect as _connect  # imported on use: the extra is optional
+    namespace="project-a")``. See :func:`graphmem.backends.cluster.connect`."""
+    from .backends.cluster import connect as _connect  # imported on use: the extra is optional
 
     return _connect(url, **kwargs)
 

@@ -1,7 +1,7 @@
 """``MemoryAPI``: the public interface that every graphmem backend implements.
 
 The embedded :class:`graphmem.Memory` and the cluster backend's
-:class:`graphmem.cluster.ClusterMemory` both implement it, with the same
+:class:`graphmem.backends.cluster.ClusterMemory` both implement it, with the same
 signatures (``tests/test_api.py`` compares them parameter by parameter and
 resolves every annotation); the shared contract tests check the behaviour.
 Code that should run on either backend (the faces: CLI, console, MCP server,
@@ -9,7 +9,7 @@ viewer, integrations) types its memory as ``MemoryAPI``.
 
 A backend may lack a capability (the cluster keeps no history, so
 ``as_of`` / ``known_at`` other than ``None``, ``history`` or ``expire_entity``
-raise :class:`graphmem.cluster.NotSupported` there): the method is still
+raise :class:`graphmem.backends.cluster.NotSupported` there): the method is still
 present, with the same signature, and says why instead of an
 ``AttributeError``. The full documentation of each method is on
 :class:`graphmem.Memory`.

@@ -60,7 +60,7 @@ from .validate import (
     check_types_filter,
     check_vector,
 )
-from .retrieval import near_search, rank_context, read_briefs
+from .query.retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
     apply_relation_plan,
@@ -1019,7 +1019,7 @@ class Memory(LifecycleMixin):
         ``known_at`` still loads the relations held then from the store once
         (cached per time), as every time-travel read does.
         """
-        from . import traversal
+        from .query import traversal
 
         key = self._key(check_name(name))
         direction = check_direction(direction)
@@ -1029,7 +1029,7 @@ class Memory(LifecycleMixin):
             return []
         self._store.check_open()
         graph, _ = self._graph(as_of, known_at)
-        view = graph.edges.view  # before the name: see graphmem.traversal
+        view = graph.edges.view  # before the name: see graphmem.query.traversal
         id_ = graph.ids.id_of(key)
         if id_ is None:
             # An entity whose validity does not cover the time read is not there.
@@ -1072,7 +1072,7 @@ class Memory(LifecycleMixin):
             return found.state, found
         return found, None
 
-    # -- paths (graphmem/traversal.py) -------------------------------------------
+    # -- paths (graphmem/query/traversal.py) -------------------------------------------
 
     @timed("shortest_path")
     def shortest_path(
@@ -1101,7 +1101,7 @@ class Memory(LifecycleMixin):
         ...     mem.shortest_path("Ada", "Bob"), mem.shortest_path("Ada", "Bob", direction="out")
         (Path(nodes=('Ada', 'Acme', 'Bob'), relations=('WORKS_AT', 'WORKS_AT')), None)
         """
-        from . import traversal
+        from .query import traversal
 
         self._store.check_open()
         return traversal.shortest_path(self._graph(as_of, known_at)[0], self._namespace, source, target,
@@ -1128,7 +1128,7 @@ class Memory(LifecycleMixin):
         ...     [p.nodes for p in mem.all_shortest_paths("a", "d")]
         [('a', 'b', 'd'), ('a', 'c', 'd')]
         """
-        from . import traversal
+        from .query import traversal
 
         self._store.check_open()
         return traversal.all_shortest_paths(self._graph(as_of, known_at)[0], self._namespace, source, target,
@@ -1155,7 +1155,7 @@ class Memory(LifecycleMixin):
         ...     dict(mem.k_hop("b", 2).distances)
         {'b': 0, 'a': 1, 'c': 1, 'd': 2}
         """
-        from . import traversal
+        from .query import traversal
 
         self._store.check_open()
         return traversal.k_hop(self._graph(as_of, known_at)[0], self._namespace, name, hops, direction=direction,
@@ -1185,7 +1185,7 @@ class Memory(LifecycleMixin):
         ...     dict(g.entities), g.relations
         ({'b': 0, 'a': 1, 'c': 1}, (('a', 'R', 'b'), ('b', 'S', 'c')))
         """
-        from . import traversal
+        from .query import traversal
 
         self._store.check_open()
         return traversal.subgraph(self._graph(as_of, known_at)[0], self._namespace, seeds, hops, direction=direction,
@@ -1262,7 +1262,7 @@ class Memory(LifecycleMixin):
         edge_view = None
         if near is not None:
             state.edges.maybe_compact()
-            edge_view = state.edges.view  # before the anchors' names: see graphmem.traversal
+            edge_view = state.edges.view  # before the anchors' names: see graphmem.query.traversal
         anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:

@@ -126,7 +126,7 @@ class Hit:
     path: Path | None = None
 
 
-# -- path results (graphmem/traversal.py) ------------------------------------------
+# -- path results (graphmem/query/traversal.py) ------------------------------------------
 
 from collections.abc import Iterator, Mapping  # noqa: E402
 

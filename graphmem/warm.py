@@ -113,7 +113,7 @@ def compile_sources() -> bool:
     only what a store needs: the command line and the console would compile
     on a new install's first command (part of what a CLI call on a small
     store costs), or on every one where bytecode is not written (for example
-    with ``PYTHONDONTWRITEBYTECODE`` set: ~0.4 s of ``import graphmem.cli``
+    with ``PYTHONDONTWRITEBYTECODE`` set: ~0.4 s of ``import graphmem.cli.main``
     was compiling). compileall writes the files either way. Returns whether
     every module compiled.
     """

@@ -16,7 +16,7 @@ import pytest
 
 import graphmem
 from graphmem.api import MemoryAPI
-from graphmem.cluster.memory import ClusterMemory
+from graphmem.backends.cluster.memory import ClusterMemory
 
 BACKENDS = [graphmem.Memory, ClusterMemory]
 

@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 import graphmem
-from graphmem.cli import cli
+from graphmem.cli.main import cli
 
 ENGINE = os.environ.get("GRAPHMEM_ENGINE", "kuzu")
 
@@ -475,7 +475,7 @@ def test_a_path_query_imports_no_model_or_graph_library(store, engine):
     and cffi is one of the two numba extras it starts numba without."""
     code = (
         "import sys\n"
-        "from graphmem.cli import cli\n"
+        "from graphmem.cli.main import cli\n"
         f"cli.main(['--engine', {engine!r}, 'path', {str(store)!r}, 'Bob', 'Acme'], standalone_mode=False)\n"
         "heavy = {'torch', 'sentence_transformers', 'transformers', 'networkx', 'cffi'}\n"
         "loaded = sorted(heavy & {name.split('.')[0] for name in sys.modules})\n"

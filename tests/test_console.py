@@ -21,7 +21,7 @@ from prompt_toolkit.document import Document
 from rich.console import Console as RichConsole
 
 import graphmem
-from graphmem.cli import cli
+from graphmem.cli.main import cli
 from graphmem.console.commands import CommandError, Session, parse_args, parse_value
 from graphmem.console.completion import ConsoleCompleter
 from graphmem.console.render import Output

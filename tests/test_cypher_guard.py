@@ -31,7 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem.cli import cli
+from graphmem.cli.main import cli
 from graphmem.errors import FileAccessRefused, QueryError
 from graphmem.store import Store
 from graphmem.store.cypher_guard import check_user_cypher, tokens

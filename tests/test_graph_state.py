@@ -230,7 +230,7 @@ def test_changes_are_ordered_for_readers():
 def test_a_path_found_on_an_older_view_keeps_its_names():
     """The race traversal used to retry on: a path found on a view taken just
     before a delete crosses the deleted entity, and still names it."""
-    from graphmem import traversal
+    from graphmem.query import traversal
     from graphmem.algorithms import paths as kernels
 
     state = _empty()

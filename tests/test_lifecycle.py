@@ -18,7 +18,7 @@ import pytest
 import graphmem
 import graphmem.records
 from graphmem import metrics
-from graphmem.transfer import export_jsonl
+from graphmem.interchange.transfer import export_jsonl
 
 LONG = "Works on the data platform; owns the ingestion service and its on-call rota. " * 6
 

@@ -23,7 +23,7 @@ from graphmem.config import (
     MAX_PROPERTY_DEPTH,
     MAX_RECORD_BYTES,
 )
-from graphmem.transfer import import_jsonl
+from graphmem.interchange.transfer import import_jsonl
 
 pytestmark = pytest.mark.engine
 

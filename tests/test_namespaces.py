@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem.transfer import export_jsonl
+from graphmem.interchange.transfer import export_jsonl
 
 
 def _vec(i: int) -> np.ndarray:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem import traversal
+from graphmem.query import traversal
 from graphmem.index import adjacency
 
 from .conftest import ENGINE

@@ -525,7 +525,7 @@ def test_known_at_reads_equal_a_replay_of_the_write_log(open_store, ops):
 def test_validity_round_trips_through_export_and_import(people, open_store):
     import io
 
-    from graphmem.transfer import export_jsonl, import_jsonl
+    from graphmem.interchange.transfer import export_jsonl, import_jsonl
 
     ended = datetime(2024, 5, 1, tzinfo=UTC)
     people.add_entity("Alice", valid_from=datetime(2020, 1, 1, tzinfo=UTC))

@@ -1,4 +1,4 @@
-"""JSONL import and export (graphmem.transfer): both formats, round trips, bad lines, batching."""
+"""JSONL import and export (graphmem.interchange.transfer): both formats, round trips, bad lines, batching."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem.transfer import ExportCounts, ImportCounts, export_jsonl, import_jsonl
+from graphmem.interchange.transfer import ExportCounts, ImportCounts, export_jsonl, import_jsonl
 
 pytestmark = pytest.mark.engine
 
@@ -490,7 +490,7 @@ def _lines(draw: st.DrawFn) -> str:
 @given(line=_lines())
 def test_line_decoder_agrees_with_json_decode(line: str) -> None:
     """The import's line parser gives what JSONDecoder.decode gives: the value, or the same error."""
-    from graphmem.transfer import _DECODER, _decode
+    from graphmem.interchange.transfer import _DECODER, _decode
 
     def outcome(call):
         try:

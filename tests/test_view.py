@@ -430,7 +430,7 @@ def test_html_export_is_self_contained_private_and_refuses_to_overwrite(engine, 
 def test_cli_html_needs_a_centre(store, engine, tmp_path):
     from click.testing import CliRunner
 
-    from graphmem.cli import cli
+    from graphmem.cli.main import cli
 
     runner = CliRunner()
     result = runner.invoke(cli, ["--engine", engine, "view", str(store), "--html", str(tmp_path / "p.html")])

@@ -18,7 +18,7 @@ from typing import Any
 from ..errors import InvalidInput, LimitExceeded, NotFound
 from ..memory import Memory
 from ..store.files import fsync_dir
-from ..transfer import check_output_path
+from ..interchange.transfer import check_output_path
 from ..validate import check_name, check_positive_int
 from .api import LIMITS, _entity
 from .server import STATIC

@@ -121,7 +121,7 @@ def test_import_onto_a_full_disk_exits_with_an_error_and_keeps_what_it_reported(
 
 @pytest.mark.engine
 def test_an_export_onto_a_full_disk_is_storage_full_and_keeps_the_old_file(tmp_path: Path) -> None:
-    from graphmem.transfer import export_jsonl
+    from graphmem.interchange.transfer import export_jsonl
 
     with graphmem.open(tmp_path / "store", engine=ENGINE, embedder=None) as mem:
         mem.add_entities([{"name": f"n{i}", "text": "t" * 400} for i in range(8000)])  # ~3.5 MB of JSON

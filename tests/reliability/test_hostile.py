@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import graphmem
 from graphmem import CorruptStore, InvalidInput, NotFound, QueryError, ReadOnlyStore
-from graphmem.cli import cli
-from graphmem.transfer import export_jsonl
+from graphmem.cli.main import cli
+from graphmem.interchange.transfer import export_jsonl
 
 from ..conftest import ENGINE
 

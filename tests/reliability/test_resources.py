@@ -100,7 +100,7 @@ def test_a_huge_batch_works_within_measured_memory(tmp_path: Path, rows: int) ->
 
 _IMPORT = """
 path, file, engine = sys.argv[1], sys.argv[2], sys.argv[3]
-from graphmem.transfer import import_jsonl
+from graphmem.interchange.transfer import import_jsonl
 with graphmem.open(path, engine=engine, embedder=None) as mem:
     base = vm("VmRSS")
     tracemalloc.start()
@@ -142,7 +142,7 @@ def test_import_streams_its_file(tmp_path: Path) -> None:
           f"RSS growth {small['rss_growth'] / MiB:.0f} MB; {large_size / MiB:.0f} MB -> "
           f"{large['heap_peak'] / MiB:.1f} MB, RSS growth {large['rss_growth'] / MiB:.0f} MB")  # fmt: skip
     # What grows with the file, by design, is per entity and not per byte: the
-    # importer's set of names and a byte per line (graphmem/transfer.py), the
+    # importer's set of names and a byte per line (graphmem/interchange/transfer.py), the
     # id map and relation arrays; records are held one batch at a time, and
     # the entity cache is capped. Reading the whole file would add its size.
     # Each added entity adds ~2.2 KB of file; measured ~160-560 B of heap
@@ -190,7 +190,7 @@ def test_a_full_buffer_pool_is_refused_clearly(tmp_path: Path) -> None:
 
 
 def test_import_of_a_missing_or_damaged_file_reports_it(tmp_path: Path) -> None:
-    from graphmem.transfer import import_jsonl
+    from graphmem.interchange.transfer import import_jsonl
 
     with graphmem.open(tmp_path / "s", engine=ENGINE, embedder=None) as mem:
         with pytest.raises(graphmem.InvalidInput, match="line 2"):

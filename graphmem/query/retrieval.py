@@ -23,18 +23,18 @@ import numpy as np
 from pyroaring import BitMap
 
 from . import traversal
-from .algorithms import paths as kernels
-from .algorithms.paths import Reach
-from .index.adjacency import EdgeView
-from .index.derived import DerivedState
-from .index.vectors import VectorIndex
-from .records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
-from .types import Hit, Path
+from ..algorithms import paths as kernels
+from ..algorithms.paths import Reach
+from ..index.adjacency import EdgeView
+from ..index.derived import DerivedState
+from ..index.vectors import VectorIndex
+from ..records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
+from ..types import Hit, Path
 
 if TYPE_CHECKING:
-    from .config import StoreConfig
-    from .index.entity_cache import EntityCache
-    from .store.store import Store
+    from ..config import StoreConfig
+    from ..index.entity_cache import EntityCache
+    from ..store.store import Store
 
 __all__ = ["near_search", "recall_seeds", "rank_context", "read_briefs"]
 
@@ -86,7 +86,7 @@ def near_search(
     also records a shortest path back to the nearest anchor) becomes a bitmap
     that the vector index's planner treats like any filter. ``view``: the
     relation view taken before the anchors were looked up (see
-    :mod:`graphmem.traversal`).
+    :mod:`graphmem.query.traversal`).
     """
     found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types, view=view)
     allowed = BitMap(found.nodes.tolist())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..errors import GraphMemError
+from ...errors import GraphMemError
 
 __all__ = ["ClusterUnavailable", "NotAcknowledged", "NotSupported"]
 

@@ -5,7 +5,7 @@ with Redis Cluster's own protocol (what ``redis-cli --cluster reshard`` does):
 mark the slot IMPORTING on the target and MIGRATING on the source, ``MIGRATE``
 its keys (a FalkorDB graph moves whole, atomically), then assign the slot to
 the target on every primary. Clients see ``ASK`` while the slot migrates and
-``MOVED`` after; :class:`graphmem.cluster.router.Router` follows both.
+``MOVED`` after; :class:`graphmem.backends.cluster.router.Router` follows both.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import GraphMemError, InvalidInput
+from ...errors import GraphMemError, InvalidInput
 
 __all__ = ["Admin", "Move"]
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from ..errors import InvalidInput
-from ..store.files import read_secret, write_secret
+from ...errors import InvalidInput
+from ...store.files import read_secret, write_secret
 from .router import redact_url
 
 __all__ = ["cluster"]
@@ -193,7 +193,7 @@ def import_(ctx: click.Context, file: str, root: Path, url: str | None, url_file
       graphmem export ./agent_memory dump.jsonl
       graphmem cluster import dump.jsonl --namespace project-a
     """
-    from ..transfer import check_input_path, import_jsonl
+    from ...interchange.transfer import check_input_path, import_jsonl
 
     source = file if file == "-" else str(check_input_path(file))
     with _connect(_url_of(ctx, root, url, url_file), namespace, None if embedder == "none" else "default") as mem:
@@ -222,7 +222,7 @@ def export(ctx: click.Context, file: str, root: Path, url: str | None, url_file:
       graphmem cluster export dump.jsonl --namespace project-a
       graphmem import ./agent_memory dump.jsonl --embedder none
     """
-    from ..transfer import check_output_path, export_jsonl
+    from ...interchange.transfer import check_output_path, export_jsonl
 
     target = None if file == "-" else check_output_path(file, force=force)  # before connecting
     with _connect(_url_of(ctx, root, url, url_file), namespace, None) as mem:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import product
 
-from ..types import Path
+from ...types import Path
 
 __all__ = ["Expand", "Reach", "all_shortest_paths", "reach", "reverse", "shortest_path"]
 

@@ -13,7 +13,7 @@ redirects and failover are handled the same way for every command:
   slot map from any reachable node, and resend until the deadline.
 
 Resending a write is safe only because every graphmem write carries a request
-id applied at most once (see :mod:`graphmem.cluster.cypher`).
+id applied at most once (see :mod:`graphmem.backends.cluster.cypher`).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
 
-from ..errors import GraphMemError, InvalidInput, QueryError, ReadOnlyStore
+from ...errors import GraphMemError, InvalidInput, QueryError, ReadOnlyStore
 from .errors import ClusterUnavailable, NotAcknowledged
 
 __all__ = ["ClusterAddress", "Router", "parse_url", "redact_url"]

@@ -112,10 +112,10 @@ from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
-from .errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
-from .store import space
-from .store.files import store_root_of
-from .config import (
+from ..errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
+from ..store import space
+from ..store.files import store_root_of
+from ..config import (
     ENTITY_TYPE_KEY,
     MAX_CALL_BYTES,
     MAX_LINE_BYTES,
@@ -125,13 +125,13 @@ from .config import (
     MAX_RECORD_BYTES,
     RELATION_TYPE_KEY,
 )
-from .validate import check_positive_int, stored_type
-from . import bulk
-from .writes import parse_entity, parse_relation
+from ..validate import check_positive_int, stored_type
+from .. import bulk
+from ..writes import parse_entity, parse_relation
 
 if TYPE_CHECKING:
-    from .memory import Memory
-    from .types import Entity, Relation
+    from ..memory import Memory
+    from ..types import Entity, Relation
 
 __all__ = [
     "FORMATS",

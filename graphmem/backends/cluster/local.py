@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import GraphMemError, InvalidInput
+from ...errors import GraphMemError, InvalidInput
 from .errors import ClusterUnavailable
 
 __all__ = ["LocalCluster", "binaries"]

@@ -1,7 +1,7 @@
 """The ``graphmem`` command line.
 
 Each command parses its arguments, opens the store and calls the library; the
-work itself lives in :mod:`graphmem.memory`, :mod:`graphmem.transfer` and,
+work itself lives in :mod:`graphmem.memory`, :mod:`graphmem.interchange.transfer` and,
 for printing and the console, :mod:`graphmem.console`. Errors from graphmem
 print as ``error: <message>`` on stderr with exit status 1 (usage errors exit
 with 2, as click does), never as a traceback.
@@ -37,7 +37,7 @@ from graphmem.console.commands import parse_value
 from graphmem.console.script import parameter_names
 from graphmem.errors import FileAccessRefused, GraphMemError, ReadOnlyStore, StoreLocked
 from graphmem.store.engine import ENGINES
-from graphmem.transfer import FORMATS, check_input_path, check_output_path, export_jsonl, import_jsonl
+from graphmem.interchange.transfer import FORMATS, check_input_path, check_output_path, export_jsonl, import_jsonl
 
 __all__ = ["cli", "main"]
 
@@ -825,7 +825,7 @@ def _bench_runner() -> Any:
     return runner
 
 
-from graphmem.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
+from graphmem.backends.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
 
 cli.add_command(_cluster)
 

@@ -26,16 +26,16 @@ from typing import Any
 
 import numpy as np
 
-from .algorithms import paths as kernels
-from .algorithms.cache import PathCache
-from .algorithms.csr import IN, OUT, row_edges
-from .algorithms.paths import IdPath, Reach
-from .errors import InvalidInput, NotFound
-from .index.adjacency import EdgeIndex, EdgeView
-from .index.derived import DerivedState
-from .records import KEY_SEPARATOR, entity_key
-from .types import KHop, Neighbor, Path, Subgraph
-from .validate import check_direction, check_name, check_types_filter
+from ..algorithms import paths as kernels
+from ..algorithms.cache import PathCache
+from ..algorithms.csr import IN, OUT, row_edges
+from ..algorithms.paths import IdPath, Reach
+from ..errors import InvalidInput, NotFound
+from ..index.adjacency import EdgeIndex, EdgeView
+from ..index.derived import DerivedState
+from ..records import KEY_SEPARATOR, entity_key
+from ..types import KHop, Neighbor, Path, Subgraph
+from ..validate import check_direction, check_name, check_types_filter
 
 __all__ = [
     "shortest_path",

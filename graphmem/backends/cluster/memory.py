@@ -21,18 +21,18 @@ from typing import Any
 
 import numpy as np
 
-from ..embed import Embedder, entity_text, resolve_embedder
-from ..errors import GraphMemError, InvalidInput, NotFound, QueryError
-from ..store.cypher_guard import check_user_cypher
-from ..index.labels import RelationEntry
-from ..index.names import NameEntry, TypeSummary
-from ..index.text import TextEntry
-from ..store.store import Tracer
-from ..types import (
+from ...embed import Embedder, entity_text, resolve_embedder
+from ...errors import GraphMemError, InvalidInput, NotFound, QueryError
+from ...store.cypher_guard import check_user_cypher
+from ...index.labels import RelationEntry
+from ...index.names import NameEntry, TypeSummary
+from ...index.text import TextEntry
+from ...store.store import Tracer
+from ...types import (
     Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall,
     RecalledEntity, Relation, Subgraph,
 )
-from ..validate import (
+from ...validate import (
     check_direction,
     check_name,
     check_namespace,
@@ -250,7 +250,7 @@ class ClusterMemory:
     @property
     def tracer(self) -> Tracer | None:
         """Called with (statement name, parameters) before every statement; ``None`` to stop.
-        Names are those of :mod:`graphmem.cluster.cypher` in lower case; user Cypher is ``"<cypher>"``."""
+        Names are those of :mod:`graphmem.backends.cluster.cypher` in lower case; user Cypher is ``"<cypher>"``."""
         return self._trace.tracer
 
     @tracer.setter
@@ -1215,7 +1215,7 @@ def connect(url: str, *, namespace: str = "default", embedder: Any = "default", 
         As in :func:`graphmem.open`.
     deadline
         Seconds a call keeps retrying through failover before
-        :class:`~graphmem.cluster.ClusterUnavailable`.
+        :class:`~graphmem.backends.cluster.ClusterUnavailable`.
     replicas
         Replicas that must confirm each write (``WAIT``); 0 for none.
     ef_search
