@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem import memory as memory_module
+from graphmem.memory import facade as memory_module
 from graphmem.store import schema
 from graphmem.store.store import Store
 

@@ -38,7 +38,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
 import graphmem
-from graphmem import memory as memory_module
+from graphmem.memory import facade as memory_module
 from graphmem.index.vectors import HnswParams
 
 from .conftest import ENGINE

@@ -248,7 +248,7 @@ def test_reopen_after_a_bulk_load_loads_the_file_and_readds_nothing(tmp_path, op
 def test_writes_after_the_save_are_caught_up_when_the_clock_steps_back(tmp_path, open_store, monkeypatch):
     """The catch-up compares by write sequence: a write made after the save by a
     process whose wall clock is an hour behind is still re-added on reopen."""
-    import graphmem.memory as memory_module
+    import graphmem.memory.facade as memory_module
 
     with open_store(tmp_path / "s") as mem:
         x = _fill(mem, n=300)

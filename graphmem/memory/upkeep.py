@@ -15,20 +15,20 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .errors import InvalidInput, NotFound
-from .lifecycle import check_policy, eviction_order, normalize_name
-from .records import KEY_SEPARATOR, utcnow
-from .tiers import pack
-from .types import Access, Duplicate, Entity
-from .validate import check_name, check_positive_int, check_types_filter
-from .writes import fetch_rows, parse_entity, parse_relation
+from ..errors import InvalidInput, NotFound
+from ..lifecycle import check_policy, eviction_order, normalize_name
+from ..records import KEY_SEPARATOR, utcnow
+from ..tiers import pack
+from ..types import Access, Duplicate, Entity
+from ..validate import check_name, check_positive_int, check_types_filter
+from ..writes import fetch_rows, parse_entity, parse_relation
 
 if TYPE_CHECKING:
-    from .index.derived import Derived, DerivedState
-    from .index.entity_cache import EntityCache
-    from .index.vector_store import VectorStore
-    from .memory import _Shared
-    from .store.store import Store
+    from ..index.derived import Derived, DerivedState
+    from ..index.entity_cache import EntityCache
+    from ..index.vector_store import VectorStore
+    from .facade import _Shared
+    from ..store.store import Store
 
 __all__ = ["LifecycleMixin", "HOT_WINDOW"]
 

@@ -19,34 +19,34 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from . import bulk
-from .config import DEFAULT_NAMESPACE, StoreConfig
-from .embed import Embedder, resolve_embedder
-from .errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
-from .index.derived import Derived
-from .index.entity_cache import EntityCache
-from .index.labels import RelationEntry, RelationLabels
-from .index.derived import NEVER_AFTER, NEVER_BEFORE
-from .index.names import NameEntry, NameIndex, TypeSummary, summarise_types
-from .index.text import TextEntry, TextIndex
-from .index.vector_store import VectorStore, epoch_us, from_epoch_us
-from .index.derived import DerivedState
-from .records import (
+from .. import bulk
+from ..config import DEFAULT_NAMESPACE, StoreConfig
+from ..embed import Embedder, resolve_embedder
+from ..errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
+from ..index.derived import Derived
+from ..index.entity_cache import EntityCache
+from ..index.labels import RelationEntry, RelationLabels
+from ..index.derived import NEVER_AFTER, NEVER_BEFORE
+from ..index.names import NameEntry, NameIndex, TypeSummary, summarise_types
+from ..index.text import TextEntry, TextIndex
+from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
+from ..index.derived import DerivedState
+from ..records import (
     KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
-from .store import files as store_files
-from .store.engine import default_engine
-from .scan import decode_entities, decode_relations
-from .store.store import CypherResult, Store, Tracer
-from .lifecycle import DUPLICATE_MODES, AccessLog, check_policy
-from .memory_lifecycle import HOT_WINDOW, LifecycleMixin
-from .metrics import Latencies, timed
-from .tiers import unpack
-from .temporal import TimeView, TimeViews, check_time
-from .types import (
+from ..store import files as store_files
+from ..store.engine import default_engine
+from ..scan import decode_entities, decode_relations
+from ..store.store import CypherResult, Store, Tracer
+from ..lifecycle import DUPLICATE_MODES, AccessLog, check_policy
+from .upkeep import HOT_WINDOW, LifecycleMixin
+from ..metrics import Latencies, timed
+from ..tiers import unpack
+from ..temporal import TimeView, TimeViews, check_time
+from ..types import (
     Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph,
 )
-from .validate import (
+from ..validate import (
     check_call_totals,
     check_decay,
     check_direction,
@@ -60,8 +60,8 @@ from .validate import (
     check_types_filter,
     check_vector,
 )
-from .query.retrieval import near_search, rank_context, read_briefs
-from .writes import (
+from ..query.retrieval import near_search, rank_context, read_briefs
+from ..writes import (
     apply_entity_plan,
     apply_relation_plan,
     fetch_rows,
@@ -1019,7 +1019,7 @@ class Memory(LifecycleMixin):
         ``known_at`` still loads the relations held then from the store once
         (cached per time), as every time-travel read does.
         """
-        from .query import traversal
+        from ..query import traversal
 
         key = self._key(check_name(name))
         direction = check_direction(direction)
@@ -1101,7 +1101,7 @@ class Memory(LifecycleMixin):
         ...     mem.shortest_path("Ada", "Bob"), mem.shortest_path("Ada", "Bob", direction="out")
         (Path(nodes=('Ada', 'Acme', 'Bob'), relations=('WORKS_AT', 'WORKS_AT')), None)
         """
-        from .query import traversal
+        from ..query import traversal
 
         self._store.check_open()
         return traversal.shortest_path(self._graph(as_of, known_at)[0], self._namespace, source, target,
@@ -1128,7 +1128,7 @@ class Memory(LifecycleMixin):
         ...     [p.nodes for p in mem.all_shortest_paths("a", "d")]
         [('a', 'b', 'd'), ('a', 'c', 'd')]
         """
-        from .query import traversal
+        from ..query import traversal
 
         self._store.check_open()
         return traversal.all_shortest_paths(self._graph(as_of, known_at)[0], self._namespace, source, target,
@@ -1155,7 +1155,7 @@ class Memory(LifecycleMixin):
         ...     dict(mem.k_hop("b", 2).distances)
         {'b': 0, 'a': 1, 'c': 1, 'd': 2}
         """
-        from .query import traversal
+        from ..query import traversal
 
         self._store.check_open()
         return traversal.k_hop(self._graph(as_of, known_at)[0], self._namespace, name, hops, direction=direction,
@@ -1185,7 +1185,7 @@ class Memory(LifecycleMixin):
         ...     dict(g.entities), g.relations
         ({'b': 0, 'a': 1, 'c': 1}, (('a', 'R', 'b'), ('b', 'S', 'c')))
         """
-        from .query import traversal
+        from ..query import traversal
 
         self._store.check_open()
         return traversal.subgraph(self._graph(as_of, known_at)[0], self._namespace, seeds, hops, direction=direction,

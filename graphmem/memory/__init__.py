@@ -1,0 +1,12 @@
+"""The memory facade and the jobs it delegates to (DESIGN.md, "Public API").
+
+:mod:`~graphmem.memory.facade` holds :class:`Memory`, the one class users hold,
+and :func:`open_memory`; :mod:`~graphmem.memory.upkeep` its forgetting, tiers,
+deduplication and merging. The storage engine, the derived graph state and
+the query algorithms live below this package (``store/``, ``index/``,
+``query/``, ``algorithms/``); the faces (CLI, console, MCP, viewer) above it.
+"""
+
+from .facade import Memory, open_memory
+
+__all__ = ["Memory", "open_memory"]
