@@ -12,7 +12,7 @@ import json
 import math
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pyarrow as pa
@@ -321,6 +321,10 @@ def check_vector(vector: Any, dim: int | None, what: str = "embedding") -> np.nd
     return arr / np.float32(norm)
 
 
+@overload
+def check_positive_int(value: Any, what: str) -> int: ...
+@overload
+def check_positive_int(value: Any, what: str, *, allow_none: bool) -> int | None: ...
 def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
@@ -329,6 +333,10 @@ def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> in
     return value
 
 
+@overload
+def check_count(value: Any, what: str) -> int: ...
+@overload
+def check_count(value: Any, what: str, *, allow_none: bool) -> int | None: ...
 def check_count(value: Any, what: str, *, allow_none: bool = False) -> int | None:
     """``value`` if it is an int >= 0 (a hop count, a cap that may be zero); ``None`` passes with ``allow_none``.
 
@@ -343,7 +351,7 @@ def check_count(value: Any, what: str, *, allow_none: bool = False) -> int | Non
     """
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         accepted = "an int >= 0 or None" if allow_none else "an int >= 0"
         raise InvalidInput(f"{what} must be {accepted}, not {value!r}")
     return int(value)

@@ -48,18 +48,17 @@ from ..types import (
 )
 from ..validate import (
     check_call_totals,
-    check_decay,
     check_direction,
     check_name,
     check_namespace,
     check_observations,
     check_param_strings,
     check_positive_int,
-    check_rank,
     check_type,
     check_types_filter,
     check_vector,
 )
+from ..inputs import neighbors_request, recall_request, search_request
 from ..query.retrieval import near_search, rank_context, read_briefs
 from ..writes import (
     apply_entity_plan,
@@ -1021,9 +1020,8 @@ class Memory(LifecycleMixin):
         """
         from ..query import traversal
 
-        key = self._key(check_name(name))
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
+        request = neighbors_request(name, direction=direction, types=types)
+        key, direction, type_filter = self._key(request.name), request.direction, request.types
         at_now = as_of is None and known_at is None
         if at_now and type_filter is not None and not type_filter:
             return []
@@ -1241,14 +1239,10 @@ class Memory(LifecycleMixin):
         [('y', 0.8), ('x', 0.0)]
         """
         self._store.check_open()  # the index lives in memory: without this a closed memory still answered
-        k = check_positive_int(k, "k")  # type: ignore[assignment]
-        type_filter = check_types_filter(types)
-        rank = check_rank(rank)
-        decay = check_decay(decay)
-        if near is None and max_hops is not None:
-            raise InvalidInput("max_hops limits the distance from `near`: give near= too")
-        if near is None and rank == "hybrid":
-            raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
+        request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
+                                 relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
+        k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
+        direction, relation_types, rank, decay = request.direction, request.relation_types, request.rank, request.decay
         vector = self._query_vector(query)
         # Naming hits through the store costs a scan of its ids per search (30-40 ms
         # at 1M): worth it only while loading the graph would cost more (a
@@ -1343,15 +1337,10 @@ class Memory(LifecycleMixin):
             allowed = view.admit(allowed, self._derived.get().ids.next_id)
         return allowed
 
-    def _anchor_ids(self, state: Any, near: Any) -> list[int]:
-        names = [near] if isinstance(near, str) else near
-        if not isinstance(names, Iterable):
-            raise InvalidInput(f"near must be an entity name or a list of names, not {type(near).__name__}")
-        names = [check_name(n, "near") for n in names]
-        if not names:
-            raise InvalidInput("near must name at least one entity")
+    def _anchor_ids(self, state: Any, names: tuple[str, ...]) -> list[int]:
+        """The ids of ``near=``'s names (checked by :func:`~graphmem.inputs.search_request`)."""
         ids = []
-        for name in dict.fromkeys(names):
+        for name in names:
             id_ = state.ids.id_of(self._key(name))
             if id_ is None:
                 raise NotFound(f"no entity named {name!r} (given in near=)")
@@ -1387,16 +1376,11 @@ class Memory(LifecycleMixin):
         known then (the entity texts are the current ones).
         """
         self._store.check_open()  # the index lives in memory: without this a closed memory still answered
-        k = check_positive_int(k, "k")  # type: ignore[assignment]
-        check_positive_int(max_entities, "max_entities")
-        if isinstance(max_relations, bool) or not isinstance(max_relations, int) or max_relations < 0:
-            raise InvalidInput(f"max_relations must be an int >= 0, not {max_relations!r}")
-        if isinstance(hops, bool) or not isinstance(hops, int) or hops < 0:
-            raise InvalidInput(f"hops must be an int >= 0, not {hops!r}")
-        type_filter = check_types_filter(types)
-        direction = check_direction(direction)
-        check_types_filter(relation_types, "relation_types")
-        decay = check_decay(decay)
+        request = recall_request(k=k, max_entities=max_entities, max_relations=max_relations, hops=hops, types=types,
+                                 direction=direction, relation_types=relation_types, decay=decay)  # fmt: skip
+        k, max_entities, max_relations, hops = request.k, request.max_entities, request.max_relations, request.hops
+        type_filter, direction, relation_types, decay = (request.types, request.direction, request.relation_types,
+                                                         request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
         vector = self._query_vector(query)
         state, view = self._graph(as_of, known_at)

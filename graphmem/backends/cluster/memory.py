@@ -25,6 +25,7 @@ from ...embed import Embedder, entity_text, resolve_embedder
 from ...errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ...store.cypher_guard import check_user_cypher
 from ...index.labels import RelationEntry
+from ...inputs import anchor_names, neighbors_request, recall_request, search_request
 from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
@@ -38,10 +39,8 @@ from ...validate import (
     check_namespace,
     check_observations,
     check_count,
-    check_decay,
     check_positive_int,
     check_properties,
-    check_rank,
     check_text,
     check_type,
     check_types_filter,
@@ -595,9 +594,8 @@ class ClusterMemory:
                   known_at: datetime | None = None) -> list[Neighbor]:  # fmt: skip
         """The entities one relation away from ``name``, sorted by name, type, direction."""
         _now_only(as_of, known_at)
-        name = check_name(name)
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
+        request = neighbors_request(name, direction=direction, types=types)
+        name, direction, type_filter = request.name, request.direction, request.types
         self._check_open()
         if type_filter is not None and not type_filter:
             return []
@@ -705,7 +703,7 @@ class ClusterMemory:
         type_filter = check_types_filter(types)
         check_positive_int(max_entities, "max_entities", allow_none=True)
         check_count(max_relations, "max_relations", allow_none=True)
-        names = _anchor_names(seeds)
+        names = list(anchor_names(seeds, "seeds"))
         self._check_open()
         self._require(names, " (given as a seed)")
         if type_filter is not None and not type_filter:
@@ -749,33 +747,25 @@ class ClusterMemory:
         ``rank="hybrid"`` scores ``similarity * decay ** hops``.
         """
         _now_only(as_of, known_at)
-        k = check_positive_int(k, "k")  # type: ignore[assignment]
-        type_filter = check_types_filter(types)
-        rank = check_rank(rank)
-        decay = check_decay(decay)
-        if near is None and max_hops is not None:
-            raise InvalidInput("max_hops limits the distance from `near`: give near= too")
-        if near is None and rank == "hybrid":
-            raise InvalidInput('rank="hybrid" weighs the distance from `near`: give near= too')
+        request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
+                                 relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
         vector = self._query_vector(query)
         self._check_open()
-        if type_filter is not None and not type_filter:
+        if request.types is not None and not request.types:
             return []
-        if near is None:
-            return [Hit(name, score) for name, _, score in self._knn(vector, k, type_filter)]
-        anchors = _anchor_names(near)
+        if request.near is None:
+            return [Hit(name, score) for name, _, score in self._knn(vector, request.k, request.types)]
+        anchors = list(request.near)
         self._require(anchors, " (given in near=)")
-        if max_hops is not None:
-            max_hops = check_positive_int(max_hops, "max_hops") if max_hops != 0 else 0
-        found = traverse.reach(self._expand(check_types_filter(relation_types, "relation_types")), anchors,
-                               direction=check_direction(direction), max_hops=max_hops)  # fmt: skip
+        found = traverse.reach(self._expand(request.relation_types), anchors, direction=request.direction,
+                               max_hops=request.max_hops)  # fmt: skip
         scored = []
-        for name, id_, sim in self._score(list(found.dist), vector, type_filter):
+        for name, id_, sim in self._score(list(found.dist), vector, request.types):
             hops = found.dist[name]
-            score = sim * decay**hops if rank == "hybrid" else sim
+            score = sim * request.decay**hops if request.rank == "hybrid" else sim
             scored.append((-score, id_, name, hops))
         scored.sort()
-        return [Hit(name, -neg, hops, found.path_to(name)) for neg, _, name, hops in scored[:k]]
+        return [Hit(name, -neg, hops, found.path_to(name)) for neg, _, name, hops in scored[: request.k]]
 
     def _score(self, names: list[str], vector: np.ndarray, types: tuple[str, ...] | None) -> list[tuple[str, int, float]]:
         out: list[tuple[str, int, float]] = []
@@ -808,14 +798,11 @@ class ClusterMemory:
         (an entity without a vector inherits its seed's similarity); the best
         ``max_entities`` with the ``max_relations`` strongest relations among them."""
         _now_only(as_of, known_at)
-        k = check_positive_int(k, "k")  # type: ignore[assignment]
-        check_positive_int(max_entities, "max_entities")
-        check_count(max_relations, "max_relations")
-        check_count(hops, "hops")
-        type_filter = check_types_filter(types)
-        direction = check_direction(direction)
-        rel_filter = check_types_filter(relation_types, "relation_types")
-        decay = check_decay(decay)
+        request = recall_request(k=k, max_entities=max_entities, max_relations=max_relations, hops=hops, types=types,
+                                 direction=direction, relation_types=relation_types, decay=decay)  # fmt: skip
+        k, max_entities, max_relations, hops = request.k, request.max_entities, request.max_relations, request.hops
+        type_filter, direction, rel_filter, decay = (request.types, request.direction, request.relation_types,
+                                                     request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
         vector = self._query_vector(query)
         self._check_open()
@@ -1114,16 +1101,6 @@ def _now_only(as_of: Any, known_at: Any) -> None:
 
 def _types(types: tuple[str, ...] | None) -> list[str] | None:
     return None if types is None else list(types)
-
-
-def _anchor_names(near: Any) -> list[str]:
-    names = [near] if isinstance(near, str) else near
-    if not isinstance(names, Iterable):
-        raise InvalidInput(f"near must be an entity name or a list of names, not {type(near).__name__}")
-    names = list(dict.fromkeys(check_name(n, "near") for n in names))
-    if not names:
-        raise InvalidInput("near must name at least one entity")
-    return names
 
 
 def _drop_unkept(record: Mapping[str, Any], where: str) -> Mapping[str, Any]:
