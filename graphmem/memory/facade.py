@@ -1034,6 +1034,26 @@ class Memory(LifecycleMixin):
             raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
         return traversal.neighbors(graph, id_, direction, type_filter, view=view)
 
+    def _neighbors_bounded(self, name: str, *, limit: int, as_of: datetime | None = None) -> tuple[list[Neighbor], int]:
+        """At most ``limit`` of :meth:`neighbors` (both directions, all types, at ``as_of``) and
+        how many there are, naming only the kept ones (:func:`graphmem.query.traversal.neighbors_bounded`:
+        which ones is the relation index's order).
+
+        For the viewer, whose every request must stay bounded at a hub; not in
+        :class:`~graphmem.api.MemoryAPI` (the cluster backend has no such index).
+        """
+        from ..query import traversal
+
+        key = self._key(check_name(name))
+        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        self._store.check_open()
+        graph, _ = self._graph(as_of, None)
+        view = graph.edges.view  # before the name: see graphmem.query.traversal
+        id_ = graph.ids.id_of(key)
+        if id_ is None:
+            raise NotFound(f"no entity named {name!r}" if as_of is None else f"no entity named {name!r} at that time")
+        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit, view=view)
+
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
         """``neighbors`` at now through the store's Cypher (the former implementation).
