@@ -955,8 +955,18 @@ class Memory(LifecycleMixin):
             if limit is None:
                 rows = self._store.execute("relation_history", {"key": key})
             else:
-                rows = (self._store.execute("relation_history_out_recent", {"key": key, "limit": limit})
-                        + self._store.execute("relation_history_in_recent", {"key": key, "limit": limit}))
+                # Two steps per side: the limit-th newest write time from the relation's own
+                # columns, then the rows from that time on (the only ones whose other end is
+                # read): a hub's full ORDER BY read every neighbour's name (1.3 s at a 24k hub).
+                # What is left is O(limit + the relations written together with the cut's one).
+                params = {"key": key, "limit": limit}
+                rows = []
+                cut = self._store.execute("relation_history_out_cutoff", params)
+                if cut:
+                    rows += self._store.execute("relation_history_out_recent", {**params, "since": cut[-1][0]})
+                cut = self._store.execute("relation_history_in_cutoff", params)
+                if cut:
+                    rows += self._store.execute("relation_history_in_recent", {**params, "since": cut[-1][0]})
             relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in rows]
         if row is None and not versions:
             raise NotFound(f"no entity named {name!r}, current or past")
