@@ -1055,7 +1055,7 @@ class Memory(LifecycleMixin):
         from ..query import traversal
 
         key = self._key(check_name(name))
-        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        limit = check_positive_int(limit, "limit")
         self._store.check_open()
         graph, _ = self._graph(as_of, None)
         view = graph.edges.view  # before the name: see graphmem.query.traversal
