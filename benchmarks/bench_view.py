@@ -23,7 +23,9 @@ is the cached answer while the store is unchanged. Per request, what one open
 loaded is taken over by the next while the store's files are unchanged
 (``graphmem.open(..., reuse=)``), so the timed calls after it pay for the
 open and their answer. The first meaning search of a mode loads the vector
-index (in the warm-up calls, not timed).
+index (in the warm-up calls, not timed). ``neighbors_hub`` and ``entity_hub``
+ask about the entity with the most relations (24,232 at 1M ``powerlaw``): the
+random picks have degree ~6, and a hub's answer must stay bounded too.
 
 Run::
 
@@ -81,7 +83,7 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float]:
 
 
 def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], pairs: list[tuple[str, str]],
-             relations: list[tuple[str, str, str]]) -> dict[str, tuple[float, float]]:  # fmt: skip
+             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, float]]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
     out: dict[str, tuple[float, float]] = {}
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
@@ -101,6 +103,10 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             "entity": lambda i: get("entity", name=picks[i]),
             "neighbors": lambda i: get("neighbors", name=picks[i], limit=25),
             "neighbors_as_of": lambda i: get("neighbors", name=picks[i], limit=25, as_of=as_of),
+            # The largest hub (what a click on the most connected entity costs: the random picks above
+            # are mostly of degree ~6, and a hub's answer must stay bounded too).
+            "neighbors_hub": lambda i: get("neighbors", name=hub, limit=25),
+            "entity_hub": lambda i: get("entity", name=hub),
             "relation": lambda i: get("relation", source=relations[i][0], type=relations[i][1],
                                       target=relations[i][2]),
             "paths": lambda i: get("paths", source=pairs[i][0], target=pairs[i][1], limit=5),
@@ -146,11 +152,15 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
         picks = [graph.name(int(i)) for i in rng.integers(0, size, reps + 10)]
         pairs = [(graph.name(int(a)), graph.name(int(b))) for a, b in rng.integers(0, size, (reps + 10, 2))]
         relations = [graph.relation_records(int(i), int(i) + 1)[0] for i in rng.integers(0, graph.m, reps + 10)]
-        out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps}
+        degree = np.bincount(np.concatenate([graph.src, graph.dst]), minlength=size)
+        hub = graph.name(int(degree.argmax()))
+        print(f"hub {hub!r}: {int(degree.max()):,} relations", flush=True)
+        out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps,
+                               "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
             hold = 0.0 if mode == "per_request" else 3600.0
             print(f" {mode} (hold={hold:g} s)", flush=True)
-            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations)
+            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub)
         return out
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -90,6 +90,23 @@ def _apply(spaces, op, now: datetime) -> None:
         pass  # a relation to a missing entity, or valid_to not after valid_from: nothing written
 
 
+def _check_bounded(space, name: str, as_of: datetime | None = None) -> None:
+    """``_neighbors_bounded`` (the viewer's bounded expand) against the full answer: its count is
+    the full answer's length, what it keeps is a sorted part of it, and a larger limit keeps more."""
+    full = _answer(lambda: space.neighbors(name, as_of=as_of))
+    smaller: list = []
+    for limit in (1, 2, 3, 100):
+        try:
+            kept, total = space._neighbors_bounded(name, limit=limit, as_of=as_of)
+        except NotFound:
+            assert full is NotFound
+            return
+        rows = [(n.name, n.type, n.direction) for n in kept]
+        assert total == len(full) and len(rows) == min(limit, total) and rows == sorted(rows)
+        assert not set(rows) - set(full) and not set(smaller) - set(rows)
+        smaller = rows
+
+
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=st.lists(_op, min_size=1, max_size=12))
 def test_neighbors_equals_the_store_after_random_histories(open_store, ops):
@@ -104,6 +121,7 @@ def test_neighbors_equals_the_store_after_random_histories(open_store, ops):
             for name in NAMES:
                 # Read-your-writes: the write just made is in the answer.
                 assert _answer(lambda: space.neighbors(name)) == _answer(lambda: space._neighbors_cypher(name))
+                _check_bounded(space, name)
     time.sleep(0.002)
     known = datetime.now(UTC)
     for space in spaces.values():
@@ -118,6 +136,8 @@ def test_neighbors_equals_the_store_after_random_histories(open_store, ops):
                         at = now + days * DAY
                         assert _answer(lambda: space.neighbors(name, direction=direction, types=types, as_of=at)) \
                             == _from_iter(facts, name, direction, types, at)
+            for days in (-1.5, 0.5, 1.5):
+                _check_bounded(space, name, now + days * DAY)
             # A past known_at (after the last write) reads the store's history: the same graph.
             assert _answer(lambda: space.neighbors(name, known_at=known)) == _answer(lambda: space.neighbors(name))
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from graphmem.algorithms import paths as kernels
 from graphmem.algorithms.cache import PathCache
-from graphmem.algorithms.csr import IN, OUT, from_edges, has_edges, merge_delta, row_edges, sorted_unique
+from graphmem.algorithms.csr import IN, OUT, from_edges, has_edges, merge_delta, row_arrays, row_edges, sorted_unique
 from graphmem.index import adjacency
 from graphmem.index.adjacency import EdgeIndex
 
@@ -197,6 +197,11 @@ def test_index_views_agree_with_the_model(g):
     for node in range(n):  # both halves of the merged rows hold every edge
         assert row_edges(merged, node, OUT) == sorted((d, c) for s, c, d in model if s == node)
         assert row_edges(merged, node, IN) == sorted((s, c) for s, c, d in model if d == node)
+        for adj in (view.adj, merged):  # the arrays form, over the delta (view.adj) and without one
+            for side, want in ((OUT, [(d, c) for s, c, d in model if s == node]),
+                               (IN, [(s, c) for s, c, d in model if d == node])):
+                nbrs, types = row_arrays(adj, node, side)
+                assert list(zip(nbrs.tolist(), types.tolist())) == sorted(want)
     assert _current(index) == model
     members = {name: set(ids.tolist()) for name, ids in index.type_members().items()}
     want: dict[str, set[int]] = {}

@@ -112,6 +112,10 @@ def test_neighbours_are_bounded_and_say_how_many_exist(live):
     assert {(n["name"], n["relation"], n["direction"], n["type"]) for n in everything["neighbors"]} >= {
         ("Bob", "KNOWS", "out", "Person"), ("Acme", "WORKS_AT", "out", "Company"), ("fan07", "FOLLOWS", "in", "Fan")}
     assert not everything["truncated"]
+    # The few shown at a hub are part of the whole, sorted, and a larger expand keeps them.
+    rows = [(n["name"], n["relation"], n["direction"]) for n in found["neighbors"]]
+    all_rows = [(n["name"], n["relation"], n["direction"]) for n in everything["neighbors"]]
+    assert rows == sorted(rows) and set(rows) <= set(all_rows) and len(all_rows) == found["total"]
 
 
 def test_as_of_shows_the_graph_as_it_was(live):
@@ -123,6 +127,7 @@ def test_as_of_shows_the_graph_as_it_was(live):
     assert "OldCo" not in {n["name"] for n in now["neighbors"]}
     _, then = live[1].api("neighbors", name="Ada", limit=200, as_of="2012-01-01T00:00:00Z")
     assert "OldCo" in {n["name"] for n in then["neighbors"]} and "Acme" not in {n["name"] for n in then["neighbors"]}
+    assert {n["name"]: n["type"] for n in then["neighbors"]}["OldCo"] == "Company" and then["type"] == "Person"
     _, path = live[1].api("paths", source="Bob", target="Acme", as_of="2019-06-01T00:00:00Z")
     assert path["paths"] == []
 
@@ -293,10 +298,13 @@ def test_reads_from_memory_need_no_open_while_the_store_is_unchanged(tmp_path, e
         source = server.open_memory
         assert client.api("overview")[0] == 200 and client.api("search", q="ad")[0] == 200  # load, once
         opens = source.opens
+        as_of = "2012-01-01T00:00:00Z"  # a time view is built from memory too (types: current, see api._types)
         for endpoint, params in (("neighbors", {"name": "Ada"}), ("search", {"q": "bo"}), ("type", {"type": "Person"}),
-                                 ("paths", {"source": "Ada", "target": "Bob"})):  # fmt: skip
+                                 ("paths", {"source": "Ada", "target": "Bob"}),
+                                 ("neighbors", {"name": "Ada", "as_of": as_of}),
+                                 ("paths", {"source": "Ada", "target": "OldCo", "as_of": as_of})):  # fmt: skip
             assert client.api(endpoint, **params)[0] == 200, endpoint
-        assert source.opens == opens and source.detached_answers >= 4 and not source.is_open
+        assert source.opens == opens and source.detached_answers >= 6 and not source.is_open
         assert client.api("entity", name="Ada")[0] == 200 and source.opens == opens + 1  # the store has the text
         with graphmem.open(path, engine=engine, embedder=None) as agent:
             assert client.api("neighbors", name="Ada")[0] == 200  # held by the agent, not yet written: still right
@@ -304,7 +312,8 @@ def test_reads_from_memory_need_no_open_while_the_store_is_unchanged(tmp_path, e
             agent.add_relation("Ada", "KNOWS", "Carol")
             status, body = client.api("neighbors", name="Ada")  # written: the viewer must read the store, busy
             assert (status, body["error"]["type"]) == (503, "store_busy")
-        names = [n["name"] for n in client.api("neighbors", name="Ada")[1]["neighbors"]]
+        # All of them: a hub's first 25 are its oldest neighbours, and Carol is the newest.
+        names = [n["name"] for n in client.api("neighbors", name="Ada", limit=LIMITS.expand_max)[1]["neighbors"]]
         assert "Carol" in names and source.opens == opens + 2
 
 

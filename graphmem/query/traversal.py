@@ -28,7 +28,7 @@ import numpy as np
 
 from ..algorithms import paths as kernels
 from ..algorithms.cache import PathCache
-from ..algorithms.csr import IN, OUT, row_edges
+from ..algorithms.csr import IN, OUT, row_arrays, row_edges
 from ..algorithms.paths import IdPath, Reach
 from ..errors import InvalidInput, NotFound
 from ..index.adjacency import EdgeIndex, EdgeView
@@ -42,6 +42,7 @@ __all__ = [
     "all_shortest_paths",
     "k_hop",
     "neighbors",
+    "neighbors_bounded",
     "subgraph",
     "reach",
     "to_path",
@@ -320,6 +321,57 @@ def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str
             rows.append((key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], label))  # type: ignore[union-attr]
     rows.sort()
     return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
+
+
+def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None, *, limit: int,
+                      view: EdgeView | None = None) -> tuple[list[Neighbor], int]:  # fmt: skip
+    """At most ``limit`` neighbours of entity ``id_`` and how many there are, naming only those kept.
+
+    :func:`neighbors` names every neighbour and sorts them by name: a hub of
+    24k relations (the largest of the 1M-entity benchmark graph) costs a
+    Python tuple, a key lookup and a string split per relation before any cut.
+    Here the row is read as arrays (:func:`~graphmem.algorithms.csr.row_arrays`),
+    filtered and counted in NumPy, and only the kept ``limit`` are named, so
+    the Python work is O(limit) whatever the degree. Which ones are kept is
+    the relation index's order, not the names': the smallest
+    (neighbour id, relation type, direction), i.e. the oldest entities first,
+    a stable choice (a larger ``limit`` keeps a superset). The kept ones come
+    back sorted as :func:`neighbors` sorts, and the count is what
+    ``len(neighbors(...))`` would be (one row per relation).
+    """
+    edges = state.edges
+    adj = (edges.view if view is None else view).adj
+    type_names = edges.type_names
+    codes = None
+    if types is not None:
+        codes = np.array(sorted({c for c in map(edges.code_of, types) if c is not None}), np.int32)
+        if not codes.size:
+            return [], 0
+    total = 0
+    parts = []
+    for side, label in ((OUT, 0), (IN, 1)):
+        if direction != "both" and direction != ("out", "in")[label]:
+            continue
+        nbrs, kinds = row_arrays(adj, id_, side)
+        if codes is not None:
+            keep = np.isin(kinds, codes)
+            nbrs, kinds = nbrs[keep], kinds[keep]
+        total += int(nbrs.size)
+        # Each side is sorted by (neighbour, type): its first `limit` hold every kept row of that side.
+        parts.append((nbrs[:limit], kinds[:limit], np.full(min(limit, nbrs.size), label, np.int8)))
+    if not parts:
+        return [], 0
+    nbrs = np.concatenate([p[0] for p in parts])
+    kinds = np.concatenate([p[1] for p in parts])
+    sides = np.concatenate([p[2] for p in parts])
+    order = np.lexsort((sides, kinds, nbrs))[:limit]
+    key_ever = state.ids.key_ever
+    rows = [
+        (key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], ("out", "in")[side])  # type: ignore[union-attr]
+        for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
+    ]
+    rows.sort()
+    return [Neighbor(n, t, d) for n, t, d in rows], total  # type: ignore[arg-type]
 
 
 def subgraph(

@@ -158,12 +158,16 @@ def _store(mem: Memory) -> Any:
     return mem._store
 
 
-def _types(mem: Memory, names: list[str], at: datetime | None) -> list[str | None]:
-    """The type of each entity (at ``at``): now from memory in one call, at a past time
-    one read each (an entity's type may have changed since)."""
-    if at is None:
-        return mem.types_of(names)
-    return [None if (e := mem.get_entity(name, as_of=at)) is None else e.type for name in names]
+def _types(mem: Memory, names: list[str]) -> list[str | None]:
+    """The type of each entity, from memory in one call (no store read), at any ``as_of``.
+
+    An ``as_of`` read (world time, known now) sees the current entities whose
+    validity covers ``as_of`` (:mod:`graphmem.temporal`), and the type of such
+    an entity then is its current type: every name a view answer shows comes
+    from that graph, so its current type is right. (Reading each entity at
+    ``as_of`` instead opened the store and cost one read per neighbour.)
+    """
+    return mem.types_of(names)
 
 
 # -- endpoints ------------------------------------------------------------------------------
@@ -276,15 +280,20 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
 
 
 def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
-    """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist."""
-    found = mem.neighbors(name, as_of=as_of)
-    shown = found[:limit]
-    kind, *kinds = _types(mem, [name] + [n.name for n in shown], as_of)
+    """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist.
+
+    Bounded at a hub: only the shown neighbours are named and typed, the rest
+    are counted (:meth:`Memory._neighbors_bounded`; which ones are shown is
+    the relation index's order, the oldest entities first), so the cost does
+    not grow with the degree beyond a count in NumPy.
+    """
+    shown, total = mem._neighbors_bounded(name, limit=limit, as_of=as_of)
+    kind, *kinds = _types(mem, [name] + [n.name for n in shown])
     return {
         "name": name,
         "type": kind,
-        "total": len(found),
-        "truncated": len(found) > limit,
+        "total": total,
+        "truncated": total > len(shown),
         "neighbors": [
             {"name": n.name, "relation": n.type, "direction": n.direction, "type": t}
             for n, t in zip(shown, kinds)
@@ -310,7 +319,7 @@ def paths(mem: Memory, *, source: str, target: str, limit: int, max_hops: int,
         "source": source,
         "target": target,
         "paths": [{"nodes": list(path.nodes), "relations": list(path.relations)} for path in shown],
-        "types": dict(zip(names, _types(mem, names, as_of))),
+        "types": dict(zip(names, _types(mem, names))),
         "truncated": len(found) > limit,
     }
 
