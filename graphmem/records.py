@@ -22,6 +22,8 @@ from .types import Entity, Relation
 __all__ = [
     "KEY_SEPARATOR",
     "entity_key",
+    "key_name",
+    "split_key",
     "quantize",
     "dequantize",
     "blob_literal",
@@ -64,6 +66,29 @@ def entity_key(namespace: str, name: str) -> str:
     'default\\x1fAlice'
     """
     return f"{namespace}{KEY_SEPARATOR}{name}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    """The namespace and the name of an entity's primary key (the inverse of :func:`entity_key`).
+
+    Examples
+    --------
+    >>> split_key(entity_key("default", "Alice"))
+    ('default', 'Alice')
+    """
+    namespace, name = key.split(KEY_SEPARATOR, 1)
+    return namespace, name
+
+
+def key_name(key: str) -> str:
+    """The entity name in a primary key, without its namespace.
+
+    Examples
+    --------
+    >>> key_name(entity_key("work", "Alice"))
+    'Alice'
+    """
+    return key.split(KEY_SEPARATOR, 1)[1]
 
 
 def utcnow() -> datetime:

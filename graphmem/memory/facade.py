@@ -32,7 +32,7 @@ from ..index.text import TextEntry, TextIndex
 from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
 from ..index.derived import DerivedState
 from ..records import (
-    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
+    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, key_name, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
 from ..store import files as store_files
 from ..store.engine import default_engine
@@ -1314,7 +1314,7 @@ class Memory(LifecycleMixin):
                 key = state.ids.key_of(id_)
                 if key is not None:
                     keys.append(key)
-                    hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+                    hits.append(Hit(name=key_name(key), score=float(score)))
             if len(hits) >= k or len(ids) < fetch:
                 break
             fetch += 2 * (fetch - len(hits))
@@ -1346,7 +1346,7 @@ class Memory(LifecycleMixin):
                 key = found.get(id_)
                 if key is not None:
                     keys.append(key)
-                    hits.append(Hit(name=key.split(KEY_SEPARATOR, 1)[1], score=float(score)))
+                    hits.append(Hit(name=key_name(key), score=float(score)))
             if len(hits) >= k or len(ids) < fetch:
                 break
             if fetch >= _UNLOADED_SEARCH_MAX:
@@ -1645,8 +1645,8 @@ class Memory(LifecycleMixin):
         for s, c, d in rows.tolist():
             source, target = key_ever(s), key_ever(d)
             stored = type_names[c]
-            out.append(RelationEntry(source.split(KEY_SEPARATOR, 1)[1], shown(s, stored, d),
-                                     target.split(KEY_SEPARATOR, 1)[1], stored))  # fmt: skip
+            out.append(RelationEntry(key_name(source), shown(s, stored, d),
+                                     key_name(target), stored))  # fmt: skip
         return out
 
     def _relation_labels(self) -> RelationLabels:

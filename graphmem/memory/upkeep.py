@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import check_policy, eviction_order, normalize_name
-from ..records import KEY_SEPARATOR, utcnow
+from ..records import key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate, Entity
 from ..validate import check_name, check_positive_int, check_types_filter
@@ -108,7 +108,7 @@ class LifecycleMixin:
             self._cache.written(dropped=victims)
 
         tx.after_commit(bookkeeping)
-        return [key.split(KEY_SEPARATOR, 1)[1] for key in victims]
+        return [key_name(key) for key in victims]
 
     def access(self, name: str) -> Access:
         """How often and when ``name`` was read, and its tier (reads not yet flushed included)."""
@@ -176,7 +176,7 @@ class LifecycleMixin:
                 continue
             norm = normalize_name(item.name)
             existing = index.get((self._namespace, norm))
-            existing_name = existing.split(KEY_SEPARATOR, 1)[1] if existing is not None else seen.get(norm)
+            existing_name = key_name(existing) if existing is not None else seen.get(norm)
             if existing_name is None or existing_name == item.name:
                 seen.setdefault(norm, item.name)
                 out.append(item)
@@ -237,7 +237,7 @@ class LifecycleMixin:
     @staticmethod
     def _name_of(state: DerivedState, id_: int) -> str | None:
         key = state.ids.key_of(id_)
-        return None if key is None else key.split(KEY_SEPARATOR, 1)[1]
+        return None if key is None else key_name(key)
 
     def merge(self, keep: str, other: str) -> Entity:
         """Merge entity ``other`` into ``keep``, in one transaction, and return ``keep`` as stored.
