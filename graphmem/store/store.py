@@ -301,7 +301,7 @@ class Store:
         try:
             self._db = self._open_database()
             self._write_conn = self._connect()
-            if self.path is not None and not read_only:
+            if self.path is not None and self._ballast is not None:  # a writable store on disk
                 # Measured: a checkpoint at close on a full disk made kuzu spin
                 # forever in rollbackCheckpoint; close() checkpoints itself when there is room.
                 self._run(self._write_conn, "setting_no_checkpoint_on_close",
@@ -630,7 +630,8 @@ class Store:
              *, prepare: bool = False) -> list[list[Any]]:
         result = self._execute_raw(conn, name, text, params, prepare=prepare)
         try:
-            return result.get_all()
+            rows: list[list[Any]] = result.get_all()
+            return rows
         except UnicodeDecodeError as exc:
             raise self._not_utf8(exc) from None
         finally:
