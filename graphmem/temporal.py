@@ -31,7 +31,7 @@ it may see by their current vectors, and entities expired since have none.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -244,7 +244,7 @@ class TimeViews:
         key = ("now" if as_of is None else "as_of", id(state), state.generation, None if as_of is None else at)
         return self._cached(key, as_of is None, now_us, lambda: current_view(state, at))
 
-    def _cached(self, key: Any, follows_clock: bool, now_us: int, build: Any) -> TimeView:
+    def _cached(self, key: Any, follows_clock: bool, now_us: int, build: Callable[[], TimeView]) -> TimeView:
         """``follows_clock``: a view for "now", stale once the clock passes its ``expires``."""
         with self._lock:
             view = self._views.get(key)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sized
 from typing import Any, overload
 
 import numpy as np
@@ -167,10 +167,10 @@ def check_observations(observations: Any) -> tuple[str, ...] | None:
         return None
     if isinstance(observations, (str, bytes)) or not isinstance(observations, Iterable):
         raise InvalidInput(f"observations must be a list of str, not {type(observations).__name__}")
-    if hasattr(observations, "__len__") and len(observations) > MAX_OBSERVATIONS:
+    if isinstance(observations, Sized) and len(observations) > MAX_OBSERVATIONS:
         raise InvalidInput(f"an entity holds at most {MAX_OBSERVATIONS:,} observations; "
                            f"{len(observations):,} were given")  # fmt: skip
-    checked = []
+    checked: list[str] = []
     for observation in observations:
         if len(checked) == MAX_OBSERVATIONS:
             raise InvalidInput(f"an entity holds at most {MAX_OBSERVATIONS:,} observations; more were given")

@@ -23,8 +23,12 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .memory import Memory
 
 __all__ = ["warm", "compiled_signatures", "compile_sources", "main"]
 
@@ -54,7 +58,7 @@ def _workload(path: Path) -> None:
         _queries(mem, vectors)
 
 
-def _queries(mem, vectors: np.ndarray) -> None:
+def _queries(mem: Memory, vectors: np.ndarray) -> None:
     for direction in ("both", "out", "in"):
         mem.shortest_path("e0", "e41", direction=direction)
         mem.shortest_path("e2", "e13", types=["R"], direction=direction, max_hops=6)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -228,8 +228,8 @@ def fetch_rows(
             if rows:
                 found[key] = entity_from_db(key, rows[0])
     else:
-        for row in store.execute("entity_get_many", {"keys": missing}):
-            record = entity_from_db("", row)
+        for db_row in store.execute("entity_get_many", {"keys": missing}):
+            record = entity_from_db("", db_row)
             record.key = entity_key(record.namespace, record.name)
             found[record.key] = record
     if remember:
@@ -471,15 +471,19 @@ def upsert_relations(
     relations of the same type (one statement per such record).
     """
     ids = state.ids
-    missing = sorted({n for item in items for n in (item.source, item.target) if entity_key(namespace, n) not in ids})
+    # Each endpoint's id, looked up once per name; every one must exist.
+    found = {n: ids.id_of(entity_key(namespace, n)) for item in items for n in (item.source, item.target)}
+    missing = sorted(n for n, id_ in found.items() if id_ is None)
     if missing:
         shown = ", ".join(repr(n) for n in missing[:5]) + (" ..." if len(missing) > 5 else "")
         raise NotFound(f"relation endpoint(s) not found: {shown} ({len(missing)} missing); nothing was written")
+    id_of = {n: id_ for n, id_ in found.items() if id_ is not None}
+    key_of = {id_: entity_key(namespace, n) for n, id_ in id_of.items()}.__getitem__
 
     merged: dict[tuple[int, str, int], RelationInput] = {}
     for item in items:
-        triple = (ids.id_of(entity_key(namespace, item.source)), item.type, ids.id_of(entity_key(namespace, item.target)))
-        merged[triple] = _combine(merged.get(triple), item)  # type: ignore[index]
+        triple = (id_of[item.source], item.type, id_of[item.target])
+        merged[triple] = _combine(merged.get(triple), item)
     triples = list(merged)
     edges = state.edges
     src = np.fromiter((t[0] for t in triples), np.int64, len(triples))
@@ -487,7 +491,6 @@ def upsert_relations(
     codes = np.array([edges.code_of(t[1]) if edges.code_of(t[1]) is not None else -1 for t in triples], np.int32)
     exists = edges.contains_many(src, codes, dst)
 
-    key_of = ids.key_of
     retired: list[tuple[int, str, int]] = []
     for triple, item in merged.items():
         if item.replaces:
@@ -542,9 +545,9 @@ def upsert_relations(
             )
     for t in new:
         bounds[t] = (merged[t].valid_from, merged[t].valid_to)
-    properties = {t: version[0] for t, version in zip(changed, versions)}
-    properties.update((t, _json(merged[t].properties or {})) for t in new)
-    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new], retired, bounds, properties)
+    stored = {t: version[0] for t, version in zip(changed, versions)}
+    stored.update((t, _json(merged[t].properties or {})) for t in new)
+    return RelationPlan([(t[0], 0, t[2]) for t in new], [t[1] for t in new], retired, bounds, stored)
 
 
 REWRITE_JOIN_MIN = 64
@@ -606,7 +609,7 @@ def _unchanged(version: Version, old_props: str | None, old_from: datetime | Non
                                                                 old_from, old_to)
 
 
-def _rewrite_one(store: Store, item: RelationInput, triple: tuple[int, str, int], key_of: Any,
+def _rewrite_one(store: Store, item: RelationInput, triple: tuple[int, str, int], key_of: Callable[[int], str],
                  now: datetime) -> Version | None:
     """Retire one current relation (two keyed statements) and return its new
     version; ``None`` (nothing written) when the new version equals it."""
@@ -620,7 +623,7 @@ def _rewrite_one(store: Store, item: RelationInput, triple: tuple[int, str, int]
 
 
 def _rewrite_validity(store: Store, state: DerivedState, item: RelationInput, triple: tuple[int, str, int],
-                      key_of: Any, now: datetime) -> Version:
+                      key_of: Callable[[int], str], now: datetime) -> Version:
     """Re-write one current relation's validity in one statement (``relation_rewrite``):
     the old validity comes from the bounds in memory, which writes keep exact."""
     old_from, old_to = _old_validity(state, triple)
@@ -635,7 +638,7 @@ def _from_us(us: int, open_end: int) -> datetime | None:
 
 
 def _rewrite_batch(store: Store, merged: Mapping[tuple[int, str, int], RelationInput],
-                   changed: Sequence[tuple[int, str, int]], key_of: Any,
+                   changed: Sequence[tuple[int, str, int]], key_of: Callable[[int], str],
                    now: datetime) -> tuple[list[tuple[int, str, int]], list[Version]]:
     """Retire the current versions of ``changed`` in one statement over an Arrow
     table; return those that really change with their new versions, in order

@@ -155,7 +155,8 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file():
 
     source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
     used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|iter_arrow_by_id|_id_windows|load_query)\(\s*["']([a-z_]+)["']""", source))
-    used |= set(re.findall(r""":\s*"((?:neighbors)_[a-z_]+)\"""", source))  # the direction -> query tables
+    # the tables direction -> query (neighbors) and table -> query (the console's catalog)
+    used |= set(re.findall(r""":\s*"((?:neighbors|catalog)_[a-z_]+)\"""", source))
     files = set(query_names())
     assert used - files == set(), "names used in code without a queries/ file"
     assert files - used == set(), "queries/ files no code uses"

@@ -98,7 +98,12 @@ class Adjacency(NamedTuple):
         return int(sum(a.nbytes for a in self))
 
 
-def _empty_delta() -> tuple[np.ndarray, ...]:
+# The eight delta arrays of an Adjacency, in field order (a fixed length, so a
+# type checker can count them where they are passed with *).
+_Delta = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def _empty_delta() -> _Delta:
     k, t = np.empty(0, np.int64), np.empty(0, np.int32)
     return k, t, k, t, k, t, k, t
 

@@ -151,7 +151,7 @@ class Reach:
         ([0, 3, 3, 4], [0, 1, 2, 0], [-1, 5, 6, -1], [True, True])
         """
         at = self.positions(nodes)
-        return _trace(self.parents, self.codes, self.along, self.nodes, at)  # type: ignore[no-any-return]
+        return _trace(self.parents, self.codes, self.along, self.nodes, at)
 
     def path_to(self, node: int) -> IdPath | None:
         """A shortest path from a seed to ``node`` (``None`` if not reached)."""
@@ -186,6 +186,12 @@ class Workspace:
     """
 
     __slots__ = ("size", "stamp", "buf", "marks", "q_f", "q_b", "p_f", "p_b", "e_f")
+    # The views _allocate sets by name, in one loop over the slots.
+    q_f: np.ndarray
+    q_b: np.ndarray
+    p_f: np.ndarray
+    p_b: np.ndarray
+    e_f: np.ndarray
 
     def __init__(self) -> None:
         self._allocate(0)
@@ -398,7 +404,7 @@ def _enumerate(edges: np.ndarray, src: int, dst: int, length: int, limit: int) -
         elif along:
             along_of[key] = True  # both orientations exist: report the forward one
     found: list[IdPath] = []
-    nodes, codes = [src], []
+    nodes, codes = [src], list[int]()
     stack = [iter(succ.get(src, ()))]
     while stack:
         step = next(stack[-1], None)
@@ -626,12 +632,12 @@ def _prefetch_ahead(rows, nbrs, flat_marks, queue, i, hi):
     if i + _AHEAD_ROW < hi:
         w = queue[i + _AHEAD_ROW]
         if w < n_rows:
-            _prefetch(nbrs, rows[w, 0])
+            _prefetch(nbrs, rows[w, 0])  # type: ignore[call-arg]  # an intrinsic: numba supplies typingctx
     if i + _AHEAD_MARKS < hi:
         w = queue[i + _AHEAD_MARKS]
         if w < n_rows:
             for e in range(rows[w, 0], rows[w + 1, 0]):
-                _prefetch(flat_marks, 2 * nbrs[e])
+                _prefetch(flat_marks, 2 * nbrs[e])  # type: ignore[call-arg]  # an intrinsic: numba supplies typingctx
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -753,7 +759,7 @@ def _expand_delta(rows, nbrs, types, oak, oat, ork, ort, iak, iat, irk, irt, u, 
                     eq[tail] = t * 2 + along
                 tail += 1
                 if meet == -1 and marks[v, oth] >= obase:
-                    meet = v
+                    meet = int(v)  # an int like the -1 it replaces (v is np.int32 here)
                     if stop:
                         return tail, meet
     return tail, meet

@@ -2,20 +2,26 @@
 properties, entity and relation types with counts, the engine's functions,
 and entity names by prefix.
 
-All of it is read through the public Memory API (``stats()`` and read-only
-Cypher the engine answers from its catalog). The statements are constants:
-a user's prefix travels as a ``$parameter``, and the tables are graphmem's
+The counts come from the public Memory API (``stats()``); the rest from the
+named statements ``queries/catalog_*.cypher`` (read-only, mostly answered from
+the engine's own catalog), run through the store's one query entry point like
+every other statement graphmem runs, so they are reviewed and tested with the
+rest. A user's prefix travels as a ``$parameter``; the tables are graphmem's
 fixed data model (``schema/001_core.cypher``), never user input.
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError
 from ..memory import Memory
+
+if TYPE_CHECKING:
+    from ..store.store import Store
 
 __all__ = ["Catalog", "Column", "NODE_TABLES", "REL_TABLES"]
 
@@ -23,24 +29,13 @@ NODE_TABLES = ("Entity",)
 REL_TABLES = ("Relation",)
 INTERNAL_TABLES = ("Meta", "EntityVersion")
 
-_SHOW_TABLES = "CALL show_tables() RETURN *"
-# table_info takes a literal, not a $parameter (the binder refuses one), hence one constant per table.
-_TABLE_INFO = {
-    "Entity": "CALL table_info('Entity') RETURN *",
-    "Relation": "CALL table_info('Relation') RETURN *",
-    "Meta": "CALL table_info('Meta') RETURN *",
+# The named statement that lists each table's properties (table_info takes a
+# literal table name, so there is one statement per table).
+_COLUMNS = {
+    "Entity": "catalog_entity_columns",
+    "Relation": "catalog_relation_columns",
+    "Meta": "catalog_meta_columns",
 }
-_FUNCTIONS = "CALL show_functions() RETURN DISTINCT name, type"
-_NAMES_BY_PREFIX = """\
-MATCH (e:Entity) WHERE lower(e.name) STARTS WITH $prefix
-RETURN e.name AS name ORDER BY name LIMIT 50"""
-_NAME_OF_TYPE = "MATCH (e:Entity {type: $type}) RETURN e.name ORDER BY e.id LIMIT 1"
-# The commonest (source type, relation type, target type) among a sample of
-# relations, so :schema's examples use this store's own types.
-_COMMON_PATTERNS = """\
-MATCH (a:Entity)-[r:Relation]->(b:Entity)
-WITH a.type AS source, r.type AS relation, b.type AS target LIMIT 20000
-RETURN source, relation, target, count(*) AS n ORDER BY n DESC, source, relation, target LIMIT 3"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +58,14 @@ class Catalog:
     def invalidate(self) -> None:
         self._stats = None
 
+    def _execute(self, name: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        """Rows of the named statement ``queries/<name>.cypher``. The console
+        opens only embedded stores, whose Memory holds the store; the public API
+        has no call for the engine's catalog, so it is reached here (read-only
+        statements, nothing is written)."""
+        store: Store = self._mem._store
+        return store.execute(name, params)
+
     @property
     def stats(self) -> dict[str, Any]:
         if self._stats is None:
@@ -81,23 +84,16 @@ class Catalog:
     def tables(self) -> dict[str, str]:
         """Table name -> "NODE" or "REL"."""
         if self._tables is None:
-            columns, rows = self._mem.cypher_table(_SHOW_TABLES)
-            name, kind = columns.index("name"), columns.index("type")
-            self._tables = {row[name]: row[kind] for row in rows}
+            self._tables = {str(name): str(kind) for name, kind in self._execute("catalog_tables")}
         return self._tables
 
     def columns(self, table: str) -> list[Column]:
         """The properties of one of graphmem's tables ([] for a table it does not know)."""
         if table not in self._columns:
-            query = _TABLE_INFO.get(table)
+            query = _COLUMNS.get(table)
             if query is None:
                 return []
-            names, rows = self._mem.cypher_table(query)
-            at = {n: i for i, n in enumerate(names)}
-            pk = at.get("primary key")
-            self._columns[table] = [
-                Column(row[at["name"]], row[at["type"]], bool(row[pk]) if pk is not None else False) for row in rows
-            ]
+            self._columns[table] = [Column(str(name), str(kind), bool(key)) for name, kind, key in self._execute(query)]
         return self._columns[table]
 
     def properties(self, tables: tuple[str, ...] = NODE_TABLES + REL_TABLES) -> list[str]:
@@ -112,7 +108,7 @@ class Catalog:
         """Function name (lower case) -> its kind, from the engine's own list."""
         if self._functions is None:
             try:
-                _, rows = self._mem.cypher_table(_FUNCTIONS)
+                rows = self._execute("catalog_functions")
             except QueryError:  # an engine without show_functions: complete keywords only
                 rows = []
             self._functions = {}
@@ -124,10 +120,10 @@ class Catalog:
 
     def entity_names(self, prefix: str) -> list[str]:
         """Up to 50 entity names starting with ``prefix`` (case-insensitive), sorted."""
-        return [row[0] for row in self._mem.cypher_table(_NAMES_BY_PREFIX, {"prefix": prefix.lower()})[1]]
+        return [row[0] for row in self._execute("catalog_names_by_prefix", {"prefix": prefix.lower()})]
 
     def common_patterns(self) -> list[tuple[str, str, str, int]]:
-        return [(str(s), str(r), str(t), int(n)) for s, r, t, n in self._mem.cypher_table(_COMMON_PATTERNS)[1]]
+        return [(str(s), str(r), str(t), int(n)) for s, r, t, n in self._execute("catalog_common_patterns")]
 
     @property
     def composed_search(self) -> bool:
@@ -136,5 +132,5 @@ class Catalog:
 
     def sample_name(self, entity_type: str) -> str | None:
         """The oldest entity of ``entity_type``, for examples."""
-        rows = self._mem.cypher_table(_NAME_OF_TYPE, {"type": entity_type})[1]
+        rows = self._execute("catalog_name_of_type", {"type": entity_type})
         return rows[0][0] if rows else None

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from datetime import timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -121,7 +121,8 @@ class LifecycleMixin:
         pending, pending_last = self._shared.access.pending(key)
         last = max((t for t in (last, pending_last) if t is not None), default=None)
         recent = max((t for t in (last, updated) if t is not None), default=None)
-        tier = "cold" if cold else ("hot" if recent is not None and recent >= utcnow() - HOT_WINDOW else "warm")
+        tier: Literal["hot", "warm", "cold"] = (
+            "cold" if cold else ("hot" if recent is not None and recent >= utcnow() - HOT_WINDOW else "warm"))
         return Access((stored or 0) + pending, None if last is None else last.replace(tzinfo=timezone.utc), tier)
 
     # -- tiers -----------------------------------------------------------------------
@@ -203,7 +204,7 @@ class LifecycleMixin:
         self._store.check_open()  # the index lives in memory: a closed memory must not answer
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
             raise InvalidInput(f"threshold must be a number in (0, 1], not {threshold!r}")
-        k = check_positive_int(k, "k")  # type: ignore[assignment]
+        k = check_positive_int(k, "k")
         type_filter = check_types_filter(types)
         state = self._derived.get()
         index = self._vectors.get(self._vector_dim)  # type: ignore[attr-defined]
@@ -283,5 +284,6 @@ class LifecycleMixin:
         merged = self._row(self._key(a))  # type: ignore[attr-defined]
         if merged is None:  # pragma: no cover - written above
             raise NotFound(a)
-        return merged.to_entity()
+        entity: Entity = merged.to_entity()  # _row comes through the mixin's untyped self
+        return entity
 

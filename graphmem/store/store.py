@@ -82,7 +82,7 @@ db = engine.Database(sys.argv[2], buffer_pool_size=int(sys.argv[3]), max_db_size
                      **({} if fold else {"checkpoint_threshold": 1 << 62}))
 if not fold and sys.argv[6] != "1":
     conn = engine.Connection(db)
-    conn.execute("CALL force_checkpoint_on_close=false")
+    conn.execute(sys.argv[9])  # queries/setting_no_checkpoint_on_close.cypher
     conn.close()
 db.close()
 """
@@ -301,10 +301,11 @@ class Store:
         try:
             self._db = self._open_database()
             self._write_conn = self._connect()
-            if self.path is not None and not read_only:
+            if self.path is not None and self._ballast is not None:  # a writable store on disk
                 # Measured: a checkpoint at close on a full disk made kuzu spin
                 # forever in rollbackCheckpoint; close() checkpoints itself when there is room.
-                self._run(self._write_conn, "<setting>", "CALL force_checkpoint_on_close=false", None)
+                self._run(self._write_conn, "setting_no_checkpoint_on_close",
+                          load_query("setting_no_checkpoint_on_close"), None)
                 self._ballast.ensure(self.file_mode)
                 self._wal_end = _size(self.path / WAL_FILE)
             self.schema_version = self._migrate(migrations if migrations is not None else schema.shipped_migrations())
@@ -447,7 +448,8 @@ class Store:
             self.engine_name, _size(self.path / DATABASE_FILE), _size(wal))
         args = [sys.executable, "-c", _WAL_PROBE, self._module.__name__, str(self.path / DATABASE_FILE),
                 str(self.config.buffer_pool_size), str(self.config.max_db_size), str(self.config.max_threads),
-                "1" if self.read_only else "0", str(os.getpid()), "1" if fold else "0"]  # fmt: skip
+                "1" if self.read_only else "0", str(os.getpid()), "1" if fold else "0",
+                load_query("setting_no_checkpoint_on_close")]  # fmt: skip
         advice = (f"move {wal.name} aside to open the store without its last transactions, "
                   "or restore it from a backup or an export")  # fmt: skip
         try:
@@ -628,7 +630,8 @@ class Store:
              *, prepare: bool = False) -> list[list[Any]]:
         result = self._execute_raw(conn, name, text, params, prepare=prepare)
         try:
-            return result.get_all()
+            rows: list[list[Any]] = result.get_all()
+            return rows
         except UnicodeDecodeError as exc:
             raise self._not_utf8(exc) from None
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -227,7 +228,9 @@ def export(ctx: click.Context, file: str, root: Path, url: str | None, url_file:
     target = None if file == "-" else check_output_path(file, force=force)  # before connecting
     with _connect(_url_of(ctx, root, url, url_file), namespace, None) as mem:
         if target is None:
-            counts = export_jsonl(mem, click.get_binary_stream("stdout"))
+            # sys.stdout.buffer as `graphmem export` does: click deprecates get_binary_stream (8.5).
+            counts = export_jsonl(mem, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
         else:
             counts = export_jsonl(mem, target, force=force)
     click.echo(f"exported {counts.entities:,} entities and {counts.relations:,} relations of namespace {namespace}",

@@ -665,7 +665,7 @@ class ClusterMemory:
         max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
         direction = check_direction(direction)
         type_filter = check_types_filter(types)
-        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        limit = check_positive_int(limit, "limit")
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -846,7 +846,7 @@ class ClusterMemory:
         compares with Python's ``str.lower`` as the embedded store does."""
         if not isinstance(prefix, str):
             raise InvalidInput(f"prefix must be a str, not {prefix.__class__.__name__}")
-        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        limit = check_positive_int(limit, "limit")
         if type is not None and not isinstance(type, str):
             raise InvalidInput(f"type must be a str or None, not {type!r}")
         self._check_open()
