@@ -276,6 +276,11 @@ def _limits_pass(sizes: np.ndarray, observations: np.ndarray) -> bool:
 # -- entities -------------------------------------------------------------------------
 
 
+_ENTITY_BATCH_COLUMNS = ("names", "types", "texts", "observations", "properties", "valid_from", "valid_to",
+                         "importance")  # fmt: skip
+_RELATION_BATCH_COLUMNS = ("sources", "targets", "types", "properties", "valid_from", "valid_to")
+
+
 @dataclass(slots=True)
 class EntityBatch:
     """New-entity records as checked Arrow columns (``type`` null where not given)."""
@@ -305,6 +310,25 @@ class EntityBatch:
                            self.texts.slice(start, n), self.observations.slice(start, n),
                            self.properties.slice(start, n), self.valid_from.slice(start, n),
                            self.valid_to.slice(start, n), self.importance.slice(start, n))  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        """The columns as one record batch (see :meth:`from_arrow`): what an import spills to disk."""
+        return pa.RecordBatch.from_arrays(
+            [self.names, self.types, self.texts, self.observations, self.properties, self.valid_from,
+             self.valid_to, self.importance], names=_ENTITY_BATCH_COLUMNS)  # fmt: skip
+
+    @classmethod
+    def from_arrow(cls, batch: pa.RecordBatch) -> EntityBatch:
+        """The batch :meth:`to_arrow` gave (columns as they were checked, not checked again).
+
+        Examples
+        --------
+        >>> batch = read_entities([{"name": "Ada", "type": "Person"}])
+        >>> EntityBatch.from_arrow(batch.to_arrow()).records()[0]["type"]
+        'Person'
+        """
+        names = batch.column("names")
+        return cls(names, names.to_pylist(), *(batch.column(c) for c in _ENTITY_BATCH_COLUMNS[1:]))
 
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_entities` takes them (for the
@@ -420,6 +444,25 @@ class RelationBatch:
         return RelationBatch(self.sources[start:stop], self.targets[start:stop], self.types.slice(start, n),
                              self.properties.slice(start, n), self.valid_from.slice(start, n),
                              self.valid_to.slice(start, n))  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        """The columns as one record batch (see :meth:`from_arrow`)."""
+        return pa.RecordBatch.from_arrays(
+            [pa.array(self.sources, pa.string()), pa.array(self.targets, pa.string()), self.types, self.properties,
+             self.valid_from, self.valid_to], names=_RELATION_BATCH_COLUMNS)  # fmt: skip
+
+    @classmethod
+    def from_arrow(cls, batch: pa.RecordBatch) -> RelationBatch:
+        """The batch :meth:`to_arrow` gave (not checked again).
+
+        Examples
+        --------
+        >>> batch = read_relations([("Ada", "KNOWS", "Charles")])
+        >>> RelationBatch.from_arrow(batch.to_arrow()).records()[0]["target"]
+        'Charles'
+        """
+        return cls(batch.column("sources").to_pylist(), batch.column("targets").to_pylist(),
+                   *(batch.column(c) for c in _RELATION_BATCH_COLUMNS[2:]))  # fmt: skip
 
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_relations` takes them."""
