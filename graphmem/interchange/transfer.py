@@ -65,10 +65,13 @@ a relation before its endpoints.
 Speed: the checking pass parses each line once and checks the records 50,000
 lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
 holds a bad record is checked line by line, so the first bad line is still
-the one reported. It keeps the checked columns (up to 16 MiB of them), and
-the writing pass sends those to the store as they are (``COPY`` for new
-records; the per-record upsert for records that update stored ones) instead
-of reading the file again.
+the one reported. It keeps the checked columns (up to 16 MiB of them in
+memory, the rest in unnamed temporary files as Arrow IPC streams), and the
+writing pass sends those to the store as they are (``COPY`` for new records;
+the per-record upsert for records that update stored ones) instead of reading
+the file again; so what is written is what was checked, even if the file
+changes meanwhile. The file is read again only when a batch needed the
+per-line checks or a temporary file could not be written.
 
 Atomicity: each batch is one transaction, all or nothing; the import as a
 whole is not. A failure while writing (a full disk, another writer, an
@@ -88,11 +91,12 @@ beside the target and renames over it only once complete, and makes the file
 ``0600`` (it holds the whole memory). An open file whose name leads into a
 store is refused too.
 
-Memory use: a seekable input is re-read from disk unless its checked columns
-were kept (above); a pipe (stdin) is first spooled to a temporary file (in
-memory up to 64 MiB, on disk beyond). Beyond one batch of records and the
-kept columns (at most 16 MiB), the importer holds the set of entity names in
-the file (roughly 100 bytes per entity) and one byte per line.
+Memory use: a pipe (stdin) is first spooled to a temporary file (in memory
+up to 64 MiB, on disk beyond). Beyond one batch of records and the kept
+columns (at most 16 MiB in memory; beyond that on disk in the temporary
+directory, about the size of the file's checked text), the importer holds the
+set of entity names in the file (roughly 100 bytes per entity) and one byte
+per line.
 """
 
 from __future__ import annotations
@@ -898,6 +902,12 @@ class _Kept:
         fh.seek(0)
         of = bulk.EntityBatch if kind == _ENTITY else bulk.RelationBatch
         for record in pa.ipc.open_stream(fh):
+            # Each column copied out of the message it was read from: they all
+            # share its one buffer, and a column the store's indexes hold on to
+            # (the types, say) would keep the whole batch's text alive (measured:
+            # the heap then grew by the file's text).
+            record = pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in record.columns],
+                                                schema=record.schema)  # fmt: skip
             yield record.column("line").to_pylist(), of.from_arrow(record)
 
     def close(self) -> None:
