@@ -20,8 +20,9 @@ relations in the record batches ``records.relation_copy_rows`` gives the
 engine); ``chunkN`` (relations in record batches of N rows); ``parquet`` /
 ``csv`` (the table written to a file in the store's folder first, 0600,
 removed after; the write is inside the clock); ``filled`` (the columns that
-are NULL in every row given a value instead: not something graphmem can
-store, NULL means unbounded or current; it shows what the NULL columns cost);
+are NULL in every row given a value instead, relations in one record batch:
+not something graphmem can store, NULL means unbounded or current; it shows
+what the NULL columns cost);
 ``threads1`` (``arrow`` with the engine's ``max_threads=1``).
 """
 
@@ -78,6 +79,8 @@ def _shaped(way: str, table: pa.Table, engine: str, *, relations: bool, now: dat
         return table
     if way.startswith("chunk"):
         return pa.Table.from_batches(table.combine_chunks().to_batches(max_chunksize=int(way[5:])))
+    if way == "filled":
+        return table  # one record batch: without an all-NULL column, kuzu needs no small batches
     return relation_copy_rows(table, engine=engine)
 
 
