@@ -74,7 +74,7 @@ def run(n: int, m: int, workdir: Path) -> list[dict[str, Any]]:
                     write(batch)
                 total = time.process_time() - start
                 count = sum(map(len, batches))
-                parts = {k: round(v, 3) for k, v in sorted(spent.items()) if v >= 0.0005}
+                parts = {k: round(v, 4) for k, v in sorted(spent.items())}
                 out.append({"what": what, "records": count, "cpu_s": round(total, 3),
                             "per_cpu_s": round(count / total), "parts_cpu_s": parts})  # fmt: skip
     finally:

@@ -132,3 +132,15 @@ def test_bulk_probe_feeds_the_engine_every_way(tmp_path):
             counts = [mem.cypher(f"MATCH {pattern} RETURN count(*) AS n")[0]["n"]
                       for pattern in ("(e:Entity)", "()-[r:Relation]->()")]  # fmt: skip
         assert counts == [300, 900], (way, counts)
+
+
+def test_bulk_parts_accounts_for_the_engine_and_the_bulk_functions(tmp_path):
+    from benchmarks import bulk_parts
+
+    entities, relations = bulk_parts.run(300, 900, tmp_path)
+    assert (entities["records"], relations["records"]) == (300, 900)
+    for line, kind in ((entities, "entities"), (relations, "relations")):
+        parts = line["parts_cpu_s"]
+        assert {f"read_{kind}", f"write_{kind}", f"apply_{kind}", "engine:<commit>"} <= set(parts), line
+        # The bulk functions run inside the calls (write_* holds the COPY): never more than the whole.
+        assert parts[f"read_{kind}"] + parts[f"write_{kind}"] + parts[f"apply_{kind}"] <= line["cpu_s"] + 0.01, line
