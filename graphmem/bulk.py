@@ -466,8 +466,8 @@ class RelationBatch:
         'Charles'
         """
         sources, targets = batch.column("sources"), batch.column("targets")
-        return cls(sources.to_pylist(), targets.to_pylist(), *(batch.column(c) for c in _RELATION_BATCH_COLUMNS[2:]),
-                   sources, targets)  # fmt: skip
+        return cls(sources.to_pylist(), targets.to_pylist(), batch.column("types"), batch.column("properties"),
+                   batch.column("valid_from"), batch.column("valid_to"), sources, targets)  # fmt: skip
 
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_relations` takes them."""
