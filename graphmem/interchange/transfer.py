@@ -69,7 +69,7 @@ the one reported. It keeps the checked columns (up to 16 MiB of them in
 memory, the rest in unnamed temporary files as Arrow IPC streams), and the
 writing pass sends those to the store as they are (``COPY`` for new records;
 the per-record upsert for records that update stored ones) instead of reading
-the file again; so what is written is what was checked, even if the file
+the file again; then what is written is what was checked, even if the file
 changes meanwhile. The file is read again only when a batch needed the
 per-line checks or a temporary file could not be written.
 
