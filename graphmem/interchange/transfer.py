@@ -1053,6 +1053,8 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[byte
     start = fh.tell()
     held = getattr(mem, "_held_observations", None)  # one read for many names; a cluster's reads each
     checker = _Checker(held if held is not None else partial(_held_one_by_one, mem))
+    if getattr(mem, "_write_entity_batch", None) is None or getattr(mem, "_write_relation_batch", None) is None:
+        checker.forget_kept()  # a memory without the bulk path (a cluster's) writes records, not columns
     try:
         return _check_lines(mem, fh, start, kinds, checker, progress)
     except BaseException:
