@@ -276,6 +276,11 @@ def _limits_pass(sizes: np.ndarray, observations: np.ndarray) -> bool:
 # -- entities -------------------------------------------------------------------------
 
 
+_ENTITY_BATCH_COLUMNS = ("names", "types", "texts", "observations", "properties", "valid_from", "valid_to",
+                         "importance")  # fmt: skip
+_RELATION_BATCH_COLUMNS = ("sources", "targets", "types", "properties", "valid_from", "valid_to")
+
+
 @dataclass(slots=True)
 class EntityBatch:
     """New-entity records as checked Arrow columns (``type`` null where not given)."""
@@ -305,6 +310,25 @@ class EntityBatch:
                            self.texts.slice(start, n), self.observations.slice(start, n),
                            self.properties.slice(start, n), self.valid_from.slice(start, n),
                            self.valid_to.slice(start, n), self.importance.slice(start, n))  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        """The columns as one record batch (see :meth:`from_arrow`): what an import spills to disk."""
+        return pa.RecordBatch.from_arrays(
+            [self.names, self.types, self.texts, self.observations, self.properties, self.valid_from,
+             self.valid_to, self.importance], names=_ENTITY_BATCH_COLUMNS)  # fmt: skip
+
+    @classmethod
+    def from_arrow(cls, batch: pa.RecordBatch) -> EntityBatch:
+        """The batch :meth:`to_arrow` gave (columns as they were checked, not checked again).
+
+        Examples
+        --------
+        >>> batch = read_entities([{"name": "Ada", "type": "Person"}])
+        >>> EntityBatch.from_arrow(batch.to_arrow()).records()[0]["type"]
+        'Person'
+        """
+        names = batch.column("names")
+        return cls(names, names.to_pylist(), *(batch.column(c) for c in _ENTITY_BATCH_COLUMNS[1:]))
 
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_entities` takes them (for the
@@ -408,6 +432,9 @@ class RelationBatch:
     properties: pa.Array
     valid_from: pa.Array
     valid_to: pa.Array
+    source_names: pa.Array
+    """``sources`` as an Arrow column (endpoints are resolved from these, see :func:`write_relations`)."""
+    target_names: pa.Array
 
     def __len__(self) -> int:
         return len(self.sources)
@@ -419,7 +446,28 @@ class RelationBatch:
         n = stop - start
         return RelationBatch(self.sources[start:stop], self.targets[start:stop], self.types.slice(start, n),
                              self.properties.slice(start, n), self.valid_from.slice(start, n),
-                             self.valid_to.slice(start, n))  # fmt: skip
+                             self.valid_to.slice(start, n), self.source_names.slice(start, n),
+                             self.target_names.slice(start, n))  # fmt: skip
+
+    def to_arrow(self) -> pa.RecordBatch:
+        """The columns as one record batch (see :meth:`from_arrow`)."""
+        return pa.RecordBatch.from_arrays(
+            [self.source_names, self.target_names, self.types, self.properties, self.valid_from, self.valid_to],
+            names=_RELATION_BATCH_COLUMNS)  # fmt: skip
+
+    @classmethod
+    def from_arrow(cls, batch: pa.RecordBatch) -> RelationBatch:
+        """The batch :meth:`to_arrow` gave (not checked again).
+
+        Examples
+        --------
+        >>> batch = read_relations([("Ada", "KNOWS", "Charles")])
+        >>> RelationBatch.from_arrow(batch.to_arrow()).records()[0]["target"]
+        'Charles'
+        """
+        sources, targets = batch.column("sources"), batch.column("targets")
+        return cls(sources.to_pylist(), targets.to_pylist(), batch.column("types"), batch.column("properties"),
+                   batch.column("valid_from"), batch.column("valid_to"), sources, targets)  # fmt: skip
 
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_relations` takes them."""
@@ -468,7 +516,19 @@ def read_relations(records: Any) -> RelationBatch | None:
         return None
     if not _limits_pass(_sizes(sources, types, targets) + properties[1], np.zeros(1, np.int64)):
         return None
-    return RelationBatch(columns["source"], columns["target"], types, properties[0], *validity)
+    return RelationBatch(columns["source"], columns["target"], types, properties[0], *validity, sources, targets)
+
+
+def _endpoint_ids(state: DerivedState, batch: RelationBatch, prefix: pa.Scalar) -> tuple[np.ndarray, np.ndarray]:
+    """The ids of the batch's sources and targets (-1 where none), each distinct
+    name looked up once: an entity is the endpoint of many relations (measured,
+    50k random relations over 100k entities: 63k distinct of 100k endpoints,
+    1.0 vs 1.2 us per relation)."""
+    n = len(batch)
+    encoded = pa.concat_arrays([batch.source_names, batch.target_names]).dictionary_encode()
+    keys = pc.binary_join_element_wise(prefix, encoded.dictionary, "").to_pylist()
+    ids = state.ids.ids_of(keys)[encoded.indices.to_numpy(zero_copy_only=False)]
+    return ids[:n], ids[n:]
 
 
 @dataclass(slots=True)
@@ -488,11 +548,8 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
     (nothing written) when an endpoint is missing, a relation is current
     already or repeats in the batch: then the per-record path decides."""
     n = len(batch)
-    prefix = namespace + KEY_SEPARATOR
-    source_keys = list(map(prefix.__add__, batch.sources))
-    target_keys = list(map(prefix.__add__, batch.targets))
-    src = state.ids.ids_of(source_keys)
-    dst = state.ids.ids_of(target_keys)
+    prefix = pa.scalar(namespace + KEY_SEPARATOR)
+    src, dst = _endpoint_ids(state, batch, prefix)
     if (src < 0).any() or (dst < 0).any():
         return None
     encoded = batch.types.dictionary_encode()
@@ -507,7 +564,8 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
     if edges.contains_many(src, known[local], dst).any():
         return None
     table = pa.Table.from_arrays([
-        pa.array(source_keys, pa.string()), pa.array(target_keys, pa.string()), batch.types, batch.properties,
+        pc.binary_join_element_wise(prefix, batch.source_names, ""),
+        pc.binary_join_element_wise(prefix, batch.target_names, ""), batch.types, batch.properties,
         pa.repeat(pa.scalar(now, pa.timestamp("us")), n), batch.valid_from, batch.valid_to,
         pa.nulls(n, pa.timestamp("us")),
     ], schema=RELATION_SCHEMA)  # fmt: skip

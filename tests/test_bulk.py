@@ -349,3 +349,40 @@ def test_name_column_check_agrees_over_columns(names) -> None:
     column = string_column(names, nullable=False)
     if column is not None:
         assert names_pass(column) == all(_passes(check_name, n) for n in names)
+
+
+@settings(deadline=None)  # the first example pays pyarrow's first compute calls
+@given(pairs=st.lists(st.tuples(st.sampled_from(_NAMES + ["gone", "x"]), st.sampled_from(_NAMES + ["gone"])),
+                      min_size=1, max_size=12))  # fmt: skip
+def test_endpoints_resolved_once_per_name_match_a_lookup_per_key(pairs) -> None:
+    from types import SimpleNamespace
+
+    import pyarrow as pa
+
+    from graphmem.index.ids import IdMap
+
+    prefix = "ns" + records.KEY_SEPARATOR
+    ids = IdMap.from_arrays([prefix + n for n in _NAMES], list(range(10, 10 + len(_NAMES))), floor=0)
+    batch = bulk.read_relations([(s, "R", t) for s, t in pairs])
+    src, dst = bulk._endpoint_ids(SimpleNamespace(ids=ids), batch, pa.scalar(prefix))
+    assert src.tolist() == ids.ids_of([prefix + s for s, _ in pairs]).tolist()
+    assert dst.tolist() == ids.ids_of([prefix + t for _, t in pairs]).tolist()
+
+
+@settings(deadline=None)
+@given(records_=st.lists(st.fixed_dictionaries({"name": st.sampled_from(_FRESH), "type": st.sampled_from([None, "T"]),
+                                               "text": st.one_of(st.none(), st.text(max_size=4)),
+                                               "properties": _props, "valid_from": _times}),
+                         min_size=1, max_size=6))  # fmt: skip
+def test_batches_read_back_from_arrow_as_they_were(records_) -> None:
+    """What an import spills to a temporary file (graphmem.interchange.transfer._Kept) comes back unchanged."""
+    entities = bulk.read_entities(records_)
+    if entities is not None:
+        again = bulk.EntityBatch.from_arrow(entities.to_arrow())
+        assert again.records() == entities.records() and again.name_list == entities.name_list
+    relations = bulk.read_relations([{"source": r["name"], "type": "R", "target": r["name"],
+                                      "properties": r["properties"]} for r in records_])  # fmt: skip
+    if relations is not None:
+        again = bulk.RelationBatch.from_arrow(relations.to_arrow())
+        assert again.records() == relations.records()
+        assert (again.sources, again.targets) == (relations.sources, relations.targets)

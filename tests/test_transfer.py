@@ -523,3 +523,127 @@ def test_import_restores_the_garbage_collector(open_store) -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def _spill_lines() -> list[str]:
+    """Entities with every bulk column filled somewhere, and relations between them."""
+    lines = ['{"type":"graphmem","version":1}']
+    for i in range(12):
+        record = {"type": "entity", "name": f"n{i}", "entityType": "Thing" if i % 2 else "Place",
+                  "text": f"text {i}", "observations": [f"o{i}", "shared"], "properties": {"i": i, "tag": "é"}}
+        if i % 3 == 0:
+            record["valid_from"] = "2024-01-02T03:04:05+00:00"
+        lines.append(json.dumps(record))
+    lines += [json.dumps({"type": "relation", "source": f"n{i}", "relationType": "NEXT", "target": f"n{i + 1}",
+                          "properties": {"w": i}}) for i in range(11)]  # fmt: skip
+    return lines
+
+
+@pytest.fixture
+def spill_files(monkeypatch):
+    """Every temporary file the importer opens (it keeps nothing in memory: _KEEP_BYTES = 1),
+    with the checks done 4 lines at a time so that several batches are kept."""
+    from graphmem.interchange import transfer
+
+    opened = []
+    make = transfer.tempfile.TemporaryFile
+
+    def spy(*args, **kwargs):
+        fh = make(*args, **kwargs)
+        opened.append(fh)
+        return fh
+
+    monkeypatch.setattr(transfer, "_KEEP_BYTES", 1)
+    monkeypatch.setattr(transfer, "_CHECK_BATCH", 4)
+    monkeypatch.setattr(transfer.tempfile, "TemporaryFile", spy)
+    return opened
+
+
+def _exported(mem) -> list[dict]:
+    out = io.StringIO()
+    export_jsonl(mem, out)
+    rows = [json.loads(line) for line in out.getvalue().splitlines()[1:]]
+    for row in rows:
+        row.pop("created_at", None), row.pop("updated_at", None)
+    return sorted(rows, key=json.dumps)
+
+
+def test_checked_columns_past_the_memory_bound_are_written_from_temporary_files(open_store, spill_files, tmp_path,
+                                                                               monkeypatch):  # fmt: skip
+    from graphmem.interchange import transfer
+
+    lines = _spill_lines()
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    expected = open_store(tmp_path / "plain")
+    monkeypatch.setattr(transfer, "_KEEP_BYTES", 1 << 40)  # kept in memory
+    import_jsonl(expected, io.StringIO("\n".join(lines)), batch_size=5)
+    monkeypatch.setattr(transfer, "_KEEP_BYTES", 1)
+    assert not spill_files
+
+    def not_read_again(*args, **kwargs):
+        raise AssertionError("the writing pass read the file again instead of the kept columns")
+
+    monkeypatch.setattr(transfer, "_batches", not_read_again)
+    mem = open_store(tmp_path / "spilled")
+    assert import_jsonl(mem, path, batch_size=5) == ImportCounts(entities=12, relations=11)
+    assert len(spill_files) == 2 and all(fh.closed for fh in spill_files)  # one per kind, closed after
+    assert _exported(mem) == _exported(expected)
+    assert mem.get_entity("n3").valid_from is not None and mem.get_entity("n3").observations == ("o3", "shared")
+
+
+def test_what_is_written_is_what_was_checked(open_store, spill_files, tmp_path, monkeypatch):
+    """With the checked columns kept, a file changed between the two passes changes nothing written."""
+    from graphmem.interchange import transfer
+
+    lines = _spill_lines()
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    validate = transfer._validate
+
+    def then_change_the_file(*args):
+        out = validate(*args)
+        path.write_text("\n".join(line.replace('"n1"', '"changed"') for line in lines) + "\n", encoding="utf-8")
+        return out
+
+    monkeypatch.setattr(transfer, "_validate", then_change_the_file)
+    mem = open_store(tmp_path / "s")
+    assert import_jsonl(mem, path) == ImportCounts(entities=12, relations=11)
+    assert mem.get_entity("n1") is not None and mem.get_entity("changed") is None
+
+
+def test_a_temporary_file_that_cannot_be_written_means_reading_the_file_again(open_store, spill_files, tmp_path,
+                                                                              monkeypatch):  # fmt: skip
+    import errno
+
+    from graphmem.interchange import transfer
+
+    def full_disk(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(transfer.tempfile, "TemporaryFile", full_disk)
+    reads = []
+    batches = transfer._batches
+    monkeypatch.setattr(transfer, "_batches", lambda *a: reads.append(a[2]) or batches(*a))
+    lines = _spill_lines()
+    mem = open_store(tmp_path / "s")
+    assert import_jsonl(mem, io.StringIO("\n".join(lines))) == ImportCounts(entities=12, relations=11)
+    assert reads == [1, 2]  # entities, then relations, read again from the file
+    expected = open_store(tmp_path / "plain")
+    monkeypatch.undo()
+    import_jsonl(expected, io.StringIO("\n".join(lines)))
+    assert _exported(mem) == _exported(expected)
+
+
+def test_a_refused_file_leaves_no_temporary_file_open(open_store, spill_files, tmp_path):
+    from graphmem.errors import InvalidInput, NotFound
+
+    mem = open_store(tmp_path / "s")
+    lines = _spill_lines()
+    with pytest.raises(InvalidInput, match=f"line {len(lines) + 1}"):
+        import_jsonl(mem, io.StringIO("\n".join(lines + ['{"type":"entity","name":""}'])))
+    with pytest.raises(NotFound, match="nobody"):
+        import_jsonl(mem, io.StringIO("\n".join(lines + ['{"type":"relation","source":"n1","relationType":"R",'
+                                                         '"target":"nobody"}'])))  # fmt: skip
+    assert spill_files and all(fh.closed for fh in spill_files)
+    assert len(mem) == 0

@@ -65,10 +65,13 @@ a relation before its endpoints.
 Speed: the checking pass parses each line once and checks the records 50,000
 lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
 holds a bad record is checked line by line, so the first bad line is still
-the one reported. It keeps the checked columns (up to 16 MiB of them), and
-the writing pass sends those to the store as they are (``COPY`` for new
-records; the per-record upsert for records that update stored ones) instead
-of reading the file again.
+the one reported. It keeps the checked columns (up to 16 MiB of them in
+memory, the rest in unnamed temporary files as Arrow IPC streams), and the
+writing pass sends those to the store as they are (``COPY`` for new records;
+the per-record upsert for records that update stored ones) instead of reading
+the file again; then what is written is what was checked, even if the file
+changes meanwhile. The file is read again only when a batch needed the
+per-line checks or a temporary file could not be written.
 
 Atomicity: each batch is one transaction, all or nothing; the import as a
 whole is not. A failure while writing (a full disk, another writer, an
@@ -88,11 +91,12 @@ beside the target and renames over it only once complete, and makes the file
 ``0600`` (it holds the whole memory). An open file whose name leads into a
 store is refused too.
 
-Memory use: a seekable input is re-read from disk unless its checked columns
-were kept (above); a pipe (stdin) is first spooled to a temporary file (in
-memory up to 64 MiB, on disk beyond). Beyond one batch of records and the
-kept columns (at most 16 MiB), the importer holds the set of entity names in
-the file (roughly 100 bytes per entity) and one byte per line.
+Memory use: a pipe (stdin) is first spooled to a temporary file (in memory
+up to 64 MiB, on disk beyond). Beyond one batch of records and the kept
+columns (at most 16 MiB in memory; beyond that on disk in the temporary
+directory, about the size of the file's checked text), the importer holds the
+set of entity names in the file (roughly 100 bytes per entity) and one byte
+per line.
 """
 
 from __future__ import annotations
@@ -111,6 +115,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
+import pyarrow as pa
 
 from ..errors import GraphMemError, InvalidInput, NotFound, ReadOnlyStore, UnsafePath
 from ..store import space
@@ -544,6 +549,11 @@ def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None
     try:
         start = source.tell()
         kinds, checker = _validate(mem, source, progress)
+    except BaseException:
+        if spooled:
+            source.close()
+        raise
+    try:
         total = kinds.count(_ENTITY) + kinds.count(_RELATION)
         if progress is not None:
             progress(0, total)
@@ -556,7 +566,7 @@ def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None
         for kind, write, write_batch in ((_ENTITY, mem.add_entities, write_entity_batch),
                                          (_RELATION, mem.add_relations, write_relation_batch)):  # fmt: skip
             if kept is not None:
-                batches: Iterator[tuple[int, int, Any]] = _kept_batches(kept[kind], batch_size)
+                batches: Iterator[tuple[int, int, Any]] = _kept_batches(kept.read(kind), batch_size)
             else:
                 source.seek(start)
                 batches = _batches(source, kinds, kind, batch_size)
@@ -581,6 +591,7 @@ def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None
             counts[kind] = written
         return ImportCounts(entities=counts[_ENTITY], relations=counts[_RELATION])
     finally:
+        checker.forget_kept()
         if spooled:
             source.close()
 
@@ -830,11 +841,79 @@ are held at once, and an import must not hold more as its file grows
 the 50,000 lines were the only bound)."""
 
 _KEEP_BYTES = 16 << 20
-"""The validating pass keeps the checked columns of a file up to this size, so
-the writing pass sends them to the store without reading and parsing the file
-again; a larger file is read again (as it is when a batch needed the per-line
-checks). Small on purpose: an import streams its file, so what it holds must
-stay bounded whatever the file's size."""
+"""The validating pass keeps the checked columns of a file up to this size in
+memory, so the writing pass sends them to the store without reading, parsing
+and checking the file again; beyond it they go to a temporary file (see
+:class:`_Kept`). Small on purpose: an import streams its file, so what it holds
+in memory must stay bounded whatever the file's size."""
+
+
+class _Kept:
+    """The checked batches of the validating pass, per kind, with their records'
+    line numbers: in memory up to ``_KEEP_BYTES``, then all of them in a
+    temporary file per kind (Arrow IPC streams), read back one batch at a time.
+
+    The writing pass then costs what the store's writes cost: re-reading the
+    file instead (parse, shape checks, column checks again) took as long as
+    the validating pass (measured: ~1.0 of 2.8 CPU-s for 100k entities). The
+    temporary files are unnamed (``tempfile.TemporaryFile``: 0600, removed when
+    closed or when the process ends, however it ends) and hold about the
+    checked text of the file. What is written is exactly what was checked,
+    even if the file changes meanwhile. A temporary file that cannot be
+    written (a full disk) ends the keeping: the writing pass reads the file
+    again, as it did before."""
+
+    def __init__(self) -> None:
+        self.batches: dict[int, list[tuple[list[int], Any]]] = {_ENTITY: [], _RELATION: []}
+        self.bytes = 0
+        self.files: dict[int, tuple[IO[bytes], Any]] = {}  # kind -> (file, its Arrow stream writer)
+
+    def add(self, kind: int, lines: list[int], batch: Any) -> bool:
+        """Keep one checked batch; ``False`` when it could not be kept (nothing is kept any more)."""
+        if not self.files:
+            self.batches[kind].append((lines, batch))
+            self.bytes += batch.nbytes()
+            if self.bytes <= _KEEP_BYTES:
+                return True
+            held, self.batches = self.batches, {_ENTITY: [], _RELATION: []}
+            return all(self._spill(k, l, b) for k in (_ENTITY, _RELATION) for l, b in held[k])
+        return self._spill(kind, lines, batch)
+
+    def _spill(self, kind: int, lines: list[int], batch: Any) -> bool:
+        record = batch.to_arrow()
+        record = record.append_column("line", pa.array(lines, pa.int64()))
+        try:
+            if kind not in self.files:
+                fh = tempfile.TemporaryFile()
+                self.files[kind] = (fh, pa.ipc.new_stream(fh, record.schema))
+            self.files[kind][1].write_batch(record)
+        except (OSError, pa.ArrowException):
+            self.close()
+            return False
+        return True
+
+    def read(self, kind: int) -> Iterator[tuple[list[int], Any]]:
+        """(line numbers, batch) of each kept batch of ``kind``, in file order."""
+        if kind not in self.files:
+            yield from self.batches[kind]
+            return
+        fh, writer = self.files[kind]
+        writer.close()
+        fh.seek(0)
+        of = bulk.EntityBatch if kind == _ENTITY else bulk.RelationBatch
+        for record in pa.ipc.open_stream(fh):
+            # Each column copied out of the message it was read from: they all
+            # share its one buffer, and a column the store's indexes hold on to
+            # (the types, say) would keep the whole batch's text alive (measured:
+            # the heap then grew by the file's text).
+            record = pa.RecordBatch.from_arrays([pa.concat_arrays([c]) for c in record.columns],
+                                                schema=record.schema)  # fmt: skip
+            yield record.column("line").to_pylist(), of.from_arrow(record)
+
+    def close(self) -> None:
+        for fh, _ in self.files.values():
+            fh.close()
+        self.files = {}
 
 
 class _Checker:
@@ -865,8 +944,7 @@ class _Checker:
         self.pending_bytes = 0
         # The checked batches, per kind, with their records' line numbers;
         # None once the file is too large or a batch needed the per-line checks.
-        self.kept: dict[int, list[tuple[list[int], Any]]] | None = {_ENTITY: [], _RELATION: []}
-        self.kept_bytes = 0
+        self.kept: _Kept | None = _Kept()
 
     def add(self, number: int, kind: int, args: dict[str, Any], size: int) -> None:
         self.pending.append((number, kind, args))
@@ -885,22 +963,26 @@ class _Checker:
         entity_batch = bulk.read_entities([args for _, args in entities]) if entities else None
         relation_batch = bulk.read_relations([args for _, args in relations]) if relations else None
         if (entities and entity_batch is None) or (relations and relation_batch is None):
-            self.kept = None
+            self.forget_kept()
             for number, kind, args in pending:  # the exact message of the first bad line
                 self._parse(number, kind, args)
             return
         if self.kept is not None:
             for kind, lines, batch in ((_ENTITY, entities, entity_batch), (_RELATION, relations, relation_batch)):
-                if batch is not None:
-                    self.kept[kind].append(([number for number, _ in lines], batch))
-                    self.kept_bytes += batch.nbytes()
-            if self.kept_bytes > _KEEP_BYTES:
-                self.kept = None
+                if batch is not None and not self.kept.add(kind, [number for number, _ in lines], batch):
+                    self.kept = None
+                    break
         self.names.update(args["name"] for _, args in entities)
         for number, args in entities:
             if args.get("observations"):
                 self._count_observations(number, args["name"], len(args["observations"]))
         self._note_endpoints(relations)
+
+    def forget_kept(self) -> None:
+        """Keep nothing more (the writing pass reads the file again)."""
+        if self.kept is not None:
+            self.kept.close()
+            self.kept = None
 
     def _parse(self, number: int, kind: int, args: dict[str, Any]) -> None:
         try:
@@ -971,6 +1053,17 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[byte
     start = fh.tell()
     held = getattr(mem, "_held_observations", None)  # one read for many names; a cluster's reads each
     checker = _Checker(held if held is not None else partial(_held_one_by_one, mem))
+    if getattr(mem, "_write_entity_batch", None) is None or getattr(mem, "_write_relation_batch", None) is None:
+        checker.forget_kept()  # a memory without the bulk path (a cluster's) writes records, not columns
+    try:
+        return _check_lines(mem, fh, start, kinds, checker, progress)
+    except BaseException:
+        checker.forget_kept()  # its temporary files, at once
+        raise
+
+
+def _check_lines(mem: Memory, fh: IO[Any], start: int, kinds: bytearray, checker: _Checker,
+                 progress: Progress | None) -> tuple[bytearray, _Checker]:
     first = True
     for number, line in _lines(fh):
         try:
@@ -1032,7 +1125,7 @@ def _recount_observations(mem: Memory, fh: IO[Any], start: int, kinds: bytearray
         fh.seek(end)
 
 
-def _kept_batches(kept: list[tuple[list[int], Any]], batch_size: int) -> Iterator[tuple[int, int, Any]]:
+def _kept_batches(kept: Iterator[tuple[list[int], Any]], batch_size: int) -> Iterator[tuple[int, int, Any]]:
     """(first line, last line, batch) of the checked batches cut to ``batch_size`` records
     (each checked batch passed the call limits whole, so each piece does)."""
     for lines, batch in kept:
