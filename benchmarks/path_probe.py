@@ -110,12 +110,12 @@ def measure(path: Path, n: int, engine: str, pairs: int, interleave: bool, dicts
             t.append(clock())
             mask = traversal._mask(edges, types)
             t.append(clock())
-            found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction, allowed=mask, max_hops=hops,
-                                              n_nodes=view.nodes)  # fmt: skip
+            found = kernels.shortest_lists(view.adj, src, dst, direction=direction, allowed=mask, max_hops=hops,
+                                           n_nodes=view.nodes)  # fmt: skip
             t.append(clock())
-            answer = None if found is None else traversal.to_path(state, ns, found)
+            answer = None if found is None else traversal._named_path(state, ns, *found)
             t.append(clock())
-            relations = found.relations() if found is not None else []
+            relations = traversal._path_relations(*found) if found is not None else []
             t.append(clock())
             cache.put(key, answer, version=view.version, types=types, relations=relations)
             t.append(clock())
