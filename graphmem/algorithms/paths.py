@@ -515,17 +515,43 @@ def k_hop(
     base = ws.begin()
     used = ws.size
     try:
-        count, truncated, levels = _reach(adj, seed_arr, dirc, use_filter, mask, limit, cap, base,
-                                          ws.marks, ws.q_f, ws.p_f, ws.e_f)  # fmt: skip
+        # The arrays as a plain tuple and the workspace as its one buffer, as
+        # for the shortest path: numba types a named tuple anew on every call.
+        count, truncated, wide, narrow, along = _reach_packed(tuple(adj), seed_arr, dirc, use_filter, mask, limit,
+                                                              cap, base, ws.buf)  # fmt: skip
         used = count
-        # One compiled pass copies the queue out of the (reused) workspace:
-        # with numpy's seven array operations this cost more than the BFS itself
-        # on a neighbourhood of a hundred nodes.
-        nodes, hops_arr, parents, codes, along, order = _reach_arrays(ws.q_f, ws.p_f, ws.e_f, levels, count)
     finally:
         ws.finish(base, used)
-    return Reach(nodes=nodes, hops=hops_arr, parents=parents, codes=codes, along=along,
-                 truncated=bool(truncated), _order=order)  # fmt: skip
+    return Reach(nodes=wide[:count], hops=narrow[:count], parents=wide[count : 2 * count], codes=narrow[count:],
+                 along=along, truncated=bool(truncated), _order=wide[2 * count :])  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _reach_packed(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf):
+    """:func:`_reach` in the workspace buffer ``buf``, then :func:`_reach_arrays`
+    in the same call. Returns (count, truncated, the int64 arrays nodes,
+    parents and order end to end, the int32 arrays hops and codes end to
+    end, along): three arrays to hand back to Python, not seven (each costs
+    numba ~1 us to box), and one dispatch, not two."""
+    n = buf.shape[0] // 7
+    marks = buf[: 2 * n].reshape((n, 2))
+    queue = buf[2 * n : 3 * n]
+    pq = buf[4 * n : 5 * n]
+    eq = buf[6 * n : 7 * n]
+    count, truncated, levels = _reach(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, marks, queue,
+                                      pq, eq)  # fmt: skip
+    # One compiled pass copies the queue out of the (reused) workspace: with
+    # numpy's seven array operations this cost more than the BFS itself on a
+    # neighbourhood of a hundred nodes.
+    nodes, hops, parents, codes, along, order = _reach_arrays(queue, pq, eq, levels, count)
+    wide = np.empty(3 * count, np.int64)
+    wide[:count] = nodes
+    wide[count : 2 * count] = parents
+    wide[2 * count :] = order
+    narrow = np.empty(2 * count, np.int32)
+    narrow[:count] = hops
+    narrow[count:] = codes
+    return count, truncated, wide, narrow, along
 
 
 @njit(cache=True, nogil=True)
