@@ -380,7 +380,7 @@ def _search_shortest(adj: Adjacency, src: int, dst: int, dirc: int, use_filter: 
         used = int(out[0])
     finally:
         ws.finish(base, used)
-    return out  # type: ignore[no-any-return]
+    return out
 
 
 def all_shortest_paths(

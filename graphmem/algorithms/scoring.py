@@ -113,7 +113,7 @@ def exact_top_k(
     scores = np.empty(ids.shape[0], np.float32)
     _scores(matrix, inv_norms, ids, np.ascontiguousarray(query, np.float32), scores)
     if k <= _SMALL_K:
-        return _small_top(ids, scores, k)  # type: ignore[no-any-return]
+        return _small_top(ids, scores, k)
     if ids.size > k:
         # The k-th best score, then everything above it and the smallest ids
         # of those equal to it: a plain partition would break a tie at the
