@@ -28,9 +28,9 @@ import pyarrow as pa
 __all__ = ["IdMap", "SavedKeys", "key_hash"]
 
 _FEW = 64
+"""Batches up to this size are looked up one by one on the saved arrays; larger ones build the dictionaries."""
 
 _INT32_LIMIT = 2**31 - 1
-"""Batches up to this size are looked up one by one on the saved arrays; larger ones build the dictionaries."""
 
 
 def key_hash(key: str) -> int:
