@@ -7,6 +7,7 @@ step of :func:`graphmem.query.traversal.shortest_path` replayed one by one::
     python -m benchmarks.path_probe build /tmp/path-100k --n 100000
     python -m benchmarks.path_probe measure /tmp/path-100k --n 100000 --interleave
     python -m benchmarks.path_probe measure /tmp/path-100k --n 100000 --dicts
+    python -m benchmarks.path_probe kernel_floor - --n 1000000 --pairs 500
 
 ``--interleave`` runs one networkx ``bidirectional_shortest_path`` (on a
 graph of the same relations) before each timed call, as ``bench_paths``
@@ -110,12 +111,12 @@ def measure(path: Path, n: int, engine: str, pairs: int, interleave: bool, dicts
             t.append(clock())
             mask = traversal._mask(edges, types)
             t.append(clock())
-            found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction, allowed=mask, max_hops=hops,
-                                              n_nodes=view.nodes)  # fmt: skip
+            found = kernels.shortest_lists(view.adj, src, dst, direction=direction, allowed=mask, max_hops=hops,
+                                           n_nodes=view.nodes)  # fmt: skip
             t.append(clock())
-            answer = None if found is None else traversal.to_path(state, ns, found)
+            answer = None if found is None else traversal._named_path(state, ns, *found)
             t.append(clock())
-            relations = found.relations() if found is not None else []
+            relations = traversal._path_relations(*found) if found is not None else []
             t.append(clock())
             cache.put(key, answer, version=view.version, types=types, relations=relations)
             t.append(clock())
@@ -133,9 +134,38 @@ def measure(path: Path, n: int, engine: str, pairs: int, interleave: bool, dicts
         print(f"{name:13s} p50 {np.median(values) / 1000:8.2f} us  mean {np.mean(values) / 1000:8.2f} us")
 
 
+def kernel_floor(n: int, pairs: int) -> None:
+    """The compiled search alone on a random graph of ``n`` nodes / ``5n``
+    edges built in memory (no store): in a warm loop, and with a 64 MB sweep
+    before each call (caches cold, as after an interleaved networkx call),
+    and cold but with the search's marks loaded back first. Shows how much
+    of an interleaved call is the kernel waiting on memory."""
+    from graphmem.algorithms.csr import from_edges
+
+    rng = np.random.default_rng(0)
+    adj = from_edges(rng.integers(0, n, 5 * n), rng.integers(0, n, 5 * n), rng.integers(0, 8, 5 * n), n)
+    ws = kernels.workspace()
+    ws.reserve(n)
+    sweep = np.ones(64_000_000 // 8)
+    ends = rng.integers(0, n, (pairs + 20, 2)).tolist()
+    for a, b in ends[:20]:
+        kernels.bidirectional_bfs(adj, a, b, n_nodes=n)
+    for mode in ("warm", "cold", "cold, marks loaded"):
+        times = []
+        for a, b in ends[20:]:
+            if mode != "warm":
+                sweep.sum()
+            if mode == "cold, marks loaded":
+                ws.marks.sum()
+            start = time.perf_counter_ns()
+            kernels.bidirectional_bfs(adj, a, b, n_nodes=n)
+            times.append(time.perf_counter_ns() - start)
+        print(f"{mode:19s} p50 {np.median(times) / 1000:8.2f} us")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", choices=["build", "measure"])
+    parser.add_argument("action", choices=["build", "measure", "kernel_floor"])
     parser.add_argument("path", type=Path)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--engine", default="kuzu")
@@ -145,6 +175,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.action == "build":
         build(args.path, args.n, args.engine)
+    elif args.action == "kernel_floor":
+        kernel_floor(args.n, args.pairs)
     else:
         measure(args.path, args.n, args.engine, args.pairs, args.interleave, args.dicts)
 

@@ -313,9 +313,11 @@ def check_vector(vector: Any, dim: int | None, what: str = "embedding") -> np.nd
         raise InvalidInput(f"{what} must be a non-empty 1-D vector, got shape {arr.shape}")
     if dim is not None and arr.size != dim:
         raise InvalidInput(f"{what} has dimension {arr.size}; this store's vectors have dimension {dim}")
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise InvalidInput(f"{what} contains NaN or infinity")
-    norm = float(np.linalg.norm(arr))
+    # What linalg.norm computes for a 1-D float32 array, without its ~3 us of
+    # argument handling on every search.
+    norm = float(np.sqrt(arr.dot(arr)))
     if norm == 0.0 or not math.isfinite(norm):
         raise InvalidInput(f"{what} is the zero vector; cosine similarity is undefined for it")
     return arr / np.float32(norm)

@@ -100,6 +100,11 @@ def test_shortest_paths_match_networkx(g, q, data):
         found = kernels.bidirectional_bfs(view.adj, s, d, direction=direction, allowed=_mask(allowed),
                                           max_hops=max_hops, n_nodes=max(view.nodes, n))
         assert (None if found is None else len(found)) == want
+        # The plain-list form (what Memory.shortest_path names) is the same path.
+        as_lists = kernels.shortest_lists(view.adj, s, d, direction=direction, allowed=_mask(allowed),
+                                          max_hops=max_hops, n_nodes=max(view.nodes, n))
+        assert as_lists == (None if found is None else
+                            (found.nodes.tolist(), found.codes.tolist(), found.along.tolist()))
         if found is not None:
             assert found.nodes[0] == s and found.nodes[-1] == d
             _uses_only(found, model, allowed)

@@ -512,3 +512,29 @@ def test_a_database_restored_over_the_store_is_not_taken_for_the_saved_one(tmp_p
         state = _check_equals_rebuild(mem)
         assert mem._derived.last_load["source"] == "rebuilt"
         assert state.ids.id_of("default\x1fafter-backup") is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(keys=st.sets(st.text(min_size=1, max_size=6), max_size=300), absent=st.lists(st.text(max_size=6), max_size=20),
+       bits=st.integers(1, 64))
+def test_saved_keys_find_every_key_through_the_hash_buckets(keys, absent, bits):
+    # A hash of only `bits` top bits set (many equal hashes, many keys per
+    # bucket, empty buckets) exercises each branch of the bucket scan.
+    from unittest import mock
+
+    from graphmem.index import ids as ids_module
+
+    real = ids_module.key_hash
+
+    def weak(key: str) -> int:
+        return (real(key) >> (64 - bits)) << (64 - bits)
+
+    keys = sorted(keys)
+    with mock.patch.object(ids_module, "key_hash", weak):
+        saved = ids_module.SavedKeys.build(keys, np.arange(len(keys), dtype=np.int64) * 3 + 1)
+        for i, key in enumerate(keys):
+            assert saved.id_of(key) == i * 3 + 1
+            assert saved.key_of(i * 3 + 1) == key
+        for key in absent:
+            if key not in keys:
+                assert saved.id_of(key) is None

@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphmem
+from graphmem.algorithms import scoring
 from graphmem.algorithms.scoring import exact_top_k
 from graphmem.index.vector_store import INDEX_FILE, MANIFEST_FILE
 from graphmem.records import dequantize, quantize
@@ -128,6 +129,25 @@ def test_exact_top_k_equals_brute_force(seed, n, k):
     order = allowed[np.lexsort((allowed, -truth))][:k]
     assert ids.tolist() == order.tolist()
     assert np.all(np.diff(scores) <= 1e-6)
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(1, 200), distinct=st.integers(1, 6), k=st.integers(1, 60))
+def test_exact_top_k_breaks_ties_by_smaller_id(seed, n, distinct, k):
+    # Few distinct rows: many equal scores, also at the k-th place, on both
+    # sides of the small-k cut-over (scoring._SMALL_K).
+    rng = np.random.default_rng(seed)
+    base = np.stack([np.frombuffer(quantize(v)[0], np.int8) for v in _unit(rng, distinct, 8)])
+    rows = base[rng.integers(0, distinct, n)]
+    inv = (1.0 / np.linalg.norm(rows.astype(np.float32), axis=1)).astype(np.float32)
+    allowed = rng.permutation(n)[: rng.integers(1, n + 1)]
+    q = _unit(rng, 1, 8)[0]
+    ids, scores = exact_top_k(rows, inv, allowed, q, k)
+    every = np.empty(len(allowed), np.float32)
+    scoring._scores(rows, inv, allowed.astype(np.int64), q, every)  # the same compiled arithmetic
+    order = np.lexsort((allowed, -every))[:k]
+    assert ids.tolist() == allowed[order].tolist()
+    assert scores.tolist() == every[order].tolist()
 
 
 def test_filtered_search_equals_brute_force_over_allowed(mem):

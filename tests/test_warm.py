@@ -23,7 +23,7 @@ def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
     before = warm()
     assert {name for name, sigs in before.items() if sigs} >= {
         "graphmem.algorithms.paths._shortest", "graphmem.algorithms.paths._all_shortest",
-        "graphmem.algorithms.paths._reach", "graphmem.algorithms.paths._induced",
+        "graphmem.algorithms.paths._reach_packed", "graphmem.algorithms.paths._induced",
         "graphmem.algorithms.csr._build", "graphmem.algorithms.csr._merge", "graphmem.algorithms.scoring._scores",
     }  # fmt: skip
     rng = np.random.default_rng(3)

@@ -42,6 +42,7 @@ __all__ = [
     "Workspace",
     "workspace",
     "bidirectional_bfs",
+    "shortest_lists",
     "all_shortest_paths",
     "k_hop",
     "induced_edges",
@@ -320,6 +321,55 @@ def bidirectional_bfs(
     dirc, use_filter, mask, limit = _check(adj, direction, allowed, max_hops, (src, dst))
     if src == dst:
         return IdPath(np.array([src], np.int64), np.empty(0, np.int32), np.empty(0, bool))
+    out = _search_shortest(adj, src, dst, dirc, use_filter, mask, limit, n_nodes, ws)
+    hops = int(out[1])
+    if hops < 0:
+        return None
+    return IdPath(out[2 : hops + 3], out[hops + 3 : 2 * hops + 3].astype(np.int32),
+                  out[2 * hops + 3 :].astype(np.bool_))  # fmt: skip
+
+
+def shortest_lists(
+    adj: Adjacency,
+    src: int,
+    dst: int,
+    *,
+    direction: str = "both",
+    allowed: np.ndarray | None = None,
+    max_hops: int | None = None,
+    n_nodes: int | None = None,
+    ws: Workspace | None = None,
+) -> tuple[list[int], list[int], list[bool]] | None:
+    """:func:`bidirectional_bfs`'s path as plain lists ``(nodes, codes, along)``, or ``None``.
+
+    The same search and the same path, for a caller that turns the ids into
+    names at once: one ``tolist`` of the kernel's packed answer, where an
+    :class:`IdPath` costs five array objects and three more conversions
+    (together ~3 us of a ~40 us query, and more when the interleaved work
+    of other code has evicted the interpreter's objects from the CPU caches).
+
+    Examples
+    --------
+    >>> from graphmem.algorithms.csr import from_edges
+    >>> adj = from_edges([0, 1, 3], [1, 2, 2], [0, 1, 0])
+    >>> shortest_lists(adj, 0, 3)
+    ([0, 1, 2, 3], [0, 1, 0], [True, True, False])
+    >>> shortest_lists(adj, 0, 3, direction="out") is None
+    True
+    """
+    dirc, use_filter, mask, limit = _check(adj, direction, allowed, max_hops, (src, dst))
+    if src == dst:
+        return [src], [], []
+    values = _search_shortest(adj, src, dst, dirc, use_filter, mask, limit, n_nodes, ws).tolist()
+    hops = values[1]
+    if hops < 0:
+        return None
+    return values[2 : hops + 3], values[hops + 3 : 2 * hops + 3], [a == 1 for a in values[2 * hops + 3 :]]
+
+
+def _search_shortest(adj: Adjacency, src: int, dst: int, dirc: int, use_filter: bool, mask: np.ndarray,
+                     limit: int, n_nodes: int | None, ws: Workspace | None) -> np.ndarray:
+    """Run :func:`_shortest` on checked arguments in a prepared workspace (its packed answer)."""
     ws = _prepare(ws, adj, (src, dst), n_nodes)
     base = ws.begin()
     used = ws.size
@@ -330,11 +380,7 @@ def bidirectional_bfs(
         used = int(out[0])
     finally:
         ws.finish(base, used)
-    hops = int(out[1])
-    if hops < 0:
-        return None
-    return IdPath(out[2 : hops + 3], out[hops + 3 : 2 * hops + 3].astype(np.int32),
-                  out[2 * hops + 3 :].astype(np.bool_))  # fmt: skip
+    return out
 
 
 def all_shortest_paths(
@@ -469,17 +515,43 @@ def k_hop(
     base = ws.begin()
     used = ws.size
     try:
-        count, truncated, levels = _reach(adj, seed_arr, dirc, use_filter, mask, limit, cap, base,
-                                          ws.marks, ws.q_f, ws.p_f, ws.e_f)  # fmt: skip
+        # The arrays as a plain tuple and the workspace as its one buffer, as
+        # for the shortest path: numba types a named tuple anew on every call.
+        count, truncated, wide, narrow, along = _reach_packed(tuple(adj), seed_arr, dirc, use_filter, mask, limit,
+                                                              cap, base, ws.buf)  # fmt: skip
         used = count
-        # One compiled pass copies the queue out of the (reused) workspace:
-        # with numpy's seven array operations this cost more than the BFS itself
-        # on a neighbourhood of a hundred nodes.
-        nodes, hops_arr, parents, codes, along, order = _reach_arrays(ws.q_f, ws.p_f, ws.e_f, levels, count)
     finally:
         ws.finish(base, used)
-    return Reach(nodes=nodes, hops=hops_arr, parents=parents, codes=codes, along=along,
-                 truncated=bool(truncated), _order=order)  # fmt: skip
+    return Reach(nodes=wide[:count], hops=narrow[:count], parents=wide[count : 2 * count], codes=narrow[count:],
+                 along=along, truncated=bool(truncated), _order=wide[2 * count :])  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _reach_packed(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf):
+    """:func:`_reach` in the workspace buffer ``buf``, then :func:`_reach_arrays`
+    in the same call. Returns (count, truncated, the int64 arrays nodes,
+    parents and order end to end, the int32 arrays hops and codes end to
+    end, along): three arrays to hand back to Python, not seven (each costs
+    numba ~1 us to box), and one dispatch, not two."""
+    n = buf.shape[0] // 7
+    marks = buf[: 2 * n].reshape((n, 2))
+    queue = buf[2 * n : 3 * n]
+    pq = buf[4 * n : 5 * n]
+    eq = buf[6 * n : 7 * n]
+    count, truncated, levels = _reach(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, marks, queue,
+                                      pq, eq)  # fmt: skip
+    # One compiled pass copies the queue out of the (reused) workspace: with
+    # numpy's seven array operations this cost more than the BFS itself on a
+    # neighbourhood of a hundred nodes.
+    nodes, hops, parents, codes, along, order = _reach_arrays(queue, pq, eq, levels, count)
+    wide = np.empty(3 * count, np.int64)
+    wide[:count] = nodes
+    wide[count : 2 * count] = parents
+    wide[2 * count :] = order
+    narrow = np.empty(2 * count, np.int32)
+    narrow[:count] = hops
+    narrow[count:] = codes
+    return count, truncated, wide, narrow, along
 
 
 @njit(cache=True, nogil=True)

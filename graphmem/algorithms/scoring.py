@@ -27,6 +27,40 @@ def _scores(matrix: np.ndarray, inv_norms: np.ndarray, ids: np.ndarray, query: n
         out[j] = acc * inv_norms[row]
 
 
+_SMALL_K = 32
+"""Up to this ``k``, the top list is kept sorted while the scores are read
+(O(n k), one compiled call); above, NumPy partitions then sorts."""
+
+
+@njit(cache=True, nogil=True)
+def _small_top(ids: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` best (highest score, then smallest id) of ``ids``, best first:
+    an insertion into a sorted list of ``k``. For a search's few hundred
+    candidates this replaces four NumPy calls (partition, sort, two gathers),
+    each with its own per-call cost, with one compiled call."""
+    keep = min(k, ids.shape[0])
+    top_ids = np.empty(keep, np.int64)
+    top_scores = np.empty(keep, np.float32)
+    filled = 0
+    for j in range(ids.shape[0]):
+        s, i = scores[j], ids[j]
+        if filled == keep:
+            last_s, last_i = top_scores[keep - 1], top_ids[keep - 1]
+            if s < last_s or (s == last_s and i > last_i):
+                continue
+            at = keep - 1
+        else:
+            at = filled
+            filled += 1
+        while at > 0 and (top_scores[at - 1] < s or (top_scores[at - 1] == s and top_ids[at - 1] > i)):
+            top_scores[at] = top_scores[at - 1]
+            top_ids[at] = top_ids[at - 1]
+            at -= 1
+        top_scores[at] = s
+        top_ids[at] = i
+    return top_ids, top_scores
+
+
 def cosine_rows(matrix: np.ndarray, inv_norms: np.ndarray, ids: np.ndarray, query: np.ndarray) -> np.ndarray:
     """Cosine similarity of ``query`` with the rows ``ids`` (0 for all-zero rows).
 
@@ -78,8 +112,17 @@ def exact_top_k(
         raise InvalidInput("ids out of the matrix's range")
     scores = np.empty(ids.shape[0], np.float32)
     _scores(matrix, inv_norms, ids, np.ascontiguousarray(query, np.float32), scores)
+    if k <= _SMALL_K:
+        return _small_top(ids, scores, k)
     if ids.size > k:
-        top = np.argpartition(-scores, k - 1)[:k]
+        # The k-th best score, then everything above it and the smallest ids
+        # of those equal to it: a plain partition would break a tie at the
+        # k-th place arbitrarily, not by the smaller id.
+        kth = np.partition(scores, ids.size - k)[ids.size - k]
+        above = np.flatnonzero(scores > kth)
+        tied = np.flatnonzero(scores == kth)
+        tied = tied[np.argsort(ids[tied], kind="stable")[: k - above.size]]
+        top = np.concatenate([above, tied])
         ids, scores = ids[top], scores[top]
     order = np.lexsort((ids, -scores))
     return ids[order], scores[order]

@@ -52,7 +52,11 @@ def _hits(
     type_names = state.edges.type_names
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
     key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
-    names = [key_ever(id_)[skip:] for id_ in path_ids.tolist()]  # type: ignore[index]
+    path_list = path_ids.tolist()
+    # One lookup per distinct id: the paths of a 2-hop search share their
+    # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
+    named = {id_: key_ever(id_)[skip:] for id_ in dict.fromkeys(path_list)}  # type: ignore[index]
+    names = list(map(named.__getitem__, path_list))
     relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
     ways = ["out" if a else "in" for a in path_along.tolist()]
     offsets = offsets.tolist()

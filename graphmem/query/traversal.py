@@ -128,14 +128,26 @@ def _endpoints(state: DerivedState, namespace: str, source: str, target: str) ->
     return edges, view, _id(state, namespace, source, "source"), _id(state, namespace, target, "target")
 
 
+_DIRECTION_NAMES = ("in", "out")  # indexed by an ``along`` flag
+
+
 def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
     """The :class:`Path` of names of an id path found in a view of ``state``."""
-    type_names = state.edges.type_names
+    return _named_path(state, namespace, path.nodes.tolist(), path.codes.tolist(), path.along.tolist())
+
+
+def _named_path(state: DerivedState, namespace: str, nodes: list[int], codes: list[int], along: list[bool]) -> Path:
+    """The :class:`Path` of names of an id path given as lists (see :func:`~graphmem.algorithms.paths.shortest_lists`)."""
     return Path(
-        nodes=tuple(_names(state, namespace, path.nodes.tolist())),
-        relations=tuple(type_names[c] for c in path.codes.tolist()),
-        directions=tuple("out" if a else "in" for a in path.along.tolist()),
+        nodes=tuple(_names(state, namespace, nodes)),
+        relations=tuple(map(state.edges.type_names.__getitem__, codes)),
+        directions=tuple(map(_DIRECTION_NAMES.__getitem__, along)),
     )
+
+
+def _path_relations(nodes: list[int], codes: list[int], along: list[bool]) -> list[tuple[int, int, int]]:
+    """The (source, type code, target) relations of an id path (what its cache entry depends on)."""
+    return [(a, c, b) if fwd else (b, c, a) for a, c, b, fwd in zip(nodes, codes, nodes[1:], along)]
 
 
 # -- shortest paths -------------------------------------------------------------------
@@ -166,10 +178,13 @@ def shortest_path(
     hit, answer = cache.get(key)
     if hit:
         return answer  # type: ignore[no-any-return]
-    found = kernels.bidirectional_bfs(view.adj, src, dst, direction=direction,
-                                      allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
-    answer = None if found is None else to_path(state, namespace, found)
-    cache.put(key, answer, version=view.version, types=names, relations=found.relations() if found else ())
+    found = kernels.shortest_lists(view.adj, src, dst, direction=direction,
+                                   allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
+    if found is None:
+        cache.put(key, None, version=view.version, types=names, relations=())
+        return None
+    answer = _named_path(state, namespace, *found)
+    cache.put(key, answer, version=view.version, types=names, relations=_path_relations(*found))
     return answer
 
 
