@@ -950,6 +950,14 @@ class ClusterMemory:
         """Not available on the cluster backend (no access counts): raises :class:`NotSupported`."""
         raise _unsupported("access", "it keeps no access counts")
 
+    def embed_missing(self) -> int:
+        """Not available on the cluster backend (its writes embed before they commit): raises :class:`NotSupported`."""
+        raise _unsupported("embed_missing", "its writes embed before they commit")
+
+    def wait_embedded(self, timeout: float | None = None) -> bool:
+        """``True`` at once: the cluster backend's writes embed before they commit."""
+        return True
+
     def compact(self, *, cold_after: timedelta) -> int:
         """Not available on the cluster backend (FalkorDB manages its memory): raises :class:`NotSupported`."""
         raise _unsupported("compact", "FalkorDB manages its own memory")
