@@ -510,6 +510,7 @@ class Tools:
         matches = self.mem.find_text(query)
         if not semantic:
             return self._page("search_nodes", fingerprint(query), [_entry_json(e) for e in matches], args)
+        self.mem.wait_embedded()  # see _semantic_search
         vector = self._query_vector(query)
         ranked: dict[str, tuple[float | None, int, dict[str, Any]]] = {}
         if vector is not None:
@@ -546,6 +547,10 @@ class Tools:
 
     def _semantic_search(self, args: dict[str, Any]) -> dict[str, Any]:
         types = [stored_type(t, fallback="Entity")[0] for t in args["entityTypes"]] if "entityTypes" in args else None
+        # Writes return before their entities are embedded (background embedding);
+        # a search by meaning needs the model anyway, and waits for what was
+        # written before it: it finds the caller's own writes. No other read waits.
+        self.mem.wait_embedded()
         hits = self.mem.search(args["query"], k=args.get("limit", 10), types=types, near=args.get("near"),
                                max_hops=args.get("maxHops"))  # fmt: skip
         results = []
@@ -595,6 +600,7 @@ class Tools:
         return [stored_type(t, fallback="RELATED_TO")[0] for t in args["relationTypes"]]
 
     def _recall(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.mem.wait_embedded()  # see _semantic_search
         recall = self.mem.recall(args["query"], k=args.get("k", 10), hops=args.get("hops", 1))
         recall = replace(recall, entities=tuple(replace(e, type=self._shown_type(e.name, e.type))
                                                 for e in recall.entities))  # fmt: skip
