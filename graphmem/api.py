@@ -29,7 +29,7 @@ Examples
 from __future__ import annotations
 
 import pathlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol, runtime_checkable
 
@@ -152,6 +152,8 @@ class MemoryAPI(Protocol):
         relation_types: Iterable[str] | str | None = None, decay: float = 0.5,
         as_of: datetime | None = None, known_at: datetime | None = None,
     ) -> Recall: ...  # fmt: skip
+    def apply_once(self, request_id: str | None, apply: Callable[[], dict[str, Any]]) -> dict[str, Any]: ...
+    def forget_requests(self, *, older_than: float = 3600) -> int: ...
     def embed_missing(self) -> int: ...
     def wait_embedded(self, timeout: float | None = None) -> bool: ...
     def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]: ...

@@ -406,10 +406,8 @@ class Tools:
 
     def _delete_observations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         deletions = args["deletions"]
-        with self.atomic.section():
-            found = self.atomic.recorded(request_id)
-            if found is not None:
-                return found
+
+        def apply() -> dict[str, Any]:
             current: dict[str, list[str]] = {}
             before: dict[str, int] = {}
             originals: dict[str, list[str]] = {}
@@ -438,8 +436,10 @@ class Tools:
             result = _status(message)
             removed = [(n, [o for o in originals[n] if o not in set(obs)]) for n, obs in current.items()
                        if len(obs) != before[n]]
-            self.atomic.remove_observations(removed, request_id, result)
+            self.atomic.remove_observations(removed)
             return result
+
+        return self.atomic.write(request_id, apply)
 
     def _delete_relations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         def apply() -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 import pathlib
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from .. import bulk
+from .. import bulk, requests
 from ..backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
 from ..embed import Embedder, resolve_embedder
@@ -93,6 +93,7 @@ class _Shared:
         self.capacity_policy = "lru"
         self.duplicates = "allow"
         self.backlog: Backlog | None = None
+        self.recorded = 0  # request ids apply_once recorded (pruned every 256)
         """With background embedding: the entities committed without their vector yet."""
 
     def now(self) -> datetime:
@@ -1503,6 +1504,46 @@ class Memory(LifecycleMixin):
             raise InvalidInput("this memory has no embedder (opened with embedder=None): nothing can embed")
         keys = list(missing_keys(self._store))
         return sum(self._embed_keys(keys[i : i + 256], None) for i in range(0, len(keys), 256))
+
+    def apply_once(self, request_id: str | None, apply: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``apply`` (writes to this memory, made on this thread) as one
+        transaction and return its result, a JSON-serialisable dict.
+
+        Every write ``apply`` makes joins the one transaction: it commits
+        whole or not at all. With a ``request_id`` (from
+        :func:`graphmem.requests.new_request_id`) the result is recorded in
+        the same transaction, and a later call with the same id returns the
+        recorded result without running ``apply``: a caller that retries
+        after a crash applies its call once. Recorded ids are forgotten by
+        :meth:`forget_requests`.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> from graphmem.requests import new_request_id
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     rid = new_request_id()
+        ...     def apply():
+        ...         return {"written": mem.add_entities([{"name": "Ada"}, {"name": "Bob"}])}
+        ...     mem.apply_once(rid, apply), mem.apply_once(rid, lambda: {"written": -1})
+        ({'written': 2}, {'written': 2})
+        """
+        self._writable()
+        result, applied = requests.apply_once(self._store, request_id, apply)
+        if applied and request_id is not None:
+            with self._shared.clock:
+                self._shared.recorded += 1
+                due = self._shared.recorded % 256 == 0
+            if due:  # now and then, not on every call: a prune is a scan of Meta
+                self.forget_requests()
+        return result
+
+    def forget_requests(self, *, older_than: float = requests.LOG_TTL_SECONDS) -> int:
+        """Forget the request ids :meth:`apply_once` recorded more than
+        ``older_than`` seconds ago (a retry of such a call applies it again);
+        return how many. :meth:`apply_once` calls it every 256 recorded ids."""
+        self._writable()
+        return requests.prune(self._store, older_than)
 
     def wait_embedded(self, timeout: float | None = None) -> bool:
         """With background embedding: wait until every entity written before
