@@ -81,11 +81,16 @@ class StoreConfig:
     an Arrow table + ``CREATE`` (~4 ms per 100 rows)."""
     relation_copy_threshold: int = 64
     """New relations in a batch at least this large are written with one
-    ``COPY`` (it resolves endpoints through the primary-key index); fewer with
-    one indexed ``CREATE`` per relation (~0.8 ms each on kuzu 0.11.3). Measured
-    alternatives were worse: ``LOAD FROM`` + ``MATCH`` on keys plans a scan of
-    every entity (~22 ms per call at 100k entities), ``UNWIND`` + ``MATCH`` a
-    cross product (seconds)."""
+    statement (``relation_copy_from`` decides which); fewer with
+    one indexed ``CREATE`` per relation (~0.8 ms each on kuzu 0.11.3): the
+    batch statement's fixed cost (~20 ms at 100k entities) is worth it from
+    here on. ``UNWIND`` + ``MATCH`` of both endpoints plans a cross product
+    (seconds)."""
+    relation_copy_from: int = 20_000
+    """Batches of new relations at least this large are written with ``COPY``;
+    smaller ones of at least ``relation_copy_threshold`` with one ``LOAD FROM``
+    and two key lookups per row, whose COMMIT does not checkpoint the database
+    as a COPY's does (see :func:`graphmem.records.relation_insert`)."""
     update_join_threshold: int = 16
     """Existing entities read or updated in a batch use one join over an Arrow
     table when there are at least this many *and* at least one per 1,000
