@@ -98,6 +98,14 @@ class StoreConfig:
     ~30 ms at 100k); fewer use one prepared, indexed statement per row
     (~0.2 ms each, kuzu 0.11.3)."""
 
+    def batch_relations(self, rows: int, stored: int) -> bool:
+        """Whether ``rows`` new relations should be one batch statement rather than
+        one keyed ``CREATE`` each: its endpoint lookups are a join that scans the
+        entities (~0.2 µs each), so it pays from a few rows on a small store and
+        from ``relation_copy_threshold`` at most. Measured on kuzu 0.11.3, 10
+        relations: 4.2 against 8.1 ms of CPU at 1k entities, 24 against 10 at 100k."""
+        return rows >= min(self.relation_copy_threshold, max(4, stored // 5_000))
+
     def use_join(self, rows: int, stored: int) -> bool:
         """Whether ``rows`` keyed reads/updates should be one scan-join rather than per-row lookups."""
         return rows >= max(self.update_join_threshold, stored // 1_000)
