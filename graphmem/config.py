@@ -103,7 +103,15 @@ class StoreConfig:
         one keyed ``CREATE`` each: its endpoint lookups are a join that scans the
         entities (~0.2 µs each), so it pays from a few rows on a small store and
         from ``relation_copy_threshold`` at most. Measured on kuzu 0.11.3, 10
-        relations: 4.2 against 8.1 ms of CPU at 1k entities, 24 against 10 at 100k."""
+        relations: 4.2 against 8.1 ms of CPU at 1k entities, 24 against 10 at 100k.
+
+        Examples
+        --------
+        >>> StoreConfig().batch_relations(10, 1_000), StoreConfig().batch_relations(10, 100_000)
+        (True, False)
+        >>> StoreConfig().batch_relations(64, 10_000_000)
+        True
+        """
         return rows >= min(self.relation_copy_threshold, max(4, stored // 5_000))
 
     def use_join(self, rows: int, stored: int) -> bool:
