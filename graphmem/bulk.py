@@ -55,7 +55,7 @@ from .config import (
 from .errors import InvalidInput
 from .index.derived import DerivedState
 from .index.entity_cache import EntityCache
-from .records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, relation_insert
+from .records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, insert_relations
 from .store.store import Store
 from .temporal import check_validity
 from .validate import names_pass, string_column, texts_pass, types_pass
@@ -578,7 +578,7 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
         pa.repeat(pa.scalar(now, pa.timestamp("us")), n), batch.valid_from, batch.valid_to,
         pa.nulls(n, pa.timestamp("us")),
     ], schema=RELATION_SCHEMA)  # fmt: skip
-    store.execute(*relation_insert(table, engine=store.engine_name, copy_from=config.relation_copy_from))
+    insert_relations(store, table, copy_from=config.relation_copy_from)
     return RelationBulkPlan(src, dst, local, type_names, batch.valid_from, batch.valid_to)
 
 

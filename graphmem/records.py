@@ -10,7 +10,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +18,9 @@ import pyarrow as pa
 from .errors import CorruptStore
 from .tiers import unpack
 from .types import Entity, Relation
+
+if TYPE_CHECKING:  # a parameter's type only: records sits below the store
+    from .store.store import Store
 
 __all__ = [
     "KEY_SEPARATOR",
@@ -38,7 +41,7 @@ __all__ = [
     "relation_from_db",
     "relation_rows_table",
     "relation_copy_rows",
-    "relation_insert",
+    "insert_relations",
     "utcnow",
     "version_key",
     "version_rows_table",
@@ -391,10 +394,10 @@ per batch as one chunk, 0.5 s in chunks of 64 (128: the same; 16: slower);
 and there chunking made the COPY ~10-20% slower, so it keeps one chunk."""
 
 
-def relation_insert(table: pa.Table, *, engine: str, copy_from: int) -> tuple[str, dict[str, Any]]:
-    """The named statement and its parameters that add the relations of ``table``
-    (:data:`RELATION_SCHEMA`, endpoints that exist): ``relation_create_batch``,
-    or ``relation_copy`` from ``copy_from`` rows on.
+def insert_relations(store: Store, table: pa.Table, *, copy_from: int) -> None:
+    """Add the relations of ``table`` (:data:`RELATION_SCHEMA`, endpoints that
+    exist) in the open transaction: with ``relation_create_batch``, or with
+    ``relation_copy`` from ``copy_from`` rows on.
 
     A relation COPY is faster per row, but its COMMIT checkpoints the whole
     database (both engines, whatever the checkpoint threshold: COPY writes
@@ -402,16 +405,11 @@ def relation_insert(table: pa.Table, *, engine: str, copy_from: int) -> tuple[st
     kuzu 0.11.3, 5,000 relations on 2 shared cores: at 10k entities COPY
     23-85 ms and COMMIT 98-670 ms against 67-121 ms and 42-73 ms; at 100k
     103-217 ms + 106-793 ms against 228-344 ms + 90-108 ms.
-
-    Examples
-    --------
-    >>> t = pa.table({"from": ["a"] * 100})
-    >>> relation_insert(t, engine="kuzu", copy_from=20_000)[0], relation_insert(t, engine="kuzu", copy_from=50)[0]
-    ('relation_create_batch', 'relation_copy')
     """
     if table.num_rows >= copy_from:
-        return "relation_copy", {"rows": relation_copy_rows(table, engine=engine)}
-    return "relation_create_batch", {"rows": table}
+        store.execute("relation_copy", {"rows": relation_copy_rows(table, engine=store.engine_name)})
+    else:
+        store.execute("relation_create_batch", {"rows": table})
 
 
 def relation_copy_rows(table: pa.Table, *, engine: str) -> pa.Table:

@@ -30,8 +30,8 @@ from .records import (
     entity_from_db,
     entity_key,
     entity_rows_table,
+    insert_relations,
     quantize,
-    relation_insert,
     relation_rows_table,
     version_rows_table,
 )
@@ -539,22 +539,23 @@ def upsert_relations(
         bounds[t] = (start, end)
     stored = len(state.ids)
     if config.batch_relations(len(versions), stored):
-        store.execute(*relation_insert(relation_rows_table(
+        insert_relations(store, relation_rows_table(
             [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
             [v[0] for v in versions], now, [v[1] for v in versions], [v[2] for v in versions],
-            engine=store.engine_name), engine=store.engine_name, copy_from=config.relation_copy_from))
+            engine=store.engine_name), copy_from=config.relation_copy_from)
     else:
         for t, (properties, start, end) in zip(changed, versions):
             store.execute("relation_create", {"source": key_of(t[0]), "type": t[1], "target": key_of(t[2]),
                                               "properties": properties, "created_at": now, "valid_from": start,
                                               "valid_to": end})
     if config.batch_relations(len(new), stored):
-        store.execute(*relation_insert(
+        insert_relations(
+            store,
             relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
                                 [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
                                 [merged[t].valid_from for t in new], [merged[t].valid_to for t in new],
                                 engine=store.engine_name),
-            engine=store.engine_name, copy_from=config.relation_copy_from))
+            copy_from=config.relation_copy_from)
     else:
         for t in new:
             store.execute(
