@@ -8,9 +8,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import graphmem
+from graphmem.embed import entity_text
 from graphmem.errors import InvalidInput
+from graphmem.records import quantize
 
 
 class HeldEmbedder:
@@ -124,3 +128,30 @@ def test_embed_missing_needs_an_embedder() -> None:
         mem.embed_missing()
     with graphmem.open(embedder=None, background_embedding=True) as mem:
         assert mem.wait_embedded(timeout=0)  # nothing to wait for without an embedder
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["a", "b", "c"]), st.sampled_from(["red", "green", "blue", None]),
+                          st.booleans()), min_size=1, max_size=12))  # fmt: skip
+def test_every_entity_ends_with_the_vector_of_its_last_text(steps: list[tuple[str, str | None, bool]]) -> None:
+    """Writes interleaved with the embedding thread (held, then let go at random
+    points): once it is done, each entity's vector is its current text's, whatever
+    landed while an older text was being encoded."""
+    held = HeldEmbedder()
+    with graphmem.open(embedder=held, background_embedding=True) as mem:
+        for name, colour, release in steps:
+            if colour is None:
+                mem.add_entity(name)
+            else:
+                mem.add_entity(name, text=f"{colour} paint")
+            if release:
+                held.release.set()
+            else:
+                held.release.clear()
+        held.release.set()
+        assert mem.wait_embedded()
+        assert _unembedded(mem) == 0
+        for row in mem.cypher("MATCH (e:Entity) RETURN e.name AS name, e.embedding AS v, e.scale AS s"):
+            entity = mem.get_entity(row["name"])
+            expected = quantize(held.inner.encode([entity_text(entity)])[0])
+            assert (row["v"], pytest.approx(row["s"])) == (expected[0], expected[1])
