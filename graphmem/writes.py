@@ -30,6 +30,7 @@ from .records import (
     entity_from_db,
     entity_key,
     entity_rows_table,
+    insert_relations,
     quantize,
     relation_rows_table,
     version_rows_table,
@@ -318,6 +319,9 @@ class EntityPlan:
     """Rows whose stored vector is new or different (the side index must follow)."""
     revived: list[EntityRow]
     """Expired entities written again: back in the id map, with their old id."""
+    unembedded: list[EntityRow] = field(default_factory=list)
+    """With ``defer_embedding``: rows written without a vector because their
+    embedded text changed (a vector they had is cleared: it was the old text's)."""
 
 
 def upsert_entities(
@@ -331,8 +335,13 @@ def upsert_entities(
     vector_dim: int | None,
     config: StoreConfig,
     now: datetime,
+    defer_embedding: bool = False,
 ) -> EntityPlan:
-    """Write ``items`` (upserts by name, applied in order) in the open transaction."""
+    """Write ``items`` (upserts by name, applied in order) in the open transaction.
+
+    ``defer_embedding`` writes the rows whose embedded text changed without a
+    vector (listed in :attr:`EntityPlan.unembedded`) instead of encoding them
+    here: the caller embeds them after the commit (:mod:`graphmem.backlog`)."""
     dim = embedder.dim if embedder is not None else vector_dim
     for position, item in enumerate(items):
         if item.embedding is not None:
@@ -355,7 +364,7 @@ def upsert_entities(
         pending[key] = _merge(pending.get(key) or current.get(key), item, key, namespace, now)
         if item.embedding is not None:
             explicit[key] = item.embedding
-    _embed(pending, current, explicit, embedder)
+    unembedded = _embed(pending, current, explicit, embedder, defer=defer_embedding)
     for key in [k for k, row in pending.items() if k in current and _same(row, current[k])]:
         del pending[key]  # nothing changed: no write, no version
 
@@ -389,7 +398,8 @@ def upsert_entities(
         if row.embedding is not None and (key not in current or current[key].embedding != row.embedding
                                           or current[key].scale != row.scale)
     ]  # fmt: skip
-    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim, vector_rows, revived)
+    return EntityPlan(list(pending.values()), created, updated, old_types, new_dim, vector_rows, revived,
+                      [row for row in unembedded if row.key in pending])
 
 
 def write_versions(store: Store, versions: list[dict[str, Any]]) -> None:
@@ -412,12 +422,17 @@ def _embed(
     current: dict[str, EntityRow],
     explicit: dict[str, np.ndarray],
     embedder: Embedder | None,
-) -> None:
-    """Set each row's int8 vector: the caller's, or the embedder's when the embedded text changed."""
+    *,
+    defer: bool = False,
+) -> list[EntityRow]:
+    """Set each row's int8 vector: the caller's, or the embedder's when the embedded text changed.
+
+    With ``defer`` the rows the embedder would encode get no vector instead,
+    and are returned (the old text's vector must not stand for the new text)."""
     for key, vector in explicit.items():
         pending[key].embedding, pending[key].scale = quantize(vector)
     if embedder is None:
-        return
+        return []
     stale: list[EntityRow] = []
     for key, row in pending.items():
         if key in explicit:
@@ -426,10 +441,15 @@ def _embed(
         text = entity_text(row)
         if before is None or before.embedding is None or entity_text(before) != text:
             stale.append(row)
+    if defer:
+        for row in stale:
+            row.embedding = row.scale = None
+        return stale
     if stale:
         vectors = embedder.encode([entity_text(row) for row in stale])
         for row, vector in zip(stale, vectors):
             row.embedding, row.scale = quantize(check_vector(vector, embedder.dim, "embedder output"))
+    return []
 
 
 def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan) -> None:
@@ -517,24 +537,25 @@ def upsert_relations(
         versions = [version for _, version in rewritten if version is not None]
     for t, (_, start, end) in zip(changed, versions):
         bounds[t] = (start, end)
-    if len(versions) >= config.relation_copy_threshold:
-        store.execute("relation_copy", {"rows": relation_rows_table(
+    stored = len(state.ids)
+    if config.batch_relations(len(versions), stored):
+        insert_relations(store, relation_rows_table(
             [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
             [v[0] for v in versions], now, [v[1] for v in versions], [v[2] for v in versions],
-            engine=store.engine_name)})
+            engine=store.engine_name), copy_from=config.relation_copy_from)
     else:
         for t, (properties, start, end) in zip(changed, versions):
             store.execute("relation_create", {"source": key_of(t[0]), "type": t[1], "target": key_of(t[2]),
                                               "properties": properties, "created_at": now, "valid_from": start,
                                               "valid_to": end})
-    if len(new) >= config.relation_copy_threshold:
-        store.execute(
-            "relation_copy",
-            {"rows": relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
-                                         [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
-                                         [merged[t].valid_from for t in new], [merged[t].valid_to for t in new],
-                                         engine=store.engine_name)},
-        )
+    if config.batch_relations(len(new), stored):
+        insert_relations(
+            store,
+            relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
+                                [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
+                                [merged[t].valid_from for t in new], [merged[t].valid_to for t in new],
+                                engine=store.engine_name),
+            copy_from=config.relation_copy_from)
     else:
         for t in new:
             store.execute(

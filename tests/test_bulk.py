@@ -27,7 +27,7 @@ from graphmem.validate import _SPACES, names_pass, string_column
 
 # Small thresholds so that small batches take the COPY statements a 50k batch
 # takes; a small address-space reservation, as each example opens three stores.
-_CONFIG = StoreConfig(copy_threshold=3, relation_copy_threshold=2, max_db_size=1 << 30)
+_CONFIG = StoreConfig(copy_threshold=3, relation_copy_threshold=2, relation_copy_from=2, max_db_size=1 << 30)
 
 _NAMES = [f"n{i}" for i in range(6)] + ["Zoë", "東京"]
 """Written first in every example, so that relations find their endpoints."""
@@ -278,16 +278,18 @@ def test_relation_copy_rows_keeps_rows_and_order() -> None:
     table = records.relation_rows_table(
         [f"s{i}" for i in range(150)], [f"t{i}" for i in range(150)], ["K"] * 150, ["{}"] * 150,
         datetime(2024, 1, 1), [None] * 149 + [datetime(2024, 2, 1)], [None] * 150, engine="kuzu")
-    assert table.column(0).num_chunks == 3  # 64 + 64 + 22
+    assert records.relation_copy_rows(table, engine="kuzu").column(0).num_chunks == 3  # 64 + 64 + 22
     for engine in ("kuzu", "ladybug"):
-        shaped = records.relation_copy_rows(table.combine_chunks(), engine=engine)
-        assert shaped.equals(table.combine_chunks())
+        shaped = records.relation_copy_rows(table, engine=engine)
+        assert shaped.equals(table)
         assert shaped.schema == records.RELATION_SCHEMA
 
 
-def test_relation_copy_in_chunks_reads_back(open_store) -> None:
-    """A batch of relations larger than a COPY chunk, NULL validity in most rows, reads back whole."""
-    mem = open_store(None)
+@pytest.mark.parametrize("copy_from", [64, 20_000], ids=["copy", "load"])
+def test_relation_batch_reads_back(open_store, copy_from: int) -> None:
+    """A batch of relations larger than a COPY chunk, NULL validity in most rows, reads back
+    whole, written by COPY or by the LOAD FROM statement (StoreConfig.relation_copy_from)."""
+    mem = open_store(None, config=StoreConfig(relation_copy_from=copy_from, max_db_size=1 << 30))
     mem.add_entities([{"name": f"e{i}"} for i in range(200)])
     when = datetime(2024, 1, 1, tzinfo=timezone.utc)
     relations = [{"source": f"e{i}", "type": "K" if i % 3 else "L", "target": f"e{(i * 7 + 1) % 200}",

@@ -152,7 +152,7 @@ def test_relations_bulk_path(mem):
     n = 1_000
     mem.add_entities([{"name": f"v{i}"} for i in range(n)])
     edges = [(f"v{i}", "NEXT", f"v{(i + 1) % n}") for i in range(n)]
-    assert mem.add_relations(edges) == n  # over relation_copy_threshold: COPY
+    assert mem.add_relations(edges) == n  # over relation_copy_threshold: one batch statement
     assert mem.add_relations(edges[:300] + [("v0", "NEXT", "v2")]) == 301  # mostly existing: only one is new
     assert mem.stats()["relations"] == n + 1
     assert {x.name for x in mem.neighbors("v0", direction="out")} == {"v1", "v2"}
@@ -350,8 +350,9 @@ def test_tracer_sees_every_statement_and_batches_are_not_n_plus_1(mem):
     # Existing rows come from the cache or one join read; each kind of write is one statement
     # (the replaced versions go to the history table in one statement too).
     assert writes in (
-        ["entity_create_batch", "entity_version_batch", "entity_update_batch", "relation_copy"],
-        ["entity_get_many", "entity_create_batch", "entity_version_batch", "entity_update_batch", "relation_copy"],
+        ["entity_create_batch", "entity_version_batch", "entity_update_batch", "relation_create_batch"],
+        ["entity_get_many", "entity_create_batch", "entity_version_batch", "entity_update_batch",
+         "relation_create_batch"],
     )
     trace.names.clear()
     assert mem.get_entity("e1").text == "t"  # just written: served by the cache

@@ -128,10 +128,11 @@ class _Settings:
         self.namespace = namespace
 
 
-def _open(ctx: click.Context, path: Path, *, read_only: bool, embedder: Any = None) -> graphmem.Memory:
+def _open(ctx: click.Context, path: Path, *, read_only: bool, embedder: Any = None,
+          background_embedding: bool = False) -> graphmem.Memory:  # fmt: skip
     settings: _Settings = ctx.find_object(_Settings)
     return graphmem.open(path, engine=settings.engine, embedder=embedder, read_only=read_only,
-                         namespace=settings.namespace)
+                         namespace=settings.namespace, background_embedding=background_embedding)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -677,7 +678,9 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     # The model loads in the background once the client lists the tools: the
     # first answer never waits for it, the first write only for what is left.
     warm_up = graphmem.DefaultEmbedder.load_in_background if chosen == "default" else None
-    open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen)  # noqa: E731
+    # Writes return once committed; their entities are embedded right after, in a
+    # thread (semantic_search waits for that; a crash leaves it to the next start).
+    open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen, background_embedding=True)  # noqa: E731
     namespace = ctx.find_object(_Settings).namespace
     if http_address is None:
         status = serve(path, open_memory, semantic_search_nodes=semantic_search_nodes, warm_up=warm_up,

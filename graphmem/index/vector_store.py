@@ -353,8 +353,12 @@ class VectorStore:
 
     # -- writing -------------------------------------------------------------------
 
-    def save(self) -> bool:
-        """Write the index and its manifest atomically if it changed; returns whether it wrote."""
+    def save(self, *, seq_below: int | None = None) -> bool:
+        """Write the index and its manifest atomically if it changed; returns whether it wrote.
+
+        ``seq_below`` (µs) caps the saved ``store_seq`` below it: entities written
+        at or after it are read again by the next load's catch-up (those still
+        waiting for their vector, :mod:`graphmem.backlog`)."""
         index = self._index
         if index is None or self.folder is None or not index.dirty or self._store.read_only:
             return False
@@ -366,7 +370,7 @@ class VectorStore:
         index.drain()  # the caller holds the store's writer lock: nothing is queued after this
         with index.exclusive():
             try:
-                self._write_files(index, tmp, mtmp, index_path, manifest_path)
+                self._write_files(index, tmp, mtmp, index_path, manifest_path, seq_below)
             except OSError as exc:
                 tmp.unlink(missing_ok=True)
                 mtmp.unlink(missing_ok=True)
@@ -379,7 +383,8 @@ class VectorStore:
             index.dirty = False
         return True
 
-    def _write_files(self, index: VectorIndex, tmp: Path, mtmp: Path, index_path: Path, manifest_path: Path) -> None:
+    def _write_files(self, index: VectorIndex, tmp: Path, mtmp: Path, index_path: Path, manifest_path: Path,
+                     seq_below: int | None = None) -> None:  # fmt: skip
         """Write the index and its manifest to temporary files, check them, then put both in place.
 
         Measured: hnswlib's ``save_index`` on a full disk writes a short file
@@ -419,7 +424,7 @@ class VectorStore:
             "elements": index.hnsw.element_count,
             "size": size,
             "checksum": _crc32(tmp),
-            "store_seq": index.seq,
+            "store_seq": index.seq if seq_below is None else min(index.seq, seq_below - 1),
             "saved_at": datetime.now(timezone.utc).isoformat(),
             "rows": rows,
             "database": _database_identity(self._store),

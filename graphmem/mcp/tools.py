@@ -406,10 +406,8 @@ class Tools:
 
     def _delete_observations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         deletions = args["deletions"]
-        with self.atomic.section():
-            found = self.atomic.recorded(request_id)
-            if found is not None:
-                return found
+
+        def apply() -> dict[str, Any]:
             current: dict[str, list[str]] = {}
             before: dict[str, int] = {}
             originals: dict[str, list[str]] = {}
@@ -438,8 +436,10 @@ class Tools:
             result = _status(message)
             removed = [(n, [o for o in originals[n] if o not in set(obs)]) for n, obs in current.items()
                        if len(obs) != before[n]]
-            self.atomic.remove_observations(removed, request_id, result)
+            self.atomic.remove_observations(removed)
             return result
+
+        return self.atomic.write(request_id, apply)
 
     def _delete_relations(self, args: dict[str, Any], request_id: str | None) -> dict[str, Any]:
         def apply() -> dict[str, Any]:
@@ -510,6 +510,7 @@ class Tools:
         matches = self.mem.find_text(query)
         if not semantic:
             return self._page("search_nodes", fingerprint(query), [_entry_json(e) for e in matches], args)
+        self.mem.wait_embedded()  # see _semantic_search
         vector = self._query_vector(query)
         ranked: dict[str, tuple[float | None, int, dict[str, Any]]] = {}
         if vector is not None:
@@ -546,6 +547,10 @@ class Tools:
 
     def _semantic_search(self, args: dict[str, Any]) -> dict[str, Any]:
         types = [stored_type(t, fallback="Entity")[0] for t in args["entityTypes"]] if "entityTypes" in args else None
+        # Writes return before their entities are embedded (background embedding);
+        # a search by meaning needs the model anyway, and waits for what was
+        # written before it: it finds the caller's own writes. No other read waits.
+        self.mem.wait_embedded()
         hits = self.mem.search(args["query"], k=args.get("limit", 10), types=types, near=args.get("near"),
                                max_hops=args.get("maxHops"))  # fmt: skip
         results = []
@@ -595,6 +600,7 @@ class Tools:
         return [stored_type(t, fallback="RELATED_TO")[0] for t in args["relationTypes"]]
 
     def _recall(self, args: dict[str, Any]) -> dict[str, Any]:
+        self.mem.wait_embedded()  # see _semantic_search
         recall = self.mem.recall(args["query"], k=args.get("k", 10), hops=args.get("hops", 1))
         recall = replace(recall, entities=tuple(replace(e, type=self._shown_type(e.name, e.type))
                                                 for e in recall.entities))  # fmt: skip

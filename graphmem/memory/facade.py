@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import os
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 import pathlib
@@ -19,7 +19,8 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from .. import bulk
+from .. import bulk, requests
+from ..backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
 from ..embed import Embedder, resolve_embedder
 from ..errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
@@ -91,6 +92,9 @@ class _Shared:
         self.capacity: int | None = None
         self.capacity_policy = "lru"
         self.duplicates = "allow"
+        self.backlog: Backlog | None = None
+        self.recorded = 0  # request ids apply_once recorded (pruned every 256)
+        """With background embedding: the entities committed without their vector yet."""
 
     def now(self) -> datetime:
         """The system time of a write: strictly increasing per store, so every
@@ -242,6 +246,9 @@ class Memory(LifecycleMixin):
         and ``save_index=False`` leaves it to the next open's catch-up."""
         if self._store.closed or not self._owner:
             return
+        backlog = self._shared.backlog
+        if backlog is not None:
+            backlog.stop()  # what it has not embedded, the next open finds again
         try:
             if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
                 self.flush(save_index=save_index)
@@ -327,9 +334,13 @@ class Memory(LifecycleMixin):
             with self._store.transaction():
                 self._flush_access()
         if save_index:
-            with self._store.exclusive():
+            backlog = self._shared.backlog
+            with self._store.exclusive():  # no write commits (and none is added to the backlog) meanwhile
+                floor = None if backlog is None else backlog.floor()
                 try:
-                    self._vectors.save()
+                    # Below the oldest entity still waiting for its vector: the next
+                    # open's catch-up reads it again, vector or not (graphmem/backlog.py).
+                    self._vectors.save(seq_below=floor)
                     # The graph state reflects every write so far (the lock is
                     # held); a fresh clock tick is later than all of them and
                     # earlier than any write to come.
@@ -614,7 +625,7 @@ class Memory(LifecycleMixin):
             plan = upsert_entities(
                 self._store, state, self._cache, items,
                 namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
-                config=self._store.config, now=self._shared.now(),
+                config=self._store.config, now=self._shared.now(), defer_embedding=self._shared.backlog is not None,
             )  # fmt: skip
             if plan.new_dim is not None:
                 self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
@@ -631,6 +642,13 @@ class Memory(LifecycleMixin):
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
                 index = self._vectors.peek()
+                if plan.unembedded:
+                    if index is not None:  # a vector of the old text no longer stands for the entity
+                        created = {row.key for row in plan.created}
+                        index.remove(np.array([r.id for r in plan.unembedded if r.key not in created], np.int64))
+                    backlog = self._shared.backlog
+                    if backlog is not None:
+                        backlog.add((r.key, epoch_us(r.updated_at)) for r in plan.unembedded)
                 if index is not None and plan.vector_rows:
                     rows = plan.vector_rows
                     index.upsert(
@@ -1460,6 +1478,100 @@ class Memory(LifecycleMixin):
                 out.append(Explanation(path, tuple(row.to_entity() for row in found if row is not None)))
         return out
 
+    def embed_missing(self) -> int:
+        """Embed every current entity that has no vector; return how many got one.
+
+        Entities lack a vector when they were written by user Cypher, with no
+        embedder, or with background embedding (``graphmem.open(...,
+        background_embedding=True)``) by a process that stopped before it
+        embedded them. Needs an embedder. With background embedding the open
+        already does this in the background; this does it now, in batches
+        of 256 (each encoded outside the writer lock, stored in a transaction
+        of its own).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=graphmem.HashEmbedder(dim=8)) as mem:
+        ...     _ = mem.cypher("CREATE (:Entity {key: 'default\x1fAda', id: 0, namespace: 'default', name: 'Ada', "
+        ...                    "type: 'Entity', observations: [], properties: '{}'})")
+        ...     mem.embed_missing(), mem.embed_missing()
+        (1, 0)
+        """
+        self._writable()
+        embedder = self._embedder
+        if embedder is None:
+            raise InvalidInput("this memory has no embedder (opened with embedder=None): nothing can embed")
+        keys = list(missing_keys(self._store))
+        return sum(self._embed_keys(keys[i : i + 256], None) for i in range(0, len(keys), 256))
+
+    def apply_once(self, request_id: str | None, apply: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Run ``apply`` (writes to this memory, made on this thread) as one
+        transaction and return its result, a JSON-serialisable dict.
+
+        Every write ``apply`` makes joins the one transaction: it commits
+        whole or not at all. With a ``request_id`` (from
+        :func:`graphmem.requests.new_request_id`) the result is recorded in
+        the same transaction, and a later call with the same id returns the
+        recorded result without running ``apply``: a caller that retries
+        after a crash applies its call once. Recorded ids are forgotten by
+        :meth:`forget_requests`.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> from graphmem.requests import new_request_id
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     rid = new_request_id()
+        ...     def apply():
+        ...         return {"written": mem.add_entities([{"name": "Ada"}, {"name": "Bob"}])}
+        ...     mem.apply_once(rid, apply), mem.apply_once(rid, lambda: {"written": -1})
+        ({'written': 2}, {'written': 2})
+        """
+        self._writable()
+        result, applied = requests.apply_once(self._store, request_id, apply)
+        if applied and request_id is not None:
+            with self._shared.clock:
+                self._shared.recorded += 1
+                due = self._shared.recorded % 256 == 0
+            if due:  # now and then, not on every call: a prune is a scan of Meta
+                self.forget_requests()
+        return result
+
+    def forget_requests(self, *, older_than: float = requests.LOG_TTL_SECONDS) -> int:
+        """Forget the request ids :meth:`apply_once` recorded more than
+        ``older_than`` seconds ago (a retry of such a call applies it again);
+        return how many. :meth:`apply_once` calls it every 256 recorded ids."""
+        self._writable()
+        return requests.prune(self._store, older_than)
+
+    def wait_embedded(self, timeout: float | None = None) -> bool:
+        """With background embedding: wait until every entity written before
+        this call has its vector (a search then finds it); ``False`` if
+        ``timeout`` seconds passed first. Without it, returns ``True`` at once.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=graphmem.HashEmbedder(dim=8), background_embedding=True) as mem:
+        ...     _ = mem.add_entity("Ada", text="writes programs")
+        ...     mem.wait_embedded(), [h.name for h in mem.search("programs", k=1)]
+        (True, ['Ada'])
+        """
+        backlog = self._shared.backlog
+        return True if backlog is None else backlog.wait(timeout)
+
+    def _embed_keys(self, keys: list[str], guard: Any) -> int:
+        embedder = self._embedder
+        if embedder is None:  # pragma: no cover - a backlog exists only with an embedder
+            return 0
+
+        def fixed(dim: int) -> None:
+            self._vector_dim = dim
+
+        return embed_keys(self._store, self._cache, self._vectors, embedder, keys, vector_dim=self._vector_dim,
+                          on_dim=fixed, guard=guard)  # fmt: skip
+
     def _query_vector(self, query: Any) -> np.ndarray:
         if isinstance(query, str):
             if self._embedder is None:
@@ -1874,6 +1986,8 @@ class Memory(LifecycleMixin):
             "queued": None if index is None else len(index.stale),  # not yet in HNSW (searched exactly)
             "bytes": None if index is None else index.nbytes(),
             "last_load": dict(self._vectors.last_load),
+            # With background embedding: entities committed and not yet embedded.
+            "waiting": 0 if self._shared.backlog is None else len(self._shared.backlog),
         }
         entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
         relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
@@ -1949,6 +2063,7 @@ def open_memory(
     duplicates: str = "allow",
     mode: int | None = None,
     reuse: Memory | None = None,
+    background_embedding: bool = False,
 ) -> Memory:
     """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
 
@@ -1979,6 +2094,16 @@ def open_memory(
     instead of loading them again; otherwise it is ignored. A process that
     reads a store now and then without keeping it open (``graphmem view``)
     so pays for the open alone.
+
+    ``background_embedding=True`` (a writable memory with an embedder) takes
+    the model off the write path: a write commits the entities whose text
+    changed without a vector and returns; one thread then encodes them and
+    stores their vectors (:mod:`graphmem.backlog`). A search finds such an
+    entity once its vector is stored (:meth:`Memory.wait_embedded` waits for
+    that); a vector an entity had is dropped when its text changes. If the
+    process stops first, the next open with background embedding embeds what
+    is missing (it looks for it at the start, in that thread; see also
+    :meth:`Memory.embed_missing`).
     """
     if read_only and path is None:
         raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
@@ -1998,6 +2123,10 @@ def open_memory(
         memory = Memory(store, embedder=resolved, namespace=namespace)
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
         memory._shared.duplicates = duplicates
+        if background_embedding and resolved is not None and not read_only:
+            backlog = Backlog(memory._embed_keys, lambda: missing_keys(store))
+            memory._shared.backlog = backlog
+            backlog.start()
         if read_only and store.path is not None:  # (a read-only store is always on disk)
             memory._fingerprint = store_files.fingerprint(store.path)
             if reuse is not None:

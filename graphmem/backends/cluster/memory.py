@@ -14,7 +14,7 @@ import os
 import pathlib
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any
@@ -949,6 +949,22 @@ class ClusterMemory:
     def access(self, name: str) -> Access:
         """Not available on the cluster backend (no access counts): raises :class:`NotSupported`."""
         raise _unsupported("access", "it keeps no access counts")
+
+    def apply_once(self, request_id: str | None, apply: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """Not available on the cluster backend (its writes are not grouped in one transaction): raises :class:`NotSupported`."""
+        raise _unsupported("apply_once", "its writes are not grouped in one transaction")
+
+    def forget_requests(self, *, older_than: float = 3600) -> int:
+        """Not available on the cluster backend (it records no request ids): raises :class:`NotSupported`."""
+        raise _unsupported("forget_requests", "it records no request ids")
+
+    def embed_missing(self) -> int:
+        """Not available on the cluster backend (its writes embed before they commit): raises :class:`NotSupported`."""
+        raise _unsupported("embed_missing", "its writes embed before they commit")
+
+    def wait_embedded(self, timeout: float | None = None) -> bool:
+        """``True`` at once: the cluster backend's writes embed before they commit."""
+        return True
 
     def compact(self, *, cold_after: timedelta) -> int:
         """Not available on the cluster backend (FalkorDB manages its memory): raises :class:`NotSupported`."""
