@@ -537,8 +537,8 @@ def upsert_relations(
         versions = [version for _, version in rewritten if version is not None]
     for t, (_, start, end) in zip(changed, versions):
         bounds[t] = (start, end)
-    stored = len(state.ids)
-    if config.batch_relations(len(versions), stored):
+    store_size = len(state.ids)
+    if config.batch_relations(len(versions), store_size):
         insert_relations(store, relation_rows_table(
             [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
             [v[0] for v in versions], now, [v[1] for v in versions], [v[2] for v in versions],
@@ -548,7 +548,7 @@ def upsert_relations(
             store.execute("relation_create", {"source": key_of(t[0]), "type": t[1], "target": key_of(t[2]),
                                               "properties": properties, "created_at": now, "valid_from": start,
                                               "valid_to": end})
-    if config.batch_relations(len(new), stored):
+    if config.batch_relations(len(new), store_size):
         insert_relations(
             store,
             relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
