@@ -7,7 +7,7 @@ Usage (from the repository root)::
 Writes ``bench_bulk``'s entities then relations (batches of 50k, lists of
 dicts) through ``add_entities`` / ``add_relations`` and prints one JSON line
 per kind: the CPU seconds (process time, every thread) of the whole calls,
-of each function of :mod:`graphmem.bulk` (``read_*``: dicts to checked
+of each function of :mod:`graphmem.memory.bulk` (``read_*``: dicts to checked
 columns; ``write_*``: keys, ids, duplicate checks and the table, the
 engine's ``COPY`` included; ``apply_*``: in-memory state after commit) and
 of each statement the store ran (``engine:<name>``; ``<commit>`` is the
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import graphmem
-import graphmem.bulk as bulk
+import graphmem.memory.bulk as bulk
 from graphmem.store.store import Store
 
 from benchmarks.bench_bulk import BATCH, _relation_dicts, _warm_up

@@ -377,7 +377,7 @@ def check_decay(decay: Any) -> float:
 
 # -- columns ----------------------------------------------------------------------
 #
-# The bulk path (graphmem.bulk) checks a batch column by column. Each check
+# The bulk path (graphmem.memory.bulk) checks a batch column by column. Each check
 # below answers only "does every value certainly pass the per-value check
 # above?": ``True`` means yes, exactly as the per-value check would decide;
 # ``False`` means "not certainly", and the caller then runs the per-value

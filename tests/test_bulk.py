@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem import bulk, records
+from graphmem import records
+from graphmem.memory import bulk
 from graphmem.config import StoreConfig
 from graphmem.errors import GraphMemError, InvalidInput
 from graphmem.validate import _SPACES, names_pass, string_column

@@ -19,7 +19,7 @@ import anyio
 import pytest
 
 import graphmem
-from graphmem.backlog import HOLD_ENV
+from graphmem.memory.backlog import HOLD_ENV
 from tests.mcp_client import ENGINE, call, mcp_session
 
 pytestmark = pytest.mark.engine

@@ -102,7 +102,7 @@ def test_three_servers_one_store_and_a_kill_9_of_the_holder(tmp_path: Path):
 
 
 def test_a_retried_write_applies_once_on_a_new_holder(tmp_path: Path, open_store):
-    from graphmem.requests import LOG_PREFIX, new_request_id
+    from graphmem.memory.requests import LOG_PREFIX, new_request_id
     from graphmem.mcp.tools import Tools
 
     path = tmp_path / "store"
@@ -138,7 +138,7 @@ def test_a_retried_write_applies_once_on_a_new_holder(tmp_path: Path, open_store
 
 
 def test_a_failed_call_writes_nothing_and_records_nothing(tmp_path: Path, open_store):
-    from graphmem.requests import new_request_id
+    from graphmem.memory.requests import new_request_id
     from graphmem.mcp.tools import Tools
 
     mem = open_store(tmp_path / "store", embedder=graphmem.HashEmbedder())

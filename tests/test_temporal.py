@@ -158,7 +158,7 @@ def test_an_entity_not_valid_now_has_no_neighbours(people):
 def test_a_rewrite_with_nothing_new_makes_no_version(people, monkeypatch, path):
     """Issue 17.6: writing a relation again with the properties and validity it
     has recorded a second, identical version (and purge then removed one)."""
-    from graphmem import writes
+    from graphmem.memory import writes
 
     if path == "batched":
         monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)
@@ -214,7 +214,7 @@ def _chain(mem, n):
 
 
 def test_a_batch_of_rewrites_takes_the_batched_path_and_keeps_history(people, monkeypatch):
-    from graphmem import writes
+    from graphmem.memory import writes
 
     monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)  # the one-statement path even on a small graph
     _chain(people, 100)
@@ -235,7 +235,7 @@ def test_a_batch_of_rewrites_takes_the_batched_path_and_keeps_history(people, mo
 
 
 def test_validity_rewrites_one_by_one_keep_what_they_do_not_change(people, monkeypatch):
-    from graphmem import writes
+    from graphmem.memory import writes
 
     monkeypatch.setattr(writes, "REWRITE_JOIN_MAX", 0)  # the per-row path, as on a large graph
     _chain(people, 20)
@@ -256,7 +256,7 @@ def test_validity_rewrites_one_by_one_keep_what_they_do_not_change(people, monke
 
 
 def test_a_bad_record_in_a_batch_of_rewrites_changes_nothing(people, monkeypatch):
-    from graphmem import writes
+    from graphmem.memory import writes
 
     monkeypatch.setattr(writes, "REWRITE_JOIN_MIN", 8)
     _chain(people, 30)

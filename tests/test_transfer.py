@@ -267,7 +267,7 @@ def test_writes_in_batches_and_reports_progress(open_store):
         return add_relations(records)
 
     # The checked columns of a new batch go to the store without add_entities /
-    # add_relations (graphmem.bulk); one transaction either way.
+    # add_relations (graphmem.memory.bulk); one transaction either way.
     write_entity_batch, write_relation_batch = mem._write_entity_batch, mem._write_relation_batch
 
     def spy_entity_batch(batch):
@@ -308,7 +308,7 @@ def test_a_failing_batch_says_what_was_already_written(open_store):
             return write(records)
         return run
 
-    # Either way a batch reaches the store: add_entities, or its checked columns (graphmem.bulk).
+    # Either way a batch reaches the store: add_entities, or its checked columns (graphmem.memory.bulk).
     mem.add_entities, mem._write_entity_batch = fail_second(add_entities), fail_second(write_entity_batch)
     text = "\n".join(json.dumps({"type": "entity", "name": f"n{i}"}) for i in range(5))
     with pytest.raises(graphmem.StoreLocked, match=r"simulated: another writer \(while writing the entity batch of "

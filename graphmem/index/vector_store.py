@@ -358,7 +358,7 @@ class VectorStore:
 
         ``seq_below`` (µs) caps the saved ``store_seq`` below it: entities written
         at or after it are read again by the next load's catch-up (those still
-        waiting for their vector, :mod:`graphmem.backlog`)."""
+        waiting for their vector, :mod:`graphmem.memory.backlog`)."""
         index = self._index
         if index is None or self.folder is None or not index.dirty or self._store.read_only:
             return False

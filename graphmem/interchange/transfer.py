@@ -63,7 +63,7 @@ afterwards relations through :meth:`Memory.add_relations`, so a file may list
 a relation before its endpoints.
 
 Speed: the checking pass parses each line once and checks the records 50,000
-lines at a time, column by column (:mod:`graphmem.bulk`); only a batch that
+lines at a time, column by column (:mod:`graphmem.memory.bulk`); only a batch that
 holds a bad record is checked line by line, so the first bad line is still
 the one reported. It keeps the checked columns (up to 16 MiB of them in
 memory, the rest in unnamed temporary files as Arrow IPC streams), and the
@@ -131,8 +131,8 @@ from ..config import (
     RELATION_TYPE_KEY,
 )
 from ..validate import check_positive_int, stored_type
-from .. import bulk
-from ..writes import parse_entity, parse_relation
+from ..memory import bulk
+from ..memory.writes import parse_entity, parse_relation
 
 if TYPE_CHECKING:
     from ..memory import Memory
@@ -833,7 +833,7 @@ def _record(line: str, number: int, first: bool) -> tuple[int, dict[str, Any]]:
 
 
 _CHECK_BATCH = 50_000
-"""Lines the validating pass checks together, column by column (graphmem.bulk)."""
+"""Lines the validating pass checks together, column by column (graphmem.memory.bulk)."""
 _CHECK_BYTES = 8 << 20
 """...or fewer, when their lines reach this many bytes: the records of a batch
 are held at once, and an import must not hold more as its file grows

@@ -4,7 +4,7 @@
   make several Memory writes (``delete_entities`` deletes each name);
   :meth:`Memory.apply_once` runs them as one transaction and records the
   call's result under its request id in that transaction, so a call retried
-  after the process serving it died applies once (:mod:`graphmem.requests`).
+  after the process serving it died applies once (:mod:`graphmem.memory.requests`).
 * **Check-then-write.** The server's calls are ordered by its own lock
   (:meth:`Atomic.section`), so what a call reads before it writes is what it
   writes over.
@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..memory import Memory
-from ..requests import LOG_PREFIX, LOG_TTL_SECONDS, new_request_id
+from ..memory.requests import LOG_PREFIX, LOG_TTL_SECONDS, new_request_id
 
 __all__ = ["Atomic", "LOG_PREFIX", "new_request_id"]
 

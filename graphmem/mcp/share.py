@@ -53,7 +53,7 @@ from typing import Any
 
 from ..errors import GraphMemError, StoreLocked
 from ..memory import Memory
-from ..requests import new_request_id
+from ..memory.requests import new_request_id
 from .schemas import TOOLS_BY_NAME
 from .tools import Outcome, Tools
 

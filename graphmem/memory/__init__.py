@@ -2,7 +2,11 @@
 
 :mod:`~graphmem.memory.facade` holds :class:`Memory`, the one class users hold,
 and :func:`open_memory`; :mod:`~graphmem.memory.upkeep` its forgetting, tiers,
-deduplication and merging. The storage engine, the derived graph state and
+deduplication and merging; :mod:`~graphmem.memory.writes` and
+:mod:`~graphmem.memory.bulk` plan and apply writes (one at a time, and in
+batches); :mod:`~graphmem.memory.backlog` stores embeddings after the commit;
+:mod:`~graphmem.memory.requests` keeps the log that makes a resent write apply
+once. The storage engine, the derived graph state and
 the query algorithms live below this package (``store/``, ``index/``,
 ``query/``, ``algorithms/``); the faces (CLI, console, MCP, viewer) above it.
 """

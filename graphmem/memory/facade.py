@@ -1,7 +1,7 @@
 """``Memory``: the public facade (DESIGN.md, "Public API").
 
 It validates every argument before touching anything, runs writes as one
-transaction each (through :mod:`graphmem.writes`), and keeps the derived
+transaction each (through :mod:`graphmem.memory.writes`), and keeps the derived
 structures and the entity cache in step with the store.
 """
 
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from .. import bulk, requests
-from ..backlog import Backlog, embed_keys, missing_keys
+from . import bulk, requests
+from .backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
 from ..embed import Embedder, resolve_embedder
 from ..errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
@@ -61,7 +61,7 @@ from ..validate import (
 )
 from ..inputs import neighbors_request, recall_request, search_request
 from ..query.retrieval import near_search, rank_context, read_briefs
-from ..writes import (
+from .writes import (
     apply_entity_plan,
     apply_relation_plan,
     fetch_rows,
@@ -497,7 +497,7 @@ class Memory(LifecycleMixin):
         return len(items)
 
     def _write_entity_batch(self, batch: bulk.EntityBatch) -> bool:
-        """The bulk path (:mod:`graphmem.bulk`): whether it wrote ``batch``; when
+        """The bulk path (:mod:`graphmem.memory.bulk`): whether it wrote ``batch``; when
         not, nothing was written and the caller takes the per-record path."""
         if self._embedder is not None or self._shared.duplicates != "allow" or self._shared.capacity is not None:
             return False
@@ -1511,7 +1511,7 @@ class Memory(LifecycleMixin):
 
         Every write ``apply`` makes joins the one transaction: it commits
         whole or not at all. With a ``request_id`` (from
-        :func:`graphmem.requests.new_request_id`) the result is recorded in
+        :func:`graphmem.memory.requests.new_request_id`) the result is recorded in
         the same transaction, and a later call with the same id returns the
         recorded result without running ``apply``: a caller that retries
         after a crash applies its call once. Recorded ids are forgotten by
@@ -1520,7 +1520,7 @@ class Memory(LifecycleMixin):
         Examples
         --------
         >>> import graphmem
-        >>> from graphmem.requests import new_request_id
+        >>> from graphmem.memory.requests import new_request_id
         >>> with graphmem.open(embedder=None) as mem:
         ...     rid = new_request_id()
         ...     def apply():
@@ -2098,7 +2098,7 @@ def open_memory(
     ``background_embedding=True`` (a writable memory with an embedder) takes
     the model off the write path: a write commits the entities whose text
     changed without a vector and returns; one thread then encodes them and
-    stores their vectors (:mod:`graphmem.backlog`). A search finds such an
+    stores their vectors (:mod:`graphmem.memory.backlog`). A search finds such an
     entity once its vector is stored (:meth:`Memory.wait_embedded` waits for
     that); a vector an entity had is dropped when its text changes. If the
     process stops first, the next open with background embedding embeds what

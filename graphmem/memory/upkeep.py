@@ -21,7 +21,7 @@ from ..records import key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate, Entity
 from ..validate import check_name, check_positive_int, check_types_filter
-from ..writes import fetch_rows, parse_entity, parse_relation
+from .writes import fetch_rows, parse_entity, parse_relation
 
 if TYPE_CHECKING:
     from ..index.derived import Derived, DerivedState

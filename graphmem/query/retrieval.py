@@ -211,7 +211,7 @@ def read_briefs(
     ``MATCH`` on the key scans the table instead of using its index, and a
     ``UNION ALL`` of 30 indexed reads measured no faster than 30 prepared
     ones. So only when so many rows are missing that a scan pays
-    (``config.use_join``) are they read with ``fetch`` (:func:`graphmem.writes.fetch_rows`:
+    (``config.use_join``) are they read with ``fetch`` (:func:`graphmem.memory.writes.fetch_rows`:
     full rows, one join, cached). Entities missing from the store are left out.
     """
     generation = cache.generation

@@ -20,12 +20,12 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .config import MAX_OBSERVATIONS, MAX_PROPERTIES_BYTES, StoreConfig
-from .embed import Embedder, entity_text
-from .errors import GraphMemError, InvalidInput, NotFound
-from .index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
-from .index.entity_cache import EntityCache
-from .records import (
+from ..config import MAX_OBSERVATIONS, MAX_PROPERTIES_BYTES, StoreConfig
+from ..embed import Embedder, entity_text
+from ..errors import GraphMemError, InvalidInput, NotFound
+from ..index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
+from ..index.entity_cache import EntityCache
+from ..records import (
     EntityRow,
     entity_from_db,
     entity_key,
@@ -35,9 +35,9 @@ from .records import (
     relation_rows_table,
     version_rows_table,
 )
-from .store.store import Store
-from .temporal import check_validity
-from .validate import (
+from ..store.store import Store
+from ..temporal import check_validity
+from ..validate import (
     check_name,
     check_observations,
     check_properties,
@@ -341,7 +341,7 @@ def upsert_entities(
 
     ``defer_embedding`` writes the rows whose embedded text changed without a
     vector (listed in :attr:`EntityPlan.unembedded`) instead of encoding them
-    here: the caller embeds them after the commit (:mod:`graphmem.backlog`)."""
+    here: the caller embeds them after the commit (:mod:`graphmem.memory.backlog`)."""
     dim = embedder.dim if embedder is not None else vector_dim
     for position, item in enumerate(items):
         if item.embedding is not None:

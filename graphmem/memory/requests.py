@@ -17,8 +17,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .errors import InvalidInput
-from .store.store import Store
+from ..errors import InvalidInput
+from ..store.store import Store
 
 __all__ = ["LOG_PREFIX", "LOG_TTL_SECONDS", "new_request_id", "check_request_id", "apply_once", "prune"]
 

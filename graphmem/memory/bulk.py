@@ -9,7 +9,7 @@ and the rows go to the engine as one Arrow table (``COPY``).
 
 It is a fast path, not a second implementation of the rules. It takes a batch
 only when it can prove that the batch is one that the per-record path
-(:mod:`graphmem.writes`) would write in the same way:
+(:mod:`graphmem.memory.writes`) would write in the same way:
 
 - entities that are all new (no key in the store, current or expired, and no
   name twice in the batch), without embeddings, no embedder, duplicates
@@ -43,7 +43,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .config import (
+from ..config import (
     MAX_CALL_BYTES,
     MAX_OBSERVATIONS,
     MAX_OBSERVATIONS_PER_CALL,
@@ -52,13 +52,13 @@ from .config import (
     MAX_RECORD_BYTES,
     StoreConfig,
 )
-from .errors import InvalidInput
-from .index.derived import DerivedState
-from .index.entity_cache import EntityCache
-from .records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, insert_relations
-from .store.store import Store
-from .temporal import check_validity
-from .validate import names_pass, string_column, texts_pass, types_pass
+from ..errors import InvalidInput
+from ..index.derived import DerivedState
+from ..index.entity_cache import EntityCache
+from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, insert_relations
+from ..store.store import Store
+from ..temporal import check_validity
+from ..validate import names_pass, string_column, texts_pass, types_pass
 
 __all__ = ["EntityBatch", "RelationBatch", "read_entities", "read_relations", "write_entities",
            "write_relations", "apply_entities", "apply_relations"]  # fmt: skip
@@ -423,7 +423,7 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
 
 def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan, *,
                    text: tuple[list[str], pa.Array, pa.Array] | None = None) -> None:
-    """After commit: as :func:`graphmem.writes.apply_entity_plan` for new entities
+    """After commit: as :func:`graphmem.memory.writes.apply_entity_plan` for new entities
     (``text``: their names, observations and properties, for the text index)."""
     state.add_entity_arrays(plan.keys, plan.ids, plan.types, plan.namespace, plan.valid_from, plan.valid_to,
                             text=text)
@@ -583,7 +583,7 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
 
 
 def apply_relations(state: DerivedState, plan: RelationBulkPlan, *, properties: pa.Array | None = None) -> None:
-    """After commit: as :func:`graphmem.writes.apply_relation_plan` for new relations
+    """After commit: as :func:`graphmem.memory.writes.apply_relation_plan` for new relations
     (``properties``: their JSON, for the relation labels)."""
     state.add_relation_arrays(plan.src, plan.dst, plan.local, plan.type_names, plan.valid_from, plan.valid_to,
                               properties=properties)

@@ -1,7 +1,7 @@
 """Embedding off the write path: entities committed without a vector, embedded after.
 
 A memory opened with ``background_embedding=True`` writes entities whose
-embedded text changed without a vector (:func:`graphmem.writes.upsert_entities`
+embedded text changed without a vector (:func:`graphmem.memory.writes.upsert_entities`
 with ``defer_embedding``; a vector the old text had is cleared, it no longer
 stands for the entity) and hands their keys to a :class:`Backlog`: one thread
 that encodes them in batches and stores the vectors in transactions of their
@@ -45,16 +45,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pyarrow as pa
 
-from .embed import Embedder, entity_text
-from .errors import GraphMemError
-from .records import entity_from_db, entity_key, quantize
-from .validate import check_vector
+from ..embed import Embedder, entity_text
+from ..errors import GraphMemError
+from ..records import entity_from_db, entity_key, quantize
+from ..validate import check_vector
 
 if TYPE_CHECKING:
-    from .index.entity_cache import EntityCache
-    from .index.vector_store import VectorStore
-    from .records import EntityRow
-    from .store.store import Store
+    from ..index.entity_cache import EntityCache
+    from ..index.vector_store import VectorStore
+    from ..records import EntityRow
+    from ..store.store import Store
 
 __all__ = ["Backlog", "embed_keys", "missing_keys", "HOLD_ENV"]
 
@@ -74,7 +74,7 @@ class Stopped(Exception):
 
 def missing_keys(store: Store) -> dict[str, int]:
     """Every current entity without a vector: key -> ``updated_at`` (µs since the epoch)."""
-    from .index.vector_store import epoch_us
+    from ..index.vector_store import epoch_us
 
     return {key: epoch_us(updated) for key, updated in store.execute("entity_missing_vectors")}
 
@@ -100,7 +100,7 @@ def embed_keys(
     context manager factory) is entered around the store work, so a closing
     memory can bar it (:class:`Stopped`).
     """
-    from .index.vector_store import epoch_us
+    from ..index.vector_store import epoch_us
 
     keys = list(dict.fromkeys(keys))
     if not keys:
