@@ -21,9 +21,10 @@ large to apply row by row, are the only rebuilds.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import NamedTuple
 
@@ -31,20 +32,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..algorithms.csr import find_pairs, merge_order
+from ..algorithms.csr import find_pairs, incident_edges, merge_order
 from ..errors import CorruptStore
 from ..records import KEY_SEPARATOR, EntityRow, micros
 from ..store.store import Store
-from .adjacency import MAX_ID, EdgeIndex
-from .bitmaps import LabelBitmaps
+from .adjacency import MAX_ID, EdgeIndex, EdgeView
+from .bitmaps import LabelBitmaps, LabelSets
 from .columns import int_numpy
-from .ids import IdMap
+from .ids import IdMap, IdView
 from .labels import RelationLabels
 from .saved import Loaded, SavedGraph
 from .vector_store import from_epoch_us
 from .text import TextIndex
 
-__all__ = ["Derived", "GraphState", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
+__all__ = ["Derived", "GraphState", "GraphSnapshot", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
 
 NEVER_BEFORE = -(1 << 62)
 NEVER_AFTER = 1 << 62
@@ -243,6 +244,92 @@ def _us(value: datetime | None, missing: int) -> int:
     return missing if value is None else micros(value)
 
 
+class _Lease:
+    """What a held snapshot holds: the generation it reflects (the owner
+    records later changes while any lease lives) and its relation view
+    (which keeps the names of ids removed since readable, ``IdMap.key_ever``)."""
+
+    __slots__ = ("generation", "view", "__weakref__")
+
+    def __init__(self, generation: int, view: EdgeView) -> None:
+        self.generation = generation
+        self.view = view
+
+
+@dataclass(frozen=True, slots=True, weakref_slot=True)
+class GraphSnapshot:
+    """One consistent state of the graph, for one reader (never changes).
+
+    Taken by :meth:`GraphState.snapshot` in O(1): ``view`` the relations
+    (:class:`~graphmem.index.adjacency.EdgeView`), ``ids`` the key/id map
+    (:class:`~graphmem.index.ids.IdView`), the entity-type, relation-type and
+    namespace bitmaps (:class:`~graphmem.index.bitmaps.LabelSets`) and the
+    validity ``bounds``, all as they were after change ``generation``, however
+    many writes land meanwhile. ``index`` is the relation index the view
+    came from (its path cache) and ``types`` how many relation types it had:
+    codes from ``types`` on were made later and are in no relation of the view.
+
+    A query takes one snapshot at its start and reads only it, holding it
+    (its ``lease``) while it reads its parts: the parts copy nothing, they
+    stay as they were because the owner records and copies what each change
+    touches while a lease is held. ``snapshot()`` of a snapshot is itself,
+    so functions that take either take one. A time view
+    (:mod:`graphmem.temporal`) is a snapshot too, derived from one.
+
+    Examples
+    --------
+    >>> s = GraphState(ids=IdMap(), entity_types=LabelBitmaps(), relation_types=LabelBitmaps(),
+    ...                edges=EdgeIndex())
+    >>> a, b = s.allocate_ids(2)
+    >>> s.add_entity_keys(["da", "db"], np.array([a, b]), "T", "d")
+    >>> s.add_relation_triples([(a, "KNOWS", b)])
+    >>> held = s.snapshot()
+    >>> s.remove_entities({"db": b}, s.edges.incident(b), expire=False)
+    >>> s.add_relation_triples([(a, "LIKES", a)])
+    >>> held.ids.id_of("db"), held.view.relations, held.code_of("LIKES"), s.ids.id_of("db"), len(s.edges)
+    (1, 1, None, None, 1)
+    """
+
+    generation: int
+    view: EdgeView
+    index: EdgeIndex
+    ids: IdView
+    entity_types: LabelSets
+    relation_types: LabelSets
+    namespaces: LabelSets
+    bounds: Bounds
+    types: int
+    lease: _Lease | None = None
+
+    def snapshot(self) -> GraphSnapshot:
+        """Itself: a snapshot is one already."""
+        return self
+
+    @property
+    def type_names(self) -> list[str]:
+        """Relation type names by code (every code of ``view`` has its name; the list only grows)."""
+        return self.index.type_names
+
+    def code_of(self, type_name: str) -> int | None:
+        """The code of ``type_name`` if it existed when the snapshot was taken."""
+        code = self.index.code_of(type_name)
+        return code if code is not None and code < self.types else None
+
+    def incident_many(self, nodes: np.ndarray) -> np.ndarray:
+        """The relations of the view with an end in ``nodes`` (as ``EdgeIndex.incident_many``)."""
+        return incident_edges(self.view.adj, np.asarray(nodes, np.int64))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The view's relations as (sources, type codes, targets) (as ``EdgeIndex.arrays``)."""
+        return self.index.arrays(view=self.view)
+
+    def without(self, triples: np.ndarray, ids: object | None = None) -> GraphSnapshot:
+        """This snapshot minus the relations ``triples`` (``EdgeIndex.without`` of
+        the view), with ``ids`` (an id map seen through a filter) if given."""
+        index = self.index.without(triples, view=self.view)
+        return replace(self, view=index.view, index=index, ids=self.ids if ids is None else ids)  # type: ignore[arg-type]
+
+
 @dataclass(slots=True, eq=False)
 class GraphState:
     """The current graph in memory, and the only code that changes it.
@@ -256,10 +343,19 @@ class GraphState:
     the store committed it (under the store's writer lock) and each counting
     one ``generation``.
 
-    Readers never lock and never retry. They take the relation view once
-    (``edges.view``, immutable) *before* looking names up, and name the ids
-    they found with ``ids.key_ever``. Each change is ordered so that any
-    published view is consistent with the names a reader can find:
+    Readers never retry or poll. A query takes one :class:`GraphSnapshot`
+    (:meth:`snapshot`: O(1), under this object's lock, or none when the
+    snapshot of the current generation is still held) and reads only it, so
+    a query that resolves two names resolves both in one state. Taking one
+    copies nothing: while a snapshot is held, each change records what it
+    changes in the id map (``IdMap.record``: the id a key had before), and
+    the bitmaps copy a label's bitmap on its first change after they were
+    shared; the relation view and the bounds are immutable already. When no
+    snapshot is held a change costs what it did before snapshots existed.
+
+    Code that reads the live structures directly (the writers, which hold
+    the store's writer lock) sees each change ordered so that any published
+    relation view is consistent with the names a reader can find:
 
     - facts appear in the order bounds, bitmaps, relations, and the key last
       (a reader that finds a key finds everything about it);
@@ -302,6 +398,14 @@ class GraphState:
     _retiring: deque[tuple[int, list[int]]] = field(default_factory=deque, repr=False)
     """Ids removed from the map, each batch with the relation version current at its
     removal: ``ids.key_ever`` names them until no held view is that old (see ``_changed``)."""
+    _leases: weakref.WeakSet[_Lease] = field(default_factory=weakref.WeakSet, repr=False)
+    """The leases of the snapshots still held somewhere (see :meth:`snapshot`)."""
+    _latest: weakref.ref[GraphSnapshot] | None = field(default=None, repr=False)
+    """The last snapshot taken, reused while it is held and the graph unchanged."""
+    _log_kept: int = field(default=0, repr=False)
+    """Keys the id map's change record kept at its last pruning (see :meth:`_begin`)."""
+    LOG_PRUNE_MIN = 1024
+    """The id map's change record is pruned once it holds more keys than this and twice its last size."""
 
     def nbytes(self) -> dict[str, int]:
         return {
@@ -312,7 +416,55 @@ class GraphState:
             "validity_bounds": self.bounds.nbytes(),
         }
 
+    # -- snapshots ---------------------------------------------------------------------
+
+    def snapshot(self) -> GraphSnapshot:
+        """The current graph as one :class:`GraphSnapshot`, for one query.
+
+        O(1): the last snapshot when it is still held by someone and nothing
+        changed since (no lock), else a new one taken under the lock, so it
+        never sees half a change. A delta past the small-write threshold is
+        folded in first (``EdgeIndex.maybe_compact``: the first query after a
+        bulk load pays for the merge once).
+        """
+        edges = self.edges
+        edges.maybe_compact()
+        latest = self._latest
+        snap = None if latest is None else latest()
+        if snap is not None and snap.generation == self.generation and snap.view is edges.view:
+            return snap
+        with self._lock:
+            generation = self.generation
+            lease = _Lease(generation, edges.view)
+            self._leases.add(lease)  # from now on every change is recorded for it (see _begin)
+            snap = GraphSnapshot(
+                generation=generation, view=lease.view, index=edges, ids=self.ids.view(generation),
+                entity_types=self.entity_types.share(), relation_types=self.relation_types.share(),
+                namespaces=self.namespaces.share(), bounds=Bounds(self.bounds.entities, self.bounds.relations),
+                types=len(edges.type_names), lease=lease,
+            )  # fmt: skip
+            self._latest = weakref.ref(snap)
+            return snap
+
+    def _begin(self) -> None:
+        """Start a change (under the lock): record it for the snapshots held, or,
+        when none is, record nothing and change the bitmaps in place again."""
+        ids = self.ids
+        if len(self._leases):
+            ids.record(self.generation + 1)
+            if ids.logged > max(self.LOG_PRUNE_MIN, 2 * self._log_kept):
+                # Changes older than every held snapshot undo nothing any reader can ask for.
+                ids.drop_log(min((lease.generation for lease in list(self._leases)), default=self.generation))
+                self._log_kept = ids.logged
+            return
+        ids.record(None)
+        ids.drop_log()
+        self._log_kept = 0
+        for labels in (self.entity_types, self.relation_types, self.namespaces):
+            labels.release()
+
     def _changed(self) -> None:
+        self.ids.record(None)
         self.generation += 1  # the one place a change is counted
         if self._retiring:
             # A batch removed at version v is named only for readers holding a
@@ -342,6 +494,7 @@ class GraphState:
         written again: revived with their old id), ``old_types`` the type
         each existing row had before."""
         with self._lock:
+            self._begin()
             self.bounds.set_entities([row.id for row in rows], [row.valid_from for row in rows],
                                      [row.valid_to for row in rows])
             for row in rows:
@@ -365,6 +518,7 @@ class GraphState:
         """New entities of one namespace (the bulk path), as parallel columns;
         ``text``: their (names, observations, properties) for the text index."""
         with self._lock:
+            self._begin()
             bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
             if bounded.any():
                 where = np.flatnonzero(bounded)
@@ -401,6 +555,7 @@ class GraphState:
         keys of expired entities deleted for good (out of ``expired``)."""
         incident = list(incident)
         with self._lock:
+            self._begin()
             gone = list(current.values())
             gone_set = set(gone)
             if gone:
@@ -436,6 +591,7 @@ class GraphState:
     def replace_expired(self, left: Mapping[str, int]) -> list[str]:
         """The expired entities are now ``left`` (after a purge); returns the keys that went."""
         with self._lock:
+            self._begin()
             gone = [key for key in self.expired if key not in left]
             for key in gone:
                 del self.expired[key]
@@ -454,6 +610,7 @@ class GraphState:
         the write expired; ``bounds`` the validity of every relation written;
         ``properties`` (JSON) of every relation written."""
         with self._lock:
+            self._begin()
             edges = self.edges
             written = list(bounds.items())
             self.bounds.set_relations([(s, edges.code_for(name), d) for (s, name, d), _ in written],
@@ -476,6 +633,7 @@ class GraphState:
         """New relations (the bulk path), as parallel columns: ``local`` indexes
         ``type_names``; ``properties`` (JSON) for the relation labels."""
         with self._lock:
+            self._begin()
             edges = self.edges
             codes = np.array([edges.code_for(t) for t in type_names], np.int64)[local]
             bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
@@ -506,6 +664,7 @@ class GraphState:
     def remove_relations(self, triples: Sequence[Triple]) -> None:
         """Relations (source, type code, target) deleted or expired."""
         with self._lock:
+            self._begin()
             self.edges.remove(triples)
             self.bounds.drop_relations(triples)
             self._refresh_relation_types({(s, c) for s, c, _ in triples} | {(d, c) for _, c, d in triples})
