@@ -243,7 +243,7 @@ class TimeViews:
             key: Any = ("known", id(state.index), state.generation, micros(known_at), None if as_of is None else at)
             return self._cached(key, as_of is None, now_us, lambda: known_view(store, state, micros(known_at), at),
                                 state)
-        if state.bounds.empty:
+        if not state.bounded:
             return state
         key = ("now" if as_of is None else "as_of", id(state.index), state.generation, None if as_of is None else at)
         return self._cached(key, as_of is None, now_us, lambda: current_view(state, at), state)
@@ -261,8 +261,8 @@ class TimeViews:
         if view is None or (follows_clock and now_us >= view.expires):
             view = build()
             with self._lock:
-                self._views[key] = replace(view, state=replace(view.state, lease=None))
-        return replace(view, state=replace(view.state, lease=snap.lease))
+                self._views[key] = replace(view, state=view.state._replace(lease=None))
+        return replace(view, state=view.state._replace(lease=snap.lease))
 
     def clear(self) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ import threading
 import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
@@ -256,8 +256,7 @@ class _Lease:
         self.view = view
 
 
-@dataclass(frozen=True, slots=True, weakref_slot=True)
-class GraphSnapshot:
+class GraphSnapshot(NamedTuple):
     """One consistent state of the graph, for one reader (never changes).
 
     Taken by :meth:`GraphState.snapshot` in O(1): ``view`` the relations
@@ -267,14 +266,16 @@ class GraphSnapshot:
     validity ``bounds``, all as they were after change ``generation``, however
     many writes land meanwhile. ``index`` is the relation index the view
     came from (its path cache) and ``types`` how many relation types it had:
-    codes from ``types`` on were made later and are in no relation of the view.
+    codes from ``types`` on were made later and are in no relation of the view;
+    ``bounded`` whether any fact has a validity bound (a time view is needed).
 
     A query takes one snapshot at its start and reads only it, holding it
     (its ``lease``) while it reads its parts: the parts copy nothing, they
     stay as they were because the owner records and copies what each change
     touches while a lease is held. ``snapshot()`` of a snapshot is itself,
     so functions that take either take one. A time view
-    (:mod:`graphmem.temporal`) is a snapshot too, derived from one.
+    (:mod:`graphmem.temporal`) is a snapshot too, derived from one. (A named
+    tuple: built in well under a microsecond, immutable.)
 
     Examples
     --------
@@ -299,6 +300,7 @@ class GraphSnapshot:
     namespaces: LabelSets
     bounds: Bounds
     types: int
+    bounded: bool
     lease: _Lease | None = None
 
     def snapshot(self) -> GraphSnapshot:
@@ -327,7 +329,7 @@ class GraphSnapshot:
         """This snapshot minus the relations ``triples`` (``EdgeIndex.without`` of
         the view), with ``ids`` (an id map seen through a filter) if given."""
         index = self.index.without(triples, view=self.view)
-        return replace(self, view=index.view, index=index, ids=self.ids if ids is None else ids)  # type: ignore[arg-type]
+        return self._replace(view=index.view, index=index, ids=self.ids if ids is None else ids)
 
 
 @dataclass(slots=True, eq=False)
@@ -398,10 +400,10 @@ class GraphState:
     _retiring: deque[tuple[int, list[int]]] = field(default_factory=deque, repr=False)
     """Ids removed from the map, each batch with the relation version current at its
     removal: ``ids.key_ever`` names them until no held view is that old (see ``_changed``)."""
-    _leases: weakref.WeakSet[_Lease] = field(default_factory=weakref.WeakSet, repr=False)
-    """The leases of the snapshots still held somewhere (see :meth:`snapshot`)."""
-    _latest: weakref.ref[GraphSnapshot] | None = field(default=None, repr=False)
-    """The last snapshot taken, reused while it is held and the graph unchanged."""
+    _leases: list[weakref.ref[_Lease]] = field(default_factory=list, repr=False)
+    """The leases of the snapshots handed out (dead references pruned as they pile up)."""
+    _latest: GraphSnapshot | None = field(default=None, repr=False)
+    """The snapshot of the current generation, handed to every reader until the next change."""
     _log_kept: int = field(default=0, repr=False)
     """Keys the id map's change record kept at its last pruning (see :meth:`_begin`)."""
     LOG_PRUNE_MIN = 1024
@@ -421,42 +423,49 @@ class GraphState:
     def snapshot(self) -> GraphSnapshot:
         """The current graph as one :class:`GraphSnapshot`, for one query.
 
-        O(1): the last snapshot when it is still held by someone and nothing
-        changed since (no lock), else a new one taken under the lock, so it
-        never sees half a change. A delta past the small-write threshold is
-        folded in first (``EdgeIndex.maybe_compact``: the first query after a
-        bulk load pays for the merge once).
+        O(1): the snapshot of the current generation, kept here and handed to
+        every reader until the next change (no lock); else a new one, taken
+        under the lock, so it never sees half a change (a delta past the
+        small-write threshold is folded in first: ``EdgeIndex.maybe_compact``,
+        so the first query after a bulk load pays for the merge once).
         """
+        snap = self._latest
+        if snap is not None and snap.generation == self.generation and snap.view is self.edges.view:
+            return snap
         edges = self.edges
         edges.maybe_compact()
-        latest = self._latest
-        snap = None if latest is None else latest()
-        if snap is not None and snap.generation == self.generation and snap.view is edges.view:
-            return snap
         with self._lock:
             generation = self.generation
             lease = _Lease(generation, edges.view)
-            self._leases.add(lease)  # from now on every change is recorded for it (see _begin)
-            snap = GraphSnapshot(
-                generation=generation, view=lease.view, index=edges, ids=self.ids.view(generation),
-                entity_types=self.entity_types.share(), relation_types=self.relation_types.share(),
-                namespaces=self.namespaces.share(), bounds=Bounds(self.bounds.entities, self.bounds.relations),
-                types=len(edges.type_names), lease=lease,
-            )  # fmt: skip
-            self._latest = weakref.ref(snap)
+            leases = self._leases
+            if len(leases) >= 32:  # most are dead: each lives as long as its queries
+                leases[:] = [ref for ref in leases if ref() is not None]
+            leases.append(weakref.ref(lease))  # from now on every change is recorded for it (see _begin)
+            bounds = Bounds(self.bounds.entities, self.bounds.relations)
+            snap = GraphSnapshot(generation, lease.view, edges, self.ids.view(generation), self.entity_types.share(),
+                                 self.relation_types.share(), self.namespaces.share(), bounds, len(edges.type_names),
+                                 not bounds.empty, lease)  # fmt: skip
+            self._latest = snap
             return snap
 
     def _begin(self) -> None:
         """Start a change (under the lock): record it for the snapshots held, or,
         when none is, record nothing and change the bitmaps in place again."""
+        # Dropped first: a reader that took it before holds it now (its lease
+        # lives, so the change is recorded), a reader after finds none and
+        # waits for the lock. If nobody holds it, it goes here and now.
+        self._latest = None
         ids = self.ids
-        if len(self._leases):
+        held = [lease for ref in self._leases if (lease := ref()) is not None]
+        if held:
+            self._leases = [weakref.ref(lease) for lease in held]
             ids.record(self.generation + 1)
             if ids.logged > max(self.LOG_PRUNE_MIN, 2 * self._log_kept):
                 # Changes older than every held snapshot undo nothing any reader can ask for.
-                ids.drop_log(min((lease.generation for lease in list(self._leases)), default=self.generation))
+                ids.drop_log(min(lease.generation for lease in held))
                 self._log_kept = ids.logged
             return
+        self._leases = []
         ids.record(None)
         ids.drop_log()
         self._log_kept = 0

@@ -468,8 +468,11 @@ class IdMap:
         """:meth:`_note` for a batch of keys (new ones in C: the bulk path's keys all are)."""
         before = self.ids_of(keys)
         log, stamp = self._log, self._stamp
+        if stamp is None:
+            return
         if bool((before < 0).all()) and log.keys().isdisjoint(keys):
-            log.update(zip(keys, repeat(((stamp, None),))))
+            created: tuple[tuple[int, int | None], ...] = ((stamp, None),)
+            log.update(zip(keys, repeat(created)))
             return
         for key, id_ in zip(keys, before.tolist()):
             self._note(key, None if id_ < 0 else id_)

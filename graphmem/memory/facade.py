@@ -1109,7 +1109,7 @@ class Memory(LifecycleMixin):
         view derived from it."""
         if as_of is None and known_at is None:
             snap = self._derived.get().snapshot()
-            if snap.bounds.empty:
+            if not snap.bounded:
                 return snap, None  # what views.get answers here, without reading the clock (~2 us of a read)
             at = known = None
         else:
