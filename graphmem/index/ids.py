@@ -516,13 +516,17 @@ class IdView:
     (None, 2, 2)
     """
 
-    __slots__ = ("_map", "_at", "_count", "_next")
+    __slots__ = ("_map", "_at", "_count", "_next", "key_ever")
 
     def __init__(self, ids: IdMap, generation: int) -> None:
         self._map = ids
         self._at = generation
         self._count = len(ids)
         self._next = ids.next_id
+        # The key of an id of the snapshot's relations: the map's own method
+        # (ids are never reused, so an id's key is the same in every state),
+        # bound here to save a call per name on the path queries' way.
+        self.key_ever = ids.key_ever
 
     @property
     def generation(self) -> int:
@@ -570,7 +574,3 @@ class IdView:
             return found  # nothing changed since any held view (read after the map: see above)
         key = ids.key_ever(id_)  # ids are never reused: an id has one key for good
         return key if key is not None and self.id_of(key) == id_ else None
-
-    def key_ever(self, id_: int) -> str | None:
-        """The key of an id of the view's relations (as :meth:`IdMap.key_ever`)."""
-        return self._map.key_ever(id_)
