@@ -25,7 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from graphmem import traversal
+from graphmem.query import traversal
 from graphmem.errors import NotFound
 from graphmem.index.adjacency import EdgeIndex
 from graphmem.index.bitmaps import LabelBitmaps
