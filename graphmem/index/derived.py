@@ -346,14 +346,17 @@ class GraphState:
     one ``generation``.
 
     Readers never retry or poll. A query takes one :class:`GraphSnapshot`
-    (:meth:`snapshot`: O(1), under this object's lock, or none when the
-    snapshot of the current generation is still held) and reads only it, so
-    a query that resolves two names resolves both in one state. Taking one
-    copies nothing: while a snapshot is held, each change records what it
-    changes in the id map (``IdMap.record``: the id a key had before), and
-    the bitmaps copy a label's bitmap on its first change after they were
-    shared; the relation view and the bounds are immutable already. When no
-    snapshot is held a change costs what it did before snapshots existed.
+    (:meth:`snapshot`: O(1); the current generation's, kept here, without a
+    lock, or a new one under this object's lock after a change) and reads
+    only it, so a query that resolves two names resolves both in one state.
+    Taking one copies nothing: while a snapshot is held, each change records
+    what it changes in the id map (``IdMap.record``: the id a key had
+    before), and the bitmaps copy a label's bitmap on its first change after
+    they were shared; the relation view and the bounds are immutable
+    already. When no snapshot is held a change costs what it did before
+    snapshots existed. The one wait: a reader that needs a new snapshot
+    while a change is being applied (in memory, after the store's commit)
+    waits for that change to finish.
 
     Code that reads the live structures directly (the writers, which hold
     the store's writer lock) sees each change ordered so that any published
