@@ -423,6 +423,11 @@ class GraphState:
 
     # -- snapshots ---------------------------------------------------------------------
 
+    @property
+    def type_names(self) -> list[str]:
+        """Relation type names by code (as :attr:`GraphSnapshot.type_names`, of the live index)."""
+        return self.edges.type_names
+
     def snapshot(self) -> GraphSnapshot:
         """The current graph as one :class:`GraphSnapshot`, for one query.
 
