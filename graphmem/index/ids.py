@@ -466,10 +466,10 @@ class IdMap:
 
     def _note_all(self, keys: list[str]) -> None:
         """:meth:`_note` for a batch of keys (new ones in C: the bulk path's keys all are)."""
-        before = self.ids_of(keys)
         log, stamp = self._log, self._stamp
         if stamp is None:
             return
+        before = self.ids_of(keys)
         if bool((before < 0).all()) and log.keys().isdisjoint(keys):
             created: tuple[tuple[int, int | None], ...] = ((stamp, None),)
             log.update(zip(keys, repeat(created)))
