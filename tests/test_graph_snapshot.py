@@ -379,3 +379,35 @@ def test_a_time_view_read_keeps_nothing_recorded_after_it(open_store):
     state = mem._derived.get()
     assert state.ids.logged == 0 and not any(ref() for ref in state._leases)
     assert mem.neighbors("a", as_of=later) == []  # the cached view is still used (same generation or rebuilt)
+
+
+class _DuringChange:
+    """Called by the relation index in the middle of a change (before it
+    publishes the new view): what a reader asking for a snapshot then gets."""
+
+    def __init__(self, state: GraphState) -> None:
+        self.state = state
+        self.seen: list[GraphSnapshot | None] = []
+
+    def edges_changed(self, added, removed, version, type_names) -> None:
+        self.seen.append(self.state._latest)
+
+
+def test_a_reader_during_a_change_gets_the_held_snapshot_without_waiting():
+    """While a change is applied, a reader gets the snapshot from before it
+    (lock-free, consistent: the change is recorded for it) when a reader held
+    that one as the change began; with none held there is none to hand out
+    (a reader then waits for the lock)."""
+    state = _empty()
+    model = _Model()
+    for i in range(3):
+        _apply(state, model, ("add", i))
+    watcher = state.edges.attach("during", lambda: _DuringChange(state))
+    held = state.snapshot()
+    _apply(state, model, ("relate", 0, "A", 1))
+    assert watcher.seen[-1] is held  # what snapshot() returned mid-change (same generation)
+    assert state.snapshot() is not held and state.snapshot().generation == held.generation + 1
+    del held
+    gc.collect()
+    _apply(state, model, ("relate", 1, "A", 2))
+    assert watcher.seen[-1] is None

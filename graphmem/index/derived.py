@@ -256,7 +256,11 @@ class _Lease:
         self.view = view
 
 
-class GraphSnapshot(NamedTuple):
+_FIELDS = ("generation", "view", "index", "ids", "entity_types", "relation_types", "namespaces", "bounds", "types",
+           "bounded", "lease")
+
+
+class GraphSnapshot:
     """One consistent state of the graph, for one reader (never changes).
 
     Taken by :meth:`GraphState.snapshot` in O(1): ``view`` the relations
@@ -274,8 +278,10 @@ class GraphSnapshot(NamedTuple):
     stay as they were because the owner records and copies what each change
     touches while a lease is held. ``snapshot()`` of a snapshot is itself,
     so functions that take either take one. A time view
-    (:mod:`graphmem.temporal`) is a snapshot too, derived from one. (A named
-    tuple: built in well under a microsecond, immutable.)
+    (:mod:`graphmem.temporal`) is a snapshot too, derived from one.
+    Immutable (setting an attribute raises); a plain slotted class rather
+    than a frozen dataclass, whose constructor cost ~3 us more, and one that
+    can be weakly referenced (what :meth:`GraphState._begin` needs).
 
     Examples
     --------
@@ -291,6 +297,8 @@ class GraphSnapshot(NamedTuple):
     (1, 1, None, None, 1)
     """
 
+    __slots__ = (*_FIELDS, "__weakref__")
+
     generation: int
     view: EdgeView
     index: EdgeIndex
@@ -301,7 +309,38 @@ class GraphSnapshot(NamedTuple):
     bounds: Bounds
     types: int
     bounded: bool
-    lease: _Lease | None = None
+    lease: _Lease | None
+
+    def __init__(self, generation: int, view: EdgeView, index: EdgeIndex, ids: IdView, entity_types: LabelSets,
+                 relation_types: LabelSets, namespaces: LabelSets, bounds: Bounds, types: int, bounded: bool,
+                 lease: _Lease | None = None) -> None:  # fmt: skip
+        put = object.__setattr__
+        put(self, "generation", generation)
+        put(self, "view", view)
+        put(self, "index", index)
+        put(self, "ids", ids)
+        put(self, "entity_types", entity_types)
+        put(self, "relation_types", relation_types)
+        put(self, "namespaces", namespaces)
+        put(self, "bounds", bounds)
+        put(self, "types", types)
+        put(self, "bounded", bounded)
+        put(self, "lease", lease)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a GraphSnapshot never changes")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a GraphSnapshot never changes")
+
+    def __repr__(self) -> str:
+        return f"GraphSnapshot(generation={self.generation}, relations={self.view.relations}, entities={len(self.ids)})"
+
+    def _replace(self, **changes: object) -> GraphSnapshot:
+        """A copy with ``changes`` (field name -> value)."""
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        fields.update(changes)
+        return GraphSnapshot(**fields)  # type: ignore[arg-type]
 
     def snapshot(self) -> GraphSnapshot:
         """Itself: a snapshot is one already."""
@@ -438,8 +477,8 @@ class GraphState:
         so the first query after a bulk load pays for the merge once).
         """
         snap = self._latest
-        if snap is not None and snap.generation == self.generation and snap.view is self.edges.view:
-            return snap
+        if snap is not None and snap.generation == self.generation:
+            return snap  # also while a change is applied, when a reader held this one as it began
         edges = self.edges
         edges.maybe_compact()
         with self._lock:
@@ -456,12 +495,25 @@ class GraphState:
             self._latest = snap
             return snap
 
+    def compact_relations(self) -> None:
+        """Fold the relation index's delta into its arrays if it is past the
+        small-write threshold (the same graph); the next reader takes a
+        snapshot of the compacted view."""
+        with self._lock:
+            view = self.edges.view
+            self.edges.maybe_compact()
+            if self.edges.view is not view:
+                self._latest = None
+
     def _begin(self) -> None:
         """Start a change (under the lock): record it for the snapshots held, or,
         when none is, record nothing and change the bitmaps in place again."""
-        # Dropped first: a reader that took it before holds it now (its lease
-        # lives, so the change is recorded), a reader after finds none and
-        # waits for the lock. If nobody holds it, it goes here and now.
+        # Dropped first (kept by a weak reference): if nobody else holds it, it
+        # goes here and now; a reader that took it before holds it (its lease
+        # lives, so the change is recorded) and it is handed out again until
+        # the change is done, so readers do not wait for it. A reader that
+        # finds none waits for the lock.
+        latest = None if self._latest is None else weakref.ref(self._latest)
         self._latest = None
         ids = self.ids
         held = [lease for ref in self._leases if (lease := ref()) is not None]
@@ -472,6 +524,7 @@ class GraphState:
                 # Changes older than every held snapshot undo nothing any reader can ask for.
                 ids.drop_log(min(lease.generation for lease in held))
                 self._log_kept = ids.logged
+            self._latest = None if latest is None else latest()
             return
         self._leases = []
         ids.record(None)
@@ -482,6 +535,7 @@ class GraphState:
 
     def _changed(self) -> None:
         self.ids.record(None)
+        self._latest = None  # of the generation before: the next reader takes a new one
         self.generation += 1  # the one place a change is counted
         if self._retiring:
             # A batch removed at version v is named only for readers holding a
@@ -783,7 +837,7 @@ class Derived:
         if state is None or self.saved.current:
             return False
         # What the first path query of every later open would do, done once here.
-        state.edges.maybe_compact()
+        state.compact_relations()
         return self.saved.save(state, seq)
 
     def _load(self) -> GraphState:
