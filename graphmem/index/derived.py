@@ -393,9 +393,10 @@ class GraphState:
     before), and the bitmaps copy a label's bitmap on its first change after
     they were shared; the relation view and the bounds are immutable
     already. When no snapshot is held a change costs what it did before
-    snapshots existed. The one wait: a reader that needs a new snapshot
-    while a change is being applied (in memory, after the store's commit)
-    waits for that change to finish.
+    snapshots existed. The one wait: while a change is being applied (in
+    memory, after the store's commit), readers get the snapshot from before
+    it if a reader held that one as the change began (the change is recorded
+    for it); if none did, a reader arriving then waits for the change.
 
     Code that reads the live structures directly (the writers, which hold
     the store's writer lock) sees each change ordered so that any published
