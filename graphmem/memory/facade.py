@@ -1074,12 +1074,11 @@ class Memory(LifecycleMixin):
         key = self._key(check_name(name))
         limit = check_positive_int(limit, "limit")
         self._store.check_open()
-        graph, _ = self._graph(as_of, None)
-        view = graph.edges.view  # before the name: see graphmem.query.traversal
+        graph, _ = self._graph(as_of, None)  # one snapshot: the name and its neighbours in one state
         id_ = graph.ids.id_of(key)
         if id_ is None:
             raise NotFound(f"no entity named {name!r}" if as_of is None else f"no entity named {name!r} at that time")
-        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit, view=view)
+        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip

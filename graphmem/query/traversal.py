@@ -334,9 +334,10 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
     return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
 
 
-def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None, *, limit: int,
-                      view: EdgeView | None = None) -> tuple[list[Neighbor], int]:  # fmt: skip
-    """At most ``limit`` neighbours of entity ``id_`` and how many there are, naming only those kept.
+def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: str, types: Sequence[str] | None, *,
+                      limit: int) -> tuple[list[Neighbor], int]:  # fmt: skip
+    """At most ``limit`` neighbours of entity ``id_`` in ``state``'s snapshot (give
+    the one ``id_`` was looked up in) and how many there are, naming only those kept.
 
     :func:`neighbors` names every neighbour and sorts them by name: a hub of
     24k relations (the largest of the 1M-entity benchmark graph) costs a
@@ -350,12 +351,12 @@ def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequ
     back sorted as :func:`neighbors` sorts, and the count is what
     ``len(neighbors(...))`` would be (one row per relation).
     """
-    edges = state.edges
-    adj = (edges.view if view is None else view).adj
-    type_names = edges.type_names
+    snap = state.snapshot()
+    adj = snap.view.adj
+    type_names = snap.type_names
     codes = None
     if types is not None:
-        codes = np.array(sorted({c for c in map(edges.code_of, types) if c is not None}), np.int32)
+        codes = np.array(sorted({c for c in map(snap.code_of, types) if c is not None}), np.int32)
         if not codes.size:
             return [], 0
     total = 0
@@ -376,7 +377,7 @@ def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequ
     kinds = np.concatenate([p[1] for p in parts])
     sides = np.concatenate([p[2] for p in parts])
     order = np.lexsort((sides, kinds, nbrs))[:limit]
-    key_ever = state.ids.key_ever
+    key_ever = snap.ids.key_ever
     rows = [
         (key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], ("out", "in")[side])  # type: ignore[union-attr]
         for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
