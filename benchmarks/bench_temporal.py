@@ -418,7 +418,7 @@ def _run_temporal(ctx: RunContext, rec: _Recorder, graph: Graph, vectors: np.nda
                 estimated_bytes_per_bounded_fact=bytes_after["validity_bounds"] / max(1, bounded),
                 extra_bytes_per_relation=rel_bytes / max(1, relations), ratio_budget=BYTES_PER_RELATION,
                 within_budget=bool(rel_bytes / max(1, relations) <= BYTES_PER_RELATION),
-                view_hidden_entities=len(now_view.hidden or ()), view_delta_bytes=_delta_bytes(now_view.state.edges),
+                view_hidden_entities=len(now_view.hidden or ()), view_delta_bytes=_delta_bytes(now_view.state.index),
                 derived_bytes_before=sum(bytes_before.values()), derived_bytes_after=sum(bytes_after.values()),
                 derived_bytes_per_relation_change=(sum(bytes_after.values()) - sum(bytes_before.values()))
                 / max(1, relations))  # fmt: skip
@@ -433,7 +433,7 @@ def _run_temporal(ctx: RunContext, rec: _Recorder, graph: Graph, vectors: np.nda
                 _, ns = timed(partial(mem.shortest_path, *pairs[0], known_at=when))
             first_ns.append(ns)
         known_state, _ = mem._graph(loaded_at, loaded_at)
-        rec.add("known_at_first", summarize(first_ns), relations=known_state.edges.view.relations,
+        rec.add("known_at_first", summarize(first_ns), relations=known_state.view.relations,
                 entities=len(known_state.ids))
         # A few samples only: if the view is not reused, each call costs a build.
         rec.ratio("known_at_repeat", measure(lambda i: mem.shortest_path(*pairs[i], known_at=loaded_at),

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -44,8 +44,8 @@ from pyroaring import BitMap
 from .errors import InvalidInput
 from .index.adjacency import EdgeIndex
 from .index.bitmaps import LabelBitmaps
-from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, DerivedState, micros_column
-from .index.ids import IdMap
+from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, GraphSnapshot, GraphState, micros_column
+from .index.ids import IdMap, IdView
 from .records import micros
 from .store.store import Store
 
@@ -97,7 +97,7 @@ class FilteredIds:
 
     __slots__ = ("_ids", "_hidden")
 
-    def __init__(self, ids: IdMap | FilteredIds, hidden: BitMap) -> None:
+    def __init__(self, ids: IdMap | IdView | FilteredIds, hidden: BitMap) -> None:
         self._ids = ids
         self._hidden = hidden
 
@@ -118,6 +118,12 @@ class FilteredIds:
         """As ``IdMap.key_ever``: the view's relations never reach a hidden id, so it names every id."""
         return self._ids.key_ever(id_)
 
+    def ids_of(self, keys: list[str]) -> np.ndarray:
+        found = self._ids.ids_of(keys)
+        if self._hidden:
+            found[np.isin(found, np.asarray(self._hidden.to_array(), np.int64))] = -1
+        return found
+
     @property
     def next_id(self) -> int:
         return self._ids.next_id
@@ -128,12 +134,12 @@ class TimeView:
     """The graph a read at one (``as_of``, ``known_at``) sees.
 
     ``state`` is what the path and retrieval code reads (ids, bitmaps,
-    relations); ``hidden`` are ids of the current graph it must not return
+    relations: a snapshot derived from the one the read took); ``hidden`` are ids of the current graph it must not return
     (search filters them out), ``only`` (time travel) the ids it may return;
     ``expires`` (µs) is when a view built for "now" must be rebuilt.
     """
 
-    state: DerivedState
+    state: GraphSnapshot
     hidden: BitMap | None
     only: BitMap | None
     expires: int
@@ -150,32 +156,26 @@ class TimeView:
         return allowed
 
 
-def current_view(state: DerivedState, at: int) -> TimeView:
-    """The current graph at world time ``at`` (µs): a delta over the snapshot.
+def current_view(state: GraphState | GraphSnapshot, at: int) -> TimeView:
+    """The current graph (one snapshot of it) at world time ``at`` (µs): a delta over the snapshot.
 
     Vectorised over the bounds arrays (one comparison per bounded fact) and
     compiled for the relations of hidden entities: ~1-2 ms at 50k bounded
     relations, where walking dicts of tuples in Python took ~57 ms.
     """
-    bounds = state.bounds
+    snap = state.snapshot()
+    bounds = snap.bounds
     hidden_ids, removed = bounds.invalid_at(at)
     hidden = BitMap(hidden_ids.astype(np.uint32))
     if hidden_ids.size:
-        removed = np.concatenate([removed, state.edges.incident_many(hidden_ids)])
-    view_state = DerivedState(
-        ids=FilteredIds(state.ids, hidden) if hidden else state.ids,  # type: ignore[arg-type]
-        entity_types=state.entity_types,
-        relation_types=state.relation_types,
-        edges=state.edges.without(removed),
-        namespaces=state.namespaces,
-        expired=state.expired,
-        bounds=bounds,
-    )
+        removed = np.concatenate([removed, snap.incident_many(hidden_ids)])
+    view_state = snap.without(removed, FilteredIds(snap.ids, hidden) if hidden else None)
     return TimeView(view_state, hidden, None, bounds.next_boundary(at))
 
 
-def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> TimeView:
+def known_view(store: Store, state: GraphState | GraphSnapshot, known_at: int, at: int) -> TimeView:
     """The graph as graphmem held it at system time ``known_at``, at world time ``at`` (from the store)."""
+    state = state.snapshot()
     when = _naive(known_at)
     entities = store.execute_arrow_by_id("entities_known_at", {"t": when}, next_id=state.ids.next_id)
     relations = store.execute_arrow_by_id("relations_known_at", {"t": when}, next_id=state.ids.next_id)
@@ -193,7 +193,7 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
     relation_types = LabelBitmaps()
     for name, members in edges.type_members().items():
         relation_types.add(name, members)
-    view_state = DerivedState(
+    view_state = GraphState(
         ids=id_map,
         entity_types=LabelBitmaps.from_arrow(entities.column("type"), ids),
         relation_types=relation_types,
@@ -202,7 +202,8 @@ def known_view(store: Store, state: DerivedState, known_at: int, at: int) -> Tim
         expired={},
         bounds=Bounds(),
     )
-    return TimeView(view_state, None, BitMap(ids.astype(np.uint32)), expires)
+    # Never changed (a private state): its snapshot is the whole view, held by the TimeView.
+    return TimeView(view_state.snapshot(), None, BitMap(ids.astype(np.uint32)), expires)
 
 
 def _next_bound(table: pa.Table, at: int) -> int:
@@ -230,30 +231,38 @@ class TimeViews:
         self._views: LRUCache[Any, TimeView] = LRUCache(size)
         self._lock = threading.Lock()
 
-    def get(self, store: Store, state: DerivedState, as_of: datetime | None, known_at: datetime | None,
-            now: datetime) -> DerivedState | TimeView:
-        """The state (no time filter needed) or the view a read at (``as_of``, ``known_at``) uses."""
+    def get(self, store: Store, state: GraphState | GraphSnapshot, as_of: datetime | None, known_at: datetime | None,
+            now: datetime) -> GraphSnapshot | TimeView:
+        """The snapshot (no time filter needed) or the view a read at (``as_of``, ``known_at``) uses,
+        both of one snapshot of ``state`` (the one given, when it is one)."""
+        state = state.snapshot()
         now_us = micros(now)
         at = now_us if as_of is None else micros(as_of)
         if known_at is not None and micros(known_at) < now_us:
             # Keyed by as_of itself, not by the clock, so repeated "now" reads share one view.
-            key: Any = ("known", id(state), state.generation, micros(known_at), None if as_of is None else at)
-            return self._cached(key, as_of is None, now_us, lambda: known_view(store, state, micros(known_at), at))
-        if state.bounds.empty:
+            key: Any = ("known", id(state.index), state.generation, micros(known_at), None if as_of is None else at)
+            return self._cached(key, as_of is None, now_us, lambda: known_view(store, state, micros(known_at), at),
+                                state)
+        if not state.bounded:
             return state
-        key = ("now" if as_of is None else "as_of", id(state), state.generation, None if as_of is None else at)
-        return self._cached(key, as_of is None, now_us, lambda: current_view(state, at))
+        key = ("now" if as_of is None else "as_of", id(state.index), state.generation, None if as_of is None else at)
+        return self._cached(key, as_of is None, now_us, lambda: current_view(state, at), state)
 
-    def _cached(self, key: Any, follows_clock: bool, now_us: int, build: Callable[[], TimeView]) -> TimeView:
-        """``follows_clock``: a view for "now", stale once the clock passes its ``expires``."""
+    def _cached(self, key: Any, follows_clock: bool, now_us: int, build: Callable[[], TimeView], snap: GraphSnapshot) -> TimeView:
+        """``follows_clock``: a view for "now", stale once the clock passes its ``expires``.
+
+        The cache holds views without their snapshot's lease (a cached view
+        must not keep the graph state recording changes for good); each read
+        gets it back with the lease of the snapshot it took, of the view's
+        generation (the key), held for the read.
+        """
         with self._lock:
             view = self._views.get(key)
-        if view is not None and (not follows_clock or now_us < view.expires):
-            return view
-        view = build()
-        with self._lock:
-            self._views[key] = view
-        return view
+        if view is None or (follows_clock and now_us >= view.expires):
+            view = build()
+            with self._lock:
+                self._views[key] = replace(view, state=view.state._replace(lease=None))
+        return replace(view, state=view.state._replace(lease=snap.lease))
 
     def clear(self) -> None:
         with self._lock:

@@ -1,9 +1,10 @@
 """One owner of the derived graph state (:class:`graphmem.index.derived.GraphState`).
 
 Only its methods change the id map, bitmaps, relation index, bounds and the
-caches built on first use; readers take the relation view once, before they
-look names up, and name the ids they find with ``IdMap.key_ever``. Checked
-here: that no other module changes those structures (a scan of the source),
+caches built on first use; queries read one snapshot of them
+(tests/test_graph_snapshot.py), and code reading the live structures finds
+each change ordered: a relation view taken before names are looked up, ids
+named with ``IdMap.key_ever``. Checked here: that no other module changes those structures (a scan of the source),
 that every published view stays nameable and consistent with the id map
 under random histories (hypothesis), that each change is ordered as the
 class promises (observed at the moment a new view is published), and that

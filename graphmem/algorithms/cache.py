@@ -101,11 +101,12 @@ class PathCache:
     def version(self) -> int:
         return self._version
 
-    def get(self, key: Hashable) -> tuple[bool, Any]:
-        """``(True, answer)`` if cached, else ``(False, None)``."""
+    def get(self, key: Hashable, *, version: int | None = None) -> tuple[bool, Any]:
+        """``(True, answer)`` if cached, else ``(False, None)``; with ``version``, only
+        an answer for that graph version (a reader on an older snapshot computes its own)."""
         with self._lock:
             entry = self._lru.get(key)
-            if entry is None:
+            if entry is None or (version is not None and version != self._version):
                 self.misses += 1
                 return False, None
             self._lru.move_to_end(key)

@@ -300,10 +300,11 @@ class EdgeIndex:
             changed = arr[unadd | kill]
             self._publish(adj, view.nodes, view.relations - len(changed), _EMPTY_TRIPLES, changed, len(arr))
 
-    def without(self, triples: Iterable[Triple] | np.ndarray) -> EdgeIndex:
-        """A read-only index of the current graph minus ``triples`` (the graph a
-        time-filtered read sees): the snapshot is shared, the removals go in a
-        delta, so this costs O(delta + removed), not a rebuild.
+    def without(self, triples: Iterable[Triple] | np.ndarray, *, view: EdgeView | None = None) -> EdgeIndex:
+        """A read-only index of the current graph (or of ``view``, one of this
+        index's) minus ``triples`` (the graph a time-filtered read sees): the
+        snapshot is shared, the removals go in a delta, so this costs
+        O(delta + removed), not a rebuild.
 
         The result is never compacted (:meth:`maybe_compact` does nothing):
         folding its removals into a private snapshot cost ~0.2 s and a copy of
@@ -327,7 +328,8 @@ class EdgeIndex:
             keep = np.ones(arr.shape[0], bool)
             keep[1:] = (arr[1:] != arr[:-1]).any(axis=1)
             arr = arr[keep]
-        view = self._view
+        if view is None:
+            view = self._view
         new = EdgeIndex()
         new.type_names = self.type_names  # shared: codes only ever get appended
         new._codes = self._codes
@@ -382,9 +384,11 @@ class EdgeIndex:
                 self._track(self._view)
                 self.compactions += 1
 
-    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All current relations as (sources, type codes, targets), sorted by source, target, type."""
-        view = self._view
+    def arrays(self, *, view: EdgeView | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All current relations (or those of ``view``, one of this index's) as
+        (sources, type codes, targets), sorted by source, target, type."""
+        if view is None:
+            view = self._view
         adj = merge_delta(view.adj, view.nodes) if view.delta else view.adj
         rows = adj.rows
         out_deg = rows[:-1, 1] - rows[:-1, 0]

@@ -15,11 +15,57 @@ from pyroaring import BitMap
 
 from .columns import int_numpy
 
-__all__ = ["LabelBitmaps"]
+__all__ = ["LabelBitmaps", "LabelSets"]
 
 
-class LabelBitmaps:
-    """One bitmap of ids per label.
+class LabelSets:
+    """Read access to one bitmap of ids per label; what a graph snapshot holds
+    (:meth:`LabelBitmaps.share`: the labels as they were, unchanged while the
+    snapshot is held, see :class:`graphmem.index.derived.GraphState`).
+    """
+
+    __slots__ = ("_maps",)
+
+    def __init__(self) -> None:
+        self._maps: dict[str, BitMap] = {}
+
+    def labels(self) -> list[str]:
+        return sorted(self._maps)
+
+    def __len__(self) -> int:
+        """The number of labels."""
+        return len(self._maps)
+
+    def __contains__(self, label: object) -> bool:
+        return label in self._maps
+
+    def members(self, label: str) -> BitMap:
+        """The ids under ``label`` (a copy: callers may mutate it)."""
+        return BitMap(self._maps.get(label, ()))
+
+    def union(self, labels: Iterable[str]) -> BitMap:
+        return BitMap.union(BitMap(), *(self._maps[label] for label in labels if label in self._maps))
+
+    def counts(self) -> dict[str, int]:
+        return {label: len(bm) for label, bm in sorted(self._maps.items())}
+
+    def nbytes(self) -> int:
+        """Bytes held by the bitmaps' containers."""
+        total = 0
+        for bitmap in self._maps.values():
+            stats = bitmap.get_statistics()
+            total += sum(stats[f"n_bytes_{kind}_containers"] for kind in ("array", "run", "bitset"))
+        return total
+
+
+class LabelBitmaps(LabelSets):
+    """One bitmap of ids per label, changed in place until shared.
+
+    :meth:`share` hands a reader the current labels in O(1); from then on the
+    first change to the label dictionary copies it, and the first change to
+    a label's bitmap copies that bitmap (copy on write of what changes, and
+    only while a snapshot may hold it: :meth:`release` ends the sharing once
+    none does).
 
     Examples
     --------
@@ -27,12 +73,20 @@ class LabelBitmaps:
     >>> b.add("Person", [1, 2]); b.add("Place", [3]); b.discard("Person", [2])
     >>> sorted(b.members("Person")), b.counts()
     ([1], {'Person': 1, 'Place': 1})
+    >>> held = b.share()
+    >>> b.add("Person", [4]); b.discard("Place", [3])
+    >>> held.counts(), b.counts()
+    ({'Person': 1, 'Place': 1}, {'Person': 2})
     """
 
-    __slots__ = ("_maps",)
+    __slots__ = ("_owned", "_dict_owned")
 
     def __init__(self) -> None:
-        self._maps: dict[str, BitMap] = {}
+        super().__init__()
+        # Labels whose bitmap this object made since it last shared
+        # (``None``: every one is unshared) and whether the dict itself is.
+        self._owned: set[str] | None = None
+        self._dict_owned = True
 
     @classmethod
     def from_arrays(cls, labels: np.ndarray | list[str], ids: np.ndarray) -> LabelBitmaps:
@@ -76,25 +130,50 @@ class LabelBitmaps:
                 new._maps[str(label)] = BitMap(ids_arr[order[bounds[i] : bounds[i + 1]]])
         return new
 
-    def labels(self) -> list[str]:
-        return sorted(self._maps)
+    def share(self) -> LabelSets:
+        """The labels as they are now, for a reader; later changes copy what they touch."""
+        frozen = LabelSets()
+        frozen._maps = self._maps
+        self._owned = set()
+        self._dict_owned = False
+        return frozen
 
-    def __len__(self) -> int:
-        """The number of labels."""
-        return len(self._maps)
+    def release(self) -> None:
+        """No reader holds a shared state any more: change in place again."""
+        self._owned = None
+        self._dict_owned = True
 
-    def __contains__(self, label: object) -> bool:
-        return label in self._maps
+    def _writable(self, label: str) -> BitMap | None:
+        """The bitmap of ``label`` (``None`` if none), safe to change in place."""
+        if not self._dict_owned:
+            self._maps = dict(self._maps)
+            self._dict_owned = True
+        bitmap = self._maps.get(label)
+        owned = self._owned
+        if bitmap is not None and owned is not None and label not in owned:
+            bitmap = self._maps[label] = BitMap(bitmap)  # a snapshot holds the old one
+            owned.add(label)
+        return bitmap
+
+    def _put(self, label: str, bitmap: BitMap) -> None:
+        """Install a bitmap this object made (unshared)."""
+        self._maps[label] = bitmap
+        if self._owned is not None:
+            self._owned.add(label)
 
     def add(self, label: str, ids: Iterable[int]) -> None:
-        self._maps.setdefault(label, BitMap()).update(ids)
+        found = self._writable(label)
+        if found is None:
+            self._put(label, BitMap(ids))
+        else:
+            found.update(ids)
 
     def add_array(self, label: str, ids: np.ndarray) -> None:
         """:meth:`add` for an id array (built from its buffer, not element by element)."""
         if len(ids):
-            found = self._maps.get(label)
+            found = self._writable(label)
             if found is None:
-                self._maps[label] = BitMap(np.asarray(ids, np.uint32))
+                self._put(label, BitMap(np.asarray(ids, np.uint32)))
             else:
                 found |= BitMap(np.asarray(ids, np.uint32))
 
@@ -108,17 +187,19 @@ class LabelBitmaps:
         {'a': 3, 'b': 1}
         """
         for label, members in LabelBitmaps.from_arrow(labels, ids)._maps.items():
-            found = self._maps.get(label)
+            found = self._writable(label)
             if found is None:
-                self._maps[label] = members
+                self._put(label, members)
             else:
                 found |= members
 
     def discard(self, label: str, ids: Iterable[int]) -> None:
+        gone = ids if isinstance(ids, BitMap) else BitMap(ids)
         bitmap = self._maps.get(label)
-        if bitmap is None:
-            return
-        bitmap.difference_update(BitMap(ids))
+        if bitmap is None or not bitmap.intersect(gone):
+            return  # nothing to take out: no copy of a shared bitmap
+        bitmap = self._writable(label)
+        bitmap.difference_update(gone)  # type: ignore[union-attr]
         if not bitmap:
             del self._maps[label]
 
@@ -126,21 +207,3 @@ class LabelBitmaps:
         gone = BitMap(ids)
         for label in list(self._maps):
             self.discard(label, gone)
-
-    def members(self, label: str) -> BitMap:
-        """The ids under ``label`` (a copy: callers may mutate it)."""
-        return BitMap(self._maps.get(label, ()))
-
-    def union(self, labels: Iterable[str]) -> BitMap:
-        return BitMap.union(BitMap(), *(self._maps[label] for label in labels if label in self._maps))
-
-    def counts(self) -> dict[str, int]:
-        return {label: len(bm) for label, bm in sorted(self._maps.items())}
-
-    def nbytes(self) -> int:
-        """Bytes held by the bitmaps' containers."""
-        total = 0
-        for bitmap in self._maps.values():
-            stats = bitmap.get_statistics()
-            total += sum(stats[f"n_bytes_{kind}_containers"] for kind in ("array", "run", "bitset"))
-        return total

@@ -21,6 +21,7 @@ large to apply row by row, are the only rebuilds.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,20 +32,20 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..algorithms.csr import find_pairs, merge_order
+from ..algorithms.csr import find_pairs, incident_edges, merge_order
 from ..errors import CorruptStore
 from ..records import KEY_SEPARATOR, EntityRow, micros
 from ..store.store import Store
-from .adjacency import MAX_ID, EdgeIndex
-from .bitmaps import LabelBitmaps
+from .adjacency import MAX_ID, EdgeIndex, EdgeView
+from .bitmaps import LabelBitmaps, LabelSets
 from .columns import int_numpy
-from .ids import IdMap
+from .ids import IdMap, IdView
 from .labels import RelationLabels
 from .saved import Loaded, SavedGraph
 from .vector_store import from_epoch_us
 from .text import TextIndex
 
-__all__ = ["Derived", "GraphState", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
+__all__ = ["Derived", "GraphState", "GraphSnapshot", "DerivedState", "Bounds", "Intervals", "NEVER_BEFORE", "NEVER_AFTER"]
 
 NEVER_BEFORE = -(1 << 62)
 NEVER_AFTER = 1 << 62
@@ -243,6 +244,133 @@ def _us(value: datetime | None, missing: int) -> int:
     return missing if value is None else micros(value)
 
 
+class _Lease:
+    """What a held snapshot holds: the generation it reflects (the owner
+    records later changes while any lease lives) and its relation view
+    (which keeps the names of ids removed since readable, ``IdMap.key_ever``)."""
+
+    __slots__ = ("generation", "view", "__weakref__")
+
+    def __init__(self, generation: int, view: EdgeView) -> None:
+        self.generation = generation
+        self.view = view
+
+
+_FIELDS = ("generation", "view", "index", "ids", "entity_types", "relation_types", "namespaces", "bounds", "types",
+           "bounded", "lease")
+
+
+class GraphSnapshot:
+    """One consistent state of the graph, for one reader (never changes).
+
+    Taken by :meth:`GraphState.snapshot` in O(1): ``view`` the relations
+    (:class:`~graphmem.index.adjacency.EdgeView`), ``ids`` the key/id map
+    (:class:`~graphmem.index.ids.IdView`), the entity-type, relation-type and
+    namespace bitmaps (:class:`~graphmem.index.bitmaps.LabelSets`) and the
+    validity ``bounds``, all as they were after change ``generation``, however
+    many writes land meanwhile. ``index`` is the relation index the view
+    came from (its path cache) and ``types`` how many relation types it had:
+    codes from ``types`` on were made later and are in no relation of the view;
+    ``bounded`` whether any fact has a validity bound (a time view is needed).
+
+    A query takes one snapshot at its start and reads only it, holding it
+    (its ``lease``) while it reads its parts: the parts copy nothing, they
+    stay as they were because the owner records and copies what each change
+    touches while a lease is held. ``snapshot()`` of a snapshot is itself,
+    so functions that take either take one. A time view
+    (:mod:`graphmem.temporal`) is a snapshot too, derived from one.
+    Immutable (setting an attribute raises); a plain slotted class rather
+    than a frozen dataclass, whose constructor cost ~3 us more, and one that
+    can be weakly referenced (what :meth:`GraphState._begin` needs).
+
+    Examples
+    --------
+    >>> s = GraphState(ids=IdMap(), entity_types=LabelBitmaps(), relation_types=LabelBitmaps(),
+    ...                edges=EdgeIndex())
+    >>> a, b = s.allocate_ids(2)
+    >>> s.add_entity_keys(["da", "db"], np.array([a, b]), "T", "d")
+    >>> s.add_relation_triples([(a, "KNOWS", b)])
+    >>> held = s.snapshot()
+    >>> s.remove_entities({"db": b}, s.edges.incident(b), expire=False)
+    >>> s.add_relation_triples([(a, "LIKES", a)])
+    >>> held.ids.id_of("db"), held.view.relations, held.code_of("LIKES"), s.ids.id_of("db"), len(s.edges)
+    (1, 1, None, None, 1)
+    """
+
+    __slots__ = (*_FIELDS, "__weakref__")
+
+    generation: int
+    view: EdgeView
+    index: EdgeIndex
+    ids: IdView
+    entity_types: LabelSets
+    relation_types: LabelSets
+    namespaces: LabelSets
+    bounds: Bounds
+    types: int
+    bounded: bool
+    lease: _Lease | None
+
+    def __init__(self, generation: int, view: EdgeView, index: EdgeIndex, ids: IdView, entity_types: LabelSets,
+                 relation_types: LabelSets, namespaces: LabelSets, bounds: Bounds, types: int, bounded: bool,
+                 lease: _Lease | None = None) -> None:  # fmt: skip
+        put = object.__setattr__
+        put(self, "generation", generation)
+        put(self, "view", view)
+        put(self, "index", index)
+        put(self, "ids", ids)
+        put(self, "entity_types", entity_types)
+        put(self, "relation_types", relation_types)
+        put(self, "namespaces", namespaces)
+        put(self, "bounds", bounds)
+        put(self, "types", types)
+        put(self, "bounded", bounded)
+        put(self, "lease", lease)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError("a GraphSnapshot never changes")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError("a GraphSnapshot never changes")
+
+    def __repr__(self) -> str:
+        return f"GraphSnapshot(generation={self.generation}, relations={self.view.relations}, entities={len(self.ids)})"
+
+    def _replace(self, **changes: object) -> GraphSnapshot:
+        """A copy with ``changes`` (field name -> value)."""
+        fields = {name: getattr(self, name) for name in _FIELDS}
+        fields.update(changes)
+        return GraphSnapshot(**fields)  # type: ignore[arg-type]
+
+    def snapshot(self) -> GraphSnapshot:
+        """Itself: a snapshot is one already."""
+        return self
+
+    @property
+    def type_names(self) -> list[str]:
+        """Relation type names by code (every code of ``view`` has its name; the list only grows)."""
+        return self.index.type_names
+
+    def code_of(self, type_name: str) -> int | None:
+        """The code of ``type_name`` if it existed when the snapshot was taken."""
+        code = self.index.code_of(type_name)
+        return code if code is not None and code < self.types else None
+
+    def incident_many(self, nodes: np.ndarray) -> np.ndarray:
+        """The relations of the view with an end in ``nodes`` (as ``EdgeIndex.incident_many``)."""
+        return incident_edges(self.view.adj, np.asarray(nodes, np.int64))
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The view's relations as (sources, type codes, targets) (as ``EdgeIndex.arrays``)."""
+        return self.index.arrays(view=self.view)
+
+    def without(self, triples: np.ndarray, ids: object | None = None) -> GraphSnapshot:
+        """This snapshot minus the relations ``triples`` (``EdgeIndex.without`` of
+        the view), with ``ids`` (an id map seen through a filter) if given."""
+        index = self.index.without(triples, view=self.view)
+        return self._replace(view=index.view, index=index, ids=self.ids if ids is None else ids)
+
+
 @dataclass(slots=True, eq=False)
 class GraphState:
     """The current graph in memory, and the only code that changes it.
@@ -256,10 +384,23 @@ class GraphState:
     the store committed it (under the store's writer lock) and each counting
     one ``generation``.
 
-    Readers never lock and never retry. They take the relation view once
-    (``edges.view``, immutable) *before* looking names up, and name the ids
-    they found with ``ids.key_ever``. Each change is ordered so that any
-    published view is consistent with the names a reader can find:
+    Readers never retry or poll. A query takes one :class:`GraphSnapshot`
+    (:meth:`snapshot`: O(1); the current generation's, kept here, without a
+    lock, or a new one under this object's lock after a change) and reads
+    only it, so a query that resolves two names resolves both in one state.
+    Taking one copies nothing: while a snapshot is held, each change records
+    what it changes in the id map (``IdMap.record``: the id a key had
+    before), and the bitmaps copy a label's bitmap on its first change after
+    they were shared; the relation view and the bounds are immutable
+    already. When no snapshot is held a change costs what it did before
+    snapshots existed. The one wait: while a change is being applied (in
+    memory, after the store's commit), readers get the snapshot from before
+    it if a reader held that one as the change began (the change is recorded
+    for it); if none did, a reader arriving then waits for the change.
+
+    Code that reads the live structures directly (the writers, which hold
+    the store's writer lock) sees each change ordered so that any published
+    relation view is consistent with the names a reader can find:
 
     - facts appear in the order bounds, bitmaps, relations, and the key last
       (a reader that finds a key finds everything about it);
@@ -302,6 +443,14 @@ class GraphState:
     _retiring: deque[tuple[int, list[int]]] = field(default_factory=deque, repr=False)
     """Ids removed from the map, each batch with the relation version current at its
     removal: ``ids.key_ever`` names them until no held view is that old (see ``_changed``)."""
+    _leases: list[weakref.ref[_Lease]] = field(default_factory=list, repr=False)
+    """The leases of the snapshots handed out (dead references pruned as they pile up)."""
+    _latest: GraphSnapshot | None = field(default=None, repr=False)
+    """The snapshot of the current generation, handed to every reader until the next change."""
+    _log_kept: int = field(default=0, repr=False)
+    """Keys the id map's change record kept at its last pruning (see :meth:`_begin`)."""
+    LOG_PRUNE_MIN = 1024
+    """The id map's change record is pruned once it holds more keys than this and twice its last size."""
 
     def nbytes(self) -> dict[str, int]:
         return {
@@ -312,7 +461,82 @@ class GraphState:
             "validity_bounds": self.bounds.nbytes(),
         }
 
+    # -- snapshots ---------------------------------------------------------------------
+
+    @property
+    def type_names(self) -> list[str]:
+        """Relation type names by code (as :attr:`GraphSnapshot.type_names`, of the live index)."""
+        return self.edges.type_names
+
+    def snapshot(self) -> GraphSnapshot:
+        """The current graph as one :class:`GraphSnapshot`, for one query.
+
+        O(1): the snapshot of the current generation, kept here and handed to
+        every reader until the next change (no lock); else a new one, taken
+        under the lock, so it never sees half a change (a delta past the
+        small-write threshold is folded in first: ``EdgeIndex.maybe_compact``,
+        so the first query after a bulk load pays for the merge once).
+        """
+        snap = self._latest
+        if snap is not None and snap.generation == self.generation:
+            return snap  # also while a change is applied, when a reader held this one as it began
+        edges = self.edges
+        edges.maybe_compact()
+        with self._lock:
+            generation = self.generation
+            lease = _Lease(generation, edges.view)
+            leases = self._leases
+            if len(leases) >= 32:  # most are dead: each lives as long as its queries
+                leases[:] = [ref for ref in leases if ref() is not None]
+            leases.append(weakref.ref(lease))  # from now on every change is recorded for it (see _begin)
+            bounds = Bounds(self.bounds.entities, self.bounds.relations)
+            snap = GraphSnapshot(generation, lease.view, edges, self.ids.view(generation), self.entity_types.share(),
+                                 self.relation_types.share(), self.namespaces.share(), bounds, len(edges.type_names),
+                                 not bounds.empty, lease)  # fmt: skip
+            self._latest = snap
+            return snap
+
+    def compact_relations(self) -> None:
+        """Fold the relation index's delta into its arrays if it is past the
+        small-write threshold (the same graph); the next reader takes a
+        snapshot of the compacted view."""
+        with self._lock:
+            view = self.edges.view
+            self.edges.maybe_compact()
+            if self.edges.view is not view:
+                self._latest = None
+
+    def _begin(self) -> None:
+        """Start a change (under the lock): record it for the snapshots held, or,
+        when none is, record nothing and change the bitmaps in place again."""
+        # Dropped first (kept by a weak reference): if nobody else holds it, it
+        # goes here and now; a reader that took it before holds it (its lease
+        # lives, so the change is recorded) and it is handed out again until
+        # the change is done, so readers do not wait for it. A reader that
+        # finds none waits for the lock.
+        latest = None if self._latest is None else weakref.ref(self._latest)
+        self._latest = None
+        ids = self.ids
+        held = [lease for ref in self._leases if (lease := ref()) is not None]
+        if held:
+            self._leases = [weakref.ref(lease) for lease in held]
+            ids.record(self.generation + 1)
+            if ids.logged > max(self.LOG_PRUNE_MIN, 2 * self._log_kept):
+                # Changes older than every held snapshot undo nothing any reader can ask for.
+                ids.drop_log(min(lease.generation for lease in held))
+                self._log_kept = ids.logged
+            self._latest = None if latest is None else latest()
+            return
+        self._leases = []
+        ids.record(None)
+        ids.drop_log()
+        self._log_kept = 0
+        for labels in (self.entity_types, self.relation_types, self.namespaces):
+            labels.release()
+
     def _changed(self) -> None:
+        self.ids.record(None)
+        self._latest = None  # of the generation before: the next reader takes a new one
         self.generation += 1  # the one place a change is counted
         if self._retiring:
             # A batch removed at version v is named only for readers holding a
@@ -342,6 +566,7 @@ class GraphState:
         written again: revived with their old id), ``old_types`` the type
         each existing row had before."""
         with self._lock:
+            self._begin()
             self.bounds.set_entities([row.id for row in rows], [row.valid_from for row in rows],
                                      [row.valid_to for row in rows])
             for row in rows:
@@ -365,6 +590,7 @@ class GraphState:
         """New entities of one namespace (the bulk path), as parallel columns;
         ``text``: their (names, observations, properties) for the text index."""
         with self._lock:
+            self._begin()
             bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
             if bounded.any():
                 where = np.flatnonzero(bounded)
@@ -401,6 +627,7 @@ class GraphState:
         keys of expired entities deleted for good (out of ``expired``)."""
         incident = list(incident)
         with self._lock:
+            self._begin()
             gone = list(current.values())
             gone_set = set(gone)
             if gone:
@@ -436,6 +663,7 @@ class GraphState:
     def replace_expired(self, left: Mapping[str, int]) -> list[str]:
         """The expired entities are now ``left`` (after a purge); returns the keys that went."""
         with self._lock:
+            self._begin()
             gone = [key for key in self.expired if key not in left]
             for key in gone:
                 del self.expired[key]
@@ -454,6 +682,7 @@ class GraphState:
         the write expired; ``bounds`` the validity of every relation written;
         ``properties`` (JSON) of every relation written."""
         with self._lock:
+            self._begin()
             edges = self.edges
             written = list(bounds.items())
             self.bounds.set_relations([(s, edges.code_for(name), d) for (s, name, d), _ in written],
@@ -476,6 +705,7 @@ class GraphState:
         """New relations (the bulk path), as parallel columns: ``local`` indexes
         ``type_names``; ``properties`` (JSON) for the relation labels."""
         with self._lock:
+            self._begin()
             edges = self.edges
             codes = np.array([edges.code_for(t) for t in type_names], np.int64)[local]
             bounded = pc.or_(pc.is_valid(valid_from), pc.is_valid(valid_to)).to_numpy(zero_copy_only=False)
@@ -506,6 +736,7 @@ class GraphState:
     def remove_relations(self, triples: Sequence[Triple]) -> None:
         """Relations (source, type code, target) deleted or expired."""
         with self._lock:
+            self._begin()
             self.edges.remove(triples)
             self.bounds.drop_relations(triples)
             self._refresh_relation_types({(s, c) for s, c, _ in triples} | {(d, c) for _, c, d in triples})
@@ -607,7 +838,7 @@ class Derived:
         if state is None or self.saved.current:
             return False
         # What the first path query of every later open would do, done once here.
-        state.edges.maybe_compact()
+        state.compact_relations()
         return self.saved.save(state, seq)
 
     def _load(self) -> GraphState:

@@ -25,7 +25,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["IdMap", "SavedKeys", "key_hash"]
+__all__ = ["IdMap", "IdView", "SavedKeys", "key_hash"]
 
 _FEW = 64
 """Batches up to this size are looked up one by one on the saved arrays; larger ones build the dictionaries."""
@@ -186,7 +186,8 @@ class IdMap:
     (None, 7, 'b', 2, 2)
     """
 
-    __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count", "_retired")
+    __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count", "_retired", "_log",
+                 "_stamp")
 
     def __init__(self) -> None:
         # With ``_saved``, the dictionaries hold only what changed since the
@@ -204,6 +205,14 @@ class IdMap:
         # expiries since the load). A reader holding an older relation view
         # may still find such an id on a path; it must still read its name.
         self._retired: dict[int, str] = {}
+        # While a snapshot (:class:`IdView`) may be held, each change to a key
+        # appends (stamp, id before the change) to the key's entry here, the
+        # stamp being the number of the change (``GraphState.generation`` it
+        # makes); an entry is a tuple, replaced, never changed in place, so a
+        # reader iterating one is safe. ``_stamp`` is ``None`` when no
+        # snapshot is held: nothing is recorded.
+        self._log: dict[str, tuple[tuple[int, int | None], ...]] = {}
+        self._stamp: int | None = None
 
     @classmethod
     def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int) -> IdMap:
@@ -347,6 +356,44 @@ class IdMap:
         """How many removed ids :meth:`key_ever` still names."""
         return len(self._retired)
 
+    # -- snapshots ---------------------------------------------------------------------
+
+    def view(self, generation: int) -> IdView:
+        """The map as it is now (change ``generation``), for a reader: O(1).
+
+        Correct while every change after ``generation`` is recorded
+        (:meth:`record`): :class:`~graphmem.index.derived.GraphState` records
+        them while the snapshot the view belongs to is held.
+        """
+        return IdView(self, generation)
+
+    def record(self, stamp: int | None) -> None:
+        """Record the next changes as change ``stamp`` (``None``: record nothing)."""
+        self._stamp = stamp
+
+    def drop_log(self, through: int | None = None) -> None:
+        """Forget the recorded changes numbered ``through`` or lower (every one when ``None``):
+        no held snapshot is older."""
+        if through is None:
+            if self._log:
+                self._log = {}
+            return
+        # A new dict, not deletions: a reader may be iterating an entry.
+        self._log = {key: kept for key, changes in self._log.items()
+                     if (kept := tuple(c for c in changes if c[0] > through))}
+
+    @property
+    def logged(self) -> int:
+        """How many keys have changes recorded for held snapshots."""
+        return len(self._log)
+
+    def _note(self, key: str, before: int | None) -> None:
+        """Record that ``key`` changes now, and the id it had before (before it changes)."""
+        stamp = self._stamp
+        if stamp is not None:
+            log = self._log
+            log[key] = log.get(key, ()) + ((stamp, before),)
+
     def keys_of(self, ids: list[int]) -> list[str | None]:
         """The key of each id (``None`` where absent), in one pass over the map in C.
 
@@ -397,6 +444,8 @@ class IdMap:
 
     def add(self, items: Iterable[tuple[str, int]]) -> None:
         for key, id_ in items:
+            if self._stamp is not None:
+                self._note(key, self.id_of(key))
             if self._saved is not None and self.id_of(key) is None:
                 self._count += 1
             self._by_key[key] = id_
@@ -404,6 +453,8 @@ class IdMap:
 
     def add_arrays(self, keys: list[str], ids: np.ndarray) -> None:
         """:meth:`add` for parallel lists (two dict updates, no Python loop)."""
+        if self._stamp is not None:
+            self._note_all(keys)
         if self._saved is not None:
             if len(keys) <= _FEW:
                 self.add(zip(keys, ids.tolist()))
@@ -413,11 +464,25 @@ class IdMap:
         self._by_key.update(zip(keys, id_list))
         self._by_id.update(zip(id_list, keys))
 
+    def _note_all(self, keys: list[str]) -> None:
+        """:meth:`_note` for a batch of keys (new ones in C: the bulk path's keys all are)."""
+        log, stamp = self._log, self._stamp
+        if stamp is None:
+            return
+        before = self.ids_of(keys)
+        if bool((before < 0).all()) and log.keys().isdisjoint(keys):
+            created: tuple[tuple[int, int | None], ...] = ((stamp, None),)
+            log.update(zip(keys, repeat(created)))
+            return
+        for key, id_ in zip(keys, before.tolist()):
+            self._note(key, None if id_ < 0 else id_)
+
     def remove(self, key: str) -> int | None:
         """Take ``key`` out of the map (its id keeps its name for :meth:`key_ever`)."""
         id_ = self.id_of(key)
         if id_ is None:
             return None
+        self._note(key, id_)  # before the key leaves: see IdView
         self._retired[id_] = key  # before the id leaves: see key_ever
         if self._saved is not None:
             self._count -= 1
@@ -429,3 +494,83 @@ class IdMap:
         self._by_key.pop(key, None)
         self._by_id.pop(id_, None)
         return id_
+
+
+class IdView:
+    """The key/id map as it was at one change (a snapshot's), in O(1) and
+    without copying: lookups read the live map, then undo the changes made
+    since, which the map records while a view may be held (:meth:`IdMap.record`).
+
+    Each lookup reads the live map first and the record second; a change
+    records itself before it changes the map, so a change landing between
+    the two reads is undone too.
+
+    Examples
+    --------
+    >>> ids = IdMap.from_arrays(["a", "b"], [0, 1], floor=0)
+    >>> held = ids.view(0)
+    >>> ids.record(1); _ = ids.remove("a"); ids.add([("c", 2)]); ids.record(None)
+    >>> held.id_of("a"), held.id_of("c"), held.key_of(0), held.key_of(2), len(held)
+    (0, None, 'a', None, 2)
+    >>> ids.id_of("a"), ids.id_of("c"), len(ids)
+    (None, 2, 2)
+    """
+
+    __slots__ = ("_map", "_at", "_count", "_next", "key_ever")
+
+    def __init__(self, ids: IdMap, generation: int) -> None:
+        self._map = ids
+        self._at = generation
+        self._count = len(ids)
+        self._next = ids.next_id
+        # The key of an id of the snapshot's relations: the map's own method
+        # (ids are never reused, so an id's key is the same in every state),
+        # bound here to save a call per name on the path queries' way.
+        self.key_ever = ids.key_ever
+
+    @property
+    def generation(self) -> int:
+        return self._at
+
+    @property
+    def next_id(self) -> int:
+        """The next id to be allocated when the view was taken."""
+        return self._next
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and self.id_of(key) is not None
+
+    def id_of(self, key: str) -> int | None:
+        ids = self._map
+        found = ids.id_of(key)  # first: see the class docstring
+        changes = ids._log.get(key)
+        if changes is not None:
+            at = self._at
+            for stamp, before in changes:
+                if stamp > at:
+                    return before  # the id it had until the first change after the view
+        return found
+
+    def ids_of(self, keys: list[str]) -> np.ndarray:
+        """The id of each key (-1 where absent)."""
+        ids = self._map
+        found = ids.ids_of(keys)
+        log = ids._log
+        if log and not log.keys().isdisjoint(keys):
+            for at, key in enumerate(keys):
+                if key in log:
+                    id_ = self.id_of(key)
+                    found[at] = -1 if id_ is None else id_
+        return found
+
+    def key_of(self, id_: int) -> str | None:
+        """The key of ``id_`` if it was in the map when the view was taken."""
+        ids = self._map
+        found = ids.key_of(id_)
+        if not ids._log:
+            return found  # nothing changed since any held view (read after the map: see above)
+        key = ids.key_ever(id_)  # ids are never reused: an id has one key for good
+        return key if key is not None and self.id_of(key) == id_ else None

@@ -31,7 +31,7 @@ from ..index.derived import NEVER_AFTER, NEVER_BEFORE
 from ..index.names import NameEntry, NameIndex, TypeSummary, summarise_types
 from ..index.text import TextEntry, TextIndex
 from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
-from ..index.derived import DerivedState
+from ..index.derived import DerivedState, GraphSnapshot
 from ..records import (
     KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, key_name, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
@@ -1054,13 +1054,12 @@ class Memory(LifecycleMixin):
         if at_now and type_filter is not None and not type_filter:
             return []
         self._store.check_open()
-        graph, _ = self._graph(as_of, known_at)
-        view = graph.edges.view  # before the name: see graphmem.query.traversal
+        graph, _ = self._graph(as_of, known_at)  # one snapshot: the name and its neighbours in one state
         id_ = graph.ids.id_of(key)
         if id_ is None:
             # An entity whose validity does not cover the time read is not there.
             raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
-        return traversal.neighbors(graph, id_, direction, type_filter, view=view)
+        return traversal.neighbors(graph, id_, direction, type_filter)
 
     def _neighbors_bounded(self, name: str, *, limit: int, as_of: datetime | None = None) -> tuple[list[Neighbor], int]:
         """At most ``limit`` of :meth:`neighbors` (both directions, all types, at ``as_of``) and
@@ -1075,12 +1074,11 @@ class Memory(LifecycleMixin):
         key = self._key(check_name(name))
         limit = check_positive_int(limit, "limit")
         self._store.check_open()
-        graph, _ = self._graph(as_of, None)
-        view = graph.edges.view  # before the name: see graphmem.query.traversal
+        graph, _ = self._graph(as_of, None)  # one snapshot: the name and its neighbours in one state
         id_ = graph.ids.id_of(key)
         if id_ is None:
             raise NotFound(f"no entity named {name!r}" if as_of is None else f"no entity named {name!r} at that time")
-        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit, view=view)
+        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
@@ -1104,16 +1102,20 @@ class Memory(LifecycleMixin):
             raise NotFound(f"no entity named {name!r}")
         return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
-    def _graph(self, as_of: Any, known_at: Any) -> tuple[DerivedState, TimeView | None]:
-        """The graph a read at (``as_of``, ``known_at``) sees: the current state, or a time view."""
+    def _graph(self, as_of: Any, known_at: Any) -> tuple[GraphSnapshot, TimeView | None]:
+        """The graph a read at (``as_of``, ``known_at``) sees, as one snapshot the
+        read uses for everything it looks up: the current graph's, or a time
+        view derived from it."""
         if as_of is None and known_at is None:
-            state = self._derived.get()
-            if state.bounds.empty:
-                return state, None  # what views.get answers here, without reading the clock (~2 us of a read)
-        at = check_time(as_of, "as_of")
-        known = check_time(known_at, "known_at")
-        state = self._derived.get()
-        found = self._shared.views.get(self._store, state, at, known, utcnow())
+            snap = self._derived.get().snapshot()
+            if not snap.bounded:
+                return snap, None  # what views.get answers here, without reading the clock (~2 us of a read)
+            at = known = None
+        else:
+            at = check_time(as_of, "as_of")
+            known = check_time(known_at, "known_at")
+            snap = self._derived.get().snapshot()
+        found = self._shared.views.get(self._store, snap, at, known, utcnow())
         if isinstance(found, TimeView):
             return found.state, found
         return found, None
@@ -1300,11 +1302,8 @@ class Memory(LifecycleMixin):
             found = self._search_unloaded(vector, k)
             if found is not None:
                 return found
+        # One snapshot for the anchors, the neighbourhood, the type filter and the hits' names.
         state, view = self._graph(as_of, known_at)
-        edge_view = None
-        if near is not None:
-            state.edges.maybe_compact()
-            edge_view = state.edges.view  # before the anchors' names: see graphmem.query.traversal
         anchors = self._anchor_ids(state, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
@@ -1316,12 +1315,11 @@ class Memory(LifecycleMixin):
             found = near_search(
                 state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
                 direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
-                view=edge_view,
             )  # fmt: skip
             self._shared.access.record(self._key(h.name) for h in found)
             return found
-        # The index may be newer than `state` (a concurrent write landed in
-        # between): ids `state` does not know are skipped, and the search
+        # The index may be newer than the snapshot (a concurrent write landed in
+        # between): ids the snapshot does not know are skipped, and the search
         # fetches more until k known ones are found or the index runs out.
         fetch = k
         while True:
@@ -1374,18 +1372,19 @@ class Memory(LifecycleMixin):
         self._shared.access.record(keys)
         return hits
 
-    def _allowed(self, state: DerivedState, view: TimeView | None, type_filter: Any) -> BitMap | None:
-        """The ids a search may return: of ``type_filter``, in this namespace, visible in ``view``."""
+    def _allowed(self, state: GraphSnapshot, view: TimeView | None, type_filter: Any) -> BitMap | None:
+        """The ids a search may return: of ``type_filter``, in this namespace, visible in ``view``
+        (all as of the snapshot ``state``)."""
         allowed = None if type_filter is None else state.entity_types.union(type_filter)
         spaces = state.namespaces
         if len(spaces) > 1 or self._namespace not in spaces:  # else every id is ours: no filter
             mine = spaces.members(self._namespace)
             allowed = mine if allowed is None else allowed & mine
         if view is not None:
-            allowed = view.admit(allowed, self._derived.get().ids.next_id)
+            allowed = view.admit(allowed, state.ids.next_id)
         return allowed
 
-    def _anchor_ids(self, state: Any, names: tuple[str, ...]) -> list[int]:
+    def _anchor_ids(self, state: GraphSnapshot, names: tuple[str, ...]) -> list[int]:
         """The ids of ``near=``'s names (checked by :func:`~graphmem.inputs.search_request`)."""
         ids = []
         for name in names:
@@ -1453,7 +1452,7 @@ class Memory(LifecycleMixin):
         )
         self._shared.access.record(rows)
         names = {row.id: row.name for row in rows.values()}
-        type_names = state.edges.type_names
+        type_names = state.type_names
         relations = tuple(
             (names[s], type_names[c], names[d]) for s, c, d in ranked.relations if s in names and d in names
         )
@@ -1692,12 +1691,12 @@ class Memory(LifecycleMixin):
         """
         self._store.check_open()
         index = self._name_index()
-        state = self._derived.get()
-        src, codes, dst = state.edges.arrays()
-        ents, rels = state.bounds.entities, state.bounds.relations
+        snap = self._derived.get().snapshot()  # the relations and their bounds of one state
+        src, codes, dst = snap.arrays()
+        ents, rels = snap.bounds.entities, snap.bounds.relations
         bounds = (ents.keys, rels.keys >> 32, np.concatenate([ents.start, rels.start]),
                   np.concatenate([ents.end, rels.end]))  # fmt: skip
-        return summarise_types(index, src, codes, dst, list(state.edges.type_names), bounds,
+        return summarise_types(index, src, codes, dst, list(snap.type_names[:snap.types]), bounds,
                                (NEVER_BEFORE, NEVER_AFTER))  # fmt: skip
 
     def _name_index(self) -> NameIndex:
@@ -1736,22 +1735,21 @@ class Memory(LifecycleMixin):
             names = [check_name(n) for n in names]
         self._store.check_open()
         labels = self._relation_labels()
-        state = self._derived.get()
-        edges = state.edges
+        state = self._derived.get().snapshot()  # the names, the relations and their ends' names of one state
         if names is None:
-            src, codes, dst = edges.arrays()
+            src, codes, dst = state.arrays()
             members = np.asarray(state.namespaces.members(self._namespace).to_array(), np.int64)
             keep = np.isin(src, members)
             rows = np.column_stack([src[keep], codes[keep].astype(np.int64), dst[keep]])
         else:
             prefix = self._namespace + KEY_SEPARATOR
             ids = state.ids.ids_of([prefix + n for n in names])
-            rows = edges.incident_many(ids[ids >= 0])
+            rows = state.incident_many(ids[ids >= 0])
             if len(rows):
                 rows = np.unique(rows, axis=0)
                 rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
-        type_names = edges.type_names
-        key_ever = state.ids.key_ever  # an end deleted since the rows were read keeps its name
+        type_names = state.type_names
+        key_ever = state.ids.key_ever  # an end deleted since the snapshot keeps its name
         shown = labels.shown
         out = []
         for s, c, d in rows.tolist():

@@ -25,8 +25,7 @@ from pyroaring import BitMap
 from . import traversal
 from ..algorithms import paths as kernels
 from ..algorithms.paths import Reach
-from ..index.adjacency import EdgeView
-from ..index.derived import DerivedState
+from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
 from ..records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
 from ..types import Hit, Path
@@ -44,12 +43,12 @@ it re-ranks an over-fetched similarity top list (documented as approximate)."""
 
 
 def _hits(
-    state: DerivedState, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
+    state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
 ) -> list[Hit]:
     """The hits of ``ids``, each with a shortest path from its nearest anchor
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
     skip = len(namespace) + len(KEY_SEPARATOR)
-    type_names = state.edges.type_names
+    type_names = state.type_names
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
     key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
     path_list = path_ids.tolist()
@@ -69,7 +68,7 @@ def _hits(
 
 
 def near_search(
-    state: DerivedState,
+    state: GraphSnapshot,
     index: VectorIndex,
     namespace: str,
     query: np.ndarray,
@@ -82,17 +81,17 @@ def near_search(
     allowed_types: BitMap | None,
     rank: str,
     decay: float,
-    view: EdgeView | None = None,
 ) -> list[Hit]:
     """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``.
 
     The neighbourhood (a breadth-first search from all anchors at once, which
     also records a shortest path back to the nearest anchor) becomes a bitmap
-    that the vector index's planner treats like any filter. ``view``: the
-    relation view taken before the anchors were looked up (see
-    :mod:`graphmem.query.traversal`).
+    that the vector index's planner treats like any filter. ``state``: the
+    snapshot the anchors were looked up in (and ``allowed_types`` taken
+    from), so the anchors, the neighbourhood and the hits' names are of one
+    state (see :mod:`graphmem.query.traversal`).
     """
-    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types, view=view)
+    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
     allowed = BitMap(found.nodes.tolist())
     if allowed_types is not None:
         allowed &= allowed_types
@@ -128,7 +127,7 @@ class RankedContext:
 
 
 def rank_context(
-    state: DerivedState,
+    state: GraphSnapshot,
     index: VectorIndex,
     query: np.ndarray,
     seed_ids: np.ndarray,
@@ -150,8 +149,8 @@ def rank_context(
     """
     if len(seed_ids) == 0:
         return RankedContext((), (), (), (), False)
-    view = state.edges.view
-    found = traversal.reach(state, seed_ids.tolist(), hops, direction=direction, types=relation_types, view=view)
+    view = state.view
+    found = traversal.reach(state, seed_ids.tolist(), hops, direction=direction, types=relation_types)
     ids = found.nodes.astype(np.int64)
     sims = index.scores(query, ids)
     labels = index.labels
@@ -167,7 +166,7 @@ def rank_context(
     order = np.lexsort((ids, -score))
     kept = order[:max_entities]
     kept_ids = ids[kept]
-    mask = traversal._mask(state.edges, traversal._filter_key(relation_types))
+    mask = traversal._mask(state, traversal._filter_key(relation_types))
     rows, capped = kernels.induced_edges(view.adj, kept_ids, allowed=mask, n_nodes=view.nodes)
     weight = dict(zip(kept_ids.tolist(), score[kept].tolist()))
     ranked = sorted(

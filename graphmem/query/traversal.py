@@ -1,16 +1,16 @@
 """Path queries by entity name (layer L3): the logic behind ``Memory.shortest_path`` and friends.
 
-Each call validates its arguments, takes the relation index's current
-:class:`~graphmem.index.adjacency.EdgeView` once (a consistent graph, whatever
-writers do meanwhile), then maps names to ids through the graph state's
-:class:`~graphmem.index.ids.IdMap`, runs a kernel of
-:mod:`graphmem.algorithms.paths` on the view and names the ids it found with
-``IdMap.key_ever``. No call retries or waits: :class:`~graphmem.index.derived.GraphState`
-orders each change so that a name found after the view was taken belongs to
-an entity of that view (or of a later one, with no relation in the view), and
-every id of the view keeps its name. Shortest-path answers go through the path cache
-(:mod:`graphmem.algorithms.cache`) attached to the relation index, so a reload of
-the derived state (after a user Cypher write) drops the cache with it.
+Each call validates its arguments, then takes one
+:class:`~graphmem.index.derived.GraphSnapshot` (``state.snapshot()``: a
+snapshot given is used as it is) and reads only it: names become ids
+through its id map, a kernel of :mod:`graphmem.algorithms.paths` runs on its
+relation view and the ids found are named from it. Every name a query
+resolves (both ends of a path, every seed) is resolved in that one state,
+whatever writers do meanwhile; no call retries or waits. Shortest-path
+answers go through the path cache (:mod:`graphmem.algorithms.cache`)
+attached to the relation index, answered only when the cache is at the
+snapshot's graph version, so a reload of the derived state (after a user
+Cypher write) drops the cache with it.
 
 Rules shared by every call: an unknown entity name raises :class:`NotFound`; a
 bad ``direction``, ``max_hops``/``hops`` or cap raises :class:`InvalidInput`;
@@ -31,8 +31,8 @@ from ..algorithms.cache import PathCache
 from ..algorithms.csr import IN, OUT, row_arrays, row_edges
 from ..algorithms.paths import IdPath, Reach
 from ..errors import InvalidInput, NotFound
-from ..index.adjacency import EdgeIndex, EdgeView
-from ..index.derived import DerivedState
+from ..index.adjacency import EdgeIndex
+from ..index.derived import GraphSnapshot, GraphState
 from ..records import KEY_SEPARATOR, entity_key
 from ..types import KHop, Neighbor, Path, Subgraph
 from ..validate import check_direction, check_name, check_types_filter
@@ -89,9 +89,9 @@ def _filter_key(types: Any) -> frozenset[str] | None:
     return None if checked is None else frozenset(checked)
 
 
-def _mask(edges: EdgeIndex, names: frozenset[str] | None) -> np.ndarray | None:
-    """The kernels' type mask. Built *after* the view is taken: every code in
-    that view already has its name, so the mask misses no type it contains."""
+def _mask(edges: EdgeIndex | GraphSnapshot, names: frozenset[str] | None) -> np.ndarray | None:
+    """The kernels' type mask, from the snapshot the query runs on (every code
+    of its view has its name, so the mask misses no type the view contains)."""
     if names is None:
         return None
     mask = np.zeros(max(len(edges.type_names), 1), np.uint8)
@@ -105,42 +105,41 @@ def _mask(edges: EdgeIndex, names: frozenset[str] | None) -> np.ndarray | None:
 # -- names and ids --------------------------------------------------------------------
 
 
-def _id(state: DerivedState, namespace: str, name: str, what: str) -> int:
+def _id(state: GraphSnapshot, namespace: str, name: str, what: str) -> int:
     id_ = state.ids.id_of(entity_key(namespace, name))
     if id_ is None:
         raise NotFound(f"no entity named {name!r} ({what})")
     return id_
 
 
-def _names(state: DerivedState, namespace: str, ids: Iterable[int]) -> list[str]:
-    """The names of ids found in a view (``key_ever``: an entity deleted since keeps its name)."""
+def _names(state: GraphSnapshot, namespace: str, ids: Iterable[int]) -> list[str]:
+    """The names of ids found in a snapshot's view (``key_ever``: an entity deleted since keeps its name)."""
     skip = len(namespace) + len(KEY_SEPARATOR)
     key_ever = state.ids.key_ever
     return [key_ever(id_)[skip:] for id_ in ids]  # type: ignore[index]
 
 
-def _endpoints(state: DerivedState, namespace: str, source: str, target: str) -> tuple[EdgeIndex, EdgeView, int, int]:
-    """The relation index, the view a path query runs on, and its two ends' ids.
-    The view is taken before the names are looked up (see the module docstring)."""
-    edges = state.edges
-    edges.maybe_compact()
-    view = edges.view
-    return edges, view, _id(state, namespace, source, "source"), _id(state, namespace, target, "target")
+def _endpoints(state: GraphState | GraphSnapshot, namespace: str, source: str,
+               target: str) -> tuple[GraphSnapshot, int, int]:  # fmt: skip
+    """The snapshot a path query runs on and its two ends' ids, resolved in it."""
+    snap = state.snapshot()
+    return snap, _id(snap, namespace, source, "source"), _id(snap, namespace, target, "target")
 
 
 _DIRECTION_NAMES = ("in", "out")  # indexed by an ``along`` flag
 
 
-def to_path(state: DerivedState, namespace: str, path: IdPath) -> Path:
-    """The :class:`Path` of names of an id path found in a view of ``state``."""
-    return _named_path(state, namespace, path.nodes.tolist(), path.codes.tolist(), path.along.tolist())
+def to_path(state: GraphState | GraphSnapshot, namespace: str, path: IdPath) -> Path:
+    """The :class:`Path` of names of an id path found in the view of ``state``'s snapshot."""
+    return _named_path(state.snapshot(), namespace, path.nodes.tolist(), path.codes.tolist(), path.along.tolist())
 
 
-def _named_path(state: DerivedState, namespace: str, nodes: list[int], codes: list[int], along: list[bool]) -> Path:
-    """The :class:`Path` of names of an id path given as lists (see :func:`~graphmem.algorithms.paths.shortest_lists`)."""
+def _named_path(state: GraphSnapshot, namespace: str, nodes: list[int], codes: list[int], along: list[bool]) -> Path:
+    """The :class:`Path` of names of an id path given as lists (see :func:`~graphmem.algorithms.paths.shortest_lists`),
+    found in the view of the snapshot ``state``."""
     return Path(
         nodes=tuple(_names(state, namespace, nodes)),
-        relations=tuple(map(state.edges.type_names.__getitem__, codes)),
+        relations=tuple(map(state.type_names.__getitem__, codes)),
         directions=tuple(map(_DIRECTION_NAMES.__getitem__, along)),
     )
 
@@ -154,7 +153,7 @@ def _path_relations(nodes: list[int], codes: list[int], along: list[bool]) -> li
 
 
 def shortest_path(
-    state: DerivedState,
+    state: GraphState | GraphSnapshot,
     namespace: str,
     source: str,
     target: str,
@@ -170,26 +169,27 @@ def shortest_path(
     hops = _check_hops(max_hops, "max_hops", allow_none=True)
     names = _filter_key(types)
 
-    edges, view, src, dst = _endpoints(state, namespace, source, target)
+    snap, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
         return Path(nodes=(source,), relations=())
-    cache = path_cache(edges)
+    view = snap.view
+    cache = path_cache(snap.index)
     key = ("shortest", src, dst, direction, names, hops)
-    hit, answer = cache.get(key)
+    hit, answer = cache.get(key, version=view.version)
     if hit:
         return answer  # type: ignore[no-any-return]
     found = kernels.shortest_lists(view.adj, src, dst, direction=direction,
-                                   allowed=_mask(edges, names), max_hops=hops, n_nodes=view.nodes)
+                                   allowed=_mask(snap, names), max_hops=hops, n_nodes=view.nodes)
     if found is None:
         cache.put(key, None, version=view.version, types=names, relations=())
         return None
-    answer = _named_path(state, namespace, *found)
+    answer = _named_path(snap, namespace, *found)
     cache.put(key, answer, version=view.version, types=names, relations=_path_relations(*found))
     return answer
 
 
 def all_shortest_paths(
-    state: DerivedState,
+    state: GraphState | GraphSnapshot,
     namespace: str,
     source: str,
     target: str,
@@ -209,17 +209,18 @@ def all_shortest_paths(
     if cap is None:
         raise InvalidInput("limit must be an int >= 1, not None")
 
-    edges, view, src, dst = _endpoints(state, namespace, source, target)
+    snap, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
         return [Path(nodes=(source,), relations=())]
-    cache = path_cache(edges)
+    view = snap.view
+    cache = path_cache(snap.index)
     key = ("all", src, dst, direction, names, hops, cap)
-    hit, answer = cache.get(key)
+    hit, answer = cache.get(key, version=view.version)
     if hit:
         return list(answer)
     found = kernels.all_shortest_paths(view.adj, src, dst, direction=direction,
-                                       allowed=_mask(edges, names), max_hops=hops, limit=cap, n_nodes=view.nodes)
-    answer = tuple(sorted((to_path(state, namespace, p) for p in found.paths),
+                                       allowed=_mask(snap, names), max_hops=hops, limit=cap, n_nodes=view.nodes)
+    answer = tuple(sorted((to_path(snap, namespace, p) for p in found.paths),
                           key=lambda p: (p.nodes, p.relations)))
     cache.put(key, answer, version=view.version, types=names, relations=map(tuple, found.relations.tolist()))
     return list(answer)
@@ -229,31 +230,29 @@ def all_shortest_paths(
 
 
 def reach(
-    state: DerivedState,
+    state: GraphState | GraphSnapshot,
     seeds: Sequence[int] | np.ndarray,
     max_hops: int | None,
     *,
     direction: str = "both",
     types: Iterable[str] | str | None = None,
     max_nodes: int | None = None,
-    view: EdgeView | None = None,
 ) -> Reach:
     """The ids within ``max_hops`` (``None``: any distance) of the seed ids, with
     distances and a shortest path to each (:meth:`Reach.path_to`), for composed
-    queries that work on ids. Arguments are validated as in :func:`k_hop`."""
+    queries that work on ids: give the snapshot the seeds were resolved in.
+    Arguments are validated as in :func:`k_hop`."""
     direction = check_direction(direction)
     hops = _check_hops(max_hops, "max_hops", allow_none=True)
     names = _filter_key(types)
     cap = _check_cap(max_nodes, "max_nodes")
-    edges = state.edges
-    if view is None:
-        edges.maybe_compact()
-        view = edges.view
+    snap = state.snapshot()
+    view = snap.view
     return kernels.k_hop(view.adj, seeds, hops, direction=direction,  # type: ignore[arg-type]
-                         allowed=_mask(edges, names), max_nodes=cap, n_nodes=view.nodes)
+                         allowed=_mask(snap, names), max_nodes=cap, n_nodes=view.nodes)
 
 
-def _seed_ids(state: DerivedState, namespace: str, seeds: Any) -> list[int]:
+def _seed_ids(state: GraphSnapshot, namespace: str, seeds: Any) -> list[int]:
     if isinstance(seeds, str):
         seeds = [seeds]
     if not isinstance(seeds, Iterable):
@@ -264,7 +263,7 @@ def _seed_ids(state: DerivedState, namespace: str, seeds: Any) -> list[int]:
     return [_id(state, namespace, n, "seed") for n in dict.fromkeys(names)]
 
 
-def _ordered(state: DerivedState, namespace: str, found: Reach) -> MappingProxyType[str, int]:
+def _ordered(state: GraphSnapshot, namespace: str, found: Reach) -> MappingProxyType[str, int]:
     """Name -> hops, by distance then name. Breadth-first order already groups
     the distances, so only each level's names are sorted (plain string sorts)."""
     names = _names(state, namespace, found.nodes.tolist())
@@ -281,7 +280,7 @@ def _ordered(state: DerivedState, namespace: str, found: Reach) -> MappingProxyT
 
 
 def k_hop(
-    state: DerivedState,
+    state: GraphState | GraphSnapshot,
     namespace: str,
     source: str,
     hops: int = 1,
@@ -297,35 +296,32 @@ def k_hop(
     _filter_key(types)
     cap = _check_cap(max_entities, "max_entities")
 
-    edges = state.edges
-    edges.maybe_compact()
-    view = edges.view  # before the names: see the module docstring
-    src = _id(state, namespace, source, "source")
-    found = reach(state, [src], depth, direction=direction, types=types, max_nodes=cap, view=view)
-    return KHop(source, depth, _ordered(state, namespace, found), found.truncated)
+    snap = state.snapshot()
+    src = _id(snap, namespace, source, "source")
+    found = reach(snap, [src], depth, direction=direction, types=types, max_nodes=cap)
+    return KHop(source, depth, _ordered(snap, namespace, found), found.truncated)
 
 
-def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None, *,
-              view: EdgeView | None = None) -> list[Neighbor]:
-    """The neighbours of entity ``id_`` in ``state``, sorted by (name, type, direction).
+def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
+              types: Sequence[str] | None) -> list[Neighbor]:  # fmt: skip
+    """The neighbours of entity ``id_`` in ``state``'s snapshot (give the one
+    ``id_`` was looked up in), sorted by (name, type, direction).
 
-    One row of the adjacency (the snapshot's slice plus the delta overlay, so
+    One row of the adjacency (the CSR's slice plus the delta overlay, so
     this process's writes are seen) and one name lookup per neighbour: ~10 us
-    at degree 10 where Kuzu scanned every relation. ``view``: the relation
-    view taken before ``id_`` was looked up (default: the current one).
-    ``types`` (checked names, ``None``: all) become codes after the view is
-    taken, so a type created meanwhile is not missed. Neighbours are named
-    with ``key_ever``: one deleted since the view was taken is still in it.
+    at degree 10 where Kuzu scanned every relation. ``types`` (checked
+    names, ``None``: all) become the snapshot's codes. Neighbours are named
+    with ``key_ever``: one deleted since the snapshot was taken is still in it.
     """
-    edges = state.edges
-    adj = (edges.view if view is None else view).adj
-    type_names = edges.type_names
+    snap = state.snapshot()
+    adj = snap.view.adj
+    type_names = snap.type_names
     codes = None
     if types is not None:
-        codes = {code for code in map(edges.code_of, types) if code is not None}
+        codes = {code for code in map(snap.code_of, types) if code is not None}
         if not codes:
             return []
-    key_ever = state.ids.key_ever
+    key_ever = snap.ids.key_ever
     rows = []
     for side, label in ((OUT, "out"), (IN, "in")):
         if direction != "both" and direction != label:
@@ -338,9 +334,10 @@ def neighbors(state: DerivedState, id_: int, direction: str, types: Sequence[str
     return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
 
 
-def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequence[str] | None, *, limit: int,
-                      view: EdgeView | None = None) -> tuple[list[Neighbor], int]:  # fmt: skip
-    """At most ``limit`` neighbours of entity ``id_`` and how many there are, naming only those kept.
+def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: str, types: Sequence[str] | None, *,
+                      limit: int) -> tuple[list[Neighbor], int]:  # fmt: skip
+    """At most ``limit`` neighbours of entity ``id_`` in ``state``'s snapshot (give
+    the one ``id_`` was looked up in) and how many there are, naming only those kept.
 
     :func:`neighbors` names every neighbour and sorts them by name: a hub of
     24k relations (the largest of the 1M-entity benchmark graph) costs a
@@ -354,12 +351,12 @@ def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequ
     back sorted as :func:`neighbors` sorts, and the count is what
     ``len(neighbors(...))`` would be (one row per relation).
     """
-    edges = state.edges
-    adj = (edges.view if view is None else view).adj
-    type_names = edges.type_names
+    snap = state.snapshot()
+    adj = snap.view.adj
+    type_names = snap.type_names
     codes = None
     if types is not None:
-        codes = np.array(sorted({c for c in map(edges.code_of, types) if c is not None}), np.int32)
+        codes = np.array(sorted({c for c in map(snap.code_of, types) if c is not None}), np.int32)
         if not codes.size:
             return [], 0
     total = 0
@@ -380,7 +377,7 @@ def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequ
     kinds = np.concatenate([p[1] for p in parts])
     sides = np.concatenate([p[2] for p in parts])
     order = np.lexsort((sides, kinds, nbrs))[:limit]
-    key_ever = state.ids.key_ever
+    key_ever = snap.ids.key_ever
     rows = [
         (key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], ("out", "in")[side])  # type: ignore[union-attr]
         for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
@@ -390,7 +387,7 @@ def neighbors_bounded(state: DerivedState, id_: int, direction: str, types: Sequ
 
 
 def subgraph(
-    state: DerivedState,
+    state: GraphState | GraphSnapshot,
     namespace: str,
     seeds: str | Iterable[str],
     hops: int = 1,
@@ -407,17 +404,16 @@ def subgraph(
     entity_cap = _check_cap(max_entities, "max_entities")
     relation_cap = _check_hops(max_relations, "max_relations", allow_none=True)
 
-    edges = state.edges
-    edges.maybe_compact()
-    view = edges.view  # before the names: see the module docstring
-    seed_ids = _seed_ids(state, namespace, seeds)
-    found = reach(state, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap, view=view)
-    rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(edges, names),
+    snap = state.snapshot()
+    view = snap.view
+    seed_ids = _seed_ids(snap, namespace, seeds)
+    found = reach(snap, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap)
+    rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(snap, names),
                                          max_edges=relation_cap, n_nodes=view.nodes)
     ids = rows[:, [0, 2]].ravel().tolist()
-    name_list = _names(state, namespace, ids)
-    type_names = edges.type_names
+    name_list = _names(snap, namespace, ids)
+    type_names = snap.type_names
     relations = sorted(
         (name_list[2 * i], type_names[code], name_list[2 * i + 1]) for i, code in enumerate(rows[:, 1].tolist())
     )
-    return Subgraph(_ordered(state, namespace, found), tuple(relations), found.truncated or capped)
+    return Subgraph(_ordered(snap, namespace, found), tuple(relations), found.truncated or capped)
