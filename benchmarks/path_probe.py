@@ -93,11 +93,8 @@ def measure(path: Path, n: int, engine: str, pairs: int, interleave: bool, dicts
         for a, b in names[50 + pairs : 50 + 2 * pairs]:  # the body of traversal.shortest_path, step by step
             evict()
             t = [clock()]
-            traversal.check_name(a, "source")
-            traversal.check_name(b, "target")
-            direction = traversal.check_direction("both")
-            hops = traversal._check_hops(None, "max_hops", allow_none=True)
-            types = traversal._filter_key(None)
+            request = traversal.path_request(a, b, max_hops=None, direction="both", types=None)
+            direction, hops, types = request.direction, request.max_hops, traversal._type_set(request.types)
             t.append(clock())
             src, dst = traversal._id(state, ns, a, "source"), traversal._id(state, ns, b, "target")
             t.append(clock())

@@ -10,13 +10,16 @@ order, filters as tuples, counts as ints).
 Only the argument checks live here; what a backend does with a request (its
 graph, its index, its store) stays in the backend. The single checks
 (``check_name``, ``check_count``, ...) are in :mod:`graphmem.validate`.
+
+Requests are named tuples rather than frozen dataclasses: one is built on
+every call, paths included, where a frozen dataclass's ``__init__`` costs
+several times as much.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import InvalidInput
 from .validate import (
@@ -30,13 +33,12 @@ from .validate import (
 )
 
 __all__ = [
-    "NeighborsRequest", "RecallRequest", "SearchRequest",
-    "anchor_names", "neighbors_request", "recall_request", "search_request",
+    "HopRequest", "NeighborsRequest", "PathRequest", "RecallRequest", "SearchRequest",
+    "anchor_names", "hop_request", "neighbors_request", "path_request", "recall_request", "search_request",
 ]  # fmt: skip
 
 
-@dataclass(frozen=True, slots=True)
-class SearchRequest:
+class SearchRequest(NamedTuple):
     """The checked options of ``search`` (the query itself is embedded by the backend)."""
 
     k: int
@@ -50,8 +52,7 @@ class SearchRequest:
     decay: float
 
 
-@dataclass(frozen=True, slots=True)
-class RecallRequest:
+class RecallRequest(NamedTuple):
     """The checked options of ``recall``."""
 
     k: int
@@ -64,13 +65,35 @@ class RecallRequest:
     decay: float
 
 
-@dataclass(frozen=True, slots=True)
-class NeighborsRequest:
+class NeighborsRequest(NamedTuple):
     """The checked arguments of ``neighbors``."""
 
     name: str
     direction: str
     types: tuple[str, ...] | None
+
+
+class PathRequest(NamedTuple):
+    """The checked arguments of ``shortest_path`` / ``all_shortest_paths``."""
+
+    source: str
+    target: str
+    max_hops: int | None
+    direction: str
+    types: tuple[str, ...] | None
+    limit: int
+    """How many paths at most (1 for ``shortest_path``)."""
+
+
+class HopRequest(NamedTuple):
+    """The checked arguments of ``k_hop`` (one seed) and ``subgraph``."""
+
+    seeds: tuple[str, ...]
+    hops: int
+    direction: str
+    types: tuple[str, ...] | None
+    max_entities: int | None
+    max_relations: int | None
 
 
 def anchor_names(near: Any, what: str = "near") -> tuple[str, ...]:
@@ -189,3 +212,53 @@ def neighbors_request(name: Any, *, direction: Any, types: Any) -> NeighborsRequ
     NeighborsRequest(name='ada', direction='in', types=('knows',))
     """
     return NeighborsRequest(check_name(name), check_direction(direction), check_types_filter(types))
+
+
+def path_request(
+    source: Any, target: Any, *, max_hops: Any, direction: Any, types: Any, limit: Any = 1
+) -> PathRequest:
+    """Check the arguments of a path query.
+
+    Examples
+    --------
+    >>> path_request("a", "b", max_hops=3, direction="out", types=None, limit=10)
+    PathRequest(source='a', target='b', max_hops=3, direction='out', types=None, limit=10)
+    >>> path_request("a", "b", max_hops=None, direction="both", types=None, limit=None)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: limit must be a positive int, not None
+    """
+    return PathRequest(
+        check_name(source, "source"),
+        check_name(target, "target"),
+        check_count(max_hops, "max_hops", allow_none=True),
+        check_direction(direction),
+        check_types_filter(types),
+        check_positive_int(limit, "limit"),
+    )
+
+
+def hop_request(
+    seeds: Any, hops: Any, *, direction: Any, types: Any, max_entities: Any, max_relations: Any = None,
+    source: bool = False,
+) -> HopRequest:
+    """Check the arguments of a neighbourhood query: ``seeds`` one name or several
+    (``subgraph``), or with ``source=True`` exactly one name (``k_hop``).
+
+    Examples
+    --------
+    >>> hop_request("ada", 2, direction="both", types="knows", max_entities=None, source=True)
+    HopRequest(seeds=('ada',), hops=2, direction='both', types=('knows',), max_entities=None, max_relations=None)
+    >>> hop_request(["ada"], -1, direction="both", types=None, max_entities=None)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: hops must be an int >= 0, not -1
+    """
+    return HopRequest(
+        (check_name(seeds, "source"),) if source else anchor_names(seeds, "seeds"),
+        check_count(hops, "hops"),
+        check_direction(direction),
+        check_types_filter(types),
+        check_positive_int(max_entities, "max_entities", allow_none=True),
+        check_count(max_relations, "max_relations", allow_none=True),
+    )

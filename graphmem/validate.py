@@ -330,9 +330,9 @@ def check_positive_int(value: Any, what: str, *, allow_none: bool) -> int | None
 def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
     if value is None and allow_none:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise InvalidInput(f"{what} must be a positive int, not {value!r}")
-    return value
+    return int(value)
 
 
 @overload

@@ -13,7 +13,8 @@ snapshot's graph version, so a reload of the derived state (after a user
 Cypher write) drops the cache with it.
 
 Rules shared by every call: an unknown entity name raises :class:`NotFound`; a
-bad ``direction``, ``max_hops``/``hops`` or cap raises :class:`InvalidInput`;
+bad ``direction``, ``max_hops``/``hops`` or cap raises :class:`~graphmem.errors.InvalidInput`
+(the checks: :mod:`graphmem.inputs`);
 relation types that do not exist are not an error, they match no relation (a
 filter of only unknown types finds only zero-hop answers).
 """
@@ -30,12 +31,13 @@ from ..algorithms import paths as kernels
 from ..algorithms.cache import PathCache
 from ..algorithms.csr import IN, OUT, row_arrays, row_edges
 from ..algorithms.paths import IdPath, Reach
-from ..errors import InvalidInput, NotFound
+from ..errors import NotFound
 from ..index.adjacency import EdgeIndex
 from ..index.derived import GraphSnapshot, GraphState
 from ..records import KEY_SEPARATOR, entity_key
 from ..types import KHop, Neighbor, Path, Subgraph
-from ..validate import check_direction, check_name, check_types_filter
+from ..inputs import hop_request, path_request
+from ..validate import check_count, check_direction, check_positive_int, check_types_filter
 
 __all__ = [
     "shortest_path",
@@ -67,26 +69,13 @@ def path_cache(edges: EdgeIndex) -> PathCache:
 # -- argument checks ------------------------------------------------------------------
 
 
-def _check_hops(value: Any, what: str, *, allow_none: bool) -> int | None:
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        accepted = "None or an int >= 0" if allow_none else "an int >= 0"
-        raise InvalidInput(f"{what} must be {accepted}, not {value!r}")
-    return int(value)
-
-
-def _check_cap(value: Any, what: str) -> int | None:
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInput(f"{what} must be None or an int >= 1, not {value!r}")
-    return int(value)
-
-
 def _filter_key(types: Any) -> frozenset[str] | None:
-    checked = check_types_filter(types)
-    return None if checked is None else frozenset(checked)
+    return _type_set(check_types_filter(types))
+
+
+def _type_set(types: tuple[str, ...] | None) -> frozenset[str] | None:
+    """A checked type filter as the path cache's key and the mask's input."""
+    return None if types is None else frozenset(types)
 
 
 def _mask(edges: EdgeIndex | GraphSnapshot, names: frozenset[str] | None) -> np.ndarray | None:
@@ -163,11 +152,8 @@ def shortest_path(
     direction: str = "both",
 ) -> Path | None:
     """A shortest path from ``source`` to ``target``, or ``None`` (see :meth:`Memory.shortest_path`)."""
-    check_name(source, "source")
-    check_name(target, "target")
-    direction = check_direction(direction)
-    hops = _check_hops(max_hops, "max_hops", allow_none=True)
-    names = _filter_key(types)
+    request = path_request(source, target, max_hops=max_hops, direction=direction, types=types)
+    direction, hops, names = request.direction, request.max_hops, _type_set(request.types)
 
     snap, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
@@ -200,14 +186,8 @@ def all_shortest_paths(
     limit: int = DEFAULT_PATH_LIMIT,
 ) -> list[Path]:
     """Up to ``limit`` shortest paths (see :meth:`Memory.all_shortest_paths`)."""
-    check_name(source, "source")
-    check_name(target, "target")
-    direction = check_direction(direction)
-    hops = _check_hops(max_hops, "max_hops", allow_none=True)
-    names = _filter_key(types)
-    cap = _check_cap(limit, "limit")
-    if cap is None:
-        raise InvalidInput("limit must be an int >= 1, not None")
+    request = path_request(source, target, max_hops=max_hops, direction=direction, types=types, limit=limit)
+    direction, hops, names, cap = request.direction, request.max_hops, _type_set(request.types), request.limit
 
     snap, src, dst = _endpoints(state, namespace, source, target)
     if src == dst:
@@ -243,24 +223,22 @@ def reach(
     queries that work on ids: give the snapshot the seeds were resolved in.
     Arguments are validated as in :func:`k_hop`."""
     direction = check_direction(direction)
-    hops = _check_hops(max_hops, "max_hops", allow_none=True)
+    hops = check_count(max_hops, "max_hops", allow_none=True)
     names = _filter_key(types)
-    cap = _check_cap(max_nodes, "max_nodes")
-    snap = state.snapshot()
+    cap = check_positive_int(max_nodes, "max_nodes", allow_none=True)
+    return _reach(state.snapshot(), seeds, hops, direction, names, cap)
+
+
+def _reach(snap: GraphSnapshot, seeds: Sequence[int] | np.ndarray, hops: int | None, direction: str,
+           names: frozenset[str] | None, cap: int | None) -> Reach:
     view = snap.view
     return kernels.k_hop(view.adj, seeds, hops, direction=direction,  # type: ignore[arg-type]
                          allowed=_mask(snap, names), max_nodes=cap, n_nodes=view.nodes)
 
 
-def _seed_ids(state: GraphSnapshot, namespace: str, seeds: Any) -> list[int]:
-    if isinstance(seeds, str):
-        seeds = [seeds]
-    if not isinstance(seeds, Iterable):
-        raise InvalidInput(f"seeds must be a name or a list of names, not {type(seeds).__name__}")
-    names = [check_name(s, "seed") for s in seeds]
-    if not names:
-        raise InvalidInput("give at least one seed entity")
-    return [_id(state, namespace, n, "seed") for n in dict.fromkeys(names)]
+def _seed_ids(state: GraphSnapshot, namespace: str, names: tuple[str, ...]) -> list[int]:
+    """The ids of checked seed names (:func:`~graphmem.inputs.hop_request`)."""
+    return [_id(state, namespace, n, "seed") for n in names]
 
 
 def _ordered(state: GraphSnapshot, namespace: str, found: Reach) -> MappingProxyType[str, int]:
@@ -290,16 +268,11 @@ def k_hop(
     max_entities: int | None = None,
 ) -> KHop:
     """The entities within ``hops`` of ``source`` with their distances (see :meth:`Memory.k_hop`)."""
-    check_name(source, "source")
-    direction = check_direction(direction)
-    depth = _check_hops(hops, "hops", allow_none=False)
-    _filter_key(types)
-    cap = _check_cap(max_entities, "max_entities")
-
+    request = hop_request(source, hops, direction=direction, types=types, max_entities=max_entities, source=True)
     snap = state.snapshot()
-    src = _id(snap, namespace, source, "source")
-    found = reach(snap, [src], depth, direction=direction, types=types, max_nodes=cap)
-    return KHop(source, depth, _ordered(snap, namespace, found), found.truncated)
+    src = _id(snap, namespace, request.seeds[0], "source")
+    found = _reach(snap, [src], request.hops, request.direction, _type_set(request.types), request.max_entities)
+    return KHop(request.seeds[0], request.hops, _ordered(snap, namespace, found), found.truncated)
 
 
 def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
@@ -398,16 +371,14 @@ def subgraph(
     max_relations: int = DEFAULT_MAX_RELATIONS,
 ) -> Subgraph:
     """The entities within ``hops`` of the seeds and the relations among them (see :meth:`Memory.subgraph`)."""
-    direction = check_direction(direction)
-    depth = _check_hops(hops, "hops", allow_none=False)
-    names = _filter_key(types)
-    entity_cap = _check_cap(max_entities, "max_entities")
-    relation_cap = _check_hops(max_relations, "max_relations", allow_none=True)
+    request = hop_request(seeds, hops, direction=direction, types=types, max_entities=max_entities,
+                          max_relations=max_relations)  # fmt: skip
+    names, relation_cap = _type_set(request.types), request.max_relations
 
     snap = state.snapshot()
     view = snap.view
-    seed_ids = _seed_ids(snap, namespace, seeds)
-    found = reach(snap, seed_ids, depth, direction=direction, types=types, max_nodes=entity_cap)
+    seed_ids = _seed_ids(snap, namespace, request.seeds)
+    found = _reach(snap, seed_ids, request.hops, request.direction, names, request.max_entities)
     rows, capped = kernels.induced_edges(view.adj, found.nodes, allowed=_mask(snap, names),
                                          max_edges=relation_cap, n_nodes=view.nodes)
     ids = rows[:, [0, 2]].ravel().tolist()

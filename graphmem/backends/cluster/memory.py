@@ -25,7 +25,7 @@ from ...embed import Embedder, entity_text, resolve_embedder
 from ...errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ...store.cypher_guard import check_user_cypher
 from ...index.labels import RelationEntry
-from ...inputs import anchor_names, neighbors_request, recall_request, search_request
+from ...inputs import hop_request, neighbors_request, path_request, recall_request, search_request
 from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
@@ -34,7 +34,6 @@ from ...types import (
     RecalledEntity, Relation, Subgraph,
 )
 from ...validate import (
-    check_direction,
     check_name,
     check_namespace,
     check_observations,
@@ -43,7 +42,6 @@ from ...validate import (
     check_properties,
     check_text,
     check_type,
-    check_types_filter,
     check_vector,
 )
 from . import cypher as q
@@ -626,10 +624,8 @@ class ClusterMemory:
         """A shortest path from ``source`` to ``target``, or ``None`` (a bidirectional
         BFS on the server's current graph: no cache to go stale)."""
         _now_only(as_of, known_at)
-        source, target = check_name(source, "source"), check_name(target, "target")
-        max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
+        request = path_request(source, target, max_hops=max_hops, direction=direction, types=types)
+        source, target, max_hops, direction, type_filter = request[:5]
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -642,15 +638,12 @@ class ClusterMemory:
               as_of: datetime | None = None, known_at: datetime | None = None) -> KHop:  # fmt: skip
         """The entities within ``hops`` relations of ``name`` with their distances, nearest first."""
         _now_only(as_of, known_at)
-        name = check_name(name)
-        check_count(hops, "hops")
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
-        check_positive_int(max_entities, "max_entities", allow_none=True)
+        request = hop_request(name, hops, direction=direction, types=types, max_entities=max_entities, source=True)
+        name, hops, direction, type_filter = request.seeds[0], request.hops, request.direction, request.types
         self._check_open()
         self._require((name,))
         found = traverse.reach(self._expand(type_filter), [name], direction=direction, max_hops=hops,
-                               max_entities=max_entities)  # fmt: skip
+                               max_entities=request.max_entities)  # fmt: skip
         ordered = dict(sorted(found.dist.items(), key=lambda kv: (kv[1], kv[0])))
         return KHop(name, hops, MappingProxyType(ordered), found.truncated)
 
@@ -661,11 +654,8 @@ class ClusterMemory:
         """Every shortest path from ``source`` to ``target`` (at most ``limit``), sorted;
         ``[]`` when there is none (a BFS on the server's current graph)."""
         _now_only(as_of, known_at)
-        source, target = check_name(source, "source"), check_name(target, "target")
-        max_hops = check_positive_int(max_hops, "max_hops", allow_none=True) if max_hops != 0 else 0
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
-        limit = check_positive_int(limit, "limit")
+        request = path_request(source, target, max_hops=max_hops, direction=direction, types=types, limit=limit)
+        source, target, max_hops, direction, type_filter, limit = request
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -698,28 +688,25 @@ class ClusterMemory:
         and the ``(source, type, target)`` relations among them that pass ``types``;
         the caps keep the nearest entities and the relations of the nearest ones."""
         _now_only(as_of, known_at)
-        check_count(hops, "hops")
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
-        check_positive_int(max_entities, "max_entities", allow_none=True)
-        check_count(max_relations, "max_relations", allow_none=True)
-        names = list(anchor_names(seeds, "seeds"))
+        request = hop_request(seeds, hops, direction=direction, types=types, max_entities=max_entities,
+                              max_relations=max_relations)  # fmt: skip
+        names, hops, direction, type_filter = list(request.seeds), request.hops, request.direction, request.types
         self._check_open()
         self._require(names, " (given as a seed)")
         if type_filter is not None and not type_filter:
             found = traverse.reach(lambda _n, _d: [], names, direction=direction, max_hops=0,
-                                   max_entities=max_entities)  # fmt: skip
+                                   max_entities=request.max_entities)  # fmt: skip
         else:
             found = traverse.reach(self._expand(type_filter), names, direction=direction, max_hops=hops,
-                                   max_entities=max_entities)  # fmt: skip
+                                   max_entities=request.max_entities)  # fmt: skip
         ordered = dict(sorted(found.dist.items(), key=lambda kv: (kv[1], kv[0])))
         among = []
         if type_filter is None or type_filter:
             among = self._graph.rows(q.RELATIONS_AMONG, {"names": list(ordered), "types": _types(type_filter)})
         # The relations of the nearest entities first, when capped.
         relations = sorted({tuple(r) for r in among}, key=lambda r: (max(ordered[r[0]], ordered[r[2]]), r))
-        capped = max_relations is not None and len(relations) > max_relations
-        kept = sorted(relations[:max_relations] if max_relations is not None else relations)
+        capped = request.max_relations is not None and len(relations) > request.max_relations
+        kept = sorted(relations[:request.max_relations] if request.max_relations is not None else relations)
         return Subgraph(MappingProxyType(ordered), tuple(kept), found.truncated or capped)
 
     # -- search ----------------------------------------------------------------------
