@@ -431,16 +431,21 @@ def _reader(stream: Any, lines: queue.Queue[str | None]) -> None:
 
 
 def run_round(
-    store: Path, model: Model, rng: random.Random, work: Path, engine: str, verify_read_only: bool, phase: str
+    store: Path, model: Model, rng: random.Random, work: Path, engine: str, verify_read_only: bool, phase: str,
+    tripwire: tuple[str, int, str] | None = None,
 ) -> tuple[Model, RoundResult, int, Counter]:
-    mode = rng.choice(["timed", "tripwire"])
+    """One kill: timed or at a tripwire drawn from ``rng``, or at ``tripwire`` (hook, nth call, before/after)."""
+    mode = "tripwire" if tripwire is not None else rng.choice(["timed", "tripwire"])
     script = generate_script(rng, model, phase)
     script_path = work / "script.json"
     script_path.write_text(json.dumps(script))
     targets = [i for i, op in enumerate(script) if _PHASE_OF[op[0]] == phase]
     cmd = [sys.executable, "-m", "tests.reliability.harness", "child", str(store), str(script_path), "--phase", phase]
     hook = None
-    if mode == "tripwire":
+    if tripwire is not None:
+        hook, nth, when = tripwire
+        cmd += ["--tripwire", f"{hook}:{nth}:{when}"]
+    elif mode == "tripwire":
         hook = rng.choice(_HOOKS[phase])
         nth = rng.randint(1, 4 if hook in ("commit", "fsync") else 2)
         cmd += ["--tripwire", f"{hook}:{nth}:{rng.choice(['before', 'after'])}"]
@@ -613,9 +618,16 @@ class _Shim:
 
 def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
              work: Path | None = None, log: Any = None) -> dict[str, Any]:  # fmt: skip
-    """Run ``kills`` rounds over fresh stores of ``kills_per_store`` rounds each."""
+    """Run ``kills`` rounds over fresh stores of ``kills_per_store`` rounds each.
+
+    The first single-write round is killed right after its commit and the first
+    batch round right before it, so that every campaign, however its timed
+    kills fall, has an in-flight write that must be applied and one that must
+    be rolled back (timed kills alone land after a commit only now and then).
+    """
     stats = CampaignStats()
     rng = random.Random(seed)
+    forced = {"single": ("commit", 1, "after"), "batch": ("commit", 1, "before")}
     owned = work is None
     base = Path(tempfile.mkdtemp(prefix="graphmem-crash-")) if work is None else work
     try:
@@ -629,7 +641,9 @@ def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
                 if not phases:  # every phase once per len(PHASES) kills, in a seeded order
                     phases = rng.sample(PHASES, len(PHASES))
                 read_only = rng.random() < 0.7
-                model, result, acked, checks = run_round(store, model, rng, base, engine, read_only, phases.pop())
+                phase = phases.pop()
+                tripwire = forced.pop(phase, None)
+                model, result, acked, checks = run_round(store, model, rng, base, engine, read_only, phase, tripwire)
                 stats.rounds.append(result)
                 stats.acked_ops += acked
                 stats.checks.update(checks)
