@@ -224,8 +224,11 @@ def _render_suite(results: list[dict[str, Any]]) -> list[str]:
         for meas in by_engine[engine]["measurements"]:
             index[(engine, meas["benchmark"], meas["graph"], meas["size"])] = meas
     order = list(benchmarks)
+    # The name breaks ties between benchmarks the suite does not list, which would
+    # otherwise come out in set order and reorder RESULTS.md from run to run.
     rows = sorted({(b, g, s) for (_, b, g, s) in index}, key=lambda k: (
-        order.index(k[0]) if k[0] in order else len(order), _GRAPH_ORDER.get(k[1], len(_GRAPH_ORDER)), k[1], k[2]))
+        order.index(k[0]) if k[0] in order else len(order), k[0], _GRAPH_ORDER.get(k[1], len(_GRAPH_ORDER)), k[1],
+        k[2]))
 
     throughput = [k for k in rows if benchmarks.get(k[0], {}).get("kind") == "throughput"]
     latency = [k for k in rows if k not in throughput]
