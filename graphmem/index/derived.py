@@ -340,7 +340,7 @@ class GraphSnapshot:
         """A copy with ``changes`` (field name -> value)."""
         fields = {name: getattr(self, name) for name in _FIELDS}
         fields.update(changes)
-        return GraphSnapshot(**fields)  # type: ignore[arg-type]
+        return GraphSnapshot(**fields)
 
     def snapshot(self) -> GraphSnapshot:
         """Itself: a snapshot is one already."""
@@ -1017,4 +1017,5 @@ def _type_codes(column: pa.ChunkedArray) -> tuple[list[str], np.ndarray]:
 def micros_column(column: pa.ChunkedArray, missing: int) -> np.ndarray:
     """A timestamp column as int64 µs, ``missing`` where null."""
     as_int = pc.cast(column, pa.timestamp("us")).cast(pa.int64())
-    return pc.fill_null(as_int, missing).to_numpy(zero_copy_only=False).astype(np.int64)
+    micros: np.ndarray = pc.fill_null(as_int, missing).to_numpy(zero_copy_only=False).astype(np.int64)
+    return micros

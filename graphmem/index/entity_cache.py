@@ -66,7 +66,7 @@ class EntityCache:
         True
         """
         with self._lock:
-            row = self._rows.get(key)
+            row: EntityRow | BriefRow | None = self._rows.get(key)
             if row is None:
                 row = self._briefs.get(key)
             if row is None:

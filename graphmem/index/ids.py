@@ -45,7 +45,8 @@ def strings_of(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
         return []
     arr = pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(offsets)),
                                            pa.py_buffer(np.ascontiguousarray(blob)))  # fmt: skip
-    return arr.to_pylist()
+    names: list[str] = arr.to_pylist()
+    return names
 
 
 def _ints(arr: np.ndarray, dtype: type, fmt: Literal["q", "Q"]) -> memoryview[int]:
@@ -169,7 +170,8 @@ class SavedKeys:
             return []
         every = pa.LargeStringArray.from_buffers(n, pa.py_buffer(np.ascontiguousarray(self.offsets)),
                                                  pa.py_buffer(np.ascontiguousarray(self.blob)))  # fmt: skip
-        return every.take(pa.array(rows, pa.int64())).to_pylist()
+        names: list[str] = every.take(pa.array(rows, pa.int64())).to_pylist()
+        return names
 
 
 class IdMap:

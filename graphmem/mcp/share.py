@@ -267,13 +267,15 @@ class Shared:
             nonlocal sent
             sent = True
 
-        return self._run(request, local, remote, sending)
+        outcome: Outcome = self._run(request, local, remote, sending)
+        return outcome
 
     def read_graph_text(self) -> str:
         """The ``memory://knowledge-graph`` resource."""
-        return self._run({"op": "resource", "namespace": self.namespace},
-                         lambda holder: holder.tools.in_namespace(self.namespace).read_graph_text(),
-                         lambda answer: str(answer["text"]))  # fmt: skip
+        text: str = self._run({"op": "resource", "namespace": self.namespace},
+                              lambda holder: holder.tools.in_namespace(self.namespace).read_graph_text(),
+                              lambda answer: str(answer["text"]))  # fmt: skip
+        return text
 
     def _run(self, request: dict[str, Any], local: Callable[[_Holder], Any],
              remote: Callable[[dict[str, Any]], Any], sending: Callable[[], None] | None = None) -> Any:  # fmt: skip

@@ -309,8 +309,9 @@ class EntityBatch:
 
     def nbytes(self) -> int:
         """Bytes of the Arrow columns (the name list shares its strings with the caller)."""
-        return sum(c.nbytes for c in (self.names, self.types, self.texts, self.observations, self.properties,
-                                      self.valid_from, self.valid_to, self.importance)) + 8 * len(self)  # fmt: skip
+        total: int = sum(c.nbytes for c in (self.names, self.types, self.texts, self.observations, self.properties,
+                                            self.valid_from, self.valid_to, self.importance))  # fmt: skip
+        return total + 8 * len(self)
 
     def slice(self, start: int, stop: int) -> EntityBatch:
         """Records ``start:stop`` (zero-copy for the columns)."""
@@ -449,7 +450,8 @@ class RelationBatch:
         return len(self.sources)
 
     def nbytes(self) -> int:
-        return sum(c.nbytes for c in (self.types, self.properties, self.valid_from, self.valid_to)) + 16 * len(self)
+        total: int = sum(c.nbytes for c in (self.types, self.properties, self.valid_from, self.valid_to))
+        return total + 16 * len(self)
 
     def slice(self, start: int, stop: int) -> RelationBatch:
         n = stop - start

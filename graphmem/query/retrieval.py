@@ -177,7 +177,7 @@ def rank_context(
         ids=tuple(kept_ids.tolist()),
         scores=tuple(float(s) for s in score[kept]),
         hops=tuple(int(h) for h in found.hops[kept]),
-        relations=tuple(ranked[:max_relations]),  # type: ignore[arg-type]
+        relations=tuple(ranked[:max_relations]),
         truncated=len(ids) > max_entities or len(ranked) > max_relations or capped or found.truncated,
     )
 

@@ -232,7 +232,7 @@ def reach(
 def _reach(snap: GraphSnapshot, seeds: Sequence[int] | np.ndarray, hops: int | None, direction: str,
            names: frozenset[str] | None, cap: int | None) -> Reach:
     view = snap.view
-    return kernels.k_hop(view.adj, seeds, hops, direction=direction,  # type: ignore[arg-type]
+    return kernels.k_hop(view.adj, seeds, hops, direction=direction,
                          allowed=_mask(snap, names), max_nodes=cap, n_nodes=view.nodes)
 
 

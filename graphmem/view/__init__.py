@@ -39,7 +39,7 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
     """
     if not Path(path).is_dir():
         raise InvalidInput(f"no store at {path}: graphmem view reads an existing store (it never creates one)")
-    source = PerRequest(path, engine=engine, namespace=namespace, embedder=embedder, hold=hold)
+    source = PerRequest(Path(path), engine=engine, namespace=namespace, embedder=embedder, hold=hold)
     try:
         with source():
             pass
@@ -51,7 +51,7 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
         holder = None
     else:
         try:
-            holder = ThroughHolder(path, namespace=namespace)
+            holder = ThroughHolder(Path(path), namespace=namespace)
         except GraphMemError as exc:  # a path too long for a Unix socket: no MCP server can share it either
             log.info("not reading through an MCP server's socket: %s", exc)
             holder = None

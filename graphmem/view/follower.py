@@ -84,7 +84,8 @@ class ThroughHolder:
 
     def _execute(self, query: str, params: dict[str, Any], max_rows: int = 1000) -> list[list[Any]]:
         found = self._tool("cypher_query", {"query": load_query(query), "params": params, "maxRows": max_rows})
-        return found["rows"]
+        rows: list[list[Any]] = found["rows"]
+        return rows
 
     def _key(self, name: str) -> str:
         return entity_key(self._namespace, name)
