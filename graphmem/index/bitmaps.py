@@ -54,7 +54,8 @@ class LabelSets:
         total = 0
         for bitmap in self._maps.values():
             stats = bitmap.get_statistics()
-            total += sum(stats[f"n_bytes_{kind}_containers"] for kind in ("array", "run", "bitset"))
+            total += (stats["n_bytes_array_containers"] + stats["n_bytes_run_containers"]
+                      + stats["n_bytes_bitset_containers"])  # fmt: skip
         return total
 
 

@@ -99,7 +99,7 @@ def _crc(arr: np.ndarray) -> int:
     """CRC-32 of an array's bytes (C order)."""
     if arr.size == 0:
         return 0
-    return zlib.crc32(memoryview(np.ascontiguousarray(arr)).cast("B"))
+    return zlib.crc32(np.ascontiguousarray(arr).data.cast("B"))
 
 
 def _manifest_crc(manifest: dict[str, Any]) -> int:
@@ -357,7 +357,7 @@ class SavedGraph:
                 # numpy's own writer reports a full disk as an OSError without errno.
                 np.lib.format.write_array_header_1_0(fh, np.lib.format.header_data_from_array_1_0(arr))
                 if arr.size:
-                    fh.write(memoryview(np.ascontiguousarray(arr)).cast("B"))
+                    fh.write(np.ascontiguousarray(arr).data.cast("B"))
                 fh.flush()
                 os.fsync(fh.fileno())
         files.fsync_dir(sub)

@@ -527,9 +527,9 @@ class Tools:
                         ranked[hit.name] = (hit.score, len(ranked) + 1_000_000_000, entity_json(entity))
         else:
             ranked = {e.name: (None, order, _entry_json(e)) for order, e in enumerate(matches)}
-        order = sorted(ranked.values(), key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1]))
+        best = sorted(ranked.values(), key=lambda t: (t[0] is None, -(t[0] or 0.0), t[1]))
         # A cursor of one mode must not continue the other's ranking.
-        return self._page("search_nodes", fingerprint([query, "semantic"]), [t[2] for t in order], args)
+        return self._page("search_nodes", fingerprint([query, "semantic"]), [t[2] for t in best], args)
 
     def _query_vector(self, query: str) -> np.ndarray | None:
         embedder = self.mem.embedder

@@ -115,8 +115,14 @@ class ViewServer(ThreadingHTTPServer):
         return int(self.server_address[1])
 
     @property
+    def host(self) -> str:
+        """The address bound (a loopback IP literal; the socket types it ``str | bytes``)."""
+        host = self.server_address[0]
+        return host.decode() if isinstance(host, (bytes, bytearray)) else host
+
+    @property
     def origin(self) -> str:
-        return f"http://{self.server_address[0]}:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def url(self) -> str:
@@ -154,7 +160,7 @@ class ViewServer(ThreadingHTTPServer):
 
     def hosts(self) -> set[str]:
         """The ``Host`` headers a browser that was given :attr:`url` sends."""
-        return {f"{self.server_address[0]}:{self.port}", f"localhost:{self.port}"}
+        return {f"{self.host}:{self.port}", f"localhost:{self.port}"}
 
 
 class _Handler(BaseHTTPRequestHandler):
