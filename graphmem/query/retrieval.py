@@ -24,6 +24,7 @@ from pyroaring import BitMap
 
 from . import traversal
 from ..algorithms import paths as kernels
+from ..algorithms.near import MAX_K, NearTop, near_top_k
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
@@ -42,29 +43,67 @@ HYBRID_EXACT_LIMIT = 200_000
 it re-ranks an over-fetched similarity top list (documented as approximate)."""
 
 
+# Hits are built field by field through their slots: a frozen dataclass's
+# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit
+# and its Path, a tenth of a near search for ten hits. The same objects
+# (tests/test_retrieval.py compares them with ones built the usual way).
+_new = object.__new__
+_HIT_SET = (Hit.name.__set__, Hit.score.__set__, Hit.hops.__set__, Hit.path.__set__)  # type: ignore[attr-defined]
+_PATH_SET = (Path.nodes.__set__, Path.relations.__set__, Path.directions.__set__)  # type: ignore[attr-defined]
+
+
+def _make_hit(name: str, score: float, hops: int, nodes: tuple[str, ...], relations: tuple[str, ...],
+              directions: tuple[str, ...]) -> Hit:  # fmt: skip
+    """``Hit(name, score, hops, Path(nodes, relations, directions))``, built without the dataclass __init__."""
+    set_nodes, set_relations, set_directions = _PATH_SET
+    path = _new(Path)
+    set_nodes(path, nodes)
+    set_relations(path, relations)
+    set_directions(path, directions)
+    set_name, set_score, set_hops, set_path = _HIT_SET
+    hit = _new(Hit)
+    set_name(hit, name)
+    set_score(hit, score)
+    set_hops(hit, hops)
+    set_path(hit, path)
+    return hit
+
+
+_WAYS = ("in", "out")  # indexed by an ``along`` flag
+
+
+def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
+                path_codes: list[int], path_along: list[int]) -> list[Hit]:  # fmt: skip
+    """The hits, each with its path from its nearest anchor: hit ``i`` scored
+    ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
+    (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`
+    or :func:`~graphmem.algorithms.near.near_top_k`."""
+    skip = len(namespace) + len(KEY_SEPARATOR)
+    type_names = state.type_names
+    # One lookup per distinct id: the paths of a 2-hop search share their
+    # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
+    # Every id of the view the paths were found in has a name (keys_ever).
+    distinct = list(dict.fromkeys(path_ids))
+    named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
+    names = list(map(named.__getitem__, path_ids))
+    relations = [type_names[code] if code >= 0 else "" for code in path_codes]
+    ways = [_WAYS[a] for a in path_along]
+    return [
+        _make_hit(names[hi - 1], score, hi - lo - 1, tuple(names[lo:hi]), tuple(relations[lo + 1 : hi]),
+                  tuple(ways[lo + 1 : hi]))  # fmt: skip
+        for lo, hi, score in zip(offsets, offsets[1:], scores)
+        if hi > lo
+    ]
+
+
 def _hits(
     state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
 ) -> list[Hit]:
     """The hits of ``ids``, each with a shortest path from its nearest anchor
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
-    skip = len(namespace) + len(KEY_SEPARATOR)
-    type_names = state.type_names
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
-    key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
-    path_list = path_ids.tolist()
-    # One lookup per distinct id: the paths of a 2-hop search share their
-    # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
-    named = {id_: key_ever(id_)[skip:] for id_ in dict.fromkeys(path_list)}  # type: ignore[index]
-    names = list(map(named.__getitem__, path_list))
-    relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
-    ways = ["out" if a else "in" for a in path_along.tolist()]
-    offsets = offsets.tolist()
-    return [
-        Hit(names[hi - 1], score, hi - lo - 1,
-            Path(tuple(names[lo:hi]), tuple(relations[lo + 1 : hi]), tuple(ways[lo + 1 : hi])))  # fmt: skip
-        for lo, hi, score in zip(offsets, offsets[1:], scores.tolist())
-        if hi > lo
-    ]
+    return _named_hits(state, namespace, scores.tolist(), offsets.tolist(), path_ids.tolist(), path_codes.tolist(),
+                       path_along.tolist())  # fmt: skip
 
 
 def near_search(
@@ -90,8 +129,29 @@ def near_search(
     snapshot the anchors were looked up in (and ``allowed_types`` taken
     from), so the anchors, the neighbourhood and the hits' names are of one
     state (see :mod:`graphmem.query.traversal`).
+
+    The common case (similarity, no entity filter, ``k`` up to
+    :data:`~graphmem.algorithms.near.MAX_K`, a neighbourhood the index would
+    score exactly) is one compiled call from the anchors to the traced top
+    ``k`` (:func:`~graphmem.algorithms.near.near_top_k`): the same hits,
+    scores and paths as the general path below, without its bitmaps.
     """
-    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
+    view = state.view
+    if rank == "similarity" and allowed_types is None and k <= MAX_K:
+        mask = traversal._mask(state, traversal._filter_key(relation_types))
+        adj, nodes = view.adj, view.nodes
+
+        def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
+            return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
+                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes)  # fmt: skip
+
+        answer = index.with_rows(top)
+        if isinstance(answer, NearTop):
+            return _named_hits(state, namespace, answer.scores, answer.offsets, answer.nodes, answer.codes,
+                               answer.along)  # fmt: skip
+        found = answer  # more candidates than the index scores exactly: it searches the ball through HNSW
+    else:
+        found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
     allowed = BitMap(found.nodes.tolist())
     if allowed_types is not None:
         allowed &= allowed_types

@@ -1,0 +1,220 @@
+"""The near search in one compiled call: ball, exact scores, top k, paths.
+
+``search(q, near=anchors, max_hops=h)`` used to be five steps with Python
+between them (a k-hop reach handing back seven arrays, a bitmap of the ball,
+its intersection with the vector index's labels, an exact top k, a path
+trace), and that Python cost more than the work. :func:`near_top_k` does it
+all in one call over the workspace of :mod:`graphmem.algorithms.paths`:
+
+1. the same multi-seed breadth-first search as :func:`~graphmem.algorithms.paths.k_hop`
+   (its compiled ``_reach``, so the same parents and hence the same paths);
+2. the candidates: the nodes of the ball that hold a vector (``live``);
+3. their exact cosine scores and the top ``k``, by the very compiled helpers
+   :func:`~graphmem.algorithms.scoring.exact_top_k` uses (``_scores`` then
+   ``_small_top``), so the scores are the same bits and ties at the k-th
+   place go to the smaller id;
+4. a shortest path from the nearest seed to each hit, traced through the
+   queue's parent positions (a hit's position is its workspace mark minus the
+   search's base: no lookup).
+
+A ball with more than ``exact_limit`` candidates is not scored (the vector
+index answers such a set through HNSW): the call then hands back the
+:class:`~graphmem.algorithms.paths.Reach` of the ball instead, so the caller
+does not search twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .csr import Adjacency
+from .paths import _ALL, DIRECTIONS, Reach, _prepare, _reach, _reach_arrays
+from .scoring import _SMALL_K, _scores, _small_top
+
+__all__ = ["NearTop", "near_top_k", "MAX_K"]
+
+MAX_K = _SMALL_K
+"""The largest ``k`` :func:`near_top_k` ranks (the one-pass sorted top list);
+above it, the caller takes the ball and ranks through the vector index."""
+
+
+class NearTop(NamedTuple):
+    """The answer of :func:`near_top_k`, as Python lists (what the caller names
+    and wraps; one compiled call hands back two arrays, each a cost to box).
+
+    Hit ``i`` scored ``scores[i]`` (best first); its path from its nearest
+    seed visits ``nodes[offsets[i]:offsets[i + 1]]`` (seed first), reaching
+    ``nodes[p]`` over a relation of type ``codes[p]`` (-1 at the seed) that
+    points from ``nodes[p - 1]`` to ``nodes[p]`` when ``along[p]`` is 1; the
+    hit is the path's last node and its hop count the path's length minus
+    one. ``candidates``: how many entities of the ball held a vector.
+    """
+
+    candidates: int
+    scores: list[float]
+    offsets: list[int]
+    nodes: list[int]
+    codes: list[int]
+    along: list[int]
+
+
+def near_top_k(
+    adj: Adjacency,
+    seeds: Sequence[int],
+    hops: int | None,
+    rows: np.ndarray,
+    inv_norms: np.ndarray,
+    live: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    *,
+    direction: str = "both",
+    allowed: np.ndarray | None = None,
+    exact_limit: int,
+    n_nodes: int | None = None,
+) -> NearTop | Reach:
+    """The ``k`` entities within ``hops`` of ``seeds`` most cosine-similar to ``query``.
+
+    Parameters
+    ----------
+    adj : the relations (:class:`~graphmem.algorithms.csr.Adjacency`)
+    seeds : node ids (duplicates allowed)
+    hops : the radius (``None``: any distance)
+    rows, inv_norms : the int8 vectors by id and ``1 / norm`` of each (0 for an all-zero row),
+        as :func:`~graphmem.algorithms.scoring.exact_top_k` takes them
+    live : uint8 by id, 1 where the id holds a vector (only those are candidates;
+        ids at or beyond its length hold none)
+    query : float32 unit vector
+    k : 1 to :data:`MAX_K`
+    direction, allowed : as :func:`~graphmem.algorithms.paths.k_hop` (``allowed``: relation type mask)
+    exact_limit : the most candidates scored here
+    n_nodes : one more than the largest node id, if known (see :mod:`~graphmem.algorithms.paths`)
+
+    Returns
+    -------
+    :class:`NearTop`, or the ball's :class:`~graphmem.algorithms.paths.Reach`
+    when it holds more than ``exact_limit`` candidates (nothing scored).
+
+    The hits and their scores are those of ``exact_top_k`` over the ball's
+    candidates, and each path is the one ``k_hop(...).paths_to`` traces.
+    Arguments are the caller's to check (the public entry points validate
+    once): ``k`` must be in range and ``rows``, ``inv_norms``, ``live`` of one
+    length.
+
+    Examples
+    --------
+    >>> from graphmem.algorithms.csr import from_edges
+    >>> adj = from_edges([0, 1, 2], [1, 2, 3], [0, 0, 0])
+    >>> rows = np.array([[127, 0], [0, 127], [90, 90], [127, 0]], np.int8)
+    >>> inv = (1 / np.linalg.norm(rows.astype(np.float32), axis=1)).astype(np.float32)
+    >>> live = np.array([1, 1, 1, 1], np.uint8)
+    >>> top = near_top_k(adj, [1], 1, rows, inv, live, np.array([1, 0], np.float32), 2, exact_limit=100)
+    >>> [round(s, 3) for s in top.scores], top.nodes[top.offsets[1]:top.offsets[2]]
+    ([1.0, 0.707], [1, 2])
+    """
+    seed_arr = np.asarray(seeds, np.int64)
+    dirc = DIRECTIONS[direction]
+    mask = _ALL if allowed is None else allowed
+    ws = _prepare(None, adj, seeds, n_nodes)
+    base = ws.begin()
+    used = ws.size
+    try:
+        scored, count, wide, scores = _near(
+            tuple(adj), seed_arr, dirc, allowed is not None, mask, -1 if hops is None else hops, ws.size, base, ws.buf,
+            rows, inv_norms, live, query, k, exact_limit)  # fmt: skip
+        used = count
+    finally:
+        ws.finish(base, used)
+    if scored >= 0:
+        m = scores.shape[0]
+        w = wide.tolist()
+        p = (len(w) - m - 1) // 3
+        nodes_at = m + 1
+        codes_at = nodes_at + p
+        along_at = codes_at + p
+        return NearTop(scored, scores.tolist(), w[:nodes_at], w[nodes_at:codes_at], w[codes_at:along_at], w[along_at:])
+    c = count
+    return Reach(nodes=wide[:c], parents=wide[c : 2 * c], _order=wide[2 * c : 3 * c],
+                 hops=wide[3 * c : 4 * c].astype(np.int32), codes=wide[4 * c : 5 * c].astype(np.int32),
+                 along=wide[5 * c :].astype(np.bool_), truncated=False)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, rows, inv_norms, live, query, k,
+          exact_limit):  # fmt: skip
+    """Returns (candidates or -1, count, wide, scores): for a scored answer
+    ``wide`` holds offsets, path nodes, codes and along flags end to end (see
+    :class:`NearTop`); for -1 (too many candidates), the ball's nodes,
+    parents, order, hops, codes and along flags, ``count`` each."""
+    n = buf.shape[0] // 7
+    marks = buf[: 2 * n].reshape((n, 2))
+    queue = buf[2 * n : 3 * n]
+    pq = buf[4 * n : 5 * n]
+    eq = buf[6 * n : 7 * n]
+    if seeds.shape[0] > 1:
+        seeds = np.unique(seeds)  # as k_hop: sorted, so the search (and its paths) do not depend on the order given
+    count, truncated, levels = _reach(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, marks, queue,
+                                      pq, eq)  # fmt: skip
+    n_live = live.shape[0]
+    candidates = np.empty(count, np.int64)
+    m = 0
+    for i in range(count):
+        v = queue[i]
+        if v < n_live and live[v] != 0:
+            candidates[m] = v
+            m += 1
+    if m > exact_limit:
+        nodes, hops, parents, codes, along, order = _reach_arrays(queue, pq, eq, levels, count)
+        wide = np.empty(6 * count, np.int64)
+        wide[:count] = nodes
+        wide[count : 2 * count] = parents
+        wide[2 * count : 3 * count] = order
+        wide[3 * count : 4 * count] = hops
+        wide[4 * count : 5 * count] = codes
+        for i in range(count):
+            wide[5 * count + i] = 1 if along[i] else 0
+        return -1, count, wide, np.empty(0, np.float32)
+    candidates = candidates[:m]
+    scores = np.empty(m, np.float32)
+    _scores(rows, inv_norms, candidates, query, scores)
+    top_ids, top_scores = _small_top(candidates, scores, k)
+    hits = top_ids.shape[0]
+    # A hit's queue position is its mark minus the search's base; its path
+    # follows the parents' queue positions back to a seed (-1).
+    length = 0
+    for h in range(hits):
+        j = marks[top_ids[h], 0] - base
+        while j >= 0:
+            length += 1
+            j = pq[j]
+    wide = np.empty(hits + 1 + 3 * length, np.int64)
+    path = wide[hits + 1 : hits + 1 + length]
+    codes = wide[hits + 1 + length : hits + 1 + 2 * length]
+    along = wide[hits + 1 + 2 * length :]
+    wide[0] = 0
+    end = 0
+    for h in range(hits):
+        j = marks[top_ids[h], 0] - base
+        steps = 0
+        while j >= 0:
+            steps += 1
+            j = pq[j]
+        end += steps
+        wide[h + 1] = end
+        j = marks[top_ids[h], 0] - base
+        p = end - 1
+        while j >= 0:
+            path[p] = queue[j]
+            if pq[j] < 0:
+                codes[p] = -1
+                along[p] = 0
+            else:
+                codes[p] = eq[j] >> 1
+                along[p] = eq[j] & 1
+            p -= 1
+            j = pq[j]
+    return m, count, wide, top_scores
