@@ -32,7 +32,7 @@ import numpy as np
 from numba import njit
 
 from .csr import Adjacency
-from .paths import _ALL, DIRECTIONS, Reach, _prepare, _reach, _reach_arrays
+from .paths import _ALL, DIRECTIONS, Reach, _prefetch, _prepare, _reach, _reach_arrays
 from .scoring import _SMALL_K, _scores, _small_top
 
 __all__ = ["NearTop", "near_top_k", "MAX_K"]
@@ -145,7 +145,7 @@ def near_top_k(
 
 @njit(cache=True, nogil=True)
 def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, rows, inv_norms, live, query, k,
-          exact_limit):  # fmt: skip
+          exact_limit, prefetch=True):  # fmt: skip
     """Returns (candidates or -1, count, wide, scores): for a scored answer
     ``wide`` holds offsets, path nodes, codes and along flags end to end (see
     :class:`NearTop`); for -1 (too many candidates), the ball's nodes,
@@ -162,11 +162,20 @@ def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, ro
     n_live = live.shape[0]
     candidates = np.empty(count, np.int64)
     m = 0
+    flat = rows.reshape(-1)
+    dim = rows.shape[1]
     for i in range(count):
         v = queue[i]
         if v < n_live and live[v] != 0:
             candidates[m] = v
             m += 1
+            if prefetch:
+                # Start loading every row now, so the scoring below finds them
+                # in flight: they are scattered over the matrix, and read one
+                # after another each would wait on memory on its own.
+                at = v * dim
+                for line in range(0, dim, 64):
+                    _prefetch(flat, at + line)  # type: ignore[call-arg]  # an intrinsic: numba supplies typingctx
     if m > exact_limit:
         nodes, hops, parents, codes, along, order = _reach_arrays(queue, pq, eq, levels, count)
         wide = np.empty(6 * count, np.int64)
