@@ -222,15 +222,19 @@ def test_paths_between_explains(mem):
     relation_types=st.sampled_from([None, ("R",), ("S",), ("R", "S"), ("X",)]),
     types=st.sampled_from([None, ("Even",)]),
     later=st.booleans(),
+    reopen=st.sampled_from([None, "saved", "saved+new"]),
 )
 def test_near_search_fast_path_equals_the_general_path_and_brute_force(
-        open_store, monkeypatch, seed, n, density, hops, k, n_anchors, pool, direction, relation_types, types,
-        later):  # fmt: skip
+        open_store, monkeypatch, tmp_path_factory, seed, n, density, hops, k, n_anchors, pool, direction,
+        relation_types, types, later, reopen):  # fmt: skip
     """The one-call near search (graphmem.algorithms.near) answers exactly what
     the general path answers (forced here by allowing it no k), hit for hit:
     names, score bits, hops, paths with their relations and directions; and
     both answer the definition: networkx's ball over the relations valid then,
-    numpy's scores, ties (entities sharing a vector) to the older entity."""
+    numpy's scores, ties (entities sharing a vector) to the older entity.
+    ``reopen``: the store is closed and opened again, so the kernel names the
+    hits from the saved keys ("saved+new": with the last entities, and their
+    relations, written after the open, which the saved keys do not hold)."""
     from datetime import datetime, timedelta, timezone
 
     from graphmem.query import retrieval
@@ -241,13 +245,23 @@ def test_near_search_fast_path_equals_the_general_path_and_brute_force(
     pick = rng.integers(0, pool, n)
     now = datetime.now(timezone.utc)
     expiring = {(a, b) for a, b in g.edges() if (a * b) % 4 == 1}
-    mem = open_store(None)
+    path = None if reopen is None else tmp_path_factory.mktemp("near") / "store"
+    mem = open_store(path)
+    entities = [{"name": f"v{i}", "type": "Even" if i % 2 == 0 else "Odd",
+                 **({"embedding": vectors[pick[i]]} if i % 5 != 3 else {})} for i in range(n)]  # fmt: skip
+    relations = [{"source": f"v{a}", "type": "R" if (a + b) % 3 else "S", "target": f"v{b}",
+                  **({"valid_to": now + timedelta(days=1)} if (a, b) in expiring else {})}
+                 for a, b in g.edges()]  # fmt: skip
+    new = n - n // 3 if reopen == "saved+new" else n  # entities from here on are written after the reopen
     try:
-        mem.add_entities([{"name": f"v{i}", "type": "Even" if i % 2 == 0 else "Odd",
-                           **({"embedding": vectors[pick[i]]} if i % 5 != 3 else {})} for i in range(n)])  # fmt: skip
-        mem.add_relations([{"source": f"v{a}", "type": "R" if (a + b) % 3 else "S", "target": f"v{b}",
-                            **({"valid_to": now + timedelta(days=1)} if (a, b) in expiring else {})}
-                           for a, b in g.edges()])  # fmt: skip
+        mem.add_entities(entities[:new])
+        mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) < new])
+        if reopen is not None:
+            mem.close()
+            mem = open_store(path)
+            assert mem._graph(None, None)[0].ids.saved_arrays() is not None  # the saved keys are read
+            mem.add_entities(entities[new:])
+            mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) >= new])
         stored = {i: e / np.linalg.norm(e) for i in range(n) if (e := mem.get_entity(f"v{i}").embedding) is not None}
         anchors = [f"v{a}" for a in rng.integers(0, n, n_anchors).tolist()]  # duplicates allowed
         q = rng.normal(size=10).astype(np.float32)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -96,6 +97,32 @@ def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offse
     ]
 
 
+@lru_cache(maxsize=64)
+def _prefix(namespace: str) -> np.ndarray:
+    """The UTF-8 bytes every key of ``namespace`` starts with (its names do not)."""
+    # A writable copy: numba compiles a read-only array (frombuffer's) as another type.
+    return np.frombuffer(f"{namespace}{KEY_SEPARATOR}".encode(), np.uint8).copy()
+
+
+def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hit]:
+    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer, named
+    (by the kernel from the saved keys, else here, each distinct node once)."""
+    names = answer.names
+    if names is None:
+        skip = len(namespace) + len(KEY_SEPARATOR)
+        names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+    type_names = state.type_names
+    path_names = list(map(names.__getitem__, answer.path))
+    relations = [type_names[code] if code >= 0 else "" for code in answer.codes]
+    ways = [_WAYS[a] for a in answer.along]
+    offsets = answer.offsets
+    return [
+        _make_hit(path_names[hi - 1], score, hi - lo - 1, tuple(path_names[lo:hi]), tuple(relations[lo + 1 : hi]),
+                  tuple(ways[lo + 1 : hi]))  # fmt: skip
+        for lo, hi, score in zip(offsets, offsets[1:], answer.scores)
+    ]
+
+
 def _hits(
     state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
 ) -> list[Hit]:
@@ -140,15 +167,16 @@ def near_search(
     if rank == "similarity" and allowed_types is None and k <= MAX_K:
         mask = traversal._mask(state, traversal._filter_key(relation_types))
         adj, nodes = view.adj, view.nodes
+        keys = state.ids.saved_arrays()
+        prefix = _prefix(namespace)
 
         def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
             return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
-                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes)  # fmt: skip
+                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys, prefix=prefix)  # fmt: skip
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
-            return _named_hits(state, namespace, answer.scores, answer.offsets, answer.nodes, answer.codes,
-                               answer.along)  # fmt: skip
+            return _near_hits(state, namespace, answer)
         found = answer  # more candidates than the index scores exactly: it searches the ball through HNSW
     else:
         found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
