@@ -112,13 +112,14 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hi
         skip = len(namespace) + len(KEY_SEPARATOR)
         names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
     type_names = state.type_names
-    path_names = list(map(names.__getitem__, answer.path))
-    relations = [type_names[code] if code >= 0 else "" for code in answer.codes]
-    ways = [_WAYS[a] for a in answer.along]
+    # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
+    path_names = tuple(map(names.__getitem__, answer.path))
+    relations = tuple([type_names[code] if code >= 0 else "" for code in answer.codes])
+    ways = tuple(map(_WAYS.__getitem__, answer.along))
     offsets = answer.offsets
     return [
-        _make_hit(path_names[hi - 1], score, hi - lo - 1, tuple(path_names[lo:hi]), tuple(relations[lo + 1 : hi]),
-                  tuple(ways[lo + 1 : hi]))  # fmt: skip
+        _make_hit(path_names[hi - 1], score, hi - lo - 1, path_names[lo:hi], relations[lo + 1 : hi],
+                  ways[lo + 1 : hi])  # fmt: skip
         for lo, hi, score in zip(offsets, offsets[1:], answer.scores)
     ]
 
