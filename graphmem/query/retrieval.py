@@ -114,7 +114,8 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hi
     type_names = state.type_names
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
     path_names = tuple(map(names.__getitem__, answer.path))
-    relations = tuple([type_names[code] if code >= 0 else "" for code in answer.codes])
+    # A seed's code (-1) reads the last name: seeds start each path, outside its relations' slice.
+    relations = tuple(map(type_names.__getitem__, answer.codes)) if type_names else ("",) * len(answer.codes)
     ways = tuple(map(_WAYS.__getitem__, answer.along))
     offsets = answer.offsets
     return [
