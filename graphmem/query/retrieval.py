@@ -15,7 +15,7 @@ deterministic; ties go to the smaller entity id (the older entity).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -49,8 +49,15 @@ it re-ranks an over-fetched similarity top list (documented as approximate)."""
 # and its Path, a tenth of a near search for ten hits. The same objects
 # (tests/test_retrieval.py compares them with ones built the usual way).
 _new = object.__new__
-_HIT_SET = (Hit.name.__set__, Hit.score.__set__, Hit.hops.__set__, Hit.path.__set__)  # type: ignore[attr-defined]
-_PATH_SET = (Path.nodes.__set__, Path.relations.__set__, Path.directions.__set__)  # type: ignore[attr-defined]
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[object, object], None], ...]:
+    """The ``__set__`` of each of the slots ``names`` of ``cls`` (they bypass a frozen class's guard)."""
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_HIT_SET = _slot_setters(Hit, ("name", "score", "hops", "path"))
+_PATH_SET = _slot_setters(Path, ("nodes", "relations", "directions"))
 
 
 def _make_hit(name: str, score: float, hops: int, nodes: tuple[str, ...], relations: tuple[str, ...],
