@@ -151,3 +151,33 @@ def test_a_name_holding_the_joining_byte_is_left_to_the_caller():
     args = (adj, [0], 1, rows, np.ones(2, np.float32), np.ones(2, np.uint8), np.array([1, 0], np.float32))
     assert near_top_k(*args, 1, exact_limit=9, keys=keys, prefix=prefix).names == ["a"]
     assert near_top_k(*args, 2, exact_limit=9, keys=keys, prefix=prefix).names is None
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.tuples(st.sampled_from(["upsert", "remove"]), st.lists(st.integers(0, 3000), max_size=8)),
+                      max_size=12),
+       installed=st.lists(st.integers(0, 50), max_size=10, unique=True))
+def test_the_vector_index_live_flags_mirror_its_labels(steps, installed):
+    """What the kernel reads as "holds a vector" is the index's labels after any
+    history of writes and removals, from empty or from installed (saved) rows."""
+    from pyroaring import BitMap
+
+    from graphmem.index.vectors import VectorIndex
+
+    index = VectorIndex(4)
+    try:
+        if installed:
+            end = max(installed) + 1
+            rows = np.ones((end, 4), np.int8)
+            index.install_rows(rows, np.full(end, 0.5, np.float32), np.ones(end, np.float32), BitMap(installed))
+        for op, ids in steps:
+            ids_arr = np.array(sorted(set(ids)), np.int64)
+            if op == "upsert":
+                index.upsert(ids_arr, np.ones((len(ids_arr), 4), np.int8), np.ones(len(ids_arr), np.float32))
+            else:
+                index.remove(ids_arr)
+        rows, inv, live, _ = index.with_rows(lambda *arrays: arrays)
+        assert len(live) == len(rows) == len(inv) and type(rows) is np.ndarray
+        assert np.flatnonzero(live).tolist() == index.labels.to_array().tolist()
+    finally:
+        index.close()
