@@ -303,12 +303,13 @@ def test_hits_built_through_their_slots_equal_hits_built_as_usual():
     fields it sets must be every field, in order, and the objects equal."""
     from dataclasses import fields
 
-    from graphmem.query.retrieval import _make_hit
+    from graphmem.query.retrieval import _build_hits
     from graphmem.types import Hit, Path
 
     assert [f.name for f in fields(Hit)] == ["name", "score", "hops", "path"]
     assert [f.name for f in fields(Path)] == ["nodes", "relations", "directions"]
-    made = _make_hit("c", 0.5, 2, ("a", "b", "c"), ("R", "S"), ("out", "in"))
-    usual = Hit("c", 0.5, 2, Path(("a", "b", "c"), ("R", "S"), ("out", "in")))
-    assert made == usual and repr(made) == repr(usual) and made.path.directions == usual.path.directions
-    assert hash(made) == hash(usual)
+    made = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
+                       [0.5, 0.4, 0.2])  # the empty run [3, 3) is no hit
+    usual = [Hit("c", 0.5, 2, Path(("a", "b", "c"), ("R", "S"), ("out", "in"))), Hit("d", 0.2, 0, Path(("d",), ()))]
+    assert made == usual and repr(made) == repr(usual) and [h.path.directions for h in made] == [("out", "in"), ()]
+    assert [hash(h) for h in made] == [hash(h) for h in usual]

@@ -60,48 +60,57 @@ _HIT_SET = _slot_setters(Hit, ("name", "score", "hops", "path"))
 _PATH_SET = _slot_setters(Path, ("nodes", "relations", "directions"))
 
 
-def _make_hit(name: str, score: float, hops: int, nodes: tuple[str, ...], relations: tuple[str, ...],
-              directions: tuple[str, ...]) -> Hit:  # fmt: skip
-    """``Hit(name, score, hops, Path(nodes, relations, directions))``, built without the dataclass __init__."""
-    set_nodes, set_relations, set_directions = _PATH_SET
-    path = _new(Path)
-    set_nodes(path, nodes)
-    set_relations(path, relations)
-    set_directions(path, directions)
-    set_name, set_score, set_hops, set_path = _HIT_SET
-    hit = _new(Hit)
-    set_name(hit, name)
-    set_score(hit, score)
-    set_hops(hit, hops)
-    set_path(hit, path)
-    return hit
-
-
 _WAYS = ("in", "out")  # indexed by an ``along`` flag
+
+
+def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[str, ...], offsets: list[int],
+                scores: list[float]) -> list[Hit]:  # fmt: skip
+    """Hit ``i`` scored ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]``
+    (an empty run: not reached, no hit), reaching each over ``relations[p]``
+    followed ``ways[p]`` (whatever is at a path's first place is not read).
+    One loop with the setters bound: a call per hit cost ~7% of this."""
+    set_nodes, set_relations, set_directions = _PATH_SET
+    set_name, set_score, set_hops, set_path = _HIT_SET
+    new = _new
+    hits: list[Hit] = []
+    add = hits.append
+    lo = offsets[0]
+    for hi, score in zip(offsets[1:], scores):
+        if hi > lo:
+            path = new(Path)
+            set_nodes(path, names[lo:hi])
+            set_relations(path, relations[lo + 1 : hi])
+            set_directions(path, ways[lo + 1 : hi])
+            hit = new(Hit)
+            set_name(hit, names[hi - 1])
+            set_score(hit, score)
+            set_hops(hit, hi - lo - 1)
+            set_path(hit, path)
+            add(hit)
+        lo = hi
+    return hits
 
 
 def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
                 path_codes: list[int], path_along: list[int]) -> list[Hit]:  # fmt: skip
     """The hits, each with its path from its nearest anchor: hit ``i`` scored
     ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
-    (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`
-    or :func:`~graphmem.algorithms.near.near_top_k`."""
+    (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`."""
     skip = len(namespace) + len(KEY_SEPARATOR)
-    type_names = state.type_names
     # One lookup per distinct id: the paths of a 2-hop search share their
     # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
     # Every id of the view the paths were found in has a name (keys_ever).
     distinct = list(dict.fromkeys(path_ids))
     named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
-    names = list(map(named.__getitem__, path_ids))
-    relations = [type_names[code] if code >= 0 else "" for code in path_codes]
-    ways = [_WAYS[a] for a in path_along]
-    return [
-        _make_hit(names[hi - 1], score, hi - lo - 1, tuple(names[lo:hi]), tuple(relations[lo + 1 : hi]),
-                  tuple(ways[lo + 1 : hi]))  # fmt: skip
-        for lo, hi, score in zip(offsets, offsets[1:], scores)
-        if hi > lo
-    ]
+    return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes),
+                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores)  # fmt: skip
+
+
+def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
+    """The type name of each code; a seed's -1 reads the last name (or ""): seeds
+    start each path, outside its relations' slice."""
+    type_names = state.type_names
+    return tuple(map(type_names.__getitem__, codes)) if type_names else ("",) * len(codes)
 
 
 @lru_cache(maxsize=64)
@@ -118,18 +127,9 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hi
     if names is None:
         skip = len(namespace) + len(KEY_SEPARATOR)
         names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
-    type_names = state.type_names
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
-    path_names = tuple(map(names.__getitem__, answer.path))
-    # A seed's code (-1) reads the last name: seeds start each path, outside its relations' slice.
-    relations = tuple(map(type_names.__getitem__, answer.codes)) if type_names else ("",) * len(answer.codes)
-    ways = tuple(map(_WAYS.__getitem__, answer.along))
-    offsets = answer.offsets
-    return [
-        _make_hit(path_names[hi - 1], score, hi - lo - 1, path_names[lo:hi], relations[lo + 1 : hi],
-                  ways[lo + 1 : hi])  # fmt: skip
-        for lo, hi, score in zip(offsets, offsets[1:], answer.scores)
-    ]
+    return _build_hits(tuple(map(names.__getitem__, answer.path)), _relations(state, answer.codes),
+                       tuple(map(_WAYS.__getitem__, answer.along)), answer.offsets, answer.scores)  # fmt: skip
 
 
 def _hits(
@@ -181,7 +181,8 @@ def near_search(
 
         def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
             return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
-                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys, prefix=prefix)  # fmt: skip
+                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys,
+                              prefix=prefix)  # fmt: skip
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
