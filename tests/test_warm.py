@@ -25,7 +25,7 @@ def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
         "graphmem.algorithms.paths._shortest", "graphmem.algorithms.paths._all_shortest",
         "graphmem.algorithms.paths._reach_packed", "graphmem.algorithms.paths._induced",
         "graphmem.algorithms.csr._build", "graphmem.algorithms.csr._merge", "graphmem.algorithms.scoring._scores",
-        "graphmem.algorithms.near._near", "graphmem.algorithms.near._names",
+        "graphmem.algorithms.near._near",
     }  # fmt: skip
     rng = np.random.default_rng(3)
     n = 400
