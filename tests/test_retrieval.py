@@ -206,3 +206,110 @@ def test_paths_between_explains(mem):
     assert mem.paths_between("e", "a", direction="out") == []
     with pytest.raises(graphmem.NotFound):
         mem.paths_between("a", "zzz")
+
+
+@pytest.mark.engine
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(2, 40),
+    density=st.floats(0.5, 3.0),
+    hops=st.one_of(st.none(), st.integers(0, 3)),
+    k=st.integers(1, 12),
+    n_anchors=st.integers(1, 3),
+    pool=st.integers(1, 4),
+    direction=st.sampled_from(["both", "out", "in"]),
+    relation_types=st.sampled_from([None, ("R",), ("S",), ("R", "S"), ("X",)]),
+    types=st.sampled_from([None, ("Even",)]),
+    later=st.booleans(),
+    reopen=st.sampled_from([None, "saved", "saved+new"]),
+)
+def test_near_search_fast_path_equals_the_general_path_and_brute_force(
+        open_store, monkeypatch, tmp_path_factory, seed, n, density, hops, k, n_anchors, pool, direction,
+        relation_types, types, later, reopen):  # fmt: skip
+    """The one-call near search (graphmem.algorithms.near) answers exactly what
+    the general path answers (forced here by allowing it no k), hit for hit:
+    names, score bits, hops, paths with their relations and directions; and
+    both answer the definition: networkx's ball over the relations valid then,
+    numpy's scores, ties (entities sharing a vector) to the older entity.
+    ``reopen``: the store is closed and opened again, so the kernel names the
+    hits from the saved keys ("saved+new": with the last entities, and their
+    relations, written after the open, which the saved keys do not hold)."""
+    from datetime import datetime, timedelta, timezone
+
+    from graphmem.query import retrieval
+
+    g = nx.gnm_random_graph(n, int(n * density), seed=seed, directed=True)
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(pool, 10)).astype(np.float32)
+    pick = rng.integers(0, pool, n)
+    now = datetime.now(timezone.utc)
+    expiring = {(a, b) for a, b in g.edges() if (a * b) % 4 == 1}
+    path = None if reopen is None else tmp_path_factory.mktemp("near") / "store"
+    mem = open_store(path)
+    entities = [{"name": f"v{i}", "type": "Even" if i % 2 == 0 else "Odd",
+                 **({"embedding": vectors[pick[i]]} if i % 5 != 3 else {})} for i in range(n)]  # fmt: skip
+    relations = [{"source": f"v{a}", "type": "R" if (a + b) % 3 else "S", "target": f"v{b}",
+                  **({"valid_to": now + timedelta(days=1)} if (a, b) in expiring else {})}
+                 for a, b in g.edges()]  # fmt: skip
+    new = n - n // 3 if reopen == "saved+new" else n  # entities from here on are written after the reopen
+    try:
+        mem.add_entities(entities[:new])
+        mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) < new])
+        if reopen is not None:
+            mem.close()
+            mem = open_store(path)
+            assert mem._graph(None, None)[0].ids.saved_arrays() is not None  # the saved keys are read
+            mem.add_entities(entities[new:])
+            mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) >= new])
+        stored = {i: e / np.linalg.norm(e) for i in range(n) if (e := mem.get_entity(f"v{i}").embedding) is not None}
+        anchors = [f"v{a}" for a in rng.integers(0, n, n_anchors).tolist()]  # duplicates allowed
+        q = rng.normal(size=10).astype(np.float32)
+        as_of = now + timedelta(days=2) if later else None
+        options = dict(near=anchors, max_hops=hops, direction=direction, relation_types=relation_types, types=types,
+                       as_of=as_of)  # fmt: skip
+        fast = mem.search(q, k=k, **options)
+        with monkeypatch.context() as patch:
+            patch.setattr(retrieval, "MAX_K", 0)
+            general = mem.search(q, k=k, **options)
+        assert fast == general
+        assert [(h.score, h.hops, h.path.directions) for h in fast] == [
+            (h.score, h.hops, h.path.directions) for h in general]
+
+        oracle = nx.DiGraph()
+        oracle.add_nodes_from(range(n))
+        for a, b in g.edges():
+            kind = "R" if (a + b) % 3 else "S"
+            if (relation_types is None or kind in relation_types) and not (later and (a, b) in expiring):
+                oracle.add_edge(*((b, a) if direction == "in" else (a, b)))
+        if direction == "both":
+            oracle = oracle.to_undirected()
+        dist = nx.multi_source_dijkstra_path_length(oracle, {int(a[1:]) for a in anchors}, cutoff=hops)
+        unit = q / np.linalg.norm(q)
+        ball = [i for i in dist if i in stored and (types is None or i % 2 == 0)]
+        score = {i: float(stored[i] @ unit) for i in ball}
+        expect = sorted(ball, key=lambda i: (-round(score[i], 5), i))[:k]
+        assert [h.name for h in fast] == [f"v{i}" for i in expect]
+        for h in fast:
+            i = int(h.name[1:])
+            assert h.hops == dist[i] and abs(h.score - score[i]) < 1e-4
+            assert len(h.path) == h.hops and h.path.nodes[0] in anchors and h.path.nodes[-1] == h.name
+    finally:
+        mem.close()
+
+
+def test_hits_built_through_their_slots_equal_hits_built_as_usual():
+    """The near search builds its hits without the dataclass __init__: the
+    fields it sets must be every field, in order, and the objects equal."""
+    from dataclasses import fields
+
+    from graphmem.query.retrieval import _build_hits
+    from graphmem.types import Hit, Path
+
+    assert [f.name for f in fields(Hit)] == ["name", "score", "hops", "path"]
+    assert [f.name for f in fields(Path)] == ["nodes", "relations", "directions"]
+    made = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
+                       [0.5, 0.4, 0.2])  # the empty run [3, 3) is no hit
+    usual = [Hit("c", 0.5, 2, Path(("a", "b", "c"), ("R", "S"), ("out", "in"))), Hit("d", 0.2, 0, Path(("d",), ()))]
+    assert made == usual and repr(made) == repr(usual) and [h.path.directions for h in made] == [("out", "in"), ()]
+    assert [hash(h) for h in made] == [hash(h) for h in usual]

@@ -25,6 +25,7 @@ def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
         "graphmem.algorithms.paths._shortest", "graphmem.algorithms.paths._all_shortest",
         "graphmem.algorithms.paths._reach_packed", "graphmem.algorithms.paths._induced",
         "graphmem.algorithms.csr._build", "graphmem.algorithms.csr._merge", "graphmem.algorithms.scoring._scores",
+        "graphmem.algorithms.near._near",
     }  # fmt: skip
     rng = np.random.default_rng(3)
     n = 400
@@ -44,6 +45,8 @@ def test_a_workload_after_the_warm_up_compiles_nothing_new(tmp_path):
         mem.k_hop("n1", 3, types=["K9", "K0"])
         mem.subgraph(["n1", "n2", "n3"], hops=2)
         mem.search(x[2], k=5, near="n1", max_hops=3, rank="hybrid")
+        mem.search(x[3], k=5, near=["n1", "n4"], max_hops=2)  # the one-call kernel, names from the saved keys
+        mem.search(x[3], k=5, near="n2", relation_types=["K1"], direction="out")
     after = compiled_signatures()
     assert {k: v for k, v in after.items() if v != before.get(k, frozenset())} == {}
 

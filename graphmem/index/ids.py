@@ -67,7 +67,7 @@ class SavedKeys:
     """
 
     __slots__ = ("ids", "offsets", "blob", "hashes", "rows", "_first", "_dense", "_text", "_hash_seq", "_row_seq",
-                 "_id_seq", "_off_seq", "_directory")
+                 "_id_seq", "_off_seq", "_directory", "plain")
 
     def __init__(self, ids: np.ndarray, offsets: np.ndarray, blob: np.ndarray, hashes: np.ndarray,
                  rows: np.ndarray) -> None:  # fmt: skip
@@ -87,6 +87,10 @@ class SavedKeys:
         self._id_seq = _ints(ids, np.int64, "q")
         self._off_seq = _ints(offsets, np.int64, "q")
         self._directory: tuple[int, memoryview[int]] | None = None
+        # (ids, offsets, blob) as plain contiguous ndarrays for compiled readers
+        # (numba types a memmap on a slow path, on every call).
+        self.plain = tuple(np.ascontiguousarray(a, t).view(np.ndarray)
+                           for a, t in ((ids, np.int64), (offsets, np.int64), (blob, np.uint8)))
 
     def _buckets(self) -> tuple[int, memoryview[int]]:
         """(shift, starts): the hashes whose top bits are ``b`` are
@@ -344,6 +348,56 @@ class IdMap:
         found = self.key_of(id_)
         return self._retired.get(id_) if found is None else found
 
+    def saved_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        """(ids, offsets, blob) of the saved keys this map was opened from, if
+        it still reads them (``None`` once it holds everything in
+        dictionaries): the key of ``ids[i]`` is ``blob[offsets[i]:offsets[i + 1]]``
+        (UTF-8), for good, since an id's key never changes. For a compiled
+        reader that names many ids at once; ids not among them (added since
+        the open) are named by :meth:`key_ever`."""
+        saved = self._saved
+        return None if saved is None else saved.plain  # type: ignore[return-value]
+
+    def keys_ever(self, ids: Iterable[int]) -> list[str | None]:
+        """:meth:`key_ever` of each of ``ids``, in one call: a near search names
+        ~15 ids, and the four calls a :meth:`key_ever` makes cost more than
+        the lookups.
+
+        Examples
+        --------
+        >>> ids = IdMap.from_saved(SavedKeys.build(["a", "b"], np.array([0, 1])), floor=0)
+        >>> _ = ids.remove("a"); ids.add([("c", 7)])
+        >>> ids.keys_ever([1, 0, 7, 9])
+        ['b', 'a', 'c', None]
+        """
+        # The arrays before the dictionaries: _materialize fills the
+        # dictionaries before it drops the arrays, so either pair read here
+        # names every id (as key_of, which reads them in this order too).
+        saved = self._saved
+        gone = self._gone_ids
+        by_id = self._by_id.get
+        retired = self._retired.get
+        out: list[str | None] = []
+        add = out.append
+        if saved is None:
+            for id_ in ids:
+                found = by_id(id_)
+                add(retired(id_) if found is None else found)
+            return out
+        dense, first, count = saved._dense, saved._first, len(saved._id_seq)
+        offsets, text = saved._off_seq, saved._text
+        for id_ in ids:
+            found = by_id(id_)
+            if found is None and id_ not in gone:
+                if dense:
+                    row = id_ - first
+                    if 0 <= row < count:
+                        found = str(text[offsets[row] : offsets[row + 1]], "utf-8")
+                else:
+                    found = saved.key_of(id_)
+            add(retired(id_) if found is None else found)
+        return out
+
     def forget_retired(self, ids: Iterable[int] | None = None) -> None:
         """Stop naming these removed ids (every one when ``None``) in :meth:`key_ever`:
         called once no reader can hold a view that contains them."""
@@ -518,7 +572,7 @@ class IdView:
     (None, 2, 2)
     """
 
-    __slots__ = ("_map", "_at", "_count", "_next", "key_ever")
+    __slots__ = ("_map", "_at", "_count", "_next", "key_ever", "keys_ever", "saved_arrays")
 
     def __init__(self, ids: IdMap, generation: int) -> None:
         self._map = ids
@@ -529,6 +583,8 @@ class IdView:
         # (ids are never reused, so an id's key is the same in every state),
         # bound here to save a call per name on the path queries' way.
         self.key_ever = ids.key_ever
+        self.keys_ever = ids.keys_ever
+        self.saved_arrays = ids.saved_arrays
 
     @property
     def generation(self) -> int:

@@ -15,8 +15,9 @@ deterministic; ties go to the smaller entity id (the older entity).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from pyroaring import BitMap
 
 from . import traversal
 from ..algorithms import paths as kernels
+from ..algorithms.near import MAX_K, NearTop, near_top_k
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
@@ -42,29 +44,102 @@ HYBRID_EXACT_LIMIT = 200_000
 it re-ranks an over-fetched similarity top list (documented as approximate)."""
 
 
+# Hits are built field by field through their slots: a frozen dataclass's
+# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit
+# and its Path, a tenth of a near search for ten hits. The same objects
+# (tests/test_retrieval.py compares them with ones built the usual way).
+_new = object.__new__
+
+
+def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[object, object], None], ...]:
+    """The ``__set__`` of each of the slots ``names`` of ``cls`` (they bypass a frozen class's guard)."""
+    return tuple(cls.__dict__[name].__set__ for name in names)
+
+
+_HIT_SET = _slot_setters(Hit, ("name", "score", "hops", "path"))
+_PATH_SET = _slot_setters(Path, ("nodes", "relations", "directions"))
+
+
+_WAYS = ("in", "out")  # indexed by an ``along`` flag
+
+
+def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[str, ...], offsets: list[int],
+                scores: list[float]) -> list[Hit]:  # fmt: skip
+    """Hit ``i`` scored ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]``
+    (an empty run: not reached, no hit), reaching each over ``relations[p]``
+    followed ``ways[p]`` (whatever is at a path's first place is not read).
+    One loop with the setters bound: a call per hit cost ~7% of this."""
+    set_nodes, set_relations, set_directions = _PATH_SET
+    set_name, set_score, set_hops, set_path = _HIT_SET
+    new = _new
+    hits: list[Hit] = []
+    add = hits.append
+    lo = offsets[0]
+    for hi, score in zip(offsets[1:], scores):
+        if hi > lo:
+            path = new(Path)
+            set_nodes(path, names[lo:hi])
+            set_relations(path, relations[lo + 1 : hi])
+            set_directions(path, ways[lo + 1 : hi])
+            hit = new(Hit)
+            set_name(hit, names[hi - 1])
+            set_score(hit, score)
+            set_hops(hit, hi - lo - 1)
+            set_path(hit, path)
+            add(hit)
+        lo = hi
+    return hits
+
+
+def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
+                path_codes: list[int], path_along: list[int]) -> list[Hit]:  # fmt: skip
+    """The hits, each with its path from its nearest anchor: hit ``i`` scored
+    ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
+    (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`."""
+    skip = len(namespace) + len(KEY_SEPARATOR)
+    # One lookup per distinct id: the paths of a 2-hop search share their
+    # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
+    # Every id of the view the paths were found in has a name (keys_ever).
+    distinct = list(dict.fromkeys(path_ids))
+    named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
+    return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes),
+                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores)  # fmt: skip
+
+
+def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
+    """The type name of each code; a seed's -1 reads the last name (or ""): seeds
+    start each path, outside its relations' slice."""
+    type_names = state.type_names
+    return tuple(map(type_names.__getitem__, codes)) if type_names else ("",) * len(codes)
+
+
+@lru_cache(maxsize=64)
+def _prefix(namespace: str) -> np.ndarray:
+    """The UTF-8 bytes every key of ``namespace`` starts with (its names do not)."""
+    # A writable copy: numba compiles a read-only array (frombuffer's) as another type.
+    return np.frombuffer(f"{namespace}{KEY_SEPARATOR}".encode(), np.uint8).copy()
+
+
+def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hit]:
+    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer, named
+    (by the kernel from the saved keys, else here, each distinct node once)."""
+    names = answer.names
+    if names is None:
+        skip = len(namespace) + len(KEY_SEPARATOR)
+        names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+    # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
+    return _build_hits(tuple(map(names.__getitem__, answer.path)), _relations(state, answer.codes),
+                       tuple(map(_WAYS.__getitem__, answer.along)), answer.offsets, answer.scores)  # fmt: skip
+
+
 def _hits(
     state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
 ) -> list[Hit]:
     """The hits of ``ids``, each with a shortest path from its nearest anchor
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
-    skip = len(namespace) + len(KEY_SEPARATOR)
-    type_names = state.type_names
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
-    key_ever = state.ids.key_ever  # every id of the view the paths were found in has a name
-    path_list = path_ids.tolist()
-    # One lookup per distinct id: the paths of a 2-hop search share their
-    # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
-    named = {id_: key_ever(id_)[skip:] for id_ in dict.fromkeys(path_list)}  # type: ignore[index]
-    names = list(map(named.__getitem__, path_list))
-    relations = [type_names[code] if code >= 0 else "" for code in path_codes.tolist()]
-    ways = ["out" if a else "in" for a in path_along.tolist()]
-    offsets = offsets.tolist()
-    return [
-        Hit(names[hi - 1], score, hi - lo - 1,
-            Path(tuple(names[lo:hi]), tuple(relations[lo + 1 : hi]), tuple(ways[lo + 1 : hi])))  # fmt: skip
-        for lo, hi, score in zip(offsets, offsets[1:], scores.tolist())
-        if hi > lo
-    ]
+    return _named_hits(state, namespace, scores.tolist(), offsets.tolist(), path_ids.tolist(), path_codes.tolist(),
+                       path_along.tolist())  # fmt: skip
 
 
 def near_search(
@@ -90,8 +165,31 @@ def near_search(
     snapshot the anchors were looked up in (and ``allowed_types`` taken
     from), so the anchors, the neighbourhood and the hits' names are of one
     state (see :mod:`graphmem.query.traversal`).
+
+    The common case (similarity, no entity filter, ``k`` up to
+    :data:`~graphmem.algorithms.near.MAX_K`, a neighbourhood the index would
+    score exactly) is one compiled call from the anchors to the traced top
+    ``k`` (:func:`~graphmem.algorithms.near.near_top_k`): the same hits,
+    scores and paths as the general path below, without its bitmaps.
     """
-    found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
+    view = state.view
+    if rank == "similarity" and allowed_types is None and k <= MAX_K:
+        mask = traversal._mask(state, traversal._filter_key(relation_types))
+        adj, nodes = view.adj, view.nodes
+        keys = state.ids.saved_arrays()
+        prefix = _prefix(namespace)
+
+        def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
+            return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
+                              allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys,
+                              prefix=prefix)  # fmt: skip
+
+        answer = index.with_rows(top)
+        if isinstance(answer, NearTop):
+            return _near_hits(state, namespace, answer)
+        found = answer  # more candidates than the index scores exactly: it searches the ball through HNSW
+    else:
+        found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
     allowed = BitMap(found.nodes.tolist())
     if allowed_types is not None:
         allowed &= allowed_types

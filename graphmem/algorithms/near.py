@@ -1,0 +1,315 @@
+"""The near search in one compiled call: ball, exact scores, top k, paths.
+
+``search(q, near=anchors, max_hops=h)`` used to be five steps with Python
+between them (a k-hop reach handing back seven arrays, a bitmap of the ball,
+its intersection with the vector index's labels, an exact top k, a path
+trace), and that Python cost more than the work. :func:`near_top_k` does it
+all in one call over the workspace of :mod:`graphmem.algorithms.paths`:
+
+1. the same multi-seed breadth-first search as :func:`~graphmem.algorithms.paths.k_hop`
+   (its compiled ``_reach``, so the same parents and hence the same paths);
+2. the candidates: the nodes of the ball that hold a vector (``live``);
+3. their exact cosine scores and the top ``k``, by the very compiled helpers
+   :func:`~graphmem.algorithms.scoring.exact_top_k` uses (``_scores`` then
+   ``_small_top``), so the scores are the same bits and ties at the k-th
+   place go to the smaller id;
+4. a shortest path from the nearest seed to each hit, traced through the
+   queue's parent positions (a hit's position is its workspace mark minus the
+   search's base: no lookup);
+5. the names of the nodes on those paths, each once, read from the saved
+   keys (:meth:`graphmem.index.ids.IdMap.saved_arrays`) when they hold them
+   all: one UTF-8 buffer for the caller to decode and split, where naming
+   ~15 ids one by one in Python cost more than the search.
+
+A ball with more than ``exact_limit`` candidates is not scored (the vector
+index answers such a set through HNSW): the call then hands back the
+:class:`~graphmem.algorithms.paths.Reach` of the ball instead, so the caller
+does not search twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from .csr import Adjacency
+from .paths import _ALL, DIRECTIONS, Reach, _prefetch, _prepare, _reach, _reach_arrays
+from .scoring import _SMALL_K, _scores, _small_top
+
+__all__ = ["NearTop", "near_top_k", "MAX_K"]
+
+MAX_K = _SMALL_K
+"""The largest ``k`` :func:`near_top_k` ranks (the one-pass sorted top list);
+above it, the caller takes the ball and ranks through the vector index."""
+
+
+class NearTop(NamedTuple):
+    """The answer of :func:`near_top_k`, as Python lists (what the caller names
+    and wraps; one compiled call hands back three arrays, each a cost to box).
+
+    Hit ``i`` scored ``scores[i]`` (best first); its path from its nearest
+    seed visits ``ids[path[p]]`` for ``p`` in ``offsets[i]:offsets[i + 1]``
+    (seed first), reaching each over a relation of type ``codes[p]`` (-1 at
+    the seed) that points from the node before to it when ``along[p]`` is 1;
+    the hit is the path's last node and its hop count the path's length
+    minus one. ``ids``: each node of the paths once; ``names[j]`` is the name
+    of ``ids[j]`` (its key without ``prefix``), or ``names`` is ``None`` when
+    the keys given did not hold them all. ``candidates``: how many entities
+    of the ball held a vector.
+    """
+
+    candidates: int
+    scores: list[float]
+    offsets: list[int]
+    path: list[int]
+    codes: list[int]
+    along: list[int]
+    ids: list[int]
+    names: list[str] | None
+
+
+_NO_KEYS = (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.uint8))
+_SPLIT = 0x1F
+"""The byte the names are joined with: the key separator, a control character
+no name holds (:func:`graphmem.validate.check_name`); a key that holds it anyway
+sends the naming back to the caller."""
+
+
+def near_top_k(
+    adj: Adjacency,
+    seeds: Sequence[int],
+    hops: int | None,
+    rows: np.ndarray,
+    inv_norms: np.ndarray,
+    live: np.ndarray,
+    query: np.ndarray,
+    k: int,
+    *,
+    direction: str = "both",
+    allowed: np.ndarray | None = None,
+    exact_limit: int,
+    n_nodes: int | None = None,
+    keys: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
+    prefix: np.ndarray | None = None,
+) -> NearTop | Reach:
+    """The ``k`` entities within ``hops`` of ``seeds`` most cosine-similar to ``query``.
+
+    Parameters
+    ----------
+    adj : the relations (:class:`~graphmem.algorithms.csr.Adjacency`)
+    seeds : node ids (duplicates allowed)
+    hops : the radius (``None``: any distance)
+    rows, inv_norms : the int8 vectors by id and ``1 / norm`` of each (0 for an all-zero row),
+        as :func:`~graphmem.algorithms.scoring.exact_top_k` takes them
+    live : uint8 by id, 1 where the id holds a vector (only those are candidates;
+        ids at or beyond its length hold none)
+    query : float32 unit vector
+    k : 1 to :data:`MAX_K`
+    direction, allowed : as :func:`~graphmem.algorithms.paths.k_hop` (``allowed``: relation type mask)
+    exact_limit : the most candidates scored here
+    n_nodes : one more than the largest node id, if known (see :mod:`~graphmem.algorithms.paths`)
+    keys : ``(ids, offsets, blob)``: the key of ``ids[i]`` (ascending) is
+        ``blob[offsets[i]:offsets[i + 1]]``, UTF-8; ``None``: no names
+    prefix : uint8, what every key named starts with and its name does not (a namespace)
+
+    Returns
+    -------
+    :class:`NearTop`, or the ball's :class:`~graphmem.algorithms.paths.Reach`
+    when it holds more than ``exact_limit`` candidates (nothing scored).
+
+    The hits and their scores are those of ``exact_top_k`` over the ball's
+    candidates, and each path is the one ``k_hop(...).paths_to`` traces.
+    Arguments are the caller's to check (the public entry points validate
+    once): ``k`` must be in range and ``rows``, ``inv_norms``, ``live`` of one
+    length.
+
+    Examples
+    --------
+    >>> from graphmem.algorithms.csr import from_edges
+    >>> adj = from_edges([0, 1, 2], [1, 2, 3], [0, 0, 0])
+    >>> rows = np.array([[127, 0], [0, 127], [90, 90], [127, 0]], np.int8)
+    >>> inv = (1 / np.linalg.norm(rows.astype(np.float32), axis=1)).astype(np.float32)
+    >>> live = np.array([1, 1, 1, 1], np.uint8)
+    >>> keys = (np.arange(4), np.array([0, 3, 6, 9, 12]), np.frombuffer(b"x:ax:bx:cx:d", np.uint8))
+    >>> top = near_top_k(adj, [1], 1, rows, inv, live, np.array([1, 0], np.float32), 2, exact_limit=100,
+    ...                  keys=keys, prefix=np.frombuffer(b"x:", np.uint8))
+    >>> [round(s, 3) for s in top.scores], [top.names[j] for j in top.path[top.offsets[1]:top.offsets[2]]]
+    ([1.0, 0.707], ['b', 'c'])
+    """
+    seed_arr = np.asarray(seeds, np.int64)
+    dirc = DIRECTIONS[direction]
+    mask = _ALL if allowed is None else allowed
+    key_ids, key_offsets, key_blob = _NO_KEYS if keys is None else keys
+    ws = _prepare(None, adj, seeds, n_nodes)
+    base = ws.begin()
+    used = ws.size
+    try:
+        scored, count, wide, scores, text = _near(
+            tuple(adj), seed_arr, dirc, allowed is not None, mask, -1 if hops is None else hops, ws.size, base, ws.buf,
+            rows, inv_norms, live, query, k, exact_limit, key_ids, key_offsets, key_blob,
+            _NO_KEYS[2] if prefix is None else prefix)  # fmt: skip
+        used = count
+    finally:
+        ws.finish(base, used)
+    if scored >= 0:
+        m = scores.shape[0]
+        w = wide.tolist()
+        p = w[m]
+        path_at = m + 1
+        codes_at = path_at + p
+        along_at = codes_at + p
+        ids_at = along_at + p
+        ids = w[ids_at:]
+        if text is None:
+            names = None
+        else:
+            names = text.tobytes().decode().split("\x1f") if ids else []
+        return NearTop(scored, scores.tolist(), w[:path_at], w[path_at:codes_at], w[codes_at:along_at],
+                       w[along_at:ids_at], ids, names)  # fmt: skip
+    c = count
+    return Reach(nodes=wide[:c], parents=wide[c : 2 * c], _order=wide[2 * c : 3 * c],
+                 hops=wide[3 * c : 4 * c].astype(np.int32), codes=wide[4 * c : 5 * c].astype(np.int32),
+                 along=wide[5 * c :].astype(np.bool_), truncated=False)  # fmt: skip
+
+
+@njit(cache=True, nogil=True)
+def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, rows, inv_norms, live, query, k,
+          exact_limit, key_ids, key_offsets, key_blob, prefix):  # fmt: skip
+    """Returns (candidates or -1, count, wide, scores, names or None): for a
+    scored answer ``wide`` holds offsets, path, codes, along and ids end to
+    end (see :class:`NearTop`); for -1 (too many candidates), the ball's
+    nodes, parents, order, hops, codes and along flags, ``count`` each."""
+    n = buf.shape[0] // 7
+    marks = buf[: 2 * n].reshape((n, 2))
+    queue = buf[2 * n : 3 * n]
+    pq = buf[4 * n : 5 * n]
+    eq = buf[6 * n : 7 * n]
+    if seeds.shape[0] > 1:
+        seeds = np.unique(seeds)  # as k_hop: sorted, so the search (and its paths) do not depend on the order given
+    count, truncated, levels = _reach(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, marks, queue,
+                                      pq, eq)  # fmt: skip
+    n_live = live.shape[0]
+    candidates = np.empty(count, np.int64)
+    m = 0
+    flat = rows.reshape(-1)
+    dim = rows.shape[1]
+    for i in range(count):
+        v = queue[i]
+        if v < n_live and live[v] != 0:
+            candidates[m] = v
+            m += 1
+            # Start loading every row now, so the scoring below finds them in
+            # flight: they are scattered over the matrix, and read one after
+            # another each would wait on memory on its own.
+            at = v * dim
+            for line in range(0, dim, 64):
+                _prefetch(flat, at + line)  # type: ignore[call-arg]  # an intrinsic: numba supplies typingctx
+    if m > exact_limit:
+        nodes, hops, parents, codes, along, order = _reach_arrays(queue, pq, eq, levels, count)
+        wide = np.empty(6 * count, np.int64)
+        wide[:count] = nodes
+        wide[count : 2 * count] = parents
+        wide[2 * count : 3 * count] = order
+        wide[3 * count : 4 * count] = hops
+        wide[4 * count : 5 * count] = codes
+        for i in range(count):
+            wide[5 * count + i] = 1 if along[i] else 0
+        return -1, count, wide, np.empty(0, np.float32), None
+    candidates = candidates[:m]
+    scores = np.empty(m, np.float32)
+    _scores(rows, inv_norms, candidates, query, scores)
+    top_ids, top_scores = _small_top(candidates, scores, k)
+    hits = top_ids.shape[0]
+    # A hit's queue position is its mark minus the search's base; its path
+    # follows the parents' queue positions back to a seed (-1).
+    length = 0
+    for h in range(hits):
+        j = marks[top_ids[h], 0] - base
+        while j >= 0:
+            length += 1
+            j = pq[j]
+    slot = np.full(count, -1, np.int64)  # by queue position: the node's index in ids
+    out = np.empty(hits + 1 + 4 * length, np.int64)
+    path = out[hits + 1 : hits + 1 + length]
+    codes = out[hits + 1 + length : hits + 1 + 2 * length]
+    along = out[hits + 1 + 2 * length : hits + 1 + 3 * length]
+    ids = out[hits + 1 + 3 * length :]
+    distinct = 0
+    out[0] = 0
+    end = 0
+    for h in range(hits):
+        j = marks[top_ids[h], 0] - base
+        steps = 0
+        while j >= 0:
+            steps += 1
+            j = pq[j]
+        end += steps
+        out[h + 1] = end
+        j = marks[top_ids[h], 0] - base
+        p = end - 1
+        while j >= 0:
+            if slot[j] < 0:
+                slot[j] = distinct
+                ids[distinct] = queue[j]
+                distinct += 1
+            path[p] = slot[j]
+            if pq[j] < 0:
+                codes[p] = -1
+                along[p] = 0
+            else:
+                codes[p] = eq[j] >> 1
+                along[p] = eq[j] & 1
+            p -= 1
+            j = pq[j]
+    wide = out[: hits + 1 + 3 * length + distinct]
+    return m, count, wide, top_scores, _names(ids[:distinct], key_ids, key_offsets, key_blob, prefix)
+
+
+@njit(cache=True, nogil=True)
+def _names(ids, key_ids, key_offsets, key_blob, prefix):
+    """The names of ``ids`` (their keys without ``prefix``) joined by ``_SPLIT``,
+    or ``None`` if one is not in the keys, does not start with ``prefix`` or
+    holds the joining byte."""
+    n_keys = key_ids.shape[0]
+    if n_keys == 0:
+        return None
+    first = key_ids[0]
+    dense = key_ids[n_keys - 1] - first == n_keys - 1
+    plen = prefix.shape[0]
+    at = np.empty(ids.shape[0], np.int64)
+    total = 0
+    for d in range(ids.shape[0]):
+        v = ids[d]
+        if dense:
+            r = v - first
+            if r < 0 or r >= n_keys:
+                return None
+        else:
+            r = np.searchsorted(key_ids, v)
+            if r >= n_keys or key_ids[r] != v:
+                return None
+        lo, hi = key_offsets[r], key_offsets[r + 1]
+        if hi - lo < plen:
+            return None
+        for b in range(plen):
+            if key_blob[lo + b] != prefix[b]:
+                return None
+        for b in range(lo + plen, hi):
+            if key_blob[b] == _SPLIT:
+                return None
+        at[d] = r
+        total += hi - lo - plen + 1
+    text = np.empty(max(total - 1, 0), np.uint8)
+    w = 0
+    for d in range(ids.shape[0]):
+        if d > 0:
+            text[w] = _SPLIT
+            w += 1
+        r = at[d]
+        for b in range(key_offsets[r] + plen, key_offsets[r + 1]):
+            text[w] = key_blob[b]
+            w += 1
+    return text
