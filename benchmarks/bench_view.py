@@ -25,7 +25,8 @@ loaded is taken over by the next while the store's files are unchanged
 open and their answer. The first meaning search of a mode loads the vector
 index (in the warm-up calls, not timed). ``neighbors_hub`` and ``entity_hub``
 ask about the entity with the most relations (24,232 at 1M ``powerlaw``): the
-random picks have degree ~6, and a hub's answer must stay bounded too.
+random picks have degree ~6, and a hub's answer must stay bounded too;
+``relations_hub`` is the panel's "older relations" there (its second page).
 
 Run::
 
@@ -50,16 +51,21 @@ import numpy as np
 
 import graphmem
 from benchmarks.datasets import generate
+from graphmem.store.engine import default_engine
 from graphmem.view import make_server
 from tests.view_helpers import Client, running
 
 LOAD_BATCH = 50_000
+LADYBUG_LOAD_POOL = 2 << 30
+"""Buffer pool of the build on ladybug: at the default 512 MiB its ``add_entities`` fails at 1M with
+"buffer pool is full" (the viewer's read-only opens keep the default)."""
 
 
 def _load(path: Path, engine: str, kind: str, n: int) -> tuple[Any, float]:
     graph = generate(kind, n)
     started = time.perf_counter()
-    with graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder()) as mem:
+    config = graphmem.StoreConfig(buffer_pool_size=LADYBUG_LOAD_POOL) if engine == "ladybug" else None
+    with graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder(), config=config) as mem:
         for start in range(0, n, LOAD_BATCH):
             mem.add_entities(graph.entity_records(start, min(start + LOAD_BATCH, n)))
         for start in range(0, graph.m, LOAD_BATCH):
@@ -91,10 +97,14 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
         client = Client(server.origin)
         client.login(server.url)
 
-        def get(endpoint: str, **params: Any) -> None:
+        def get(endpoint: str, **params: Any) -> Any:
             status, _, body = client.request("GET", f"/api/{endpoint}?{urlencode(params)}")
             if status != 200:
                 raise RuntimeError(f"{endpoint} {params}: {status} {body[:200]!r}")
+            return json.loads(body)
+
+        # The panel's "older relations" at the hub: the page after the first (its cursor, from one call).
+        older = get("entity", name=hub)["history"]["older"]
 
         calls = {
             "overview": lambda i: get("overview"),
@@ -107,6 +117,7 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             # are mostly of degree ~6, and a hub's answer must stay bounded too).
             "neighbors_hub": lambda i: get("neighbors", name=hub, limit=25),
             "entity_hub": lambda i: get("entity", name=hub),
+            "relations_hub": lambda i: get("relations", name=hub, before=older),
             "relation": lambda i: get("relation", source=relations[i][0], type=relations[i][1],
                                       target=relations[i][2]),
             "paths": lambda i: get("paths", source=pairs[i][0], target=pairs[i][1], limit=5),
@@ -169,7 +180,8 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--engine", default="kuzu", choices=("kuzu", "ladybug"))
+    parser.add_argument("--engine", default=default_engine(), choices=("kuzu", "ladybug"),
+                        help="The engine (default: GRAPHMEM_ENGINE, else kuzu).")
     parser.add_argument("--kind", default="powerlaw")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--json", type=Path, help="Also write the figures here.")

@@ -139,8 +139,13 @@ class ThroughHolder:
             "updated_at": _time(updated), "valid_from": _time(valid_from), "valid_to": _time(valid_to),
             "expired_at": None,
         }  # fmt: skip
-        return {"entity": entity, "history": {"versions": [], "relations": [], "truncated": False,
+        return {"entity": entity, "history": {"versions": [], "versions_truncated": False, "relations": [],
+                                              "older": None, "truncated": False,
                                               "unavailable": "an MCP server holds the store"}}  # fmt: skip
+
+    def relations(self, *, name: str, before: str | None, limit: int) -> dict[str, Any]:
+        raise StoreLocked("an MCP server holds the store: an entity's history needs the store itself "
+                          "(try again when the server exits)")  # fmt: skip
 
     def neighbors(self, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
         self._present_only(as_of)
