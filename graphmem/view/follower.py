@@ -149,13 +149,14 @@ class ThroughHolder:
 
     def neighbors(self, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
         self._present_only(as_of)
-        found = self._tool("neighbors", {"name": name})["neighbors"]
-        shown = found[:limit]
+        # Bounded in the request: the holder reads (and sends) the shown neighbours' relations only.
+        found = self._tool("neighbors", {"name": name, "limit": limit})
+        shown, total = found["neighbors"], found["total"]
         types = self._types([name] + [n["name"] for n in shown])
         if name not in types:
             raise NotFound(f"no entity named {name!r}")
         return {
-            "name": name, "type": types[name], "total": len(found), "truncated": len(found) > limit,
+            "name": name, "type": types[name], "total": total, "truncated": total > len(shown),
             "neighbors": [{"name": n["name"], "relation": n["relationType"], "direction": n["direction"],
                            "type": types.get(n["name"])} for n in shown],
         }  # fmt: skip
