@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -76,22 +77,26 @@ def _load(path: Path, engine: str, kind: str, n: int) -> tuple[Any, float]:
     return graph, time.perf_counter() - started
 
 
-def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float]:
+def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
+    """p50 and p95 wall ms of ``fn``, and p50 CPU ms of this process while it ran (the server
+    answers in a thread of this process: on a shared machine wall minus CPU is mostly waiting
+    for a core)."""
     for i in range(warmup):
         fn(i)
-    times = []
+    times, cpu = [], []
     for i in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(warmup + i)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], statistics.median(cpu)
 
 
 def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], pairs: list[tuple[str, str]],
-             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, float]]:  # fmt: skip
+             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, ...]]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, tuple[float, ...]] = {}
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
     with running(server):
         client = Client(server.origin)
@@ -142,7 +147,7 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             opens, detached = source.opens, source.detached_answers
             out[name] = _p50(fn, reps)
             opened = source.opens - opens
-            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms "
+            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
                   f"({opened} opens, {source.detached_answers - detached} answered without one)", flush=True)
     return out
 
@@ -170,8 +175,11 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
                                "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
             hold = 0.0 if mode == "per_request" else 3600.0
-            print(f" {mode} (hold={hold:g} s)", flush=True)
+            load = os.getloadavg()[0]
+            print(f" {mode} (hold={hold:g} s), load average {load:.2f}", flush=True)
             out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub)
+            out[f"{mode}_load"] = (load, os.getloadavg()[0])
+            print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
         return out
     finally:
         shutil.rmtree(folder, ignore_errors=True)
