@@ -11,10 +11,10 @@ so no request makes the server walk the whole graph. Nothing here writes.
 The endpoints read through the public API, all but one from memory once the
 graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
 types of many entities: :meth:`Memory.types_of`; the overview:
-:meth:`Memory.type_summary`), so none scans the store. The exceptions run named statements through
-the store's one query entry point: the first write of a namespace (where the
-time slider starts, ``queries/view_first_write.cypher``, only when the slider
-is shown), and an entity's history a page at a time
+:meth:`Memory.type_summary`), so none scans the store. The exceptions run
+named statements through the store's one query entry point: the first write
+of a namespace (where the time slider starts, ``view_first_write``, only
+when the slider is shown), and an entity's history a page at a time
 (:mod:`graphmem.view.history`: :meth:`Memory.history` reads more than the
 rows it keeps at a hub).
 """
