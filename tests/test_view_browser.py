@@ -133,6 +133,7 @@ def test_the_panel_shows_a_hubs_relations_a_page_at_a_time(page):
     rows = [li.text for li in driver.find_elements("css selector", "#relation-history li")]
     assert len(rows) == len(set(rows)) == HUB_NEIGHBOURS + 3  # the older page appended, nothing twice
     assert not driver.find_elements("id", "older-relations")  # none older left
+    _shot(driver, "relations_ada")
 
 
 def test_path_mode_highlights_the_shortest_paths(page):
