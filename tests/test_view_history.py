@@ -81,6 +81,6 @@ def test_an_entity_without_relations_has_one_empty_page_and_its_versions(mem):
 
 def test_a_cursor_is_two_integers_or_refused():
     assert parse_cursor("0:0")[1] == 0
-    for bad in ("", ":", "1:", ":1", "1:x", "-1:2", "1:2:3", "१:2", "9" * 19 + ":1"):
+    for bad in ("", ":", "1:", ":1", "1:x", "-1:2", "1:2:3", "१:2", "9" * 19 + ":1", "9" * 18 + ":1"):
         with pytest.raises(InvalidInput):
             parse_cursor(bad)

@@ -48,6 +48,7 @@ __all__ = ["RelationPage", "entity_versions", "parse_cursor", "relation_page"]
 _EPOCH = datetime(1970, 1, 1)
 # The first page's cursor: after every write time and every relation id.
 _NEWEST = (datetime(9999, 12, 31), 1 << 62)
+_LAST_MICROS = (datetime.max - _EPOCH) // timedelta(microseconds=1)  # a larger cursor is no time
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +76,10 @@ def parse_cursor(text: str) -> tuple[datetime, int]:
     graphmem.errors.InvalidInput: not a history cursor: 'yesterday' (pass back the 'older' of a page)
     """
     micros, sep, rel = text.partition(":")
-    if not sep or not all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (micros, rel)):
-        raise InvalidInput(f"not a history cursor: {text!r} (pass back the 'older' of a page)")
-    return _EPOCH + timedelta(microseconds=int(micros)), int(rel)
+    if (sep and all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (micros, rel))
+            and int(micros) <= _LAST_MICROS):  # fmt: skip
+        return _EPOCH + timedelta(microseconds=int(micros)), int(rel)
+    raise InvalidInput(f"not a history cursor: {text!r} (pass back the 'older' of a page)")
 
 
 def _cursor(at: datetime, rel: int) -> str:
