@@ -92,7 +92,7 @@ def relation_page(store: Any, namespace: str, name: str, *, limit: int, before: 
     :class:`~graphmem.store.Store`). ``limit`` is trusted (the viewer bounds it)."""
     key = entity_key(namespace, name)
     before_at, before_id = _NEWEST if before is None else parse_cursor(before)
-    params = {"key": key, "limit": limit + 1, "before_at": before_at, "before_id": before_id}
+    params = {"key": key, "limit": limit + 1, "before_at": before_at.isoformat(sep=" "), "before_id": before_id}
     newest = sorted([(at, rel, "out") for at, rel in store.execute("view_relations_out_newest", params)]
                     + [(at, rel, "in") for at, rel in store.execute("view_relations_in_newest", params)],
                     reverse=True)  # fmt: skip
