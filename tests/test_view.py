@@ -402,8 +402,16 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
                 assert client.api("relation", source="Ada", type="KNOWS", target="Bob")[1]["relation"][
                     "properties"] == {"since": 1833}
                 assert client.api("entity", name="Nobody")[0] == 404
-                status, body = client.api("relations", name="Ada")  # history needs the store itself
-                assert (status, body["error"]["type"]) == (503, "store_busy")
+                # The history, a page at a time, through the holder too (Zed's KNOWS is the newest).
+                found = client.api("entity", name="Ada")[1]
+                assert [v["text"] for v in found["history"]["versions"]] == ["Mathematician", "Mathematician and writer"]
+                first = found["history"]["relations"]
+                assert len(first) == LIMITS.relations and (first[0]["source"], first[0]["type"]) == ("Zed", "KNOWS")
+                status, rest = client.api("relations", name="Ada", before=found["history"]["older"])
+                assert status == 200 and rest["older"] is None
+                shown = {(r["source"], r["type"], r["target"]) for r in first + rest["relations"]}
+                assert len(shown) == len(first) + len(rest["relations"]) == HUB_NEIGHBOURS + 4
+                assert client.api("relations", name="Nobody")[0] == 404
                 status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
                 assert (status, body["error"]["type"]) == (503, "store_busy")
                 # A viewer of another namespace than the MCP server's sees its own namespace.
