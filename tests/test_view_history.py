@@ -74,6 +74,24 @@ def test_the_hub_holds_ties_retired_versions_and_its_self_loop(mem):
     assert (everything[0].source, everything[0].type, everything[0].target) == ("Bob", "KNOWS", "Hub")  # newest
 
 
+def test_only_the_rows_shown_have_their_other_end_read(mem):
+    """The bound at a hub: whatever the ties, the statements that read the other ends get the
+    ids of the rows kept only (the newest ones read the relation's own columns)."""
+    asked: list[tuple[str, dict]] = []
+    store = _store(mem)
+
+    class Recording:
+        def execute(self, name, params):
+            asked.append((name, params))
+            return store.execute(name, params)
+
+    page = relation_page(Recording(), mem.namespace_name, "Hub", limit=3)
+    named = [len(p["ids"]) for name, p in asked if name.endswith("_rows")]
+    assert len(page.relations) == 3 and sum(named) == 3 and page.older is not None
+    assert {name for name, _ in asked} <= {"view_relations_out_newest", "view_relations_in_newest",
+                                           "view_relations_out_rows", "view_relations_in_rows"}
+
+
 def test_an_entity_without_relations_has_one_empty_page_and_its_versions(mem):
     assert _pages(mem, "Lone", 3) == [[]]
     assert [v.text for v in entity_versions(_store(mem), mem.namespace_name, "Hub")] == [None]  # before the edit
