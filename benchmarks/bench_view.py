@@ -25,7 +25,8 @@ loaded is taken over by the next while the store's files are unchanged
 open and their answer. The first meaning search of a mode loads the vector
 index (in the warm-up calls, not timed). ``neighbors_hub`` and ``entity_hub``
 ask about the entity with the most relations (24,232 at 1M ``powerlaw``): the
-random picks have degree ~6, and a hub's answer must stay bounded too.
+random picks have degree ~6, and a hub's answer must stay bounded too;
+``relations_hub`` is the panel's "older relations" there (its second page).
 
 Run::
 
@@ -38,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import tempfile
@@ -50,16 +52,21 @@ import numpy as np
 
 import graphmem
 from benchmarks.datasets import generate
+from graphmem.store.engine import default_engine
 from graphmem.view import make_server
 from tests.view_helpers import Client, running
 
 LOAD_BATCH = 50_000
+LADYBUG_LOAD_POOL = 2 << 30
+"""Buffer pool of the build on ladybug: at the default 512 MiB its ``add_entities`` fails at 1M with
+"buffer pool is full" (the viewer's read-only opens keep the default)."""
 
 
 def _load(path: Path, engine: str, kind: str, n: int) -> tuple[Any, float]:
     graph = generate(kind, n)
     started = time.perf_counter()
-    with graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder()) as mem:
+    config = graphmem.StoreConfig(buffer_pool_size=LADYBUG_LOAD_POOL) if engine == "ladybug" else None
+    with graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder(), config=config) as mem:
         for start in range(0, n, LOAD_BATCH):
             mem.add_entities(graph.entity_records(start, min(start + LOAD_BATCH, n)))
         for start in range(0, graph.m, LOAD_BATCH):
@@ -70,31 +77,39 @@ def _load(path: Path, engine: str, kind: str, n: int) -> tuple[Any, float]:
     return graph, time.perf_counter() - started
 
 
-def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float]:
+def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
+    """p50 and p95 wall ms of ``fn``, and p50 CPU ms of this process while it ran (the server
+    answers in a thread of this process: on a shared machine wall minus CPU is mostly waiting
+    for a core)."""
     for i in range(warmup):
         fn(i)
-    times = []
+    times, cpu = [], []
     for i in range(reps):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn(warmup + i)
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], statistics.median(cpu)
 
 
 def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], pairs: list[tuple[str, str]],
-             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, float]]:  # fmt: skip
+             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, ...]]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, tuple[float, ...]] = {}
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
     with running(server):
         client = Client(server.origin)
         client.login(server.url)
 
-        def get(endpoint: str, **params: Any) -> None:
+        def get(endpoint: str, **params: Any) -> Any:
             status, _, body = client.request("GET", f"/api/{endpoint}?{urlencode(params)}")
             if status != 200:
                 raise RuntimeError(f"{endpoint} {params}: {status} {body[:200]!r}")
+            return json.loads(body)
+
+        # The panel's "older relations" at the hub: the page after the first (its cursor, from one call).
+        older = get("entity", name=hub)["history"]["older"]
 
         calls = {
             "overview": lambda i: get("overview"),
@@ -107,6 +122,7 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             # are mostly of degree ~6, and a hub's answer must stay bounded too).
             "neighbors_hub": lambda i: get("neighbors", name=hub, limit=25),
             "entity_hub": lambda i: get("entity", name=hub),
+            "relations_hub": lambda i: get("relations", name=hub, before=older),
             "relation": lambda i: get("relation", source=relations[i][0], type=relations[i][1],
                                       target=relations[i][2]),
             "paths": lambda i: get("paths", source=pairs[i][0], target=pairs[i][1], limit=5),
@@ -131,7 +147,7 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             opens, detached = source.opens, source.detached_answers
             out[name] = _p50(fn, reps)
             opened = source.opens - opens
-            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms "
+            print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
                   f"({opened} opens, {source.detached_answers - detached} answered without one)", flush=True)
     return out
 
@@ -159,8 +175,11 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
                                "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
             hold = 0.0 if mode == "per_request" else 3600.0
-            print(f" {mode} (hold={hold:g} s)", flush=True)
+            load = os.getloadavg()[0]
+            print(f" {mode} (hold={hold:g} s), load average {load:.2f}", flush=True)
             out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub)
+            out[f"{mode}_load"] = (load, os.getloadavg()[0])
+            print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
         return out
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -169,7 +188,8 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
-    parser.add_argument("--engine", default="kuzu", choices=("kuzu", "ladybug"))
+    parser.add_argument("--engine", default=default_engine(), choices=("kuzu", "ladybug"),
+                        help="The engine (default: GRAPHMEM_ENGINE, else kuzu).")
     parser.add_argument("--kind", default="powerlaw")
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--json", type=Path, help="Also write the figures here.")

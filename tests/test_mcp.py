@@ -111,6 +111,8 @@ def test_every_tool(tmp_path: Path):
             near = await call(s, "neighbors", name="Acme")
             assert near == {"neighbors": [{"name": "Ada", "relationType": "works at", "direction": "in"},
                                           {"name": "Bob", "relationType": "works at", "direction": "in"}]}  # fmt: skip
+            near = await call(s, "neighbors", name="Acme", limit=1)  # the first only, and how many there are
+            assert near == {"neighbors": [{"name": "Ada", "relationType": "works at", "direction": "in"}], "total": 2}
 
             hits = await call(s, "semantic_search", query="likes Rust", limit=2)
             assert hits["results"][0]["name"] == "Ada" and len(hits["results"]) == 2

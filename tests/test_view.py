@@ -99,8 +99,16 @@ def test_entity_detail_has_text_observations_properties_and_history(live):
         "Person", "Mathematician and writer", ["wrote the first program"], {"born": 1815})
     versions = found["history"]["versions"]
     assert [v["text"] for v in versions] == ["Mathematician", "Mathematician and writer"]
-    assert {(r["source"], r["type"], r["target"]) for r in found["history"]["relations"]} >= {
-        ("Ada", "KNOWS", "Bob"), ("Ada", "WORKS_AT", "Acme")}
+    # Ada has 3 + 30 relations: the panel shows the newest page, newest first (the 30 fans' batch is
+    # the newest write), and the rest a page at a time through the cursor.
+    first = found["history"]["relations"]
+    assert len(first) == LIMITS.relations and found["history"]["older"] and found["history"]["truncated"]
+    assert [r["created_at"] for r in first] == sorted((r["created_at"] for r in first), reverse=True)
+    status, rest = live[1].api("relations", name="Ada", before=found["history"]["older"])
+    assert status == 200 and rest["older"] is None
+    shown = [(r["source"], r["type"], r["target"]) for r in first + rest["relations"]]
+    assert len(shown) == len(set(shown)) == HUB_NEIGHBOURS + 3
+    assert set(shown) >= {("Ada", "KNOWS", "Bob"), ("Ada", "WORKS_AT", "Acme"), ("fan07", "FOLLOWS", "Ada")}
 
 
 def test_neighbours_are_bounded_and_say_how_many_exist(live):
@@ -170,6 +178,10 @@ def test_type_drill_down_is_bounded(live):
     ("neighbors", {}, 400, "invalid_input"),
     ("search", {"q": "   "}, 400, "invalid_input"),
     ("entity", {"name": "a\x00b"}, 400, "invalid_input"),
+    ("relations", {"name": "Nobody"}, 404, "not_found"),
+    ("relations", {"name": "Ada", "before": "yesterday"}, 400, "invalid_input"),
+    ("relations", {"name": "Ada", "before": "1:-2"}, 400, "invalid_input"),
+    ("relations", {"name": "Ada", "limit": LIMITS.relations_max + 1}, 400, "limit_exceeded"),
 ])  # fmt: skip
 def test_bad_requests_get_typed_json_errors(live, endpoint, params, status, kind):
     got, body = live[1].api(endpoint, **params)
@@ -390,6 +402,16 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
                 assert client.api("relation", source="Ada", type="KNOWS", target="Bob")[1]["relation"][
                     "properties"] == {"since": 1833}
                 assert client.api("entity", name="Nobody")[0] == 404
+                # The history, a page at a time, through the holder too (Zed's KNOWS is the newest).
+                found = client.api("entity", name="Ada")[1]
+                assert [v["text"] for v in found["history"]["versions"]] == ["Mathematician", "Mathematician and writer"]
+                first = found["history"]["relations"]
+                assert len(first) == LIMITS.relations and (first[0]["source"], first[0]["type"]) == ("Zed", "KNOWS")
+                status, rest = client.api("relations", name="Ada", before=found["history"]["older"])
+                assert status == 200 and rest["older"] is None
+                shown = {(r["source"], r["type"], r["target"]) for r in first + rest["relations"]}
+                assert len(shown) == len(first) + len(rest["relations"]) == HUB_NEIGHBOURS + 4
+                assert client.api("relations", name="Nobody")[0] == 404
                 status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
                 assert (status, body["error"]["type"]) == (503, "store_busy")
                 # A viewer of another namespace than the MCP server's sees its own namespace.

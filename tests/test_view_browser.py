@@ -18,6 +18,7 @@ import pytest
 
 import graphmem
 from graphmem.view import make_server
+from graphmem.view.api import LIMITS
 from tests.view_helpers import HUB_NEIGHBOURS, Client, build_store, running
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -117,6 +118,22 @@ def test_search_centres_then_a_click_expands(page):
     assert _nodes(driver) == expected
     assert driver.execute_script("return window.graphmemView.cy.nodes().length") == len(expected)
     _shot(driver, "expand_ada")
+
+
+def test_the_panel_shows_a_hubs_relations_a_page_at_a_time(page):
+    driver, _ = page
+    since = _done(driver)
+    driver.execute_script("window.graphmemView.centre('Ada')")
+    _settle(driver, since=since + 1)  # the neighbours, then the details
+    assert driver.find_element("css selector", "#panel h2").text == "Ada"
+    assert len(driver.find_elements("css selector", "#relation-history li")) == LIMITS.relations
+    since = _done(driver)
+    driver.find_element("id", "older-relations").click()
+    _settle(driver, since=since)
+    rows = [li.text for li in driver.find_elements("css selector", "#relation-history li")]
+    assert len(rows) == len(set(rows)) == HUB_NEIGHBOURS + 3  # the older page appended, nothing twice
+    assert not driver.find_elements("id", "older-relations")  # none older left
+    _shot(driver, "relations_ada")
 
 
 def test_path_mode_highlights_the_shortest_paths(page):

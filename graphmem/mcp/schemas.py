@@ -220,12 +220,17 @@ TOOLS: tuple[ToolSpec, ...] = (
     ),
     _spec(
         "neighbors", "Neighbors", "The entities one relation away from an entity",
-        _obj({"name": {"type": "string"}, "direction": _DIRECTION, "relationTypes": _RELATION_TYPES},
+        _obj({"name": {"type": "string"}, "direction": _DIRECTION, "relationTypes": _RELATION_TYPES,
+              "limit": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE,
+                        "description": "graphmem: at most this many (the first in the answer's order); "
+                                       "total then says how many there are (default: all)"}},
              ["name"], strict=True),
         _obj({"neighbors": {"type": "array", "items": _obj({
             "name": {"type": "string"}, "relationType": {"type": "string"},
             "direction": {"type": "string", "enum": ["out", "in"]},
-        }, ["name", "relationType", "direction"])}}, ["neighbors"]), "read",
+        }, ["name", "relationType", "direction"])},
+            "total": {"type": "integer", "description": "graphmem: how many there are (given with limit)"}},
+            ["neighbors"]), "read",
     ),
     _spec(
         "recall", "Recall",

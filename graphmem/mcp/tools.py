@@ -580,13 +580,16 @@ class Tools:
     def _neighbors(self, args: dict[str, Any]) -> dict[str, Any]:
         name = args["name"]
         found = self.mem.neighbors(name, direction=args.get("direction", "both"), types=self._relation_types(args))
+        limit = args.get("limit")
         out = []
-        for n in found:
+        # The list comes from memory; each shown one reads its relation from the store (the type as the
+        # agent wrote it), so limit bounds the store reads and the answer at a hub.
+        for n in found if limit is None else found[:limit]:
             source, target = (name, n.name) if n.direction == "out" else (n.name, name)
             relation = self.mem.get_relation(source, n.type, target)
             shown = n.type if relation is None else relation_type_shown(relation.type, relation.properties)
             out.append({"name": n.name, "relationType": shown, "direction": n.direction})
-        return _json_outcome({"neighbors": out})
+        return _json_outcome({"neighbors": out} if limit is None else {"neighbors": out, "total": len(found)})
 
     def _shown_type(self, name: str, stored: str) -> str:
         """The entity type of ``name`` as the agent wrote it."""

@@ -11,10 +11,12 @@ so no request makes the server walk the whole graph. Nothing here writes.
 The endpoints read through the public API, all but one from memory once the
 graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
 types of many entities: :meth:`Memory.types_of`; the overview:
-:meth:`Memory.type_summary`), so none scans the store. The exception is the
-first write of a namespace (where the time slider starts), a named statement
-in ``queries/view_first_write.cypher`` run through the store's one query
-entry point, and only when the slider is shown.
+:meth:`Memory.type_summary`), so none scans the store. The exceptions run
+named statements through the store's one query entry point: the first write
+of a namespace (where the time slider starts, ``view_first_write``, only
+when the slider is shown), and an entity's history a page at a time
+(:mod:`graphmem.view.history`: :meth:`Memory.history` reads more than the
+rows it keeps at a hub).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from ..errors import InvalidInput, LimitExceeded, NotFound, StoreDetached, Store
 from ..memory import Memory
 from ..types import Entity, Relation
 from ..validate import check_name
+from . import history
+from .history import parse_cursor
 
 __all__ = ["ENDPOINTS", "LIMITS", "Limits", "answer", "parse_time"]
 
@@ -47,6 +51,8 @@ class Limits:
     members: int = 50
     members_max: int = 200
     history_max: int = 100
+    relations: int = 25
+    relations_max: int = 100
     type_links_max: int = 200
     text_max: int = 200
 
@@ -86,9 +92,10 @@ def _parse(raw: Mapping[str, list[str]], spec: Mapping[str, tuple[Any, ...]]) ->
     """Every parameter of one request, checked before the store is opened.
 
     ``spec`` maps each parameter to its kind: ``("name",)`` (an entity name),
-    ``("text",)``, ``("count", default, maximum)`` or ``("time",)``; a
-    parameter whose kind is a name or text is required. Absent optional ones
-    come back as their default (``None`` for a time).
+    ``("text",)``, ``("count", default, maximum)``, ``("time",)`` or
+    ``("cursor",)`` (a history page's ``older``, checked here and passed on as
+    text); a parameter whose kind is a name or text is required. Absent
+    optional ones come back as their default (``None`` for a time or a cursor).
     """
     for key, values in raw.items():
         if key not in spec:
@@ -104,6 +111,10 @@ def _parse(raw: Mapping[str, list[str]], spec: Mapping[str, tuple[Any, ...]]) ->
             out[key] = rest[0] if value is None else _count(key, value, rest[1])
         elif kind == "time":
             out[key] = None if value is None else parse_time(value, key)
+        elif kind == "cursor":
+            if value is not None:
+                parse_cursor(value)  # refused here, before the store is opened
+            out[key] = value
         elif value is None:
             raise InvalidInput(f"parameter {key!r} is required")
         elif kind == "name":
@@ -153,8 +164,9 @@ def _relation(r: Relation) -> dict[str, Any]:
 
 
 def _store(mem: Memory) -> Any:
-    """The store's one query entry point, for the named statement behind the one figure the
-    public API lacks (the first write; the handle is read-only)."""
+    """The store's one query entry point, for the named statements behind what the public API
+    lacks or cannot bound (the first write; a hub's history: :mod:`graphmem.view.history`; the
+    handle is read-only)."""
     return mem._store
 
 
@@ -262,21 +274,39 @@ def search(mem: Memory, *, q: str, k: int) -> dict[str, Any]:
 
 
 def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
-    """One entity (at ``as_of``) with its newest versions and relation versions."""
+    """One entity (at ``as_of``) with its newest versions (oldest first) and the first page of its
+    relation versions (newest first; :func:`relations` with ``history.older`` gives the next).
+
+    Bounded at a hub (:mod:`graphmem.view.history`): the names of the other ends are read for
+    the rows shown only, not for every relation written with them.
+    """
     found = mem.get_entity(name, as_of=as_of)
     if found is None:
         raise NotFound(f"no entity named {name!r}" + ("" if as_of is None else " at that time"))
-    history = mem.history(name, limit=LIMITS.history_max + 1)  # one more: says whether there is more
-    versions = history.entity[-LIMITS.history_max:]
-    relations = history.relations[-LIMITS.history_max:]
+    store, ns = _store(mem), mem.namespace_name
+    # The current row is found (get_entity reads it whatever as_of: only its validity is checked).
+    versions = history.entity_versions(store, ns, name) + [found]
+    shown = versions[-LIMITS.history_max:]
+    page = history.relation_page(store, ns, name, limit=LIMITS.relations)
     return {
         "entity": _entity(found),
         "history": {
-            "versions": [_entity(v) for v in versions],
-            "relations": [_relation(r) for r in relations],
-            "truncated": len(history.entity) > len(versions) or len(history.relations) > len(relations),
+            "versions": [_entity(v) for v in shown],
+            "versions_truncated": len(versions) > len(shown),
+            "relations": [_relation(r) for r in page.relations],
+            "older": page.older,
+            "truncated": len(versions) > len(shown) or page.older is not None,
         },
     }
+
+
+def relations(mem: Memory, *, name: str, before: str | None, limit: int) -> dict[str, Any]:
+    """A page of ``name``'s relation versions (current and retired), newest first, older than the
+    cursor ``before`` (a page's ``older``; none: the newest); ``older`` is the next page's cursor."""
+    page = history.relation_page(_store(mem), mem.namespace_name, name, limit=limit, before=before)
+    if not page.relations and mem.types_of([name]) == [None]:
+        raise NotFound(f"no entity named {name!r}")
+    return {"name": name, "relations": [_relation(r) for r in page.relations], "older": page.older}
 
 
 def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
@@ -332,6 +362,8 @@ ENDPOINTS: dict[str, tuple[Callable[..., dict[str, Any]], dict[str, tuple[Any, .
     "type": (type_members, {"type": _TEXT, "limit": ("count", LIMITS.members, LIMITS.members_max)}),
     "search": (search, {"q": _TEXT, "k": ("count", LIMITS.search_k, LIMITS.search_k_max)}),
     "entity": (entity, {"name": _NAME, "as_of": _TIME}),
+    "relations": (relations, {"name": _NAME, "before": ("cursor",),
+                              "limit": ("count", LIMITS.relations, LIMITS.relations_max)}),
     "neighbors": (neighbors, {"name": _NAME, "limit": ("count", LIMITS.expand, LIMITS.expand_max), "as_of": _TIME}),
     "relation": (relation, {"source": _NAME, "type": _TEXT, "target": _NAME}),
     "paths": (paths, {"source": _NAME, "target": _NAME, "limit": ("count", LIMITS.paths, LIMITS.paths_max),

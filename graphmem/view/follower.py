@@ -8,8 +8,10 @@ tool calls (``neighbors``, ``find_path``, ``semantic_search``) and the
 viewer's own named statements sent through ``cypher_query`` (which the
 holder runs in a read-only transaction). It never holds the store itself.
 
-What the socket cannot give, it says so (HTTP 503, "store_busy"): ``as_of``
-reads and an entity's history need the store's own time views. Every call
+An entity's history is read with the same bounded statements as when the
+viewer opens the store (:mod:`graphmem.view.history`), sent through
+``cypher_query``. What the socket cannot give, it says so (HTTP 503,
+"store_busy"): ``as_of`` reads need the store's own time views. Every call
 names the viewer's namespace, which the holder answers in (whatever
 namespace it serves itself).
 """
@@ -24,7 +26,8 @@ from typing import Any
 from ..errors import GraphMemError, InvalidInput, NotFound, StoreLocked
 from ..records import entity_key
 from ..store.queries import load_query
-from .api import LIMITS, _iso, summarise
+from . import history
+from .api import LIMITS, _entity, _iso, _relation, summarise
 
 __all__ = ["ThroughHolder"]
 
@@ -32,6 +35,25 @@ __all__ = ["ThroughHolder"]
 # Rows of the overview's statements: cypher_query returns at most 10,000.
 _TYPE_ROWS = 10_000
 _ERRORS: dict[str, type[GraphMemError]] = {"NotFound": NotFound, "InvalidInput": InvalidInput}
+# The time columns of the history statements' rows: cypher_query sends times as ISO text.
+_TIME_COLUMNS: dict[str, tuple[int, ...]] = {
+    "entity_versions": (7, 8, 9, 10),
+    "view_relations_out_newest": (0,), "view_relations_in_newest": (0,),
+    "view_relations_out_rows": (5, 6, 7, 8), "view_relations_in_rows": (5, 6, 7, 8),
+}  # fmt: skip
+
+
+class _Socket:
+    """The query entry point :mod:`graphmem.view.history` reads through, over the holder's socket:
+    its statements' rows with their times as datetimes again (naive UTC, as the store gives them)."""
+
+    def __init__(self, holder: ThroughHolder) -> None:
+        self._holder = holder
+
+    def execute(self, name: str, params: dict[str, Any]) -> list[list[Any]]:
+        times = _TIME_COLUMNS[name]
+        return [[datetime.fromisoformat(v) if i in times and v is not None else v for i, v in enumerate(row)]
+                for row in self._holder._execute(name, params, _TYPE_ROWS)]  # fmt: skip
 
 
 def _time(value: Any) -> str | None:
@@ -139,18 +161,32 @@ class ThroughHolder:
             "updated_at": _time(updated), "valid_from": _time(valid_from), "valid_to": _time(valid_to),
             "expired_at": None,
         }  # fmt: skip
-        return {"entity": entity, "history": {"versions": [], "relations": [], "truncated": False,
-                                              "unavailable": "an MCP server holds the store"}}  # fmt: skip
+        socket = _Socket(self)
+        versions = [_entity(v) for v in history.entity_versions(socket, self._namespace, name)] + [entity]
+        shown = versions[-LIMITS.history_max:]
+        page = history.relation_page(socket, self._namespace, name, limit=LIMITS.relations)
+        return {"entity": entity, "history": {
+            "versions": shown, "versions_truncated": len(versions) > len(shown),
+            "relations": [_relation(r) for r in page.relations], "older": page.older,
+            "truncated": len(versions) > len(shown) or page.older is not None,
+        }}  # fmt: skip
+
+    def relations(self, *, name: str, before: str | None, limit: int) -> dict[str, Any]:
+        page = history.relation_page(_Socket(self), self._namespace, name, limit=limit, before=before)
+        if not page.relations and name not in self._types([name]):
+            raise NotFound(f"no entity named {name!r}")
+        return {"name": name, "relations": [_relation(r) for r in page.relations], "older": page.older}
 
     def neighbors(self, *, name: str, limit: int, as_of: datetime | None) -> dict[str, Any]:
         self._present_only(as_of)
-        found = self._tool("neighbors", {"name": name})["neighbors"]
-        shown = found[:limit]
+        # Bounded in the request: the holder reads (and sends) the shown neighbours' relations only.
+        found = self._tool("neighbors", {"name": name, "limit": limit})
+        shown, total = found["neighbors"], found["total"]
         types = self._types([name] + [n["name"] for n in shown])
         if name not in types:
             raise NotFound(f"no entity named {name!r}")
         return {
-            "name": name, "type": types[name], "total": len(found), "truncated": len(found) > limit,
+            "name": name, "type": types[name], "total": total, "truncated": total > len(shown),
             "neighbors": [{"name": n["name"], "relation": n["relationType"], "direction": n["direction"],
                            "type": types.get(n["name"])} for n in shown],
         }  # fmt: skip

@@ -81,7 +81,8 @@
     if (endpoint === "entity") {
       const name = query.get("name");
       if (!nodes[name]) notFound("no entity named " + JSON.stringify(name) + " in this page");
-      return { entity: nodes[name], history: { versions: [], relations: [], truncated: false } };
+      return { entity: nodes[name], history: { versions: [], versions_truncated: false, relations: [], older: null,
+                                               truncated: false } };
     }
     if (endpoint === "neighbors") {
       const name = query.get("name");
@@ -301,18 +302,47 @@
     }
     panel.append(t);
     const h = found.history;
-    if (h.versions.length > 1 || h.relations.length) {
+    if (h.versions.length > 1) {
       panel.append(el("h3", "History"));
       const list = el("ul");
       for (const v of h.versions) {
         list.append(el("li", (v.updated_at || "?") + ": " + v.type + (v.text ? ", " + v.text : "") + (v.expired_at ? " (until " + v.expired_at + ")" : " (current)")));
       }
-      for (const r of h.relations) {
-        list.append(el("li", (r.created_at || "?") + ": " + r.source + " " + r.type + " " + r.target + (r.expired_at ? " (retired " + r.expired_at + ")" : "")));
-      }
       panel.append(list);
-      if (h.truncated) panel.append(el("p", "older versions not shown", "muted"));
+      if (h.versions_truncated) panel.append(el("p", "older versions not shown", "muted"));
     }
+    if (h.relations.length) {
+      // A page at a time, newest first: a hub has thousands (each page is one bounded request).
+      panel.append(el("h3", "Relations, newest first"));
+      const list = el("ul");
+      list.id = "relation-history";
+      panel.append(list);
+      appendRelations(name, list, h.relations, h.older);
+    }
+  }
+
+  function appendRelations(name, list, relations, older) {
+    for (const r of relations) {
+      list.append(el("li", (r.created_at || "?") + ": " + r.source + " " + r.type + " " + r.target + (r.expired_at ? " (retired " + r.expired_at + ")" : "")));
+    }
+    if (!older) return;
+    const more = el("button", "older relations");
+    more.type = "button";
+    more.id = "older-relations";
+    more.addEventListener("click", async () => {
+      more.disabled = true;
+      let page;
+      try {
+        page = await api("relations", { name: name, before: older });
+      } catch (error) {
+        more.disabled = false;
+        status(error.message, true);
+        return;
+      }
+      more.remove();
+      appendRelations(name, list, page.relations, page.older);
+    });
+    list.after(more);
   }
 
   async function showPaths(source, target) {

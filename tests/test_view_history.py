@@ -1,0 +1,104 @@
+"""The viewer's history pages (graphmem.view.history): paging through an entity's relation versions
+with the cursor gives exactly what Memory.history holds, newest first, whatever the page size,
+through ties of write time (a batch), retired versions and a self-loop (issue 22)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import graphmem
+from graphmem.errors import InvalidInput
+from graphmem.view.api import _store
+from graphmem.view.history import entity_versions, parse_cursor, relation_page
+
+pytestmark = pytest.mark.engine
+
+NAMES = ("Hub", "Ada", "Bob", "Lone", "n03")
+
+
+@pytest.fixture(scope="module")
+def mem(tmp_path_factory):
+    from tests.conftest import ENGINE
+
+    path: Path = tmp_path_factory.mktemp("history") / "store"
+    with graphmem.open(path, engine=ENGINE, embedder=None) as m:
+        m.add_entities([{"name": n, "type": "Person"} for n in ("Hub", "Ada", "Bob", "Lone")]
+                       + [{"name": f"n{i:02d}", "type": "Thing"} for i in range(12)])  # fmt: skip
+        m.add_relations([("Hub", "HAS", f"n{i:02d}") for i in range(12)])  # one write time for twelve: ties
+        m.add_relations([(f"n{i:02d}", "POINTS_AT", "Hub") for i in range(0, 12, 2)])  # ties on the in side
+        m.add_relation("Hub", "KNOWS", "Ada", properties={"since": 1})
+        m.add_relation("Hub", "SELF", "Hub")  # a self-loop: one version, not one per side
+        m.expire_relation("Hub", "KNOWS", "Ada")  # retired: still history
+        m.add_relation("Hub", "KNOWS", "Ada", properties={"since": 2})
+        m.add_relation("Bob", "KNOWS", "Hub")
+        m.add_entity("Hub", type="Person", text="edited")  # an earlier version
+    with graphmem.open(path, engine=ENGINE, embedder=None, read_only=True) as m:
+        yield m
+
+
+def _version(r) -> tuple:
+    return (r.source, r.type, r.target, r.created_at, r.expired_at, tuple(sorted(r.properties.items())))
+
+
+def _pages(mem, name: str, limit: int) -> list[list]:
+    store, before, pages = _store(mem), None, []
+    while True:
+        page = relation_page(store, mem.namespace_name, name, limit=limit, before=before)
+        pages.append(list(page.relations))
+        if page.older is None:
+            return pages
+        before = page.older
+
+
+@settings(max_examples=25, deadline=None)
+@given(name=st.sampled_from(NAMES), limit=st.integers(1, 25))
+def test_paging_gives_every_relation_version_once_newest_first(mem, name, limit):
+    pages = _pages(mem, name, limit)
+    everything = [r for page in pages for r in page]
+    assert all(len(page) <= limit for page in pages) and all(pages[:-1])  # only the last may be short (or empty)
+    assert sorted(map(_version, everything)) == sorted(map(_version, mem.history(name).relations))
+    times = [r.created_at for r in everything]
+    assert times == sorted(times, reverse=True)
+
+
+def test_the_hub_holds_ties_retired_versions_and_its_self_loop(mem):
+    everything = [r for page in _pages(mem, "Hub", 5) for r in page]
+    assert len(everything) == 12 + 6 + 2 + 1 + 1  # HAS, POINTS_AT, KNOWS twice, SELF once, Bob's KNOWS
+    knows = sorted((r.properties["since"], r.expired_at is None) for r in everything if r.type == "KNOWS"
+                   and r.target == "Ada")  # fmt: skip
+    assert knows == [(1, False), (2, True)]
+    assert (everything[0].source, everything[0].type, everything[0].target) == ("Bob", "KNOWS", "Hub")  # newest
+
+
+def test_only_the_rows_shown_have_their_other_end_read(mem):
+    """The bound at a hub: whatever the ties, the statements that read the other ends get the
+    ids of the rows kept only (the newest ones read the relation's own columns)."""
+    asked: list[tuple[str, dict]] = []
+    store = _store(mem)
+
+    class Recording:
+        def execute(self, name, params):
+            asked.append((name, params))
+            return store.execute(name, params)
+
+    page = relation_page(Recording(), mem.namespace_name, "Hub", limit=3)
+    named = [len(p["ids"]) for name, p in asked if name.endswith("_rows")]
+    assert len(page.relations) == 3 and sum(named) == 3 and page.older is not None
+    assert {name for name, _ in asked} <= {"view_relations_out_newest", "view_relations_in_newest",
+                                           "view_relations_out_rows", "view_relations_in_rows"}
+
+
+def test_an_entity_without_relations_has_one_empty_page_and_its_versions(mem):
+    assert _pages(mem, "Lone", 3) == [[]]
+    assert [v.text for v in entity_versions(_store(mem), mem.namespace_name, "Hub")] == [None]  # before the edit
+
+
+def test_a_cursor_is_two_integers_or_refused():
+    assert parse_cursor("0:0")[1] == 0
+    for bad in ("", ":", "1:", ":1", "1:x", "-1:2", "1:2:3", "१:2", "9" * 19 + ":1", "9" * 18 + ":1"):
+        with pytest.raises(InvalidInput):
+            parse_cursor(bad)
