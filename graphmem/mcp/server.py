@@ -210,11 +210,7 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         spec = TOOLS_BY_NAME.get(params.name)
         if spec is not None and spec.writes and not outcome.is_error:
             await subscribers.notify()
-        result: dict[str, Any] = {"content": [types.TextContent(type="text", text=outcome.text)],
-                                  "is_error": outcome.is_error}  # fmt: skip
-        if outcome.structured is not None:
-            result["structured_content"] = outcome.structured
-        return types.CallToolResult(**result)
+        return _wire_result(outcome)
 
     async def list_resources(ctx: Any, params: Any) -> Any:
         return types.ListResourcesResult(resources=[types.Resource(
@@ -252,6 +248,20 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
     )
+
+
+def _wire_result(outcome: Any) -> dict[str, Any]:
+    """A tool call's result as the wire carries it (``CallToolResult``'s JSON names).
+
+    A handler may return this dict rather than a ``CallToolResult``: the SDK
+    validates it against the protocol version's result model and dumps it
+    either way, but a model it would first dump whole, copying the structured
+    content (0.1-0.3 s of CPU for a 100k-entity ``read_graph``), before that.
+    """
+    result: dict[str, Any] = {"content": [{"type": "text", "text": outcome.text}], "isError": outcome.is_error}
+    if outcome.structured is not None:
+        result["structuredContent"] = outcome.structured
+    return result
 
 
 class _Stop:
