@@ -151,3 +151,29 @@ def test_relation_dicts_is_find_relations(data: st.DataObject) -> None:
             kept = data.draw(st.lists(st.sampled_from(entries), unique_by=lambda e: e.id), label="listed") \
                 if entries else []  # fmt: skip
             assert relation_dicts(view, sorted(kept, key=lambda e: e.id)) == expected
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> None:
+    """delete_relations (MCP delete_relations' one statement) deletes what Memory.delete_relation
+    deletes triple by triple, and says the same of each (a triple named again: False)."""
+    import graphmem
+    from graphmem.memory.unlink import delete_relations
+
+    triples = st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(["KNOWS", "LIKES"]), st.sampled_from(NAMES[:4]))
+    made = data.draw(st.lists(triples, max_size=10), label="made")
+    asked = data.draw(st.lists(triples, max_size=8), label="asked")
+    outcomes = []
+    for batched in (False, True):
+        with graphmem.open(embedder=None) as mem:
+            mem.add_entities([{"name": n} for n in NAMES[:4]])
+            if made:
+                mem.add_relations(made)
+            said = delete_relations(mem, asked) if batched else [mem.delete_relation(*t) for t in asked]
+            left = sorted((r.source, r.type, r.target) for r in mem.find_relations())
+            stored = sorted((r.source, r.type, r.target) for r in mem.iter_relations())
+            outcomes.append((said, left, stored))
+    (said_one, left_one, stored_one), (said_batch, left_batch, stored_batch) = outcomes
+    assert said_batch == said_one  # one by one, a triple named again is no longer there
+    assert left_batch == left_one == stored_batch == stored_one

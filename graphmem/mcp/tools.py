@@ -34,6 +34,7 @@ import numpy as np
 
 from ..errors import GraphMemError, InvalidInput, NotFound
 from ..memory import Memory
+from ..memory.unlink import delete_relations
 from ..memory.whole import relation_dicts
 from ..index.text import TextEntry
 from ..types import Entity
@@ -474,12 +475,13 @@ class Tools:
             relations = args["relations"]
             asked = dict.fromkeys((r["from"], r["relationType"], r["to"]) for r in relations)
             held = self._held_relations({a[0] for a in asked})
-            deleted = 0
+            doomed = []
             for source, shown, target in asked:
                 # The relation as the agent names it: the type it wrote, stored as that type's identifier.
                 stored = stored_type(shown, fallback="RELATED_TO")[0]
-                if (source, shown, target, stored) in held and self.mem.delete_relation(source, stored, target):
-                    deleted += 1
+                if (source, shown, target, stored) in held:
+                    doomed.append((source, stored, target))
+            deleted = sum(delete_relations(self.mem, doomed)) if doomed else 0
             if deleted == len(relations):
                 return _status("Relations deleted successfully")
             return _status(f"Deleted {deleted} of {len(relations)} relations. The rest matched nothing.")

@@ -1,0 +1,10 @@
+// The hard delete of several relations (relation_delete per row of $rows:
+// source, type, target). Each row's source is found by its primary key and its
+// relations followed from there: matching both ends in one pattern planned a
+// join that cost more than the ten single statements it replaces (kuzu 0.11.3,
+// 10k entities: 8.2 against 6.2 ms of CPU for 10 rows; this form 4.2).
+UNWIND $rows AS row
+MATCH (a:Entity {key: row.source})
+MATCH (a)-[r:Relation]->(b:Entity)
+WHERE r.type = row.type AND b.key = row.target
+DELETE r
