@@ -157,7 +157,8 @@ def test_relation_dicts_is_find_relations(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> None:
     """delete_relations (MCP delete_relations' one statement) deletes what Memory.delete_relation
-    deletes triple by triple, and says the same of each (a triple named again: False)."""
+    deletes triple by triple, and says the same of each (a triple named again: False); fewer than 4
+    relations to delete take the per-row statements (StoreConfig.batch_relations), more the batch."""
     import graphmem
     from graphmem.memory.unlink import delete_relations
 
