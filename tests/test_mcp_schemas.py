@@ -59,3 +59,122 @@ def test_pretty_json_is_json_dumps(value: Any) -> None:
     from graphmem.mcp.tools import pretty_json
 
     assert pretty_json(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_pretty_plain_is_pretty_json_for_every_character() -> None:
+    from graphmem.mcp.tools import _pretty_plain, pretty_json
+
+    chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
+    value = {"alone": chars, "inside": ["a" + "".join(chars[i:i + 4096]) + "z" for i in range(0, len(chars), 4096)]}
+    assert _pretty_plain(value) == pretty_json(value)
+
+
+PLAIN = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**63), 2**63 - 1), st.text(max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=12,
+)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=PLAIN)
+def test_pretty_plain_is_json_dumps(value: Any) -> None:
+    """Also for what pydantic-core refuses (a lone surrogate, which st.text draws): the slow path writes it."""
+    import json
+
+    from graphmem.mcp.tools import _pretty_plain
+
+    assert _pretty_plain(value) == json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def test_a_wire_dict_result_is_what_the_sdk_makes_of_a_call_tool_result() -> None:
+    """The handler returns the result as a dict (graphmem.mcp.server._wire_result): the SDK
+    must send what it sends for the same CallToolResult, in every protocol version."""
+    import mcp.types as types
+    from mcp_types.version import KNOWN_PROTOCOL_VERSIONS
+    from mcp_types import methods
+
+    from graphmem.mcp.server import _wire_result
+    from graphmem.mcp.tools import Outcome
+
+    outcomes = [Outcome("[]", {"entities": [{"name": "a", "entityType": "T", "observations": ["é"]}], "relations": []}),
+                Outcome("Entities deleted successfully", {"success": True, "message": "x"}),
+                Outcome("InvalidInput: no", None, True)]  # fmt: skip
+    for outcome in outcomes:
+        model = types.CallToolResult(content=[types.TextContent(type="text", text=outcome.text)],
+                                     is_error=outcome.is_error, structured_content=outcome.structured)  # fmt: skip
+        for version in KNOWN_PROTOCOL_VERSIONS:
+            if ("tools/call", version) not in methods.SERVER_RESULTS:
+                continue
+            expected = methods.serialize_server_result(
+                "tools/call", version, model.model_dump(by_alias=True, mode="json", exclude_none=True))
+            assert methods.serialize_server_result("tools/call", version, _wire_result(outcome)) == expected
+            assert list(_wire_result(outcome)) == list(model.model_dump(by_alias=True, mode="json", exclude_none=True))
+
+
+NAMES = ["Ada", "Bob", "Cy", "Dee", "Éva", "東京"]
+TYPES = ["KNOWS", "works at", "likes"]
+
+
+@settings(max_examples=12, deadline=None)
+@given(data=st.data())
+def test_relation_dicts_is_find_relations(data: st.DataObject) -> None:
+    """relation_dicts (read_graph's relations) lists what Memory.find_relations lists, in its order,
+    whatever was written and deleted, in any namespace, and with ends missing from the entity list."""
+    import graphmem
+    from graphmem.mcp.tools import Tools
+    from graphmem.memory.whole import relation_dicts
+
+    triples = st.tuples(st.sampled_from(NAMES), st.sampled_from(TYPES), st.sampled_from(NAMES))
+    with graphmem.open(embedder=None) as mem:
+        for space in ("default", "other"):
+            tools = Tools(mem).in_namespace(space)
+            names = data.draw(st.lists(st.sampled_from(NAMES), min_size=1, unique=True), label=f"{space} names")
+            tools.call("create_entities", {"entities": [{"name": n, "entityType": "Person", "observations": []}
+                                                        for n in names]})  # fmt: skip
+            made = [t for t in data.draw(st.lists(triples, max_size=12), label=f"{space} relations")
+                    if t[0] in names and t[2] in names]  # fmt: skip
+            if made:
+                tools.call("create_relations", {"relations": [{"from": a, "to": b, "relationType": t}
+                                                              for a, t, b in made]})  # fmt: skip
+            gone = data.draw(st.lists(st.sampled_from(made), max_size=3), label=f"{space} deleted") if made else []
+            if gone:
+                tools.call("delete_relations", {"relations": [{"from": a, "to": b, "relationType": t}
+                                                              for a, t, b in gone]})  # fmt: skip
+            dropped = data.draw(st.lists(st.sampled_from(names), max_size=2, unique=True), label=f"{space} dropped")
+            tools.call("delete_entities", {"entityNames": dropped})
+        for space in ("default", "other"):
+            view = mem if space == "default" else mem.namespace(space)
+            expected = [{"from": r.source, "to": r.target, "relationType": r.type} for r in view.find_relations()]
+            entries = view.find_text("")
+            assert relation_dicts(view, entries) == expected
+            kept = data.draw(st.lists(st.sampled_from(entries), unique_by=lambda e: e.id), label="listed") \
+                if entries else []  # fmt: skip
+            assert relation_dicts(view, sorted(kept, key=lambda e: e.id)) == expected
+
+
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> None:
+    """delete_relations (MCP delete_relations' one statement) deletes what Memory.delete_relation
+    deletes triple by triple, and says the same of each (a triple named again: False); fewer than 4
+    relations to delete take the per-row statements (StoreConfig.batch_relations), more the batch."""
+    import graphmem
+    from graphmem.memory.unlink import delete_relations
+
+    triples = st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(["KNOWS", "LIKES"]), st.sampled_from(NAMES[:4]))
+    made = data.draw(st.lists(triples, max_size=10), label="made")
+    asked = data.draw(st.lists(triples, max_size=8), label="asked")
+    outcomes = []
+    for batched in (False, True):
+        with graphmem.open(embedder=None) as mem:
+            mem.add_entities([{"name": n} for n in NAMES[:4]])
+            if made:
+                mem.add_relations(made)
+            said = delete_relations(mem, asked) if batched else [mem.delete_relation(*t) for t in asked]
+            left = sorted((r.source, r.type, r.target) for r in mem.find_relations())
+            stored = sorted((r.source, r.type, r.target) for r in mem.iter_relations())
+            outcomes.append((said, left, stored))
+    (said_one, left_one, stored_one), (said_batch, left_batch, stored_batch) = outcomes
+    assert said_batch == said_one  # one by one, a triple named again is no longer there
+    assert left_batch == left_one == stored_batch == stored_one

@@ -273,7 +273,11 @@ class _Writer:
         import mcp.types as types
 
         message = item.message
-        data = (message.model_dump_json(by_alias=True, exclude_unset=True) + "\n").encode("utf-8")
+        # What model_dump_json(by_alias=True, exclude_unset=True) writes, as the
+        # UTF-8 bytes pydantic-core makes: model_dump_json decodes them to a str,
+        # which was then copied with the newline and encoded again (three
+        # copies of a 50 MB answer, ~0.1 s at 100k entities).
+        data = type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True) + b"\n"
         if self._lock is None:
             import anyio
 
