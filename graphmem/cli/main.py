@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -98,36 +99,14 @@ def _store_closed_after_reading() -> None:
     _Exit.armed = True
 
 
-_NUMBA_EXTRAS = ("cffi", "scipy.linalg")
-
-
 def _start_numba_without_extras() -> None:
-    """Initialise numba's compiler context without two optional integrations.
+    """Start numba now, without its cffi and scipy.linalg integrations
+    (:func:`graphmem.warm.start_kernels`): a command that runs kernels calls
+    this first. Only here, in a process graphmem owns: a library must not
+    change numba's features for the rest of its host."""
+    from graphmem.warm import start_kernels
 
-    The first compiled kernel a process loads makes numba import every
-    integration it has, among them cffi (which builds a C parser, to type
-    cffi functions) and scipy.linalg (to see whether ``np.dot`` has a BLAS):
-    ~0.15 s of CPU, a sixth of a ``graphmem path`` call, for code graphmem's
-    kernels never use. A command that runs kernels calls this first: with
-    the two imports refused for that moment, numba records them as absent
-    and goes on. Done only here, in a short single-threaded command process:
-    a library must not change numba's features for the rest of its host.
-    """
-    if "numba.core.typing.cffi_utils" in sys.modules:
-        return  # numba is initialised already
-    refused = [name for name in _NUMBA_EXTRAS if name not in sys.modules]
-    for name in refused:
-        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
-    try:
-        from numba.core.registry import cpu_target
-
-        cpu_target.typing_context.refresh()
-        cpu_target.target_context.refresh()
-    except (ImportError, AttributeError):
-        pass  # another numba layout: it starts as usual, with its extras, on the first kernel
-    finally:
-        for name in refused:
-            sys.modules.pop(name, None)
+    start_kernels(without_extras=True)
 
 
 class _Settings:
@@ -711,9 +690,21 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     if token_file is not None and http_address is None:
         raise click.UsageError("--token-file goes with --http")
     chosen = _embedder(embedder)
-    # The model loads in the background once the client lists the tools: the
-    # first answer never waits for it, the first write only for what is left.
-    warm_up = graphmem.DefaultEmbedder.load_in_background if chosen == "default" else None
+
+    def warm_up() -> None:
+        # Called once the client lists the tools, so the first answer never waits
+        # for it: one thread starts numba (the first search_nodes needs a kernel
+        # for the matches' relations) without its two extras (see
+        # _start_numba_without_extras: 0.3-0.4 s of CPU), then the model loads,
+        # after it: the model's stack imports scipy.linalg, refused meanwhile.
+        # The first write then waits only for what is left of the model.
+        def run() -> None:
+            _start_numba_without_extras()
+            if chosen == "default":
+                graphmem.DefaultEmbedder.load_in_background()
+
+        threading.Thread(target=run, name="graphmem-mcp-warm-up", daemon=True).start()
+
     # Writes return once committed; their entities are embedded right after, in a
     # thread (semantic_search waits for that; a crash leaves it to the next start).
     open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen, background_embedding=True)  # noqa: E731
