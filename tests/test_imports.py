@@ -99,3 +99,95 @@ def test_graphmem_mcp_imports_neither_the_console_nor_the_model(tmp_path: Path) 
                                                            "prompt_toolkit", "benchmarks")
                 or m.startswith(("graphmem.console.", "graphmem.view", "graphmem.backends", "graphmem.demo"))}  # fmt: skip
     assert not unwanted, sorted(unwanted)
+
+
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def _rpc(proc: subprocess.Popen[bytes], message: dict[str, object]) -> dict[str, object]:
+    """Send one JSON-RPC request on the server's stdin; return its answer (notifications skipped)."""
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write((json.dumps(message) + "\n").encode())
+    proc.stdin.flush()
+    while True:
+        line = proc.stdout.readline()
+        assert line, "the server closed its output"
+        answer = json.loads(line)
+        if answer.get("id") == message["id"]:
+            return dict(answer)
+
+
+def _unembedded_store(path: Path) -> None:
+    import graphmem
+
+    from .conftest import ENGINE
+
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:  # entities without vectors
+        mem.add_entities([{"name": "harbour-master", "observations": ["watches the quiet harbour"]},
+                          {"name": "baker", "observations": ["bakes rye bread at dawn"]}])  # fmt: skip
+
+
+def _start(path: Path) -> subprocess.Popen[bytes]:
+    from .conftest import ENGINE
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([sys.executable, "-m", "graphmem", "--engine", ENGINE, "mcp", str(path)], cwd=ROOT,
+                            env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)  # fmt: skip
+
+
+_INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize",
+               "params": {"protocolVersion": "2025-11-25", "capabilities": {},
+                          "clientInfo": {"name": "test", "version": "0"}}}  # fmt: skip
+
+
+def _needs_the_model_and_proc() -> None:
+    import importlib.util
+
+    pytest.importorskip("mcp")
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("sentence_transformers") is None:
+        pytest.skip("the model extra is not installed")
+    if not Path("/proc/self/maps").exists():
+        pytest.skip("reads the server's mapped libraries from /proc")
+
+
+@pytest.mark.engine
+def test_the_model_is_not_loaded_before_the_first_answer_even_with_entities_to_embed(tmp_path: Path) -> None:
+    """A store holding entities without vectors starts embedding them at open
+    (the catch-up after a crash); the model's load must still wait for the
+    client: no torch library is mapped when ``initialize`` is answered."""
+    _needs_the_model_and_proc()
+    _unembedded_store(tmp_path / "s")
+    proc = _start(tmp_path / "s")
+    try:
+        answer = _rpc(proc, _INITIALIZE)
+        assert "result" in answer, answer
+        assert "libtorch" not in _maps(proc.pid)
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=120)
+
+
+@pytest.mark.slow
+@pytest.mark.engine
+def test_a_first_call_without_listing_the_tools_starts_the_deferred_model(tmp_path: Path) -> None:
+    """The model's load waits for the warm-up, which the first tools/call
+    starts too: a client that never lists the tools still gets its
+    semantic_search answered (over the entities embedded meanwhile)."""
+    _needs_the_model_and_proc()
+    _unembedded_store(tmp_path / "s")
+    proc = _start(tmp_path / "s")
+    try:
+        assert "result" in _rpc(proc, _INITIALIZE)
+        assert proc.stdin is not None
+        proc.stdin.write(b'{"jsonrpc": "2.0", "method": "notifications/initialized"}\n')
+        answer = _rpc(proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+                             "params": {"name": "semantic_search", "arguments": {"query": "rye bread"}}})  # fmt: skip
+        result = answer["result"]
+        assert isinstance(result, dict) and not result.get("isError"), answer
+        assert result["structuredContent"]["results"][0]["name"] == "baker"
+    finally:
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait(timeout=120)

@@ -705,6 +705,10 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
 
         threading.Thread(target=run, name="graphmem-mcp-warm-up", daemon=True).start()
 
+    if chosen == "default":
+        # Entities the store holds without vectors are embedded from the open on;
+        # their model load waits for warm_up, after the client's first answers.
+        graphmem.DefaultEmbedder.defer_loading()
     # Writes return once committed; their entities are embedded right after, in a
     # thread (semantic_search waits for that; a crash leaves it to the next start).
     open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen, background_embedding=True)  # noqa: E731

@@ -131,7 +131,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                  subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> Any:  # fmt: skip
     """The MCP server object for ``shared`` (a holder or a follower).
 
-    ``warm_up`` is called once, at the first ``tools/list``: the client is
+    ``warm_up`` is called once, at the first ``tools/list`` (or ``tools/call``,
+    if the client calls without listing): the client is
     connected and its host is busy deciding what to ask, so work started then
     (loading the embedding model in the background) delays neither the
     server's first answer nor, usually, its first write. The in-memory
@@ -189,6 +190,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
+        while warm:  # a client that calls before listing the tools (the model may wait for this)
+            warm.pop()()
         arguments = params.arguments
         if semantic_search_nodes and params.name == "search_nodes" and isinstance(arguments, dict):
             # This server's flag, applied here: the holder may be another server without it.
