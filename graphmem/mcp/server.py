@@ -175,6 +175,11 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     warm.append(lambda: threading.Thread(target=warm_indexes, name="graphmem-mcp-warm", daemon=True).start())
 
     def warm_indexes() -> None:
+        # Everything imported so far lives as long as the server: out of the
+        # collector's full passes before the build, whose 100k-odd new objects
+        # would otherwise walk it all several times (measured at 100k entities:
+        # 1.3-1.4 s of CPU instead of 1.6-1.9 s for the build and the first search).
+        gc.freeze()
         if shared.warm():
             warmed.update(INLINE)  # the first search_nodes is answered inline too
         # What is alive now (modules, the SDK's models, the indexes just built)
