@@ -45,6 +45,12 @@ Run::
 
     .venv/bin/python -m benchmarks.bench_mcp --entities 1000 --repeat 30
     .venv/bin/python -m benchmarks.bench_mcp --entities 10000 --repeat 30 --engine ladybug
+    .venv/bin/python -m benchmarks.bench_mcp --entities 100000 --only start --starts 5 --store /tmp/start-100k
+
+``--only start`` measures the start alone: graphmem's store is filled in this
+process (through ``graphmem.mcp.tools.Tools``, minutes faster than through a
+server) and the reference's file written directly; ``--store DIR`` keeps both
+for the next run.
 
 Needs node and npm (the reference is installed into ``--npm-cache`` once).
 Prints a table; ``--json FILE`` writes the figures.
@@ -198,11 +204,14 @@ async def _fill(s: Any, entities: list, relations: list) -> float:
 
 async def start_times(params: Any, log: Path, query: str) -> dict[str, float]:
     """Seconds from spawning the server to the answer of ``initialize``, and to
-    the answer of a ``search_nodes`` sent right after ``tools/list``."""
+    the answer of a ``search_nodes`` sent right after ``tools/list``; on Linux
+    also the server's CPU seconds (every thread, ended ones too) up to that
+    answer, which the machine's load inflates far less than the wall clock."""
     from mcp import ClientSession
     from mcp.client.stdio import stdio_client
 
     with open(log, "a", encoding="utf-8") as errlog:
+        before = _children()
         started = time.perf_counter()
         async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as s:
             await s.initialize()
@@ -210,9 +219,68 @@ async def start_times(params: Any, log: Path, query: str) -> dict[str, float]:
             await s.list_tools()
             result = await s.call_tool("search_nodes", {"query": query})
             searched = time.perf_counter() - started
+            cpu = _process_cpu_s(_children() - before)
             if result.is_error:
                 raise RuntimeError(f"search_nodes after a restart: {result.content[0].text[:300]}")
-    return {"initialize_s": round(initialized, 3), "first_search_s": round(searched, 3)}
+    out = {"initialize_s": round(initialized, 3), "first_search_s": round(searched, 3)}
+    if cpu is not None:
+        out["cpu_s"] = round(cpu, 3)
+    return out
+
+
+def start_only(args: argparse.Namespace, entry: Path, root: Path) -> None:
+    """``--only start``: fill a graphmem store in this process (``Tools``, as
+    :func:`in_process` does) and write the reference's file directly, unless
+    ``root`` holds them from an earlier run; then start each server
+    ``--starts`` times in turn on them and print the median of each figure."""
+    import anyio
+    from mcp import StdioServerParameters
+
+    entities, relations = dataset(args.entities)
+    store, jsonl = root / "store", root / "memory.jsonl"
+    marker = root / f"filled-{args.entities}-{args.engine}"
+    if not marker.exists():
+        import graphmem
+        from graphmem.mcp.tools import Tools
+
+        shutil.rmtree(store, ignore_errors=True)
+        with graphmem.open(store, engine=args.engine, embedder=None) as mem:
+            tools = Tools(mem)
+            for i in range(0, len(entities), CHUNK):
+                tools.call("create_entities", {"entities": entities[i:i + CHUNK]})
+            for i in range(0, len(relations), CHUNK):
+                tools.call("create_relations", {"relations": relations[i:i + CHUNK]})
+        with open(jsonl, "w", encoding="utf-8") as fh:
+            for e in entities:
+                fh.write(json.dumps({"type": "entity", **e}) + "\n")
+            for r in relations:
+                fh.write(json.dumps({"type": "relation", **r}) + "\n")
+        marker.touch()
+    env = dict(os.environ)
+    servers = {
+        "reference": StdioServerParameters(command="node", args=[str(entry)], env={**env, "MEMORY_FILE_PATH": str(jsonl)}),
+        "graphmem": StdioServerParameters(command=sys.executable, env=env, args=[
+            "-m", "graphmem", "--engine", args.engine, "mcp", str(store), "--embedder", args.embedder]),
+    }  # fmt: skip
+    query = queries(args.entities, 1)[0]
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
+
+    async def run() -> None:
+        for _ in range(args.starts):
+            for name, params in servers.items():
+                runs[name].append(await start_times(params, root / f"{name}.log", query))
+
+    anyio.run(run)
+    print(f"start, {args.entities:,} entities, engine {args.engine}, embedder {args.embedder}, "
+          f"{args.starts} starts each (median; all runs after)")
+    for name, figures in runs.items():
+        med = {key: statistics.median(f[key] for f in figures) for key in figures[0]}
+        cpu = f", server CPU {med['cpu_s']:.2f} s" if "cpu_s" in med else ""
+        print(f"{name:<10} initialize {med['initialize_s']:.2f} s, first search_nodes {med['first_search_s']:.2f} s{cpu}"
+              f"   {[(f['initialize_s'], f['first_search_s'], f.get('cpu_s')) for f in figures]}")  # fmt: skip
+    if args.json:
+        args.json.write_text(json.dumps({"entities": args.entities, "engine": args.engine, "embedder": args.embedder,
+                                         "start": runs}, indent=2) + "\n")  # fmt: skip
 
 
 def _children() -> set[int]:
@@ -234,6 +302,20 @@ def _cpu_ns(pids: set[int]) -> int | None:
     except (OSError, ValueError, IndexError):
         return None
     return total if pids else None
+
+
+def _process_cpu_s(pids: set[int]) -> float | None:
+    """CPU seconds so far of the processes ``pids`` (user + system, every thread
+    including those that have ended, from ``/proc/PID/stat``); ``None`` where
+    there is no such file."""
+    total = 0
+    try:
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+    except (OSError, ValueError, IndexError):
+        return None
+    return total / os.sysconf("SC_CLK_TCK") if pids else None
 
 
 def in_process(entities: list, relations: list, calls: list[tuple[str, str, dict[str, Any]]], *, engine: str,
@@ -281,10 +363,22 @@ def main() -> None:
     parser.add_argument("--engine", default="kuzu")
     parser.add_argument("--npm-cache", type=Path, default=Path.home() / ".cache" / "graphmem-bench" / "server-memory")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--only", choices=["start"],
+                        help="start: only the start times (stores filled in process, not through the servers)")
+    parser.add_argument("--starts", type=int, default=3, help="with --only start: starts per server")
+    parser.add_argument("--store", type=Path, help="with --only start: keep the filled stores here and reuse them")
     args = parser.parse_args()
     if shutil.which("node") is None or shutil.which("npm") is None:
         sys.exit("needs node and npm to run the reference server")
     entry = install_reference(args.npm_cache)
+    if args.only == "start":
+        if args.store is not None:
+            args.store.mkdir(parents=True, exist_ok=True)
+            start_only(args, entry, args.store)
+        else:
+            with tempfile.TemporaryDirectory(prefix="bench-mcp-") as tmp:
+                start_only(args, entry, Path(tmp))
+        return
     entities, relations = dataset(args.entities)
     calls = script(args.entities, args.repeat, args.repeat_big)
     env = dict(os.environ)

@@ -11,10 +11,10 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
-from .config import StoreConfig
-from .embed import DefaultEmbedder, Embedder, HashEmbedder
+# The errors are plain classes, cheap to import and caught by name: loaded at once.
 from .errors import (
     CheckpointWarning,
     CorruptStore,
@@ -33,17 +33,53 @@ from .errors import (
     StoreDetached,
     UnsafePath,
 )
-from .api import MemoryAPI
-from .memory import Memory
-from .memory import open_memory as open
-from .index.labels import RelationEntry
-from .index.names import NameEntry
-from .index.text import TextEntry
-from .store.files import is_store
-from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
 
-if TYPE_CHECKING:  # the cluster extra is optional: import it only on use
+if TYPE_CHECKING:  # the names below load on first use (see __getattr__); here for type checkers
+    from .api import MemoryAPI
     from .backends.cluster import ClusterMemory
+    from .config import StoreConfig
+    from .embed import DefaultEmbedder, Embedder, HashEmbedder
+    from .index.labels import RelationEntry
+    from .index.names import NameEntry
+    from .index.text import TextEntry
+    from .memory import Memory
+    from .memory import open_memory as open
+    from .store.files import is_store
+    from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
+
+# Public name -> (module, attribute), imported at the name's first use (PEP 562):
+# ``import graphmem`` stays cheap (no engine, numpy, pyarrow or numba), which a
+# process that needs little of graphmem before its first answer (``graphmem mcp``,
+# ``graphmem --help``) feels in its start.
+_LAZY = {
+    "open": (".memory", "open_memory"),
+    "Memory": (".memory", "Memory"),
+    "MemoryAPI": (".api", "MemoryAPI"),
+    "is_store": (".store.files", "is_store"),
+    "StoreConfig": (".config", "StoreConfig"),
+    "Embedder": (".embed", "Embedder"),
+    "DefaultEmbedder": (".embed", "DefaultEmbedder"),
+    "HashEmbedder": (".embed", "HashEmbedder"),
+    "TextEntry": (".index.text", "TextEntry"),
+    "NameEntry": (".index.names", "NameEntry"),
+    "RelationEntry": (".index.labels", "RelationEntry"),
+    **{name: (".types", name) for name in
+       ("Entity", "Relation", "Neighbor", "Path", "Hit", "KHop", "Subgraph", "History", "NamespaceInfo")},
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value  # later uses are a plain attribute lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
 
 
 def connect(url: str, **kwargs: Any) -> ClusterMemory:

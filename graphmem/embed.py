@@ -56,12 +56,16 @@ class DefaultEmbedder:
     dim = 384
     _model: Any = None
     _load_lock = threading.Lock()
+    _may_load = threading.Event()  # cleared by defer_loading, set by load_in_background
+    _may_load.set()
 
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size
 
     @classmethod
     def _load(cls) -> Any:
+        if cls._model is None:
+            cls._may_load.wait()
         with cls._load_lock:
             if cls._model is None:
                 # The weights ship inside the package; never reach for a hub.
@@ -92,6 +96,20 @@ class DefaultEmbedder:
             return cls._model
 
     @classmethod
+    def defer_loading(cls) -> None:
+        """Hold every load of the model (an :meth:`encode` waits) until :meth:`load_in_background` is called.
+
+        For a server whose first answer must not wait for torch: a store
+        holding entities without vectors starts embedding them as it opens
+        (``graphmem.open(..., background_embedding=True)``), which would load
+        the model (seconds of CPU, holding the interpreter) before the server
+        answers its client. ``graphmem mcp`` defers, then calls
+        :meth:`load_in_background` once the client lists the tools or calls
+        one; a process that defers must call it.
+        """
+        cls._may_load.clear()
+
+    @classmethod
     def load_in_background(cls) -> threading.Thread:
         """Start loading the model in a daemon thread (a server calls this at
         start, so its first write or semantic search does not wait seconds for
@@ -104,6 +122,7 @@ class DefaultEmbedder:
             except GraphMemError as exc:
                 log.warning("the embedding model could not be loaded: %s", exc)
 
+        cls._may_load.set()
         thread = threading.Thread(target=load, name="graphmem-model-load", daemon=True)
         thread.start()
         return thread

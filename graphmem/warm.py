@@ -30,7 +30,7 @@ import numpy as np
 if TYPE_CHECKING:
     from .memory import Memory
 
-__all__ = ["warm", "compiled_signatures", "compile_sources", "main"]
+__all__ = ["warm", "start_kernels", "compiled_signatures", "compile_sources", "main"]
 
 
 def _workload(path: Path) -> None:
@@ -74,6 +74,56 @@ def _queries(mem: Memory, vectors: np.ndarray) -> None:
     mem.search(vectors[4], k=5, near="e0", max_hops=2)
     mem.search(vectors[4], k=5, near=["e0", "e9"], rank="hybrid", types="B")
     mem.recall(vectors[5], k=3)
+
+
+_NUMBA_EXTRAS = ("cffi", "scipy.linalg")
+
+
+def start_kernels(*, without_extras: bool = False) -> None:
+    """Import numba and make the kernels' dispatchers now, ahead of the first
+    kernel call (:func:`graphmem.algorithms.jit.load`), then initialise
+    numba's compiler context.
+
+    ``without_extras``: the first compiled kernel a process loads makes numba
+    import every integration it has, among them cffi (which builds a C
+    parser, to type cffi functions) and scipy.linalg (to see whether
+    ``np.dot`` has a BLAS): 0.15-0.4 s of CPU, a sixth of a ``graphmem path``
+    call, for code graphmem's kernels never use. With the two imports
+    refused for that moment, numba records them as absent and goes on. Only
+    for a process graphmem owns (the command line): a library must not change
+    numba's features for the rest of its host, and no other thread may import
+    either package meanwhile (the MCP server loads the embedding model, whose
+    stack imports scipy.linalg, after this returns).
+
+    Safe beside kernel calls in other threads: numba is imported under the
+    kernels' own lock, and its context initialised under numba's compiler
+    lock (a kernel compiling meanwhile initialises it first, with the
+    extras, and this then does nothing).
+    """
+    from graphmem.algorithms import jit
+
+    jit.load()
+    if not without_extras or "numba.core.typing.cffi_utils" in sys.modules:
+        return  # numba's context starts as usual (or has started) at the first kernel
+    try:
+        from numba.core.compiler_lock import global_compiler_lock
+        from numba.core.registry import cpu_target
+    except ImportError:
+        return  # another numba layout: it starts as usual, with its extras, on the first kernel
+    with global_compiler_lock:
+        if "numba.core.typing.cffi_utils" in sys.modules:
+            return  # a kernel compiled meanwhile
+        refused = [name for name in _NUMBA_EXTRAS if name not in sys.modules]
+        for name in refused:
+            sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
+        try:
+            cpu_target.typing_context.refresh()
+            cpu_target.target_context.refresh()
+        except (ImportError, AttributeError):
+            pass  # another numba layout: it starts as usual, with its extras, on the first kernel
+        finally:
+            for name in refused:
+                sys.modules.pop(name, None)
 
 
 def compiled_signatures() -> dict[str, frozenset[str]]:

@@ -32,7 +32,8 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
+
+from .jit import njit  # numba itself loads at the first kernel call
 
 __all__ = [
     "Adjacency",

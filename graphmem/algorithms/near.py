@@ -33,9 +33,9 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 import numpy as np
-from numba import njit
 
 from .csr import Adjacency
+from .jit import njit  # numba itself loads at the first kernel call
 from .paths import _ALL, DIRECTIONS, Reach, _prefetch, _prepare, _reach, _reach_arrays
 from .scoring import _SMALL_K, _scores, _small_top
 

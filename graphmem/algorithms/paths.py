@@ -27,12 +27,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from llvmlite import ir
-from numba import njit, types
-from numba.core import cgutils
-from numba.extending import intrinsic
 
 from .csr import Adjacency, delta_of, is_touched, key_range, removed, segment
+from .jit import intrinsic, njit  # numba itself loads at the first kernel call
 
 __all__ = [
     "DIRECTIONS",
@@ -672,6 +669,11 @@ def _prefetch(typingctx, arr, idx):
     """Ask the CPU to start loading ``arr[idx]`` (1-D) into its caches: LLVM's
     ``prefetch`` (read, high locality), a hint that never faults or changes a
     result. numba has no such function."""
+    # Run by numba while it types a kernel: numba is loaded by then.
+    from llvmlite import ir
+    from numba import types
+    from numba.core import cgutils
+
     sig = types.void(arr, idx)
 
     def codegen(context, builder, signature, args):

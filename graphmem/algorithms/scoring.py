@@ -9,9 +9,9 @@ an allowed set (a bitmap of ids) is scored without gathering a copy.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from ..errors import InvalidInput
+from .jit import njit  # numba itself loads at the first kernel call
 
 __all__ = ["exact_top_k", "cosine_rows"]
 

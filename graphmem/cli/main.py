@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -24,24 +25,20 @@ from pathlib import Path
 from typing import IO, Any
 
 import click
-from rich.console import Console
-from rich.progress import (
-    BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn,
-    TimeRemainingColumn,
-)  # fmt: skip
-from rich.text import Text
 
 import graphmem
-from graphmem.console import render, results
-from graphmem.console.commands import parse_value
-from graphmem.console.script import parameter_names
+from graphmem.console import FORMATS as _PRINT_FORMATS
 from graphmem.errors import FileAccessRefused, GraphMemError, ReadOnlyStore, StoreLocked
 from graphmem.store.engine import ENGINES
-from graphmem.interchange.transfer import FORMATS, check_input_path, check_output_path, export_jsonl, import_jsonl
+from graphmem.interchange.transfer import FORMATS
+
+# Each command imports what it alone needs (rich and the console's printing, the
+# transfer functions, the MCP server, the viewer, the benchmarks) when it runs:
+# `graphmem mcp` answers its client sooner for every module it does not load.
 
 __all__ = ["cli", "main"]
 
-_OUTPUT_FORMATS = click.Choice(list(render.FORMATS))
+_OUTPUT_FORMATS = click.Choice(list(_PRINT_FORMATS))
 # "hash" is graphmem.HashEmbedder (64-d, no model, no meaning beyond shared words): for tests and
 # for stores written with it; it is left out of the help on purpose.
 _EMBEDDERS = ("default", "none", "hash")
@@ -57,7 +54,21 @@ class CommandFailed(click.ClickException):
 
 
 class _Group(click.Group):
-    """Turns graphmem's errors (and OS errors such as a full disk) into ``error:`` lines."""
+    """Turns graphmem's errors (and OS errors such as a full disk) into ``error:`` lines, and
+    loads the optional cluster backend's ``cluster`` commands only when one is run or listed."""
+
+    _LAZY = {"cluster": ("graphmem.backends.cluster.cli", "cluster")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._LAZY})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self._LAZY and cmd_name not in self.commands:
+            import importlib
+
+            module, attribute = self._LAZY[cmd_name]
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -88,36 +99,14 @@ def _store_closed_after_reading() -> None:
     _Exit.armed = True
 
 
-_NUMBA_EXTRAS = ("cffi", "scipy.linalg")
-
-
 def _start_numba_without_extras() -> None:
-    """Initialise numba's compiler context without two optional integrations.
+    """Start numba now, without its cffi and scipy.linalg integrations
+    (:func:`graphmem.warm.start_kernels`): a command that runs kernels calls
+    this first. Only here, in a process graphmem owns: a library must not
+    change numba's features for the rest of its host."""
+    from graphmem.warm import start_kernels
 
-    The first compiled kernel a process loads makes numba import every
-    integration it has, among them cffi (which builds a C parser, to type
-    cffi functions) and scipy.linalg (to see whether ``np.dot`` has a BLAS):
-    ~0.15 s of CPU, a sixth of a ``graphmem path`` call, for code graphmem's
-    kernels never use. A command that runs kernels calls this first: with
-    the two imports refused for that moment, numba records them as absent
-    and goes on. Done only here, in a short single-threaded command process:
-    a library must not change numba's features for the rest of its host.
-    """
-    if "numba.core.typing.cffi_utils" in sys.modules:
-        return  # numba is initialised already
-    refused = [name for name in _NUMBA_EXTRAS if name not in sys.modules]
-    for name in refused:
-        sys.modules[name] = None  # type: ignore[assignment]  # importing it raises ImportError
-    try:
-        from numba.core.registry import cpu_target
-
-        cpu_target.typing_context.refresh()
-        cpu_target.target_context.refresh()
-    except (ImportError, AttributeError):
-        pass  # another numba layout: it starts as usual, with its extras, on the first kernel
-    finally:
-        for name in refused:
-            sys.modules.pop(name, None)
+    start_kernels(without_extras=True)
 
 
 class _Settings:
@@ -192,6 +181,10 @@ def stats(ctx: click.Context, path: Path, as_json: bool, watch: bool, interval: 
       graphmem stats ./agent_memory --json
       graphmem stats ./agent_memory --watch --interval 5
     """
+    from rich.console import Console
+
+    from graphmem.console import render
+
     console = Console()
     shown = 0
     while True:
@@ -223,6 +216,8 @@ def stats(ctx: click.Context, path: Path, as_json: bool, watch: bool, interval: 
 
 
 def _parse_param(item: str) -> tuple[str, Any]:
+    from graphmem.console.commands import parse_value
+
     name, sep, raw = item.partition("=")
     name = name.strip()
     if not sep or not name.isidentifier():
@@ -232,6 +227,8 @@ def _parse_param(item: str) -> tuple[str, Any]:
 
 def _bound(pairs: Sequence[tuple[str, str]], items: Sequence[str]) -> dict[str, Any]:
     """Parameters from ``-p NAME VALUE`` pairs and ``--param NAME=VALUE`` items."""
+    from graphmem.console.commands import parse_value
+
     bound: dict[str, Any] = {}
     named = [(name, parse_value(raw), "-p") for name, raw in pairs]
     named += [(*_parse_param(item), "--param") for item in items]
@@ -322,6 +319,9 @@ def query(
           "MATCH (a:Entity {name: $who})-[r:Relation]->(b) RETURN r.type, b.name"
       echo "MATCH (e:Entity) RETURN count(*) AS n" | graphmem query ./agent_memory --format csv
     """
+    from graphmem.console import render
+    from graphmem.console.script import parameter_names
+
     bound = _bound(pairs, params)
     text = _read_query(cypher, query_file)
     used = {name: bound[name] for name in parameter_names(text) if name in bound}  # the engine refuses extra ones
@@ -392,6 +392,7 @@ def console(
       graphmem console ./agent_memory
       graphmem console ./agent_memory --format json < checks.cypher
     """
+    from graphmem.console import render
     from graphmem.console.app import open_for_console, run_console  # prompt_toolkit only when needed
 
     settings: _Settings = ctx.find_object(_Settings)
@@ -453,6 +454,8 @@ def search(
       graphmem search ./agent_memory --like "Zoë Müller" --format json
       graphmem search ./agent_memory --vector "[0.1, 0.2, 0.3]" --format csv
     """
+    from graphmem.console import render, results
+
     if sum(x is not None for x in (text, vector, like)) != 1:
         raise click.UsageError("give one of TEXT, --vector and --like")
     query: Any = text
@@ -506,6 +509,8 @@ def path_(
       graphmem path ./agent_memory "Zoë Müller" "Kestrel Software"
       graphmem path ./agent_memory Alice Bob --max-hops 3 --type KNOWS --format json
     """
+    from graphmem.console import render, results
+
     _start_numba_without_extras()
     with _open(ctx, path, read_only=True) as mem:
         found = results.find_paths(mem, source, target, all_paths=all_paths, max_hops=max_hops, types=types,
@@ -517,17 +522,23 @@ def path_(
 # -- import / export ---------------------------------------------------------------
 
 
-class _RateColumn(ProgressColumn):
-    """Records (or lines, while checking) per second, as rich estimates it over its recent updates."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.speed
-        return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
-
-
 @contextmanager
 def _progress(description: str) -> Iterator[Callable[[int, int | None], None]]:
     """A progress callback drawing a bar on stderr when stderr is a terminal."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, Task, TextColumn, TimeElapsedColumn,
+        TimeRemainingColumn,
+    )  # fmt: skip
+    from rich.text import Text
+
+    class _RateColumn(ProgressColumn):
+        """Records (or lines, while checking) per second, as rich estimates it over its recent updates."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.speed
+            return Text("" if speed is None else f"{speed:,.0f}/s", style="progress.data.speed")
+
     console = Console(stderr=True)
     columns = (
         SpinnerColumn(),
@@ -583,6 +594,8 @@ def import_(ctx: click.Context, path: Path, file: str, batch_size: int, embedder
       graphmem import ./agent_memory ~/.mcp/memory.jsonl --embedder none
       cat export.jsonl | graphmem import ./agent_memory -
     """
+    from graphmem.interchange.transfer import check_input_path, import_jsonl
+
     source: str | Path = file if file == "-" else check_input_path(file)  # before the store is created
     with _open(ctx, path, read_only=False, embedder=None if embedder == "none" else "default") as mem:
         with click.open_file(str(source), "rb") as fh, _progress("importing") as progress:
@@ -613,6 +626,8 @@ def export(ctx: click.Context, path: Path, file: str, fmt: str, force: bool) -> 
       graphmem export ./agent_memory backup.jsonl
       graphmem export ./agent_memory memory.jsonl --format mcp
     """
+    from graphmem.interchange.transfer import check_output_path, export_jsonl
+
     target = None if file == "-" else check_output_path(file, force=force)  # before anything is opened
     with _open(ctx, path, read_only=True) as mem, _progress("exporting") as progress:
         if target is None:
@@ -675,9 +690,25 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     if token_file is not None and http_address is None:
         raise click.UsageError("--token-file goes with --http")
     chosen = _embedder(embedder)
-    # The model loads in the background once the client lists the tools: the
-    # first answer never waits for it, the first write only for what is left.
-    warm_up = graphmem.DefaultEmbedder.load_in_background if chosen == "default" else None
+
+    def warm_up() -> None:
+        # Called once the client lists the tools, so the first answer never waits
+        # for it: one thread starts numba (the first search_nodes needs a kernel
+        # for the matches' relations) without its two extras (see
+        # _start_numba_without_extras: 0.3-0.4 s of CPU), then the model loads,
+        # after it: the model's stack imports scipy.linalg, refused meanwhile.
+        # The first write then waits only for what is left of the model.
+        def run() -> None:
+            _start_numba_without_extras()
+            if chosen == "default":
+                graphmem.DefaultEmbedder.load_in_background()
+
+        threading.Thread(target=run, name="graphmem-mcp-warm-up", daemon=True).start()
+
+    if chosen == "default":
+        # Entities the store holds without vectors are embedded from the open on;
+        # their model load waits for warm_up, after the client's first answers.
+        graphmem.DefaultEmbedder.defer_loading()
     # Writes return once committed; their entities are embedded right after, in a
     # thread (semantic_search waits for that; a crash leaves it to the next start).
     open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen, background_embedding=True)  # noqa: E731
@@ -778,6 +809,8 @@ def demo(ctx: click.Context, path: Path | None) -> None:
       graphmem demo
       graphmem demo ./demo_memory
     """
+    from rich.console import Console
+
     from graphmem.demo import run_demo  # the demo loads the embedding model: only when asked for
 
     run_demo(path, Console(), engine=ctx.find_object(_Settings).engine)
@@ -826,11 +859,6 @@ def _bench_runner() -> Any:
     import benchmarks.run as runner
 
     return runner
-
-
-from graphmem.backends.cluster.cli import cluster as _cluster  # noqa: E402 - the optional backend's commands
-
-cli.add_command(_cluster)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

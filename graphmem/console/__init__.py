@@ -8,5 +8,8 @@ hits, paths and neighbours as results), :mod:`~graphmem.console.render`
 (tables, JSON, CSV, paging), :mod:`~graphmem.console.script` (splitting
 input into statements), :mod:`~graphmem.console.schema` (``:schema``).
 Nothing is imported here, so the CLI can print results without loading
-prompt_toolkit.
+prompt_toolkit, and name its output formats without loading rich.
 """
+
+FORMATS = ("table", "json", "csv")
+"""How results print: a rich table, JSON or CSV (see :mod:`~graphmem.console.render`)."""

@@ -33,6 +33,8 @@ from rich.console import Console, Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from . import FORMATS  # defined in the package, which the CLI reads without loading rich
+
 __all__ = [
     "FORMATS",
     "Output",
@@ -43,8 +45,6 @@ __all__ = [
     "stats_renderables",
     "human_bytes",
 ]
-
-FORMATS = ("table", "json", "csv")
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 

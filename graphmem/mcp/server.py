@@ -131,7 +131,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                  subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> Any:  # fmt: skip
     """The MCP server object for ``shared`` (a holder or a follower).
 
-    ``warm_up`` is called once, at the first ``tools/list``: the client is
+    ``warm_up`` is called once, at the first ``tools/list`` (or ``tools/call``,
+    if the client calls without listing): the client is
     connected and its host is busy deciding what to ask, so work started then
     (loading the embedding model in the background) delays neither the
     server's first answer nor, usually, its first write. The in-memory
@@ -174,6 +175,11 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     warm.append(lambda: threading.Thread(target=warm_indexes, name="graphmem-mcp-warm", daemon=True).start())
 
     def warm_indexes() -> None:
+        # Everything imported so far lives as long as the server: out of the
+        # collector's full passes before the build, whose 100k-odd new objects
+        # would otherwise walk it all several times (measured at 100k entities:
+        # 1.3-1.4 s of CPU instead of 1.6-1.9 s for the build and the first search).
+        gc.freeze()
         if shared.warm():
             warmed.update(INLINE)  # the first search_nodes is answered inline too
         # What is alive now (modules, the SDK's models, the indexes just built)
@@ -199,6 +205,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
+        while warm:  # a client that calls before listing the tools (the model may wait for this)
+            warm.pop()()
         arguments = params.arguments
         if semantic_search_nodes and params.name == "search_nodes" and isinstance(arguments, dict):
             # This server's flag, applied here: the holder may be another server without it.
