@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from . import bulk, requests
+from . import bulk, requests, stats
 from .backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
 from ..embed import Embedder, resolve_embedder
@@ -193,9 +193,7 @@ class Memory(LifecycleMixin):
     def namespaces(self) -> list[NamespaceInfo]:
         """Every namespace with current entities, with its counts, by name."""
         self._store.check_open()
-        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
-        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
-        return [NamespaceInfo(ns, entities[ns], relations.get(ns, 0)) for ns in sorted(entities)]
+        return stats.namespace_infos(self._store)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -1932,9 +1930,7 @@ class Memory(LifecycleMixin):
     def __len__(self) -> int:
         """The number of current entities in this namespace."""
         self._store.check_open()
-        if self._derived.loaded:
-            return len(self._derived.get().namespaces.members(self._namespace))
-        return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])
+        return stats.count(self._store, self._derived, self._namespace)
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, JSON-serialisable.
@@ -1946,71 +1942,11 @@ class Memory(LifecycleMixin):
         counts of each. Current means not expired: facts whose validity does
         not cover now are counted (as by ``len``), history is not.
         """
-        entity_types: dict[str, int] = {}
-        relation_types: dict[str, int] = {}
-        store_entities = store_relations = 0
-        for ns, type_, n in self._store.execute("entity_type_counts"):
-            store_entities += int(n)
-            if ns == self._namespace:
-                entity_types[type_] = int(n)
-        for ns, type_, n in self._store.execute("relation_type_counts"):
-            store_relations += int(n)
-            if ns == self._namespace:
-                relation_types[type_] = int(n)
-        out: dict[str, Any] = {
-            "path": str(self.path) if self.path else None,
-            "engine": self.engine,
-            "read_only": self.read_only,
-            "schema_version": self._store.schema_version,
-            "namespace": self._namespace,
-            "entities": sum(entity_types.values()),
-            "relations": sum(relation_types.values()),
-            "store_entities": store_entities,
-            "store_relations": store_relations,
-            "entity_types": entity_types,
-            "relation_types": relation_types,
-            "vector_dim": self._vector_dim,
-            "disk_bytes": _disk_bytes(self.path),
-            "cache": {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses},
-            "derived_loaded": self._derived.loaded,
-            "derived_last_load": dict(self._derived.last_load),
-        }
-        if self._derived.loaded:
-            out["derived_bytes"] = self._derived.get().nbytes()
-        index = self._vectors.peek()
-        out["vectors"] = {
-            "loaded": index is not None,
-            "count": None if index is None else len(index),
-            "queued": None if index is None else len(index.stale),  # not yet in HNSW (searched exactly)
-            "bytes": None if index is None else index.nbytes(),
-            "last_load": dict(self._vectors.last_load),
-            # With background embedding: entities committed and not yet embedded.
-            "waiting": 0 if self._shared.backlog is None else len(self._shared.backlog),
-        }
-        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
-        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
-        out["namespaces"] = {ns: {"entities": n, "relations": relations.get(ns, 0)} for ns, n in sorted(entities.items())}
-        derived = out.get("derived_bytes", {})
-        disk_vectors = _disk_bytes(self.path / "vectors") if self.path is not None else 0
-        out["bytes"] = {
-            "disk_store": out["disk_bytes"] - disk_vectors,
-            "disk_vectors": disk_vectors,
-            "resident_vectors": None if index is None else sum(index.nbytes().values()),
-            "resident_snapshot": derived.get("relation_arrays"),
-            "resident_bitmaps": (sum(v for k, v in derived.items() if k.endswith("bitmaps")) if derived else None),
-        }
-        paths = self._derived.get().edges.attached("paths") if self._derived.loaded else None
-        out["caches"] = {"entities": _rates(self._cache.hits, self._cache.misses)}
-        if paths is not None:
-            out["caches"]["paths"] = _rates(paths.hits, paths.misses)
-        out["latency_ms"] = self._shared.latencies.summary()
-        hot_since = utcnow() - HOT_WINDOW
-        tiers = {"hot": 0, "warm": 0, "cold": 0}
-        for cold, hot, n in self._store.execute("tier_counts", {"namespace": self._namespace, "hot_since": hot_since}):
-            tiers["cold" if cold else ("hot" if hot else "warm")] += int(n)
-        out["tiers"] = tiers
-        out["access_pending"] = len(self._shared.access)
-        return out
+        return stats.stats(
+            self._store, self._derived, self._cache, self._vectors, namespace=self._namespace,
+            vector_dim=self._vector_dim, backlog=self._shared.backlog, latencies=self._shared.latencies,
+            access_pending=len(self._shared.access), hot_since=utcnow() - HOT_WINDOW,
+        )  # fmt: skip
 
 
 class _Detached:
@@ -2027,24 +1963,6 @@ class _Detached:
 
     def __getattr__(self, name: str) -> Any:
         raise StoreDetached(f"a detached memory answers from what it loaded; this needs the store ({name})")
-
-
-def _rates(hits: int, misses: int) -> dict[str, Any]:
-    total = hits + misses
-    return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 4) if total else None}
-
-
-def _disk_bytes(path: pathlib.Path | None) -> int:
-    if path is None:
-        return 0
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                continue  # a WAL file may vanish at checkpoint between listing and stat
-    return total
 
 
 def open_memory(
