@@ -60,6 +60,7 @@ from ..validate import (
     check_vector,
 )
 from ..inputs import neighbors_request, recall_request, search_request
+from ..query import search
 from ..query.retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
@@ -114,10 +115,6 @@ class _Shared:
         with self.clock:
             if floor is not None and (self.last_write is None or floor > self.last_write):
                 self.last_write = floor
-
-_UNLOADED_SEARCH_MAX = 4096
-"""A search before the graph is loaded fetches at most this many nearest
-vectors looking for k of its namespace, then loads the graph instead."""
 
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
@@ -1291,22 +1288,26 @@ class Memory(LifecycleMixin):
                                  relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
         k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
         direction, relation_types, rank, decay = request.direction, request.relation_types, request.rank, request.decay
-        vector = self._query_vector(query)
+        vector = search.query_vector(query, self._embedder, self._vector_dim)
         # Naming hits through the store costs a scan of its ids per search (30-40 ms
         # at 1M): worth it only while loading the graph would cost more (a
         # catch-up or a rebuild); a clean saved state maps in tens of ms, once.
         if (near is None and type_filter is None and as_of is None and known_at is None and not self._derived.loaded
                 and not self._derived.saved.claims_clean):
-            found = self._search_unloaded(vector, k)
-            if found is not None:
-                return found
+            index = self._vectors.get(self._vector_dim)
+            if index is None:
+                return []
+            unloaded = search.search_unloaded(self._store, index, self._namespace, vector, k, utcnow())
+            if unloaded is not None:
+                self._shared.access.record(unloaded[1])
+                return unloaded[0]
         # One snapshot for the anchors, the neighbourhood, the type filter and the hits' names.
         state, view = self._graph(as_of, known_at)
-        anchors = self._anchor_ids(state, near) if near is not None else None
+        anchors = search.anchor_ids(state, self._namespace, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return []
-        allowed = self._allowed(state, view, type_filter)
+        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
         if allowed is not None and not allowed:
             return []
         if anchors is not None:
@@ -1316,81 +1317,9 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             self._shared.access.record(self._key(h.name) for h in found)
             return found
-        # The index may be newer than the snapshot (a concurrent write landed in
-        # between): ids the snapshot does not know are skipped, and the search
-        # fetches more until k known ones are found or the index runs out.
-        fetch = k
-        while True:
-            ids, scores = index.search(vector, fetch, allowed)
-            hits = []
-            keys = []
-            for id_, score in zip(ids.tolist(), scores.tolist()):
-                key = state.ids.key_of(id_)
-                if key is not None:
-                    keys.append(key)
-                    hits.append(Hit(name=key_name(key), score=float(score)))
-            if len(hits) >= k or len(ids) < fetch:
-                break
-            fetch += 2 * (fetch - len(hits))
-        hits, keys = hits[:k], keys[:k]
+        hits, keys = search.search_loaded(state, index, vector, k, allowed)
         self._shared.access.record(keys)
         return hits
-
-    def _search_unloaded(self, vector: np.ndarray, k: int) -> list[Hit] | None:
-        """A plain search (no type, anchor or time) while the graph is not
-        loaded: the vector index answers, the store names the hits (one read
-        of the k ids), so a search never waits for the whole graph to load.
-        ``None`` (the caller loads the graph) when this namespace's hits are
-        too rare among the nearest vectors to find them by fetching more."""
-        index = self._vectors.get(self._vector_dim)
-        if index is None:
-            return []
-        now = micros(utcnow())
-        fetch = k
-        while True:
-            ids, scores = index.search(vector, fetch, None)
-            rows = self._store.execute("search_hits", {"ids": ids.tolist()})
-            found = {}
-            for id_, key, space, start, end in rows:
-                if space == self._namespace and (start is None or micros(start) <= now) and (
-                        end is None or now < micros(end)):
-                    found[int(id_)] = key
-            hits, keys = [], []
-            for id_, score in zip(ids.tolist(), scores.tolist()):
-                key = found.get(id_)
-                if key is not None:
-                    keys.append(key)
-                    hits.append(Hit(name=key_name(key), score=float(score)))
-            if len(hits) >= k or len(ids) < fetch:
-                break
-            if fetch >= _UNLOADED_SEARCH_MAX:
-                return None
-            fetch = min(_UNLOADED_SEARCH_MAX, fetch + 2 * (fetch - len(hits)))
-        hits, keys = hits[:k], keys[:k]
-        self._shared.access.record(keys)
-        return hits
-
-    def _allowed(self, state: GraphSnapshot, view: TimeView | None, type_filter: Any) -> BitMap | None:
-        """The ids a search may return: of ``type_filter``, in this namespace, visible in ``view``
-        (all as of the snapshot ``state``)."""
-        allowed = None if type_filter is None else state.entity_types.union(type_filter)
-        spaces = state.namespaces
-        if len(spaces) > 1 or self._namespace not in spaces:  # else every id is ours: no filter
-            mine = spaces.members(self._namespace)
-            allowed = mine if allowed is None else allowed & mine
-        if view is not None:
-            allowed = view.admit(allowed, state.ids.next_id)
-        return allowed
-
-    def _anchor_ids(self, state: GraphSnapshot, names: tuple[str, ...]) -> list[int]:
-        """The ids of ``near=``'s names (checked by :func:`~graphmem.inputs.search_request`)."""
-        ids = []
-        for name in names:
-            id_ = state.ids.id_of(self._key(name))
-            if id_ is None:
-                raise NotFound(f"no entity named {name!r} (given in near=)")
-            ids.append(id_)
-        return ids
 
     @timed("recall")
     def recall(
@@ -1427,12 +1356,12 @@ class Memory(LifecycleMixin):
         type_filter, direction, relation_types, decay = (request.types, request.direction, request.relation_types,
                                                          request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
-        vector = self._query_vector(query)
+        vector = search.query_vector(query, self._embedder, self._vector_dim)
         state, view = self._graph(as_of, known_at)
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return Recall(text, (), (), False)
-        allowed = self._allowed(state, view, type_filter)
+        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
         if allowed is not None and not allowed:
             return Recall(text, (), (), False)
         seed_ids, seed_scores = index.search(vector, k, allowed)
@@ -1568,15 +1497,6 @@ class Memory(LifecycleMixin):
 
         return embed_keys(self._store, self._cache, self._vectors, embedder, keys, vector_dim=self._vector_dim,
                           on_dim=fixed, guard=guard)  # fmt: skip
-
-    def _query_vector(self, query: Any) -> np.ndarray:
-        if isinstance(query, str):
-            if self._embedder is None:
-                raise InvalidInput("this memory has no embedder (opened with embedder=None): search with a vector")
-            if not query.strip():
-                raise InvalidInput("the query text is empty")
-            query = self._embedder.encode([query])[0]
-        return check_vector(query, self._vector_dim, "query vector")
 
     # -- text ------------------------------------------------------------------
 

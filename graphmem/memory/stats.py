@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import os
 import pathlib
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..algorithms.cache import PathCache
-from ..index.derived import Derived
-from ..index.entity_cache import EntityCache
-from ..index.vector_store import VectorStore
-from ..metrics import Latencies
-from ..store.store import Store
 from ..types import NamespaceInfo
-from .backlog import Backlog
+
+if TYPE_CHECKING:  # annotations only: the facade imports these parts and passes them in
+    from datetime import datetime
+
+    from ..index.derived import Derived
+    from ..index.entity_cache import EntityCache
+    from ..index.vector_store import VectorStore
+    from ..metrics import Latencies
+    from ..store.store import Store
+    from .backlog import Backlog
 
 __all__ = ["count", "disk_bytes", "namespace_infos", "stats"]
 

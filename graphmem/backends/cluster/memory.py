@@ -26,6 +26,7 @@ from ...errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ...store.cypher_guard import check_user_cypher
 from ...index.labels import RelationEntry
 from ...inputs import hop_request, neighbors_request, path_request, recall_request, search_request
+from ...query.search import query_vector
 from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
@@ -711,15 +712,6 @@ class ClusterMemory:
 
     # -- search ----------------------------------------------------------------------
 
-    def _query_vector(self, query: Any) -> np.ndarray:
-        if isinstance(query, str):
-            if self._embedder is None:
-                raise InvalidInput("this memory has no embedder (connected with embedder=None): search with a vector")
-            if not query.strip():
-                raise InvalidInput("the query text is empty")
-            query = self._embedder.encode([query])[0]
-        return check_vector(query, self._dim, "query vector")
-
     def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None,
                near: str | Iterable[str] | None = None, max_hops: int | None = None, direction: str = "both",
                relation_types: Iterable[str] | str | None = None, rank: str = "similarity",
@@ -736,7 +728,7 @@ class ClusterMemory:
         _now_only(as_of, known_at)
         request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
                                  relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
-        vector = self._query_vector(query)
+        vector = query_vector(query, self._embedder, self._dim, opened="connected")
         self._check_open()
         if request.types is not None and not request.types:
             return []
@@ -791,7 +783,7 @@ class ClusterMemory:
         type_filter, direction, rel_filter, decay = (request.types, request.direction, request.relation_types,
                                                      request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
-        vector = self._query_vector(query)
+        vector = query_vector(query, self._embedder, self._dim, opened="connected")
         self._check_open()
         seeds = self._knn(vector, k, type_filter) if type_filter is None or type_filter else []
         if not seeds:
