@@ -12,7 +12,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 import pathlib
 from typing import Any
 
@@ -20,6 +20,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from . import bulk, requests, stats
+from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
 from ..embed import Embedder, resolve_embedder
@@ -45,7 +46,8 @@ from ..metrics import Latencies, timed
 from ..tiers import unpack
 from ..temporal import TimeView, TimeViews, check_time
 from ..types import (
-    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph,
+    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall, RecalledEntity, Relation,
+    Schema, Subgraph,
 )
 from ..validate import (
     check_call_totals,
@@ -1025,8 +1027,8 @@ class Memory(LifecycleMixin):
     @timed("neighbors")
     def neighbors(
         self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None,
-        as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> list[Neighbor]:  # fmt: skip
+        as_of: datetime | None = None, known_at: datetime | None = None, limit: int | None = None,
+    ) -> Neighbors:  # fmt: skip
         """The entities one relation away from ``name``.
 
         ``direction`` is ``"out"``, ``"in"`` or ``"both"``; each neighbour says
@@ -1035,45 +1037,46 @@ class Memory(LifecycleMixin):
         ``known_at`` as in :meth:`get_entity`: the relations and neighbours
         valid (and known) then.
 
+        ``limit`` (a positive int) keeps at most that many, for a caller that
+        must stay bounded at a hub: the result's ``total`` counts them all and
+        ``truncated`` says whether any were left out. Only the kept ones are
+        named, so the cost does not grow with the degree beyond a count in
+        NumPy; which ones are kept is the relation index's order (the oldest
+        entities first; a larger ``limit`` keeps a superset), and they come
+        back sorted as without a limit.
+
         Answered from the in-memory relation index (the same graph the path
         queries read, with this process's writes applied), not from the
         store: Kuzu plans the Cypher form as a scan of every relation. A past
         ``known_at`` still loads the relations held then from the store once
         (cached per time), as every time-travel read does.
-        """
-        from ..query import traversal
 
-        request = neighbors_request(name, direction=direction, types=types)
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Ada", "Bob", "Cy", "Acme")])
+        ...     _ = mem.add_relations([("Ada", "KNOWS", "Bob"), ("Cy", "KNOWS", "Ada"), ("Ada", "WORKS_AT", "Acme")])
+        ...     shown = mem.neighbors("Ada", limit=2)
+        ...     [n.name for n in mem.neighbors("Ada")], len(shown), shown.total, shown.truncated
+        (['Acme', 'Bob', 'Cy'], 2, 3, True)
+        """
+        from ..query import traversal  # imports the compiled kernels: on first use, not at import
+
+        request = neighbors_request(name, direction=direction, types=types, limit=limit)
         key, direction, type_filter = self._key(request.name), request.direction, request.types
         at_now = as_of is None and known_at is None
         if at_now and type_filter is not None and not type_filter:
-            return []
+            return Neighbors()
         self._store.check_open()
         graph, _ = self._graph(as_of, known_at)  # one snapshot: the name and its neighbours in one state
         id_ = graph.ids.id_of(key)
         if id_ is None:
             # An entity whose validity does not cover the time read is not there.
             raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
-        return traversal.neighbors(graph, id_, direction, type_filter)
-
-    def _neighbors_bounded(self, name: str, *, limit: int, as_of: datetime | None = None) -> tuple[list[Neighbor], int]:
-        """At most ``limit`` of :meth:`neighbors` (both directions, all types, at ``as_of``) and
-        how many there are, naming only the kept ones (:func:`graphmem.query.traversal.neighbors_bounded`:
-        which ones is the relation index's order).
-
-        For the viewer, whose every request must stay bounded at a hub; not in
-        :class:`~graphmem.api.MemoryAPI` (the cluster backend has no such index).
-        """
-        from ..query import traversal
-
-        key = self._key(check_name(name))
-        limit = check_positive_int(limit, "limit")
-        self._store.check_open()
-        graph, _ = self._graph(as_of, None)  # one snapshot: the name and its neighbours in one state
-        id_ = graph.ids.id_of(key)
-        if id_ is None:
-            raise NotFound(f"no entity named {name!r}" if as_of is None else f"no entity named {name!r} at that time")
-        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit)
+        if request.limit is None:
+            return traversal.neighbors(graph, id_, direction, type_filter)
+        return traversal.neighbors_bounded(graph, id_, direction, type_filter, limit=request.limit)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
@@ -1616,6 +1619,49 @@ class Memory(LifecycleMixin):
                   np.concatenate([ents.end, rels.end]))  # fmt: skip
         return summarise_types(index, src, codes, dst, list(snap.type_names[:snap.types]), bounds,
                                (NEVER_BEFORE, NEVER_AFTER))  # fmt: skip
+
+    def first_written(self) -> datetime | None:
+        """When the oldest current entity of this namespace was created (timezone-aware,
+        UTC); ``None`` when it has none.
+
+        Read from the store, one scan of the namespace's entities (the derived
+        state keeps no creation times): where a time line starts, such as the
+        viewer's time slider.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     empty = mem.first_written()
+        ...     ada = mem.add_entity("Ada")
+        ...     _ = mem.add_entity("Bob")
+        ...     empty, mem.first_written() == ada.created_at
+        (None, True)
+        """
+        self._store.check_open()
+        first = self._store.execute("first_written", {"namespace": self._namespace})[0][0]
+        if isinstance(first, str):  # an engine that returns the timestamp as text
+            first = datetime.fromisoformat(first)
+        if first is None or first.tzinfo is not None:
+            return first  # type: ignore[no-any-return]
+        return first.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
+
+    def schema(self) -> Schema:
+        """The store's tables as the engine's own catalog lists them: every table and
+        its kind, the properties of graphmem's tables and the engine's Cypher functions
+        (see :class:`~graphmem.types.Schema`). For tools that help write Cypher
+        (the console's completion and ``:schema``); read-only, a few catalog reads.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     schema = mem.schema()
+        ...     schema.tables["Entity"], schema.tables["Relation"], "name" in [c.name for c in schema.columns["Entity"]]
+        ('NODE', 'REL', True)
+        """
+        self._store.check_open()
+        return read_schema(self._store)
 
     def _name_index(self) -> NameIndex:
         """The name index of the current graph state, built again after a write."""

@@ -35,7 +35,7 @@ from ..errors import NotFound
 from ..index.adjacency import EdgeIndex
 from ..index.derived import GraphSnapshot, GraphState
 from ..records import KEY_SEPARATOR, entity_key
-from ..types import KHop, Neighbor, Path, Subgraph
+from ..types import KHop, Neighbor, Neighbors, Path, Subgraph
 from ..inputs import hop_request, path_request
 from ..validate import check_count, check_direction, check_positive_int, check_types_filter
 
@@ -276,7 +276,7 @@ def k_hop(
 
 
 def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
-              types: Sequence[str] | None) -> list[Neighbor]:  # fmt: skip
+              types: Sequence[str] | None) -> Neighbors:  # fmt: skip
     """The neighbours of entity ``id_`` in ``state``'s snapshot (give the one
     ``id_`` was looked up in), sorted by (name, type, direction).
 
@@ -293,7 +293,7 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
     if types is not None:
         codes = {code for code in map(snap.code_of, types) if code is not None}
         if not codes:
-            return []
+            return Neighbors()
     key_ever = snap.ids.key_ever
     rows = []
     for side, label in ((OUT, "out"), (IN, "in")):
@@ -304,13 +304,13 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
                 continue
             rows.append((key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], label))  # type: ignore[union-attr]
     rows.sort()
-    return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
+    return Neighbors([Neighbor(n, t, d) for n, t, d in rows])  # type: ignore[arg-type]
 
 
 def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: str, types: Sequence[str] | None, *,
-                      limit: int) -> tuple[list[Neighbor], int]:  # fmt: skip
+                      limit: int) -> Neighbors:  # fmt: skip
     """At most ``limit`` neighbours of entity ``id_`` in ``state``'s snapshot (give
-    the one ``id_`` was looked up in) and how many there are, naming only those kept.
+    the one ``id_`` was looked up in), with how many there are (``total``), naming only those kept.
 
     :func:`neighbors` names every neighbour and sorts them by name: a hub of
     24k relations (the largest of the 1M-entity benchmark graph) costs a
@@ -331,7 +331,7 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
     if types is not None:
         codes = np.array(sorted({c for c in map(snap.code_of, types) if c is not None}), np.int32)
         if not codes.size:
-            return [], 0
+            return Neighbors()
     total = 0
     parts = []
     for side, label in ((OUT, 0), (IN, 1)):
@@ -345,7 +345,7 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
         # Each side is sorted by (neighbour, type): its first `limit` hold every kept row of that side.
         parts.append((nbrs[:limit], kinds[:limit], np.full(min(limit, nbrs.size), label, np.int8)))
     if not parts:
-        return [], 0
+        return Neighbors()
     nbrs = np.concatenate([p[0] for p in parts])
     kinds = np.concatenate([p[1] for p in parts])
     sides = np.concatenate([p[2] for p in parts])
@@ -356,7 +356,7 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
         for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
     ]
     rows.sort()
-    return [Neighbor(n, t, d) for n, t, d in rows], total  # type: ignore[arg-type]
+    return Neighbors([Neighbor(n, t, d) for n, t, d in rows], total=total)  # type: ignore[arg-type]
 
 
 def subgraph(

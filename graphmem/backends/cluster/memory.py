@@ -31,8 +31,8 @@ from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
 from ...types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall,
-    RecalledEntity, Relation, Subgraph,
+    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall,
+    RecalledEntity, Relation, Schema, Subgraph,
 )
 from ...validate import (
     check_name,
@@ -590,18 +590,24 @@ class ClusterMemory:
 
     def neighbors(self, name: str, *, direction: str = "both",
                   types: Iterable[str] | str | None = None, as_of: datetime | None = None,
-                  known_at: datetime | None = None) -> list[Neighbor]:  # fmt: skip
-        """The entities one relation away from ``name``, sorted by name, type, direction."""
+                  known_at: datetime | None = None, limit: int | None = None) -> Neighbors:  # fmt: skip
+        """The entities one relation away from ``name``, sorted by name, type, direction.
+
+        ``limit`` keeps the first that many of them in that order (``total``
+        counts them all): the server returns every row, so unlike the
+        embedded store's the cost still grows with the degree."""
         _now_only(as_of, known_at)
-        request = neighbors_request(name, direction=direction, types=types)
+        request = neighbors_request(name, direction=direction, types=types, limit=limit)
         name, direction, type_filter = request.name, request.direction, request.types
         self._check_open()
         if type_filter is not None and not type_filter:
-            return []
+            return Neighbors()
         rows = self._graph.rows(q.NEIGHBORS[direction], {"name": name, "types": _types(type_filter)})
         if not rows and not self._exists(name):
             raise NotFound(f"no entity named {name!r}")
-        return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+        found = sorted(rows)
+        kept = found if request.limit is None else found[:request.limit]
+        return Neighbors([Neighbor(n, t, d) for n, t, d in kept], total=len(found))
 
     def _expand(self, types: tuple[str, ...] | None) -> traverse.Expand:
         def expand(names: Sequence[str], direction: str) -> list[tuple[str, str, str, str]]:
@@ -851,6 +857,18 @@ class ClusterMemory:
     def type_summary(self) -> TypeSummary:
         """Not available on the cluster backend yet: raises :class:`NotSupported`."""
         raise _unsupported("type_summary", _NO_NAME_INDEX)
+
+    def first_written(self) -> datetime | None:
+        """When the oldest entity of this namespace was created (UTC); ``None`` when it
+        has none (one scan on the server)."""
+        self._check_open()
+        rows = self._graph.rows(q.FIRST_CREATED)
+        return _time(rows[0][0]) if rows else None
+
+    def schema(self) -> Schema:
+        """Not available on the cluster backend (the console and its catalog are for embedded stores):
+        raises :class:`NotSupported`."""
+        raise _unsupported("schema", "the console and its catalog of the engine's tables are for embedded stores")
 
     def unchanged(self) -> bool:
         """Not available on the cluster backend (it has no local files to compare): raises :class:`NotSupported`."""
