@@ -44,7 +44,7 @@ from ..lifecycle import DUPLICATE_MODES, AccessLog, check_policy
 from .upkeep import HOT_WINDOW, LifecycleMixin
 from ..metrics import Latencies, timed
 from ..tiers import unpack
-from ..temporal import TimeView, TimeViews, check_time
+from ..temporal import TimeView, TimeViews, check_time, held_at, valid_at
 from ..types import (
     Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall, RecalledEntity, Relation,
     Schema, Subgraph,
@@ -677,12 +677,12 @@ class Memory(LifecycleMixin):
         if known is None:
             if row is not None and row.expired_at is not None:
                 row = None  # retired: history only
-        elif row is None or not _held(row, known):
+        elif row is None or not held_at(row, known):
             rows = self._store.execute("entity_version_at", {"key": key, "t": known})
             row = version_from_db(key, rows[0]) if rows else None
         if row is None:
             return None
-        if (row.valid_from is not None or row.valid_to is not None) and not _valid(
+        if (row.valid_from is not None or row.valid_to is not None) and not valid_at(
                 row.valid_from, row.valid_to, at or utcnow()):
             return None
         self._shared.access.record_one(key)
@@ -2023,12 +2023,3 @@ def open_memory(
         store.close()
         raise
 
-
-def _held(row: EntityRow, known: datetime) -> bool:
-    """Whether ``row`` is the version graphmem held at system time ``known``."""
-    recorded = row.updated_at or row.created_at
-    return (recorded is None or recorded <= known) and (row.expired_at is None or known < row.expired_at)
-
-
-def _valid(valid_from: datetime | None, valid_to: datetime | None, at: datetime) -> bool:
-    return (valid_from is None or valid_from <= at) and (valid_to is None or at < valid_to)
