@@ -62,7 +62,7 @@ from ..validate import (
     check_vector,
 )
 from ..inputs import neighbors_request, recall_request, search_request
-from ..query import search
+from ..query import lookup, search
 from ..query.retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
@@ -549,17 +549,7 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         if not triples:
             return []
-        state = self._derived.get()
-        prefix = self._namespace + KEY_SEPARATOR
-        src = state.ids.ids_of([prefix + s for s, _, _ in triples])
-        dst = state.ids.ids_of([prefix + d for _, _, d in triples])
-        code_of = state.edges.code_of
-        codes = np.array([-1 if code_of(t) is None else code_of(t) for _, t, _ in triples], np.int32)
-        known = (src >= 0) & (dst >= 0) & (codes >= 0)
-        found = np.zeros(len(triples), bool)
-        if known.any():
-            found[known] = state.edges.contains_many(src[known], codes[known], dst[known])
-        return found.tolist()
+        return lookup.relations_present(self._derived.get(), self._namespace, triples)
 
     def text_entries(self, names: Iterable[str]) -> list[TextEntry | None]:
         """The :meth:`find_text` entries of these names (``None`` where :meth:`get_entity` finds nothing).
@@ -577,20 +567,12 @@ class Memory(LifecycleMixin):
             raise InvalidInput("text_entries takes a list of names, not one str")
         here = self.has_entities(checked)
         text = self._text_index()
-        state = self._derived.get()
-        prefix = self._namespace + KEY_SEPARATOR
-        ids = state.ids.ids_of([prefix + n for n, ok in zip(checked, here) if ok]).tolist()
-        found = iter(text.get(self._namespace, ids))
-        return [next(found) if ok else None for ok in here]
+        return lookup.text_entries(self._derived.get(), text, self._namespace, checked, here)
 
     def _stored(self, names: list[str]) -> list[bool]:
         """Whether :meth:`get_entity` finds each name (a current entity whose
         validity covers now), in one pass over the id map and the validity bounds."""
-        prefix = self._namespace + KEY_SEPARATOR
-        state = self._derived.get()
-        ids = state.ids.ids_of(list(map(prefix.__add__, names)))
-        hidden, _ = state.bounds.invalid_at(micros(utcnow()))
-        return ((ids >= 0) & ~np.isin(ids, hidden)).tolist()
+        return lookup.entities_present(self._derived.get(), self._namespace, names, micros(utcnow()))
 
     def _held_observations(self, names: list[str], *, texts: bool = False) -> dict[str, Any]:
         """For each name of a current entity (expired ones excluded: a write starts
@@ -1586,12 +1568,7 @@ class Memory(LifecycleMixin):
         keys = [self._key(check_name(n, "name")) for n in names]
         self._store.check_open()
         index = self._name_index()
-        ids = self._derived.get().ids
-        out: list[str | None] = []
-        for key in keys:
-            id_ = ids.id_of(key)
-            out.append(None if id_ is None else index.type_of(id_))
-        return out
+        return lookup.types_of(self._derived.get(), index, keys)
 
     def type_summary(self) -> TypeSummary:
         """Current entities and relations of this namespace counted by type, how types connect
@@ -1613,12 +1590,7 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         index = self._name_index()
         snap = self._derived.get().snapshot()  # the relations and their bounds of one state
-        src, codes, dst = snap.arrays()
-        ents, rels = snap.bounds.entities, snap.bounds.relations
-        bounds = (ents.keys, rels.keys >> 32, np.concatenate([ents.start, rels.start]),
-                  np.concatenate([ents.end, rels.end]))  # fmt: skip
-        return summarise_types(index, src, codes, dst, list(snap.type_names[:snap.types]), bounds,
-                               (NEVER_BEFORE, NEVER_AFTER))  # fmt: skip
+        return lookup.type_summary(snap, index)
 
     def first_written(self) -> datetime | None:
         """When the oldest current entity of this namespace was created (timezone-aware,
@@ -1693,35 +1665,15 @@ class Memory(LifecycleMixin):
         ...     [(r.source, r.type, r.target) for r in mem.find_relations(["Acme"])]
         [('Alice', 'works at', 'Acme')]
         """
+        checked = None
         if names is not None:
             if isinstance(names, str):
                 raise InvalidInput("find_relations takes a list of names, not one str")
-            names = [check_name(n) for n in names]
+            checked = [check_name(n) for n in names]
         self._store.check_open()
         labels = self._relation_labels()
-        state = self._derived.get().snapshot()  # the names, the relations and their ends' names of one state
-        if names is None:
-            src, codes, dst = state.arrays()
-            members = np.asarray(state.namespaces.members(self._namespace).to_array(), np.int64)
-            keep = np.isin(src, members)
-            rows = np.column_stack([src[keep], codes[keep].astype(np.int64), dst[keep]])
-        else:
-            prefix = self._namespace + KEY_SEPARATOR
-            ids = state.ids.ids_of([prefix + n for n in names])
-            rows = state.incident_many(ids[ids >= 0])
-            if len(rows):
-                rows = np.unique(rows, axis=0)
-                rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
-        type_names = state.type_names
-        key_ever = state.ids.key_ever  # an end deleted since the snapshot keeps its name
-        shown = labels.shown
-        out = []
-        for s, c, d in rows.tolist():
-            source, target = key_ever(s), key_ever(d)
-            stored = type_names[c]
-            out.append(RelationEntry(key_name(source), shown(s, stored, d),
-                                     key_name(target), stored))  # fmt: skip
-        return out
+        snap = self._derived.get().snapshot()  # the names, the relations and their ends' names of one state
+        return lookup.relation_entries(snap, labels, self._namespace, checked)
 
     def _relation_labels(self) -> RelationLabels:
         labels = self._derived.get().labels
