@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from . import bulk, requests, stats
+from . import bulk, cypher, requests, stats
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from ..config import DEFAULT_NAMESPACE, StoreConfig
@@ -1784,58 +1784,8 @@ class Memory(LifecycleMixin):
     def _cypher(
         self, query: str, params: Mapping[str, Any] | None, read_only: bool, allow_file_access: bool
     ) -> CypherResult:
-        if params is not None and not isinstance(params, Mapping):
-            raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
-        if params:
-            check_param_strings(params)
-        if not isinstance(read_only, bool):
-            raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
-        if read_only:
-            return self._store.cypher(query, params, allow_write=False, allow_file_access=allow_file_access)
-        return self._store.cypher(
-            query, params, allow_file_access=allow_file_access, before_write=self._pin_id_floor,
-            check_write=self._check_data_model, after_write=self._invalidate,
-        )  # fmt: skip
-
-    def _check_data_model(self) -> None:
-        """Refuse (roll back) a user Cypher write that leaves entities graphmem
-        cannot use: its id map, bitmaps and vectors need every entity to have an
-        id of its own and a key of namespace + U+001F + name."""
-        bad = self._store.execute("model_violations", {"separator": KEY_SEPARATOR})
-        if bad:
-            keys = ", ".join(repr(row[0]) for row in bad)
-            raise QueryError(
-                f"refused: the statement leaves entities outside graphmem's data model ({keys}): each needs "
-                "id (a unique INT64 >= 0), namespace, name, type and key = namespace + '\\x1f' + name; "
-                "use add_entity() to create entities. Nothing was changed."
-            )
-        duplicates = self._store.execute("duplicate_ids")
-        if duplicates:
-            raise QueryError(
-                f"refused: entity ids {[row[0] for row in duplicates]} would be shared by several entities; "
-                "ids must be unique. Nothing was changed."
-            )
-        untyped = self._store.execute("untyped_relations")
-        if untyped:
-            raise QueryError(f"refused: relations {untyped} have no type. Nothing was changed.")
-        crossing = self._store.execute("cross_namespace_relations")
-        if crossing:
-            raise QueryError(f"refused: relations {crossing} join entities of different namespaces, which stay "
-                             "apart. Nothing was changed.")
-
-    def _pin_id_floor(self) -> None:
-        """Before user Cypher writes: record the id high-water mark in the same
-        transaction, so a statement that deletes the newest entity cannot make
-        its id available again."""
-        meta = dict(self._store.execute("meta_all"))
-        highest = self._store.execute("entity_max_id")[0][0]
-        floor = max(int(meta.get("id_floor", "0")), -1 if highest is None else int(highest) + 1)
-        if self._derived.loaded:
-            floor = max(floor, self._derived.get().ids.next_id)
-        self._store.execute("meta_set", {"key": "id_floor", "value": str(floor)})
-        # Before the statement runs: Cypher writes no write times, so no
-        # catch-up could find its changes; the saved graph state must go.
-        self._derived.saved.forget()
+        return cypher.run(self._store, self._derived, query, params, read_only=read_only,
+                          allow_file_access=allow_file_access, after_write=self._invalidate)  # fmt: skip
 
     def _invalidate(self) -> None:
         self._derived.reset()
