@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
-from . import bulk, cypher, requests, stats
+from . import bulk, cypher, removal, requests, stats
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from .detached import DetachedStore
@@ -313,7 +313,8 @@ class Memory(LifecycleMixin):
             raise InvalidInput("only a read-only memory of a store on disk can be detached")
         view = object.__new__(Memory)
         view.__dict__.update(self.__dict__)
-        view._store = DetachedStore(self._store)  # type: ignore[assignment]  # stands in for the Store: see DetachedStore
+        # DetachedStore stands in for the Store (its reads raise StoreDetached).
+        view._store = DetachedStore(self._store)  # type: ignore[assignment]
         view._owner = False
         # Their own handles on the store too: loading what is not loaded raises StoreDetached.
         for part in ("_derived", "_vectors"):
@@ -700,8 +701,8 @@ class Memory(LifecycleMixin):
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
             def bookkeeping() -> None:
-                self._forget_entities(state, {} if id_ is None else {key: id_}, incident, expire=False,
-                                      dropped=[key])
+                removal.forget_entities(state, self._shared.access, self._vectors, {} if id_ is None else {key: id_},
+                                        incident, expire=False, dropped=[key])  # fmt: skip
                 self._cache.written(deleted=[key])
 
             tx.after_commit(bookkeeping)
@@ -732,18 +733,12 @@ class Memory(LifecycleMixin):
             if not present:
                 return [False] * len(keys)
             current = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            incident: set[tuple[int, int, int]] = set()
-            for id_ in current.values():
-                incident |= state.edges.incident(id_)
-            self._store.execute("entity_relations_delete_out_batch", {"keys": present})
-            self._store.execute("entity_relations_delete_in_batch", {"keys": present})
-            self._store.execute("entity_delete_batch", {"keys": present})
-            self._store.execute("entity_versions_delete_batch", {"keys": present})
-            # Ids are never reused: remember the high-water mark across reopens.
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            incident = removal.incident_to(state, current.values())
+            removal.delete_in_store(self._store, state, present)
 
             def bookkeeping() -> None:
-                self._forget_entities(state, current, incident, expire=False, dropped=present)
+                removal.forget_entities(state, self._shared.access, self._vectors, current, incident, expire=False,
+                                        dropped=present)  # fmt: skip
                 self._cache.written(deleted=present)
 
             tx.after_commit(bookkeeping)
@@ -772,22 +767,11 @@ class Memory(LifecycleMixin):
             self._store.execute("entity_expire", {"key": key, "now": now})
 
             def bookkeeping() -> None:
-                self._forget_entities(state, {key: id_}, incident, expire=True)
+                removal.forget_entities(state, self._shared.access, self._vectors, {key: id_}, incident, expire=True)
                 self._cache.written(dropped=[key])  # the row stays, now expired
 
             tx.after_commit(bookkeeping)
         return True
-
-    def _forget_entities(self, state: DerivedState, ids: dict[str, int], incident: set[tuple[int, int, int]], *,
-                         expire: bool, dropped: Iterable[str] = ()) -> None:
-        """Drop deleted or expired entities (key -> id) and the relations ``incident``
-        to them from the graph state (:meth:`GraphState.remove_entities`), the
-        access statistics and the vector index."""
-        state.remove_entities(ids, incident, expire=expire, dropped=dropped)
-        self._shared.access.discard(ids)
-        index = self._vectors.peek()
-        if index is not None and ids:
-            index.remove(np.array(list(ids.values()), np.int64))
 
     # -- relations ---------------------------------------------------------------
 

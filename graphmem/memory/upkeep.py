@@ -21,6 +21,7 @@ from ..records import key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate, Entity
 from ..validate import check_name, check_positive_int, check_types_filter
+from . import removal
 from .writes import fetch_rows, parse_entity, parse_relation
 
 if TYPE_CHECKING:
@@ -90,21 +91,15 @@ class LifecycleMixin:
         ids = {key: state.ids.id_of(key) for key in victims}
         incident = {key: state.edges.incident(id_) for key, id_ in ids.items() if id_ is not None}
         if hard:
-            self._store.execute("entity_relations_delete_out_batch", {"keys": victims})
-            self._store.execute("entity_relations_delete_in_batch", {"keys": victims})
-            self._store.execute("entity_delete_batch", {"keys": victims})
-            self._store.execute("entity_versions_delete_batch", {"keys": victims})
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            removal.delete_in_store(self._store, state, victims)
         else:
-            now = self._shared.now()
-            self._store.execute("relation_expire_outgoing_batch", {"keys": victims, "now": now})
-            self._store.execute("relation_expire_incoming_batch", {"keys": victims, "now": now})
-            self._store.execute("entity_expire_batch", {"keys": victims, "now": now})
+            removal.expire_in_store(self._store, victims, self._shared.now())
 
         def bookkeeping() -> None:
             present = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            self._forget_entities(state, present, set().union(*incident.values()),  # type: ignore[attr-defined]
-                                  expire=not hard, dropped=victims if hard else ())
+            removal.forget_entities(state, self._shared.access, self._vectors, present,
+                                    set().union(*incident.values()), expire=not hard,
+                                    dropped=victims if hard else ())  # fmt: skip
             self._cache.written(dropped=victims)
 
         tx.after_commit(bookkeeping)

@@ -113,5 +113,6 @@ def relation_entries(snap: GraphSnapshot, labels: RelationLabels, namespace: str
         source, target = key_ever(s), key_ever(d)
         stored = type_names[c]
         # Every id in the snapshot's relations has a key (key_ever keeps deleted ones).
-        out.append(RelationEntry(key_name(source), shown(s, stored, d), key_name(target), stored))  # type: ignore[arg-type]
+        out.append(RelationEntry(key_name(source), shown(s, stored, d),  # type: ignore[arg-type]
+                                 key_name(target), stored))  # type: ignore[arg-type]
     return out

@@ -41,7 +41,8 @@ UNLOADED_SEARCH_MAX = 4096
 vectors looking for k of its namespace, then loads the graph instead."""
 
 
-def query_vector(query: Any, embedder: Embedder | None, vector_dim: int | None, *, opened: str = "opened") -> np.ndarray:
+def query_vector(query: Any, embedder: Embedder | None, vector_dim: int | None, *,
+                 opened: str = "opened") -> np.ndarray:  # fmt: skip
     """The vector of a search's ``query``: a text encoded by ``embedder``, or a
     vector checked against the store's dimension. ``opened`` names how the
     memory got its embedder (``"opened"``, ``"connected"``) in the error of one
