@@ -1530,7 +1530,7 @@ class Memory(LifecycleMixin):
         """
         if not isinstance(prefix, str):
             raise InvalidInput(f"prefix must be a str, not {prefix.__class__.__name__}")
-        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        limit = check_positive_int(limit, "limit")
         if type is not None and not isinstance(type, str):
             raise InvalidInput(f"type must be a str or None, not {type!r}")
         self._store.check_open()

@@ -367,8 +367,8 @@ def subgraph(
     *,
     direction: str = "both",
     types: Iterable[str] | str | None = None,
-    max_entities: int = DEFAULT_MAX_ENTITIES,
-    max_relations: int = DEFAULT_MAX_RELATIONS,
+    max_entities: int | None = DEFAULT_MAX_ENTITIES,
+    max_relations: int | None = DEFAULT_MAX_RELATIONS,
 ) -> Subgraph:
     """The entities within ``hops`` of the seeds and the relations among them (see :meth:`Memory.subgraph`)."""
     request = hop_request(seeds, hops, direction=direction, types=types, max_entities=max_entities,
