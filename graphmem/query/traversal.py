@@ -34,7 +34,7 @@ from ..algorithms.paths import IdPath, Reach
 from ..errors import NotFound
 from ..index.adjacency import EdgeIndex
 from ..index.derived import GraphSnapshot, GraphState
-from ..records import KEY_SEPARATOR, entity_key
+from ..records import entity_key, split_key
 from ..types import KHop, Neighbor, Neighbors, Path, Subgraph
 from ..inputs import hop_request, path_request
 from ..validate import check_count, check_direction, check_positive_int, check_types_filter
@@ -103,7 +103,7 @@ def _id(state: GraphSnapshot, namespace: str, name: str, what: str) -> int:
 
 def _names(state: GraphSnapshot, namespace: str, ids: Iterable[int]) -> list[str]:
     """The names of ids found in a snapshot's view (``key_ever``: an entity deleted since keeps its name)."""
-    skip = len(namespace) + len(KEY_SEPARATOR)
+    skip = len(entity_key(namespace, ""))  # where names start in this namespace's keys
     key_ever = state.ids.key_ever
     return [key_ever(id_)[skip:] for id_ in ids]  # type: ignore[index]
 
@@ -275,6 +275,16 @@ def k_hop(
     return KHop(request.seeds[0], request.hops, _ordered(snap, namespace, found), found.truncated)
 
 
+def _name_start(snap: GraphSnapshot, id_: int) -> int:
+    """Where the name starts in the keys of ``id_``'s namespace: a relation never joins
+    two namespaces (the writes and the Cypher guard refuse it), so a neighbour's key
+    is its name after the same namespace prefix."""
+    key = snap.ids.key_ever(id_)
+    if key is None:  # pragma: no cover - the caller looked id_ up in this snapshot
+        raise NotFound(f"no entity with id {id_}")
+    return len(entity_key(split_key(key)[0], ""))
+
+
 def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
               types: Sequence[str] | None) -> Neighbors:  # fmt: skip
     """The neighbours of entity ``id_`` in ``state``'s snapshot (give the one
@@ -295,6 +305,7 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
         if not codes:
             return Neighbors()
     key_ever = snap.ids.key_ever
+    skip = _name_start(snap, id_)
     rows = []
     for side, label in ((OUT, "out"), (IN, "in")):
         if direction != "both" and direction != label:
@@ -302,7 +313,7 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
         for other, code in row_edges(adj, id_, side):
             if codes is not None and code not in codes:
                 continue
-            rows.append((key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], label))  # type: ignore[union-attr]
+            rows.append((key_ever(other)[skip:], type_names[code], label))  # type: ignore[index]
     rows.sort()
     return Neighbors([Neighbor(n, t, d) for n, t, d in rows])  # type: ignore[arg-type]
 
@@ -351,8 +362,9 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
     sides = np.concatenate([p[2] for p in parts])
     order = np.lexsort((sides, kinds, nbrs))[:limit]
     key_ever = snap.ids.key_ever
+    skip = _name_start(snap, id_)
     rows = [
-        (key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], ("out", "in")[side])  # type: ignore[union-attr]
+        (key_ever(other)[skip:], type_names[code], ("out", "in")[side])  # type: ignore[index]
         for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
     ]
     rows.sort()
