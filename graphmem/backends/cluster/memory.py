@@ -632,7 +632,8 @@ class ClusterMemory:
         BFS on the server's current graph: no cache to go stale)."""
         _now_only(as_of, known_at)
         request = path_request(source, target, max_hops=max_hops, direction=direction, types=types)
-        source, target, max_hops, direction, type_filter = request[:5]
+        source, target, max_hops = request.source, request.target, request.max_hops
+        direction, type_filter = request.direction, request.types
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -662,7 +663,8 @@ class ClusterMemory:
         ``[]`` when there is none (a BFS on the server's current graph)."""
         _now_only(as_of, known_at)
         request = path_request(source, target, max_hops=max_hops, direction=direction, types=types, limit=limit)
-        source, target, max_hops, direction, type_filter, limit = request
+        source, target, max_hops = request.source, request.target, request.max_hops
+        direction, type_filter, limit = request.direction, request.types, request.limit
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
