@@ -1,8 +1,18 @@
 """``Memory``: the public facade (DESIGN.md, "Public API").
 
-It validates every argument before touching anything, runs writes as one
-transaction each (through :mod:`graphmem.memory.writes`), and keeps the derived
-structures and the entity cache in step with the store.
+It validates every argument before touching anything (:mod:`graphmem.inputs`),
+runs writes as one transaction each (through :mod:`graphmem.memory.writes`),
+owns the state an open memory holds (the store, the derived graph state, the
+entity cache, the vector store, the clock) and keeps it in step with the
+store; each job is a plain function elsewhere: the queries in
+:mod:`graphmem.query` (``traversal``, ``retrieval``, ``search``, ``lookup``),
+removal, counts, the schema and user Cypher in :mod:`graphmem.memory`
+(``removal``, ``stats``, ``schema``, ``cypher``), opening in
+:mod:`graphmem.memory.opening`, the time rules in :mod:`graphmem.temporal`.
+
+Over 500 lines because it is the public API: about half of it is the public
+methods' docstrings with their doctests (the reference users read); the code
+left is checks, state and one call per job.
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ chooses the statement by batch size (one indexed statement per row for a few
 rows, ``LOAD FROM`` an Arrow table for a batch, ``COPY`` for a bulk load) and
 registers its in-memory bookkeeping to run after the commit, so a failed
 transaction changes nothing anywhere.
+
+Over 500 lines: the parsing, planning and applying of entity and relation
+writes, which share the input types and the versioning rules.
 """
 
 from __future__ import annotations
