@@ -27,31 +27,28 @@ import pathlib
 from typing import Any
 
 import numpy as np
-from pyroaring import BitMap
 
 from . import bulk, cypher, removal, requests, stats
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from .detached import DetachedStore
-from ..config import DEFAULT_NAMESPACE, StoreConfig
-from ..embed import Embedder, resolve_embedder
-from ..errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
+from ..config import DEFAULT_NAMESPACE
+from ..embed import Embedder
+from ..errors import InvalidInput, NotFound, PermissionDenied, ReadOnlyStore
 from ..index.derived import Derived
 from ..index.entity_cache import EntityCache
 from ..index.labels import RelationEntry, RelationLabels
-from ..index.derived import NEVER_AFTER, NEVER_BEFORE
-from ..index.names import NameEntry, NameIndex, TypeSummary, summarise_types
+from ..index.names import NameEntry, NameIndex, TypeSummary
 from ..index.text import TextEntry, TextIndex
 from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
 from ..index.derived import DerivedState, GraphSnapshot
 from ..records import (
-    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, key_name, micros, relation_from_db, utcnow, version_from_db,
+    EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
 from ..store import files as store_files
-from ..store.engine import default_engine
 from ..scan import decode_entities, decode_relations
 from ..store.store import CypherResult, Store, Tracer
-from ..lifecycle import DUPLICATE_MODES, AccessLog, check_policy
+from ..lifecycle import AccessLog
 from .upkeep import HOT_WINDOW, LifecycleMixin
 from ..metrics import Latencies, timed
 from ..tiers import unpack
@@ -66,11 +63,9 @@ from ..validate import (
     check_name,
     check_namespace,
     check_observations,
-    check_param_strings,
     check_positive_int,
     check_type,
     check_types_filter,
-    check_vector,
 )
 from ..inputs import neighbors_request, recall_request, search_request
 from ..query import lookup, search
