@@ -18,7 +18,6 @@ left is checks, state and one call per job.
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
@@ -28,19 +27,19 @@ from typing import Any
 
 import numpy as np
 
-from . import bulk, cypher, removal, requests, stats
+from . import bulk, cypher, removal, requests, saving, stats
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from .detached import DetachedStore
 from ..config import DEFAULT_NAMESPACE
 from ..embed import Embedder
-from ..errors import InvalidInput, NotFound, PermissionDenied, ReadOnlyStore
+from ..errors import InvalidInput, NotFound, ReadOnlyStore
 from ..index.derived import Derived
 from ..index.entity_cache import EntityCache
 from ..index.labels import RelationEntry, RelationLabels
 from ..index.names import NameEntry, NameIndex, TypeSummary
 from ..index.text import TextEntry, TextIndex
-from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
+from ..index.vector_store import VectorStore, from_epoch_us
 from ..index.derived import DerivedState, GraphSnapshot
 from ..records import (
     EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
@@ -72,6 +71,7 @@ from ..query import lookup, search
 from ..query.retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
+    apply_entity_vectors,
     apply_relation_plan,
     fetch_rows,
     parse_entity,
@@ -338,29 +338,7 @@ class Memory(LifecycleMixin):
             with self._store.transaction():
                 self._flush_access()
         if save_index:
-            backlog = self._shared.backlog
-            with self._store.exclusive():  # no write commits (and none is added to the backlog) meanwhile
-                floor = None if backlog is None else backlog.floor()
-                try:
-                    # Below the oldest entity still waiting for its vector: the next
-                    # open's catch-up reads it again, vector or not (graphmem/backlog.py).
-                    self._vectors.save(seq_below=floor)
-                    # The graph state reflects every write so far (the lock is
-                    # held); a fresh clock tick is later than all of them and
-                    # earlier than any write to come.
-                    self._derived.save(micros(self._shared.now()))
-                except OSError as exc:
-                    folder = self._vectors.folder
-                    # hnswlib writes nothing, silently, where it may not: the save
-                    # then fails on the missing file, not on the permission.
-                    if isinstance(exc, PermissionError) or (
-                            folder is not None and folder.exists()
-                            and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
-                        raise PermissionDenied(
-                            f"permission denied: cannot save the vector index or graph state in {folder} ({exc}); the store is "
-                            "not damaged (the index is rebuilt from it when needed): give this user write access"
-                        ) from None
-                    raise
+            saving.save_derived(self._store, self._vectors, self._derived, self._shared.backlog, self._shared.now)
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics, in one statement.
@@ -627,22 +605,7 @@ class Memory(LifecycleMixin):
                 apply_entity_plan(state, self._cache, plan)
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
-                index = self._vectors.peek()
-                if plan.unembedded:
-                    if index is not None:  # a vector of the old text no longer stands for the entity
-                        created = {row.key for row in plan.created}
-                        index.remove(np.array([r.id for r in plan.unembedded if r.key not in created], np.int64))
-                    backlog = self._shared.backlog
-                    if backlog is not None:
-                        backlog.add((r.key, epoch_us(r.updated_at)) for r in plan.unembedded)
-                if index is not None and plan.vector_rows:
-                    rows = plan.vector_rows
-                    index.upsert(
-                        np.fromiter((r.id for r in rows), np.int64, len(rows)),
-                        np.frombuffer(b"".join(r.embedding or b"" for r in rows), np.int8).reshape(len(rows), -1),
-                        np.fromiter((r.scale or 0.0 for r in rows), np.float32, len(rows)),
-                    )
-                    index.seq = max(index.seq, max(epoch_us(r.updated_at) for r in rows))
+                apply_entity_vectors(self._vectors.peek(), self._shared.backlog, plan)
 
             tx.after_commit(bookkeeping)
         return items
