@@ -262,23 +262,6 @@ class Memory(LifecycleMixin):
             finally:
                 self._store.close()
 
-    def _adopt(self, other: Memory) -> bool:
-        """Take over what ``other`` (closed, read-only) loaded, if no write reached the
-        store since it was opened; whether it did."""
-        if (other._fingerprint is None or other._fingerprint != self._fingerprint or other.path != self.path
-                or other.engine != self.engine or other._vector_dim != self._vector_dim):  # fmt: skip
-            return False
-        if other._derived.loaded:
-            self._derived._state = other._derived.get()
-            self._derived.last_load = {"source": "reused"}
-        index = other._vectors.peek()
-        if index is not None:
-            self._vectors._index = index
-            self._vectors.last_load = {"source": "reused", "vectors": len(index)}
-        self._cache = other._cache
-        self._names = other._names
-        return True
-
     def unchanged(self) -> bool:
         """Whether no write reached the store since this read-only memory was opened (its
         engine files are as they were then: :func:`graphmem.store.files.fingerprint`);

@@ -104,7 +104,7 @@ def open_memory(
         if read_only and store.path is not None:  # (a read-only store is always on disk)
             memory._fingerprint = store_files.fingerprint(store.path)
             if reuse is not None:
-                memory._adopt(reuse)
+                _adopt(memory, reuse)
         if read_only and namespace != DEFAULT_NAMESPACE and not store.execute("namespace_exists",
                                                                                  {"namespace": namespace}):
             known = ", ".join(repr(info.name) for info in memory.namespaces()) or "none"
@@ -115,3 +115,20 @@ def open_memory(
         store.close()
         raise
 
+
+def _adopt(memory: Memory, other: Memory) -> bool:
+    """Let ``memory`` take over what ``other`` (closed, read-only, of the same store)
+    loaded, if no write reached the store since ``other`` was opened; whether it did."""
+    if (other._fingerprint is None or other._fingerprint != memory._fingerprint or other.path != memory.path
+            or other.engine != memory.engine or other._vector_dim != memory._vector_dim):  # fmt: skip
+        return False
+    if other._derived.loaded:
+        memory._derived._state = other._derived.get()
+        memory._derived.last_load = {"source": "reused"}
+    index = other._vectors.peek()
+    if index is not None:
+        memory._vectors._index = index
+        memory._vectors.last_load = {"source": "reused", "vectors": len(index)}
+    memory._cache = other._cache
+    memory._names = other._names
+    return True
