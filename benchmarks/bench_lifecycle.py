@@ -51,7 +51,6 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -67,6 +66,7 @@ import numpy as np
 import graphmem
 from graphmem import tiers
 from graphmem.records import utcnow
+from graphmem.memory.stats import disk_bytes
 
 from .datasets import ENTITY_TYPES, Graph, generate
 from .suite import Benchmark, Budget, RunContext, Suite, failure, measurement
@@ -269,17 +269,6 @@ def _per_call(fn: Callable[[], Any], *, runs: int, batch: int) -> Stats:
                 fn()
             ns.append((time.perf_counter_ns() - start) // batch)
     return summarize(ns)
-
-
-def _dir_bytes(path: Path) -> int:
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                continue  # a WAL file may vanish at checkpoint between listing and stat
-    return total
 
 
 def _long_texts(count: int, rng: np.random.Generator) -> tuple[list[str], list[list[str]]]:
@@ -555,8 +544,8 @@ def _run_bytes(ctx: RunContext, rec: _Recorder, path: Path, data: _Data) -> None
         return
     try:
         n, name = data.graph.n, data.graph.name
-        disk = _dir_bytes(path)
-        vectors_disk = _dir_bytes(path / "vectors")
+        disk = disk_bytes(path)
+        vectors_disk = disk_bytes(path / "vectors")
         rng = np.random.default_rng([ctx.seed, n, 83])
         reads = [name(int(i)) for i in rng.choice(n, min(RSS_READS, n), replace=False)]
         probe = _fresh_process_rss(path, ctx.engine, name(0), name(n - 1), reads)

@@ -41,6 +41,7 @@ import numpy as np
 
 import graphmem
 from graphmem.records import dequantize, quantize
+from graphmem.memory.stats import disk_bytes
 
 from .suite import Benchmark, Budget, RunContext, Suite, failure, measurement
 from .timing import Stats, measure, steady_gc, summarize, timed
@@ -136,10 +137,6 @@ def _rss() -> int:
         pass
     with open("/proc/self/statm") as fh:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-
-def _dir_bytes(path: Path) -> int:
-    return sum(f.stat().st_size for f in Path(path).rglob("*") if f.is_file())
 
 
 def _name(i: int) -> str:
@@ -313,8 +310,8 @@ def _run_size(ctx: RunContext, rec: _Recorder, n: int, path: Path, embedder: Any
         # 2. save and sizes
         _, save_ns = timed(mem.flush)
         nbytes = index.nbytes()
-        vec_dir = _dir_bytes(path / "vectors")
-        disk = _dir_bytes(path)
+        vec_dir = disk_bytes(path / "vectors")
+        disk = disk_bytes(path)
         per_f32, per_int8 = DIM * 4, DIM + 4  # float32 row vs int8 row + its float32 scale
         rec.add("index_save", summarize([save_ns]), disk_bytes=disk, disk_bytes_per_entity=disk / n,
                 vectors_dir_bytes=vec_dir, vectors_dir_bytes_per_entity=vec_dir / n,

@@ -39,8 +39,8 @@ from .index.names import NameEntry, TypeSummary
 from .index.text import TextEntry
 from .store.store import Tracer
 from .types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall, Relation,
-    Subgraph,
+    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbors, Path, Recall, Relation,
+    Schema, Subgraph,
 )  # fmt: skip
 
 __all__ = ["MemoryAPI"]
@@ -114,8 +114,8 @@ class MemoryAPI(Protocol):
 
     def neighbors(
         self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None,
-        as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> list[Neighbor]: ...  # fmt: skip
+        as_of: datetime | None = None, known_at: datetime | None = None, limit: int | None = None,
+    ) -> Neighbors: ...  # fmt: skip
     def shortest_path(
         self, source: str, target: str, *, max_hops: int | None = None, types: Iterable[str] | str | None = None,
         direction: str = "both", as_of: datetime | None = None, known_at: datetime | None = None,
@@ -161,6 +161,8 @@ class MemoryAPI(Protocol):
     def find_names(self, prefix: str = "", *, limit: int = 10, type: str | None = None) -> list[NameEntry]: ...
     def types_of(self, names: Iterable[str]) -> list[str | None]: ...
     def type_summary(self) -> TypeSummary: ...
+    def first_written(self) -> datetime | None: ...
+    def schema(self) -> Schema: ...
     def unchanged(self) -> bool: ...
     def detached(self) -> MemoryAPI: ...
     def find_duplicates(self, threshold: float = 0.9, *, k: int = 10, types: Any = None) -> list[Duplicate]: ...

@@ -71,6 +71,7 @@ class NeighborsRequest(NamedTuple):
     name: str
     direction: str
     types: tuple[str, ...] | None
+    limit: int | None = None
 
 
 class PathRequest(NamedTuple):
@@ -203,15 +204,20 @@ def recall_request(
     )
 
 
-def neighbors_request(name: Any, *, direction: Any, types: Any) -> NeighborsRequest:
-    """Check the arguments of ``neighbors``.
+def neighbors_request(name: Any, *, direction: Any, types: Any, limit: Any = None) -> NeighborsRequest:
+    """Check the arguments of ``neighbors`` (``limit``: ``None`` or a positive int).
 
     Examples
     --------
     >>> neighbors_request("ada", direction="in", types=["knows"])
-    NeighborsRequest(name='ada', direction='in', types=('knows',))
+    NeighborsRequest(name='ada', direction='in', types=('knows',), limit=None)
+    >>> neighbors_request("ada", direction="both", types=None, limit=0)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: limit must be a positive int, not 0
     """
-    return NeighborsRequest(check_name(name), check_direction(direction), check_types_filter(types))
+    return NeighborsRequest(check_name(name), check_direction(direction), check_types_filter(types),
+                            None if limit is None else check_positive_int(limit, "limit"))  # fmt: skip
 
 
 def path_request(

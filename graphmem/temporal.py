@@ -46,10 +46,10 @@ from .index.adjacency import EdgeIndex
 from .index.bitmaps import LabelBitmaps
 from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, GraphSnapshot, GraphState, micros_column
 from .index.ids import IdMap, IdView
-from .records import micros
+from .records import EntityRow, micros
 from .store.store import Store
 
-__all__ = ["check_time", "check_validity", "TimeView", "TimeViews", "FilteredIds", "covers"]
+__all__ = ["check_time", "check_validity", "TimeView", "TimeViews", "FilteredIds", "covers", "held_at", "valid_at"]
 
 
 def check_time(value: Any, what: str) -> datetime | None:
@@ -90,6 +90,18 @@ def check_validity(valid_from: Any, valid_to: Any) -> tuple[datetime | None, dat
 def covers(start: int, end: int, at: int) -> bool:
     """Whether the half-open validity ``[start, end)`` (µs) contains ``at``."""
     return start <= at < end
+
+
+def valid_at(valid_from: datetime | None, valid_to: datetime | None, at: datetime) -> bool:
+    """Whether the half-open validity ``[valid_from, valid_to)`` (``None``: unbounded) contains ``at``."""
+    return (valid_from is None or valid_from <= at) and (valid_to is None or at < valid_to)
+
+
+def held_at(row: EntityRow, known: datetime) -> bool:
+    """Whether ``row`` is the version graphmem held at system time ``known``:
+    recorded by then (``updated_at``, else ``created_at``) and not yet retired."""
+    recorded = row.updated_at or row.created_at
+    return (recorded is None or recorded <= known) and (row.expired_at is None or known < row.expired_at)
 
 
 class FilteredIds:

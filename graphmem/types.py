@@ -6,6 +6,7 @@ bare tuples or dicts, so that fields have names and types.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -14,7 +15,7 @@ import numpy as np
 
 from .errors import InvalidInput
 
-__all__ = ["Entity", "Relation", "Neighbor", "Path", "Hit", "Direction"]
+__all__ = ["Entity", "Relation", "Neighbor", "Neighbors", "Path", "Hit", "Direction"]
 
 Direction = Literal["out", "in", "both"]
 
@@ -80,6 +81,34 @@ class Neighbor:
     name: str
     type: str
     direction: Literal["out", "in"]
+
+
+class Neighbors(list[Neighbor]):
+    """The neighbours :meth:`graphmem.Memory.neighbors` returns: a list of
+    :class:`Neighbor` (sorted by name, type, direction), plus ``total``, how many
+    there are in all.
+
+    Without ``limit=`` every neighbour is in the list and ``total`` is its
+    length; with it, at most ``limit`` are, and ``truncated`` says whether the
+    limit cut any. It compares, prints and serialises as a plain list.
+
+    Examples
+    --------
+    >>> shown = Neighbors([Neighbor("Acme", "WORKS_AT", "out")], total=3)
+    >>> shown, shown.total, shown.truncated, shown == [Neighbor("Acme", "WORKS_AT", "out")]
+    ([Neighbor(name='Acme', type='WORKS_AT', direction='out')], 3, True, True)
+    """
+
+    __slots__ = ("total",)
+
+    def __init__(self, neighbors: Iterable[Neighbor] = (), *, total: int | None = None) -> None:
+        super().__init__(neighbors)
+        self.total: int = len(self) if total is None else total
+
+    @property
+    def truncated(self) -> bool:
+        """Whether some neighbours are not in the list (``total`` counts them)."""
+        return self.total > len(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,3 +391,35 @@ class Access:
     count: int
     last: datetime | None
     tier: Literal["hot", "warm", "cold"]
+
+
+__all__ += ["Column", "Schema"]
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One property of a table of the store, as the engine's catalog describes it."""
+
+    name: str
+    type: str
+    primary_key: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """What :meth:`graphmem.Memory.schema` returns: the store's tables as the engine lists them.
+
+    ``tables`` maps every table (graphmem's and any a user made through
+    Cypher) to ``"NODE"`` or ``"REL"``; ``columns`` maps each of graphmem's
+    own tables (:data:`SCHEMA_TABLES`) to its properties; ``functions`` are the
+    engine's Cypher functions as (name, kind as the engine words it), ``()``
+    for an engine that cannot list them.
+    """
+
+    tables: Mapping[str, str]
+    columns: Mapping[str, tuple[Column, ...]]
+    functions: tuple[tuple[str, str], ...]
+
+
+SCHEMA_TABLES = ("Entity", "Relation", "Meta")
+"""graphmem's tables whose properties :attr:`Schema.columns` lists."""

@@ -68,3 +68,21 @@ def test_embedded_memory_is_a_memory_api(tmp_path) -> None:
     with graphmem.open(tmp_path / "s", embedder=None) as mem:
         assert isinstance(mem, MemoryAPI)
         assert isinstance(mem.namespace("other"), MemoryAPI)
+
+
+def test_faces_read_no_private_member_of_the_memory() -> None:
+    """The faces (CLI, console, MCP server, viewer, demo, integrations) use the public API only:
+    none reads an underscored attribute of the memory it holds (``mem._store`` and the like)."""
+    import re
+    from pathlib import Path
+
+    root = Path(graphmem.__file__).parent
+    faces = [root / "demo.py", root / "warm.py"]
+    for package in ("cli", "console", "mcp", "view", "integrations"):
+        faces += sorted((root / package).rglob("*.py"))
+    reached = re.compile(r"\b(?:mem|memory|_mem|self\._mem|self\.mem)\._[a-z]\w*")
+    found = {str(p.relative_to(root)): reached.findall(p.read_text()) for p in faces}
+    # Known and tracked (issue 20): the viewer pages a hub's history with named statements,
+    # which Memory.history cannot bound yet (graphmem/view/history.py says why).
+    known = {"view/api.py": ["mem._store"]}
+    assert {path: hits for path, hits in found.items() if hits} == known

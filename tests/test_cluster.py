@@ -188,6 +188,30 @@ def test_graph_reads_match_the_embedded_store(cluster):
             c.neighbors("x", as_of=datetime.now(UTC))
 
 
+def test_bounded_neighbors_first_written_and_schema_on_the_cluster(cluster):
+    """neighbors(limit=) keeps a sorted part of the full answer and counts it all, as the
+    embedded store does; first_written is the oldest entity's creation; schema is refused."""
+    with _mem(cluster) as c, graphmem.open(embedder=None) as e:
+        assert c.first_written() is None
+        for m in (c, e):
+            m.add_entities([{"name": n} for n in ("hub", "a", "b", "c", "d")])
+            m.add_relations([("hub", "R", "a"), ("hub", "S", "b"), ("c", "R", "hub"), ("d", "R", "hub")])
+        for kw in ({}, {"direction": "out"}, {"types": ["R"]}):
+            full = c.neighbors("hub", **kw)
+            assert full == e.neighbors("hub", **kw) and full.total == len(full) and not full.truncated
+            for limit in (1, 3, 10):
+                got, want = c.neighbors("hub", limit=limit, **kw), e.neighbors("hub", limit=limit, **kw)
+                assert got.total == want.total == len(full) and len(got) == len(want) == min(limit, len(full))
+                assert got == sorted(got, key=lambda n: (n.name, n.type, n.direction)) and set(got) <= set(full)
+                assert got.truncated == want.truncated == (limit < len(full))
+        with pytest.raises(graphmem.InvalidInput):
+            c.neighbors("hub", limit=0)
+        first = c.first_written()
+        assert first is not None and first == c.get_entity("hub").created_at
+        with pytest.raises(NotImplementedError, match="embedded stores"):
+            c.schema()
+
+
 def test_batched_and_text_methods_match_the_embedded_store(cluster):
     """The MemoryAPI methods the cluster gained for parity (issue 20): has_entities,
     has_relations, text_entries, find_text, find_relations, delete_entities and the

@@ -443,3 +443,26 @@ def test_cypher_writes_outside_the_data_model_are_refused(mem):
     c = mem.get_entity("c")
     assert (c.id, c.type, c.created_at) == (99, "Thing", None)  # accepted; Cypher-made entities have no timestamps
     assert mem.add_entity("d").id == 100  # the id floor follows
+
+
+def test_first_written_is_the_oldest_current_entity_of_the_namespace(mem):
+    assert mem.first_written() is None
+    first = mem.add_entity("Ada")
+    mem.add_entity("Bob")
+    other = mem.namespace("other")
+    assert other.first_written() is None  # another namespace's entities are not counted
+    assert mem.first_written() == first.created_at and mem.first_written().tzinfo is not None
+    mem.expire_entity("Ada")  # history only: no longer current
+    assert mem.first_written() == mem.get_entity("Bob").created_at
+
+
+def test_schema_lists_the_tables_their_properties_and_the_functions(mem):
+    schema = mem.schema()
+    assert schema.tables["Entity"] == "NODE" and schema.tables["Relation"] == "REL"
+    assert set(schema.columns) == set(graphmem.types.SCHEMA_TABLES)
+    keys = [c.name for c in schema.columns["Entity"] if c.primary_key]
+    assert keys == ["key"] and {"name", "type", "namespace"} <= {c.name for c in schema.columns["Entity"]}
+    assert "lower" in {name.lower() for name, _ in schema.functions}
+    mem.close()
+    with pytest.raises(graphmem.GraphMemError):
+        mem.schema()

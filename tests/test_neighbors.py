@@ -91,20 +91,26 @@ def _apply(spaces, op, now: datetime) -> None:
 
 
 def _check_bounded(space, name: str, as_of: datetime | None = None) -> None:
-    """``_neighbors_bounded`` (the viewer's bounded expand) against the full answer: its count is
-    the full answer's length, what it keeps is a sorted part of it, and a larger limit keeps more."""
-    full = _answer(lambda: space.neighbors(name, as_of=as_of))
-    smaller: list = []
-    for limit in (1, 2, 3, 100):
-        try:
-            kept, total = space._neighbors_bounded(name, limit=limit, as_of=as_of)
-        except NotFound:
-            assert full is NotFound
-            return
-        rows = [(n.name, n.type, n.direction) for n in kept]
-        assert total == len(full) and len(rows) == min(limit, total) and rows == sorted(rows)
-        assert not set(rows) - set(full) and not set(smaller) - set(rows)
-        smaller = rows
+    """``neighbors(limit=)`` (the viewer's bounded expand) against the full answer: its total is
+    the full answer's length, what it keeps is a sorted part of it, and a larger limit keeps more;
+    in each direction and with a type filter too."""
+    for direction, types in (("both", None), ("out", None), ("in", ["R"])):
+        full = _answer(lambda: space.neighbors(name, as_of=as_of, direction=direction, types=types))
+        if full is not NotFound:
+            unlimited = space.neighbors(name, as_of=as_of, direction=direction, types=types)
+            assert unlimited.total == len(unlimited) and not unlimited.truncated
+        smaller: list = []
+        for limit in (1, 2, 3, 100):
+            try:
+                kept = space.neighbors(name, limit=limit, as_of=as_of, direction=direction, types=types)
+            except NotFound:
+                assert full is NotFound
+                break
+            rows = [(n.name, n.type, n.direction) for n in kept]
+            assert kept.total == len(full) and len(rows) == min(limit, kept.total) and rows == sorted(rows)
+            assert kept.truncated == (kept.total > limit)
+            assert not set(rows) - set(full) and not set(smaller) - set(rows)
+            smaller = rows
 
 
 @settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

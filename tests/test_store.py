@@ -298,6 +298,12 @@ def test_import_contracts_hold_and_cover_every_module():
     modules = {f"graphmem.{p.stem if p.is_file() else p.name}" for p in (ROOT / "graphmem").iterdir()
                if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").is_file()}  # fmt: skip
     assert modules == listed, f"not in the layers contract: {sorted(modules - listed)}; gone: {sorted(listed - modules)}"
+    for contract in config["contracts"]:  # a package's own layers (memory/, query/) name each of its modules
+        for container in contract.get("containers", []):
+            folder = ROOT / container.replace(".", "/")
+            inner = {p.stem for p in folder.glob("*.py") if p.stem != "__init__"}
+            named = {name.strip() for layer in contract["layers"] for name in layer.split("|")}
+            assert inner == named, f"{contract['id']}: unlisted {sorted(inner - named)}, gone {sorted(named - inner)}"
     lint = Path(sys.executable).with_name("lint-imports")
     if not lint.exists():
         pytest.skip("import-linter is not installed (the dev extra)")

@@ -132,6 +132,15 @@ def test_text_index_across_namespaces() -> None:
     assert index.find("b", "hello") == [] and len(index) == 1
 
 
+def test_text_index_nbytes_counts_the_text_held() -> None:
+    index = TextIndex()
+    assert index.nbytes() == 0
+    index.put_entries("a", [TextEntry(1, "x1", "T", ("hello",))])
+    small = index.nbytes()
+    index.put_entries("a", [TextEntry(i, f"x{i}", "T", ("a long observation " * 20,)) for i in range(2, 40)])
+    assert small > 0 and index.nbytes() > small + 38 * 380  # each new entry holds 380 characters of observation
+
+
 def relation_oracle(mem: graphmem.Memory, names: list[str] | None) -> list[tuple[str, str, str]]:
     out = []
     for r in mem.iter_relations():

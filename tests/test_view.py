@@ -63,7 +63,7 @@ def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_p
     the scan statements instead: both must say the same, here and after writes and a delete."""
     from datetime import datetime, timezone
 
-    from graphmem.view.api import _store, overview, summarise
+    from graphmem.view.api import overview, summarise
 
     path = tmp_path / "copy"
     build_store(path, engine)
@@ -74,8 +74,9 @@ def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_p
     with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
         ns = mem.namespace_name
         mine = overview(mem)
-        scanned = summarise(ns, _store(mem).execute("view_entity_overview", {"namespace": ns}),
-                            _store(mem).execute("view_type_links", {"namespace": ns}), can_search_meaning=False)
+        store = mem._store  # the statements an MCP holder runs, straight on the store
+        scanned = summarise(ns, store.execute("view_entity_overview", {"namespace": ns}),
+                            store.execute("view_type_links", {"namespace": ns}), can_search_meaning=False)
     assert mine["entity_types"]["Fish"] == 1 and mine["time"]["bounded_facts"] >= 2
     for key in ("entities", "relations", "entity_types", "relation_types", "time"):
         assert mine[key] == scanned[key], key

@@ -117,9 +117,17 @@ class _Settings:
         self.namespace = namespace
 
 
+def _settings(ctx: click.Context) -> _Settings:
+    """The group's --engine and --namespace (set by ``cli`` before any command runs)."""
+    settings = ctx.find_object(_Settings)
+    if settings is None:  # a command invoked without the group (only Python callers can)
+        raise click.UsageError("run the command through the graphmem group, which reads --engine and --namespace")
+    return settings
+
+
 def _open(ctx: click.Context, path: Path, *, read_only: bool, embedder: Any = None,
           background_embedding: bool = False) -> graphmem.Memory:  # fmt: skip
-    settings: _Settings = ctx.find_object(_Settings)
+    settings = _settings(ctx)
     return graphmem.open(path, engine=settings.engine, embedder=embedder, read_only=read_only,
                          namespace=settings.namespace, background_embedding=background_embedding)
 
@@ -395,7 +403,7 @@ def console(
     from graphmem.console import render
     from graphmem.console.app import open_for_console, run_console  # prompt_toolkit only when needed
 
-    settings: _Settings = ctx.find_object(_Settings)
+    settings = _settings(ctx)
     warn = render.Output(interactive=False).warn
     mem = open_for_console(path, engine=settings.engine, embedder=_embedder(embedder), write=write, warn=warn)
     with mem:
@@ -712,7 +720,7 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     # Writes return once committed; their entities are embedded right after, in a
     # thread (semantic_search waits for that; a crash leaves it to the next start).
     open_memory = lambda: _open(ctx, path, read_only=False, embedder=chosen, background_embedding=True)  # noqa: E731
-    namespace = ctx.find_object(_Settings).namespace
+    namespace = _settings(ctx).namespace
     if http_address is None:
         status = serve(path, open_memory, semantic_search_nodes=semantic_search_nodes, warm_up=warm_up,
                        namespace=namespace)
@@ -778,7 +786,7 @@ def view(ctx: click.Context, path: Path, view_namespace: str | None, port: int, 
     from graphmem.embed import resolve_embedder
     from graphmem.view import serve, write_html
 
-    settings: _Settings = ctx.find_object(_Settings)
+    settings = _settings(ctx)
     namespace = view_namespace if view_namespace is not None else settings.namespace
     if html is not None:
         if centre is None:
@@ -813,7 +821,7 @@ def demo(ctx: click.Context, path: Path | None) -> None:
 
     from graphmem.demo import run_demo  # the demo loads the embedding model: only when asked for
 
-    run_demo(path, Console(), engine=ctx.find_object(_Settings).engine)
+    run_demo(path, Console(), engine=_settings(ctx).engine)
 
 
 # -- bench ------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ import pyarrow.compute as pc
 
 from ..algorithms.csr import find_pairs, incident_edges, merge_order
 from ..errors import CorruptStore
-from ..records import KEY_SEPARATOR, EntityRow, micros
+from ..records import EntityRow, micros, split_key
 from ..store.store import Store
 from .adjacency import MAX_ID, EdgeIndex, EdgeView
 from .bitmaps import LabelBitmaps, LabelSets
@@ -656,7 +656,7 @@ class GraphState:
                     self.text.remove(gone)
                 if self.normalized is not None and self.normalize is not None:
                     for key in current:
-                        space, name = key.split(KEY_SEPARATOR, 1)
+                        space, name = split_key(key)
                         self.normalized.pop((space, self.normalize(name)), None)
             self._changed()
 
@@ -771,7 +771,7 @@ class GraphState:
             if self.normalized is None:
                 built: dict[tuple[str, str], str] = {}
                 for key in self.ids.keys():
-                    space, name = key.split(KEY_SEPARATOR, 1)
+                    space, name = split_key(key)
                     built.setdefault((space, normalize(name)), key)
                 self.normalize = normalize
                 self.normalized = built
@@ -780,7 +780,7 @@ class GraphState:
     def _normalized_add(self, keys: Iterable[str]) -> None:
         if self.normalized is not None and self.normalize is not None:
             for key in keys:
-                space, name = key.split(KEY_SEPARATOR, 1)
+                space, name = split_key(key)
                 self.normalized[(space, self.normalize(name))] = key
 
 

@@ -164,7 +164,8 @@ class _Space:
             if found.size <= VERIFY_BELOW:
                 break
             found = np.intersect1d(found, other, assume_unique=True)
-        return found.tolist()
+        ids: list[int] = found.tolist()
+        return ids
 
 
 JOIN_AT_LEAST = 256
@@ -183,7 +184,8 @@ def _codes(text: str) -> np.ndarray:
 def _trigrams(text: str) -> np.ndarray:
     """Each window of three code points as one integer (21 bits each)."""
     c = _codes(text)
-    return (c[:-2] << np.uint64(42)) | (c[1:-1] << np.uint64(21)) | c[2:]
+    grams: np.ndarray = (c[:-2] << np.uint64(42)) | (c[1:-1] << np.uint64(21)) | c[2:]
+    return grams
 
 
 def _trigram_postings(hays: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -343,9 +345,11 @@ class TextIndex:
         return len(self._space_of)
 
     def nbytes(self) -> int:
-        """Approximate bytes of text held (the buffers and side tables, characters counted once each)."""
+        """Approximate bytes held: the indexed text (characters counted once
+        each), the side table's text and the trigram postings' arrays."""
         with self._lock:
-            return sum(len(s.buffer) + sum(map(len, s.fresh.values())) + 8 * len(s.starts)
+            return sum(sum(map(len, s.hays)) + sum(map(len, s.fresh.values()))
+                       + s.grams.nbytes + s.offsets.nbytes + s.members.nbytes
                        for s in self._spaces.values())  # fmt: skip
 
 

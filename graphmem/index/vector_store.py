@@ -80,7 +80,8 @@ def epoch_us(ts: Any) -> int:
     timestamp it could come out 1 µs low, below the row's own ``updated_at``)."""
     if ts is None:
         return 0
-    return (ts.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+    us: int = (ts.replace(tzinfo=timezone.utc) - _EPOCH) // timedelta(microseconds=1)
+    return us
 
 
 def from_epoch_us(us: int) -> datetime | None:
@@ -97,6 +98,7 @@ def _blob_matrix(column: pa.Array, dim: int, ids: np.ndarray) -> np.ndarray:
     n = len(column)
     if n == 0:
         return np.zeros((0, dim), np.int8)
+    offsets_type: type[np.signedinteger[Any]]
     if pa.types.is_large_binary(column.type):
         offsets_type = np.int64
     elif pa.types.is_binary(column.type):
@@ -393,9 +395,10 @@ class VectorStore:
         raises :class:`StorageFull` and the saved index in place is kept.
         """
         mode = self._store.file_mode
+        folder = index_path.parent  # self.folder, known to be set by the caller
         arrays = index.saved_rows()
         expected = int(index.hnsw.index_file_size())
-        free = space.free_bytes(self.folder)
+        free = space.free_bytes(folder)
         if free < expected + sum(a.nbytes for a in arrays) + space.COMMIT_MARGIN:
             raise StorageFull(
                 f"the disk is full: the vector index needs {expected} bytes and {free} are free; "
@@ -444,9 +447,9 @@ class VectorStore:
         manifest_path.unlink(missing_ok=True)
         os.replace(tmp, index_path)
         for name in ROW_FILES:
-            os.replace(self.folder / (name + ".tmp"), self.folder / name)
+            os.replace(folder / (name + ".tmp"), folder / name)
         os.replace(mtmp, manifest_path)
-        files.fsync_dir(self.folder)
+        files.fsync_dir(folder)
 
     def _write_rows(self, arrays: tuple[np.ndarray, ...], mode: int) -> dict[str, list[int]]:
         """Write the rows arrays to ``<name>.tmp`` files (synced, checked for a

@@ -386,8 +386,8 @@ def _dumps(record: Mapping[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
 
 
 def _vector(embedding: np.ndarray | None) -> list[float] | None:
@@ -396,7 +396,8 @@ def _vector(embedding: np.ndarray | None) -> list[float] | None:
     v = embedding.astype(np.float64)
     peak = float(np.max(np.abs(v))) if v.size else 0.0
     if peak == 0.0:
-        return np.round(v, _VECTOR_DECIMALS).tolist()
+        zeros: list[float] = np.round(v, _VECTOR_DECIMALS).tolist()
+        return zeros
     # The store keeps int8 codes times a float scale, the largest code being
     # 127. Normalising the recovered integer codes (not the float32 product,
     # whose rounding depends on the scale) makes export -> import -> export
@@ -405,7 +406,8 @@ def _vector(embedding: np.ndarray | None) -> list[float] | None:
     rounded = np.rint(codes)
     if np.all(np.abs(codes - rounded) < 1e-3):
         v = rounded
-    return np.round(v / np.linalg.norm(v), _VECTOR_DECIMALS).tolist()
+    unit: list[float] = np.round(v / np.linalg.norm(v), _VECTOR_DECIMALS).tolist()
+    return unit
 
 
 def _graphmem_entity(e: Entity) -> dict[str, Any]:
@@ -423,7 +425,7 @@ def _graphmem_entity(e: Entity) -> dict[str, Any]:
     }
 
 
-def _validity(valid_from: datetime | None, valid_to: datetime | None) -> dict[str, str]:
+def _validity(valid_from: datetime | None, valid_to: datetime | None) -> dict[str, str | None]:
     """The validity fields of a record, only when set (files of unbounded facts stay as before)."""
     return {name: _iso(value) for name, value in zip(_VALIDITY, (valid_from, valid_to)) if value is not None}
 
@@ -575,7 +577,7 @@ def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None
                 try:
                     if kept is None:
                         written += write(batch)
-                    elif write_batch(batch):  # checked columns straight to the store
+                    elif write_batch is not None and write_batch(batch):  # checked columns straight to the store
                         written += len(batch)
                     else:  # updates: the per-record path merges
                         written += write(batch.records())
@@ -986,7 +988,10 @@ class _Checker:
 
     def _parse(self, number: int, kind: int, args: dict[str, Any]) -> None:
         try:
-            item = parse_entity(**args) if kind == _ENTITY else parse_relation(**args)
+            if kind == _RELATION:
+                parse_relation(**args)
+            else:
+                item = parse_entity(**args)
         except InvalidInput as exc:
             raise InvalidInput(f"line {number}: {exc}") from None
         if kind == _RELATION:

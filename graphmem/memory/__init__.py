@@ -1,7 +1,8 @@
 """The memory facade and the jobs it delegates to (DESIGN.md, "Public API").
 
-:mod:`~graphmem.memory.facade` holds :class:`Memory`, the one class users hold,
-and :func:`open_memory`; :mod:`~graphmem.memory.upkeep` its forgetting, tiers,
+:mod:`~graphmem.memory.facade` holds :class:`Memory`, the one class users hold;
+:mod:`~graphmem.memory.opening` has :func:`open_memory`, which makes one;
+:mod:`~graphmem.memory.upkeep` its forgetting, tiers,
 deduplication and merging; :mod:`~graphmem.memory.writes` and
 :mod:`~graphmem.memory.bulk` plan and apply writes (one at a time, and in
 batches); :mod:`~graphmem.memory.backlog` stores embeddings after the commit;
@@ -11,6 +12,7 @@ the query algorithms live below this package (``store/``, ``index/``,
 ``query/``, ``algorithms/``); the faces (CLI, console, MCP, viewer) above it.
 """
 
-from .facade import Memory, open_memory
+from .facade import Memory
+from .opening import open_memory
 
 __all__ = ["Memory", "open_memory"]

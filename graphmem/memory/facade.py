@@ -1,51 +1,61 @@
 """``Memory``: the public facade (DESIGN.md, "Public API").
 
-It validates every argument before touching anything, runs writes as one
-transaction each (through :mod:`graphmem.memory.writes`), and keeps the derived
-structures and the entity cache in step with the store.
+It validates every argument before touching anything (:mod:`graphmem.inputs`),
+runs writes as one transaction each (through :mod:`graphmem.memory.writes`),
+owns the state an open memory holds (the store, the derived graph state, the
+entity cache, the vector store, the clock) and keeps it in step with the
+store; each job is a plain function elsewhere: the queries in
+:mod:`graphmem.query` (``traversal``, ``retrieval``, ``search``, ``lookup``),
+removal, counts, the schema and user Cypher in :mod:`graphmem.memory`
+(``removal``, ``stats``, ``schema``, ``cypher``), opening in
+:mod:`graphmem.memory.opening`, the time rules in :mod:`graphmem.temporal`.
+
+Over 500 lines because it is the public API: ~60 public members, whose
+docstrings with their doctests (the reference users read) are 660 of its
+lines; the ~870 lines of code left are their signatures, checks, the state
+and one call per job.
 """
 
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 import pathlib
 from typing import Any
 
 import numpy as np
-from pyroaring import BitMap
 
-from . import bulk, requests
+from . import bulk, cypher, removal, requests, saving, stats
+from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
-from ..config import DEFAULT_NAMESPACE, StoreConfig
-from ..embed import Embedder, resolve_embedder
-from ..errors import InvalidInput, NotFound, PermissionDenied, QueryError, ReadOnlyStore, StoreDetached
+from .detached import DetachedStore
+from ..config import DEFAULT_NAMESPACE
+from ..embed import Embedder
+from ..errors import InvalidInput, NotFound, ReadOnlyStore
 from ..index.derived import Derived
 from ..index.entity_cache import EntityCache
 from ..index.labels import RelationEntry, RelationLabels
-from ..index.derived import NEVER_AFTER, NEVER_BEFORE
-from ..index.names import NameEntry, NameIndex, TypeSummary, summarise_types
+from ..index.names import NameEntry, NameIndex, TypeSummary
 from ..index.text import TextEntry, TextIndex
-from ..index.vector_store import VectorStore, epoch_us, from_epoch_us
+from ..index.vector_store import VectorStore, from_epoch_us
 from ..index.derived import DerivedState, GraphSnapshot
 from ..records import (
-    KEY_SEPARATOR, EntityRow, entity_from_db, entity_key, key_name, micros, relation_from_db, utcnow, version_from_db,
+    EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
 )  # fmt: skip
 from ..store import files as store_files
-from ..store.engine import default_engine
 from ..scan import decode_entities, decode_relations
 from ..store.store import CypherResult, Store, Tracer
-from ..lifecycle import DUPLICATE_MODES, AccessLog, check_policy
+from ..lifecycle import AccessLog
 from .upkeep import HOT_WINDOW, LifecycleMixin
 from ..metrics import Latencies, timed
 from ..tiers import unpack
-from ..temporal import TimeView, TimeViews, check_time
+from ..temporal import TimeView, TimeViews, check_time, held_at, valid_at
 from ..types import (
-    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall, RecalledEntity, Relation, Subgraph,
+    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall, RecalledEntity, Relation,
+    Schema, Subgraph,
 )
 from ..validate import (
     check_call_totals,
@@ -53,16 +63,16 @@ from ..validate import (
     check_name,
     check_namespace,
     check_observations,
-    check_param_strings,
     check_positive_int,
     check_type,
     check_types_filter,
-    check_vector,
 )
 from ..inputs import neighbors_request, recall_request, search_request
+from ..query import lookup, search
 from ..query.retrieval import near_search, rank_context, read_briefs
 from .writes import (
     apply_entity_plan,
+    apply_entity_vectors,
     apply_relation_plan,
     fetch_rows,
     parse_entity,
@@ -73,7 +83,7 @@ from .writes import (
     upsert_relations,
 )
 
-__all__ = ["Memory", "open_memory"]
+__all__ = ["Memory"]
 
 _NEIGHBORS = {"out": "neighbors_out", "in": "neighbors_in", "both": "neighbors_both"}
 _TICK = timedelta(microseconds=1)
@@ -114,10 +124,6 @@ class _Shared:
         with self.clock:
             if floor is not None and (self.last_write is None or floor > self.last_write):
                 self.last_write = floor
-
-_UNLOADED_SEARCH_MAX = 4096
-"""A search before the graph is loaded fetches at most this many nearest
-vectors looking for k of its namespace, then loads the graph instead."""
 
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
@@ -193,9 +199,7 @@ class Memory(LifecycleMixin):
     def namespaces(self) -> list[NamespaceInfo]:
         """Every namespace with current entities, with its counts, by name."""
         self._store.check_open()
-        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
-        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
-        return [NamespaceInfo(ns, entities[ns], relations.get(ns, 0)) for ns in sorted(entities)]
+        return stats.namespace_infos(self._store)
 
     # -- lifecycle ---------------------------------------------------------------
 
@@ -258,23 +262,6 @@ class Memory(LifecycleMixin):
             finally:
                 self._store.close()
 
-    def _adopt(self, other: Memory) -> bool:
-        """Take over what ``other`` (closed, read-only) loaded, if no write reached the
-        store since it was opened; whether it did."""
-        if (other._fingerprint is None or other._fingerprint != self._fingerprint or other.path != self.path
-                or other.engine != self.engine or other._vector_dim != self._vector_dim):  # fmt: skip
-            return False
-        if other._derived.loaded:
-            self._derived._state = other._derived.get()
-            self._derived.last_load = {"source": "reused"}
-        index = other._vectors.peek()
-        if index is not None:
-            self._vectors._index = index
-            self._vectors.last_load = {"source": "reused", "vectors": len(index)}
-        self._cache = other._cache
-        self._names = other._names
-        return True
-
     def unchanged(self) -> bool:
         """Whether no write reached the store since this read-only memory was opened (its
         engine files are as they were then: :func:`graphmem.store.files.fingerprint`);
@@ -315,7 +302,8 @@ class Memory(LifecycleMixin):
             raise InvalidInput("only a read-only memory of a store on disk can be detached")
         view = object.__new__(Memory)
         view.__dict__.update(self.__dict__)
-        view._store = _Detached(self._store)
+        # DetachedStore stands in for the Store (its reads raise StoreDetached).
+        view._store = DetachedStore(self._store)  # type: ignore[assignment]
         view._owner = False
         # Their own handles on the store too: loading what is not loaded raises StoreDetached.
         for part in ("_derived", "_vectors"):
@@ -334,29 +322,7 @@ class Memory(LifecycleMixin):
             with self._store.transaction():
                 self._flush_access()
         if save_index:
-            backlog = self._shared.backlog
-            with self._store.exclusive():  # no write commits (and none is added to the backlog) meanwhile
-                floor = None if backlog is None else backlog.floor()
-                try:
-                    # Below the oldest entity still waiting for its vector: the next
-                    # open's catch-up reads it again, vector or not (graphmem/backlog.py).
-                    self._vectors.save(seq_below=floor)
-                    # The graph state reflects every write so far (the lock is
-                    # held); a fresh clock tick is later than all of them and
-                    # earlier than any write to come.
-                    self._derived.save(micros(self._shared.now()))
-                except OSError as exc:
-                    folder = self._vectors.folder
-                    # hnswlib writes nothing, silently, where it may not: the save
-                    # then fails on the missing file, not on the permission.
-                    if isinstance(exc, PermissionError) or (
-                            folder is not None and folder.exists()
-                            and not os.access(folder, os.W_OK | os.X_OK, effective_ids=True)):
-                        raise PermissionDenied(
-                            f"permission denied: cannot save the vector index or graph state in {folder} ({exc}); the store is "
-                            "not damaged (the index is rebuilt from it when needed): give this user write access"
-                        ) from None
-                    raise
+            saving.save_derived(self._store, self._vectors, self._derived, self._shared.backlog, self._shared.now)
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics, in one statement.
@@ -552,17 +518,7 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         if not triples:
             return []
-        state = self._derived.get()
-        prefix = self._namespace + KEY_SEPARATOR
-        src = state.ids.ids_of([prefix + s for s, _, _ in triples])
-        dst = state.ids.ids_of([prefix + d for _, _, d in triples])
-        code_of = state.edges.code_of
-        codes = np.array([-1 if code_of(t) is None else code_of(t) for _, t, _ in triples], np.int32)
-        known = (src >= 0) & (dst >= 0) & (codes >= 0)
-        found = np.zeros(len(triples), bool)
-        if known.any():
-            found[known] = state.edges.contains_many(src[known], codes[known], dst[known])
-        return found.tolist()
+        return lookup.relations_present(self._derived.get(), self._namespace, triples)
 
     def text_entries(self, names: Iterable[str]) -> list[TextEntry | None]:
         """The :meth:`find_text` entries of these names (``None`` where :meth:`get_entity` finds nothing).
@@ -580,20 +536,12 @@ class Memory(LifecycleMixin):
             raise InvalidInput("text_entries takes a list of names, not one str")
         here = self.has_entities(checked)
         text = self._text_index()
-        state = self._derived.get()
-        prefix = self._namespace + KEY_SEPARATOR
-        ids = state.ids.ids_of([prefix + n for n, ok in zip(checked, here) if ok]).tolist()
-        found = iter(text.get(self._namespace, ids))
-        return [next(found) if ok else None for ok in here]
+        return lookup.text_entries(self._derived.get(), text, self._namespace, checked, here)
 
     def _stored(self, names: list[str]) -> list[bool]:
         """Whether :meth:`get_entity` finds each name (a current entity whose
         validity covers now), in one pass over the id map and the validity bounds."""
-        prefix = self._namespace + KEY_SEPARATOR
-        state = self._derived.get()
-        ids = state.ids.ids_of(list(map(prefix.__add__, names)))
-        hidden, _ = state.bounds.invalid_at(micros(utcnow()))
-        return ((ids >= 0) & ~np.isin(ids, hidden)).tolist()
+        return lookup.entities_present(self._derived.get(), self._namespace, names, micros(utcnow()))
 
     def _held_observations(self, names: list[str], *, texts: bool = False) -> dict[str, Any]:
         """For each name of a current entity (expired ones excluded: a write starts
@@ -641,22 +589,7 @@ class Memory(LifecycleMixin):
                 apply_entity_plan(state, self._cache, plan)
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
-                index = self._vectors.peek()
-                if plan.unembedded:
-                    if index is not None:  # a vector of the old text no longer stands for the entity
-                        created = {row.key for row in plan.created}
-                        index.remove(np.array([r.id for r in plan.unembedded if r.key not in created], np.int64))
-                    backlog = self._shared.backlog
-                    if backlog is not None:
-                        backlog.add((r.key, epoch_us(r.updated_at)) for r in plan.unembedded)
-                if index is not None and plan.vector_rows:
-                    rows = plan.vector_rows
-                    index.upsert(
-                        np.fromiter((r.id for r in rows), np.int64, len(rows)),
-                        np.frombuffer(b"".join(r.embedding or b"" for r in rows), np.int8).reshape(len(rows), -1),
-                        np.fromiter((r.scale or 0.0 for r in rows), np.float32, len(rows)),
-                    )
-                    index.seq = max(index.seq, max(epoch_us(r.updated_at) for r in rows))
+                apply_entity_vectors(self._vectors.peek(), self._shared.backlog, plan)
 
             tx.after_commit(bookkeeping)
         return items
@@ -680,12 +613,12 @@ class Memory(LifecycleMixin):
         if known is None:
             if row is not None and row.expired_at is not None:
                 row = None  # retired: history only
-        elif row is None or not _held(row, known):
+        elif row is None or not held_at(row, known):
             rows = self._store.execute("entity_version_at", {"key": key, "t": known})
             row = version_from_db(key, rows[0]) if rows else None
         if row is None:
             return None
-        if (row.valid_from is not None or row.valid_to is not None) and not _valid(
+        if (row.valid_from is not None or row.valid_to is not None) and not valid_at(
                 row.valid_from, row.valid_to, at or utcnow()):
             return None
         self._shared.access.record_one(key)
@@ -720,8 +653,8 @@ class Memory(LifecycleMixin):
             self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
             def bookkeeping() -> None:
-                self._forget_entities(state, {} if id_ is None else {key: id_}, incident, expire=False,
-                                      dropped=[key])
+                removal.forget_entities(state, self._shared.access, self._vectors, {} if id_ is None else {key: id_},
+                                        incident, expire=False, dropped=[key])  # fmt: skip
                 self._cache.written(deleted=[key])
 
             tx.after_commit(bookkeeping)
@@ -752,18 +685,12 @@ class Memory(LifecycleMixin):
             if not present:
                 return [False] * len(keys)
             current = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            incident: set[tuple[int, int, int]] = set()
-            for id_ in current.values():
-                incident |= state.edges.incident(id_)
-            self._store.execute("entity_relations_delete_out_batch", {"keys": present})
-            self._store.execute("entity_relations_delete_in_batch", {"keys": present})
-            self._store.execute("entity_delete_batch", {"keys": present})
-            self._store.execute("entity_versions_delete_batch", {"keys": present})
-            # Ids are never reused: remember the high-water mark across reopens.
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            incident = removal.incident_to(state, current.values())
+            removal.delete_in_store(self._store, state, present)
 
             def bookkeeping() -> None:
-                self._forget_entities(state, current, incident, expire=False, dropped=present)
+                removal.forget_entities(state, self._shared.access, self._vectors, current, incident, expire=False,
+                                        dropped=present)  # fmt: skip
                 self._cache.written(deleted=present)
 
             tx.after_commit(bookkeeping)
@@ -792,22 +719,11 @@ class Memory(LifecycleMixin):
             self._store.execute("entity_expire", {"key": key, "now": now})
 
             def bookkeeping() -> None:
-                self._forget_entities(state, {key: id_}, incident, expire=True)
+                removal.forget_entities(state, self._shared.access, self._vectors, {key: id_}, incident, expire=True)
                 self._cache.written(dropped=[key])  # the row stays, now expired
 
             tx.after_commit(bookkeeping)
         return True
-
-    def _forget_entities(self, state: DerivedState, ids: dict[str, int], incident: set[tuple[int, int, int]], *,
-                         expire: bool, dropped: Iterable[str] = ()) -> None:
-        """Drop deleted or expired entities (key -> id) and the relations ``incident``
-        to them from the graph state (:meth:`GraphState.remove_entities`), the
-        access statistics and the vector index."""
-        state.remove_entities(ids, incident, expire=expire, dropped=dropped)
-        self._shared.access.discard(ids)
-        index = self._vectors.peek()
-        if index is not None and ids:
-            index.remove(np.array(list(ids.values()), np.int64))
 
     # -- relations ---------------------------------------------------------------
 
@@ -1030,8 +946,8 @@ class Memory(LifecycleMixin):
     @timed("neighbors")
     def neighbors(
         self, name: str, *, direction: str = "both", types: Iterable[str] | str | None = None,
-        as_of: datetime | None = None, known_at: datetime | None = None,
-    ) -> list[Neighbor]:  # fmt: skip
+        as_of: datetime | None = None, known_at: datetime | None = None, limit: int | None = None,
+    ) -> Neighbors:  # fmt: skip
         """The entities one relation away from ``name``.
 
         ``direction`` is ``"out"``, ``"in"`` or ``"both"``; each neighbour says
@@ -1040,45 +956,46 @@ class Memory(LifecycleMixin):
         ``known_at`` as in :meth:`get_entity`: the relations and neighbours
         valid (and known) then.
 
+        ``limit`` (a positive int) keeps at most that many, for a caller that
+        must stay bounded at a hub: the result's ``total`` counts them all and
+        ``truncated`` says whether any were left out. Only the kept ones are
+        named, so the cost does not grow with the degree beyond a count in
+        NumPy; which ones are kept is the relation index's order (the oldest
+        entities first; a larger ``limit`` keeps a superset), and they come
+        back sorted as without a limit.
+
         Answered from the in-memory relation index (the same graph the path
         queries read, with this process's writes applied), not from the
         store: Kuzu plans the Cypher form as a scan of every relation. A past
         ``known_at`` still loads the relations held then from the store once
         (cached per time), as every time-travel read does.
-        """
-        from ..query import traversal
 
-        request = neighbors_request(name, direction=direction, types=types)
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("Ada", "Bob", "Cy", "Acme")])
+        ...     _ = mem.add_relations([("Ada", "KNOWS", "Bob"), ("Cy", "KNOWS", "Ada"), ("Ada", "WORKS_AT", "Acme")])
+        ...     shown = mem.neighbors("Ada", limit=2)
+        ...     [n.name for n in mem.neighbors("Ada")], len(shown), shown.total, shown.truncated
+        (['Acme', 'Bob', 'Cy'], 2, 3, True)
+        """
+        from ..query import traversal  # imports the compiled kernels: on first use, not at import
+
+        request = neighbors_request(name, direction=direction, types=types, limit=limit)
         key, direction, type_filter = self._key(request.name), request.direction, request.types
         at_now = as_of is None and known_at is None
         if at_now and type_filter is not None and not type_filter:
-            return []
+            return Neighbors()
         self._store.check_open()
         graph, _ = self._graph(as_of, known_at)  # one snapshot: the name and its neighbours in one state
         id_ = graph.ids.id_of(key)
         if id_ is None:
             # An entity whose validity does not cover the time read is not there.
             raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
-        return traversal.neighbors(graph, id_, direction, type_filter)
-
-    def _neighbors_bounded(self, name: str, *, limit: int, as_of: datetime | None = None) -> tuple[list[Neighbor], int]:
-        """At most ``limit`` of :meth:`neighbors` (both directions, all types, at ``as_of``) and
-        how many there are, naming only the kept ones (:func:`graphmem.query.traversal.neighbors_bounded`:
-        which ones is the relation index's order).
-
-        For the viewer, whose every request must stay bounded at a hub; not in
-        :class:`~graphmem.api.MemoryAPI` (the cluster backend has no such index).
-        """
-        from ..query import traversal
-
-        key = self._key(check_name(name))
-        limit = check_positive_int(limit, "limit")
-        self._store.check_open()
-        graph, _ = self._graph(as_of, None)  # one snapshot: the name and its neighbours in one state
-        id_ = graph.ids.id_of(key)
-        if id_ is None:
-            raise NotFound(f"no entity named {name!r}" if as_of is None else f"no entity named {name!r} at that time")
-        return traversal.neighbors_bounded(graph, id_, "both", None, limit=limit)
+        if request.limit is None:
+            return traversal.neighbors(graph, id_, direction, type_filter)
+        return traversal.neighbors_bounded(graph, id_, direction, type_filter, limit=request.limit)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
@@ -1293,22 +1210,26 @@ class Memory(LifecycleMixin):
                                  relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
         k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
         direction, relation_types, rank, decay = request.direction, request.relation_types, request.rank, request.decay
-        vector = self._query_vector(query)
+        vector = search.query_vector(query, self._embedder, self._vector_dim)
         # Naming hits through the store costs a scan of its ids per search (30-40 ms
         # at 1M): worth it only while loading the graph would cost more (a
         # catch-up or a rebuild); a clean saved state maps in tens of ms, once.
         if (near is None and type_filter is None and as_of is None and known_at is None and not self._derived.loaded
                 and not self._derived.saved.claims_clean):
-            found = self._search_unloaded(vector, k)
-            if found is not None:
-                return found
+            index = self._vectors.get(self._vector_dim)
+            if index is None:
+                return []
+            unloaded = search.search_unloaded(self._store, index, self._namespace, vector, k, utcnow())
+            if unloaded is not None:
+                self._shared.access.record(unloaded[1])
+                return unloaded[0]
         # One snapshot for the anchors, the neighbourhood, the type filter and the hits' names.
         state, view = self._graph(as_of, known_at)
-        anchors = self._anchor_ids(state, near) if near is not None else None
+        anchors = search.anchor_ids(state, self._namespace, near) if near is not None else None
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return []
-        allowed = self._allowed(state, view, type_filter)
+        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
         if allowed is not None and not allowed:
             return []
         if anchors is not None:
@@ -1318,81 +1239,9 @@ class Memory(LifecycleMixin):
             )  # fmt: skip
             self._shared.access.record(self._key(h.name) for h in found)
             return found
-        # The index may be newer than the snapshot (a concurrent write landed in
-        # between): ids the snapshot does not know are skipped, and the search
-        # fetches more until k known ones are found or the index runs out.
-        fetch = k
-        while True:
-            ids, scores = index.search(vector, fetch, allowed)
-            hits = []
-            keys = []
-            for id_, score in zip(ids.tolist(), scores.tolist()):
-                key = state.ids.key_of(id_)
-                if key is not None:
-                    keys.append(key)
-                    hits.append(Hit(name=key_name(key), score=float(score)))
-            if len(hits) >= k or len(ids) < fetch:
-                break
-            fetch += 2 * (fetch - len(hits))
-        hits, keys = hits[:k], keys[:k]
+        hits, keys = search.search_loaded(state, index, vector, k, allowed)
         self._shared.access.record(keys)
         return hits
-
-    def _search_unloaded(self, vector: np.ndarray, k: int) -> list[Hit] | None:
-        """A plain search (no type, anchor or time) while the graph is not
-        loaded: the vector index answers, the store names the hits (one read
-        of the k ids), so a search never waits for the whole graph to load.
-        ``None`` (the caller loads the graph) when this namespace's hits are
-        too rare among the nearest vectors to find them by fetching more."""
-        index = self._vectors.get(self._vector_dim)
-        if index is None:
-            return []
-        now = micros(utcnow())
-        fetch = k
-        while True:
-            ids, scores = index.search(vector, fetch, None)
-            rows = self._store.execute("search_hits", {"ids": ids.tolist()})
-            found = {}
-            for id_, key, space, start, end in rows:
-                if space == self._namespace and (start is None or micros(start) <= now) and (
-                        end is None or now < micros(end)):
-                    found[int(id_)] = key
-            hits, keys = [], []
-            for id_, score in zip(ids.tolist(), scores.tolist()):
-                key = found.get(id_)
-                if key is not None:
-                    keys.append(key)
-                    hits.append(Hit(name=key_name(key), score=float(score)))
-            if len(hits) >= k or len(ids) < fetch:
-                break
-            if fetch >= _UNLOADED_SEARCH_MAX:
-                return None
-            fetch = min(_UNLOADED_SEARCH_MAX, fetch + 2 * (fetch - len(hits)))
-        hits, keys = hits[:k], keys[:k]
-        self._shared.access.record(keys)
-        return hits
-
-    def _allowed(self, state: GraphSnapshot, view: TimeView | None, type_filter: Any) -> BitMap | None:
-        """The ids a search may return: of ``type_filter``, in this namespace, visible in ``view``
-        (all as of the snapshot ``state``)."""
-        allowed = None if type_filter is None else state.entity_types.union(type_filter)
-        spaces = state.namespaces
-        if len(spaces) > 1 or self._namespace not in spaces:  # else every id is ours: no filter
-            mine = spaces.members(self._namespace)
-            allowed = mine if allowed is None else allowed & mine
-        if view is not None:
-            allowed = view.admit(allowed, state.ids.next_id)
-        return allowed
-
-    def _anchor_ids(self, state: GraphSnapshot, names: tuple[str, ...]) -> list[int]:
-        """The ids of ``near=``'s names (checked by :func:`~graphmem.inputs.search_request`)."""
-        ids = []
-        for name in names:
-            id_ = state.ids.id_of(self._key(name))
-            if id_ is None:
-                raise NotFound(f"no entity named {name!r} (given in near=)")
-            ids.append(id_)
-        return ids
 
     @timed("recall")
     def recall(
@@ -1429,12 +1278,12 @@ class Memory(LifecycleMixin):
         type_filter, direction, relation_types, decay = (request.types, request.direction, request.relation_types,
                                                          request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
-        vector = self._query_vector(query)
+        vector = search.query_vector(query, self._embedder, self._vector_dim)
         state, view = self._graph(as_of, known_at)
         index = self._vectors.get(self._vector_dim)
         if index is None:
             return Recall(text, (), (), False)
-        allowed = self._allowed(state, view, type_filter)
+        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
         if allowed is not None and not allowed:
             return Recall(text, (), (), False)
         seed_ids, seed_scores = index.search(vector, k, allowed)
@@ -1571,15 +1420,6 @@ class Memory(LifecycleMixin):
         return embed_keys(self._store, self._cache, self._vectors, embedder, keys, vector_dim=self._vector_dim,
                           on_dim=fixed, guard=guard)  # fmt: skip
 
-    def _query_vector(self, query: Any) -> np.ndarray:
-        if isinstance(query, str):
-            if self._embedder is None:
-                raise InvalidInput("this memory has no embedder (opened with embedder=None): search with a vector")
-            if not query.strip():
-                raise InvalidInput("the query text is empty")
-            query = self._embedder.encode([query])[0]
-        return check_vector(query, self._vector_dim, "query vector")
-
     # -- text ------------------------------------------------------------------
 
     def find_text(self, query: str, *, limit: int | None = None) -> list[TextEntry]:
@@ -1642,7 +1482,7 @@ class Memory(LifecycleMixin):
         """
         if not isinstance(prefix, str):
             raise InvalidInput(f"prefix must be a str, not {prefix.__class__.__name__}")
-        limit = check_positive_int(limit, "limit")  # type: ignore[assignment]
+        limit = check_positive_int(limit, "limit")
         if type is not None and not isinstance(type, str):
             raise InvalidInput(f"type must be a str or None, not {type!r}")
         self._store.check_open()
@@ -1665,12 +1505,7 @@ class Memory(LifecycleMixin):
         keys = [self._key(check_name(n, "name")) for n in names]
         self._store.check_open()
         index = self._name_index()
-        ids = self._derived.get().ids
-        out: list[str | None] = []
-        for key in keys:
-            id_ = ids.id_of(key)
-            out.append(None if id_ is None else index.type_of(id_))
-        return out
+        return lookup.types_of(self._derived.get(), index, keys)
 
     def type_summary(self) -> TypeSummary:
         """Current entities and relations of this namespace counted by type, how types connect
@@ -1692,12 +1527,50 @@ class Memory(LifecycleMixin):
         self._store.check_open()
         index = self._name_index()
         snap = self._derived.get().snapshot()  # the relations and their bounds of one state
-        src, codes, dst = snap.arrays()
-        ents, rels = snap.bounds.entities, snap.bounds.relations
-        bounds = (ents.keys, rels.keys >> 32, np.concatenate([ents.start, rels.start]),
-                  np.concatenate([ents.end, rels.end]))  # fmt: skip
-        return summarise_types(index, src, codes, dst, list(snap.type_names[:snap.types]), bounds,
-                               (NEVER_BEFORE, NEVER_AFTER))  # fmt: skip
+        return lookup.type_summary(snap, index)
+
+    def first_written(self) -> datetime | None:
+        """When the oldest current entity of this namespace was created (timezone-aware,
+        UTC); ``None`` when it has none.
+
+        Read from the store, one scan of the namespace's entities (the derived
+        state keeps no creation times): where a time line starts, such as the
+        viewer's time slider.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     empty = mem.first_written()
+        ...     ada = mem.add_entity("Ada")
+        ...     _ = mem.add_entity("Bob")
+        ...     empty, mem.first_written() == ada.created_at
+        (None, True)
+        """
+        self._store.check_open()
+        first = self._store.execute("first_written", {"namespace": self._namespace})[0][0]
+        if isinstance(first, str):  # an engine that returns the timestamp as text
+            first = datetime.fromisoformat(first)
+        if first is None or first.tzinfo is not None:
+            return first  # type: ignore[no-any-return]
+        return first.replace(tzinfo=timezone.utc)  # type: ignore[no-any-return]
+
+    def schema(self) -> Schema:
+        """The store's tables as the engine's own catalog lists them: every table and
+        its kind, the properties of graphmem's tables and the engine's Cypher functions
+        (see :class:`~graphmem.types.Schema`). For tools that help write Cypher
+        (the console's completion and ``:schema``); read-only, a few catalog reads.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     schema = mem.schema()
+        ...     schema.tables["Entity"], schema.tables["Relation"], "name" in [c.name for c in schema.columns["Entity"]]
+        ('NODE', 'REL', True)
+        """
+        self._store.check_open()
+        return read_schema(self._store)
 
     def _name_index(self) -> NameIndex:
         """The name index of the current graph state, built again after a write."""
@@ -1729,35 +1602,15 @@ class Memory(LifecycleMixin):
         ...     [(r.source, r.type, r.target) for r in mem.find_relations(["Acme"])]
         [('Alice', 'works at', 'Acme')]
         """
+        checked = None
         if names is not None:
             if isinstance(names, str):
                 raise InvalidInput("find_relations takes a list of names, not one str")
-            names = [check_name(n) for n in names]
+            checked = [check_name(n) for n in names]
         self._store.check_open()
         labels = self._relation_labels()
-        state = self._derived.get().snapshot()  # the names, the relations and their ends' names of one state
-        if names is None:
-            src, codes, dst = state.arrays()
-            members = np.asarray(state.namespaces.members(self._namespace).to_array(), np.int64)
-            keep = np.isin(src, members)
-            rows = np.column_stack([src[keep], codes[keep].astype(np.int64), dst[keep]])
-        else:
-            prefix = self._namespace + KEY_SEPARATOR
-            ids = state.ids.ids_of([prefix + n for n in names])
-            rows = state.incident_many(ids[ids >= 0])
-            if len(rows):
-                rows = np.unique(rows, axis=0)
-                rows = rows[np.lexsort((rows[:, 1], rows[:, 2], rows[:, 0]))]
-        type_names = state.type_names
-        key_ever = state.ids.key_ever  # an end deleted since the snapshot keeps its name
-        shown = labels.shown
-        out = []
-        for s, c, d in rows.tolist():
-            source, target = key_ever(s), key_ever(d)
-            stored = type_names[c]
-            out.append(RelationEntry(key_name(source), shown(s, stored, d),
-                                     key_name(target), stored))  # fmt: skip
-        return out
+        snap = self._derived.get().snapshot()  # the names, the relations and their ends' names of one state
+        return lookup.relation_entries(snap, labels, self._namespace, checked)
 
     def _relation_labels(self) -> RelationLabels:
         labels = self._derived.get().labels
@@ -1868,58 +1721,8 @@ class Memory(LifecycleMixin):
     def _cypher(
         self, query: str, params: Mapping[str, Any] | None, read_only: bool, allow_file_access: bool
     ) -> CypherResult:
-        if params is not None and not isinstance(params, Mapping):
-            raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
-        if params:
-            check_param_strings(params)
-        if not isinstance(read_only, bool):
-            raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
-        if read_only:
-            return self._store.cypher(query, params, allow_write=False, allow_file_access=allow_file_access)
-        return self._store.cypher(
-            query, params, allow_file_access=allow_file_access, before_write=self._pin_id_floor,
-            check_write=self._check_data_model, after_write=self._invalidate,
-        )  # fmt: skip
-
-    def _check_data_model(self) -> None:
-        """Refuse (roll back) a user Cypher write that leaves entities graphmem
-        cannot use: its id map, bitmaps and vectors need every entity to have an
-        id of its own and a key of namespace + U+001F + name."""
-        bad = self._store.execute("model_violations", {"separator": KEY_SEPARATOR})
-        if bad:
-            keys = ", ".join(repr(row[0]) for row in bad)
-            raise QueryError(
-                f"refused: the statement leaves entities outside graphmem's data model ({keys}): each needs "
-                "id (a unique INT64 >= 0), namespace, name, type and key = namespace + '\\x1f' + name; "
-                "use add_entity() to create entities. Nothing was changed."
-            )
-        duplicates = self._store.execute("duplicate_ids")
-        if duplicates:
-            raise QueryError(
-                f"refused: entity ids {[row[0] for row in duplicates]} would be shared by several entities; "
-                "ids must be unique. Nothing was changed."
-            )
-        untyped = self._store.execute("untyped_relations")
-        if untyped:
-            raise QueryError(f"refused: relations {untyped} have no type. Nothing was changed.")
-        crossing = self._store.execute("cross_namespace_relations")
-        if crossing:
-            raise QueryError(f"refused: relations {crossing} join entities of different namespaces, which stay "
-                             "apart. Nothing was changed.")
-
-    def _pin_id_floor(self) -> None:
-        """Before user Cypher writes: record the id high-water mark in the same
-        transaction, so a statement that deletes the newest entity cannot make
-        its id available again."""
-        meta = dict(self._store.execute("meta_all"))
-        highest = self._store.execute("entity_max_id")[0][0]
-        floor = max(int(meta.get("id_floor", "0")), -1 if highest is None else int(highest) + 1)
-        if self._derived.loaded:
-            floor = max(floor, self._derived.get().ids.next_id)
-        self._store.execute("meta_set", {"key": "id_floor", "value": str(floor)})
-        # Before the statement runs: Cypher writes no write times, so no
-        # catch-up could find its changes; the saved graph state must go.
-        self._derived.saved.forget()
+        return cypher.run(self._store, self._derived, query, params, read_only=read_only,
+                          allow_file_access=allow_file_access, after_write=self._invalidate)  # fmt: skip
 
     def _invalidate(self) -> None:
         self._derived.reset()
@@ -1932,9 +1735,7 @@ class Memory(LifecycleMixin):
     def __len__(self) -> int:
         """The number of current entities in this namespace."""
         self._store.check_open()
-        if self._derived.loaded:
-            return len(self._derived.get().namespaces.members(self._namespace))
-        return int(self._store.execute("entity_count", {"namespace": self._namespace})[0][0])
+        return stats.count(self._store, self._derived, self._namespace)
 
     def stats(self) -> dict[str, Any]:
         """Counts and sizes, JSON-serialisable.
@@ -1946,205 +1747,8 @@ class Memory(LifecycleMixin):
         counts of each. Current means not expired: facts whose validity does
         not cover now are counted (as by ``len``), history is not.
         """
-        entity_types: dict[str, int] = {}
-        relation_types: dict[str, int] = {}
-        store_entities = store_relations = 0
-        for ns, type_, n in self._store.execute("entity_type_counts"):
-            store_entities += int(n)
-            if ns == self._namespace:
-                entity_types[type_] = int(n)
-        for ns, type_, n in self._store.execute("relation_type_counts"):
-            store_relations += int(n)
-            if ns == self._namespace:
-                relation_types[type_] = int(n)
-        out: dict[str, Any] = {
-            "path": str(self.path) if self.path else None,
-            "engine": self.engine,
-            "read_only": self.read_only,
-            "schema_version": self._store.schema_version,
-            "namespace": self._namespace,
-            "entities": sum(entity_types.values()),
-            "relations": sum(relation_types.values()),
-            "store_entities": store_entities,
-            "store_relations": store_relations,
-            "entity_types": entity_types,
-            "relation_types": relation_types,
-            "vector_dim": self._vector_dim,
-            "disk_bytes": _disk_bytes(self.path),
-            "cache": {"entries": len(self._cache), "hits": self._cache.hits, "misses": self._cache.misses},
-            "derived_loaded": self._derived.loaded,
-            "derived_last_load": dict(self._derived.last_load),
-        }
-        if self._derived.loaded:
-            out["derived_bytes"] = self._derived.get().nbytes()
-        index = self._vectors.peek()
-        out["vectors"] = {
-            "loaded": index is not None,
-            "count": None if index is None else len(index),
-            "queued": None if index is None else len(index.stale),  # not yet in HNSW (searched exactly)
-            "bytes": None if index is None else index.nbytes(),
-            "last_load": dict(self._vectors.last_load),
-            # With background embedding: entities committed and not yet embedded.
-            "waiting": 0 if self._shared.backlog is None else len(self._shared.backlog),
-        }
-        entities = {ns: int(n) for ns, n in self._store.execute("namespace_counts")}
-        relations = {ns: int(n) for ns, n in self._store.execute("namespace_relation_counts")}
-        out["namespaces"] = {ns: {"entities": n, "relations": relations.get(ns, 0)} for ns, n in sorted(entities.items())}
-        derived = out.get("derived_bytes", {})
-        disk_vectors = _disk_bytes(self.path / "vectors") if self.path is not None else 0
-        out["bytes"] = {
-            "disk_store": out["disk_bytes"] - disk_vectors,
-            "disk_vectors": disk_vectors,
-            "resident_vectors": None if index is None else sum(index.nbytes().values()),
-            "resident_snapshot": derived.get("relation_arrays"),
-            "resident_bitmaps": (sum(v for k, v in derived.items() if k.endswith("bitmaps")) if derived else None),
-        }
-        paths = self._derived.get().edges.attached("paths") if self._derived.loaded else None
-        out["caches"] = {"entities": _rates(self._cache.hits, self._cache.misses)}
-        if paths is not None:
-            out["caches"]["paths"] = _rates(paths.hits, paths.misses)
-        out["latency_ms"] = self._shared.latencies.summary()
-        hot_since = utcnow() - HOT_WINDOW
-        tiers = {"hot": 0, "warm": 0, "cold": 0}
-        for cold, hot, n in self._store.execute("tier_counts", {"namespace": self._namespace, "hot_since": hot_since}):
-            tiers["cold" if cold else ("hot" if hot else "warm")] += int(n)
-        out["tiers"] = tiers
-        out["access_pending"] = len(self._shared.access)
-        return out
-
-
-class _Detached:
-    """What a detached memory has in place of its store: the closed store's description,
-    an open check that passes, and :class:`StoreDetached` for anything that would read."""
-
-    def __init__(self, store: Store) -> None:
-        self.path, self.engine_name, self.read_only, self.config = store.path, store.engine_name, True, store.config
-        self.schema_version = store.schema_version
-        self.closed = False
-
-    def check_open(self) -> None:
-        """A detached memory is open to what it loaded."""
-
-    def __getattr__(self, name: str) -> Any:
-        raise StoreDetached(f"a detached memory answers from what it loaded; this needs the store ({name})")
-
-
-def _rates(hits: int, misses: int) -> dict[str, Any]:
-    total = hits + misses
-    return {"hits": hits, "misses": misses, "hit_rate": round(hits / total, 4) if total else None}
-
-
-def _disk_bytes(path: pathlib.Path | None) -> int:
-    if path is None:
-        return 0
-    total = 0
-    for root, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += os.path.getsize(os.path.join(root, name))
-            except OSError:
-                continue  # a WAL file may vanish at checkpoint between listing and stat
-    return total
-
-
-def open_memory(
-    path: str | os.PathLike[str] | None = None,
-    *,
-    engine: str | None = None,
-    embedder: Any = "default",
-    read_only: bool = False,
-    config: StoreConfig | None = None,
-    tracer: Tracer | None = None,
-    namespace: str = DEFAULT_NAMESPACE,
-    capacity: int | None = None,
-    capacity_policy: str = "lru",
-    duplicates: str = "allow",
-    mode: int | None = None,
-    reuse: Memory | None = None,
-    background_embedding: bool = False,
-) -> Memory:
-    """Open (creating if needed) the memory at ``path``; ``None`` is in-memory.
-
-    ``engine`` is ``"kuzu"`` or ``"ladybug"``; ``None`` means the
-    ``GRAPHMEM_ENGINE`` environment variable if set, else ``"kuzu"``. A process
-    can load only one of the two engines. ``namespace`` confines every read and
-    write (a namespace is created by its first write; a read-only open of a
-    namespace that does not exist is refused).
-
-    ``capacity`` caps the current entities of each namespace: a write that
-    goes past it expires the least valuable others by ``capacity_policy``
-    (see :meth:`Memory.forget`); a single batch larger than the capacity is
-    refused. ``duplicates`` decides what a new name that normalises like an
-    existing one does (``"Alice Smith"`` / ``"alice_smith"``): ``"allow"``
-    (the default: a distinct entity), ``"merge"`` (the write goes to the
-    existing entity) or ``"refuse"`` (:class:`InvalidInput`).
-
-    A store this call creates is private to the user: its directory is made
-    ``0o700`` and every file graphmem writes in it ``0o600``, whatever the
-    umask. ``mode`` widens that deliberately (``mode=0o750`` lets the group
-    read: files become ``0o640``); it applies when the store is created, and
-    an existing store keeps its modes.
-
-    ``reuse`` (read-only opens only) takes a closed read-only memory of the
-    same store: when no write reached the store since that one was opened
-    (:func:`graphmem.store.files.fingerprint`), this memory takes over what
-    it had loaded (the graph state, the vector index, the entity cache)
-    instead of loading them again; otherwise it is ignored. A process that
-    reads a store now and then without keeping it open (``graphmem view``)
-    so pays for the open alone.
-
-    ``background_embedding=True`` (a writable memory with an embedder) takes
-    the model off the write path: a write commits the entities whose text
-    changed without a vector and returns; one thread then encodes them and
-    stores their vectors (:mod:`graphmem.memory.backlog`). A search finds such an
-    entity once its vector is stored (:meth:`Memory.wait_embedded` waits for
-    that); a vector an entity had is dropped when its text changes. If the
-    process stops first, the next open with background embedding embeds what
-    is missing (it looks for it at the start, in that thread; see also
-    :meth:`Memory.embed_missing`).
-    """
-    if read_only and path is None:
-        raise InvalidInput("an in-memory store cannot be opened read-only (it would always be empty)")
-    if reuse is not None and (not isinstance(reuse, Memory) or not read_only or not reuse.read_only
-                              or not reuse.closed):  # fmt: skip
-        raise InvalidInput("reuse takes a closed read-only Memory, and only for a read-only open")
-    namespace = check_namespace(namespace)
-    if capacity is not None:
-        capacity = check_positive_int(capacity, "capacity")
-    capacity_policy = check_policy(capacity_policy)
-    if duplicates not in DUPLICATE_MODES:
-        raise InvalidInput(f"duplicates must be one of {', '.join(DUPLICATE_MODES)}, not {duplicates!r}")
-    resolved = resolve_embedder(embedder)
-    store = Store(path, engine=engine or default_engine(), read_only=read_only, config=config, tracer=tracer,
-                  mode=mode)
-    try:
-        memory = Memory(store, embedder=resolved, namespace=namespace)
-        memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
-        memory._shared.duplicates = duplicates
-        if background_embedding and resolved is not None and not read_only:
-            backlog = Backlog(memory._embed_keys, lambda: missing_keys(store))
-            memory._shared.backlog = backlog
-            backlog.start()
-        if read_only and store.path is not None:  # (a read-only store is always on disk)
-            memory._fingerprint = store_files.fingerprint(store.path)
-            if reuse is not None:
-                memory._adopt(reuse)
-        if read_only and namespace != DEFAULT_NAMESPACE and not store.execute("namespace_exists",
-                                                                                 {"namespace": namespace}):
-            known = ", ".join(repr(info.name) for info in memory.namespaces()) or "none"
-            raise NotFound(f"no namespace {namespace!r} in {path} (namespaces: {known}); a read-only open "
-                           "cannot create one")
-        return memory
-    except BaseException:
-        store.close()
-        raise
-
-
-def _held(row: EntityRow, known: datetime) -> bool:
-    """Whether ``row`` is the version graphmem held at system time ``known``."""
-    recorded = row.updated_at or row.created_at
-    return (recorded is None or recorded <= known) and (row.expired_at is None or known < row.expired_at)
-
-
-def _valid(valid_from: datetime | None, valid_to: datetime | None, at: datetime) -> bool:
-    return (valid_from is None or valid_from <= at) and (valid_to is None or at < valid_to)
+        return stats.stats(
+            self._store, self._derived, self._cache, self._vectors, namespace=self._namespace,
+            vector_dim=self._vector_dim, backlog=self._shared.backlog, latencies=self._shared.latencies,
+            access_pending=len(self._shared.access), hot_since=utcnow() - HOT_WINDOW,
+        )  # fmt: skip

@@ -21,10 +21,12 @@ from ..records import key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate, Entity
 from ..validate import check_name, check_positive_int, check_types_filter
+from . import removal
 from .writes import fetch_rows, parse_entity, parse_relation
 
 if TYPE_CHECKING:
     from ..index.derived import Derived, DerivedState
+    from ..records import EntityRow
     from ..index.entity_cache import EntityCache
     from ..index.vector_store import VectorStore
     from .facade import _Shared
@@ -45,6 +47,17 @@ class LifecycleMixin:
     _cache: EntityCache
     _namespace: str
     _vectors: VectorStore
+    _vector_dim: int | None
+
+    if TYPE_CHECKING:  # what the facade provides (declared for the type checker only)
+
+        def _writable(self) -> None: ...
+        def _flush_access(self) -> None: ...
+        def _key(self, name: str) -> str: ...
+        def _row(self, key: str) -> EntityRow | None: ...
+        def _write_entities(self, items: list[Any]) -> list[Any]: ...
+        def _write_relations(self, items: list[Any]) -> None: ...
+        def expire_entity(self, name: str) -> bool: ...
 
     # -- forgetting ----------------------------------------------------------------
 
@@ -72,10 +85,10 @@ class LifecycleMixin:
         policy = check_policy(policy)
         if not isinstance(hard, bool):
             raise InvalidInput(f"hard must be True or False, not {hard!r}")
-        self._writable()  # type: ignore[attr-defined]
+        self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
-            self._flush_access()  # type: ignore[attr-defined]
+            self._flush_access()
             excess = len(state.namespaces.members(self._namespace)) - max_entities
             return self._evict(state, tx, excess, policy, hard=hard, keep=set()) if excess > 0 else []
 
@@ -90,21 +103,15 @@ class LifecycleMixin:
         ids = {key: state.ids.id_of(key) for key in victims}
         incident = {key: state.edges.incident(id_) for key, id_ in ids.items() if id_ is not None}
         if hard:
-            self._store.execute("entity_relations_delete_out_batch", {"keys": victims})
-            self._store.execute("entity_relations_delete_in_batch", {"keys": victims})
-            self._store.execute("entity_delete_batch", {"keys": victims})
-            self._store.execute("entity_versions_delete_batch", {"keys": victims})
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+            removal.delete_in_store(self._store, state, victims)
         else:
-            now = self._shared.now()
-            self._store.execute("relation_expire_outgoing_batch", {"keys": victims, "now": now})
-            self._store.execute("relation_expire_incoming_batch", {"keys": victims, "now": now})
-            self._store.execute("entity_expire_batch", {"keys": victims, "now": now})
+            removal.expire_in_store(self._store, victims, self._shared.now())
 
         def bookkeeping() -> None:
             present = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            self._forget_entities(state, present, set().union(*incident.values()),  # type: ignore[attr-defined]
-                                  expire=not hard, dropped=victims if hard else ())
+            removal.forget_entities(state, self._shared.access, self._vectors, present,
+                                    set().union(*incident.values()), expire=not hard,
+                                    dropped=victims if hard else ())  # fmt: skip
             self._cache.written(dropped=victims)
 
         tx.after_commit(bookkeeping)
@@ -112,7 +119,7 @@ class LifecycleMixin:
 
     def access(self, name: str) -> Access:
         """How often and when ``name`` was read, and its tier (reads not yet flushed included)."""
-        key = self._key(check_name(name))  # type: ignore[attr-defined]
+        key = self._key(check_name(name))
         self._store.check_open()
         rows = self._store.execute("entity_access", {"key": key})
         if not rows:
@@ -135,9 +142,9 @@ class LifecycleMixin:
         the entity unpacked again. Returns how many were packed."""
         if not isinstance(cold_after, timedelta) or cold_after < timedelta(0):
             raise InvalidInput(f"cold_after must be a timedelta >= 0, not {cold_after!r}")
-        self._writable()  # type: ignore[attr-defined]
+        self._writable()
         with self._store.transaction() as tx:
-            self._flush_access()  # type: ignore[attr-defined]
+            self._flush_access()
             table = self._store.execute_arrow("lifecycle_candidates", {"namespace": self._namespace})
             since = np.datetime64(utcnow() - cold_after, "us").astype(np.int64)
             last = table.column("last_access").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
@@ -171,7 +178,7 @@ class LifecycleMixin:
         seen: dict[str, str] = {}
         out = []
         for item in items:
-            key = self._key(item.name)  # type: ignore[attr-defined]
+            key = self._key(item.name)
             if key in state.ids:
                 out.append(item)
                 continue
@@ -207,7 +214,7 @@ class LifecycleMixin:
         k = check_positive_int(k, "k")
         type_filter = check_types_filter(types)
         state = self._derived.get()
-        index = self._vectors.get(self._vector_dim)  # type: ignore[attr-defined]
+        index = self._vectors.get(self._vector_dim)
         if index is None:
             return []
         mine = state.namespaces.members(self._namespace) & index.labels
@@ -253,24 +260,24 @@ class LifecycleMixin:
         a, b = check_name(keep, "keep"), check_name(other, "other")
         if a == b:
             raise InvalidInput("merge needs two different entities")
-        self._writable()  # type: ignore[attr-defined]
+        self._writable()
         with self._store.transaction():
             state = self._derived.get()
             rows = {}
             for name in (a, b):
-                row = self._row(self._key(name)) if self._key(name) in state.ids else None  # type: ignore[attr-defined]
+                row = self._row(self._key(name)) if self._key(name) in state.ids else None
                 if row is None:
                     raise NotFound(f"no entity named {name!r} in namespace {self._namespace!r}")
                 rows[name] = row
             if rows[a].type != rows[b].type:
                 raise InvalidInput(f"cannot merge {b!r} ({rows[b].type}) into {a!r} ({rows[a].type}): "
                                    "entities of different types stay apart")
-            moved = self._store.execute("relation_current_of", {"key": self._key(b)})  # type: ignore[attr-defined]
+            moved = self._store.execute("relation_current_of", {"key": self._key(b)})
             item = replace(
                 parse_entity(a, observations=rows[b].observations, text=rows[a].text or rows[b].text),
                 properties={**rows[b].properties, **rows[a].properties},
             )
-            self._write_entities([item])  # type: ignore[attr-defined]
+            self._write_entities([item])
             relations = []
             for source, type_, target, props, start, end in moved:
                 source, target = (a if source == b else source), (a if target == b else target)
@@ -279,9 +286,9 @@ class LifecycleMixin:
                 relations.append(replace(parse_relation(source, type_, target, json.loads(props) if props else None),
                                          valid_from=start, valid_to=end))
             if relations:
-                self._write_relations(relations)  # type: ignore[attr-defined]
-            self.expire_entity(b)  # type: ignore[attr-defined]
-        merged = self._row(self._key(a))  # type: ignore[attr-defined]
+                self._write_relations(relations)
+            self.expire_entity(b)
+        merged = self._row(self._key(a))
         if merged is None:  # pragma: no cover - written above
             raise NotFound(a)
         entity: Entity = merged.to_entity()  # _row comes through the mixin's untyped self

@@ -6,6 +6,9 @@ chooses the statement by batch size (one indexed statement per row for a few
 rows, ``LOAD FROM`` an Arrow table for a batch, ``COPY`` for a bulk load) and
 registers its in-memory bookkeeping to run after the commit, so a failed
 transaction changes nothing anywhere.
+
+Over 500 lines: the parsing, planning and applying of entity and relation
+writes, which share the input types and the versioning rules.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +28,7 @@ from ..embed import Embedder, entity_text
 from ..errors import GraphMemError, InvalidInput, NotFound
 from ..index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
 from ..index.entity_cache import EntityCache
+from ..index.vector_store import epoch_us
 from ..records import (
     EntityRow,
     entity_from_db,
@@ -48,6 +52,10 @@ from ..validate import (
     utf8_size,
 )
 
+if TYPE_CHECKING:
+    from ..index.vectors import VectorIndex
+    from .backlog import Backlog
+
 __all__ = [
     "EntityInput",
     "RelationInput",
@@ -60,6 +68,7 @@ __all__ = [
     "fetch_rows",
     "upsert_entities",
     "upsert_relations",
+    "apply_entity_vectors",
     "apply_entity_plan",
     "apply_relation_plan",
 ]
@@ -456,6 +465,29 @@ def apply_entity_plan(state: DerivedState, cache: EntityCache, plan: EntityPlan)
     """After commit: the graph state (ids, type and namespace bitmaps, validity bounds) and the cache follow the store."""
     state.write_entities(plan.rows, added=[*plan.created, *plan.revived], old_types=plan.old_types)
     cache.written(plan.rows)
+
+
+def apply_entity_vectors(index: VectorIndex | None, backlog: Backlog | None, plan: EntityPlan) -> None:
+    """After commit: the vector index (when loaded) and the embedding backlog follow the store.
+
+    An entity whose text changed without a new vector loses its old one (it no
+    longer stands for the entity) and, with background embedding, waits in
+    the backlog; the vectors written are added to the index.
+    """
+    if plan.unembedded:
+        if index is not None:
+            created = {row.key for row in plan.created}
+            index.remove(np.array([r.id for r in plan.unembedded if r.key not in created], np.int64))
+        if backlog is not None:
+            backlog.add((r.key, epoch_us(r.updated_at)) for r in plan.unembedded)
+    if index is not None and plan.vector_rows:
+        rows = plan.vector_rows
+        index.upsert(
+            np.fromiter((r.id for r in rows), np.int64, len(rows)),
+            np.frombuffer(b"".join(r.embedding or b"" for r in rows), np.int8).reshape(len(rows), -1),
+            np.fromiter((r.scale or 0.0 for r in rows), np.float32, len(rows)),
+        )
+        index.seq = max(index.seq, max(epoch_us(r.updated_at) for r in rows))
 
 
 # -- relations --------------------------------------------------------------------

@@ -1,9 +1,12 @@
 """The one home for every kind of search and path query.
 
 ``traversal`` answers the graph questions over a snapshot of the derived
-state (neighbours, shortest paths, k-hop, subgraph); ``retrieval`` answers the
-search questions (plain vector search, ``near=`` search within hops of
-anchors, ``recall`` context) and builds on ``traversal`` for the hops. A new
+state (neighbours, shortest paths, k-hop, subgraph); ``retrieval`` answers
+``near=`` search within hops of anchors and ``recall``'s context, and builds
+on ``traversal`` for the hops; ``search`` is the plain vector search and what
+every search shares (allowed ids, anchors, the query vector); ``lookup``
+answers from the derived state alone (which names and relations exist, types,
+the type summary, the relations touching some names). A new
 kind of search or path query goes here, not in the facade: ``Memory``
 validates the arguments once and calls one function of this package.
 """

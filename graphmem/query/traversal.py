@@ -34,8 +34,8 @@ from ..algorithms.paths import IdPath, Reach
 from ..errors import NotFound
 from ..index.adjacency import EdgeIndex
 from ..index.derived import GraphSnapshot, GraphState
-from ..records import KEY_SEPARATOR, entity_key
-from ..types import KHop, Neighbor, Path, Subgraph
+from ..records import entity_key, split_key
+from ..types import KHop, Neighbor, Neighbors, Path, Subgraph
 from ..inputs import hop_request, path_request
 from ..validate import check_count, check_direction, check_positive_int, check_types_filter
 
@@ -103,7 +103,7 @@ def _id(state: GraphSnapshot, namespace: str, name: str, what: str) -> int:
 
 def _names(state: GraphSnapshot, namespace: str, ids: Iterable[int]) -> list[str]:
     """The names of ids found in a snapshot's view (``key_ever``: an entity deleted since keeps its name)."""
-    skip = len(namespace) + len(KEY_SEPARATOR)
+    skip = len(entity_key(namespace, ""))  # where names start in this namespace's keys
     key_ever = state.ids.key_ever
     return [key_ever(id_)[skip:] for id_ in ids]  # type: ignore[index]
 
@@ -275,8 +275,18 @@ def k_hop(
     return KHop(request.seeds[0], request.hops, _ordered(snap, namespace, found), found.truncated)
 
 
+def _name_start(snap: GraphSnapshot, id_: int) -> int:
+    """Where the name starts in the keys of ``id_``'s namespace: a relation never joins
+    two namespaces (the writes and the Cypher guard refuse it), so a neighbour's key
+    is its name after the same namespace prefix."""
+    key = snap.ids.key_ever(id_)
+    if key is None:  # pragma: no cover - the caller looked id_ up in this snapshot
+        raise NotFound(f"no entity with id {id_}")
+    return len(entity_key(split_key(key)[0], ""))
+
+
 def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
-              types: Sequence[str] | None) -> list[Neighbor]:  # fmt: skip
+              types: Sequence[str] | None) -> Neighbors:  # fmt: skip
     """The neighbours of entity ``id_`` in ``state``'s snapshot (give the one
     ``id_`` was looked up in), sorted by (name, type, direction).
 
@@ -293,8 +303,9 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
     if types is not None:
         codes = {code for code in map(snap.code_of, types) if code is not None}
         if not codes:
-            return []
+            return Neighbors()
     key_ever = snap.ids.key_ever
+    skip = _name_start(snap, id_)
     rows = []
     for side, label in ((OUT, "out"), (IN, "in")):
         if direction != "both" and direction != label:
@@ -302,15 +313,15 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
         for other, code in row_edges(adj, id_, side):
             if codes is not None and code not in codes:
                 continue
-            rows.append((key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], label))  # type: ignore[union-attr]
+            rows.append((key_ever(other)[skip:], type_names[code], label))  # type: ignore[index]
     rows.sort()
-    return [Neighbor(n, t, d) for n, t, d in rows]  # type: ignore[arg-type]
+    return Neighbors([Neighbor(n, t, d) for n, t, d in rows])  # type: ignore[arg-type]
 
 
 def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: str, types: Sequence[str] | None, *,
-                      limit: int) -> tuple[list[Neighbor], int]:  # fmt: skip
+                      limit: int) -> Neighbors:  # fmt: skip
     """At most ``limit`` neighbours of entity ``id_`` in ``state``'s snapshot (give
-    the one ``id_`` was looked up in) and how many there are, naming only those kept.
+    the one ``id_`` was looked up in), with how many there are (``total``), naming only those kept.
 
     :func:`neighbors` names every neighbour and sorts them by name: a hub of
     24k relations (the largest of the 1M-entity benchmark graph) costs a
@@ -331,7 +342,7 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
     if types is not None:
         codes = np.array(sorted({c for c in map(snap.code_of, types) if c is not None}), np.int32)
         if not codes.size:
-            return [], 0
+            return Neighbors()
     total = 0
     parts = []
     for side, label in ((OUT, 0), (IN, 1)):
@@ -345,18 +356,19 @@ def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: st
         # Each side is sorted by (neighbour, type): its first `limit` hold every kept row of that side.
         parts.append((nbrs[:limit], kinds[:limit], np.full(min(limit, nbrs.size), label, np.int8)))
     if not parts:
-        return [], 0
+        return Neighbors()
     nbrs = np.concatenate([p[0] for p in parts])
     kinds = np.concatenate([p[1] for p in parts])
     sides = np.concatenate([p[2] for p in parts])
     order = np.lexsort((sides, kinds, nbrs))[:limit]
     key_ever = snap.ids.key_ever
+    skip = _name_start(snap, id_)
     rows = [
-        (key_ever(other).split(KEY_SEPARATOR, 1)[1], type_names[code], ("out", "in")[side])  # type: ignore[union-attr]
+        (key_ever(other)[skip:], type_names[code], ("out", "in")[side])  # type: ignore[index]
         for other, code, side in zip(nbrs[order].tolist(), kinds[order].tolist(), sides[order].tolist())
     ]
     rows.sort()
-    return [Neighbor(n, t, d) for n, t, d in rows], total  # type: ignore[arg-type]
+    return Neighbors([Neighbor(n, t, d) for n, t, d in rows], total=total)  # type: ignore[arg-type]
 
 
 def subgraph(
@@ -367,8 +379,8 @@ def subgraph(
     *,
     direction: str = "both",
     types: Iterable[str] | str | None = None,
-    max_entities: int = DEFAULT_MAX_ENTITIES,
-    max_relations: int = DEFAULT_MAX_RELATIONS,
+    max_entities: int | None = DEFAULT_MAX_ENTITIES,
+    max_relations: int | None = DEFAULT_MAX_RELATIONS,
 ) -> Subgraph:
     """The entities within ``hops`` of the seeds and the relations among them (see :meth:`Memory.subgraph`)."""
     request = hop_request(seeds, hops, direction=direction, types=types, max_entities=max_entities,

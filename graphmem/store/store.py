@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -43,6 +43,9 @@ from . import files, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, deletes, load_query, may_update, touches_relations
+
+if TYPE_CHECKING:  # the id arrays some callers pass; the store itself does not need NumPy
+    import numpy as np
 
 __all__ = ["Store", "Tracer", "Transaction", "CypherResult"]
 
@@ -743,7 +746,7 @@ class Store:
         name: str,
         params: Mapping[str, Any] | None,
         *,
-        ids: Sequence[int],
+        ids: Sequence[int] | np.ndarray,
         first: int,
         chunk: int = ID_RANGE,
     ) -> Iterator[pa.Table]:

@@ -11,12 +11,12 @@ so no request makes the server walk the whole graph. Nothing here writes.
 The endpoints read through the public API, all but one from memory once the
 graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
 types of many entities: :meth:`Memory.types_of`; the overview:
-:meth:`Memory.type_summary`), so none scans the store. The exceptions run
-named statements through the store's one query entry point: the first write
-of a namespace (where the time slider starts, ``view_first_write``, only
-when the slider is shown), and an entity's history a page at a time
-(:mod:`graphmem.view.history`: :meth:`Memory.history` reads more than the
-rows it keeps at a hub).
+:meth:`Memory.type_summary`), so none scans the store. The first write of a
+namespace (where the time slider starts) is :meth:`Memory.first_written`,
+read only when the slider is shown. The exception runs named statements
+through the store's one query entry point: an entity's history a page at a
+time (:mod:`graphmem.view.history`: :meth:`Memory.history` reads more than
+the rows it keeps at a hub).
 """
 
 from __future__ import annotations
@@ -165,8 +165,7 @@ def _relation(r: Relation) -> dict[str, Any]:
 
 def _store(mem: Memory) -> Any:
     """The store's one query entry point, for the named statements behind what the public API
-    lacks or cannot bound (the first write; a hub's history: :mod:`graphmem.view.history`; the
-    handle is read-only)."""
+    cannot bound (a hub's history: :mod:`graphmem.view.history`; the handle is read-only)."""
     return mem._store
 
 
@@ -193,12 +192,12 @@ def overview(mem: Memory) -> dict[str, Any]:
              for a, r, b, n in summary.links[:LIMITS.type_links_max]]  # fmt: skip
     start = end = None
     if summary.valid_span is not None:
-        # The slider starts at the first write: the one figure memory lacks (a scan, asked only
+        # The slider starts at the first write: the one figure not answered from memory (a scan, asked only
         # when some fact has a validity bound, i.e. when the slider is shown at all).
-        first = _store(mem).execute("view_first_write", {"namespace": ns})[0][0]
+        first = mem.first_written()
         marks = [_from_us(summary.valid_span[0]), _from_us(summary.valid_span[1])]
         if first is not None:
-            marks.append(datetime.fromisoformat(first) if isinstance(first, str) else first)
+            marks.append(first)
         marks = [m if m.tzinfo is not None else m.replace(tzinfo=timezone.utc) for m in marks]
         start, end = _iso(min(marks)), _iso(max(marks))
     return {
@@ -313,11 +312,12 @@ def neighbors(mem: Memory, *, name: str, limit: int, as_of: datetime | None) -> 
     """At most ``limit`` neighbours of ``name`` (at ``as_of``), with their types; ``total`` says how many exist.
 
     Bounded at a hub: only the shown neighbours are named and typed, the rest
-    are counted (:meth:`Memory._neighbors_bounded`; which ones are shown is
+    are counted (:meth:`Memory.neighbors` with ``limit=``; which ones are shown is
     the relation index's order, the oldest entities first), so the cost does
     not grow with the degree beyond a count in NumPy.
     """
-    shown, total = mem._neighbors_bounded(name, limit=limit, as_of=as_of)
+    shown = mem.neighbors(name, limit=limit, as_of=as_of)
+    total = shown.total
     kind, *kinds = _types(mem, [name] + [n.name for n in shown])
     return {
         "name": name,

@@ -54,11 +54,11 @@ def page_data(mem: Memory, centre: str, *, hops: int = 2, max_entities: int = 20
         found = mem.get_entity(name)
         if found is not None:
             nodes[name] = _entity(found)
-    edges = []
+    edges: list[dict[str, Any]] = []
     for source, type_, target in sub.relations:
-        found = mem.get_relation(source, type_, target)
+        relation = mem.get_relation(source, type_, target)
         edges.append({"source": source, "type": type_, "target": target,
-                      "properties": {} if found is None else found.properties})  # fmt: skip
+                      "properties": {} if relation is None else relation.properties})  # fmt: skip
     entity_types: dict[str, int] = {}
     relation_types: dict[str, int] = {}
     for node in nodes.values():

@@ -80,6 +80,7 @@ ENTITY_PAGE = (
     f"MATCH (e:Entity) WHERE e.id > $after RETURN {_ENTITY_COLUMNS}, e.embedding ORDER BY e.id LIMIT $n"
 )
 ENTITY_COUNT = "MATCH (e:Entity) RETURN count(e)"
+FIRST_CREATED = "MATCH (e:Entity) RETURN min(e.created_at)"
 ENTITY_TYPE_COUNTS = "MATCH (e:Entity) RETURN e.type, count(e)"
 ENTITY_DELETE = (
     _GUARD

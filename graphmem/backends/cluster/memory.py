@@ -26,12 +26,13 @@ from ...errors import GraphMemError, InvalidInput, NotFound, QueryError
 from ...store.cypher_guard import check_user_cypher
 from ...index.labels import RelationEntry
 from ...inputs import hop_request, neighbors_request, path_request, recall_request, search_request
+from ...query.search import query_vector
 from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
 from ...types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Recall,
-    RecalledEntity, Relation, Subgraph,
+    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall,
+    RecalledEntity, Relation, Schema, Subgraph,
 )
 from ...validate import (
     check_name,
@@ -589,18 +590,24 @@ class ClusterMemory:
 
     def neighbors(self, name: str, *, direction: str = "both",
                   types: Iterable[str] | str | None = None, as_of: datetime | None = None,
-                  known_at: datetime | None = None) -> list[Neighbor]:  # fmt: skip
-        """The entities one relation away from ``name``, sorted by name, type, direction."""
+                  known_at: datetime | None = None, limit: int | None = None) -> Neighbors:  # fmt: skip
+        """The entities one relation away from ``name``, sorted by name, type, direction.
+
+        ``limit`` keeps the first that many of them in that order (``total``
+        counts them all): the server returns every row, so unlike the
+        embedded store's the cost still grows with the degree."""
         _now_only(as_of, known_at)
-        request = neighbors_request(name, direction=direction, types=types)
+        request = neighbors_request(name, direction=direction, types=types, limit=limit)
         name, direction, type_filter = request.name, request.direction, request.types
         self._check_open()
         if type_filter is not None and not type_filter:
-            return []
+            return Neighbors()
         rows = self._graph.rows(q.NEIGHBORS[direction], {"name": name, "types": _types(type_filter)})
         if not rows and not self._exists(name):
             raise NotFound(f"no entity named {name!r}")
-        return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+        found = sorted(rows)
+        kept = found if request.limit is None else found[:request.limit]
+        return Neighbors([Neighbor(n, t, d) for n, t, d in kept], total=len(found))
 
     def _expand(self, types: tuple[str, ...] | None) -> traverse.Expand:
         def expand(names: Sequence[str], direction: str) -> list[tuple[str, str, str, str]]:
@@ -625,7 +632,8 @@ class ClusterMemory:
         BFS on the server's current graph: no cache to go stale)."""
         _now_only(as_of, known_at)
         request = path_request(source, target, max_hops=max_hops, direction=direction, types=types)
-        source, target, max_hops, direction, type_filter = request[:5]
+        source, target, max_hops = request.source, request.target, request.max_hops
+        direction, type_filter = request.direction, request.types
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -655,7 +663,8 @@ class ClusterMemory:
         ``[]`` when there is none (a BFS on the server's current graph)."""
         _now_only(as_of, known_at)
         request = path_request(source, target, max_hops=max_hops, direction=direction, types=types, limit=limit)
-        source, target, max_hops, direction, type_filter, limit = request
+        source, target, max_hops = request.source, request.target, request.max_hops
+        direction, type_filter, limit = request.direction, request.types, request.limit
         self._check_open()
         self._require((source, target))
         if type_filter is not None and not type_filter and source != target:
@@ -711,15 +720,6 @@ class ClusterMemory:
 
     # -- search ----------------------------------------------------------------------
 
-    def _query_vector(self, query: Any) -> np.ndarray:
-        if isinstance(query, str):
-            if self._embedder is None:
-                raise InvalidInput("this memory has no embedder (connected with embedder=None): search with a vector")
-            if not query.strip():
-                raise InvalidInput("the query text is empty")
-            query = self._embedder.encode([query])[0]
-        return check_vector(query, self._dim, "query vector")
-
     def search(self, query: str | Any, k: int = 10, *, types: Iterable[str] | str | None = None,
                near: str | Iterable[str] | None = None, max_hops: int | None = None, direction: str = "both",
                relation_types: Iterable[str] | str | None = None, rank: str = "similarity",
@@ -736,7 +736,7 @@ class ClusterMemory:
         _now_only(as_of, known_at)
         request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
                                  relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
-        vector = self._query_vector(query)
+        vector = query_vector(query, self._embedder, self._dim, opened="connected")
         self._check_open()
         if request.types is not None and not request.types:
             return []
@@ -791,7 +791,7 @@ class ClusterMemory:
         type_filter, direction, rel_filter, decay = (request.types, request.direction, request.relation_types,
                                                      request.decay)  # fmt: skip
         text = query if isinstance(query, str) else None
-        vector = self._query_vector(query)
+        vector = query_vector(query, self._embedder, self._dim, opened="connected")
         self._check_open()
         seeds = self._knn(vector, k, type_filter) if type_filter is None or type_filter else []
         if not seeds:
@@ -859,6 +859,18 @@ class ClusterMemory:
     def type_summary(self) -> TypeSummary:
         """Not available on the cluster backend yet: raises :class:`NotSupported`."""
         raise _unsupported("type_summary", _NO_NAME_INDEX)
+
+    def first_written(self) -> datetime | None:
+        """When the oldest entity of this namespace was created (UTC); ``None`` when it
+        has none (one scan on the server)."""
+        self._check_open()
+        rows = self._graph.rows(q.FIRST_CREATED)
+        return _time(rows[0][0]) if rows else None
+
+    def schema(self) -> Schema:
+        """Not available on the cluster backend (the console and its catalog are for embedded stores):
+        raises :class:`NotSupported`."""
+        raise _unsupported("schema", "the console and its catalog of the engine's tables are for embedded stores")
 
     def unchanged(self) -> bool:
         """Not available on the cluster backend (it has no local files to compare): raises :class:`NotSupported`."""

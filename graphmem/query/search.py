@@ -1,0 +1,138 @@
+"""The plain vector search and what every search shares (layer L3).
+
+``search`` without ``near=``: the vector index's nearest ids, named from one
+snapshot of the graph state, fetching more while the index knows ids the
+snapshot does not (a write landed in between). Before the graph state is
+loaded, :func:`search_unloaded` names the hits through the store instead.
+Also here: the ids a search may return (:func:`allowed_ids`), the anchors of
+``near=`` (:func:`anchor_ids`) and the query's vector (:func:`query_vector`),
+which ``near=`` search and ``recall`` (:mod:`graphmem.query.retrieval`) use too.
+
+Each function takes its arguments already checked (by
+:mod:`graphmem.inputs`, once, in the facade).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from pyroaring import BitMap
+
+from ..errors import InvalidInput, NotFound
+from ..records import entity_key, key_name, micros
+from ..types import Hit
+from ..validate import check_vector
+
+if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
+    from datetime import datetime
+
+    from ..embed import Embedder
+    from ..index.derived import GraphSnapshot
+    from ..index.vectors import VectorIndex
+    from ..store.store import Store
+    from ..temporal import TimeView
+
+__all__ = ["UNLOADED_SEARCH_MAX", "allowed_ids", "anchor_ids", "query_vector", "search_loaded", "search_unloaded"]
+
+UNLOADED_SEARCH_MAX = 4096
+"""A search before the graph is loaded fetches at most this many nearest
+vectors looking for k of its namespace, then loads the graph instead."""
+
+
+def query_vector(query: Any, embedder: Embedder | None, vector_dim: int | None, *,
+                 opened: str = "opened") -> np.ndarray:  # fmt: skip
+    """The vector of a search's ``query``: a text encoded by ``embedder``, or a
+    vector checked against the store's dimension. ``opened`` names how the
+    memory got its embedder (``"opened"``, ``"connected"``) in the error of one
+    that has none."""
+    if isinstance(query, str):
+        if embedder is None:
+            raise InvalidInput(f"this memory has no embedder ({opened} with embedder=None): search with a vector")
+        if not query.strip():
+            raise InvalidInput("the query text is empty")
+        query = embedder.encode([query])[0]
+    return check_vector(query, vector_dim, "query vector")
+
+
+def allowed_ids(state: GraphSnapshot, view: TimeView | None, namespace: str,
+                type_filter: Iterable[str] | None) -> BitMap | None:  # fmt: skip
+    """The ids a search may return: of ``type_filter``, in ``namespace``, visible
+    in ``view`` (all as of the snapshot ``state``); ``None`` when every id may be."""
+    allowed = None if type_filter is None else state.entity_types.union(type_filter)
+    spaces = state.namespaces
+    if len(spaces) > 1 or namespace not in spaces:  # else every id is ours: no filter
+        mine = spaces.members(namespace)
+        allowed = mine if allowed is None else allowed & mine
+    if view is not None:
+        allowed = view.admit(allowed, state.ids.next_id)
+    return allowed
+
+
+def anchor_ids(state: GraphSnapshot, namespace: str, names: tuple[str, ...]) -> list[int]:
+    """The ids of ``near=``'s names (checked by :func:`~graphmem.inputs.search_request`);
+    :class:`NotFound` for a name that is not an entity of ``namespace`` in ``state``."""
+    ids = []
+    for name in names:
+        id_ = state.ids.id_of(entity_key(namespace, name))
+        if id_ is None:
+            raise NotFound(f"no entity named {name!r} (given in near=)")
+        ids.append(id_)
+    return ids
+
+
+def search_loaded(state: GraphSnapshot, index: VectorIndex, vector: np.ndarray, k: int,
+                  allowed: BitMap | None) -> tuple[list[Hit], list[str]]:  # fmt: skip
+    """The ``k`` best hits among ``allowed`` and their keys, named from ``state``.
+
+    The index may be newer than the snapshot (a concurrent write landed in
+    between): ids the snapshot does not know are skipped, and the search
+    fetches more until ``k`` known ones are found or the index runs out.
+    """
+    key_of = state.ids.key_of
+    fetch = k
+    while True:
+        ids, scores = index.search(vector, fetch, allowed)
+        hits = []
+        keys = []
+        for id_, score in zip(ids.tolist(), scores.tolist()):
+            key = key_of(id_)
+            if key is not None:
+                keys.append(key)
+                hits.append(Hit(name=key_name(key), score=float(score)))
+        if len(hits) >= k or len(ids) < fetch:
+            break
+        fetch += 2 * (fetch - len(hits))
+    return hits[:k], keys[:k]
+
+
+def search_unloaded(store: Store, index: VectorIndex, namespace: str, vector: np.ndarray, k: int,
+                    now: datetime) -> tuple[list[Hit], list[str]] | None:  # fmt: skip
+    """A plain search (no type, anchor or time) while the graph is not loaded:
+    the vector index answers, the store names the hits (one read of the
+    fetched ids), so a search never waits for the whole graph to load. The
+    hits and their keys; ``None`` (the caller loads the graph) when this
+    namespace's hits valid at ``now`` are too rare among the nearest vectors to
+    find by fetching more (:data:`UNLOADED_SEARCH_MAX`)."""
+    at = micros(now)
+    fetch = k
+    while True:
+        ids, scores = index.search(vector, fetch, None)
+        rows = store.execute("search_hits", {"ids": ids.tolist()})
+        found = {}
+        for id_, key, space, start, end in rows:
+            if space == namespace and (start is None or micros(start) <= at) and (end is None or at < micros(end)):
+                found[int(id_)] = key
+        hits, keys = [], []
+        for id_, score in zip(ids.tolist(), scores.tolist()):
+            key = found.get(id_)
+            if key is not None:
+                keys.append(key)
+                hits.append(Hit(name=key_name(key), score=float(score)))
+        if len(hits) >= k or len(ids) < fetch:
+            break
+        if fetch >= UNLOADED_SEARCH_MAX:
+            return None
+        fetch = min(UNLOADED_SEARCH_MAX, fetch + 2 * (fetch - len(hits)))
+    return hits[:k], keys[:k]
