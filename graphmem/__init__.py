@@ -45,7 +45,8 @@ if TYPE_CHECKING:  # the names below load on first use (see __getattr__); here f
     from .memory import Memory
     from .memory import open_memory as open
     from .store.files import is_store
-    from .types import Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Path, Relation, Subgraph
+    from .types import (Column, Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Relation,
+                        Schema, Subgraph)
 
 # Public name -> (module, attribute), imported at the name's first use (PEP 562):
 # ``import graphmem`` stays cheap (no engine, numpy, pyarrow or numba), which a
@@ -64,7 +65,8 @@ _LAZY = {
     "NameEntry": (".index.names", "NameEntry"),
     "RelationEntry": (".index.labels", "RelationEntry"),
     **{name: (".types", name) for name in
-       ("Entity", "Relation", "Neighbor", "Path", "Hit", "KHop", "Subgraph", "History", "NamespaceInfo")},
+       ("Entity", "Relation", "Neighbor", "Neighbors", "Path", "Hit", "KHop", "Subgraph", "History",
+        "NamespaceInfo", "Schema", "Column")},
 }  # fmt: skip
 
 
@@ -106,12 +108,15 @@ __all__ = [
     "Entity",
     "Relation",
     "Neighbor",
+    "Neighbors",
     "Path",
     "Hit",
     "KHop",
     "Subgraph",
     "History",
     "NamespaceInfo",
+    "Schema",
+    "Column",
     "TextEntry",
     "NameEntry",
     "RelationEntry",
