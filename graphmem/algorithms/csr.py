@@ -25,6 +25,10 @@ is empty in the snapshot and lives in the delta only.
 Everything here is a pure function over arrays. The arrays of an
 ``Adjacency`` are never written after it is built, so a reader holding one
 sees a consistent graph however many writers build newer ones (copy on write).
+
+Over 500 lines: the construction, lookup and delta-merge functions of
+:class:`Adjacency`, each a public function with its compiled helper, share the
+array layout described above.
 """
 
 from __future__ import annotations

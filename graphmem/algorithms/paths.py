@@ -18,6 +18,11 @@ not allowed, so a filter built before a new type appeared excludes it.
 ``n_nodes`` (one more than the largest node id, if the caller knows it)
 saves a scan of the delta to size the workspace; ``ws`` defaults to the
 calling thread's workspace.
+
+Over 500 lines: the public path functions (shortest, all shortest, k-hop,
+induced subgraph) and their compiled loops share private building blocks (the
+workspace, the walk of the delta overlay, the level push, the masks); split,
+those blocks would have to become public across modules.
 """
 
 from __future__ import annotations

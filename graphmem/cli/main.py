@@ -9,6 +9,9 @@ with 2, as click does), never as a traceback.
 Results are printed as a rich table, JSON (an array of objects, one per row)
 or CSV (a header row, then one row per result); how values JSON lacks are
 written is described in :mod:`graphmem.console.render`.
+
+Over 500 lines: one thin function per command (parse, open, call the library,
+print) for some twenty commands and their options.
 """
 
 from __future__ import annotations

@@ -40,6 +40,9 @@ Examples
 >>> e.add([(2, k, 0)])
 >>> e.view.version, len(e), e.contains(2, k, 0)
 (1, 3, True)
+
+Over 500 lines: :class:`EdgeIndex` keeps the snapshot, the delta overlay, the
+type members and the listeners consistent under one lock.
 """
 
 from __future__ import annotations

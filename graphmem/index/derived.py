@@ -16,6 +16,10 @@ time. Changes that leave no write time (a delete for good, user Cypher)
 remove the saved manifest before they run, so the load rebuilds from the
 store: that, missing or damaged files, another format, or a catch-up too
 large to apply row by row, are the only rebuilds.
+
+Over 500 lines: :class:`GraphState` is the one owner of the derived graph
+state: how a change is applied, the snapshots readers hold and the catch-up
+after a reopen must change together, so they live together.
 """
 
 from __future__ import annotations

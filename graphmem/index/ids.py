@@ -12,6 +12,10 @@ index, memory mapped), so opening costs nothing per key; single lookups
 binary-search them and single writes go to small overlay dictionaries. The
 first bulk operation (a batch of lookups, a bulk insert, a listing) builds the
 plain dictionaries once (~0.5 s at 1M keys) and the arrays are dropped.
+
+Over 500 lines: the saved key directory (:class:`SavedKeys`), the live map
+(:class:`IdMap`) and the view a snapshot holds (:class:`IdView`) share the
+rules of id assignment and the change record a held snapshot reads.
 """
 
 from __future__ import annotations

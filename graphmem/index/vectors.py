@@ -43,6 +43,10 @@ slot.
 The module is over 500 lines because the two views, their queue and its
 worker share one set of invariants (what "stale" means) and are clearer read
 together.
+
+Over 500 lines: :class:`VectorIndex` owns the HNSW graph, the int8 rows, the
+queue of vectors not yet in the graph with its worker, and the saved file; one
+lock keeps them consistent, so they stay in one class.
 """
 
 from __future__ import annotations

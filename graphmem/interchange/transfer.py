@@ -97,6 +97,11 @@ columns (at most 16 MiB in memory; beyond that on disk in the temporary
 directory, about the size of the file's checked text), the importer holds the
 set of entity names in the file (roughly 100 bytes per entity) and one byte
 per line.
+
+Over 500 lines: two formats each way, and an import checks the whole file
+before it writes anything (the checker, the checked columns kept in temporary
+files, then the batches): one pipeline whose steps change together. The
+formats' description above is ~100 lines of it.
 """
 
 from __future__ import annotations

@@ -31,6 +31,10 @@ Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null,
 ``{"op": "watch", "origin": ...}`` is answered ``{"ok": true}`` and the
 connection stays open: the holder then sends ``{"changed": true}`` after each
 write call not made by that origin, until it closes.
+
+Over 500 lines: the holder's side and the asking side of one socket protocol
+(framing, the peer's user check, what happens when the holder goes) change
+together, so both ends live here.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ client wrote it) or an observation contains the query, ignoring case (meaning-
 based matches only with ``semantic: true``); ``search_nodes`` and ``open_nodes``
 return the relations with at least one endpoint among the returned entities. Every write tool call is one
 transaction.
+
+Over 500 lines: one method per MCP tool (the reference server's nine and
+graphmem's own), each mapping a schema-checked call onto the public API, plus
+the text rendering every tool shares.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ every statement, :meth:`Store.execute` with a query *name* (the statement is
 ``queries/<name>.cypher``), an optional tracer that sees every statement run,
 one writer lock with explicit transactions, and the process-wide rule of one
 open ``Database`` per path.
+
+Over 500 lines: this is the only module that talks to the engine (import-linter
+keeps the engine out of every other one), so everything that does lives here:
+opening with its lock and file modes, transactions and post-commit hooks, the
+named-statement entry point, the bulk COPY and LOAD FROM paths and the
+translation of the engine's failures.
 """
 
 from __future__ import annotations

@@ -5,6 +5,12 @@ Cluster hash tag, so everything of a namespace lives in one slot on one
 primary and each statement runs there, atomically. graphmem keeps no registry:
 the slot map is the cluster's. What differs from the embedded
 :class:`graphmem.Memory` is listed in README.md ("Cluster backend").
+
+Over 500 lines: ``ClusterMemory`` implements the whole
+:class:`~graphmem.api.MemoryAPI` against FalkorDB, one method per public method
+with the decoding of its replies; the argument checks it shares with the
+embedded memory live in :mod:`graphmem.inputs` and
+:mod:`graphmem.query.search`.
 """
 
 from __future__ import annotations
