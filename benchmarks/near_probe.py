@@ -38,7 +38,7 @@ import graphmem
 from graphmem.algorithms import paths as kernels
 from graphmem.algorithms.near import _near, near_top_k
 from graphmem.inputs import search_request
-from graphmem.query import retrieval
+from graphmem.query import retrieval, search
 
 from .datasets import ENTITY_TYPES, Graph, generate
 from .vector_data import clustered
@@ -82,8 +82,8 @@ def measure(path: Path, n: int, engine: str, calls: int, rounds: int) -> None:
         state, view = mem._graph(None, None)
         index = mem._vectors.get(mem._vector_dim)
         namespace = mem._namespace
-        ids = [mem._anchor_ids(state, (name,)) for name in names]
-        vectors = [mem._query_vector(q) for q in qs]
+        ids = [search.anchor_ids(state, namespace, (name,)) for name in names]
+        vectors = [search.query_vector(q, None, mem._vector_dim) for q in qs]
         keys, prefix = state.ids.saved_arrays(), retrieval._prefix(namespace)
         edges = state.view
         print(f"{engine}, {n:,} entities; names from the saved keys: {keys is not None}")
@@ -119,10 +119,10 @@ def measure(path: Path, n: int, engine: str, calls: int, rounds: int) -> None:
             "search": public,
             "checks": lambda i: search_request(k=K, types=None, near=names[i], max_hops=2, direction="both",
                                                relation_types=None, rank="similarity", decay=0.5),
-            "vector": lambda i: mem._query_vector(qs[i]),
+            "vector": lambda i: search.query_vector(qs[i], None, mem._vector_dim),
             "snapshot": lambda i: (mem._graph(None, None), mem._vectors.get(mem._vector_dim),
-                                   mem._allowed(state, view, None)),
-            "anchors": lambda i: mem._anchor_ids(state, (names[i],)),
+                                   search.allowed_ids(state, view, namespace, None)),
+            "anchors": lambda i: search.anchor_ids(state, namespace, (names[i],)),
             "near_search": lambda i: retrieval.near_search(
                 state, index, namespace, vectors[i], K, anchors=ids[i], max_hops=2, direction="both",
                 relation_types=None, allowed_types=None, rank="similarity", decay=0.5),
