@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -39,6 +40,29 @@ def test_store_directory_layout(tmp_path, open_store):
     # "database" is recorded once the file exists, so a lost file is noticed.
     assert info == {"format": 1, "engine": ENGINE, "database": DATABASE_FILE}
     assert (tmp_path / "s" / DATABASE_FILE).exists()
+
+
+def test_a_file_removed_while_the_open_checks_the_folder_is_not_refused(tmp_path, open_store, monkeypatch):
+    """The open checks that it may write every file in the store's folder. A file
+    listed and then removed before its check (the engine of a process that held
+    the store a moment ago cleaning up beside its WAL, as when a follower takes
+    over from a killed holder) is not a permission problem: the open goes on."""
+    path = tmp_path / "s"
+    with open_store(path) as mem:
+        mem.add_entity("a")
+    vanishing = path / (DATABASE_FILE + ".wal.checkpoint")
+    vanishing.write_bytes(b"")
+    real_access = os.access
+
+    def access_after_the_other_process_removed_it(target, mode, **kwargs):
+        if Path(target) == vanishing and vanishing.exists():
+            vanishing.unlink()
+        return real_access(target, mode, **kwargs)
+
+    monkeypatch.setattr(os, "access", access_after_the_other_process_removed_it)
+    with open_store(path) as mem:
+        assert not vanishing.exists()  # the check did see it, and it was gone by then
+        assert mem.get_entity("a") is not None
 
 
 def test_engine_mismatch_is_refused_with_advice(tmp_path, open_store):

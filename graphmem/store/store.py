@@ -526,11 +526,18 @@ class Store:
         paths = [self.path]
         for entry in sorted(self.path.iterdir()):
             paths.append(entry)
-            if entry.is_dir():
-                paths.extend(sorted(entry.iterdir()))
+            try:
+                if entry.is_dir():
+                    paths.extend(sorted(entry.iterdir()))
+            except FileNotFoundError:
+                continue  # removed since the listing, as below
         for path in paths:
             mode = os.W_OK | (os.X_OK if path.is_dir() else 0)
-            if not os.access(path, mode, effective_ids=os.access in os.supports_effective_ids):
+            # This check runs before the lock, so the engine of the process
+            # holding the store (e.g. a follower that took over from a killed
+            # holder, checkpointing) may remove a file it keeps beside the WAL
+            # between the listing and here: a file gone is not one refused.
+            if not os.access(path, mode, effective_ids=os.access in os.supports_effective_ids) and path.exists():
                 kind = "folder" if path.is_dir() else "file"
                 raise PermissionDenied(
                     f"permission denied: this process (uid {os.geteuid()}) cannot write the {kind} {path} of the "
