@@ -82,7 +82,4 @@ def test_faces_read_no_private_member_of_the_memory() -> None:
         faces += sorted((root / package).rglob("*.py"))
     reached = re.compile(r"\b(?:mem|memory|_mem|self\._mem|self\.mem)\._[a-z]\w*")
     found = {str(p.relative_to(root)): reached.findall(p.read_text()) for p in faces}
-    # Known and tracked (issue 20): the viewer pages a hub's history with named statements,
-    # which Memory.history cannot bound yet (graphmem/view/history.py says why).
-    known = {"view/api.py": ["mem._store"]}
-    assert {path: hits for path, hits in found.items() if hits} == known
+    assert {path: hits for path, hits in found.items() if hits} == {}

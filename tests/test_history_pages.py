@@ -1,6 +1,7 @@
-"""The viewer's history pages (graphmem.view.history): paging through an entity's relation versions
-with the cursor gives exactly what Memory.history holds, newest first, whatever the page size,
-through ties of write time (a batch), retired versions and a self-loop (issue 22)."""
+"""An entity's history a page at a time (Memory.relation_history, Memory.entity_versions; issues 20
+and 22): paging through its relation versions with the cursor gives exactly what Memory.history
+holds, newest first, whatever the page size, through ties of write time (a batch), retired
+versions and a self-loop; the versions are history's newest ones; both are bounded at a hub."""
 
 from __future__ import annotations
 
@@ -11,13 +12,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphmem
-from graphmem.errors import InvalidInput
-from graphmem.view.api import _store
-from graphmem.view.history import entity_versions, parse_cursor, relation_page
+from graphmem import HistoryCursor
+from graphmem.errors import InvalidInput, NotFound
+from graphmem.memory.history import relation_page
+from graphmem.records import entity_key
 
 pytestmark = pytest.mark.engine
 
-NAMES = ("Hub", "Ada", "Bob", "Lone", "n03")
+NAMES = ("Hub", "Ada", "Bob", "Lone", "n03", "Gone")
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +28,7 @@ def mem(tmp_path_factory):
 
     path: Path = tmp_path_factory.mktemp("history") / "store"
     with graphmem.open(path, engine=ENGINE, embedder=None) as m:
-        m.add_entities([{"name": n, "type": "Person"} for n in ("Hub", "Ada", "Bob", "Lone")]
+        m.add_entities([{"name": n, "type": "Person"} for n in ("Hub", "Ada", "Bob", "Lone", "Gone")]
                        + [{"name": f"n{i:02d}", "type": "Thing"} for i in range(12)])  # fmt: skip
         m.add_relations([("Hub", "HAS", f"n{i:02d}") for i in range(12)])  # one write time for twelve: ties
         m.add_relations([(f"n{i:02d}", "POINTS_AT", "Hub") for i in range(0, 12, 2)])  # ties on the in side
@@ -35,7 +37,10 @@ def mem(tmp_path_factory):
         m.expire_relation("Hub", "KNOWS", "Ada")  # retired: still history
         m.add_relation("Hub", "KNOWS", "Ada", properties={"since": 2})
         m.add_relation("Bob", "KNOWS", "Hub")
-        m.add_entity("Hub", type="Person", text="edited")  # an earlier version
+        m.add_relation("Gone", "KNOWS", "Ada")
+        for text in ("one", "two", "three"):
+            m.add_entity("Hub", type="Person", text=text)  # earlier versions
+        m.expire_entity("Gone")  # retired: its versions and relations are history
     with graphmem.open(path, engine=ENGINE, embedder=None, read_only=True) as m:
         yield m
 
@@ -45,9 +50,10 @@ def _version(r) -> tuple:
 
 
 def _pages(mem, name: str, limit: int) -> list[list]:
-    store, before, pages = _store(mem), None, []
+    before, pages = None, []
     while True:
-        page = relation_page(store, mem.namespace_name, name, limit=limit, before=before)
+        page = mem.relation_history(name, limit=limit, before=before)
+        assert page.name == name
         pages.append(list(page.relations))
         if page.older is None:
             return pages
@@ -78,27 +84,56 @@ def test_only_the_rows_shown_have_their_other_end_read(mem):
     """The bound at a hub: whatever the ties, the statements that read the other ends get the
     ids of the rows kept only (the newest ones read the relation's own columns)."""
     asked: list[tuple[str, dict]] = []
-    store = _store(mem)
+    store = mem._store
 
     class Recording:
-        def execute(self, name, params):
+        def execute(self, name, params=None):
             asked.append((name, params))
             return store.execute(name, params)
 
-    page = relation_page(Recording(), mem.namespace_name, "Hub", limit=3)
+    page = relation_page(Recording(), entity_key(mem.namespace_name, "Hub"), "Hub", limit=3)
     named = [len(p["ids"]) for name, p in asked if name.endswith("_rows")]
     assert len(page.relations) == 3 and sum(named) == 3 and page.older is not None
-    assert {name for name, _ in asked} <= {"view_relations_out_newest", "view_relations_in_newest",
-                                           "view_relations_out_rows", "view_relations_in_rows"}
+    assert {name for name, _ in asked} <= {"relation_history_out_newest", "relation_history_in_newest",
+                                           "relation_history_out_rows", "relation_history_in_rows"}
 
 
-def test_an_entity_without_relations_has_one_empty_page_and_its_versions(mem):
+@settings(max_examples=15, deadline=None)
+@given(name=st.sampled_from(("Hub", "Ada", "Gone")), limit=st.integers(1, 6))
+def test_versions_are_the_newest_of_history_with_the_stored_row_last(mem, name, limit):
+    everything = mem.history(name).entity
+    found = mem.entity_versions(name, limit=limit)
+    assert found.name == name and found.versions == everything[-limit:]
+    assert found.truncated == (len(everything) > limit)
+
+
+def test_versions_of_an_edited_and_a_retired_entity(mem):
+    assert [v.text for v in mem.entity_versions("Hub").versions] == [None, "one", "two", "three"]
+    assert [v.expired_at is None for v in mem.entity_versions("Hub").versions] == [False, False, False, True]
+    gone = mem.entity_versions("Gone").versions
+    assert len(gone) == 1 and gone[-1].expired_at is not None  # retired: the stored row, expired
+    assert [(r.source, r.target) for r in mem.relation_history("Gone").relations] == [("Gone", "Ada")]
+
+
+def test_an_entity_without_relations_has_one_empty_page(mem):
     assert _pages(mem, "Lone", 3) == [[]]
-    assert [v.text for v in entity_versions(_store(mem), mem.namespace_name, "Hub")] == [None]  # before the edit
+
+
+def test_a_name_never_written_is_not_found_and_bad_arguments_are_refused(mem):
+    with pytest.raises(NotFound):
+        mem.relation_history("Nobody")
+    with pytest.raises(NotFound):
+        mem.entity_versions("Nobody")
+    for bad in ({"limit": 0}, {"limit": True}, {"before": "yesterday"}, {"before": 5}):
+        with pytest.raises(InvalidInput):
+            mem.relation_history("Hub", **bad)
+    with pytest.raises(InvalidInput):
+        mem.entity_versions("Hub", limit=-1)
 
 
 def test_a_cursor_is_two_integers_or_refused():
-    assert parse_cursor("0:0")[1] == 0
+    assert HistoryCursor.parse("0:0").relation == 0
+    assert str(HistoryCursor.parse("1700000000000000:42")) == "1700000000000000:42"
     for bad in ("", ":", "1:", ":1", "1:x", "-1:2", "1:2:3", "१:2", "9" * 19 + ":1", "9" * 18 + ":1"):
         with pytest.raises(InvalidInput):
-            parse_cursor(bad)
+            HistoryCursor.parse(bad)
