@@ -64,6 +64,17 @@ def test_every_public_method_has_resolvable_annotations() -> None:
             typing.get_type_hints(_function(cls, name))
 
 
+def test_the_cluster_says_why_it_has_no_history_pages() -> None:
+    """relation_history / entity_versions on the cluster raise NotSupported (a NotImplementedError)
+    naming the reason, before any call to the cluster (so no connection is needed here)."""
+    from graphmem.backends.cluster import NotSupported
+
+    cluster = object.__new__(ClusterMemory)
+    for call in (lambda: cluster.relation_history("x", limit=5), lambda: cluster.entity_versions("x")):
+        with pytest.raises(NotSupported, match="keeps no versions"):
+            call()
+
+
 def test_embedded_memory_is_a_memory_api(tmp_path) -> None:
     with graphmem.open(tmp_path / "s", embedder=None) as mem:
         assert isinstance(mem, MemoryAPI)
