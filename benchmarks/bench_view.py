@@ -33,6 +33,11 @@ Run::
     nice -n 5 python -m benchmarks.bench_view --size 100000
     # build a 1M store once and keep it; later runs reuse it:
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m
+    # only the history calls, per request (``--calls`` takes the names printed):
+    nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes per_request \
+        --calls open_close,entity,entity_hub,relations_hub
+
+Where those calls spend their CPU, part by part: :mod:`benchmarks.view_history_probe`.
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ versions and a self-loop; the versions are history's newest ones; both are bound
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,10 @@ def test_a_cursor_is_two_integers_or_refused():
     for bad in ("", ":", "1:", ":1", "1:x", "-1:2", "1:2:3", "१:2", "9" * 19 + ":1", "9" * 18 + ":1"):
         with pytest.raises(InvalidInput):
             HistoryCursor.parse(bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(written=st.datetimes(min_value=datetime(1970, 1, 1)), relation=st.integers(0, 10**18 - 1))
+def test_a_cursor_survives_its_text(written, relation):
+    cursor = HistoryCursor(written, relation)
+    assert HistoryCursor.parse(str(cursor)) == cursor
