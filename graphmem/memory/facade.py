@@ -932,7 +932,10 @@ class Memory(LifecycleMixin):
         Each version's ``updated_at`` is when it was recorded, ``expired_at``
         when it was replaced or retired; earlier versions carry no vector.
         ``truncated`` says older versions were left out. :class:`NotFound` if
-        the name was never written (or was deleted or purged).
+        the name was never written (or was deleted or purged). The answer is
+        bounded by ``limit``, its read is not: the versions table has no index
+        by entity, so the cost grows with the history of the whole store
+        (benchmarks/RESULTS.md, "Viewer": ~28 ms at 200k versions).
 
         Examples
         --------
