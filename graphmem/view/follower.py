@@ -11,10 +11,10 @@ holder runs in a read-only transaction). It never holds the store itself.
 An entity's history is read with the same bounded statements as when the
 viewer opens the store (:mod:`graphmem.memory.history`, what
 :meth:`graphmem.Memory.relation_history` and ``entity_versions`` run), sent
-through ``cypher_query``: the socket has no history tool. What the socket cannot give, it says so (HTTP 503,
-"store_busy"): ``as_of`` reads need the store's own time views. Every call
-names the viewer's namespace, which the holder answers in (whatever
-namespace it serves itself).
+through ``cypher_query``: the socket has no history tool. What the socket
+cannot give, it says so (HTTP 503, "store_busy"): ``as_of`` reads need the
+store's own time views. Every call names the viewer's namespace, which the
+holder answers in (whatever namespace it serves itself).
 """
 
 from __future__ import annotations
