@@ -145,3 +145,20 @@ def test_a_cursor_is_two_integers_or_refused():
 def test_a_cursor_survives_its_text(written, relation):
     cursor = HistoryCursor(written, relation)
     assert HistoryCursor.parse(str(cursor)) == cursor
+
+
+def test_the_public_methods_read_bounded_statements_only(mem):
+    """What Memory.relation_history and Memory.entity_versions ask the store, through its tracer:
+    the rows named are the page's only, and the versions statement returns at most limit + 1."""
+    asked: list[tuple[str, dict]] = []
+    mem.tracer = lambda name, params: asked.append((name, dict(params or {})))
+    try:
+        page = mem.relation_history("Hub", limit=4)
+        versions = mem.entity_versions("Hub", limit=2)
+    finally:
+        mem.tracer = None
+    named = sum(len(p["ids"]) for name, p in asked if name.endswith("_rows"))
+    assert len(page.relations) == 4 and named == 4
+    assert [p["limit"] for name, p in asked if name.startswith("entity_versions")] == [2]  # 1 earlier + 1 to see more
+    assert len(versions.versions) == 2 and versions.truncated
+    assert not {name for name, _ in asked} & {"entity_versions", "relation_history"}  # the unbounded ones
