@@ -412,6 +412,16 @@ class RelationHistoryPage:
     None``) and retired, by the time they were recorded (ties by the engine's
     relation id). ``older``: the cursor of the next (older) page, to pass as
     ``before=``; ``None`` when no older version is left.
+
+    Examples
+    --------
+    >>> import graphmem
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     _ = mem.add_entities([{"name": "Ada"}, {"name": "Bob"}])
+    ...     _ = mem.add_relation("Ada", "KNOWS", "Bob")
+    ...     page = mem.relation_history("Bob")
+    >>> [(r.source, r.type, r.target) for r in page.relations], page.older
+    ([('Ada', 'KNOWS', 'Bob')], None)
     """
 
     name: str
@@ -427,6 +437,16 @@ class EntityVersions:
     when it was replaced or retired (``None`` for the current one); earlier
     versions carry no vector. ``truncated``: older versions exist than the
     ones given.
+
+    Examples
+    --------
+    >>> import graphmem
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     for text in ("one", "two", "three"):
+    ...         _ = mem.add_entity("Ada", text=text)
+    ...     newest = mem.entity_versions("Ada", limit=2)
+    >>> [v.text for v in newest.versions], newest.truncated
+    (['two', 'three'], True)
     """
 
     name: str
