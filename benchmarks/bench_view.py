@@ -33,6 +33,11 @@ Run::
     nice -n 5 python -m benchmarks.bench_view --size 100000
     # build a 1M store once and keep it; later runs reuse it:
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m
+    # only the history calls, per request (``--calls`` takes the names printed):
+    nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes per_request \
+        --calls open_close,entity,entity_hub,relations_hub
+
+Where those calls spend their CPU, part by part: :mod:`benchmarks.view_history_probe`.
 """
 
 from __future__ import annotations
@@ -94,7 +99,8 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
 
 
 def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], pairs: list[tuple[str, str]],
-             relations: list[tuple[str, str, str]], hub: str) -> dict[str, tuple[float, ...]]:  # fmt: skip
+             relations: list[tuple[str, str, str]], hub: str, only: tuple[str, ...] = ()
+             ) -> dict[str, tuple[float, ...]]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
     out: dict[str, tuple[float, ...]] = {}
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
@@ -142,6 +148,8 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
                     pass
 
             calls = {"open_close": open_close, **calls}
+        if only:
+            calls = {name: fn for name, fn in calls.items() if name in only}
         source = server.open_memory
         for name, fn in calls.items():
             opens, detached = source.opens, source.detached_answers
@@ -153,7 +161,7 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
 
 
 def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = None,
-        modes: tuple[str, ...] = ("per_request", "held")) -> dict[str, Any]:  # fmt: skip
+        modes: tuple[str, ...] = ("per_request", "held"), calls: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="bench-view-"))
     try:
         path = folder / "store" if store is None else store
@@ -177,7 +185,7 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
             hold = 0.0 if mode == "per_request" else 3600.0
             load = os.getloadavg()[0]
             print(f" {mode} (hold={hold:g} s), load average {load:.2f}", flush=True)
-            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub)
+            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
             out[f"{mode}_load"] = (load, os.getloadavg()[0])
             print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
         return out
@@ -197,11 +205,15 @@ def main() -> None:
                         help="Build the store here and keep it, or reuse the one built here before (same --size, "
                              "--kind and --engine): the timed part then starts at once.")
     parser.add_argument("--modes", default="per_request,held", help="Which of per_request,held to time.")
+    parser.add_argument("--calls", default="", help="Time only these calls (comma-separated names as printed, e.g. "
+                                                    "entity,entity_hub,relations_hub; default: every one).")
     args = parser.parse_args()
     modes = tuple(m for m in args.modes.split(",") if m)
     if not modes or set(modes) - {"per_request", "held"}:
         parser.error(f"--modes takes per_request and/or held, not {args.modes!r}")
-    result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes)
+    calls = tuple(c for c in args.calls.split(",") if c)
+    result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes,
+                 calls=calls)
     if args.json is not None:
         args.json.write_text(json.dumps(result, indent=1))
 

@@ -45,8 +45,8 @@ if TYPE_CHECKING:  # the names below load on first use (see __getattr__); here f
     from .memory import Memory
     from .memory import open_memory as open
     from .store.files import is_store
-    from .types import (Column, Entity, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Relation,
-                        Schema, Subgraph)
+    from .types import (Column, Entity, EntityVersions, History, HistoryCursor, Hit, KHop, NamespaceInfo, Neighbor,
+                        Neighbors, Path, Relation, RelationHistoryPage, Schema, Subgraph)
 
 # Public name -> (module, attribute), imported at the name's first use (PEP 562):
 # ``import graphmem`` stays cheap (no engine, numpy, pyarrow or numba), which a
@@ -66,7 +66,7 @@ _LAZY = {
     "RelationEntry": (".index.labels", "RelationEntry"),
     **{name: (".types", name) for name in
        ("Entity", "Relation", "Neighbor", "Neighbors", "Path", "Hit", "KHop", "Subgraph", "History",
-        "NamespaceInfo", "Schema", "Column")},
+        "RelationHistoryPage", "HistoryCursor", "EntityVersions", "NamespaceInfo", "Schema", "Column")},
 }  # fmt: skip
 
 
@@ -114,6 +114,9 @@ __all__ = [
     "KHop",
     "Subgraph",
     "History",
+    "RelationHistoryPage",
+    "HistoryCursor",
+    "EntityVersions",
     "NamespaceInfo",
     "Schema",
     "Column",

@@ -8,7 +8,8 @@ Code that should run on either backend (the faces: CLI, console, MCP server,
 viewer, integrations) types its memory as ``MemoryAPI``.
 
 A backend may lack a capability (the cluster keeps no history, so
-``as_of`` / ``known_at`` other than ``None``, ``history`` or ``expire_entity``
+``as_of`` / ``known_at`` other than ``None``, ``history``, ``relation_history``,
+``entity_versions`` or ``expire_entity``
 raise :class:`graphmem.backends.cluster.NotSupported` there): the method is still
 present, with the same signature, and says why instead of an
 ``AttributeError``. The full documentation of each method is on
@@ -39,8 +40,8 @@ from .index.names import NameEntry, TypeSummary
 from .index.text import TextEntry
 from .store.store import Tracer
 from .types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbors, Path, Recall, Relation,
-    Schema, Subgraph,
+    Access, Duplicate, Entity, EntityVersions, Explanation, History, Hit, KHop, NamespaceInfo, Neighbors, Path, Recall,
+    Relation, RelationHistoryPage, Schema, Subgraph,
 )  # fmt: skip
 
 __all__ = ["MemoryAPI"]
@@ -96,6 +97,8 @@ class MemoryAPI(Protocol):
     def delete_entities(self, names: Iterable[str]) -> list[bool]: ...
     def expire_entity(self, name: str) -> bool: ...
     def history(self, name: str, *, limit: int | None = None) -> History: ...
+    def relation_history(self, name: str, *, limit: int = 25, before: str | None = None) -> RelationHistoryPage: ...
+    def entity_versions(self, name: str, *, limit: int = 100) -> EntityVersions: ...
     def purge(self, *, before: datetime | None = None) -> dict[str, int]: ...
 
     # -- relations -------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import numpy as np
@@ -360,6 +360,98 @@ class History:
     name: str
     entity: tuple[Entity, ...]
     relations: tuple[Relation, ...]
+
+
+__all__ += ["EntityVersions", "HistoryCursor", "RelationHistoryPage"]
+
+_EPOCH = datetime(1970, 1, 1)
+_LAST_MICROS = (datetime.max - _EPOCH) // timedelta(microseconds=1)  # a larger position is no time
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class HistoryCursor:
+    """Where a page of relation history ends: the write time (naive UTC) and the engine's
+    relation id of its last (oldest) row, a total order over a store's relation versions.
+
+    Its text (``str``) is what :class:`RelationHistoryPage` gives as ``older`` and what
+    ``relation_history(..., before=)`` takes back; it is good while the store is unchanged.
+    :meth:`parse` checks one without a store (the viewer refuses a bad one before it opens).
+
+    Examples
+    --------
+    >>> cursor = HistoryCursor.parse("1700000000000000:42")
+    >>> cursor.written, cursor.relation, str(cursor)
+    (datetime.datetime(2023, 11, 14, 22, 13, 20), 42, '1700000000000000:42')
+    >>> HistoryCursor.parse("yesterday")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: not a history cursor: 'yesterday' (pass back the 'older' of a page)
+    """
+
+    written: datetime
+    relation: int
+
+    @classmethod
+    def parse(cls, text: str) -> HistoryCursor:
+        """The cursor ``text`` names (two integers, ``micros:id``); :class:`InvalidInput` if it is not one."""
+        micros, sep, rel = text.partition(":") if isinstance(text, str) else ("", "", "")
+        if (sep and all(part.isascii() and part.isdigit() and len(part) <= 18 for part in (micros, rel))
+                and int(micros) <= _LAST_MICROS):  # fmt: skip
+            return cls(_EPOCH + timedelta(microseconds=int(micros)), int(rel))
+        raise InvalidInput(f"not a history cursor: {text!r} (pass back the 'older' of a page)")
+
+    def __str__(self) -> str:
+        return f"{(self.written - _EPOCH) // timedelta(microseconds=1)}:{self.relation}"
+
+
+@dataclass(frozen=True, slots=True)
+class RelationHistoryPage:
+    """A page of the versions of the relations touching one entity, newest first.
+
+    ``relations``: at most the ``limit`` asked for, current (``expired_at is
+    None``) and retired, by the time they were recorded (ties by the engine's
+    relation id). ``older``: the cursor of the next (older) page, to pass as
+    ``before=``; ``None`` when no older version is left.
+
+    Examples
+    --------
+    >>> import graphmem
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     _ = mem.add_entities([{"name": "Ada"}, {"name": "Bob"}])
+    ...     _ = mem.add_relation("Ada", "KNOWS", "Bob")
+    ...     page = mem.relation_history("Bob")
+    >>> [(r.source, r.type, r.target) for r in page.relations], page.older
+    ([('Ada', 'KNOWS', 'Bob')], None)
+    """
+
+    name: str
+    relations: tuple[Relation, ...]
+    older: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class EntityVersions:
+    """The newest versions of one entity, oldest first: the current (or retired) row last.
+
+    Each version's ``updated_at`` is when it was recorded and ``expired_at``
+    when it was replaced or retired (``None`` for the current one); earlier
+    versions carry no vector. ``truncated``: older versions exist than the
+    ones given.
+
+    Examples
+    --------
+    >>> import graphmem
+    >>> with graphmem.open(embedder=None) as mem:
+    ...     for text in ("one", "two", "three"):
+    ...         _ = mem.add_entity("Ada", text=text)
+    ...     newest = mem.entity_versions("Ada", limit=2)
+    >>> [v.text for v in newest.versions], newest.truncated
+    (['two', 'three'], True)
+    """
+
+    name: str
+    versions: tuple[Entity, ...]
+    truncated: bool
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,17 @@ def test_every_public_method_has_resolvable_annotations() -> None:
             typing.get_type_hints(_function(cls, name))
 
 
+def test_the_cluster_says_why_it_has_no_history_pages() -> None:
+    """relation_history / entity_versions on the cluster raise NotSupported (a NotImplementedError)
+    naming the reason, before any call to the cluster (so no connection is needed here)."""
+    from graphmem.backends.cluster import NotSupported
+
+    cluster = object.__new__(ClusterMemory)
+    for call in (lambda: cluster.relation_history("x", limit=5), lambda: cluster.entity_versions("x")):
+        with pytest.raises(NotSupported, match="keeps no versions"):
+            call()
+
+
 def test_embedded_memory_is_a_memory_api(tmp_path) -> None:
     with graphmem.open(tmp_path / "s", embedder=None) as mem:
         assert isinstance(mem, MemoryAPI)
@@ -82,7 +93,4 @@ def test_faces_read_no_private_member_of_the_memory() -> None:
         faces += sorted((root / package).rglob("*.py"))
     reached = re.compile(r"\b(?:mem|memory|_mem|self\._mem|self\.mem)\._[a-z]\w*")
     found = {str(p.relative_to(root)): reached.findall(p.read_text()) for p in faces}
-    # Known and tracked (issue 20): the viewer pages a hub's history with named statements,
-    # which Memory.history cannot bound yet (graphmem/view/history.py says why).
-    known = {"view/api.py": ["mem._store"]}
-    assert {path: hits for path, hits in found.items() if hits} == known
+    assert {path: hits for path, hits in found.items() if hits} == {}

@@ -181,6 +181,10 @@ def test_graph_reads_match_the_embedded_store(cluster):
             c.add_relation("x", "R", "n00", replaces=True)
         with pytest.raises(graphmem.GraphMemError, match="keeps no versions"):
             c.history("x")
+        with pytest.raises(graphmem.GraphMemError, match="keeps no versions"):
+            c.relation_history("x")
+        with pytest.raises(graphmem.GraphMemError, match="keeps no versions"):
+            c.entity_versions("x")
         from datetime import UTC, datetime
 
         assert c.get_entity("x", as_of=None) is not None  # the present is answered

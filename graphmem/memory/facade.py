@@ -32,6 +32,7 @@ from . import bulk, cypher, removal, requests, saving, stats
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from .detached import DetachedStore
+from .history import entity_history, entity_versions as read_versions, relation_page
 from ..config import DEFAULT_NAMESPACE
 from ..embed import Embedder
 from ..errors import InvalidInput, NotFound, ReadOnlyStore
@@ -67,6 +68,7 @@ from ..validate import (
     check_type,
     check_types_filter,
 )
+from ..types import EntityVersions, RelationHistoryPage
 from ..inputs import neighbors_request, recall_request, search_request
 from ..query import lookup, search
 from ..query.retrieval import near_search, rank_context, read_briefs
@@ -883,33 +885,76 @@ class Memory(LifecycleMixin):
             limit = check_positive_int(limit, "limit")
         self._store.check_open()
         with self._store.exclusive():  # one consistent read of both tables
-            versions = [version_from_db(key, row).to_entity() for row in self._store.execute("entity_versions",
-                                                                                               {"key": key})]
-            row = self._row(key)
-            if limit is None:
-                rows = self._store.execute("relation_history", {"key": key})
-            else:
-                # Two steps per side: the limit-th newest write time from the relation's own
-                # columns, then the rows from that time on (the only ones whose other end is
-                # read): a hub's full ORDER BY read every neighbour's name (1.3 s at a 24k hub).
-                # What is left is O(limit + the relations written together with the cut's one).
-                params = {"key": key, "limit": limit}
-                rows = []
-                cut = self._store.execute("relation_history_out_cutoff", params)
-                if cut:
-                    rows += self._store.execute("relation_history_out_recent", {**params, "since": cut[-1][0]})
-                cut = self._store.execute("relation_history_in_cutoff", params)
-                if cut:
-                    rows += self._store.execute("relation_history_in_recent", {**params, "since": cut[-1][0]})
-            relations = [relation_from_db(r[0], r[1], r[2], r[3:]) for r in rows]
-        if row is None and not versions:
-            raise NotFound(f"no entity named {name!r}, current or past")
-        if row is not None:
-            versions.append(row.to_entity())
-        relations.sort(key=lambda r: (r.created_at or datetime.min.replace(tzinfo=None), r.source, r.type, r.target))
-        if limit is not None:
-            versions, relations = versions[-limit:], relations[-limit:]
-        return History(name, tuple(versions), tuple(relations))
+            return entity_history(self._store, key, name, self._row(key), limit=limit)
+
+    def relation_history(self, name: str, *, limit: int = 25, before: str | None = None) -> RelationHistoryPage:
+        """A page of the versions of the relations touching ``name``, newest first: at most ``limit``.
+
+        Current and retired versions, in the order they were recorded (ties, as
+        in a batch write, by the engine's relation id); a self-loop counts once.
+        The page's ``older`` is the cursor of the next (older) page: pass it as
+        ``before`` (a cursor is good while the store is unchanged; after a write
+        a page may repeat or skip versions written in one transaction). Bounded
+        at a hub: the cost grows with ``limit`` (and two columns of each of the
+        entity's relations), not with how many relations share a write time.
+        :class:`NotFound` if the name was never written (or was deleted or
+        purged); :class:`InvalidInput` for a ``before`` that is not a cursor.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> mem = graphmem.open(embedder=None)
+        >>> _ = mem.add_entities([{"name": n} for n in ("Ada", "Bob", "Cy", "Acme")])
+        >>> _ = mem.add_relations([("Ada", "KNOWS", "Bob"), ("Cy", "KNOWS", "Ada")])
+        >>> _ = mem.add_relation("Ada", "WORKS_AT", "Acme")
+        >>> page = mem.relation_history("Ada", limit=2)
+        >>> [(r.source, r.type, r.target) for r in page.relations]
+        [('Ada', 'WORKS_AT', 'Acme'), ('Cy', 'KNOWS', 'Ada')]
+        >>> rest = mem.relation_history("Ada", limit=2, before=page.older)
+        >>> [(r.source, r.type, r.target) for r in rest.relations], rest.older
+        ([('Ada', 'KNOWS', 'Bob')], None)
+        >>> mem.close()
+        """
+        key = self._key(check_name(name))
+        limit = check_positive_int(limit, "limit")
+        if before is not None and not isinstance(before, str):
+            raise InvalidInput(f"before must be the text of a page's 'older', not {type(before).__name__}")
+        self._store.check_open()
+        with self._store.exclusive():
+            page = relation_page(self._store, key, name, limit=limit, before=before)
+            if not page.relations and self._row(key) is None:
+                read_versions(self._store, key, name, None, limit=1)  # NotFound unless it has a past
+        return page
+
+    def entity_versions(self, name: str, *, limit: int = 100) -> EntityVersions:
+        """The newest ``limit`` versions of ``name``, oldest first: the current (or retired) one last.
+
+        Each version's ``updated_at`` is when it was recorded, ``expired_at``
+        when it was replaced or retired; earlier versions carry no vector.
+        ``truncated`` says older versions were left out. :class:`NotFound` if
+        the name was never written (or was deleted or purged). The answer is
+        bounded by ``limit``, its read is not: the versions table has no index
+        by entity, so the cost grows with the history of the whole store
+        (benchmarks/RESULTS.md, "Viewer": ~28 ms at 200k versions).
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> mem = graphmem.open(embedder=None)
+        >>> _ = mem.add_entity("Ada", type="Person", text="engineer")
+        >>> _ = mem.add_entity("Ada", text="countess")
+        >>> found = mem.entity_versions("Ada")
+        >>> [(v.text, v.expired_at is None) for v in found.versions], found.truncated
+        ([('engineer', False), ('countess', True)], False)
+        >>> [v.text for v in mem.entity_versions("Ada", limit=1).versions]
+        ['countess']
+        >>> mem.close()
+        """
+        key = self._key(check_name(name))
+        limit = check_positive_int(limit, "limit")
+        self._store.check_open()
+        with self._store.exclusive():  # one consistent read of both tables
+            return read_versions(self._store, key, name, self._row(key), limit=limit)
 
     def purge(self, *, before: datetime | None = None) -> dict[str, int]:
         """Remove for good the history of this namespace that expired before ``before``.

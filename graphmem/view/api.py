@@ -8,15 +8,15 @@ before the store is touched), opens the memory through the caller's
 expand size, path count and history length have a maximum (:data:`LIMITS`),
 so no request makes the server walk the whole graph. Nothing here writes.
 
-The endpoints read through the public API, all but one from memory once the
+The endpoints read through the public API only, most from memory once the
 graph state is loaded (names by prefix and type: :meth:`Memory.find_names`;
 types of many entities: :meth:`Memory.types_of`; the overview:
 :meth:`Memory.type_summary`), so none scans the store. The first write of a
 namespace (where the time slider starts) is :meth:`Memory.first_written`,
-read only when the slider is shown. The exception runs named statements
-through the store's one query entry point: an entity's history a page at a
-time (:mod:`graphmem.view.history`: :meth:`Memory.history` reads more than
-the rows it keeps at a hub).
+read only when the slider is shown. An entity's panel reads its text
+(:meth:`Memory.get_entity`), its newest versions
+(:meth:`Memory.entity_versions`) and its relation history a page at a time
+(:meth:`Memory.relation_history`, bounded at a hub, with a cursor).
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ from typing import Any
 
 from ..errors import InvalidInput, LimitExceeded, NotFound, StoreDetached, StoreLocked
 from ..memory import Memory
-from ..types import Entity, Relation
+from ..types import Entity, HistoryCursor, Relation
 from ..validate import check_name
-from . import history
-from .history import parse_cursor
 
 __all__ = ["ENDPOINTS", "LIMITS", "Limits", "answer", "parse_time"]
 
@@ -113,7 +111,7 @@ def _parse(raw: Mapping[str, list[str]], spec: Mapping[str, tuple[Any, ...]]) ->
             out[key] = None if value is None else parse_time(value, key)
         elif kind == "cursor":
             if value is not None:
-                parse_cursor(value)  # refused here, before the store is opened
+                HistoryCursor.parse(value)  # refused here, before the store is opened
             out[key] = value
         elif value is None:
             raise InvalidInput(f"parameter {key!r} is required")
@@ -161,12 +159,6 @@ def _relation(r: Relation) -> dict[str, Any]:
         "created_at": _iso(r.created_at), "valid_from": _iso(r.valid_from), "valid_to": _iso(r.valid_to),
         "expired_at": _iso(r.expired_at),
     }  # fmt: skip
-
-
-def _store(mem: Memory) -> Any:
-    """The store's one query entry point, for the named statements behind what the public API
-    cannot bound (a hub's history: :mod:`graphmem.view.history`; the handle is read-only)."""
-    return mem._store
 
 
 def _types(mem: Memory, names: list[str]) -> list[str | None]:
@@ -276,25 +268,24 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
     """One entity (at ``as_of``) with its newest versions (oldest first) and the first page of its
     relation versions (newest first; :func:`relations` with ``history.older`` gives the next).
 
-    Bounded at a hub (:mod:`graphmem.view.history`): the names of the other ends are read for
-    the rows shown only, not for every relation written with them.
+    Bounded at a hub (:meth:`Memory.relation_history`): the names of the other ends are read
+    for the rows shown only, not for every relation written with them.
     """
     found = mem.get_entity(name, as_of=as_of)
     if found is None:
         raise NotFound(f"no entity named {name!r}" + ("" if as_of is None else " at that time"))
-    store, ns = _store(mem), mem.namespace_name
-    # The current row is found (get_entity reads it whatever as_of: only its validity is checked).
-    versions = history.entity_versions(store, ns, name) + [found]
-    shown = versions[-LIMITS.history_max:]
-    page = history.relation_page(store, ns, name, limit=LIMITS.relations)
+    # The versions end with the stored row, the one found (get_entity reads it whatever as_of:
+    # only its validity is checked).
+    versions = mem.entity_versions(name, limit=LIMITS.history_max)
+    page = mem.relation_history(name, limit=LIMITS.relations)
     return {
         "entity": _entity(found),
         "history": {
-            "versions": [_entity(v) for v in shown],
-            "versions_truncated": len(versions) > len(shown),
+            "versions": [_entity(v) for v in versions.versions],
+            "versions_truncated": versions.truncated,
             "relations": [_relation(r) for r in page.relations],
             "older": page.older,
-            "truncated": len(versions) > len(shown) or page.older is not None,
+            "truncated": versions.truncated or page.older is not None,
         },
     }
 
@@ -302,9 +293,7 @@ def entity(mem: Memory, *, name: str, as_of: datetime | None) -> dict[str, Any]:
 def relations(mem: Memory, *, name: str, before: str | None, limit: int) -> dict[str, Any]:
     """A page of ``name``'s relation versions (current and retired), newest first, older than the
     cursor ``before`` (a page's ``older``; none: the newest); ``older`` is the next page's cursor."""
-    page = history.relation_page(_store(mem), mem.namespace_name, name, limit=limit, before=before)
-    if not page.relations and mem.types_of([name]) == [None]:
-        raise NotFound(f"no entity named {name!r}")
+    page = mem.relation_history(name, limit=limit, before=before)
     return {"name": name, "relations": [_relation(r) for r in page.relations], "older": page.older}
 
 

@@ -9,24 +9,26 @@ viewer's own named statements sent through ``cypher_query`` (which the
 holder runs in a read-only transaction). It never holds the store itself.
 
 An entity's history is read with the same bounded statements as when the
-viewer opens the store (:mod:`graphmem.view.history`), sent through
-``cypher_query``. What the socket cannot give, it says so (HTTP 503,
-"store_busy"): ``as_of`` reads need the store's own time views. Every call
-names the viewer's namespace, which the holder answers in (whatever
-namespace it serves itself).
+viewer opens the store (:mod:`graphmem.memory.history`, what
+:meth:`graphmem.Memory.relation_history` and ``entity_versions`` run), sent
+through ``cypher_query``: the socket has no history tool. What the socket
+cannot give, it says so (HTTP 503, "store_busy"): ``as_of`` reads need the
+store's own time views. Every call names the viewer's namespace, which the
+holder answers in (whatever namespace it serves itself).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from ..errors import GraphMemError, InvalidInput, NotFound, StoreLocked
+from ..memory.history import earlier_versions, relation_page
 from ..records import entity_key
 from ..store.queries import load_query
-from . import history
 from .api import LIMITS, _entity, _iso, _relation, summarise
 
 __all__ = ["ThroughHolder"]
@@ -37,23 +39,23 @@ _TYPE_ROWS = 10_000
 _ERRORS: dict[str, type[GraphMemError]] = {"NotFound": NotFound, "InvalidInput": InvalidInput}
 # The time columns of the history statements' rows: cypher_query sends times as ISO text.
 _TIME_COLUMNS: dict[str, tuple[int, ...]] = {
-    "entity_versions": (7, 8, 9, 10),
-    "view_relations_out_newest": (0,), "view_relations_in_newest": (0,),
-    "view_relations_out_rows": (5, 6, 7, 8), "view_relations_in_rows": (5, 6, 7, 8),
+    "entity_versions_newest": (7, 8, 9, 10),
+    "relation_history_out_newest": (0,), "relation_history_in_newest": (0,),
+    "relation_history_out_rows": (5, 6, 7, 8), "relation_history_in_rows": (5, 6, 7, 8),
 }  # fmt: skip
 
 
 class _Socket:
-    """The query entry point :mod:`graphmem.view.history` reads through, over the holder's socket:
+    """The query entry point :mod:`graphmem.memory.history` reads through, over the holder's socket:
     its statements' rows with their times as datetimes again (naive UTC, as the store gives them)."""
 
     def __init__(self, holder: ThroughHolder) -> None:
         self._holder = holder
 
-    def execute(self, name: str, params: dict[str, Any]) -> list[list[Any]]:
+    def execute(self, name: str, params: Mapping[str, Any] | None = None) -> list[list[Any]]:
         times = _TIME_COLUMNS[name]
         return [[datetime.fromisoformat(v) if i in times and v is not None else v for i, v in enumerate(row)]
-                for row in self._holder._execute(name, params, _TYPE_ROWS)]  # fmt: skip
+                for row in self._holder._execute(name, dict(params or {}), _TYPE_ROWS)]  # fmt: skip
 
 
 def _time(value: Any) -> str | None:
@@ -161,18 +163,17 @@ class ThroughHolder:
             "updated_at": _time(updated), "valid_from": _time(valid_from), "valid_to": _time(valid_to),
             "expired_at": None,
         }  # fmt: skip
-        socket = _Socket(self)
-        versions = [_entity(v) for v in history.entity_versions(socket, self._namespace, name)] + [entity]
-        shown = versions[-LIMITS.history_max:]
-        page = history.relation_page(socket, self._namespace, name, limit=LIMITS.relations)
+        socket, key = _Socket(self), self._key(name)
+        earlier, truncated = earlier_versions(socket, key, limit=LIMITS.history_max - 1)
+        page = relation_page(socket, key, name, limit=LIMITS.relations)
         return {"entity": entity, "history": {
-            "versions": shown, "versions_truncated": len(versions) > len(shown),
+            "versions": [_entity(v) for v in earlier] + [entity], "versions_truncated": truncated,
             "relations": [_relation(r) for r in page.relations], "older": page.older,
-            "truncated": len(versions) > len(shown) or page.older is not None,
+            "truncated": truncated or page.older is not None,
         }}  # fmt: skip
 
     def relations(self, *, name: str, before: str | None, limit: int) -> dict[str, Any]:
-        page = history.relation_page(_Socket(self), self._namespace, name, limit=limit, before=before)
+        page = relation_page(_Socket(self), self._key(name), name, limit=limit, before=before)
         if not page.relations and name not in self._types([name]):
             raise NotFound(f"no entity named {name!r}")
         return {"name": name, "relations": [_relation(r) for r in page.relations], "older": page.older}

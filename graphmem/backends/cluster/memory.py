@@ -37,8 +37,8 @@ from ...index.names import NameEntry, TypeSummary
 from ...index.text import TextEntry
 from ...store.store import Tracer
 from ...types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall,
-    RecalledEntity, Relation, Schema, Subgraph,
+    Access, Duplicate, Entity, EntityVersions, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors,
+    Path, Recall, RecalledEntity, Relation, RelationHistoryPage, Schema, Subgraph,
 )
 from ...validate import (
     check_name,
@@ -934,6 +934,14 @@ class ClusterMemory:
     def history(self, name: str, *, limit: int | None = None) -> History:
         """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
         raise _unsupported("history", _NO_HISTORY)
+
+    def relation_history(self, name: str, *, limit: int = 25, before: str | None = None) -> RelationHistoryPage:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("relation_history", _NO_HISTORY)
+
+    def entity_versions(self, name: str, *, limit: int = 100) -> EntityVersions:
+        """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""
+        raise _unsupported("entity_versions", _NO_HISTORY)
 
     def expire_entity(self, name: str) -> bool:
         """Not available on the cluster backend (it keeps no versions): raises :class:`NotSupported`."""

@@ -1,4 +1,4 @@
-// view_relations_out_newest for the relations entering one entity from another (a self-loop is
+// relation_history_out_newest for the relations entering one entity from another (a self-loop is
 // the out side's). ID(b) <> ID(a): the self-loop test without reading b's key.
 MATCH (a:Entity {key: $key})<-[r:Relation]-(b:Entity)
 WHERE ID(b) <> ID(a)

@@ -1,4 +1,4 @@
-// The relations leaving one entity with the engine ids $ids (from view_relations_out_newest), with
+// The relations leaving one entity with the engine ids $ids (from relation_history_out_newest), with
 // their targets' names: filtered by id before the targets are read, so only these rows name theirs.
 MATCH (a:Entity {key: $key})-[r:Relation]->(b:Entity)
 WHERE offset(ID(r)) IN $ids

@@ -1,4 +1,4 @@
-// view_relations_out_rows for the relations entering one entity (ids from view_relations_in_newest).
+// relation_history_out_rows for the relations entering one entity (ids from relation_history_in_newest).
 MATCH (a:Entity {key: $key})<-[r:Relation]-(b:Entity)
 WHERE offset(ID(r)) IN $ids AND ID(b) <> ID(a)
 RETURN offset(ID(r)) AS id, b.name AS source, r.type AS type, a.name AS target, r.properties AS properties,
