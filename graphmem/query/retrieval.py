@@ -15,7 +15,7 @@ deterministic; ties go to the smaller entity id (the older entity).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -44,20 +44,25 @@ HYBRID_EXACT_LIMIT = 200_000
 it re-ranks an over-fetched similarity top list (documented as approximate)."""
 
 
-# Hits are built field by field through their slots: a frozen dataclass's
-# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit
-# and its Path, a tenth of a near search for ten hits. The same objects
-# (tests/test_retrieval.py compares them with ones built the usual way).
+# Hits are built as plain objects and then made Hits: a frozen dataclass's
+# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit and
+# its Path, a tenth of a near search for ten hits, and even calling each slot's
+# own setter (which a frozen class's guard does not see) cost ~0.6 us. A twin
+# class with the very same slots takes plain attribute stores (which the
+# interpreter specialises), and CPython lets an object change its class to one
+# of identical layout: the object then is a Hit, built in ~0.4 us with its
+# Path. The same objects (tests/test_retrieval.py compares them with ones built
+# the usual way); a field added to Hit or Path changes its slots, and the
+# class change then raises TypeError rather than build a Hit with a field unset.
 _new = object.__new__
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[object, object], None], ...]:
-    """The ``__set__`` of each of the slots ``names`` of ``cls`` (they bypass a frozen class's guard)."""
-    return tuple(cls.__dict__[name].__set__ for name in names)
+class _HitTwin:
+    __slots__ = Hit.__slots__
 
 
-_HIT_SET = _slot_setters(Hit, ("name", "score", "hops", "path"))
-_PATH_SET = _slot_setters(Path, ("nodes", "relations", "directions"))
+class _PathTwin:
+    __slots__ = Path.__slots__
 
 
 _WAYS = ("in", "out")  # indexed by an ``along`` flag
@@ -68,27 +73,34 @@ def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[
     """Hit ``i`` scored ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]``
     (an empty run: not reached, no hit), reaching each over ``relations[p]``
     followed ``ways[p]`` (whatever is at a path's first place is not read).
-    One loop with the setters bound: a call per hit cost ~7% of this."""
-    set_nodes, set_relations, set_directions = _PATH_SET
-    set_name, set_score, set_hops, set_path = _HIT_SET
+    One loop, no call per hit: a call per hit cost ~7% of this."""
     new = _new
+    hit_twin, path_twin, hit_cls, path_cls = _HitTwin, _PathTwin, Hit, Path
     hits: list[Hit] = []
     add = hits.append
     lo = offsets[0]
     for hi, score in zip(offsets[1:], scores):
         if hi > lo:
-            path = new(Path)
-            set_nodes(path, names[lo:hi])
-            set_relations(path, relations[lo + 1 : hi])
-            set_directions(path, ways[lo + 1 : hi])
-            hit = new(Hit)
-            set_name(hit, names[hi - 1])
-            set_score(hit, score)
-            set_hops(hit, hi - lo - 1)
-            set_path(hit, path)
+            path: Any = new(path_twin)
+            path.nodes = names[lo:hi]
+            path.relations = relations[lo + 1 : hi]
+            path.directions = ways[lo + 1 : hi]
+            path.__class__ = path_cls
+            hit: Any = new(hit_twin)
+            hit.name = names[hi - 1]
+            hit.score = score
+            hit.hops = hi - lo - 1
+            hit.path = path
+            hit.__class__ = hit_cls
             add(hit)
         lo = hi
     return hits
+
+
+def _keys(namespace: str, hits: list[Hit]) -> list[str]:
+    """The keys of ``hits`` (for the access log)."""
+    prefix = namespace + KEY_SEPARATOR
+    return [prefix + hit.name for hit in hits]
 
 
 def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
@@ -156,8 +168,8 @@ def near_search(
     allowed_types: BitMap | None,
     rank: str,
     decay: float,
-) -> list[Hit]:
-    """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``.
+) -> tuple[list[Hit], list[str]]:
+    """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``, and their keys.
 
     The neighbourhood (a breadth-first search from all anchors at once, which
     also records a shortest path back to the nearest anchor) becomes a bitmap
@@ -186,7 +198,8 @@ def near_search(
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
-            return _near_hits(state, namespace, answer)
+            hits = _near_hits(state, namespace, answer)
+            return hits, _keys(namespace, hits)
         found = answer  # more candidates than the index scores exactly: it searches the ball through HNSW
     else:
         found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
@@ -195,7 +208,8 @@ def near_search(
         allowed &= allowed_types
     if rank == "similarity":
         ids, scores = index.search(query, k, allowed)
-        return _hits(state, namespace, found, ids, scores)
+        hits = _hits(state, namespace, found, ids, scores)
+        return hits, _keys(namespace, hits)
     candidates = allowed & index.labels
     if len(candidates) <= HYBRID_EXACT_LIMIT:
         ids = np.asarray(candidates.to_array(), np.int64)
@@ -205,7 +219,8 @@ def near_search(
     hops = found.hops[found.positions(ids)].astype(np.float64)
     hybrid = (sims * np.power(decay, hops)).astype(np.float32)
     order = np.lexsort((ids, -hybrid))[:k]
-    return _hits(state, namespace, found, ids[order], hybrid[order])
+    hits = _hits(state, namespace, found, ids[order], hybrid[order])
+    return hits, _keys(namespace, hits)
 
 
 def recall_seeds(index: VectorIndex, query: np.ndarray, k: int, allowed: BitMap | None) -> tuple[np.ndarray, np.ndarray]:
