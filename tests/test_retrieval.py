@@ -308,9 +308,10 @@ def test_hits_built_through_their_slots_equal_hits_built_as_usual():
 
     assert [f.name for f in fields(Hit)] == ["name", "score", "hops", "path"]
     assert [f.name for f in fields(Path)] == ["nodes", "relations", "directions"]
-    made = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
-                       [0.5, 0.4, 0.2])  # the empty run [3, 3) is no hit
+    made, keys = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
+                             [0.5, 0.4, 0.2], "ns")  # the empty run [3, 3) is no hit
     usual = [Hit("c", 0.5, 2, Path(("a", "b", "c"), ("R", "S"), ("out", "in"))), Hit("d", 0.2, 0, Path(("d",), ()))]
+    assert keys == ["ns\x1fc", "ns\x1fd"] and all(type(h) is Hit and type(h.path) is Path for h in made)
     assert made == usual and repr(made) == repr(usual) and [h.path.directions for h in made] == [("out", "in"), ()]
     assert [hash(h) for h in made] == [hash(h) for h in usual]
 

@@ -52,8 +52,8 @@ it re-ranks an over-fetched similarity top list (documented as approximate)."""
 # interpreter specialises), and CPython lets an object change its class to one
 # of identical layout: the object then is a Hit, built in ~0.4 us with its
 # Path. The same objects (tests/test_retrieval.py compares them with ones built
-# the usual way); a field added to Hit or Path changes its slots, and the
-# class change then raises TypeError rather than build a Hit with a field unset.
+# the usual way, and pins the fields: one added to Hit or Path would be a slot
+# of the twin too, left unset here).
 _new = object.__new__
 
 
@@ -69,15 +69,18 @@ _WAYS = ("in", "out")  # indexed by an ``along`` flag
 
 
 def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[str, ...], offsets: list[int],
-                scores: list[float]) -> list[Hit]:  # fmt: skip
-    """Hit ``i`` scored ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]``
-    (an empty run: not reached, no hit), reaching each over ``relations[p]``
+                scores: list[float], namespace: str) -> tuple[list[Hit], list[str]]:  # fmt: skip
+    """The hits and their keys (in ``namespace``): hit ``i`` scored
+    ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]`` (an
+    empty run: not reached, no hit), reaching each over ``relations[p]``
     followed ``ways[p]`` (whatever is at a path's first place is not read).
     One loop, no call per hit: a call per hit cost ~7% of this."""
     new = _new
     hit_twin, path_twin, hit_cls, path_cls = _HitTwin, _PathTwin, Hit, Path
+    prefix = namespace + KEY_SEPARATOR
     hits: list[Hit] = []
-    add = hits.append
+    keys: list[str] = []
+    add, add_key = hits.append, keys.append
     lo = offsets[0]
     for hi, score in zip(offsets[1:], scores):
         if hi > lo:
@@ -87,24 +90,19 @@ def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[
             path.directions = ways[lo + 1 : hi]
             path.__class__ = path_cls
             hit: Any = new(hit_twin)
-            hit.name = names[hi - 1]
+            hit.name = name = names[hi - 1]
             hit.score = score
             hit.hops = hi - lo - 1
             hit.path = path
             hit.__class__ = hit_cls
             add(hit)
+            add_key(prefix + name)
         lo = hi
-    return hits
-
-
-def _keys(namespace: str, hits: list[Hit]) -> list[str]:
-    """The keys of ``hits`` (for the access log)."""
-    prefix = namespace + KEY_SEPARATOR
-    return [prefix + hit.name for hit in hits]
+    return hits, keys
 
 
 def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
-                path_codes: list[int], path_along: list[int]) -> list[Hit]:  # fmt: skip
+                path_codes: list[int], path_along: list[int]) -> tuple[list[Hit], list[str]]:  # fmt: skip
     """The hits, each with its path from its nearest anchor: hit ``i`` scored
     ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
     (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`."""
@@ -115,7 +113,7 @@ def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offse
     distinct = list(dict.fromkeys(path_ids))
     named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
     return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes),
-                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores)  # fmt: skip
+                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores, namespace)  # fmt: skip
 
 
 def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
@@ -132,21 +130,23 @@ def _prefix(namespace: str) -> np.ndarray:
     return np.frombuffer(f"{namespace}{KEY_SEPARATOR}".encode(), np.uint8).copy()
 
 
-def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hit]:
-    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer, named
-    (by the kernel from the saved keys, else here, each distinct node once)."""
+def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[list[Hit], list[str]]:
+    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer and
+    their keys, named (by the kernel from the saved keys, else here, each
+    distinct node once)."""
     names = answer.names
     if names is None:
         skip = len(namespace) + len(KEY_SEPARATOR)
-        names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+        named = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+        names = list(map(named.__getitem__, answer.path))
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
-    return _build_hits(tuple(map(names.__getitem__, answer.path)), _relations(state, answer.codes),
-                       tuple(map(_WAYS.__getitem__, answer.along)), answer.offsets, answer.scores)  # fmt: skip
+    return _build_hits(tuple(names), _relations(state, answer.codes), tuple(map(_WAYS.__getitem__, answer.along)),
+                       answer.offsets, answer.scores, namespace)  # fmt: skip
 
 
 def _hits(
     state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
-) -> list[Hit]:
+) -> tuple[list[Hit], list[str]]:
     """The hits of ``ids``, each with a shortest path from its nearest anchor
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
@@ -198,8 +198,7 @@ def near_search(
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
-            hits = _near_hits(state, namespace, answer)
-            return hits, _keys(namespace, hits)
+            return _near_hits(state, namespace, answer)
         found = answer  # more candidates than the index scores exactly: it searches the ball through HNSW
     else:
         found = traversal.reach(state, anchors, max_hops, direction=direction, types=relation_types)
@@ -208,8 +207,7 @@ def near_search(
         allowed &= allowed_types
     if rank == "similarity":
         ids, scores = index.search(query, k, allowed)
-        hits = _hits(state, namespace, found, ids, scores)
-        return hits, _keys(namespace, hits)
+        return _hits(state, namespace, found, ids, scores)
     candidates = allowed & index.labels
     if len(candidates) <= HYBRID_EXACT_LIMIT:
         ids = np.asarray(candidates.to_array(), np.int64)
@@ -219,8 +217,7 @@ def near_search(
     hops = found.hops[found.positions(ids)].astype(np.float64)
     hybrid = (sims * np.power(decay, hops)).astype(np.float32)
     order = np.lexsort((ids, -hybrid))[:k]
-    hits = _hits(state, namespace, found, ids[order], hybrid[order])
-    return hits, _keys(namespace, hits)
+    return _hits(state, namespace, found, ids[order], hybrid[order])
 
 
 def recall_seeds(index: VectorIndex, query: np.ndarray, k: int, allowed: BitMap | None) -> tuple[np.ndarray, np.ndarray]:
