@@ -47,11 +47,11 @@ it re-ranks an over-fetched similarity top list (documented as approximate)."""
 # Hits are built as plain objects and then made Hits: a frozen dataclass's
 # __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit and
 # its Path, a tenth of a near search for ten hits, and even calling each slot's
-# own setter (which a frozen class's guard does not see) cost ~0.6 us. A twin
+# own setter (which a frozen class's guard does not see) cost ~0.5 us. A twin
 # class with the very same slots takes plain attribute stores (which the
 # interpreter specialises), and CPython lets an object change its class to one
 # of identical layout: the object then is a Hit, built in ~0.4 us with its
-# Path. The same objects (tests/test_retrieval.py compares them with ones built
+# Path (timeit, one pair at a time). The same objects (tests/test_retrieval.py compares them with ones built
 # the usual way, and pins the fields: one added to Hit or Path would be a slot
 # of the twin too, left unset here).
 _new = object.__new__
