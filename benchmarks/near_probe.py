@@ -10,7 +10,8 @@ scores of its vectors: ``bench_composed``'s peer (c)) in the same process::
     python -m benchmarks.near_probe build /tmp/near-10k --n 10000
     python -m benchmarks.near_probe measure /tmp/near-10k --n 10000
 
-The steps: ``checks`` (the options), ``vector`` (the query's check and
+The steps: ``checks`` (the options, through the common near search's
+quick lane, :func:`graphmem.query.search.plain_near`), ``vector`` (the query's check and
 norm), ``snapshot`` (graph snapshot, vector index, entity filter),
 ``anchors`` (names to ids), ``near_search`` (all of
 :func:`graphmem.query.retrieval.near_search`), and inside it ``call`` (the
@@ -37,7 +38,6 @@ import numpy as np
 import graphmem
 from graphmem.algorithms import paths as kernels
 from graphmem.algorithms.near import _near, near_top_k
-from graphmem.inputs import search_request
 from graphmem.query import retrieval, search
 
 from .datasets import ENTITY_TYPES, Graph, generate
@@ -117,8 +117,7 @@ def measure(path: Path, n: int, engine: str, calls: int, rounds: int) -> None:
         answers = [call(i) for i in range(calls)]
         steps: dict[str, Callable[[int], Any]] = {
             "search": public,
-            "checks": lambda i: search_request(k=K, types=None, near=names[i], max_hops=2, direction="both",
-                                               relation_types=None, rank="similarity", decay=0.5),
+            "checks": lambda i: search.plain_near(K, None, names[i], 2, "both", None, "similarity", 0.5),
             "vector": lambda i: search.query_vector(qs[i], None, mem._vector_dim),
             "snapshot": lambda i: (mem._graph(None, None), mem._vectors.get(mem._vector_dim),
                                    search.allowed_ids(state, view, namespace, None)),
@@ -130,7 +129,7 @@ def measure(path: Path, n: int, engine: str, calls: int, rounds: int) -> None:
             "kernel": kernel,
             "kernel_0": lambda i: kernel(i, 0),
             "hits": lambda i: retrieval._near_hits(state, namespace, answers[i]),
-            "record": lambda i: mem._shared.access.record(f"{namespace}\x1f{n}" for n in names[i : i + K]),
+            "record": lambda i: mem._shared.access.record([f"{namespace}\x1f{n}" for n in names[i : i + K]]),
             "peer (c)": peer,
         }
         times: dict[str, list[int]] = {name: [] for name in steps}

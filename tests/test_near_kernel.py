@@ -94,7 +94,7 @@ def test_near_top_k_equals_the_general_path_and_networkx(g, q, data):
         assert [path_nodes[hi - 1] for hi in answer.offsets[1:]] == top.tolist()
     assert sorted(answer.ids) == sorted(set(path_nodes)) and len(answer.ids) == len(set(answer.ids))
     if keyed and all(spaces.get(i) == "ns" for i in answer.ids):  # no keys at all: not asked to name
-        assert answer.names == [f"é{i}" for i in answer.ids]
+        assert answer.names == [f"é{i}" for i in path_nodes]
     else:
         assert answer.names is None
     unnamed = near_top_k(view.adj, seeds, hops, rows, inv, live, query, k, direction=direction, allowed=mask,

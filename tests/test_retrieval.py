@@ -308,8 +308,58 @@ def test_hits_built_through_their_slots_equal_hits_built_as_usual():
 
     assert [f.name for f in fields(Hit)] == ["name", "score", "hops", "path"]
     assert [f.name for f in fields(Path)] == ["nodes", "relations", "directions"]
-    made = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
-                       [0.5, 0.4, 0.2])  # the empty run [3, 3) is no hit
+    made, keys = _build_hits(("a", "b", "c", "d"), ("-", "R", "S", "-"), ("-", "out", "in", "-"), [0, 3, 3, 4],
+                             [0.5, 0.4, 0.2], "ns")  # the empty run [3, 3) is no hit
     usual = [Hit("c", 0.5, 2, Path(("a", "b", "c"), ("R", "S"), ("out", "in"))), Hit("d", 0.2, 0, Path(("d",), ()))]
+    assert keys == ["ns\x1fc", "ns\x1fd"] and all(type(h) is Hit and type(h.path) is Path for h in made)
     assert made == usual and repr(made) == repr(usual) and [h.path.directions for h in made] == [("out", "in"), ()]
     assert [hash(h) for h in made] == [hash(h) for h in usual]
+
+
+
+_OPTION_VALUES = {
+    "k": (1, 10, 33, 0, -1, 2.5, True, "3", np.int64(5)),
+    "types": (None, "T", [], ["T", "bad type"]),
+    "near": ("ada", "", " ", "a\x00b", "x" * 5000, ["ada"], None, 3, np.str_("ada")),
+    "max_hops": (None, 0, 2, -1, True, 2.0, np.int64(2)),
+    "direction": ("both", "out", "in", "up", None, np.str_("out")),
+    "relation_types": (None, "R", "not a type"),
+    "rank": ("similarity", "hybrid", "best", None),
+    "decay": (0.5, 1.0, 0.0, 1.5, float("nan"), 1, True, "0.5", np.float64(0.5)),
+}
+
+
+def test_the_near_fast_lane_parses_as_search_request():
+    """``search``'s quick check of the common near options either passes them
+    on exactly as :func:`search_request` parses them, raises exactly its
+    error, or leaves them to it: every value above, alone and in pairs, over
+    the common case."""
+    from itertools import combinations, product
+
+    from graphmem.inputs import SearchRequest, search_request
+    from graphmem.query.search import plain_near
+
+    def outcome(parse):
+        try:
+            return parse(), None
+        except graphmem.InvalidInput as exc:
+            return None, str(exc)
+
+    base = {name: values[0] for name, values in _OPTION_VALUES.items()}
+    cases = [base]
+    for one, two in combinations(_OPTION_VALUES, 2):
+        cases += [{**base, one: a, two: b} for a, b in product(_OPTION_VALUES[one], _OPTION_VALUES[two])]
+    passed = raised = 0
+    for options in cases:
+        expected, expected_error = outcome(lambda: search_request(**options))
+        names, error = outcome(lambda: plain_near(*options.values()))
+        if error is not None:
+            assert error == expected_error, options
+            raised += 1
+        elif names is not None:
+            assert expected_error is None, options
+            quick = SearchRequest(options["k"], None, names, options["max_hops"], options["direction"], None,
+                                  options["rank"], options["decay"])  # fmt: skip
+            assert quick == expected and [type(v) for v in quick] == [type(v) for v in expected], options
+            passed += 1
+    assert passed > 100 and raised > 10  # the lane is taken, and raises, in many of the cases

@@ -16,10 +16,11 @@ all in one call over the workspace of :mod:`graphmem.algorithms.paths`:
 4. a shortest path from the nearest seed to each hit, traced through the
    queue's parent positions (a hit's position is its workspace mark minus the
    search's base: no lookup);
-5. the names of the nodes on those paths, each once, read from the saved
-   keys (:meth:`graphmem.index.ids.IdMap.saved_arrays`) when they hold them
-   all: one UTF-8 buffer for the caller to decode and split, where naming
-   ~15 ids one by one in Python cost more than the search.
+5. the name of each place on those paths, read from the saved keys
+   (:meth:`graphmem.index.ids.IdMap.saved_arrays`) when they hold them all:
+   one UTF-8 buffer for the caller to decode and split into the paths' names
+   as they are, where naming ~15 ids one by one in Python cost more than the
+   search, and mapping the ~30 places to their names ~1 us more.
 
 A ball with more than ``exact_limit`` candidates is not scored (the vector
 index answers such a set through HNSW): the call then hands back the
@@ -55,10 +56,10 @@ class NearTop(NamedTuple):
     (seed first), reaching each over a relation of type ``codes[p]`` (-1 at
     the seed) that points from the node before to it when ``along[p]`` is 1;
     the hit is the path's last node and its hop count the path's length
-    minus one. ``ids``: each node of the paths once; ``names[j]`` is the name
-    of ``ids[j]`` (its key without ``prefix``), or ``names`` is ``None`` when
-    the keys given did not hold them all. ``candidates``: how many entities
-    of the ball held a vector.
+    minus one. ``ids``: each node of the paths once; ``names[p]`` is the name
+    of the node at place ``p`` of the paths, ``ids[path[p]]`` (its key
+    without ``prefix``), or ``names`` is ``None`` when the keys given did not
+    hold them all. ``candidates``: how many entities of the ball held a vector.
     """
 
     candidates: int
@@ -136,7 +137,7 @@ def near_top_k(
     >>> keys = (np.arange(4), np.array([0, 3, 6, 9, 12]), np.frombuffer(b"x:ax:bx:cx:d", np.uint8))
     >>> top = near_top_k(adj, [1], 1, rows, inv, live, np.array([1, 0], np.float32), 2, exact_limit=100,
     ...                  keys=keys, prefix=np.frombuffer(b"x:", np.uint8))
-    >>> [round(s, 3) for s in top.scores], [top.names[j] for j in top.path[top.offsets[1]:top.offsets[2]]]
+    >>> [round(s, 3) for s in top.scores], top.names[top.offsets[1]:top.offsets[2]]
     ([1.0, 0.707], ['b', 'c'])
     """
     seed_arr = np.asarray(seeds, np.int64)
@@ -166,7 +167,7 @@ def near_top_k(
         if text is None:
             names = None
         else:
-            names = text.tobytes().decode().split("\x1f") if ids else []
+            names = text.tobytes().decode().split("\x1f") if p else []
         return NearTop(scored, scores.tolist(), w[:path_at], w[path_at:codes_at], w[codes_at:along_at],
                        w[along_at:ids_at], ids, names)  # fmt: skip
     c = count
@@ -265,14 +266,15 @@ def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, ro
             p -= 1
             j = pq[j]
     wide = out[: hits + 1 + 3 * length + distinct]
-    return m, count, wide, top_scores, _names(ids[:distinct], key_ids, key_offsets, key_blob, prefix)
+    return m, count, wide, top_scores, _names(ids[:distinct], path, key_ids, key_offsets, key_blob, prefix)
 
 
 @njit(cache=True, nogil=True)
-def _names(ids, key_ids, key_offsets, key_blob, prefix):
-    """The names of ``ids`` (their keys without ``prefix``) joined by ``_SPLIT``,
-    or ``None`` if one is not in the keys, does not start with ``prefix`` or
-    holds the joining byte."""
+def _names(ids, places, key_ids, key_offsets, key_blob, prefix):
+    """The name of ``ids[j]`` (its key without ``prefix``) for each ``j`` of
+    ``places``, joined by ``_SPLIT``, or ``None`` if one of ``ids`` is not in
+    the keys, does not start with ``prefix`` or holds the joining byte (each
+    of ``ids`` is looked up once)."""
     n_keys = key_ids.shape[0]
     if n_keys == 0:
         return None
@@ -280,7 +282,6 @@ def _names(ids, key_ids, key_offsets, key_blob, prefix):
     dense = key_ids[n_keys - 1] - first == n_keys - 1
     plen = prefix.shape[0]
     at = np.empty(ids.shape[0], np.int64)
-    total = 0
     for d in range(ids.shape[0]):
         v = ids[d]
         if dense:
@@ -301,14 +302,17 @@ def _names(ids, key_ids, key_offsets, key_blob, prefix):
             if key_blob[b] == _SPLIT:
                 return None
         at[d] = r
-        total += hi - lo - plen + 1
+    total = 0
+    for p in range(places.shape[0]):
+        r = at[places[p]]
+        total += key_offsets[r + 1] - key_offsets[r] - plen + 1
     text = np.empty(max(total - 1, 0), np.uint8)
     w = 0
-    for d in range(ids.shape[0]):
-        if d > 0:
+    for p in range(places.shape[0]):
+        if p > 0:
             text[w] = _SPLIT
             w += 1
-        r = at[d]
+        r = at[places[p]]
         for b in range(key_offsets[r] + plen, key_offsets[r + 1]):
             text[w] = key_blob[b]
             w += 1

@@ -1251,10 +1251,15 @@ class Memory(LifecycleMixin):
         [('y', 0.8), ('x', 0.0)]
         """
         self._store.check_open()  # the index lives in memory: without this a closed memory still answered
-        request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
-                                 relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
-        k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
-        direction, relation_types, rank, decay = request.direction, request.relation_types, request.rank, request.decay
+        anchor_names = search.plain_near(k, types, near, max_hops, direction, relation_types, rank, decay)
+        if anchor_names is not None:  # the common near search: its other options are already as parsed
+            type_filter, near = None, anchor_names
+        else:
+            request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
+                                     relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
+            k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
+            direction, relation_types, rank, decay = (request.direction, request.relation_types, request.rank,
+                                                      request.decay)  # fmt: skip
         vector = search.query_vector(query, self._embedder, self._vector_dim)
         # Naming hits through the store costs a scan of its ids per search (30-40 ms
         # at 1M): worth it only while loading the graph would cost more (a
@@ -1278,11 +1283,11 @@ class Memory(LifecycleMixin):
         if allowed is not None and not allowed:
             return []
         if anchors is not None:
-            found = near_search(
+            found, keys = near_search(
                 state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
                 direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
             )  # fmt: skip
-            self._shared.access.record(self._key(h.name) for h in found)
+            self._shared.access.record(keys)
             return found
         hits, keys = search.search_loaded(state, index, vector, k, allowed)
         self._shared.access.record(keys)

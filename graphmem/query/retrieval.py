@@ -15,7 +15,7 @@ deterministic; ties go to the smaller entity id (the older entity).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
@@ -44,55 +44,65 @@ HYBRID_EXACT_LIMIT = 200_000
 it re-ranks an over-fetched similarity top list (documented as approximate)."""
 
 
-# Hits are built field by field through their slots: a frozen dataclass's
-# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit
-# and its Path, a tenth of a near search for ten hits. The same objects
-# (tests/test_retrieval.py compares them with ones built the usual way).
+# Hits are built as plain objects and then made Hits: a frozen dataclass's
+# __init__ assigns each field through object.__setattr__, ~1.5 us for a Hit and
+# its Path, a tenth of a near search for ten hits, and even calling each slot's
+# own setter (which a frozen class's guard does not see) cost ~0.5 us. A twin
+# class with the very same slots takes plain attribute stores (which the
+# interpreter specialises), and CPython lets an object change its class to one
+# of identical layout: the object then is a Hit, built in ~0.4 us with its
+# Path (timeit, one pair at a time). The same objects (tests/test_retrieval.py compares them with ones built
+# the usual way, and pins the fields: one added to Hit or Path would be a slot
+# of the twin too, left unset here).
 _new = object.__new__
 
 
-def _slot_setters(cls: type, names: tuple[str, ...]) -> tuple[Callable[[object, object], None], ...]:
-    """The ``__set__`` of each of the slots ``names`` of ``cls`` (they bypass a frozen class's guard)."""
-    return tuple(cls.__dict__[name].__set__ for name in names)
+class _HitTwin:
+    __slots__ = Hit.__slots__
 
 
-_HIT_SET = _slot_setters(Hit, ("name", "score", "hops", "path"))
-_PATH_SET = _slot_setters(Path, ("nodes", "relations", "directions"))
+class _PathTwin:
+    __slots__ = Path.__slots__
 
 
 _WAYS = ("in", "out")  # indexed by an ``along`` flag
 
 
 def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[str, ...], offsets: list[int],
-                scores: list[float]) -> list[Hit]:  # fmt: skip
-    """Hit ``i`` scored ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]``
-    (an empty run: not reached, no hit), reaching each over ``relations[p]``
+                scores: list[float], namespace: str) -> tuple[list[Hit], list[str]]:  # fmt: skip
+    """The hits and their keys (in ``namespace``): hit ``i`` scored
+    ``scores[i]``; its path visits ``names[offsets[i]:offsets[i + 1]]`` (an
+    empty run: not reached, no hit), reaching each over ``relations[p]``
     followed ``ways[p]`` (whatever is at a path's first place is not read).
-    One loop with the setters bound: a call per hit cost ~7% of this."""
-    set_nodes, set_relations, set_directions = _PATH_SET
-    set_name, set_score, set_hops, set_path = _HIT_SET
+    One loop, no call per hit: a call per hit cost ~7% of this."""
     new = _new
+    hit_twin, path_twin, hit_cls, path_cls = _HitTwin, _PathTwin, Hit, Path
+    prefix = namespace + KEY_SEPARATOR
     hits: list[Hit] = []
-    add = hits.append
+    keys: list[str] = []
+    add, add_key = hits.append, keys.append
     lo = offsets[0]
     for hi, score in zip(offsets[1:], scores):
         if hi > lo:
-            path = new(Path)
-            set_nodes(path, names[lo:hi])
-            set_relations(path, relations[lo + 1 : hi])
-            set_directions(path, ways[lo + 1 : hi])
-            hit = new(Hit)
-            set_name(hit, names[hi - 1])
-            set_score(hit, score)
-            set_hops(hit, hi - lo - 1)
-            set_path(hit, path)
+            path: Any = new(path_twin)
+            path.nodes = names[lo:hi]
+            path.relations = relations[lo + 1 : hi]
+            path.directions = ways[lo + 1 : hi]
+            path.__class__ = path_cls
+            hit: Any = new(hit_twin)
+            hit.name = name = names[hi - 1]
+            hit.score = score
+            hit.hops = hi - lo - 1
+            hit.path = path
+            hit.__class__ = hit_cls
             add(hit)
+            add_key(prefix + name)
         lo = hi
-    return hits
+    return hits, keys
 
 
 def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offsets: list[int], path_ids: list[int],
-                path_codes: list[int], path_along: list[int]) -> list[Hit]:  # fmt: skip
+                path_codes: list[int], path_along: list[int]) -> tuple[list[Hit], list[str]]:  # fmt: skip
     """The hits, each with its path from its nearest anchor: hit ``i`` scored
     ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
     (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`."""
@@ -103,7 +113,7 @@ def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offse
     distinct = list(dict.fromkeys(path_ids))
     named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
     return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes),
-                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores)  # fmt: skip
+                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores, namespace)  # fmt: skip
 
 
 def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
@@ -120,21 +130,23 @@ def _prefix(namespace: str) -> np.ndarray:
     return np.frombuffer(f"{namespace}{KEY_SEPARATOR}".encode(), np.uint8).copy()
 
 
-def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> list[Hit]:
-    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer, named
-    (by the kernel from the saved keys, else here, each distinct node once)."""
+def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[list[Hit], list[str]]:
+    """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer and
+    their keys, named (by the kernel from the saved keys, else here, each
+    distinct node once)."""
     names = answer.names
     if names is None:
         skip = len(namespace) + len(KEY_SEPARATOR)
-        names = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+        named = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
+        names = list(map(named.__getitem__, answer.path))
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
-    return _build_hits(tuple(map(names.__getitem__, answer.path)), _relations(state, answer.codes),
-                       tuple(map(_WAYS.__getitem__, answer.along)), answer.offsets, answer.scores)  # fmt: skip
+    return _build_hits(tuple(names), _relations(state, answer.codes), tuple(map(_WAYS.__getitem__, answer.along)),
+                       answer.offsets, answer.scores, namespace)  # fmt: skip
 
 
 def _hits(
     state: GraphSnapshot, namespace: str, found: Reach, ids: np.ndarray, scores: np.ndarray
-) -> list[Hit]:
+) -> tuple[list[Hit], list[str]]:
     """The hits of ``ids``, each with a shortest path from its nearest anchor
     (traced for all hits in one compiled pass: :meth:`Reach.paths_to`)."""
     offsets, path_ids, path_codes, path_along = found.paths_to(ids)
@@ -156,8 +168,8 @@ def near_search(
     allowed_types: BitMap | None,
     rank: str,
     decay: float,
-) -> list[Hit]:
-    """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``.
+) -> tuple[list[Hit], list[str]]:
+    """Top ``k`` hits among the entities within ``max_hops`` of ``anchors``, and their keys.
 
     The neighbourhood (a breadth-first search from all anchors at once, which
     also records a shortest path back to the nearest anchor) becomes a bitmap

@@ -23,7 +23,7 @@ from pyroaring import BitMap
 from ..errors import InvalidInput, NotFound
 from ..records import entity_key, key_name, micros
 from ..types import Hit
-from ..validate import check_vector
+from ..validate import _DIRECTIONS, RANKS, check_name, check_vector
 
 if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
     from datetime import datetime
@@ -34,7 +34,8 @@ if TYPE_CHECKING:  # annotations only: importing this module loads no index, eng
     from ..store.store import Store
     from ..temporal import TimeView
 
-__all__ = ["UNLOADED_SEARCH_MAX", "allowed_ids", "anchor_ids", "query_vector", "search_loaded", "search_unloaded"]
+__all__ = ["UNLOADED_SEARCH_MAX", "allowed_ids", "anchor_ids", "plain_near", "query_vector", "search_loaded",
+           "search_unloaded"]  # fmt: skip
 
 UNLOADED_SEARCH_MAX = 4096
 """A search before the graph is loaded fetches at most this many nearest
@@ -54,6 +55,38 @@ def query_vector(query: Any, embedder: Embedder | None, vector_dim: int | None, 
             raise InvalidInput("the query text is empty")
         query = embedder.encode([query])[0]
     return check_vector(query, vector_dim, "query vector")
+
+
+def plain_near(k: Any, types: Any, near: Any, max_hops: Any, direction: Any, relation_types: Any, rank: Any,
+               decay: Any) -> tuple[str] | None:  # fmt: skip
+    """The anchor names of the common near search, or ``None``: let
+    :func:`~graphmem.inputs.search_request` parse the options (it raises for bad ones).
+
+    The common near search: an int ``k`` >= 1, one anchor name, no type
+    filters, and ``max_hops``, ``direction``, ``rank`` and a float ``decay``
+    each already as ``search_request`` would return it (so the caller uses
+    them as given). The name is checked here last, raising
+    :class:`InvalidInput` exactly as ``search_request`` does, since every
+    option it checks before the names passed. Its checks and the request it
+    builds cost ~2.8 us of a ~50 us near search; these ~0.5 us.
+
+    Examples
+    --------
+    >>> plain_near(10, None, "ada", 2, "both", None, "similarity", 0.5)
+    ('ada',)
+    >>> plain_near(10, None, ["ada"], 2, "both", None, "similarity", 0.5) is None
+    True
+    """
+    if (type(k) is not int or k < 1 or types is not None or relation_types is not None or type(near) is not str
+            or (max_hops is not None and (type(max_hops) is not int or max_hops < 0))
+            or type(direction) is not str or direction not in _DIRECTION_SET or type(rank) is not str
+            or rank not in _RANK_SET or type(decay) is not float or not 0.0 < decay <= 1.0):  # fmt: skip
+        return None
+    return (check_name(near, "near"),)
+
+
+_DIRECTION_SET = frozenset(_DIRECTIONS)
+_RANK_SET = frozenset(RANKS)
 
 
 def allowed_ids(state: GraphSnapshot, view: TimeView | None, namespace: str,
