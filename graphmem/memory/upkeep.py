@@ -163,8 +163,8 @@ def evict(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache
     victims = [keys[i] for i in order.tolist() if keys[i] not in spare][:count]
     if not victims:
         return []
-    removal.retire(store, state, tx, cache, vectors, access, victims, hard=hard, now=now)
-    return [key_name(key) for key in victims]
+    retired = removal.retire(store, state, tx, cache, vectors, access, victims, hard=hard, now=now)
+    return [key_name(key) for key in retired]  # the victims' order: retire keeps it
 
 
 # -- tiers -------------------------------------------------------------------------
