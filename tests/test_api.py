@@ -94,3 +94,17 @@ def test_faces_read_no_private_member_of_the_memory() -> None:
     reached = re.compile(r"\b(?:mem|memory|_mem|self\._mem|self\.mem)\._[a-z]\w*")
     found = {str(p.relative_to(root)): reached.findall(p.read_text()) for p in faces}
     assert {path: hits for path, hits in found.items() if hits} == {}
+
+
+def test_interchange_reaches_no_private_member_of_the_memory() -> None:
+    """Import and export use the public API (``MemoryAPI``), and an embedded memory's bulk
+    path only through :mod:`graphmem.memory.loading`: no underscored member of the memory,
+    as an attribute or by name through ``getattr`` (as the import once found ``_write_entity_batch``)."""
+    import re
+    from pathlib import Path
+
+    root = Path(graphmem.__file__).parent
+    reached = re.compile(r"\b(?:mem|memory)\._[a-z]\w*|getattr\(\s*(?:mem|memory)\s*,\s*[\"']_")
+    found = {str(p.relative_to(root)): reached.findall(p.read_text())
+             for p in sorted((root / "interchange").rglob("*.py"))}  # fmt: skip
+    assert {path: hits for path, hits in found.items() if hits} == {}

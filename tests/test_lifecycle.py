@@ -14,6 +14,8 @@ from itertools import combinations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import graphmem
 import graphmem.records
@@ -144,6 +146,84 @@ def test_capacity_applies_the_policy_on_write(tmp_path, open_store):
     for bad in ({"capacity": 0}, {"capacity_policy": "fifo"}, {"duplicates": "maybe"}):
         with pytest.raises(graphmem.InvalidInput):
             open_store(None, **bad)
+
+
+_NAMES = "abcde"
+_OPS = st.lists(st.one_of(
+    st.tuples(st.just("add"), st.sampled_from(_NAMES)),
+    st.tuples(st.just("relate"), st.sampled_from(_NAMES), st.sampled_from(_NAMES)),
+    st.tuples(st.just("delete"), st.sampled_from(_NAMES)),
+    st.tuples(st.just("delete_many"), st.lists(st.sampled_from(_NAMES), min_size=1, max_size=4)),
+    st.tuples(st.just("expire"), st.sampled_from(_NAMES)),
+    st.tuples(st.just("forget"), st.integers(0, 4), st.booleans()),
+), max_size=12)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=_OPS)
+def test_delete_expire_and_forget_retire_entities_alike(engine, ops):
+    """delete_entity, delete_entities, expire_entity and forget (soft and hard) share one
+    removal path (memory/removal.retire; one key and many keys take different statements):
+    against a model of which names are current, expired or gone, and which relations are
+    current, every call answers as the model does and leaves the same reads."""
+    # Every example starts from a ring of relations, so removals meet relations from the first op.
+    current: set[str] = set(_NAMES)
+    expired: set[str] = set()
+    relations: set[tuple[str, str]] = set(zip(_NAMES, _NAMES[1:] + _NAMES[0]))
+
+    def drop(names: set[str], *, hard: bool) -> None:
+        if hard:
+            expired.difference_update(names)
+        else:
+            expired.update(names & current)  # expiring what is not current changes nothing
+        current.difference_update(names)
+        relations.difference_update({r for r in relations if set(r) & names})
+
+    mem = graphmem.open(None, engine=engine, embedder=None)
+    try:
+        mem.add_entities([{"name": n} for n in _NAMES])
+        mem.add_relations(sorted((a, "R", b) for a, b in relations))
+        for op in ops:
+            if op[0] == "add":
+                mem.add_entity(op[1])
+                current.add(op[1]), expired.discard(op[1])
+            elif op[0] == "relate":
+                if op[1] in current and op[2] in current and op[1] != op[2]:
+                    mem.add_relation(op[1], "R", op[2])
+                    relations.add((op[1], op[2]))
+            elif op[0] == "delete":
+                assert mem.delete_entity(op[1]) == (op[1] in current | expired)
+                drop({op[1]}, hard=True)
+            elif op[0] == "delete_many":
+                assert mem.delete_entities(op[1]) == [n in current | expired for n in op[1]]
+                drop(set(op[1]), hard=True)
+            elif op[0] == "expire":
+                assert mem.expire_entity(op[1]) == (op[1] in current)
+                drop({op[1]}, hard=False)
+            else:
+                _, keep, hard = op
+                gone = mem.forget(max_entities=keep, hard=hard)
+                assert len(gone) == max(0, len(current) - keep) and set(gone) <= current
+                drop(set(gone), hard=hard)
+            assert len(mem) == len(current)
+            assert sorted(e.name for e in mem.iter_entities()) == sorted(current)
+            # The store's relations and the derived state's (kept by the bookkeeping after each commit).
+            assert {(r.source, r.target) for r in mem.iter_relations()} == relations
+            assert {(r.source, r.target) for r in mem.find_relations()} == relations
+            assert mem.stats()["relations"] == len(relations)
+            for name in _NAMES:
+                assert (mem.get_entity(name) is not None) == (name in current)
+                if name in current:
+                    seen = {(n.name, n.direction) for n in mem.neighbors(name)}
+                    assert seen == ({(b, "out") for a, b in relations if a == name}
+                                    | {(a, "in") for a, b in relations if b == name})
+                if name not in current | expired:
+                    with pytest.raises(graphmem.NotFound):
+                        mem.history(name)
+                else:
+                    assert mem.history(name).entity
+    finally:
+        mem.close()
 
 
 # -- tiers ---------------------------------------------------------------------------

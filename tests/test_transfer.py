@@ -543,10 +543,13 @@ def _spill_lines() -> list[str]:
 def spill_files(monkeypatch):
     """Every temporary file the importer opens (it keeps nothing in memory: _KEEP_BYTES = 1),
     with the checks done 4 lines at a time so that several batches are kept."""
+    import tempfile
+    from types import SimpleNamespace
+
     from graphmem.interchange import transfer
 
     opened = []
-    make = transfer.tempfile.TemporaryFile
+    make = tempfile.TemporaryFile
 
     def spy(*args, **kwargs):
         fh = make(*args, **kwargs)
@@ -555,7 +558,9 @@ def spill_files(monkeypatch):
 
     monkeypatch.setattr(transfer, "_KEEP_BYTES", 1)
     monkeypatch.setattr(transfer, "_CHECK_BATCH", 4)
-    monkeypatch.setattr(transfer.tempfile, "TemporaryFile", spy)
+    # The importer's own view of tempfile, not the module every library shares: numba's
+    # first compile of a kernel in the process (its cache-path check) opens a TemporaryFile too.
+    monkeypatch.setattr(transfer, "tempfile", SimpleNamespace(**{**vars(tempfile), "TemporaryFile": spy}))
     return opened
 
 

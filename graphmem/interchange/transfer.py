@@ -136,11 +136,11 @@ from ..config import (
     RELATION_TYPE_KEY,
 )
 from ..validate import check_positive_int, stored_type
-from ..memory import bulk
+from ..memory import bulk, loading
 from ..memory.writes import parse_entity, parse_relation
 
 if TYPE_CHECKING:
-    from ..memory import Memory
+    from ..api import MemoryAPI
     from ..types import Entity, Relation
 
 __all__ = [
@@ -200,7 +200,7 @@ class ImportCounts:
 
 
 def export_jsonl(
-    mem: Memory,
+    mem: MemoryAPI,
     fh: IO[Any] | str | os.PathLike[str],
     *,
     format: str = "graphmem",
@@ -459,7 +459,7 @@ def _mcp_relation(r: Relation) -> dict[str, Any]:
 
 
 def import_jsonl(
-    mem: Memory,
+    mem: MemoryAPI,
     fh: IO[Any] | str | os.PathLike[str],
     *,
     batch_size: int = 10_000,
@@ -551,7 +551,7 @@ def _without_cyclic_gc() -> Iterator[None]:
         gc.enable()
 
 
-def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None) -> ImportCounts:
+def _import(mem: MemoryAPI, fh: IO[Any], batch_size: int, progress: Progress | None) -> ImportCounts:
     source, spooled = _seekable(fh)
     try:
         start = source.tell()
@@ -567,8 +567,8 @@ def _import(mem: Memory, fh: IO[Any], batch_size: int, progress: Progress | None
         done = 0
         counts = {}
         # A memory without the bulk path (a cluster's) is written record by record.
-        write_entity_batch = getattr(mem, "_write_entity_batch", None)
-        write_relation_batch = getattr(mem, "_write_relation_batch", None)
+        write_entity_batch = partial(loading.write_entity_batch, mem) if loading.embedded(mem) else None
+        write_relation_batch = partial(loading.write_relation_batch, mem) if loading.embedded(mem) else None
         kept = checker.kept if write_entity_batch is not None and write_relation_batch is not None else None
         for kind, write, write_batch in ((_ENTITY, mem.add_entities, write_entity_batch),
                                          (_RELATION, mem.add_relations, write_relation_batch)):  # fmt: skip
@@ -1057,13 +1057,12 @@ class _Checker:
                     self.unresolved[endpoint] = (number, args)
 
 
-def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[bytearray, _Checker]:
+def _validate(mem: MemoryAPI, fh: IO[Any], progress: Progress | None) -> tuple[bytearray, _Checker]:
     """Check every line; return the kind of each line (index = line number - 1) and the checker."""
     kinds = bytearray()
     start = fh.tell()
-    held = getattr(mem, "_held_observations", None)  # one read for many names; a cluster's reads each
-    checker = _Checker(held if held is not None else partial(_held_one_by_one, mem))
-    if getattr(mem, "_write_entity_batch", None) is None or getattr(mem, "_write_relation_batch", None) is None:
+    checker = _Checker(_held(mem))
+    if not loading.embedded(mem):
         checker.forget_kept()  # a memory without the bulk path (a cluster's) writes records, not columns
     try:
         return _check_lines(mem, fh, start, kinds, checker, progress)
@@ -1072,7 +1071,7 @@ def _validate(mem: Memory, fh: IO[Any], progress: Progress | None) -> tuple[byte
         raise
 
 
-def _check_lines(mem: Memory, fh: IO[Any], start: int, kinds: bytearray, checker: _Checker,
+def _check_lines(mem: MemoryAPI, fh: IO[Any], start: int, kinds: bytearray, checker: _Checker,
                  progress: Progress | None) -> tuple[bytearray, _Checker]:
     first = True
     for number, line in _lines(fh):
@@ -1097,20 +1096,25 @@ def _check_lines(mem: Memory, fh: IO[Any], start: int, kinds: bytearray, checker
     return kinds, checker
 
 
-def _held_one_by_one(mem: Memory, names: list[str], *, texts: bool = False) -> dict[str, Any]:
-    """:meth:`Memory._held_observations` for a memory without it (a cluster's)."""
+def _held(mem: MemoryAPI) -> Callable[..., dict[str, Any]]:
+    """``held(names, texts=False)``: the observations the store holds for each of ``names``
+    (:func:`graphmem.memory.loading.held_observations`: one read for many names; a cluster's reads each)."""
+    return partial(loading.held_observations, mem) if loading.embedded(mem) else partial(_held_one_by_one, mem)
+
+
+def _held_one_by_one(mem: MemoryAPI, names: list[str], *, texts: bool = False) -> dict[str, Any]:
+    """:func:`graphmem.memory.loading.held_observations` for another backend (a cluster's)."""
     entities = ((name, mem.get_entity(name)) for name in names)
     return {name: e.observations if texts else len(e.observations) for name, e in entities if e is not None}
 
 
-def _recount_observations(mem: Memory, fh: IO[Any], start: int, kinds: bytearray, recount: dict[str, int]) -> None:
+def _recount_observations(mem: MemoryAPI, fh: IO[Any], start: int, kinds: bytearray, recount: dict[str, int]) -> None:
     """Merge, as the write will, the store's observations of each entity in
     ``recount`` with the file's lines for it, and refuse the first line that
     takes one past the limit. Reads the file again: only reached when an
     entity the store holds would pass the limit unless the file repeats its
     observations (re-importing an export does)."""
-    held = getattr(mem, "_held_observations", None)
-    stored = (held or partial(_held_one_by_one, mem))(list(recount), texts=True)
+    stored = _held(mem)(list(recount), texts=True)
     merged = {name: dict.fromkeys(stored.get(name, ())) for name in recount}
     end = fh.tell()
     fh.seek(start)
@@ -1144,7 +1148,7 @@ def _kept_batches(kept: Iterator[tuple[list[int], Any]], batch_size: int) -> Ite
             yield lines[start], lines[stop - 1], batch.slice(start, stop)
 
 
-def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
+def _check_store_dimension(mem: MemoryAPI, dim: tuple[int, int] | None) -> None:
     if dim is None:
         return
     stored = mem.stats().get("vector_dim")
@@ -1155,10 +1159,10 @@ def _check_store_dimension(mem: Memory, dim: tuple[int, int] | None) -> None:
         )
 
 
-def _check_endpoints(mem: Memory, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
+def _check_endpoints(mem: MemoryAPI, names: set[str], unresolved: dict[str, tuple[int, dict[str, Any]]]) -> None:
     outside = [endpoint for endpoint in unresolved if endpoint not in names]
-    lookup = getattr(mem, "_stored", None)  # one pass over the store's name map, not a read per name
-    stored = lookup(outside) if lookup is not None else [mem.get_entity(e) is not None for e in outside]
+    # An embedded memory: one pass over the store's name map, not a read per name.
+    stored = loading.stored(mem, outside) if loading.embedded(mem) else [mem.get_entity(e) is not None for e in outside]
     for endpoint, found in zip(outside, stored):
         if found:
             continue

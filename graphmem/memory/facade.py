@@ -5,15 +5,14 @@ runs writes as one transaction each (through :mod:`graphmem.memory.writes`),
 owns the state an open memory holds (the store, the derived graph state, the
 entity cache, the vector store, the clock) and keeps it in step with the
 store; each job is a plain function elsewhere: the queries in
-:mod:`graphmem.query` (``traversal``, ``retrieval``, ``search``, ``lookup``),
-removal, counts, the schema and user Cypher in :mod:`graphmem.memory`
-(``removal``, ``stats``, ``schema``, ``cypher``), opening in
+:mod:`graphmem.query` (``traversal``, ``retrieval``, ``recall``, ``search``,
+``lookup``), removal, upkeep (forgetting, tiers, duplicates, merge), counts,
+the schema and user Cypher in :mod:`graphmem.memory`, opening in
 :mod:`graphmem.memory.opening`, the time rules in :mod:`graphmem.temporal`.
 
 Over 500 lines because it is the public API: ~60 public members, whose
-docstrings with their doctests (the reference users read) are 660 of its
-lines; the ~870 lines of code left are their signatures, checks, the state
-and one call per job.
+docstrings with their doctests (the reference users read) are ~700 of its
+lines; the rest are their signatures, checks, the state and one call per job.
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from . import bulk, cypher, removal, requests, saving, stats
+from . import bulk, cypher, removal, requests, saving, stats, upkeep
 from .schema import read_schema
 from .backlog import Backlog, embed_keys, missing_keys
 from .detached import DetachedStore
@@ -48,15 +47,14 @@ from ..records import (
 )  # fmt: skip
 from ..store import files as store_files
 from ..scan import decode_entities, decode_relations
-from ..store.store import CypherResult, Store, Tracer
+from ..store.store import CypherResult, Store, Tracer, Transaction
 from ..lifecycle import AccessLog
-from .upkeep import HOT_WINDOW, LifecycleMixin
 from ..metrics import Latencies, timed
 from ..tiers import unpack
 from ..temporal import TimeView, TimeViews, check_time, held_at, valid_at
 from ..types import (
-    Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall, RecalledEntity, Relation,
-    Schema, Subgraph,
+    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall,
+    Relation, Schema, Subgraph,
 )
 from ..validate import (
     check_call_totals,
@@ -70,9 +68,10 @@ from ..validate import (
 )
 from ..types import EntityVersions, RelationHistoryPage
 from ..inputs import neighbors_request, recall_request, search_request
-from ..query import lookup, search
-from ..query.retrieval import near_search, rank_context, read_briefs
+from ..query import lookup, recall as recalling, search
+from ..query.retrieval import near_search
 from .writes import (
+    EntityInput,
     apply_entity_plan,
     apply_entity_vectors,
     apply_relation_plan,
@@ -130,7 +129,7 @@ class _Shared:
 _NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
 
 
-class Memory(LifecycleMixin):
+class Memory:
     """An agent's memory: entities and typed relations in an embedded graph store.
 
     Create one with :func:`graphmem.open`. Use it as a context manager, or call
@@ -327,21 +326,8 @@ class Memory(LifecycleMixin):
             saving.save_derived(self._store, self._vectors, self._derived, self._shared.backlog, self._shared.now)
 
     def _flush_access(self) -> None:
-        """Inside a write transaction: the pending access statistics, in one statement.
-
-        Writes call it after their own checks and statements, so a write that
-        graphmem refuses inside its transaction (a missing endpoint, a vector
-        of the wrong dimension) has updated no row when it rolls back: rolling
-        back row updates is what corrupts kuzu 0.11.3 (see
-        ``_CHECKPOINT_AFTER_ROLLBACK`` in the store). If the transaction rolls
-        back anyway, the statistics go back to the log instead of being lost.
-        """
-        drained = self._shared.access.drain()
-        if not drained:
-            return
-        with self._store.transaction() as tx:  # joins the caller's transaction
-            tx.after_rollback(lambda: self._shared.access.restore(drained))
-            self._store.execute("access_flush", {"rows": AccessLog.table(drained)})
+        """Inside a write transaction: the pending access statistics (:func:`upkeep.flush_access`)."""
+        upkeep.flush_access(self._store, self._shared.access)
 
     def __enter__(self) -> Memory:
         return self
@@ -639,28 +625,7 @@ class Memory(LifecycleMixin):
     def delete_entity(self, name: str) -> bool:
         """Delete ``name`` for good: its relations, vector and history go too (the hard
         delete; :meth:`expire_entity` is the soft one). ``False`` if it did not exist."""
-        key = self._key(check_name(name))
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            id_ = state.ids.id_of(key)
-            if id_ is None and key not in state.expired:
-                return False
-            incident = state.edges.incident(id_) if id_ is not None else set()
-            self._store.execute("entity_relations_delete_out_batch", {"keys": [key]})
-            self._store.execute("entity_relations_delete_in_batch", {"keys": [key]})
-            self._store.execute("entity_delete", {"key": key})
-            self._store.execute("entity_versions_delete", {"key": key})
-            # Ids are never reused: remember the high-water mark across reopens.
-            self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
-
-            def bookkeeping() -> None:
-                removal.forget_entities(state, self._shared.access, self._vectors, {} if id_ is None else {key: id_},
-                                        incident, expire=False, dropped=[key])  # fmt: skip
-                self._cache.written(deleted=[key])
-
-            tx.after_commit(bookkeeping)
-        return True
+        return bool(self._retire([self._key(check_name(name))], hard=True))
 
     def delete_entities(self, names: Iterable[str]) -> list[bool]:
         """:meth:`delete_entity` for many names in one transaction, a few statements in all.
@@ -679,24 +644,7 @@ class Memory(LifecycleMixin):
         if isinstance(names, str):
             raise InvalidInput("delete_entities takes a list of names; use delete_entity for one")
         keys = [self._key(check_name(n)) for n in names]
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            ids = {key: state.ids.id_of(key) for key in dict.fromkeys(keys)}
-            present = [key for key, id_ in ids.items() if id_ is not None or key in state.expired]
-            if not present:
-                return [False] * len(keys)
-            current = {key: id_ for key, id_ in ids.items() if id_ is not None}
-            incident = removal.incident_to(state, current.values())
-            removal.delete_in_store(self._store, state, present)
-
-            def bookkeeping() -> None:
-                removal.forget_entities(state, self._shared.access, self._vectors, current, incident, expire=False,
-                                        dropped=present)  # fmt: skip
-                self._cache.written(deleted=present)
-
-            tx.after_commit(bookkeeping)
-        gone = set(present)
+        gone = set(self._retire(keys, hard=True))
         return [key in gone for key in keys]
 
     def expire_entity(self, name: str) -> bool:
@@ -707,25 +655,14 @@ class Memory(LifecycleMixin):
         good by :meth:`purge`. Writing the name again revives it (a new
         version, same id). ``False`` if there was no current entity.
         """
-        key = self._key(check_name(name))
+        return bool(self._retire([self._key(check_name(name))], hard=False))
+
+    def _retire(self, keys: list[str], *, hard: bool) -> list[str]:
+        """Delete (``hard``) or expire these entities in one transaction; the keys there were."""
         self._writable()
         with self._store.transaction() as tx:
-            state = self._derived.get()
-            id_ = state.ids.id_of(key)
-            if id_ is None:
-                return False
-            incident = state.edges.incident(id_)
-            now = self._shared.now()
-            self._store.execute("relation_expire_outgoing", {"key": key, "now": now})
-            self._store.execute("relation_expire_incoming", {"key": key, "now": now})
-            self._store.execute("entity_expire", {"key": key, "now": now})
-
-            def bookkeeping() -> None:
-                removal.forget_entities(state, self._shared.access, self._vectors, {key: id_}, incident, expire=True)
-                self._cache.written(dropped=[key])  # the row stays, now expired
-
-            tx.after_commit(bookkeeping)
-        return True
+            return removal.retire(self._store, self._derived.get(), tx, self._cache, self._vectors,
+                                  self._shared.access, keys, hard=hard, now=self._shared.now)  # fmt: skip
 
     # -- relations ---------------------------------------------------------------
 
@@ -1324,38 +1261,13 @@ class Memory(LifecycleMixin):
         self._store.check_open()  # the index lives in memory: without this a closed memory still answered
         request = recall_request(k=k, max_entities=max_entities, max_relations=max_relations, hops=hops, types=types,
                                  direction=direction, relation_types=relation_types, decay=decay)  # fmt: skip
-        k, max_entities, max_relations, hops = request.k, request.max_entities, request.max_relations, request.hops
-        type_filter, direction, relation_types, decay = (request.types, request.direction, request.relation_types,
-                                                         request.decay)  # fmt: skip
-        text = query if isinstance(query, str) else None
         vector = search.query_vector(query, self._embedder, self._vector_dim)
         state, view = self._graph(as_of, known_at)
-        index = self._vectors.get(self._vector_dim)
-        if index is None:
-            return Recall(text, (), (), False)
-        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
-        if allowed is not None and not allowed:
-            return Recall(text, (), (), False)
-        seed_ids, seed_scores = index.search(vector, k, allowed)
-        ranked = rank_context(
-            state, index, vector, seed_ids, seed_scores, hops=hops, direction=direction,
-            relation_types=relation_types, decay=decay, max_entities=max_entities, max_relations=max_relations,
-        )  # fmt: skip
-        keys = [state.ids.key_of(i) for i in ranked.ids]
-        rows = read_briefs(self._store, self._cache, [key for key in keys if key is not None], self._store.config,
-                           stored=len(state.ids), fetch=fetch_rows)  # fmt: skip
-        entities = tuple(
-            RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
-            for key, score, hop in zip(keys, ranked.scores, ranked.hops)
-            if key is not None and (row := rows.get(key)) is not None
-        )
-        self._shared.access.record(rows)
-        names = {row.id: row.name for row in rows.values()}
-        type_names = state.type_names
-        relations = tuple(
-            (names[s], type_names[c], names[d]) for s, c, d in ranked.relations if s in names and d in names
-        )
-        return Recall(text, entities, relations, ranked.truncated)
+        found, keys = recalling.recall(self._store, self._cache, state, view, self._vectors.get(self._vector_dim),
+                                       vector, request, namespace=self._namespace,
+                                       text=query if isinstance(query, str) else None, fetch=fetch_rows)  # fmt: skip
+        self._shared.access.record(keys)
+        return found
 
     def paths_between(
         self, source: str, target: str, *, max_hops: int | None = None,
@@ -1774,6 +1686,94 @@ class Memory(LifecycleMixin):
         return cypher.run(self._store, self._derived, query, params, read_only=read_only,
                           allow_file_access=allow_file_access, after_write=self._invalidate)  # fmt: skip
 
+    # -- upkeep (graphmem/memory/upkeep.py) -----------------------------------------------
+
+    def forget(self, *, max_entities: int | None = None, policy: str = "lru", hard: bool = False) -> list[str]:
+        """Keep the ``max_entities`` most valuable current entities of this namespace; forget the rest.
+
+        ``policy`` ranks them (``"lru"``, ``"lfu"`` or ``"importance"``; see
+        :mod:`graphmem.lifecycle`). Forgotten entities are expired with their
+        relations (kept as history, :meth:`history`), or deleted for good with
+        ``hard=True``. Returns their names, least valuable first.
+
+        Examples
+        --------
+        >>> import graphmem
+        >>> with graphmem.open(embedder=None) as mem:
+        ...     _ = mem.add_entities([{"name": n} for n in ("a", "b", "c")])
+        ...     _ = mem.get_entity("a")   # a was read: b is now the least recently used
+        ...     mem.forget(max_entities=2), sorted(e.name for e in mem.iter_entities())
+        (['b'], ['a', 'c'])
+        """
+        keep, policy, hard = upkeep.check_forget(max_entities, policy, hard)
+        self._writable()
+        return upkeep.forget(self._store, self._derived, self._cache, self._vectors, self._shared.access,
+                             namespace=self._namespace, now=self._shared.now, keep=keep, policy=policy, hard=hard)
+
+    def _evict(self, state: DerivedState, tx: Transaction, count: int, policy: str, *, hard: bool,
+               keep: set[str]) -> list[str]:  # fmt: skip
+        """In the open transaction: retire ``count`` entities, ``keep`` (keys) spared (:func:`upkeep.evict`)."""
+        return upkeep.evict(self._store, state, tx, self._cache, self._vectors, self._shared.access, spare=keep,
+                            namespace=self._namespace, now=self._shared.now, count=count, policy=policy, hard=hard)
+
+    def access(self, name: str) -> Access:
+        """How often and when ``name`` was read, and its tier (reads not yet flushed included)."""
+        key = self._key(check_name(name))
+        self._store.check_open()
+        return upkeep.access_of(self._store, self._shared.access, key, name)
+
+    def compact(self, *, cold_after: timedelta) -> int:
+        """Move to the cold tier the entities of this namespace not read or written
+        for ``cold_after``: their text and observations are stored zstd-packed
+        (only where that saves space, :mod:`graphmem.tiers`) and unpacked by
+        every API read; graph, vector and versions stay. A later write stores
+        the entity unpacked again. Returns how many were packed."""
+        cold_after = upkeep.check_cold_after(cold_after)
+        self._writable()
+        return upkeep.compact(self._store, self._derived, self._cache, self._shared.access, namespace=self._namespace,
+                              cold_after=cold_after)  # fmt: skip
+
+    def _deduplicate(self, state: DerivedState, items: list[EntityInput]) -> list[EntityInput]:
+        """``items`` with the duplicates of current names merged or refused (:func:`upkeep.deduplicate`)."""
+        return upkeep.deduplicate(state, items, namespace=self._namespace, refuse=self._shared.duplicates == "refuse")
+
+    def find_duplicates(self, threshold: float = 0.9, *, k: int = 10, types: Any = None) -> list[Duplicate]:
+        """Pairs of entities of one type in this namespace whose vectors have cosine
+        similarity ``>= threshold``: candidates to :meth:`merge`.
+
+        Each entity's ``k`` nearest neighbours come from one batched query of the
+        vector index (not an all-pairs scan), so a pair is found when either
+        entity is among the other's ``k`` nearest. Sorted by score, best first.
+        """
+        self._store.check_open()  # the index lives in memory: a closed memory must not answer
+        threshold, k, types = upkeep.check_threshold(threshold), check_positive_int(k, "k"), check_types_filter(types)
+        return upkeep.find_duplicates(self._derived.get(), self._vectors.get(self._vector_dim),
+                                      namespace=self._namespace, threshold=threshold, k=k, types=types)
+
+    def merge(self, keep: str, other: str) -> Entity:
+        """Merge entity ``other`` into ``keep``, in one transaction, and return ``keep`` as stored.
+
+        ``keep`` gains ``other``'s observations (appended, duplicates skipped),
+        its properties where ``keep`` has none of that name, its text if it has
+        none, and each of its current relations (re-attached to ``keep``; one
+        between the two is dropped rather than made a self-loop). ``other`` is
+        then expired: its versions and relations stay in the history under its
+        name. Both must be current entities of this namespace, of one type.
+        """
+        a, b = upkeep.check_merge(keep, other)
+        self._writable()
+        with self._store.transaction():
+            item, relations = upkeep.merge_plan(self._store, self._derived.get(), self._row, a, b,
+                                                namespace=self._namespace)  # fmt: skip
+            self._write_entities([item])
+            if relations:
+                self._write_relations(relations)
+            self.expire_entity(b)
+        merged = self._row(self._key(a))
+        if merged is None:  # pragma: no cover - written above
+            raise NotFound(a)
+        return merged.to_entity()
+
     def _invalidate(self) -> None:
         self._derived.reset()
         self._shared.views.clear()
@@ -1800,5 +1800,5 @@ class Memory(LifecycleMixin):
         return stats.stats(
             self._store, self._derived, self._cache, self._vectors, namespace=self._namespace,
             vector_dim=self._vector_dim, backlog=self._shared.backlog, latencies=self._shared.latencies,
-            access_pending=len(self._shared.access), hot_since=utcnow() - HOT_WINDOW,
+            access_pending=len(self._shared.access), hot_since=utcnow() - upkeep.HOT_WINDOW,
         )  # fmt: skip

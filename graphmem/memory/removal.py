@@ -1,12 +1,13 @@
 """Removing entities: the statements of a hard delete and of an expiry, and the
-bookkeeping after the commit. One home for what :meth:`graphmem.Memory.delete_entities`,
-:meth:`~graphmem.Memory.expire_entity` and the eviction of ``forget`` /
-``capacity`` (:mod:`graphmem.memory.upkeep`) all do.
+bookkeeping after the commit. One home for what :meth:`graphmem.Memory.delete_entity`,
+:meth:`~graphmem.Memory.delete_entities`, :meth:`~graphmem.Memory.expire_entity` and
+the eviction of ``forget`` / ``capacity`` (:mod:`graphmem.memory.upkeep`) all do:
+each calls :func:`retire`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -14,11 +15,45 @@ import numpy as np
 
 if TYPE_CHECKING:
     from ..index.derived import DerivedState
+    from ..index.entity_cache import EntityCache
     from ..index.vector_store import VectorStore
     from ..lifecycle import AccessLog
-    from ..store.store import Store
+    from ..store.store import Store, Transaction
 
-__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to"]
+__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "retire"]
+
+
+def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache, vectors: VectorStore,
+           access: AccessLog, keys: Sequence[str], *, hard: bool, now: Callable[[], datetime]) -> list[str]:  # fmt: skip
+    """In the open transaction ``tx``: delete for good (``hard``) or expire these
+    entities with their relations, and drop them from the derived state, the
+    access statistics, the vector index and the entity cache once it commits.
+
+    Returns the keys there were, each once: with ``hard``, those of current or
+    expired entities (a delete takes the history too); without, those of current
+    ones (expiring an expired entity changes nothing). ``now`` (the store's write
+    clock) is read only to stamp an expiry.
+    """
+    ids = {key: state.ids.id_of(key) for key in dict.fromkeys(keys)}
+    current = {key: id_ for key, id_ in ids.items() if id_ is not None}
+    present = [key for key, id_ in ids.items() if id_ is not None or key in state.expired] if hard else list(current)
+    if not present:
+        return []
+    incident = incident_to(state, current.values())
+    if hard:
+        delete_in_store(store, state, present)
+    else:
+        expire_in_store(store, present, now())
+
+    def bookkeeping() -> None:
+        forget_entities(state, access, vectors, current, incident, expire=not hard, dropped=present if hard else ())
+        if hard:
+            cache.written(deleted=present)  # known absent: a read answers None without the store
+        else:
+            cache.written(dropped=present)  # the row stays, now expired: read again on next use
+
+    tx.after_commit(bookkeeping)
+    return present
 
 
 def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, int]]:
@@ -31,16 +66,32 @@ def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, 
 
 def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> None:
     """In the open transaction: delete these entities for good, with their relations and
-    history, and keep the id high-water mark (ids are never reused, across reopens too)."""
+    history, and keep the id high-water mark (ids are never reused, across reopens too).
+
+    One key goes through the statements keyed by it, as ``delete_entity`` always
+    did: on kuzu a keyed ``MATCH`` after an ``UNWIND`` of keys was measured to scan
+    the table rather than use the primary-key index (see
+    :func:`graphmem.query.retrieval.read_briefs`), so the batch form is kept for many keys.
+    """
     store.execute("entity_relations_delete_out_batch", {"keys": list(keys)})
     store.execute("entity_relations_delete_in_batch", {"keys": list(keys)})
-    store.execute("entity_delete_batch", {"keys": list(keys)})
-    store.execute("entity_versions_delete_batch", {"keys": list(keys)})
+    if len(keys) == 1:
+        store.execute("entity_delete", {"key": keys[0]})
+        store.execute("entity_versions_delete", {"key": keys[0]})
+    else:
+        store.execute("entity_delete_batch", {"keys": list(keys)})
+        store.execute("entity_versions_delete_batch", {"keys": list(keys)})
     store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
 
 def expire_in_store(store: Store, keys: Sequence[str], now: datetime) -> None:
-    """In the open transaction: retire these entities and their current relations at ``now``."""
+    """In the open transaction: retire these entities and their current relations at ``now``
+    (one key through the statements keyed by it, as in :func:`delete_in_store`)."""
+    if len(keys) == 1:
+        store.execute("relation_expire_outgoing", {"key": keys[0], "now": now})
+        store.execute("relation_expire_incoming", {"key": keys[0], "now": now})
+        store.execute("entity_expire", {"key": keys[0], "now": now})
+        return
     store.execute("relation_expire_outgoing_batch", {"keys": list(keys), "now": now})
     store.execute("relation_expire_incoming_batch", {"keys": list(keys), "now": now})
     store.execute("entity_expire_batch", {"keys": list(keys), "now": now})

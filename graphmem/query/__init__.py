@@ -2,8 +2,9 @@
 
 ``traversal`` answers the graph questions over a snapshot of the derived
 state (neighbours, shortest paths, k-hop, subgraph); ``retrieval`` answers
-``near=`` search within hops of anchors and ``recall``'s context, and builds
-on ``traversal`` for the hops; ``search`` is the plain vector search and what
+``near=`` search within hops of anchors and ranks ``recall``'s context, and
+builds on ``traversal`` for the hops; ``recall`` composes the seeds, that
+ranking and the entities' rows into a ``Recall``; ``search`` is the plain vector search and what
 every search shares (allowed ids, anchors, the query vector); ``lookup``
 answers from the derived state alone (which names and relations exist, types,
 the type summary, the relations touching some names). A new

@@ -1,0 +1,83 @@
+"""``recall``: what a memory knows about a query, as a ranked, capped subgraph (layer L3).
+
+The seeds are the query's nearest entities (:func:`~graphmem.query.search.allowed_ids`
+bounds them as it bounds a search); :func:`~graphmem.query.retrieval.rank_context`
+expands and ranks them over one snapshot of the graph state;
+:func:`~graphmem.query.retrieval.read_briefs` reads what the answer shows of
+each entity. :meth:`graphmem.Memory.recall` checks the arguments once
+(:func:`graphmem.inputs.recall_request`), resolves the time view and the query
+vector, and calls :func:`recall`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Protocol
+
+from ..types import Recall, RecalledEntity
+from .retrieval import rank_context, read_briefs
+from .search import allowed_ids
+
+if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
+    import numpy as np
+
+    from ..config import StoreConfig
+    from ..index.derived import GraphSnapshot
+    from ..index.entity_cache import EntityCache
+    from ..index.vectors import VectorIndex
+    from ..inputs import RecallRequest
+    from ..records import EntityRow
+    from ..store.store import Store
+    from ..temporal import TimeView
+
+__all__ = ["FetchRows", "recall"]
+
+
+class FetchRows(Protocol):
+    """Reads the current rows of many entities at once, through the entity cache
+    (:func:`graphmem.memory.writes.fetch_rows`, passed in: the query layer does
+    not import the memory layer above it)."""
+
+    def __call__(self, store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *,
+                 stored: int = 0, remember: bool = False) -> dict[str, EntityRow]: ...  # fmt: skip
+
+
+def recall(store: Store, cache: EntityCache, state: GraphSnapshot, view: TimeView | None, index: VectorIndex | None,
+           vector: np.ndarray, request: RecallRequest, *, namespace: str, text: str | None,
+           fetch: FetchRows) -> tuple[Recall, Sequence[str]]:  # fmt: skip
+    """The recall of ``vector`` (the query ``text``, if it was one) in ``namespace``
+    as seen by ``state`` (and ``view``, a past one), and the keys of the entities it
+    shows (the reads to count in the access statistics).
+
+    ``request`` holds the checked options (:class:`graphmem.inputs.RecallRequest`):
+    the ``k`` seeds of ``types`` nearest in ``index`` are expanded by ``hops``;
+    each entity scores ``similarity * decay ** hops``; the best
+    ``max_entities`` are kept with the ``max_relations`` strongest relations
+    among them. An answer with no entity when there is no vector index yet or
+    no entity of those types.
+    """
+    if index is None:
+        return Recall(text, (), (), False), ()
+    allowed = allowed_ids(state, view, namespace, request.types)
+    if allowed is not None and not allowed:
+        return Recall(text, (), (), False), ()
+    seed_ids, seed_scores = index.search(vector, request.k, allowed)
+    ranked = rank_context(
+        state, index, vector, seed_ids, seed_scores, hops=request.hops, direction=request.direction,
+        relation_types=request.relation_types, decay=request.decay, max_entities=request.max_entities,
+        max_relations=request.max_relations,
+    )  # fmt: skip
+    keys = [state.ids.key_of(i) for i in ranked.ids]
+    rows = read_briefs(store, cache, [key for key in keys if key is not None], store.config, stored=len(state.ids),
+                       fetch=fetch)  # fmt: skip
+    entities = tuple(
+        RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
+        for key, score, hop in zip(keys, ranked.scores, ranked.hops)
+        if key is not None and (row := rows.get(key)) is not None
+    )
+    names = {row.id: row.name for row in rows.values()}
+    type_names = state.type_names
+    relations = tuple(
+        (names[s], type_names[c], names[d]) for s, c, d in ranked.relations if s in names and d in names
+    )
+    return Recall(text, entities, relations, ranked.truncated), list(rows)
