@@ -7,7 +7,9 @@ deduplication and merging; :mod:`~graphmem.memory.writes` and
 :mod:`~graphmem.memory.bulk` plan and apply writes (one at a time, and in
 batches); :mod:`~graphmem.memory.backlog` stores embeddings after the commit;
 :mod:`~graphmem.memory.requests` keeps the log that makes a resent write apply
-once. The storage engine, the derived graph state and
+once; :mod:`~graphmem.memory.history` reads an entity's versions and relation
+history in bounded pages; :mod:`~graphmem.memory.loading` is the one way the
+bulk import (``interchange/``) reaches the embedded memory's batch writes. The storage engine, the derived graph state and
 the query algorithms live below this package (``store/``, ``index/``,
 ``query/``, ``algorithms/``); the faces (CLI, console, MCP, viewer) above it.
 """

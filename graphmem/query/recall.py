@@ -11,17 +11,16 @@ vector, and calls :func:`recall`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Protocol
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ..types import Recall, RecalledEntity
-from .retrieval import rank_context, read_briefs
+from .retrieval import FetchRows, rank_context, read_briefs
 from .search import allowed_ids
 
 if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
     import numpy as np
 
-    from ..config import StoreConfig
     from ..index.derived import GraphSnapshot
     from ..index.entity_cache import EntityCache
     from ..index.vectors import VectorIndex
@@ -30,16 +29,7 @@ if TYPE_CHECKING:  # annotations only: importing this module loads no index, eng
     from ..store.store import Store
     from ..temporal import TimeView
 
-__all__ = ["FetchRows", "recall"]
-
-
-class FetchRows(Protocol):
-    """Reads the current rows of many entities at once, through the entity cache
-    (:func:`graphmem.memory.writes.fetch_rows`, passed in: the query layer does
-    not import the memory layer above it)."""
-
-    def __call__(self, store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *,
-                 stored: int = 0, remember: bool = False) -> dict[str, EntityRow]: ...  # fmt: skip
+__all__ = ["recall"]
 
 
 def recall(store: Store, cache: EntityCache, state: GraphSnapshot, view: TimeView | None, index: VectorIndex | None,

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 from pyroaring import BitMap
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from ..index.entity_cache import EntityCache
     from ..store.store import Store
 
-__all__ = ["near_search", "recall_seeds", "rank_context", "read_briefs"]
+__all__ = ["FetchRows", "near_search", "recall_seeds", "rank_context", "read_briefs"]
 
 HYBRID_EXACT_LIMIT = 200_000
 """Up to this many candidates, hybrid ranking scores every one exactly; above,
@@ -306,9 +306,18 @@ def _roots(found: Reach) -> np.ndarray:
     return np.asarray(roots, np.int64)
 
 
+class FetchRows(Protocol):
+    """Reads the current rows of many entities at once, through the entity cache
+    (:func:`graphmem.memory.writes.fetch_rows`, passed in: the query layer does
+    not import the memory layer above it)."""
+
+    def __call__(self, store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *,
+                 stored: int = 0, remember: bool = False) -> dict[str, EntityRow]: ...  # fmt: skip
+
+
 def read_briefs(
     store: Store, cache: EntityCache, keys: Sequence[str], config: StoreConfig, *, stored: int,
-    fetch: Any,
+    fetch: FetchRows,
 ) -> dict[str, EntityRow | BriefRow]:
     """What ``recall`` shows of each of ``keys``: cached rows, the rest read brief.
 
