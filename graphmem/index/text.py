@@ -334,8 +334,8 @@ class TextIndex:
         # of the 2.4 s build at 100k entities, measured).
         labels: dict[str, str | None] = {}
         for table in store.iter_arrow_by_id("entity_text", {}, next_id=store.entity_id_end()):
-            for space, entries in _entries_by_space(table, labels).items():
-                index._put(space, entries, join=False)
+            for name, entries in _entries_by_space(table, labels).items():
+                index._put(name, entries, join=False)
         for space in index._spaces.values():
             space.join()
         return index
