@@ -254,8 +254,10 @@ class Shared:
             return
         try:
             save_rebuilt_state(holder.mem)
-        except (GraphMemError, OSError) as exc:  # a full disk, the store closing: answers do not need it
+        except OSError as exc:  # a full disk, a permission: answers do not need it
             log.warning("the rebuilt graph state of %s was not saved: %s", self.path, exc)
+        except GraphMemError as exc:  # closed meanwhile (the server is stopping)
+            log.info("the rebuilt graph state of %s was not saved: %s", self.path, exc)
 
     # -- calls ---------------------------------------------------------------------
 
