@@ -51,7 +51,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 import numpy as np
 import pyarrow as pa
@@ -104,20 +104,62 @@ class _Columns(NamedTuple):
 
     ids: np.ndarray  # int64
     text: str  # every field, end to end
-    field_offsets: list[int]  # code-point offsets into text, one more than the fields
-    entry_fields: list[int]  # each entry's first field, one more than the entries
+    field_offsets: np.ndarray  # int64 code-point offsets into text (each field's start, then the end)
+    entry_fields: np.ndarray  # int64: the entry of row r has fields [entry_fields[r], entry_fields[r + 1])
 
     def entry(self, row: int) -> TextEntry:
-        first, end = self.entry_fields[row], self.entry_fields[row + 1]
-        off, text = self.field_offsets, self.text
-        fields = [text[off[f]:off[f + 1]] for f in range(first, end)]
+        first, end = int(self.entry_fields[row]), int(self.entry_fields[row + 1])
+        off, text = self.field_offsets[first:end + 1].tolist(), self.text
+        fields = [text[a:b] for a, b in zip(off, off[1:])]
         return TextEntry(int(self.ids[row]), fields[0], fields[1], tuple(fields[2:]))
+
+    def every_entry(self) -> list[TextEntry]:
+        """Every entry, in row order (one pass over Python lists: ~1 us an entry,
+        where :meth:`entry` one by one costs ~10)."""
+        starts = self.entry_fields.tolist()
+        first, end = starts[0], starts[-1]
+        off, text = self.field_offsets[first:end + 1].tolist(), self.text
+        fields = [text[a:b] for a, b in zip(off, off[1:])]
+        rows = [f - first for f in starts]
+        return [TextEntry(id_, fields[a], fields[a + 1], tuple(fields[a + 2:b]))
+                for id_, a, b in zip(self.ids.tolist(), rows, rows[1:])]
 
     def row_of(self, id_: int) -> int:
         """The row of ``id_``, or -1."""
         ids = self.ids
         row = int(np.searchsorted(ids, id_))
         return row if row < ids.shape[0] and int(ids[row]) == id_ else -1
+
+
+class _Slices(Sequence[str]):
+    """Strings as slices of one text (code-point offsets), cut when asked for:
+    a loaded index does not make 100k strings before its first search."""
+
+    __slots__ = ("_text", "_offsets")
+
+    def __init__(self, text: str, offsets: np.ndarray) -> None:
+        self._text = text
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return int(self._offsets.shape[0] - 1)
+
+    @overload
+    def __getitem__(self, k: int) -> str: ...
+
+    @overload
+    def __getitem__(self, k: slice) -> Sequence[str]: ...
+
+    def __getitem__(self, k: int | slice) -> str | Sequence[str]:
+        if isinstance(k, slice):
+            return list(self)[k]
+        off = self._offsets
+        return self._text[off[k]:off[k + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        off = self._offsets.tolist()
+        text = self._text
+        return (text[a:b] for a, b in zip(off, off[1:]))
 
 
 class _Entries(MutableMapping[int, TextEntry]):
@@ -132,6 +174,20 @@ class _Entries(MutableMapping[int, TextEntry]):
         self._got: dict[int, TextEntry] = {}  # set since, or read from the base
         self._gone: set[int] = set()  # base ids removed since
         self._extra: set[int] = set()  # ids set since that the base does not hold
+
+    def many(self, ids: Sequence[int]) -> list[TextEntry]:
+        """The entries of ``ids`` (each present); many at once read the whole base in one pass."""
+        base = self._base
+        if base is not None and len(ids) > len(self._base_ids) // 8:
+            got, gone = self._got, self._gone
+            for entry in base.every_entry():
+                if entry.id not in gone:
+                    got.setdefault(entry.id, entry)
+            self._base = None  # every entry is in _got now
+            self._extra.update(got)  # as if set since: no base left to find them in
+            self._gone.clear()
+            self._base_ids = []
+        return [self[i] for i in ids]
 
     def _in_base(self, id_: int) -> int:
         return -1 if self._base is None else self._base.row_of(id_)
@@ -176,9 +232,9 @@ class _Space:
     __slots__ = ("entries", "ids", "hays", "grams", "offsets", "members", "stale", "fresh")
 
     def __init__(self) -> None:
-        self.entries: MutableMapping[int, TextEntry] = _Entries()
+        self.entries = _Entries()
         self.ids: list[int] = []
-        self.hays: list[str] = []
+        self.hays: Sequence[str] = []
         self.grams = np.empty(0, np.uint64)
         self.offsets = np.zeros(1, np.int64)
         self.members = np.empty(0, np.int32)
@@ -188,11 +244,14 @@ class _Space:
     def join(self) -> None:
         """Index every entry (ids ascending) and empty the side tables."""
         self.ids = sorted(self.entries)
-        entries = self.entries
-        self.hays = [entries[i].hay() for i in self.ids]
+        self.hays = [e.hay() for e in self.entry_list(self.ids)]
         self.grams, self.offsets, self.members = _trigram_postings(self.hays)
         self.stale.clear()
         self.fresh.clear()
+
+    def entry_list(self, ids: Sequence[int]) -> list[TextEntry]:
+        """The entries of ``ids`` (each present)."""
+        return self.entries.many(ids)
 
     def set(self, entry: TextEntry) -> None:
         old = self.entries.get(entry.id)
@@ -222,11 +281,10 @@ class _Space:
             return sorted(i for i, e in self.entries.items()
                           if any(needle in f.lower() for f in (e.name, e.type, *e.observations)))  # fmt: skip
         ids, hays, stale = self.ids, self.hays, self.stale
-        if len(needle) < 3:
-            candidates: Iterable[int] = range(len(ids))
+        if len(needle) < 3:  # every entry is a candidate: one pass over the texts
+            hits = [i for i, hay in zip(ids, hays) if needle in hay and i not in stale]
         else:
-            candidates = self._candidates(needle)
-        hits = [ids[k] for k in candidates if needle in hays[k] and ids[k] not in stale]
+            hits = [ids[k] for k in self._candidates(needle) if needle in hays[k] and ids[k] not in stale]
         if self.fresh:
             hits.extend(i for i, hay in self.fresh.items() if needle in hay)
             hits.sort()
@@ -234,7 +292,7 @@ class _Space:
 
     def _candidates(self, needle: str) -> list[int]:
         """Positions (in ``ids``) of the joined entries holding every trigram of ``needle``."""
-        wanted = np.unique(_trigrams(needle))
+        wanted = _distinct(_trigrams(needle))
         at = np.searchsorted(self.grams, wanted)
         if not wanted.size or (at >= self.grams.size).any() or (self.grams[np.minimum(at, self.grams.size - 1)]
                                                                   != wanted).any():  # fmt: skip
@@ -364,13 +422,20 @@ class TextIndex:
         with self._lock:
             names = sorted(self._spaces)
             counts = np.zeros((len(names), 4), np.int64)
-            ids, hays, hay_lengths, fields, field_lengths, entry_fields = [], [], [], [], [], []
-            grams, offsets, members = [], [], []
+            hays: list[str] = []
+            fields: list[str] = []
+            ids: list[np.ndarray] = []
+            hay_lengths: list[np.ndarray] = []
+            field_lengths: list[np.ndarray] = []
+            entry_fields: list[np.ndarray] = []
+            grams: list[np.ndarray] = []
+            offsets: list[np.ndarray] = []
+            members: list[np.ndarray] = []
             for k, name in enumerate(names):
                 space = self._spaces[name]
                 if space.fresh or space.stale:
                     space.join()
-                entries = [space.entries[i] for i in space.ids]
+                entries = space.entry_list(space.ids)
                 own = [f for e in entries for f in (e.name, e.type, *e.observations)]
                 counts[k] = (len(entries), len(own), space.grams.shape[0], space.members.shape[0])
                 ids.append(np.asarray(space.ids, np.int64))
@@ -441,11 +506,10 @@ class TextIndex:
                     members.size and (members.min() < 0 or members.max() >= e1 - e0)):  # fmt: skip
                 raise ValueError("the saved text index's postings do not fit its entries")
             space = index._spaces[name] = _Space()
-            fields_at = [f - entry_off[e0] for f in entry_off[e0:e1 + 1]]
-            space.entries = _Entries(_Columns(ids, field_text[field_off[f0]:field_off[f1]],
-                                              [o - field_off[f0] for o in field_off[f0:f1 + 1]], fields_at))
+            # Offsets into the whole texts: the space's rows index its own slice of them.
+            space.entries = _Entries(_Columns(ids, field_text, field_off, entry_off[e0:e1 + 1]))
             space.ids = ids.tolist()
-            space.hays = [hay_text[a:b] for a, b in zip(hay_off[e0:e1], hay_off[e0 + 1:e1 + 1])]
+            space.hays = _Slices(hay_text, hay_off[e0:e1 + 1])
             space.grams = arrays["grams"][g0:g1]
             space.offsets = offsets
             space.members = members
@@ -513,8 +577,7 @@ class TextIndex:
             ids = space.search(needle)
             if limit is not None:
                 ids = ids[:limit]
-            entries = space.entries
-            return [entries[i] for i in ids]
+            return space.entry_list(ids)
 
     def get(self, namespace: str, ids: Iterable[int]) -> list[TextEntry | None]:
         """The entries of these ids (``None`` where an id is not a current entity of ``namespace``)."""
@@ -581,9 +644,16 @@ def _text_of(blob: np.ndarray) -> str:
     return blob.tobytes().decode("utf-8", "surrogatepass")
 
 
-def _ends(lengths: np.ndarray) -> list[int]:
-    """Offsets from lengths: ``[0, l0, l0 + l1, ...]`` as a list."""
+def _ends(lengths: np.ndarray) -> np.ndarray:
+    """Offsets from lengths: ``[0, l0, l0 + l1, ...]``."""
     out = np.zeros(lengths.shape[0] + 1, np.int64)
     np.cumsum(lengths, out=out[1:])
-    offsets: list[int] = out.tolist()
-    return offsets
+    return out
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """``np.unique`` of a small array, without its first call's import of ``numpy.ma`` (~25 ms)."""
+    values = np.sort(values)
+    keep = np.ones(values.shape[0], bool)
+    keep[1:] = values[1:] != values[:-1]
+    return values[keep]
