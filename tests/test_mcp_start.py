@@ -29,12 +29,24 @@ def _manifest(store: Path) -> dict:
     return json.loads((store / FOLDER / MANIFEST_FILE).read_text())
 
 
-def test_a_server_saves_the_text_index_it_rebuilt_and_the_next_start_reads_it(tmp_path: Path):
+def test_a_server_saves_the_text_index_it_rebuilt_and_the_next_start_reads_it(tmp_path: Path, monkeypatch):
     from graphmem.mcp.share import Shared
+    from graphmem.memory import ready
 
     store = tmp_path / "store"
     _fill(store)
     assert "text" not in _manifest(store)
+    shared = Shared(store, lambda: graphmem.open(store, engine=ENGINE, embedder=None))
+    shared.start()
+    try:  # a small store: a rebuild costs less than a save, none is made
+        assert shared.warm()
+        before = _manifest(store)["save_id"]
+        monkeypatch.setattr(ready, "REBUILT_SAVED", 121)
+        shared.save_rebuilt()
+        assert _manifest(store)["save_id"] == before
+    finally:
+        shared.close(save_index=False)
+    monkeypatch.setattr(ready, "REBUILT_SAVED", 120)
     for start in ("rebuilt", "file"):
         shared = Shared(store, lambda: graphmem.open(store, engine=ENGINE, embedder=None))
         shared.start()

@@ -143,6 +143,8 @@ def from_edges(src, dst, types, n_nodes: int | None = None) -> Adjacency:
     n_nodes = top if n_nodes is None else n_nodes
     if src.size and (min(src.min(), dst.min()) < 0 or top > n_nodes):
         raise ValueError("node ids must be in [0, n_nodes)")
+    if not src.size:  # a new store's graph: no kernel (nor numba's import) needed
+        return empty_adjacency(n_nodes)
     rows, nbrs, out_types = _build(src, dst, types, n_nodes)
     return Adjacency(rows, nbrs, out_types, *_empty_delta(), np.zeros(DELTA_MASK_MIN, np.uint8))
 

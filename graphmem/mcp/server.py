@@ -137,12 +137,13 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     (loading the embedding model in the background) delays neither the
     server's first answer nor, usually, its first write. The in-memory
     indexes ``search_nodes`` and ``open_nodes`` answer from are loaded at
-    once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.2 s
-    of CPU at 100k entities, or rebuilt and then saved), while this thread
-    imports the MCP SDK (~0.7 s of CPU): the reads and the engine's queries
-    of the one run while the other holds the interpreter. After the first
-    call is answered numba is loaded in a thread too (the first answers use
-    NumPy where a kernel would load it), so no later call waits for it.
+    once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.1 s
+    of CPU at 100k entities, or rebuilt), while this thread imports the MCP
+    SDK (~0.7 s of CPU): the reads and the engine's queries of the one run
+    while the other holds the interpreter. Once the first call is answered,
+    a thread saves what had to be rebuilt (the server stops without saving)
+    and loads numba (the first answers use NumPy where a kernel would load
+    it), so neither the next start nor a later call waits for them.
 
     ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
     in meaning unless a call says ``semantic: false``. ``subscribers`` holds
@@ -185,7 +186,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         if not answered:
             answered.append(True)
             if shared.holds:  # a follower's calls run in the holder's process
-                threading.Thread(target=_warm_kernels, name="graphmem-mcp-kernels", daemon=True).start()
+                threading.Thread(target=_after_first_answer, args=(shared, indexes), name="graphmem-mcp-after",
+                                 daemon=True).start()  # fmt: skip
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         while warm:
@@ -267,7 +269,6 @@ def _warm_indexes(shared: Shared, warmed: set[str]) -> None:
     gc.freeze()
     if shared.warm():
         warmed.update(INLINE)  # the first search_nodes is answered inline too
-        shared.save_rebuilt()  # after: no answer waits for it
     # What is alive now (modules, the SDK's models, the indexes just built)
     # lives as long as the server: left out of the cyclic collector's full
     # passes, which otherwise walk it all whenever a call allocates much
@@ -286,10 +287,14 @@ def _warm_indexes(shared: Shared, warmed: set[str]) -> None:
     gc.set_threshold(young, middle, 1000)
 
 
-def _warm_kernels() -> None:
-    """Load numba and the kernels from its cache (:func:`graphmem.memory.ready.load_kernels`)."""
+def _after_first_answer(shared: Shared, indexes: threading.Thread) -> None:
+    """Once the first call is answered (no answer waits for this): save what
+    the index load had to rebuild (:meth:`Shared.save_rebuilt`), then load
+    numba and the kernels from its cache (:func:`graphmem.memory.ready.load_kernels`)."""
     from ..memory.ready import load_kernels
 
+    indexes.join()
+    shared.save_rebuilt()
     try:
         load_kernels()
     except ImportError as exc:  # no numba: the kernels' first call says so to its caller

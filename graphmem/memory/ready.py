@@ -31,12 +31,16 @@ __all__ = ["CATCH_UP_SAVED", "save_rebuilt_state", "load_kernels"]
 
 CATCH_UP_SAVED = 1000
 """Rows caught up at a load past which :func:`save_rebuilt_state` saves."""
+REBUILT_SAVED = 10_000
+"""Entities and relations from which a rebuilt state is worth saving (a
+rebuild of fewer costs less than the save, ~0.1 s)."""
 
 
-def save_rebuilt_state(mem: Memory) -> bool:
+def save_rebuilt_state(mem: Memory, *, at_least: int | None = None) -> bool:
     """Save the graph state and text index (:meth:`Memory.flush`) if ``mem``
-    rebuilt either from the store, or caught up more than
-    :data:`CATCH_UP_SAVED` rows written after their save. Returns whether it saved.
+    rebuilt either from the store (holding at least ``at_least`` entities and
+    relations, :data:`REBUILT_SAVED` by default), or caught up more than :data:`CATCH_UP_SAVED`
+    rows written after their save. Returns whether it saved.
 
     Examples
     --------
@@ -46,7 +50,9 @@ def save_rebuilt_state(mem: Memory) -> bool:
     ...     _ = mem.add_entity("Ada", observations=["writes programs"])
     >>> mem = graphmem.open(path, embedder=None)
     >>> _ = mem.find_text("ada")  # the text index was never saved: rebuilt
-    >>> save_rebuilt_state(mem), save_rebuilt_state(mem)
+    >>> save_rebuilt_state(mem)  # one entity: a rebuild is cheaper than a save
+    False
+    >>> save_rebuilt_state(mem, at_least=1), save_rebuilt_state(mem, at_least=1)
     (True, False)
     >>> mem.close(save_index=False)
     """
@@ -55,8 +61,10 @@ def save_rebuilt_state(mem: Memory) -> bool:
         return False
     if derived.saved.current and not derived.saved.text_unsaved(derived.get().text):
         return False  # the files are what is loaded (saved since, or loaded clean)
+    state = derived.get()
+    big = len(state.ids) + len(state.edges) >= (REBUILT_SAVED if at_least is None else at_least)
     loads = [load for load in (derived.last_load, derived.last_text_load) if load]
-    if not any(load.get("source") == "rebuilt" or _caught_up(load) > CATCH_UP_SAVED for load in loads):
+    if not any((load.get("source") == "rebuilt" and big) or _caught_up(load) > CATCH_UP_SAVED for load in loads):
         return False
     mem.flush()
     return True
