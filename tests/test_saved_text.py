@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import graphmem
+from graphmem.index import saved as saved_module
 from graphmem.index import text as text_module
 from graphmem.index.saved import FOLDER, MANIFEST_FILE, TEXT_PREFIX
 from graphmem.index.text import TextIndex
@@ -119,7 +120,7 @@ def test_a_clean_reopen_reads_the_saved_text_index_without_a_scan(tmp_path):
     assert manifest["text"]["namespaces"] == ["default", "other"]
 
 
-def test_writes_after_the_save_are_caught_up_and_an_unread_index_is_carried_over(tmp_path):
+def test_writes_after_the_save_are_caught_up_and_an_unread_index_is_carried_over(tmp_path, monkeypatch):
     path = tmp_path / "s"
     _build(path)
     mem = _open(path)
@@ -137,9 +138,14 @@ def test_writes_after_the_save_are_caught_up_and_an_unread_index_is_carried_over
         assert [e.name for e in mem.find_text("changed")] == ["e3"]
         assert mem._derived.last_text_load == {"source": "file", "caught_up": 3}
         _check_equals_rebuild(mem, ["shared", "changed"])
-    with _open(path) as mem:  # saved at that close, caught up: nothing left to apply
+    with _open(path) as mem:  # 3 rows from the files it was read from: that close linked them again
+        mem.find_text("x")
+        assert mem._derived.last_text_load == {"source": "file", "caught_up": 3}
+        monkeypatch.setattr(saved_module, "TEXT_CARRIED_AT_MOST", 2)
+    with _open(path) as mem:  # more rows than that: the close wrote the caught-up index
         mem.find_text("x")
         assert mem._derived.last_text_load == {"source": "file", "caught_up": 0}
+        _check_equals_rebuild(mem, ["shared", "changed"])
 
 
 @pytest.mark.parametrize("damage", ["flip", "truncate", "missing", "folder"])

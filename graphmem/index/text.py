@@ -376,8 +376,8 @@ class TextIndex:
         self._space_of: dict[int, str] = {}
         self._lock = threading.Lock()
         self.version = 0
-        """Changes applied since it was built or loaded (a save can tell an
-        index that still equals the files it came from)."""
+        """Rows written to it since it was built or loaded (a save tells how far
+        it is from the files it came from)."""
 
     @classmethod
     def load(cls, store: Store) -> TextIndex:
@@ -544,7 +544,7 @@ class TextIndex:
 
     def _put(self, namespace: str, entries: Sequence[TextEntry], *, join: bool) -> None:
         with self._lock:
-            self.version += 1
+            self.version += len(entries)
             space = self._spaces.get(namespace)
             if space is None:
                 space = self._spaces[namespace] = _Space()
@@ -558,8 +558,8 @@ class TextIndex:
     def remove(self, ids: Iterable[int]) -> None:
         """Entities deleted or expired."""
         with self._lock:
-            self.version += 1
             for id_ in ids:
+                self.version += 1
                 namespace = self._space_of.pop(int(id_), None)
                 if namespace is not None:
                     self._spaces[namespace].drop(int(id_))
