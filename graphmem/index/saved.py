@@ -347,8 +347,9 @@ class SavedGraph:
         self._text_given = None
 
     def text_unsaved(self, text: TextIndex | None) -> bool:
-        """Whether ``text`` (the index in memory) is not what the saved files
-        hold: none is saved, or the saved one was caught up or changed since read."""
+        """Whether a save must write ``text`` (the index in memory): none is
+        saved, or it was not read from the saved one, or it is more than
+        :data:`TEXT_CARRIED_AT_MOST` rows away from it."""
         if text is None:
             return False
         return self._text is None or self._carried_from(text) is None
