@@ -166,7 +166,21 @@ def _build(path: Path) -> list[str]:
         mem.add_entities([{"name": f"e{i}", "type": "T" if i % 2 else "U"} for i in range(30)])
         mem.add_relations([(f"e{i}", "R", f"e{i + 1}") for i in range(29)]
                           + [(f"e{i}", "S", f"e{(i * 7 + 1) % 30}") for i in range(30)])
+        mem.find_text("e1")  # the text index is saved too
         return list(mem.shortest_path("e0", "e29").nodes)
+
+
+def _check_text_equals_rebuild(mem: graphmem.Memory) -> None:
+    from graphmem.index.text import TextIndex
+
+    mem.find_text("")
+    index = mem._derived.get().text
+    assert index is not None
+    with mem._store.exclusive():
+        rebuilt = TextIndex.load(mem._store)
+    for query in ["", "e1", "k", "k1", "e", "2"]:
+        assert index.find("default", query) == rebuilt.find("default", query), query
+    assert len(index) == len(rebuilt)
 
 
 def _saved_arrays(path: Path) -> list[Path]:
@@ -277,6 +291,7 @@ def test_saved_files_are_private(tmp_path):
     folder = path / FOLDER
     found = [p for p in folder.rglob("*")]
     assert any(p.name == "adj_nbrs.npy" for p in found)
+    assert any(p.name == "text_field_bytes.npy" for p in found)  # the saved text index
     for p in [folder, *found]:
         want = 0o700 if p.is_dir() else 0o600
         assert stat.S_IMODE(p.stat().st_mode) == want, p
@@ -314,6 +329,8 @@ def _saver(path: str, engine: str, ready: int, point: str, nth: int) -> None:
     array file, or ``os.replace`` of the manifest (1) or the clean claim (2))."""
     from graphmem.index import saved
 
+    if point != "link":  # every save writes the text index (else one read from the files is linked)
+        saved.TEXT_CARRIED_AT_MOST = -1
     if point != "timed":
         calls = {"n": 0}
         target = saved.np.lib.format if point == "write_array_header_1_0" else saved.os
@@ -336,12 +353,16 @@ def _saver(path: str, engine: str, ready: int, point: str, nth: int) -> None:
         mem.add_entity(f"k{i}", type="K")
         mem.add_relations([(f"e{(i * 3) % 30}", "R", f"k{i}"), (f"k{i}", "S", f"e{(i * 5) % 30}")])
         mem._derived.get()
+        mem.find_text("k")  # the text index changed: each save writes it
         mem.flush()
         i += 1
 
 
-@pytest.mark.parametrize("point,nth", [("write_array_header_1_0", 1), ("write_array_header_1_0", 9), ("replace", 1), ("replace", 2),
-                                       ("replace", 4), ("timed", 0.3)])  # fmt: skip
+# The 35th array header and after: the text index's arrays (after the graph's 34); "link": the
+# text index's files linked into a new save (an index read from them, a few rows away).
+@pytest.mark.parametrize("point,nth", [("write_array_header_1_0", 1), ("write_array_header_1_0", 9),
+                                       ("write_array_header_1_0", 37), ("replace", 1), ("replace", 2),
+                                       ("replace", 4), ("link", 3), ("timed", 0.3)])  # fmt: skip
 def test_kill_during_a_save_leaves_answers_equal_to_a_rebuild(tmp_path, point, nth):
     path = tmp_path / "s"
     _build(path)
@@ -364,6 +385,8 @@ def test_kill_during_a_save_leaves_answers_equal_to_a_rebuild(tmp_path, point, n
     with _open(path) as mem:
         state = _check_equals_rebuild(mem)
         assert mem._derived.last_load["source"] == "file"  # a kill never damages the saved state
+        _check_text_equals_rebuild(mem)
+        assert mem._derived.last_text_load["source"] == "file"  # nor the saved text index
         graph = nx.Graph()
         names = state.edges.type_names
         src, codes, dst = state.edges.arrays()
@@ -397,6 +420,7 @@ def test_a_save_on_a_full_disk_keeps_the_previous_state(monkeypatch):
             try:
                 mem.add_entities([{"name": f"e{i}", "type": "T"} for i in range(3000)])
                 mem.add_relations([(f"e{i}", "R", f"e{(i * 7 + 1) % 3000}") for i in range(3000)])
+                mem.find_text("e1")  # the text index is saved too
                 mem.flush()
                 folder = path / FOLDER
                 before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
@@ -419,6 +443,8 @@ def test_a_save_on_a_full_disk_keeps_the_previous_state(monkeypatch):
             with _open(path) as again:  # the previous save, caught up
                 _check_equals_rebuild(again)
                 assert again._derived.last_load == {"source": "file", "caught_up": 3000}
+                _check_text_equals_rebuild(again)
+                assert again._derived.last_text_load == {"source": "file", "caught_up": 0}
                 (where / "filler").unlink()
     except NoTmpfs as exc:
         pytest.skip(f"needs a tmpfs mount: {exc}")

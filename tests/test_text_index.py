@@ -182,3 +182,52 @@ def test_find_relations_matches_the_oracle(ops: list[tuple[Any, ...]], names: li
             assert sorted(got) == relation_oracle(mem, query)
             stored = [(r.source, r.stored_type, r.target) for r in mem.find_relations(query)]
             assert len(set(stored)) == len(stored)  # each relation once
+
+
+# -- saved and loaded (graphmem/index/saved.py keeps these arrays beside the store) ------------
+
+_ENTRY_OPS = st.lists(st.one_of(
+    st.tuples(st.just("put"), st.integers(0, 12), NAMES, st.lists(TEXTS, max_size=3), TEXTS),
+    st.tuples(st.just("remove"), st.lists(st.integers(0, 12), max_size=3)),
+), max_size=25)  # fmt: skip
+
+
+def _apply_entries(index: TextIndex, ops: list[tuple[Any, ...]]) -> None:
+    for op in ops:
+        if op[0] == "put":
+            _, id_, name, observations, type_ = op
+            # An id belongs to one namespace for good (a store never moves one).
+            index.put_entries("default" if id_ % 3 else "other", [TextEntry(id_, name, type_, tuple(observations))])
+        else:
+            index.remove(op[1])
+
+
+@settings(max_examples=150, deadline=None)
+@given(before=_ENTRY_OPS, after=_ENTRY_OPS, queries=st.lists(TEXTS, min_size=1, max_size=4),
+       join_at=st.sampled_from([1, 2, 256]))  # fmt: skip
+def test_a_saved_and_loaded_index_answers_like_the_one_saved(before, after, queries, join_at) -> None:
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(text_module, "JOIN_AT_LEAST", join_at)
+        index = TextIndex()
+        _apply_entries(index, before)
+        loaded = TextIndex.from_arrays(*index.to_arrays())
+        for ops_done in (False, True):
+            if ops_done:  # the same writes after the load, to both
+                _apply_entries(index, after)
+                _apply_entries(loaded, after)
+            assert len(loaded) == len(index)
+            for space in ("default", "other", "none"):
+                for q in ["", "\x00", *queries]:
+                    assert loaded.find(space, q) == index.find(space, q), (space, q)
+                assert loaded.get(space, range(14)) == index.get(space, range(14))
+            assert loaded.nbytes() == index.nbytes()
+
+
+def test_from_arrays_refuses_arrays_that_do_not_fit() -> None:
+    index = TextIndex()
+    index.put_entries("default", [TextEntry(1, "Alice", "Person", ("likes Rust",)), TextEntry(2, "Bob", "P", ())])
+    names, arrays = index.to_arrays()
+    for key, bad in [("ids", arrays["ids"][::-1].copy()), ("members", arrays["members"] + 5),
+                     ("hay_lengths", arrays["hay_lengths"] + 1), ("counts", arrays["counts"][:, :3])]:  # fmt: skip
+        with pytest.raises(ValueError):
+            TextIndex.from_arrays(names, {**arrays, key: bad})

@@ -37,6 +37,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import jit
 from .jit import njit  # numba itself loads at the first kernel call
 
 __all__ = [
@@ -142,6 +143,8 @@ def from_edges(src, dst, types, n_nodes: int | None = None) -> Adjacency:
     n_nodes = top if n_nodes is None else n_nodes
     if src.size and (min(src.min(), dst.min()) < 0 or top > n_nodes):
         raise ValueError("node ids must be in [0, n_nodes)")
+    if not src.size:  # a new store's graph: no kernel (nor numba's import) needed
+        return empty_adjacency(n_nodes)
     rows, nbrs, out_types = _build(src, dst, types, n_nodes)
     return Adjacency(rows, nbrs, out_types, *_empty_delta(), np.zeros(DELTA_MASK_MIN, np.uint8))
 
@@ -367,7 +370,72 @@ def incident_edges(adj: Adjacency, nodes: np.ndarray) -> np.ndarray:
     nodes = np.ascontiguousarray(nodes, np.int64)
     if nodes.shape[0] == 0:
         return np.empty((0, 3), np.int64)
+    if not jit.loaded():
+        # The first answers of a process (an MCP server's first search_nodes)
+        # would otherwise wait for numba's import and cache load (0.4-1 s of CPU).
+        return _incident_numpy(adj, nodes)
     return _incident(adj, nodes)
+
+
+def _incident_numpy(adj: Adjacency, nodes: np.ndarray) -> np.ndarray:
+    """:func:`_incident` in NumPy: the same rows in the same order (per node in
+    ``nodes`` order: its kept snapshot out-edges, added out-edges, kept
+    snapshot in-edges, added in-edges), without compiling anything."""
+    n_rows = adj.rows.shape[0] - 1
+    inside = nodes < n_rows
+    at = np.where(inside, nodes, 0)
+    position = np.arange(nodes.shape[0], dtype=np.int64)
+    parts: list[tuple[np.ndarray, np.ndarray]] = []  # (group, rows): group orders node, side, part
+    for side in (OUT, IN):
+        if side == OUT:
+            add_key, add_type, rem_key, rem_type = adj.out_add_key, adj.out_add_type, adj.out_rem_key, adj.out_rem_type
+            lo, hi = adj.rows[at, 0], adj.rows[at, 1]
+        else:
+            add_key, add_type, rem_key, rem_type = adj.in_add_key, adj.in_add_type, adj.in_rem_key, adj.in_rem_type
+            lo, hi = adj.rows[at, 1], adj.rows[np.where(inside, at + 1, 0), 0]
+        lo, hi = np.where(inside, lo, 0), np.where(inside, hi, 0)
+        owner, where = _spans(lo, hi)
+        u = nodes[owner]
+        v = adj.nbrs[where].astype(np.int64)
+        t = adj.types[where].astype(np.int64)
+        if rem_key.shape[0] and where.shape[0]:
+            keep = ~_pairs_in(rem_key, rem_type, (u << 32) | v, t)
+            owner, u, v, t = owner[keep], u[keep], v[keep], t[keep]
+        parts.append((position[owner] * 4 + 2 * side, _oriented(u, t, v, side)))
+        if add_key.shape[0]:
+            a = np.searchsorted(add_key, nodes << 32)
+            a_end = np.searchsorted(add_key, (nodes + 1) << 32)
+            owner, where = _spans(a, a_end)
+            v = add_key[where] & 0xFFFFFFFF
+            t = add_type[where].astype(np.int64)
+            parts.append((position[owner] * 4 + 2 * side + 1, _oriented(nodes[owner], t, v, side)))
+    group = np.concatenate([g for g, _ in parts])
+    rows = np.concatenate([r for _, r in parts])
+    return rows[np.argsort(group, kind="stable")]
+
+
+def _spans(lo: np.ndarray, hi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For the ranges ``[lo[i], hi[i])`` laid end to end: each position's range ``i``, and the position."""
+    counts = np.maximum(hi - lo, 0)
+    owner = np.repeat(np.arange(counts.shape[0], dtype=np.int64), counts)
+    starts = np.cumsum(counts) - counts
+    where = np.arange(owner.shape[0], dtype=np.int64) - starts[owner] + lo[owner]
+    return owner, where
+
+
+def _pairs_in(keys: np.ndarray, types: np.ndarray, qkeys: np.ndarray, qtypes: np.ndarray) -> np.ndarray:
+    """Whether each (qkey, qtype) is a pair of ``keys``/``types`` (sorted by key; removals are few)."""
+    left = np.searchsorted(keys, qkeys, "left")
+    right = np.searchsorted(keys, qkeys, "right")
+    found = np.zeros(qkeys.shape[0], bool)
+    for k in np.flatnonzero(right > left).tolist():
+        found[k] = bool((types[left[k]:right[k]] == qtypes[k]).any())
+    return found
+
+
+def _oriented(u: np.ndarray, t: np.ndarray, v: np.ndarray, side: int) -> np.ndarray:
+    """Rows (source, type, target) of edges of ``u`` to ``v`` on ``side``."""
+    return np.stack([u, t, v] if side == OUT else [v, t, u], axis=1).astype(np.int64, copy=False).reshape(-1, 3)
 
 
 # -- compiled helpers (also used by the path kernels) -----------------------------------

@@ -448,6 +448,8 @@ def _encode(types: Any) -> tuple[list[str], np.ndarray]:
     """Distinct type names (sorted) and each relation's code, via Arrow's
     dictionary encoding (np.unique over millions of Python strings is seconds)."""
     if isinstance(types, pa.ChunkedArray):
+        if not len(types):  # combine_chunks of no chunks imports pandas (~0.3 s)
+            return [], np.empty(0, np.int32)
         arr = types.combine_chunks()
     elif isinstance(types, pa.Array):
         arr = types

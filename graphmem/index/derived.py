@@ -811,6 +811,8 @@ class Derived:
         self.saved = SavedGraph(store)
         self.last_load: dict[str, object] = {}
         """How the last load went: ``source`` ``"file"`` (with ``caught_up``, the rows applied) or ``"rebuilt"`` (with ``reason``)."""
+        self.last_text_load: dict[str, object] = {}
+        """How the text index was last made, as ``last_load`` tells for the graph."""
         if not store.read_only:
             store.write_hooks.append(self.saved.mark_written)
             store.delete_hooks.append(self.saved.forget)
@@ -839,7 +841,7 @@ class Derived:
         unless the saved files already are the store. The caller holds the
         writer lock. Returns whether it wrote."""
         state = self._state
-        if state is None or self.saved.current:
+        if state is None or (self.saved.current and not self.saved.text_unsaved(state.text)):
             return False
         # What the first path query of every later open would do, done once here.
         state.compact_relations()
@@ -861,6 +863,22 @@ class Derived:
         state = self._rebuild()
         self.last_load = {"source": "rebuilt", "reason": why}
         return state
+
+    def load_text(self) -> TextIndex:
+        """The text index: the saved one caught up by write time, else built
+        from the store (the caller holds the writer lock, as for :meth:`get`)."""
+        index, seq, why = self.saved.load_text()
+        if index is not None:
+            written = self._store.execute_arrow("entity_text_written_since", {"seq": from_epoch_us(seq)})
+            if len(written) <= max(CATCH_UP_MIN, len(index) // CATCH_UP_FRACTION):
+                index.apply_written(written)
+                self.last_text_load = {"source": "file", "caught_up": len(written)}
+                return index
+            why = "too many writes since the save to catch up one by one"
+            self.saved.drop_text()  # the next save writes the rebuilt one
+        index = TextIndex.load(self._store)
+        self.last_text_load = {"source": "rebuilt", "reason": why}
+        return index
 
     def _catch_up(self, state: GraphState, loaded: Loaded) -> int | None:
         """Apply to ``state`` what was written after ``loaded.seq``; the rows

@@ -23,6 +23,16 @@ of the store):
   after the save (so a catch-up must read the relations; without it the
   catch-up skips that scan, 2.4 s at 5M relations).
 
+The text index (:mod:`.text`, what ``find_text`` and the MCP server's
+``search_nodes`` answer from) is saved in the same folder as ``text_*.npy``
+when it was built, under the manifest's ``text`` section: its own write time
+``seq``, its namespaces and each array's dtype, shape and CRC-32. It is read
+(in one read per array, checked) only when first asked for
+(:meth:`SavedGraph.load_text`), and caught up from its ``seq`` like the graph.
+A save while it is at most :data:`TEXT_CARRIED_AT_MOST` rows away from
+the files it was read from (or was never asked for) links those files into
+the new folder, keeping their ``seq``, rather than writing them again.
+
 A save writes a new folder, syncs it, then replaces the manifest (temp,
 fsync, rename, fsync of the folder) and only then writes ``clean``; the old
 folder is removed last. A crash at any point leaves the previous manifest
@@ -67,6 +77,7 @@ from ..store.store import Store
 from .adjacency import EdgeIndex, EdgeView
 from .bitmaps import LabelBitmaps
 from .ids import IdMap, SavedKeys, strings_of
+from .text import TextIndex
 
 __all__ = ["SavedGraph", "Loaded", "FORMAT_VERSION"]
 
@@ -78,6 +89,12 @@ MANIFEST_FILE = "manifest.json"
 CLEAN_FILE = "clean"
 RELATIONS_FILE = "relations"
 
+TEXT_PREFIX = "text_"
+TEXT_CARRIED_AT_MOST = 1000
+"""Rows an index read from the files may have taken since (writes, its
+catch-up) and still be saved by linking those files, keeping their write
+time: the next load catches them up (milliseconds), where writing the index
+again costs ~0.3 s of CPU at 100k entities."""
 _INTERVAL_FIELDS = ("keys", "codes", "start", "end")
 _SAVE_ID = re.compile(r"[0-9a-f]{16}")
 
@@ -93,6 +110,14 @@ class Loaded:
     counts: dict[str, int]
     relations_written: bool
     """A statement naming the relation table ran after the save."""
+
+
+@dataclass(frozen=True, slots=True)
+class _SavedText:
+    """The text index of a save: its folder and the manifest's ``text`` section."""
+
+    folder: Path
+    meta: dict[str, Any]
 
 
 def _crc(arr: np.ndarray) -> int:
@@ -150,6 +175,14 @@ class SavedGraph:
         self.current = False
         """The saved files are the store and the state in memory (loaded clean or
         just saved, no write since): a save has nothing to write."""
+        self._text: _SavedText | None = None
+        """The saved text index the loaded manifest names (read on first use)."""
+        self._text_given: tuple[TextIndex, int, _SavedText] | None = None
+        """The index :meth:`load_text` returned, its version then, and its files."""
+        self._text_version_read = 0
+        """The carried index's version when read (see :meth:`_text_part`)."""
+        self.text_loads = 0
+        """Text indexes taken from the files (what the tests check to tell a load from a rebuild)."""
 
     @property
     def claims_clean(self) -> bool:
@@ -193,6 +226,7 @@ class SavedGraph:
         if self.folder is None or self._store.read_only:
             return
         self.mark_written()
+        self.drop_text()
         manifest = self.folder / MANIFEST_FILE
         if manifest.exists():
             manifest.unlink()
@@ -273,8 +307,60 @@ class SavedGraph:
             clean = False
         self.current = clean
         self.loads += 1
+        text = manifest.get("text")
+        self._text = _SavedText(sub, text) if isinstance(text, dict) else None
+        self._text_given = None
         related = (self.folder / RELATIONS_FILE).exists()
         return Loaded(parts, int(manifest["store_seq"]), clean, dict(manifest["counts"]), related), ""
+
+    def load_text(self) -> tuple[TextIndex | None, int, str]:
+        """The saved text index and the write time it reflects, if the loaded
+        manifest names one and its arrays check out; else ``None`` and why."""
+        saved = self._text
+        if saved is None:
+            return None, 0, "no saved text index"
+        try:
+            seq = saved.meta["seq"]
+            if isinstance(seq, bool) or not isinstance(seq, int):
+                raise ValueError("no seq")
+            arrays: dict[str, np.ndarray] = {}
+            for name, meta in saved.meta["arrays"].items():
+                # One read per array (not a mapping): its text is decoded whole anyway.
+                arr = np.load(saved.folder / f"{TEXT_PREFIX}{name}.npy", allow_pickle=False)
+                if arr.dtype.str != meta["dtype"] or list(arr.shape) != meta["shape"]:
+                    raise ValueError(f"array {name} has the wrong dtype or shape")
+                if _crc(arr) != meta["crc"]:
+                    raise ValueError(f"array {name} checksum mismatch")
+                arrays[name] = arr
+            index = TextIndex.from_arrays([str(n) for n in saved.meta["namespaces"]], arrays)
+        except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
+            self.drop_text()
+            return None, 0, f"unreadable saved text index: {exc}"
+        self._text_given = (index, index.version, saved)
+        self.text_loads += 1
+        return index, seq, ""
+
+    def drop_text(self) -> None:
+        """Forget the saved text index (rebuilt, or no longer the store's): the
+        next save writes the one in memory, if any."""
+        self._text = None
+        self._text_given = None
+
+    def text_unsaved(self, text: TextIndex | None) -> bool:
+        """Whether a save must write ``text`` (the index in memory): none is
+        saved, or it was not read from the saved one, or it is more than
+        :data:`TEXT_CARRIED_AT_MOST` rows away from it."""
+        if text is None:
+            return False
+        return self._text is None or self._carried_from(text) is None
+
+    def _carried_from(self, text: TextIndex) -> tuple[int, _SavedText] | None:
+        """For an index read from the saved files and few rows away from them
+        (:data:`TEXT_CARRIED_AT_MOST`): its version when read, and those files."""
+        given = self._text_given
+        if given is None or given[0] is not text or text.version - given[1] > TEXT_CARRIED_AT_MOST:
+            return None
+        return given[1], given[2]
 
     @staticmethod
     def _assemble(manifest: dict[str, Any], a: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -321,7 +407,8 @@ class SavedGraph:
         manifest["engine"] = self._store.engine_name
         manifest["schema_version"] = self._store.schema_version
         manifest["database"] = self._database_identity()
-        need = sum(a.nbytes for a in arrays.values())
+        text_arrays, linked = self._text_part(state.text, seq, manifest)
+        need = sum(a.nbytes for a in arrays.values()) + sum(a.nbytes for a in text_arrays.values())
         if not self.folder.is_dir():
             files.make_dir(self.folder, self._store.dir_mode)
         free = space.free_bytes(self.folder)
@@ -333,7 +420,7 @@ class SavedGraph:
         save_id = manifest["save_id"]
         sub = self.folder / save_id
         try:
-            self._write(sub, arrays, manifest)
+            self._write(sub, arrays, manifest, text_arrays, linked)
         except OSError as exc:
             shutil.rmtree(sub, ignore_errors=True)
             (self.folder / (MANIFEST_FILE + ".tmp")).unlink(missing_ok=True)
@@ -344,14 +431,42 @@ class SavedGraph:
             raise
         self._claims_clean = self.current = True
         self._relations_marked = False
+        text = manifest.get("text")
+        self._text = _SavedText(sub, text) if text is not None else None
+        self._text_given = None
+        if state.text is not None and self._text is not None:
+            # Linked files keep their write time: the rows since count from when they were read.
+            since = state.text.version if text_arrays else self._text_version_read
+            self._text_given = (state.text, since, self._text)
         self.clean_leftovers(keep=save_id)
         return True
 
-    def _write(self, sub: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any]) -> None:
+    def _text_part(self, text: TextIndex | None, seq: int,
+                   manifest: dict[str, Any]) -> tuple[dict[str, np.ndarray], Path | None]:  # fmt: skip
+        """The text index's arrays to write (and ``manifest["text"]`` set), or
+        the folder whose text files to link (an index read from them and at most
+        :data:`TEXT_CARRIED_AT_MOST` rows away, or never asked for)."""
+        near = None if text is None else self._carried_from(text)
+        self._text_version_read = 0 if near is None else near[0]
+        carried = near[1] if near is not None else (self._text if text is None else None)
+        if carried is not None:
+            manifest["text"] = carried.meta
+            return {}, carried.folder
+        if text is None:
+            return {}, None
+        names, arrays = text.to_arrays()
+        manifest["text"] = {"seq": int(seq), "namespaces": names,
+                            "arrays": {name: {"dtype": a.dtype.str, "shape": list(a.shape), "crc": _crc(a)}
+                                       for name, a in arrays.items()}}  # fmt: skip
+        return arrays, None
+
+    def _write(self, sub: Path, arrays: dict[str, np.ndarray], manifest: dict[str, Any],
+               text_arrays: dict[str, np.ndarray], linked: Path | None) -> None:  # fmt: skip
         folder = sub.parent
         mode = self._store.file_mode
         files.make_dir(sub, self._store.dir_mode)
-        for name, arr in arrays.items():
+        named = {**arrays, **{TEXT_PREFIX + name: arr for name, arr in text_arrays.items()}}
+        for name, arr in named.items():
             with open(sub / f"{name}.npy", "wb", opener=files.private_opener(mode)) as fh:
                 # The .npy header, then the bytes through Python's file write:
                 # numpy's own writer reports a full disk as an OSError without errno.
@@ -360,6 +475,17 @@ class SavedGraph:
                     fh.write(np.ascontiguousarray(arr).data.cast("B"))
                 fh.flush()
                 os.fsync(fh.fileno())
+        if linked is not None:
+            try:
+                for name in manifest["text"]["arrays"]:
+                    # Durable already (synced when first written); the folder sync below records the link.
+                    os.link(linked / f"{TEXT_PREFIX}{name}.npy", sub / f"{TEXT_PREFIX}{name}.npy")
+            except OSError as exc:
+                if space.full_disk(exc):
+                    raise
+                # Gone or damaged meanwhile: saved without it (the next use rebuilds it).
+                log.info("the saved text index was not carried over: %s", exc)
+                del manifest["text"]
         files.fsync_dir(sub)
         manifest["manifest_crc"] = _manifest_crc(manifest)
         text = json.dumps(manifest)

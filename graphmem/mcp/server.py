@@ -136,14 +136,24 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     connected and its host is busy deciding what to ask, so work started then
     (loading the embedding model in the background) delays neither the
     server's first answer nor, usually, its first write. The in-memory
-    indexes ``search_nodes`` and ``open_nodes`` answer from start building
-    then too, in a thread (:meth:`Shared.warm`; seconds at 100k entities).
+    indexes ``search_nodes`` and ``open_nodes`` answer from are loaded at
+    once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.1 s
+    of CPU at 100k entities, or rebuilt), while this thread imports the MCP
+    SDK (~0.7 s of CPU): the reads and the engine's queries of the one run
+    while the other holds the interpreter. Once the first call is answered,
+    a thread saves what had to be rebuilt (the server stops without saving)
+    and loads numba (the first answers use NumPy where a kernel would load
+    it), so neither the next start nor a later call waits for them.
 
     ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
     in meaning unless a call says ``semantic: false``. ``subscribers`` holds
     the resource subscriptions (its :meth:`_Subscribers.relay` must run beside
     the server for writes made through other servers to be notified).
     """
+    warmed: set[str] = set()
+    indexes = threading.Thread(target=lambda: _warm_indexes(shared, warmed), name="graphmem-mcp-warm", daemon=True)
+    indexes.start()  # before the SDK's import below, which it overlaps
+
     import anyio
     import mcp.types as types
     from mcp.server.lowlevel import Server
@@ -169,35 +179,15 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     ]
     # Enough threads for many parallel calls; the writer lock, not this, orders writes.
     limiter = anyio.CapacityLimiter(64)
-    warmed: set[str] = set()
-
     warm = [warm_up] if warm_up is not None else []
-    warm.append(lambda: threading.Thread(target=warm_indexes, name="graphmem-mcp-warm", daemon=True).start())
+    answered: list[bool] = []
 
-    def warm_indexes() -> None:
-        # Everything imported so far lives as long as the server: out of the
-        # collector's full passes before the build, whose 100k-odd new objects
-        # would otherwise walk it all several times (measured at 100k entities:
-        # 1.3-1.4 s of CPU instead of 1.6-1.9 s for the build and the first search).
-        gc.freeze()
-        if shared.warm():
-            warmed.update(INLINE)  # the first search_nodes is answered inline too
-        # What is alive now (modules, the SDK's models, the indexes just built)
-        # lives as long as the server: left out of the cyclic collector's full
-        # passes, which otherwise walk it all whenever a call allocates much
-        # (measured: 90 of 230 ms of CPU for read_graph at 10k entities).
-        # Reference counting still frees such objects when they are dropped.
-        gc.freeze()
-        # CPython runs a full pass only once the objects that survived into the
-        # oldest generation since the last one exceed a quarter of those it
-        # holds; frozen objects are not counted, so after the freeze that guard
-        # is gone and a full pass came every 10 middle ones (~70k allocations),
-        # each walking the whole answer being built: quadratic in a big answer
-        # (a 100k-entity read_graph: 1.0 s of server CPU, 0.7 s with these
-        # passes 100 times rarer, 0.66 s with no collector at all).
-        # The younger generations are collected as before.
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, 1000)
+    def first_answer() -> None:
+        if not answered:
+            answered.append(True)
+            if shared.holds:  # a follower's calls run in the holder's process
+                threading.Thread(target=_after_first_answer, args=(shared, indexes), name="graphmem-mcp-after",
+                                 daemon=True).start()  # fmt: skip
 
     async def list_tools(ctx: Any, params: Any) -> Any:
         while warm:
@@ -225,6 +215,7 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                     warmed.add(params.name)
         except GraphMemError as exc:  # no process could serve it (the store is unreachable)
             return types.CallToolResult(content=[types.TextContent(type="text", text=str(exc))], is_error=True)
+        first_answer()
         spec = TOOLS_BY_NAME.get(params.name)
         if spec is not None and spec.writes and not outcome.is_error:
             await subscribers.notify()
@@ -266,6 +257,48 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         on_subscribe_resource=subscribe,
         on_unsubscribe_resource=unsubscribe,
     )
+
+
+def _warm_indexes(shared: Shared, warmed: set[str]) -> None:
+    """Load the in-memory indexes (:meth:`Shared.warm`); once they are, the
+    ``INLINE`` tools are answered on the event loop."""
+    # Everything imported so far lives as long as the server: out of the
+    # collector's full passes before the build, whose 100k-odd new objects
+    # would otherwise walk it all several times (measured at 100k entities:
+    # 1.3-1.4 s of CPU instead of 1.6-1.9 s for the build and the first search).
+    gc.freeze()
+    if shared.warm():
+        warmed.update(INLINE)  # the first search_nodes is answered inline too
+    # What is alive now (modules, the SDK's models, the indexes just built)
+    # lives as long as the server: left out of the cyclic collector's full
+    # passes, which otherwise walk it all whenever a call allocates much
+    # (measured: 90 of 230 ms of CPU for read_graph at 10k entities).
+    # Reference counting still frees such objects when they are dropped.
+    gc.freeze()
+    # CPython runs a full pass only once the objects that survived into the
+    # oldest generation since the last one exceed a quarter of those it
+    # holds; frozen objects are not counted, so after the freeze that guard
+    # is gone and a full pass came every 10 middle ones (~70k allocations),
+    # each walking the whole answer being built: quadratic in a big answer
+    # (a 100k-entity read_graph: 1.0 s of server CPU, 0.7 s with these
+    # passes 100 times rarer, 0.66 s with no collector at all).
+    # The younger generations are collected as before.
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
+
+
+def _after_first_answer(shared: Shared, indexes: threading.Thread) -> None:
+    """Once the first call is answered (no answer waits for this): save what
+    the index load had to rebuild (:meth:`Shared.save_rebuilt`), then load
+    numba and the kernels from its cache (:func:`graphmem.memory.ready.load_kernels`)."""
+    from ..memory.ready import load_kernels
+
+    indexes.join()
+    shared.save_rebuilt()
+    try:
+        load_kernels()
+    except ImportError as exc:  # no numba: the kernels' first call says so to its caller
+        log.info("numba was not loaded ahead of the first kernel call: %s", exc)
 
 
 def _wire_result(outcome: Any) -> dict[str, Any]:
@@ -377,11 +410,18 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
     """
     import anyio
 
+    # The cyclic collector is off while the store opens and the SDK imports
+    # (its ~550 pydantic models): what they allocate lives as long as the
+    # server, so its passes found nothing and cost ~0.05-0.08 s of CPU before
+    # the first answer. It is back on (with those objects frozen out of it)
+    # once the event loop runs (_run).
+    gc.disable()
     with serving(path, open_memory, namespace=namespace) as (stop, shared, subscribers):
         if stop.signum is None:
             server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
                                   warm_up=warm_up)  # fmt: skip
             anyio.run(_run, server, stop, subscribers)
+    gc.enable()  # (stopped before the loop ran)
     if stop.signum is not None:
         log.info("stopped by signal %d", stop.signum)
         return 128 + stop.signum
@@ -421,6 +461,8 @@ async def _run(server: Any, stop: _Stop, subscribers: _Subscribers) -> None:
 
     from .stdio import Stdio
 
+    gc.freeze()  # everything imported and built so far lives as long as the server
+    gc.enable()
     with Stdio() as wire:
         async with anyio.create_task_group() as tg:
             tg.start_soon(subscribers.relay)

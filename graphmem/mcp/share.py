@@ -58,6 +58,7 @@ from typing import Any
 from ..errors import GraphMemError, StoreLocked
 from ..memory import Memory
 from ..memory.requests import new_request_id
+from ..memory.ready import save_rebuilt_state
 from .schemas import TOOLS_BY_NAME
 from .tools import Outcome, Tools
 
@@ -241,6 +242,22 @@ class Shared:
             log.info("the in-memory indexes of %s were not built ahead of the first call: %s", self.path, exc)
             return False
         return True
+
+    def save_rebuilt(self) -> None:
+        """If this process holds the store and :meth:`warm` had to rebuild the
+        graph state or the text index (or catch up many writes), save them
+        (:func:`graphmem.memory.ready.save_rebuilt_state`): a server stops without
+        saving (see :func:`graphmem.mcp.server.serve`), and the next start
+        then reads them from the files."""
+        holder = self._holder
+        if holder is None:
+            return
+        try:
+            save_rebuilt_state(holder.mem)
+        except OSError as exc:  # a full disk, a permission: answers do not need it
+            log.warning("the rebuilt graph state of %s was not saved: %s", self.path, exc)
+        except GraphMemError as exc:  # closed meanwhile (the server is stopping)
+            log.info("the rebuilt graph state of %s was not saved: %s", self.path, exc)
 
     # -- calls ---------------------------------------------------------------------
 

@@ -1587,7 +1587,8 @@ class Memory:
         if text is not None:
             return text
         with self._store.exclusive():
-            return self._derived.get().text_index(lambda: TextIndex.load(self._store))
+            # The saved index (caught up) if there is one, else a scan of the store.
+            return self._derived.get().text_index(self._derived.load_text)
 
     # -- scans -------------------------------------------------------------------
 

@@ -138,6 +138,8 @@ def child_fill(path: Path, kind: str, vectors: bool, seed: int) -> None:
         print(f"A {b}", flush=True)
         if vectors and b % 5 == 0:
             mem.search([rng.gauss(0, 1) for _ in range(DIM)], k=3)  # the index is loaded, so close saves it
+        if b % 5 == 1:
+            mem.find_text(f"b{b}_")  # the text index is loaded and kept, so flush and close save it too
         b += 1
         if b > 10_000:
             raise RuntimeError("the disk never filled")
@@ -184,6 +186,14 @@ def child_check(path: Path, acked: int, refused: int, vectors: bool, seed: int) 
     if vectors and acked:
         probe = _batch(seed, 0, vectors)[0]
         out["vector_found"] = any(h.name == probe["name"] for h in mem.search(probe["embedding"], k=5))
+    # The text index (saved beside the store, maybe during the full disk) answers as one rebuilt from the store.
+    from graphmem.index.text import TextIndex
+
+    loaded = mem.find_text("")
+    with mem._store.exclusive():
+        rebuilt = TextIndex.load(mem._store)
+    out["text_as_rebuilt"] = loaded == rebuilt.find("default", "") and all(
+        mem.find_text(q) == rebuilt.find("default", q) for q in ("b1", "_0", "b2_3"))  # fmt: skip
     mem.add_entity("after", text="space is back")
     mem.close()
     mem = graphmem.open(path, embedder=None)

@@ -41,6 +41,7 @@ def _check(result: dict) -> None:
     assert result["lost_entities"] == 0 and result["lost_relations"] == 0, shown
     assert not result["refused_half_applied"] and not result["unexpected"], shown
     assert result["write_after"], shown
+    assert result["text_as_rebuilt"], shown
     assert not [e for e in result["errors"] if e.startswith("NOT StorageFull")], shown
     if result["vectors"] and result["acked_batches"]:
         assert result["vector_found"], shown
