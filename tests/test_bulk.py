@@ -434,3 +434,29 @@ def test_bulk_path_writes_embeddings(open_store) -> None:
     with pytest.raises(InvalidInput, match="dimension 3"):
         mem.add_entities([{"name": "w", "embedding": [1.0, 2.0, 3.0]}])
     assert mem.get_entity("w") is None
+
+
+def test_large_relation_batch_into_a_full_store_is_logged_not_copied(open_store, tmp_path) -> None:
+    """Past a row per COPY_PER_STORED stored relations a batch goes to the WAL
+    (relation_create_batch, no checkpointing COMMIT) and lets the WAL grow to
+    BULK_WAL before it is folded; the rows read back whole, and after a
+    reopen (close folds the WAL)."""
+    config = StoreConfig(relation_copy_threshold=2, relation_copy_from=10, max_db_size=1 << 30)
+    mem = open_store(tmp_path / "store", config=config)
+    mem.add_entities([{"name": f"e{i}"} for i in range(100)])
+    statements: list[str] = []
+    mem._store.tracer = lambda name, params: statements.append(name)
+    first = [{"source": f"e{i}", "type": "K", "target": f"e{(i + 1) % 100}"} for i in range(100)]
+    assert mem.add_relations(first) == 100  # 100 rows, nothing stored: COPY
+    assert "relation_copy" in statements and "relation_create_batch" not in statements
+    statements.clear()
+    second = [{"source": f"e{i}", "type": "L", "target": f"e{(i * 3 + 1) % 100}"} for i in range(12)]
+    assert not records.copies_relations(12, 100, copy_from=10)
+    assert mem.add_relations(second) == 12
+    assert "relation_create_batch" in statements and "relation_copy" not in statements
+    assert mem._store._next_checkpoint_wal >= records.BULK_WAL
+    expected = {(r["source"], r["type"], r["target"]) for r in first + second}
+    assert {(r.source, r.type, r.target) for r in mem.iter_relations()} == expected
+    mem.close()
+    again = open_store(tmp_path / "store", config=config)
+    assert {(r.source, r.type, r.target) for r in again.iter_relations()} == expected

@@ -728,7 +728,7 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
         pa.repeat(pa.scalar(now, pa.timestamp("us")), n), batch.valid_from, batch.valid_to,
         pa.nulls(n, pa.timestamp("us")),
     ], schema=RELATION_SCHEMA)  # fmt: skip
-    insert_relations(store, table, copy_from=config.relation_copy_from)
+    insert_relations(store, table, copy_from=config.relation_copy_from, stored=len(edges))
     return RelationBulkPlan(src, dst, local, type_names, batch.valid_from, batch.valid_to)
 
 
