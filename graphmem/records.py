@@ -429,14 +429,17 @@ def copies_relations(rows: int, stored: int, *, copy_from: int) -> bool:
     return rows >= copy_from and rows * COPY_PER_STORED >= stored
 
 
-BULK_WAL = 256 << 20
+BULK_WAL = 64 << 20
 """The WAL a store may grow to before it folds it when relations went to the
 WAL in bulk (``LOAD FROM`` batches, see :func:`copies_relations`), instead of
-``space.CHECKPOINT_WAL``: a fold rewrites the relation CSR of every node group
-touched since the last one, so it costs about what the store holds, and 16
-MiB (~70k relations) folded every other 50k batch (measured: kuzu 55k
-relations per CPU-second at 200k entities / 1M relations, against 90k with
-256 MiB)."""
+``space.CHECKPOINT_WAL``. A fold rewrites the relation CSR of every node
+group touched since the last one, so it costs about what the store holds;
+at 16 MiB (~50k relations of ~340 bytes of WAL each) it came every batch or
+two and cost what the COPY it replaces does (measured, kuzu, 200k entities /
+1M relations: 55k relations per CPU-second against 90k with 256 MiB). The
+bound is what a reopen after a crash replays: measured on kuzu 0.11.3 at load
+6 on 2 cores, a 161 MiB WAL took 35 s to replay (~4.6 MiB/s), so 64 MiB
+(~200k relations, a fold per ~4 batches of 50k) rather than more."""
 
 
 def insert_relations(store: Store, table: pa.Table, *, copy_from: int, stored: int = 0) -> None:

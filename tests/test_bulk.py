@@ -460,3 +460,40 @@ def test_large_relation_batch_into_a_full_store_is_logged_not_copied(open_store,
     mem.close()
     again = open_store(tmp_path / "store", config=config)
     assert {(r.source, r.type, r.target) for r in again.iter_relations()} == expected
+
+
+_KILLED_WRITER = """
+import os, sys
+import graphmem
+from graphmem.config import StoreConfig
+config = StoreConfig(relation_copy_threshold=2, relation_copy_from=10, max_db_size=1 << 30)
+mem = graphmem.open(sys.argv[1], embedder=None, engine=sys.argv[2], config=config)
+mem.add_entities([{"name": f"e{i}"} for i in range(100)])
+mem.add_relations([{"source": f"e{i}", "type": "K", "target": f"e{(i + 1) % 100}"} for i in range(100)])
+for b in range(3):  # each past a row per 8 stored: logged, the WAL left to grow (BULK_WAL)
+    mem.add_relations([{"source": f"e{i}", "type": f"L{b}", "target": f"e{(i * 3 + b) % 100}"} for i in range(12)])
+assert mem._store._next_checkpoint_wal >= 64 << 20
+print("acknowledged", flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_relations_logged_in_bulk_survive_a_kill(tmp_path) -> None:
+    """The batches a raised WAL allowance leaves unfolded are durable: a process
+    killed right after they were acknowledged loses none of them."""
+    import os
+    import subprocess
+    import sys
+
+    from .conftest import ENGINE
+
+    path = tmp_path / "store"
+    done = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path), ENGINE], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})  # fmt: skip
+    assert "acknowledged" in done.stdout, done.stderr
+    assert done.returncode == -9
+    with graphmem.open(path, embedder=None, engine=ENGINE) as mem:
+        got = {(r.source, r.type, r.target) for r in mem.iter_relations()}
+    expected = {(f"e{i}", "K", f"e{(i + 1) % 100}") for i in range(100)}
+    expected |= {(f"e{i}", f"L{b}", f"e{(i * 3 + b) % 100}") for b in range(3) for i in range(12)}
+    assert got == expected
