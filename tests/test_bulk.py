@@ -111,7 +111,11 @@ def _state(mem: graphmem.Memory, *, history: bool) -> tuple:
     # neighbors() of an entity not valid now is NotFound: compared as such.
     neighbors = {n: _outcome(lambda n=n: [(x.name, x.type, x.direction) for x in mem.neighbors(n)]) for n in names}
     stats = {k: v for k, v in mem.stats().items() if k in ("entities", "relations", "entity_types", "relation_types")}
-    out = (len(mem), entities, relations, neighbors, stats, mem.vector_dim)
+    # get_entity reads through the entity cache, which each path fills as it writes.
+    got = {n: _outcome(lambda n=n: None if (e := mem.get_entity(n)) is None else (
+        e.type, e.text, e.observations, repr(e.properties), e.valid_from, e.valid_to, e.importance,
+        e.embedding is not None)) for n in names}  # fmt: skip
+    out = (len(mem), entities, relations, neighbors, stats, mem.vector_dim, got)
     if history:
         versions = {}
         for n in names:

@@ -62,13 +62,13 @@ from ..index.derived import DerivedState
 from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
 from ..index.vectors import VectorIndex
-from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, insert_relations
+from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, EntityRow, insert_relations
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import names_pass, string_column, texts_pass, types_pass
 
 __all__ = ["EntityBatch", "RelationBatch", "read_entities", "read_relations", "write_entities",
-           "write_relations", "apply_entities", "apply_relations", "quantize_rows"]  # fmt: skip
+           "write_relations", "apply_entities", "apply_relations", "quantize_rows", "written_rows"]  # fmt: skip
 
 _ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding", "valid_from",
                             "valid_to", "importance"})  # fmt: skip
@@ -563,20 +563,53 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
 
 def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan, *,
                    text: tuple[list[str], pa.Array, pa.Array] | None = None, index: VectorIndex | None = None,
-                   now: datetime | None = None) -> None:
+                   now: datetime | None = None, rows: list[EntityRow] | None = None) -> None:
     """After commit: as :func:`graphmem.memory.writes.apply_entity_plan` and
     ``apply_entity_vectors`` for new entities (``text``: their names,
     observations and properties, for the text index; ``index``: the vector
-    index when it is loaded, ``now``: the write's time, its sequence).
+    index when it is loaded, ``now``: the write's time, its sequence;
+    ``rows``: the rows written, for the entity cache, see :func:`written_rows`).
     """
     state.add_entity_arrays(plan.keys, plan.ids, plan.types, plan.namespace, plan.valid_from, plan.valid_to,
                             text=text)
-    cache.forget(plan.keys)  # a name read before it existed is cached as missing
+    if rows is not None:
+        cache.written(rows)  # as the per-record path: a write is often read back at once
+    else:
+        cache.forget(plan.keys)  # a name read before it existed is cached as missing
     if index is not None and plan.vector_ids is not None and plan.q8 is not None and plan.scales is not None \
             and len(plan.vector_ids):
         index.upsert(plan.vector_ids, plan.q8, plan.scales.astype(np.float32))
         if now is not None:
             index.seq = max(index.seq, epoch_us(now))
+
+
+CACHE_WRITTEN = 1024
+"""Batches of up to this many new entities put their rows in the entity cache,
+as the per-record path does (an agent often reads back what it just wrote);
+larger ones only drop what the cache held of their keys (they would churn it)."""
+
+
+def written_rows(batch: EntityBatch, plan: EntityBulkPlan, now: datetime) -> list[EntityRow] | None:
+    """The rows ``plan`` wrote, as the per-record path caches them, or ``None``
+    past :data:`CACHE_WRITTEN` rows."""
+    n = len(batch)
+    if n > CACHE_WRITTEN:
+        return None
+    vectors: list[bytes | None] = [None] * n
+    scales: list[float | None] = [None] * n
+    if plan.vector_ids is not None and plan.q8 is not None and plan.scales is not None \
+            and batch.has_vector is not None:
+        for j, i in enumerate(np.flatnonzero(batch.has_vector).tolist()):
+            vectors[i], scales[i] = plan.q8[j].tobytes(), float(plan.scales[j])
+    return [
+        EntityRow(key=key, id=id_, namespace=plan.namespace, name=name, type=type_, text=text,
+                  observations=observations, properties=json.loads(properties), embedding=vector, scale=scale,
+                  created_at=now, updated_at=now, valid_from=start, valid_to=end, importance=importance)
+        for key, id_, name, type_, text, observations, properties, vector, scale, start, end, importance in zip(
+            plan.keys, plan.ids.tolist(), batch.name_list, plan.types.to_pylist(), batch.texts.to_pylist(),
+            batch.observations.to_pylist(), batch.properties.to_pylist(), vectors, scales,
+            batch.valid_from.to_pylist(), batch.valid_to.to_pylist(), batch.importance.to_pylist())
+    ]  # fmt: skip
 
 
 # -- relations ------------------------------------------------------------------------

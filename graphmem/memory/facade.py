@@ -473,7 +473,8 @@ class Memory:
                 if plan.new_dim is not None:
                     self._vector_dim = plan.new_dim
                 bulk.apply_entities(state, self._cache, plan, text=(batch.name_list, batch.observations,
-                                    batch.properties), index=self._vectors.peek(), now=now)  # fmt: skip
+                                    batch.properties), index=self._vectors.peek(), now=now,
+                                    rows=bulk.written_rows(batch, plan, now))  # fmt: skip
 
             tx.after_commit(bookkeeping)
         return True
