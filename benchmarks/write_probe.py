@@ -23,6 +23,7 @@ write also queues its vectors for the HNSW worker (off the commit path)::
 
     nice -n 5 python -m benchmarks.write_probe --entities 100000
     nice -n 5 python -m benchmarks.write_probe --entities 100000 --search
+    GRAPHMEM_ENGINE=ladybug nice -n 5 python -m benchmarks.write_probe --entities 1000000 --pool-mib 2048
 """
 
 from __future__ import annotations
@@ -72,10 +73,11 @@ def _stage(owner: Any, name: str, label: Any, into: dict[str, list[float]]) -> N
     setattr(owner, name, timed)
 
 
-def probe(n: int, m: int, reps: int, workdir: Path, *, search: bool) -> dict[str, Any]:
+def probe(n: int, m: int, reps: int, workdir: Path, *, search: bool, pool_mib: int | None = None) -> dict[str, Any]:
     graph = generate("random", n, seed=42)
     m = min(m, graph.m)
-    mem = graphmem.open(workdir / "store", embedder=None)
+    config = None if pool_mib is None else graphmem.StoreConfig(buffer_pool_size=pool_mib << 20)
+    mem = graphmem.open(workdir / "store", embedder=None, **({"config": config} if config else {}))
     try:
         for start in range(0, n, BATCH):
             mem.add_entities(graph.entity_records(start, min(start + BATCH, n)))
@@ -121,10 +123,14 @@ def main() -> None:
     parser.add_argument("--relations", type=int, default=0)
     parser.add_argument("--reps", type=int, default=60)
     parser.add_argument("--search", action="store_true", help="load the vector index before the timed calls")
+    parser.add_argument("--pool-mib", type=int, default=None,
+                        help="the engine's buffer pool (default graphmem's 512 MiB; LadybugDB 0.22 filled it "
+                             "while COPYing the 1M entities)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="graphmem-write-probe-"))
     try:
-        print(json.dumps(probe(args.entities, args.relations, args.reps, workdir, search=args.search)))
+        print(json.dumps(probe(args.entities, args.relations, args.reps, workdir, search=args.search,
+                               pool_mib=args.pool_mib)))
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
