@@ -482,21 +482,19 @@ os.kill(os.getpid(), 9)
 """
 
 
-def test_relations_logged_in_bulk_survive_a_kill(tmp_path) -> None:
+def test_relations_logged_in_bulk_survive_a_kill(tmp_path, engine) -> None:
     """The batches a raised WAL allowance leaves unfolded are durable: a process
     killed right after they were acknowledged loses none of them."""
     import os
     import subprocess
     import sys
 
-    from .conftest import ENGINE
-
     path = tmp_path / "store"
-    done = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path), ENGINE], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path), engine], capture_output=True, text=True,
                           timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})  # fmt: skip
     assert "acknowledged" in done.stdout, done.stderr
     assert done.returncode == -9
-    with graphmem.open(path, embedder=None, engine=ENGINE) as mem:
+    with graphmem.open(path, embedder=None, engine=engine) as mem:
         got = {(r.source, r.type, r.target) for r in mem.iter_relations()}
     expected = {(f"e{i}", "K", f"e{(i + 1) % 100}") for i in range(100)}
     expected |= {(f"e{i}", f"L{b}", f"e{(i * 3 + b) % 100}") for b in range(3) for i in range(12)}
