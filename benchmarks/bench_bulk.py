@@ -25,6 +25,13 @@ later ones reuse (pyarrow's pandas shim, numba's cached kernels: ~3 s here),
 which is not a per-record cost. ``--one-chunk`` runs the engine's relation
 COPY from the table as built (one record batch) instead of as graphmem sends
 it (``records.relation_copy_rows``), to show what that shaping is worth.
+``--no-engine`` leaves the engine's store out (graphmem's calls alone: at a
+few hundred thousand entities the engine's COPYs double the run), and
+``--per-batch`` adds each relation call's wall and CPU seconds and the WAL's
+size after it (``relation_batches``: how a call's cost grows with what the
+store holds, and where the store folds its WAL)::
+
+    nice -n 5 python -m benchmarks.bench_bulk --entities 300000 --relations 1500000 --no-engine --no-import --per-batch
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -44,6 +52,7 @@ import pyarrow as pa
 import graphmem
 from graphmem.records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, relation_copy_rows
 from graphmem.interchange.transfer import import_jsonl
+from graphmem.store.store import WAL_FILE
 
 from benchmarks.datasets import RELATION_TYPES, generate
 
@@ -110,7 +119,8 @@ def _copy(store, name: str, table: pa.Table) -> None:
         store.execute(name, {"rows": table})
 
 
-def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_chunk: bool = False) -> dict[str, float]:
+def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_chunk: bool = False,
+        engine: bool = True, per_batch: bool = False) -> dict[str, Any]:
     """graphmem's calls and the engine's own ``COPY`` + ``COMMIT`` of the same rows
     (graphmem's ``entity_copy`` / ``relation_copy`` statements on an Arrow table
     with exactly the columns graphmem writes, built before the clock starts: no
@@ -122,16 +132,24 @@ def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_
     graph = generate("random", n, seed=42)
     _warm_up(workdir / "warm")
     m = graph.m if relations is None else min(relations, graph.m)
-    out: dict[str, float] = {"entities": n, "relations": m}
+    out: dict[str, Any] = {"entities": n, "relations": m}
+    batches: list[list[float]] = []
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     keys = [KEY_SEPARATOR.join(("default", graph.name(i))) for i in range(n)]
-    spent = {"entities": 0.0, "relations": 0.0, "engine_entities": 0.0, "engine_relations": 0.0}
+    spent = {"entities": 0.0, "relations": 0.0}
+    if engine:
+        spent.update({"engine_entities": 0.0, "engine_relations": 0.0})
     cpu = dict.fromkeys(spent, 0.0)
 
     def clock(what: str, call, *args) -> None:
+        if what not in spent:
+            return
         wall, used = _timed(call, *args)
         spent[what] += wall
         cpu[what] += used
+        if per_batch and what == "relations":
+            wal = workdir / "bulk" / WAL_FILE
+            batches.append([round(wall, 3), round(used, 3), round((wal.stat().st_size if wal.exists() else 0) / 2**20)])
 
     with graphmem.open(workdir / "bulk", embedder=None) as mem, \
             graphmem.open(workdir / "engine", embedder=None) as ceiling:
@@ -139,7 +157,8 @@ def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_
         shape = None if one_chunk else store.engine_name
         for i, start in enumerate(range(0, n, BATCH)):
             stop = min(start + BATCH, n)
-            records, table = graph.entity_records(start, stop), _engine_entities(graph, keys, start, stop, now)
+            records = graph.entity_records(start, stop)
+            table = _engine_entities(graph, keys, start, stop, now) if engine else None
             for turn in ((0, 1) if i % 2 == 0 else (1, 0)):
                 if turn == 0:
                     clock("entities", mem.add_entities, records)
@@ -148,7 +167,7 @@ def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_
         for i, start in enumerate(range(0, m, BATCH)):
             stop = min(start + BATCH, m)
             records = _relation_dicts(graph, start, stop)
-            table = _engine_relations(graph, keys, start, stop, now, shape)
+            table = _engine_relations(graph, keys, start, stop, now, shape) if engine else None
             for turn in ((0, 1) if i % 2 == 0 else (1, 0)):
                 if turn == 0:
                     clock("relations", mem.add_relations, records)
@@ -163,10 +182,13 @@ def run(n: int, relations: int | None, workdir: Path, with_import: bool, *, one_
         # Per CPU second of the process: on a machine shared with other work the
         # wall clock mostly measures waiting for a core; this does not.
         out[f"{what}_per_cpu_s"] = count / cpu[what]
-    out["ratio_entities_to_engine"] = out["entities_per_s"] / out["engine_entities_per_s"]
-    out["ratio_relations_to_engine"] = out["relations_per_s"] / out["engine_relations_per_s"]
-    out["cpu_ratio_entities_to_engine"] = out["entities_per_cpu_s"] / out["engine_entities_per_cpu_s"]
-    out["cpu_ratio_relations_to_engine"] = out["relations_per_cpu_s"] / out["engine_relations_per_cpu_s"]
+    if engine:
+        out["ratio_entities_to_engine"] = out["entities_per_s"] / out["engine_entities_per_s"]
+        out["ratio_relations_to_engine"] = out["relations_per_s"] / out["engine_relations_per_s"]
+        out["cpu_ratio_entities_to_engine"] = out["entities_per_cpu_s"] / out["engine_entities_per_cpu_s"]
+        out["cpu_ratio_relations_to_engine"] = out["relations_per_cpu_s"] / out["engine_relations_per_cpu_s"]
+    if per_batch:
+        out["relation_batches"] = batches  # [wall s, CPU s, WAL MiB after] per call
     if with_import:
         path = workdir / "entities.jsonl"
         with open(path, "w", encoding="utf-8") as fh:
@@ -189,10 +211,13 @@ def main() -> None:
     parser.add_argument("--relations", type=int, default=None, help="default 5x entities")
     parser.add_argument("--no-import", action="store_true")
     parser.add_argument("--one-chunk", action="store_true", help="engine relation COPY from one record batch")
+    parser.add_argument("--no-engine", action="store_true", help="graphmem's calls only, no engine store")
+    parser.add_argument("--per-batch", action="store_true", help="each relation call's wall, CPU and WAL size")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="graphmem-bulk-"))
     try:
-        result = run(args.entities, args.relations, workdir, not args.no_import, one_chunk=args.one_chunk)
+        result = run(args.entities, args.relations, workdir, not args.no_import, one_chunk=args.one_chunk,
+                     engine=not args.no_engine, per_batch=args.per_batch)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result["engine"] = os.environ.get("GRAPHMEM_ENGINE") or "kuzu"

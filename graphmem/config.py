@@ -87,10 +87,11 @@ class StoreConfig:
     here on. ``UNWIND`` + ``MATCH`` of both endpoints plans a cross product
     (seconds)."""
     relation_copy_from: int = 20_000
-    """Batches of new relations at least this large are written with ``COPY``;
-    smaller ones of at least ``relation_copy_threshold`` with one ``LOAD FROM``
-    and two key lookups per row, whose COMMIT does not checkpoint the database
-    as a COPY's does (see :func:`graphmem.records.relation_insert`)."""
+    """Batches of new relations at least this large are written with ``COPY``
+    while they also hold a row per ``records.COPY_PER_STORED`` relations
+    stored; others of at least ``relation_copy_threshold`` with one ``LOAD
+    FROM`` and two key lookups per row, whose COMMIT does not checkpoint the
+    database as a COPY's does (see :func:`graphmem.records.copies_relations`)."""
     update_join_threshold: int = 16
     """Existing entities read or updated in a batch use one join over an Arrow
     table when there are at least this many *and* at least one per 1,000

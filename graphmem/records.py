@@ -42,6 +42,8 @@ __all__ = [
     "relation_rows_table",
     "relation_copy_rows",
     "insert_relations",
+    "copies_relations",
+    "BULK_WAL",
     "utcnow",
     "version_key",
     "version_rows_table",
@@ -394,22 +396,70 @@ per batch as one chunk, 0.5 s in chunks of 64 (128: the same; 16: slower);
 and there chunking made the COPY ~10-20% slower, so it keeps one chunk."""
 
 
-def insert_relations(store: Store, table: pa.Table, *, copy_from: int) -> None:
-    """Add the relations of ``table`` (:data:`RELATION_SCHEMA`, endpoints that
-    exist) in the open transaction: with ``relation_create_batch``, or with
-    ``relation_copy`` from ``copy_from`` rows on.
+COPY_PER_STORED = 8
+"""A batch of new relations is written with ``COPY`` only when it holds at
+least one row per this many relations already stored (and at least
+``relation_copy_from`` rows): see :func:`copies_relations`."""
 
-    A relation COPY is faster per row, but its COMMIT checkpoints the whole
-    database (both engines, whatever the checkpoint threshold: COPY writes
-    its pages without logging them), which grows with the store. Measured on
-    kuzu 0.11.3, 5,000 relations on 2 shared cores: at 10k entities COPY
-    23-85 ms and COMMIT 98-670 ms against 67-121 ms and 42-73 ms; at 100k
-    103-217 ms + 106-793 ms against 228-344 ms + 90-108 ms.
+
+def copies_relations(rows: int, stored: int, *, copy_from: int) -> bool:
+    """Whether ``rows`` new relations, into a store holding ``stored``, are
+    cheaper as one ``COPY`` than as one ``relation_create_batch`` statement.
+
+    A relation COPY's COMMIT checkpoints the whole database on both engines
+    (COPY writes its pages unlogged), rewriting the relation CSR of every node
+    group the batch touches: with endpoints spread over the store, all of
+    them, so it costs in proportion to what is stored, whatever the batch
+    size. ``LOAD FROM`` + ``CREATE`` costs more per row but logs its rows to the
+    WAL, whose fold (:meth:`Store.allow_wal`) is then shared by many batches.
+    Measured per 50k batch of random relations (CPU seconds; 200k entities,
+    ``benchmarks/bulk_probe.py --ways arrow,create256 --per-batch``): COPY
+    0.18 + a COMMIT of 0.86 µs per stored relation on kuzu 0.11.3 (0.16 +
+    1.2 µs on ladybug 0.22); LOAD FROM 0.30 + COMMIT 0.20 (0.36 + 0.25), plus
+    a fold of ~1 s per ~1M relations logged. They cross where a batch holds a
+    row per ~7.5 stored relations (both engines).
+
+    Examples
+    --------
+    >>> copies_relations(50_000, 0, copy_from=20_000), copies_relations(50_000, 1_000_000, copy_from=20_000)
+    (True, False)
+    >>> copies_relations(10_000, 0, copy_from=20_000)
+    False
     """
-    if table.num_rows >= copy_from:
+    return rows >= copy_from and rows * COPY_PER_STORED >= stored
+
+
+BULK_WAL = 64 << 20
+"""The WAL a store may grow to before it folds it when relations went to the
+WAL in bulk (``LOAD FROM`` batches, see :func:`copies_relations`), instead of
+``space.CHECKPOINT_WAL``. A fold rewrites the relation CSR of every node
+group touched since the last one, so it costs about what the store holds;
+at 16 MiB (~50k relations of ~340 bytes of WAL each) it came every batch or
+two and cost what the COPY it replaces does (measured, kuzu, 200k entities /
+1M relations: 55k relations per CPU-second against 90k with 256 MiB). The
+bound is what a reopen after a crash replays: measured on kuzu 0.11.3 at load
+6 on 2 cores, a 161 MiB WAL took 35 s to replay (~4.6 MiB/s), so 64 MiB
+(~200k relations, a fold per ~4 batches of 50k) rather than more."""
+
+
+def insert_relations(store: Store, table: pa.Table, *, copy_from: int, stored: int = 0) -> None:
+    """Add the relations of ``table`` (:data:`RELATION_SCHEMA`, endpoints that
+    exist) in the open transaction: with ``relation_copy``, or with
+    ``relation_create_batch``, as :func:`copies_relations` decides from the
+    batch and ``stored`` (the relations the store holds).
+
+    Large batches that go through the WAL let it grow to :data:`BULK_WAL`
+    before the store folds it. Measured on kuzu 0.11.3, 5,000 relations on 2
+    shared cores: at 10k entities COPY 23-85 ms and COMMIT 98-670 ms against
+    67-121 ms and 42-73 ms; at 100k 103-217 ms + 106-793 ms against 228-344
+    ms + 90-108 ms.
+    """
+    if copies_relations(table.num_rows, stored, copy_from=copy_from):
         store.execute("relation_copy", {"rows": relation_copy_rows(table, engine=store.engine_name)})
-    else:
-        store.execute("relation_create_batch", {"rows": table})
+        return
+    store.execute("relation_create_batch", {"rows": table})
+    if table.num_rows >= copy_from:
+        store.allow_wal(BULK_WAL)
 
 
 def relation_copy_rows(table: pa.Table, *, engine: str) -> pa.Table:

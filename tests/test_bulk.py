@@ -15,6 +15,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -59,6 +60,13 @@ def _entity(draw: st.DrawFn) -> dict:
     ):
         if draw(st.booleans()):
             record[field] = draw(strategy)
+    if draw(st.integers(0, 2)) == 0:
+        # Mostly 3-d (the store's dimension once one is written); now and then
+        # one the checks refuse: another length, a zero vector, a NaN.
+        record["embedding"] = draw(st.one_of(
+            st.lists(st.integers(-3, 3), min_size=3, max_size=3).map(lambda v: np.array(v, np.float32)),
+            st.lists(st.floats(-2, 2, width=32), min_size=3, max_size=3),
+            st.sampled_from([None, [1.0, 2.0], [0.0, 0.0, 0.0], [float("nan"), 1.0, 1.0]])))
     if draw(st.integers(0, 30)) == 0:  # now and then a record the checks refuse
         record[draw(st.sampled_from(["name", "type", "text", "bogus"]))] = draw(
             st.sampled_from(["", " \u3000", "a\x00", "not a type", 7]))
@@ -103,7 +111,11 @@ def _state(mem: graphmem.Memory, *, history: bool) -> tuple:
     # neighbors() of an entity not valid now is NotFound: compared as such.
     neighbors = {n: _outcome(lambda n=n: [(x.name, x.type, x.direction) for x in mem.neighbors(n)]) for n in names}
     stats = {k: v for k, v in mem.stats().items() if k in ("entities", "relations", "entity_types", "relation_types")}
-    out = (len(mem), entities, relations, neighbors, stats)
+    # get_entity reads through the entity cache, which each path fills as it writes.
+    got = {n: _outcome(lambda n=n: None if (e := mem.get_entity(n)) is None else (
+        e.type, e.text, e.observations, repr(e.properties), e.valid_from, e.valid_to, e.importance,
+        e.embedding is not None)) for n in names}  # fmt: skip
+    out = (len(mem), entities, relations, neighbors, stats, mem.vector_dim, got)
     if history:
         versions = {}
         for n in names:
@@ -153,8 +165,8 @@ def _compare(batches, fast, slow, single, monkeypatch) -> None:
     used = []
     real_read = bulk.read_entities
 
-    def spy(records):
-        batch = real_read(records)
+    def spy(records, **options):
+        batch = real_read(records, **options)
         used.append(batch is not None)
         return batch
 
@@ -166,8 +178,8 @@ def _compare(batches, fast, slow, single, monkeypatch) -> None:
             patch.setattr(bulk, "read_entities", spy)
             got = _outcome(fast.add_entities, [dict(r) for r in entities])
         with monkeypatch.context() as patch:
-            patch.setattr(bulk, "read_entities", lambda records: None)
-            patch.setattr(bulk, "read_relations", lambda records: None)
+            patch.setattr(bulk, "read_entities", lambda records, **options: None)
+            patch.setattr(bulk, "read_relations", lambda records, **options: None)
             expected = _outcome(slow.add_entities, [dict(r) for r in entities])
             expected_rel = _outcome(slow.add_relations, list(relations))
         assert got == expected
@@ -175,6 +187,7 @@ def _compare(batches, fast, slow, single, monkeypatch) -> None:
         if got[0] == "ok":
             valid_batches.append((entities, relations if expected_rel[0] == "ok" else []))
     assert _state(fast, history=True) == _state(slow, history=True)
+    _same_vectors(fast, slow)
     def triple(r):
         return r[:3] if isinstance(r, tuple) else (r["source"], r["type"], r["target"])
 
@@ -192,6 +205,19 @@ def _compare(batches, fast, slow, single, monkeypatch) -> None:
             _one_by_one(single, entities, relations)
         # One-by-one writes of a name repeated in a batch make more versions; the current state is the same.
         assert _state(fast, history=False) == _state(single, history=False)
+        _same_vectors(fast, single)
+
+
+def _same_vectors(a: graphmem.Memory, b: graphmem.Memory) -> None:
+    """The same entities hold vectors, equal to within one int8 step: the bulk
+    path normalises a whole matrix at once, whose sums of squares may differ
+    from a per-vector dot in the last bit (a rounding tie may then go the other way)."""
+    left = {e.name: e.embedding for e in a.iter_entities()}
+    right = {e.name: e.embedding for e in b.iter_entities()}
+    assert {n for n, v in left.items() if v is not None} == {n for n, v in right.items() if v is not None}
+    for name, vector in left.items():
+        if vector is not None:
+            np.testing.assert_allclose(vector, right[name], atol=1 / 127 + 1e-6)
 
 
 def test_bulk_path_taken_for_new_records(open_store) -> None:
@@ -389,3 +415,87 @@ def test_batches_read_back_from_arrow_as_they_were(records_) -> None:
         again = bulk.RelationBatch.from_arrow(relations.to_arrow())
         assert again.records() == relations.records()
         assert (again.sources, again.targets) == (relations.sources, relations.targets)
+
+
+def test_bulk_path_writes_embeddings(open_store) -> None:
+    """Records with embeddings take the bulk path (add_entities reads them as a
+    matrix), set the store's dimension, reach a loaded vector index, and a
+    later batch of another dimension is refused as the per-record path refuses it."""
+    mem = open_store(None, config=_CONFIG)
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((20, 8)).astype(np.float32)
+    assert bulk.read_entities([{"name": "a", "embedding": vectors[0]}]) is None  # not without vectors=True
+    batch = bulk.read_entities([{"name": f"v{i}", "embedding": v} for i, v in enumerate(vectors)], vectors=True)
+    assert batch is not None and batch.vectors is not None and batch.vectors.shape == (20, 8)
+    mem.add_entities([{"name": f"v{i}", "embedding": vectors[i]} for i in range(10)] + [{"name": "plain"}])
+    assert mem.vector_dim == 8
+    assert mem.get_entity("plain").embedding is None
+    assert mem.search(vectors[3], 1)[0].name == "v3"  # loads the index
+    mem.add_entities([{"name": f"v{i}", "embedding": vectors[i]} for i in range(10, 20)])
+    assert mem.search(vectors[15], 1)[0].name == "v15"  # upserted into the loaded index
+    unit = vectors[12] / np.linalg.norm(vectors[12])
+    np.testing.assert_allclose(mem.get_entity("v12").embedding, unit, atol=1 / 127)
+    with pytest.raises(InvalidInput, match="dimension 3"):
+        mem.add_entities([{"name": "w", "embedding": [1.0, 2.0, 3.0]}])
+    assert mem.get_entity("w") is None
+
+
+def test_large_relation_batch_into_a_full_store_is_logged_not_copied(open_store, tmp_path) -> None:
+    """Past a row per COPY_PER_STORED stored relations a batch goes to the WAL
+    (relation_create_batch, no checkpointing COMMIT) and lets the WAL grow to
+    BULK_WAL before it is folded; the rows read back whole, and after a
+    reopen (close folds the WAL)."""
+    config = StoreConfig(relation_copy_threshold=2, relation_copy_from=10, max_db_size=1 << 30)
+    mem = open_store(tmp_path / "store", config=config)
+    mem.add_entities([{"name": f"e{i}"} for i in range(100)])
+    statements: list[str] = []
+    mem._store.tracer = lambda name, params: statements.append(name)
+    first = [{"source": f"e{i}", "type": "K", "target": f"e{(i + 1) % 100}"} for i in range(100)]
+    assert mem.add_relations(first) == 100  # 100 rows, nothing stored: COPY
+    assert "relation_copy" in statements and "relation_create_batch" not in statements
+    statements.clear()
+    second = [{"source": f"e{i}", "type": "L", "target": f"e{(i * 3 + 1) % 100}"} for i in range(12)]
+    assert not records.copies_relations(12, 100, copy_from=10)
+    assert mem.add_relations(second) == 12
+    assert "relation_create_batch" in statements and "relation_copy" not in statements
+    assert mem._store._next_checkpoint_wal >= records.BULK_WAL
+    expected = {(r["source"], r["type"], r["target"]) for r in first + second}
+    assert {(r.source, r.type, r.target) for r in mem.iter_relations()} == expected
+    mem.close()
+    again = open_store(tmp_path / "store", config=config)
+    assert {(r.source, r.type, r.target) for r in again.iter_relations()} == expected
+
+
+_KILLED_WRITER = """
+import os, sys
+import graphmem
+from graphmem.config import StoreConfig
+config = StoreConfig(relation_copy_threshold=2, relation_copy_from=10, max_db_size=1 << 30)
+mem = graphmem.open(sys.argv[1], embedder=None, engine=sys.argv[2], config=config)
+mem.add_entities([{"name": f"e{i}"} for i in range(100)])
+mem.add_relations([{"source": f"e{i}", "type": "K", "target": f"e{(i + 1) % 100}"} for i in range(100)])
+for b in range(3):  # each past a row per 8 stored: logged, the WAL left to grow (BULK_WAL)
+    mem.add_relations([{"source": f"e{i}", "type": f"L{b}", "target": f"e{(i * 3 + b) % 100}"} for i in range(12)])
+assert mem._store._next_checkpoint_wal >= 64 << 20
+print("acknowledged", flush=True)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_relations_logged_in_bulk_survive_a_kill(tmp_path, engine) -> None:
+    """The batches a raised WAL allowance leaves unfolded are durable: a process
+    killed right after they were acknowledged loses none of them."""
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "store"
+    done = subprocess.run([sys.executable, "-c", _KILLED_WRITER, str(path), engine], capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": os.getcwd()})  # fmt: skip
+    assert "acknowledged" in done.stdout, done.stderr
+    assert done.returncode == -9
+    with graphmem.open(path, embedder=None, engine=engine) as mem:
+        got = {(r.source, r.type, r.target) for r in mem.iter_relations()}
+    expected = {(f"e{i}", "K", f"e{(i + 1) % 100}") for i in range(100)}
+    expected |= {(f"e{i}", f"L{b}", f"e{(i * 3 + b) % 100}") for b in range(3) for i in range(12)}
+    assert got == expected

@@ -12,8 +12,10 @@ only when it can prove that the batch is one that the per-record path
 (:mod:`graphmem.memory.writes`) would write in the same way:
 
 - entities that are all new (no key in the store, current or expired, and no
-  name twice in the batch), without embeddings, no embedder, duplicates
-  ``"allow"`` and no namespace capacity;
+  name twice in the batch), duplicates ``"allow"`` and no namespace capacity;
+  with an embedder only when every record brings its own embedding (then the
+  embedder is not asked), and embeddings only when the caller reads them
+  (``read_entities(..., vectors=True)``: :meth:`Memory.add_entities`);
 - relations that are all new (no current relation with the same source,
   type and target, none twice in the batch) between existing entities,
   without ``replaces``;
@@ -58,13 +60,15 @@ from ..config import (
 from ..errors import InvalidInput
 from ..index.derived import DerivedState
 from ..index.entity_cache import EntityCache
-from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, insert_relations
+from ..index.vector_store import epoch_us
+from ..index.vectors import VectorIndex
+from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, EntityRow, insert_relations
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import names_pass, string_column, texts_pass, types_pass
 
 __all__ = ["EntityBatch", "RelationBatch", "read_entities", "read_relations", "write_entities",
-           "write_relations", "apply_entities", "apply_relations"]  # fmt: skip
+           "write_relations", "apply_entities", "apply_relations", "quantize_rows", "written_rows"]  # fmt: skip
 
 _ENTITY_FIELDS = frozenset({"name", "type", "text", "observations", "properties", "embedding", "valid_from",
                             "valid_to", "importance"})  # fmt: skip
@@ -306,6 +310,12 @@ class EntityBatch:
     valid_from: pa.Array
     valid_to: pa.Array
     importance: pa.Array
+    vectors: np.ndarray | None = None
+    """The embeddings, checked and L2-normalised as ``check_vector`` leaves them
+    (float32, one row per record; rows of records without one are unused), or
+    ``None`` when no record has one."""
+    has_vector: np.ndarray | None = None
+    """Which records brought an embedding (bool per record), with :attr:`vectors`."""
 
     def __len__(self) -> int:
         return len(self.name_list)
@@ -314,18 +324,26 @@ class EntityBatch:
         """Bytes of the Arrow columns (the name list shares its strings with the caller)."""
         total: int = sum(c.nbytes for c in (self.names, self.types, self.texts, self.observations, self.properties,
                                             self.valid_from, self.valid_to, self.importance))  # fmt: skip
+        if self.vectors is not None:
+            total += self.vectors.nbytes
         return total + 8 * len(self)
 
     def slice(self, start: int, stop: int) -> EntityBatch:
         """Records ``start:stop`` (zero-copy for the columns)."""
         n = stop - start
+        vectors = has = None
+        if self.vectors is not None and self.has_vector is not None:
+            vectors, has = self.vectors[start:stop], self.has_vector[start:stop]
         return EntityBatch(self.names.slice(start, n), self.name_list[start:stop], self.types.slice(start, n),
                            self.texts.slice(start, n), self.observations.slice(start, n),
                            self.properties.slice(start, n), self.valid_from.slice(start, n),
-                           self.valid_to.slice(start, n), self.importance.slice(start, n))  # fmt: skip
+                           self.valid_to.slice(start, n), self.importance.slice(start, n), vectors, has)  # fmt: skip
 
     def to_arrow(self) -> pa.RecordBatch:
-        """The columns as one record batch (see :meth:`from_arrow`): what an import spills to disk."""
+        """The columns as one record batch (see :meth:`from_arrow`): what an import spills to disk
+        (an import reads no embedding into a batch: ``read_entities`` without ``vectors``)."""
+        if self.vectors is not None:
+            raise ValueError("a batch with embeddings is written, not spilled")
         return pa.RecordBatch.from_arrays(
             [self.names, self.types, self.texts, self.observations, self.properties, self.valid_from,
              self.valid_to, self.importance], names=_ENTITY_BATCH_COLUMNS)  # fmt: skip
@@ -346,7 +364,7 @@ class EntityBatch:
     def records(self) -> list[dict[str, Any]]:
         """The records again, as :meth:`Memory.add_entities` takes them (for the
         per-record path when the batch turns out to update stored entities)."""
-        out = []
+        out: list[dict[str, Any]] = []
         for name, type_, text, observations, properties, start, end, importance in zip(
             self.name_list, self.types.to_pylist(), self.texts.to_pylist(), self.observations.to_pylist(),
             self.properties.to_pylist(), self.valid_from.to_pylist(), self.valid_to.to_pylist(),
@@ -355,17 +373,39 @@ class EntityBatch:
             out.append({"name": name, "type": type_, "text": text, "observations": observations,
                         "properties": json.loads(properties), "valid_from": _aware(start), "valid_to": _aware(end),
                         "importance": importance})  # fmt: skip
+        if self.vectors is not None and self.has_vector is not None:
+            for i in np.flatnonzero(self.has_vector).tolist():
+                out[i]["embedding"] = self.vectors[i]
         return out
 
 
-def read_entities(records: Any) -> EntityBatch | None:
+def read_entities(records: Any, *, vectors: bool = False) -> EntityBatch | None:
     """The batch as columns when every record passes the per-record checks
-    for certain and carries no embedding; ``None`` otherwise."""
+    for certain and, unless ``vectors``, carries no embedding; ``None`` otherwise.
+
+    With ``vectors`` the embeddings are checked as one matrix (see
+    :func:`_vectors`); whether their dimension is the store's is for
+    :func:`write_entities`, which knows the store.
+
+    Examples
+    --------
+    >>> batch = read_entities([{"name": "Ada", "embedding": [3.0, 4.0]}, {"name": "Bob"}], vectors=True)
+    >>> batch.vectors[0].tolist(), batch.has_vector.tolist()
+    ([0.6000000238418579, 0.800000011920929], [True, False])
+    >>> read_entities([{"name": "Ada", "embedding": [3.0, 4.0]}]) is None
+    True
+    """
     columns = _dict_columns(records, _ENTITY_FIELDS, ("name",))
     if columns is None:
         return None
+    matrix = has = None
     if columns["embedding"] is not None and set(map(type, columns["embedding"])) != {_NONE}:
-        return None
+        if not vectors:
+            return None
+        checked = _vectors(columns["embedding"])
+        if checked is None:
+            return None
+        matrix, has = checked
     n = len(records)
     names = string_column(columns["name"], nullable=False)
     if names is None or not names_pass(names):
@@ -385,7 +425,76 @@ def read_entities(records: Any) -> EntityBatch | None:
     if not _limits_pass(_sizes(names, types, texts) + observations[2] + properties[1], observations[1]):
         return None
     return EntityBatch(names, columns["name"], types, texts, observations[0], properties[0], *validity,
-                       importance)  # fmt: skip
+                       importance, matrix, has)  # fmt: skip
+
+
+def _vectors(values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
+    """The embeddings as one float32 matrix, each row L2-normalised as
+    ``check_vector`` normalises one (rows of records without one are zero),
+    with which records have one; ``None`` when one needs the per-record check
+    (not numbers, not 1-D, lengths that differ, NaN, infinity, zero)."""
+    n = len(values)
+    has = np.fromiter(map(is_not, values, repeat(None)), bool, n)
+    given = values if has.all() else list(compress(values, has.tolist()))
+    try:
+        if set(map(type, given)) == {np.ndarray}:
+            if len({(v.ndim, v.size) for v in given}) != 1:
+                return None
+            matrix = np.stack(given).astype(np.float32, copy=False)
+        else:
+            matrix = np.asarray(given, dtype=np.float32)
+    except (TypeError, ValueError):
+        return None
+    if matrix.ndim != 2 or matrix.shape[1] == 0:
+        return None
+    # As check_vector: the float32 sum of squares, its square root taken in
+    # double and rounded to float32 (the sums may differ from a per-row dot in
+    # the last bit, which int8 quantization does not see but at a rounding tie).
+    with np.errstate(over="ignore", invalid="ignore"):
+        squared = np.einsum("ij,ij->i", matrix, matrix).astype(np.float64)
+    if not np.isfinite(squared).all() or not (squared > 0).all():
+        return None  # NaN, infinity, an overflowing sum or a zero vector: the per-record check names it
+    norms = np.sqrt(squared).astype(np.float32)
+    if not (norms > 0).all():
+        return None
+    matrix = matrix / norms[:, None]
+    if has.all():
+        return matrix, has
+    full = np.zeros((n, matrix.shape[1]), np.float32)
+    full[has] = matrix
+    return full, has
+
+
+def quantize_rows(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`graphmem.records.quantize` of every row at once: int8 rows and
+    their scales (float64, as the per-row function returns them).
+
+    Examples
+    --------
+    >>> from graphmem.records import quantize
+    >>> v = np.array([[0.6, -0.8], [0.0, 1.0]], np.float32)
+    >>> q8, scales = quantize_rows(v)
+    >>> [(bytes(row), float(s)) for row, s in zip(q8, scales)] == [quantize(row) for row in v]
+    True
+    """
+    peak = np.abs(vectors).max(axis=1).astype(np.float64)
+    scales = np.where(peak > 0, peak / 127.0, 1.0)
+    # Divided by the scale rounded to float32, as numpy divides a float32
+    # vector by a Python float in quantize.
+    q8 = np.clip(np.rint(vectors / scales.astype(np.float32)[:, None]), -127, 127).astype(np.int8)
+    return q8, scales
+
+
+def _binary_rows(rows: np.ndarray, present: np.ndarray) -> pa.Array:
+    """Each row of ``rows`` (int8) as one binary value, null where not ``present``: no copy per row."""
+    n, width = rows.shape
+    lengths = np.where(present, width, 0).astype(np.int32)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(lengths, out=offsets[1:])
+    data = np.ascontiguousarray(rows[present]).view(np.uint8).reshape(-1)
+    validity = None if present.all() else pa.array(present).buffers()[1]
+    return pa.Array.from_buffers(pa.binary(), n, [validity, pa.py_buffer(offsets), pa.py_buffer(data)],
+                                 null_count=int(n - present.sum()))
 
 
 @dataclass(slots=True)
@@ -396,42 +505,111 @@ class EntityBulkPlan:
     namespace: str
     valid_from: pa.Array
     valid_to: pa.Array
+    vector_ids: np.ndarray | None = None
+    """The ids of the entities written with a vector, with :attr:`q8` and :attr:`scales`."""
+    q8: np.ndarray | None = None
+    scales: np.ndarray | None = None
+    new_dim: int | None = None
+    """The store's vector dimension, when this write is the first to set it."""
 
 
 def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, namespace: str, config: StoreConfig,
-                   now: datetime) -> EntityBulkPlan | None:
+                   now: datetime, vector_dim: int | None = None) -> EntityBulkPlan | None:
     """Create the batch's entities in the open transaction, or ``None`` (nothing
-    written) when one of them exists or a name repeats: then the per-record
-    path must merge."""
+    written) when one of them exists, a name repeats or an embedding's
+    dimension is not ``vector_dim`` (the store's; ``None``: not set yet, and
+    this write sets it): then the per-record path must merge or refuse."""
     n = len(batch)
+    dim = None if batch.vectors is None else batch.vectors.shape[1]
+    if dim is not None and vector_dim is not None and dim != vector_dim:
+        return None
     prefix = namespace + KEY_SEPARATOR
     keys = list(map(prefix.__add__, batch.name_list))
     if len(set(keys)) != n or not state.ids.none_of(keys) or not state.expired.keys().isdisjoint(keys):
         return None
     ids = np.fromiter(state.allocate_ids(n), np.int64, n)
+    vectors: dict[str, pa.Array] = {}
+    q8 = scales = vector_ids = None
+    if batch.vectors is not None and batch.has_vector is not None:
+        has = batch.has_vector
+        q8, scales = quantize_rows(batch.vectors[has] if not has.all() else batch.vectors)
+        vector_ids = ids[has]
+        full = q8 if has.all() else np.zeros((n, q8.shape[1]), np.int8)
+        if full is not q8:
+            full[has] = q8
+        scale_col = np.zeros(n, np.float32)
+        scale_col[has] = scales
+        vectors = {"embedding": _binary_rows(full, has),
+                   "scale": pa.array(scale_col, pa.float32(), mask=~has if not has.all() else None)}
     types = pc.fill_null(batch.types, "Entity")
     stamp = pa.repeat(pa.scalar(now, pa.timestamp("us")), n)
     columns = {
         "key": pa.array(keys, pa.string()), "id": pa.array(ids, pa.int64()),
         "namespace": pa.repeat(pa.scalar(namespace), n), "name": batch.names, "type": types, "text": batch.texts,
         "observations": batch.observations, "properties": batch.properties, "created_at": stamp, "updated_at": stamp,
-        "valid_from": batch.valid_from, "valid_to": batch.valid_to, "importance": batch.importance,
+        "valid_from": batch.valid_from, "valid_to": batch.valid_to, "importance": batch.importance, **vectors,
     }  # fmt: skip
     table = pa.Table.from_arrays(
         [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in ENTITY_SCHEMA],
         schema=ENTITY_SCHEMA,
     )
     store.execute("entity_copy" if n >= config.copy_threshold else "entity_create_batch", {"rows": table})
-    return EntityBulkPlan(keys, ids, types, namespace, batch.valid_from, batch.valid_to)
+    new_dim = dim if vector_dim is None and dim is not None and vector_ids is not None and len(vector_ids) else None
+    if new_dim is not None:
+        store.execute("meta_set", {"key": "vector_dim", "value": str(new_dim)})
+    return EntityBulkPlan(keys, ids, types, namespace, batch.valid_from, batch.valid_to, vector_ids, q8, scales,
+                          new_dim)  # fmt: skip
 
 
 def apply_entities(state: DerivedState, cache: EntityCache, plan: EntityBulkPlan, *,
-                   text: tuple[list[str], pa.Array, pa.Array] | None = None) -> None:
-    """After commit: as :func:`graphmem.memory.writes.apply_entity_plan` for new entities
-    (``text``: their names, observations and properties, for the text index)."""
+                   text: tuple[list[str], pa.Array, pa.Array] | None = None, index: VectorIndex | None = None,
+                   now: datetime | None = None, rows: list[EntityRow] | None = None) -> None:
+    """After commit: as :func:`graphmem.memory.writes.apply_entity_plan` and
+    ``apply_entity_vectors`` for new entities (``text``: their names,
+    observations and properties, for the text index; ``index``: the vector
+    index when it is loaded, ``now``: the write's time, its sequence;
+    ``rows``: the rows written, for the entity cache, see :func:`written_rows`).
+    """
     state.add_entity_arrays(plan.keys, plan.ids, plan.types, plan.namespace, plan.valid_from, plan.valid_to,
                             text=text)
-    cache.forget(plan.keys)  # a name read before it existed is cached as missing
+    if rows is not None:
+        cache.written(rows)  # as the per-record path: a write is often read back at once
+    else:
+        cache.forget(plan.keys)  # a name read before it existed is cached as missing
+    if index is not None and plan.vector_ids is not None and plan.q8 is not None and plan.scales is not None \
+            and len(plan.vector_ids):
+        index.upsert(plan.vector_ids, plan.q8, plan.scales.astype(np.float32))
+        if now is not None:
+            index.seq = max(index.seq, epoch_us(now))
+
+
+CACHE_WRITTEN = 1024
+"""Batches of up to this many new entities put their rows in the entity cache,
+as the per-record path does (an agent often reads back what it just wrote);
+larger ones only drop what the cache held of their keys (they would churn it)."""
+
+
+def written_rows(batch: EntityBatch, plan: EntityBulkPlan, now: datetime) -> list[EntityRow] | None:
+    """The rows ``plan`` wrote, as the per-record path caches them, or ``None``
+    past :data:`CACHE_WRITTEN` rows."""
+    n = len(batch)
+    if n > CACHE_WRITTEN:
+        return None
+    vectors: list[bytes | None] = [None] * n
+    scales: list[float | None] = [None] * n
+    if plan.vector_ids is not None and plan.q8 is not None and plan.scales is not None \
+            and batch.has_vector is not None:
+        for j, i in enumerate(np.flatnonzero(batch.has_vector).tolist()):
+            vectors[i], scales[i] = plan.q8[j].tobytes(), float(plan.scales[j])
+    return [
+        EntityRow(key=key, id=id_, namespace=plan.namespace, name=name, type=type_, text=text,
+                  observations=observations, properties=json.loads(properties), embedding=vector, scale=scale,
+                  created_at=now, updated_at=now, valid_from=start, valid_to=end, importance=importance)
+        for key, id_, name, type_, text, observations, properties, vector, scale, start, end, importance in zip(
+            plan.keys, plan.ids.tolist(), batch.name_list, plan.types.to_pylist(), batch.texts.to_pylist(),
+            batch.observations.to_pylist(), batch.properties.to_pylist(), vectors, scales,
+            batch.valid_from.to_pylist(), batch.valid_to.to_pylist(), batch.importance.to_pylist())
+    ]  # fmt: skip
 
 
 # -- relations ------------------------------------------------------------------------
@@ -583,7 +761,7 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
         pa.repeat(pa.scalar(now, pa.timestamp("us")), n), batch.valid_from, batch.valid_to,
         pa.nulls(n, pa.timestamp("us")),
     ], schema=RELATION_SCHEMA)  # fmt: skip
-    insert_relations(store, table, copy_from=config.relation_copy_from)
+    insert_relations(store, table, copy_from=config.relation_copy_from, stored=len(edges))
     return RelationBulkPlan(src, dst, local, type_names, batch.valid_from, batch.valid_to)
 
 

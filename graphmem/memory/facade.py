@@ -435,7 +435,7 @@ class Memory:
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
-        batch = bulk.read_entities(entities)
+        batch = bulk.read_entities(entities, vectors=True)
         if batch is not None and self._write_entity_batch(batch):
             return len(batch)
         items = []
@@ -453,21 +453,28 @@ class Memory:
     def _write_entity_batch(self, batch: bulk.EntityBatch) -> bool:
         """The bulk path (:mod:`graphmem.memory.bulk`): whether it wrote ``batch``; when
         not, nothing was written and the caller takes the per-record path."""
-        if self._embedder is not None or self._shared.duplicates != "allow" or self._shared.capacity is not None:
+        if self._shared.duplicates != "allow" or self._shared.capacity is not None:
             return False
+        if self._embedder is not None and (batch.vectors is None or batch.has_vector is None or not batch.has_vector.all()
+                                           or batch.vectors.shape[1] != self._embedder.dim):
+            return False  # the embedder encodes what has no vector (writes.py), which names a wrong dimension
         self._writable()
         with self._store.transaction() as tx:
             state = self._derived.get()
             if state.normalized is not None:
                 return False  # the duplicate index is kept per record (writes.py)
+            now = self._shared.now()
             plan = bulk.write_entities(self._store, state, batch, namespace=self._namespace,
-                                       config=self._store.config, now=self._shared.now())  # fmt: skip
+                                       config=self._store.config, now=now, vector_dim=self._vector_dim)  # fmt: skip
             if plan is None:
                 return False
             self._flush_access()
             def bookkeeping() -> None:
-                bulk.apply_entities(state, self._cache, plan,
-                                    text=(batch.name_list, batch.observations, batch.properties))
+                if plan.new_dim is not None:
+                    self._vector_dim = plan.new_dim
+                bulk.apply_entities(state, self._cache, plan, text=(batch.name_list, batch.observations,
+                                    batch.properties), index=self._vectors.peek(), now=now,
+                                    rows=bulk.written_rows(batch, plan, now))  # fmt: skip
 
             tx.after_commit(bookkeeping)
         return True

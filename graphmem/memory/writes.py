@@ -574,7 +574,7 @@ def upsert_relations(
         insert_relations(store, relation_rows_table(
             [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
             [v[0] for v in versions], now, [v[1] for v in versions], [v[2] for v in versions],
-            engine=store.engine_name), copy_from=config.relation_copy_from)
+            engine=store.engine_name), copy_from=config.relation_copy_from, stored=len(state.edges))
     else:
         for t, (properties, start, end) in zip(changed, versions):
             store.execute("relation_create", {"source": key_of(t[0]), "type": t[1], "target": key_of(t[2]),
@@ -587,7 +587,7 @@ def upsert_relations(
                                 [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
                                 [merged[t].valid_from for t in new], [merged[t].valid_to for t in new],
                                 engine=store.engine_name),
-            copy_from=config.relation_copy_from)
+            copy_from=config.relation_copy_from, stored=len(state.edges))
     else:
         for t in new:
             store.execute(

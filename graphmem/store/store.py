@@ -288,6 +288,7 @@ class Store:
         self._wal_end = 0  # the WAL's length after the last acknowledged commit
         self.checkpoints_deferred = 0
         self._next_checkpoint_wal = space.CHECKPOINT_WAL  # raised after a deferral, so commits do not retry each time
+        self._wal_allowance = space.CHECKPOINT_WAL  # see allow_wal
         """Checkpoints skipped because the disk had not the room they may need (the WAL holds those writes)."""
         self._ballast = None if self.path is None or read_only else space.Ballast(self.path)
         self.commit_failed_hooks: list[Callable[[], None]] = []
@@ -985,6 +986,24 @@ class Store:
             "lost). Free space and retry"
         )
 
+    def allow_wal(self, size: int) -> None:
+        """Let the WAL grow to ``size`` bytes before a commit folds it (instead of
+        :data:`space.CHECKPOINT_WAL`), until the next fold: a bulk write that
+        logs its rows (see :func:`graphmem.records.insert_relations`) then
+        shares one fold with the batches after it. Durability does not change
+        (every commit is in the WAL); a reopen after a crash replays more, and
+        :meth:`close` still folds everything.
+
+        Examples
+        --------
+        >>> store = Store(None)
+        >>> store.allow_wal(1 << 28); store._next_checkpoint_wal == 1 << 28
+        True
+        >>> store.close()
+        """
+        self._wal_allowance = max(self._wal_allowance, size)
+        self._next_checkpoint_wal = max(self._next_checkpoint_wal, size)
+
     def _checkpoint(self, *, force: bool = False) -> None:
         """Fold the WAL into the database file when it has grown past
         :data:`space.CHECKPOINT_WAL` (any size with ``force``), but only if the
@@ -998,7 +1017,7 @@ class Store:
         # After a deferral the next try waits for 4 MiB more of WAL: measured on
         # kuzu 0.11.3, CHECKPOINT waits ~5-7 s for a reader's open transaction
         # before it gives up, and every commit would wait again.
-        self._next_checkpoint_wal = wal + space.CHECKPOINT_WAL // 4
+        self._next_checkpoint_wal = max(wal + space.CHECKPOINT_WAL // 4, self._wal_allowance)
         if space.free_bytes(self.path) < space.checkpoint_need(self.engine_name, _size(self.path / DATABASE_FILE), wal):
             self.checkpoints_deferred += 1
             return
@@ -1006,7 +1025,7 @@ class Store:
             try:
                 self._run(self._write_conn, "<checkpoint>", "CHECKPOINT", None)
                 self._wal_end = _size(self.path / WAL_FILE)
-                self._next_checkpoint_wal = space.CHECKPOINT_WAL
+                self._next_checkpoint_wal = self._wal_allowance = space.CHECKPOINT_WAL
             except GraphMemError as exc:
                 if not isinstance(exc, (StorageFull, CorruptStore)):
                     # A reader holding a transaction ("Timeout waiting for active
