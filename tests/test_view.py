@@ -558,7 +558,6 @@ def test_requests_while_agents_take_the_store_are_answered_right_or_busy(tmp_pat
                 thread.join()
         assert not failures, failures
         assert server.open_memory.releases >= 4
-        print({status: sum(1 for _, s, _ in seen if s == status) for status in (200, 503)})
         for endpoint, status, body in seen:
             if status == 200:
                 assert body == expected[endpoint], endpoint

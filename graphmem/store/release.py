@@ -41,7 +41,7 @@ from pathlib import Path
 from ..errors import GraphMemError, StoreLocked
 from .sockets import bind_private, check_length, connect_same_user, read_line, same_user
 
-__all__ = ["RELEASE_WAIT", "Listener", "ask_readers", "make_listener", "retry", "socket_path"]
+__all__ = ["RELEASE_WAIT", "Listener", "ask_readers", "make_listener", "not_asking", "retry", "socket_path"]
 
 log = logging.getLogger("graphmem.store")
 
@@ -66,6 +66,21 @@ def socket_path(store: Path) -> Path:
 # -- the writer's side -----------------------------------------------------------------------
 
 
+_local = threading.local()
+
+
+@contextmanager
+def not_asking() -> Iterator[None]:
+    """Opens in this thread inside the block ask no reader to yield: a yielding reader's own
+    open (it would ask itself, and wait for its own answer while it holds its lock)."""
+    before = getattr(_local, "quiet", False)
+    _local.quiet = True
+    try:
+        yield
+    finally:
+        _local.quiet = before
+
+
 @contextmanager
 def ask_readers(store: Path, deadline: float) -> Iterator[bool]:
     """Ask every yielding reader of ``store`` to release it; yield whether one did.
@@ -73,10 +88,11 @@ def ask_readers(store: Path, deadline: float) -> Iterator[bool]:
     The connections to the readers that released stay open inside the block,
     which is where the caller retries its lock (until ``deadline``, a
     ``time.monotonic()`` value): a released reader opens nothing meanwhile.
+    Inside :func:`not_asking` it asks nobody.
     """
     held: list[socket.socket] = []
     try:
-        for path in _reader_sockets(store):
+        for path in [] if getattr(_local, "quiet", False) else _reader_sockets(store):
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break

@@ -342,13 +342,13 @@ class Store:
         path = self.path
         if path is None or _try_claim(path):
             return
-        if not self.read_only:
-            # A yielding reader of this process (the viewer run in-process)
-            # lets go when asked, as one in another process does (_lock_files).
-            deadline = time.monotonic() + release.RELEASE_WAIT
-            with release.ask_readers(path, deadline) as asked:
-                if asked and release.retry(lambda: _try_claim(path), deadline):
-                    return
+        # A yielding reader of this process (the viewer run in-process) lets
+        # go when asked, as one in another process does for a writer
+        # (_lock_files); here a reader asks too: one handle per path per process.
+        deadline = time.monotonic() + release.RELEASE_WAIT
+        with release.ask_readers(path, deadline) as asked:
+            if asked and release.retry(lambda: _try_claim(path), deadline):
+                return
         raise StoreLocked(
             f"the store at {path} is already open in this process; "
             "close that handle first or share it (one Database per path per process)"

@@ -140,8 +140,9 @@ class PerRequest:
                     self._listener = release.make_listener(self.path, self._release, self._taken)
                     if self._listener is None:  # no socket here: never keep what no writer could ask back
                         self._hold = 0.0
-                self._mem = graphmem.open(self.path, engine=self._engine, embedder=self._embedder, read_only=True,
-                                          namespace=self._namespace, reuse=self._last)  # fmt: skip
+                with release.not_asking():  # another reader of this process that yields is not ours to evict
+                    self._mem = graphmem.open(self.path, engine=self._engine, embedder=self._embedder,
+                                              read_only=True, namespace=self._namespace, reuse=self._last)  # fmt: skip
                 self._last = self._detached = None
                 self.opens += 1
             self._users += 1
