@@ -474,7 +474,7 @@ def _ask_release(path: str) -> str:
         try:
             sock.sendall(b'{"op": "release"}\n')
             answer = sock.recv(4096)
-        except ConnectionResetError:  # closed with our request unread
+        except (ConnectionResetError, BrokenPipeError):  # hung up before or after reading our request
             return "hung up"
     return answer.decode() or "hung up"
 

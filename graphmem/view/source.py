@@ -110,6 +110,12 @@ class PerRequest:
         return files.fingerprint(self.path)
 
     @property
+    def yielding_to(self) -> int:
+        """How many writers the viewer let go for and is still keeping off the store for
+        (requests that need the store answer "busy" meanwhile)."""
+        return self._yielding
+
+    @property
     def is_open(self) -> bool:
         """Whether the viewer holds the store right now."""
         return self._mem is not None
