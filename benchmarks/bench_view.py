@@ -173,7 +173,7 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
                   f"({opened} opens, {source.detached_answers - detached} answered without one, "
                   f"{source.releases - releases} releases)", flush=True)
         if hold is None and (not only or {"release", "entity_after_release"} & set(only)):
-            out.update(_releases(path, source, lambda i: get("entity", name=picks[i]), reps))
+            out.update(_releases(path, source, lambda i: get("entity", name=picks[i % len(picks)]), reps))
     return out
 
 

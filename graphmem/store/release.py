@@ -170,6 +170,7 @@ class Listener:
 
     def __init__(self, store: Path, release: Callable[[], bool], taken: Callable[[], None]) -> None:
         self.path = check_length(socket_path(store))
+        _remove_dead(store)
         self._release = release
         self._taken = taken
         self._listener = bind_private(self.path, backlog=16)
@@ -237,6 +238,21 @@ class Listener:
                 os.unlink(self.path)
         except FileNotFoundError:
             pass
+
+
+def _remove_dead(store: Path) -> None:
+    """Remove the sockets of readers whose process is gone (killed: nobody removed them), so they
+    do not pile up; a writer passes over them anyway (nobody answers)."""
+    for path in _reader_sockets(store):
+        pid = path.name[len(_PREFIX):].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            path.unlink(missing_ok=True)  # no process has that id: no listener can be behind it
+        except PermissionError:
+            continue  # a live process of another user: not ours to judge
 
 
 def make_listener(store: Path, release: Callable[[], bool], taken: Callable[[], None]) -> Listener | None:
