@@ -89,6 +89,21 @@ def ask_readers(store: Path, deadline: float) -> Iterator[bool]:
     which is where the caller retries its lock (until ``deadline``, a
     ``time.monotonic()`` value): a released reader opens nothing meanwhile.
     Inside :func:`not_asking` it asks nobody.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> calls = []
+    >>> reader = Listener(folder, release=lambda: calls.append("release") or True,
+    ...                   taken=lambda: calls.append("taken"))
+    >>> with ask_readers(folder, time.monotonic() + RELEASE_WAIT) as released:
+    ...     released, calls
+    (True, ['release'])
+    >>> reader.close()
+    >>> with ask_readers(folder, time.monotonic() + RELEASE_WAIT) as released:
+    ...     released  # nobody listens any more
+    False
     """
     held: list[socket.socket] = []
     try:
