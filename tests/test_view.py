@@ -674,3 +674,87 @@ def test_cli_html_needs_a_centre(store, engine, tmp_path):
 def test_a_path_that_is_no_store_is_refused(tmp_path, engine):
     with pytest.raises(InvalidInput, match="no store"):
         make_server(tmp_path / "missing", engine=engine)
+
+
+# -- the viewer's handle as a state machine ----------------------------------------------------------
+
+
+def _yield_machine(path: Path, engine: str) -> type:
+    """Requests, agents (read-write opens in this process, which ask through the socket as one in
+    another process does) and stops, in any order: an agent's open always succeeds, a request is
+    answered or busy exactly when an agent holds the store, and the viewer holds the store exactly
+    when it answered the last request with no agent since."""
+    import time
+
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+    from graphmem.view.source import PerRequest
+
+    class YieldMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.source = PerRequest(path, engine=engine)
+            self.agent: graphmem.Memory | None = None
+            self.held = False  # what the viewer should hold
+
+        def settle(self) -> None:
+            """Wait until the viewer has heard the last agent hang up (its listener's thread)."""
+            deadline = time.monotonic() + 60  # a bound, not a timing assertion
+            while self.source.yielding_to and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert self.source.yielding_to == 0
+
+        @rule(store=st.booleans())
+        def request(self, store: bool) -> None:
+            from_memory = self.source.detached_answers
+            try:
+                with self.source(store=store) as mem:
+                    assert mem.get_entity("Ada").type == "Person"
+            except graphmem.StoreLocked:
+                assert self.agent is not None  # busy only while an agent holds the store
+                return
+            except graphmem.errors.StoreDetached:
+                assert not store and not self.held  # what the last handle loaded cannot answer: the caller opens
+                return
+            if self.source.detached_answers > from_memory:  # what the last handle loaded, the store unchanged
+                assert not store and not self.held
+                return
+            assert self.agent is None  # an open: only when no agent holds the store
+            self.held = True
+
+        @precondition(lambda self: self.agent is None)
+        @rule()
+        def agent_opens(self) -> None:
+            self.agent = graphmem.open(path, engine=engine, embedder=None)  # never refused for the viewer
+            self.held = False
+
+        @precondition(lambda self: self.agent is not None)
+        @rule(write=st.booleans())
+        def agent_closes(self, write: bool) -> None:
+            if write:
+                self.agent.add_entity("Ada", type="Person")  # the same entity again: a new version, same answer
+            self.agent.close()
+            self.agent = None
+            self.settle()
+
+        @invariant()
+        def holds_what_it_should(self) -> None:
+            assert self.source.is_open == self.held
+
+        def teardown(self) -> None:
+            if self.agent is not None:
+                self.agent.close()
+            self.source.close()
+            assert not list(path.glob("yield-*.sock"))
+
+    return YieldMachine
+
+
+def test_the_viewers_handle_as_a_state_machine(tmp_path, engine):
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    run_state_machine_as_test(_yield_machine(path, engine), settings=settings(
+        max_examples=8, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))
