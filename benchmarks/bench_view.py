@@ -10,10 +10,17 @@ single-use token times each request end to end (HTTP, the read-only open
 the viewer does per request, the answer, the close). Requests go one at a
 time, as the page's do when a person clicks, so each pays its own open.
 
-Two modes, one after the other on the same store: ``per_request`` (the
-default: the store is opened and closed for every request, so agents can open
-it read-write between them) and ``held`` (``--hold``: one handle kept across
-requests). ``open_close`` times the per-request open and close alone;
+Three modes, one after the other on the same store: ``yielding`` (the
+viewer's default: one read-only handle kept across requests, let go whenever
+a writer asks for the store through the release socket beside it,
+:mod:`graphmem.store.release`), ``per_request`` (``--hold 0``: the store is
+opened and closed for every request, so agents can open it read-write between
+them) and ``held`` (``--hold 3600``: one handle kept, and no writer heard).
+``open_close`` times the per-request open and close alone; in ``yielding``,
+``release`` times what a writer's open waits for before it retries its lock
+(asking the viewer, which finishes its requests in flight and closes; the
+writer's own open is not included, so the store is not written) and
+``entity_after_release`` the next request, which opens the store again;
 Per request, a call that needs nothing but what an earlier open loaded is
 answered without opening at all while the store is unchanged
 (:meth:`graphmem.Memory.detached`); each line says how many requests opened.
@@ -33,6 +40,8 @@ Run::
     nice -n 5 python -m benchmarks.bench_view --size 100000
     # build a 1M store once and keep it; later runs reuse it:
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m
+    # the viewer's default only, on a store that must not be written (the release is timed without a writer):
+    nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes yielding
     # only the history calls, per request (``--calls`` takes the names printed):
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes per_request \
         --calls open_close,entity,entity_hub,relations_hub
@@ -57,6 +66,7 @@ import numpy as np
 
 import graphmem
 from benchmarks.datasets import generate
+from graphmem.store import release
 from graphmem.store.engine import default_engine
 from graphmem.view import make_server
 from tests.view_helpers import Client, running
@@ -98,7 +108,11 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], statistics.median(cpu)
 
 
-def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], pairs: list[tuple[str, str]],
+MODES = {"yielding": None, "per_request": 0.0, "held": 3600.0}
+"""Each mode's ``hold`` (see :class:`graphmem.view.PerRequest`)."""
+
+
+def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list[str], pairs: list[tuple[str, str]],
              relations: list[tuple[str, str, str]], hub: str, only: tuple[str, ...] = ()
              ) -> dict[str, tuple[float, ...]]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
@@ -152,16 +166,49 @@ def _measure(path: Path, engine: str, hold: float, reps: int, picks: list[str], 
             calls = {name: fn for name, fn in calls.items() if name in only}
         source = server.open_memory
         for name, fn in calls.items():
-            opens, detached = source.opens, source.detached_answers
+            opens, detached, releases = source.opens, source.detached_answers, source.releases
             out[name] = _p50(fn, reps)
             opened = source.opens - opens
             print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
-                  f"({opened} opens, {source.detached_answers - detached} answered without one)", flush=True)
+                  f"({opened} opens, {source.detached_answers - detached} answered without one, "
+                  f"{source.releases - releases} releases)", flush=True)
+        if hold is None and (not only or {"release", "entity_after_release"} & set(only)):
+            out.update(_releases(path, source, lambda i: get("entity", name=picks[i % len(picks)]), reps))
+    return out
+
+
+def _releases(path: Path, source: Any, entity: Any, reps: int, warmup: int = 2) -> dict[str, tuple[float, ...]]:
+    """``release``: what a writer's open waits for before it retries its lock (it asks the viewer,
+    which closes); ``entity_after_release``: the viewer's next request, which opens the store again.
+    Wall p50, p95 and CPU p50 ms, as :func:`_p50`."""
+    asks, reopens = [], []
+    for i in range(warmup + reps):
+        entity(i)  # held (opened again after the previous release)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        with release.ask_readers(path, time.monotonic() + release.RELEASE_WAIT) as asked:
+            took = ((time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000)
+            if not asked:
+                raise RuntimeError("the viewer did not release the store")
+        while source.yielding_to:  # the viewer hears the hang-up in its own thread
+            time.sleep(0.001)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        entity(warmup + reps + i)
+        again = ((time.perf_counter() - start) * 1000, (time.process_time() - start_cpu) * 1000)
+        if i >= warmup:
+            asks.append(took)
+            reopens.append(again)
+    out = {}
+    for name, figures in (("release", asks), ("entity_after_release", reopens)):
+        wall = sorted(f[0] for f in figures)
+        out[name] = (statistics.median(wall), wall[min(len(wall) - 1, int(0.95 * len(wall)))],
+                     statistics.median(f[1] for f in figures))  # fmt: skip
+        print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
+              f"({source.releases} releases in all)", flush=True)
     return out
 
 
 def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = None,
-        modes: tuple[str, ...] = ("per_request", "held"), calls: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
+        modes: tuple[str, ...] = tuple(MODES), calls: tuple[str, ...] = ()) -> dict[str, Any]:  # fmt: skip
     folder = Path(tempfile.mkdtemp(prefix="bench-view-"))
     try:
         path = folder / "store" if store is None else store
@@ -182,9 +229,10 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
         out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps,
                                "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
-            hold = 0.0 if mode == "per_request" else 3600.0
+            hold = MODES[mode]
             load = os.getloadavg()[0]
-            print(f" {mode} (hold={hold:g} s), load average {load:.2f}", flush=True)
+            print(f" {mode} (hold={'until asked' if hold is None else f'{hold:g} s'}), load average {load:.2f}",
+                  flush=True)  # fmt: skip
             out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
             out[f"{mode}_load"] = (load, os.getloadavg()[0])
             print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
@@ -204,13 +252,13 @@ def main() -> None:
     parser.add_argument("--store", type=Path,
                         help="Build the store here and keep it, or reuse the one built here before (same --size, "
                              "--kind and --engine): the timed part then starts at once.")
-    parser.add_argument("--modes", default="per_request,held", help="Which of per_request,held to time.")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"Which of {','.join(MODES)} to time.")
     parser.add_argument("--calls", default="", help="Time only these calls (comma-separated names as printed, e.g. "
                                                     "entity,entity_hub,relations_hub; default: every one).")
     args = parser.parse_args()
     modes = tuple(m for m in args.modes.split(",") if m)
-    if not modes or set(modes) - {"per_request", "held"}:
-        parser.error(f"--modes takes per_request and/or held, not {args.modes!r}")
+    if not modes or set(modes) - set(MODES):
+        parser.error(f"--modes takes some of {','.join(MODES)}, not {args.modes!r}")
     calls = tuple(c for c in args.calls.split(",") if c)
     result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes,
                  calls=calls)

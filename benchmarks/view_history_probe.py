@@ -68,7 +68,7 @@ def parts(store: Path, *, engine: str, entity: str, reps: int) -> dict[str, dict
     timed(view_source.graphmem, "open", "open")
     for name in _TIMED:
         timed(Memory, name, name)
-    source = PerRequest(store, engine=engine, embedder=None)
+    source = PerRequest(store, engine=engine, embedder=None, hold=0)  # per request: the parts include the open
     answer(source, "overview", {})  # loads the graph state once, as the page's first call does
     older = answer(source, "entity", {"name": [entity]})["history"]["older"]
     requests = {"entity": {"name": [entity]}, "relations": {"name": [entity], **({"before": [older]} if older else {})}}

@@ -288,13 +288,14 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
     build_store(path, engine)
     with viewer(path, engine) as (server, client):
         assert client.api("overview")[0] == 200
-        assert not server.open_memory.is_open  # nothing held between requests
+        assert server.open_memory.is_open  # kept between requests, and yielded when asked:
         with graphmem.open(path, engine=engine, embedder=None) as agent:
+            assert server.open_memory.releases == 1 and not server.open_memory.is_open
             agent.add_entity("Eve", type="Person")
             status, body = client.api("entity", name="Ada")  # the agent holds it: busy, not blocked
             assert (status, body["error"]["type"]) == (503, "store_busy")
         status, body = client.api("entity", name="Eve")
-        assert status == 200 and body["entity"]["type"] == "Person"
+        assert status == 200 and body["entity"]["type"] == "Person" and server.open_memory.is_open
         # The overview is cached while the store's files are unchanged; the agent's write shows.
         assert client.api("overview")[1]["entity_types"]["Person"] == 3
         opens = server.open_memory.opens
@@ -307,7 +308,7 @@ def test_an_agent_opens_the_store_read_write_while_the_viewer_runs(tmp_path, eng
 def test_reads_from_memory_need_no_open_while_the_store_is_unchanged(tmp_path, engine):
     path = tmp_path / "store"
     build_store(path, engine)
-    with viewer(path, engine) as (server, client):
+    with viewer(path, engine, hold=0) as (server, client):  # per request: nothing held between requests
         source = server.open_memory
         assert client.api("overview")[0] == 200 and client.api("search", q="ad")[0] == 200  # load, once
         opens = source.opens
@@ -367,6 +368,203 @@ def test_the_cli_serves_and_an_agent_in_another_process_writes_meanwhile(tmp_pat
         proc.wait(timeout=30)
         proc.stdout.close()
         proc.stderr.close()
+
+
+_AGENT = """
+import sys, graphmem
+with graphmem.open(sys.argv[1], engine=sys.argv[2], embedder=None) as mem:
+    mem.add_entity(sys.argv[3], type="Person")
+    print("holding", flush=True)
+    sys.stdin.readline()
+print("done", flush=True)
+"""
+
+
+def _agent(path: Path, engine: str, name: str) -> subprocess.Popen[str]:
+    """An agent in another process: it opens the store read-write, writes ``name``, says
+    "holding" and keeps the store until told (a line on its stdin)."""
+    return subprocess.Popen([sys.executable, "-c", _AGENT, str(path), engine, name], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).parent.parent)  # fmt: skip
+
+
+def _finish(proc: subprocess.Popen[str]) -> str:
+    out, err = proc.communicate("\n", timeout=120)
+    assert proc.returncode == 0, err
+    return out
+
+
+def test_an_agent_in_another_process_takes_the_store_from_the_viewer_and_the_viewer_reopens(tmp_path, engine):
+    path = tmp_path / "store"
+    build_store(path, engine)
+    with viewer(path, engine) as (server, client):
+        source = server.open_memory
+        assert client.api("entity", name="Ada")[0] == 200 and source.is_open and source.opens == 1
+        sockets = list(path.glob("yield-*.sock"))
+        assert len(sockets) == 1 and stat.S_IMODE(sockets[0].stat().st_mode) == 0o600
+        agent = _agent(path, engine, "Eve")
+        try:
+            assert agent.stdout.readline() == "holding\n", agent.stderr.read()  # its open succeeded
+            assert source.releases == 1 and not source.is_open
+            status, body = client.api("entity", name="Eve")  # the agent holds it: busy, not blocked
+            assert (status, body["error"]["type"]) == (503, "store_busy")
+        finally:
+            assert _finish(agent).endswith("done\n")
+        status, body = client.api("entity", name="Eve")  # the agent let go: opened again, and kept
+        assert status == 200 and body["entity"]["type"] == "Person"
+        assert source.is_open and source.opens == 2
+    assert not list(path.glob("yield-*.sock"))  # the viewer removes its socket when it stops
+
+
+def test_a_stuck_or_killed_viewer_neither_hangs_nor_fails_an_agent(tmp_path, engine):
+    import signal
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "graphmem", "--engine", engine, "view", str(path), "--no-browser", "--embedder", "none"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    try:
+        line = proc.stdout.readline()
+        assert "token=" in line, proc.stderr.read() if proc.poll() is not None else line
+        sockets = list(path.glob("yield-*.sock"))
+        assert len(sockets) == 1  # it holds the store (opened at start) and listens
+        os.kill(proc.pid, signal.SIGSTOP)  # alive but answering nothing: the agent gives up, bounded
+        try:
+            with pytest.raises(graphmem.StoreLocked, match="another process has this store open"):
+                graphmem.open(path, engine=engine, embedder=None)
+        finally:
+            os.kill(proc.pid, signal.SIGCONT)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+        assert sockets[0].exists()  # killed: nobody removed it
+        with graphmem.open(path, engine=engine, embedder=None) as agent:  # a dead socket is passed over
+            agent.add_entity("Eve")
+        # A reader that does not yield (a plain read-only open in another process) beside the dead socket:
+        # refused at once, as before the viewer yielded.
+        reader = subprocess.Popen(
+            [sys.executable, "-c", "import sys, graphmem\n"
+             "with graphmem.open(sys.argv[1], engine=sys.argv[2], embedder=None, read_only=True):\n"
+             "    print('reading', flush=True); sys.stdin.readline()", str(path), engine],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=Path(__file__).parent.parent,
+        )  # fmt: skip
+        try:
+            assert reader.stdout.readline() == "reading\n", reader.stderr.read()
+            with pytest.raises(graphmem.StoreLocked):
+                graphmem.open(path, engine=engine, embedder=None)
+        finally:
+            _finish(reader)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=60)
+        proc.stdout.close()
+        proc.stderr.close()
+
+
+def _ask_release(path: str) -> str:
+    """Ask the viewer listening on ``path`` to let go, as an agent's open does; what it answered."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(60)
+        sock.connect(path)
+        try:
+            sock.sendall(b'{"op": "release"}\n')
+            answer = sock.recv(4096)
+        except (ConnectionResetError, BrokenPipeError):  # hung up before or after reading our request
+            return "hung up"
+    return answer.decode() or "hung up"
+
+
+@pytest.mark.skipif(os.geteuid() != 0,
+                    reason="needs root to ask as another user, uid 65534 (fork + setuid); CI runs as root")
+@pytest.mark.parametrize("uid", [65534, 0])
+def test_another_user_cannot_make_the_viewer_let_go(engine, uid):
+    import shutil
+    import tempfile
+
+    from tests.test_permissions import as_user
+
+    base = Path(tempfile.mkdtemp(prefix="graphmem-view-"))
+    try:
+        os.chmod(base, 0o755)
+        path = base / "store"
+        build_store(path, engine)
+        with viewer(path, engine) as (server, client):
+            assert client.api("entity", name="Ada")[0] == 200 and server.open_memory.is_open
+            (sock,) = path.glob("yield-*.sock")
+            # As reachable as can be: only the viewer's own check of the peer's uid may refuse it.
+            os.chmod(path, 0o755)
+            os.chmod(sock, 0o666)
+            with as_user(_ask_release, str(sock), uid=uid, gid=uid) as answer:
+                if uid == 0:  # the control: the same user is heard
+                    assert json.loads(answer["ok"]) == {"ok": True, "released": True}
+                    assert server.open_memory.releases == 1
+                else:
+                    assert answer == {"ok": "hung up"}
+                    assert server.open_memory.releases == 0 and server.open_memory.is_open
+    finally:
+        shutil.rmtree(base)
+
+
+def test_requests_while_agents_take_the_store_are_answered_right_or_busy(tmp_path, engine):
+    """Clients keep asking while agents open the store read-write, write elsewhere and close, again
+    and again: every answer is the whole right one, or "busy"; none is partial or wrong."""
+    import threading
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    asks = {
+        "entity": {"name": "Ada"},
+        "neighbors": {"name": "Ada", "limit": 5},
+        "relation": {"source": "Ada", "type": "KNOWS", "target": "Bob"},
+        "relations": {"name": "Ada", "limit": 3},
+    }
+    with viewer(path, engine) as (server, client):
+        expected = {}
+        for endpoint, params in asks.items():
+            status, body = client.api(endpoint, **params)
+            assert status == 200, body
+            expected[endpoint] = body
+        stop = threading.Event()
+        seen: list[tuple[str, int, dict]] = []
+        failures: list[BaseException] = []
+
+        def ask_again() -> None:
+            try:
+                while not stop.is_set():
+                    for endpoint, params in asks.items():
+                        status, body = client.api(endpoint, **params)
+                        seen.append((endpoint, status, body))
+            except BaseException as exc:  # reported below: a thread's assertion would be lost
+                failures.append(exc)
+
+        threads = [threading.Thread(target=ask_again) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        try:
+            for i in range(2):
+                agent = _agent(path, engine, f"Other{i}")  # another process, writing entities the asks do not see
+                assert agent.stdout.readline() == "holding\n", agent.stderr.read()
+                _finish(agent)
+                with graphmem.open(path, engine=engine, embedder=None) as mem:  # and one in this process
+                    mem.add_entity(f"Local{i}")
+        finally:
+            stop.set()
+            for thread in threads:
+                thread.join()
+        assert not failures, failures
+        assert server.open_memory.releases >= 4
+        for endpoint, status, body in seen:
+            if status == 200:
+                assert body == expected[endpoint], endpoint
+            else:
+                assert (status, body["error"]["type"]) == (503, "store_busy"), (endpoint, body)
+        for endpoint, params in asks.items():  # the agents are gone: every ask is answered again
+            assert client.api(endpoint, **params) == (200, expected[endpoint])
 
 
 def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine):
@@ -476,3 +674,87 @@ def test_cli_html_needs_a_centre(store, engine, tmp_path):
 def test_a_path_that_is_no_store_is_refused(tmp_path, engine):
     with pytest.raises(InvalidInput, match="no store"):
         make_server(tmp_path / "missing", engine=engine)
+
+
+# -- the viewer's handle as a state machine ----------------------------------------------------------
+
+
+def _yield_machine(path: Path, engine: str) -> type:
+    """Requests, agents (read-write opens in this process, which ask through the socket as one in
+    another process does) and stops, in any order: an agent's open always succeeds, a request is
+    answered or busy exactly when an agent holds the store, and the viewer holds the store exactly
+    when it answered the last request with no agent since."""
+    import time
+
+    from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+    from graphmem.view.source import PerRequest
+
+    class YieldMachine(RuleBasedStateMachine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.source = PerRequest(path, engine=engine)
+            self.agent: graphmem.Memory | None = None
+            self.held = False  # what the viewer should hold
+
+        def settle(self) -> None:
+            """Wait until the viewer has heard the last agent hang up (its listener's thread)."""
+            deadline = time.monotonic() + 60  # a bound, not a timing assertion
+            while self.source.yielding_to and time.monotonic() < deadline:
+                time.sleep(0.001)
+            assert self.source.yielding_to == 0
+
+        @rule(store=st.booleans())
+        def request(self, store: bool) -> None:
+            from_memory = self.source.detached_answers
+            try:
+                with self.source(store=store) as mem:
+                    assert mem.get_entity("Ada").type == "Person"
+            except graphmem.StoreLocked:
+                assert self.agent is not None  # busy only while an agent holds the store
+                return
+            except graphmem.errors.StoreDetached:
+                assert not store and not self.held  # what the last handle loaded cannot answer: the caller opens
+                return
+            if self.source.detached_answers > from_memory:  # what the last handle loaded, the store unchanged
+                assert not store and not self.held
+                return
+            assert self.agent is None  # an open: only when no agent holds the store
+            self.held = True
+
+        @precondition(lambda self: self.agent is None)
+        @rule()
+        def agent_opens(self) -> None:
+            self.agent = graphmem.open(path, engine=engine, embedder=None)  # never refused for the viewer
+            self.held = False
+
+        @precondition(lambda self: self.agent is not None)
+        @rule(write=st.booleans())
+        def agent_closes(self, write: bool) -> None:
+            if write:
+                self.agent.add_entity("Ada", type="Person")  # the same entity again: a new version, same answer
+            self.agent.close()
+            self.agent = None
+            self.settle()
+
+        @invariant()
+        def holds_what_it_should(self) -> None:
+            assert self.source.is_open == self.held
+
+        def teardown(self) -> None:
+            if self.agent is not None:
+                self.agent.close()
+            self.source.close()
+            assert not list(path.glob("yield-*.sock"))
+
+    return YieldMachine
+
+
+def test_the_viewers_handle_as_a_state_machine(tmp_path, engine):
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import run_state_machine_as_test
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    run_state_machine_as_test(_yield_machine(path, engine), settings=settings(
+        max_examples=8, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))

@@ -763,21 +763,22 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
 @click.option("--max-entities", type=click.IntRange(min=1), default=200, show_default=True,
               help="With --html: at most this many entities (the nearest).")
 @click.option("--force", is_flag=True, help="With --html: replace the file if it exists.")
-@click.option("--hold", type=click.FloatRange(min=0, max=3600), default=0, show_default=True, metavar="SECONDS",
-              help="Keep the store open this long after the last request (faster clicks on a large store; "
-                   "an agent cannot open it read-write meanwhile). 0: close after every request.")
+@click.option("--hold", type=click.FloatRange(min=0, max=3600), default=None, metavar="SECONDS",
+              help="Open the store per request and keep it this long after the last one (0: close after "
+                   "every request); an agent cannot open it read-write meanwhile. Default: keep it open "
+                   "and let go whenever an agent opens it read-write.")
 @click.option("--no-browser", is_flag=True, help="Print the URL only; do not open a browser.")
 @_embedder_option
 @click.pass_context
 def view(ctx: click.Context, path: Path, view_namespace: str | None, port: int, html: Path | None,
-         centre: str | None, hops: int, max_entities: int, force: bool, hold: float, no_browser: bool,
+         centre: str | None, hops: int, max_entities: int, force: bool, hold: float | None, no_browser: bool,
          embedder: str) -> None:
     """See the memory at PATH in a browser: a local, read-only graph explorer.
 
     Serves a page on 127.0.0.1 (a free port unless --port) and prints its
-    URL, whose token works once. The store is opened read-only only while a
-    request is answered, so agents can open it read-write at any moment
-    (the page says "busy" while one holds it). With --html, writes a
+    URL, whose token works once. The store is kept open read-only, and
+    let go as soon as an agent opens it read-write (the page says "busy"
+    while one holds it). With --html, writes a
     self-contained page of the neighbourhood of --centre instead, to open
     from disk.
 

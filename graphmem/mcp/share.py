@@ -45,9 +45,6 @@ import os
 import select
 import selectors
 import socket
-import stat
-import struct
-import sys
 import threading
 import time
 import uuid
@@ -59,6 +56,7 @@ from ..errors import GraphMemError, StoreLocked
 from ..memory import Memory
 from ..memory.requests import new_request_id
 from ..memory.ready import save_rebuilt_state
+from ..store.sockets import MAX_MESSAGE, bind_private, check_length, connect_same_user, read_line, same_user
 from .schemas import TOOLS_BY_NAME
 from .tools import Outcome, Tools
 
@@ -67,7 +65,6 @@ __all__ = ["Shared", "SOCKET_NAME"]
 log = logging.getLogger("graphmem.mcp")
 
 SOCKET_NAME = "mcp.sock"
-MAX_MESSAGE = 256 * 1024 * 1024
 # How long a call may wait for some process to hold the store (a takeover
 # includes opening the store, which replays its write-ahead log).
 DEFAULT_PATIENCE = 60.0
@@ -111,9 +108,7 @@ class Shared:
         namespace: str | None = None,
     ) -> None:
         self.path = Path(path).expanduser().resolve()
-        self.socket_path = self.path / SOCKET_NAME
-        if len(os.fsencode(self.socket_path)) >= 104:  # sun_path is 108 bytes on Linux, 104 on macOS
-            raise GraphMemError(f"the store path is too long for its Unix socket ({self.socket_path}); use a shorter one")
+        self.socket_path = check_length(self.path / SOCKET_NAME)
         self._open_memory = open_memory
         self._make_tools = make_tools
         self._patience = patience
@@ -353,25 +348,11 @@ class Shared:
 
 
 def _connect(socket_path: Path) -> socket.socket:
-    """A connection to the holder, checked to be this user's."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    """A connection to the holder, checked to be this user's (:func:`connect_same_user`)."""
     try:
-        try:
-            sock.connect(str(socket_path))
-        except (FileNotFoundError, ConnectionRefusedError) as exc:
-            raise _HolderGone(f"cannot connect: {exc.strerror}") from None
-        # Before a word is sent: a socket another user made in the folder
-        # (it can only be one who may write there) would get every call.
-        peer = _peer_uid(sock)
-        if peer is not None and peer != os.getuid():
-            raise StoreLocked(
-                f"the process listening on {socket_path} runs as uid {peer}, not as this user (uid {os.getuid()}); "
-                "refusing to send it calls. Stop it, or remove the socket if no graphmem server of yours holds the store"
-            )
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+        return connect_same_user(socket_path)
+    except (FileNotFoundError, ConnectionRefusedError) as exc:
+        raise _HolderGone(f"cannot connect: {exc.strerror}") from None
 
 
 def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
@@ -389,20 +370,7 @@ def _ask(socket_path: Path, request: dict[str, Any]) -> dict[str, Any]:
 
 def _read_line(sock: socket.socket) -> bytes | None:
     """One newline-terminated message, or ``None`` if the peer closed first."""
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        chunk = sock.recv(1 << 16)
-        if not chunk:
-            return None
-        end = chunk.find(b"\n")
-        if end >= 0:
-            chunks.append(chunk[:end])
-            return b"".join(chunks)
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > MAX_MESSAGE:
-            raise OSError("message too large")
+    return read_line(sock)
 
 
 class _Holder:
@@ -431,29 +399,7 @@ class _Holder:
     def _bind(path: Path) -> socket.socket:
         # Only the holder of the store's lock gets here, so a socket file
         # left by a holder that died can be removed without a race.
-        try:
-            if stat.S_ISSOCK(os.lstat(path).st_mode):
-                os.unlink(path)
-        except FileNotFoundError:
-            pass
-        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        try:
-            if sys.platform == "linux":
-                # Linux makes the socket file with the mode of the unbound
-                # socket's inode (less the umask): set to 0600 first, the file
-                # is never reachable with wider rights. Narrowing the umask
-                # around bind() would do it too, but the umask is process-wide:
-                # a folder another thread made meanwhile would lose its owner's
-                # x bit. Elsewhere the chmod below and the 0700 store folder guard it.
-                os.fchmod(sock.fileno(), 0o600)
-            sock.bind(str(path))
-            os.chmod(path, 0o600)
-        except BaseException:
-            sock.close()
-            raise
-        sock.listen(128)
-        sock.setblocking(False)  # accept() only after a poll says a peer is there
-        return sock
+        return bind_private(path)
 
     def _accept(self) -> None:
         with selectors.DefaultSelector() as selector:
@@ -594,18 +540,5 @@ class _Holder:
 
 
 def _same_user(conn: socket.socket) -> bool:
-    """Whether the peer runs as this user (Linux SO_PEERCRED; elsewhere the
-    socket file's 0600 mode is the guard)."""
-    peer = _peer_uid(conn)
-    return peer is None or peer == os.getuid()
-
-
-def _peer_uid(conn: socket.socket) -> int | None:
-    """The uid of the process at the other end (for a follower: the one that
-    called ``listen``), or ``None`` where SO_PEERCRED does not exist."""
-    option = getattr(socket, "SO_PEERCRED", None)
-    if option is None:
-        return None
-    creds = conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
-    _, uid, _ = struct.unpack("3i", creds)
-    return int(uid)
+    """Whether the peer runs as this user (see :func:`graphmem.store.sockets.same_user`)."""
+    return same_user(conn)

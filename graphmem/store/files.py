@@ -296,6 +296,9 @@ def fingerprint(path: Path) -> tuple[tuple[str, int, int, int, int], ...]:
     out = []
     for entry in os.scandir(path):
         if entry.name.startswith(DATABASE_FILE):
-            st = entry.stat()
+            try:
+                st = entry.stat()
+            except FileNotFoundError:
+                continue  # a writer's checkpoint removed its log after the listing: the fingerprint differs anyway
             out.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return tuple(sorted(out))

@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -45,7 +46,7 @@ from ..errors import (
     StorageFull,
     StoreLocked,
 )
-from . import files, schema, space
+from . import files, release, schema, space
 from .cypher_guard import check_user_cypher
 from .engine import default_engine, load_engine, translate
 from .queries import check_bound, deletes, load_query, may_update, touches_relations
@@ -339,15 +340,20 @@ class Store:
         return f" at {self.path}" if self.path else " (in memory)"
 
     def _claim_path(self) -> None:
-        if self.path is None:
+        path = self.path
+        if path is None or _try_claim(path):
             return
-        with _open_paths_lock:
-            if self.path in _open_paths:
-                raise StoreLocked(
-                    f"the store at {self.path} is already open in this process; "
-                    "close that handle first or share it (one Database per path per process)"
-                )
-            _open_paths.add(self.path)
+        # A yielding reader of this process (the viewer run in-process) lets
+        # go when asked, as one in another process does for a writer
+        # (_lock_files); here a reader asks too: one handle per path per process.
+        deadline = time.monotonic() + release.RELEASE_WAIT
+        with release.ask_readers(path, deadline) as asked:
+            if asked and release.retry(lambda: _try_claim(path), deadline):
+                return
+        raise StoreLocked(
+            f"the store at {path} is already open in this process; "
+            "close that handle first or share it (one Database per path per process)"
+        )
 
     def _check_manifest(self) -> None:
         if self.path is None:
@@ -506,15 +512,28 @@ class Store:
             if not self.read_only:
                 raise permission_denied(exc, "cannot open the store's lock file") from None
             return  # a read-only store on read-only media: the engine's lock is all there is
-        try:
-            fcntl.flock(fd, (fcntl.LOCK_SH if self.read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
-        except BlockingIOError:
+
+        def attempt() -> bool:
+            try:
+                fcntl.flock(fd, (fcntl.LOCK_SH if self.read_only else fcntl.LOCK_EX) | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            return True
+
+        locked = attempt()
+        if not locked and not self.read_only:
+            # A reader that keeps the store open between uses (graphmem view)
+            # listens for writers: ask it to let go, then retry for a bounded time.
+            deadline = time.monotonic() + release.RELEASE_WAIT
+            with release.ask_readers(self.path, deadline) as asked:
+                locked = asked and release.retry(attempt, deadline)
+        if not locked:
             os.close(fd)
             holder = "a writer" if self.read_only else "a reader or a writer"
             raise StoreLocked(
                 f"another process has this store open at {self.path} ({holder} holds it); close it there first: "
                 "one process may hold a store read-write, or several read-only, never both"
-            ) from None
+            )
         self._lock_fd = fd
 
     def _check_writable(self) -> None:
@@ -1201,6 +1220,15 @@ def permission_denied(exc: OSError, what: str) -> PermissionDenied:
         f"permission denied: {what}: this process (uid {os.geteuid()}) may not access {exc.filename or exc} "
         f"({exc.strerror}); the store is not damaged: give this user access, or open it with read_only=True"
     )
+
+
+def _try_claim(path: Path) -> bool:
+    """Claim ``path`` for this handle unless another handle of this process has it."""
+    with _open_paths_lock:
+        if path in _open_paths:
+            return False
+        _open_paths.add(path)
+        return True
 
 
 def _collect(result: Any) -> tuple[list[str], list[list[Any]]]:

@@ -1,9 +1,9 @@
 """``graphmem view``: see the memory in a browser (a local, read-only graph explorer).
 
 :func:`serve` runs the viewer for a store (:mod:`graphmem.view.server`: the
-page and its JSON API, :mod:`graphmem.view.api`), opening the store read-only
-only while it answers a request (:mod:`graphmem.view.source`), so an agent
-can open it read-write at any moment. :func:`write_html` writes a
+page and its JSON API, :mod:`graphmem.view.api`), keeping the store open
+read-only between requests yet letting go whenever an agent opens it
+read-write (:mod:`graphmem.view.source`), so an agent is never kept out. :func:`write_html` writes a
 self-contained page of one neighbourhood instead (:mod:`graphmem.view.export`).
 """
 
@@ -28,11 +28,12 @@ __all__ = ["PerRequest", "ViewServer", "make_server", "page_data", "serve", "wri
 
 def make_server(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",
                 embedder: Any = None, host: str = "127.0.0.1", port: int = 0,
-                hold: float = 0.0) -> ViewServer:  # fmt: skip
+                hold: float | None = None) -> ViewServer:  # fmt: skip
     """A viewer of the store at ``path``, bound but not yet serving.
 
     The store is opened read-only once here, to fail early on a path that is
-    no store (or a namespace it lacks) rather than on the first page load;
+    no store (or a namespace it lacks) rather than on the first page load
+    (and, by default, kept: see :class:`PerRequest`);
     a store another process holds right now is fine: while an MCP server
     holds it the viewer asks that server through its share socket, and
     otherwise its requests answer "busy" until the store is free.
@@ -59,7 +60,7 @@ def make_server(path: str | os.PathLike[str], *, engine: str | None = None, name
 
 
 def serve(path: str | os.PathLike[str], *, engine: str | None = None, namespace: str = "default",
-          embedder: Any = None, port: int = 0, hold: float = 0.0, open_browser: bool = True,
+          embedder: Any = None, port: int = 0, hold: float | None = None, open_browser: bool = True,
           announce: Callable[[str], None] = print) -> None:  # fmt: skip
     """Serve the viewer of the store at ``path`` on 127.0.0.1 until interrupted (Ctrl-C).
 
