@@ -501,3 +501,24 @@ def test_the_script_ends_a_read_only_query_early_with_its_output_and_status(stor
     failed = subprocess.run([str(script), "--engine", engine, "path", str(store), "Bob", "Nobody"],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert failed.returncode != 0 and "Nobody" in failed.stderr
+
+
+def test_bench_runs_the_checkouts_runner_without_touching_the_import_path():
+    """``graphmem bench`` starts ``benchmarks.run`` from the source checkout in a
+    child process: its own ``sys.path`` is left as the user set it, the runner's
+    output reaches the terminal, and a failed run is a failed command."""
+    root = Path(graphmem.__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    listed = subprocess.run([sys.executable, "-m", "graphmem", "bench", "--", "--list"], cwd=Path("/"),
+                            capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert listed.returncode == 0, listed.stderr
+    assert "composed:" in listed.stdout and "near_2" in listed.stdout
+    refused = subprocess.run([sys.executable, "-m", "graphmem", "bench", "--", "--no-such-flag"], cwd=Path("/"),
+                             capture_output=True, text=True, env=env, timeout=120)  # fmt: skip
+    assert refused.returncode != 0
+    assert "--no-such-flag" in refused.stderr and "benchmark run failed" in refused.stderr
+    before = list(sys.path)
+    from graphmem.cli import main as cli_main
+
+    assert cli_main._source_checkout() == root
+    assert sys.path == before

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -850,27 +851,27 @@ def bench(quick: bool, sizes: str | None, engines: str | None, only: str | None,
       graphmem bench --quick
       graphmem bench --sizes 10000,100000 --only ops,peers
     """
-    runner = _bench_runner()
+    root = _source_checkout()
     argv = ["--quick"] if quick else []
     for flag, value in (("--sizes", sizes), ("--engines", engines), ("--only", only)):
         if value:
             argv += [flag, value]
-    code = runner.main(argv + list(runner_args))
+    # A child process with the checkout as its working directory imports
+    # ``benchmarks`` from there, so this process's import path stays as the
+    # user set it (the runner starts one process per engine anyway).
+    code = subprocess.run([sys.executable, "-m", "benchmarks.run", *argv, *runner_args], cwd=root,
+                          check=False).returncode  # fmt: skip
     if code:
         raise CommandFailed(f"the benchmark run failed (exit status {code}); see the log above")
 
 
-def _bench_runner() -> Any:
-    """``benchmarks.run`` from the source checkout this graphmem is installed from."""
+def _source_checkout() -> Path:
+    """The source checkout this graphmem is installed from, which holds ``benchmarks/``."""
     root = Path(graphmem.__file__).resolve().parent.parent
     if not (root / "benchmarks" / "run.py").is_file():
         raise CommandFailed("the benchmarks ship with the source checkout, not the package: run "
                             "`graphmem bench` from an editable install (pip install -e '.[bench]')")  # fmt: skip
-    if str(root) not in sys.path:
-        sys.path.insert(0, str(root))
-    import benchmarks.run as runner
-
-    return runner
+    return root
 
 
 def main(argv: Sequence[str] | None = None) -> None:
