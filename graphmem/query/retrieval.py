@@ -186,7 +186,7 @@ def near_search(
     """
     view = state.view
     if rank == "similarity" and allowed_types is None and k <= MAX_K:
-        mask = traversal._mask(state, traversal._filter_key(relation_types))
+        mask = traversal.relation_type_mask(state, relation_types)
         adj, nodes = view.adj, view.nodes
         keys = state.ids.saved_arrays()
         prefix = _prefix(namespace)
@@ -276,7 +276,7 @@ def rank_context(
     order = np.lexsort((ids, -score))
     kept = order[:max_entities]
     kept_ids = ids[kept]
-    mask = traversal._mask(state, traversal._filter_key(relation_types))
+    mask = traversal.relation_type_mask(state, relation_types)
     rows, capped = kernels.induced_edges(view.adj, kept_ids, allowed=mask, n_nodes=view.nodes)
     weight = dict(zip(kept_ids.tolist(), score[kept].tolist()))
     ranked = sorted(

@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_PATH_LIMIT",
     "DEFAULT_MAX_ENTITIES",
     "DEFAULT_MAX_RELATIONS",
+    "relation_type_mask",
 ]
 
 DEFAULT_PATH_LIMIT = 100
@@ -89,6 +90,13 @@ def _mask(edges: EdgeIndex | GraphSnapshot, names: frozenset[str] | None) -> np.
         if code is not None:
             mask[code] = 1
     return mask
+
+
+def relation_type_mask(edges: EdgeIndex | GraphSnapshot, types: Any) -> np.ndarray | None:
+    """The kernels' relation-type mask for a user's type filter (checked here),
+    or ``None`` for no filter: what every query over ``edges`` passes as
+    ``allowed``."""
+    return _mask(edges, _filter_key(types))
 
 
 # -- names and ids --------------------------------------------------------------------
