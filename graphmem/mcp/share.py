@@ -43,7 +43,6 @@ import json
 import logging
 import os
 import select
-import selectors
 import socket
 import threading
 import time
@@ -56,7 +55,15 @@ from ..errors import GraphMemError, StoreLocked
 from ..memory import Memory
 from ..memory.requests import new_request_id
 from ..memory.ready import save_rebuilt_state
-from ..store.sockets import MAX_MESSAGE, bind_private, check_length, connect_same_user, read_line, same_user
+from ..store.sockets import (
+    MAX_MESSAGE,
+    accept_until_woken,
+    bind_private,
+    check_length,
+    connect_same_user,
+    read_line,
+    same_user,
+)
 from .schemas import TOOLS_BY_NAME
 from .tools import Outcome, Tools
 
@@ -402,23 +409,9 @@ class _Holder:
         return bind_private(path)
 
     def _accept(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            while True:
-                ready = {key.fd for key, _ in selector.select()}
-                if self._wake_read in ready:
-                    return  # close() asked us to stop
-                try:
-                    conn, _ = self._listener.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue  # the peer gave up between the poll and the accept
-                except OSError:
-                    return  # the listener was closed: we are shutting down
-                self._start_peer(conn)
+        accept_until_woken(self._listener, self._wake_read, self._start_peer)
 
     def _start_peer(self, conn: socket.socket) -> None:
-        conn.setblocking(True)  # accepted from a non-blocking listener
         worker = threading.Thread(target=self._serve, args=(conn,), name="graphmem-mcp-peer", daemon=True)
         with self._active_lock:
             self._active.add(worker)

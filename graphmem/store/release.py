@@ -30,7 +30,6 @@ import itertools
 import json
 import logging
 import os
-import selectors
 import socket
 import threading
 import time
@@ -39,7 +38,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import GraphMemError, StoreLocked
-from .sockets import bind_private, check_length, connect_same_user, read_line, same_user
+from .sockets import accept_until_woken, bind_private, check_length, connect_same_user, read_line, same_user
 
 __all__ = ["RELEASE_WAIT", "Listener", "ask_readers", "make_listener", "not_asking", "retry", "socket_path"]
 
@@ -198,21 +197,10 @@ class Listener:
         self._thread.start()
 
     def _accept(self) -> None:
-        with selectors.DefaultSelector() as selector:
-            selector.register(self._listener, selectors.EVENT_READ)
-            selector.register(self._wake_read, selectors.EVENT_READ)
-            while True:
-                ready = {key.fd for key, _ in selector.select()}
-                if self._wake_read in ready:
-                    return
-                try:
-                    conn, _ = self._listener.accept()
-                except (BlockingIOError, InterruptedError):
-                    continue  # the peer gave up between the poll and the accept
-                except OSError:
-                    return  # the listener was closed
-                conn.setblocking(True)
-                threading.Thread(target=self._serve, args=(conn,), name="graphmem-yield-peer", daemon=True).start()
+        accept_until_woken(self._listener, self._wake_read, self._start_peer)
+
+    def _start_peer(self, conn: socket.socket) -> None:
+        threading.Thread(target=self._serve, args=(conn,), name="graphmem-yield-peer", daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:

@@ -14,15 +14,20 @@ Messages are one JSON object per line.
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import stat
 import struct
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import GraphMemError, StoreLocked
 
-__all__ = ["MAX_MESSAGE", "bind_private", "check_length", "connect_same_user", "peer_uid", "read_line", "same_user"]
+__all__ = [
+    "MAX_MESSAGE", "accept_until_woken", "bind_private", "check_length", "connect_same_user", "peer_uid", "read_line",
+    "same_user",
+]
 
 MAX_MESSAGE = 256 * 1024 * 1024
 _SUN_PATH = 104  # sun_path is 108 bytes on Linux, 104 on macOS: the smaller bound everywhere
@@ -126,3 +131,29 @@ def peer_uid(conn: socket.socket) -> int | None:
     creds = conn.getsockopt(socket.SOL_SOCKET, option, struct.calcsize("3i"))
     _, uid, _ = struct.unpack("3i", creds)
     return int(uid)
+
+
+def accept_until_woken(listener: socket.socket, wake: int, handle: Callable[[socket.socket], None]) -> None:
+    """Accept connections on the non-blocking ``listener`` and pass each,
+    made blocking, to ``handle``, until the file descriptor ``wake`` is
+    readable or the listener is closed.
+
+    Closing a socket does not wake a thread blocked on it, so the loop polls
+    the listener and ``wake`` (the read end of a pipe the owner writes to when
+    it closes).
+    """
+    with selectors.DefaultSelector() as selector:
+        selector.register(listener, selectors.EVENT_READ)
+        selector.register(wake, selectors.EVENT_READ)
+        while True:
+            ready = {key.fd for key, _ in selector.select()}
+            if wake in ready:
+                return
+            try:
+                conn, _ = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                continue  # the peer gave up between the poll and the accept
+            except OSError:
+                return  # the listener was closed
+            conn.setblocking(True)
+            handle(conn)
