@@ -750,7 +750,8 @@ def test_rwlock_readers_never_overlap_a_writer():
     switch = sys.getswitchinterval()
     sys.setswitchinterval(1e-6)
     try:
-        threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=writer) for _ in range(2)]
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        threads += [threading.Thread(target=writer) for _ in range(2)]
         for t in threads:
             t.start()
         for t in threads:
