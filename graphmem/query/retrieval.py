@@ -138,9 +138,11 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[l
     if names is None:
         skip = len(namespace) + len(KEY_SEPARATOR)
         named = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
-        names = list(map(named.__getitem__, answer.path))
+        places = tuple(map(named.__getitem__, answer.path))
+    else:
+        places = tuple(names)
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
-    return _build_hits(tuple(names), _relations(state, answer.codes), tuple(map(_WAYS.__getitem__, answer.along)),
+    return _build_hits(places, _relations(state, answer.codes), tuple(map(_WAYS.__getitem__, answer.along)),
                        answer.offsets, answer.scores, namespace)  # fmt: skip
 
 
