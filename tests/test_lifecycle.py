@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 import graphmem
 import graphmem.records
+from graphmem.memory import removal
 from graphmem import metrics
 from graphmem.interchange.transfer import export_jsonl
 
@@ -159,13 +160,17 @@ _OPS = st.lists(st.one_of(
 ), max_size=12)
 
 
+@pytest.mark.parametrize("per_key", [0, 10**9], ids=["keyed", "batch"])
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=_OPS)
-def test_delete_expire_and_forget_retire_entities_alike(engine, ops):
+def test_delete_expire_and_forget_retire_entities_alike(engine, ops, per_key, monkeypatch):
     """delete_entity, delete_entities, expire_entity and forget (soft and hard) share one
     removal path (memory/removal.retire; one key and many keys take different statements):
     against a model of which names are current, expired or gone, and which relations are
-    current, every call answers as the model does and leaves the same reads."""
+    current, every call answers as the model does and leaves the same reads. Run with many
+    keys through the statements keyed by one entity (as on a large store) and through the
+    batch forms (as on a small one): removal.keyed picks by the store's size."""
+    monkeypatch.setattr(removal, "KEYED_PER_KEY", per_key)
     # Every example starts from a ring of relations, so removals meet relations from the first op.
     current: set[str] = set(_NAMES)
     expired: set[str] = set()

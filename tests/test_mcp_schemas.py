@@ -3,6 +3,7 @@ and pretty_json writes what json.dumps(indent=2) writes."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from hypothesis import given, settings
@@ -158,23 +159,31 @@ def test_relation_dicts_is_find_relations(data: st.DataObject) -> None:
 def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> None:
     """delete_relations (MCP delete_relations' one statement) deletes what Memory.delete_relation
     deletes triple by triple, and says the same of each (a triple named again: False); fewer than 4
-    relations to delete take the per-row statements (StoreConfig.batch_relations), more the batch."""
+    relations to delete take the keyed statements (StoreConfig.batch_relations), more the batch; and
+    the keyed statements for any number (as on a large store): those sharing an end in one statement."""
+    from unittest import mock
+
     import graphmem
+    from graphmem.config import StoreConfig
     from graphmem.memory.unlink import delete_relations
 
     triples = st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(["KNOWS", "LIKES"]), st.sampled_from(NAMES[:4]))
     made = data.draw(st.lists(triples, max_size=10), label="made")
-    asked = data.draw(st.lists(triples, max_size=8), label="asked")
+    # Mostly relations that are there, so that several share an end.
+    asked = data.draw(st.lists(st.sampled_from(made) | triples if made else triples, max_size=8), label="asked")
     outcomes = []
-    for batched in (False, True):
-        with graphmem.open(embedder=None) as mem:
+    for way in ("one by one", "by the rule", "keyed"):
+        with graphmem.open(embedder=None) as mem, \
+                mock.patch.object(StoreConfig, "batch_relations", lambda self, rows, stored: False) \
+                if way == "keyed" else contextlib.nullcontext():  # fmt: skip
             mem.add_entities([{"name": n} for n in NAMES[:4]])
             if made:
                 mem.add_relations(made)
-            said = delete_relations(mem, asked) if batched else [mem.delete_relation(*t) for t in asked]
+            said = [mem.delete_relation(*t) for t in asked] if way == "one by one" else delete_relations(mem, asked)
             left = sorted((r.source, r.type, r.target) for r in mem.find_relations())
             stored = sorted((r.source, r.type, r.target) for r in mem.iter_relations())
             outcomes.append((said, left, stored))
-    (said_one, left_one, stored_one), (said_batch, left_batch, stored_batch) = outcomes
-    assert said_batch == said_one  # one by one, a triple named again is no longer there
-    assert left_batch == left_one == stored_batch == stored_one
+    (said_one, left_one, stored_one), *others = outcomes
+    for said, left, stored in others:
+        assert said == said_one  # one by one, a triple named again is no longer there
+        assert left == left_one == stored == stored_one

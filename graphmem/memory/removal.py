@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..lifecycle import AccessLog
     from ..store.store import Store, Transaction
 
-__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "retire"]
+__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "keyed", "retire"]
 
 
 def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache, vectors: VectorStore,
@@ -43,7 +43,7 @@ def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCach
     if hard:
         delete_in_store(store, state, present)
     else:
-        expire_in_store(store, present, now())
+        expire_in_store(store, state, present, now())
 
     def bookkeeping() -> None:
         forget_entities(state, access, vectors, current, incident, expire=not hard, dropped=present if hard else ())
@@ -64,33 +64,61 @@ def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, 
     return incident
 
 
+# A few keys go through the statements keyed by one entity, once per key: a
+# batch statement's UNWIND of keys is planned as a join that scans every entity
+# (kuzu 0.11.3 uses the primary-key index only for a key given as a parameter;
+# see graphmem.query.retrieval.read_briefs). Measured on kuzu 0.11.3 at 100k
+# entities: the three batch statements of a hard delete 150 ms for 10 keys
+# (~0.5 us per stored entity each), a keyed statement ~0.3-0.5 ms; so keyed
+# pays while keys * KEYED_PER_KEY < stored entities.
+KEYED_PER_KEY = 700
+
+
+def keyed(keys: Sequence[str], stored: int) -> bool:
+    """Whether ``keys`` should go through the one-key statements, once per key,
+    rather than the batch forms, on a store of ``stored`` entities.
+
+    Examples
+    --------
+    >>> keyed(["a"], 10), keyed(["a"] * 10, 1_000), keyed(["a"] * 10, 100_000)
+    (True, False, True)
+    """
+    return len(keys) == 1 or len(keys) * KEYED_PER_KEY < stored
+
+
 def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> None:
     """In the open transaction: delete these entities for good, with their relations and
     history, and keep the id high-water mark (ids are never reused, across reopens too).
 
-    One key goes through the statements keyed by it, as ``delete_entity`` always
-    did: on kuzu a keyed ``MATCH`` after an ``UNWIND`` of keys was measured to scan
-    the table rather than use the primary-key index (see
-    :func:`graphmem.query.retrieval.read_briefs`), so the batch form is kept for many keys.
+    A few keys (:func:`keyed`) go through the statements keyed by one entity, so
+    the cost does not grow with the store; many through the batch forms, one
+    scan each. The history is one statement either way: ``EntityVersion`` is
+    found by a scan of its ``key`` column whatever the form.
     """
-    store.execute("entity_relations_delete_out_batch", {"keys": list(keys)})
-    store.execute("entity_relations_delete_in_batch", {"keys": list(keys)})
+    if keyed(keys, len(state.ids)):
+        for key in keys:
+            store.execute("entity_relations_delete_out", {"key": key})
+            store.execute("entity_relations_delete_in", {"key": key})
+            store.execute("entity_delete", {"key": key})
+    else:
+        store.execute("entity_relations_delete_out_batch", {"keys": list(keys)})
+        store.execute("entity_relations_delete_in_batch", {"keys": list(keys)})
+        store.execute("entity_delete_batch", {"keys": list(keys)})
     if len(keys) == 1:
-        store.execute("entity_delete", {"key": keys[0]})
         store.execute("entity_versions_delete", {"key": keys[0]})
     else:
-        store.execute("entity_delete_batch", {"keys": list(keys)})
         store.execute("entity_versions_delete_batch", {"keys": list(keys)})
     store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
 
-def expire_in_store(store: Store, keys: Sequence[str], now: datetime) -> None:
+def expire_in_store(store: Store, state: DerivedState, keys: Sequence[str], now: datetime) -> None:
     """In the open transaction: retire these entities and their current relations at ``now``
-    (one key through the statements keyed by it, as in :func:`delete_in_store`)."""
-    if len(keys) == 1:
-        store.execute("relation_expire_outgoing", {"key": keys[0], "now": now})
-        store.execute("relation_expire_incoming", {"key": keys[0], "now": now})
-        store.execute("entity_expire", {"key": keys[0], "now": now})
+    (a few keys through the statements keyed by one entity, as in :func:`delete_in_store`)."""
+    if keyed(keys, len(state.ids)):
+        for key in keys:
+            store.execute("relation_expire_outgoing", {"key": key, "now": now})
+            store.execute("relation_expire_incoming", {"key": key, "now": now})
+            store.execute("entity_expire", {"key": key, "now": now})
         return
     store.execute("relation_expire_outgoing_batch", {"keys": list(keys), "now": now})
     store.execute("relation_expire_incoming_batch", {"keys": list(keys), "now": now})

@@ -7,7 +7,10 @@ cost 6.2 ms of engine CPU on a 10k-entity store where one
 server time. That statement's lookups join over the entities, so its cost
 grows with the store (22 against 8.9 ms for the ten single ones at 100k):
 the batch is chosen by the rule that chooses batched relation creates,
-:meth:`StoreConfig.batch_relations`. A plain function beside the facade rather than a method of it,
+:meth:`StoreConfig.batch_relations`. Otherwise the relations sharing an end
+go in one statement keyed by that end (``relation_delete_into`` /
+``relation_delete_from``: ~1.9 ms for ten into one entity at 100k, against
+~6.3 for ten ``relation_delete``), a relation alone by both its ends. A plain function beside the facade rather than a method of it,
 doing for many relations what :meth:`Memory.delete_relation` does for one
 (the same checks against the derived state, the same bookkeeping after the
 commit), so the facade stays as it is.
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING
 from .writes import parse_relation
 
 if TYPE_CHECKING:
+    from ..store.store import Store
     from .facade import Memory
 
 __all__ = ["delete_relations"]
@@ -66,8 +70,7 @@ def delete_relations(mem: Memory, triples: Sequence[tuple[str, str, str]]) -> li
             if store.config.batch_relations(len(rows), len(state.ids)):
                 store.execute("relation_delete_batch", {"rows": rows})
             else:
-                for row in rows:
-                    store.execute("relation_delete", row)
+                _delete_keyed(store, rows)
             removed = list(gone)
 
             def bookkeeping() -> None:
@@ -75,3 +78,24 @@ def delete_relations(mem: Memory, triples: Sequence[tuple[str, str, str]]) -> li
 
             tx.after_commit(bookkeeping)
     return found
+
+
+def _delete_keyed(store: Store, rows: list[dict[str, str]]) -> None:
+    """Delete ``rows`` (source, type, target keys) through statements keyed by one entity:
+    the relations sharing an end (the more shared of the two) in one statement from that
+    end, a relation alone by both its ends (``relation_delete``)."""
+    by_target: dict[str, list[dict[str, str]]] = {}
+    by_source: dict[str, list[dict[str, str]]] = {}
+    for row in rows:
+        by_target.setdefault(row["target"], []).append(row)
+        by_source.setdefault(row["source"], []).append(row)
+    into = len(by_target) <= len(by_source)
+    for key, group in (by_target if into else by_source).items():
+        if len(group) == 1:
+            store.execute("relation_delete", group[0])
+        elif into:
+            pairs = [r["source"] + "|" + r["type"] for r in group]
+            store.execute("relation_delete_into", {"target": key, "pairs": pairs})
+        else:
+            pairs = [r["target"] + "|" + r["type"] for r in group]
+            store.execute("relation_delete_from", {"source": key, "pairs": pairs})
