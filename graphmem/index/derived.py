@@ -906,7 +906,12 @@ class Derived:
         ids = int_numpy(entities.column("id"))
         if len(ids) and (ids.min() < 0 or ids.max() > MAX_ID):
             raise CorruptStore("entity ids out of range; the store was not written by graphmem")
-        id_map = IdMap.from_arrays(keys, ids, floor=int(meta.get("id_floor", "0")))
+        expired = {key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")}
+        # An expired entity keeps its id (written again, it is revived with
+        # it), so no new entity may be given one: the map holds only current
+        # entities, and its next id must also pass the expired ones.
+        floor = max(int(meta.get("id_floor", "0")), max(expired.values(), default=-1) + 1)
+        id_map = IdMap.from_arrays(keys, ids, floor=floor)
         relations = self._store.execute_arrow_by_id("relation_ids", next_id=id_map.next_id)
         src = int_numpy(relations.column("source")).astype(np.int64, copy=False)
         dst = int_numpy(relations.column("target")).astype(np.int64, copy=False)
@@ -934,7 +939,7 @@ class Derived:
             relation_types=relation_types,
             edges=edges,
             namespaces=LabelBitmaps.from_arrow(entities.column("namespace"), ids),
-            expired={key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")},
+            expired=expired,
             bounds=bounds,
         )
 
