@@ -41,7 +41,7 @@ import pyarrow.compute as pc
 
 from .errors import InvalidInput
 
-__all__ = ["AccessLog", "POLICIES", "check_policy", "eviction_order", "normalize_name", "DUPLICATE_MODES"]
+__all__ = ["AccessLog", "POLICIES", "check_policy", "eviction_order", "from_micros", "normalize_name", "DUPLICATE_MODES"]
 
 POLICIES = ("lru", "lfu", "importance")
 DUPLICATE_MODES = ("allow", "merge", "refuse")
@@ -78,7 +78,8 @@ _FOLD_AT = 1 << 16
 its memory, ~8 MB, in a read-only memory that never flushes)."""
 
 
-def _from_micros(micros: int) -> datetime:
+def from_micros(micros: int) -> datetime:
+    """The naive UTC timestamp the engine stores, from microseconds since the epoch."""
     return _EPOCH + timedelta(microseconds=micros)
 
 
@@ -165,7 +166,7 @@ class AccessLog:
         with self._lock:
             self._fold_locked()
             count = self._counts.get(key, 0)
-            return (0, None) if not count else (int(count), _from_micros(self._last[key] // 1000))
+            return (0, None) if not count else (int(count), from_micros(self._last[key] // 1000))
 
     def discard(self, keys: Iterable[str]) -> None:
         with self._lock:

@@ -327,7 +327,7 @@ class Memory:
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics (:func:`upkeep.flush_access`)."""
-        upkeep.flush_access(self._store, self._shared.access)
+        upkeep.flush_access(self._store, self._shared.access, stored=upkeep.loaded_size(self._derived))
 
     def __enter__(self) -> Memory:
         return self
