@@ -112,11 +112,11 @@ def loaded_size(derived: Derived) -> int | None:
 def flush_access(store: Store, access: AccessLog, *, stored: int | None) -> None:
     """Inside a write transaction: the pending access statistics.
 
-    A few keys (:func:`removal.keyed` on a store of ``stored`` entities;
-    or, with ``stored`` ``None`` (not known without loading the graph state),
-    at most ``FEW_KEYS``) go
-    through one statement keyed by each entity, so the cost does not grow
-    with the store; many through one statement over them all, which scans.
+    A few keys go through one statement keyed by each entity, so the cost
+    does not grow with the store; many through one statement over them all,
+    which scans. "A few" is :func:`removal.keyed` on a store of ``stored``
+    entities, or at most ``FEW_KEYS`` when ``stored`` is ``None`` (the size is
+    not known without loading the graph state).
 
     Writes call it after their own checks and statements, so a write that
     graphmem refuses inside its transaction (a missing endpoint, a vector
@@ -131,7 +131,8 @@ def flush_access(store: Store, access: AccessLog, *, stored: int | None) -> None
     with store.transaction() as tx:  # joins the caller's transaction
         tx.after_rollback(lambda: access.restore(drained))
         keys = list(drained)
-        if len(keys) <= FEW_KEYS if stored is None else removal.keyed(keys, stored):
+        few = len(keys) <= FEW_KEYS if stored is None else removal.keyed(keys, stored)
+        if few:
             for key, (hits, last) in drained.items():
                 store.execute("access_flush_one", {"key": key, "hits": int(hits), "last": from_micros(last)})
         else:
