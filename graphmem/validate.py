@@ -33,6 +33,7 @@ from .errors import InvalidInput
 
 __all__ = [
     "stored_type",
+    "DIRECTIONS",
     "RANKS",
     "check_count",
     "check_decay",
@@ -53,7 +54,8 @@ __all__ = [
     "check_positive_int",
 ]
 
-_DIRECTIONS = ("out", "in", "both")
+DIRECTIONS = ("out", "in", "both")
+"""The directions a traversal may follow from an entity (``direction=``)."""
 
 
 # Control characters (Unicode category Cc: C0, DEL, C1) would break
@@ -140,8 +142,8 @@ def check_types_filter(types: Any, what: str = "types") -> tuple[str, ...] | Non
 
 
 def check_direction(direction: Any) -> str:
-    if direction not in _DIRECTIONS:
-        raise InvalidInput(f"direction must be one of {', '.join(_DIRECTIONS)}, not {direction!r}")
+    if direction not in DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     return str(direction)
 
 

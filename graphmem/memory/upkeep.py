@@ -55,6 +55,7 @@ __all__ = [
     "flush_access",
     "forget",
     "merge_plan",
+    "purge",
 ]
 
 FEW_KEYS = 8
@@ -187,6 +188,30 @@ def evict(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache
         return []
     retired = removal.retire(store, state, tx, cache, vectors, access, victims, hard=hard, now=now)
     return [key_name(key) for key in retired]  # the victims' order: retire keeps it
+
+
+def purge(store: Store, derived: Derived, cache: EntityCache, *, namespace: str, before: datetime) -> dict[str, int]:
+    """In one transaction: delete for good the history of ``namespace`` that expired
+    before ``before`` (expired relations, entity versions, expired entities with
+    their relations); the counts removed. Current facts are never touched."""
+    params = {"namespace": namespace, "before": before}
+    with store.transaction() as tx:
+        state = derived.get()
+        counts = {
+            "relations": int(store.execute("purge_relations", params)[0][0]),
+            "versions": int(store.execute("purge_versions", params)[0][0]),
+        }
+        counts["entities"] = int(store.execute("purge_entities", params)[0][0])
+        if counts["entities"]:
+            # A purged entity's id is never handed out again (as after a delete).
+            store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+        left = {key: int(id_) for key, id_ in store.execute("entity_expired_ids")}
+
+        def bookkeeping() -> None:
+            cache.written(dropped=state.replace_expired(left))
+
+        tx.after_commit(bookkeeping)
+    return counts
 
 
 # -- tiers -------------------------------------------------------------------------
