@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # a parameter's type only: records sits below the store
 
 __all__ = [
     "KEY_SEPARATOR",
+    "key_prefix",
     "entity_key",
     "key_name",
     "split_key",
@@ -72,6 +73,18 @@ def entity_key(namespace: str, name: str) -> str:
     'default\\x1fAlice'
     """
     return f"{namespace}{KEY_SEPARATOR}{name}"
+
+
+def key_prefix(namespace: str) -> str:
+    """What every key of ``namespace`` starts with: the keys of a namespace are
+    found by this prefix, and a name is the rest of its key.
+
+    Examples
+    --------
+    >>> key_prefix("work") + "Alice" == entity_key("work", "Alice")
+    True
+    """
+    return f"{namespace}{KEY_SEPARATOR}"
 
 
 def split_key(key: str) -> tuple[str, str]:

@@ -37,6 +37,7 @@ __all__ = [
     "RANKS",
     "check_count",
     "check_decay",
+    "check_fraction",
     "check_rank",
     "check_name",
     "check_namespace",
@@ -381,10 +382,25 @@ def check_rank(rank: Any) -> str:
     return str(rank)
 
 
+def check_fraction(value: Any, what: str) -> float:
+    """``value`` as a float if it is a number in (0, 1] (a decay, a similarity threshold).
+
+    Examples
+    --------
+    >>> check_fraction(1, "threshold")
+    1.0
+    >>> check_fraction(0.0, "decay")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: decay must be a number in (0, 1], not 0.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) <= 1.0:
+        raise InvalidInput(f"{what} must be a number in (0, 1], not {value!r}")
+    return float(value)
+
+
 def check_decay(decay: Any) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < float(decay) <= 1.0:
-        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
-    return float(decay)
+    return check_fraction(decay, "decay")
 
 
 # -- columns ----------------------------------------------------------------------

@@ -92,7 +92,8 @@ def relation_items(records: Iterable[Any]) -> list[RelationInput]:
 
 
 def write_entities(store: Store, derived: Derived, cache: EntityCache, vectors: VectorStore, shared: Shared,
-                   items: list[EntityInput], *, namespace: str, embedder: Embedder | None) -> list[EntityInput]:  # fmt: skip
+                   items: list[EntityInput], *, namespace: str,
+                   embedder: Embedder | None) -> list[EntityInput]:  # fmt: skip
     """Write ``items`` in one transaction; returns them as written (another name
     where ``duplicates="merge"`` sent one to an existing entity).
 
@@ -243,7 +244,8 @@ def end_relation(store: Store, derived: Derived, shared: Shared, item: RelationI
 
 
 def merge(store: Store, derived: Derived, cache: EntityCache, vectors: VectorStore, shared: Shared,
-          row: Callable[[str], EntityRow | None], keep: str, other: str, *, namespace: str, embedder: Embedder | None) -> EntityRow:  # fmt: skip
+          row: Callable[[str], EntityRow | None], keep: str, other: str, *, namespace: str,
+          embedder: Embedder | None) -> EntityRow:  # fmt: skip
     """Merge ``other`` into ``keep`` in one transaction (:func:`upkeep.merge_plan`
     says what is written), expire ``other``, and return ``keep``'s stored row.
     ``row`` reads an entity's stored row by key (through the entity cache)."""

@@ -41,7 +41,7 @@ from ..index.text import TextEntry, TextIndex
 from ..inputs import neighbors_request, recall_request
 from ..metrics import timed
 from ..query import lookup, recall as recalling, search, traversal
-from ..query.entity import entity_at, held_observations, stored_row
+from ..query.entity import entity_at, explain, held_observations, stored_row
 from ..records import EntityRow, entity_key, micros, relation_from_db, utcnow
 from ..scan import decode_entities, decode_relations
 from ..store import files as store_files
@@ -51,7 +51,9 @@ from ..types import (
     Access, Duplicate, Entity, EntityVersions, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors,
     Path, Recall, Relation, RelationHistoryPage, Schema, Subgraph,
 )  # fmt: skip
-from ..validate import check_name, check_namespace, check_observations, check_positive_int, check_type, check_types_filter
+from ..validate import (
+    check_name, check_namespace, check_observations, check_positive_int, check_type, check_types_filter,
+)  # fmt: skip
 
 __all__ = ["Memory"]
 
@@ -211,7 +213,8 @@ class Memory:
             raise InvalidInput("only a read-only memory of a store on disk can be detached")
         view = self._view()
         # A DetachedStore stands in for the Store (its reads raise StoreDetached).
-        view._store, view._derived, view._vectors = detach(self._store, self._derived, self._vectors)  # type: ignore[assignment]
+        stand_in, view._derived, view._vectors = detach(self._store, self._derived, self._vectors)
+        view._store = stand_in  # type: ignore[assignment]
         return view
 
     def flush(self, *, save_index: bool = True) -> None:
@@ -952,15 +955,9 @@ class Memory:
         each with the entities along it (their current versions): how the memory connects the two."""
         paths = self.all_shortest_paths(source, target, max_hops=max_hops, types=types, direction=direction,
                                         limit=limit, as_of=as_of, known_at=known_at)  # fmt: skip
-        state = self._derived.get()
-        keys = list(dict.fromkeys(self._key(n) for p in paths for n in p.nodes))
-        rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids), remember=True)
-        out = []
-        for path in paths:
-            found = [rows.get(self._key(n)) for n in path.nodes]
-            if all(row is not None for row in found):  # a concurrent delete drops the path
-                out.append(Explanation(path, tuple(row.to_entity() for row in found if row is not None)))
-        return out
+        stored = len(self._derived.get().ids)
+        return explain(paths, self._namespace, lambda keys: fetch_rows(self._store, self._cache, keys, self._store.config,
+                                                                       stored=stored, remember=True))  # fmt: skip
 
     def embed_missing(self) -> int:
         """Embed every current entity that has no vector; return how many got one.

@@ -27,7 +27,7 @@ from ..lifecycle import AccessLog, check_policy, eviction_order, from_micros, no
 from ..records import entity_key, key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate
-from ..validate import check_count, check_name
+from ..validate import check_count, check_fraction, check_name
 from . import removal
 from .writes import EntityInput, RelationInput, fetch_rows, parse_entity, parse_relation
 
@@ -89,9 +89,7 @@ def check_cold_after(cold_after: object) -> timedelta:
 
 def check_threshold(threshold: object) -> float:
     """``find_duplicates``' ``threshold``: a number in (0, 1]."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-        raise InvalidInput(f"threshold must be a number in (0, 1], not {threshold!r}")
-    return threshold
+    return check_fraction(threshold, "threshold")
 
 
 def check_merge(keep: object, other: object) -> tuple[str, str]:

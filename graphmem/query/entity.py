@@ -8,13 +8,14 @@ stored row (``add_entity``'s answer, ``merge``, ``history``) through
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..records import entity_from_db, entity_key, version_from_db
 from ..temporal import held_at, valid_at
 from ..tiers import unpack
+from ..types import Explanation, Path
 
 if TYPE_CHECKING:
     from ..index.derived import DerivedState
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from ..records import EntityRow
     from ..store.store import Store
 
-__all__ = ["entity_at", "held_observations", "stored_row"]
+__all__ = ["entity_at", "explain", "held_observations", "stored_row"]
 
 
 def stored_row(store: Store, cache: EntityCache, key: str) -> EntityRow | None:
@@ -69,3 +70,18 @@ def held_observations(store: Store, state: DerivedState, namespace: str, names: 
         return {row[2]: entity_from_db("", row).observations for row in rows}
     rows = store.execute("entity_observation_counts", {"keys": keys})
     return {name: count if packed is None else len(unpack(packed, name=name)[1]) for name, count, packed in rows}
+
+
+def explain(paths: Sequence[Path], namespace: str,
+            fetch: Callable[[list[str]], Mapping[str, EntityRow]]) -> list[Explanation]:  # fmt: skip
+    """``paths_between``' answer: each path of ``namespace`` with the entities along it,
+    read in one ``fetch`` of their keys (rows by key); a path with an entity no
+    longer stored (a concurrent delete) is dropped."""
+    keys = list(dict.fromkeys(entity_key(namespace, n) for p in paths for n in p.nodes))
+    rows = fetch(keys)
+    out = []
+    for path in paths:
+        found = [rows.get(entity_key(namespace, n)) for n in path.nodes]
+        if all(row is not None for row in found):
+            out.append(Explanation(path, tuple(row.to_entity() for row in found if row is not None)))
+    return out
