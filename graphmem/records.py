@@ -2,6 +2,9 @@
 
 Keys, JSON properties, int8 quantization of embeddings, and the Arrow tables
 that batch writes send to the engine in one statement.
+
+Over 500 lines: every encoding between a Python value and a store column (keys, entity
+rows, versions, relations, the Arrow tables of batch writes), so the store's layout is read in one module.
 """
 
 from __future__ import annotations

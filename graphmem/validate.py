@@ -3,6 +3,9 @@
 Each check returns the normalised value or raises :class:`InvalidInput` with a
 message that names the argument and says what was wrong. Nothing here touches
 the store, so a rejected call changes nothing.
+
+Over 500 lines: every argument check of the public API (~30, with examples) and their
+column forms for the bulk path, in one place so that both agree.
 """
 
 from __future__ import annotations

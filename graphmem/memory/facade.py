@@ -1,18 +1,23 @@
 """``Memory``: the public facade (DESIGN.md, "Public API").
 
-It validates every argument before touching anything (:mod:`graphmem.inputs`),
-runs writes as one transaction each (through :mod:`graphmem.memory.writes`),
-owns the state an open memory holds (the store, the derived graph state, the
-entity cache, the vector store, the clock) and keeps it in step with the
-store; each job is a plain function elsewhere: the queries in
-:mod:`graphmem.query` (``traversal``, ``retrieval``, ``recall``, ``search``,
-``lookup``), removal, upkeep (forgetting, tiers, duplicates, merge), counts,
-the schema and user Cypher in :mod:`graphmem.memory`, opening in
-:mod:`graphmem.memory.opening`, the time rules in :mod:`graphmem.temporal`.
+Each public method checks its arguments once (:mod:`graphmem.inputs`,
+:mod:`graphmem.validate`), makes one call into the module that owns the job
+and returns its answer. The jobs are plain functions over the parts given
+explicitly: the writes and their transaction rules in
+:mod:`graphmem.memory.commit` (plans in ``writes`` and ``bulk``), upkeep
+(forgetting, purge, tiers, duplicates, access statistics) in ``upkeep``,
+removal, counts, history, the schema, user Cypher, closing and saving in
+their :mod:`graphmem.memory` modules; the reads in :mod:`graphmem.query`
+(``search``, ``recall``, ``traversal``, ``lookup``, ``entity``), the time
+views in :mod:`graphmem.temporal`. ``Memory`` holds the parts an open memory
+owns (the store, the derived graph state, the entity cache, the vector
+store and the state its namespace views share, :mod:`graphmem.memory.parts`)
+and binds them to those calls.
 
 Over 500 lines because it is the public API: ~60 public members, whose
-docstrings with their doctests (the reference users read) are ~700 of its
-lines; the rest are their signatures, checks, the state and one call per job.
+docstrings with their doctests (the reference users read) are ~720 of its
+~1,460 lines and their signatures ~200; the bodies are ~360 (a check and one
+call each, ~4 lines a method).
 """
 
 from __future__ import annotations
