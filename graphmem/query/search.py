@@ -9,8 +9,9 @@ ranking within hops of them is :func:`graphmem.query.retrieval.near_search`'s.
 Also here: the ids a search may return (:func:`allowed_ids`, which ``recall``
 uses too) and the query's vector (:func:`query_vector`).
 
-Each function takes its arguments already checked (by
-:mod:`graphmem.inputs`, once, in the facade).
+The options are checked once, by :func:`search_request` (called by the
+facade; the cluster backend uses :func:`graphmem.inputs.search_request`
+itself); every other function takes them already checked.
 """
 
 from __future__ import annotations
