@@ -102,7 +102,8 @@ def search_request(k: Any, types: Any, near: Any, max_hops: Any, direction: Any,
     """
     anchors = plain_near(k, types, near, max_hops, direction, relation_types, rank, decay)
     if anchors is not None:  # its other options are already as parsed
-        return SearchRequest(k, None, anchors, max_hops, direction, None, rank, decay)
+        # tuple.__new__: the NamedTuple's own constructor costs ~0.3 us more (of a ~50 us near search)
+        return _new(SearchRequest, (k, None, anchors, max_hops, direction, None, rank, decay))
     return parse_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
                          relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
 
@@ -143,6 +144,7 @@ def search_hits(store: Store, derived: Derived, vectors: VectorStore, views: Tim
 
 
 _DIRECTION_SET = frozenset(DIRECTIONS)
+_new = tuple.__new__
 _RANK_SET = frozenset(RANKS)
 
 
