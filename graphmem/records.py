@@ -2,6 +2,9 @@
 
 Keys, JSON properties, int8 quantization of embeddings, and the Arrow tables
 that batch writes send to the engine in one statement.
+
+Over 500 lines: every encoding between a Python value and a store column (keys, entity
+rows, versions, relations, the Arrow tables of batch writes), so the store's layout is read in one module.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ if TYPE_CHECKING:  # a parameter's type only: records sits below the store
 
 __all__ = [
     "KEY_SEPARATOR",
+    "key_prefix",
+    "as_utc",
+    "decode_properties",
     "entity_key",
     "key_name",
     "split_key",
@@ -72,6 +78,18 @@ def entity_key(namespace: str, name: str) -> str:
     'default\\x1fAlice'
     """
     return f"{namespace}{KEY_SEPARATOR}{name}"
+
+
+def key_prefix(namespace: str) -> str:
+    """What every key of ``namespace`` starts with: the keys of a namespace are
+    found by this prefix, and a name is the rest of its key.
+
+    Examples
+    --------
+    >>> key_prefix("work") + "Alice" == entity_key("work", "Alice")
+    True
+    """
+    return f"{namespace}{KEY_SEPARATOR}"
 
 
 def split_key(key: str) -> tuple[str, str]:
@@ -204,12 +222,12 @@ class EntityRow:
             properties=dict(self.properties),
             id=self.id,
             namespace=self.namespace,
-            created_at=_utc(self.created_at),
-            updated_at=_utc(self.updated_at),
+            created_at=as_utc(self.created_at),
+            updated_at=as_utc(self.updated_at),
             embedding=vector,
-            valid_from=_utc(self.valid_from),
-            valid_to=_utc(self.valid_to),
-            expired_at=_utc(self.expired_at),
+            valid_from=as_utc(self.valid_from),
+            valid_to=as_utc(self.valid_to),
+            expired_at=as_utc(self.expired_at),
             importance=self.importance,
         )
 
@@ -228,7 +246,7 @@ def entity_from_db(key: str, row: Sequence[Any]) -> EntityRow:
         type=type_,
         text=text,
         observations=list(observations or ()),
-        properties=_properties(properties, name),
+        properties=decode_properties(properties, name),
         embedding=embedding,
         scale=scale,
         created_at=created,
@@ -282,12 +300,15 @@ def micros(value: datetime) -> int:
 _EPOCH = datetime(1970, 1, 1)
 
 
-def _utc(value: datetime | None) -> datetime | None:
-    # Entities written through Cypher may lack timestamps.
+def as_utc(value: datetime | None) -> datetime | None:
+    """A naive UTC timestamp as read from the store, made timezone-aware (``None``
+    passes: entities written through Cypher may lack timestamps)."""
     return None if value is None else value.replace(tzinfo=timezone.utc)
 
 
-def _properties(text: str | None, name: str) -> dict[str, Any]:
+def decode_properties(text: str | None, name: str) -> dict[str, Any]:
+    """The stored JSON properties ``text`` of ``name`` as a dict (``{}`` for none);
+    :class:`CorruptStore` for text that is not a JSON object."""
     if not text:
         return {}
     try:
@@ -508,7 +529,7 @@ def version_from_db(key: str, row: Sequence[Any]) -> EntityRow:
     id_, namespace, name, type_, text, observations, properties, recorded, valid_from, valid_to, expired = row
     return EntityRow(
         key=key, id=int(id_), namespace=namespace, name=name, type=type_, text=text,
-        observations=list(observations or ()), properties=_properties(properties, name), embedding=None,
+        observations=list(observations or ()), properties=decode_properties(properties, name), embedding=None,
         scale=None, created_at=recorded, updated_at=recorded, valid_from=valid_from, valid_to=valid_to,
         expired_at=expired,
     )  # fmt: skip
@@ -521,9 +542,9 @@ def relation_from_db(source: str, type_: str, target: str, row: Sequence[Any]) -
         source=source,
         type=type_,
         target=target,
-        properties=_properties(properties, f"{source} -[{type_}]-> {target}"),
-        created_at=_utc(created),
-        valid_from=_utc(valid_from),
-        valid_to=_utc(valid_to),
-        expired_at=_utc(expired),
+        properties=decode_properties(properties, f"{source} -[{type_}]-> {target}"),
+        created_at=as_utc(created),
+        valid_from=as_utc(valid_from),
+        valid_to=as_utc(valid_to),
+        expired_at=as_utc(expired),
     )

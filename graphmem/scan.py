@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from .records import _properties, _utc, entity_from_db, entity_key
+from .records import as_utc, decode_properties, entity_from_db, entity_key
 from .types import Entity, Relation
 
 __all__ = ["decode_entities", "decode_relations"]
@@ -33,7 +33,7 @@ _raw_decode = json.JSONDecoder().raw_decode
 
 def _timestamps(column: pa.Array) -> list[datetime | None]:
     """A timestamp column as aware UTC datetimes (``None`` for nulls), equal to
-    :func:`graphmem.records._utc` of each naive value.
+    :func:`graphmem.records.as_utc` of each naive value.
 
     Each distinct value is converted once: a batch written by one
     ``add_entities`` call shares its timestamps, so this is a few conversions
@@ -47,7 +47,7 @@ def _timestamps(column: pa.Array) -> list[datetime | None]:
     unit = column.type.unit
     per_us = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": None}[unit]
     if per_us is None:  # nanoseconds: keep the exact per-row conversion (datetime holds µs)
-        return [_utc(v) for v in column.to_pylist()]
+        return [as_utc(v) for v in column.to_pylist()]
     raw = column.cast(pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
     uniq, inverse = np.unique(raw, return_inverse=True)
     made = np.empty(len(uniq), dtype=object)
@@ -106,7 +106,7 @@ def _vectors_by_row(embedding: pa.Array, scale: pa.Array) -> list[np.ndarray | N
 
 
 def _json_objects(texts: list[str | None], label: Callable[[int], str]) -> list[dict[str, Any]]:
-    """Each JSON properties text as a dict, as :func:`graphmem.records._properties`
+    """Each JSON properties text as a dict, as :func:`graphmem.records.decode_properties`
     reads it (``label(i)`` names row ``i`` in its error)."""
     out: list[dict[str, Any]] = []
     append = out.append
@@ -119,7 +119,7 @@ def _json_objects(texts: list[str | None], label: Callable[[int], str]) -> list[
         except ValueError:
             value, end = None, -1
         if end != len(text) or not isinstance(value, dict):
-            value = _properties(text, label(i))  # the same result or the same CorruptStore as a row-by-row read
+            value = decode_properties(text, label(i))  # the same result or the same CorruptStore as a row-by-row read
         append(value)
     return out
 

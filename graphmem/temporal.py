@@ -44,7 +44,7 @@ from pyroaring import BitMap
 from .errors import InvalidInput
 from .index.adjacency import EdgeIndex
 from .index.bitmaps import LabelBitmaps
-from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, GraphSnapshot, GraphState, micros_column
+from .index.derived import NEVER_AFTER, NEVER_BEFORE, Bounds, Derived, GraphSnapshot, GraphState, micros_column
 from .index.ids import IdMap, IdView
 from .records import EntityRow, micros
 from .store.store import Store
@@ -275,6 +275,26 @@ class TimeViews:
             with self._lock:
                 self._views[key] = replace(view, state=view.state._replace(lease=None))
         return replace(view, state=view.state._replace(lease=snap.lease))
+
+    def graph(self, store: Store, derived: Derived, as_of: Any, known_at: Any,
+              clock: Callable[[], datetime]) -> tuple[GraphSnapshot, TimeView | None]:  # fmt: skip
+        """The graph a read at (``as_of``, ``known_at``) sees, as one snapshot the
+        read uses for everything it looks up: the current graph's, or a time
+        view derived from it (and that view). The times are checked here
+        (:func:`check_time`); ``clock`` tells now, read only when a view is needed."""
+        if as_of is None and known_at is None:
+            snap = derived.get().snapshot()
+            if not snap.bounded:
+                return snap, None  # what get answers here, without reading the clock (~2 us of a read)
+            at = known = None
+        else:
+            at = check_time(as_of, "as_of")
+            known = check_time(known_at, "known_at")
+            snap = derived.get().snapshot()
+        found = self.get(store, snap, at, known, clock())
+        if isinstance(found, TimeView):
+            return found.state, found
+        return found, None
 
     def clear(self) -> None:
         with self._lock:

@@ -3,6 +3,9 @@
 Each check returns the normalised value or raises :class:`InvalidInput` with a
 message that names the argument and says what was wrong. Nothing here touches
 the store, so a rejected call changes nothing.
+
+Over 500 lines: every argument check of the public API (~30, with examples) and their
+column forms for the bulk path, in one place so that both agree.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ from .errors import InvalidInput
 
 __all__ = [
     "stored_type",
+    "DIRECTIONS",
     "RANKS",
     "check_count",
     "check_decay",
+    "check_fraction",
     "check_rank",
     "check_name",
     "check_namespace",
@@ -53,7 +58,8 @@ __all__ = [
     "check_positive_int",
 ]
 
-_DIRECTIONS = ("out", "in", "both")
+DIRECTIONS = ("out", "in", "both")
+"""The directions a traversal may follow from an entity (``direction=``)."""
 
 
 # Control characters (Unicode category Cc: C0, DEL, C1) would break
@@ -140,8 +146,8 @@ def check_types_filter(types: Any, what: str = "types") -> tuple[str, ...] | Non
 
 
 def check_direction(direction: Any) -> str:
-    if direction not in _DIRECTIONS:
-        raise InvalidInput(f"direction must be one of {', '.join(_DIRECTIONS)}, not {direction!r}")
+    if direction not in DIRECTIONS:
+        raise InvalidInput(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
     return str(direction)
 
 
@@ -379,10 +385,25 @@ def check_rank(rank: Any) -> str:
     return str(rank)
 
 
+def check_fraction(value: Any, what: str) -> float:
+    """``value`` as a float if it is a number in (0, 1] (a decay, a similarity threshold).
+
+    Examples
+    --------
+    >>> check_fraction(1, "threshold")
+    1.0
+    >>> check_fraction(0.0, "decay")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: decay must be a number in (0, 1], not 0.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 < float(value) <= 1.0:
+        raise InvalidInput(f"{what} must be a number in (0, 1], not {value!r}")
+    return float(value)
+
+
 def check_decay(decay: Any) -> float:
-    if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0.0 < float(decay) <= 1.0:
-        raise InvalidInput(f"decay must be a number in (0, 1], not {decay!r}")
-    return float(decay)
+    return check_fraction(decay, "decay")
 
 
 # -- columns ----------------------------------------------------------------------

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import graphmem
 from graphmem.algorithms import paths as kernels
 from graphmem.algorithms.cache import PathCache
 from graphmem.algorithms.csr import IN, OUT, from_edges, has_edges, merge_delta, row_arrays, row_edges, sorted_unique
@@ -255,17 +256,17 @@ def test_compaction_keeps_the_graph(monkeypatch):
 
 def test_bad_arguments_raise():
     adj = from_edges([0], [1], [0])
-    with pytest.raises(ValueError, match="direction"):
+    with pytest.raises(graphmem.InvalidInput, match="direction"):
         kernels.bidirectional_bfs(adj, 0, 1, direction="up")
-    with pytest.raises(ValueError, match="max_hops"):
+    with pytest.raises(graphmem.InvalidInput, match="max_hops"):
         kernels.bidirectional_bfs(adj, 0, 1, max_hops=-1)
-    with pytest.raises(ValueError, match="max_hops"):
+    with pytest.raises(graphmem.InvalidInput, match="max_hops"):
         kernels.bidirectional_bfs(adj, 0, 1, max_hops=True)
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(graphmem.InvalidInput, match="limit"):
         kernels.all_shortest_paths(adj, 0, 1, limit=0)
-    with pytest.raises(ValueError, match=">= 0"):
+    with pytest.raises(graphmem.InvalidInput, match=">= 0"):
         kernels.k_hop(adj, [-1], 1)
-    with pytest.raises(ValueError, match="rows"):
+    with pytest.raises(graphmem.InvalidInput, match="rows"):
         kernels.bidirectional_bfs(adj, 0, 1, n_nodes=1)
 
 
@@ -360,7 +361,7 @@ def test_cache_matches_a_plain_lru_model(ops, maxsize):
 
 
 def test_cache_size_must_be_positive():
-    with pytest.raises(ValueError, match=">= 1"):
+    with pytest.raises(graphmem.InvalidInput, match="maxsize must be a positive int"):
         PathCache(maxsize=0)
 
 

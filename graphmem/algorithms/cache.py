@@ -57,6 +57,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ..validate import check_positive_int
+
 __all__ = ["PathCache", "DEFAULT_MAXSIZE"]
 
 DEFAULT_MAXSIZE = 20_000
@@ -82,8 +84,7 @@ class PathCache:
     """
 
     def __init__(self, maxsize: int = DEFAULT_MAXSIZE, *, version: int = 0) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(f"maxsize must be an int >= 1, not {maxsize!r}")
+        check_positive_int(maxsize, "maxsize")
         self._lru: OrderedDict[Hashable, _Entry] = OrderedDict()
         self._maxsize = maxsize
         self._lock = threading.Lock()

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidInput
+from ..validate import check_count, check_direction, check_positive_int
 from .csr import Adjacency, delta_of, is_touched, key_range, removed, segment
 from .jit import intrinsic, njit  # numba itself loads at the first kernel call
 
@@ -246,14 +248,11 @@ def workspace() -> Workspace:
 
 def _check(adj: Adjacency, direction: str, allowed: np.ndarray | None,
            max_hops: int | None, nodes: Sequence[int]) -> tuple[int, bool, np.ndarray, int]:
-    if direction not in DIRECTIONS:
-        raise ValueError(f"direction must be one of {', '.join(DIRECTIONS)}, not {direction!r}")
-    if max_hops is not None and (isinstance(max_hops, bool) or not isinstance(max_hops, (int, np.integer))
-                                 or max_hops < 0):
-        raise ValueError(f"max_hops must be None or an int >= 0, not {max_hops!r}")
+    check_direction(direction)
+    check_count(max_hops, "max_hops", allow_none=True)
     for node in nodes:
         if node < 0:
-            raise ValueError(f"node ids must be >= 0, not {node}")
+            raise InvalidInput(f"node ids must be >= 0, not {node}")
     if not isinstance(adj, Adjacency):
         raise TypeError(f"adj must be an Adjacency, not {type(adj).__name__}")
     mask = _ALL if allowed is None else np.ascontiguousarray(allowed, np.uint8)
@@ -271,7 +270,7 @@ def _prepare(ws: Workspace | None, adj: Adjacency, nodes: Sequence[int], n_nodes
     if n_nodes is None:
         n_nodes = max(rows, _delta_nodes(adj))
     elif n_nodes < rows:
-        raise ValueError(f"n_nodes={n_nodes} is below the adjacency's {rows} rows")
+        raise InvalidInput(f"n_nodes={n_nodes} is below the adjacency's {rows} rows")
     need = max(n_nodes, max(nodes) + 1) if len(nodes) else n_nodes
     if need > ws.size:  # the usual case is a no-op: skip the call
         ws.reserve(need)
@@ -418,8 +417,7 @@ def all_shortest_paths(
     True
     """
     dirc, use_filter, mask, hop_limit = _check(adj, direction, allowed, max_hops, (src, dst))
-    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 1:
-        raise ValueError(f"limit must be an int >= 1, not {limit!r}")
+    check_positive_int(limit, "limit")
     if src == dst:
         zero = IdPath(np.array([src], np.int64), np.empty(0, np.int32), np.empty(0, bool))
         return ShortestPaths((zero,), False, np.empty((0, 3), np.int64))
@@ -509,9 +507,7 @@ def k_hop(
     if seed_arr.shape[0] > 1:
         seed_arr = np.unique(seed_arr)
     dirc, use_filter, mask, limit = _check(adj, direction, allowed, hops, seed_arr.tolist())
-    if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, (int, np.integer))
-                                  or max_nodes < 1):
-        raise ValueError(f"max_nodes must be None or an int >= 1, not {max_nodes!r}")
+    check_positive_int(max_nodes, "max_nodes", allow_none=True)
     ws = _prepare(ws, adj, seed_arr.tolist(), n_nodes)
     cap = ws.size if max_nodes is None else min(int(max_nodes), ws.size)
     base = ws.begin()
@@ -651,10 +647,8 @@ def induced_edges(
     _, first = np.unique(node_arr, return_index=True)
     node_arr = node_arr[np.sort(first)]
     if node_arr.size and node_arr.min() < 0:
-        raise ValueError("node ids must be >= 0")
-    if max_edges is not None and (isinstance(max_edges, bool) or not isinstance(max_edges, (int, np.integer))
-                                  or max_edges < 0):
-        raise ValueError(f"max_edges must be None or an int >= 0, not {max_edges!r}")
+        raise InvalidInput("node ids must be >= 0")
+    check_count(max_edges, "max_edges", allow_none=True)
     mask = _ALL if allowed is None else np.ascontiguousarray(allowed, np.uint8)
     ws = _prepare(ws, adj, node_arr.tolist(), n_nodes)
     cap = -1 if max_edges is None else int(max_edges)

@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pyroaring import BitMap
 
-from ..records import KEY_SEPARATOR
+from ..records import key_prefix
 from .bitmaps import LabelBitmaps
 from .columns import int_numpy
 from .ids import IdMap
@@ -73,7 +73,7 @@ class NameIndex:
     def build(cls, ids: IdMap, entity_types: LabelBitmaps, namespace: str) -> NameIndex:
         """From the graph state's key map and type bitmaps (one pass, vectorised)."""
         keys, key_ids = _keys(ids)
-        prefix = namespace + KEY_SEPARATOR
+        prefix = key_prefix(namespace)
         # int_numpy, not to_numpy: pyarrow's conversion imports pandas (~2 s, once).
         mine = int_numpy(pc.indices_nonzero(pc.starts_with(keys, pattern=prefix))).astype(np.int64)
         keys = keys.take(mine)

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 
 from ..errors import StoreDetached
 
 if TYPE_CHECKING:
+    from ..index.derived import Derived
+    from ..index.vector_store import VectorStore
     from ..store.store import Store
 
-__all__ = ["DetachedStore"]
+__all__ = ["DetachedStore", "detach"]
 
 
 class DetachedStore:
@@ -44,3 +47,14 @@ class DetachedStore:
 
     def __getattr__(self, name: str) -> Any:
         raise StoreDetached(f"a detached memory answers from what it loaded; this needs the store ({name})")
+
+
+def detach(store: Store, derived: Derived, vectors: VectorStore) -> tuple[DetachedStore, Derived, VectorStore]:
+    """A :class:`DetachedStore` for ``store``, and copies of ``derived`` and ``vectors``
+    that hold it instead: loading what they have not loaded raises
+    :class:`StoreDetached` rather than reading a store that may be closed."""
+    stand_in = DetachedStore(store)
+    derived, vectors = copy.copy(derived), copy.copy(vectors)
+    derived._store = stand_in  # type: ignore[assignment]
+    vectors._store = stand_in  # type: ignore[assignment]
+    return stand_in, derived, vectors

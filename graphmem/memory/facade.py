@@ -1,133 +1,66 @@
 """``Memory``: the public facade (DESIGN.md, "Public API").
 
-It validates every argument before touching anything (:mod:`graphmem.inputs`),
-runs writes as one transaction each (through :mod:`graphmem.memory.writes`),
-owns the state an open memory holds (the store, the derived graph state, the
-entity cache, the vector store, the clock) and keeps it in step with the
-store; each job is a plain function elsewhere: the queries in
-:mod:`graphmem.query` (``traversal``, ``retrieval``, ``recall``, ``search``,
-``lookup``), removal, upkeep (forgetting, tiers, duplicates, merge), counts,
-the schema and user Cypher in :mod:`graphmem.memory`, opening in
-:mod:`graphmem.memory.opening`, the time rules in :mod:`graphmem.temporal`.
+Each public method checks its arguments once (:mod:`graphmem.inputs`,
+:mod:`graphmem.validate`), makes one call into the module that owns the job
+and returns its answer. The jobs are plain functions over the parts given
+explicitly: the writes and their transaction rules in
+:mod:`graphmem.memory.commit` (plans in ``writes`` and ``bulk``), upkeep
+(forgetting, purge, tiers, duplicates, access statistics) in ``upkeep``,
+removal, counts, history, the schema, user Cypher, closing and saving in
+their :mod:`graphmem.memory` modules; the reads in :mod:`graphmem.query`
+(``search``, ``recall``, ``traversal``, ``lookup``, ``entity``), the time
+views in :mod:`graphmem.temporal`. ``Memory`` holds the parts an open memory
+owns (the store, the derived graph state, the entity cache, the vector
+store and the state its namespace views share, :mod:`graphmem.memory.parts`)
+and binds them to those calls.
 
 Over 500 lines because it is the public API: ~60 public members, whose
-docstrings with their doctests (the reference users read) are ~700 of its
-lines; the rest are their signatures, checks, the state and one call per job.
+docstrings with their doctests (the reference users read) are ~720 of its
+~1,460 lines and their signatures ~200; the bodies are ~360 (a check and one
+call each, ~4 lines a method).
 """
 
 from __future__ import annotations
 
-import copy
-import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 import pathlib
 from typing import Any
 
 import numpy as np
 
-from . import bulk, cypher, removal, requests, saving, stats, upkeep
-from .schema import read_schema
-from .backlog import Backlog, embed_keys, missing_keys
-from .detached import DetachedStore
+from . import bulk, commit, cypher, removal, requests, saving, stats, upkeep
+from .backlog import embed_keys, missing_keys
+from .detached import detach
 from .history import entity_history, entity_versions as read_versions, relation_page
+from .parts import open_parts, stored_vector_dim
+from .schema import read_schema
+from .writes import EntityInput, RelationInput, fetch_rows, parse_entity, parse_relation
 from ..config import DEFAULT_NAMESPACE
 from ..embed import Embedder
-from ..errors import InvalidInput, NotFound, ReadOnlyStore
-from ..index.derived import Derived
-from ..index.entity_cache import EntityCache
+from ..errors import InvalidInput, NotFound
+from ..index.derived import DerivedState, GraphSnapshot
 from ..index.labels import RelationEntry, RelationLabels
 from ..index.names import NameEntry, NameIndex, TypeSummary
 from ..index.text import TextEntry, TextIndex
-from ..index.vector_store import VectorStore, from_epoch_us
-from ..index.derived import DerivedState, GraphSnapshot
-from ..records import (
-    EntityRow, entity_from_db, entity_key, micros, relation_from_db, utcnow, version_from_db,
-)  # fmt: skip
-from ..store import files as store_files
+from ..inputs import neighbors_request, recall_request
+from ..metrics import timed
+from ..query import lookup, recall as recalling, search, traversal
+from ..query.entity import entity_at, explain, held_observations, stored_row
+from ..records import EntityRow, entity_key, micros, relation_from_db, utcnow
 from ..scan import decode_entities, decode_relations
-from ..store.store import CypherResult, Store, Tracer, Transaction
-from ..lifecycle import AccessLog
-from ..metrics import Latencies, timed
-from ..tiers import unpack
-from ..temporal import TimeView, TimeViews, check_time, held_at, valid_at
+from ..store import files as store_files
+from ..store.store import CypherResult, Store, Tracer
+from ..temporal import TimeView, check_time
 from ..types import (
-    Access, Duplicate, Entity, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors, Path, Recall,
-    Relation, Schema, Subgraph,
-)
+    Access, Duplicate, Entity, EntityVersions, Explanation, History, Hit, KHop, NamespaceInfo, Neighbor, Neighbors,
+    Path, Recall, Relation, RelationHistoryPage, Schema, Subgraph,
+)  # fmt: skip
 from ..validate import (
-    check_call_totals,
-    check_direction,
-    check_name,
-    check_namespace,
-    check_observations,
-    check_positive_int,
-    check_type,
-    check_types_filter,
-)
-from ..types import EntityVersions, RelationHistoryPage
-from ..inputs import neighbors_request, recall_request, search_request
-from ..query import lookup, recall as recalling, search
-from ..query.retrieval import near_search
-from .writes import (
-    EntityInput,
-    apply_entity_plan,
-    apply_entity_vectors,
-    apply_relation_plan,
-    fetch_rows,
-    parse_entity,
-    parse_entity_record,
-    parse_relation,
-    parse_relation_record,
-    upsert_entities,
-    upsert_relations,
-)
+    check_name, check_namespace, check_observations, check_positive_int, check_type, check_types_filter,
+)  # fmt: skip
 
 __all__ = ["Memory"]
-
-_NEIGHBORS = {"out": "neighbors_out", "in": "neighbors_in", "both": "neighbors_both"}
-_TICK = timedelta(microseconds=1)
-
-
-class _Shared:
-    """What every namespace view of one open store shares."""
-
-    def __init__(self, vector_dim: int | None) -> None:
-        self.vector_dim = vector_dim
-        self.views = TimeViews()
-        self.clock = threading.Lock()
-        self.last_write: datetime | None = None
-        self.access = AccessLog()
-        self.latencies = Latencies()
-        self.capacity: int | None = None
-        self.capacity_policy = "lru"
-        self.duplicates = "allow"
-        self.backlog: Backlog | None = None
-        self.recorded = 0  # request ids apply_once recorded (pruned every 256)
-        """With background embedding: the entities committed without their vector yet."""
-
-    def now(self) -> datetime:
-        """The system time of a write: strictly increasing per store, so every
-        version has its own ``recorded_at`` and ``known_at`` reads are exact."""
-        with self.clock:
-            now = utcnow()
-            if self.last_write is not None and now <= self.last_write:
-                now = self.last_write + _TICK
-            self.last_write = now
-            return now
-
-    def start_after(self, seq_us: int) -> None:
-        """Make every later write time exceed ``seq_us`` (µs since the epoch):
-        the saved vector index's ``store_seq``, so that the writes it lacks
-        are exactly those stamped after it, however the wall clock moves."""
-        floor = from_epoch_us(seq_us)
-        with self.clock:
-            if floor is not None and (self.last_write is None or floor > self.last_write):
-                self.last_write = floor
-
-_NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
-
 
 class Memory:
     """An agent's memory: entities and typed relations in an embedded graph store.
@@ -140,25 +73,13 @@ class Memory:
         self._store = store
         self._embedder = embedder
         self._namespace = check_namespace(namespace)
-        self._derived = Derived(store)
-        self._cache = EntityCache(store.config.entity_cache_size)
-        self._vectors = VectorStore(store)
-        store.commit_failed_hooks.append(self._invalidate)  # a COMMIT that raised may still have applied
         self._owner = True
         self._fingerprint: tuple[Any, ...] | None = None  # read-only: the store's files at open (see reuse=)
         self._names: tuple[DerivedState, int, str, NameIndex] | None = None  # (state, generation, namespace, index)
-        meta = dict(store.execute("meta_all"))
-        self._shared = _Shared(int(meta["vector_dim"]) if "vector_dim" in meta else None)
-        # Writes are stamped after both saves, so each catch-up finds exactly
-        # the writes stamped after its own save.
-        for saved in (self._vectors.saved_seq(), self._derived.saved.saved_seq()):
-            if saved is not None:
-                self._shared.start_after(saved)
-        if embedder is not None and self._vector_dim is not None and embedder.dim != self._vector_dim:
-            store.close()
-            raise InvalidInput(
-                f"the embedder makes {embedder.dim}-d vectors but this store holds {self._vector_dim}-d ones"
-            )
+        # A COMMIT that raised may still have applied: _invalidate drops what was derived. The clock is
+        # this module's utcnow looked up at each call, as every read here passes it: one clock to replace.
+        self._derived, self._cache, self._vectors, self._shared = open_parts(store, embedder, self._invalidate,
+                                                                             lambda: utcnow())  # fmt: skip
 
     @property
     def _vector_dim(self) -> int | None:
@@ -191,9 +112,14 @@ class Memory:
         ...     mem.get_entity("Alice"), mem.namespace("project-a").get_entity("Alice").namespace
         (None, 'project-a')
         """
+        view = self._view()
+        view._namespace = check_namespace(name)
+        return view
+
+    def _view(self) -> Memory:
+        """Another memory over this one's parts that does not own the store."""
         view = object.__new__(Memory)
         view.__dict__.update(self.__dict__)
-        view._namespace = check_namespace(name)
         view._owner = False
         return view
 
@@ -249,19 +175,8 @@ class Memory:
         re-adding what changed since the last save. The index adds vectors to
         its HNSW graph in the background; the save first drains that queue,
         and ``save_index=False`` leaves it to the next open's catch-up."""
-        if self._store.closed or not self._owner:
-            return
-        backlog = self._shared.backlog
-        if backlog is not None:
-            backlog.stop()  # what it has not embedded, the next open finds again
-        try:
-            if self._store.unusable is None:  # after the engine met a full disk there is nothing safe to save
-                self.flush(save_index=save_index)
-        finally:
-            try:
-                self._vectors.close()  # stops the index's background worker
-            finally:
-                self._store.close()
+        if not self._store.closed and self._owner:
+            saving.close(self._store, self._vectors, self._shared.backlog, lambda: self.flush(save_index=save_index))
 
     def unchanged(self) -> bool:
         """Whether no write reached the store since this read-only memory was opened (its
@@ -301,16 +216,10 @@ class Memory:
         """
         if not self.read_only or self._fingerprint is None:
             raise InvalidInput("only a read-only memory of a store on disk can be detached")
-        view = object.__new__(Memory)
-        view.__dict__.update(self.__dict__)
-        # DetachedStore stands in for the Store (its reads raise StoreDetached).
-        view._store = DetachedStore(self._store)  # type: ignore[assignment]
-        view._owner = False
-        # Their own handles on the store too: loading what is not loaded raises StoreDetached.
-        for part in ("_derived", "_vectors"):
-            clone = copy.copy(getattr(self, part))
-            clone._store = view._store
-            setattr(view, part, clone)
+        view = self._view()
+        # A DetachedStore stands in for the Store (its reads raise StoreDetached).
+        stand_in, view._derived, view._vectors = detach(self._store, self._derived, self._vectors)
+        view._store = stand_in  # type: ignore[assignment]
         return view
 
     def flush(self, *, save_index: bool = True) -> None:
@@ -327,7 +236,7 @@ class Memory:
 
     def _flush_access(self) -> None:
         """Inside a write transaction: the pending access statistics (:func:`upkeep.flush_access`)."""
-        upkeep.flush_access(self._store, self._shared.access, stored=upkeep.loaded_size(self._derived))
+        commit.flush_access(self._store, self._derived, self._shared)
 
     def __enter__(self) -> Memory:
         return self
@@ -341,8 +250,7 @@ class Memory:
         return f"<graphmem.Memory {where} engine={self.engine} namespace={self._namespace} {state}>"
 
     def _writable(self) -> None:
-        if self._store.read_only:
-            raise ReadOnlyStore(f"this memory is open read-only ({self.path}); reopen it with read_only=False to write")
+        commit.writable(self._store)
 
     def _key(self, name: str) -> str:
         return entity_key(self._namespace, name)
@@ -387,11 +295,7 @@ class Memory:
         ('likes Rust', 'likes Go')
         """
         item = parse_entity(name, type, text, observations, properties, embedding, valid_from, valid_to, importance)
-        written = self._write_entities([item])[0]  # another name if merged into a duplicate
-        row = self._row(self._key(written.name))
-        if row is None:  # pragma: no cover - the write just committed
-            raise NotFound(item.name)
-        return row.to_entity()
+        return self._written(self._write_entities([item])[0].name)  # another name if merged into a duplicate
 
     def remove_observations(self, name: str, observations: Iterable[str]) -> Entity:
         """Remove ``observations`` from the current entity ``name`` and return it as stored.
@@ -410,18 +314,10 @@ class Memory:
         ('likes Rust',)
         """
         item = parse_entity(name)
-        drop = check_observations(observations) or ()
-        key = self._key(item.name)
-        self._writable()
-        with self._store.transaction():
-            if self._derived.get().ids.id_of(key) is None:
-                raise NotFound(f"no entity named {item.name!r}")
-            if drop:
-                self._write_entities([replace(item, drop_observations=frozenset(drop))])
-        row = self._row(key)
-        if row is None:  # pragma: no cover - checked in the transaction
-            raise NotFound(item.name)
-        return row.to_entity()
+        drop = frozenset(check_observations(observations) or ())
+        commit.remove_observations(self._store, self._derived, self._cache, self._vectors, self._shared, item, drop,
+                                   namespace=self._namespace, embedder=self._embedder)  # fmt: skip
+        return self._written(item.name)
 
     @timed("add_entities")
     def add_entities(self, entities: Iterable[Mapping[str, Any]]) -> int:
@@ -438,46 +334,15 @@ class Memory:
         batch = bulk.read_entities(entities, vectors=True)
         if batch is not None and self._write_entity_batch(batch):
             return len(batch)
-        items = []
-        observations = size = 0
-        for i, record in enumerate(entities):
-            item = parse_entity_record(record, i)
-            observations += len(item.observations or ())
-            size += item.size
-            check_call_totals(observations, size, i)
-            items.append(item)
+        items = commit.entity_items(entities)
         if items:
             self._write_entities(items)
         return len(items)
 
     def _write_entity_batch(self, batch: bulk.EntityBatch) -> bool:
-        """The bulk path (:mod:`graphmem.memory.bulk`): whether it wrote ``batch``; when
-        not, nothing was written and the caller takes the per-record path."""
-        if self._shared.duplicates != "allow" or self._shared.capacity is not None:
-            return False
-        if self._embedder is not None and (batch.vectors is None or batch.has_vector is None or not batch.has_vector.all()
-                                           or batch.vectors.shape[1] != self._embedder.dim):
-            return False  # the embedder encodes what has no vector (writes.py), which names a wrong dimension
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            if state.normalized is not None:
-                return False  # the duplicate index is kept per record (writes.py)
-            now = self._shared.now()
-            plan = bulk.write_entities(self._store, state, batch, namespace=self._namespace,
-                                       config=self._store.config, now=now, vector_dim=self._vector_dim)  # fmt: skip
-            if plan is None:
-                return False
-            self._flush_access()
-            def bookkeeping() -> None:
-                if plan.new_dim is not None:
-                    self._vector_dim = plan.new_dim
-                bulk.apply_entities(state, self._cache, plan, text=(batch.name_list, batch.observations,
-                                    batch.properties), index=self._vectors.peek(), now=now,
-                                    rows=bulk.written_rows(batch, plan, now))  # fmt: skip
-
-            tx.after_commit(bookkeeping)
-        return True
+        """The bulk path (:func:`commit.write_entity_batch`): whether it wrote ``batch``."""
+        return commit.write_entity_batch(self._store, self._derived, self._cache, self._vectors, self._shared, batch,
+                                         namespace=self._namespace, embedder=self._embedder)  # fmt: skip
 
     def has_entities(self, names: Iterable[str]) -> list[bool]:
         """Whether :meth:`get_entity` would find each name, answered from memory in one pass.
@@ -539,55 +404,14 @@ class Memory:
         return lookup.entities_present(self._derived.get(), self._namespace, names, micros(utcnow()))
 
     def _held_observations(self, names: list[str], *, texts: bool = False) -> dict[str, Any]:
-        """For each name of a current entity (expired ones excluded: a write starts
-        those afresh), how many observations it holds, or with ``texts`` the
-        observations themselves; one statement for all the names. ``graphmem
-        import`` checks its lines against these before writing anything."""
-        keys = [key for key in map(self._key, names) if key in self._derived.get().ids]
-        if not keys:
-            return {}
-        if texts:
-            rows = self._store.execute("entity_get_many", {"keys": keys})
-            return {row[2]: entity_from_db("", row).observations for row in rows}
-        rows = self._store.execute("entity_observation_counts", {"keys": keys})
-        return {name: count if packed is None else len(unpack(packed, name=name)[1]) for name, count, packed in rows}
+        """How many observations each current entity of ``names`` holds (or, with ``texts``,
+        which): ``graphmem import`` checks its lines against these before writing anything."""
+        return held_observations(self._store, self._derived.get(), self._namespace, names, texts=texts)
 
-    def _write_entities(self, items: list[Any]) -> list[Any]:
+    def _write_entities(self, items: list[EntityInput]) -> list[EntityInput]:
         """Write ``items`` in one transaction; returns them as written (see ``duplicates``)."""
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            if self._shared.duplicates != "allow":
-                items = self._deduplicate(state, items)
-            capacity = self._shared.capacity
-            if capacity is not None:
-                fresh = {i.name for i in items if self._key(i.name) not in state.ids}
-                if len(fresh) > capacity:
-                    raise InvalidInput(f"this batch adds {len(fresh)} entities, more than the capacity "
-                                       f"({capacity}) of namespace {self._namespace!r}: nothing was written")
-            plan = upsert_entities(
-                self._store, state, self._cache, items,
-                namespace=self._namespace, embedder=self._embedder, vector_dim=self._vector_dim,
-                config=self._store.config, now=self._shared.now(), defer_embedding=self._shared.backlog is not None,
-            )  # fmt: skip
-            if plan.new_dim is not None:
-                self._store.execute("meta_set", {"key": "vector_dim", "value": str(plan.new_dim)})
-            self._flush_access()  # after the checks above, and before eviction ranks by access
-
-            if capacity is not None:
-                grown = len(state.namespaces.members(self._namespace)) + len(plan.created) + len(plan.revived)
-                if grown > capacity:
-                    self._evict(state, tx, grown - capacity, self._shared.capacity_policy, hard=False,
-                                keep={row.key for row in plan.rows})
-
-            def bookkeeping() -> None:
-                apply_entity_plan(state, self._cache, plan)
-                if plan.new_dim is not None:
-                    self._vector_dim = plan.new_dim
-                apply_entity_vectors(self._vectors.peek(), self._shared.backlog, plan)
-
-            tx.after_commit(bookkeeping)
-        return items
+        return commit.write_entities(self._store, self._derived, self._cache, self._vectors, self._shared, items,
+                                     namespace=self._namespace, embedder=self._embedder)  # fmt: skip
 
     @timed("get_entity")
     def get_entity(
@@ -601,33 +425,24 @@ class Memory:
         carry no vector). Both are timezone-aware datetimes.
         """
         key = self._key(check_name(name))
-        at = check_time(as_of, "as_of")
-        known = check_time(known_at, "known_at")
+        at, known = check_time(as_of, "as_of"), check_time(known_at, "known_at")
         self._store.check_open()
-        row = self._row(key)
-        if known is None:
-            if row is not None and row.expired_at is not None:
-                row = None  # retired: history only
-        elif row is None or not held_at(row, known):
-            rows = self._store.execute("entity_version_at", {"key": key, "t": known})
-            row = version_from_db(key, rows[0]) if rows else None
+        row = entity_at(self._store, self._cache, key, at=at, known=known, clock=utcnow)
         if row is None:
-            return None
-        if (row.valid_from is not None or row.valid_to is not None) and not valid_at(
-                row.valid_from, row.valid_to, at or utcnow()):
             return None
         self._shared.access.record_one(key)
         return row.to_entity()
 
     def _row(self, key: str) -> EntityRow | None:
         """The stored row of ``key`` (current or expired), through the entity cache."""
-        hit, row = self._cache.lookup(key)
-        if not hit:
-            generation = self._cache.generation
-            rows = self._store.execute("entity_get", {"key": key})
-            row = entity_from_db(key, rows[0]) if rows else None
-            self._cache.put_if_current(key, row, generation)
-        return row
+        return stored_row(self._store, self._cache, key)
+
+    def _written(self, name: str) -> Entity:
+        """The entity ``name`` as a write that just committed stored it."""
+        row = self._row(self._key(name))
+        if row is None:  # pragma: no cover - the write just committed
+            raise NotFound(name)
+        return row.to_entity()
 
     def delete_entity(self, name: str) -> bool:
         """Delete ``name`` for good: its relations, vector and history go too (the hard
@@ -723,49 +538,17 @@ class Memory:
         batch = bulk.read_relations(relations)
         if batch is not None and self._write_relation_batch(batch):
             return len(batch)
-        items = []
-        size = 0
-        for i, record in enumerate(relations):
-            item = parse_relation_record(record, i)
-            size += item.size
-            check_call_totals(0, size, i)
-            items.append(item)
+        items = commit.relation_items(relations)
         if items:
             self._write_relations(items)
         return len(items)
 
     def _write_relation_batch(self, batch: bulk.RelationBatch) -> bool:
-        """The bulk path for relations; as :meth:`_write_entity_batch`."""
-        if len(batch) < self._store.config.relation_copy_threshold:
-            return False  # a few relations: one keyed statement each (writes.py) is cheaper than COPY
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            plan = bulk.write_relations(self._store, state, batch, namespace=self._namespace,
-                                        config=self._store.config, now=self._shared.now())  # fmt: skip
-            if plan is None:
-                return False
-            self._flush_access()
-            def bookkeeping() -> None:
-                bulk.apply_relations(state, plan, properties=batch.properties)
+        """The bulk path for relations (:func:`commit.write_relation_batch`)."""
+        return commit.write_relation_batch(self._store, self._derived, self._shared, batch, namespace=self._namespace)
 
-            tx.after_commit(bookkeeping)
-        return True
-
-    def _write_relations(self, items: list[Any]) -> None:
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            plan = upsert_relations(
-                self._store, state, items, namespace=self._namespace, config=self._store.config,
-                now=self._shared.now(),
-            )  # fmt: skip
-            self._flush_access()  # after upsert_relations' NotFound check: see _flush_access
-
-            def bookkeeping() -> None:
-                apply_relation_plan(state, plan)
-
-            tx.after_commit(bookkeeping)
+    def _write_relations(self, items: list[RelationInput]) -> None:
+        commit.write_relations(self._store, self._derived, self._shared, items, namespace=self._namespace)
 
     def get_relation(self, source: str, type: str, target: str) -> Relation | None:
         """The relation ``source -[type]-> target``, or ``None``."""
@@ -789,24 +572,8 @@ class Memory:
 
     def _end_relation(self, source: str, type: str, target: str, *, expire: bool) -> bool:
         item = parse_relation(source, type, target)
-        self._writable()
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            s, d = state.ids.id_of(self._key(item.source)), state.ids.id_of(self._key(item.target))
-            code = state.edges.code_of(item.type)
-            if s is None or d is None or code is None or not state.edges.contains(s, code, d):
-                return False
-            params = {"source": self._key(item.source), "type": item.type, "target": self._key(item.target)}
-            if expire:
-                self._store.execute("relation_expire", {**params, "now": self._shared.now()})
-            else:
-                self._store.execute("relation_delete", params)
-
-            def bookkeeping() -> None:
-                state.remove_relations([(s, code, d)])
-
-            tx.after_commit(bookkeeping)
-        return True
+        return commit.end_relation(self._store, self._derived, self._shared, item, namespace=self._namespace,
+                                   expire=expire)  # fmt: skip
 
     # -- history -----------------------------------------------------------------
 
@@ -912,23 +679,7 @@ class Memory:
         if bound is None:
             raise InvalidInput("purge needs before= (a timezone-aware datetime): it deletes history for good")
         self._writable()
-        params = {"namespace": self._namespace, "before": bound}
-        with self._store.transaction() as tx:
-            state = self._derived.get()
-            counts = {
-                "relations": int(self._store.execute("purge_relations", params)[0][0]),
-                "versions": int(self._store.execute("purge_versions", params)[0][0]),
-            }
-            counts["entities"] = int(self._store.execute("purge_entities", params)[0][0])
-            if counts["entities"]:
-                self._store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
-            left = {key: int(id_) for key, id_ in self._store.execute("entity_expired_ids")}
-
-            def bookkeeping() -> None:
-                self._cache.written(dropped=state.replace_expired(left))
-
-            tx.after_commit(bookkeeping)
-        return counts
+        return upkeep.purge(self._store, self._derived, self._cache, namespace=self._namespace, before=bound)
 
     # -- traversal ---------------------------------------------------------------
 
@@ -969,22 +720,13 @@ class Memory:
         ...     [n.name for n in mem.neighbors("Ada")], len(shown), shown.total, shown.truncated
         (['Acme', 'Bob', 'Cy'], 2, 3, True)
         """
-        from ..query import traversal  # imports the compiled kernels: on first use, not at import
-
         request = neighbors_request(name, direction=direction, types=types, limit=limit)
-        key, direction, type_filter = self._key(request.name), request.direction, request.types
         at_now = as_of is None and known_at is None
-        if at_now and type_filter is not None and not type_filter:
+        if at_now and request.types is not None and not request.types:
             return Neighbors()
         self._store.check_open()
         graph, _ = self._graph(as_of, known_at)  # one snapshot: the name and its neighbours in one state
-        id_ = graph.ids.id_of(key)
-        if id_ is None:
-            # An entity whose validity does not cover the time read is not there.
-            raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
-        if request.limit is None:
-            return traversal.neighbors(graph, id_, direction, type_filter)
-        return traversal.neighbors_bounded(graph, id_, direction, type_filter, limit=request.limit)
+        return traversal.neighbors_of(graph, self._namespace, request, at_now=at_now)
 
     def _neighbors_cypher(self, name: str, *, direction: str = "both",
                           types: Iterable[str] | str | None = None) -> list[Neighbor]:  # fmt: skip
@@ -993,38 +735,13 @@ class Memory:
         Kept as the oracle of the differential tests and the Cypher peer of the
         benchmarks: the in-memory answer must equal it on every graph.
         """
-        key = self._key(check_name(name))
-        direction = check_direction(direction)
-        type_filter = check_types_filter(types)
-        if type_filter is not None and not type_filter:
-            return []
-        now = utcnow()
-        if type_filter is None:
-            rows = self._store.execute(_NEIGHBORS[direction], {"key": key, "now": now})
-        else:
-            rows = self._store.execute(_NEIGHBORS_TYPED[direction], {"key": key, "types": list(type_filter),
-                                                                       "now": now})
-        if not rows and key not in self._graph(None, None)[0].ids:
-            raise NotFound(f"no entity named {name!r}")
-        return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
+        request = neighbors_request(name, direction=direction, types=types)
+        return traversal.neighbors_cypher(self._store, lambda: self._graph(None, None)[0], self._namespace, request,
+                                          utcnow())  # fmt: skip
 
     def _graph(self, as_of: Any, known_at: Any) -> tuple[GraphSnapshot, TimeView | None]:
-        """The graph a read at (``as_of``, ``known_at``) sees, as one snapshot the
-        read uses for everything it looks up: the current graph's, or a time
-        view derived from it."""
-        if as_of is None and known_at is None:
-            snap = self._derived.get().snapshot()
-            if not snap.bounded:
-                return snap, None  # what views.get answers here, without reading the clock (~2 us of a read)
-            at = known = None
-        else:
-            at = check_time(as_of, "as_of")
-            known = check_time(known_at, "known_at")
-            snap = self._derived.get().snapshot()
-        found = self._shared.views.get(self._store, snap, at, known, utcnow())
-        if isinstance(found, TimeView):
-            return found.state, found
-        return found, None
+        """The graph a read at (``as_of``, ``known_at``) sees, as one snapshot (:meth:`TimeViews.graph`)."""
+        return self._shared.views.graph(self._store, self._derived, as_of, known_at, utcnow)
 
     # -- paths (graphmem/query/traversal.py) -------------------------------------------
 
@@ -1055,8 +772,6 @@ class Memory:
         ...     mem.shortest_path("Ada", "Bob"), mem.shortest_path("Ada", "Bob", direction="out")
         (Path(nodes=('Ada', 'Acme', 'Bob'), relations=('WORKS_AT', 'WORKS_AT')), None)
         """
-        from ..query import traversal
-
         self._store.check_open()
         return traversal.shortest_path(self._graph(as_of, known_at)[0], self._namespace, source, target,
                                        max_hops=max_hops, types=types, direction=direction)  # fmt: skip
@@ -1082,8 +797,6 @@ class Memory:
         ...     [p.nodes for p in mem.all_shortest_paths("a", "d")]
         [('a', 'b', 'd'), ('a', 'c', 'd')]
         """
-        from ..query import traversal
-
         self._store.check_open()
         return traversal.all_shortest_paths(self._graph(as_of, known_at)[0], self._namespace, source, target,
                                             max_hops=max_hops, types=types, direction=direction, limit=limit)  # fmt: skip
@@ -1109,8 +822,6 @@ class Memory:
         ...     dict(mem.k_hop("b", 2).distances)
         {'b': 0, 'a': 1, 'c': 1, 'd': 2}
         """
-        from ..query import traversal
-
         self._store.check_open()
         return traversal.k_hop(self._graph(as_of, known_at)[0], self._namespace, name, hops, direction=direction,
                                types=types, max_entities=max_entities)  # fmt: skip
@@ -1139,8 +850,6 @@ class Memory:
         ...     dict(g.entities), g.relations
         ({'b': 0, 'a': 1, 'c': 1}, (('a', 'R', 'b'), ('b', 'S', 'c')))
         """
-        from ..query import traversal
-
         self._store.check_open()
         return traversal.subgraph(self._graph(as_of, known_at)[0], self._namespace, seeds, hops, direction=direction,
                                   types=types, max_entities=max_entities, max_relations=max_relations)  # fmt: skip
@@ -1195,45 +904,11 @@ class Memory:
         [('y', 0.8), ('x', 0.0)]
         """
         self._store.check_open()  # the index lives in memory: without this a closed memory still answered
-        anchor_names = search.plain_near(k, types, near, max_hops, direction, relation_types, rank, decay)
-        if anchor_names is not None:  # the common near search: its other options are already as parsed
-            type_filter, near = None, anchor_names
-        else:
-            request = search_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
-                                     relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
-            k, type_filter, near, max_hops = request.k, request.types, request.near, request.max_hops
-            direction, relation_types, rank, decay = (request.direction, request.relation_types, request.rank,
-                                                      request.decay)  # fmt: skip
+        request = search.search_request(k, types, near, max_hops, direction, relation_types, rank, decay)
         vector = search.query_vector(query, self._embedder, self._vector_dim)
-        # Naming hits through the store costs a scan of its ids per search (30-40 ms
-        # at 1M): worth it only while loading the graph would cost more (a
-        # catch-up or a rebuild); a clean saved state maps in tens of ms, once.
-        if (near is None and type_filter is None and as_of is None and known_at is None and not self._derived.loaded
-                and not self._derived.saved.claims_clean):
-            index = self._vectors.get(self._vector_dim)
-            if index is None:
-                return []
-            unloaded = search.search_unloaded(self._store, index, self._namespace, vector, k, utcnow())
-            if unloaded is not None:
-                self._shared.access.record(unloaded[1])
-                return unloaded[0]
-        # One snapshot for the anchors, the neighbourhood, the type filter and the hits' names.
-        state, view = self._graph(as_of, known_at)
-        anchors = search.anchor_ids(state, self._namespace, near) if near is not None else None
-        index = self._vectors.get(self._vector_dim)
-        if index is None:
-            return []
-        allowed = search.allowed_ids(state, view, self._namespace, type_filter)
-        if allowed is not None and not allowed:
-            return []
-        if anchors is not None:
-            found, keys = near_search(
-                state, index, self._namespace, vector, k, anchors=anchors, max_hops=max_hops,
-                direction=direction, relation_types=relation_types, allowed_types=allowed, rank=rank, decay=decay,
-            )  # fmt: skip
-            self._shared.access.record(keys)
-            return found
-        hits, keys = search.search_loaded(state, index, vector, k, allowed)
+        hits, keys = search.search_hits(self._store, self._derived, self._vectors, self._shared.views, request, vector,
+                                        namespace=self._namespace, vector_dim=self._vector_dim, as_of=as_of,
+                                        known_at=known_at, clock=utcnow)  # fmt: skip
         self._shared.access.record(keys)
         return hits
 
@@ -1285,15 +960,9 @@ class Memory:
         each with the entities along it (their current versions): how the memory connects the two."""
         paths = self.all_shortest_paths(source, target, max_hops=max_hops, types=types, direction=direction,
                                         limit=limit, as_of=as_of, known_at=known_at)  # fmt: skip
-        state = self._derived.get()
-        keys = list(dict.fromkeys(self._key(n) for p in paths for n in p.nodes))
-        rows = fetch_rows(self._store, self._cache, keys, self._store.config, stored=len(state.ids), remember=True)
-        out = []
-        for path in paths:
-            found = [rows.get(self._key(n)) for n in path.nodes]
-            if all(row is not None for row in found):  # a concurrent delete drops the path
-                out.append(Explanation(path, tuple(row.to_entity() for row in found if row is not None)))
-        return out
+        stored = len(self._derived.get().ids)
+        return explain(paths, self._namespace, lambda keys: fetch_rows(self._store, self._cache, keys, self._store.config,
+                                                                       stored=stored, remember=True))  # fmt: skip
 
     def embed_missing(self) -> int:
         """Embed every current entity that has no vector; return how many got one.
@@ -1718,12 +1387,6 @@ class Memory:
         return upkeep.forget(self._store, self._derived, self._cache, self._vectors, self._shared.access,
                              namespace=self._namespace, now=self._shared.now, keep=keep, policy=policy, hard=hard)
 
-    def _evict(self, state: DerivedState, tx: Transaction, count: int, policy: str, *, hard: bool,
-               keep: set[str]) -> list[str]:  # fmt: skip
-        """In the open transaction: retire ``count`` entities, ``keep`` (keys) spared (:func:`upkeep.evict`)."""
-        return upkeep.evict(self._store, state, tx, self._cache, self._vectors, self._shared.access, spare=keep,
-                            namespace=self._namespace, now=self._shared.now, count=count, policy=policy, hard=hard)
-
     def access(self, name: str) -> Access:
         """How often and when ``name`` was read, and its tier (reads not yet flushed included)."""
         key = self._key(check_name(name))
@@ -1740,10 +1403,6 @@ class Memory:
         self._writable()
         return upkeep.compact(self._store, self._derived, self._cache, self._shared.access, namespace=self._namespace,
                               cold_after=cold_after)  # fmt: skip
-
-    def _deduplicate(self, state: DerivedState, items: list[EntityInput]) -> list[EntityInput]:
-        """``items`` with the duplicates of current names merged or refused (:func:`upkeep.deduplicate`)."""
-        return upkeep.deduplicate(state, items, namespace=self._namespace, refuse=self._shared.duplicates == "refuse")
 
     def find_duplicates(self, threshold: float = 0.9, *, k: int = 10, types: Any = None) -> list[Duplicate]:
         """Pairs of entities of one type in this namespace whose vectors have cosine
@@ -1769,26 +1428,15 @@ class Memory:
         name. Both must be current entities of this namespace, of one type.
         """
         a, b = upkeep.check_merge(keep, other)
-        self._writable()
-        with self._store.transaction():
-            item, relations = upkeep.merge_plan(self._store, self._derived.get(), self._row, a, b,
-                                                namespace=self._namespace)  # fmt: skip
-            self._write_entities([item])
-            if relations:
-                self._write_relations(relations)
-            self.expire_entity(b)
-        merged = self._row(self._key(a))
-        if merged is None:  # pragma: no cover - written above
-            raise NotFound(a)
-        return merged.to_entity()
+        return commit.merge(self._store, self._derived, self._cache, self._vectors, self._shared, self._row, a, b,
+                            namespace=self._namespace, embedder=self._embedder).to_entity()  # fmt: skip
 
     def _invalidate(self) -> None:
         self._derived.reset()
         self._shared.views.clear()
         self._cache.clear()
         self._vectors.forget()
-        meta = dict(self._store.execute("meta_all"))
-        self._vector_dim = int(meta["vector_dim"]) if "vector_dim" in meta else None
+        self._vector_dim = stored_vector_dim(self._store)
 
     def __len__(self) -> int:
         """The number of current entities in this namespace."""

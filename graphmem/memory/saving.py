@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from ..store.store import Store
     from .backlog import Backlog
 
-__all__ = ["save_derived"]
+__all__ = ["close", "save_derived"]
 
 
 def save_derived(store: Store, vectors: VectorStore, derived: Derived, backlog: Backlog | None,
@@ -52,3 +52,20 @@ def save_derived(store: Store, vectors: VectorStore, derived: Derived, backlog: 
                     "not damaged (the index is rebuilt from it when needed): give this user write access"
                 ) from None
             raise
+
+
+def close(store: Store, vectors: VectorStore, backlog: Backlog | None, flush: Callable[[], None]) -> None:
+    """Close an open memory's parts: stop the embedding ``backlog`` (what it has not
+    embedded, the next open finds again), ``flush`` (unless the engine met a full
+    disk: then nothing is safe to save), stop the vector index's background
+    worker and release the store, each even if the one before raised."""
+    if backlog is not None:
+        backlog.stop()
+    try:
+        if store.unusable is None:
+            flush()
+    finally:
+        try:
+            vectors.close()
+        finally:
+            store.close()

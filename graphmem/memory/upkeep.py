@@ -27,7 +27,7 @@ from ..lifecycle import AccessLog, check_policy, eviction_order, from_micros, no
 from ..records import entity_key, key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate
-from ..validate import check_count, check_name
+from ..validate import check_count, check_fraction, check_name
 from . import removal
 from .writes import EntityInput, RelationInput, fetch_rows, parse_entity, parse_relation
 
@@ -55,6 +55,7 @@ __all__ = [
     "flush_access",
     "forget",
     "merge_plan",
+    "purge",
 ]
 
 FEW_KEYS = 8
@@ -88,9 +89,7 @@ def check_cold_after(cold_after: object) -> timedelta:
 
 def check_threshold(threshold: object) -> float:
     """``find_duplicates``' ``threshold``: a number in (0, 1]."""
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0 < threshold <= 1:
-        raise InvalidInput(f"threshold must be a number in (0, 1], not {threshold!r}")
-    return threshold
+    return check_fraction(threshold, "threshold")
 
 
 def check_merge(keep: object, other: object) -> tuple[str, str]:
@@ -187,6 +186,30 @@ def evict(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache
         return []
     retired = removal.retire(store, state, tx, cache, vectors, access, victims, hard=hard, now=now)
     return [key_name(key) for key in retired]  # the victims' order: retire keeps it
+
+
+def purge(store: Store, derived: Derived, cache: EntityCache, *, namespace: str, before: datetime) -> dict[str, int]:
+    """In one transaction: delete for good the history of ``namespace`` that expired
+    before ``before`` (expired relations, entity versions, expired entities with
+    their relations); the counts removed. Current facts are never touched."""
+    params = {"namespace": namespace, "before": before}
+    with store.transaction() as tx:
+        state = derived.get()
+        counts = {
+            "relations": int(store.execute("purge_relations", params)[0][0]),
+            "versions": int(store.execute("purge_versions", params)[0][0]),
+        }
+        counts["entities"] = int(store.execute("purge_entities", params)[0][0])
+        if counts["entities"]:
+            # A purged entity's id is never handed out again (as after a delete).
+            store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+        left = {key: int(id_) for key, id_ in store.execute("entity_expired_ids")}
+
+        def bookkeeping() -> None:
+            cache.written(dropped=state.replace_expired(left))
+
+        tx.after_commit(bookkeeping)
+    return counts
 
 
 # -- tiers -------------------------------------------------------------------------

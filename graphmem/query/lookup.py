@@ -17,7 +17,7 @@ import numpy as np
 
 from ..index.labels import RelationEntry
 from ..index.names import TypeSummary, summarise_types
-from ..records import KEY_SEPARATOR, key_name
+from ..records import key_name, key_prefix
 
 if TYPE_CHECKING:
     from ..index.derived import DerivedState, GraphSnapshot
@@ -30,7 +30,7 @@ __all__ = ["entities_present", "relation_entries", "relations_present", "text_en
 
 def _ids(state: DerivedState | GraphSnapshot, namespace: str, names: Sequence[str]) -> np.ndarray:
     """The id of each name of ``namespace`` (-1 for one that is not a current entity), in one pass."""
-    prefix = namespace + KEY_SEPARATOR
+    prefix = key_prefix(namespace)
     return state.ids.ids_of([prefix + name for name in names])
 
 

@@ -1,41 +1,46 @@
-"""The plain vector search and what every search shares (layer L3).
+"""``search``: every kind of it, from one entry point (:func:`search_hits`).
 
-``search`` without ``near=``: the vector index's nearest ids, named from one
+Without ``near=``, the plain search: the vector index's nearest ids, named from one
 snapshot of the graph state, fetching more while the index knows ids the
 snapshot does not (a write landed in between). Before the graph state is
 loaded, :func:`search_unloaded` names the hits through the store instead.
-Also here: the ids a search may return (:func:`allowed_ids`), the anchors of
-``near=`` (:func:`anchor_ids`) and the query's vector (:func:`query_vector`),
-which ``near=`` search and ``recall`` (:mod:`graphmem.query.retrieval`) use too.
+With ``near=``, the anchors are looked up here (:func:`anchor_ids`) and the
+ranking within hops of them is :func:`graphmem.query.retrieval.near_search`'s.
+Also here: the ids a search may return (:func:`allowed_ids`, which ``recall``
+uses too) and the query's vector (:func:`query_vector`).
 
-Each function takes its arguments already checked (by
-:mod:`graphmem.inputs`, once, in the facade).
+The options are checked once, by :func:`search_request` (called by the
+facade; the cluster backend uses :func:`graphmem.inputs.search_request`
+itself); every other function takes them already checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pyroaring import BitMap
 
 from ..errors import InvalidInput, NotFound
+from ..inputs import SearchRequest, search_request as parse_request
 from ..records import entity_key, key_name, micros
 from ..types import Hit
-from ..validate import _DIRECTIONS, RANKS, check_name, check_vector
+from ..validate import DIRECTIONS, RANKS, check_name, check_vector
+from .retrieval import near_search
 
 if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
     from datetime import datetime
 
     from ..embed import Embedder
-    from ..index.derived import GraphSnapshot
+    from ..index.derived import Derived, GraphSnapshot
+    from ..index.vector_store import VectorStore
     from ..index.vectors import VectorIndex
     from ..store.store import Store
-    from ..temporal import TimeView
+    from ..temporal import TimeView, TimeViews
 
-__all__ = ["UNLOADED_SEARCH_MAX", "allowed_ids", "anchor_ids", "plain_near", "query_vector", "search_loaded",
-           "search_unloaded"]  # fmt: skip
+__all__ = ["UNLOADED_SEARCH_MAX", "allowed_ids", "anchor_ids", "plain_near", "query_vector", "search_hits",
+           "search_loaded", "search_request", "search_unloaded"]  # fmt: skip
 
 UNLOADED_SEARCH_MAX = 4096
 """A search before the graph is loaded fetches at most this many nearest
@@ -85,7 +90,61 @@ def plain_near(k: Any, types: Any, near: Any, max_hops: Any, direction: Any, rel
     return (check_name(near, "near"),)
 
 
-_DIRECTION_SET = frozenset(_DIRECTIONS)
+def search_request(k: Any, types: Any, near: Any, max_hops: Any, direction: Any, relation_types: Any, rank: Any,
+                   decay: Any) -> SearchRequest:  # fmt: skip
+    """``search``'s options checked once: the common near search's as given
+    (:func:`plain_near`), any other through :func:`graphmem.inputs.search_request`.
+
+    Examples
+    --------
+    >>> search_request(10, None, "ada", 2, "both", None, "similarity", 0.5).near
+    ('ada',)
+    """
+    anchors = plain_near(k, types, near, max_hops, direction, relation_types, rank, decay)
+    if anchors is not None:  # its other options are already as parsed
+        # tuple.__new__: the NamedTuple's own constructor costs ~0.3 us more (of a ~50 us near search)
+        return _new(SearchRequest, (k, None, anchors, max_hops, direction, None, rank, decay))
+    return parse_request(k=k, types=types, near=near, max_hops=max_hops, direction=direction,
+                         relation_types=relation_types, rank=rank, decay=decay)  # fmt: skip
+
+
+def search_hits(store: Store, derived: Derived, vectors: VectorStore, views: TimeViews, request: SearchRequest,
+                vector: np.ndarray, *, namespace: str, vector_dim: int | None, as_of: datetime | None,
+                known_at: datetime | None, clock: Callable[[], datetime]) -> tuple[list[Hit], list[str]]:  # fmt: skip
+    """The hits of ``search`` for ``request`` and the query's ``vector``, and their keys.
+
+    One snapshot of the graph (at ``as_of`` / ``known_at``, through ``views``)
+    serves the anchors, the neighbourhood, the type filter and the hits' names.
+    ``clock`` tells now (graphmem's system clock).
+    """
+    # Naming hits through the store costs a scan of its ids per search (30-40 ms
+    # at 1M): worth it only while loading the graph would cost more (a
+    # catch-up or a rebuild); a clean saved state maps in tens of ms, once.
+    if (request.near is None and request.types is None and as_of is None and known_at is None and not derived.loaded
+            and not derived.saved.claims_clean):
+        index = vectors.get(vector_dim)
+        if index is None:
+            return [], []
+        unloaded = search_unloaded(store, index, namespace, vector, request.k, clock())
+        if unloaded is not None:
+            return unloaded
+    state, view = views.graph(store, derived, as_of, known_at, clock)
+    anchors = anchor_ids(state, namespace, request.near) if request.near is not None else None
+    index = vectors.get(vector_dim)
+    if index is None:
+        return [], []
+    allowed = allowed_ids(state, view, namespace, request.types)
+    if allowed is not None and not allowed:
+        return [], []
+    if anchors is None:
+        return search_loaded(state, index, vector, request.k, allowed)
+    return near_search(state, index, namespace, vector, request.k, anchors=anchors, max_hops=request.max_hops,
+                       direction=request.direction, relation_types=request.relation_types, allowed_types=allowed,
+                       rank=request.rank, decay=request.decay)  # fmt: skip
+
+
+_DIRECTION_SET = frozenset(DIRECTIONS)
+_new = tuple.__new__
 _RANK_SET = frozenset(RANKS)
 
 

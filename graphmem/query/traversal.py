@@ -21,9 +21,9 @@ filter of only unknown types finds only zero-hop answers).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,8 +36,13 @@ from ..index.adjacency import EdgeIndex
 from ..index.derived import GraphSnapshot, GraphState
 from ..records import entity_key, split_key
 from ..types import KHop, Neighbor, Neighbors, Path, Subgraph
-from ..inputs import hop_request, path_request
+from ..inputs import NeighborsRequest, hop_request, path_request
 from ..validate import check_count, check_direction, check_positive_int, check_types_filter
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from ..store.store import Store
 
 __all__ = [
     "shortest_path",
@@ -45,6 +50,8 @@ __all__ = [
     "k_hop",
     "neighbors",
     "neighbors_bounded",
+    "neighbors_cypher",
+    "neighbors_of",
     "subgraph",
     "reach",
     "to_path",
@@ -324,6 +331,46 @@ def neighbors(state: GraphState | GraphSnapshot, id_: int, direction: str,
             rows.append((key_ever(other)[skip:], type_names[code], label))  # type: ignore[index]
     rows.sort()
     return Neighbors([Neighbor(n, t, d) for n, t, d in rows])  # type: ignore[arg-type]
+
+
+def neighbors_of(state: GraphSnapshot, namespace: str, request: NeighborsRequest, *, at_now: bool) -> Neighbors:
+    """``neighbors``' answer for ``request`` in ``state`` (the snapshot the read
+    took): :func:`neighbors`, or :func:`neighbors_bounded` with a limit.
+    :class:`NotFound` if the name is not an entity there (``at_now`` says
+    whether the read is at now, for the message)."""
+    id_ = state.ids.id_of(entity_key(namespace, request.name))
+    if id_ is None:
+        # An entity whose validity does not cover the time read is not there.
+        name = request.name
+        raise NotFound(f"no entity named {name!r}" if at_now else f"no entity named {name!r} at that time")
+    if request.limit is None:
+        return neighbors(state, id_, request.direction, request.types)
+    return neighbors_bounded(state, id_, request.direction, request.types, limit=request.limit)
+
+
+_NEIGHBORS = {"out": "neighbors_out", "in": "neighbors_in", "both": "neighbors_both"}
+_NEIGHBORS_TYPED = {"out": "neighbors_out_typed", "in": "neighbors_in_typed", "both": "neighbors_both_typed"}
+
+
+def neighbors_cypher(store: Store, graph: Callable[[], GraphSnapshot], namespace: str, request: NeighborsRequest,
+                     now: datetime) -> list[Neighbor]:  # fmt: skip
+    """``neighbors`` at now through the store's Cypher (the former implementation).
+
+    Kept as the oracle of the differential tests and the Cypher peer of the
+    benchmarks: the in-memory answer must equal it on every graph. ``graph``
+    gives the snapshot at now, read only to tell an unknown name from one
+    without neighbours.
+    """
+    key, type_filter = entity_key(namespace, request.name), request.types
+    if type_filter is not None and not type_filter:
+        return []
+    if type_filter is None:
+        rows = store.execute(_NEIGHBORS[request.direction], {"key": key, "now": now})
+    else:
+        rows = store.execute(_NEIGHBORS_TYPED[request.direction], {"key": key, "types": list(type_filter), "now": now})
+    if not rows and key not in graph().ids:
+        raise NotFound(f"no entity named {request.name!r}")
+    return [Neighbor(n, t, d) for n, t, d in sorted(rows)]
 
 
 def neighbors_bounded(state: GraphState | GraphSnapshot, id_: int, direction: str, types: Sequence[str] | None, *,
