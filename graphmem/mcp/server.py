@@ -196,9 +196,12 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         if not indexes.is_alive():
             fn()
             return
+        def when_loaded() -> None:
+            indexes.join()
+            fn()
+
         # Called from the event loop, which must not wait for the indexes' load.
-        threading.Thread(target=lambda: (indexes.join(), fn()), name="graphmem-mcp-warm-up-wait",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(target=when_loaded, name="graphmem-mcp-warm-up-wait", daemon=True).start()
 
     def first_answer() -> None:
         if not answered:
