@@ -242,6 +242,8 @@ class Backlog:
             return min((us for us, _ in self._pending.values()), default=None)
 
     def __len__(self) -> int:
+        """The entities known to wait for their vector: until the first scan
+        (deferred while the model may not load), only this process's writes."""
         with self._changed:
             return len(self._pending)
 
