@@ -140,8 +140,8 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     must be rebuilt from the store (a first start, a store copied elsewhere:
     seconds of CPU at 100k entities, which the first ``search_nodes`` waits
     for), an import of torch beside the rebuild would share the interpreter
-    with it (measured at 100k on a loaded machine: the first answer ~3x
-    later). The in-memory
+    with it (seen at 100k on a loaded machine: the first ``search_nodes``
+    answered 10.8 s after the start, torch importing meanwhile). The in-memory
     indexes ``search_nodes`` and ``open_nodes`` answer from are loaded at
     once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.1 s
     of CPU at 100k entities, or rebuilt), while this thread imports the MCP
@@ -196,6 +196,7 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
         if not indexes.is_alive():
             fn()
             return
+
         def when_loaded() -> None:
             indexes.join()
             fn()

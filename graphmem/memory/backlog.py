@@ -14,7 +14,7 @@ with background embedding scans for such entities first
 (``entity_missing_vectors``) and embeds them, and :meth:`Memory.embed_missing`
 does the same on demand. That scan waits until the embedder may load its
 model (:func:`graphmem.embed.when_loadable`): a server defers the model until
-it has answered its client, and 100k entities without a vector are 100k rows
+its client has listed the tools, and 100k entities without a vector are 100k rows
 read into Python (~0.3 s of CPU holding the interpreter) that its start
 would otherwise pay for nothing, since nothing can be embedded before the
 model loads. A save meanwhile scans itself (:meth:`Backlog.floor`).
