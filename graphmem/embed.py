@@ -10,21 +10,25 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
 from .errors import GraphMemError, InvalidInput
 
-__all__ = ["Embedder", "DefaultEmbedder", "HashEmbedder", "entity_text", "resolve_embedder"]
+__all__ = ["Embedder", "DefaultEmbedder", "HashEmbedder", "entity_text", "resolve_embedder", "when_loadable"]
 
 log = logging.getLogger("graphmem")
 
 
 @runtime_checkable
 class Embedder(Protocol):
-    """Anything with a ``dim`` and an ``encode`` returning L2-normalised float32 rows."""
+    """Anything with a ``dim`` and an ``encode`` returning L2-normalised float32 rows.
+
+    An embedder whose model may be held back (as :meth:`DefaultEmbedder.defer_loading`
+    does) may also have ``when_loadable(callback)``: see :func:`when_loadable`.
+    """
 
     dim: int
 
@@ -58,6 +62,8 @@ class DefaultEmbedder:
     _load_lock = threading.Lock()
     _may_load = threading.Event()  # cleared by defer_loading, set by load_in_background
     _may_load.set()
+    _gate = threading.Lock()  # orders defer_loading, load_in_background and when_loadable
+    _waiting: list[Callable[[], None]] = []  # when_loadable's callbacks held by defer_loading
 
     def __init__(self, *, batch_size: int = 64) -> None:
         self.batch_size = batch_size
@@ -105,9 +111,25 @@ class DefaultEmbedder:
         the model (seconds of CPU, holding the interpreter) before the server
         answers its client. ``graphmem mcp`` defers, then calls
         :meth:`load_in_background` once the client lists the tools or calls
-        one; a process that defers must call it.
+        one; a process that defers must call it. The background embedding's
+        look for such entities waits too (:meth:`when_loadable`): at 100k
+        entities it reads 100k rows into Python, ~0.3 s of CPU holding the
+        interpreter, which the server's start would otherwise share.
         """
-        cls._may_load.clear()
+        with cls._gate:
+            cls._may_load.clear()
+
+    @classmethod
+    def when_loadable(cls, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (in this thread, now) unless loading is deferred
+        (:meth:`defer_loading`); then :meth:`load_in_background` calls it, in
+        its caller's thread, before the load starts. ``callback`` must return
+        at once (it only lets other work start)."""
+        with cls._gate:
+            if not cls._may_load.is_set():
+                cls._waiting.append(callback)
+                return
+        callback()
 
     @classmethod
     def load_in_background(cls) -> threading.Thread:
@@ -122,7 +144,11 @@ class DefaultEmbedder:
             except GraphMemError as exc:
                 log.warning("the embedding model could not be loaded: %s", exc)
 
-        cls._may_load.set()
+        with cls._gate:
+            cls._may_load.set()
+            waiting, cls._waiting = cls._waiting, []
+        for callback in waiting:
+            callback()
         thread = threading.Thread(target=load, name="graphmem-model-load", daemon=True)
         thread.start()
         return thread
@@ -165,6 +191,26 @@ class HashEmbedder:
             else:
                 out[row] /= norm
         return out
+
+
+def when_loadable(embedder: Embedder, callback: Callable[[], None]) -> None:
+    """Call ``callback`` once ``embedder`` may load its model: at once, unless
+    it has a ``when_loadable`` of its own (:meth:`DefaultEmbedder.when_loadable`
+    holds it while the model's load is deferred). The background embedding
+    (:class:`graphmem.memory.backlog.Backlog`) starts its work from it.
+
+    Examples
+    --------
+    >>> started = []
+    >>> when_loadable(HashEmbedder(dim=8), lambda: started.append(True))
+    >>> started
+    [True]
+    """
+    own = getattr(embedder, "when_loadable", None)
+    if own is None:
+        callback()
+    else:
+        own(callback)
 
 
 def resolve_embedder(embedder: Any) -> Embedder | None:

@@ -4,7 +4,7 @@ vectors follow, and what a stopped process left unembedded is embedded at the ne
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest
@@ -29,6 +29,35 @@ class HeldEmbedder:
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if threading.current_thread().name == "graphmem-embed":
             self.release.wait()
+        return self.inner.encode(texts)
+
+
+class GatedEmbedder:
+    """A HashEmbedder whose model may not load until the test lets it
+    (``when_loadable``, as :meth:`graphmem.DefaultEmbedder.defer_loading` holds
+    the real one); then each encode of the background thread waits for
+    ``loaded`` (the load itself)."""
+
+    def __init__(self, dim: int = 16) -> None:
+        self.inner = graphmem.HashEmbedder(dim=dim)
+        self.dim = dim
+        self.loaded = threading.Event()
+        self._waiting: list[Callable[[], None]] | None = []
+
+    def when_loadable(self, callback: Callable[[], None]) -> None:
+        if self._waiting is None:
+            callback()
+        else:
+            self._waiting.append(callback)
+
+    def allow_loading(self) -> None:
+        waiting, self._waiting = self._waiting or [], None
+        for callback in waiting:
+            callback()
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if threading.current_thread().name == "graphmem-embed":
+            self.loaded.wait()
         return self.inner.encode(texts)
 
 
@@ -103,6 +132,43 @@ def test_an_index_saved_while_vectors_wait_is_caught_up_after_they_land(tmp_path
         # Caught up from the saved index, whose store_seq stayed below "late"; had it
         # not, storing the vector would have had to discard the saved index.
         assert mem.stats()["vectors"]["last_load"]["source"] == "file"
+
+
+def test_the_look_for_missing_vectors_waits_for_the_model_and_a_write_meanwhile_is_embedded(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An open with background embedding does not read the entities without a
+    vector until the model may load (a server defers it past its first
+    answer); a save meanwhile looks for them itself, and everything, old and
+    newly written, is embedded once the model has loaded."""
+    path = tmp_path / "store"
+    with graphmem.open(path, embedder=None) as mem:
+        mem.add_entities([{"name": f"old{i}", "text": f"topic{i} notes"} for i in range(3)])
+    gated = GatedEmbedder()
+    with graphmem.open(path, embedder=gated, background_embedding=True) as mem:
+        mem.add_entity("new", text="quiet harbour")
+        assert mem.stats()["vectors"]["waiting"] == 1  # the three old ones are not looked for yet
+        mem.flush()  # needs the oldest entity waiting (Backlog.floor): it looks for them itself
+        assert mem.stats()["vectors"]["waiting"] == 4
+        assert not mem.wait_embedded(timeout=0)
+        gated.allow_loading()
+        assert not mem.wait_embedded(timeout=0)  # the model is still loading
+        gated.loaded.set()
+        assert mem.wait_embedded()
+        assert _unembedded(mem) == 0
+        assert _names(mem, "quiet harbour")[0] == "new"
+        assert _names(mem, "topic1 notes")[0] == "old1"
+
+
+def test_a_backlog_that_never_begins_stops_and_closes() -> None:
+    """A memory closed before its model may load: nothing waits for the thread."""
+    gated = GatedEmbedder()
+    mem = graphmem.open(embedder=gated, background_embedding=True)
+    mem.add_entity("Ada", text="writes compilers")
+    backlog = mem._shared.backlog
+    mem.close()
+    gated.allow_loading()  # after the close: the thread ends without touching the store
+    gated.loaded.set()
+    backlog._thread.join(timeout=30)
+    assert not backlog._thread.is_alive()
 
 
 def test_embed_missing_embeds_what_cypher_wrote_and_the_saved_index_follows(tmp_path) -> None:  # type: ignore[no-untyped-def]

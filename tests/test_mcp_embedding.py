@@ -77,3 +77,63 @@ def test_kill_9_before_the_embedding_then_the_next_start_embeds_what_is_missing(
 
     anyio.run(second)
     assert _unembedded(store) == 0
+
+
+def test_the_first_answers_do_not_wait_for_the_model_and_writes_meanwhile_get_their_vectors(tmp_path: Path) -> None:
+    """A server whose model cannot load yet (``GatedEmbedder``: held until the
+    warm-up lets it, then its load blocks until the test sets ``loaded``)
+    answers initialize, tools/list, search_nodes and a write; semantic_search
+    waits for the model and then finds both the write and what the store held
+    without a vector before the start."""
+    from mcp.client.client import Client
+
+    from graphmem.mcp.server import build_server
+    from graphmem.mcp.share import Shared
+    from tests.test_backlog import GatedEmbedder
+
+    store = tmp_path / "store"
+    with graphmem.open(store, engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": e["name"], "type": e["entityType"], "observations": e["observations"]}
+                          for e in ENTITIES])  # fmt: skip
+    gated = GatedEmbedder(dim=64)
+    shared = Shared(store, lambda: graphmem.open(store, engine=ENGINE, embedder=gated, background_embedding=True))
+    shared.start()
+
+    def unembedded() -> int:  # through the server's own memory (one open per path per process)
+        rows = shared._holder.mem.cypher(  # type: ignore[union-attr]
+            "MATCH (e:Entity) WHERE e.expired_at IS NULL AND e.embedding IS NULL RETURN count(*) AS n")
+        return int(rows[0]["n"])
+
+    try:
+        server = build_server(shared, warm_up=gated.allow_loading)
+
+        async def main() -> None:
+            async with Client(server) as client:  # initialize answered
+                await client.list_tools()  # the warm-up: the model may load (and blocks)
+                found = (await client.call_tool("search_nodes", {"query": "harbour"})).structured_content
+                assert [e["name"] for e in found["entities"]] == ["harbour-master"]
+                made = {"name": "ferry", "entityType": "boat", "observations": ["crosses the quiet harbour"]}
+                written = await client.call_tool("create_entities", {"entities": [made]})
+                assert written.structured_content == {"entities": [made]}
+                assert unembedded() == 4  # answered with the model still loading
+                results: list[list[str]] = []
+
+                async def semantic() -> None:
+                    hits = await client.call_tool("semantic_search", {"query": "crosses the quiet harbour"})
+                    results.append([h["name"] for h in hits.structured_content["results"]])
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(semantic)
+                    await anyio.sleep(0.2)
+                    assert results == []  # it waits for the model and for what is being embedded
+                    gated.loaded.set()
+                assert results[0][0] == "ferry"
+                hits = await client.call_tool("semantic_search", {"query": "bakes rye bread at dawn", "limit": 1})
+                assert [h["name"] for h in hits.structured_content["results"]] == ["baker"]
+
+        anyio.run(main)
+        assert shared._holder.mem.wait_embedded()  # type: ignore[union-attr]
+        assert unembedded() == 0
+    finally:
+        gated.loaded.set()
+        shared.close(save_index=False)

@@ -198,9 +198,11 @@ def test_malformed_addresses_are_refused(address: str):
         parse_address(address)
 
 
-def test_the_warm_up_runs_once_at_the_first_tools_list(tmp_path: Path):
-    """The embedding model starts loading when the client lists the tools, not
-    before the first answer (and only once)."""
+def test_the_warm_up_runs_once_after_the_first_tools_list(tmp_path: Path):
+    """The embedding model starts loading once the client has listed the tools
+    (and the in-memory indexes are loaded), not before the first answer (and only once)."""
+    import threading
+
     from mcp.client.client import Client
 
     import graphmem
@@ -208,15 +210,18 @@ def test_the_warm_up_runs_once_at_the_first_tools_list(tmp_path: Path):
     from graphmem.mcp.share import Shared
 
     calls: list[int] = []
+    called = threading.Event()
     shared = Shared(tmp_path / "store", lambda: graphmem.open(tmp_path / "store", engine=ENGINE, embedder=None))
     shared.start()
     try:
-        server = build_server(shared, warm_up=lambda: calls.append(1))
+        server = build_server(shared, warm_up=lambda: (calls.append(1), called.set()))
 
         async def main() -> None:
             async with Client(server) as client:
                 assert calls == []  # initialised: nothing started yet
                 await client.list_tools()
+                await client.list_tools()
+                assert await anyio.to_thread.run_sync(called.wait, 60)
                 await client.list_tools()
                 assert calls == [1]
 

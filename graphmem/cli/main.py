@@ -704,12 +704,13 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
     chosen = _embedder(embedder)
 
     def warm_up() -> None:
-        # Called once the client lists the tools, so the first answer never waits
-        # for it: one thread starts numba (the first search_nodes needs a kernel
-        # for the matches' relations) without its two extras (see
+        # Called once the client has listed the tools and the in-memory indexes are
+        # loaded (build_server), so the first answer never waits for it: one
+        # thread starts numba (ahead of the first call that needs a kernel)
+        # without its two extras (see
         # _start_numba_without_extras: 0.3-0.4 s of CPU), then the model loads,
         # after it: the model's stack imports scipy.linalg, refused meanwhile.
-        # The first write then waits only for what is left of the model.
+        # The first search by meaning then waits only for what is left of the model.
         def run() -> None:
             _start_numba_without_extras()
             if chosen == "default":
@@ -718,8 +719,8 @@ def mcp(ctx: click.Context, path: Path, embedder: str, semantic_search_nodes: bo
         threading.Thread(target=run, name="graphmem-mcp-warm-up", daemon=True).start()
 
     if chosen == "default":
-        # Entities the store holds without vectors are embedded from the open on;
-        # their model load waits for warm_up, after the client's first answers.
+        # Entities the store holds without vectors are looked for, and embedded,
+        # once warm_up lets the model load, after the client's first answers.
         graphmem.DefaultEmbedder.defer_loading()
     # Writes return once committed; their entities are embedded right after, in a
     # thread (semantic_search waits for that; a crash leaves it to the next start).

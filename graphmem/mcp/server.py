@@ -131,11 +131,17 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                  subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> Any:  # fmt: skip
     """The MCP server object for ``shared`` (a holder or a follower).
 
-    ``warm_up`` is called once, at the first ``tools/list`` (or ``tools/call``,
+    ``warm_up`` is called once, after the first ``tools/list`` (or ``tools/call``,
     if the client calls without listing): the client is
     connected and its host is busy deciding what to ask, so work started then
     (loading the embedding model in the background) delays neither the
-    server's first answer nor, usually, its first write. The in-memory
+    server's first answer nor, usually, its first write. It is called in a
+    thread of its own once the in-memory indexes below are loaded: when they
+    must be rebuilt from the store (a first start, a store copied elsewhere:
+    seconds of CPU at 100k entities, which the first ``search_nodes`` waits
+    for), an import of torch beside the rebuild would share the interpreter
+    with it (seen at 100k on a loaded machine: the first ``search_nodes``
+    answered 10.8 s after the start, torch importing meanwhile). The in-memory
     indexes ``search_nodes`` and ``open_nodes`` answer from are loaded at
     once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.1 s
     of CPU at 100k entities, or rebuilt), while this thread imports the MCP
@@ -182,6 +188,22 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     warm = [warm_up] if warm_up is not None else []
     answered: list[bool] = []
 
+    def start_warm_up() -> None:
+        while warm:
+            after_indexes(warm.pop())
+
+    def after_indexes(fn: Callable[[], Any]) -> None:
+        if not indexes.is_alive():
+            fn()
+            return
+
+        def when_loaded() -> None:
+            indexes.join()
+            fn()
+
+        # Called from the event loop, which must not wait for the indexes' load.
+        threading.Thread(target=when_loaded, name="graphmem-mcp-warm-up-wait", daemon=True).start()
+
     def first_answer() -> None:
         if not answered:
             answered.append(True)
@@ -190,13 +212,11 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                                  daemon=True).start()  # fmt: skip
 
     async def list_tools(ctx: Any, params: Any) -> Any:
-        while warm:
-            warm.pop()()
+        start_warm_up()
         return types.ListToolsResult(tools=tools)
 
     async def call_tool(ctx: Any, params: Any) -> Any:
-        while warm:  # a client that calls before listing the tools (the model may wait for this)
-            warm.pop()()
+        start_warm_up()  # a client that calls before listing the tools (the model may wait for this)
         arguments = params.arguments
         if semantic_search_nodes and params.name == "search_nodes" and isinstance(arguments, dict):
             # This server's flag, applied here: the holder may be another server without it.

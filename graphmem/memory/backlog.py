@@ -12,7 +12,12 @@ entity once its vector is stored (:meth:`Memory.wait_embedded` waits for that).
 ``embedding`` is NULL. So a crash loses no work that matters: the next open
 with background embedding scans for such entities first
 (``entity_missing_vectors``) and embeds them, and :meth:`Memory.embed_missing`
-does the same on demand.
+does the same on demand. That scan waits until the embedder may load its
+model (:func:`graphmem.embed.when_loadable`): a server defers the model until
+its client has listed the tools, and 100k entities without a vector are 100k rows
+read into Python (~0.3 s of CPU holding the interpreter) that its start
+would otherwise pay for nothing, since nothing can be embedded before the
+model loads. A save meanwhile scans itself (:meth:`Backlog.floor`).
 
 Storing a vector leaves ``updated_at`` as it is (it is the version's system
 time, which ``known_at`` reads rely on), so the saved vector index's catch-up
@@ -170,13 +175,23 @@ class Backlog:
         entering ``guard`` around its store work; returns how many it stored.
     scan
         Every key the store holds without a vector, with its ``updated_at``
-        (:func:`missing_keys`); run once, first, by the thread.
+        (:func:`missing_keys`); run once, first, by the thread (or by
+        :meth:`floor`, if it comes first).
+    when_ready
+        Called by :meth:`start` with a callback that lets the thread begin
+        (its scan, then its batches); by default the thread begins at once.
+        ``lambda go: graphmem.embed.when_loadable(embedder, go)`` begins once
+        the embedder may load its model.
     """
 
     def __init__(self, embed: Callable[[list[str], Callable[[], Any]], int],
-                 scan: Callable[[], dict[str, int]]) -> None:  # fmt: skip
+                 scan: Callable[[], dict[str, int]], *,
+                 when_ready: Callable[[Callable[[], None]], None] | None = None) -> None:  # fmt: skip
         self._embed = embed
         self._scan = scan
+        self._when_ready = when_ready
+        self._ready = when_ready is None
+        self._scan_lock = threading.Lock()  # one scan, by the thread or by floor()
         self._changed = threading.Condition()
         # key -> (oldest updated_at pending, generation): a key written again while
         # its batch is being embedded keeps its place (the batch skips its new text).
@@ -190,6 +205,13 @@ class Backlog:
 
     def start(self) -> None:
         self._thread.start()
+        if self._when_ready is not None:
+            self._when_ready(self._let_begin)
+
+    def _let_begin(self) -> None:
+        with self._changed:
+            self._ready = True
+            self._changed.notify_all()
 
     def add(self, stamped: Iterable[tuple[str, int]]) -> None:
         """After a commit: these keys (with their ``updated_at`` in µs) have no vector."""
@@ -202,12 +224,26 @@ class Backlog:
 
     def floor(self) -> int | None:
         """The oldest ``updated_at`` (µs) of an entity waiting for its vector;
-        ``None`` when none waits. Waits for the first scan (one read) if it is under way."""
+        ``None`` when none waits. Scans the store first (one read) unless the
+        thread has, or waits for the thread's scan under way.
+
+        A saved vector index records a ``store_seq`` below this, so the next
+        open re-reads those entities. The caller holds the writer lock
+        (:func:`graphmem.memory.saving.save_derived`), so no write lands
+        between the scan and the save.
+        """
         with self._changed:
-            self._changed.wait_for(lambda: self._scanned or self._stopping)
+            scanned = self._scanned or self._stopping
+        if not scanned:
+            # The thread has not begun (the model's load is deferred): scan here
+            # rather than wait for it, which could be for ever.
+            self._scan_once()
+        with self._changed:
             return min((us for us, _ in self._pending.values()), default=None)
 
     def __len__(self) -> int:
+        """The entities known to wait for their vector: until the first scan
+        (deferred while the model may not load), only this process's writes."""
         with self._changed:
             return len(self._pending)
 
@@ -238,10 +274,12 @@ class Backlog:
         with self._store_work:
             pass  # the thread's store work, if any, has ended; _guard refuses any more
 
-    def _run(self) -> None:
-        try:
-            with self._guard():
-                found = self._scan()
+    def _scan_once(self) -> None:
+        """Add every key the store holds without a vector to the pending ones, once."""
+        with self._scan_lock:
+            if self._scanned:
+                return
+            found = self._scan()
             with self._changed:
                 for key, us in found.items():
                     if key not in self._pending:
@@ -249,6 +287,13 @@ class Backlog:
                         self._pending[key] = (us, 0)
                 self._scanned = True
                 self._changed.notify_all()
+
+    def _run(self) -> None:
+        try:
+            with self._changed:
+                self._changed.wait_for(lambda: self._ready or self._stopping)
+            with self._guard():
+                self._scan_once()
             while True:
                 with self._changed:
                     self._changed.wait_for(lambda: self._stopping or bool(self._pending))

@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from ..config import DEFAULT_NAMESPACE, StoreConfig
-from ..embed import resolve_embedder
+from ..embed import resolve_embedder, when_loadable
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import DUPLICATE_MODES, check_policy
 from ..store import files as store_files
@@ -76,7 +76,8 @@ def open_memory(
     entity once its vector is stored (:meth:`Memory.wait_embedded` waits for
     that); a vector an entity had is dropped when its text changes. If the
     process stops first, the next open with background embedding embeds what
-    is missing (it looks for it at the start, in that thread; see also
+    is missing (it looks for it at the start, in that thread, once the model
+    may load: :meth:`DefaultEmbedder.defer_loading`; see also
     :meth:`Memory.embed_missing`).
     """
     if read_only and path is None:
@@ -98,7 +99,10 @@ def open_memory(
         memory._shared.capacity, memory._shared.capacity_policy = capacity, capacity_policy
         memory._shared.duplicates = duplicates
         if background_embedding and resolved is not None and not read_only:
-            backlog = Backlog(memory._embed_keys, lambda: missing_keys(store))
+            # Its look for entities without a vector waits until the model may
+            # load (a server defers it past its first answer).
+            backlog = Backlog(memory._embed_keys, lambda: missing_keys(store),
+                              when_ready=lambda begin: when_loadable(resolved, begin))  # fmt: skip
             memory._shared.backlog = backlog
             backlog.start()
         if read_only and store.path is not None:  # (a read-only store is always on disk)
