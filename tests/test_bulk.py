@@ -31,6 +31,15 @@ from graphmem.validate import _SPACES, names_pass, string_column
 # takes; a small address-space reservation, as each example opens three stores.
 _CONFIG = StoreConfig(copy_threshold=3, relation_copy_threshold=2, relation_copy_from=2, max_db_size=1 << 30)
 
+
+@pytest.fixture(autouse=True)
+def _bulk_from_one_record(monkeypatch):
+    """add_entities reads a list as columns from bulk.ENTITY_BULK_FROM records on;
+    these tests' batches are smaller, so the bulk path is opened to them as
+    _CONFIG opens the COPY statements."""
+    monkeypatch.setattr(bulk, "ENTITY_BULK_FROM", 1)
+
+
 _NAMES = [f"n{i}" for i in range(6)] + ["Zoë", "東京"]
 """Written first in every example, so that relations find their endpoints."""
 _FRESH = [f"f{i}" for i in range(40)]
