@@ -520,8 +520,8 @@ def insert_relations(store: Store, table: pa.Table, *, copy_from: int, stored: i
         return
     if table.num_rows < RELATION_ROWS_MAX and store.engine_name in RELATION_ROWS_ENGINES:
         store.execute("relation_create_rows", {"rows": struct_rows(table, RELATION_ROW_FIELDS)})
-        return
-    store.execute("relation_create_batch", {"rows": table})
+    else:
+        store.execute("relation_create_batch", {"rows": table})
     if table.num_rows >= copy_from:
         store.allow_wal(BULK_WAL)
 
