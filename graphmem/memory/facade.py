@@ -331,7 +331,7 @@ class Memory:
         """
         if isinstance(entities, (str, bytes, Mapping)):
             raise InvalidInput("add_entities takes a list of dicts; use add_entity for one")
-        batch = bulk.read_entities(entities, vectors=True)
+        batch = bulk.read_entities(entities, vectors=True, min_rows=bulk.ENTITY_BULK_FROM)
         if batch is not None and self._write_entity_batch(batch):
             return len(batch)
         items = commit.entity_items(entities)
@@ -535,7 +535,7 @@ class Memory:
         """
         if isinstance(relations, (str, bytes, Mapping)):
             raise InvalidInput("add_relations takes a list of tuples or dicts; use add_relation for one")
-        batch = bulk.read_relations(relations)
+        batch = bulk.read_relations(relations, min_rows=self._store.config.relation_copy_threshold)
         if batch is not None and self._write_relation_batch(batch):
             return len(batch)
         items = commit.relation_items(relations)

@@ -189,11 +189,14 @@ def _kind(value: Any) -> Any:
 
 
 def _plain(value: Any) -> bool:
-    """Whether a parameter value is a scalar or a list of scalars (not a table a statement scans)."""
+    """Whether a parameter value is a scalar, a struct of such or a list of such (not a table a
+    statement scans). A list is judged by its first element, as the engines type it (a list's
+    elements share one type; ``_kind`` keys the prepared statement the same way): walking
+    every value of a 10-row list of structs cost ~0.08 ms per statement."""
     if value is None or isinstance(value, (str, bytes, bool, int, float, datetime, date, timedelta)):
         return True
     if isinstance(value, (list, tuple)):
-        return all(_plain(v) for v in value)
+        return not value or _plain(value[0])
     return isinstance(value, dict) and all(_plain(v) for v in value.values())
 
 

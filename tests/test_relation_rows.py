@@ -1,0 +1,94 @@
+"""``relation_create_rows`` (a list of structs, ``UNWIND``) writes what
+``relation_create_batch`` (``LOAD FROM`` an Arrow table) writes.
+
+Random batches of new relations (types and properties of any text, validity
+bounds absent or set to the microsecond, an expiry or none) go into one store
+through both statements, each under its own tag in the type; the relations
+read back from the store must be the same rows. Both engines run the
+statement here, though only LadybugDB takes it in
+:func:`graphmem.records.insert_relations` (kuzu plans its endpoint lookups as
+scans).
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta
+
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from graphmem import records
+from graphmem.records import KEY_SEPARATOR, RELATION_ROW_FIELDS, RELATION_SCHEMA, struct_rows
+
+_NAMES = ["a", "b", "c", "Zoë", "東京"]
+_T0 = datetime(2024, 1, 1)
+_stamps = st.integers(-10**15, 10**15).map(lambda us: _T0 + timedelta(microseconds=us))
+_times = st.one_of(st.none(), _stamps)
+_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+_rows = st.lists(
+    st.fixed_dictionaries({
+        "from": st.sampled_from(_NAMES), "to": st.sampled_from(_NAMES), "type": _text, "properties": _text,
+        "created_at": _stamps, "valid_from": _times, "valid_to": _times,
+        "expired_at": _times,
+    }),
+    min_size=1, max_size=records.RELATION_ROWS_MAX - 1,
+)  # fmt: skip
+_tags = itertools.count()
+
+
+def _table(rows: list[dict], tag: str, namespace: str) -> pa.Table:
+    tagged = [{**r, "type": tag + r["type"], "from": namespace + KEY_SEPARATOR + r["from"],
+               "to": namespace + KEY_SEPARATOR + r["to"]} for r in rows]  # fmt: skip
+    return pa.Table.from_pylist(tagged, schema=RELATION_SCHEMA)
+
+
+def _read(mem, tag: str) -> list[tuple]:
+    rows = mem.cypher(
+        "MATCH (a:Entity)-[r:Relation]->(b:Entity) WHERE starts_with(r.type, $tag) RETURN a.name AS source, "
+        "b.name AS target, r.type AS type, r.properties AS properties, r.created_at AS created_at, "
+        "r.valid_from AS valid_from, r.valid_to AS valid_to, r.expired_at AS expired_at", {"tag": tag})  # fmt: skip
+    return sorted(((r["source"], r["target"], r["type"].removeprefix(tag), r["properties"], r["created_at"],
+                    r["valid_from"], r["valid_to"], r["expired_at"]) for r in rows), key=repr)  # fmt: skip
+
+
+@pytest.fixture
+def stocked(open_store, tmp_path):
+    mem = open_store(tmp_path / "store")
+    mem.add_entities([{"name": n} for n in _NAMES])
+    return mem
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows)
+def test_rows_statement_writes_what_the_arrow_statement_writes(stocked, rows):
+    n = next(_tags)
+    arrow, structs = f"A{n}:", f"S{n}:"
+    store = stocked._store
+    namespace = stocked.namespace_name
+    with store.transaction():
+        store.execute("relation_create_batch", {"rows": _table(rows, arrow, namespace)})
+        store.execute("relation_create_rows", {"rows": struct_rows(_table(rows, structs, namespace),
+                                                                   RELATION_ROW_FIELDS)})  # fmt: skip
+    written = _read(stocked, arrow)
+    assert len(written) == len(rows)
+    assert _read(stocked, structs) == written
+
+
+def test_insert_relations_takes_the_rows_statement_on_ladybug_only(stocked, engine):
+    store = stocked._store
+    namespace = stocked.namespace_name
+    seen: list[str] = []
+    store.tracer = lambda name, params: seen.append(name)
+    rows = [{"from": "a", "to": "b", "type": "T", "properties": "{}", "created_at": _T0, "valid_from": None,
+             "valid_to": None, "expired_at": None}]  # fmt: skip
+    with store.transaction():
+        records.insert_relations(store, _table(rows, "small:", namespace), copy_from=20_000)
+        records.insert_relations(store, _table(rows * records.RELATION_ROWS_MAX, "large:", namespace),
+                                 copy_from=20_000)  # fmt: skip
+    store.tracer = None
+    small = "relation_create_rows" if engine in records.RELATION_ROWS_ENGINES else "relation_create_batch"
+    assert [s for s in seen if not s.startswith("<")] == [small, "relation_create_batch"]
+    assert len(_read(stocked, "small:")) == 1 and len(_read(stocked, "large:")) == records.RELATION_ROWS_MAX
