@@ -188,13 +188,12 @@ def test_brief_blocks_read_every_key_once_with_few_unused_slots(keys):
     from graphmem.query.retrieval import brief_blocks
 
     blocks = brief_blocks(keys)
-    assert [k for _, block in blocks for k in block if k] == keys
-    sizes = {"entity_brief_16": 16, "entity_brief_4": 4, "entity_brief": 1}
-    for name, block in blocks:
+    assert [k for block in blocks for k in block if k] == keys
+    for block in blocks:
         used = sum(1 for k in block if k)
-        assert len(block) == sizes[name] and block[:used] == [k for k in block if k]
-        assert len(block) - used <= 3 and (used >= 2 or name == "entity_brief")
-    assert sum(name != "entity_brief" for name, _ in blocks) <= len(keys) // 13 + 3
+        assert len(block) in (16, 4, 1) and block[:used] == [k for k in block if k]
+        assert len(block) - used <= 3 and (used >= 2 or len(block) == 1)
+    assert sum(len(block) == 1 for block in blocks) <= 1 and len(blocks) <= len(keys) // 13 + 4
 
 
 def test_recall_reads_many_missing_entities_in_blocks(open_store, tmp_path):
@@ -215,7 +214,7 @@ def test_recall_reads_many_missing_entities_in_blocks(open_store, tmp_path):
     mem.tracer = lambda name, params: trace.append(name)
     r = mem.recall(q, k=20, hops=0)
     mem.tracer = None
-    assert sorted(n for n in trace if n.startswith("entity_")) == ["entity_brief_16", "entity_brief_4"]
+    assert sorted(n for n in trace if n.startswith("entity_")) == ["entity_brief_four", "entity_brief_sixteen"]
     assert len(r.entities) == 20
     for e in r.entities:
         row = reference[e.name]

@@ -325,8 +325,8 @@ def read_briefs(
 
     A cached full row or brief row is used as it is; the other keys are read
     in blocks (:func:`brief_blocks`): each block is one statement of 16 or 4
-    primary-key reads joined by ``UNION ALL`` (``entity_brief_16``,
-    ``entity_brief_4``), a lone key one ``entity_brief``; the brief rows are
+    primary-key reads joined by ``UNION ALL`` (``entity_brief_sixteen``,
+    ``entity_brief_four``), a lone key one ``entity_brief``; the brief rows are
     cached. On kuzu 0.11.3 each statement costs ~0.06 ms of CPU before its
     first row and each keyed read ~0.15-0.2 ms (a lookup of a key no entity
     has as much), and the engine hands every statement to its worker
@@ -352,12 +352,16 @@ def read_briefs(
     if config.use_join(len(missing), stored):
         found.update(fetch(store, cache, missing, config, stored=stored, remember=True))
         return found
-    for name, block in brief_blocks(missing):
-        if name == "entity_brief":
-            rows = store.execute(name, {"key": block[0]})
+    for block in brief_blocks(missing):
+        if len(block) == 1:
+            rows = store.execute("entity_brief", {"key": block[0]})
             read = [(block[0], rows[0])] if rows else []
         else:
-            rows = store.execute(name, {f"k{i}": key for i, key in enumerate(block)})
+            params = dict(zip(_SLOTS, block))
+            if len(block) == 16:
+                rows = store.execute("entity_brief_sixteen", params)
+            else:
+                rows = store.execute("entity_brief_four", params)
             read = [(row[0], row[1:]) for row in rows]
         for key, row in read:
             brief = found[key] = brief_from_db(key, row)
@@ -365,33 +369,34 @@ def read_briefs(
     return found
 
 
-_BLOCKS = ((16, "entity_brief_16"), (4, "entity_brief_4"))
+_BLOCKS = (16, 4)
+_SLOTS = tuple(f"k{i}" for i in range(16))  # the blocks' parameters: $k0, $k1, ...
 _NO_KEY = ""
 """Fills a block's unused slots: every key holds the namespace separator, so no entity has this one."""
 
 
-def brief_blocks(keys: Sequence[str]) -> list[tuple[str, list[str]]]:
-    """The statements that read the brief rows of ``keys`` (distinct): each
-    a query name and the keys it is given, a block of 16 or 4 filled up with
-    :data:`_NO_KEY` (at most 3 unused slots: each costs a lookup), or a lone
-    key for ``entity_brief``.
+def brief_blocks(keys: Sequence[str]) -> list[list[str]]:
+    """How :func:`read_briefs` reads the brief rows of ``keys`` (distinct): in
+    blocks of 16 (``entity_brief_sixteen``) or 4 (``entity_brief_four``),
+    each filled up with :data:`_NO_KEY` (at most 3 unused slots: each costs a
+    lookup), and a last lone key by itself (``entity_brief``).
 
     Examples
     --------
-    >>> [(name, len(block), block.count("")) for name, block in brief_blocks([str(i) for i in range(30)])]
-    [('entity_brief_16', 16, 0), ('entity_brief_16', 16, 2)]
-    >>> [(name, len(block), block.count("")) for name, block in brief_blocks([str(i) for i in range(9)])]
-    [('entity_brief_4', 4, 0), ('entity_brief_4', 4, 0), ('entity_brief', 1, 0)]
-    >>> [(name, block.count("")) for name, block in brief_blocks(["a", "b", "c"])]
-    [('entity_brief_4', 1)]
+    >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(30)])]
+    [(16, 0), (16, 2)]
+    >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(9)])]
+    [(4, 0), (4, 0), (1, 0)]
+    >>> brief_blocks(["a", "b", "c"])
+    [['a', 'b', 'c', '']]
     """
-    out: list[tuple[str, list[str]]] = []
+    out: list[list[str]] = []
     at, left = 0, len(keys)
-    for size, name in _BLOCKS:
+    for size in _BLOCKS:
         while left >= max(size - 3, 2):
             take = min(size, left)
-            out.append((name, [*keys[at : at + take], *[_NO_KEY] * (size - take)]))
+            out.append([*keys[at : at + take], *[_NO_KEY] * (size - take)])
             at, left = at + take, left - take
     if left:
-        out.append(("entity_brief", [keys[at]]))
+        out.append([keys[at]])
     return out

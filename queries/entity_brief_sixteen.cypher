@@ -1,4 +1,4 @@
-// What recall shows of up to 16 entities, in one statement (the large block of
+// What recall shows of up to 16 entities, in one statement (a block of
 // graphmem/query/retrieval.py's read_briefs): 16 primary-key reads joined by
 // UNION ALL, each keyed on a single parameter so kuzu 0.11.3 uses the key
 // index (UNWIND of a key list, or WHERE key IN a list, scans every entity).
