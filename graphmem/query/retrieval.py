@@ -363,8 +363,8 @@ def read_briefs(
             else:
                 rows = store.execute("entity_brief_four", params)
             read = [(row[0], row[1:]) for row in rows]
-        for key, row in read:
-            brief = found[key] = brief_from_db(key, row)
+        for key, fields in read:
+            brief = found[key] = brief_from_db(key, fields)
             cache.put_brief_if_current(brief, generation)
     return found
 
