@@ -14,8 +14,8 @@ checkouts can be compared run by run::
 
 ``recall``: ``recall(q, k=10, hops=1)`` timed call by call (wall and the
 process's CPU), and how many store statements a call runs. ``lane``: each
-line of ``Memory.search``'s fast lane for ``near_2`` replayed with a clock
-between lines (min and median per line over rounds of 2,000 calls).
+line of ``Memory.search`` (and ``query.search.search_hits``, its body) for
+``near_2`` replayed with a clock between lines (min and median per line over rounds of 2,000 calls).
 ``reads``: the engine alone (its own connection on a copy of the base
 store's database), the brief rows of 28 random keys read one statement per
 key, in blocks of 4 and in blocks of 16 (the ``entity_brief*`` statements),
@@ -93,6 +93,7 @@ def recall(engine: str, n: int, calls: int, work: Path) -> dict[str, Any]:
 def lane(engine: str, n: int, rounds: int, work: Path) -> dict[str, Any]:
     from graphmem.query import search
     from graphmem.query.retrieval import near_search
+    from graphmem.records import utcnow
 
     mem, queries = _opened(engine, n, work)
     try:
@@ -102,10 +103,11 @@ def lane(engine: str, n: int, rounds: int, work: Path) -> dict[str, Any]:
         q = [queries[i % len(queries)] for i in range(calls)]
         for i in range(calls):
             mem.search(q[i], 10, near=names[i], max_hops=2)
-        # Private members: the probe replays the facade's own lines.
+        # Private members: the probe replays the facade's own lines (Memory.search, then search_hits).
         store, shared, namespace, dim = mem._store, mem._shared, mem._namespace, mem._vector_dim
-        labels = ("check_open", "plain_near", "query_vector", "_graph", "anchor_ids", "vectors.get", "allowed_ids",
-                  "near_search", "access.record")  # fmt: skip
+        derived, vectors, views = mem._derived, mem._vectors, shared.views
+        labels = ("check_open", "search_request", "query_vector", "views.graph", "anchor_ids", "vectors.get",
+                  "allowed_ids", "near_search", "access.record")  # fmt: skip
         per_round: dict[str, list[float]] = {label: [] for label in labels}
         clock = time.perf_counter_ns
         for _ in range(rounds):
@@ -116,21 +118,22 @@ def lane(engine: str, n: int, rounds: int, work: Path) -> dict[str, Any]:
                 t0 = clock()
                 store.check_open()
                 t1 = clock()
-                near = search.plain_near(10, None, names[i], 2, "both", None, "similarity", 0.5)
+                request = search.search_request(10, None, names[i], 2, "both", None, "similarity", 0.5)
                 t2 = clock()
                 vector = search.query_vector(q[i], None, dim)
                 t3 = clock()
-                state, view = mem._graph(None, None)
+                state, view = views.graph(store, derived, None, None, utcnow)
                 t4 = clock()
-                anchors = search.anchor_ids(state, namespace, near)  # type: ignore[arg-type]
+                anchors = search.anchor_ids(state, namespace, request.near)  # type: ignore[arg-type]
                 t5 = clock()
-                index = mem._vectors.get(dim)
+                index = vectors.get(dim)
                 t6 = clock()
-                allowed = search.allowed_ids(state, view, namespace, None)
+                allowed = search.allowed_ids(state, view, namespace, request.types)
                 t7 = clock()
-                _, keys = near_search(state, index, namespace, vector, 10, anchors=anchors, max_hops=2,  # type: ignore[arg-type]
-                                      direction="both", relation_types=None, allowed_types=allowed,
-                                      rank="similarity", decay=0.5)  # fmt: skip
+                _, keys = near_search(state, index, namespace, vector, request.k, anchors=anchors,  # type: ignore[arg-type]
+                                      max_hops=request.max_hops, direction=request.direction,
+                                      relation_types=request.relation_types, allowed_types=allowed,
+                                      rank=request.rank, decay=request.decay)  # fmt: skip
                 t8 = clock()
                 shared.access.record(keys)
                 t9 = clock()
