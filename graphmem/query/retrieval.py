@@ -362,7 +362,8 @@ def read_briefs(
                 rows = store.execute("entity_brief_sixteen", params)
             else:
                 rows = store.execute("entity_brief_four", params)
-            read = [(row[0], row[1:]) for row in rows]
+            # A row for the filler key only if user Cypher wrote an entity with it: not asked for.
+            read = [(row[0], row[1:]) for row in rows if row[0] != _NO_KEY]
         for key, fields in read:
             brief = found[key] = brief_from_db(key, fields)
             cache.put_brief_if_current(brief, generation)
