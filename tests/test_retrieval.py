@@ -181,6 +181,46 @@ def test_recall_reads_brief_rows_caches_them_and_sees_every_write(mem):
     mem.tracer = None
 
 
+@given(st.lists(st.text(min_size=1, max_size=3), unique=True, max_size=70))
+def test_brief_blocks_read_every_key_once_with_few_unused_slots(keys):
+    """Every key is read once, in order, by a block of 16 or 4 or alone; a block
+    leaves at most 3 slots unused (each costs a lookup) and holds 2 keys or more."""
+    from graphmem.query.retrieval import brief_blocks
+
+    blocks = brief_blocks(keys)
+    assert [k for block in blocks for k in block if k] == keys
+    for block in blocks:
+        used = sum(1 for k in block if k)
+        assert len(block) in (16, 4, 1) and block[:used] == [k for k in block if k]
+        assert len(block) - used <= 3 and (used >= 2 or len(block) == 1)
+    assert sum(len(block) == 1 for block in blocks) <= 1 and len(blocks) <= len(keys) // 13 + 4
+
+
+def test_recall_reads_many_missing_entities_in_blocks(open_store, tmp_path):
+    """Twenty entities not cached: one block of 16 and one of 4, not twenty reads;
+    the answer is the one the rows read one by one give (cold text unpacked)."""
+    from datetime import timedelta
+
+    # As on a large store, where twenty keys are too few for a join that scans it.
+    mem = open_store(tmp_path / "s", config=graphmem.StoreConfig(update_join_threshold=1_000, max_db_size=1 << 30))
+    mem.add_entities([{"name": f"n{i}", "type": "T", "text": f"text {i} " * (40 if i % 3 == 0 else 1),
+                       "observations": [f"o{i}"], "embedding": [1.0, i / 20, 0.0]} for i in range(20)])  # fmt: skip
+    mem.add_relations([(f"n{i}", "R", f"n{i + 1}") for i in range(19)])
+    mem.compact(cold_after=timedelta(0))  # long texts packed; the cache is cleared of them
+    q = np.array([1.0, 0.0, 0.0], np.float32)
+    reference = {e.name: mem.get_entity(e.name) for e in mem.recall(q, k=20, hops=0).entities}
+    mem._cache.clear()  # private: the test needs every row read from the store again
+    trace: list[str] = []
+    mem.tracer = lambda name, params: trace.append(name)
+    r = mem.recall(q, k=20, hops=0)
+    mem.tracer = None
+    assert sorted(n for n in trace if n.startswith("entity_")) == ["entity_brief_four", "entity_brief_sixteen"]
+    assert len(r.entities) == 20
+    for e in r.entities:
+        row = reference[e.name]
+        assert (e.type, e.text, e.observations) == (row.type, row.text, tuple(row.observations))
+
+
 def test_recall_with_the_text_model_reads_well(tmp_path):
     with graphmem.open(tmp_path / "s") as mem:
         mem.add_entities([

@@ -323,16 +323,22 @@ def read_briefs(
 ) -> dict[str, EntityRow | BriefRow]:
     """What ``recall`` shows of each of ``keys``: cached rows, the rest read brief.
 
-    A cached full row or brief row is used as it is; each other key costs one
-    prepared primary-key read of ``entity_brief`` (measured at 1M entities on
-    kuzu 0.11.3, 30 rows: ~4 ms brief against ~7 ms full with the buffer pool
-    warm, 5.5 ms against 21 ms cold), and the brief rows are cached. A keyed
-    read of many rows in one statement is not faster on kuzu: ``UNWIND`` then
-    ``MATCH`` on the key scans the table instead of using its index, and a
-    ``UNION ALL`` of 30 indexed reads measured no faster than 30 prepared
-    ones. So only when so many rows are missing that a scan pays
-    (``config.use_join``) are they read with ``fetch`` (:func:`graphmem.memory.writes.fetch_rows`:
-    full rows, one join, cached). Entities missing from the store are left out.
+    A cached full row or brief row is used as it is; the other keys are read
+    in blocks (:func:`brief_blocks`): each block is one statement of 16 or 4
+    primary-key reads joined by ``UNION ALL`` (``entity_brief_sixteen``,
+    ``entity_brief_four``), a lone key one ``entity_brief``; the brief rows are
+    cached. On kuzu 0.11.3 each statement costs ~0.06 ms of CPU before its
+    first row and each keyed read ~0.15-0.2 ms (a lookup of a key no entity
+    has as much), and the engine hands every statement to its worker
+    threads, a wait on a loaded machine: 30 keys at 100k entities took 7.3 ms
+    of CPU (14 ms wall) read one by one, 5.3-5.6 (9-12 wall) in two blocks
+    of 16 (raw engine calls, load ~6; LadybugDB reads them in ~1.3 ms
+    either way). A keyed read of many rows through one list is
+    not an option: ``UNWIND`` then ``MATCH`` on the key, or ``key IN $keys``,
+    scans the table instead of using its index (66-99 ms at 100k). Only when
+    so many rows are missing that a scan pays (``config.use_join``) are they
+    read with ``fetch`` (:func:`graphmem.memory.writes.fetch_rows`: full
+    rows, one join, cached). Entities missing from the store are left out.
     """
     generation = cache.generation
     found: dict[str, EntityRow | BriefRow] = {}
@@ -346,9 +352,52 @@ def read_briefs(
     if config.use_join(len(missing), stored):
         found.update(fetch(store, cache, missing, config, stored=stored, remember=True))
         return found
-    for key in missing:
-        rows = store.execute("entity_brief", {"key": key})
-        if rows:
-            brief = found[key] = brief_from_db(key, rows[0])
+    for block in brief_blocks(missing):
+        if len(block) == 1:
+            rows = store.execute("entity_brief", {"key": block[0]})
+            read = [(block[0], rows[0])] if rows else []
+        else:
+            params = dict(zip(_SLOTS, block))
+            if len(block) == 16:
+                rows = store.execute("entity_brief_sixteen", params)
+            else:
+                rows = store.execute("entity_brief_four", params)
+            # A row for the filler key only if user Cypher wrote an entity with it: not asked for.
+            read = [(row[0], row[1:]) for row in rows if row[0] != _NO_KEY]
+        for key, fields in read:
+            brief = found[key] = brief_from_db(key, fields)
             cache.put_brief_if_current(brief, generation)
     return found
+
+
+_BLOCKS = (16, 4)
+_SLOTS = tuple(f"k{i}" for i in range(16))  # the blocks' parameters: $k0, $k1, ...
+_NO_KEY = ""
+"""Fills a block's unused slots: every key holds the namespace separator, so no entity has this one."""
+
+
+def brief_blocks(keys: Sequence[str]) -> list[list[str]]:
+    """How :func:`read_briefs` reads the brief rows of ``keys`` (distinct): in
+    blocks of 16 (``entity_brief_sixteen``) or 4 (``entity_brief_four``),
+    each filled up with :data:`_NO_KEY` (at most 3 unused slots: each costs a
+    lookup), and a last lone key by itself (``entity_brief``).
+
+    Examples
+    --------
+    >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(30)])]
+    [(16, 0), (16, 2)]
+    >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(9)])]
+    [(4, 0), (4, 0), (1, 0)]
+    >>> brief_blocks(["a", "b", "c"])
+    [['a', 'b', 'c', '']]
+    """
+    out: list[list[str]] = []
+    at, left = 0, len(keys)
+    for size in _BLOCKS:
+        while left >= max(size - 3, 2):
+            take = min(size, left)
+            out.append([*keys[at : at + take], *[_NO_KEY] * (size - take)])
+            at, left = at + take, left - take
+    if left:
+        out.append([keys[at]])
+    return out
