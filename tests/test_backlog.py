@@ -145,8 +145,10 @@ def test_the_look_for_missing_vectors_waits_for_the_model_and_a_write_meanwhile_
     gated = GatedEmbedder()
     with graphmem.open(path, embedder=gated, background_embedding=True) as mem:
         mem.add_entity("new", text="quiet harbour")
-        assert mem.stats()["vectors"]["waiting"] == 1  # the three old ones are not looked for yet
+        backlog = mem._shared.backlog  # what the thread knows so far (stats() would look itself)
+        assert backlog is not None and len(backlog) == 1  # the three old ones are not looked for yet
         mem.flush()  # needs the oldest entity waiting (Backlog.floor): it looks for them itself
+        assert len(backlog) == 4
         assert mem.stats()["vectors"]["waiting"] == 4
         assert not mem.wait_embedded(timeout=0)
         gated.allow_loading()
@@ -156,6 +158,51 @@ def test_the_look_for_missing_vectors_waits_for_the_model_and_a_write_meanwhile_
         assert _unembedded(mem) == 0
         assert _names(mem, "quiet harbour")[0] == "new"
         assert _names(mem, "topic1 notes")[0] == "old1"
+
+
+class RecordingEmbedder:
+    """A HashEmbedder that records each encode of the background thread, and
+    holds it until the test releases it."""
+
+    def __init__(self, dim: int = 16) -> None:
+        self.inner = graphmem.HashEmbedder(dim=dim)
+        self.dim = dim
+        self.release = threading.Event()
+        self.batches: list[list[str]] = []
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if threading.current_thread().name == "graphmem-embed":
+            self.release.wait()
+            self.batches.append(list(texts))
+        return self.inner.encode(texts)
+
+
+def test_this_memorys_writes_are_embedded_before_what_the_open_found(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A store filled without the model: the entities it holds without a vector
+    wait behind the writes made since the open, and a wait for those writes
+    (``include_earlier=False``) does not wait for the rest."""
+    from graphmem.memory import backlog
+
+    monkeypatch.setattr(backlog, "BATCH", 2)
+    path = tmp_path / "store"
+    with graphmem.open(path, embedder=None) as mem:
+        mem.add_entities([{"name": f"old{i}", "text": f"old note {i}"} for i in range(5)])
+    recording = RecordingEmbedder()
+    with graphmem.open(path, embedder=recording, background_embedding=True) as mem:
+        mem.add_entity("new", text="fresh note")
+        assert not mem.wait_embedded(timeout=0, include_earlier=False)
+        assert mem.stats()["vectors"]["waiting"] == 6  # the store's five counted, scanned or not
+        recording.release.set()
+        assert mem.wait_embedded(include_earlier=False)
+        # The thread may have taken one batch of the old ones before the write
+        # (it then held in encode); the write goes in the next one, before the rest.
+        first = [i for i, batch in enumerate(recording.batches) if any("fresh note" in t for t in batch)]
+        assert first in ([0], [1]), recording.batches
+        assert mem.wait_embedded()
+        assert sum(len(batch) for batch in recording.batches) == 6
+        assert len(recording.batches) >= 3
+        assert mem.stats()["vectors"]["waiting"] == 0
+        assert _unembedded(mem) == 0
 
 
 def test_a_backlog_that_never_begins_stops_and_closes() -> None:

@@ -68,7 +68,16 @@ def test_kill_9_before_the_embedding_then_the_next_start_embeds_what_is_missing(
 
     async def second() -> None:
         async with mcp_session(store) as session:
-            hits = await call(session, "semantic_search", query="quiet harbour", limit=3)
+            # The restart embeds the three in the background; a search by meaning
+            # does not wait for them (they predate this server) but says how many are left.
+            for _ in range(1200):
+                hits = await call(session, "semantic_search", query="quiet harbour", limit=3)
+                if "notYetEmbedded" not in hits:
+                    break
+                assert 1 <= hits["notYetEmbedded"] <= 3
+                await anyio.sleep(0.1)
+            else:
+                pytest.fail("the restarted server never embedded the three entities")
             assert hits["results"][0]["name"] == "harbour-master"
             hits = await call(session, "semantic_search", query="rye loaves", limit=3)
             assert hits["results"][0]["name"] == "baker"
@@ -137,3 +146,28 @@ def test_the_first_answers_do_not_wait_for_the_model_and_writes_meanwhile_get_th
     finally:
         gated.loaded.set()
         shared.close(save_index=False)
+
+
+def test_a_search_by_meaning_does_not_wait_for_a_stores_backlog_and_says_what_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store filled without the model: the server's embedding thread is held
+    (the FIFO), so none of its entities gets a vector; semantic_search still
+    answers at once, with the count of entities it cannot find yet."""
+    store = tmp_path / "store"
+    with graphmem.open(store, engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": e["name"], "type": e["entityType"], "observations": e["observations"]}
+                          for e in ENTITIES])  # fmt: skip
+    fifo = tmp_path / "hold"
+    os.mkfifo(fifo)
+    pid = tmp_path / "server.pid"
+    monkeypatch.setenv(HOLD_ENV, str(fifo))
+
+    async def main() -> None:
+        async with mcp_session(store, pidfile=pid) as session:
+            hits = await call(session, "semantic_search", query="quiet harbour", limit=3)
+            assert hits["notYetEmbedded"] == 3
+            assert hits["results"] == []  # no entity has a vector yet
+            os.kill(int(pid.read_text()), signal.SIGKILL)
+
+    anyio.run(main)

@@ -207,7 +207,10 @@ TOOLS: tuple[ToolSpec, ...] = (
             "name": {"type": "string"}, "entityType": {"type": "string"}, "observations": _strings(),
             "score": {"type": "number"}, "hops": {"type": ["integer", "null"]},
             "path": {"type": ["array", "null"], "items": {"type": "string"}},
-        }, ["name", "entityType", "observations", "score"])}}, ["results"]), "read",
+        }, ["name", "entityType", "observations", "score"])},
+            "notYetEmbedded": {"type": "integer", "minimum": 1, "description":
+                               "Entities still waiting for their vector (embedded in the background): "
+                               "this search could not find them yet"}}, ["results"]), "read",
     ),
     _spec(
         "find_path", "Find Path", "A shortest chain of relations connecting two entities",

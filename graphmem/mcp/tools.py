@@ -556,7 +556,7 @@ class Tools:
         matches = self.mem.find_text(query)
         if not semantic:
             return self._page("search_nodes", fingerprint(query), [_entry_json(e) for e in matches], args)
-        self.mem.wait_embedded()  # see _semantic_search
+        self._wait_for_vectors()
         vector = self._query_vector(query)
         ranked: dict[str, tuple[float | None, int, dict[str, Any]]] = {}
         if vector is not None:
@@ -593,10 +593,7 @@ class Tools:
 
     def _semantic_search(self, args: dict[str, Any]) -> dict[str, Any]:
         types = [stored_type(t, fallback="Entity")[0] for t in args["entityTypes"]] if "entityTypes" in args else None
-        # Writes return before their entities are embedded (background embedding);
-        # a search by meaning needs the model anyway, and waits for what was
-        # written before it: it finds the caller's own writes. No other read waits.
-        self.mem.wait_embedded()
+        waiting = self._wait_for_vectors()
         hits = self.mem.search(args["query"], k=args.get("limit", 10), types=types, near=args.get("near"),
                                max_hops=args.get("maxHops"))  # fmt: skip
         results = []
@@ -606,7 +603,28 @@ class Tools:
                 continue  # deleted by a concurrent call
             results.append({**entity_json(entity), "score": round(hit.score, 6), "hops": hit.hops,
                             "path": None if hit.path is None else list(hit.path.nodes)})  # fmt: skip
-        return _json_outcome({"results": results}, floats=True)
+        structured: dict[str, Any] = {"results": results}
+        if waiting:
+            structured["notYetEmbedded"] = waiting
+        return _json_outcome(structured, floats=True)
+
+    def _wait_for_vectors(self) -> int:
+        """Before a search by meaning: wait for the vectors of this server's own
+        writes, and return how many entities still have none (0 when none).
+
+        Writes return before their entities are embedded (background
+        embedding); a search by meaning needs the model anyway, and waits for
+        what this server wrote before it, so a client finds its own writes
+        (they are embedded first). It does not wait for the entities the
+        store held without a vector when the server opened (a store filled
+        without the model: at ~70 entities a second on two busy cores, that
+        can be many minutes); semantic_search says how many are left instead.
+        No other read waits.
+        """
+        self.mem.wait_embedded(include_earlier=False)
+        if self.mem.wait_embedded(timeout=0):
+            return 0
+        return int(self.mem.stats()["vectors"]["waiting"])
 
     def _find_path(self, args: dict[str, Any]) -> dict[str, Any]:
         types = self._relation_types(args)
@@ -649,7 +667,7 @@ class Tools:
         return [stored_type(t, fallback="RELATED_TO")[0] for t in args["relationTypes"]]
 
     def _recall(self, args: dict[str, Any]) -> dict[str, Any]:
-        self.mem.wait_embedded()  # see _semantic_search
+        self._wait_for_vectors()
         recall = self.mem.recall(args["query"], k=args.get("k", 10), hops=args.get("hops", 1))
         recall = replace(recall, entities=tuple(replace(e, type=self._shown_type(e.name, e.type))
                                                 for e in recall.entities))  # fmt: skip

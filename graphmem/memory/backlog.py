@@ -40,6 +40,7 @@ without racing a timer.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -196,6 +197,10 @@ class Backlog:
         # key -> (oldest updated_at pending, generation): a key written again while
         # its batch is being embedded keeps its place (the batch skips its new text).
         self._pending: dict[str, tuple[int, int]] = {}
+        # The keys written since the open, in write order (a subset of _pending):
+        # embedded before those the open's scan found, so a search that waits for
+        # this process's writes does not wait behind a store filled without the model.
+        self._fresh: dict[str, None] = {}
         self._generation = 0
         self._in_flight = 0
         self._scanned = False
@@ -220,6 +225,7 @@ class Backlog:
             for key, us in stamped:
                 before = self._pending.get(key)
                 self._pending[key] = (us if before is None else min(before[0], us), self._generation)
+                self._fresh[key] = None
             self._changed.notify_all()
 
     def floor(self) -> int | None:
@@ -247,15 +253,30 @@ class Backlog:
         with self._changed:
             return len(self._pending)
 
-    def wait(self, timeout: float | None = None) -> bool:
+    def waiting(self) -> int:
+        """The entities waiting for their vector, the store's own included:
+        scans first if the thread has not (one read, as :meth:`floor`)."""
+        self.floor()
+        return len(self)
+
+    def wait(self, timeout: float | None = None, *, include_earlier: bool = True) -> bool:
         """Wait until every entity written before the call has its vector (or
-        failed to get one: see the log); ``False`` if ``timeout`` seconds passed first."""
+        failed to get one: see the log); ``False`` if ``timeout`` seconds passed first.
+
+        ``include_earlier=False`` waits only for the writes made since the open,
+        not for the entities the open found without a vector.
+        """
         with self._changed:
             target = self._generation
-            return self._changed.wait_for(
-                lambda: self._stopping or (self._scanned and not any(g <= target for _, g in self._pending.values())),
-                timeout,
-            )
+
+            def done() -> bool:
+                if self._stopping:
+                    return True
+                if not include_earlier:
+                    return not any(self._pending[key][1] <= target for key in self._fresh)
+                return self._scanned and not any(g <= target for _, g in self._pending.values())
+
+            return self._changed.wait_for(done, timeout)
 
     @contextmanager
     def _guard(self) -> Iterator[None]:
@@ -288,6 +309,15 @@ class Backlog:
                 self._scanned = True
                 self._changed.notify_all()
 
+    def _next_batch(self) -> dict[str, tuple[int, int]]:
+        """Up to ``BATCH`` pending keys, this process's writes first (the caller holds ``_changed``)."""
+        batch = {key: self._pending[key] for key in itertools.islice(self._fresh, BATCH)}
+        for key, entry in self._pending.items():
+            if len(batch) == BATCH:
+                break
+            batch.setdefault(key, entry)
+        return batch
+
     def _run(self) -> None:
         try:
             with self._changed:
@@ -299,7 +329,7 @@ class Backlog:
                     self._changed.wait_for(lambda: self._stopping or bool(self._pending))
                     if self._stopping:
                         return
-                    batch = dict(list(self._pending.items())[:BATCH])
+                    batch = self._next_batch()
                 _hold()
                 try:
                     self._embed(list(batch), self._guard)
@@ -312,6 +342,7 @@ class Backlog:
                     for key, (_, generation) in batch.items():
                         if self._pending.get(key, (0, -1))[1] == generation:
                             del self._pending[key]
+                            self._fresh.pop(key, None)
                     self._changed.notify_all()
         except Stopped:
             return

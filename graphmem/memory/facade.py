@@ -1031,10 +1031,15 @@ class Memory:
         self._writable()
         return requests.prune(self._store, older_than)
 
-    def wait_embedded(self, timeout: float | None = None) -> bool:
+    def wait_embedded(self, timeout: float | None = None, *, include_earlier: bool = True) -> bool:
         """With background embedding: wait until every entity written before
         this call has its vector (a search then finds it); ``False`` if
         ``timeout`` seconds passed first. Without it, returns ``True`` at once.
+
+        ``include_earlier=False`` waits only for the writes of this memory
+        since it opened, not for the entities it found without a vector when
+        it opened (a store filled without the model: those are embedded in the
+        background after this memory's own writes, and can take minutes).
 
         Examples
         --------
@@ -1045,7 +1050,7 @@ class Memory:
         (True, ['Ada'])
         """
         backlog = self._shared.backlog
-        return True if backlog is None else backlog.wait(timeout)
+        return True if backlog is None else backlog.wait(timeout, include_earlier=include_earlier)
 
     def _embed_keys(self, keys: list[str], guard: Any) -> int:
         embedder = self._embedder

@@ -91,7 +91,7 @@ def stats(
         "bytes": None if index is None else index.nbytes(),
         "last_load": dict(vectors.last_load),
         # With background embedding: entities committed and not yet embedded.
-        "waiting": 0 if backlog is None else len(backlog),
+        "waiting": 0 if backlog is None else backlog.waiting(),
     }
     entities, relations = _namespace_counts(store)
     out["namespaces"] = {ns: {"entities": n, "relations": relations.get(ns, 0)} for ns, n in sorted(entities.items())}

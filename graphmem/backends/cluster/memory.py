@@ -975,7 +975,7 @@ class ClusterMemory:
         """Not available on the cluster backend (its writes embed before they commit): raises :class:`NotSupported`."""
         raise _unsupported("embed_missing", "its writes embed before they commit")
 
-    def wait_embedded(self, timeout: float | None = None) -> bool:
+    def wait_embedded(self, timeout: float | None = None, *, include_earlier: bool = True) -> bool:
         """``True`` at once: the cluster backend's writes embed before they commit."""
         return True
 
