@@ -35,6 +35,16 @@ ask about the entity with the most relations (24,232 at 1M ``powerlaw``): the
 random picks have degree ~6, and a hub's answer must stay bounded too;
 ``relations_hub`` is the panel's "older relations" there (its second page).
 
+A fourth mode, ``holder`` (not in the default ``--modes``): an MCP server
+(``graphmem mcp PATH --http 127.0.0.1:0 --embedder hash``, started here as a
+subprocess and stopped after) holds the store read-write, so the viewer
+cannot open it and reads through the server's share socket
+(:mod:`graphmem.view.follower`); every call the page makes there is timed
+except ``neighbors_as_of`` (the socket serves the present only: 503). The
+server opens the store read-write, so it writes it (its token file, a
+migration to this graphmem's schema); run it on a copy of a store that must
+stay as it is.
+
 Run::
 
     nice -n 5 python -m benchmarks.bench_view --size 100000
@@ -42,6 +52,9 @@ Run::
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m
     # the viewer's default only, on a store that must not be written (the release is timed without a writer):
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes yielding
+    # through an MCP server holding the store (it writes the store: use a copy):
+    cp -a /some/dir/view-1m /tmp/view-1m-copy
+    nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /tmp/view-1m-copy --modes holder
     # only the history calls, per request (``--calls`` takes the names printed):
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes per_request \
         --calls open_close,entity,entity_hub,relations_hub
@@ -56,8 +69,12 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -110,6 +127,33 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
 
 MODES = {"yielding": None, "per_request": 0.0, "held": 3600.0}
 """Each mode's ``hold`` (see :class:`graphmem.view.PerRequest`)."""
+ALL_MODES = (*MODES, "holder")
+HOLDER_CALLS = ("overview", "search", "type", "entity", "neighbors", "neighbors_hub", "entity_hub", "relations_hub",
+                "relation", "paths")
+"""What the page asks of a viewer reading through an MCP holder (not ``as_of``: the socket serves the present)."""
+HOLDER_START = 600.0
+"""Seconds the MCP server may take to open the store (a migration at 1M included) before the run gives up."""
+
+
+@contextmanager
+def mcp_holder(path: Path, engine: str) -> Iterator[None]:
+    """An MCP server (this checkout's graphmem, a subprocess) holding ``path`` until the block ends."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    log = open(path.parent / f"{path.name}-mcp.log", "ab")  # noqa: SIM115  closed below
+    server = subprocess.Popen([sys.executable, "-m", "graphmem", "--engine", engine, "mcp", str(path), "--embedder",
+                               "hash", "--http", "127.0.0.1:0"], cwd=root, env=env, stdout=log, stderr=log)  # fmt: skip
+    try:
+        deadline = time.monotonic() + HOLDER_START
+        while not (path / "mcp.sock").exists():  # the holder listens once it has the store open
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the MCP server did not hold {path} (see {log.name})")
+            time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
 
 
 def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list[str], pairs: list[tuple[str, str]],
@@ -229,11 +273,17 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
         out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps,
                                "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
-            hold = MODES[mode]
             load = os.getloadavg()[0]
-            print(f" {mode} (hold={'until asked' if hold is None else f'{hold:g} s'}), load average {load:.2f}",
-                  flush=True)  # fmt: skip
-            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
+            if mode == "holder":
+                print(f" holder (an MCP server holds the store), load average {load:.2f}", flush=True)
+                with mcp_holder(path, engine):
+                    out[mode] = _measure(path, engine, None, reps, picks, pairs, relations, hub,
+                                         tuple(c for c in HOLDER_CALLS if not calls or c in calls))
+            else:
+                hold = MODES[mode]
+                print(f" {mode} (hold={'until asked' if hold is None else f'{hold:g} s'}), load average {load:.2f}",
+                      flush=True)  # fmt: skip
+                out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
             out[f"{mode}_load"] = (load, os.getloadavg()[0])
             print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
         return out
@@ -252,13 +302,13 @@ def main() -> None:
     parser.add_argument("--store", type=Path,
                         help="Build the store here and keep it, or reuse the one built here before (same --size, "
                              "--kind and --engine): the timed part then starts at once.")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"Which of {','.join(MODES)} to time.")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"Which of {','.join(ALL_MODES)} to time.")
     parser.add_argument("--calls", default="", help="Time only these calls (comma-separated names as printed, e.g. "
                                                     "entity,entity_hub,relations_hub; default: every one).")
     args = parser.parse_args()
     modes = tuple(m for m in args.modes.split(",") if m)
-    if not modes or set(modes) - set(MODES):
-        parser.error(f"--modes takes some of {','.join(MODES)}, not {args.modes!r}")
+    if not modes or set(modes) - set(ALL_MODES):
+        parser.error(f"--modes takes some of {','.join(ALL_MODES)}, not {args.modes!r}")
     calls = tuple(c for c in args.calls.split(",") if c)
     result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes,
                  calls=calls)
