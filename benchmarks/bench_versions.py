@@ -16,8 +16,14 @@ one did not):
     version was recorded, so the answer comes from the versions table (the
     current row was written later), not from the entity row.
 
+With ``--writes``, what keeping a version costs a write, on a copy of the
+store (so the store stays as built): ``update_1`` (``add_entity`` of one
+existing entity with a new text), ``update_10`` and ``update_1000``
+(``add_entities`` of that many existing ones: the keyed and the batch
+statements), distinct entities each call.
+
 Each figure is wall p50 / p95 and the process's CPU p50 in ms over
-``--reps`` calls after 20 warm-up ones. ``open_rw`` is the read-write open
+``--reps`` calls after 20 warm-up ones (``update_1000``: 5 after 1). ``open_rw`` is the read-write open
 before them (on a store of an older schema version, it migrates: the first
 open of this branch over a store an older graphmem built pays the back-fill
 once). ``--store DIR`` builds the store there once and reuses it (the build
@@ -68,12 +74,12 @@ def build(path: Path, *, engine: str, size: int, updates: int) -> float:
     return time.perf_counter() - started
 
 
-def _timed(fn: Callable[[int], Any], reps: int) -> tuple[float, float, float]:
-    """Wall p50, wall p95 and CPU p50 (ms) of ``fn(i)`` over ``reps`` calls after the warm-up."""
-    for i in range(WARMUP):
+def _timed(fn: Callable[[int], Any], reps: int, warmup: int = WARMUP) -> tuple[float, float, float]:
+    """Wall p50, wall p95 and CPU p50 (ms) of ``fn(i)`` over ``reps`` calls after ``warmup`` ones."""
+    for i in range(warmup):
         fn(i)
     wall, cpu = [], []
-    for i in range(WARMUP, WARMUP + reps):
+    for i in range(warmup, warmup + reps):
         start, start_cpu = time.perf_counter(), time.process_time()
         fn(i)
         wall.append((time.perf_counter() - start) * 1000)
@@ -115,6 +121,32 @@ def measure(path: Path, *, engine: str, size: int, updates: int, reps: int) -> d
     return out
 
 
+def writes(path: Path, *, engine: str, size: int, reps: int) -> dict[str, Any]:
+    """Time updates of existing entities on a copy of the store at ``path``."""
+    with tempfile.TemporaryDirectory(prefix="bench-versions-writes-") as folder:
+        copy = Path(folder) / "store"
+        shutil.copytree(path, copy)
+        order = [_name(int(i)) for i in np.random.default_rng(11).permutation(size)]
+        out: dict[str, Any] = {}
+        with graphmem.open(copy, engine=engine, embedder=None) as mem:
+            taken = 0
+
+            def update(n: int, tag: str) -> Callable[[int], Any]:
+                def call(i: int) -> None:
+                    nonlocal taken
+                    names, taken = order[taken:taken + n], taken + n
+                    if n == 1:
+                        mem.add_entity(names[0], text=f"{tag} {i}")
+                    else:
+                        mem.add_entities([{"name": name, "text": f"{tag} {i}"} for name in names])
+                return call
+
+            out["update_1"] = _timed(update(1, "one"), reps)
+            out["update_10"] = _timed(update(10, "ten"), reps)
+            out["update_1000"] = _timed(update(1000, "thousand"), 5, warmup=1)
+        return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--size", type=int, default=100_000)
@@ -123,6 +155,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=100)
     parser.add_argument("--store", type=Path, help="Build the store here once and reuse it on later runs.")
     parser.add_argument("--json", type=Path, help="Also write the figures here.")
+    parser.add_argument("--writes", action="store_true", help="Also time updates, on a copy of the store.")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="bench-versions-"))
     try:
@@ -139,7 +172,11 @@ def main() -> None:
                    load=(load, os.getloadavg()[0]))  # fmt: skip
         print(f"{args.engine}, {args.size:,} entities, {args.size * args.updates:,} versions, "
               f"load {load:.2f} -> {out['load'][1]:.2f}; read-write open {out['open_rw_ms']:.0f} ms")
-        for call in ("entity_versions", "get_entity_known_at"):
+        if args.writes:
+            out.update(writes(path, engine=args.engine, size=args.size, reps=args.reps))
+        for call in ("entity_versions", "get_entity_known_at", "update_1", "update_10", "update_1000"):
+            if call not in out:
+                continue
             wall, p95, cpu = out[call]
             print(f"  {call}: p50 {wall:.2f} ms, p95 {p95:.2f} ms, CPU p50 {cpu:.2f} ms")
         if args.json is not None:
