@@ -7,8 +7,9 @@
 // a primary-key lookup of the entity and a walk of its own versions.
 // MANY_ONE: a version belongs to exactly one entity (the engine refuses a
 // second link). Every write of a version creates its link in the same
-// statement (queries/entity_version_*.cypher); a version must go before its
-// entity can (the engine refuses to delete a node with relations).
+// statement (queries/entity_version_*.cypher); a hard delete removes the
+// versions through their links before the entity (the entity's DETACH DELETE
+// would cut the links and leave the versions behind, unreachable).
 
 CREATE REL TABLE VersionOf(FROM EntityVersion TO Entity, MANY_ONE);
 
