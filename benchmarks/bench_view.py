@@ -125,6 +125,10 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], statistics.median(cpu)
 
 
+class CallFailed(RuntimeError):
+    """A call the page makes answered other than 200 (recorded as the call's result, and the run goes on)."""
+
+
 MODES = {"yielding": None, "per_request": 0.0, "held": 3600.0}
 """Each mode's ``hold`` (see :class:`graphmem.view.PerRequest`)."""
 ALL_MODES = (*MODES, "holder")
@@ -158,9 +162,10 @@ def mcp_holder(path: Path, engine: str) -> Iterator[None]:
 
 def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list[str], pairs: list[tuple[str, str]],
              relations: list[tuple[str, str, str]], hub: str, only: tuple[str, ...] = ()
-             ) -> dict[str, tuple[float, ...]]:  # fmt: skip
+             ) -> dict[str, Any]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
-    out: dict[str, tuple[float, ...]] = {}
+    out: dict[str, Any] = {}
+    failed: dict[str, str] = {}  # call -> the answer of a call that did not succeed (it is a result too)
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
     with running(server):
         client = Client(server.origin)
@@ -169,7 +174,7 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         def get(endpoint: str, **params: Any) -> Any:
             status, _, body = client.request("GET", f"/api/{endpoint}?{urlencode(params)}")
             if status != 200:
-                raise RuntimeError(f"{endpoint} {params}: {status} {body[:200]!r}")
+                raise CallFailed(f"{endpoint} {params}: {status} {body[:300]!r}")
             return json.loads(body)
 
         # The panel's "older relations" at the hub: the page after the first (its cursor, from one call).
@@ -194,10 +199,15 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         # The first overview scans every entity and relation; later ones come from the server's cache
         # while the store's files are unchanged (what a page reload or a return to "Types" costs).
         start = time.perf_counter()
-        get("overview")
-        first = (time.perf_counter() - start) * 1000
-        out["overview_first"] = (first, first)
-        print(f"  overview_first: {first:.1f} ms", flush=True)
+        try:
+            get("overview")
+        except CallFailed as exc:
+            failed["overview_first"] = f"after {(time.perf_counter() - start) * 1000:.0f} ms: {exc}"
+            print(f"  overview_first failed {failed['overview_first']}", flush=True)
+        else:
+            first = (time.perf_counter() - start) * 1000
+            out["overview_first"] = (first, first)
+            print(f"  overview_first: {first:.1f} ms", flush=True)
         if hold == 0:
             opener = server.open_memory
 
@@ -211,13 +221,21 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         source = server.open_memory
         for name, fn in calls.items():
             opens, detached, releases = source.opens, source.detached_answers, source.releases
-            out[name] = _p50(fn, reps)
+            start = time.perf_counter()
+            try:
+                out[name] = _p50(fn, reps)
+            except CallFailed as exc:
+                failed[name] = f"after {(time.perf_counter() - start) * 1000:.0f} ms: {exc}"
+                print(f"  {name} failed {failed[name]}", flush=True)
+                continue
             opened = source.opens - opens
             print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
                   f"({opened} opens, {source.detached_answers - detached} answered without one, "
                   f"{source.releases - releases} releases)", flush=True)
         if hold is None and (not only or {"release", "entity_after_release"} & set(only)):
             out.update(_releases(path, source, lambda i: get("entity", name=picks[i % len(picks)]), reps))
+    if failed:
+        out["failed"] = failed
     return out
 
 
