@@ -1,7 +1,7 @@
 // entity_version_create for a batch (rows of records.version_rows_table): the entities are
-// found by a join on the key column, which scans the entity table (kuzu 0.11.3 uses the
-// primary-key index for a parameter only), so writes.write_versions sends few versions
-// through entity_version_create instead (StoreConfig.use_join, as for the entity rows).
+// found by a join on the key column, which kuzu 0.11.3 plans as a scan of the entity table
+// (it uses the primary-key index for a parameter only; LadybugDB 0.22 looks each key up), so
+// on kuzu writes.write_versions sends few versions through entity_version_create instead.
 LOAD FROM $rows
 MATCH (e:Entity {key: key})
 CREATE (:EntityVersion {
