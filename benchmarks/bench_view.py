@@ -35,6 +35,16 @@ ask about the entity with the most relations (24,232 at 1M ``powerlaw``): the
 random picks have degree ~6, and a hub's answer must stay bounded too;
 ``relations_hub`` is the panel's "older relations" there (its second page).
 
+A fourth mode, ``holder`` (not in the default ``--modes``): an MCP server
+(``graphmem mcp PATH --http 127.0.0.1:0 --embedder hash``, started here as a
+subprocess and stopped after) holds the store read-write, so the viewer
+cannot open it and reads through the server's share socket
+(:mod:`graphmem.view.follower`); every call the page makes there is timed
+except ``neighbors_as_of`` (the socket serves the present only: 503). The
+server opens the store read-write, so it writes it (its token file, a
+migration to this graphmem's schema); run it on a copy of a store that must
+stay as it is.
+
 Run::
 
     nice -n 5 python -m benchmarks.bench_view --size 100000
@@ -42,6 +52,9 @@ Run::
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m
     # the viewer's default only, on a store that must not be written (the release is timed without a writer):
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes yielding
+    # through an MCP server holding the store (it writes the store: use a copy):
+    cp -a /some/dir/view-1m /tmp/view-1m-copy
+    nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /tmp/view-1m-copy --modes holder
     # only the history calls, per request (``--calls`` takes the names printed):
     nice -n 5 python -m benchmarks.bench_view --size 1000000 --store /some/dir/view-1m --modes per_request \
         --calls open_close,entity,entity_hub,relations_hub
@@ -56,8 +69,12 @@ import json
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -108,15 +125,47 @@ def _p50(fn: Any, reps: int, warmup: int = 2) -> tuple[float, float, float]:
     return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))], statistics.median(cpu)
 
 
+class CallFailed(RuntimeError):
+    """A call the page makes answered other than 200 (recorded as the call's result, and the run goes on)."""
+
+
 MODES = {"yielding": None, "per_request": 0.0, "held": 3600.0}
 """Each mode's ``hold`` (see :class:`graphmem.view.PerRequest`)."""
+ALL_MODES = (*MODES, "holder")
+HOLDER_CALLS = ("overview", "search", "type", "entity", "neighbors", "neighbors_hub", "entity_hub", "relations_hub",
+                "relation", "paths")
+"""What the page asks of a viewer reading through an MCP holder (not ``as_of``: the socket serves the present)."""
+HOLDER_START = 600.0
+"""Seconds the MCP server may take to open the store (a migration at 1M included) before the run gives up."""
+
+
+@contextmanager
+def mcp_holder(path: Path, engine: str) -> Iterator[None]:
+    """An MCP server (this checkout's graphmem, a subprocess) holding ``path`` until the block ends."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    log = open(path.parent / f"{path.name}-mcp.log", "ab")  # noqa: SIM115  closed below
+    server = subprocess.Popen([sys.executable, "-m", "graphmem", "--engine", engine, "mcp", str(path), "--embedder",
+                               "hash", "--http", "127.0.0.1:0"], cwd=root, env=env, stdout=log, stderr=log)  # fmt: skip
+    try:
+        deadline = time.monotonic() + HOLDER_START
+        while not (path / "mcp.sock").exists():  # the holder listens once it has the store open
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the MCP server did not hold {path} (see {log.name})")
+            time.sleep(0.2)
+        yield
+    finally:
+        server.terminate()
+        server.wait(60)
+        log.close()
 
 
 def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list[str], pairs: list[tuple[str, str]],
              relations: list[tuple[str, str, str]], hub: str, only: tuple[str, ...] = ()
-             ) -> dict[str, tuple[float, ...]]:  # fmt: skip
+             ) -> dict[str, Any]:  # fmt: skip
     as_of = "2020-01-01T00:00:00Z"
-    out: dict[str, tuple[float, ...]] = {}
+    out: dict[str, Any] = {}
+    failed: dict[str, str] = {}  # call -> the answer of a call that did not succeed (it is a result too)
     server = make_server(path, engine=engine, embedder=graphmem.HashEmbedder(), hold=hold)
     with running(server):
         client = Client(server.origin)
@@ -125,7 +174,7 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         def get(endpoint: str, **params: Any) -> Any:
             status, _, body = client.request("GET", f"/api/{endpoint}?{urlencode(params)}")
             if status != 200:
-                raise RuntimeError(f"{endpoint} {params}: {status} {body[:200]!r}")
+                raise CallFailed(f"{endpoint} {params}: {status} {body[:300]!r}")
             return json.loads(body)
 
         # The panel's "older relations" at the hub: the page after the first (its cursor, from one call).
@@ -149,11 +198,17 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         }  # fmt: skip
         # The first overview scans every entity and relation; later ones come from the server's cache
         # while the store's files are unchanged (what a page reload or a return to "Types" costs).
-        start = time.perf_counter()
-        get("overview")
-        first = (time.perf_counter() - start) * 1000
-        out["overview_first"] = (first, first)
-        print(f"  overview_first: {first:.1f} ms", flush=True)
+        if not only or "overview" in only:
+            start = time.perf_counter()
+            try:
+                get("overview")
+            except CallFailed as exc:
+                failed["overview_first"] = f"after {(time.perf_counter() - start) * 1000:.0f} ms: {exc}"
+                print(f"  overview_first failed {failed['overview_first']}", flush=True)
+            else:
+                first = (time.perf_counter() - start) * 1000
+                out["overview_first"] = (first, first)
+                print(f"  overview_first: {first:.1f} ms", flush=True)
         if hold == 0:
             opener = server.open_memory
 
@@ -167,13 +222,21 @@ def _measure(path: Path, engine: str, hold: float | None, reps: int, picks: list
         source = server.open_memory
         for name, fn in calls.items():
             opens, detached, releases = source.opens, source.detached_answers, source.releases
-            out[name] = _p50(fn, reps)
+            start = time.perf_counter()
+            try:
+                out[name] = _p50(fn, reps)
+            except CallFailed as exc:
+                failed[name] = f"after {(time.perf_counter() - start) * 1000:.0f} ms: {exc}"
+                print(f"  {name} failed {failed[name]}", flush=True)
+                continue
             opened = source.opens - opens
             print(f"  {name}: p50 {out[name][0]:.1f} ms, p95 {out[name][1]:.1f} ms, CPU p50 {out[name][2]:.1f} ms "
                   f"({opened} opens, {source.detached_answers - detached} answered without one, "
                   f"{source.releases - releases} releases)", flush=True)
         if hold is None and (not only or {"release", "entity_after_release"} & set(only)):
             out.update(_releases(path, source, lambda i: get("entity", name=picks[i % len(picks)]), reps))
+    if failed:
+        out["failed"] = failed
     return out
 
 
@@ -229,11 +292,17 @@ def run(size: int, *, engine: str, kind: str, reps: int, store: Path | None = No
         out: dict[str, Any] = {"size": size, "engine": engine, "kind": kind, "relations": graph.m, "reps": reps,
                                "hub_degree": int(degree.max())}  # fmt: skip
         for mode in modes:
-            hold = MODES[mode]
             load = os.getloadavg()[0]
-            print(f" {mode} (hold={'until asked' if hold is None else f'{hold:g} s'}), load average {load:.2f}",
-                  flush=True)  # fmt: skip
-            out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
+            if mode == "holder":
+                print(f" holder (an MCP server holds the store), load average {load:.2f}", flush=True)
+                with mcp_holder(path, engine):
+                    out[mode] = _measure(path, engine, None, reps, picks, pairs, relations, hub,
+                                         tuple(c for c in HOLDER_CALLS if not calls or c in calls))
+            else:
+                hold = MODES[mode]
+                print(f" {mode} (hold={'until asked' if hold is None else f'{hold:g} s'}), load average {load:.2f}",
+                      flush=True)  # fmt: skip
+                out[mode] = _measure(path, engine, hold, reps, picks, pairs, relations, hub, calls)
             out[f"{mode}_load"] = (load, os.getloadavg()[0])
             print(f" load average after: {out[f'{mode}_load'][1]:.2f}", flush=True)
         return out
@@ -252,13 +321,13 @@ def main() -> None:
     parser.add_argument("--store", type=Path,
                         help="Build the store here and keep it, or reuse the one built here before (same --size, "
                              "--kind and --engine): the timed part then starts at once.")
-    parser.add_argument("--modes", default=",".join(MODES), help=f"Which of {','.join(MODES)} to time.")
+    parser.add_argument("--modes", default=",".join(MODES), help=f"Which of {','.join(ALL_MODES)} to time.")
     parser.add_argument("--calls", default="", help="Time only these calls (comma-separated names as printed, e.g. "
                                                     "entity,entity_hub,relations_hub; default: every one).")
     args = parser.parse_args()
     modes = tuple(m for m in args.modes.split(",") if m)
-    if not modes or set(modes) - set(MODES):
-        parser.error(f"--modes takes some of {','.join(MODES)}, not {args.modes!r}")
+    if not modes or set(modes) - set(ALL_MODES):
+        parser.error(f"--modes takes some of {','.join(ALL_MODES)}, not {args.modes!r}")
     calls = tuple(c for c in args.calls.split(",") if c)
     result = run(args.size, engine=args.engine, kind=args.kind, reps=args.reps, store=args.store, modes=modes,
                  calls=calls)

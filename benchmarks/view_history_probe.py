@@ -16,9 +16,10 @@ shared machine wall time follows the scheduler more than the work):
     What :meth:`~graphmem.Memory.entity_versions` costs when the store has
     history: ``--size`` entities each rewritten ``--updates`` times (so
     ``size * updates`` earlier versions), then the versions of a few entities
-    on fresh read-only opens. The versions table has no index on the entity
-    (its primary key is the version's), so this grows with the history of
-    the whole store.
+    on fresh read-only opens. Before schema 004 this scanned the whole
+    versions table (its primary key is the version's); since, the entity's
+    own versions are reached through its ``VersionOf`` links
+    (:mod:`benchmarks.bench_versions` times both reads on a kept handle).
 
 Run::
 

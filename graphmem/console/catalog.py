@@ -19,7 +19,7 @@ __all__ = ["Catalog", "Column", "NODE_TABLES", "REL_TABLES"]
 
 NODE_TABLES = ("Entity",)
 REL_TABLES = ("Relation",)
-INTERNAL_TABLES = ("Meta", "EntityVersion")
+INTERNAL_TABLES = ("Meta", "EntityVersion", "VersionOf")
 
 _NAMES_SHOWN = 50
 """Entity names offered for one completion."""

@@ -114,7 +114,9 @@ def schema_renderables(catalog: Catalog) -> list[RenderableType]:
                 props.append(", ")
             props.append(column.name, style="cyan")
             props.append(f" {column.type}" + (" (primary key)" if column.primary_key else ""), style="dim")
-        shown_kind = "node" if kind == "NODE" else ("relation: Entity -> Entity" if kind == "REL" else kind.lower())
+        shown_kind = "node" if kind == "NODE" else ("relation" if kind == "REL" else kind.lower())
+        if name in REL_TABLES:
+            shown_kind += ": Entity -> Entity"  # graphmem's own VersionOf links EntityVersion -> Entity
         if name in INTERNAL_TABLES:
             shown_kind += ", graphmem's own"
         tables.add_row(name, shown_kind, props)

@@ -644,9 +644,8 @@ class Memory:
         when it was replaced or retired; earlier versions carry no vector.
         ``truncated`` says older versions were left out. :class:`NotFound` if
         the name was never written (or was deleted or purged). The answer is
-        bounded by ``limit``, its read is not: the versions table has no index
-        by entity, so the cost grows with the history of the whole store
-        (benchmarks/RESULTS.md, "Viewer": ~28 ms at 200k versions).
+        bounded by ``limit``, its read by the entity's own history (its versions
+        are found from its key through their links, not by a scan of the store's).
 
         Examples
         --------

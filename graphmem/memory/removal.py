@@ -92,22 +92,21 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
 
     A few keys (:func:`keyed`) go through the statements keyed by one entity, so
     the cost does not grow with the store; many through the batch forms, one
-    scan each. The history is one statement either way: ``EntityVersion`` is
-    found by a scan of its ``key`` column whatever the form.
+    scan each. Each entity's history goes first, found through its
+    ``VersionOf`` links (the engine refuses to delete a node that has
+    relations, and ``DETACH`` would cut the links and leave the versions).
     """
     if keyed(keys, len(state.ids)):
         for key in keys:
+            store.execute("entity_versions_delete", {"key": key})
             store.execute("entity_relations_delete_out", {"key": key})
             store.execute("entity_relations_delete_in", {"key": key})
             store.execute("entity_delete", {"key": key})
     else:
+        store.execute("entity_versions_delete_batch", {"keys": list(keys)})
         store.execute("entity_relations_delete_out_batch", {"keys": list(keys)})
         store.execute("entity_relations_delete_in_batch", {"keys": list(keys)})
         store.execute("entity_delete_batch", {"keys": list(keys)})
-    if len(keys) == 1:
-        store.execute("entity_versions_delete", {"key": keys[0]})
-    else:
-        store.execute("entity_versions_delete_batch", {"keys": list(keys)})
     store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
 
