@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,9 +29,9 @@ from ..errors import GraphMemError, InvalidInput, NotFound
 from ..index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
 from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
+from ..query.entity import fetch_rows
 from ..records import (
     EntityRow,
-    entity_from_db,
     entity_key,
     entity_rows_table,
     insert_relations,
@@ -65,7 +65,6 @@ __all__ = [
     "parse_entity_record",
     "parse_relation",
     "parse_relation_record",
-    "fetch_rows",
     "upsert_entities",
     "upsert_relations",
     "apply_entity_vectors",
@@ -212,41 +211,6 @@ def parse_relation_record(record: Any, position: int) -> RelationInput:
 
 
 # -- entities ---------------------------------------------------------------------
-
-
-def fetch_rows(
-    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0,
-    remember: bool = False,
-) -> dict[str, EntityRow]:
-    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for.
-
-    ``remember``: put the rows read into ``cache`` (reads outside a write
-    transaction only: a row read inside one may yet be rolled back).
-    """
-    generation = cache.generation
-    found: dict[str, EntityRow] = {}
-    missing: list[str] = []
-    for key in keys:
-        hit, row = cache.lookup(key)
-        if hit and row is not None:
-            found[key] = row
-        else:
-            missing.append(key)
-    if not config.use_join(len(missing), stored):
-        for key in missing:
-            rows = store.execute("entity_get", {"key": key})
-            if rows:
-                found[key] = entity_from_db(key, rows[0])
-    else:
-        for db_row in store.execute("entity_get_many", {"keys": missing}):
-            record = entity_from_db("", db_row)
-            record.key = entity_key(record.namespace, record.name)
-            found[record.key] = record
-    if remember:
-        for key in missing:
-            if key in found:
-                cache.put_if_current(key, found[key], generation)
-    return found
 
 
 def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, now: datetime) -> EntityRow:
