@@ -14,7 +14,6 @@ writes, which share the input types and the versioning rules.
 from __future__ import annotations
 
 import json
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -42,6 +41,7 @@ from ..records import (
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import (
+    check_finite_number,
     check_name,
     check_observations,
     check_properties,
@@ -125,9 +125,7 @@ def parse_entity(
 ) -> EntityInput:
     """Validate one entity upsert."""
     start, end = check_validity(valid_from, valid_to)
-    if importance is not None and (isinstance(importance, bool) or not isinstance(importance, (int, float))
-                                   or not math.isfinite(importance)):
-        raise InvalidInput(f"importance must be a finite number, not {importance!r}")
+    importance = None if importance is None else check_finite_number(importance, "importance")
     name = check_name(name)
     type = None if type is None else check_type(type, "entity type")
     text = check_text(text)
@@ -144,7 +142,7 @@ def parse_entity(
         embedding=None if embedding is None else check_vector(embedding, None),
         valid_from=start,
         valid_to=end,
-        importance=None if importance is None else float(importance),
+        importance=importance,
         size=size,
     )
 
