@@ -40,6 +40,7 @@ __all__ = [
     "RANKS",
     "check_count",
     "check_decay",
+    "check_finite_number",
     "check_fraction",
     "check_rank",
     "check_name",
@@ -383,6 +384,34 @@ def check_rank(rank: Any) -> str:
     if rank not in RANKS:
         raise InvalidInput(f"rank must be one of {', '.join(RANKS)}, not {rank!r}")
     return str(rank)
+
+
+def check_finite_number(value: Any, what: str) -> float:
+    """``value`` as a float if it is a finite number: an int or a float, not a bool
+    (an importance).
+
+    Examples
+    --------
+    >>> check_finite_number(2, "importance")
+    2.0
+    >>> check_finite_number(float("nan"), "importance")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: importance must be a finite number, not nan
+    >>> check_finite_number(10**400, "importance")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: importance must be a finite number, not an int of 1329 bits
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInput(f"{what} must be a finite number, not {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # only an int beyond any float (its repr may be too long to print)
+        raise InvalidInput(f"{what} must be a finite number, not an int of {int(value).bit_length()} bits") from None
+    if not math.isfinite(number):
+        raise InvalidInput(f"{what} must be a finite number, not {value!r}")
+    return number
 
 
 def check_fraction(value: Any, what: str) -> float:

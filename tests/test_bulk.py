@@ -12,6 +12,7 @@ included, and raise the same errors; the third the same current state
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
@@ -272,6 +273,19 @@ def test_refusals_match_and_write_nothing(open_store) -> None:
         mem.add_entities([{"name": "a"}, {"name": " \u3000"}])
     with pytest.raises(InvalidInput, match=r"property names must be str"):
         mem.add_entities([{"name": "a", "properties": {1: 2}}])
+    assert len(mem) == 0
+
+
+@pytest.mark.parametrize(("importance", "shown"), [
+    (True, "True"), ("3", "'3'"), (float("inf"), "inf"), (float("nan"), "nan"),
+    (10**400, "an int of 1329 bits"),  # beyond any float: once an OverflowError, not InvalidInput
+], ids=["bool", "str", "inf", "nan", "huge-int"])  # fmt: skip
+def test_importance_refusals(open_store, importance, shown) -> None:
+    mem = open_store(None, config=_CONFIG)
+    for call in (lambda: mem.add_entities([{"name": "a"}, {"name": "b", "importance": importance}]),
+                 lambda: mem.add_entity("b", importance=importance)):  # fmt: skip
+        with pytest.raises(InvalidInput, match=re.escape(f"importance must be a finite number, not {shown}")):
+            call()
     assert len(mem) == 0
 
 

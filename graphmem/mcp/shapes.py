@@ -25,7 +25,7 @@ from typing import Any
 
 from ..config import ENTITY_TYPE_KEY, RELATION_TYPE_KEY
 from ..errors import InvalidInput
-from ..validate import stored_type
+from ..validate import check_count, stored_type
 from ..types import Entity, Relation
 
 __all__ = [
@@ -90,6 +90,15 @@ def decode_cursor(cursor: str, tool: str, query: str) -> int:
     ------
     InvalidInput
         The cursor is malformed, or was made by another tool or query.
+
+    Examples
+    --------
+    A cursor whose position is not an int >= 0 (here ``true``) was not made here:
+
+    >>> decode_cursor("eyJ0IjoieCIsInEiOiIiLCJwIjp0cnVlfQ", "x", "")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: cursor 'eyJ0IjoieCIsInEiOiIiLCJwIjp0cnVlfQ' is not a cursor this server made
     """
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
@@ -100,6 +109,7 @@ def decode_cursor(cursor: str, tool: str, query: str) -> int:
         raise InvalidInput(f"cursor {cursor!r} is not a cursor this server made") from None
     if not same:
         raise InvalidInput("this cursor belongs to another tool or another query; start again without a cursor")
-    if isinstance(position, bool) or not isinstance(position, int) or position < 0:
-        raise InvalidInput(f"cursor {cursor!r} is not a cursor this server made")
-    return position
+    try:
+        return check_count(position, "a cursor's position")
+    except InvalidInput:
+        raise InvalidInput(f"cursor {cursor!r} is not a cursor this server made") from None

@@ -62,7 +62,7 @@ from ..index.derived import DerivedState
 from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
 from ..index.vectors import VectorIndex
-from ..records import ENTITY_SCHEMA, KEY_SEPARATOR, RELATION_SCHEMA, EntityRow, insert_relations
+from ..records import ENTITY_SCHEMA, RELATION_SCHEMA, EntityRow, insert_relations, key_prefix
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import names_pass, string_column, texts_pass, types_pass
@@ -537,7 +537,7 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
     dim = None if batch.vectors is None else batch.vectors.shape[1]
     if dim is not None and vector_dim is not None and dim != vector_dim:
         return None
-    prefix = namespace + KEY_SEPARATOR
+    prefix = key_prefix(namespace)
     keys = list(map(prefix.__add__, batch.name_list))
     if len(set(keys)) != n or not state.ids.none_of(keys) or not state.expired.keys().isdisjoint(keys):
         return None
@@ -759,7 +759,7 @@ def write_relations(store: Store, state: DerivedState, batch: RelationBatch, *, 
     (nothing written) when an endpoint is missing, a relation is current
     already or repeats in the batch: then the per-record path decides."""
     n = len(batch)
-    prefix = pa.scalar(namespace + KEY_SEPARATOR)
+    prefix = pa.scalar(key_prefix(namespace))
     src, dst = _endpoint_ids(state, batch, prefix)
     if (src < 0).any() or (dst < 0).any():
         return None

@@ -35,7 +35,7 @@ from .detached import detach
 from .history import entity_history, entity_versions as read_versions, relation_page
 from .parts import open_parts, stored_vector_dim
 from .schema import read_schema
-from .writes import EntityInput, RelationInput, fetch_rows, parse_entity, parse_relation
+from .writes import EntityInput, RelationInput, parse_entity, parse_relation
 from ..config import DEFAULT_NAMESPACE
 from ..embed import Embedder
 from ..errors import InvalidInput, NotFound
@@ -46,7 +46,7 @@ from ..index.text import TextEntry, TextIndex
 from ..inputs import neighbors_request, recall_request
 from ..metrics import timed
 from ..query import lookup, recall as recalling, search, traversal
-from ..query.entity import entity_at, explain, held_observations, stored_row
+from ..query.entity import entity_at, explain, fetch_rows, held_observations, stored_row
 from ..records import EntityRow, entity_key, micros, relation_from_db, utcnow
 from ..scan import decode_entities, decode_relations
 from ..store import files as store_files

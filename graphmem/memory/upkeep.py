@@ -24,12 +24,13 @@ import pyarrow as pa
 
 from ..errors import InvalidInput, NotFound
 from ..lifecycle import AccessLog, check_policy, eviction_order, from_micros, normalize_name
+from ..query.entity import fetch_rows
 from ..records import entity_key, key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate
 from ..validate import check_count, check_fraction, check_name
 from . import removal
-from .writes import EntityInput, RelationInput, fetch_rows, parse_entity, parse_relation
+from .writes import EntityInput, RelationInput, parse_entity, parse_relation
 
 if TYPE_CHECKING:
     from pyroaring import BitMap

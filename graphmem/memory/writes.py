@@ -14,8 +14,7 @@ writes, which share the input types and the versioning rules.
 from __future__ import annotations
 
 import json
-import math
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -29,9 +28,9 @@ from ..errors import GraphMemError, InvalidInput, NotFound
 from ..index.derived import NEVER_AFTER, NEVER_BEFORE, DerivedState
 from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
+from ..query.entity import fetch_rows
 from ..records import (
     EntityRow,
-    entity_from_db,
     entity_key,
     entity_rows_table,
     insert_relations,
@@ -42,6 +41,7 @@ from ..records import (
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import (
+    check_finite_number,
     check_name,
     check_observations,
     check_properties,
@@ -65,7 +65,6 @@ __all__ = [
     "parse_entity_record",
     "parse_relation",
     "parse_relation_record",
-    "fetch_rows",
     "upsert_entities",
     "upsert_relations",
     "apply_entity_vectors",
@@ -126,9 +125,7 @@ def parse_entity(
 ) -> EntityInput:
     """Validate one entity upsert."""
     start, end = check_validity(valid_from, valid_to)
-    if importance is not None and (isinstance(importance, bool) or not isinstance(importance, (int, float))
-                                   or not math.isfinite(importance)):
-        raise InvalidInput(f"importance must be a finite number, not {importance!r}")
+    importance = None if importance is None else check_finite_number(importance, "importance")
     name = check_name(name)
     type = None if type is None else check_type(type, "entity type")
     text = check_text(text)
@@ -145,7 +142,7 @@ def parse_entity(
         embedding=None if embedding is None else check_vector(embedding, None),
         valid_from=start,
         valid_to=end,
-        importance=None if importance is None else float(importance),
+        importance=importance,
         size=size,
     )
 
@@ -212,41 +209,6 @@ def parse_relation_record(record: Any, position: int) -> RelationInput:
 
 
 # -- entities ---------------------------------------------------------------------
-
-
-def fetch_rows(
-    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0,
-    remember: bool = False,
-) -> dict[str, EntityRow]:
-    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for.
-
-    ``remember``: put the rows read into ``cache`` (reads outside a write
-    transaction only: a row read inside one may yet be rolled back).
-    """
-    generation = cache.generation
-    found: dict[str, EntityRow] = {}
-    missing: list[str] = []
-    for key in keys:
-        hit, row = cache.lookup(key)
-        if hit and row is not None:
-            found[key] = row
-        else:
-            missing.append(key)
-    if not config.use_join(len(missing), stored):
-        for key in missing:
-            rows = store.execute("entity_get", {"key": key})
-            if rows:
-                found[key] = entity_from_db(key, rows[0])
-    else:
-        for db_row in store.execute("entity_get_many", {"keys": missing}):
-            record = entity_from_db("", db_row)
-            record.key = entity_key(record.namespace, record.name)
-            found[record.key] = record
-    if remember:
-        for key in missing:
-            if key in found:
-                cache.put_if_current(key, found[key], generation)
-    return found
 
 
 def _merge(base: EntityRow | None, item: EntityInput, key: str, namespace: str, now: datetime) -> EntityRow:

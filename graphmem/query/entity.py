@@ -1,14 +1,17 @@
 """Entities read by key from the store: one row through the entity cache, the
-version held at a system time, and the observations a batch of names holds.
+current rows of many keys, the version held at a system time, and the
+observations a batch of names holds.
 
 ``get_entity`` answers through :func:`entity_at`; every other read of one
 stored row (``add_entity``'s answer, ``merge``, ``history``) through
-:func:`stored_row`. Each function takes its arguments already checked.
+:func:`stored_row`; reads of many rows (a write's plan, ``recall``'s full rows,
+``paths_between``, duplicates) through :func:`fetch_rows`. Each function
+takes its arguments already checked.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +23,46 @@ from ..types import Explanation, Path
 if TYPE_CHECKING:
     from ..index.derived import DerivedState
     from ..index.entity_cache import EntityCache
+    from ..config import StoreConfig
     from ..records import EntityRow
     from ..store.store import Store
 
-__all__ = ["entity_at", "explain", "held_observations", "stored_row"]
+__all__ = ["entity_at", "explain", "fetch_rows", "held_observations", "stored_row"]
+
+
+def fetch_rows(
+    store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0,
+    remember: bool = False,
+) -> dict[str, EntityRow]:
+    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for.
+
+    ``remember``: put the rows read into ``cache`` (reads outside a write
+    transaction only: a row read inside one may yet be rolled back).
+    """
+    generation = cache.generation
+    found: dict[str, EntityRow] = {}
+    missing: list[str] = []
+    for key in keys:
+        hit, row = cache.lookup(key)
+        if hit and row is not None:
+            found[key] = row
+        else:
+            missing.append(key)
+    if not config.use_join(len(missing), stored):
+        for key in missing:
+            rows = store.execute("entity_get", {"key": key})
+            if rows:
+                found[key] = entity_from_db(key, rows[0])
+    else:
+        for db_row in store.execute("entity_get_many", {"keys": missing}):
+            record = entity_from_db("", db_row)
+            record.key = entity_key(record.namespace, record.name)
+            found[record.key] = record
+    if remember:
+        for key in missing:
+            if key in found:
+                cache.put_if_current(key, found[key], generation)
+    return found
 
 
 def stored_row(store: Store, cache: EntityCache, key: str) -> EntityRow | None:

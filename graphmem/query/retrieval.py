@@ -29,7 +29,7 @@ from ..algorithms.near import MAX_K, NearTop, near_top_k
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
-from ..records import KEY_SEPARATOR, BriefRow, EntityRow, brief_from_db
+from ..records import BriefRow, EntityRow, brief_from_db, key_prefix
 from ..types import Hit, Path
 
 if TYPE_CHECKING:
@@ -77,7 +77,7 @@ def _build_hits(names: tuple[str, ...], relations: tuple[str, ...], ways: tuple[
     One loop, no call per hit: a call per hit cost ~7% of this."""
     new = _new
     hit_twin, path_twin, hit_cls, path_cls = _HitTwin, _PathTwin, Hit, Path
-    prefix = namespace + KEY_SEPARATOR
+    prefix = key_prefix(namespace)
     hits: list[Hit] = []
     keys: list[str] = []
     add, add_key = hits.append, keys.append
@@ -106,7 +106,7 @@ def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offse
     """The hits, each with its path from its nearest anchor: hit ``i`` scored
     ``scores[i]`` and its path visits ``path_ids[offsets[i]:offsets[i + 1]]``
     (an empty run: not reached, no hit), as traced by :meth:`Reach.paths_to`."""
-    skip = len(namespace) + len(KEY_SEPARATOR)
+    skip = len(key_prefix(namespace))
     # One lookup per distinct id: the paths of a 2-hop search share their
     # anchor and most of their middles (~29 nodes, ~15 distinct, for 10 hits).
     # Every id of the view the paths were found in has a name (keys_ever).
@@ -127,7 +127,7 @@ def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
 def _prefix(namespace: str) -> np.ndarray:
     """The UTF-8 bytes every key of ``namespace`` starts with (its names do not)."""
     # A writable copy: numba compiles a read-only array (frombuffer's) as another type.
-    return np.frombuffer(f"{namespace}{KEY_SEPARATOR}".encode(), np.uint8).copy()
+    return np.frombuffer(key_prefix(namespace).encode(), np.uint8).copy()
 
 
 def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[list[Hit], list[str]]:
@@ -136,7 +136,7 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[l
     distinct node once)."""
     names = answer.names
     if names is None:
-        skip = len(namespace) + len(KEY_SEPARATOR)
+        skip = len(key_prefix(namespace))
         named = [key[skip:] for key in state.ids.keys_ever(answer.ids)]  # type: ignore[index]
         places = tuple(map(named.__getitem__, answer.path))
     else:
