@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import networkx as nx
 import numpy as np
@@ -262,7 +263,7 @@ def test_paths_between_explains(mem):
     relation_types=st.sampled_from([None, ("R",), ("S",), ("R", "S"), ("X",)]),
     types=st.sampled_from([None, ("Even",)]),
     later=st.booleans(),
-    reopen=st.sampled_from([None, "saved", "saved+new"]),
+    reopen=st.sampled_from([None, "saved", "saved+new", "rebuilt", "rebuilt+new"]),
 )
 def test_near_search_fast_path_equals_the_general_path_and_brute_force(
         open_store, monkeypatch, tmp_path_factory, seed, n, density, hops, k, n_anchors, pool, direction,
@@ -274,9 +275,13 @@ def test_near_search_fast_path_equals_the_general_path_and_brute_force(
     numpy's scores, ties (entities sharing a vector) to the older entity.
     ``reopen``: the store is closed and opened again, so the kernel names the
     hits from the saved keys ("saved+new": with the last entities, and their
-    relations, written after the open, which the saved keys do not hold)."""
+    relations, written after the open, which the saved keys do not hold);
+    "rebuilt": the saved graph state removed first, so the open rebuilds it
+    from the store and the kernel names the hits from the key column it read
+    (the id map then holds dictionaries)."""
     from datetime import datetime, timedelta, timezone
 
+    from graphmem.index import saved
     from graphmem.query import retrieval
 
     g = nx.gnm_random_graph(n, int(n * density), seed=seed, directed=True)
@@ -292,14 +297,16 @@ def test_near_search_fast_path_equals_the_general_path_and_brute_force(
     relations = [{"source": f"v{a}", "type": "R" if (a + b) % 3 else "S", "target": f"v{b}",
                   **({"valid_to": now + timedelta(days=1)} if (a, b) in expiring else {})}
                  for a, b in g.edges()]  # fmt: skip
-    new = n - n // 3 if reopen == "saved+new" else n  # entities from here on are written after the reopen
+    new = n - n // 3 if reopen is not None and reopen.endswith("+new") else n  # entities from here on are written after the reopen
     try:
         mem.add_entities(entities[:new])
         mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) < new])
         if reopen is not None:
             mem.close()
+            if reopen.startswith("rebuilt"):
+                shutil.rmtree(path / saved.FOLDER)
             mem = open_store(path)
-            assert mem._graph(None, None)[0].ids.saved_arrays() is not None  # the saved keys are read
+            assert mem._graph(None, None)[0].ids.saved_arrays() is not None  # the saved or rebuilt keys are read
             mem.add_entities(entities[new:])
             mem.add_relations([r for r in relations if max(int(r["source"][1:]), int(r["target"][1:])) >= new])
         stored = {i: e / np.linalg.norm(e) for i in range(n) if (e := mem.get_entity(f"v{i}").embedding) is not None}

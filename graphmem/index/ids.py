@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["IdMap", "IdView", "SavedKeys", "key_hash"]
+__all__ = ["IdMap", "IdView", "SavedKeys", "key_arrays", "key_hash"]
 
 _FEW = 64
 """Batches up to this size are looked up one by one on the saved arrays; larger ones build the dictionaries."""
@@ -54,6 +54,33 @@ def strings_of(offsets: np.ndarray, blob: np.ndarray) -> list[str]:
                                            pa.py_buffer(np.ascontiguousarray(blob)))  # fmt: skip
     names: list[str] = arr.to_pylist()
     return names
+
+
+def key_arrays(keys: pa.Array | pa.ChunkedArray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ids ascending, int64 offsets, UTF-8 blob) of a string column and its
+    parallel ids: the key of ``ids[i]`` is ``blob[offsets[i]:offsets[i + 1]]``,
+    the layout :meth:`IdMap.saved_arrays` hands to compiled readers. Arrow
+    reorders the column's buffers; no Python string per key.
+
+    Examples
+    --------
+    >>> i, o, b = key_arrays(pa.array(["bb", "a", "ccc"]), np.array([7, 2, 9]))
+    >>> i.tolist(), o.tolist(), b.tobytes()
+    ([2, 7, 9], [0, 1, 3, 6], b'abbccc')
+    """
+    ids = np.asarray(ids, np.int64)
+    order = np.argsort(ids, kind="stable")
+    column = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    taken = column.cast(pa.large_string()).take(pa.array(order, pa.int64()))
+    n = len(taken)
+    _, off_buf, data_buf = taken.buffers()
+    # Writable copies (numba types a read-only array as another type) that
+    # outlive the column's buffers.
+    offsets = np.frombuffer(off_buf, np.int64)[taken.offset : taken.offset + n + 1].copy()
+    start, end = int(offsets[0]), int(offsets[-1])
+    blob = np.frombuffer(data_buf, np.uint8)[start:end].copy() if data_buf is not None else np.empty(0, np.uint8)
+    offsets -= start
+    return ids[order], offsets, blob
 
 
 def _ints(arr: np.ndarray, dtype: type, fmt: Literal["q", "Q"]) -> memoryview[int]:
@@ -210,7 +237,7 @@ class IdMap:
     """
 
     __slots__ = ("_by_key", "_by_id", "_next", "_lock", "_saved", "_gone", "_gone_ids", "_count", "_retired", "_log",
-                 "_stamp")
+                 "_stamp", "_named")
 
     def __init__(self) -> None:
         # With ``_saved``, the dictionaries hold only what changed since the
@@ -236,10 +263,19 @@ class IdMap:
         # snapshot is held: nothing is recorded.
         self._log: dict[str, tuple[tuple[int, int | None], ...]] = {}
         self._stamp: int | None = None
+        # (ids, offsets, blob) of the keys the map was built from, kept once
+        # it holds dictionaries (:meth:`saved_arrays`): an id's key never
+        # changes and ids are never reused, so they name every id they hold,
+        # removed since or not, for good. ``None``: built from no arrays.
+        self._named: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @classmethod
-    def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int) -> IdMap:
+    def from_arrays(cls, keys: Sequence[str], ids: Sequence[int] | np.ndarray, *, floor: int,
+                    named: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> IdMap:  # fmt: skip
+        """The map of parallel ``keys`` and ``ids``; ``named``: the same keys
+        as :func:`key_arrays` lays them out, for :meth:`saved_arrays`."""
         new = cls()
+        new._named = named
         id_list = ids.tolist() if isinstance(ids, np.ndarray) else [int(i) for i in ids]
         new._by_key = dict(zip(keys, id_list))
         new._by_id = dict(zip(id_list, keys))
@@ -272,7 +308,9 @@ class IdMap:
             by_key.update(self._by_key)
             by_id.update(self._by_id)
             # Full dictionaries first, then drop the arrays: a reader between the
-            # two finds every key in either.
+            # two finds every key in either. Their key layout stays (mapped
+            # from the saved file: no copy) for the compiled readers.
+            self._named = saved.plain  # type: ignore[assignment]
             self._by_key, self._by_id = by_key, by_id
             self._saved = None
             self._gone, self._gone_ids = set(), set()
@@ -366,14 +404,24 @@ class IdMap:
         return self._retired.get(id_) if found is None else found
 
     def saved_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-        """(ids, offsets, blob) of the saved keys this map was opened from, if
-        it still reads them (``None`` once it holds everything in
-        dictionaries): the key of ``ids[i]`` is ``blob[offsets[i]:offsets[i + 1]]``
+        """(ids, offsets, blob) of the keys this map was opened or built from
+        (the saved keys, or the rebuild's key column; ``None`` when built from
+        neither): the key of ``ids[i]`` is ``blob[offsets[i]:offsets[i + 1]]``
         (UTF-8), for good, since an id's key never changes. For a compiled
-        reader that names many ids at once; ids not among them (added since
-        the open) are named by :meth:`key_ever`."""
+        reader that names many ids at once; ids not among them (added since)
+        are named by :meth:`key_ever`.
+
+        Examples
+        --------
+        >>> import pyarrow as pa
+        >>> built = IdMap.from_arrays(["b", "a"], [3, 1], floor=0, named=key_arrays(pa.array(["b", "a"]), [3, 1]))
+        >>> _ = built.remove("a"); built.add([("c", 7)])
+        >>> ids, offsets, blob = built.saved_arrays()
+        >>> ids.tolist(), offsets.tolist(), blob.tobytes()
+        ([1, 3], [0, 1, 2], b'ab')
+        """
         saved = self._saved
-        return None if saved is None else saved.plain  # type: ignore[return-value]
+        return self._named if saved is None else saved.plain  # type: ignore[return-value]
 
     def keys_ever(self, ids: Iterable[int]) -> list[str | None]:
         """:meth:`key_ever` of each of ``ids``, in one call: a near search names

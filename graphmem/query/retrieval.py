@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
@@ -112,15 +113,31 @@ def _named_hits(state: GraphSnapshot, namespace: str, scores: list[float], offse
     # Every id of the view the paths were found in has a name (keys_ever).
     distinct = list(dict.fromkeys(path_ids))
     named = dict(zip(distinct, [key[skip:] for key in state.ids.keys_ever(distinct)]))  # type: ignore[index]
-    return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes),
-                       tuple(map(_WAYS.__getitem__, path_along)), offsets, scores, namespace)  # fmt: skip
+    return _build_hits(tuple(map(named.__getitem__, path_ids)), _relations(state, path_codes), _ways(path_along),
+                       offsets, scores, namespace)  # fmt: skip
+
+
+def _pick(table: Sequence[str], at: list[int]) -> tuple[str, ...]:
+    """``table[i]`` for each ``i`` of ``at``: one ``itemgetter`` builds the tuple
+    in C, ~0.45 us for a near search's ~29 places where ``tuple(map(...))``
+    cost ~1.3 (it returns the item itself, not a tuple, for a single index).
+
+    >>> _pick(["R", "S"], [1, -1]), _pick(["R", "S"], [0]), _pick(["R"], [])
+    (('S', 'S'), ('R',), ())
+    """
+    return itemgetter(*at)(table) if len(at) > 1 else tuple(map(table.__getitem__, at))
+
+
+def _ways(along: list[int]) -> tuple[str, ...]:
+    """The direction word of each ``along`` flag."""
+    return _pick(_WAYS, along)
 
 
 def _relations(state: GraphSnapshot, codes: list[int]) -> tuple[str, ...]:
     """The type name of each code; a seed's -1 reads the last name (or ""): seeds
     start each path, outside its relations' slice."""
     type_names = state.type_names
-    return tuple(map(type_names.__getitem__, codes)) if type_names else ("",) * len(codes)
+    return _pick(type_names, codes) if type_names else ("",) * len(codes)
 
 
 @lru_cache(maxsize=64)
@@ -142,8 +159,8 @@ def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[l
     else:
         places = tuple(names)
     # Tuples, so each hit's slices are its tuples already (a list's slice is a list to copy).
-    return _build_hits(places, _relations(state, answer.codes), tuple(map(_WAYS.__getitem__, answer.along)),
-                       answer.offsets, answer.scores, namespace)  # fmt: skip
+    return _build_hits(places, _relations(state, answer.codes), _ways(answer.along), answer.offsets, answer.scores,
+                       namespace)  # fmt: skip
 
 
 def _hits(
