@@ -789,3 +789,30 @@ def test_the_viewers_handle_as_a_state_machine(tmp_path, engine):
     build_store(path, engine)
     run_state_machine_as_test(_yield_machine(path, engine), settings=settings(
         max_examples=8, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))
+
+
+# -- the holder's side of the share socket's explore request ------------------------------------------
+
+
+def test_the_explore_request_is_checked_by_the_holder_and_refused_with_the_typed_errors():
+    """A peer's request is checked again by the holder (it trusts no peer's parsing), and its
+    refusal comes back as the error class the viewer itself would raise."""
+    from graphmem.errors import GraphMemError, NotFound
+    from graphmem.explore import prepare
+    from graphmem.mcp.share import _refusal
+
+    with pytest.raises(NotFound, match="no API endpoint"):
+        prepare("drop", {})
+    with pytest.raises(NotFound, match="no API endpoint"):
+        prepare(["overview"], {})
+    for bad in ({"name": "Ada"}, {"name": [1]}, [["name", ["Ada"]]], {1: ["Ada"]}):
+        with pytest.raises(InvalidInput, match="list of strings"):
+            prepare("neighbors", bad)
+    with pytest.raises(LimitExceeded):
+        prepare("neighbors", {"name": ["Ada"], "limit": ["100000"]})
+    for kind in (NotFound, InvalidInput, LimitExceeded):
+        error = _refusal({"type": kind.__name__, "message": "m"})
+        assert type(error) is kind and str(error).strip("'\"") == "m"
+    # A name that is no graphmem error class (a peer's say-so picks no other class) is the base class.
+    for name in ("SystemExit", "Path", "nothing", None):
+        assert type(_refusal({"type": name, "message": "m"})) is GraphMemError
