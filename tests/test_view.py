@@ -816,3 +816,37 @@ def test_the_explore_request_is_checked_by_the_holder_and_refused_with_the_typed
     # A name that is no graphmem error class (a peer's say-so picks no other class) is the base class.
     for name in ("SystemExit", "Path", "nothing", None):
         assert type(_refusal({"type": name, "message": "m"})) is GraphMemError
+
+
+def test_the_holder_answers_an_explore_request_in_process_and_over_its_socket_alike(tmp_path, engine):
+    """The holder's own call (Shared.explore in the process holding the store) and a peer's over the
+    socket give the same answer, in the namespace the request names, and the same typed refusals."""
+    pytest.importorskip("mcp", reason="the share socket lives with the MCP server")
+    from graphmem.errors import NotFound, StoreLocked
+    from graphmem.mcp.share import Shared
+
+    def never():
+        raise StoreLocked("a peer only asks")
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    holder = Shared(path, lambda: graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder()),
+                    patience=30.0, namespace="default")  # fmt: skip
+    peer, side = Shared(path, never, namespace="default"), Shared(path, never, namespace="side")
+    try:
+        asks = [("neighbors", {"name": ["Ada"], "limit": ["3"]}), ("overview", {}),
+                ("paths", {"source": ["Bob"], "target": ["fan01"], "as_of": ["2012-01-01T00:00:00Z"]}),
+                ("entity", {"name": ["Ada"]})]  # fmt: skip
+        mine = [holder.explore(endpoint, params) for endpoint, params in asks]  # holds the store on the first
+        assert holder.holds
+        assert [peer.explore(endpoint, params) for endpoint, params in asks] == json.loads(json.dumps(mine))
+        assert mine[0]["total"] == HUB_NEIGHBOURS + 2 and mine[2]["paths"][0]["nodes"] == ["Bob", "Ada", "fan01"]
+        assert side.explore("overview", {})["entities"] == 0  # the peer's namespace, not the holder's
+        for asker in (holder, peer):
+            with pytest.raises(NotFound, match="Nobody"):
+                asker.explore("entity", {"name": ["Nobody"]})
+            with pytest.raises(LimitExceeded):
+                asker.explore("paths", {"source": ["Ada"], "target": ["Bob"], "limit": ["21"]})
+    finally:
+        for shared in (side, peer, holder):
+            shared.close()
