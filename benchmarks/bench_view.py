@@ -38,10 +38,11 @@ random picks have degree ~6, and a hub's answer must stay bounded too;
 A fourth mode, ``holder`` (not in the default ``--modes``): an MCP server
 (``graphmem mcp PATH --http 127.0.0.1:0 --embedder hash``, started here as a
 subprocess and stopped after) holds the store read-write, so the viewer
-cannot open it and reads through the server's share socket
-(:mod:`graphmem.view.follower`); every call the page makes there is timed
-except ``neighbors_as_of`` (the socket serves the present only: 503). The
-server opens the store read-write, so it writes it (its token file, a
+cannot open it and forwards each call over the server's share socket
+(:mod:`graphmem.view.follower`), which answers it from its own memory with
+the viewer's functions (:mod:`graphmem.explore`); every call the page makes
+there is timed (``overview`` is the holder's answer each time: the viewer
+caches only its own). The server opens the store read-write, so it writes it (its token file, a
 migration to this graphmem's schema); run it on a copy of a store that must
 stay as it is.
 
@@ -132,9 +133,9 @@ class CallFailed(RuntimeError):
 MODES = {"yielding": None, "per_request": 0.0, "held": 3600.0}
 """Each mode's ``hold`` (see :class:`graphmem.view.PerRequest`)."""
 ALL_MODES = (*MODES, "holder")
-HOLDER_CALLS = ("overview", "search", "type", "entity", "neighbors", "neighbors_hub", "entity_hub", "relations_hub",
-                "relation", "paths")
-"""What the page asks of a viewer reading through an MCP holder (not ``as_of``: the socket serves the present)."""
+HOLDER_CALLS = ("overview", "search", "type", "entity", "neighbors", "neighbors_as_of", "neighbors_hub", "entity_hub",
+                "relations_hub", "relation", "paths")
+"""What the page asks of a viewer reading through an MCP holder (all of it, ``as_of`` included)."""
 HOLDER_START = 600.0
 """Seconds the MCP server may take to open the store (a migration at 1M included) before the run gives up."""
 

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 import graphmem
 from graphmem.errors import InvalidInput, LimitExceeded, UnsafePath
 from graphmem.view import make_server, write_html
-from graphmem.view.api import LIMITS, _parse
-from tests.view_helpers import HUB_NEIGHBOURS, Client, build_store, running, viewer
+from graphmem.explore import _parse
+from graphmem.view.api import LIMITS
+from tests.view_helpers import HUB_NEIGHBOURS, Client, build_store, running, scanned_overview, viewer
 
 pytestmark = pytest.mark.engine
 
@@ -59,11 +60,11 @@ def test_overview_counts_types_and_how_they_connect(live):
 
 
 def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_path):
-    """The page's overview comes from memory (Memory.type_summary); an MCP holder is asked
-    the scan statements instead: both must say the same, here and after writes and a delete."""
+    """The page's overview comes from memory (Memory.type_summary): it must say what a scan and a
+    join over the store say, here and after writes and a delete."""
     from datetime import datetime, timezone
 
-    from graphmem.view.api import overview, summarise
+    from graphmem.explore import overview
 
     path = tmp_path / "copy"
     build_store(path, engine)
@@ -74,9 +75,7 @@ def test_the_overview_from_memory_is_what_the_stores_own_scans_say(engine, tmp_p
     with graphmem.open(path, engine=engine, embedder=None, read_only=True) as mem:
         ns = mem.namespace_name
         mine = overview(mem)
-        store = mem._store  # the statements an MCP holder runs, straight on the store
-        scanned = summarise(ns, store.execute("view_entity_overview", {"namespace": ns}),
-                            store.execute("view_type_links", {"namespace": ns}), can_search_meaning=False)
+        scanned = scanned_overview(mem, ns)
     assert mine["entity_types"]["Fish"] == 1 and mine["time"]["bounded_facts"] >= 2
     for key in ("entities", "relations", "entity_types", "relation_types", "time"):
         assert mine[key] == scanned[key], key
@@ -567,10 +566,38 @@ def test_requests_while_agents_take_the_store_are_answered_right_or_busy(tmp_pat
             assert client.api(endpoint, **params) == (200, expected[endpoint])
 
 
-def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine):
+# Every endpoint, as the page asks it: answered by an MCP holder, then by the viewer's own handle.
+HOLDER_ASKS: list[tuple[str, dict[str, str]]] = [
+    ("overview", {}),
+    ("type", {"type": "Fan", "limit": "5"}),
+    ("type", {"type": "Person"}),
+    ("search", {"q": "ze"}),
+    ("search", {"q": "FAN0", "k": "3"}),
+    ("entity", {"name": "Ada"}),
+    ("entity", {"name": "Ada", "as_of": "2012-01-01T00:00:00Z"}),
+    ("relations", {"name": "Ada", "limit": "7"}),
+    ("neighbors", {"name": "Ada", "limit": "3"}),
+    ("neighbors", {"name": "Ada", "limit": "200"}),
+    ("neighbors", {"name": "Ada", "as_of": "2012-01-01T00:00:00Z"}),
+    ("relation", {"source": "Ada", "type": "KNOWS", "target": "Bob"}),
+    ("paths", {"source": "Zed", "target": "fan03"}),
+    ("paths", {"source": "Bob", "target": "OldCo", "as_of": "2012-01-01T00:00:00Z"}),
+    # refusals: the same typed errors
+    ("entity", {"name": "Nobody"}),
+    ("relations", {"name": "Nobody"}),
+    ("relation", {"source": "Ada", "type": "HATES", "target": "Bob"}),
+    ("neighbors", {"name": "Ada", "as_of": "2012-01-01"}),
+]
+
+
+def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine, monkeypatch):
+    """Through a real ``graphmem mcp`` holder, every endpoint answers what the viewer's own handle
+    answers on the same store (the oracle, asked once the holder exited), ``as_of`` included, and
+    the viewer sends the holder nothing but its endpoints (no Cypher of its own)."""
     pytest.importorskip("mcp", reason="the MCP server needs the 'mcp' extra")
     import anyio
 
+    from graphmem.mcp import share
     from tests.mcp_client import call, mcp_session
 
     path = tmp_path / "store"
@@ -579,6 +606,16 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
         mem.add_entities([{"name": "S1", "type": "Thing"}, {"name": "S2", "type": "Thing"}])
         mem.add_relation("S1", "LINKS", "S2")
 
+    sent: list[dict] = []  # what this process's viewers send to the holder's socket
+    ask = share._ask
+
+    def recording(socket_path, request):
+        sent.append(request)
+        return ask(socket_path, request)
+
+    monkeypatch.setattr(share, "_ask", recording)
+    held: dict[int, tuple[int, dict]] = {}
+
     async def scenario(client: Client, side: Client) -> None:
         async with mcp_session(path) as session:
             await call(session, "create_entities", entities=[{"name": "Zed", "entityType": "Person",
@@ -586,33 +623,16 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
             await call(session, "create_relations", relations=[{"from": "Zed", "to": "Ada", "relationType": "KNOWS"}])
 
             def through_the_socket() -> None:
-                status, o = client.api("overview")
-                assert status == 200 and o["through"] == "mcp" and o["entity_types"]["Person"] == 3
-                assert client.api("search", q="ze")[1]["prefix"] == [{"name": "Zed", "type": "Person"}]
-                status, found = client.api("entity", name="Ada")
-                assert status == 200 and found["entity"]["text"] == "Mathematician and writer"
-                assert found["entity"]["properties"] == {"born": 1815}
-                status, found = client.api("neighbors", name="Ada", limit=3)
-                assert (status, found["total"], len(found["neighbors"]), found["type"]) == (
-                    200, HUB_NEIGHBOURS + 3, 3, "Person")
-                assert all(n["type"] for n in found["neighbors"])
-                _, found = client.api("paths", source="Zed", target="fan03")
-                assert found["paths"] == [{"nodes": ["Zed", "Ada", "fan03"], "relations": ["KNOWS", "FOLLOWS"]}]
-                assert client.api("relation", source="Ada", type="KNOWS", target="Bob")[1]["relation"][
-                    "properties"] == {"since": 1833}
-                assert client.api("entity", name="Nobody")[0] == 404
+                for i, (endpoint, params) in enumerate(HOLDER_ASKS):
+                    held[i] = client.api(endpoint, **params)
                 # The history, a page at a time, through the holder too (Zed's KNOWS is the newest).
                 found = client.api("entity", name="Ada")[1]
-                assert [v["text"] for v in found["history"]["versions"]] == ["Mathematician", "Mathematician and writer"]
                 first = found["history"]["relations"]
                 assert len(first) == LIMITS.relations and (first[0]["source"], first[0]["type"]) == ("Zed", "KNOWS")
                 status, rest = client.api("relations", name="Ada", before=found["history"]["older"])
-                assert status == 200 and rest["older"] is None
+                assert status == 200 and rest["older"] is None and rest["through"] == "mcp"
                 shown = {(r["source"], r["type"], r["target"]) for r in first + rest["relations"]}
                 assert len(shown) == len(first) + len(rest["relations"]) == HUB_NEIGHBOURS + 4
-                assert client.api("relations", name="Nobody")[0] == 404
-                status, body = client.api("neighbors", name="Ada", as_of="2012-01-01T00:00:00Z")
-                assert (status, body["error"]["type"]) == (503, "store_busy")
                 # A viewer of another namespace than the MCP server's sees its own namespace.
                 status, found = side.api("neighbors", name="S1")
                 assert status == 200 and [(n["name"], n["type"]) for n in found["neighbors"]] == [("S2", "Thing")]
@@ -625,6 +645,17 @@ def test_while_an_mcp_server_holds_the_store_the_viewer_asks_it(tmp_path, engine
         anyio.run(scenario, client, side)
         status, o = client.api("overview")  # the MCP server exited: the viewer opens the store again
         assert status == 200 and "through" not in o and o["entity_types"]["Person"] == 3
+        own = {i: client.api(endpoint, **params) for i, (endpoint, params) in enumerate(HOLDER_ASKS)}
+    assert held[0][1]["through"] == "mcp" and held[0][1]["entity_types"]["Person"] == 3
+    assert held[0][1]["time"]["has_history"]  # the slider is shown through a holder too
+    assert [status for status, _ in held.values()] == [200] * 14 + [404, 404, 404, 400]
+    assert held[12][1]["paths"] == [{"nodes": ["Zed", "Ada", "fan03"], "relations": ["KNOWS", "FOLLOWS"]}]
+    for i, (endpoint, params) in enumerate(HOLDER_ASKS):
+        status, body = held[i]
+        body.pop("through", None)
+        assert (status, body) == own[i], (endpoint, params)
+    assert sent and {r["op"] for r in sent} == {"explore"}, {r["op"] for r in sent}
+    assert not any("cypher" in json.dumps(r).lower() for r in sent)
 
 
 # -- --html ------------------------------------------------------------------------------------------
@@ -758,3 +789,64 @@ def test_the_viewers_handle_as_a_state_machine(tmp_path, engine):
     build_store(path, engine)
     run_state_machine_as_test(_yield_machine(path, engine), settings=settings(
         max_examples=8, stateful_step_count=8, deadline=None, suppress_health_check=list(HealthCheck)))
+
+
+# -- the holder's side of the share socket's explore request ------------------------------------------
+
+
+def test_the_explore_request_is_checked_by_the_holder_and_refused_with_the_typed_errors():
+    """A peer's request is checked again by the holder (it trusts no peer's parsing), and its
+    refusal comes back as the error class the viewer itself would raise."""
+    from graphmem.errors import GraphMemError, NotFound
+    from graphmem.explore import prepare
+    from graphmem.mcp.share import _refusal
+
+    with pytest.raises(NotFound, match="no API endpoint"):
+        prepare("drop", {})
+    with pytest.raises(NotFound, match="no API endpoint"):
+        prepare(["overview"], {})
+    for bad in ({"name": "Ada"}, {"name": [1]}, [["name", ["Ada"]]], {1: ["Ada"]}):
+        with pytest.raises(InvalidInput, match="list of strings"):
+            prepare("neighbors", bad)
+    with pytest.raises(LimitExceeded):
+        prepare("neighbors", {"name": ["Ada"], "limit": ["100000"]})
+    for kind in (NotFound, InvalidInput, LimitExceeded):
+        error = _refusal({"type": kind.__name__, "message": "m"})
+        assert type(error) is kind and str(error).strip("'\"") == "m"
+    # A name that is no graphmem error class (a peer's say-so picks no other class) is the base class.
+    for name in ("SystemExit", "Path", "nothing", None):
+        assert type(_refusal({"type": name, "message": "m"})) is GraphMemError
+
+
+def test_the_holder_answers_an_explore_request_in_process_and_over_its_socket_alike(tmp_path, engine):
+    """The holder's own call (Shared.explore in the process holding the store) and a peer's over the
+    socket give the same answer, in the namespace the request names, and the same typed refusals."""
+    pytest.importorskip("mcp", reason="the share socket lives with the MCP server")
+    from graphmem.errors import NotFound, StoreLocked
+    from graphmem.mcp.share import Shared
+
+    def never():
+        raise StoreLocked("a peer only asks")
+
+    path = tmp_path / "store"
+    build_store(path, engine)
+    holder = Shared(path, lambda: graphmem.open(path, engine=engine, embedder=graphmem.HashEmbedder()),
+                    patience=30.0, namespace="default")  # fmt: skip
+    peer, side = Shared(path, never, namespace="default"), Shared(path, never, namespace="side")
+    try:
+        asks = [("neighbors", {"name": ["Ada"], "limit": ["3"]}), ("overview", {}),
+                ("paths", {"source": ["Bob"], "target": ["fan01"], "as_of": ["2012-01-01T00:00:00Z"]}),
+                ("entity", {"name": ["Ada"]})]  # fmt: skip
+        mine = [holder.explore(endpoint, params) for endpoint, params in asks]  # holds the store on the first
+        assert holder.holds
+        assert [peer.explore(endpoint, params) for endpoint, params in asks] == json.loads(json.dumps(mine))
+        assert mine[0]["total"] == HUB_NEIGHBOURS + 2 and mine[2]["paths"][0]["nodes"] == ["Bob", "Ada", "fan01"]
+        assert side.explore("overview", {})["entities"] == 0  # the peer's namespace, not the holder's
+        for asker in (holder, peer):
+            with pytest.raises(NotFound, match="Nobody"):
+                asker.explore("entity", {"name": ["Nobody"]})
+            with pytest.raises(LimitExceeded):
+                asker.explore("paths", {"source": ["Ada"], "target": ["Bob"], "limit": ["21"]})
+    finally:
+        for shared in (side, peer, holder):
+            shared.close()

@@ -95,3 +95,40 @@ def viewer(path: Path, engine: str, **kwargs: Any) -> Iterator[tuple[ViewServer,
         client = Client(server.origin)
         client.login(server.url)
         yield server, client
+
+
+# The oracle of the overview (the page's comes from memory, Memory.type_summary): what a scan of the
+# entities and a join over the relations of the store say, through the public Cypher entry point.
+_ENTITY_SCAN = """
+MATCH (e:Entity) WHERE e.namespace = $namespace AND e.expired_at IS NULL
+RETURN e.type AS t, count(*) AS n, min(e.created_at) AS c, min(e.valid_from) AS f0, max(e.valid_from) AS f1,
+       max(e.valid_to) AS t1, count(e.valid_from) + count(e.valid_to) AS bounded"""
+_LINK_SCAN = """
+MATCH (a:Entity)-[r:Relation]->(b:Entity) WHERE r.expired_at IS NULL AND a.namespace = $namespace
+RETURN a.type AS a, r.type AS r, b.type AS b, count(*) AS n, min(r.valid_from) AS f0, max(r.valid_from) AS f1,
+       min(r.valid_to) AS t0, max(r.valid_to) AS t1, count(r.valid_from) + count(r.valid_to) AS bounded"""
+
+
+def scanned_overview(mem: graphmem.Memory, namespace: str) -> dict[str, Any]:
+    """The overview's counts, links and time span, from the scans above."""
+    entities = mem.cypher(_ENTITY_SCAN, {"namespace": namespace}, read_only=True)
+    links = mem.cypher(_LINK_SCAN, {"namespace": namespace}, read_only=True)
+    entity_types = {row["t"]: int(row["n"]) for row in entities}
+    relation_types: dict[str, int] = {}
+    for row in links:
+        relation_types[row["r"]] = relation_types.get(row["r"], 0) + int(row["n"])
+    marks = [row[k] for row in entities for k in ("c", "f0", "f1", "t1") if row[k] is not None]
+    marks += [row[k] for row in links for k in ("f0", "f1", "t0", "t1") if row[k] is not None]
+    marks = [m if m.tzinfo is not None else m.replace(tzinfo=timezone.utc) for m in marks]
+    bounded = sum(int(row["bounded"]) for row in entities + links)
+    return {
+        "entities": sum(entity_types.values()),
+        "relations": sum(relation_types.values()),
+        "entity_types": entity_types,
+        "relation_types": relation_types,
+        "type_links": [{"source_type": row["a"], "relation": row["r"], "target_type": row["b"], "count": int(row["n"])}
+                       for row in links],  # fmt: skip
+        "time": {"has_history": bounded > 0, "bounded_facts": bounded,
+                 "start": min(marks).isoformat() if marks else None,
+                 "end": max(marks).isoformat() if marks else None},  # fmt: skip
+    }

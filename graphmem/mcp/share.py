@@ -28,6 +28,11 @@ Wire format: one JSON object per line each way, one request per connection.
 Request ``{"op": "tool", "name": ..., "args": {...}, "id": ... | null,
 "origin": ...}`` (``args`` name the namespace) or ``{"op": "resource", "namespace": ...}``; answer ``{"ok": true, "outcome":
 {...}}``, ``{"ok": true, "text": ...}`` or ``{"ok": false, "error": ...}``.
+``{"op": "explore", "endpoint": ..., "params": {name: [value, ...]}, "namespace": ...}``
+asks for one of ``graphmem view``'s bounded endpoints (:mod:`graphmem.explore`),
+answered read-only from the holder's own memory in that namespace:
+``{"ok": true, "answer": {...}}``, or ``{"ok": true, "refused": {"type":
+"NotFound", "message": ...}}`` for the typed error the viewer would give.
 ``{"op": "watch", "origin": ...}`` is answered ``{"ok": true}`` and the
 connection stays open: the holder then sends ``{"changed": true}`` after each
 write call not made by that origin, until it closes.
@@ -51,7 +56,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .. import errors
 from ..errors import GraphMemError, StoreLocked
+from ..explore import run as explore
 from ..memory import Memory
 from ..memory.requests import new_request_id
 from ..memory.ready import save_rebuilt_state
@@ -300,6 +307,24 @@ class Shared:
                               lambda answer: str(answer["text"]))  # fmt: skip
         return text
 
+    def explore(self, endpoint: str, params: dict[str, list[str]]) -> dict[str, Any]:
+        """One of the viewer's endpoints (:mod:`graphmem.explore`) answered by the holder's memory in
+        this namespace; its refusal is raised as the same typed error (:class:`NotFound`, ...)."""
+
+        def local(holder: _Holder) -> dict[str, Any]:
+            return explore(holder.tools.in_namespace(self.namespace).mem, endpoint, params)
+
+        def remote(answer: dict[str, Any]) -> dict[str, Any]:
+            refused = answer.get("refused")
+            if refused is not None:
+                raise _refusal(refused)
+            found: dict[str, Any] = answer["answer"]
+            return found
+
+        request = {"op": "explore", "endpoint": endpoint, "params": params, "namespace": self.namespace}
+        found: dict[str, Any] = self._run(request, local, remote)
+        return found
+
     def _run(self, request: dict[str, Any], local: Callable[[_Holder], Any],
              remote: Callable[[dict[str, Any]], Any], sending: Callable[[], None] | None = None) -> Any:  # fmt: skip
         deadline = time.monotonic() + self._patience
@@ -486,6 +511,8 @@ class _Holder:
                 return {"ok": True, "text": tools.read_graph_text()}, None
             except GraphMemError as exc:
                 return {"ok": False, "error": str(exc)}, None
+        if op == "explore":
+            return self._explore(request), None
         if op != "tool" or not isinstance(request.get("name"), str) or not isinstance(request.get("args"), dict):
             return {"ok": False, "error": f"unknown request {op!r}"}, None
         request_id = request.get("id")
@@ -496,6 +523,15 @@ class _Holder:
             self._changed()
             self.tell_watchers(origin)
         return {"ok": True, "outcome": outcome.to_dict()}, None
+
+    def _explore(self, request: dict[str, Any]) -> dict[str, Any]:
+        """A viewer's endpoint, from this memory (warm: no statement of the viewer's own reaches the store)."""
+        namespace = request.get("namespace")
+        try:
+            mem = self.tools.in_namespace(namespace if isinstance(namespace, str) else None).mem
+            return {"ok": True, "answer": explore(mem, request.get("endpoint"), request.get("params") or {})}
+        except GraphMemError as exc:
+            return {"ok": True, "refused": {"type": type(exc).__name__, "message": str(exc)}}
 
     def close(self, *, grace: float = 30.0, save_index: bool = True) -> None:
         """Stop accepting, hang up on peers that have not sent their request,
@@ -530,6 +566,15 @@ class _Holder:
         except FileNotFoundError:
             pass
         self.mem.close(save_index=save_index)
+
+
+def _refusal(refused: Any) -> GraphMemError:
+    """The typed error of a holder's refusal (its class named in ``graphmem.errors``; else the base class)."""
+    kind = getattr(errors, str(refused.get("type")), None) if isinstance(refused, dict) else None
+    message = str(refused.get("message")) if isinstance(refused, dict) else str(refused)
+    if isinstance(kind, type) and issubclass(kind, GraphMemError):
+        return kind(message)
+    return GraphMemError(message)
 
 
 def _same_user(conn: socket.socket) -> bool:

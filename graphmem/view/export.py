@@ -20,7 +20,7 @@ from ..memory import Memory
 from ..store.files import fsync_dir
 from ..interchange.transfer import check_output_path
 from ..validate import check_name, check_positive_int
-from .api import LIMITS, _entity
+from ..explore import LIMITS, entity_json
 from .server import STATIC
 
 __all__ = ["MAX_EXPORT_ENTITIES", "page_data", "write_html"]
@@ -53,7 +53,7 @@ def page_data(mem: Memory, centre: str, *, hops: int = 2, max_entities: int = 20
     for name in sub.entities:
         found = mem.get_entity(name)
         if found is not None:
-            nodes[name] = _entity(found)
+            nodes[name] = entity_json(found)
     edges: list[dict[str, Any]] = []
     for source, type_, target in sub.relations:
         relation = mem.get_relation(source, type_, target)
