@@ -1,14 +1,18 @@
 """The argument checks that moved to validate.py's number helpers (issue 20)
 refuse bad values with :class:`InvalidInput` naming the argument, and change
 nothing: a store's directory mode, a LangGraph item's TTL and index size, the
-viewer's hold time."""
+viewer's hold time. And the JSONL header's version, a check of a file's data
+kept inline (see docs/architecture.md), refuses with the line named."""
 
 from __future__ import annotations
+
+import io
 
 import pytest
 
 import graphmem
 from graphmem.errors import InvalidInput
+from graphmem.interchange.transfer import import_jsonl
 from graphmem.store import files
 from graphmem.view.source import PerRequest
 
@@ -89,3 +93,22 @@ def test_bad_index_dims_are_refused_and_the_memory_is_untouched(engine, dims):
         with pytest.raises(InvalidInput, match=r"^IndexConfig.dims must be a positive int, not "):
             store_type(mem, index={"dims": dims, "embed": lambda texts: [[1.0, 0.0, 0.0] for _ in texts]})
         assert not mem.closed and len(mem) == 0 and mem.vector_dim is None
+
+
+# -- a data check kept inline: the JSONL header's version -----------------------------
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize(("version", "message"), [
+    ("true", "the header's version must be an integer, not True"),
+    ("1.0", "the header's version must be an integer, not 1.0"),
+    ('"1"', "the header's version must be an integer, not '1'"),
+    ("0", "unknown graphmem format version 0"),
+    ("-1", "unknown graphmem format version -1"),
+])  # fmt: skip
+def test_a_bad_header_version_names_the_line_and_imports_nothing(open_store, version, message):
+    mem = open_store(None)
+    text = f'{{"type":"graphmem","version":{version}}}\n{{"type":"entity","name":"Ada","entityType":"person"}}\n'
+    with pytest.raises(InvalidInput, match=f"^line 1: {message}$"):
+        import_jsonl(mem, io.StringIO(text))
+    assert len(mem) == 0
