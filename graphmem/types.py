@@ -280,6 +280,8 @@ class Recall:
         Lines are added in rank order (entities, then relations) while they
         fit, so a tight budget keeps the most relevant facts.
         """
+        # Not validate.check_positive_int: types sits below validate in the layers
+        # (pyproject.toml), so the one argument check of a result type stays here.
         if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
             raise InvalidInput(f"max_chars must be a positive int, not {max_chars!r}")
         lines = ["Entities:"]

@@ -57,6 +57,8 @@ __all__ = [
     "utf8_size",
     "check_vector",
     "check_positive_int",
+    "check_int_range",
+    "check_number_range",
 ]
 
 DIRECTIONS = ("out", "in", "both")
@@ -345,10 +347,21 @@ def check_positive_int(value: Any, what: str) -> int: ...
 @overload
 def check_positive_int(value: Any, what: str, *, allow_none: bool) -> int | None: ...
 def check_positive_int(value: Any, what: str, *, allow_none: bool = False) -> int | None:
+    """``value`` if it is an int >= 1 (a limit, a batch size); ``None`` passes with ``allow_none``.
+
+    Examples
+    --------
+    >>> check_positive_int(3, "limit")
+    3
+    >>> check_positive_int(-(10**5000), "limit")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: limit must be a positive int, not an int of 16610 bits
+    """
     if value is None and allow_none:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise InvalidInput(f"{what} must be a positive int, not {value!r}")
+        raise InvalidInput(f"{what} must be a positive int, not {_shown(value)}")
     return int(value)
 
 
@@ -372,7 +385,31 @@ def check_count(value: Any, what: str, *, allow_none: bool = False) -> int | Non
         return None
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
         accepted = "an int >= 0 or None" if allow_none else "an int >= 0"
-        raise InvalidInput(f"{what} must be {accepted}, not {value!r}")
+        raise InvalidInput(f"{what} must be {accepted}, not {_shown(value)}")
+    return int(value)
+
+
+def check_int_range(value: Any, what: str, low: int, high: int, *, expected: str | None = None) -> int:
+    """``value`` if it is an int (not a bool) from ``low`` to ``high``, both included.
+
+    ``expected`` words what is wanted for the message (default: "an int from
+    ``low`` to ``high``"), for a range better named than spelled out.
+
+    Examples
+    --------
+    >>> check_int_range(0o750, "mode", 0, 0o777)
+    488
+    >>> check_int_range(0o1700, "mode", 0, 0o777, expected="a permission mode such as 0o700")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: mode must be a permission mode such as 0o700, not 960
+    >>> check_int_range(7.0, "hops", 0, 10)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: hops must be an int from 0 to 10, not 7.0
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise InvalidInput(f"{what} must be {expected or f'an int from {low} to {high}'}, not {_shown(value)}")
     return int(value)
 
 
@@ -403,15 +440,63 @@ def check_finite_number(value: Any, what: str) -> float:
     ...
     graphmem.errors.InvalidInput: importance must be a finite number, not an int of 1329 bits
     """
+    return _number(value, what, -math.inf, math.inf, "a finite number")
+
+
+@overload
+def check_number_range(value: Any, what: str, low: float, high: float = ..., *, expected: str | None = ...) -> float: ...
+@overload
+def check_number_range(value: Any, what: str, low: float, high: float = ..., *, expected: str | None = ...,
+                       allow_none: bool) -> float | None: ...  # fmt: skip
+def check_number_range(value: Any, what: str, low: float, high: float = math.inf, *, expected: str | None = None,
+                       allow_none: bool = False) -> float | None:  # fmt: skip
+    """``value`` as a float if it is a finite number (an int or a float, not a
+    bool) from ``low`` to ``high``, both included (a TTL, a number of seconds);
+    ``None`` passes with ``allow_none``.
+
+    ``expected`` words what is wanted for the message (default: "a number
+    from ``low`` to ``high``", or ">= ``low``" without a ``high``).
+
+    Examples
+    --------
+    >>> check_number_range(2, "ttl", 0), check_number_range(None, "ttl", 0, allow_none=True)
+    (2.0, None)
+    >>> check_number_range(float("inf"), "ttl", 0)
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: ttl must be a number >= 0, not inf
+    >>> check_number_range(-1, "hold", 0, 3600, expected="a number of seconds from 0 to 3600")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: hold must be a number of seconds from 0 to 3600, not -1
+    """
+    if value is None and allow_none:
+        return None
+    if expected is None:
+        expected = f"a number >= {low}" if high == math.inf else f"a number from {low} to {high}"
+        expected += " or None" if allow_none else ""
+    return _number(value, what, low, high, expected)
+
+
+def _number(value: Any, what: str, low: float, high: float, expected: str) -> float:
+    """``value`` as a float if it is a finite int or float (not a bool) in [low, high]."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InvalidInput(f"{what} must be a finite number, not {value!r}")
+        raise InvalidInput(f"{what} must be {expected}, not {_shown(value)}")
     try:
         number = float(value)
-    except OverflowError:  # only an int beyond any float (its repr may be too long to print)
-        raise InvalidInput(f"{what} must be a finite number, not an int of {int(value).bit_length()} bits") from None
-    if not math.isfinite(number):
-        raise InvalidInput(f"{what} must be a finite number, not {value!r}")
+    except OverflowError:  # only an int beyond any float
+        raise InvalidInput(f"{what} must be {expected}, not {_shown(value)}") from None
+    if not math.isfinite(number) or not low <= number <= high:
+        raise InvalidInput(f"{what} must be {expected}, not {_shown(value)}")
     return number
+
+
+def _shown(value: Any) -> str:
+    """``value``'s repr for a message; an int beyond any float by its size instead
+    (its digits would fill the message, and past 4,300 of them ``repr`` raises)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and int(value).bit_length() > 1024:
+        return f"an int of {int(value).bit_length()} bits"
+    return repr(value)
 
 
 def check_fraction(value: Any, what: str) -> float:

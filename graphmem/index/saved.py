@@ -262,6 +262,8 @@ class SavedGraph:
             if manifest.get(key) != value:
                 return None, f"manifest {key} is {manifest.get(key)!r}, expected {value!r}"
         seq = manifest.get("store_seq")
+        # A check of the file read, not of an argument: a bad value means
+        # "rebuild" (a reason returned), never an InvalidInput to a caller.
         if isinstance(seq, bool) or not isinstance(seq, int):
             return None, "manifest has no store_seq"
         save_id = manifest.get("save_id")
@@ -324,7 +326,7 @@ class SavedGraph:
             return None, 0, "no saved text index"
         try:
             seq = saved.meta["seq"]
-            if isinstance(seq, bool) or not isinstance(seq, int):
+            if isinstance(seq, bool) or not isinstance(seq, int):  # the file's data, as above: rebuild
                 raise ValueError("no seq")
             arrays: dict[str, np.ndarray] = {}
             for name, meta in saved.meta["arrays"].items():

@@ -71,7 +71,7 @@ from ..config import MAX_NAME_LENGTH
 from ..errors import CorruptStore, InvalidInput, NotFound, ReadOnlyStore
 from ..memory import Memory, open_memory
 from ..types import Entity
-from ..validate import check_count
+from ..validate import check_count, check_number_range, check_positive_int
 
 __all__ = ["GraphMemStore", "GraphSearchItem", "encode_namespace", "decode_namespace", "encode_key", "decode_key"]
 
@@ -273,9 +273,7 @@ def _check_op(op: Any) -> None:
         if op.index is not None and op.index is not False and (
                 not isinstance(op.index, list) or not all(isinstance(p, str) for p in op.index)):
             raise InvalidInput(f"index must be None, False or a list of field paths, not {op.index!r}")
-        if op.ttl is not None and (isinstance(op.ttl, bool) or not isinstance(op.ttl, (int, float))
-                                   or not math.isfinite(op.ttl) or op.ttl < 0):
-            raise InvalidInput(f"ttl must be a number of minutes >= 0 or None, not {op.ttl!r}")
+        check_number_range(op.ttl, "ttl", 0, allow_none=True, expected="a number of minutes >= 0 or None")
     elif isinstance(op, SearchOp):
         _check_labels(op.namespace_prefix, "namespace_prefix", empty_ok=True)
         _check_filter(op.filter)
@@ -456,9 +454,7 @@ class GraphMemStore(BaseStore):
             self.start_ttl_sweeper(interval)
 
     def _configure_index(self, config: dict[str, Any]) -> None:
-        dims = config.get("dims")
-        if isinstance(dims, bool) or not isinstance(dims, int) or dims < 1:
-            raise InvalidInput(f"IndexConfig needs dims, a positive int, not {dims!r}")
+        dims = check_positive_int(config.get("dims"), "IndexConfig.dims")
         embed = config.get("embed")
         if embed is None:
             from ..embed import DefaultEmbedder

@@ -755,6 +755,8 @@ def _check_header(record: Mapping[str, Any], number: int, first: bool) -> None:
     if not first:
         raise InvalidInput(f"line {number}: the graphmem header must be the first record of the file")
     version = record.get("version")
+    # A check of the file's data, not of an argument: its messages name the
+    # line, and tell a newer format (upgrade) from an unknown one.
     if isinstance(version, bool) or not isinstance(version, int):
         raise InvalidInput(f"line {number}: the header's version must be an integer, not {version!r}")
     if version > FORMAT_VERSION:

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import InvalidInput, UnsafePath
+from ..validate import check_int_range
 
 __all__ = [
     "MANIFEST",
@@ -68,8 +69,7 @@ def check_mode(mode: object) -> int:
     (fixed, well-known) names without listing the folder, and the engine's
     own files follow the umask, so they could be readable that way.
     """
-    if isinstance(mode, bool) or not isinstance(mode, int) or not 0 <= mode <= 0o777:
-        raise InvalidInput(f"mode must be a permission mode such as 0o700 or 0o750, not {mode!r}")
+    mode = check_int_range(mode, "mode", 0, 0o777, expected="a permission mode such as 0o700 or 0o750")
     if mode & 0o700 != 0o700:
         raise InvalidInput(f"mode {mode:#o} must give the owner rwx (0o700) on the store directory")
     for shift, who in ((3, "group"), (0, "other")):

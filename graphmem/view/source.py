@@ -43,9 +43,10 @@ from typing import Any
 
 import graphmem
 
-from ..errors import InvalidInput, StoreLocked
+from ..errors import StoreLocked
 from ..memory import Memory
 from ..store import files, release
+from ..validate import check_number_range
 
 __all__ = ["PerRequest"]
 
@@ -74,10 +75,8 @@ class PerRequest:
 
     def __init__(self, path: str | Path, *, engine: str | None = None, namespace: str = "default",
                  embedder: Any = None, hold: float | None = None) -> None:  # fmt: skip
-        if hold is not None and (not isinstance(hold, (int, float)) or isinstance(hold, bool)
-                                 or not 0 <= hold <= 3600):  # fmt: skip
-            raise InvalidInput(f"hold must be None or a number of seconds from 0 to 3600, not {hold!r}")
-        self._hold = None if hold is None else float(hold)
+        self._hold = check_number_range(hold, "hold", 0, 3600, allow_none=True,
+                                        expected="None or a number of seconds from 0 to 3600")  # fmt: skip
         self._timer: threading.Timer | None = None
         self.path = Path(path)
         self._engine = engine
