@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,8 +329,24 @@ class Store:
                 # The engine made its files with the umask; see graphmem.store.files.
                 files.narrow(self.path, DATABASE_FILE, self.file_mode, exact=self._created)
         except BaseException:
+            # The engine's handle holds its lock on the file until closed; left to the
+            # garbage collector it outlived a failed migration for as long as its error
+            # was kept (its traceback holds this frame; a full disk's is also kept by
+            # _stop_writing, a cycle), and every other process was refused the store.
+            self._close_engine()
             self._release()
             raise
+
+    def _close_engine(self) -> None:
+        """Close the handles a failed open made (no checkpoint: the open failed), its
+        prepared statements first (on LadybugDB they kept the database, and its lock,
+        past its close). A close that fails too is not reported: the open's own error
+        is the one to see."""
+        self._forget_prepared()
+        for handle in (getattr(self, "_write_conn", None), getattr(self, "_db", None)):
+            if handle is not None:
+                with suppress(RuntimeError):
+                    handle.close()
 
     # -- opening -----------------------------------------------------------------
 
