@@ -452,7 +452,7 @@ class Store:
                 "write-ahead log; open it once read-write (nothing acknowledged is lost), then read-only opens work"
             )
         wal = self.path / WAL_FILE
-        if 0 < end < _size(wal):
+        if end < _size(wal):
             with open(wal, "r+b") as fh:
                 fh.truncate(end)
                 fh.flush()
