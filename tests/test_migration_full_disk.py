@@ -25,12 +25,10 @@ import pytest
 
 import graphmem
 from graphmem.store import schema, space
+from tests.reliability.enospc import NoTmpfs, tmpfs
 from tests.test_version_links import _as_version_3, check_links
 
-pytestmark = [
-    pytest.mark.engine,
-    pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root, to mount a small tmpfs"),
-]
+pytestmark = pytest.mark.engine
 
 ENTITIES = 8_000
 """Three writes of each: 16,000 versions, whose links are ~2-2.5 MB of log on both engines."""
@@ -48,15 +46,12 @@ sys.stdin.read()  # alive, the failed open's error unreferenced, until the test 
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path):
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=48m", "tmpfs", str(disk)], capture_output=True,
-                             text=True)  # fmt: skip
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs: {mounted.stderr.strip()}")
-    yield disk
-    subprocess.run(["umount", "-l", str(disk)], check=False)
+def small_disk():
+    try:
+        with tmpfs(48) as disk:
+            yield disk
+    except NoTmpfs as exc:
+        pytest.skip(f"needs a tmpfs mount: {exc}")
 
 
 def _fill(disk: Path, leave: int) -> Path:
@@ -69,8 +64,7 @@ def _fill(disk: Path, leave: int) -> Path:
     return filler
 
 
-def test_a_version_link_migration_cut_short_by_a_full_disk_is_redone_once_there_is_room(tmp_path, small_disk,
-                                                                                        engine):  # fmt: skip
+def test_a_version_link_migration_cut_short_by_a_full_disk_is_redone_once_there_is_room(tmp_path, small_disk, engine):
     built = tmp_path / "v3"
     with graphmem.open(built, engine=engine, embedder=None) as mem:
         for text in ("one", "two", "three"):
