@@ -965,6 +965,13 @@ class Store:
                             f"the write committed and is durable, but the checkpoint after it failed: {exc}", CheckpointWarning, stacklevel=3,
                         )
                         self.commits += 1
+                        if self.path is not None:
+                            # The log now ends after this acknowledged commit. A full disk
+                            # met by that checkpoint stopped the handle (_stop_writing) and
+                            # recorded the end before it, which the next open cuts back to.
+                            self._wal_end = _size(self.path / WAL_FILE)
+                            if self._unwritable is not None:
+                                self._record_wal_end(self.path)
                         for callback in tx.callbacks:
                             callback()
                         return
@@ -1092,13 +1099,17 @@ class Store:
         self._unwritable = error
         if self._ballast is not None:
             self._ballast.release()
+        self._record_wal_end(self.path)
+
+    def _record_wal_end(self, path: Path) -> None:
+        """Write where the WAL's acknowledged part ends (:data:`WAL_END_FILE`), for the next open."""
         try:
-            _write_small_file(self.path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n", self.file_mode)
+            _write_small_file(path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n", self.file_mode)
         except OSError as exc:
             # Without it, kuzu still replays up to the torn record; ladybug
             # reports the WAL damaged. Say so now rather than at the next open.
             warnings.warn(f"could not record where the write-ahead log's acknowledged part ends ({exc})",
-                          CheckpointWarning, stacklevel=4)
+                          CheckpointWarning, stacklevel=5)
 
     @property
     def unusable(self) -> GraphMemError | None:
