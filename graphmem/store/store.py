@@ -25,7 +25,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -329,8 +329,24 @@ class Store:
                 # The engine made its files with the umask; see graphmem.store.files.
                 files.narrow(self.path, DATABASE_FILE, self.file_mode, exact=self._created)
         except BaseException:
+            # The engine's handle holds its lock on the file until closed; left to the
+            # garbage collector it outlived a failed migration for as long as its error
+            # was kept (its traceback holds this frame; a full disk's is also kept by
+            # _stop_writing, a cycle), and every other process was refused the store.
+            self._close_engine()
             self._release()
             raise
+
+    def _close_engine(self) -> None:
+        """Close the handles a failed open made (no checkpoint: the open failed), its
+        prepared statements first (on LadybugDB they kept the database, and its lock,
+        past its close). A close that fails too is not reported: the open's own error
+        is the one to see."""
+        self._forget_prepared()
+        for handle in (getattr(self, "_write_conn", None), getattr(self, "_db", None)):
+            if handle is not None:
+                with suppress(RuntimeError):
+                    handle.close()
 
     # -- opening -----------------------------------------------------------------
 
@@ -436,7 +452,7 @@ class Store:
                 "write-ahead log; open it once read-write (nothing acknowledged is lost), then read-only opens work"
             )
         wal = self.path / WAL_FILE
-        if 0 < end < _size(wal):
+        if end < _size(wal):
             with open(wal, "r+b") as fh:
                 fh.truncate(end)
                 fh.flush()
@@ -949,6 +965,13 @@ class Store:
                             f"the write committed and is durable, but the checkpoint after it failed: {exc}", CheckpointWarning, stacklevel=3,
                         )
                         self.commits += 1
+                        if self.path is not None:
+                            # The log now ends after this acknowledged commit. A full disk
+                            # met by that checkpoint stopped the handle (_stop_writing) and
+                            # recorded the end before it, which the next open cuts back to.
+                            self._wal_end = _size(self.path / WAL_FILE)
+                            if self._unwritable is not None:
+                                self._record_wal_end(self.path)
                         for callback in tx.callbacks:
                             callback()
                         return
@@ -1076,13 +1099,17 @@ class Store:
         self._unwritable = error
         if self._ballast is not None:
             self._ballast.release()
+        self._record_wal_end(self.path)
+
+    def _record_wal_end(self, path: Path) -> None:
+        """Write where the WAL's acknowledged part ends (:data:`WAL_END_FILE`), for the next open."""
         try:
-            _write_small_file(self.path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n", self.file_mode)
+            _write_small_file(path / WAL_END_FILE, json.dumps({"wal_bytes": self._wal_end}) + "\n", self.file_mode)
         except OSError as exc:
             # Without it, kuzu still replays up to the torn record; ladybug
             # reports the WAL damaged. Say so now rather than at the next open.
             warnings.warn(f"could not record where the write-ahead log's acknowledged part ends ({exc})",
-                          CheckpointWarning, stacklevel=4)
+                          CheckpointWarning, stacklevel=5)
 
     @property
     def unusable(self) -> GraphMemError | None:
