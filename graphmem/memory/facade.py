@@ -946,7 +946,7 @@ class Memory:
         state, view = self._graph(as_of, known_at)
         found, keys = recalling.recall(self._store, self._cache, state, view, self._vectors.get(self._vector_dim),
                                        vector, request, namespace=self._namespace,
-                                       text=query if isinstance(query, str) else None, fetch=fetch_rows)  # fmt: skip
+                                       text=query if isinstance(query, str) else None)  # fmt: skip
         self._shared.access.record(keys)
         return found
 

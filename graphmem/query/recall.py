@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..types import Recall, RecalledEntity
-from .retrieval import FetchRows, rank_context, read_briefs
+from .retrieval import rank_context, read_briefs
 from .search import allowed_ids
 
 if TYPE_CHECKING:  # annotations only: importing this module loads no index, engine or model code
@@ -33,8 +33,8 @@ __all__ = ["recall"]
 
 
 def recall(store: Store, cache: EntityCache, state: GraphSnapshot, view: TimeView | None, index: VectorIndex | None,
-           vector: np.ndarray, request: RecallRequest, *, namespace: str, text: str | None,
-           fetch: FetchRows) -> tuple[Recall, Sequence[str]]:  # fmt: skip
+           vector: np.ndarray, request: RecallRequest, *, namespace: str,
+           text: str | None) -> tuple[Recall, Sequence[str]]:  # fmt: skip
     """The recall of ``vector`` (the query ``text``, if it was one) in ``namespace``
     as seen by ``state`` (and ``view``, a past one), and the keys of the entities it
     shows (the reads to count in the access statistics).
@@ -58,8 +58,7 @@ def recall(store: Store, cache: EntityCache, state: GraphSnapshot, view: TimeVie
         max_relations=request.max_relations,
     )  # fmt: skip
     keys = [state.ids.key_of(i) for i in ranked.ids]
-    rows = read_briefs(store, cache, [key for key in keys if key is not None], store.config, stored=len(state.ids),
-                       fetch=fetch)  # fmt: skip
+    rows = read_briefs(store, cache, [key for key in keys if key is not None], store.config, stored=len(state.ids))
     entities = tuple(
         RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
         for key, score, hop in zip(keys, ranked.scores, ranked.hops)

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pyroaring import BitMap
@@ -30,6 +30,7 @@ from ..algorithms.near import MAX_K, NearTop, near_top_k
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
+from .entity import fetch_rows
 from ..records import BriefRow, EntityRow, brief_from_db, key_prefix
 from ..types import Hit, Path
 
@@ -38,7 +39,7 @@ if TYPE_CHECKING:
     from ..index.entity_cache import EntityCache
     from ..store.store import Store
 
-__all__ = ["FetchRows", "near_search", "recall_seeds", "rank_context", "read_briefs"]
+__all__ = ["near_search", "recall_seeds", "rank_context", "read_briefs"]
 
 HYBRID_EXACT_LIMIT = 200_000
 """Up to this many candidates, hybrid ranking scores every one exactly; above,
@@ -325,18 +326,8 @@ def _roots(found: Reach) -> np.ndarray:
     return np.asarray(roots, np.int64)
 
 
-class FetchRows(Protocol):
-    """Reads the current rows of many entities at once, through the entity cache
-    (:func:`graphmem.memory.writes.fetch_rows`, passed in: the query layer does
-    not import the memory layer above it)."""
-
-    def __call__(self, store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *,
-                 stored: int = 0, remember: bool = False) -> dict[str, EntityRow]: ...  # fmt: skip
-
-
 def read_briefs(
     store: Store, cache: EntityCache, keys: Sequence[str], config: StoreConfig, *, stored: int,
-    fetch: FetchRows,
 ) -> dict[str, EntityRow | BriefRow]:
     """What ``recall`` shows of each of ``keys``: cached rows, the rest read brief.
 
@@ -354,8 +345,8 @@ def read_briefs(
     not an option: ``UNWIND`` then ``MATCH`` on the key, or ``key IN $keys``,
     scans the table instead of using its index (66-99 ms at 100k). Only when
     so many rows are missing that a scan pays (``config.use_join``) are they
-    read with ``fetch`` (:func:`graphmem.memory.writes.fetch_rows`: full
-    rows, one join, cached). Entities missing from the store are left out.
+    read with :func:`graphmem.query.entity.fetch_rows` (full rows, one join,
+    cached). Entities missing from the store are left out.
     """
     generation = cache.generation
     found: dict[str, EntityRow | BriefRow] = {}
@@ -367,7 +358,7 @@ def read_briefs(
         else:
             found[key] = row
     if config.use_join(len(missing), stored):
-        found.update(fetch(store, cache, missing, config, stored=stored, remember=True))
+        found.update(fetch_rows(store, cache, missing, config, stored=stored, remember=True))
         return found
     for block in brief_blocks(missing):
         if len(block) == 1:
