@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
+from weakref import ref
 
 import numpy as np
 from pyroaring import BitMap
 
 from . import traversal
 from ..algorithms import paths as kernels
-from ..algorithms.near import MAX_K, NearTop, near_top_k
+from ..algorithms.near import MAX_K, NearTop, PackedAdjacency, near_top_k, pack_adjacency
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
@@ -36,6 +37,7 @@ from ..types import Hit, Path
 
 if TYPE_CHECKING:
     from ..config import StoreConfig
+    from ..index.adjacency import EdgeView
     from ..index.entity_cache import EntityCache
     from ..store.store import Store
 
@@ -148,6 +150,22 @@ def _prefix(namespace: str) -> np.ndarray:
     return np.frombuffer(key_prefix(namespace).encode(), np.uint8).copy()
 
 
+_packed_last: tuple[Any, PackedAdjacency | None] = (lambda: None, None)
+
+
+def _packed(view: EdgeView) -> PackedAdjacency:
+    """``view``'s adjacency packed for the near kernel (:func:`~graphmem.algorithms.near.pack_adjacency`),
+    kept for the last view asked about: searches run on one view until a
+    write, so one entry hits (a weak reference: an old view is not kept alive)."""
+    global _packed_last
+    held, packed = _packed_last
+    if held() is view and packed is not None:
+        return packed
+    packed = pack_adjacency(view.adj)
+    _packed_last = (ref(view), packed)
+    return packed
+
+
 def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[list[Hit], list[str]]:
     """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer and
     their keys, named (by the kernel from the saved keys, else here, each
@@ -210,11 +228,12 @@ def near_search(
         adj, nodes = view.adj, view.nodes
         keys = state.ids.saved_arrays()
         prefix = _prefix(namespace)
+        packed = _packed(view)
 
         def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
             return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
                               allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys,
-                              prefix=prefix)  # fmt: skip
+                              prefix=prefix, packed=packed)  # fmt: skip
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
