@@ -224,7 +224,8 @@ def near_search(
     """
     view = state.view
     if rank == "similarity" and allowed_types is None and k <= MAX_K:
-        mask = traversal.relation_type_mask(state, relation_types)
+        # No filter is no mask (relation_type_mask's answer, without its four calls).
+        mask = None if relation_types is None else traversal.relation_type_mask(state, relation_types)
         adj, nodes = view.adj, view.nodes
         keys = state.ids.saved_arrays()
         prefix = _prefix(namespace)
