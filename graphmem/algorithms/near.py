@@ -49,7 +49,8 @@ above it, the caller takes the ball and ranks through the vector index."""
 
 class NearTop(NamedTuple):
     """The answer of :func:`near_top_k`, as Python lists (what the caller names
-    and wraps; one compiled call hands back three arrays, each a cost to box).
+    and wraps; the compiled call builds them as lists, where an array would
+    cost a NumPy object to box and a ``tolist``).
 
     Hit ``i`` scored ``scores[i]`` (best first); its path from its nearest
     seed visits ``ids[path[p]]`` for ``p`` in ``offsets[i]:offsets[i + 1]``
@@ -80,7 +81,7 @@ _SPLIT = 0x1F
 no name holds (:func:`graphmem.validate.check_name`); a key that holds it anyway
 sends the naming back to the caller."""
 
-_HEAD = 10 * 8  # the packed delta's header: where each of its nine arrays starts, and the end (int64 each)
+_HEAD = 18 * 8  # the packed delta's header: where each of its nine arrays starts and ends (int64 each)
 
 
 class PackedAdjacency(NamedTuple):
@@ -98,25 +99,31 @@ class PackedAdjacency(NamedTuple):
     rows: np.ndarray
     nbrs: np.ndarray
     types: np.ndarray
-    delta: np.ndarray  # uint8: header (_HEAD bytes), then each delta array, 8-byte aligned
+    delta: np.ndarray  # uint8: header (_HEAD bytes), then each delta array, each starting 8-byte aligned
 
 
 def pack_adjacency(adj: Adjacency) -> PackedAdjacency:
     """``adj`` packed for :func:`near_top_k` (keep it as long as ``adj``: it copies the delta).
 
     >>> from graphmem.algorithms.csr import from_edges
-    >>> packed = pack_adjacency(from_edges([0], [1], [0]))
-    >>> packed.delta.dtype, packed.delta.size % 8, packed.rows is from_edges([0], [1], [0]).rows
-    (dtype('uint8'), 0, False)
+    >>> adj = from_edges([0, 1], [1, 2], [0, 0])._replace(out_add_key=np.array([2 << 32], np.int64),
+    ...                                                 out_add_type=np.array([1], np.int32))  # 2 -> 0, type 1
+    >>> packed = pack_adjacency(adj)
+    >>> packed.rows is adj.rows, packed.delta[:32].view(np.int64).tolist(), packed.delta.size % 8
+    (True, [144, 152, 152, 156], 0)
+    >>> [np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(_unpack(*packed), adj)] == [True] * 12
+    True
     """
     parts = [np.ascontiguousarray(a) for a in adj[3:]]
-    starts = [_HEAD]
+    bounds = []
+    at = _HEAD
     for part in parts:
-        starts.append(starts[-1] + (part.nbytes + 7) // 8 * 8)
-    delta = np.zeros(starts[-1], np.uint8)
-    delta[:_HEAD].view(np.int64)[:] = starts
-    for at, part in zip(starts, parts):
-        delta[at : at + part.nbytes] = part.view(np.uint8)
+        bounds += [at, at + part.nbytes]
+        at += (part.nbytes + 7) // 8 * 8
+    delta = np.zeros(at, np.uint8)
+    delta[:_HEAD].view(np.int64)[:] = bounds
+    for start, part in zip(bounds[::2], parts):
+        delta[start : start + part.nbytes] = part.view(np.uint8)
     return _new_tuple(PackedAdjacency, (adj.rows, adj.nbrs, adj.types, delta))
 
 
@@ -125,11 +132,11 @@ def _unpack(rows, nbrs, types, delta):
     """The Adjacency tuple (as ``_reach`` takes it) of a packed one: views, no copy."""
     at = delta[:_HEAD].view(np.int64)
     return (rows, nbrs, types,
-            delta[at[0] : at[1]].view(np.int64), delta[at[1] : at[2]].view(np.int32),
-            delta[at[2] : at[3]].view(np.int64), delta[at[3] : at[4]].view(np.int32),
-            delta[at[4] : at[5]].view(np.int64), delta[at[5] : at[6]].view(np.int32),
-            delta[at[6] : at[7]].view(np.int64), delta[at[7] : at[8]].view(np.int32),
-            delta[at[8] : at[9]])  # fmt: skip
+            delta[at[0] : at[1]].view(np.int64), delta[at[2] : at[3]].view(np.int32),
+            delta[at[4] : at[5]].view(np.int64), delta[at[6] : at[7]].view(np.int32),
+            delta[at[8] : at[9]].view(np.int64), delta[at[10] : at[11]].view(np.int32),
+            delta[at[12] : at[13]].view(np.int64), delta[at[14] : at[15]].view(np.int32),
+            delta[at[16] : at[17]])  # fmt: skip
 
 
 def near_top_k(
