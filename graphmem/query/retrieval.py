@@ -150,19 +150,37 @@ def _prefix(namespace: str) -> np.ndarray:
     return np.frombuffer(key_prefix(namespace).encode(), np.uint8).copy()
 
 
-_packed_last: tuple[Any, PackedAdjacency | None] = (lambda: None, None)
+_packed_views: dict[int, tuple[ref[EdgeView], PackedAdjacency]] = {}
+"""Each live view's packed adjacency, by the view's id; an entry leaves with its
+view (the weak reference's callback), so an id is never read for a later view."""
 
 
 def _packed(view: EdgeView) -> PackedAdjacency:
-    """``view``'s adjacency packed for the near kernel (:func:`~graphmem.algorithms.near.pack_adjacency`),
-    kept for the last view asked about: searches run on one view until a
-    write, so one entry hits (a weak reference: an old view is not kept alive)."""
-    global _packed_last
-    held, packed = _packed_last
-    if held() is view and packed is not None:
-        return packed
+    """``view``'s adjacency packed for the near kernel
+    (:func:`~graphmem.algorithms.near.pack_adjacency`), packed at the view's first
+    near search and kept while the view lives: searches run on one view until a
+    write, and stores searched in turn (or threads on different views) each keep
+    theirs rather than packing again per call.
+
+    >>> from graphmem.index.adjacency import EdgeIndex
+    >>> first = EdgeIndex.from_arrays([0], [1], ["R"]).view
+    >>> second = EdgeIndex.from_arrays([1], [0], ["R"]).view
+    >>> packed = _packed(first)
+    >>> _packed(second) is not packed and _packed(first) is packed
+    True
+    >>> del first; id(packed) not in [id(p) for _, p in _packed_views.values()]
+    True
+    """
+    key = id(view)
+    entry = _packed_views.get(key)
+    if entry is not None and entry[0]() is view:
+        return entry[1]
     packed = pack_adjacency(view.adj)
-    _packed_last = (ref(view), packed)
+
+    def forget(_: object) -> None:
+        _packed_views.pop(key, None)
+
+    _packed_views[key] = (ref(view, forget), packed)
     return packed
 
 
