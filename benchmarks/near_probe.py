@@ -45,7 +45,7 @@ import numpy as np
 
 import graphmem
 from graphmem.algorithms import paths as kernels
-from graphmem.algorithms.near import _near, near_top_k
+from graphmem.algorithms.near import _near, near_top_k, pack_adjacency
 from graphmem.query import retrieval, search
 
 from .datasets import ENTITY_TYPES, Graph, generate
@@ -108,18 +108,21 @@ def measure(path: Path, n: int, engine: str, calls: int, rounds: int) -> None:
         def call(i: int) -> Any:
             return index.with_rows(lambda rows, inv, live, limit: near_top_k(
                 edges.adj, ids[i], 2, rows, inv, live, vectors[i], K, exact_limit=limit, n_nodes=edges.nodes,
-                keys=keys, prefix=prefix))  # fmt: skip
+                keys=keys, prefix=prefix, packed=packed))  # fmt: skip
 
         ws = kernels.workspace()
-        arrays = tuple(edges.adj)
+        packed = pack_adjacency(edges.adj)
+        no_seeds = np.zeros(0, np.int64)
         seeds = [np.asarray(a, np.int64) for a in ids]
         rows, inv, live, limit = index.with_rows(lambda *a: a)
         no_keys = keys or (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.uint8))
 
         def kernel(i: int, hops: int = 2) -> Any:
             base = ws.begin()
-            found = _near(arrays, seeds[i], 2, False, kernels._ALL, hops, ws.size, base, ws.buf, rows, inv, live,
-                          vectors[i], K, limit, *no_keys, prefix)  # fmt: skip
+            one = len(seeds[i]) == 1
+            found = _near(*packed, int(seeds[i][0]) if one else -1, no_seeds if one else seeds[i], 2, False,
+                          kernels._ALL, hops, ws.size, base, ws.buf, rows, inv, live, vectors[i], K, limit, *no_keys,
+                          prefix)  # fmt: skip
             ws.finish(base, found[1])
 
         answers = [call(i) for i in range(calls)]

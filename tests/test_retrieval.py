@@ -98,6 +98,27 @@ def test_near_search_directions_types_and_filters(mem):
     assert mem.search(q, k=10, near="v0", max_hops=0)[0].name == "v0"
 
 
+@pytest.mark.engine
+def test_near_search_sees_each_relation_written_or_deleted_between_searches(mem):
+    """The near kernel's packed adjacency is kept for the last view searched:
+    every write makes a new view, so the next search must find the relation
+    added (through the delta) and lose the one deleted, never the view before."""
+    g = nx.DiGraph([(0, 1), (1, 2)])
+    _, stored = _load(mem, g, 8, 5)
+    mem.add_entities([{"name": "v3", "type": "Odd", "embedding": stored[2]}])
+    q = stored[2]
+    assert {h.name: h.hops for h in mem.search(q, k=10, near="v0", max_hops=2)} == {"v0": 0, "v1": 1, "v2": 2}
+    mem.add_relation("v1", "R", "v3")
+    assert {h.name: h.hops for h in mem.search(q, k=10, near="v0", max_hops=2)} == {"v0": 0, "v1": 1, "v2": 2,
+                                                                                   "v3": 2}  # fmt: skip
+    assert mem.delete_relation("v0", "R", "v1")
+    assert {h.name: h.hops for h in mem.search(q, k=10, near="v0", max_hops=2)} == {"v0": 0}
+    mem.add_relation("v3", "S", "v0")
+    hits = mem.search(q, k=10, near="v0", max_hops=2)
+    assert {h.name: h.hops for h in hits} == {"v0": 0, "v3": 1, "v1": 2}
+    assert hits[[h.name for h in hits].index("v1")].path.directions == ("in", "in")
+
+
 def test_entities_without_vectors_are_not_hits_but_still_connect(mem):
     g = nx.path_graph(5)
     _, stored = _load(mem, g, 8, 4, with_vectors=lambda n: n != 2)

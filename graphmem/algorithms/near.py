@@ -37,10 +37,10 @@ import numpy as np
 
 from .csr import Adjacency
 from .jit import njit  # numba itself loads at the first kernel call
-from .paths import _ALL, DIRECTIONS, Reach, _prefetch, _prepare, _reach, _reach_arrays
+from .paths import _ALL, _INT32_MAX, DIRECTIONS, Reach, _prefetch, _prepare, _reach, _reach_arrays, workspace
 from .scoring import _SMALL_K, _scores, _small_top
 
-__all__ = ["NearTop", "near_top_k", "MAX_K"]
+__all__ = ["NearTop", "PackedAdjacency", "near_top_k", "pack_adjacency", "MAX_K"]
 
 MAX_K = _SMALL_K
 """The largest ``k`` :func:`near_top_k` ranks (the one-pass sorted top list);
@@ -49,7 +49,8 @@ above it, the caller takes the ball and ranks through the vector index."""
 
 class NearTop(NamedTuple):
     """The answer of :func:`near_top_k`, as Python lists (what the caller names
-    and wraps; one compiled call hands back three arrays, each a cost to box).
+    and wraps; the compiled call builds them as lists, where an array would
+    cost a NumPy object to box and a ``tolist``).
 
     Hit ``i`` scored ``scores[i]`` (best first); its path from its nearest
     seed visits ``ids[path[p]]`` for ``p`` in ``offsets[i]:offsets[i + 1]``
@@ -74,10 +75,68 @@ class NearTop(NamedTuple):
 
 _new_tuple = tuple.__new__
 _NO_KEYS = (np.zeros(0, np.int64), np.zeros(1, np.int64), np.zeros(0, np.uint8))
+_NO_SEEDS = np.zeros(0, np.int64)
 _SPLIT = 0x1F
 """The byte the names are joined with: the key separator, a control character
 no name holds (:func:`graphmem.validate.check_name`); a key that holds it anyway
 sends the naming back to the caller."""
+
+_HEAD = 18 * 8  # the packed delta's header: where each of its nine arrays starts and ends (int64 each)
+
+
+class PackedAdjacency(NamedTuple):
+    """An :class:`~graphmem.algorithms.csr.Adjacency` as :func:`near_top_k`'s
+    kernel takes it: the snapshot's three arrays as they are and the delta's
+    nine (with ``touched``) copied end to end into one byte buffer.
+
+    numba's dispatch unboxes every array argument on every call (~0.1 us each,
+    a MemInfo allocated and freed per array): 4 arrays instead of 12. The
+    delta is small (it is merged into the snapshot as it grows), so packing it
+    once per view (:func:`pack_adjacency`) costs little; the snapshot's
+    arrays, the large ones, are not copied.
+    """
+
+    rows: np.ndarray
+    nbrs: np.ndarray
+    types: np.ndarray
+    delta: np.ndarray  # uint8: header (_HEAD bytes), then each delta array, each starting 8-byte aligned
+
+
+def pack_adjacency(adj: Adjacency) -> PackedAdjacency:
+    """``adj`` packed for :func:`near_top_k` (keep it as long as ``adj``: it copies the delta).
+
+    >>> from graphmem.algorithms.csr import from_edges
+    >>> adj = from_edges([0, 1], [1, 2], [0, 0])._replace(out_add_key=np.array([2 << 32], np.int64),
+    ...                                                 out_add_type=np.array([1], np.int32))  # 2 -> 0, type 1
+    >>> packed = pack_adjacency(adj)
+    >>> packed.rows is adj.rows, packed.delta[:32].view(np.int64).tolist(), packed.delta.size % 8
+    (True, [144, 152, 152, 156], 0)
+    >>> [np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(_unpack(*packed), adj)] == [True] * 12
+    True
+    """
+    parts = [np.ascontiguousarray(a) for a in adj[3:]]
+    bounds = []
+    at = _HEAD
+    for part in parts:
+        bounds += [at, at + part.nbytes]
+        at += (part.nbytes + 7) // 8 * 8
+    delta = np.zeros(at, np.uint8)
+    delta[:_HEAD].view(np.int64)[:] = bounds
+    for start, part in zip(bounds[::2], parts):
+        delta[start : start + part.nbytes] = part.view(np.uint8)
+    return _new_tuple(PackedAdjacency, (adj.rows, adj.nbrs, adj.types, delta))
+
+
+@njit(cache=True, nogil=True)
+def _unpack(rows, nbrs, types, delta):
+    """The Adjacency tuple (as ``_reach`` takes it) of a packed one: views, no copy."""
+    at = delta[:_HEAD].view(np.int64)
+    return (rows, nbrs, types,
+            delta[at[0] : at[1]].view(np.int64), delta[at[2] : at[3]].view(np.int32),
+            delta[at[4] : at[5]].view(np.int64), delta[at[6] : at[7]].view(np.int32),
+            delta[at[8] : at[9]].view(np.int64), delta[at[10] : at[11]].view(np.int32),
+            delta[at[12] : at[13]].view(np.int64), delta[at[14] : at[15]].view(np.int32),
+            delta[at[16] : at[17]])  # fmt: skip
 
 
 def near_top_k(
@@ -96,6 +155,7 @@ def near_top_k(
     n_nodes: int | None = None,
     keys: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
     prefix: np.ndarray | None = None,
+    packed: PackedAdjacency | None = None,
 ) -> NearTop | Reach:
     """The ``k`` entities within ``hops`` of ``seeds`` most cosine-similar to ``query``.
 
@@ -116,6 +176,7 @@ def near_top_k(
     keys : ``(ids, offsets, blob)``: the key of ``ids[i]`` (ascending) is
         ``blob[offsets[i]:offsets[i + 1]]``, UTF-8; ``None``: no names
     prefix : uint8, what every key named starts with and its name does not (a namespace)
+    packed : ``pack_adjacency(adj)``, if the caller keeps it (else it is packed here)
 
     Returns
     -------
@@ -141,37 +202,47 @@ def near_top_k(
     >>> [round(s, 3) for s in top.scores], top.names[top.offsets[1]:top.offsets[2]]
     ([1.0, 0.707], ['b', 'c'])
     """
-    seed_arr = np.asarray(seeds, np.int64)
-    dirc = DIRECTIONS[direction]
+    if packed is None:
+        packed = pack_adjacency(adj)
+    # One seed (the usual case) goes as a number: an array of it costs ~0.4 us to make.
+    if len(seeds) == 1 and seeds[0] >= 0:
+        seed, seed_arr = seeds[0], _NO_SEEDS
+    else:
+        seed, seed_arr = -1, np.asarray(seeds, np.int64)
     mask = _ALL if allowed is None else allowed
     key_ids, key_offsets, key_blob = _NO_KEYS if keys is None else keys
-    ws = _prepare(None, adj, seeds, n_nodes)
-    base = ws.begin()
-    used = ws.size
+    # The workspace's _prepare, begin and finish written out (~1 us of method
+    # calls) when they would do nothing but check: one seed within the
+    # workspace, n_nodes given and in range, stamps left before the int32 limit.
+    ws = workspace()
+    size = ws.size
+    if (seed < 0 or n_nodes is None or seed >= size or n_nodes > size or ws.stamp + size + 2 >= _INT32_MAX
+            or n_nodes < packed.rows.shape[0] - 1):  # fmt: skip
+        ws = _prepare(ws, adj, seeds, n_nodes)
+        base = ws.begin()
+        size = ws.size
+    else:
+        base = ws.stamp + 1
+    used = size
     try:
-        scored, count, wide, scores, text = _near(
-            tuple(adj), seed_arr, dirc, allowed is not None, mask, -1 if hops is None else hops, ws.size, base, ws.buf,
-            rows, inv_norms, live, query, k, exact_limit, key_ids, key_offsets, key_blob,
+        scored, count, ints, scores, text, wide = _near(
+            *packed, seed, seed_arr, DIRECTIONS[direction], allowed is not None, mask, -1 if hops is None else hops,
+            size, base, ws.buf, rows, inv_norms, live, query, k, exact_limit, key_ids, key_offsets, key_blob,
             _NO_KEYS[2] if prefix is None else prefix)  # fmt: skip
         used = count
     finally:
-        ws.finish(base, used)
-    if scored >= 0:
-        m = scores.shape[0]
-        w = wide.tolist()
-        p = w[m]
+        ws.stamp = max(ws.stamp, base + used)  # ws.finish
+    if wide is None:
+        m = len(scores)
+        p = ints[m]
         path_at = m + 1
         codes_at = path_at + p
         along_at = codes_at + p
         ids_at = along_at + p
-        ids = w[ids_at:]
-        if text is None:
-            names = None
-        else:
-            names = text.tobytes().decode().split("\x1f") if p else []
+        names = None if text is None else text.tobytes().decode().split("\x1f") if p else []
         # tuple.__new__ straight: the named tuple's own __new__ is Python code (~0.3 us).
-        return _new_tuple(NearTop, (scored, scores.tolist(), w[:path_at], w[path_at:codes_at], w[codes_at:along_at],
-                                    w[along_at:ids_at], ids, names))  # fmt: skip
+        return _new_tuple(NearTop, (scored, scores, ints[:path_at], ints[path_at:codes_at], ints[codes_at:along_at],
+                                    ints[along_at:ids_at], ints[ids_at:], names))  # fmt: skip
     c = count
     return Reach(nodes=wide[:c], parents=wide[c : 2 * c], _order=wide[2 * c : 3 * c],
                  hops=wide[3 * c : 4 * c].astype(np.int32), codes=wide[4 * c : 5 * c].astype(np.int32),
@@ -179,18 +250,24 @@ def near_top_k(
 
 
 @njit(cache=True, nogil=True)
-def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, rows, inv_norms, live, query, k,
-          exact_limit, key_ids, key_offsets, key_blob, prefix):  # fmt: skip
-    """Returns (candidates or -1, count, wide, scores, names or None): for a
-    scored answer ``wide`` holds offsets, path, codes, along and ids end to
-    end (see :class:`NearTop`); for -1 (too many candidates), the ball's
-    nodes, parents, order, hops, codes and along flags, ``count`` each."""
+def _near(rows_, nbrs, types, delta, seed, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, rows, inv_norms,
+          live, query, k, exact_limit, key_ids, key_offsets, key_blob, prefix):  # fmt: skip
+    """Returns (candidates or -1, count, ints, scores, names or None, wide or
+    None): for a scored answer the lists ``ints`` (offsets, path, codes, along
+    and ids end to end, see :class:`NearTop`) and ``scores`` (lists: numba
+    boxes a list it made straight into Python objects, where an array costs a
+    NumPy object and its ``tolist``); for -1 (too many candidates) ``wide``
+    holds the ball's nodes, parents, order, hops, codes and along flags,
+    ``count`` each. ``seed`` is the one seed, or -1 and ``seeds`` them all."""
+    arrays = _unpack(rows_, nbrs, types, delta)
     n = buf.shape[0] // 7
     marks = buf[: 2 * n].reshape((n, 2))
     queue = buf[2 * n : 3 * n]
     pq = buf[4 * n : 5 * n]
     eq = buf[6 * n : 7 * n]
-    if seeds.shape[0] > 1:
+    if seed >= 0:
+        seeds = np.full(1, seed, np.int64)
+    elif seeds.shape[0] > 1:
         seeds = np.unique(seeds)  # as k_hop: sorted, so the search (and its paths) do not depend on the order given
     count, truncated, levels = _reach(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, marks, queue,
                                       pq, eq)  # fmt: skip
@@ -220,7 +297,7 @@ def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, ro
         wide[4 * count : 5 * count] = codes
         for i in range(count):
             wide[5 * count + i] = 1 if along[i] else 0
-        return -1, count, wide, np.empty(0, np.float32), None
+        return -1, count, [0][:0], [0.0][:0], None, wide
     candidates = candidates[:m]
     scores = np.empty(m, np.float32)
     _scores(rows, inv_norms, candidates, query, scores)
@@ -267,8 +344,14 @@ def _near(arrays, seeds, dirc, use_filter, allowed, max_hops, cap, base, buf, ro
                 along[p] = eq[j] & 1
             p -= 1
             j = pq[j]
-    wide = out[: hits + 1 + 3 * length + distinct]
-    return m, count, wide, top_scores, _names(ids[:distinct], path, key_ids, key_offsets, key_blob, prefix)
+    size = hits + 1 + 3 * length + distinct
+    ints = [0] * size
+    for i in range(size):
+        ints[i] = out[i]
+    top = [0.0] * hits
+    for h in range(hits):
+        top[h] = float(top_scores[h])  # a float32 widened: the very value ``tolist`` gives
+    return m, count, ints, top, _names(ids[:distinct], path, key_ids, key_offsets, key_blob, prefix), None
 
 
 @njit(cache=True, nogil=True)

@@ -20,13 +20,14 @@ from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
+from weakref import ref
 
 import numpy as np
 from pyroaring import BitMap
 
 from . import traversal
 from ..algorithms import paths as kernels
-from ..algorithms.near import MAX_K, NearTop, near_top_k
+from ..algorithms.near import MAX_K, NearTop, PackedAdjacency, near_top_k, pack_adjacency
 from ..algorithms.paths import Reach
 from ..index.derived import GraphSnapshot
 from ..index.vectors import VectorIndex
@@ -36,6 +37,7 @@ from ..types import Hit, Path
 
 if TYPE_CHECKING:
     from ..config import StoreConfig
+    from ..index.adjacency import EdgeView
     from ..index.entity_cache import EntityCache
     from ..store.store import Store
 
@@ -148,6 +150,40 @@ def _prefix(namespace: str) -> np.ndarray:
     return np.frombuffer(key_prefix(namespace).encode(), np.uint8).copy()
 
 
+_packed_views: dict[int, tuple[ref[EdgeView], PackedAdjacency]] = {}
+"""Each live view's packed adjacency, by the view's id; an entry leaves with its
+view (the weak reference's callback), so an id is never read for a later view."""
+
+
+def _packed(view: EdgeView) -> PackedAdjacency:
+    """``view``'s adjacency packed for the near kernel
+    (:func:`~graphmem.algorithms.near.pack_adjacency`), packed at the view's first
+    near search and kept while the view lives: searches run on one view until a
+    write, and stores searched in turn (or threads on different views) each keep
+    theirs rather than packing again per call.
+
+    >>> from graphmem.index.adjacency import EdgeIndex
+    >>> first = EdgeIndex.from_arrays([0], [1], ["R"]).view
+    >>> second = EdgeIndex.from_arrays([1], [0], ["R"]).view
+    >>> packed = _packed(first)
+    >>> _packed(second) is not packed and _packed(first) is packed
+    True
+    >>> del first; id(packed) not in [id(p) for _, p in _packed_views.values()]
+    True
+    """
+    key = id(view)
+    entry = _packed_views.get(key)
+    if entry is not None and entry[0]() is view:
+        return entry[1]
+    packed = pack_adjacency(view.adj)
+
+    def forget(_: object) -> None:
+        _packed_views.pop(key, None)
+
+    _packed_views[key] = (ref(view, forget), packed)
+    return packed
+
+
 def _near_hits(state: GraphSnapshot, namespace: str, answer: NearTop) -> tuple[list[Hit], list[str]]:
     """The hits of a :func:`~graphmem.algorithms.near.near_top_k` answer and
     their keys, named (by the kernel from the saved keys, else here, each
@@ -206,15 +242,17 @@ def near_search(
     """
     view = state.view
     if rank == "similarity" and allowed_types is None and k <= MAX_K:
-        mask = traversal.relation_type_mask(state, relation_types)
+        # No filter is no mask (relation_type_mask's answer, without its four calls).
+        mask = None if relation_types is None else traversal.relation_type_mask(state, relation_types)
         adj, nodes = view.adj, view.nodes
         keys = state.ids.saved_arrays()
         prefix = _prefix(namespace)
+        packed = _packed(view)
 
         def top(rows: np.ndarray, inv_norms: np.ndarray, live: np.ndarray, exact_limit: int) -> NearTop | Reach:
             return near_top_k(adj, anchors, max_hops, rows, inv_norms, live, query, k, direction=direction,
                               allowed=mask, exact_limit=exact_limit, n_nodes=nodes, keys=keys,
-                              prefix=prefix)  # fmt: skip
+                              prefix=prefix, packed=packed)  # fmt: skip
 
         answer = index.with_rows(top)
         if isinstance(answer, NearTop):
