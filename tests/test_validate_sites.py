@@ -86,6 +86,38 @@ def test_a_good_ttl_is_kept(engine):
 
 
 @pytest.mark.engine
+@pytest.mark.parametrize(("config", "message"), [
+    ({"default_ttl": -1}, r"^TTLConfig.default_ttl must be a number of minutes >= 0 or None, not -1"),
+    ({"default_ttl": "5"}, r"^TTLConfig.default_ttl must be a number of minutes >= 0 or None, not '5'"),
+    ({"default_ttl": float("nan")}, r"^TTLConfig.default_ttl must be"),
+    ({"sweep_interval_minutes": -5}, r"^TTLConfig.sweep_interval_minutes must be a number of minutes >= 0"),
+    ({"sweep_interval_minutes": True}, r"^TTLConfig.sweep_interval_minutes must be"),
+    ({"refresh_on_read": "no"}, r"^TTLConfig.refresh_on_read must be True or False, not 'no'"),
+])  # fmt: skip
+def test_a_bad_ttl_config_is_refused_before_the_store_opens(tmp_path, engine, config, message):
+    store_type = _langgraph()
+    with pytest.raises(InvalidInput, match=message):
+        store_type(tmp_path / "s", engine=engine, ttl=config)
+    assert not (tmp_path / "s").exists()  # refused before anything was made
+    with graphmem.open(None, engine=engine, embedder=None) as mem:
+        with pytest.raises(InvalidInput, match=message):
+            store_type(mem, ttl=config)
+        assert not mem.closed and len(mem) == 0  # a memory passed in is left as it was
+
+
+@pytest.mark.engine
+def test_a_good_ttl_config_is_taken_and_a_bad_sweep_interval_refused(engine):
+    store_type = _langgraph()
+    with store_type(None, engine=engine, ttl={"default_ttl": 0.5, "sweep_interval_minutes": 0,
+                                              "refresh_on_read": False, "unknown": 1}) as store:  # fmt: skip
+        store.put(("a",), "k", {"v": 1})
+        assert store.get(("a",), "k") is not None
+        with pytest.raises(InvalidInput, match=r"^sweep_interval_minutes must be a number of minutes >= 0"):
+            store.start_ttl_sweeper(-1)
+        assert store._sweeper is None  # no thread was started
+
+
+@pytest.mark.engine
 @pytest.mark.parametrize("dims", [None, 0, -1, True, 3.0, "3", HUGE * -1], ids=_id)
 def test_bad_index_dims_are_refused_and_the_memory_is_untouched(engine, dims):
     store_type = _langgraph()

@@ -341,6 +341,20 @@ def _utc(seconds: float) -> datetime:
 # -- the store ---------------------------------------------------------------------
 
 
+def _check_ttl_config(ttl: Mapping[str, Any]) -> None:
+    """Refuse a ``TTLConfig`` whose values the store could not use, before anything
+    is opened: a negative or non-numeric ``default_ttl`` would fail every later
+    ``put`` that takes it, and a negative ``sweep_interval_minutes`` the sweeper's
+    thread. Keys LangGraph does not define are ignored, as its own stores do."""
+    minutes = "a number of minutes >= 0 or None"
+    check_number_range(ttl.get("default_ttl"), "TTLConfig.default_ttl", 0, allow_none=True, expected=minutes)
+    check_number_range(ttl.get("sweep_interval_minutes"), "TTLConfig.sweep_interval_minutes", 0, allow_none=True,
+                       expected=minutes)  # fmt: skip
+    refresh = ttl.get("refresh_on_read", True)
+    if not isinstance(refresh, bool):
+        raise InvalidInput(f"TTLConfig.refresh_on_read must be True or False, not {refresh!r}")
+
+
 class GraphMemStore(BaseStore):
     """A LangGraph ``BaseStore`` kept in a graphmem memory.
 
@@ -415,6 +429,8 @@ class GraphMemStore(BaseStore):
             raise InvalidInput(f"index must be an IndexConfig dict, not {type(index).__name__}")
         if ttl is not None and not isinstance(ttl, Mapping):
             raise InvalidInput(f"ttl must be a TTLConfig dict, not {type(ttl).__name__}")
+        if ttl is not None:
+            _check_ttl_config(ttl)
         if isinstance(path_or_memory, Memory):
             if path_or_memory.embedder is not None:
                 raise InvalidInput("give GraphMemStore a memory opened with embedder=None: the store embeds the "
@@ -804,6 +820,8 @@ class GraphMemStore(BaseStore):
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> None:
         """Sweep expired items every ``sweep_interval_minutes`` (default: the
         ``TTLConfig``'s, else 5) in a daemon thread, until :meth:`stop_ttl_sweeper`."""
+        check_number_range(sweep_interval_minutes, "sweep_interval_minutes", 0, allow_none=True,
+                           expected="a number of minutes >= 0 or None")  # fmt: skip
         interval = sweep_interval_minutes or (self.ttl_config or {}).get("sweep_interval_minutes") or 5
         with self._lock:
             if self._sweeper is not None and self._sweeper.is_alive():
