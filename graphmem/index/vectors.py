@@ -51,6 +51,7 @@ lock keeps them consistent, so they stay in one class.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
@@ -205,6 +206,38 @@ def _stop(queue: _Queue) -> None:
     with queue.cond:
         queue.stopping = True
         queue.cond.notify_all()
+
+
+_RUNNING: weakref.WeakSet[_Queue] = weakref.WeakSet()
+"""The queues whose worker was started. A running worker holds its queue
+(its thread's arguments), so every worker still running is here."""
+
+
+def _stop_workers_at_exit() -> None:
+    """At interpreter exit, stop every worker and wait for the batch it is applying.
+
+    A worker is a daemon thread and :meth:`VectorIndex.close` (``wait=False``,
+    as after a full disk, or ``close(save_index=False)``) does not wait for it.
+    Left running, a worker whose ``add_items`` returns while the interpreter
+    finalizes is ended by Python as it takes the GIL back, inside pybind11's
+    ``gil_scoped_release`` destructor (noexcept): C++ calls ``std::terminate``
+    and the process dies by SIGABRT ("terminate called without an active
+    exception"; met by the full-disk race trial with vectors, whose close after
+    the engine's ENOSPC skips the drain; benchmarks/RELIABILITY.md, section 9).
+    Atexit handlers run before finalization, so waiting here costs at most the
+    batch under way (sized to take ~_BATCH_SECONDS).
+    """
+    queues = list(_RUNNING)
+    for queue in queues:
+        _stop(queue)
+    current = threading.current_thread()
+    for queue in queues:
+        thread = queue.thread
+        if thread is not None and thread is not current:
+            thread.join()
+
+
+atexit.register(_stop_workers_at_exit)
 
 
 def _lower_priority() -> None:
@@ -599,6 +632,7 @@ class VectorIndex:
                 queue.thread = threading.Thread(target=_work, args=(weakref.ref(self), queue),
                                                 name="graphmem-vector-index", daemon=True)  # fmt: skip
                 queue.thread.start()
+                _RUNNING.add(queue)
             queue.cond.notify_all()
 
     def drain(self) -> None:
@@ -630,7 +664,9 @@ class VectorIndex:
         """Stop the worker (after applying the queue if ``drain``). Safe to call twice;
         writes after it still reach the rows, and :meth:`drain` still applies them.
         ``wait=False`` does not wait for a batch under way (a quick exit: the
-        worker ends after it, and the queue is the next open's catch-up)."""
+        worker ends after it, and the queue is the next open's catch-up; at
+        interpreter exit :func:`_stop_workers_at_exit` waits for it, since a
+        worker still inside hnswlib then would abort the process)."""
         if drain:
             self.drain()
         queue = self._queue

@@ -61,6 +61,21 @@ def test_a_full_disk_loses_nothing_and_the_store_reopens(kind: str, vectors: boo
 
 
 @pytest.mark.engine
+def test_a_race_with_vectors_closes_without_a_signal() -> None:
+    # Seed 102 of the vector campaign: the engine meets ENOSPC in its COMMIT, so the
+    # close skips the flush (and with it the drain of the vector index's queue) and
+    # leaves the index's worker inside hnswlib's add_items. It used to be still there
+    # when the interpreter finalized: SIGABRT, "terminate called without an active
+    # exception" (tests/test_vector_worker_exit.py has the cheap check).
+    try:
+        result = trial(ENGINE, "race", True, seed=102, size_mb=30, prefill_mb=16)
+    except NoTmpfs as exc:
+        _skip_without_tmpfs(exc)
+    _check(result)
+    assert result["engine_enospc"], "the race trial must make the engine itself meet the full disk"
+
+
+@pytest.mark.engine
 @pytest.mark.skipif(not FULL, reason="the 20-trial campaigns run with GRAPHMEM_RELIABILITY=full")
 @pytest.mark.parametrize("vectors", [False, True])
 def test_full_disk_campaign(vectors: bool) -> None:
