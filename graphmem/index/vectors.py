@@ -237,7 +237,18 @@ def _stop_workers_at_exit() -> None:
             thread.join()
 
 
-atexit.register(_stop_workers_at_exit)
+_exit_hook = threading.Lock()
+_exit_hook_registered = False
+
+
+def _register_exit_hook() -> None:
+    """Register :func:`_stop_workers_at_exit` once, when the first worker starts
+    (not at import: importing graphmem changes nothing in the process)."""
+    global _exit_hook_registered
+    with _exit_hook:
+        if not _exit_hook_registered:
+            atexit.register(_stop_workers_at_exit)
+            _exit_hook_registered = True
 
 
 def _lower_priority() -> None:
@@ -631,6 +642,7 @@ class VectorIndex:
             if queue.thread is None and queue.failure is None:
                 queue.thread = threading.Thread(target=_work, args=(weakref.ref(self), queue),
                                                 name="graphmem-vector-index", daemon=True)  # fmt: skip
+                _register_exit_hook()
                 queue.thread.start()
                 _RUNNING.add(queue)
             queue.cond.notify_all()
