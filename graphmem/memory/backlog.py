@@ -40,10 +40,12 @@ without racing a timer.
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import logging
 import os
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -209,7 +211,9 @@ class Backlog:
         self._thread = threading.Thread(target=self._run, name="graphmem-embed", daemon=True)
 
     def start(self) -> None:
+        _register_exit_hook()
         self._thread.start()
+        _STARTED.add(self)
         if self._when_ready is not None:
             self._when_ready(self._let_begin)
 
@@ -352,6 +356,45 @@ class Backlog:
                 self._scanned = True
                 self._stopping = True
                 self._changed.notify_all()
+
+
+EXIT_WAIT = 60.0
+"""Seconds the interpreter's exit waits for each backlog's thread to end (an encode under way)."""
+
+_STARTED: weakref.WeakSet[Backlog] = weakref.WeakSet()
+"""The backlogs whose thread was started (a running thread holds its backlog)."""
+_exit_hook = threading.Lock()
+_exit_hook_registered = False
+
+
+def _stop_at_exit() -> None:
+    """At interpreter exit, stop every backlog and wait for its thread's encode under way.
+
+    The thread is a daemon and :meth:`Backlog.stop` does not wait for an encode.
+    A native embedder (torch) that returns from a call that released the GIL
+    while the interpreter finalizes has its thread ended by Python inside a C++
+    frame, which aborts the process (SIGABRT; the vector index's worker met it
+    after a full disk: :func:`graphmem.index.vectors._stop_workers_at_exit`).
+    Atexit handlers run before finalization; the wait is bounded by
+    :data:`EXIT_WAIT` (a thread held by the test FIFO is not waited for ever).
+    Nothing is lost by stopping: what is left is the next open's scan.
+    """
+    backlogs = list(_STARTED)
+    for backlog in backlogs:
+        backlog.stop()
+    current = threading.current_thread()
+    for backlog in backlogs:
+        if backlog._thread is not current:
+            backlog._thread.join(EXIT_WAIT)
+
+
+def _register_exit_hook() -> None:
+    """Register :func:`_stop_at_exit` once, when the first thread starts (not at import)."""
+    global _exit_hook_registered
+    with _exit_hook:
+        if not _exit_hook_registered:
+            atexit.register(_stop_at_exit)
+            _exit_hook_registered = True
 
 
 def _hold() -> None:
