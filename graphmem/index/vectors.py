@@ -52,6 +52,7 @@ lock keeps them consistent, so they stay in one class.
 from __future__ import annotations
 
 import atexit
+import functools
 import logging
 import os
 import threading
@@ -237,18 +238,13 @@ def _stop_workers_at_exit() -> None:
             thread.join()
 
 
-_exit_hook = threading.Lock()
-_exit_hook_registered = False
-
-
+@functools.cache
 def _register_exit_hook() -> None:
     """Register :func:`_stop_workers_at_exit` once, when the first worker starts
-    (not at import: importing graphmem changes nothing in the process)."""
-    global _exit_hook_registered
-    with _exit_hook:
-        if not _exit_hook_registered:
-            atexit.register(_stop_workers_at_exit)
-            _exit_hook_registered = True
+    (not at import: importing graphmem changes nothing in the process). Two
+    threads racing here may register it twice, which is harmless: a second
+    pass finds the workers stopped."""
+    atexit.register(_stop_workers_at_exit)
 
 
 def _lower_priority() -> None:

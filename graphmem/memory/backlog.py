@@ -41,6 +41,7 @@ without racing a timer.
 from __future__ import annotations
 
 import atexit
+import functools
 import itertools
 import logging
 import os
@@ -363,8 +364,6 @@ EXIT_WAIT = 60.0
 
 _STARTED: weakref.WeakSet[Backlog] = weakref.WeakSet()
 """The backlogs whose thread was started (a running thread holds its backlog)."""
-_exit_hook = threading.Lock()
-_exit_hook_registered = False
 
 
 def _stop_at_exit() -> None:
@@ -388,13 +387,11 @@ def _stop_at_exit() -> None:
             backlog._thread.join(EXIT_WAIT)
 
 
+@functools.cache
 def _register_exit_hook() -> None:
-    """Register :func:`_stop_at_exit` once, when the first thread starts (not at import)."""
-    global _exit_hook_registered
-    with _exit_hook:
-        if not _exit_hook_registered:
-            atexit.register(_stop_at_exit)
-            _exit_hook_registered = True
+    """Register :func:`_stop_at_exit` once, when the first thread starts (not at
+    import; a racing second registration is harmless: stop and join are idempotent)."""
+    atexit.register(_stop_at_exit)
 
 
 def _hold() -> None:
