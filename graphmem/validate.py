@@ -423,6 +423,24 @@ def check_rank(rank: Any) -> str:
     return str(rank)
 
 
+def check_flag(value: Any, what: str) -> bool:
+    """``value`` if it is ``True`` or ``False``: a switch given as a string or a
+    number (``"false"`` is truthy) is refused rather than read as its truth.
+
+    Examples
+    --------
+    >>> check_flag(False, "hard")
+    False
+    >>> check_flag("false", "hard")
+    Traceback (most recent call last):
+    ...
+    graphmem.errors.InvalidInput: hard must be True or False, not 'false'
+    """
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{what} must be True or False, not {value!r}")
+    return value
+
+
 def check_finite_number(value: Any, what: str) -> float:
     """``value`` as a float if it is a finite number: an int or a float, not a bool
     (an importance).

@@ -144,3 +144,34 @@ def test_a_bad_header_version_names_the_line_and_imports_nothing(open_store, ver
     with pytest.raises(InvalidInput, match=f"^line 1: {message}$"):
         import_jsonl(mem, io.StringIO(text))
     assert len(mem) == 0
+
+
+# -- switches: True or False, never a truthy string (check_flag) ----------------------
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("flag", ["false", 0, 1, None, "True"])
+def test_a_switch_that_is_not_a_bool_is_refused_and_changes_nothing(tmp_path, engine, flag):
+    mem = graphmem.open(tmp_path / "s", engine=engine, embedder=None)
+    try:
+        mem.add_entities([{"name": f"e{i}"} for i in range(4)])
+        mem.add_relation("e0", "R", "e1")
+        refusals = {
+            "hard": lambda: mem.forget(max_entities=1, hard=flag),
+            "read_only": lambda: mem.cypher("MATCH (e:Entity) DETACH DELETE e", read_only=flag),
+            "allow_file_access": lambda: mem.cypher("MATCH (e:Entity) RETURN count(e)", allow_file_access=flag),
+            "replaces": lambda: mem.add_relation("e0", "R", "e2", replaces=flag),
+            "include_earlier": lambda: mem.wait_embedded(0.1, include_earlier=flag),
+            "save_index": lambda: mem.flush(save_index=flag),
+        }
+        for what, call in refusals.items():
+            with pytest.raises(InvalidInput, match=f"^{what} must be True or False, not {flag!r}$"):
+                call()
+        with pytest.raises(InvalidInput, match=f"^save_index must be True or False, not {flag!r}$"):
+            mem.close(save_index=flag)
+        assert not mem.closed
+        assert sorted(e.name for e in mem.iter_entities()) == ["e0", "e1", "e2", "e3"]
+        assert [(r.source, r.type, r.target) for r in mem.iter_relations()] == [("e0", "R", "e1")]
+    finally:
+        mem.close()
+    assert mem.closed

@@ -71,7 +71,7 @@ from ..config import MAX_NAME_LENGTH
 from ..errors import CorruptStore, InvalidInput, NotFound, ReadOnlyStore
 from ..memory import Memory, open_memory
 from ..types import Entity
-from ..validate import check_count, check_number_range, check_positive_int
+from ..validate import check_count, check_flag, check_number_range, check_positive_int
 
 __all__ = ["GraphMemStore", "GraphSearchItem", "encode_namespace", "decode_namespace", "encode_key", "decode_key"]
 
@@ -350,9 +350,7 @@ def _check_ttl_config(ttl: Mapping[str, Any]) -> None:
     check_number_range(ttl.get("default_ttl"), "TTLConfig.default_ttl", 0, allow_none=True, expected=minutes)
     check_number_range(ttl.get("sweep_interval_minutes"), "TTLConfig.sweep_interval_minutes", 0, allow_none=True,
                        expected=minutes)  # fmt: skip
-    refresh = ttl.get("refresh_on_read", True)
-    if not isinstance(refresh, bool):
-        raise InvalidInput(f"TTLConfig.refresh_on_read must be True or False, not {refresh!r}")
+    check_flag(ttl.get("refresh_on_read", True), "TTLConfig.refresh_on_read")
 
 
 class GraphMemStore(BaseStore):

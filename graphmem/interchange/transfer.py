@@ -135,7 +135,7 @@ from ..config import (
     MAX_RECORD_BYTES,
     RELATION_TYPE_KEY,
 )
-from ..validate import check_positive_int, stored_type
+from ..validate import check_flag, check_positive_int, stored_type
 from ..memory import bulk, loading
 from ..memory.writes import parse_entity, parse_relation
 
@@ -269,8 +269,7 @@ def export_jsonl(
     if format not in FORMATS:
         raise InvalidInput(f"format must be one of {', '.join(FORMATS)}, not {format!r}")
     check_positive_int(batch_size, "batch_size")
-    if not isinstance(force, bool):
-        raise InvalidInput(f"force must be True or False, not {force!r}")
+    check_flag(force, "force")
     if isinstance(fh, (str, os.PathLike)):
         with _replacing(check_output_path(fh, force=force)) as out:
             return export_jsonl(mem, out, format=format, progress=progress, batch_size=batch_size)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, QueryError
 from ..records import KEY_SEPARATOR
-from ..validate import check_param_strings
+from ..validate import check_flag, check_param_strings
 
 if TYPE_CHECKING:
     from ..index.derived import Derived
@@ -32,9 +32,7 @@ def run(store: Store, derived: Derived, query: str, params: Mapping[str, Any] | 
         raise InvalidInput(f"params must be a dict, not {type(params).__name__}")
     if params:
         check_param_strings(params)
-    if not isinstance(read_only, bool):
-        raise InvalidInput(f"read_only must be True or False, not {read_only!r}")
-    if read_only:
+    if check_flag(read_only, "read_only"):
         return store.cypher(query, params, allow_write=False, allow_file_access=allow_file_access)
     return store.cypher(
         query, params, allow_file_access=allow_file_access, before_write=lambda: pin_id_floor(store, derived),

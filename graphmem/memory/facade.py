@@ -57,7 +57,7 @@ from ..types import (
     Path, Recall, Relation, RelationHistoryPage, Schema, Subgraph,
 )  # fmt: skip
 from ..validate import (
-    check_name, check_namespace, check_observations, check_positive_int, check_type, check_types_filter,
+    check_flag, check_name, check_namespace, check_observations, check_positive_int, check_type, check_types_filter,
 )  # fmt: skip
 
 __all__ = ["Memory"]
@@ -175,6 +175,7 @@ class Memory:
         re-adding what changed since the last save. The index adds vectors to
         its HNSW graph in the background; the save first drains that queue,
         and ``save_index=False`` leaves it to the next open's catch-up."""
+        check_flag(save_index, "save_index")
         if not self._store.closed and self._owner:
             saving.close(self._store, self._vectors, self._shared.backlog, lambda: self.flush(save_index=save_index))
 
@@ -227,6 +228,7 @@ class Memory:
         side vector index (both also happen at close). The store itself is
         durable at every commit; the index is derived data that is caught up
         from the store if a crash loses it."""
+        check_flag(save_index, "save_index")
         self._store.check_open()
         if not self._store.read_only and len(self._shared.access):
             with self._store.transaction():
@@ -1048,6 +1050,7 @@ class Memory:
         ...     mem.wait_embedded(), [h.name for h in mem.search("programs", k=1)]
         (True, ['Ada'])
         """
+        check_flag(include_earlier, "include_earlier")
         backlog = self._shared.backlog
         return True if backlog is None else backlog.wait(timeout, include_earlier=include_earlier)
 

@@ -28,7 +28,7 @@ from ..query.entity import fetch_rows
 from ..records import entity_key, key_name, utcnow
 from ..tiers import pack
 from ..types import Access, Duplicate
-from ..validate import check_count, check_fraction, check_name
+from ..validate import check_count, check_flag, check_fraction, check_name
 from . import removal
 from .writes import EntityInput, RelationInput, parse_entity, parse_relation
 
@@ -76,9 +76,7 @@ def check_forget(max_entities: object, policy: object, hard: object) -> tuple[in
     if max_entities is None:
         raise InvalidInput("forget needs max_entities= (how many entities to keep): it has no other bound")
     keep = check_count(max_entities, "max_entities")
-    if not isinstance(hard, bool):
-        raise InvalidInput(f"hard must be True or False, not {hard!r}")
-    return keep, check_policy(policy), hard
+    return keep, check_policy(policy), check_flag(hard, "hard")
 
 
 def check_cold_after(cold_after: object) -> timedelta:

@@ -23,7 +23,8 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from ..errors import FileAccessRefused, InvalidInput, QueryError
+from ..errors import FileAccessRefused, QueryError
+from ..validate import check_flag
 
 __all__ = ["check_user_cypher", "statements", "tokens", "Token"]
 
@@ -199,8 +200,7 @@ def check_user_cypher(
         The text cannot be read, holds several statements (the store runs
         one statement per transaction), or controls transactions itself.
     """
-    if not isinstance(allow_file_access, bool):
-        raise InvalidInput(f"allow_file_access must be True or False, not {allow_file_access!r}")
+    check_flag(allow_file_access, "allow_file_access")
     stmts = statements(tokens(text))
     if not allow_file_access:
         for stmt in stmts:
