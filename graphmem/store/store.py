@@ -170,6 +170,8 @@ _BOUND = re.compile(r"\$(lo|hi)\b")
 
 # The engine's words when a COMMIT succeeded and only the checkpoint after it failed.
 _COMMITTED_BEFORE_CHECKPOINT = "Transaction committed successfully, but the post-commit checkpoint failed"
+_ENGINE_SAID = re.compile(r"\(the engine said: (.*?)\)(?:;|$)")
+"""The engine's own words inside a translated error (see :func:`graphmem.store.engine.translate`)."""
 
 
 def _shape(params: Mapping[str, Any] | None) -> Any:
@@ -674,6 +676,8 @@ class Store:
         if self._closed:
             raise GraphMemError(f"the store{self._where()} is closed")
         if self._unwritable is not None:
+            if not isinstance(self._unwritable, StorageFull):
+                raise GraphMemError(f"this handle of the store{self._where()} answers nothing more: {self._unwritable}")
             # Measured on kuzu 0.11.3: after a COMMIT torn by a full disk, primary-key
             # lookups miss acknowledged entities that a scan still finds; a reopen reads right.
             raise StorageFull(
@@ -957,6 +961,22 @@ class Store:
                 try:
                     self._run(self._write_conn, "<commit>", "COMMIT", None)
                 except GraphMemError as exc:
+                    if _COMMITTED_BEFORE_CHECKPOINT in str(exc) and self._tx_copies:
+                        # Measured (LadybugDB 0.22, a full buffer pool): the same
+                        # message after a COPY is not true. A COPY writes its pages
+                        # without logging them and relies on this checkpoint, so the
+                        # rows live only in this handle's memory and are gone at the
+                        # next open. Nothing is acknowledged, and the handle, whose
+                        # reads would show rows the store does not hold, stops.
+                        said = _ENGINE_SAID.search(str(exc))
+                        lost = GraphMemError(
+                            f"the engine's checkpoint after a COPY failed{self._where()}, so this write was NOT made "
+                            f"durable, whatever the engine said ({said.group(1) if said else exc}); this handle "
+                            "stops: close it, reopen the store (with a larger buffer pool if the engine said its "
+                            "pool was full: graphmem.StoreConfig(buffer_pool_size=...)) and write the batch again"
+                        )
+                        self._stop_writing(lost)
+                        raise lost from None
                     if _COMMITTED_BEFORE_CHECKPOINT in str(exc):
                         # Measured (LadybugDB, a full buffer pool): the engine
                         # says the commit is durable and only the automatic
@@ -1113,7 +1133,8 @@ class Store:
 
     @property
     def unusable(self) -> GraphMemError | None:
-        """Why this handle refuses reads and writes (the engine met a full disk), or ``None``."""
+        """Why this handle refuses reads and writes (the engine met a full disk, or lost a COPY
+        it had reported committed), or ``None``."""
         return self._unwritable
 
     def _checkpoint_after_rollback(self, *, strict: bool) -> None:
