@@ -485,7 +485,8 @@ class Store:
         fold = not self.read_only and space.free_bytes(self.path) >= space.checkpoint_need(
             self.engine_name, _size(self.path / DATABASE_FILE), _size(wal))
         args = [sys.executable, "-c", _WAL_PROBE, self._module.__name__, str(self.path / DATABASE_FILE),
-                str(self.config.buffer_pool_size), str(self.config.max_db_size), str(self.config.max_threads),
+                str(self.config.pool_bytes(self.engine_name)), str(self.config.max_db_size),
+                str(self.config.max_threads),
                 "1" if self.read_only else "0", str(os.getpid()), "1" if fold else "0",
                 load_query("setting_no_checkpoint_on_close")]  # fmt: skip
         advice = (f"move {wal.name} aside to open the store without its last transactions, "
@@ -601,7 +602,7 @@ class Store:
         try:
             return self._module.Database(
                 target,
-                buffer_pool_size=self.config.buffer_pool_size,
+                buffer_pool_size=self.config.pool_bytes(self.engine_name),
                 max_db_size=self.config.max_db_size,
                 max_num_threads=self.config.max_threads,
                 read_only=self.read_only,
