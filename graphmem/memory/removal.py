@@ -90,11 +90,13 @@ DELETE_KEYED_PER_KEY = 3_000
 #   Both scan for a pattern that goes on from e (relations, versions).
 _LOOKS_UP_KEYS = frozenset({"ladybug"})
 # - kuzu's DETACH DELETE leaves some of the node's outgoing relations that COPY
-#   loaded in the relation table (issue 17.3; every row left behind in 60
-#   random graphs had the deleted node as its source), so a directed DELETE of
-#   the outgoing ones goes first: with it, 0 of 100 random graphs kept a row,
-#   against 1 in 20 with the incoming ones deleted first instead. Its incoming
-#   relations DETACH removes. ladybug's DETACH DELETE removes both (0 of 60).
+#   loaded in the relation table (issue 17.3). In random graphs of 300
+#   entities (tests/test_lifecycle._history) with 60 of them deleted, every row
+#   left behind had the deleted node as its source: 1 of 20 graphs kept one
+#   with DETACH alone, 2 of 30 with the incoming relations deleted first, 0 of
+#   100 with the outgoing ones deleted first, which is what goes first here;
+#   the incoming ones DETACH removes. ladybug's DETACH DELETE removes both
+#   (0 of 60 graphs).
 _DETACH_LEAVES_OUTGOING = frozenset({"kuzu"})
 
 
