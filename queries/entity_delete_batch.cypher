@@ -1,5 +1,6 @@
-// Their relations are deleted first (entity_relations_delete_*_batch); DETACH is
-// kept so that a node never fails to go when one was missed.
+// entity_delete for several entities. ladybug 0.22 looks each key up in the
+// primary-key index (no scan); kuzu 0.11.3 plans the UNWIND as a join that
+// scans every entity (removal.delete_in_store sends it a few keys one by one).
 UNWIND $keys AS k
 MATCH (e:Entity {key: k})
 DETACH DELETE e

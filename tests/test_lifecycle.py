@@ -196,6 +196,7 @@ def test_delete_expire_and_forget_retire_entities_alike(engine, ops, per_key, mo
     keys through the statements keyed by one entity (as on a large store) and through the
     batch forms (as on a small one): removal.keyed picks by the store's size."""
     monkeypatch.setattr(removal, "KEYED_PER_KEY", per_key)
+    monkeypatch.setattr(removal, "DELETE_KEYED_PER_KEY", per_key)
     # Every example starts from a ring of relations, so removals meet relations from the first op.
     current: set[str] = set(_NAMES)
     expired: set[str] = set()

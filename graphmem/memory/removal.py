@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from ..lifecycle import AccessLog
     from ..store.store import Store, Transaction
 
-__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "keyed", "retire"]
+__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "keyed", "raises_floor", "retire"]
 
 
 def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache, vectors: VectorStore,
@@ -43,7 +43,7 @@ def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCach
     if hard:
         delete_in_store(store, state, present)
     else:
-        expire_in_store(store, state, present, now())
+        expire_in_store(store, state, present, now(), incident)
 
     def bookkeeping() -> None:
         forget_entities(state, access, vectors, current, incident, expire=not hard, dropped=present if hard else ())
@@ -73,55 +73,158 @@ def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, 
 # pays while keys * KEYED_PER_KEY < stored entities.
 KEYED_PER_KEY = 700
 
+# The same rule for a hard delete (its own figure: it sends fewer statements
+# per key than the rule above was measured on). Measured on kuzu 0.11.3 (CPU
+# of the statements of delete_in_store, rolled back, p50): keyed 1.4 ms for
+# one key, 16 for ten at 10k entities, 30 for ten at 100k; the three batch
+# statements 6.6-7.6 ms for 1-30 keys at 10k, 48-50 at 100k (~0.46 us per
+# stored entity). Keyed pays while keys * DELETE_KEYED_PER_KEY < stored.
+DELETE_KEYED_PER_KEY = 3_000
 
-def keyed(keys: Sequence[str], stored: int) -> bool:
+# What the engines' planners and DETACH DELETE do, measured (kuzu 0.11.3,
+# ladybug 0.22):
+# - ladybug plans "UNWIND $keys AS k MATCH (e:Entity {key: k})" with nothing
+#   matched beyond e as a primary-key lookup per key (0.36 ms for 10 keys at
+#   100k entities), so a delete or expiry of the nodes alone is one statement
+#   for any number of keys; kuzu plans it as a join that scans every entity.
+#   Both scan for a pattern that goes on from e (relations, versions).
+_LOOKS_UP_KEYS = frozenset({"ladybug"})
+# - kuzu's DETACH DELETE leaves some of the node's outgoing relations that COPY
+#   loaded in the relation table (issue 17.3). In random graphs of 300
+#   entities (tests/test_lifecycle._history) with 60 of them deleted, every row
+#   left behind had the deleted node as its source: 1 of 20 graphs kept one
+#   with DETACH alone, 2 of 30 with the incoming relations deleted first, 0 of
+#   100 with the outgoing ones deleted first, which is what goes first here;
+#   the incoming ones DETACH removes. ladybug's DETACH DELETE removes both
+#   (0 of 60 graphs).
+_DETACH_LEAVES_OUTGOING = frozenset({"kuzu"})
+
+
+def keyed(keys: Sequence[str], stored: int, per_key: int | None = None) -> bool:
     """Whether ``keys`` should go through the one-key statements, once per key,
-    rather than the batch forms, on a store of ``stored`` entities.
+    rather than the batch forms, on a store of ``stored`` entities
+    (``per_key``: what one key costs keyed, in stored entities scanned;
+    :data:`KEYED_PER_KEY` if not given).
 
     Examples
     --------
     >>> keyed(["a"], 10), keyed(["a"] * 10, 1_000), keyed(["a"] * 10, 100_000)
     (True, False, True)
     """
-    return len(keys) == 1 or len(keys) * KEYED_PER_KEY < stored
+    return len(keys) == 1 or len(keys) * (KEYED_PER_KEY if per_key is None else per_key) < stored
 
 
 def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> None:
     """In the open transaction: delete these entities for good, with their relations and
     history, and keep the id high-water mark (ids are never reused, across reopens too).
 
-    A few keys (:func:`keyed`) go through the statements keyed by one entity, so
-    the cost does not grow with the store; many through the batch forms, one
-    scan each. Each entity's history goes first, found through its
-    ``VersionOf`` links (the engine refuses to delete a node that has
-    relations, and ``DETACH`` would cut the links and leave the versions).
+    A few keys (:func:`keyed` with :data:`DELETE_KEYED_PER_KEY`) go through the
+    statements keyed by one entity, so the cost does not grow with the store;
+    many through the batch forms, one scan each. Each entity's history goes
+    first, found through its ``VersionOf`` links (``DETACH`` would cut the
+    links and leave the versions); then, on kuzu, its outgoing relations
+    (:data:`_DETACH_LEAVES_OUTGOING`); then the node with ``DETACH DELETE``,
+    which takes the rest of its relations.
     """
-    if keyed(keys, len(state.ids)):
+    engine = store.engine_name
+    batch = list(keys)
+    few = keyed(keys, len(state.ids), DELETE_KEYED_PER_KEY)
+    if few:
         for key in keys:
             store.execute("entity_versions_delete", {"key": key})
-            store.execute("entity_relations_delete_out", {"key": key})
-            store.execute("entity_relations_delete_in", {"key": key})
+    else:
+        store.execute("entity_versions_delete_batch", {"keys": batch})
+    if engine in _DETACH_LEAVES_OUTGOING:
+        if few:
+            for key in keys:
+                store.execute("entity_relations_delete_out", {"key": key})
+        else:
+            store.execute("entity_relations_delete_out_batch", {"keys": batch})
+    if few and engine not in _LOOKS_UP_KEYS:
+        for key in keys:
             store.execute("entity_delete", {"key": key})
     else:
-        store.execute("entity_versions_delete_batch", {"keys": list(keys)})
-        store.execute("entity_relations_delete_out_batch", {"keys": list(keys)})
-        store.execute("entity_relations_delete_in_batch", {"keys": list(keys)})
-        store.execute("entity_delete_batch", {"keys": list(keys)})
-    store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+        store.execute("entity_delete_batch", {"keys": batch})
+    if raises_floor(state, keys):
+        store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 
 
-def expire_in_store(store: Store, state: DerivedState, keys: Sequence[str], now: datetime) -> None:
-    """In the open transaction: retire these entities and their current relations at ``now``
-    (a few keys through the statements keyed by one entity, as in :func:`delete_in_store`)."""
+# How far raises_floor looks down from the next id for a current entity that
+# outlives a delete: past it, it answers True (a write that is never wrong).
+_FLOOR_PROBES = 64
+
+
+def raises_floor(state: DerivedState, keys: Iterable[str]) -> bool:
+    """Whether deleting ``keys`` (current or expired entities) must record the id
+    high-water mark ``id_floor`` so that a reopen never hands out their ids again.
+
+    A reopen starts new ids past ``id_floor`` and past every id the store
+    still holds (:meth:`~graphmem.index.derived.Derived` rebuilds so), so
+    the mark must move only when the delete takes the highest id there is:
+    if an entity with a higher id outlives it, that entity keeps the ids
+    below it from coming back, and a later delete of that one records the
+    mark. Looks down from the next id for such an entity
+    (:data:`_FLOOR_PROBES` ids at most; ids are dense, so the newest are
+    usually found at once) and answers ``True`` when it finds none.
+
+    Examples
+    --------
+    >>> from graphmem.index.adjacency import EdgeIndex
+    >>> from graphmem.index.bitmaps import LabelBitmaps
+    >>> from graphmem.index.derived import GraphState
+    >>> from graphmem.index.ids import IdMap
+    >>> s = GraphState(ids=IdMap.from_arrays(["a", "b", "c"], [0, 1, 2], floor=0),
+    ...                entity_types=LabelBitmaps(), relation_types=LabelBitmaps(), edges=EdgeIndex())
+    >>> raises_floor(s, ["a"]), raises_floor(s, ["c"]), raises_floor(s, ["b", "c"])
+    (False, True, True)
+    """
+    ids = state.ids
+    gone: set[int] = set()
+    for key in keys:
+        id_ = ids.id_of(key)
+        if id_ is None:
+            id_ = state.expired.get(key)
+        if id_ is not None:
+            gone.add(id_)
+    if not gone:
+        return False
+    top = max(gone)
+    for id_ in range(ids.next_id - 1, max(top, ids.next_id - 1 - _FLOOR_PROBES), -1):
+        if id_ not in gone and ids.key_of(id_) is not None:
+            return False
+    return True
+
+
+def expire_in_store(store: Store, state: DerivedState, keys: Sequence[str], now: datetime,
+                    incident: set[tuple[int, int, int]]) -> None:  # fmt: skip
+    """In the open transaction: retire these current entities and their current relations
+    ``incident`` to them (the graph state's, :func:`incident_to`) at ``now``.
+
+    A few keys go through the statements keyed by one entity, as in
+    :func:`delete_in_store`, and only for the directions in which the graph
+    state holds a current relation of the entity (an expiry touches current
+    relations only, and the state holds exactly the store's). The entities
+    themselves go in one statement on an engine that looks the keys up
+    (:data:`_LOOKS_UP_KEYS`).
+    """
+    batch = list(keys)
     if keyed(keys, len(state.ids)):
+        sources = {source for source, _, _ in incident}
+        targets = {target for _, _, target in incident}
         for key in keys:
-            store.execute("relation_expire_outgoing", {"key": key, "now": now})
-            store.execute("relation_expire_incoming", {"key": key, "now": now})
-            store.execute("entity_expire", {"key": key, "now": now})
-        return
-    store.execute("relation_expire_outgoing_batch", {"keys": list(keys), "now": now})
-    store.execute("relation_expire_incoming_batch", {"keys": list(keys), "now": now})
-    store.execute("entity_expire_batch", {"keys": list(keys), "now": now})
+            id_ = state.ids.id_of(key)
+            if id_ in sources:
+                store.execute("relation_expire_outgoing", {"key": key, "now": now})
+            if id_ in targets:
+                store.execute("relation_expire_incoming", {"key": key, "now": now})
+        if store.engine_name not in _LOOKS_UP_KEYS:
+            for key in keys:
+                store.execute("entity_expire", {"key": key, "now": now})
+            return
+    elif incident:
+        store.execute("relation_expire_outgoing_batch", {"keys": batch, "now": now})
+        store.execute("relation_expire_incoming_batch", {"keys": batch, "now": now})
+    store.execute("entity_expire_batch", {"keys": batch, "now": now})
 
 
 def forget_entities(state: DerivedState, access: AccessLog, vectors: VectorStore, ids: dict[str, int],
