@@ -30,13 +30,14 @@ from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
 from ..query.entity import fetch_rows
 from ..records import (
+    ENTITY_ROWS_MAX,
     EntityRow,
     entity_key,
+    entity_row_dicts,
     entity_rows_table,
-    insert_relations,
     quantize,
-    relation_rows_table,
     version_rows_table,
+    write_new_relations,
 )
 from ..store.store import Store
 from ..temporal import check_validity
@@ -349,8 +350,11 @@ def upsert_entities(
     if created:
         if len(created) >= config.copy_threshold:
             store.execute("entity_copy", {"rows": entity_rows_table(created)})
-        elif len(created) > 1:
+        elif len(created) >= ENTITY_ROWS_MAX:
             store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
+        elif len(created) > 1:
+            # A prepared statement over plain rows: LOAD FROM plans each call again.
+            store.execute("entity_create_rows", {"rows": entity_row_dicts(created)})
         else:
             store.execute("entity_create", created[0].params())
     updated = [row for key, row in pending.items() if key in current or key in retired]
@@ -545,23 +549,20 @@ def upsert_relations(
         bounds[t] = (start, end)
     store_size = len(state.ids)
     if config.batch_relations(len(versions), store_size):
-        insert_relations(store, relation_rows_table(
-            [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
+        write_new_relations(
+            store, [key_of(t[0]) for t in changed], [key_of(t[2]) for t in changed], [t[1] for t in changed],
             [v[0] for v in versions], now, [v[1] for v in versions], [v[2] for v in versions],
-            engine=store.engine_name), copy_from=config.relation_copy_from, stored=len(state.edges))
+            copy_from=config.relation_copy_from, stored=len(state.edges))
     else:
         for t, (properties, start, end) in zip(changed, versions):
             store.execute("relation_create", {"source": key_of(t[0]), "type": t[1], "target": key_of(t[2]),
                                               "properties": properties, "created_at": now, "valid_from": start,
                                               "valid_to": end})
     if config.batch_relations(len(new), store_size):
-        insert_relations(
-            store,
-            relation_rows_table([key_of(t[0]) for t in new], [key_of(t[2]) for t in new],
-                                [t[1] for t in new], [_json(merged[t].properties or {}) for t in new], now,
-                                [merged[t].valid_from for t in new], [merged[t].valid_to for t in new],
-                                engine=store.engine_name),
-            copy_from=config.relation_copy_from, stored=len(state.edges))
+        write_new_relations(
+            store, [key_of(t[0]) for t in new], [key_of(t[2]) for t in new], [t[1] for t in new],
+            [_json(merged[t].properties or {}) for t in new], now, [merged[t].valid_from for t in new],
+            [merged[t].valid_to for t in new], copy_from=config.relation_copy_from, stored=len(state.edges))
     else:
         for t in new:
             store.execute(
