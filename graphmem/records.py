@@ -524,9 +524,13 @@ RELATION_ROWS_ENGINES = frozenset({"ladybug"})
 """The engines on which small relation batches take ``relation_create_rows``.
 Not kuzu 0.11.3: there each row's endpoint ``MATCH`` after the ``UNWIND`` scans
 the entities (10 rows at 10k entities 9.1 against 4.4 ms, 1,000 rows at 1k
-entities 1.1 s against 10 ms). New entities keep ``entity_create_batch`` on
-both engines: the same ``UNWIND`` form for 10 of them planned ~0.5 ms cheaper
-alone, but inside ``create_entities`` cost the same (2.2-3.0 ms either way)."""
+entities 1.1 s against 10 ms): kuzu 0.11.3 turns a key equal to a scalar
+parameter into a primary-key scan, and a key taken from a row (of ``UNWIND``
+or ``LOAD FROM``) into a scan of the entity table, hash-joined under ``LOAD
+FROM`` (EXPLAIN), so there a small batch costs with the store and
+:meth:`StoreConfig.batch_relations` sends the rows of a big store to one keyed
+``relation_create`` each. New entities need no lookup: their small batches
+take ``entity_create_rows`` on both engines (:data:`ENTITY_ROWS_MAX`)."""
 
 RELATION_ROW_FIELDS = tuple(RELATION_SCHEMA.names)
 

@@ -42,7 +42,8 @@ _rows = st.lists(
         "properties": _json, "embedding": st.one_of(st.none(), st.binary(min_size=1, max_size=16)),
         "scale": st.one_of(st.none(), _floats), "created_at": _stamps, "updated_at": _stamps,
         "valid_from": _times, "valid_to": _times, "expired_at": _times,
-        "importance": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False)),
+        "importance": st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False),
+                                st.integers(-1000, 1000)),
     }),
     min_size=1, max_size=ENTITY_ROWS_MAX - 1,
 )  # fmt: skip

@@ -69,9 +69,10 @@ def delete_relations(mem: Memory, triples: Sequence[tuple[str, str, str]]) -> li
         if rows:
             store = mem._store
             if store.config.batch_relations(len(rows), len(state.ids)):
-                # LadybugDB looks both ends up by key in the rows form (see its file).
-                small = store.engine_name in RELATION_ROWS_ENGINES
-                store.execute("relation_delete_rows" if small else "relation_delete_batch", {"rows": rows})
+                if store.engine_name in RELATION_ROWS_ENGINES:  # both ends by key there (see the file)
+                    store.execute("relation_delete_rows", {"rows": rows})
+                else:
+                    store.execute("relation_delete_batch", {"rows": rows})
             else:
                 _delete_keyed(store, rows)
             removed = list(gone)
