@@ -154,3 +154,15 @@ def test_rows_delete_removes_what_the_batch_delete_removes(open_store, tmp_path_
     gone = set(deleted)
     assert left[0] == [r for r in before if (r[0], r[2], r[1]) not in gone]
     assert left[1] == left[0]
+
+
+def test_add_relations_batches_on_ladybug_whatever_the_store_size(stocked, engine):
+    """Two new relations are below kuzu's batch rule (StoreConfig.batch_relations), so there each is
+    one keyed statement; LadybugDB finds a batch's ends by key, so there they are one statement."""
+    seen: list[str] = []
+    stocked._store.tracer = lambda name, params: seen.append(name)
+    stocked.add_relations([("a", "T", "b"), ("b", "T", "c")])
+    stocked._store.tracer = None
+    written = [s for s in seen if s.startswith("relation_create")]
+    assert written == (["relation_create_rows"] if engine == "ladybug" else ["relation_create", "relation_create"])
+    assert [(r[0], r[1]) for r in _read(stocked, "T")] == [("a", "b"), ("b", "c")]
