@@ -22,10 +22,12 @@ from hypothesis import strategies as st
 
 from graphmem.records import (
     ENTITY_ROWS_MAX,
+    ENTITY_VECTOR_ROWS_MAX,
     KEY_SEPARATOR,
     EntityRow,
     entity_row_dicts,
     entity_rows_table,
+    small_entity_batch,
 )
 
 _T0 = datetime(2024, 1, 1)
@@ -116,7 +118,7 @@ _records = st.lists(
             "importance": st.floats(0, 1),
         },
     ),
-    min_size=2, max_size=ENTITY_ROWS_MAX - 1,
+    min_size=2, max_size=ENTITY_VECTOR_ROWS_MAX - 1,  # small with or without vectors
 )  # fmt: skip
 
 
@@ -147,3 +149,15 @@ def test_add_entities_small_and_big_batches_store_the_same(mem, records):
     stored = _unstamped(_read(mem, f"s{n}-"))
     assert len(stored) == len(records)
     assert stored == _unstamped(_read(mem, f"b{n}-"))
+
+
+def test_small_entity_batch_bounds():
+    def rows(n: int, vectors: int) -> list[EntityRow]:
+        return [EntityRow(key=str(i), id=i, namespace="n", name=str(i), type="T", text=None, observations=[],
+                          properties={}, embedding=b"\x01" if i < vectors else None, scale=None,
+                          created_at=_T0, updated_at=_T0) for i in range(n)]  # fmt: skip
+
+    assert not small_entity_batch(rows(1, 0))
+    assert small_entity_batch(rows(ENTITY_ROWS_MAX - 1, 0)) and not small_entity_batch(rows(ENTITY_ROWS_MAX, 0))
+    assert small_entity_batch(rows(ENTITY_VECTOR_ROWS_MAX - 1, 1))
+    assert not small_entity_batch(rows(ENTITY_VECTOR_ROWS_MAX, 1))

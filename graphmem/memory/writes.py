@@ -31,12 +31,12 @@ from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
 from ..query.entity import fetch_rows
 from ..records import (
-    ENTITY_ROWS_MAX,
     EntityRow,
     entity_key,
     entity_row_dicts,
     entity_rows_table,
     quantize,
+    small_entity_batch,
     version_rows_table,
     write_new_relations,
 )
@@ -351,13 +351,13 @@ def upsert_entities(
     if created:
         if len(created) >= config.copy_threshold:
             store.execute("entity_copy", {"rows": entity_rows_table(created)})
-        elif len(created) >= ENTITY_ROWS_MAX:
-            store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
-        elif len(created) > 1:
+        elif len(created) == 1:
+            store.execute("entity_create", created[0].params())
+        elif small_entity_batch(created):
             # A prepared statement over plain rows: LOAD FROM plans each call again.
             store.execute("entity_create_rows", {"rows": entity_row_dicts(created)})
         else:
-            store.execute("entity_create", created[0].params())
+            store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
     updated = [row for key, row in pending.items() if key in current or key in retired]
     versions = [current[row.key].version_params(now) for row in updated if row.key in current]
     versions += [retired[row.key].version_params(retired[row.key].expired_at or now) for row in revived]
