@@ -1,5 +1,6 @@
 """``relation_create_rows`` (a list of structs, ``UNWIND``) writes what
-``relation_create_batch`` (``LOAD FROM`` an Arrow table) writes.
+``relation_create_batch`` (``LOAD FROM`` an Arrow table) writes, and
+``relation_delete_rows`` deletes what ``relation_delete_batch`` deletes.
 
 Random batches of new relations (types and properties of any text, validity
 bounds absent or set to the microsecond, an expiry or none) go into one store
@@ -7,7 +8,8 @@ through both statements, each under its own tag in the type; the relations
 read back from the store must be the same rows. Both engines run the
 statement here, though only LadybugDB takes it in
 :func:`graphmem.records.insert_relations` (kuzu plans its endpoint lookups as
-scans).
+scans). The writers' entry, :func:`graphmem.records.write_new_relations`, is
+checked against the Arrow statement the same way.
 """
 
 from __future__ import annotations
@@ -92,3 +94,75 @@ def test_insert_relations_takes_the_rows_statement_on_ladybug_only(stocked, engi
     small = "relation_create_rows" if engine in records.RELATION_ROWS_ENGINES else "relation_create_batch"
     assert [s for s in seen if not s.startswith("<")] == [small, "relation_create_batch"]
     assert len(_read(stocked, "small:")) == 1 and len(_read(stocked, "large:")) == records.RELATION_ROWS_MAX
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=_rows)
+def test_write_new_relations_stores_what_the_arrow_statement_stores(stocked, rows):
+    """The writers' entry (plain rows on LadybugDB, no Arrow table) against the big path's statement."""
+    n = next(_tags)
+    arrow, small = f"A{n}:", f"W{n}:"
+    store = stocked._store
+    namespace = stocked.namespace_name
+    created = rows[0]["created_at"]
+    with store.transaction():
+        store.execute("relation_create_batch", {"rows": _table([{**r, "created_at": created, "expired_at": None}
+                                                                for r in rows], arrow, namespace)})
+        tagged = _table(rows, small, namespace).to_pydict()
+        records.write_new_relations(store, tagged["from"], tagged["to"], tagged["type"], tagged["properties"],
+                                    created, tagged["valid_from"], tagged["valid_to"], copy_from=20_000, stored=0)
+    written = _read(stocked, arrow)
+    assert len(written) == len(rows)
+    assert _read(stocked, small) == written
+
+
+_pairs = st.tuples(st.sampled_from(_NAMES), st.sampled_from(["T", "U"]), st.sampled_from(_NAMES))
+
+
+def _stocked_with(open_store, path, stored: list[tuple], history: list[tuple]):
+    mem = open_store(path)
+    mem.add_entities([{"name": n} for n in _NAMES])
+    mem.add_relations(stored)
+    for source, type_, target in history:  # a new version keeps the old one as history
+        if (source, type_, target) in stored:
+            mem.add_relation(source, type_, target, properties={"v": 2})
+    return mem
+
+
+def _unstamped(rows: list[tuple]) -> list[tuple]:
+    """``_read``'s rows without created_at, and whether expired rather than when (two stores, two clocks)."""
+    return sorted((row[:4] + row[5:7] + (row[7] is None,) for row in rows), key=repr)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(stored=st.lists(_pairs, max_size=12, unique=True), history=st.lists(_pairs, max_size=4),
+       deleted=st.lists(_pairs, min_size=1, max_size=8))  # fmt: skip
+def test_rows_delete_removes_what_the_batch_delete_removes(open_store, tmp_path_factory, stored, history, deleted):
+    """``relation_delete_rows`` (both ends by key, LadybugDB's form) deletes exactly what
+    ``relation_delete_batch`` does, in two stores written alike: every version of
+    each named relation, nothing else."""
+    left = []
+    for statement in ("relation_delete_batch", "relation_delete_rows"):
+        mem = _stocked_with(open_store, tmp_path_factory.mktemp("store"), stored, history)
+        before = _unstamped(_read(mem, ""))
+        key = (mem.namespace_name + KEY_SEPARATOR).__add__
+        with mem._store.transaction():
+            mem._store.execute(statement, {"rows": [{"source": key(s), "type": t, "target": key(d)}
+                                                    for s, t, d in deleted]})  # fmt: skip
+        left.append(_unstamped(_read(mem, "")))
+        mem.close()
+    gone = set(deleted)
+    assert left[0] == [r for r in before if (r[0], r[2], r[1]) not in gone]
+    assert left[1] == left[0]
+
+
+def test_add_relations_batches_on_ladybug_whatever_the_store_size(stocked, engine):
+    """Two new relations are below kuzu's batch rule (StoreConfig.batch_relations), so there each is
+    one keyed statement; LadybugDB finds a batch's ends by key, so there they are one statement."""
+    seen: list[str] = []
+    stocked._store.tracer = lambda name, params: seen.append(name)
+    stocked.add_relations([("a", "T", "b"), ("b", "T", "c")])
+    stocked._store.tracer = None
+    written = [s for s in seen if s.startswith("relation_create")]
+    assert written == (["relation_create_rows"] if engine == "ladybug" else ["relation_create", "relation_create"])
+    assert [(r[0], r[1]) for r in _read(stocked, "T")] == [("a", "b"), ("b", "c")]

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..records import RELATION_ROWS_ENGINES
 from .writes import parse_relation
 
 if TYPE_CHECKING:
@@ -68,7 +69,10 @@ def delete_relations(mem: Memory, triples: Sequence[tuple[str, str, str]]) -> li
         if rows:
             store = mem._store
             if store.config.batch_relations(len(rows), len(state.ids)):
-                store.execute("relation_delete_batch", {"rows": rows})
+                if store.engine_name in RELATION_ROWS_ENGINES:  # both ends by key there (see the file)
+                    store.execute("relation_delete_rows", {"rows": rows})
+                else:
+                    store.execute("relation_delete_batch", {"rows": rows})
             else:
                 _delete_keyed(store, rows)
             removed = list(gone)
