@@ -44,6 +44,7 @@ from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import (
     check_finite_number,
+    check_flag,
     check_name,
     check_observations,
     check_properties,
@@ -169,8 +170,7 @@ def parse_relation(
     replaces: Any = False,
 ) -> RelationInput:  # fmt: skip
     """Validate one relation upsert."""
-    if not isinstance(replaces, bool):
-        raise InvalidInput(f"replaces must be True or False, not {replaces!r}")
+    check_flag(replaces, "replaces")
     start, end = check_validity(valid_from, valid_to)
     source = check_name(source, "source")
     type = check_type(type, "relation type")
