@@ -89,15 +89,15 @@ DELETE_KEYED_PER_KEY = 3_000
 #   for any number of keys; kuzu plans it as a join that scans every entity.
 #   Both scan for a pattern that goes on from e (relations, versions).
 _LOOKS_UP_KEYS = frozenset({"ladybug"})
-# - kuzu's DETACH DELETE leaves some of the node's outgoing relations that COPY
-#   loaded in the relation table (issue 17.3). In random graphs of 300
-#   entities (tests/test_lifecycle._history) with 60 of them deleted, every row
-#   left behind had the deleted node as its source: 1 of 20 graphs kept one
-#   with DETACH alone, 2 of 30 with the incoming relations deleted first, 0 of
-#   100 with the outgoing ones deleted first, which is what goes first here;
-#   the incoming ones DETACH removes. ladybug's DETACH DELETE removes both
-#   (0 of 60 graphs).
-_DETACH_LEAVES_OUTGOING = frozenset({"kuzu"})
+# - kuzu's DETACH DELETE leaves some of the node's relations that COPY loaded
+#   in the relation table (issue 17.3), in both directions: in random graphs of
+#   300 entities (tests/test_lifecycle._history) the rows left behind had the
+#   deleted node as their source, but in one of 30,000 entities and 60,000
+#   relations (one COPY), 3,000 deleted in calls of 5 to 40 keys, 37 incoming
+#   rows were left when only the outgoing ones went first. So kuzu deletes
+#   both directions before the node. ladybug's DETACH DELETE removes both
+#   (0 of 60 small graphs, 0 in the large one).
+_DETACH_LEAVES_RELATIONS = frozenset({"kuzu"})
 
 
 def keyed(keys: Sequence[str], stored: int, per_key: int | None = None) -> bool:
@@ -122,9 +122,9 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
     statements keyed by one entity, so the cost does not grow with the store;
     many through the batch forms, one scan each. Each entity's history goes
     first, found through its ``VersionOf`` links (``DETACH`` would cut the
-    links and leave the versions); then, on kuzu, its outgoing relations
-    (:data:`_DETACH_LEAVES_OUTGOING`); then the node with ``DETACH DELETE``,
-    which takes the rest of its relations.
+    links and leave the versions); then, on kuzu, its relations in both
+    directions (:data:`_DETACH_LEAVES_RELATIONS`); then the node with ``DETACH
+    DELETE``, which takes the rest of its relations.
     """
     engine = store.engine_name
     batch = list(keys)
@@ -134,12 +134,14 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
             store.execute("entity_versions_delete", {"key": key})
     else:
         store.execute("entity_versions_delete_batch", {"keys": batch})
-    if engine in _DETACH_LEAVES_OUTGOING:
+    if engine in _DETACH_LEAVES_RELATIONS:
         if few:
             for key in keys:
                 store.execute("entity_relations_delete_out", {"key": key})
+                store.execute("entity_relations_delete_in", {"key": key})
         else:
             store.execute("entity_relations_delete_out_batch", {"keys": batch})
+            store.execute("entity_relations_delete_in_batch", {"keys": batch})
     if few and engine not in _LOOKS_UP_KEYS:
         for key in keys:
             store.execute("entity_delete", {"key": key})
