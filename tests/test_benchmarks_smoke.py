@@ -155,6 +155,6 @@ def test_mcp_write_probe_times_each_write_and_its_statements(tmp_path):
     for tool in mcp_write_probe.WRITES:
         assert out[tool]["wall_ms"] > 0 and out[tool]["cpu_ms"] >= 0
         assert out[tool]["statements"]["<commit>"][0] == 1.0  # one transaction per call
-    assert "entity_create_batch" in out["create_entities"]["statements"]
+    assert "entity_create_rows" in out["create_entities"]["statements"]  # ten new entities: a small batch
     native = {"kuzu": "kuzu._kuzu.execute", "ladybug": "ladybug._lbug.execute"}[ENGINE]
     assert native in out["profile"]  # the profiled calls ran statements
