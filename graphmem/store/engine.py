@@ -107,9 +107,9 @@ def translate(exc: BaseException, *, path: object = None) -> GraphMemError:
         )
     if any(s in message for s in _POOL_FULL):
         return GraphMemError(
-            f"the engine's buffer pool is full{where} (the engine said: {message.splitlines()[0]}); the statement "
-            "was refused. Open the store with a larger pool, e.g. graphmem.open(path, "
-            "config=graphmem.StoreConfig(buffer_pool_size=2 << 30))"
+            # Not "refused": at a COMMIT the write may have been applied (Store.transaction says so).
+            f"the engine's buffer pool is full{where} (the engine said: {message.splitlines()[0]}). Open the "
+            "store with a larger pool, e.g. graphmem.open(path, config=graphmem.StoreConfig(buffer_pool_size=2 << 30))"
         )
     if any(s in message for s in _RECOVERY):
         return ReadOnlyStore(
