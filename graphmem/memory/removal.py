@@ -73,12 +73,15 @@ def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, 
 # pays while keys * KEYED_PER_KEY < stored entities.
 KEYED_PER_KEY = 700
 
-# The same rule for a hard delete (its own figure: it sends fewer statements
-# per key than the rule above was measured on). Measured on kuzu 0.11.3 (CPU
-# of the statements of delete_in_store, rolled back, p50): keyed 1.4 ms for
-# one key, 16 for ten at 10k entities, 30 for ten at 100k; the three batch
-# statements 6.6-7.6 ms for 1-30 keys at 10k, 48-50 at 100k (~0.46 us per
-# stored entity). Keyed pays while keys * DELETE_KEYED_PER_KEY < stored.
+# The same rule for a hard delete (its own figure). Measured on kuzu 0.11.3
+# (CPU of the statements of delete_in_store, rolled back, p50) while it sent
+# three statements per key (no incoming delete): keyed 1.4 ms for one key, 16
+# for ten at 10k entities, 30 for ten at 100k; the three batch statements
+# 6.6-7.6 ms for 1-30 keys at 10k, 48-50 at 100k (~0.46 us per stored entity).
+# With the incoming delete back, both sides grow by about a third (ten keys at
+# 10k: the four batch statements 16 ms in benchmarks.mcp_write_probe; the two
+# keyed relation deletes of ten keys 20 ms against 9.7 for their batch forms),
+# so the crossover stands. Keyed pays while keys * DELETE_KEYED_PER_KEY < stored.
 DELETE_KEYED_PER_KEY = 3_000
 
 # What the engines' planners and DETACH DELETE do, measured (kuzu 0.11.3,
