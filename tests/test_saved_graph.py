@@ -281,6 +281,30 @@ def test_the_first_write_after_a_save_withdraws_the_clean_claim(tmp_path):
     assert not (path / FOLDER / RELATIONS_FILE).exists()  # the close saved: nothing to catch up
 
 
+@pytest.mark.parametrize("reads", [["e1"], ["e1", "e2", "e3", "e4", "e5", "e6", "e7", "e8", "e9", "e10", "e11"]])
+def test_a_session_that_only_reads_keeps_the_saved_state(tmp_path, reads):
+    """Reads record access statistics, which the close writes to the store
+    (one statement per key for a few keys, one for many): that is no change
+    to the graph, so the clean claim stays and the close saves nothing."""
+    path = tmp_path / "s"
+    _build(path)
+    manifest = (path / FOLDER / MANIFEST_FILE).read_text()
+    ran: list[str] = []
+    with _open(path) as mem:
+        mem.tracer = lambda name, params: ran.append(name)
+        for name in reads:
+            mem.get_entity(name)
+        mem.shortest_path("e0", "e29")
+    assert {"access_flush", "access_flush_one"} & set(ran)  # the statistics were written
+    assert (path / FOLDER / CLEAN_FILE).exists()
+    assert (path / FOLDER / MANIFEST_FILE).read_text() == manifest  # not saved again
+    with _open(path) as again:
+        assert again.access("e1").count == 1
+        again.shortest_path("e0", "e29")
+        assert again._derived.last_load == {"source": "file", "caught_up": 0}
+        _check_equals_rebuild(again)
+
+
 def test_saved_files_are_private(tmp_path):
     path = tmp_path / "s"
     old = os.umask(0)
