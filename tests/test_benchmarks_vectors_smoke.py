@@ -64,6 +64,7 @@ def test_recall_and_size_figures_reach_the_json(result):
     assert save["disk_bytes_per_entity"] > 0 and save["resident_bytes_per_entity"] > 0
     assert save["int8_vs_float32"] > 3.9
     assert by_name["reopen_search"]["caught_up"] <= 1
+    assert _finite(by_name["reopen_search"]["vs_hnswlib"]) and by_name["reopen_search"]["vs_hnswlib"] > 0
     # Vectors written just before the save are compared, not re-added: nothing differs.
     assert by_name["reopen_burst"]["caught_up"] == 0
     quant = by_name["quantize"]

@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import json
 import logging
+import mmap
 import os
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -134,11 +136,15 @@ def _database_identity(store: Store) -> list[int] | None:
 
 
 def _crc32(path: Path) -> int:
-    crc = 0
+    """The CRC-32 of a file's bytes, read through a mapping in one call: no
+    copy into Python buffers. Measured on a 168 MB ``hnsw.bin`` (100k 384-d
+    vectors, page cache warm): 48 ms mapped against 130 ms in 4 MiB reads,
+    at 1M a reopen's largest step after hnswlib's own load."""
     with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 22):
-            crc = zlib.crc32(chunk, crc)
-    return crc
+        if os.fstat(fh.fileno()).st_size == 0:
+            return 0  # an empty file cannot be mapped
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return zlib.crc32(mapped)
 
 
 def _manifest_crc(manifest: dict[str, Any]) -> int:
@@ -229,25 +235,41 @@ class VectorStore:
         copy-on-write: only rows a search scores (or a write changes) become
         resident.
         """
-        if self.folder is None or not (self.folder / MANIFEST_FILE).exists():
+        folder = self.folder
+        if folder is None or not (folder / MANIFEST_FILE).exists():
             return None
         try:
-            manifest, _ = self._read_manifest(self.folder / MANIFEST_FILE)
+            manifest, _ = self._read_manifest(folder / MANIFEST_FILE)
         except (OSError, ValueError):
             return None
-        if manifest is None or not self._rows_intact(manifest):
+        if manifest is None or not self._rows_listed(manifest):
             return None
-        table = self._store.execute_arrow_by_id("entity_vector_stamps", next_id=self._store.entity_id_end())
+        # The files' checksums are taken in a thread while this one waits on
+        # the engine: zlib and the engine both let go of the GIL, so the two
+        # overlap (at 1M, ~2 GB to check and ~1M rows to read).
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="graphmem-crc") as pool:
+            sums = pool.submit(lambda: [_crc32(folder / name) for name in (INDEX_FILE, *ROW_FILES)])
+            table = self._store.execute_arrow_by_id("entity_vector_stamps", next_id=self._store.entity_id_end())
+            try:
+                index_crc, *row_crcs = sums.result()
+            except OSError:
+                return None
+        if [entry[1] for entry in (manifest["rows"][name] for name in ROW_FILES)] != row_crcs:
+            return None
         ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
         updated = table.column("updated_at").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
         updated = updated.to_numpy(zero_copy_only=False).astype(np.int64)
-        hnsw, manifest, _ = self._open_saved(dim, len(ids))
-        if hnsw is None or manifest is None or not self._rows_intact(manifest):
+        checked = manifest
+        hnsw, manifest, _ = self._open_saved(dim, len(ids), checksum=index_crc)
+        # _open_saved reads the manifest again: the checksums above are of the
+        # files it names unless it changed meanwhile (a save by this process
+        # is excluded by the writer lock held here; then read the store).
+        if hnsw is None or manifest != checked:
             return None
         try:
-            rows, norms, scales = (np.load(self.folder / name, mmap_mode="c", allow_pickle=False)
+            rows, norms, scales = (np.load(folder / name, mmap_mode="c", allow_pickle=False)
                                    for name in ROW_FILES[:3])  # fmt: skip
-            labels = np.load(self.folder / ROW_FILES[3], allow_pickle=False)
+            labels = np.load(folder / ROW_FILES[3], allow_pickle=False)
         except (OSError, ValueError) as exc:
             log.warning("graphmem: saved vector rows at %s unreadable (%s); reading the store", self.folder, exc)
             return None
@@ -271,8 +293,9 @@ class VectorStore:
         index.dirty = bool(queued)
         return index
 
-    def _rows_intact(self, manifest: dict[str, Any]) -> bool:
-        """Whether the manifest lists the rows files of this database and they match their size and CRC-32."""
+    def _rows_listed(self, manifest: dict[str, Any]) -> bool:
+        """Whether the manifest lists the rows files of this database, and they
+        have the sizes it records (their CRC-32 is the caller's to compare)."""
         saved = manifest.get("rows")
         if not isinstance(saved, dict) or manifest.get("database") != _database_identity(self._store):
             return False
@@ -281,9 +304,8 @@ class VectorStore:
             return False
         for name in ROW_FILES:
             entry = saved.get(name)
-            path = folder / name
             try:
-                if not isinstance(entry, list) or path.stat().st_size != entry[0] or _crc32(path) != entry[1]:
+                if not isinstance(entry, list) or len(entry) != 2 or (folder / name).stat().st_size != entry[0]:
                     return False
             except OSError:
                 return False
@@ -317,7 +339,11 @@ class VectorStore:
             return None, "manifest checksum mismatch (corrupt or from an older graphmem)"
         return manifest, ""
 
-    def _open_saved(self, dim: int, count: int) -> tuple[hnswlib.Index | None, dict[str, Any] | None, str]:
+    def _open_saved(self, dim: int, count: int, *,
+                    checksum: int | None = None) -> tuple[hnswlib.Index | None, dict[str, Any] | None, str]:  # fmt: skip
+        """The saved graph, loaded with room for ``count`` vectors, and its
+        manifest; or ``None`` and why not. ``checksum``: the graph file's
+        CRC-32 if the caller has taken it."""
         if self.folder is None:
             return None, None, "no saved index"
         manifest_path, index_path = self.folder / MANIFEST_FILE, self.folder / INDEX_FILE
@@ -334,7 +360,7 @@ class VectorStore:
                     return None, None, f"manifest {key} is {manifest.get(key)!r}, expected {value!r}"
             if index_path.stat().st_size != manifest["size"]:
                 return None, None, "index file size differs from the manifest (truncated?)"
-            if _crc32(index_path) != manifest["checksum"]:
+            if (_crc32(index_path) if checksum is None else checksum) != manifest["checksum"]:
                 return None, None, "index file checksum mismatch (corrupt)"
             hnsw = hnswlib.Index(space="cosine", dim=dim)
             # The capacity it needs, not the one it was saved with: an older
