@@ -40,8 +40,8 @@ def _rows(mem: graphmem.Memory) -> tuple[int, int, dict[str, int]]:
 @pytest.mark.parametrize("plan", list(_PLANS))
 @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(pairs=_PAIRS, updated=st.sets(st.integers(0, N - 1), max_size=10),
-       expired=st.sets(st.integers(0, N - 1), max_size=6), deletes=st.lists(st.one_of(_RUN, _SAMPLE), min_size=1, max_size=5),
-       later=st.integers(0, 8))  # fmt: skip
+       expired=st.sets(st.integers(0, N - 1), max_size=6),
+       deletes=st.lists(st.one_of(_RUN, _SAMPLE), min_size=1, max_size=5), later=st.integers(0, 8))  # fmt: skip
 def test_deletes_take_exactly_their_rows(engine, plan, monkeypatch, pairs, updated, expired, deletes, later):
     if _PLANS[plan] is not None:
         forced = _PLANS[plan]

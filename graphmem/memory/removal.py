@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ..lifecycle import AccessLog
     from ..store.store import Store, Transaction
 
-__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "delete_plan", "keyed", "raises_floor", "retire"]
+__all__ = ["delete_in_store", "delete_plan", "expire_in_store", "forget_entities", "incident_to", "keyed", "raises_floor",
+           "retire"]
 
 
 def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache, vectors: VectorStore,
@@ -183,40 +184,33 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
     DELETE``, which takes the rest of its relations.
     """
     engine = store.engine_name
-    ids = [_id_of(state, key) for key in keys]
-    if any(id_ is None for id_ in ids):  # not expected: retire passes current or expired keys
-        lo, hi = 0, _MAX_ID
-    else:
-        lo, hi = min(ids), max(ids)  # type: ignore[type-var]
+    ids = [id_ for id_ in map(lambda key: _id_of(state, key), keys) if id_ is not None]
+    # A key without an id is not expected (retire passes current or expired keys); then the bounds narrow nothing.
+    lo, hi = (min(ids), max(ids)) if len(ids) == len(keys) else (0, _MAX_ID)
     few, literal = delete_plan(engine, len(keys), len(state.ids), hi - lo + 1)
 
-    def batch(name: str) -> None:
-        params = {"keys": list(keys)}
-        if literal:
-            store.execute_bounded(name, params, lo=lo, hi=hi)
-        else:
-            store.execute(name, {**params, "lo": lo, "hi": hi})
+    batch = list(keys)
 
     if few:
         for key in keys:
             store.execute("entity_versions_delete", {"key": key})
     else:
-        batch("entity_versions_delete_range")
+        store.execute_bounded("entity_versions_delete_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
     if engine in _DETACH_LEAVES_RELATIONS:
         if few:
             for key in keys:
                 store.execute("entity_relations_delete_out", {"key": key})
                 store.execute("entity_relations_delete_in", {"key": key})
         else:
-            batch("entity_relations_delete_out_range")
-            batch("entity_relations_delete_in_range")
+            store.execute_bounded("entity_relations_delete_out_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
+            store.execute_bounded("entity_relations_delete_in_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
     if engine in _LOOKS_UP_KEYS:
-        store.execute("entity_delete_batch", {"keys": list(keys)})
+        store.execute("entity_delete_batch", {"keys": batch})
     elif few:
         for key in keys:
             store.execute("entity_delete", {"key": key})
     else:
-        batch("entity_delete_range")
+        store.execute_bounded("entity_delete_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
     if raises_floor(state, keys):
         store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
 

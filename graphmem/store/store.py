@@ -807,14 +807,19 @@ class Store:
         """
         return self._run(self._conn(), name, load_query(name), params, prepare=True)
 
-    def execute_bounded(self, name: str, params: Mapping[str, Any] | None, *, lo: int, hi: int) -> list[list[Any]]:
-        """:meth:`execute` of a statement whose ``$lo`` / ``$hi`` are written in
-        as integer literals, as :meth:`iter_arrow_windows` does: the engine then
-        skips the chunks of a node-table scan outside them (measured on kuzu
-        0.11.3 at 1M entities, the four statements of a hard delete of the 10
-        newest entities: 22 ms of CPU with literal id bounds, 147 ms with the
-        same bounds as parameters). Planned per call (~0.5 ms), not prepared.
+    def execute_bounded(self, name: str, params: Mapping[str, Any] | None, *, lo: int, hi: int,
+                        literal: bool = True) -> list[list[Any]]:  # fmt: skip
+        """:meth:`execute` of a statement bounded by ``$lo`` / ``$hi``, which are
+        written in as integer literals (``literal``, as :meth:`iter_arrow_windows`
+        does) or else bound as parameters. With literals the engine skips the
+        chunks of a node-table scan outside the bounds (measured on kuzu 0.11.3
+        at 1M entities, the four statements of a hard delete of the 10 newest
+        entities: 22 ms of CPU with literal id bounds, 147 ms with the same
+        bounds as parameters), but plans the statement on every call (~0.5 ms)
+        where parameters use the prepared one.
         """
+        if not literal:
+            return self.execute(name, {**(params or {}), "lo": lo, "hi": hi})
         text, bounds = _bounded(name, lo, hi)
         return self._run(self._conn(), name, text, params, traced={**(params or {}), **bounds})
 
