@@ -95,10 +95,15 @@ KEYED_PER_KEY = 700
 # literal bounds (not parameters), in chunks of about 131k entities (one at
 # 100k: literals pay only their planning, ~0.5 ms a statement). On ladybug
 # 0.22 (versions only: DETACH DELETE removes the relations there and the nodes
-# are looked up by key) the versions statement is 0.45 ms with literal bounds
-# for clustered keys at 10k, 0.68 at 100k (it skips at a finer grain),
-# against 1.26 keyed and 2.9 / 28 with UNWIND; literals 3.2 / 15 when
-# scattered (~0.15 us per entity within the bounds).
+# are looked up by key) the versions statement of clustered keys is 0.74 /
+# 4.25 ms at 10k / 100k with the bounds as parameters, 0.45 / 0.68 with
+# literals on a bare store (it skips at a finer grain), against 1.26 keyed and
+# 2.9 / 28 with UNWIND; 1.6 / 13 when scattered (~0.15 us per entity within
+# the bounds). In graphmem's own store ladybug plans a literal statement far
+# more slowly: benchmarks.mcp_write_probe at 10k, delete_entities forced each
+# way, 3.75 ms of CPU a call with parameters, 6.0 with literals, 4.3 keyed,
+# 3.8 before (UNWIND); kuzu 11.8 with either, 26.6 keyed (the model's choice,
+# parameters there, took the call from 17.0 to 8.1).
 #
 # The model, in microseconds of CPU: DELETE_KEYED_PER_KEY, the keyed
 # statements of one key on kuzu (1.7-2.8 ms measured); per engine, what one key
@@ -109,7 +114,7 @@ KEYED_PER_KEY = 700
 DELETE_KEYED_PER_KEY = 2_000
 _DELETE_BATCH = {
     "kuzu": (1.0, 3_000.0, 2_000.0, 0.14, 0.4, 131_072),
-    "ladybug": (0.075, 450.0, 0.0, 0.04, 0.15, 0),
+    "ladybug": (0.075, 450.0, 2_500.0, 0.04, 0.15, 0),
 }
 
 
@@ -125,7 +130,9 @@ def delete_plan(engine: str, keys: int, stored: int, span: int) -> tuple[bool, b
     >>> delete_plan("kuzu", 10, 100_000, 90_000), delete_plan("kuzu", 50, 1_000_000, 50)
     ((True, False), (False, True))
     >>> delete_plan("ladybug", 10, 10_000, 10), delete_plan("ladybug", 10, 10_000, 9_000)
-    ((False, True), (True, True))
+    ((False, False), (True, False))
+    >>> delete_plan("ladybug", 100, 1_000_000, 100)
+    (False, True)
     """
     share, fixed, planning, compared, within, grain = _DELETE_BATCH.get(engine, _DELETE_BATCH["kuzu"])
     inside = min(span, stored)
