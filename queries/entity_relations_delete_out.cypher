@@ -1,6 +1,7 @@
 // Every relation (current and history) leaving the entity $key, before it is
-// deleted, on kuzu: entity_relations_delete_out_batch for one key, found by its
-// primary key (kuzu 0.11.3 plans the batch form's UNWIND of keys as a join that
-// scans every entity: 55 ms at 100k entities, against ~0.4 ms for this).
+// deleted, on kuzu (DETACH DELETE alone leaves relation rows behind on kuzu
+// 0.11.3: removal._DETACH_LEAVES_RELATIONS): entity_relations_delete_out_range
+// for one key, found by its primary key (~0.4 ms at any size; removal.delete_plan
+// weighs it against the batch form).
 MATCH (a:Entity {key: $key})-[r:Relation]->(:Entity)
 DELETE r

@@ -178,7 +178,7 @@ def test_every_query_file_is_used_and_every_used_name_has_a_file():
     from graphmem.store.queries import query_names
 
     source = "\n".join(p.read_text() for p in (ROOT / "graphmem").rglob("*.py"))
-    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?)?|iter_arrow_by_id|_id_windows|load_query)\(\s*["']([a-z_]+)["']""", source))
+    used = set(re.findall(r"""(?:execute(?:_arrow(?:_by_id)?|_bounded)?|iter_arrow_by_id|_id_windows|load_query)\(\s*["']([a-z_]+)["']""", source))
     # the tables direction -> query (neighbors) and table -> query (the console's catalog)
     used |= set(re.findall(r""":\s*"((?:neighbors|catalog)_[a-z_]+)\"""", source))
     files = set(query_names())

@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from ..lifecycle import AccessLog
     from ..store.store import Store, Transaction
 
-__all__ = ["delete_in_store", "expire_in_store", "forget_entities", "incident_to", "keyed", "raises_floor", "retire"]
+__all__ = ["delete_in_store", "delete_plan", "expire_in_store", "forget_entities", "incident_to", "keyed", "raises_floor",
+           "retire"]
 
 
 def retire(store: Store, state: DerivedState, tx: Transaction, cache: EntityCache, vectors: VectorStore,
@@ -73,16 +74,73 @@ def incident_to(state: DerivedState, ids: Iterable[int]) -> set[tuple[int, int, 
 # pays while keys * KEYED_PER_KEY < stored entities.
 KEYED_PER_KEY = 700
 
-# The same rule for a hard delete (its own figure). Measured on kuzu 0.11.3
-# (CPU of the statements of delete_in_store, rolled back, p50) while it sent
-# three statements per key (no incoming delete): keyed 1.4 ms for one key, 16
-# for ten at 10k entities, 30 for ten at 100k; the three batch statements
-# 6.6-7.6 ms for 1-30 keys at 10k, 48-50 at 100k (~0.46 us per stored entity).
-# With the incoming delete back, both sides grow by about a third (ten keys at
-# 10k: the four batch statements 16 ms in benchmarks.mcp_write_probe; the two
-# keyed relation deletes of ten keys 20 ms against 9.7 for their batch forms),
-# so the crossover stands. Keyed pays while keys * DELETE_KEYED_PER_KEY < stored.
-DELETE_KEYED_PER_KEY = 3_000
+# A hard delete chooses between the keyed statements and the id-bounded batch
+# forms (queries/*_range.cypher: "WHERE e.id >= $lo AND e.id <= $hi AND e.key IN
+# $keys", lo/hi the least and greatest id of the keys) by what each costs, from
+# these figures: CPU of the statements of delete_in_store, rolled back, p50 of
+# 21, 10 keys, stores of 10k/100k/1M entities with 2 relations and 0.2
+# versions each (one COPY), the newest 10 entities ("clustered", as an MCP
+# client deletes what it just made) or 10 random ones ("scattered"):
+#
+#   kuzu 0.11.3, the four statements      10k          100k          1M
+#                                     clust  scat   clust  scat   clust  scat
+#   UNWIND $keys ... {key: k} (before)  11.6  13.0    96.8  90.2   1155  1292
+#   WHERE e.key IN $keys                 8.8   9.7    56.5  59.4    430   432
+#   id bounds as parameters, IN          4.4   8.9    17.2  57.5    147   429
+#   id bounds as literals, IN            6.6  16.9    19.6  56.0     22   429
+#   keyed, one statement per key        16.6  22.7    16.9  28.0     22    24
+#
+# kuzu compares the id column far more cheaply than it matches a key in the
+# list (0.14 against ~0.4 us per entity), and skips the scan's chunks outside
+# literal bounds (not parameters), in chunks of about 131k entities (one at
+# 100k: literals pay only their planning, ~0.5 ms a statement). On ladybug
+# 0.22 (versions only: DETACH DELETE removes the relations there and the nodes
+# are looked up by key) the versions statement of clustered keys is 0.74 /
+# 4.25 ms at 10k / 100k with the bounds as parameters, 0.45 / 0.68 with
+# literals on a bare store (it skips at a finer grain), against 1.26 keyed and
+# 2.9 / 28 with UNWIND; 1.6 / 13 when scattered (~0.15 us per entity within
+# the bounds). In graphmem's own store ladybug plans a literal statement far
+# more slowly: benchmarks.mcp_write_probe at 10k, delete_entities forced each
+# way, 3.75 ms of CPU a call with parameters, 6.0 with literals, 4.3 keyed,
+# 3.8 before (UNWIND); kuzu 11.8 with either, 26.6 keyed (the model's choice,
+# parameters there, took the call from 17.0 to 8.1).
+#
+# The model, in microseconds of CPU: DELETE_KEYED_PER_KEY, the keyed
+# statements of one key on kuzu (1.7-2.8 ms measured); per engine, what one key
+# keyed costs as a share of it, the batch forms' fixed cost, their planning
+# when the bounds are literals, per entity compared by id only, per entity
+# within the bounds, and the grain in which literal bounds skip entities (0:
+# exactly). Keyed pays while keys * its cost < the cheaper batch form's.
+DELETE_KEYED_PER_KEY = 2_000
+_DELETE_BATCH = {
+    "kuzu": (1.0, 3_000.0, 2_000.0, 0.14, 0.4, 131_072),
+    "ladybug": (0.075, 450.0, 2_500.0, 0.04, 0.15, 0),
+}
+
+
+def delete_plan(engine: str, keys: int, stored: int, span: int) -> tuple[bool, bool]:
+    """How a hard delete of ``keys`` entities from a store of ``stored``, their
+    ids within ``span`` consecutive ids, costs least: whether through the keyed
+    statements, and if not, whether with literal id bounds (else as parameters).
+
+    Examples
+    --------
+    >>> delete_plan("kuzu", 10, 10_000, 10), delete_plan("kuzu", 1, 10_000, 1)
+    ((False, False), (True, False))
+    >>> delete_plan("kuzu", 10, 100_000, 90_000), delete_plan("kuzu", 50, 1_000_000, 50)
+    ((True, False), (False, True))
+    >>> delete_plan("ladybug", 10, 10_000, 10), delete_plan("ladybug", 10, 10_000, 9_000)
+    ((False, False), (True, False))
+    >>> delete_plan("ladybug", 100, 1_000_000, 100)
+    (False, True)
+    """
+    share, fixed, planning, compared, within, grain = _DELETE_BATCH.get(engine, _DELETE_BATCH["kuzu"])
+    inside = min(span, stored)
+    as_parameters = fixed + compared * stored + within * inside
+    as_literals = fixed + planning + compared * min(stored, inside + grain) + within * inside
+    literal = as_literals < as_parameters
+    return keys * share * DELETE_KEYED_PER_KEY < min(as_parameters, as_literals), literal
+
 
 # What the engines' planners and DETACH DELETE do, measured (kuzu 0.11.3,
 # ladybug 0.22):
@@ -121,37 +179,57 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
     """In the open transaction: delete these entities for good, with their relations and
     history, and keep the id high-water mark (ids are never reused, across reopens too).
 
-    A few keys (:func:`keyed` with :data:`DELETE_KEYED_PER_KEY`) go through the
-    statements keyed by one entity, so the cost does not grow with the store;
-    many through the batch forms, one scan each. Each entity's history goes
-    first, found through its ``VersionOf`` links (``DETACH`` would cut the
-    links and leave the versions); then, on kuzu, its relations in both
-    directions (:data:`_DETACH_LEAVES_RELATIONS`); then the node with ``DETACH
+    Each key goes through the statements keyed by one entity, or all through
+    the batch forms bounded by the least and greatest of their ids, whichever
+    :func:`delete_plan` finds cheaper: keyed costs per key, a batch form
+    what it scans, which literal id bounds narrow to the entities near the
+    keys' ids (MCP clients mostly delete what they made last: ids close
+    together). Each entity's history goes first, found through its
+    ``VersionOf`` links (``DETACH`` would cut the links and leave the
+    versions); then, on kuzu, its relations in both directions
+    (:data:`_DETACH_LEAVES_RELATIONS`); then the node with ``DETACH
     DELETE``, which takes the rest of its relations.
     """
     engine = store.engine_name
+    ids = [id_ for id_ in map(lambda key: _id_of(state, key), keys) if id_ is not None]
+    # A key without an id is not expected (retire passes current or expired keys); then the bounds narrow nothing.
+    lo, hi = (min(ids), max(ids)) if len(ids) == len(keys) else (0, _MAX_ID)
+    few, literal = delete_plan(engine, len(keys), len(state.ids), hi - lo + 1)
+
     batch = list(keys)
-    few = keyed(keys, len(state.ids), DELETE_KEYED_PER_KEY)
+
     if few:
         for key in keys:
             store.execute("entity_versions_delete", {"key": key})
     else:
-        store.execute("entity_versions_delete_batch", {"keys": batch})
+        store.execute_bounded("entity_versions_delete_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
     if engine in _DETACH_LEAVES_RELATIONS:
         if few:
             for key in keys:
                 store.execute("entity_relations_delete_out", {"key": key})
                 store.execute("entity_relations_delete_in", {"key": key})
         else:
-            store.execute("entity_relations_delete_out_batch", {"keys": batch})
-            store.execute("entity_relations_delete_in_batch", {"keys": batch})
-    if few and engine not in _LOOKS_UP_KEYS:
+            store.execute_bounded("entity_relations_delete_out_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
+            store.execute_bounded("entity_relations_delete_in_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
+    if engine in _LOOKS_UP_KEYS:
+        store.execute("entity_delete_batch", {"keys": batch})
+    elif few:
         for key in keys:
             store.execute("entity_delete", {"key": key})
     else:
-        store.execute("entity_delete_batch", {"keys": batch})
+        store.execute_bounded("entity_delete_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
     if raises_floor(state, keys):
         store.execute("meta_set", {"key": "id_floor", "value": str(state.ids.next_id)})
+
+
+# The greatest id bound, for keys whose ids the state does not know (the bounds then narrow nothing).
+_MAX_ID = (1 << 63) - 1
+
+
+def _id_of(state: DerivedState, key: str) -> int | None:
+    """The id of a current or expired entity, or None."""
+    id_ = state.ids.id_of(key)
+    return state.expired.get(key) if id_ is None else id_
 
 
 # How far raises_floor looks down from the next id for a current entity that
@@ -184,13 +262,7 @@ def raises_floor(state: DerivedState, keys: Iterable[str]) -> bool:
     (False, True, True)
     """
     ids = state.ids
-    gone: set[int] = set()
-    for key in keys:
-        id_ = ids.id_of(key)
-        if id_ is None:
-            id_ = state.expired.get(key)
-        if id_ is not None:
-            gone.add(id_)
+    gone = {id_ for id_ in map(lambda key: _id_of(state, key), keys) if id_ is not None}
     if not gone:
         return False
     top = max(gone)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import fcntl
 import json
+import operator
 import os
 import re
 import subprocess
@@ -170,6 +171,15 @@ ids is ~500k relations (~50 MB of result) or 100k 384-d vectors (~40 MB)."""
 _OPEN_END = (1 << 63) - 1
 _BOUND = re.compile(r"\$(lo|hi)\b")
 """The window bounds of a ranged statement, for :meth:`Store.iter_arrow_windows`."""
+
+
+def _bounded(name: str, lo: int, hi: int) -> tuple[str, dict[str, int]]:
+    """The text of statement ``name`` with its ``$lo`` / ``$hi`` written in as
+    integer literals (``operator.index``: nothing but an integer reaches the text),
+    and those bounds."""
+    bounds = {"lo": operator.index(lo), "hi": operator.index(hi)}
+    return _BOUND.sub(lambda m: str(bounds[m.group(1)]), load_query(name)), bounds
+
 
 # The engine's words when a COMMIT succeeded and only the checkpoint after it failed.
 _COMMITTED_BEFORE_CHECKPOINT = "Transaction committed successfully, but the post-commit checkpoint failed"
@@ -691,8 +701,8 @@ class Store:
             )
 
     def _run(self, conn: Any, name: str, text: str, params: Mapping[str, Any] | None,
-             *, prepare: bool = False) -> list[list[Any]]:
-        result = self._execute_raw(conn, name, text, params, prepare=prepare)
+             *, prepare: bool = False, traced: Mapping[str, Any] | None = None) -> list[list[Any]]:
+        result = self._execute_raw(conn, name, text, params, prepare=prepare, traced=traced)
         try:
             rows: list[list[Any]] = result.get_all()
             return rows
@@ -797,6 +807,22 @@ class Store:
         """
         return self._run(self._conn(), name, load_query(name), params, prepare=True)
 
+    def execute_bounded(self, name: str, params: Mapping[str, Any] | None, *, lo: int, hi: int,
+                        literal: bool = True) -> list[list[Any]]:  # fmt: skip
+        """:meth:`execute` of a statement bounded by ``$lo`` / ``$hi``, which are
+        written in as integer literals (``literal``, as :meth:`iter_arrow_windows`
+        does) or else bound as parameters. With literals the engine skips the
+        chunks of a node-table scan outside the bounds (measured on kuzu 0.11.3
+        at 1M entities, the four statements of a hard delete of the 10 newest
+        entities: 22 ms of CPU with literal id bounds, 147 ms with the same
+        bounds as parameters), but plans the statement on every call (~0.5 ms)
+        where parameters use the prepared one.
+        """
+        if not literal:
+            return self.execute(name, {**(params or {}), "lo": lo, "hi": hi})
+        text, bounds = _bounded(name, lo, hi)
+        return self._run(self._conn(), name, text, params, traced={**(params or {}), **bounds})
+
     def execute_arrow(self, name: str, params: Mapping[str, Any] | None = None) -> pa.Table:
         """Like :meth:`execute`, with the result as a pyarrow table (for scans)."""
         return self._arrow(name, load_query(name), params, prepare=True)
@@ -842,8 +868,7 @@ class Store:
         literal bounds only; measured at 1M on kuzu, the first 10k-id window
         of ``entity_export`` took 656 ms of CPU with bound parameters, 50 ms
         with literals)."""
-        bounds = {"lo": lo, "hi": hi}
-        text = _BOUND.sub(lambda m: str(bounds[m.group(1)]), load_query(name))
+        text, bounds = _bounded(name, lo, hi)
         return self._arrow(name, text, params, prepare=False, traced={**(params or {}), **bounds})
 
     def _arrow(self, name: str, text: str, params: Mapping[str, Any] | None, *, prepare: bool,
