@@ -106,13 +106,13 @@ DEFAULT_SCALE = Scale()
 # stores of 3k, 9k and 18k): LadybugDB 0.22 refused the statement at 24 MiB (and
 # 32 from 9k), lost the checkpoint after the COPY at 32-40 MiB from 3k and 40-64
 # from 9k, and wrote it at 80; kuzu 0.11.3 refused at 16-32 MiB, failed the
-# COMMIT at 40-64 from 9k and wrote it below. 128 MiB lets stores grow.
-POOL_MIB = (32, 40, 48, 56, 64, 128)
+# COMMIT at 40-64 from 9k and wrote it below.
+POOL_MIB = (32, 40, 48, 56, 64)
 POOL_SCALE = Scale(
     dim=384, seed_entities=3_000, seed_relations=3_000, entity_batches=(1_500, 4_000, 4_000),
     relation_batches=(10, 300, 3_000), length=8,
     weights=(("single", 2), ("batch", 4), ("save", 0), ("snapshot", 0), ("close", 0.5), ("read", 0.5)), phases=("batch", "batch", "single", "close", "recover"),
-    delays=(("single", 0.02), ("batch", 1.5), ("close", 0.5), ("recover", 0.5)), search_sample=400,
+    delays=(("single", 0.02), ("batch", 1.5), ("close", 0.5), ("recover", 0.5)), search_sample=200,
 )  # fmt: skip
 POOL_COPY_THRESHOLD = 800
 """New entities (and relations) from which a pool child's batch goes through
@@ -812,7 +812,7 @@ def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
     # The pool campaign's second batch round runs unkilled with a pool in which
     # both engines fail a batch of thousands (LadybugDB: its checkpoint after
     # the COPY; kuzu: the statement or the COMMIT), whatever the timed kills did.
-    forced_runs = {} if pool_mib is None else {"batch": 40}
+    forced_runs = {} if pool_mib is None else {"batch": 48}
     owned = work is None
     base = Path(tempfile.mkdtemp(prefix="graphmem-crash-")) if work is None else work
     try:
