@@ -27,6 +27,18 @@ many kills. Each *round* the parent
 ``GRAPHMEM_RELIABILITY=full`` makes the pytest campaign run 250 kills;
 ``python -m tests.reliability.harness campaign --kills 250`` runs it outside
 pytest and prints the figures as JSON.
+
+The *pool campaign* (``campaign(..., pool_mib=POOL_MIB)``, ``--pool`` on the
+command line, test_pool_crash.py) gives each child a small buffer pool and
+larger batches (:data:`POOL_SCALE`), so writes also fail for lack of pool. A
+write that raises is not acknowledged: the child reports ``F i kind message``
+(:func:`failure_kind`), closes the handle if graphmem stopped it (or not:
+seeded), writes ``HALT`` and is killed; the parent treats write ``i`` as in
+flight (applied wholly or not at all) and counts the failures by kind.
+
+The module is longer than ~500 lines because the child, the parent and the
+verification share the model and the script format; split, each would import
+the others.
 """
 
 from __future__ import annotations
