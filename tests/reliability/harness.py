@@ -27,6 +27,18 @@ many kills. Each *round* the parent
 ``GRAPHMEM_RELIABILITY=full`` makes the pytest campaign run 250 kills;
 ``python -m tests.reliability.harness campaign --kills 250`` runs it outside
 pytest and prints the figures as JSON.
+
+The *pool campaign* (``campaign(..., pool_mib=POOL_MIB)``, ``--pool`` on the
+command line, test_pool_crash.py) gives each child a small buffer pool and
+larger batches (:data:`POOL_SCALE`), so writes also fail for lack of pool. A
+write that raises is not acknowledged: the child reports ``F i kind message``
+(:func:`failure_kind`), closes the handle if graphmem stopped it (or not:
+seeded), writes ``HALT`` and is killed; the parent treats write ``i`` as in
+flight (applied wholly or not at all) and counts the failures by kind.
+
+The module is longer than ~500 lines because the child, the parent and the
+verification share the model and the script format; split, each would import
+the others.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +87,49 @@ _HOOKS = {
 # Seconds after "B i" within which a timed kill lands (about the operation's
 # duration at these sizes on 2 cores, so kills spread over before/during/after).
 _DELAY = {"single": 0.012, "batch": 0.15, "save": 0.03, "snapshot": 0.02, "close": 0.08, "recover": 0.1}
+
+
+@dataclass(frozen=True)
+class Scale:
+    """The sizes of a campaign's scripts and checks (the defaults: the kill campaign's)."""
+
+    dim: int = DIM
+    seed_entities: int = SEED_ENTITIES
+    seed_relations: int = 1500
+    entity_batches: tuple[int, ...] = (20, 100, 400)
+    relation_batches: tuple[int, ...] = (10, 60, 300)  # below and above the relation COPY threshold (64)
+    length: int = 40
+    weights: tuple[tuple[str, float], ...] = (
+        ("single", 4), ("batch", 2), ("save", 1), ("snapshot", 1), ("close", 0.3), ("read", 1))  # fmt: skip
+    """How often a script draws each kind of operation (its targeted phase: +4)."""
+    phases: tuple[str, ...] = PHASES
+    delays: tuple[tuple[str, float], ...] = tuple(_DELAY.items())
+    search_sample: int | None = None
+    """Own-vector searches per verification (``None``: every entity)."""
+
+
+DEFAULT_SCALE = Scale()
+
+# The pool campaign (``campaign(..., pool_mib=...)``): each child opens the store
+# with a small buffer pool, drawn per round, so that batch writes fail for lack
+# of it (a refused statement, a failed COMMIT, or LadybugDB's failed checkpoint
+# after a COPY) while other children are killed. Measured (a fresh handle, one
+# batch of 2,400 new and 1,600 updated entities, 384-d, COPY from 800 rows, into
+# stores of 3k, 9k and 18k): LadybugDB 0.22 refused the statement at 24 MiB (and
+# 32 from 9k), lost the checkpoint after the COPY at 32-40 MiB from 3k and 40-64
+# from 9k, and wrote it at 80; kuzu 0.11.3 refused at 16-32 MiB, failed the
+# COMMIT at 40-64 from 9k and wrote it below.
+POOL_MIB = (32, 40, 48, 56, 64)
+POOL_SCALE = Scale(
+    dim=384, seed_entities=3_000, seed_relations=3_000, entity_batches=(1_500, 4_000, 4_000),
+    relation_batches=(10, 300, 3_000), length=8,
+    weights=(("single", 2), ("batch", 4), ("save", 0), ("snapshot", 0), ("close", 0.5), ("read", 0.5)), phases=("batch", "batch", "single", "close", "recover"),
+    delays=(("single", 0.02), ("batch", 1.5), ("close", 0.5), ("recover", 0.5)), search_sample=200,
+)  # fmt: skip
+POOL_COPY_THRESHOLD = 800
+"""New entities (and relations) from which a pool child's batch goes through
+COPY (``StoreConfig.copy_threshold``, ``relation_copy_from``): the COPY path
+at sizes a campaign can verify in seconds."""
 
 
 # -- the model ---------------------------------------------------------------------
@@ -171,7 +227,8 @@ def _pick(rng: random.Random, model: Model) -> str:
     return rng.choice(sorted(model.entities))
 
 
-def generate_script(rng: random.Random, model: Model, phase: str, length: int = 40) -> list[list[Any]]:
+def generate_script(rng: random.Random, model: Model, phase: str, length: int = 40,
+                    scale: Scale = DEFAULT_SCALE) -> list[list[Any]]:  # fmt: skip
     """Operations valid against ``model`` (which it advances on a copy),
     weighted towards ``phase`` so the kill finds one soon."""
     scratch = model.copy()
@@ -180,15 +237,15 @@ def generate_script(rng: random.Random, model: Model, phase: str, length: int = 
         # First, what a reopened store does lazily: load (catch up) the vector
         # index and the relation snapshot, i.e. finish recovering.
         ops.append(["recover", _pick(rng, scratch), _pick(rng, scratch)])
-    if len(scratch.entities) < SEED_ENTITIES:
-        seed = [_new_record(rng, scratch) for _ in range(SEED_ENTITIES)]
+    if len(scratch.entities) < scale.seed_entities:
+        seed = [_new_record(rng, scratch) for _ in range(scale.seed_entities)]
         ops.append(["add_entities", seed])
         scratch.apply(ops[-1])
         names = sorted(scratch.entities)
-        rels = list({(rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)) for _ in range(1500)})
+        rels = list({(rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)) for _ in range(scale.seed_relations)})
         ops.append(["add_relations", [list(r) for r in rels]])
         scratch.apply(ops[-1])
-    weights = {"single": 4, "batch": 2, "save": 1, "snapshot": 1, "close": 0.3, "read": 1}
+    weights = dict(scale.weights)
     if phase in weights:
         weights[phase] += 4
     kinds = list(weights)
@@ -203,7 +260,7 @@ def generate_script(rng: random.Random, model: Model, phase: str, length: int = 
                 op = ["add_entity", _update_record(rng, scratch, rng.choice(names))]
             elif choice < 0.7:
                 op = ["add_relation", [rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)]]
-            elif choice < 0.85 and len(names) > SEED_ENTITIES // 2:
+            elif choice < 0.85 and len(names) > scale.seed_entities // 2:
                 op = ["delete_entity", rng.choice(names)]
             elif scratch.relations:
                 op = ["delete_relation", list(rng.choice(sorted(scratch.relations)))]
@@ -211,12 +268,12 @@ def generate_script(rng: random.Random, model: Model, phase: str, length: int = 
                 continue
         elif p == "batch":
             if rng.random() < 0.5:
-                size = rng.choice([20, 100, 400])
+                size = rng.choice(scale.entity_batches)
                 records = [_new_record(rng, scratch) if rng.random() < 0.6
                            else _update_record(rng, scratch, rng.choice(names)) for _ in range(size)]  # fmt: skip
                 op = ["add_entities", records]
             else:
-                size = rng.choice([10, 60, 300])  # below and above the relation COPY threshold (64)
+                size = rng.choice(scale.relation_batches)
                 op = ["add_relations", [[rng.choice(names), rng.choice(["R", "S", "T"]), rng.choice(names)]
                                         for _ in range(size)]]  # fmt: skip
         elif p == "save":
@@ -299,13 +356,34 @@ def _vector_of(mem: Any, name: str) -> Any:
     return None if e is None or e.embedding is None else e.embedding
 
 
+def failure_kind(exc: BaseException) -> str:
+    """What a failed write met, from graphmem's words (see ``Store.transaction``):
+    ``copy-not-durable`` (the checkpoint after a COPY failed: the handle stops),
+    ``commit-failed`` (COMMIT raised; the write may have been applied),
+    ``pool-refused`` (a statement found the buffer pool full; rolled back),
+    else the error's class."""
+    text = str(exc)
+    if "NOT made durable" in text:
+        return "copy-not-durable"
+    if "[the COMMIT failed" in text:
+        return "commit-failed"
+    if "buffer pool" in text:
+        return "pool-refused"
+    return type(exc).__name__
+
+
 def child_main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("store")
     parser.add_argument("script")
     parser.add_argument("--tripwire", default="")
     parser.add_argument("--phase", default="")
+    parser.add_argument("--dim", type=int, default=DIM)
+    parser.add_argument("--pool-mib", type=int, default=None)
+    parser.add_argument("--on-stop", choices=["close", "wait"], default="wait")
     args = parser.parse_args(argv)
+    import warnings
+
     import graphmem
 
     script = json.loads(Path(args.script).read_text())
@@ -313,65 +391,121 @@ def child_main(argv: list[str]) -> None:
         hook, nth, when = args.tripwire.split(":")
         _install_tripwire(hook, int(nth), when)
     _Armed.on = args.phase == "recover"  # the open below recovers the store
+    # With a small pool a write may fail: it is reported (``F i kind``), not
+    # acknowledged, and ends the script (``HALT``), the next child reopening.
+    config = None
+    if args.pool_mib is not None:
+        config = graphmem.StoreConfig(buffer_pool_size=args.pool_mib << 20, copy_threshold=POOL_COPY_THRESHOLD,
+                                      relation_copy_from=POOL_COPY_THRESHOLD)  # fmt: skip
 
     def open_() -> Any:
-        return graphmem.open(args.store, embedder=graphmem.HashEmbedder(DIM))
+        if config is None:
+            return graphmem.open(args.store, embedder=graphmem.HashEmbedder(args.dim))
+        return graphmem.open(args.store, embedder=graphmem.HashEmbedder(args.dim), config=config)
 
-    mem = open_()
+    if config is None:
+        mem = open_()
+    else:
+        try:
+            mem = open_()
+        except graphmem.GraphMemError as exc:  # the recovery itself may want more pool
+            _emit(f"OPENFAIL {failure_kind(exc)} {_one_line(exc)}")
+            _halt()
     _emit("READY")
     for i, op in enumerate(script):
-        kind = op[0]
-        _Armed.on = _PHASE_OF[kind] == args.phase
+        _Armed.on = _PHASE_OF[op[0]] == args.phase
         _emit(f"B {i}")
-        if kind == "add_entity":
-            mem.add_entity(**op[1])
-        elif kind == "add_entities":
-            mem.add_entities(op[1])
-        elif kind == "add_relation":
-            mem.add_relation(*op[1])
-        elif kind == "add_relations":
-            mem.add_relations([tuple(r) for r in op[1]])
-        elif kind == "delete_entity":
-            mem.delete_entity(op[1])
-        elif kind == "delete_relation":
-            mem.delete_relation(*op[1])
-        elif kind == "flush":
-            vector = _vector_of(mem, op[1])
-            if vector is not None:
-                mem.search(vector, k=3)  # loads (recovers) the index so the flush has something to save
-            mem.flush()
-        elif kind == "path":
-            if op[3]:
-                # A write through Cypher (it changes nothing the model sees)
-                # drops every derived structure and the saved index's manifest:
-                # the next read rebuilds the snapshot from the store.
-                mem.cypher("MATCH (e:Entity) WHERE e.name = $n SET e.text = e.text", {"n": op[1]})
-            mem.shortest_path(op[1], op[2])
-            mem.k_hop(op[1], 2)
-            # Fold the relation delta into a new CSR snapshot now, rather than
-            # when the delta happens to pass its threshold (an internal call:
-            # the public API compacts only by size).
-            mem._derived.get().edges.compact()
-        elif kind == "recover":
-            vector = _vector_of(mem, op[1])
-            if vector is not None:
-                mem.search(vector, k=3)
-            mem.shortest_path(op[1], op[2])
-        elif kind == "search":
-            vector = _vector_of(mem, op[1])
-            if vector is not None:
-                mem.search(vector, k=5)
-        elif kind == "reopen":
-            mem.close()
-            mem = open_()
-            first = sorted_first(mem)
-            mem.shortest_path(first, first)  # loads the snapshot
-            vector = _vector_of(mem, first)
-            if vector is not None:
-                mem.search(vector, k=3)  # loads (catches up) the vector index
+        if config is None:
+            mem = _run_op(mem, op, open_)
+        else:
+            try:
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", graphmem.CheckpointWarning)
+                    mem = _run_op(mem, op, open_)
+            except graphmem.GraphMemError as exc:
+                _emit(f"F {i} {failure_kind(exc)} {_one_line(exc)}")
+                if _stopped(mem) and args.on_stop == "close":
+                    mem.close()  # as the error advises; the next child reopens
+                _halt()
+            for w in caught:
+                if issubclass(w.category, graphmem.CheckpointWarning):
+                    _emit(f"W {i}")  # committed, durable, and its checkpoint failed
         _emit(f"A {i}")
     _emit("DONE")
     sys.stdin.read()  # wait for the parent's kill: never close cleanly
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:400]
+
+
+def _stopped(mem: Any) -> bool:
+    """Whether the handle answers nothing more (graphmem stopped it)."""
+    from graphmem.errors import GraphMemError
+
+    try:
+        mem._store.check_open()
+    except GraphMemError:  # stopped (or closed by a failed reopen); the F line said why
+        return True
+    return False
+
+
+def _halt() -> None:
+    _emit("HALT")
+    sys.stdin.read()  # the parent kills the child on HALT
+    os._exit(3)
+
+
+def _run_op(mem: Any, op: list[Any], open_: Any) -> Any:
+    """Run one script operation on ``mem``; return the handle (``reopen`` makes a new one)."""
+    kind = op[0]
+    if kind == "add_entity":
+        mem.add_entity(**op[1])
+    elif kind == "add_entities":
+        mem.add_entities(op[1])
+    elif kind == "add_relation":
+        mem.add_relation(*op[1])
+    elif kind == "add_relations":
+        mem.add_relations([tuple(r) for r in op[1]])
+    elif kind == "delete_entity":
+        mem.delete_entity(op[1])
+    elif kind == "delete_relation":
+        mem.delete_relation(*op[1])
+    elif kind == "flush":
+        vector = _vector_of(mem, op[1])
+        if vector is not None:
+            mem.search(vector, k=3)  # loads (recovers) the index so the flush has something to save
+        mem.flush()
+    elif kind == "path":
+        if op[3]:
+            # A write through Cypher (it changes nothing the model sees)
+            # drops every derived structure and the saved index's manifest:
+            # the next read rebuilds the snapshot from the store.
+            mem.cypher("MATCH (e:Entity) WHERE e.name = $n SET e.text = e.text", {"n": op[1]})
+        mem.shortest_path(op[1], op[2])
+        mem.k_hop(op[1], 2)
+        # Fold the relation delta into a new CSR snapshot now, rather than
+        # when the delta happens to pass its threshold (an internal call:
+        # the public API compacts only by size).
+        mem._derived.get().edges.compact()
+    elif kind == "recover":
+        vector = _vector_of(mem, op[1])
+        if vector is not None:
+            mem.search(vector, k=3)
+        mem.shortest_path(op[1], op[2])
+    elif kind == "search":
+        vector = _vector_of(mem, op[1])
+        if vector is not None:
+            mem.search(vector, k=5)
+    elif kind == "reopen":
+        mem.close()
+        mem = open_()
+        first = sorted_first(mem)
+        mem.shortest_path(first, first)  # loads the snapshot
+        vector = _vector_of(mem, first)
+        if vector is not None:
+            mem.search(vector, k=3)  # loads (catches up) the vector index
+    return mem
 
 
 def sorted_first(mem: Any) -> str:
@@ -393,6 +527,13 @@ class RoundResult:
     inflight_applied: bool | None
     verified_read_only: bool
     seconds: float
+    # The pool campaign's: the child's pool, and the write failure that ended its script.
+    pool_mib: int | None = None
+    failure: str | None = None  # its kind (see failure_kind), or "open:<kind>" when the open failed
+    failure_op: str | None = None
+    failure_applied: bool | None = None  # whether the store held the failed write afterwards
+    failure_message: str | None = None
+    checkpoint_warnings: int = 0  # acknowledged writes whose checkpoint failed
 
 
 @dataclass
@@ -417,6 +558,25 @@ class CampaignStats:
             "verified_read_only": sum(1 for x in r if x.verified_read_only),
             "checks": dict(self.checks),
             "seconds": round(sum(x.seconds for x in r), 1),
+            **(self.pool_summary() if any(x.pool_mib is not None for x in r) else {}),
+        }
+
+    def pool_summary(self) -> dict[str, Any]:
+        r = self.rounds
+        failed = [x for x in r if x.failure and x.failure_applied is not None]
+        examples: dict[str, str] = {}
+        for x in r:
+            if x.failure and x.failure_message:
+                examples.setdefault(x.failure, x.failure_message)
+        return {
+            "rounds_by_pool_mib": dict(sorted(Counter(x.pool_mib for x in r).items())),
+            "killed_mid_operation": sum(1 for x in r if x.inflight and not x.failure),
+            "pool_failures": dict(Counter(x.failure for x in r if x.failure)),
+            "failed_writes_by_operation": dict(Counter(x.failure_op for x in failed)),
+            "failed_writes_applied": dict(Counter(x.failure for x in failed if x.failure_applied)),
+            "failed_writes_rolled_back": dict(Counter(x.failure for x in failed if not x.failure_applied)),
+            "checkpoint_warnings_acknowledged": sum(x.checkpoint_warnings for x in r),
+            "failure_examples": examples,
         }
 
 
@@ -432,11 +592,18 @@ def _reader(stream: Any, lines: queue.Queue[str | None]) -> None:
 
 def run_round(
     store: Path, model: Model, rng: random.Random, work: Path, engine: str, verify_read_only: bool, phase: str,
-    tripwire: tuple[str, int, str] | None = None,
+    tripwire: tuple[str, int, str] | None = None, *, pool: int | None = None, scale: Scale = DEFAULT_SCALE,
+    mode: str | None = None,
 ) -> tuple[Model, RoundResult, int, Counter]:
-    """One kill: timed or at a tripwire drawn from ``rng``, or at ``tripwire`` (hook, nth call, before/after)."""
-    mode = "tripwire" if tripwire is not None else rng.choice(["timed", "tripwire"])
-    script = generate_script(rng, model, phase)
+    """One kill: timed or at a tripwire drawn from ``rng``, or at ``tripwire`` (hook, nth call, before/after).
+
+    With ``pool`` (MiB) the child opens the store with that buffer pool, and a
+    write that fails ends its script: it is in flight like an interrupted one
+    (applied wholly or not at all), and the child is killed once it halts."""
+    # A pool round may also run unkilled until its script ends or a write fails ("run").
+    modes = ["timed", "tripwire"] if pool is None else ["timed", "tripwire", "run"]
+    mode = mode or ("tripwire" if tripwire is not None else rng.choice(modes))
+    script = generate_script(rng, model, phase, scale.length, scale)
     script_path = work / "script.json"
     script_path.write_text(json.dumps(script))
     targets = [i for i, op in enumerate(script) if _PHASE_OF[op[0]] == phase]
@@ -449,6 +616,8 @@ def run_round(
         hook = rng.choice(_HOOKS[phase])
         nth = rng.randint(1, 4 if hook in ("commit", "fsync") else 2)
         cmd += ["--tripwire", f"{hook}:{nth}:{rng.choice(['before', 'after'])}"]
+    if pool is not None:
+        cmd += ["--pool-mib", str(pool), "--dim", str(scale.dim), "--on-stop", rng.choice(["close", "wait"])]
     env = {**os.environ, "GRAPHMEM_ENGINE": engine, "PYTHONPATH": str(ROOT)}
     stderr = open(work / "stderr.txt", "w+b")
     start = time.monotonic()
@@ -457,7 +626,7 @@ def run_round(
     threading.Thread(target=_reader, args=(proc.stdout, lines), daemon=True).start()
     seen: list[str] = []
     wanted = rng.choice(targets[:3]) if targets else None
-    delay = rng.uniform(0, _DELAY[phase])
+    delay = rng.uniform(0, dict(scale.delays)[phase])
     try:
         while True:
             try:
@@ -467,11 +636,11 @@ def run_round(
             if line is None:
                 break
             seen.append(line)
-            if line == "DONE" or (mode == "timed" and line == f"B {wanted}"):
-                if line != "DONE":
+            if line in ("DONE", "HALT") or (mode == "timed" and line == f"B {wanted}"):
+                if line.startswith("B "):
                     time.sleep(delay)
                 proc.kill()
-                mode = mode if line != "DONE" else f"{mode}-after-script"
+                mode = {"DONE": f"{mode}-after-script", "HALT": f"{mode}-after-failure"}.get(line, mode)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -488,6 +657,14 @@ def run_round(
         began, acked = set(), set()
     inflight = sorted(began - acked)
     assert len(inflight) <= 1 and all(i > max(acked, default=-1) for i in inflight), seen
+    failure = failure_message = None
+    for x in seen:
+        if x.startswith("F "):  # F i kind message: write i failed, so it is in flight
+            _, index, failure, failure_message = x.split(" ", 3)
+            assert inflight == [int(index)], seen
+        elif x.startswith("OPENFAIL "):
+            _, kind, failure_message = x.split(" ", 2)
+            failure = f"open:{kind}"
     done = model.copy()
     for i in sorted(acked):
         done.apply(script[i])
@@ -497,12 +674,17 @@ def run_round(
         with_inflight.apply(script[inflight[0]])
         candidates.append(with_inflight)
     checks: Counter = Counter()
-    matched = verify(store, candidates, engine, read_only=verify_read_only, checks=checks)
+    matched = verify(store, candidates, engine, read_only=verify_read_only, checks=checks, dim=scale.dim,
+                     search_sample=scale.search_sample)  # fmt: skip
+    failed_write = failure is not None and inflight
     result = RoundResult(
         mode=mode, phase=phase, hook=hook, acked=len(acked),
         inflight=script[inflight[0]][0] if inflight else None,
         inflight_applied=(matched == 1) if inflight else None,
         verified_read_only=verify_read_only, seconds=time.monotonic() - start,
+        pool_mib=pool, failure=failure, failure_op=script[inflight[0]][0] if failed_write else None,
+        failure_applied=(matched == 1) if failed_write else None, failure_message=failure_message,
+        checkpoint_warnings=sum(1 for x in seen if x.startswith("W ")),
     )  # fmt: skip
     return candidates[matched], result, len(acked), checks
 
@@ -523,9 +705,11 @@ def _content(mem: Any) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, s
     return entities, relations, vectors
 
 
-def verify(store: Path, candidates: list[Model], engine: str, *, read_only: bool, checks: Counter) -> int:
+def verify(store: Path, candidates: list[Model], engine: str, *, read_only: bool, checks: Counter,
+           dim: int = DIM, search_sample: int | None = None) -> int:  # fmt: skip
     """Reopen ``store``; it must equal one of ``candidates`` (returned by index)
-    and answer every read consistently with it."""
+    and answer every read consistently with it (own-vector searches for
+    ``search_sample`` seeded entities, or for all)."""
     import networkx as nx
 
     import graphmem
@@ -561,7 +745,7 @@ def verify(store: Path, candidates: list[Model], engine: str, *, read_only: bool
         checks["entities_compared"] += len(live)
         checks["relations_compared"] += len(relations)
         # Every embedding is that of the entity's current text (none stale after a crash).
-        embedder = HashEmbedder(DIM)
+        embedder = HashEmbedder(dim)
         names = sorted(live)
         if names:
             expected_vectors = embedder.encode([entity_text(_Shim(n, model.entities[n])) for n in names])
@@ -572,13 +756,16 @@ def verify(store: Path, candidates: list[Model], engine: str, *, read_only: bool
                 assert cos > 0.99, f"{name}'s embedding is stale (cosine {cos:.3f} with its text's)"
             checks["embeddings_checked"] += len(names)
         # Every entity is found by a search for its own vector; no hit is a deleted entity.
-        for name in names:
+        searched = names
+        if search_sample is not None and search_sample < len(names):
+            searched = random.Random(len(live)).sample(names, search_sample)
+        for name in searched:
             hits = mem.search(vectors[name], k=10)
             assert hits, f"search for {name}'s own vector found nothing"
             assert {h.name for h in hits} <= live, ("deleted entity in search hits", {h.name for h in hits} - live)
             top = hits[0].score
             assert name in {h.name for h in hits if h.score >= top - 1e-4}, (name, hits[:3])
-        checks["searches"] += len(names)
+        checks["searches"] += len(searched)
         # Neighbours and shortest paths agree with the model (networkx).
         graph = nx.Graph()
         graph.add_nodes_from(live)
@@ -617,17 +804,27 @@ class _Shim:
 
 
 def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
-             work: Path | None = None, log: Any = None) -> dict[str, Any]:  # fmt: skip
+             work: Path | None = None, log: Any = None, pool_mib: Sequence[int] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run ``kills`` rounds over fresh stores of ``kills_per_store`` rounds each.
 
     The first single-write round is killed right after its commit and the first
     batch round right before it, so that every campaign, however its timed
     kills fall, has an in-flight write that must be applied and one that must
     be rolled back (timed kills alone land after a commit only now and then).
+
+    ``pool_mib``: the pool campaign. Each child opens the store with a buffer
+    pool drawn from these sizes (MiB) and runs :data:`POOL_SCALE` scripts (384-d
+    vectors, batches of thousands through COPY), so writes fail for lack of
+    pool between the kills; the verifying opens use the default pool.
     """
+    scale = DEFAULT_SCALE if pool_mib is None else POOL_SCALE
     stats = CampaignStats()
     rng = random.Random(seed)
     forced = {"single": ("commit", 1, "after"), "batch": ("commit", 1, "before")}
+    # The pool campaign's second batch round runs unkilled with a pool in which
+    # both engines fail a batch of thousands (LadybugDB: its checkpoint after
+    # the COPY; kuzu: the statement or the COMMIT), whatever the timed kills did.
+    forced_runs = {} if pool_mib is None else {"batch": 48}
     owned = work is None
     base = Path(tempfile.mkdtemp(prefix="graphmem-crash-")) if work is None else work
     try:
@@ -638,12 +835,17 @@ def campaign(kills: int, *, seed: int, engine: str, kills_per_store: int = 10,
             store = base / f"store{store_no}"
             model = Model()
             for _ in range(min(kills_per_store, kills - len(stats.rounds))):
-                if not phases:  # every phase once per len(PHASES) kills, in a seeded order
-                    phases = rng.sample(PHASES, len(PHASES))
+                if not phases:  # every phase once per len(phases) kills, in a seeded order
+                    phases = rng.sample(scale.phases, len(scale.phases))
                 read_only = rng.random() < 0.7
                 phase = phases.pop()
                 tripwire = forced.pop(phase, None)
-                model, result, acked, checks = run_round(store, model, rng, base, engine, read_only, phase, tripwire)
+                pool = None if pool_mib is None else rng.choice(list(pool_mib))
+                mode = None
+                if tripwire is None and phase in forced_runs:
+                    mode, pool = "run", forced_runs.pop(phase)
+                model, result, acked, checks = run_round(store, model, rng, base, engine, read_only, phase, tripwire,
+                                                         pool=pool, scale=scale, mode=mode)  # fmt: skip
                 stats.rounds.append(result)
                 stats.acked_ops += acked
                 stats.checks.update(checks)
@@ -670,9 +872,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--engine", default=os.environ.get("GRAPHMEM_ENGINE", "kuzu"))
     parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--kills-per-store", type=int, default=10)
+    parser.add_argument("--pool", nargs="?", const="default", default=None, metavar="MIB,MIB,...",
+                        help="the pool campaign: children open with these buffer pools (default: POOL_MIB's)")
     args = parser.parse_args(argv)
-    figures = campaign(args.kills, seed=args.seed, engine=args.engine,
-                       log=lambda msg: print(msg, file=sys.stderr, flush=True))  # fmt: skip
+    pools = None
+    if args.pool is not None:
+        pools = list(POOL_MIB) if args.pool == "default" else [int(x) for x in args.pool.split(",")]
+    figures = campaign(args.kills, seed=args.seed, engine=args.engine, kills_per_store=args.kills_per_store,
+                       log=lambda msg: print(msg, file=sys.stderr, flush=True), pool_mib=pools)  # fmt: skip
     text = json.dumps(figures, indent=2)
     print(text)
     if args.json:
