@@ -139,7 +139,10 @@ def _crc32(path: Path) -> int:
     """The CRC-32 of a file's bytes, read through a mapping in one call: no
     copy into Python buffers. Measured on a 168 MB ``hnsw.bin`` (100k 384-d
     vectors, page cache warm): 48 ms mapped against 130 ms in 4 MiB reads,
-    at 1M a reopen's largest step after hnswlib's own load."""
+    at 1M a reopen's largest step after hnswlib's own load. A mapped file
+    that shrank would fault (SIGBUS); these files never shrink in place: a
+    save writes a temporary file and renames it over the old one, whose
+    mapping keeps the old bytes."""
     with open(path, "rb") as fh:
         if os.fstat(fh.fileno()).st_size == 0:
             return 0  # an empty file cannot be mapped
@@ -262,8 +265,9 @@ class VectorStore:
         checked = manifest
         hnsw, manifest, _ = self._open_saved(dim, len(ids), checksum=index_crc)
         # _open_saved reads the manifest again: the checksums above are of the
-        # files it names unless it changed meanwhile (a save by this process
-        # is excluded by the writer lock held here; then read the store).
+        # files it names unless it changed meanwhile (only a save could change
+        # it, and the writer lock held here excludes one); if it did, the store
+        # is read instead.
         if hnsw is None or manifest != checked:
             return None
         try:
