@@ -1,6 +1,6 @@
 """Hard deletes through every plan removal.delete_plan can choose (keyed, the batch
-forms with id bounds as parameters, with id bounds written in as literals) take
-exactly the deleted entities, their relations in both directions and their
+forms with id bounds as parameters, with id bounds written in as literals), and
+through the forms that join the keys (many keys), take exactly the deleted entities, their relations in both directions and their
 versions, and nothing else.
 
 The bounds only narrow the scan (the key filter decides), so a bound that missed
@@ -27,7 +27,11 @@ N = 40
 _PAIRS = st.lists(st.tuples(st.integers(0, N - 1), st.integers(0, N - 1)), max_size=80)
 _RUN = st.tuples(st.just("run"), st.integers(0, N - 1), st.integers(1, 12))
 _SAMPLE = st.tuples(st.just("sample"), st.lists(st.integers(0, N - 1), min_size=1, max_size=12))
-_PLANS = {"keyed": (True, False), "parameters": (False, False), "literals": (False, True), "model": None}
+_PLANS = {"keyed": (True, False), "parameters": (False, False), "literals": (False, True), "model": None,
+          "joined": None}
+"""Forced (keyed, literal) answers of delete_plan; "joined": every delete of
+more than one key through the forms that join the keys (as for more than
+removal.BOUNDED_KEYS_MAX keys)."""
 
 
 def _rows(mem: graphmem.Memory) -> tuple[int, int, dict[str, int]]:
@@ -46,6 +50,9 @@ def test_deletes_take_exactly_their_rows(engine, plan, monkeypatch, pairs, updat
     if _PLANS[plan] is not None:
         forced = _PLANS[plan]
         monkeypatch.setattr(removal, "delete_plan", lambda *_: forced)
+    if plan == "joined":
+        monkeypatch.setattr(removal, "BOUNDED_KEYS_MAX", 1)
+        monkeypatch.setattr(removal, "JOINED_KEYED_PER_KEY", 10**9)  # never keyed but for one key
     with tempfile.TemporaryDirectory(prefix="graphmem-bounds-") as tmp:
         path = Path(tmp) / "store"
         mem = graphmem.open(path, engine=engine, embedder=None)
