@@ -107,8 +107,9 @@ POLICIES = ("lru", "lfu", "importance")
 _B = {
     b.name: b
     for b in (
-        Benchmark("index_build_384", f"the first `search` after the bulk load: builds the HNSW index over the N "
-                  f"{DIM}-d vectors (what `find_duplicates` needs; not judged here)", "throughput", "vectors"),
+        Benchmark("index_build_384", f"the first `search` after the bulk load and the drain of the index's queue: "
+                  f"builds the HNSW index over the N {DIM}-d vectors (what `find_duplicates` needs; not judged "
+                  "here)", "throughput", "vectors"),
         Benchmark("access_record", f"`AccessLog.record_one(key)` alone: what every tracked read adds "
                   f"(timed in runs of {RECORD_BATCH:,} calls; figures per call)"),
         Benchmark("get_warm_untracked", f"`get_entity` of {HOT_KEYS} hot names (entity cache hits) with the "
@@ -428,7 +429,10 @@ def _run_size(ctx: RunContext, rec: _Recorder, n: int, path: Path) -> None:
             mem.add_relations(graph.relation_records(start, min(start + LOAD_BATCH, graph.m)))
         ctx.log(f"  loaded {n:,} entities in {entities_s:.1f} s, {graph.m:,} relations in "
                 f"{time.perf_counter() - started:.1f} s")
-        _, build_ns = timed(lambda: mem.search(data.queries[0], k=10))
+        # The first search answers at once (an exact scan of the vectors the
+        # index has not taken) while the HNSW graph is built in the background:
+        # the build is timed to its end, and nothing below runs beside it.
+        _, build_ns = timed(lambda: (mem.search(data.queries[0], k=10), mem._vectors.get(DIM).drain()))
         rec.add("index_build_384", summarize([build_ns], n))
 
         _run_reads(ctx, rec, mem, data)
