@@ -115,12 +115,14 @@ def save_result(out_dir: Path, result: dict[str, Any], *, merge: bool) -> Path:
                       "load_average": result.get("load_average"),
                       "benchmarks": sorted({m["benchmark"] for m in result["measurements"]}),
                       "sizes": result.get("sizes"), "graphs": result.get("graphs"),
-                      "git": (result.get("machine") or {}).get("git")}
+                      "git": (result.get("machine") or {}).get("git"),
+                      "packages": (result.get("machine") or {}).get("packages")}
             updates = [u for u in old.get("updates", []) if (u["command"], u["date"]) != (update["command"],
                                                                                            update["date"])]
             updates.append(update)
-            result = {**old, "measurements": kept + result["measurements"], "updates": updates,
-                      "machine": result["machine"]}  # fmt: skip
+            # The header line states the first run's command, date and load, so it keeps
+            # that run's machine (its commit and package versions); each update carries its own.
+            result = {**old, "measurements": kept + result["measurements"], "updates": updates}
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=1, sort_keys=False) + "\n", encoding="utf-8")
     os.replace(tmp, path)
@@ -192,7 +194,8 @@ def _render_suite(results: list[dict[str, Any]]) -> list[str]:
         machine = r["machine"]
         pkgs = machine.get("packages", {})
         git = machine.get("git") or {}
-        commit = (git.get("commit") or "?")[:10] + (" (uncommitted changes)" if git.get("dirty") else "")
+        commit = ((git.get("commit") or "")[:10] or "(commit not recorded)") + (
+            " (uncommitted changes)" if git.get("dirty") else "")
         lines.append(
             f"- **{engine}** {pkgs.get(engine) or ''}: `{r['command']}` — {r['date'][:16].replace('T', ' ')} UTC, "
             f"{r['duration_s'] / 60:.1f} min; seed {r['seed']}; graphmem {commit}" + _load_note(r)
@@ -205,8 +208,10 @@ def _render_suite(results: list[dict[str, Any]]) -> list[str]:
             if update.get("sizes"):
                 what += " at " + ", ".join(human_count(n) for n in update["sizes"])
             commit = (update.get("git") or {}).get("commit")
+            version = (update.get("packages") or {}).get(engine)
+            other_engine = f"; {engine} {version}" if version and version != pkgs.get(engine) else ""
             lines.append(f"  - re-measured by `{update['command']}` ({update['date'][:16].replace('T', ' ')} UTC"
-                         f"{_load_note(update)}{'; graphmem ' + commit[:10] if commit else ''}): {what}")
+                         f"{_load_note(update)}{'; graphmem ' + commit[:10] if commit else ''}{other_engine}): {what}")
     m = first["machine"]
     pkgs = m.get("packages", {})
     lines += [

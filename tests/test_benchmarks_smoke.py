@@ -90,13 +90,21 @@ def test_only_merges_into_existing_results(core_result, tmp_path):
     base, full = core_result
     out = tmp_path / "results"
     out.mkdir()
-    (out / f"core-{ENGINE}.json").write_text(json.dumps(full), encoding="utf-8")
+    # The first run as if made by other code: its header must keep that commit.
+    first_machine = {**full["machine"], "git": {"commit": "f" * 40, "dirty": False}}
+    (out / f"core-{ENGINE}.json").write_text(json.dumps({**full, "machine": first_machine}), encoding="utf-8")
     code = run.main(["--child", ENGINE, "--sizes", str(SIZE), "--repeat", "1", "--graphs", "random",
                      "--out", str(out), "--workdir", str(tmp_path), "--only", "get_warm"])  # fmt: skip
     assert code == 0
     merged = json.loads((out / f"core-{ENGINE}.json").read_text(encoding="utf-8"))
     assert len(merged["measurements"]) == len(full["measurements"])
     assert [u["benchmarks"] for u in merged["updates"]] == [["get_warm"]]
+    assert merged["machine"] == first_machine and merged["command"] == full["command"]
+    (update,) = merged["updates"]
+    assert update["git"] == report.machine_info()["git"] and update["packages"][ENGINE]
+    text = report.render_markdown([merged])
+    assert f"**{ENGINE}**" in text and "graphmem ffffffffff" in text
+    assert f"re-measured by `{update['command']}`" in text and f"graphmem {update['git']['commit'][:10]}" in text
 
 
 def test_parent_runs_the_engine_in_a_child_process(tmp_path):
