@@ -341,7 +341,8 @@ them passed (a low threshold): the full query alone is cheaper then."""
 def _screened(index: VectorIndex, ids: np.ndarray, *, threshold: float, k: int) -> np.ndarray:
     """``ids`` that may have a neighbour scoring ``>= threshold``: those whose
     nearest other vector, found with HNSW breadth ``SCREEN_EF``, scores at least
-    ``threshold - SCREEN_MARGIN``. All of ``ids`` when the index answers
+    ``threshold - SCREEN_MARGIN``, and those whose screening search did not
+    find the entity itself (:meth:`VectorIndex.screen`). All of ``ids`` when the index answers
     exactly (small) or the screen would not be much cheaper than the full query;
     the unscreened rest too once more than half of those screened passed."""
     if len(index) <= index.params.exact_limit or 2 * SCREEN_EF > max(index.params.ef_search, k + 1):
@@ -350,8 +351,9 @@ def _screened(index: VectorIndex, ids: np.ndarray, *, threshold: float, k: int) 
     screened = kept = 0
     for start in range(0, len(ids), SCREEN_BLOCK):
         block = ids[start:start + SCREEN_BLOCK]
-        _, best = index.neighbours_of(block, 1, ef=SCREEN_EF)
-        hit = block[best[:, 0] >= threshold - SCREEN_MARGIN] if best.shape[1] else block[:0]
+        best, sure = index.screen(block, SCREEN_EF)
+        # A search that did not find the entity itself lost its way: its score says nothing.
+        hit = block[~sure | (best >= threshold - SCREEN_MARGIN)]
         passed.append(hit)
         screened, kept = screened + len(block), kept + len(hit)
         if 2 * kept > screened:
