@@ -326,7 +326,9 @@ SCREEN_EF = 16
 nearest neighbour is found at a small breadth (a near-duplicate is almost
 always a direct link of the HNSW graph); the breadth that finds the rest of its
 ``k`` nearest is what costs. At 100k 384-d vectors, a self-join of all of them
-took 12 s of CPU at ef 16 and 44 s at the default ef 96 (hnswlib 0.8.0, k 11)."""
+took 12 s of CPU at ef 16 and 44 s at the default ef 96 (hnswlib 0.8.0, k 11).
+At ef 16, 0.8% of those searches did not find their own vector (35 at ef 32):
+:func:`_screened` queries those entities in full."""
 
 SCREEN_MARGIN = 0.05
 """How far below the threshold a screened neighbour may score and still have
@@ -340,11 +342,17 @@ them passed (a low threshold): the full query alone is cheaper then."""
 
 def _screened(index: VectorIndex, ids: np.ndarray, *, threshold: float, k: int) -> np.ndarray:
     """``ids`` that may have a neighbour scoring ``>= threshold``: those whose
-    nearest other vector, found with HNSW breadth ``SCREEN_EF``, scores at least
-    ``threshold - SCREEN_MARGIN``, and those whose screening search did not
-    find the entity itself (:meth:`VectorIndex.screen`). All of ``ids`` when the index answers
-    exactly (small) or the screen would not be much cheaper than the full query;
-    the unscreened rest too once more than half of those screened passed."""
+    nearest other vector, found with HNSW breadth ``SCREEN_EF``, scores at
+    least ``threshold - SCREEN_MARGIN``, and those whose screening search did
+    not find the entity itself (:meth:`VectorIndex.screen`). All of ``ids``
+    when the index answers exactly (small) or the screen would not be much
+    cheaper than the full query; the unscreened rest too once more than half
+    of those screened passed.
+
+    Measured on the lifecycle suite's 100k store (384-d, k 10, brute force
+    for truth): the pairs found equal those of the full query of every entity
+    at thresholds 0.9, 0.8, 0.6 and 0.5 (recall 1 against brute force at each).
+    """
     if len(index) <= index.params.exact_limit or 2 * SCREEN_EF > max(index.params.ef_search, k + 1):
         return ids
     passed = []
