@@ -14,7 +14,7 @@ from itertools import combinations
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import graphmem
@@ -367,6 +367,84 @@ def test_find_duplicates_equals_brute_force(mem, monkeypatch, block_cells):
     for bad in (0, 1.5, "high"):
         with pytest.raises(graphmem.InvalidInput):
             mem.find_duplicates(bad)
+
+
+def _top_k_oracle(vectors: dict[str, np.ndarray], types: dict[str, str], threshold: float, k: int):
+    """find_duplicates by brute force: each entity's ``k`` nearest others (any
+    type), kept when of its type and scoring ``>= threshold``; ``None`` when a
+    score sits within 1e-4 of the threshold or of a row's k-th/(k+1)-th boundary
+    (float32 against float64 could order it either way)."""
+    names = sorted(vectors)
+    unit = np.stack([vectors[n] / np.linalg.norm(vectors[n]) for n in names]).astype(np.float64)
+    scores = unit @ unit.T
+    np.fill_diagonal(scores, -np.inf)
+    pairs: dict[tuple[str, str], float] = {}
+    for i, a in enumerate(names):
+        order = np.argsort(-scores[i], kind="stable")
+        row = scores[i][order]
+        if len(names) - 1 > k and row[k - 1] - row[k] < 1e-4:
+            return None
+        for j in order[:k]:
+            if abs(scores[i, j] - threshold) < 1e-4:
+                return None
+            if scores[i, j] >= threshold and types[a] == types[names[j]]:
+                pairs[tuple(sorted((a, names[j])))] = float(scores[i, j])
+    return pairs
+
+
+@pytest.mark.parametrize("plan", ["exact", "hnsw_screened"])
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**32 - 1), n=st.integers(2, 40), dim=st.integers(3, 12), k=st.integers(1, 6),
+       threshold=st.floats(0.3, 0.99), kinds=st.integers(1, 3), planted=st.floats(0.0, 0.5))
+def test_find_duplicates_equals_the_top_k_oracle(engine, plan, monkeypatch, seed, n, dim, k, threshold, kinds,
+                                                 planted):  # fmt: skip
+    """find_duplicates(threshold, k) is the brute-force answer with a real k
+    (not every pair): a pair of one type scoring >= threshold where either is
+    among the other's k nearest of any type. Through the exact scan (a small
+    index) and through HNSW with the screen, both searches exhaustive (breadth
+    above the entity count, so recall is 1), the screen in blocks of a few
+    entities and a third of its searches made to miss their own vector (as a
+    search that lost its way does), so its blocks, its margin, what it does
+    with a lost search and its giving up at low thresholds all meet the oracle."""
+    from graphmem.index.vectors import HnswParams, VectorIndex
+    from graphmem.memory import upkeep
+
+    rng = np.random.default_rng(seed)
+    base = rng.normal(size=(n, dim))
+    copies = rng.random(n) < planted  # near-duplicates of an earlier entity (with its type)
+    kind = rng.integers(0, kinds, n)
+    for i in range(1, n):
+        if copies[i]:
+            j = int(rng.integers(0, i))
+            base[i], kind[i] = base[j] + rng.normal(scale=0.1, size=dim), kind[j]
+    records = [{"name": f"e{i:02d}", "type": f"T{kind[i]}", "embedding": _unit(base[i])} for i in range(n)]
+    mem = graphmem.open(None, engine=engine, embedder=None)
+    try:
+        if plan == "hnsw_screened":
+            mem._vectors.params = HnswParams(exact_limit=0, ef_search=256)
+            monkeypatch.setattr(upkeep, "SCREEN_EF", 64)
+            monkeypatch.setattr(upkeep, "SCREEN_BLOCK", 5)
+            screen = VectorIndex.screen
+
+            def lost(self, ids, ef):  # every third search misses its own vector: its row must still be queried
+                best, sure = screen(self, ids, ef)
+                astray = np.asarray(ids) % 3 == 0
+                return np.where(astray, -np.inf, best).astype(np.float32), sure & ~astray
+
+            monkeypatch.setattr(VectorIndex, "screen", lost)
+        mem.add_entities(records)
+        vectors = {r["name"]: mem.get_entity(r["name"]).embedding for r in records}
+        expected = _top_k_oracle(vectors, {r["name"]: r["type"] for r in records}, threshold, k)
+        assume(expected is not None)
+        found = mem.find_duplicates(threshold, k=k)
+        assert {(d.a, d.b): d.type for d in found} == {p: records[int(p[0][1:])]["type"] for p in expected}
+        for d in found:
+            assert d.a < d.b and abs(d.score - expected[(d.a, d.b)]) < 1e-4
+        assert [(-d.score, d.a, d.b) for d in found] == sorted((-d.score, d.a, d.b) for d in found)
+        if plan == "hnsw_screened":
+            assert mem._vectors.peek().hnsw.ef == 256  # the screen's breadth was put back
+    finally:
+        mem.close()
 
 
 def test_merge_keeps_every_relation_and_observation(mem):

@@ -1418,6 +1418,10 @@ class Memory:
         Each entity's ``k`` nearest neighbours come from one batched query of the
         vector index (not an all-pairs scan), so a pair is found when either
         entity is among the other's ``k`` nearest. Sorted by score, best first.
+        On a large index a cheaper pass comes first (HNSW at a small search
+        breadth): only the entities whose nearest neighbour scores near
+        ``threshold`` (or whose search went astray) are queried for their
+        ``k`` nearest (on the 100k benchmark store: the same pairs).
         """
         self._store.check_open()  # the index lives in memory: a closed memory must not answer
         threshold, k, types = upkeep.check_threshold(threshold), check_positive_int(k, "k"), check_types_filter(types)

@@ -278,7 +278,12 @@ def find_duplicates(state: DerivedState, index: VectorIndex | None, *, namespace
                     types: tuple[str, ...] | None) -> list[Duplicate]:  # fmt: skip
     """Pairs of entities of one type (of ``types``, if given) in ``namespace``
     whose vectors in ``index`` have cosine similarity ``>= threshold``, each
-    found among the other's ``k`` nearest (one batched query); best first."""
+    found among the other's ``k`` nearest (one batched query); best first.
+
+    On an index large enough for HNSW, a screen comes first (:func:`_screened`):
+    only the entities with a neighbour near the threshold are queried for
+    their ``k`` nearest, with the index's own search breadth.
+    """
     if index is None:
         return []
     mine: BitMap = state.namespaces.members(namespace) & index.labels
@@ -293,18 +298,76 @@ def find_duplicates(state: DerivedState, index: VectorIndex | None, *, namespace
     for code, name in enumerate(labels):
         members = np.asarray((state.entity_types.members(name) & mine).to_array(), np.int64)
         type_code[members] = code
+    ids = _screened(index, ids, threshold=threshold, k=k)
+    if not len(ids):
+        return []
     near, scores = index.neighbours_of(ids, k)
     other = np.where((near >= 0) & (near < len(type_code)), near, 0)
     same = (near >= 0) & (scores >= threshold) & (type_code[other] == type_code[ids][:, None]) & (
         type_code[other] >= 0)
     rows, cols = np.nonzero(same)
-    found: dict[tuple[str, str], Duplicate] = {}
-    for id_, partner, score in zip(ids[rows].tolist(), near[rows, cols].tolist(), scores[rows, cols].tolist()):
+    firsts, seconds, found_scores = ids[rows], near[rows, cols], scores[rows, cols]
+    # One entry per unordered pair (found from both sides, it scored the same
+    # twice): the last found, as a dict keyed by the pair would keep.
+    low, high = np.minimum(firsts, seconds), np.maximum(firsts, seconds)
+    _, last = np.unique(np.stack([low, high], axis=1)[::-1], axis=0, return_index=True)
+    keep = len(low) - 1 - last
+    out = []
+    for id_, partner, score in zip(firsts[keep].tolist(), seconds[keep].tolist(), found_scores[keep].tolist()):
         a, b = _name_of(state, id_), _name_of(state, partner)
         if a is not None and b is not None:
             a, b = sorted((a, b))
-            found[(a, b)] = Duplicate(a, b, labels[type_code[id_]], round(float(score), 6))
-    return sorted(found.values(), key=lambda d: (-d.score, d.a, d.b))
+            out.append(Duplicate(a, b, labels[type_code[id_]], round(float(score), 6)))
+    return sorted(out, key=lambda d: (-d.score, d.a, d.b))
+
+
+SCREEN_EF = 16
+"""HNSW's search breadth for :func:`find_duplicates`' screen. An entity's
+nearest neighbour is found at a small breadth (a near-duplicate is almost
+always a direct link of the HNSW graph); the breadth that finds the rest of its
+``k`` nearest is what costs. At 100k 384-d vectors, a self-join of all of them
+took 12 s of CPU at ef 16 and 44 s at the default ef 96 (hnswlib 0.8.0, k 11).
+At ef 16, 0.8% of those searches did not find their own vector (35 at ef 32):
+:func:`_screened` queries those entities in full."""
+
+SCREEN_MARGIN = 0.05
+"""How far below the threshold a screened neighbour may score and still have
+its entity queried in full: the screen's breadth may miss the best neighbour
+and find a slightly worse one."""
+
+SCREEN_BLOCK = 4096
+"""Entities screened per step; after each, the screen is given up if most of
+them passed (a low threshold): the full query alone is cheaper then."""
+
+
+def _screened(index: VectorIndex, ids: np.ndarray, *, threshold: float, k: int) -> np.ndarray:
+    """``ids`` that may have a neighbour scoring ``>= threshold``: those whose
+    nearest other vector, found with HNSW breadth ``SCREEN_EF``, scores at
+    least ``threshold - SCREEN_MARGIN``, and those whose screening search did
+    not find the entity itself (:meth:`VectorIndex.screen`). All of ``ids``
+    when the index answers exactly (small) or the screen would not be much
+    cheaper than the full query; the unscreened rest too once more than half
+    of those screened passed.
+
+    Measured on the lifecycle suite's 100k store (384-d, k 10, brute force
+    for truth): the pairs found equal those of the full query of every entity
+    at thresholds 0.9, 0.8, 0.6 and 0.5 (recall 1 against brute force at each).
+    """
+    if len(index) <= index.params.exact_limit or 2 * SCREEN_EF > max(index.params.ef_search, k + 1):
+        return ids
+    passed = []
+    screened = kept = 0
+    for start in range(0, len(ids), SCREEN_BLOCK):
+        block = ids[start:start + SCREEN_BLOCK]
+        best, sure = index.screen(block, SCREEN_EF)
+        # A search that did not find the entity itself lost its way: its score says nothing.
+        hit = block[~sure | (best >= threshold - SCREEN_MARGIN)]
+        passed.append(hit)
+        screened, kept = screened + len(block), kept + len(hit)
+        if 2 * kept > screened:
+            passed.append(ids[start + SCREEN_BLOCK:])
+            break
+    return np.concatenate(passed)
 
 
 def _name_of(state: DerivedState, id_: int) -> str | None:
