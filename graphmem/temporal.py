@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from cachetools import LRUCache
-from pyroaring import BitMap, FrozenBitMap
+from pyroaring import BitMap
 
 from .errors import InvalidInput
 from .index.adjacency import EdgeIndex
@@ -158,7 +158,7 @@ class TimeView:
     hidden: BitMap | None
     only: BitMap | None
     expires: int
-    visible: FrozenBitMap | None = None
+    visible: BitMap | None = None
     visible_below: int = 0
 
     def admit(self, allowed: BitMap | None, next_id: int) -> BitMap | None:
@@ -199,7 +199,7 @@ def current_view(state: GraphState | GraphSnapshot, at: int) -> TimeView:
     if hidden:
         every = BitMap()
         every.add_range(0, below)
-        visible = FrozenBitMap(every - hidden)
+        visible = every - hidden
     return TimeView(view_state, hidden, None, bounds.next_boundary(at), visible, below)
 
 
