@@ -174,10 +174,16 @@ class TimeView:
                 # (a search at 1M takes ~300 us): the view keeps it.
                 if self.visible is not None and self.visible_below == max(next_id, 1):
                     return self.visible
-                allowed = BitMap()
-                allowed.add_range(0, max(next_id, 1))
+                return _all_but(max(next_id, 1), self.hidden)
             return allowed - self.hidden
         return allowed
+
+
+def _all_but(below: int, hidden: BitMap) -> BitMap:
+    """Every id in ``[0, below)`` but ``hidden``."""
+    every = BitMap()
+    every.add_range(0, below)
+    return every - hidden
 
 
 def current_view(state: GraphState | GraphSnapshot, at: int) -> TimeView:
@@ -194,12 +200,8 @@ def current_view(state: GraphState | GraphSnapshot, at: int) -> TimeView:
     if hidden_ids.size:
         removed = np.concatenate([removed, snap.incident_many(hidden_ids)])
     view_state = snap.without(removed, FilteredIds(snap.ids, hidden) if hidden else None)
-    visible = None
     below = max(snap.ids.next_id, 1)
-    if hidden:
-        every = BitMap()
-        every.add_range(0, below)
-        visible = every - hidden
+    visible = _all_but(below, hidden) if hidden else None
     return TimeView(view_state, hidden, None, bounds.next_boundary(at), visible, below)
 
 

@@ -387,7 +387,7 @@ class VectorIndex:
         with self._lock.read():
             # An exact plan needs no HNSW lock: it does not wait for a batch the worker is adding.
             n = len(self._labels) if allowed is None else allowed.intersection_cardinality(self._labels)
-            if n <= self.params.exact_limit and (allowed is not None or n <= 1024):
+            if self._exact_plan(n, allowed):
                 if not n:
                     return np.empty(0, np.int64), np.empty(0, np.float32)
                 candidates = self._labels if allowed is None else (allowed & self._labels)
@@ -398,7 +398,7 @@ class VectorIndex:
             if n == 0:
                 return np.empty(0, np.int64), np.empty(0, np.float32)
             stale_all = self._pending | self._inflight
-            if not stale_all and not (n <= self.params.exact_limit and (allowed is not None or n <= 1024)):
+            if not stale_all and not self._exact_plan(n, allowed):
                 # HNSW answers alone; its answers are filtered by `allowed` and the labels (the candidates).
                 return self._search_hnsw(query, min(k, n), allowed, self._labels if allowed is not None else None)
             candidates = self._labels if allowed is None else (allowed & self._labels)
@@ -406,7 +406,7 @@ class VectorIndex:
             # are not candidates, so filtering HNSW by `indexed` drops them.
             stale = stale_all & candidates
             # Mostly stale (a bulk load the worker has not reached): HNSW has little to add.
-            if (n <= self.params.exact_limit and (allowed is not None or n <= 1024)) or 2 * len(stale) >= n:
+            if self._exact_plan(n, allowed) or 2 * len(stale) >= n:
                 ids = np.asarray(candidates.to_array(), dtype=np.int64)
                 return exact_top_k(self._rows, self._inv_norms, ids, query, k)
             if not stale_all:
@@ -532,6 +532,12 @@ class VectorIndex:
         out_ids[:] = np.where(dropped, -1, found)
         out_scores[:] = np.where(dropped, -np.inf, score)
         return out_ids, out_scores, is_self.any(axis=1)
+
+    def _exact_plan(self, n: int, allowed: BitMap | None) -> bool:
+        """Whether ``n`` candidates are scored exactly rather than searched in
+        HNSW: few enough, and for an unfiltered search fewer still (HNSW with
+        no filter needs no over-fetch, so it wins sooner)."""
+        return n <= self.params.exact_limit and (allowed is not None or n <= 1024)
 
     def _search_hnsw(self, query: np.ndarray, k: int, allowed: BitMap | None,
                      within: BitMap | None = None) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
