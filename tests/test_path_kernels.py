@@ -7,6 +7,7 @@ direction, type filter and ``max_hops``."""
 from __future__ import annotations
 
 import threading
+from unittest import mock
 
 import networkx as nx
 import numpy as np
@@ -15,6 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphmem
+from graphmem.algorithms import jit
 from graphmem.algorithms import paths as kernels
 from graphmem.algorithms.cache import PathCache
 from graphmem.algorithms.csr import IN, OUT, from_edges, has_edges, merge_delta, row_arrays, row_edges, sorted_unique
@@ -135,6 +137,56 @@ def test_shortest_paths_match_networkx(g, q, data):
             # Every (nodes, types) combination: one path per choice of type on each hop.
             assert len(distinct) == sum(_type_choices(p, model, direction, allowed) for p in expected)
         assert {tuple(r) for r in every.relations.tolist()} <= model
+
+
+def _as_python(module):
+    """Patch every kernel ``module`` names with its Python form (what a
+    command on a small store runs, :func:`graphmem.algorithms.jit.interpreted`)."""
+    forms = {}
+    for name, value in vars(module).items():
+        try:
+            forms[name] = jit.python_form(value)
+        except TypeError:  # not a kernel
+            continue
+    assert "_shortest" in forms and "_all_shortest" in forms and "_prefetch" in forms  # the patch reaches them
+    return mock.patch.multiple(module, **forms)
+
+
+def _answers(view, n, q, pairs, seeds):
+    direction, allowed, max_hops = q
+    kw = {"direction": direction, "allowed": _mask(allowed), "n_nodes": max(view.nodes, n)}
+    out = []
+    for s, d in pairs:
+        found = kernels.bidirectional_bfs(view.adj, s, d, max_hops=max_hops, **kw)
+        out.append(None if found is None else (found.nodes.tolist(), found.codes.tolist(), found.along.tolist()))
+        every = kernels.all_shortest_paths(view.adj, s, d, max_hops=max_hops, limit=7, **kw)
+        out.append(([(p.nodes.tolist(), p.codes.tolist(), p.along.tolist()) for p in every.paths],
+                    every.truncated, every.relations.tolist()))
+    reached = kernels.k_hop(view.adj, seeds, 2 if max_hops is None else max_hops, max_nodes=5, **kw)
+    out.append((reached.nodes.tolist(), reached.hops.tolist(), reached.truncated))
+    return out
+
+
+@settings(max_examples=80, deadline=None)
+@given(g=graphs(), q=queries, data=st.data())
+def test_the_python_forms_answer_as_the_compiled_kernels(g, q, data):
+    """Run as Python (a command's search on a small store), the kernels give
+    the same paths, tie-breaking included, as compiled: same nodes, types and
+    directions, the same capped sets."""
+    n, index, _ = g
+    view = index.view
+    node = st.integers(0, n - 1)
+    pairs = data.draw(st.lists(st.tuples(node, node), min_size=1, max_size=4))
+    seeds = sorted(data.draw(st.sets(node, min_size=1, max_size=3)))
+    compiled = _answers(view, n, q, pairs, seeds)
+    with _as_python(kernels):
+        interpreted = _answers(view, n, q, pairs, seeds)
+    assert interpreted == compiled
+
+
+def test_python_form_refuses_what_is_not_a_kernel():
+    with pytest.raises(TypeError, match="not a graphmem kernel"):
+        jit.python_form(len)
 
 
 def _type_choices(nodes, model, direction, allowed):

@@ -663,7 +663,12 @@ def induced_edges(
 # -- compiled helpers -----------------------------------------------------------------
 
 
-@intrinsic
+def _no_prefetch(arr: np.ndarray, idx: int) -> None:
+    """:func:`_prefetch` run as Python (:func:`graphmem.algorithms.jit.python_form`):
+    a hint only, which Python has no way to give."""
+
+
+@intrinsic(python=_no_prefetch)
 def _prefetch(typingctx, arr, idx):
     """Ask the CPU to start loading ``arr[idx]`` (1-D) into its caches: LLVM's
     ``prefetch`` (read, high locality), a hint that never faults or changes a

@@ -523,8 +523,9 @@ def path_(
     """
     from graphmem.console import render, results
 
-    _start_numba_without_extras()
-    with _open(ctx, path, read_only=True) as mem:
+    from graphmem.warm import kernels_for
+
+    with _open(ctx, path, read_only=True) as mem, kernels_for(len(mem), without_extras=True):
         found = results.find_paths(mem, source, target, all_paths=all_paths, max_hops=max_hops, types=types,
                                    direction=direction)  # fmt: skip
         results.show_paths(render.Output(fmt=fmt, interactive=False), mem, found, source=source, target=target)
