@@ -53,6 +53,8 @@ def test_ratios_and_memory_figures_reach_the_json(result):
         assert _finite(extra[name]["ratio"]) and isinstance(extra[name]["within_budget"], bool), name
     for name in ("path_now_bounded", "search_now_bounded", "path_known_at", "search_known_at", "ns1000_search"):
         assert _finite(extra[name]["ratio"]), name
+    for name in ("path_now_bounded", "path_as_of", "search_now_bounded", "search_as_of"):
+        assert _finite(extra[name]["ratio_interleaved"]), name  # to path_unfiltered / search_unfiltered
     view = extra["validity_view"]
     assert view["bounded_relations"] == int(SIZE * 5 * 0.01) and view["bounded_entities"] == 2
     assert view["bytes_per_bounded_fact"] > 0 and _finite(view["extra_bytes_per_relation"])
