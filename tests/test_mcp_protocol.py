@@ -368,3 +368,15 @@ def test_the_input_ends_only_once_the_requests_read_are_answered() -> None:
         return events
 
     assert anyio.run(main) == ["releasing", "ended", "1", "2"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                                    st.floats(allow_nan=False, allow_infinity=False)),
+                          lambda children: st.lists(children, max_size=3)
+                          | st.dictionaries(st.text(max_size=5), children, max_size=3), max_leaves=12))
+def test_a_large_answer_is_the_same_json_either_way(value: Any) -> None:
+    message = {"jsonrpc": "2.0", "id": 1, "result": {"structuredContent": value}}
+    small, large = protocol.encode(message), protocol.encode(message, large=True)
+    assert small.endswith(b"\n") and large.endswith(b"\n") and b"\n" not in small[:-1] + large[:-1]
+    assert json.loads(small) == json.loads(large) == json.loads(json.dumps(message))

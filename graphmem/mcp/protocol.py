@@ -392,7 +392,7 @@ class Session:
                     log.exception("handler for %r raised", request.method)
                     answer = {"jsonrpc": "2.0", "id": request.id, "error": {"code": 0, "message": str(exc)}}
             if answer is not None and not flight.cancelled:
-                await self._send(answer)
+                await self._wire.send(encode(answer, large=_large(answer.get("result"))))
         finally:
             key = _request_id(request.id)
             if self._flights.get(key) is flight:  # type: ignore[arg-type]
@@ -462,8 +462,28 @@ class Session:
         await self._wire.send(encode(message))
 
 
-def encode(message: dict[str, Any]) -> bytes:
+LARGE = 1 << 18
+"""An answer whose text is longer is written by pydantic-core (imported then, ~0.05 s): at 100k
+entities read_graph's 45 MB answer costs it 0.2 s of CPU against 0.3-0.5 s for :func:`json.dumps`."""
+
+
+def _large(result: Any) -> bool:
+    """Whether a tool call's or a resource read's result carries a text of over :data:`LARGE` characters."""
+    if not isinstance(result, dict):
+        return False
+    parts = result.get("content") or result.get("contents")
+    return isinstance(parts, list) and any(len(part.get("text") or "") > LARGE for part in parts)
+
+
+def encode(message: dict[str, Any], *, large: bool = False) -> bytes:
     """A message as one line of compact UTF-8 JSON (as pydantic writes it)."""
+    if large:
+        import pydantic_core
+
+        try:
+            return pydantic_core.to_json(message) + b"\n"
+        except ValueError:  # a lone surrogate: json below escapes it
+            pass
     try:
         return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
     except UnicodeEncodeError:  # a lone surrogate: escaped, so the line stays valid UTF-8
