@@ -380,3 +380,69 @@ def test_a_large_answer_is_the_same_json_either_way(value: Any) -> None:
     small, large = protocol.encode(message), protocol.encode(message, large=True)
     assert small.endswith(b"\n") and large.endswith(b"\n") and b"\n" not in small[:-1] + large[:-1]
     assert json.loads(small) == json.loads(large) == json.loads(json.dumps(message))
+
+
+def _through_stdio(lines: list[str]) -> list[list[dict[str, Any]]]:
+    """graphmem's session over a real :class:`Stdio` on pipes (the 2026 era hands the wire to the SDK)."""
+    from graphmem.mcp.stdio import Stdio
+
+    async def main(shared: Shared) -> list[list[dict[str, Any]]]:
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        os.set_blocking(out_r, False)
+        buffer = bytearray()
+
+        async def push(line: str) -> None:
+            os.write(in_w, line.encode() + b"\n")
+
+        async def receive() -> dict[str, Any]:
+            while b"\n" not in buffer:
+                await anyio.wait_readable(out_r)
+                buffer.extend(os.read(out_r, 1 << 16))
+            end = buffer.index(b"\n")
+            line = bytes(buffer[:end])
+            del buffer[: end + 1]
+            return json.loads(line)
+
+        try:
+            with Stdio(in_r, out_w, claim=False) as wire:
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(protocol.Session(Handlers(shared), wire).run)
+                    replies = await _collect(lines, push, receive)
+                    os.close(in_w)
+                    in_w = -1
+        finally:
+            for fd in (in_r, in_w, out_r, out_w):
+                if fd >= 0:
+                    os.close(fd)
+        return replies
+
+    return _with_shared(lambda shared: anyio.run(main, shared))
+
+
+@pytest.mark.engine
+def test_a_client_of_the_2026_era_is_served_by_the_sdk() -> None:
+    envelope = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}}  # fmt: skip
+
+    def req(request_id: int, method: str, params: dict[str, Any]) -> str:
+        return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": method,
+                           "params": {**params, "_meta": envelope}})  # fmt: skip
+
+    lines = ['{"jsonrpc":"2.0","method":"notifications/initialized"}', req(1, "tools/list", {}),
+             req(2, "tools/call", {"name": "create_entities", "arguments": {"entities": [
+                 {"name": "a", "entityType": "T", "observations": ["x"]}]}}),
+             req(3, "tools/call", {"name": "search_nodes", "arguments": {"query": "x"}}), _init("2025-06-18", 4)]
+    ours, theirs = _through_stdio(lines), _through_sdk(lines)
+    assert ours == theirs
+    assert ours[1][0]["result"]["resultType"] == "complete" and ours[4][0]["error"]  # the 2026 era's answers
+
+
+@pytest.mark.parametrize("depth", [198, 199, 200, 201])
+def test_a_deeply_nested_line_is_read_as_the_sdk_reads_it(depth: int) -> None:
+    head = '{"jsonrpc":"2.0","id":1,"method":"x","params":'
+    for line in [head + '{"b":' * depth + "1" + "}" * depth + "}",
+                 head + '{"a":' + "[" * depth + "]" * depth + "}}",
+                 head + '{"a":' + '[{"q":' * (depth // 2) + "[]" + "}]" * (depth // 2) + "}}"]:
+        assert protocol.parse(line.encode()) == _sdk_reading(line)

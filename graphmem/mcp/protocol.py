@@ -148,12 +148,32 @@ def parse(line: bytes) -> Message | None:
             value = json.loads(text, parse_constant=_refuse_constant)
         except _Constant:
             return _sdk_parse(text)
-        except ValueError:
-            return None  # not JSON
+        except (ValueError, RecursionError):
+            return None  # not JSON, or nested deeper than any parser here reads
+        if text.count("[") + text.count("{") >= MAX_DEPTH and _deeper(value, MAX_DEPTH):
+            return None  # nested deeper than pydantic's parser reads
         message = _plain(value)
         if message is not None:
             return message
     return _sdk_parse(text)
+
+
+MAX_DEPTH = 201
+"""The deepest message the SDK's parser reads (a scalar, or an empty list or object, is 1 deep)."""
+
+
+def _deeper(value: Any, limit: int) -> bool:
+    """Whether ``value`` is nested deeper than ``limit`` levels."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(item) is dict:
+            stack.extend((child, depth + 1) for child in item.values())
+        elif type(item) is list:
+            stack.extend((child, depth + 1) for child in item)
+    return False
 
 
 def _plain(value: Any) -> Message | None:
