@@ -36,6 +36,10 @@ by the SDK's own validators, imported then (only a malformed or unusual
 request pays for that import). Lines whose JSON this module is not sure to
 read as pydantic does (``NaN``, lone surrogates, extra keys) are likewise
 parsed by the SDK's message adapter.
+
+Over 500 lines: the reading of a line, the checks of params and the session's
+order of answers must each match the SDK's, and are compared with it as one
+(tests/test_mcp_protocol.py); split, a change to one would miss the others.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ requests already read: stdin is read by the event loop (a blocked ``read()``
 cannot be interrupted), a signal only sets a flag and wakes the loop, and the
 input ends once every request read has been answered. See :func:`serve` and
 :mod:`graphmem.mcp.stdio` (the transport).
+
+Over 500 lines: the answers and the two servers built on them (with the
+signal handling and store lifetime both share, :func:`serving`) change
+together; the protocol itself is :mod:`graphmem.mcp.protocol`.
 """
 
 from __future__ import annotations
