@@ -197,6 +197,14 @@ def test_the_protocol_layer_answers_as_the_sdk_does(version: str) -> None:
     assert {1, 3, 8, 11, 14, 26, 29, 42} <= answered  # the script reached its errors and both initializes
     assert not {4, 5, 6, 31, 32} & answered  # invalid lines are dropped, as by the SDK
     assert ours[lines.index(_init(version))][0]["result"]["protocolVersion"] == version
+    by_id = {reply.get("id"): reply for replies in ours for reply in replies}
+    before_initialize, unknown_method = by_id[1]["error"], by_id[3]["error"]
+    assert before_initialize == {"code": -32602, "message": "Invalid request parameters", "data": ""}
+    assert unknown_method == {"code": -32601, "message": "Method not found", "data": "bogus/method"}
+    assert by_id[11]["result"] == {"content": [{"type": "text", "text": "Unknown tool: nope"}], "isError": True}
+    assert by_id[18]["error"] == {"code": -32002, "message": "Resource not found: memory://other"}
+    assert by_id[42]["result"]["protocolVersion"] == protocol.LATEST_HANDSHAKE_VERSION  # an unknown version
+    assert ours[lines.index("not json")] == []  # dropped, and the next requests are answered
 
 
 def test_the_protocol_versions_are_the_installed_sdks() -> None:
