@@ -3,8 +3,9 @@
 The end-to-end behaviour (a real server over stdin/stdout, stopping on EOF
 and on signals) is in test_mcp.py and test_mcp_shutdown.py; these check the
 transport's own promises: one message per line in and out, answers of any
-size written whole, the input ending only once every request passed on is
-answered, and the descriptors diverted while serving and put back after.
+size written whole, the input ending at EOF or stop (and, for the SDK's
+streams, only once every request passed on is answered), and the descriptors
+diverted while serving and put back after.
 """
 
 from __future__ import annotations
@@ -12,12 +13,14 @@ from __future__ import annotations
 import json
 import os
 import threading
+from typing import Any
 
 import anyio
 import mcp.types as types
 import pytest
 from mcp.shared.message import SessionMessage
 
+from graphmem.mcp.protocol import Request, parse
 from graphmem.mcp.stdio import Stdio
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "pipe"), reason="needs pipes")
@@ -29,6 +32,10 @@ def _request(request_id: int, method: str = "ping") -> bytes:
 
 def _answer(request_id: int, text: str = "") -> SessionMessage:
     return SessionMessage(types.JSONRPCResponse(jsonrpc="2.0", id=request_id, result={"text": text}))
+
+
+def _line(request_id: Any, text: str = "") -> bytes:
+    return json.dumps({"jsonrpc": "2.0", "id": request_id, "result": {"text": text}}).encode() + b"\n"
 
 
 def _read_all(fd: int, into: list[bytes]) -> threading.Thread:
@@ -54,15 +61,10 @@ def test_each_line_is_one_message_and_each_answer_one_line() -> None:
     async def main() -> list[object]:
         seen: list[object] = []
         with Stdio(in_r, out_w, claim=False) as wire:
-            async with anyio.create_task_group() as tg:
-
-                async def answer_all() -> None:
-                    async for item in wire.read:
-                        seen.append(item)
-                        if isinstance(item, SessionMessage):
-                            await wire.write.send(_answer(item.message.id, "ok"))
-
-                tg.start_soon(answer_all)
+            while (line := await wire.next_line()) is not None:
+                seen.append(parse(line))
+                if isinstance(seen[-1], Request):
+                    await wire.send(_line(seen[-1].id, "ok"))
         return seen
 
     seen = anyio.run(main)
@@ -70,8 +72,8 @@ def test_each_line_is_one_message_and_each_answer_one_line() -> None:
     reader.join(5)
     os.close(in_r)
     os.close(out_r)
-    assert [m.message.id for m in seen if isinstance(m, SessionMessage)] == [1, 2]
-    assert sum(isinstance(m, Exception) for m in seen) == 1  # the line that is not JSON-RPC, reported
+    assert [m.id for m in seen if isinstance(m, Request)] == [1, 2]
+    assert seen[-1] is None  # the line that is not JSON-RPC
     lines = b"".join(got).splitlines()
     assert [json.loads(line)["id"] for line in lines] == [1, 2]
 
@@ -88,9 +90,10 @@ def test_an_answer_larger_than_the_pipe_is_written_whole_and_in_order() -> None:
     async def main() -> None:
         with Stdio(in_r, out_w, claim=False) as wire:
             async with anyio.create_task_group() as tg:
-                async for item in wire.read:
+                while (line := await wire.next_line()) is not None:
+                    request_id = json.loads(line)["id"]
                     # Both answers at once: the lock keeps the big one's pieces together.
-                    tg.start_soon(wire.write.send, _answer(item.message.id, big if item.message.id == 1 else "small"))
+                    tg.start_soon(wire.send, _line(request_id, big if request_id == 1 else "small"))
 
     anyio.run(main)
     os.close(out_w)
@@ -102,7 +105,7 @@ def test_an_answer_larger_than_the_pipe_is_written_whole_and_in_order() -> None:
     assert len(lines) == 2 and answers == {1: big, 2: "small"}
 
 
-def test_the_input_ends_only_once_the_requests_passed_on_are_answered() -> None:
+def test_the_sdk_streams_input_ends_only_once_the_requests_passed_on_are_answered() -> None:
     in_r, in_w = os.pipe()
     out_r, out_w = os.pipe()
     got: list[bytes] = []
@@ -113,18 +116,19 @@ def test_the_input_ends_only_once_the_requests_passed_on_are_answered() -> None:
 
     async def main() -> None:
         with Stdio(in_r, out_w, claim=False) as wire:
-            first = await wire.read.receive()
+            read, write = wire.sdk_streams([])
+            first = await read.receive()
             events.append("received")
 
             async def answer_later() -> None:
                 await anyio.sleep(0.2)
                 events.append("answering")
-                await wire.write.send(_answer(first.message.id))
+                await write.send(_answer(first.message.id))
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(answer_later)
                 with pytest.raises(anyio.EndOfStream):
-                    await wire.read.receive()
+                    await read.receive()
                 events.append("ended")
 
     anyio.run(main)
@@ -144,8 +148,7 @@ def test_stop_ends_the_input_while_the_client_keeps_it_open() -> None:
         with Stdio(in_r, out_w, claim=False) as wire:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(_stop_soon, wire)
-                with pytest.raises(anyio.EndOfStream):
-                    await wire.read.receive()  # nothing was sent, and stdin stays open
+                assert await wire.next_line() is None  # nothing was sent, and stdin stays open
         return True
 
     assert anyio.run(main)
@@ -168,7 +171,7 @@ def test_the_descriptors_are_diverted_while_serving_and_put_back() -> None:
         assert os.fstat(out_w).st_ino != os.fstat(out_r).st_ino
         assert os.fstat(in_r).st_ino != os.fstat(in_w).st_ino
         # ...while the transport's own answers do.
-        anyio.run(wire.write.send, _answer(1))
+        anyio.run(wire.send, _line(1))
     assert json.loads(os.read(out_r, 1 << 16))["id"] == 1
     # Put back: the descriptors are the pipes again, blocking as before.
     os.write(out_w, b"after\n")
@@ -184,14 +187,15 @@ def test_bytes_that_are_not_utf8_become_replacement_characters_as_on_the_sdk_tra
     os.write(in_w, b'{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "a\xff"}}\n')
     os.close(in_w)
 
-    async def main() -> object:
+    async def main() -> tuple[object, object]:
         with Stdio(in_r, out_w, claim=False) as wire:
-            item = await wire.read.receive()
-            await wire.write.send(_answer(1))
-            return item
+            line = await wire.next_line()
+            assert line is not None
+            sdk = await wire.sdk_streams([line])[0].receive()
+            return parse(line), sdk
 
-    item = anyio.run(main)
+    ours, sdk = anyio.run(main)
     for fd in (in_r, out_r, out_w):
         os.close(fd)
-    assert isinstance(item, SessionMessage)
-    assert item.message.params == {"name": "a\ufffd"}
+    assert isinstance(ours, Request) and isinstance(sdk, SessionMessage)
+    assert ours.params == sdk.message.params == {"name": "a\ufffd"}

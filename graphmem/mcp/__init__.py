@@ -11,7 +11,10 @@ Modules: :mod:`~graphmem.mcp.schemas` (the tools' schemas),
 :mod:`~graphmem.mcp.tools` (tool calls on a Memory),
 :mod:`~graphmem.mcp.atomic` (one transaction and one application per call),
 :mod:`~graphmem.mcp.share` (holder and followers),
-:mod:`~graphmem.mcp.server` (the SDK wiring). Needs the ``mcp`` extra.
+:mod:`~graphmem.mcp.server` (the answers, and both transports' wiring),
+:mod:`~graphmem.mcp.protocol` (the stdio server's JSON-RPC layer, without the SDK),
+:mod:`~graphmem.mcp.stdio` (the stdio wire), :mod:`~graphmem.mcp.http` (streamable HTTP,
+the SDK's). Needs the ``mcp`` extra.
 """
 
 from __future__ import annotations

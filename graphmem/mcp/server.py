@@ -1,5 +1,10 @@
-"""The MCP SDK wiring: a low-level ``mcp`` Server over stdio.
+"""The MCP server's answers (:class:`Handlers`) and its two transports' wiring.
 
+On stdio (:func:`serve`) the answers go out through graphmem's own JSON-RPC
+layer (:mod:`graphmem.mcp.protocol`), which speaks what the SDK's lowlevel
+server speaks: importing the SDK costs ~1 s of CPU, the whole budget of a
+start's first answer. Over HTTP (:mod:`graphmem.mcp.http`) the SDK's lowlevel
+``Server`` (:func:`build_server`) answers from the same :class:`Handlers`.
 The low-level server (not the decorator-based one) is used because the
 reference's schemas must be served exactly, including argument names such as
 ``from`` that are not Python identifiers. Tool calls run in worker threads,
@@ -7,11 +12,14 @@ so parallel calls from one client run in parallel; graphmem's writer lock
 orders the writes.
 
 Stopping (stdin EOF, SIGTERM, SIGINT) must not wait on anything but the
-requests already read: stdin is read by the event loop rather than by the
-SDK's thread (a blocked ``read()`` cannot be interrupted), a signal only sets
-a flag and wakes the loop, and the input ends once every request passed on
-has been answered. See :func:`serve` and :mod:`graphmem.mcp.stdio` (the
-transport).
+requests already read: stdin is read by the event loop (a blocked ``read()``
+cannot be interrupted), a signal only sets a flag and wakes the loop, and the
+input ends once every request read has been answered. See :func:`serve` and
+:mod:`graphmem.mcp.stdio` (the transport).
+
+Over 500 lines: the answers and the two servers built on them (with the
+signal handling and store lifetime both share, :func:`serving`) change
+together; the protocol itself is :mod:`graphmem.mcp.protocol`.
 """
 
 from __future__ import annotations
@@ -22,7 +30,7 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -30,10 +38,13 @@ from typing import Any
 from .. import __version__
 from ..errors import GraphMemError
 from ..memory import Memory
-from .schemas import RESOURCE_URI, TOOLS
+from .protocol import INTERNAL_ERROR, RESOURCE_NOT_FOUND, ClientGone, RpcError
+from .schemas import RESOURCE_URI, TOOLS, TOOLS_BY_NAME, ToolSpec
 from .share import Shared
 
-__all__ = ["build_server", "serve", "serving"]
+__all__ = ["Handlers", "build_server", "serve", "serving"]
+
+SERVER_NAME = "graphmem-memory"
 
 log = logging.getLogger("graphmem.mcp")
 
@@ -61,32 +72,26 @@ class _Subscribers:
     event loop then sends one notice for however many such writes arrived
     since the last one.
 
-    Clients are told apart by their HTTP session id (``Mcp-Session-Id``); a
-    stdio server has one client, keyed ``None``. The SDK hands each request
-    its own session proxy (not a stable key), and any proxy of a client sends
-    on that client's channel, so the latest one is kept per client.
+    Clients are told apart by a key (the HTTP session id, ``Mcp-Session-Id``;
+    a stdio server has one client, keyed ``None``); each comes with the
+    coroutine function that sends it ``notifications/resources/updated`` for
+    a URI (the latest one given is kept: the SDK hands each request its own
+    session proxy, and any proxy of a client sends on that client's channel).
     """
 
     def __init__(self) -> None:
-        self._clients: dict[str | None, tuple[Any, set[str]]] = {}
+        self._clients: dict[str | None, tuple[Callable[[str], Awaitable[None]], set[str]]] = {}
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
 
-    @staticmethod
-    def _client(ctx: Any) -> str | None:
-        request = getattr(ctx, "request", None)
-        headers = getattr(request, "headers", None)
-        return None if headers is None else headers.get("mcp-session-id")
-
-    def subscribe(self, ctx: Any, uri: str) -> None:
-        client = self._client(ctx)
-        _, uris = self._clients.get(client, (None, set()))
+    def subscribe(self, client: str | None, send: Callable[[str], Awaitable[None]], uri: str) -> None:
+        _, uris = self._clients.get(client, (send, set()))
         uris.add(uri)
-        self._clients[client] = (ctx.session, uris)
+        self._clients[client] = (send, uris)
 
-    def unsubscribe(self, ctx: Any, uri: str) -> None:
-        entry = self._clients.get(self._client(ctx))
+    def unsubscribe(self, client: str | None, uri: str) -> None:
+        entry = self._clients.get(client)
         if entry is not None:
             entry[1].discard(uri)
 
@@ -101,12 +106,12 @@ class _Subscribers:
         """Tell every client subscribed to the graph that it changed."""
         import anyio
 
-        for client, (session, uris) in list(self._clients.items()):
+        for client, (send, uris) in list(self._clients.items()):
             if RESOURCE_URI not in uris:
                 continue
             try:
-                await session.send_resource_updated(RESOURCE_URI)
-            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                await send(RESOURCE_URI)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError, ClientGone):
                 self._clients.pop(client, None)  # the client is gone
 
     async def relay(self) -> None:
@@ -127,9 +132,142 @@ class _Subscribers:
         os.close(self._write)
 
 
+class Handlers:
+    """What the server answers, as the protocol's plain JSON values: one home for both transports.
+
+    The stdio transport (:mod:`graphmem.mcp.protocol`) writes these dicts as
+    they are; the SDK's server (:func:`build_server`, the HTTP transport)
+    returns them from its handlers and validates them into its own types. A
+    method that must fail raises :class:`~graphmem.mcp.protocol.RpcError`.
+
+    Created, the in-memory indexes ``search_nodes`` and ``open_nodes`` answer
+    from start loading in a thread (:meth:`Shared.warm`); see
+    :func:`build_server` for the warm-up's ordering.
+    """
+
+    name = SERVER_NAME
+    version = __version__
+    instructions = INSTRUCTIONS
+    capabilities: dict[str, Any] = {"resources": {"listChanged": False, "subscribe": True},
+                                    "tools": {"listChanged": False}}  # fmt: skip
+    """What the SDK's server derives from the handlers registered in :func:`sdk_server` (a test checks)."""
+
+    def __init__(self, shared: Shared, *, semantic_search_nodes: bool = False,
+                 subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> None:  # fmt: skip
+        self.shared = shared
+        self.semantic_search_nodes = semantic_search_nodes
+        self.subscribers = subscribers if subscribers is not None else _Subscribers()
+        self._warmed: set[str] = set()
+        self._indexes = threading.Thread(target=lambda: _warm_indexes(shared, self._warmed),
+                                         name="graphmem-mcp-warm", daemon=True)  # fmt: skip
+        self._indexes.start()
+        self._warm = [warm_up] if warm_up is not None else []
+        self._answered = False
+        self._limiter: Any = None
+        self._tools = {"tools": [_tool_json(spec) for spec in TOOLS]}
+        self._resources = {"resources": [{
+            "name": "knowledge-graph", "title": "Knowledge Graph", "uri": RESOURCE_URI,
+            "description": "The full knowledge graph with all entities and relations", "mimeType": "application/json",
+        }]}  # fmt: skip
+
+    def limiter(self) -> Any:
+        """The worker threads' limiter: enough for many parallel calls (the writer lock, not this, orders writes)."""
+        if self._limiter is None:
+            import anyio
+
+            self._limiter = anyio.CapacityLimiter(64)
+        return self._limiter
+
+    def _start_warm_up(self) -> None:
+        while self._warm:
+            self._after_indexes(self._warm.pop())
+
+    def _after_indexes(self, fn: Callable[[], Any]) -> None:
+        if not self._indexes.is_alive():
+            fn()
+            return
+
+        def when_loaded() -> None:
+            self._indexes.join()
+            fn()
+
+        # Called from the event loop, which must not wait for the indexes' load.
+        threading.Thread(target=when_loaded, name="graphmem-mcp-warm-up-wait", daemon=True).start()
+
+    def _first_answer(self) -> None:
+        if not self._answered:
+            self._answered = True
+            if self.shared.holds:  # a follower's calls run in the holder's process
+                threading.Thread(target=_after_first_answer, args=(self.shared, self._indexes),
+                                 name="graphmem-mcp-after", daemon=True).start()  # fmt: skip
+
+    def list_tools(self) -> dict[str, Any]:
+        """``tools/list``'s result (its one page)."""
+        self._start_warm_up()
+        return self._tools
+
+    async def call_tool(self, name: str, arguments: Any) -> dict[str, Any]:
+        """``tools/call``'s result; a write that succeeded is first notified to the subscribed clients."""
+        import anyio
+
+        self._start_warm_up()  # a client that calls before listing the tools (the model may wait for this)
+        if self.semantic_search_nodes and name == "search_nodes" and isinstance(arguments, dict):
+            # This server's flag, applied here: the holder may be another server without it.
+            arguments = {"semantic": True, **arguments}
+        shared = self.shared
+        try:
+            if name in self._warmed and shared.holds and not (isinstance(arguments, dict)
+                                                               and arguments.get("semantic")):  # fmt: skip
+                # Answered from memory in well under a millisecond: the hop to a
+                # worker thread and back costs more (milliseconds on a busy machine).
+                outcome = shared.call_tool(name, arguments)
+            else:
+                outcome = await anyio.to_thread.run_sync(shared.call_tool, name, arguments, limiter=self.limiter())
+                if name in INLINE and not outcome.is_error:
+                    # The first call built the in-memory indexes (a scan of the store,
+                    # under the writer lock) off the event loop; later ones are lookups.
+                    self._warmed.add(name)
+        except GraphMemError as exc:  # no process could serve it (the store is unreachable)
+            return {"content": [{"type": "text", "text": str(exc)}], "isError": True, "resultType": "complete"}
+        self._first_answer()
+        spec = TOOLS_BY_NAME.get(name)
+        if spec is not None and spec.writes and not outcome.is_error:
+            await self.subscribers.notify()
+        return _wire_result(outcome)
+
+    def list_resources(self) -> dict[str, Any]:
+        """``resources/list``'s result."""
+        return self._resources
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        """``resources/read``'s result: the whole graph, as the reference's JSON text."""
+        import anyio
+
+        if uri != RESOURCE_URI:
+            raise RpcError(RESOURCE_NOT_FOUND, f"Resource not found: {uri}")
+        try:
+            text = await anyio.to_thread.run_sync(self.shared.read_graph_text, limiter=self.limiter())
+        except GraphMemError as exc:
+            raise RpcError(INTERNAL_ERROR, str(exc)) from None
+        return {"contents": [{"uri": RESOURCE_URI, "mimeType": "application/json", "text": text}]}
+
+
+def _tool_json(spec: ToolSpec) -> dict[str, Any]:
+    """A tool as ``tools/list`` shows it (what the SDK's ``Tool`` model dumps; a test checks)."""
+    return {
+        "name": spec.name, "title": spec.title, "description": spec.description,
+        "inputSchema": spec.input_schema, "outputSchema": spec.output_schema,
+        "annotations": {"title": spec.title, "readOnlyHint": spec.read_only, "destructiveHint": spec.destructive,
+                        "idempotentHint": spec.idempotent, "openWorldHint": False},
+    }  # fmt: skip
+
+
 def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
                  subscribers: _Subscribers | None = None, warm_up: Callable[[], Any] | None = None) -> Any:  # fmt: skip
-    """The MCP server object for ``shared`` (a holder or a follower).
+    """The MCP SDK's server object for ``shared`` (a holder or a follower): the HTTP transport's.
+
+    Its handlers are :class:`Handlers`' (the stdio transport answers from the
+    same, without the SDK: :mod:`graphmem.mcp.protocol`).
 
     ``warm_up`` is called once, after the first ``tools/list`` (or ``tools/call``,
     if the client calls without listing): the client is
@@ -145,129 +283,68 @@ def build_server(shared: Shared, *, semantic_search_nodes: bool = False,
     indexes ``search_nodes`` and ``open_nodes`` answer from are loaded at
     once, in a thread (:meth:`Shared.warm`: read from the saved files, ~0.1 s
     of CPU at 100k entities, or rebuilt), while this thread imports the MCP
-    SDK (~0.7 s of CPU): the reads and the engine's queries of the one run
-    while the other holds the interpreter. Once the first call is answered,
-    a thread saves what had to be rebuilt (the server stops without saving)
-    and loads numba (the first answers use NumPy where a kernel would load
-    it), so neither the next start nor a later call waits for them.
+    SDK (~0.7 s of CPU) or, on stdio, reads the client's first requests. Once
+    the first call is answered, a thread saves what had to be rebuilt (the
+    server stops without saving) and loads numba (the first answers use NumPy
+    where a kernel would load it), so neither the next start nor a later call
+    waits for them.
 
     ``semantic_search_nodes`` makes ``search_nodes`` add the entities closest
     in meaning unless a call says ``semantic: false``. ``subscribers`` holds
     the resource subscriptions (its :meth:`_Subscribers.relay` must run beside
     the server for writes made through other servers to be notified).
     """
-    warmed: set[str] = set()
-    indexes = threading.Thread(target=lambda: _warm_indexes(shared, warmed), name="graphmem-mcp-warm", daemon=True)
-    indexes.start()  # before the SDK's import below, which it overlaps
+    handlers = Handlers(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                        warm_up=warm_up)  # fmt: skip  (before the SDK's import below, which it overlaps)
+    return sdk_server(handlers)
 
-    import anyio
+
+def sdk_server(handlers: Handlers) -> Any:
+    """The SDK's lowlevel ``Server`` answering from ``handlers`` (their dicts validated into the SDK's
+    result types, which carry the fields each protocol version needs, such as the 2026 era's cache hints)."""
     import mcp.types as types
     from mcp.server.lowlevel import Server
     from mcp.shared.exceptions import MCPError
 
-    from .schemas import TOOLS_BY_NAME
+    subscribers = handlers.subscribers
+    resources = types.ListResourcesResult.model_validate(handlers.list_resources())
+    tools: list[Any] = []
 
-    subscribers = subscribers if subscribers is not None else _Subscribers()
-
-    tools = [
-        types.Tool(
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            input_schema=spec.input_schema,
-            output_schema=spec.output_schema,
-            annotations=types.ToolAnnotations(
-                title=spec.title, read_only_hint=spec.read_only, destructive_hint=spec.destructive,
-                idempotent_hint=spec.idempotent, open_world_hint=False,
-            ),  # fmt: skip
-        )
-        for spec in TOOLS
-    ]
-    # Enough threads for many parallel calls; the writer lock, not this, orders writes.
-    limiter = anyio.CapacityLimiter(64)
-    warm = [warm_up] if warm_up is not None else []
-    answered: list[bool] = []
-
-    def start_warm_up() -> None:
-        while warm:
-            after_indexes(warm.pop())
-
-    def after_indexes(fn: Callable[[], Any]) -> None:
-        if not indexes.is_alive():
-            fn()
-            return
-
-        def when_loaded() -> None:
-            indexes.join()
-            fn()
-
-        # Called from the event loop, which must not wait for the indexes' load.
-        threading.Thread(target=when_loaded, name="graphmem-mcp-warm-up-wait", daemon=True).start()
-
-    def first_answer() -> None:
-        if not answered:
-            answered.append(True)
-            if shared.holds:  # a follower's calls run in the holder's process
-                threading.Thread(target=_after_first_answer, args=(shared, indexes), name="graphmem-mcp-after",
-                                 daemon=True).start()  # fmt: skip
+    def client(ctx: Any) -> str | None:
+        request = getattr(ctx, "request", None)
+        headers = getattr(request, "headers", None)
+        return None if headers is None else headers.get("mcp-session-id")
 
     async def list_tools(ctx: Any, params: Any) -> Any:
-        start_warm_up()
-        return types.ListToolsResult(tools=tools)
+        listed = handlers.list_tools()
+        if not tools:
+            tools.append(types.ListToolsResult.model_validate(listed))
+        return tools[0]
 
     async def call_tool(ctx: Any, params: Any) -> Any:
-        start_warm_up()  # a client that calls before listing the tools (the model may wait for this)
-        arguments = params.arguments
-        if semantic_search_nodes and params.name == "search_nodes" and isinstance(arguments, dict):
-            # This server's flag, applied here: the holder may be another server without it.
-            arguments = {"semantic": True, **arguments}
-        try:
-            if params.name in warmed and shared.holds and not (isinstance(arguments, dict)
-                                                                  and arguments.get("semantic")):  # fmt: skip
-                # Answered from memory in well under a millisecond: the hop to a
-                # worker thread and back costs more (milliseconds on a busy machine).
-                outcome = shared.call_tool(params.name, arguments)
-            else:
-                outcome = await anyio.to_thread.run_sync(shared.call_tool, params.name, arguments, limiter=limiter)
-                if params.name in INLINE and not outcome.is_error:
-                    # The first call built the in-memory indexes (a scan of the store,
-                    # under the writer lock) off the event loop; later ones are lookups.
-                    warmed.add(params.name)
-        except GraphMemError as exc:  # no process could serve it (the store is unreachable)
-            return types.CallToolResult(content=[types.TextContent(type="text", text=str(exc))], is_error=True)
-        first_answer()
-        spec = TOOLS_BY_NAME.get(params.name)
-        if spec is not None and spec.writes and not outcome.is_error:
-            await subscribers.notify()
-        return _wire_result(outcome)
+        # A dict, not a CallToolResult: the SDK validates and dumps it either way, but a model it would
+        # first dump whole (see _wire_result).
+        return await handlers.call_tool(params.name, params.arguments)
 
     async def list_resources(ctx: Any, params: Any) -> Any:
-        return types.ListResourcesResult(resources=[types.Resource(
-            name="knowledge-graph", title="Knowledge Graph", uri=RESOURCE_URI,
-            description="The full knowledge graph with all entities and relations", mime_type="application/json",
-        )])  # fmt: skip
+        return resources
 
     async def read_resource(ctx: Any, params: Any) -> Any:
-        if str(params.uri) != RESOURCE_URI:
-            raise MCPError(-32002, f"Resource not found: {params.uri}")
         try:
-            text = await anyio.to_thread.run_sync(shared.read_graph_text, limiter=limiter)
-        except GraphMemError as exc:
-            raise MCPError(-32603, str(exc)) from None
-        return types.ReadResourceResult(
-            contents=[types.TextResourceContents(uri=RESOURCE_URI, mime_type="application/json", text=text)]
-        )
+            return types.ReadResourceResult.model_validate(await handlers.read_resource(str(params.uri)))
+        except RpcError as exc:
+            raise MCPError(exc.code, exc.message) from None
 
     async def subscribe(ctx: Any, params: Any) -> Any:
-        subscribers.subscribe(ctx, str(params.uri))
+        subscribers.subscribe(client(ctx), ctx.session.send_resource_updated, str(params.uri))
         return types.EmptyResult()
 
     async def unsubscribe(ctx: Any, params: Any) -> Any:
-        subscribers.unsubscribe(ctx, str(params.uri))
+        subscribers.unsubscribe(client(ctx), str(params.uri))
         return types.EmptyResult()
 
     return Server(
-        "graphmem-memory",
+        SERVER_NAME,
         version=__version__,
         instructions=INSTRUCTIONS,
         on_list_tools=list_tools,
@@ -430,17 +507,16 @@ def serve(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
     """
     import anyio
 
-    # The cyclic collector is off while the store opens and the SDK imports
-    # (its ~550 pydantic models): what they allocate lives as long as the
-    # server, so its passes found nothing and cost ~0.05-0.08 s of CPU before
-    # the first answer. It is back on (with those objects frozen out of it)
-    # once the event loop runs (_run).
+    # The cyclic collector is off while the store opens and the server starts:
+    # what they allocate lives as long as the server, so its passes found
+    # nothing and cost CPU before the first answer. It is back on (with those
+    # objects frozen out of it) once the event loop runs (_run).
     gc.disable()
     with serving(path, open_memory, namespace=namespace) as (stop, shared, subscribers):
         if stop.signum is None:
-            server = build_server(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
-                                  warm_up=warm_up)  # fmt: skip
-            anyio.run(_run, server, stop, subscribers)
+            handlers = Handlers(shared, semantic_search_nodes=semantic_search_nodes, subscribers=subscribers,
+                                warm_up=warm_up)  # fmt: skip
+            anyio.run(_run, handlers, stop)
     gc.enable()  # (stopped before the loop ran)
     if stop.signum is not None:
         log.info("stopped by signal %d", stop.signum)
@@ -476,21 +552,22 @@ def serving(path: str | os.PathLike[str], open_memory: Callable[[], Memory], *,
         stop.restore()
 
 
-async def _run(server: Any, stop: _Stop, subscribers: _Subscribers) -> None:
+async def _run(handlers: Handlers, stop: _Stop) -> None:
     import anyio
 
+    from .protocol import Session
     from .stdio import Stdio
 
     gc.freeze()  # everything imported and built so far lives as long as the server
     gc.enable()
     with Stdio() as wire:
         async with anyio.create_task_group() as tg:
-            tg.start_soon(subscribers.relay)
+            tg.start_soon(handlers.subscribers.relay)
 
             async def on_signal() -> None:
                 await stop.wait()
                 wire.stop()
 
             tg.start_soon(on_signal)
-            await server.run(wire.read, wire.write, server.create_initialization_options())
+            await Session(handlers, wire).run()
             tg.cancel_scope.cancel()

@@ -8,17 +8,19 @@ itself (polled, non-blocking): a call costs no thread hop at all. Anything
 else (a terminal, a file) is read and written in worker threads, as the SDK
 does.
 
-The streams are the SDK's transport interface (``server.run(read, write, ...)``),
-so the SDK parses each message once, here, and the server answers through the
-same dispatcher as on any transport.
+The protocol over the wire is graphmem's own (:mod:`graphmem.mcp.protocol`):
+:meth:`Stdio.next_line` gives it one line of input at a time and
+:meth:`Stdio.send` writes one message whole. A connection the SDK must serve
+(a client of the stateless 2026 protocol era) gets the SDK's stream
+interface over the same wire instead (:meth:`Stdio.sdk_streams`).
 
-Stopping: the read stream ends at EOF or at :meth:`Stdio.stop`, but only
-once every request it has passed on has been answered (its answer written):
-the SDK cancels the calls still running when its input ends, so a call in
-flight would finish its work and then lose its answer. New requests are not
-read once stopping. The SDK's reader blocks a thread in ``read()`` that
-nothing can interrupt, so a server could not stop while its client kept
-stdin open; a polled descriptor's wait is cancelled at once.
+Stopping: the input ends at EOF or at :meth:`Stdio.stop`; the protocol layer
+then finishes the requests it has read and writes their answers before the
+server stops (a call in flight would otherwise finish its work and lose its
+answer). New requests are not read once stopping. The SDK's reader blocks a
+thread in ``read()`` that nothing can interrupt, so a server could not stop
+while its client kept stdin open; a polled descriptor's wait is cancelled at
+once.
 
 While serving, descriptors 0 and 1 point at ``/dev/null`` and at stderr (as
 the SDK's transport does), so a library that prints to stdout cannot corrupt
@@ -48,10 +50,10 @@ def _pollable(fd: int) -> bool:
 
 
 class Stdio:
-    """The wire (stdin and stdout, or two given descriptors) as the SDK's read and write streams.
+    """The wire: stdin and stdout, or two given descriptors.
 
     Use as a context manager: entering claims the descriptors, leaving puts
-    them back. :attr:`read` and :attr:`write` are what ``Server.run`` takes.
+    them back. :meth:`next_line` reads, :meth:`send` writes.
     """
 
     def __init__(self, fd_in: int = 0, fd_out: int = 1, *, claim: bool = True) -> None:
@@ -60,10 +62,10 @@ class Stdio:
         self._claim = claim
         self._restore: list[tuple[int, int]] = []  # (descriptor, private duplicate of the wire)
         self._flags_out: int | None = None
-        self.read = _Reader(self)
-        self.write = _Writer(self)
-        self._pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
-        self._changed: Any = None
+        self._buffer = bytearray()
+        self._state = [0, 0]  # where the newline search resumes; whether EOF was seen
+        self._lock: Any = None  # one message at a time: a partial write must not interleave
+        self.broken = False  # the client stopped reading: answers are dropped
         self._stopping = False
         self._scope: Any = None
         self._in = fd_in
@@ -122,6 +124,10 @@ class Stdio:
 
     # -- the read side -----------------------------------------------------------
 
+    async def next_line(self) -> bytes | None:
+        """The next line of input (its newline included, if it had one), or ``None`` at EOF or once stopping."""
+        return await self._next_line(self._buffer, self._state)
+
     async def _next_line(self, buffer: bytearray, state: list[int]) -> bytes | None:
         """The next line of input, or ``None`` at EOF or once stopping."""
         while not self._stopping:
@@ -165,31 +171,29 @@ class Stdio:
                 self._scope = None
         return None
 
-    def _passed_on(self, message: Any) -> None:
-        import mcp.types as types
-
-        if isinstance(message, types.JSONRPCRequest):
-            self._pending.add(message.id)
-        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            # A request the client cancelled is never answered.
-            request_id = (message.params or {}).get("requestId")
-            if isinstance(request_id, (int, str)):
-                self._answered(request_id)
-
-    def _answered(self, request_id: Any) -> None:
-        if request_id in self._pending:
-            self._pending.discard(request_id)
-            if self._changed is not None:
-                self._changed.set()
-
-    async def _drain(self) -> None:
-        import anyio
-
-        while self._pending:
-            self._changed = anyio.Event()
-            await self._changed.wait()
-
     # -- the write side ------------------------------------------------------------
+
+    async def send(self, data: bytes) -> None:
+        """Write one message (a line) whole; after the client stopped reading, drop it and stop."""
+        if self._lock is None:
+            import anyio
+
+            self._lock = anyio.Lock()
+        if self.broken:
+            return
+        async with self._lock:
+            try:
+                await self._write_all(data)
+            except OSError as exc:  # the client closed its end: nobody reads answers any more
+                log.info("the client stopped reading answers (%s); stopping", exc)
+                self.broken = True
+                self.stop()
+
+    def sdk_streams(self, lead: list[bytes]) -> tuple[Any, Any]:
+        """The SDK's read and write streams over this wire (``Server.run(read, write, ...)``),
+        the read one first giving ``lead``'s lines (already read here)."""
+        streams = _SdkStreams(self, lead)
+        return streams.read, streams.write
 
     async def _write_all(self, data: bytes) -> None:
         import anyio
@@ -213,22 +217,58 @@ def _write_blocking(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+class _SdkStreams:
+    """The SDK's streams over a :class:`Stdio`: the input ends once every request passed on is answered
+    (the SDK cancels the calls still running when its input ends)."""
+
+    def __init__(self, wire: Stdio, lead: list[bytes]) -> None:
+        self.wire = wire
+        self.lead = list(lead)
+        self.pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
+        self.changed: Any = None
+        self.read = _Reader(self)
+        self.write = _Writer(self)
+
+    def passed_on(self, message: Any) -> None:
+        import mcp.types as types
+
+        if isinstance(message, types.JSONRPCRequest):
+            self.pending.add(message.id)
+        elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
+            # A request the client cancelled is never answered.
+            request_id = (message.params or {}).get("requestId")
+            if isinstance(request_id, (int, str)):
+                self.answered(request_id)
+
+    def answered(self, request_id: Any) -> None:
+        if request_id in self.pending:
+            self.pending.discard(request_id)
+            if self.changed is not None:
+                self.changed.set()
+
+    async def drain(self) -> None:
+        import anyio
+
+        while self.pending:
+            self.changed = anyio.Event()
+            await self.changed.wait()
+
+
 class _Reader:
     """The SDK's read stream: one parsed message per line of input."""
 
-    def __init__(self, wire: Stdio) -> None:
-        self._wire = wire
-        self._buffer = bytearray()
-        self._state = [0, 0]  # where the newline search resumes; whether EOF was seen
+    def __init__(self, streams: _SdkStreams) -> None:
+        self._streams = streams
 
     async def receive(self) -> Any:
         import anyio
         import mcp.types as types
         from mcp.shared.message import SessionMessage
 
-        line = await self._wire._next_line(self._buffer, self._state)
+        streams = self._streams
+        line = streams.lead.pop(0) if streams.lead else await streams.wire.next_line()
         if line is None:
-            await self._wire._drain()
+            await streams.drain()
             raise anyio.EndOfStream
         try:
             # Decoded as the SDK's transport does: bytes that are not UTF-8 become U+FFFD, not an error.
@@ -236,7 +276,7 @@ class _Reader:
             message = types.jsonrpc_message_adapter.validate_json(text, by_name=False)
         except ValueError as exc:  # not JSON-RPC: as on the SDK's transport, the session reports it to the client
             return exc
-        self._wire._passed_on(message)
+        streams.passed_on(message)
         return SessionMessage(message)
 
     def __aiter__(self) -> _Reader:
@@ -251,7 +291,7 @@ class _Reader:
             raise StopAsyncIteration from None
 
     async def aclose(self) -> None:
-        self._wire.stop()
+        self._streams.wire.stop()
 
     async def __aenter__(self) -> _Reader:
         return self
@@ -264,34 +304,18 @@ class _Reader:
 class _Writer:
     """The SDK's write stream: each message serialised and written whole, in order."""
 
-    def __init__(self, wire: Stdio) -> None:
-        self._wire = wire
-        self._lock: Any = None  # one message at a time: a partial write must not interleave
-        self._broken = False
+    def __init__(self, streams: _SdkStreams) -> None:
+        self._streams = streams
 
     async def send(self, item: Any, /) -> None:
         import mcp.types as types
 
         message = item.message
-        # What model_dump_json(by_alias=True, exclude_unset=True) writes, as the
-        # UTF-8 bytes pydantic-core makes: model_dump_json decodes them to a str,
-        # which was then copied with the newline and encoded again (three
-        # copies of a 50 MB answer, ~0.1 s at 100k entities).
+        # What model_dump_json(by_alias=True, exclude_unset=True) writes, as the UTF-8 bytes pydantic-core makes.
         data = type(message).__pydantic_serializer__.to_json(message, by_alias=True, exclude_unset=True) + b"\n"
-        if self._lock is None:
-            import anyio
-
-            self._lock = anyio.Lock()
-        if not self._broken:
-            async with self._lock:
-                try:
-                    await self._wire._write_all(data)
-                except OSError as exc:  # the client closed its end: nobody reads answers any more
-                    log.info("the client stopped reading answers (%s); stopping", exc)
-                    self._broken = True
-                    self._wire.stop()
+        await self._streams.wire.send(data)
         if isinstance(message, (types.JSONRPCResponse, types.JSONRPCError)):
-            self._wire._answered(message.id)
+            self._streams.answered(message.id)
 
     async def aclose(self) -> None:
         return None  # the descriptors are the transport's, put back when it closes
