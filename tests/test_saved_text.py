@@ -115,6 +115,7 @@ def test_a_clean_reopen_reads_the_saved_text_index_without_a_scan(tmp_path):
         assert mem._derived.last_text_load == {"source": "file", "caught_up": 0}
         assert mem._derived.saved.text_loads == 1
         assert "entity_text" not in ran  # the store was not scanned to build it
+        assert "entity_text_written_since" not in ran  # saved with a clean state: nothing to catch up
         _check_equals_rebuild(mem, ["shared"])
     manifest = json.loads((path / FOLDER / MANIFEST_FILE).read_text())
     assert manifest["text"]["namespaces"] == ["default", "other"]

@@ -178,6 +178,8 @@ class SavedGraph:
         self.current = False
         """The saved files are the store and the state in memory (loaded clean or
         just saved, no write since): a save has nothing to write."""
+        self.current_seq: int | None = None
+        """The ``store_seq`` of the files :attr:`current` speaks of (last loaded or saved)."""
         self._text: _SavedText | None = None
         """The saved text index the loaded manifest names (read on first use)."""
         self._text_given: tuple[TextIndex, int, _SavedText] | None = None
@@ -311,6 +313,7 @@ class SavedGraph:
         except (OSError, ValueError):
             clean = False
         self.current = clean
+        self.current_seq = int(manifest["store_seq"])
         self.loads += 1
         text = manifest.get("text")
         self._text = _SavedText(sub, text) if isinstance(text, dict) else None
@@ -435,6 +438,7 @@ class SavedGraph:
                 raise space.storage_full(exc, f"the saved graph state {sub}") from None
             raise
         self._claims_clean = self.current = True
+        self.current_seq = int(manifest["store_seq"])
         self._relations_marked = False
         text = manifest.get("text")
         self._text = _SavedText(sub, text) if text is not None else None
