@@ -305,6 +305,7 @@ def test_a_stdio_server_answers_without_importing_the_sdk(tmp_path: Path) -> Non
     imported = {line.split("|")[-1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
     assert "graphmem.mcp.protocol" in imported  # (the listing is there)
     assert not {m for m in imported if m.split(".")[0] in ("mcp", "mcp_types")}
+    assert "pydantic_core" not in imported  # a small answer's JSON: the json module (tools._pretty_plain)
 
 
 # -- errors and cancellation ---------------------------------------------------------

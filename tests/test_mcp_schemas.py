@@ -63,11 +63,11 @@ def test_pretty_json_is_json_dumps(value: Any) -> None:
 
 
 def test_pretty_plain_is_pretty_json_for_every_character() -> None:
-    from graphmem.mcp.tools import _pretty_plain, pretty_json
+    from graphmem.mcp.tools import _pretty_pydantic, pretty_json
 
     chars = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
     value = {"alone": chars, "inside": ["a" + "".join(chars[i:i + 4096]) + "z" for i in range(0, len(chars), 4096)]}
-    assert _pretty_plain(value) == pretty_json(value)
+    assert _pretty_pydantic(value) == pretty_json(value)
 
 
 PLAIN = st.recursive(
@@ -83,8 +83,9 @@ def test_pretty_plain_is_json_dumps(value: Any) -> None:
     """Also for what pydantic-core refuses (a lone surrogate, which st.text draws): the slow path writes it."""
     import json
 
-    from graphmem.mcp.tools import _pretty_plain
+    from graphmem.mcp.tools import _pretty_plain, _pretty_pydantic
 
+    assert _pretty_pydantic(value) == json.dumps(value, indent=2, ensure_ascii=False)
     assert _pretty_plain(value) == json.dumps(value, indent=2, ensure_ascii=False)
 
 
