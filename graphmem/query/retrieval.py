@@ -409,7 +409,13 @@ def read_briefs(
             rows = store.execute("entity_brief", {"key": block[0]})
             read = [(block[0], rows[0])] if rows else []
         else:
-            rows = store.execute(_BLOCK_QUERIES[len(block)], dict(zip(_SLOTS, block)))
+            params = dict(zip(_SLOTS, block))
+            if len(block) == 32:
+                rows = store.execute("entity_brief_thirtytwo", params)
+            elif len(block) == 16:
+                rows = store.execute("entity_brief_sixteen", params)
+            else:
+                rows = store.execute("entity_brief_four", params)
             # A row of an unused slot only if user Cypher wrote an entity with the empty key: not asked for.
             read = [(block[row[0]], row[1:]) for row in rows if block[row[0]] != _NO_KEY]
         for key, fields in read:
@@ -418,8 +424,7 @@ def read_briefs(
     return found
 
 
-_BLOCK_QUERIES = {32: "entity_brief_thirtytwo", 16: "entity_brief_sixteen", 4: "entity_brief_four"}
-_BLOCKS = tuple(_BLOCK_QUERIES)
+_BLOCKS = (32, 16, 4)
 _SLOTS = tuple(f"k{i}" for i in range(max(_BLOCKS)))  # the blocks' parameters: $k0, $k1, ...
 _NO_KEY = ""
 """Fills a block's unused slots: every key holds the namespace separator, so no entity has this one."""
