@@ -321,7 +321,8 @@ def rank_context(
     found = traversal.reach(state, seed_ids.tolist(), hops, direction=direction, types=relation_types)
     ids = found.nodes.astype(np.int64)
     sims = index.scores(query, ids)
-    has_vector = index.has_vectors(ids.tolist())
+    labels = index.labels
+    has_vector = np.fromiter((int(i) in labels for i in ids.tolist()), bool, len(ids))
     seed_sim = dict(zip(seed_ids.tolist(), seed_scores.tolist()))
     roots = _roots(found)
     root_sim = np.array([seed_sim.get(int(found.nodes[r]), 0.0) for r in roots.tolist()], np.float32)
