@@ -386,9 +386,9 @@ def read_briefs(
     rounds; blocks of 16 or of 32 cost alike when they read the same columns.
     In graphmem's store (recall's own 30 keys per query, the two ways
     alternating, cache cleared before each): 10.0 and 10.2 ms of CPU against
-    11.2 and 12.1, a lookup per key the floor of both. Earlier, at 100k: 30 keys read one by one took
-    7.3 ms of CPU, in two blocks of 16 5.3-5.6 (LadybugDB ~1.3 ms either
-    way). A keyed read of many rows through one list is not an option:
+    11.2 and 12.1, a lookup per key the floor of both. Earlier, at 100k: 30
+    keys read one by one took 7.3 ms of CPU, in two blocks of 16 5.3-5.6
+    (LadybugDB ~1.3 ms either way). A keyed read of many rows through one list is not an option:
     ``UNWIND`` then ``MATCH`` on the key, or ``key IN $keys``, scans the table
     instead of using its index (66-99 ms at 100k), and so does a filter on the
     internal id (30-70 ms at 1M). Only when so many rows are missing that a
