@@ -282,12 +282,17 @@ class BriefRow:
     observations: tuple[str, ...]
 
 
-def brief_from_db(key: str, row: Sequence[Any]) -> BriefRow:
-    """A :class:`BriefRow` from an ``entity_brief`` row (cold text unpacked)."""
-    id_, name, type_, text, observations, packed = row
+def brief_from_db(key: str, id_: int, row: Sequence[Any]) -> BriefRow:
+    """A :class:`BriefRow` of the entity ``key`` (id ``id_``) from an
+    ``entity_brief`` row (cold text unpacked). The statement reads neither key,
+    id nor name (each column read costs, see ``queries/entity_brief.cypher``):
+    the name is the rest of the key (:func:`key_name`), as everywhere.
+    """
+    type_, text, observations, packed = row
+    name = key_name(key)
     if packed is not None:
         text, observations = unpack(packed, name=name)
-    return BriefRow(key, int(id_), name, type_, text, tuple(observations or ()))
+    return BriefRow(key, id_, name, type_, text, tuple(observations or ()))
 
 
 def version_key(key: str, recorded_at: datetime) -> str:

@@ -1,5 +1,8 @@
-// What recall shows of an entity: no vector, properties or timestamps. A third
-// of entity_get's columns: at 1M entities with a cold buffer pool it reads
-// ~4x faster (fewer column pages per row).
+// What recall shows of an entity: no vector, properties or timestamps, and
+// not the key, id or name, which the caller knows (the name is the rest of the
+// key). Each column read costs: at 1M entities on kuzu 0.11.3, 30 keys read
+// in one block of 32 with these 4 columns took ~20% less CPU than in two
+// blocks of 16 with the 7 (key, id, name as well) of before, and blocks of 16
+// or 32 cost alike with the same columns.
 MATCH (e:Entity {key: $key})
-RETURN e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN e.type, e.text, e.observations, e.packed

@@ -4,15 +4,16 @@
 // index (UNWIND of a key list, or WHERE key IN a list, scans every entity).
 // An unused slot gets the empty key (every key holds the namespace separator,
 // so no entity has it), which costs a lookup like any other. As entity_brief,
-// plus the key (the rows come back in no promised order).
+// plus the slot of the key (the rows come back in no promised order): the
+// key, id and name are not read, the caller knows them.
 MATCH (e:Entity {key: $k0})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 0 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k1})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 1 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k2})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 2 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k3})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 3 AS slot, e.type, e.text, e.observations, e.packed

@@ -4,51 +4,52 @@
 // index (UNWIND of a key list, or WHERE key IN a list, scans every entity).
 // An unused slot gets the empty key (every key holds the namespace separator,
 // so no entity has it), which costs a lookup like any other. As entity_brief,
-// plus the key (the rows come back in no promised order).
+// plus the slot of the key (the rows come back in no promised order): the
+// key, id and name are not read, the caller knows them.
 MATCH (e:Entity {key: $k0})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 0 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k1})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 1 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k2})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 2 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k3})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 3 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k4})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 4 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k5})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 5 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k6})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 6 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k7})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 7 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k8})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 8 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k9})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 9 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k10})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 10 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k11})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 11 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k12})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 12 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k13})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 13 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k14})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 14 AS slot, e.type, e.text, e.observations, e.packed
 UNION ALL
 MATCH (e:Entity {key: $k15})
-RETURN e.key, e.id, e.name, e.type, e.text, e.observations, e.packed
+RETURN 15 AS slot, e.type, e.text, e.observations, e.packed

@@ -203,17 +203,17 @@ def test_recall_reads_brief_rows_caches_them_and_sees_every_write(mem):
     mem.tracer = None
 
 
-@given(st.lists(st.text(min_size=1, max_size=3), unique=True, max_size=70))
+@given(st.lists(st.text(min_size=1, max_size=3), unique=True, max_size=100))
 def test_brief_blocks_read_every_key_once_with_few_unused_slots(keys):
-    """Every key is read once, in order, by a block of 16 or 4 or alone; a block
-    leaves at most 3 slots unused (each costs a lookup) and holds 2 keys or more."""
+    """Every key is read once, in order, by a block of 32, 16 or 4 or alone; a
+    block leaves at most 3 slots unused (each costs a lookup) and holds 2 keys or more."""
     from graphmem.query.retrieval import brief_blocks
 
     blocks = brief_blocks(keys)
     assert [k for block in blocks for k in block if k] == keys
     for block in blocks:
         used = sum(1 for k in block if k)
-        assert len(block) in (16, 4, 1) and block[:used] == [k for k in block if k]
+        assert len(block) in (32, 16, 4, 1) and block[:used] == [k for k in block if k]
         assert len(block) - used <= 3 and (used >= 2 or len(block) == 1)
     assert sum(len(block) == 1 for block in blocks) <= 1 and len(blocks) <= len(keys) // 13 + 4
 
@@ -241,6 +241,75 @@ def test_recall_reads_many_missing_entities_in_blocks(open_store, tmp_path):
     for e in r.entities:
         row = reference[e.name]
         assert (e.type, e.text, e.observations) == (row.type, row.text, tuple(row.observations))
+
+
+@pytest.mark.engine
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(1, 45),
+    density=st.floats(0.3, 3.0),
+    k=st.integers(1, 10),
+    hops=st.integers(0, 2),
+    max_entities=st.integers(1, 50),
+    cached=st.floats(0.0, 1.0),
+    join=st.booleans(),
+)
+def test_recall_shows_what_get_entity_reads_whatever_the_cache(open_store, tmp_path_factory, seed, n, density, k,
+                                                                hops, max_entities, cached, join):  # fmt: skip
+    """recall against an oracle: the seeds are search's top k, every entity it
+    shows is within ``hops`` of them at its networkx distance, scored
+    ``cosine * 0.5 ** hops`` (the index scores int8 rows: to 0.02), and shows
+    the name, type, text and observations get_entity reads (long texts packed
+    cold, so unpacked); the relations are the stored ones among the shown
+    entities, all of them when the budget allows. The answer is the same
+    whatever the entity cache holds (nothing, some full rows, the brief rows
+    of the first answer, every full row) and whichever way the rows are read
+    (keyed blocks, or the join when ``join`` makes it pay)."""
+    from datetime import timedelta
+
+    g = nx.gnm_random_graph(n, int(n * density), seed=seed, directed=True)
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 6)).astype(np.float32)
+    config = graphmem.StoreConfig(update_join_threshold=1 if join else 1_000, max_db_size=1 << 30)
+    mem = open_store(tmp_path_factory.mktemp("recall") / "s", config=config)
+    mem.add_entities([{"name": f"v{i}", "type": "ABC"[i % 3],
+                       "text": f"about v{i} " * (30 if i % 4 == 0 else 1) if i % 5 else None,
+                       "observations": [f"o{i}-{j}" for j in range(i % 3)], "embedding": x[i]}
+                      for i in range(n)])  # fmt: skip
+    mem.add_relations([(f"v{a}", "R" if (a + b) % 3 else "S", f"v{b}") for a, b in g.edges()])
+    mem.compact(cold_after=timedelta(0))  # the long texts are packed
+    mem._cache.clear()  # private: the test sets what the cache holds
+    for i in np.flatnonzero(rng.random(n) < cached).tolist():
+        mem.get_entity(f"v{i}")
+    q = rng.normal(size=6).astype(np.float32)
+    budget = {"k": k, "hops": hops, "max_entities": max_entities, "max_relations": 500}
+    got = mem.recall(q, **budget)
+
+    seeds = [h.name for h in mem.search(q, k=k)]
+    ball = nx.multi_source_dijkstra_path_length(g.to_undirected(as_view=True), [int(s[1:]) for s in seeds],
+                                                cutoff=hops)  # fmt: skip
+    names = [e.name for e in got.entities]
+    assert len(set(names)) == len(names) == min(max_entities, len(ball))
+    unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+    cosine = unit @ (q / np.linalg.norm(q))
+    for e in got.entities:
+        i = int(e.name[1:])
+        assert e.hops == ball[i]
+        assert e.score == pytest.approx(float(cosine[i]) * 0.5**e.hops, abs=0.02)
+        row = mem.get_entity(e.name)
+        assert (e.type, e.text, e.observations) == (row.type, row.text, tuple(row.observations))
+    shown = {int(name[1:]) for name in names}
+    stored = {(f"v{a}", "R" if (a + b) % 3 else "S", f"v{b}") for a, b in g.edges() if a in shown and b in shown}
+    assert set(got.relations) == stored and len(got.relations) == len(stored)
+    assert got.truncated == (len(ball) > max_entities)
+
+    assert mem.recall(q, **budget) == got  # the brief rows the first answer cached
+    mem._cache.clear()
+    assert mem.recall(q, **budget) == got  # every row read again
+    for name in names:
+        mem.get_entity(name)
+    assert mem.recall(q, **budget) == got  # every row a cached full row
 
 
 def test_recall_with_the_text_model_reads_well(tmp_path):

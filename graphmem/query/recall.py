@@ -58,13 +58,15 @@ def recall(store: Store, cache: EntityCache, state: GraphSnapshot, view: TimeVie
         max_relations=request.max_relations,
     )  # fmt: skip
     keys = [state.ids.key_of(i) for i in ranked.ids]
-    rows = read_briefs(store, cache, [key for key in keys if key is not None], store.config, stored=len(state.ids))
+    wanted = {key: id_ for key, id_ in zip(keys, ranked.ids) if key is not None}
+    rows = read_briefs(store, cache, wanted, store.config, stored=len(state.ids))
     entities = tuple(
         RecalledEntity(row.name, row.type, row.text, tuple(row.observations), score, hop)
         for key, score, hop in zip(keys, ranked.scores, ranked.hops)
         if key is not None and (row := rows.get(key)) is not None
     )
-    names = {row.id: row.name for row in rows.values()}
+    # By the ids of this state: the relations' ends are (a cached row's id is its entity's as the store held it).
+    names = {id_: rows[key].name for key, id_ in wanted.items() if key in rows}
     type_names = state.type_names
     relations = tuple(
         (names[s], type_names[c], names[d]) for s, c, d in ranked.relations if s in names and d in names

@@ -15,7 +15,7 @@ deterministic; ties go to the smaller entity id (the older entity).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from operator import itemgetter
@@ -365,31 +365,41 @@ def _roots(found: Reach) -> np.ndarray:
 
 
 def read_briefs(
-    store: Store, cache: EntityCache, keys: Sequence[str], config: StoreConfig, *, stored: int,
+    store: Store, cache: EntityCache, wanted: Mapping[str, int], config: StoreConfig, *, stored: int,
 ) -> dict[str, EntityRow | BriefRow]:
-    """What ``recall`` shows of each of ``keys``: cached rows, the rest read brief.
+    """What ``recall`` shows of each entity of ``wanted`` (key -> id): cached
+    rows, the rest read brief.
 
     A cached full row or brief row is used as it is; the other keys are read
-    in blocks (:func:`brief_blocks`): each block is one statement of 16 or 4
-    primary-key reads joined by ``UNION ALL`` (``entity_brief_sixteen``,
-    ``entity_brief_four``), a lone key one ``entity_brief``; the brief rows are
-    cached. On kuzu 0.11.3 each statement costs ~0.06 ms of CPU before its
-    first row and each keyed read ~0.15-0.2 ms (a lookup of a key no entity
-    has as much), and the engine hands every statement to its worker
-    threads, a wait on a loaded machine: 30 keys at 100k entities took 7.3 ms
-    of CPU (14 ms wall) read one by one, 5.3-5.6 (9-12 wall) in two blocks
-    of 16 (raw engine calls, load ~6; LadybugDB reads them in ~1.3 ms
-    either way). A keyed read of many rows through one list is
-    not an option: ``UNWIND`` then ``MATCH`` on the key, or ``key IN $keys``,
-    scans the table instead of using its index (66-99 ms at 100k). Only when
-    so many rows are missing that a scan pays (``config.use_join``) are they
-    read with :func:`graphmem.query.entity.fetch_rows` (full rows, one join,
-    cached). Entities missing from the store are left out.
+    in blocks (:func:`brief_blocks`): each block is one statement of 32, 16 or
+    4 primary-key reads joined by ``UNION ALL`` (``entity_brief_thirtytwo``,
+    ``entity_brief_sixteen``, ``entity_brief_four``), a lone key one
+    ``entity_brief``; the brief rows are cached. Each statement reads the type,
+    text, observations and packed text only: the id is ``wanted``'s and the
+    name the rest of the key, and a row says which of the block's keys it is
+    by its slot. On kuzu 0.11.3 a keyed read costs a lookup (~0.05 ms of CPU
+    at 1M entities) and a result pipeline of its own (~0.15 ms), whatever
+    the block, plus each column it reads: 30 random keys at 1M entities (raw
+    engine, load 1-2, p50 of 30 rounds, two runs) took 9.6 and 14.7 ms of CPU
+    in one block of 32 reading these 4 columns, 11.7 and 18.7 in two blocks
+    of 16 reading the 7 of before (key, id and name as well) in the same
+    rounds; blocks of 16 or of 32 cost alike when they read the same columns.
+    In graphmem's store (recall's own 30 keys per query, the two ways
+    alternating, cache cleared before each): 10.0 and 10.2 ms of CPU against
+    11.2 and 12.1, a lookup per key the floor of both. Earlier, at 100k: 30
+    keys read one by one took 7.3 ms of CPU, in two blocks of 16 5.3-5.6
+    (LadybugDB ~1.3 ms either way). A keyed read of many rows through one list is not an option:
+    ``UNWIND`` then ``MATCH`` on the key, or ``key IN $keys``, scans the table
+    instead of using its index (66-99 ms at 100k), and so does a filter on the
+    internal id (30-70 ms at 1M). Only when so many rows are missing that a
+    scan pays (``config.use_join``) are they read with
+    :func:`graphmem.query.entity.fetch_rows` (full rows, one join, cached).
+    Entities missing from the store are left out.
     """
     generation = cache.generation
     found: dict[str, EntityRow | BriefRow] = {}
     missing = []
-    for key in keys:
+    for key in wanted:
         row = cache.lookup_brief(key)
         if row is None:
             missing.append(key)
@@ -404,34 +414,39 @@ def read_briefs(
             read = [(block[0], rows[0])] if rows else []
         else:
             params = dict(zip(_SLOTS, block))
-            if len(block) == 16:
+            if len(block) == 32:
+                rows = store.execute("entity_brief_thirtytwo", params)
+            elif len(block) == 16:
                 rows = store.execute("entity_brief_sixteen", params)
             else:
                 rows = store.execute("entity_brief_four", params)
-            # A row for the filler key only if user Cypher wrote an entity with it: not asked for.
-            read = [(row[0], row[1:]) for row in rows if row[0] != _NO_KEY]
+            # A row of an unused slot only if user Cypher wrote an entity with the empty key: not asked for.
+            read = [(block[row[0]], row[1:]) for row in rows if block[row[0]] != _NO_KEY]
         for key, fields in read:
-            brief = found[key] = brief_from_db(key, fields)
+            brief = found[key] = brief_from_db(key, wanted[key], fields)
             cache.put_brief_if_current(brief, generation)
     return found
 
 
-_BLOCKS = (16, 4)
-_SLOTS = tuple(f"k{i}" for i in range(16))  # the blocks' parameters: $k0, $k1, ...
+_BLOCKS = (32, 16, 4)
+_SLOTS = tuple(f"k{i}" for i in range(max(_BLOCKS)))  # the blocks' parameters: $k0, $k1, ...
 _NO_KEY = ""
 """Fills a block's unused slots: every key holds the namespace separator, so no entity has this one."""
 
 
 def brief_blocks(keys: Sequence[str]) -> list[list[str]]:
     """How :func:`read_briefs` reads the brief rows of ``keys`` (distinct): in
-    blocks of 16 (``entity_brief_sixteen``) or 4 (``entity_brief_four``),
-    each filled up with :data:`_NO_KEY` (at most 3 unused slots: each costs a
-    lookup), and a last lone key by itself (``entity_brief``).
+    blocks of 32, 16 or 4 (``entity_brief_thirtytwo``, ``entity_brief_sixteen``,
+    ``entity_brief_four``), each filled up with :data:`_NO_KEY` (at most 3
+    unused slots: each costs a lookup), and a last lone key by itself
+    (``entity_brief``).
 
     Examples
     --------
     >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(30)])]
-    [(16, 0), (16, 2)]
+    [(32, 2)]
+    >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(28)])]
+    [(16, 0), (4, 0), (4, 0), (4, 0)]
     >>> [(len(block), block.count("")) for block in brief_blocks([str(i) for i in range(9)])]
     [(4, 0), (4, 0), (1, 0)]
     >>> brief_blocks(["a", "b", "c"])
