@@ -87,7 +87,8 @@ def test_the_first_kernel_call_swaps_in_numba_dispatchers_everywhere() -> None:
 def test_graphmem_mcp_imports_neither_the_console_nor_the_model(tmp_path: Path) -> None:
     """``graphmem mcp PATH`` (stdin at EOF: it starts, then stops) loads the
     server's needs only: not rich, the console, the viewer, the benchmarks,
-    the cluster backend, the embedding model's stack, nor numba."""
+    the cluster backend, the embedding model's stack, numba, nor the MCP SDK
+    (the stdio server answers through graphmem.mcp.protocol)."""
     pytest.importorskip("mcp")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "graphmem", "mcp", str(tmp_path / "s"),
@@ -95,9 +96,9 @@ def test_graphmem_mcp_imports_neither_the_console_nor_the_model(tmp_path: Path) 
                          text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr[-2000:]
     imported = {line.rsplit("|", 1)[1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
-    assert "mcp.server.lowlevel" in imported  # the report is read right
+    assert "graphmem.mcp.protocol" in imported  # the report is read right
     unwanted = {m for m in imported if m.split(".")[0] in ("rich", "numba", "torch", "sentence_transformers",
-                                                           "prompt_toolkit", "benchmarks")
+                                                           "prompt_toolkit", "benchmarks", "mcp", "mcp_types")
                 or m.startswith(("graphmem.console.", "graphmem.view", "graphmem.backends", "graphmem.demo"))}  # fmt: skip
     assert not unwanted, sorted(unwanted)
 
