@@ -193,6 +193,10 @@ class Listener:
         # polls the listener and this pipe, which close() writes to.
         self._wake_read, self._wake_write = os.pipe()
         self._closed = False
+        # Each asker's thread and its connection: close() hangs them up and
+        # waits, so no callback runs after it returned.
+        self._peers: dict[threading.Thread, socket.socket] = {}
+        self._peers_lock = threading.Lock()
         self._thread = threading.Thread(target=self._accept, name="graphmem-yield", daemon=True)
         self._thread.start()
 
@@ -200,9 +204,22 @@ class Listener:
         accept_until_woken(self._listener, self._wake_read, self._start_peer)
 
     def _start_peer(self, conn: socket.socket) -> None:
-        threading.Thread(target=self._serve, args=(conn,), name="graphmem-yield-peer", daemon=True).start()
+        peer = threading.Thread(target=self._serve, args=(conn,), name="graphmem-yield-peer", daemon=True)
+        with self._peers_lock:
+            if self._closed:
+                conn.close()
+                return
+            self._peers[peer] = conn
+        peer.start()
 
     def _serve(self, conn: socket.socket) -> None:
+        try:
+            self._answer(conn)
+        finally:
+            with self._peers_lock:
+                self._peers.pop(threading.current_thread(), None)
+
+    def _answer(self, conn: socket.socket) -> None:
         with conn:
             if not same_user(conn):
                 log.warning("refused a request to release the store from another user's process")
@@ -223,16 +240,25 @@ class Listener:
             except OSError:
                 pass  # the writer went away or is slow: either way the store is free to reopen now
             finally:
-                if released:
+                if released and not self._closed:  # closed: its owner has let the store go for good
                     self._taken()
 
     def close(self) -> None:
-        """Stop listening and remove the socket file (if it is still ours)."""
+        """Stop listening, hang up on the writers asking (no callback runs
+        once this returns), and remove the socket file (if it is still ours)."""
         if self._closed:
             return
-        self._closed = True
+        with self._peers_lock:
+            self._closed = True
+            peers = dict(self._peers)
         os.write(self._wake_write, b"x")
         self._thread.join(timeout=5.0)
+        for peer, conn in peers.items():
+            try:
+                conn.shutdown(socket.SHUT_RDWR)  # wakes its recv: a closed socket would not
+            except OSError:
+                pass  # already hung up
+            peer.join(timeout=RELEASE_WAIT)
         self._listener.close()
         os.close(self._wake_read)
         os.close(self._wake_write)
