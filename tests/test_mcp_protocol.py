@@ -455,3 +455,34 @@ def test_a_deeply_nested_line_is_read_as_the_sdk_reads_it(depth: int) -> None:
                  head + '{"a":' + "[" * depth + "]" * depth + "}}",
                  head + '{"a":' + '[{"q":' * (depth // 2) + "[]" + "}]" * (depth // 2) + "}}"]:
         assert protocol.parse(line.encode()) == _sdk_reading(line)
+
+
+def _strict_json(line: bytes) -> Any:
+    """A line read as strict JSON: ``NaN`` and ``Infinity`` are not JSON (a JavaScript client's parse fails)."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.floats()),
+                          lambda children: st.lists(children, max_size=3)
+                          | st.dictionaries(st.text(max_size=5), children, max_size=3), max_leaves=12))
+def test_an_answer_is_strict_json_as_pydantic_writes_it(value: Any) -> None:
+    message = {"jsonrpc": "2.0", "id": 1, "result": {"structuredContent": value}}
+    answer = mcp_types.JSONRPCResponse.model_validate(message)
+    sdk = _strict_json(type(answer).__pydantic_serializer__.to_json(answer, by_alias=True, exclude_unset=True))
+    for large in (False, True):
+        assert _strict_json(protocol.encode(message, large=large)) == sdk
+
+
+@pytest.mark.engine
+def test_a_cypher_nan_is_answered_as_the_sdk_answers_it() -> None:
+    query = {"name": "cypher_query", "arguments": {"query": "RETURN 0.0/0.0 AS x, 1.0/0.0 AS y, -1.0/0.0 AS z"}}
+    lines = [_init("2025-11-25", 1), '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": query})]
+    ours, theirs = _through_protocol(lines), _through_sdk(lines)
+    assert ours == theirs
+    assert ours[-1][-1]["result"]["structuredContent"]["rows"] == [[None, None, None]]
