@@ -486,3 +486,67 @@ def test_a_cypher_nan_is_answered_as_the_sdk_answers_it() -> None:
     ours, theirs = _through_protocol(lines), _through_sdk(lines)
     assert ours == theirs
     assert ours[-1][-1]["result"]["structuredContent"]["rows"] == [[None, None, None]]
+
+
+class _SlowSdkHandlers(_SlowHandlers):
+    """:class:`_SlowHandlers` with what the SDK's server (the 2026 era's) also asks of them."""
+
+    def __init__(self) -> None:
+        from graphmem.mcp.server import _Subscribers
+
+        super().__init__()
+        self.subscribers = _Subscribers()
+
+    def list_resources(self) -> dict[str, Any]:
+        return {"resources": []}
+
+
+@pytest.mark.parametrize(("request_id", "named"), [("5", 5), (5, "5")])
+def test_a_2026_request_cancelled_by_its_ids_other_spelling_does_not_hold_the_end_of_input(
+        request_id: Any, named: Any) -> None:  # fmt: skip
+    """The SDK cancels a request named by the int its string id spells (or the reverse) and never answers it:
+    at EOF the server must not wait for that answer."""
+    from graphmem.mcp.stdio import Stdio
+
+    envelope = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}}  # fmt: skip
+    call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "t", "_meta": envelope}}
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": named}}
+
+    async def main() -> bool:
+        handlers = _SlowSdkHandlers()
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            with Stdio(in_r, out_w, claim=False) as wire:
+                done = anyio.Event()
+
+                async def run() -> None:
+                    await protocol.Session(handlers, wire).run()  # type: ignore[arg-type]
+                    done.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run)
+                    os.write(in_w, json.dumps(call).encode() + b"\n")
+                    await handlers.started.wait()
+                    os.write(in_w, json.dumps(cancel).encode() + b"\n")
+                    os.close(in_w)
+                    in_w = -1
+                    with anyio.move_on_after(30):  # a guard against the hang only: the session ends at once
+                        await done.wait()
+                    ended = done.is_set()
+                    tg.cancel_scope.cancel()
+            os.set_blocking(out_r, False)
+            try:
+                unanswered = os.read(out_r, 1 << 16) == b""
+            except BlockingIOError:
+                unanswered = True
+            return ended and unanswered
+        finally:
+            handlers.release.set()
+            for fd in (in_r, in_w, out_r, out_w):
+                if fd >= 0:
+                    os.close(fd)
+
+    assert anyio.run(main)
