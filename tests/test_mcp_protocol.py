@@ -455,3 +455,98 @@ def test_a_deeply_nested_line_is_read_as_the_sdk_reads_it(depth: int) -> None:
                  head + '{"a":' + "[" * depth + "]" * depth + "}}",
                  head + '{"a":' + '[{"q":' * (depth // 2) + "[]" + "}]" * (depth // 2) + "}}"]:
         assert protocol.parse(line.encode()) == _sdk_reading(line)
+
+
+def _strict_json(line: bytes) -> Any:
+    """A line read as strict JSON: ``NaN`` and ``Infinity`` are not JSON (a JavaScript client's parse fails)."""
+
+    def refuse(name: str) -> Any:
+        raise ValueError(f"{name} is not JSON")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=st.recursive(st.one_of(st.none(), st.booleans(), st.integers(), st.text(), st.floats()),
+                          lambda children: st.lists(children, max_size=3)
+                          | st.dictionaries(st.text(max_size=5), children, max_size=3), max_leaves=12))
+def test_an_answer_is_strict_json_as_pydantic_writes_it(value: Any) -> None:
+    message = {"jsonrpc": "2.0", "id": 1, "result": {"structuredContent": value}}
+    answer = mcp_types.JSONRPCResponse.model_validate(message)
+    sdk = _strict_json(type(answer).__pydantic_serializer__.to_json(answer, by_alias=True, exclude_unset=True))
+    for large in (False, True):
+        assert _strict_json(protocol.encode(message, large=large)) == sdk
+
+
+@pytest.mark.engine
+def test_a_cypher_nan_is_answered_as_the_sdk_answers_it() -> None:
+    query = {"name": "cypher_query", "arguments": {"query": "RETURN 0.0/0.0 AS x, 1.0/0.0 AS y, -1.0/0.0 AS z"}}
+    lines = [_init("2025-11-25", 1), '{"jsonrpc":"2.0","method":"notifications/initialized"}',
+             json.dumps({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": query})]
+    ours, theirs = _through_protocol(lines), _through_sdk(lines)
+    assert ours == theirs
+    assert ours[-1][-1]["result"]["structuredContent"]["rows"] == [[None, None, None]]
+
+
+class _SlowSdkHandlers(_SlowHandlers):
+    """:class:`_SlowHandlers` with what the SDK's server (the 2026 era's) also asks of them."""
+
+    def __init__(self) -> None:
+        from graphmem.mcp.server import _Subscribers
+
+        super().__init__()
+        self.subscribers = _Subscribers()
+
+    def list_resources(self) -> dict[str, Any]:
+        return {"resources": []}
+
+
+@pytest.mark.parametrize(("request_id", "named"), [("5", 5), (5, "5")])
+def test_a_2026_request_cancelled_by_its_ids_other_spelling_does_not_hold_the_end_of_input(
+        request_id: Any, named: Any) -> None:  # fmt: skip
+    """The SDK cancels a request named by the int its string id spells (or the reverse) and never answers it:
+    at EOF the server must not wait for that answer."""
+    from graphmem.mcp.stdio import Stdio
+
+    envelope = {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+                "io.modelcontextprotocol/clientCapabilities": {}}  # fmt: skip
+    call = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": {"name": "t", "_meta": envelope}}
+    cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": named}}
+
+    async def main() -> bool:
+        handlers = _SlowSdkHandlers()
+        in_r, in_w = os.pipe()
+        out_r, out_w = os.pipe()
+        try:
+            with Stdio(in_r, out_w, claim=False) as wire:
+                done = anyio.Event()
+
+                async def run() -> None:
+                    await protocol.Session(handlers, wire).run()  # type: ignore[arg-type]
+                    done.set()
+
+                async with anyio.create_task_group() as tg:
+                    tg.start_soon(run)
+                    os.write(in_w, json.dumps(call).encode() + b"\n")
+                    await handlers.started.wait()
+                    os.write(in_w, json.dumps(cancel).encode() + b"\n")
+                    os.close(in_w)
+                    in_w = -1
+                    with anyio.move_on_after(30):  # a guard against the hang only: the session ends at once
+                        await done.wait()
+                    ended = done.is_set()
+                    tg.cancel_scope.cancel()
+            os.set_blocking(out_r, False)
+            try:
+                unanswered = os.read(out_r, 1 << 16) == b""
+            except BlockingIOError:
+                unanswered = True
+            return ended and unanswered
+        finally:
+            handlers.release.set()
+            for fd in (in_r, in_w, out_r, out_w):
+                if fd >= 0:
+                    os.close(fd)
+
+    assert anyio.run(main)

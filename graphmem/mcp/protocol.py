@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -505,10 +506,26 @@ def encode(message: dict[str, Any], *, large: bool = False) -> bytes:
         import pydantic_core
 
         try:
-            return pydantic_core.to_json(message) + b"\n"
+            return pydantic_core.to_json(message, inf_nan_mode="null") + b"\n"
         except ValueError:  # a lone surrogate: json below escapes it
             pass
     try:
-        return (json.dumps(message, ensure_ascii=False, separators=(",", ":")) + "\n").encode()
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:  # NaN or an infinity, which JSON cannot carry: written as null, as pydantic does
+        message = _finite(message)
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return (text + "\n").encode()
     except UnicodeEncodeError:  # a lone surrogate: escaped, so the line stays valid UTF-8
         return (json.dumps(message, separators=(",", ":")) + "\n").encode()
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with each float that is not finite replaced by ``None`` (what pydantic writes for them)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(item) for item in value]
+    return value

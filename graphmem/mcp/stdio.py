@@ -231,16 +231,21 @@ class _SdkStreams:
 
     def passed_on(self, message: Any) -> None:
         import mcp.types as types
+        from mcp.shared.dispatcher import coerce_request_id
 
         if isinstance(message, types.JSONRPCRequest):
-            self.pending.add(message.id)
+            self.pending.add(coerce_request_id(message.id))
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
             # A request the client cancelled is never answered.
             request_id = (message.params or {}).get("requestId")
-            if isinstance(request_id, (int, str)):
+            if isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
                 self.answered(request_id)
 
     def answered(self, request_id: Any) -> None:
+        from mcp.shared.dispatcher import coerce_request_id
+
+        # Keyed as the SDK correlates ids: a cancel naming "5" cancels request 5, and the reverse.
+        request_id = coerce_request_id(request_id)
         if request_id in self.pending:
             self.pending.discard(request_id)
             if self.changed is not None:
