@@ -47,7 +47,8 @@ _loaded = False
 # Every kernel recorded, by the id of what a module's namespace holds for it
 # (the placeholder, then numba's object): how python_form finds callees.
 _recorded: dict[int, Kernel] = {}
-_python_namespaces: dict[str, dict[str, Any]] = {}
+# Per kernel module: the Python forms of its kernels, by the id of their record.
+_python_forms: dict[str, dict[int, Callable[..., Any]]] = {}
 _thread = threading.local()
 
 
@@ -223,38 +224,36 @@ def python_form(kernel: Any) -> Callable[..., Any]:
         record = _recorded.get(id(kernel))
     if record is None:
         raise TypeError(f"{kernel!r} is not a graphmem kernel")
-    namespace = _python_namespace(record.__module__)
-    return namespace[_PYTHON_FORMS][id(record)]  # type: ignore[no-any-return]
+    return _module_forms(record.__module__)[id(record)]
 
 
-_PYTHON_FORMS = "__graphmem_python_forms__"
 # Held while a module's copy is made, so no thread sees one half made; a
 # thread's own recursion (a callee in another module) re-enters it.
 _forms_lock = threading.RLock()
 
 
-def _python_namespace(module_name: str) -> dict[str, Any]:
-    """A copy of a kernel module's namespace whose kernels are Python
-    functions reading it (made once per module; a kernel imported from
-    another module gets its form from that module's copy)."""
+def _module_forms(module_name: str) -> dict[int, Callable[..., Any]]:
+    """The Python forms of a kernel module's kernels, by the id of their
+    record: functions reading a copy of the module's namespace in which every
+    kernel is in Python form (made once per module; a kernel imported from
+    another module gets its form from that module)."""
     with _forms_lock:
-        namespace = _python_namespaces.get(module_name)
-        if namespace is not None:
-            return namespace
+        known = _python_forms.get(module_name)
+        if known is not None:
+            return known
         with _lock:
             recorded = dict(_recorded)
         namespace = dict(vars(sys.modules[module_name]))
         forms: dict[int, Callable[..., Any]] = {}
-        namespace[_PYTHON_FORMS] = forms
         for kernel in {id(k): k for k in recorded.values() if k.__module__ == module_name}.values():
             forms[id(kernel)] = _python_function(kernel, namespace)
-        _python_namespaces[module_name] = namespace  # before the callees: modules may name each other's kernels
+        _python_forms[module_name] = forms  # before the callees: modules may name each other's kernels
         for attr, value in list(namespace.items()):
             callee = recorded.get(id(value))
             if callee is not None:
                 own = callee.__module__ == module_name
                 namespace[attr] = forms[id(callee)] if own else python_form(callee)
-        return namespace
+        return forms
 
 
 def _python_function(kernel: Kernel, namespace: dict[str, Any]) -> Callable[..., Any]:
