@@ -1,9 +1,11 @@
-"""The NumPy path of ``incident_edges`` (used until numba is loaded, so a
-process's first answers need no compiler) gives exactly the compiled kernel's rows."""
+"""The NumPy paths of ``incident_edges`` and ``from_edges`` (used until numba
+is loaded, so a process's first answers need no compiler) give exactly the
+compiled kernels' arrays."""
 
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -35,3 +37,40 @@ def test_incident_edges_takes_the_numpy_path_until_numba_is_loaded(monkeypatch):
     monkeypatch.setattr(csr.jit, "loaded", lambda: False)
     monkeypatch.setattr(csr, "_incident", lambda adj, nodes: (_ for _ in ()).throw(AssertionError("compiled")))
     assert csr.incident_edges(index.view.adj, np.array([1])).tolist() == [[1, 0, 2], [0, 0, 1]]
+
+
+_edge = st.tuples(st.integers(0, 20), st.integers(0, 20), st.integers(0, 3))
+
+
+@settings(max_examples=200, deadline=None)
+@given(edges=st.lists(_edge, min_size=1, max_size=60), extra_rows=st.integers(0, 4))
+def test_numpy_build_equals_the_kernels(edges, extra_rows):
+    """Repeated edges, self-loops, hubs past the kernel's insertion-sort length
+    (a node with more than 32 neighbours on one side) and rows with no edge."""
+    src = np.array([s for s, _, _ in edges], np.int64)
+    dst = np.array([d for _, d, _ in edges], np.int64)
+    types = np.array([t for _, _, t in edges], np.int32)
+    n_rows = int(max(src.max(), dst.max())) + 1 + extra_rows
+    got = csr._build_numpy(src, dst, types, n_rows)
+    expected = csr._build(src, dst, types, n_rows)
+    for mine, theirs in zip(got, expected):
+        assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+
+
+def test_a_hub_built_in_numpy_equals_the_kernels():
+    rng = np.random.default_rng(7)
+    src = np.concatenate((np.zeros(300, np.int64), rng.integers(0, 50, 300)))
+    dst = np.concatenate((rng.integers(0, 50, 300), np.zeros(300, np.int64)))
+    types = rng.integers(0, 3, 600).astype(np.int32)
+    for mine, theirs in zip(csr._build_numpy(src, dst, types, 50), csr._build(src, dst, types, 50)):
+        assert mine.tolist() == theirs.tolist()
+
+
+def test_from_edges_builds_in_numpy_until_numba_is_loaded(monkeypatch):
+    monkeypatch.setattr(csr.jit, "loaded", lambda: False)
+    monkeypatch.setattr(csr, "_build", lambda *args: (_ for _ in ()).throw(AssertionError("compiled")))
+    adj = csr.from_edges([0, 1, 1], [1, 2, 2], [0, 0, 0])
+    assert adj.rows.tolist() == [[0, 1], [1, 2], [3, 3], [4, 4]] and adj.nbrs.tolist() == [1, 2, 0, 1]
+    big = np.arange(csr.NUMPY_BUILD_UP_TO + 1, dtype=np.int64)
+    with pytest.raises(AssertionError, match="compiled"):  # past the limit the compiled build is worth its wait
+        csr.from_edges(big, big, np.zeros(big.size, np.int32))

@@ -71,7 +71,10 @@ def key_arrays(keys: pa.Array | pa.ChunkedArray, ids: np.ndarray) -> tuple[np.nd
     ids = np.asarray(ids, np.int64)
     order = np.argsort(ids, kind="stable")
     column = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
-    taken = column.cast(pa.large_string()).take(pa.array(order, pa.int64()))
+    # From the buffer, not pa.array: pa.array imports pandas when it is
+    # installed (0.4 s), which a server's rebuild before its first answer paid.
+    positions = pa.Array.from_buffers(pa.int64(), len(order), [None, pa.py_buffer(order.astype(np.int64, copy=False))])
+    taken = column.cast(pa.large_string()).take(positions)
     n = len(taken)
     _, off_buf, data_buf = taken.buffers()
     # Writable copies (numba types a read-only array as another type) that
