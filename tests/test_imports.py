@@ -67,7 +67,8 @@ def test_rebuilding_a_small_graph_state_imports_neither_numba_nor_pandas(tmp_pat
     one) is rebuilt at the first call that needs it, before a server's first
     answer: on a small graph that build runs in NumPy (not numba: 0.7-1.1 s
     to import and load) and hands Arrow no NumPy array through ``pa.array``,
-    which imports pandas when it is installed (0.4 s)."""
+    which imports pandas when it is installed (0.4 s); nor does a text
+    index caught up with the writes made after its save."""
     import graphmem
 
     from .conftest import ENGINE
@@ -83,6 +84,20 @@ def test_rebuilding_a_small_graph_state_imports_neither_numba_nor_pandas(tmp_pat
         "assert [e.name for e in mem.find_text('e7', limit=1)] == ['e7']\n"
         "assert mem._derived.last_load['source'] == 'rebuilt', mem._derived.last_load\n"
         "assert len(mem.find_relations(['e7'])) == 2\n"
+        "mem.close(save_index=False)"
+    )
+    assert not {m.split(".")[0] for m in loaded} & {"numba", "pandas"}
+    # Saved, then written past the save: the next open catches the text index up.
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        mem.find_text("", limit=1)  # loaded, so saved with the graph state
+        mem.flush()
+        mem.add_entities([{"name": f"late{i}", "observations": ["after the save"]} for i in range(5)])
+        mem.close(save_index=False)
+    loaded = _modules_after(
+        "import graphmem\n"
+        f"mem = graphmem.open({str(path)!r}, engine={ENGINE!r}, embedder=None)\n"
+        "assert [e.name for e in mem.find_text('late3', limit=1)] == ['late3']\n"
+        "assert mem._derived.last_text_load == {'source': 'file', 'caught_up': 5}, mem._derived.last_text_load\n"
         "mem.close(save_index=False)"
     )
     assert not {m.split(".")[0] for m in loaded} & {"numba", "pandas"}

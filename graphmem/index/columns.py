@@ -1,9 +1,11 @@
-"""Arrow integer columns as NumPy arrays without pyarrow's pandas detour.
+"""Integer columns between Arrow and NumPy without pyarrow's pandas detour.
 
-pyarrow 26's ``Array.to_numpy`` imports pandas on first use (0.5 s), which a
-one-shot command (``graphmem path``) pays for nothing: an integer column with
-no nulls is read from its data buffers instead. Anything else (nulls, other
-types) goes through ``to_numpy`` as before.
+pyarrow 26's ``Array.to_numpy`` and ``pa.array`` import pandas on first use
+when it is installed (0.3-0.5 s), which a one-shot command (``graphmem
+path``) or a server's first answer pays for nothing: an integer column with
+no nulls is read from its data buffers instead, and NumPy integers reach
+Arrow as a buffer (:func:`arrow_int64`). Anything else (nulls, other types)
+goes through ``to_numpy`` as before.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["int_numpy"]
+__all__ = ["int_numpy", "arrow_int64"]
 
 
 def int_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
@@ -29,3 +31,17 @@ def int_numpy(column: pa.Array | pa.ChunkedArray) -> np.ndarray:
     parts = [np.frombuffer(c.buffers()[1], dtype, count=len(c), offset=c.offset * dtype.itemsize)
              for c in chunks if len(c)]  # fmt: skip
     return np.concatenate(parts) if parts else np.empty(0, dtype)
+
+
+def arrow_int64(values: np.ndarray) -> pa.Array:
+    """``values`` (1-D integers) as an Arrow int64 array over a NumPy buffer, no nulls.
+
+    Examples
+    --------
+    >>> pa.array(["a", "b", "c"]).take(arrow_int64(np.array([2, 0]))).to_pylist()
+    ['c', 'a']
+    """
+    data = np.ascontiguousarray(values, np.int64)
+    if data.ndim != 1:
+        raise ValueError("arrow_int64 takes a 1-D array")
+    return pa.Array.from_buffers(pa.int64(), len(data), [None, pa.py_buffer(data)])

@@ -29,6 +29,8 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
+from .columns import arrow_int64
+
 __all__ = ["IdMap", "IdView", "SavedKeys", "key_arrays", "key_hash"]
 
 _FEW = 64
@@ -71,10 +73,9 @@ def key_arrays(keys: pa.Array | pa.ChunkedArray, ids: np.ndarray) -> tuple[np.nd
     ids = np.asarray(ids, np.int64)
     order = np.argsort(ids, kind="stable")
     column = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
-    # From the buffer, not pa.array: pa.array imports pandas when it is
-    # installed (0.4 s), which a server's rebuild before its first answer paid.
-    positions = pa.Array.from_buffers(pa.int64(), len(order), [None, pa.py_buffer(order.astype(np.int64, copy=False))])
-    taken = column.cast(pa.large_string()).take(positions)
+    # Not pa.array: it imports pandas (see arrow_int64), which a server's
+    # rebuild before its first answer paid.
+    taken = column.cast(pa.large_string()).take(arrow_int64(order))
     n = len(taken)
     _, off_buf, data_buf = taken.buffers()
     # Writable copies (numba types a read-only array as another type) that

@@ -405,7 +405,7 @@ class TextIndex:
             return
         current = table.column("current").to_pylist()
         gone = [int(i) for i, cur in zip(table.column("id").to_pylist(), current) if not cur]
-        kept = table.filter(pa.array(current, pa.bool_()))
+        kept = table.filter(table.column("current"))  # the column itself: pa.array(...) would import pandas
         for space, entries in _entries_by_space(kept, {}).items():
             self.put_entries(space, entries)
         self.remove(gone)
