@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .errors import InvalidInput
+from .index.columns import arrow_int64, arrow_strings
 
 __all__ = ["AccessLog", "POLICIES", "check_policy", "eviction_order", "from_micros", "normalize_name", "DUPLICATE_MODES"]
 
@@ -185,10 +186,12 @@ class AccessLog:
     def table(drained: dict[str, list[Any]]) -> pa.Table:
         """The rows ``access_flush`` reads."""
         keys = list(drained)
+        # From buffers, not pa.array (it imports pandas where installed: 0.3 s
+        # of a one-shot command's close, which flushes these).
         return pa.table({
-            "key": pa.array(keys, pa.string()),
-            "hits": pa.array([drained[k][0] for k in keys], pa.int64()),
-            "last": pa.array([drained[k][1] for k in keys], pa.int64()).cast(pa.timestamp("us")),
+            "key": arrow_strings(keys),
+            "hits": arrow_int64(np.array([drained[k][0] for k in keys], np.int64)),
+            "last": arrow_int64(np.array([drained[k][1] for k in keys], np.int64)).cast(pa.timestamp("us")),
         })  # fmt: skip
 
 

@@ -103,6 +103,29 @@ def test_rebuilding_a_small_graph_state_imports_neither_numba_nor_pandas(tmp_pat
     assert not {m.split(".")[0] for m in loaded} & {"numba", "pandas"}
 
 
+def test_a_vector_search_on_a_reopened_store_imports_no_pandas(tmp_path: Path) -> None:
+    """The first search loads the vector index (its rows read from the store
+    as Arrow columns): no ``to_numpy`` or ``pa.array`` on the way, which
+    import pandas where it is installed (0.3-0.4 s of the first search)."""
+    import numpy as np
+
+    import graphmem
+
+    from .conftest import ENGINE
+
+    path = tmp_path / "s"
+    rng = np.random.default_rng(0)
+    with graphmem.open(path, engine=ENGINE, embedder=None) as mem:
+        mem.add_entities([{"name": f"e{i}", "embedding": rng.normal(size=8).astype(np.float32)} for i in range(40)])
+    loaded = _modules_after(
+        "import graphmem, numpy as np\n"
+        f"mem = graphmem.open({str(path)!r}, engine={ENGINE!r}, embedder=None)\n"
+        "hits = mem.search(np.ones(8, np.float32), k=3)\n"
+        "assert len(hits) == 3, hits\n"
+    )
+    assert "pandas" not in {m.split(".")[0] for m in loaded}
+
+
 def test_the_first_kernel_call_swaps_in_numba_dispatchers_everywhere() -> None:
     """After the first call every module that named a kernel holds numba's
     dispatcher itself (no forwarding layer on the hot path), and the kernel

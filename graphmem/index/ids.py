@@ -29,7 +29,7 @@ from typing import Literal
 import numpy as np
 import pyarrow as pa
 
-from .columns import arrow_int64
+from .columns import arrow_int64, arrow_strings
 
 __all__ = ["IdMap", "IdView", "SavedKeys", "key_arrays", "key_hash"]
 
@@ -152,7 +152,7 @@ class SavedKeys:
         """From parallel keys and ids (any order): sorts by id and hashes every key (Python per key: at save time)."""
         order = np.argsort(np.asarray(ids, np.int64), kind="stable")
         keys = [keys[i] for i in order.tolist()]
-        arr = pa.array(keys, pa.large_string())
+        arr = arrow_strings(keys, large=True)
         if len(keys):
             _, off_buf, data_buf = arr.buffers()
             offsets = np.frombuffer(off_buf, np.int64)[: len(keys) + 1].copy()

@@ -70,7 +70,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 from pyroaring import BitMap
 
 from ..algorithms.csr import Adjacency
@@ -79,6 +78,7 @@ from ..store import files, space
 from ..store.store import Store
 from .adjacency import EdgeIndex, EdgeView
 from .bitmaps import LabelBitmaps
+from .columns import arrow_strings
 from .ids import IdMap, SavedKeys, strings_of
 from .text import TextIndex
 
@@ -135,8 +135,8 @@ def _manifest_crc(manifest: dict[str, Any]) -> int:
 
 
 def _strings(values: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A list of str as (int64 offsets, uint8 UTF-8 bytes), through Arrow (no Python loop)."""
-    arr = pa.array(values, pa.large_string())
+    """A list of str as (int64 offsets, uint8 UTF-8 bytes)."""
+    arr = arrow_strings(values, large=True)
     _, offsets, data = arr.buffers()
     off = np.frombuffer(offsets, np.int64)[: len(values) + 1].copy() if len(values) else np.zeros(1, np.int64)
     blob = np.frombuffer(data, np.uint8)[: int(off[-1])].copy() if data is not None else np.empty(0, np.uint8)

@@ -58,6 +58,7 @@ from pyroaring import BitMap
 from ..errors import CorruptStore, StorageFull
 from ..store import files, space
 from ..store.store import Store
+from .columns import float_numpy, int_numpy
 from .vectors import HnswParams, VectorIndex
 
 __all__ = ["VectorStore", "FORMAT_VERSION"]
@@ -92,6 +93,11 @@ def from_epoch_us(us: int) -> datetime | None:
         return (_EPOCH + timedelta(microseconds=us)).replace(tzinfo=None)
     except OverflowError:
         return None
+
+
+def _micros(column: pa.ChunkedArray) -> np.ndarray:
+    """A timestamp column as int64 microseconds, a null as 0."""
+    return int_numpy(column.cast(pa.timestamp("us")).cast(pa.int64()), null=0)
 
 
 def _blob_matrix(column: pa.Array, dim: int, ids: np.ndarray) -> np.ndarray:
@@ -190,11 +196,10 @@ class VectorStore:
 
     def _scan(self, dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         table = self._store.execute_arrow_by_id("entity_vectors", next_id=self._store.entity_id_end())
-        ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+        ids = int_numpy(table.column("id")).astype(np.int64, copy=False)
         q8 = _blob_matrix(table.column("embedding").combine_chunks(), dim, ids)
-        scales = table.column("scale").to_numpy(zero_copy_only=False).astype(np.float32)
-        updated = table.column("updated_at").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
-        return ids, q8, scales, updated.to_numpy(zero_copy_only=False).astype(np.int64)
+        scales = float_numpy(table.column("scale")).astype(np.float32, copy=False)
+        return ids, q8, scales, _micros(table.column("updated_at"))
 
     def _load(self, dim: int) -> VectorIndex:  # noqa: C901 - one linear recovery story
         self._clean_temp_files()
@@ -259,9 +264,8 @@ class VectorStore:
                 return None
         if [entry[1] for entry in (manifest["rows"][name] for name in ROW_FILES)] != row_crcs:
             return None
-        ids = table.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
-        updated = table.column("updated_at").cast(pa.timestamp("us")).cast(pa.int64()).fill_null(0)
-        updated = updated.to_numpy(zero_copy_only=False).astype(np.int64)
+        ids = int_numpy(table.column("id")).astype(np.int64, copy=False)
+        updated = _micros(table.column("updated_at"))
         checked = manifest
         hnsw, manifest, _ = self._open_saved(dim, len(ids), checksum=index_crc)
         # _open_saved reads the manifest again: the checksums above are of the
@@ -288,9 +292,9 @@ class VectorStore:
         index.install_rows(rows, norms, scales, BitMap(live))
         if changed.size:
             since = self._store.execute_arrow("entity_vectors_since", {"seq": from_epoch_us(seq)})
-            new_ids = since.column("id").to_numpy(zero_copy_only=False).astype(np.int64)
+            new_ids = int_numpy(since.column("id")).astype(np.int64, copy=False)
             q8 = _blob_matrix(since.column("embedding").combine_chunks(), dim, new_ids)
-            index.set_rows(new_ids, q8, since.column("scale").to_numpy(zero_copy_only=False).astype(np.float32))
+            index.set_rows(new_ids, q8, float_numpy(since.column("scale")).astype(np.float32, copy=False))
         queued = index.queue_reconcile(changed)
         self.last_load = {"source": "file", "caught_up": queued, "vectors": len(index), "rows": "file"}
         index.seq = max(seq, int(updated.max()) if len(updated) else 0)
