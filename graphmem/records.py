@@ -44,7 +44,7 @@ __all__ = [
     "BriefRow",
     "brief_from_db",
     "entity_rows_table",
-    "entity_row_dicts",
+    "entity_row_columns",
     "ENTITY_ROWS_MAX",
     "ENTITY_VECTOR_ROWS_MAX",
     "small_entity_batch",
@@ -392,25 +392,26 @@ def entity_rows_table(rows: Sequence[EntityRow]) -> pa.Table:
     )
 
 
-ENTITY_ROWS_MAX = 20
+ENTITY_ROWS_MAX = 64
 """Batches of fewer new entities than this (and more than one) are one prepared
-``UNWIND $rows`` statement over a list of structs (``entity_create_rows``,
-rows of :func:`entity_row_dicts`) instead of ``LOAD FROM`` an Arrow table,
-which is parsed and planned again on every call (the table is bound when
-planned). Measured through ``Store.execute`` (CPU of the statement, p50, 2
-shared cores at load ~3): kuzu 0.11.3 at 1k entities, 10 rows 1.81 against
-2.37 ms, 32 rows 2.81 against 2.65, 64 rows 4.69 against 2.94 (the binding
-converts the structs value by value); at 100k, 10 rows 2.19 against 2.66, 16
-2.54 against 2.71, 24 3.10 against 2.89. LadybugDB 0.22 at 1k: 10 rows 1.95
-against 2.56, 32 rows 3.13 against 2.97."""
+``UNWIND`` statement over one list per property (``entity_create_rows``,
+parameters of :func:`entity_row_columns`) instead of ``LOAD FROM`` an Arrow
+table, which is parsed and planned again on every call (the table is bound
+when planned). Measured through ``Store.execute`` (the process's CPU for the
+statement, p50 of 31, 1k entities, 2 shared cores at load 1.5-2.1,
+2026-12-07): kuzu 0.11.3, 10 rows 1.87 against 2.92 ms, 64 rows 2.71 against
+3.01, 96 rows 4.35 against 4.25, 128 rows 5.42 against 4.67; LadybugDB 0.22,
+10 rows 1.86 against 3.69, 64 rows 2.73 against 3.88, 128 rows 5.70 against
+5.56. (With one struct per row, the form before, the binding converted
+every field of every row: 64 rows 4.69 ms on kuzu, and the bound was 20.)"""
 
-ENTITY_VECTOR_ROWS_MAX = 12
+ENTITY_VECTOR_ROWS_MAX = 24
 """:data:`ENTITY_ROWS_MAX` for a batch in which an entity carries a vector: the
 embedding travels as an escaped string (:func:`blob_literal`, four characters a
 byte) that the engine parses, where the Arrow table holds the bytes. Measured
-as above with 384-byte vectors, kuzu 0.11.3 at 1k entities: 10 rows 2.10 against
-2.32 ms, 12 rows 3.13 against 3.21, 15 rows 3.56 against 3.24, 19 rows 3.09
-against 2.45; LadybugDB 0.22: 12 rows 2.45 against 2.60, 15 rows 2.79 against 2.65."""
+as above with 384-byte vectors: kuzu 0.11.3, 16 rows 2.68 against 3.77 ms, 24
+rows 4.17 against 4.20, 32 rows 4.89 against 4.40; LadybugDB 0.22, 24 rows
+3.43 against 4.38, 32 rows 4.39 against 4.75, 40 rows 5.35 against 5.19."""
 
 
 def small_entity_batch(rows: Sequence[EntityRow]) -> bool:
@@ -420,31 +421,49 @@ def small_entity_batch(rows: Sequence[EntityRow]) -> bool:
     return 1 < len(rows) < limit
 
 
-def entity_row_dicts(rows: Sequence[EntityRow]) -> list[dict[str, Any]]:
-    """The rows that ``entity_create_rows`` reads: what :func:`entity_rows_table`
-    holds of each new entity, as plain values (the embedding as :func:`blob_literal`).
+_PLACEHOLDER_TIME = datetime(1970, 1, 1)
+# Position 1 of each list entity_create_rows reads: a value of the list's type
+# (see the statement), never written.
+_ROW_PLACEHOLDER: dict[str, Any] = {
+    "key": "", "id": 0, "namespace": "", "name": "", "type": "", "text": "", "observations": [""],
+    "properties": "", "embedding": "", "scale": 0.0, "created_at": _PLACEHOLDER_TIME,
+    "updated_at": _PLACEHOLDER_TIME, "valid_from": _PLACEHOLDER_TIME, "valid_to": _PLACEHOLDER_TIME,
+    "expired_at": _PLACEHOLDER_TIME, "importance": 0.0,
+}  # fmt: skip
+
+
+def entity_row_columns(rows: Sequence[EntityRow]) -> dict[str, list[Any]]:
+    """The parameters ``entity_create_rows`` reads: what :func:`entity_rows_table`
+    holds of each new entity, one list per property (the embedding as
+    :func:`blob_literal`), each led by a typed placeholder.
 
     Examples
     --------
     >>> row = EntityRow(key="k", id=7, namespace="n", name="a", type="T", text=None, observations=[],
     ...                 properties={"x": 1}, embedding=b"\\x01", scale=0.5, created_at=datetime(2026, 1, 1),
-    ...                 updated_at=datetime(2026, 1, 1))
-    >>> d = entity_row_dicts([row])[0]
-    >>> d["properties"], d["embedding"], d["valid_to"], d["observations"]
-    ('{"x":1}', '\\\\x01', None, [])
+    ...                 updated_at=datetime(2026, 1, 1), importance=2)
+    >>> c = entity_row_columns([row])
+    >>> c["properties"][1:], c["embedding"][1:], c["valid_to"][1:], c["observations"][1:], c["importance"][1:]
+    (['{"x":1}'], ['\\\\x01'], [None], [[]], [2.0])
     """
     dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-    return [
-        {
-            "key": r.key, "id": r.id, "namespace": r.namespace, "name": r.name, "type": r.type, "text": r.text,
-            "observations": list(r.observations), "properties": dumps(r.properties),
-            "embedding": blob_literal(r.embedding), "scale": r.scale, "created_at": r.created_at,
-            "updated_at": r.updated_at, "valid_from": r.valid_from, "valid_to": r.valid_to,
-            "expired_at": r.expired_at, "importance": r.importance,
-        }
-        for r in rows
-    ]  # fmt: skip
-
+    columns = {name: [value] for name, value in _ROW_PLACEHOLDER.items()}
+    for r in rows:
+        # Doubles, whatever number was given: a list mixing ints and floats has no
+        # one type. The scale, a FLOAT column, rounded to float32 here as the Arrow
+        # table rounds it: the engines' own DOUBLE-to-FLOAT conversion differs in
+        # the last bit (measured on LadybugDB 0.22).
+        importance = None if r.importance is None else float(r.importance)
+        scale = None if r.scale is None else float(np.float32(r.scale))
+        for name, value in (
+            ("key", r.key), ("id", r.id), ("namespace", r.namespace), ("name", r.name), ("type", r.type),
+            ("text", r.text), ("observations", list(r.observations)), ("properties", dumps(r.properties)),
+            ("embedding", blob_literal(r.embedding)), ("scale", scale), ("created_at", r.created_at),
+            ("updated_at", r.updated_at), ("valid_from", r.valid_from), ("valid_to", r.valid_to),
+            ("expired_at", r.expired_at), ("importance", importance),
+        ):  # fmt: skip
+            columns[name].append(value)
+    return columns
 
 RELATION_SCHEMA = pa.schema(
     [

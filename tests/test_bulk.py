@@ -26,7 +26,7 @@ from graphmem import records
 from graphmem.memory import bulk
 from graphmem.config import StoreConfig
 from graphmem.errors import GraphMemError, InvalidInput
-from graphmem.validate import _SPACES, names_pass, string_column
+from graphmem.validate import _SPACES, names_pass, stored_vector, string_column
 
 # Small thresholds so that small batches take the COPY statements a 50k batch
 # takes; a small address-space reservation, as each example opens three stores.
@@ -523,3 +523,19 @@ def test_relations_logged_in_bulk_survive_a_kill(tmp_path, engine) -> None:
     expected = {(f"e{i}", "K", f"e{(i + 1) % 100}") for i in range(100)}
     expected |= {(f"e{i}", f"L{b}", f"e{(i * 3 + b) % 100}") for b in range(3) for i in range(12)}
     assert got == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(dim=st.integers(1, 64), rows=st.integers(1, 80), seed=st.integers(0, 2**32 - 1),
+       spread=st.floats(-20, 20))  # fmt: skip
+def test_a_batch_normalises_each_vector_to_the_bits_of_one_stored_alone(dim, rows, seed, spread):
+    """An entity's stored vector does not depend on the batch it came in: the
+    columnar path (64+ records) gives each row the bits stored_vector gives
+    it alone (the per-record path), whatever the batch's size."""
+    rng = np.random.default_rng(seed)
+    matrix = (rng.normal(size=(rows, dim)) * 2.0**spread).astype(np.float32)
+    matrix[np.abs(matrix).max(axis=1) == 0, 0] = 1.0
+    batch, has = bulk._vectors(list(matrix))
+    assert has.all()
+    for row, normalised in zip(matrix, batch):
+        assert normalised.tobytes() == stored_vector(row, dim).tobytes()

@@ -1,5 +1,5 @@
 """New entities written through the small-batch statement (``entity_create_rows``,
-a prepared ``UNWIND`` over a list of structs) are stored exactly as through the
+a prepared ``UNWIND`` over one list per property) are stored exactly as through the
 big-batch one (``entity_create_batch``, ``LOAD FROM`` an Arrow table).
 
 At the statement level, random batches (texts and observations of any
@@ -25,7 +25,7 @@ from graphmem.records import (
     ENTITY_VECTOR_ROWS_MAX,
     KEY_SEPARATOR,
     EntityRow,
-    entity_row_dicts,
+    entity_row_columns,
     entity_rows_table,
     small_entity_batch,
 )
@@ -89,8 +89,8 @@ def test_rows_statement_stores_what_the_arrow_statement_stores(mem, rows):
     with store.transaction():
         store.execute("entity_create_batch", {"rows": entity_rows_table(_entity_rows(rows, arrow, namespace,
                                                                                     10**9 + 1000 * n))})
-        store.execute("entity_create_rows", {"rows": entity_row_dicts(_entity_rows(rows, structs, namespace,
-                                                                                  2 * 10**9 + 1000 * n))})
+        store.execute("entity_create_rows", entity_row_columns(_entity_rows(rows, structs, namespace,
+                                                                             2 * 10**9 + 1000 * n)))
     written = _read(mem, arrow)
     assert len(written) == len(rows)
     assert _read(mem, structs) == written

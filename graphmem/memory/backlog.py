@@ -57,7 +57,7 @@ import pyarrow as pa
 from ..embed import Embedder, entity_text
 from ..errors import GraphMemError
 from ..records import entity_from_db, entity_key, quantize
-from ..validate import check_vector
+from ..validate import stored_vector
 
 if TYPE_CHECKING:
     from ..index.entity_cache import EntityCache
@@ -120,7 +120,7 @@ def embed_keys(
         return 0
     texts = [entity_text(row) for row in rows]
     encoded = np.asarray(embedder.encode(texts))
-    quantized = {row.key: (text, quantize(check_vector(vector, embedder.dim, "embedder output")))
+    quantized = {row.key: (text, quantize(stored_vector(vector, embedder.dim, "embedder output")))
                  for row, text, vector in zip(rows, texts, encoded)}  # fmt: skip
     with guard() if guard is not None else _nothing(), store.transaction() as tx:
         now = {row.key: row for row in _unembedded_rows(store, list(quantized))}

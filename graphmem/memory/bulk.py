@@ -461,9 +461,9 @@ def _vectors(values: list[Any]) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     if matrix.ndim != 2 or matrix.shape[1] == 0:
         return None
-    # As check_vector: the float32 sum of squares, its square root taken in
-    # double and rounded to float32 (the sums may differ from a per-row dot in
-    # the last bit, which int8 quantization does not see but at a rounding tie).
+    # As stored_vector: the float32 sum of squares (einsum's, row by row: the
+    # same bits as stored_vector's for one row), its square root taken in
+    # double and rounded to float32.
     with np.errstate(over="ignore", invalid="ignore"):
         squared = np.einsum("ij,ij->i", matrix, matrix).astype(np.float64)
     if not np.isfinite(squared).all() or not (squared > 0).all():

@@ -33,7 +33,7 @@ from ..query.entity import fetch_rows
 from ..records import (
     EntityRow,
     entity_key,
-    entity_row_dicts,
+    entity_row_columns,
     entity_rows_table,
     quantize,
     small_entity_batch,
@@ -51,7 +51,7 @@ from ..validate import (
     check_record_bytes,
     check_text,
     check_type,
-    check_vector,
+    stored_vector,
     utf8_size,
 )
 
@@ -142,7 +142,7 @@ def parse_entity(
         text=text,
         observations=observations,
         properties=properties,
-        embedding=None if embedding is None else check_vector(embedding, None),
+        embedding=None if embedding is None else stored_vector(embedding, None),
         valid_from=start,
         valid_to=end,
         importance=importance,
@@ -355,7 +355,7 @@ def upsert_entities(
             store.execute("entity_create", created[0].params())
         elif small_entity_batch(created):
             # A prepared statement over plain rows: LOAD FROM plans each call again.
-            store.execute("entity_create_rows", {"rows": entity_row_dicts(created)})
+            store.execute("entity_create_rows", entity_row_columns(created))
         else:
             store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
     updated = [row for key, row in pending.items() if key in current or key in retired]
@@ -436,7 +436,7 @@ def _embed(
     if stale:
         vectors = embedder.encode([entity_text(row) for row in stale])
         for row, vector in zip(stale, vectors):
-            row.embedding, row.scale = quantize(check_vector(vector, embedder.dim, "embedder output"))
+            row.embedding, row.scale = quantize(stored_vector(vector, embedder.dim, "embedder output"))
     return []
 
 
