@@ -151,8 +151,9 @@ def test_the_first_kernel_call_swaps_in_numba_dispatchers_everywhere() -> None:
 def test_graphmem_mcp_imports_neither_the_console_nor_the_model(tmp_path: Path) -> None:
     """``graphmem mcp PATH`` (stdin at EOF: it starts, then stops) loads the
     server's needs only: not rich, the console, the viewer, the benchmarks,
-    the cluster backend, the embedding model's stack, numba, nor the MCP SDK
-    (the stdio server answers through graphmem.mcp.protocol)."""
+    the cluster backend, the embedding model's stack, numba, the MCP SDK
+    (the stdio server answers through graphmem.mcp.protocol), nor pandas
+    (which pyarrow imports, where installed, for pa.array and to_numpy)."""
     pytest.importorskip("mcp")
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-X", "importtime", "-m", "graphmem", "mcp", str(tmp_path / "s"),
@@ -162,7 +163,8 @@ def test_graphmem_mcp_imports_neither_the_console_nor_the_model(tmp_path: Path) 
     imported = {line.rsplit("|", 1)[1].strip() for line in out.stderr.splitlines() if line.startswith("import time:")}
     assert "graphmem.mcp.protocol" in imported  # the report is read right
     unwanted = {m for m in imported if m.split(".")[0] in ("rich", "numba", "torch", "sentence_transformers",
-                                                           "prompt_toolkit", "benchmarks", "mcp", "mcp_types")
+                                                           "prompt_toolkit", "benchmarks", "mcp", "mcp_types",
+                                                           "pandas")
                 or m.startswith(("graphmem.console.", "graphmem.view", "graphmem.backends", "graphmem.demo"))}  # fmt: skip
     assert not unwanted, sorted(unwanted)
 

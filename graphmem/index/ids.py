@@ -71,6 +71,8 @@ def key_arrays(keys: pa.Array | pa.ChunkedArray, ids: np.ndarray) -> tuple[np.nd
     ([2, 7, 9], [0, 1, 3, 6], b'abbccc')
     """
     ids = np.asarray(ids, np.int64)
+    if not len(ids):  # a new store (combining no chunks would build an array through pa.array)
+        return ids, np.zeros(1, np.int64), np.empty(0, np.uint8)
     order = np.argsort(ids, kind="stable")
     column = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
     # Not pa.array: it imports pandas (see arrow_int64), which a server's
