@@ -1,11 +1,12 @@
-"""Integer columns between Arrow and NumPy without pyarrow's pandas detour.
+"""Columns between Arrow and NumPy without pyarrow's pandas detour.
 
 pyarrow 26's ``Array.to_numpy`` and ``pa.array`` import pandas on first use
 when it is installed (0.3-0.5 s), which a one-shot command (``graphmem
-path``) or a server's first answer pays for nothing: an integer column with
-no nulls is read from its data buffers instead, and NumPy integers reach
-Arrow as a buffer (:func:`arrow_int64`). Anything else (nulls, other types)
-goes through ``to_numpy`` as before.
+path``) or a server's first answer pays for nothing. A numeric column is
+read from its data and validity buffers instead (:func:`int_numpy`,
+:func:`float_numpy`), and NumPy integers and Python strings reach Arrow as
+buffers (:func:`arrow_int64`, :func:`arrow_strings`). Anything else (nulls
+with no value given for them, other types) goes through ``to_numpy`` as before.
 """
 
 from __future__ import annotations
