@@ -582,3 +582,32 @@ def test_written_rows_are_the_rows_one_by_one(records_) -> None:
     got = bulk.written_rows(batch, plan, now)
     assert got == _written_rows_one_by_one(batch, plan, now)
     assert all(type(r.scale) is float for r in got if r.scale is not None)
+
+
+def test_a_batch_without_validity_or_importance_is_written_by_the_plain_statement(open_store, tmp_path) -> None:
+    """Below the COPY threshold, a batch whose optional columns are all null takes
+    ``entity_create_batch_plain`` (those columns left out), one with any of them the
+    full statement; both store what the per-record path stores, and so does a reopen."""
+    mem = open_store(tmp_path / "s", config=_CONFIG)
+    ran: list[str] = []
+    mem._store.tracer = lambda name, params: ran.append(name)
+    vectors = np.eye(4, dtype=np.float32)
+    mem.add_entities([{"name": "a", "embedding": vectors[0], "properties": {"k": 1}}, {"name": "b", "text": "t"}])
+    mem.add_entities([{"name": "c", "importance": 0.5}, {"name": "d"}])
+    later = datetime(2100, 1, 1, tzinfo=timezone.utc)
+    mem.add_entities([{"name": "e", "valid_to": later}, {"name": "f"}])
+    mem.add_entities([{"name": f"g{i}"} for i in range(3)])  # COPY: every column
+    writes = [n for n in ran if n.startswith("entity_c")]
+    assert writes == ["entity_create_batch_plain", "entity_create_batch", "entity_create_batch", "entity_copy"]
+    mem._store.tracer = None
+    a, b, c, e = (mem.get_entity(n) for n in "abce")
+    assert (a.valid_from, a.valid_to, a.importance, a.properties) == (None, None, None, {"k": 1})
+    np.testing.assert_allclose(a.embedding, vectors[0], atol=1 / 127)
+    assert (b.text, b.embedding, b.valid_to) == ("t", None, None)
+    assert (c.importance, e.valid_to) == (0.5, later)
+    mem.close()
+    again = open_store(tmp_path / "s", config=_CONFIG)
+    a = again.get_entity("a")
+    assert (a.valid_from, a.valid_to, a.importance, a.properties, a.text) == (None, None, None, {"k": 1}, None)
+    assert again.get_entity("b").text == "t" and again.get_entity("c").importance == 0.5
+    assert again.stats()["entities"] == 9

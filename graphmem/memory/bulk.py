@@ -527,6 +527,20 @@ class EntityBulkPlan:
     """The store's vector dimension, when this write is the first to set it."""
 
 
+_OPTIONAL_COLUMNS = ("valid_from", "valid_to", "importance")
+"""Columns of a batch that are usually all null: when they are (and the batch
+is not COPYed), ``entity_create_batch_plain`` writes it without them or the
+other always-null ones (``expired_at``, ``access_count``, ``last_access``,
+``packed``). Measured side by side in one process on a 100k store, 100 rows:
+BEGIN + the statement + COMMIT 4.43 -> 4.09 ms wall on kuzu, 6.68 -> 6.25 ms
+on LadybugDB (load 1.8)."""
+
+_PLAIN_SCHEMA = pa.schema([ENTITY_SCHEMA.field(name) for name in (
+    "key", "id", "namespace", "name", "type", "text", "observations", "properties", "embedding", "scale",
+    "created_at", "updated_at")])  # fmt: skip
+"""The columns ``queries/entity_create_batch_plain.cypher`` reads."""
+
+
 def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, namespace: str, config: StoreConfig,
                    now: datetime, vector_dim: int | None = None) -> EntityBulkPlan | None:
     """Create the batch's entities in the open transaction, or ``None`` (nothing
@@ -563,11 +577,18 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
         "observations": batch.observations, "properties": batch.properties, "created_at": stamp, "updated_at": stamp,
         "valid_from": batch.valid_from, "valid_to": batch.valid_to, "importance": batch.importance, **vectors,
     }  # fmt: skip
+    copy = n >= config.copy_threshold
+    plain = not copy and not any(columns[c].null_count < n for c in _OPTIONAL_COLUMNS)
+    schema = _PLAIN_SCHEMA if plain else ENTITY_SCHEMA
     table = pa.Table.from_arrays(
-        [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in ENTITY_SCHEMA],
-        schema=ENTITY_SCHEMA,
+        [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in schema], schema=schema,
     )
-    store.execute("entity_copy" if n >= config.copy_threshold else "entity_create_batch", {"rows": table})
+    if copy:
+        store.execute("entity_copy", {"rows": table})  # COPY takes every column of the table, in order
+    elif plain:
+        store.execute("entity_create_batch_plain", {"rows": table})
+    else:
+        store.execute("entity_create_batch", {"rows": table})
     new_dim = dim if vector_dim is None and dim is not None and vector_ids is not None and len(vector_ids) else None
     if new_dim is not None:
         store.execute("meta_set", {"key": "vector_dim", "value": str(new_dim)})
