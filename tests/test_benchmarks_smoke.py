@@ -166,3 +166,20 @@ def test_mcp_write_probe_times_each_write_and_its_statements(tmp_path):
     assert "entity_create_rows" in out["create_entities"]["statements"]  # ten new entities: a small batch
     native = {"kuzu": "kuzu._kuzu.execute", "ladybug": "ladybug._lbug.execute"}[ENGINE]
     assert native in out["profile"]  # the profiled calls ran statements
+
+
+@pytest.mark.parametrize("settle", [False, True])
+def test_write_probe_splits_each_write(tmp_path, settle):
+    """benchmarks/write_probe.py: the call's wall, CPU and sleep, its stages, and the
+    vector index's queue; the wrapped functions are put back afterwards."""
+    from benchmarks import write_probe
+    from graphmem.memory import bulk
+    from graphmem.store.store import Store
+
+    before = (Store._run, bulk.read_entities, bulk.written_rows)
+    out = write_probe.probe(300, 0, 3, tmp_path, search=True, settle=settle)
+    assert (Store._run, bulk.read_entities, bulk.written_rows) == before
+    assert out["wall_ms_p50"] > 0 and out["thread_cpu_ms_p50"] > 0 and out["pending"] is not None
+    stages = set(out["stages_ms_p50_wall_cpu"])
+    assert {"read_entities", "write_entities", "written_rows", "statement <commit>"} <= stages
+    assert "statement access_flush_one" not in stages  # the search's, flushed untimed

@@ -12,11 +12,13 @@ included, and raise the same errors; the third the same current state
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -539,3 +541,73 @@ def test_a_batch_normalises_each_vector_to_the_bits_of_one_stored_alone(dim, row
     assert has.all()
     for row, normalised in zip(matrix, batch):
         assert normalised.tobytes() == stored_vector(row, dim).tobytes()
+
+
+def _written_rows_one_by_one(batch: bulk.EntityBatch, plan: bulk.EntityBulkPlan, now: datetime) -> list:
+    """The cached rows built the plain way: one JSON parse and one ``tobytes`` per row."""
+    where = {i: j for j, i in enumerate(np.flatnonzero(batch.has_vector).tolist())} \
+        if batch.has_vector is not None and plan.q8 is not None else {}
+    rows = []
+    for i, name in enumerate(batch.name_list):
+        j = where.get(i)
+        rows.append(records.EntityRow(
+            key=plan.keys[i], id=int(plan.ids[i]), namespace=plan.namespace, name=name,
+            type=plan.types[i].as_py(), text=batch.texts[i].as_py(), observations=batch.observations[i].as_py(),
+            properties=json.loads(batch.properties[i].as_py()),
+            embedding=None if j is None else plan.q8[j].tobytes(),
+            scale=None if j is None else float(plan.scales[j]), created_at=now, updated_at=now,
+            valid_from=batch.valid_from[i].as_py(), valid_to=batch.valid_to[i].as_py(),
+            importance=batch.importance[i].as_py()))
+    return rows
+
+
+@settings(max_examples=150, deadline=None)
+@given(records_=st.lists(_entity(), min_size=1, max_size=8))
+def test_written_rows_are_the_rows_one_by_one(records_) -> None:
+    """The rows a bulk write puts in the entity cache (built column-wise, one
+    JSON parse for the batch) are those built row by row."""
+    by_name = {r["name"]: r for r in records_ if isinstance(r.get("name"), str)}  # names must be distinct
+    batch = bulk.read_entities(list(by_name.values()), vectors=True)
+    if batch is None:
+        return  # the per-record path's records: nothing cached by written_rows
+    now = datetime(2025, 5, 1, tzinfo=timezone.utc)
+    n = len(batch)
+    q8 = scales = vector_ids = None
+    if batch.vectors is not None and batch.has_vector is not None:
+        q8, scales = bulk.quantize_rows(batch.vectors[batch.has_vector])
+        vector_ids = np.flatnonzero(batch.has_vector).astype(np.int64)
+    plan = bulk.EntityBulkPlan([f"ns\x1f{x}" for x in batch.name_list], np.arange(n, dtype=np.int64) + 5,
+                               pc.fill_null(batch.types, "Entity"), "ns", batch.valid_from, batch.valid_to,
+                               vector_ids, q8, scales)  # fmt: skip
+    got = bulk.written_rows(batch, plan, now)
+    assert got == _written_rows_one_by_one(batch, plan, now)
+    assert all(type(r.scale) is float for r in got if r.scale is not None)
+
+
+def test_a_batch_without_validity_or_importance_is_written_by_the_plain_statement(open_store, tmp_path) -> None:
+    """Below the COPY threshold, a batch whose optional columns are all null takes
+    ``entity_create_batch_plain`` (those columns left out), one with any of them the
+    full statement; both store what the per-record path stores, and so does a reopen."""
+    mem = open_store(tmp_path / "s", config=_CONFIG)
+    ran: list[str] = []
+    mem._store.tracer = lambda name, params: ran.append(name)
+    vectors = np.eye(4, dtype=np.float32)
+    mem.add_entities([{"name": "a", "embedding": vectors[0], "properties": {"k": 1}}, {"name": "b", "text": "t"}])
+    mem.add_entities([{"name": "c", "importance": 0.5}, {"name": "d"}])
+    later = datetime(2100, 1, 1, tzinfo=timezone.utc)
+    mem.add_entities([{"name": "e", "valid_to": later}, {"name": "f"}])
+    mem.add_entities([{"name": f"g{i}"} for i in range(3)])  # COPY: every column
+    writes = [n for n in ran if n.startswith("entity_c")]
+    assert writes == ["entity_create_batch_plain", "entity_create_batch", "entity_create_batch", "entity_copy"]
+    mem._store.tracer = None
+    a, b, c, e = (mem.get_entity(n) for n in "abce")
+    assert (a.valid_from, a.valid_to, a.importance, a.properties) == (None, None, None, {"k": 1})
+    np.testing.assert_allclose(a.embedding, vectors[0], atol=1 / 127)
+    assert (b.text, b.embedding, b.valid_to) == ("t", None, None)
+    assert (c.importance, e.valid_to) == (0.5, later)
+    mem.close()
+    again = open_store(tmp_path / "s", config=_CONFIG)
+    a = again.get_entity("a")
+    assert (a.valid_from, a.valid_to, a.importance, a.properties, a.text) == (None, None, None, {"k": 1}, None)
+    assert again.get_entity("b").text == "t" and again.get_entity("c").importance == 0.5
+    assert again.stats()["entities"] == 9

@@ -18,6 +18,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # The child's own atexit hook is registered before graphmem is imported, so it
@@ -65,3 +67,37 @@ def test_a_worker_left_running_by_a_quick_close_is_waited_for_before_finalizatio
     assert seen["inflight_at_close"] == 3000, seen
     # ... and graphmem's atexit hook waited for it: nothing of it runs while the interpreter finalizes.
     assert seen["alive_at_finalization"] is False, seen
+
+
+_NICE_CHILD = textwrap.dedent(
+    """
+    import json, os, sys, time
+    import numpy as np
+    from graphmem.index import vectors
+
+    os.nice(int(sys.argv[1]))  # the process's (and so the creating thread's) niceness
+    index = vectors.VectorIndex(dim=8)
+    index.upsert(np.arange(4), np.ones((4, 8), np.int8), np.full(4, 0.01, np.float32))
+    deadline = time.monotonic() + 120
+    while index.stale and time.monotonic() < deadline:  # the worker has run, so it has set its niceness
+        time.sleep(0.001)
+    thread = index._queue.thread
+    print(json.dumps({"main": os.getpriority(os.PRIO_PROCESS, 0),
+                      "worker": os.getpriority(os.PRIO_PROCESS, thread.native_id)}))
+    index.close()
+    """
+)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority") or sys.platform != "linux", reason="per-thread niceness: Linux")
+@pytest.mark.parametrize("start", [0, 4, 13])
+def test_the_worker_runs_ten_steps_below_its_creator(start: int) -> None:
+    """Relative to the process's niceness (a benchmark under ``nice -n 5``),
+    not a fixed value, and capped at 19."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", _NICE_CHILD, str(start)], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=600, stdin=subprocess.DEVNULL)  # fmt: skip
+    assert done.returncode == 0, (done.returncode, done.stderr[-2000:])
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["worker"] == min(seen["main"] + 10, 19), seen
+    assert seen["worker"] > seen["main"] or seen["main"] == 19, seen

@@ -527,6 +527,20 @@ class EntityBulkPlan:
     """The store's vector dimension, when this write is the first to set it."""
 
 
+_OPTIONAL_COLUMNS = ("valid_from", "valid_to", "importance")
+"""Columns of a batch that are usually all null: when they are (and the batch
+is not COPYed), ``entity_create_batch_plain`` writes it without them or the
+other always-null ones (``expired_at``, ``access_count``, ``last_access``,
+``packed``). Measured side by side in one process on a 100k store, 100 rows:
+BEGIN + the statement + COMMIT 4.43 -> 4.09 ms wall on kuzu, 6.68 -> 6.25 ms
+on LadybugDB (load 1.8)."""
+
+_PLAIN_SCHEMA = pa.schema([ENTITY_SCHEMA.field(name) for name in (
+    "key", "id", "namespace", "name", "type", "text", "observations", "properties", "embedding", "scale",
+    "created_at", "updated_at")])  # fmt: skip
+"""The columns ``queries/entity_create_batch_plain.cypher`` reads."""
+
+
 def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, namespace: str, config: StoreConfig,
                    now: datetime, vector_dim: int | None = None) -> EntityBulkPlan | None:
     """Create the batch's entities in the open transaction, or ``None`` (nothing
@@ -563,11 +577,18 @@ def write_entities(store: Store, state: DerivedState, batch: EntityBatch, *, nam
         "observations": batch.observations, "properties": batch.properties, "created_at": stamp, "updated_at": stamp,
         "valid_from": batch.valid_from, "valid_to": batch.valid_to, "importance": batch.importance, **vectors,
     }  # fmt: skip
+    copy = n >= config.copy_threshold
+    plain = not copy and not any(columns[c].null_count < n for c in _OPTIONAL_COLUMNS)
+    schema = _PLAIN_SCHEMA if plain else ENTITY_SCHEMA
     table = pa.Table.from_arrays(
-        [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in ENTITY_SCHEMA],
-        schema=ENTITY_SCHEMA,
+        [columns[f.name].cast(f.type) if f.name in columns else pa.nulls(n, f.type) for f in schema], schema=schema,
     )
-    store.execute("entity_copy" if n >= config.copy_threshold else "entity_create_batch", {"rows": table})
+    if copy:
+        store.execute("entity_copy", {"rows": table})  # COPY takes every column of the table, in order
+    elif plain:
+        store.execute("entity_create_batch_plain", {"rows": table})
+    else:
+        store.execute("entity_create_batch", {"rows": table})
     new_dim = dim if vector_dim is None and dim is not None and vector_ids is not None and len(vector_ids) else None
     if new_dim is not None:
         store.execute("meta_set", {"key": "vector_dim", "value": str(new_dim)})
@@ -605,7 +626,14 @@ larger ones only drop what the cache held of their keys (they would churn it).""
 
 def written_rows(batch: EntityBatch, plan: EntityBulkPlan, now: datetime) -> list[EntityRow] | None:
     """The rows ``plan`` wrote, as the per-record path caches them, or ``None``
-    past :data:`CACHE_WRITTEN` rows."""
+    past :data:`CACHE_WRITTEN` rows.
+
+    This runs on the write's own call, after its commit: the properties are
+    parsed as one JSON list and the vectors cut from one buffer, instead of a
+    ``json.loads`` and a ``tobytes`` per row (100 rows: 0.36 -> 0.16 ms alone,
+    0.58-0.81 -> 0.41-0.57 ms inside ``add_entities``, measured side by side
+    in one process; the rows' construction is the rest).
+    """
     n = len(batch)
     if n > CACHE_WRITTEN:
         return None
@@ -613,15 +641,26 @@ def written_rows(batch: EntityBatch, plan: EntityBulkPlan, now: datetime) -> lis
     scales: list[float | None] = [None] * n
     if plan.vector_ids is not None and plan.q8 is not None and plan.scales is not None \
             and batch.has_vector is not None:
-        for j, i in enumerate(np.flatnonzero(batch.has_vector).tolist()):
-            vectors[i], scales[i] = plan.q8[j].tobytes(), float(plan.scales[j])
+        width = plan.q8.shape[1]  # >= 1: a vector has a dimension (check_vector)
+        blob = plan.q8.tobytes()  # C order whatever the array's layout
+        rows = [blob[j:j + width] for j in range(0, len(blob), width)]
+        given = plan.scales.tolist()
+        where = np.flatnonzero(batch.has_vector).tolist()
+        if len(where) == n:
+            vectors, scales = list(rows), list(given)
+        else:
+            for j, i in enumerate(where):
+                vectors[i], scales[i] = rows[j], given[j]
+    # Every value is the JSON text of one object (read_entities wrote it), so
+    # the texts joined by "," are one JSON list: one parse instead of n.
+    properties = json.loads("[" + ",".join(batch.properties.to_pylist()) + "]")
     return [
         EntityRow(key=key, id=id_, namespace=plan.namespace, name=name, type=type_, text=text,
-                  observations=observations, properties=json.loads(properties), embedding=vector, scale=scale,
+                  observations=observations, properties=props, embedding=vector, scale=scale,
                   created_at=now, updated_at=now, valid_from=start, valid_to=end, importance=importance)
-        for key, id_, name, type_, text, observations, properties, vector, scale, start, end, importance in zip(
+        for key, id_, name, type_, text, observations, props, vector, scale, start, end, importance in zip(
             plan.keys, plan.ids.tolist(), batch.name_list, plan.types.to_pylist(), batch.texts.to_pylist(),
-            batch.observations.to_pylist(), batch.properties.to_pylist(), vectors, scales,
+            batch.observations.to_pylist(), properties, vectors, scales,
             batch.valid_from.to_pylist(), batch.valid_to.to_pylist(), batch.importance.to_pylist())
     ]  # fmt: skip
 
