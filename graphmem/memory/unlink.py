@@ -7,7 +7,10 @@ cost 6.2 ms of engine CPU on a 10k-entity store where one
 server time. That statement's lookups join over the entities, so its cost
 grows with the store (22 against 8.9 ms for the ten single ones at 100k):
 the batch is chosen by the rule that chooses batched relation creates,
-:meth:`StoreConfig.batch_relations`. Otherwise the relations sharing an end
+:meth:`StoreConfig.batch_relations`, and is ``relation_delete_rows`` on
+LadybugDB (:data:`BOTH_KEYS_ENGINES`), and on kuzu, from a few rows up
+(:data:`COLUMNS_FROM`), ``relation_delete_columns`` (one list per field).
+Otherwise the relations sharing an end
 go in one statement keyed by that end (``relation_delete_into`` /
 ``relation_delete_from``: ~1.9 ms for ten into one entity at 100k, against
 ~6.3 for ten ``relation_delete``), a relation alone by both its ends. A plain function beside the facade rather than a method of it,
