@@ -53,11 +53,11 @@ __all__ = [
     "relation_copy_rows",
     "insert_relations",
     "write_new_relations",
-    "relation_row_dicts",
-    "struct_rows",
+    "relation_row_columns",
+    "relation_table_columns",
     "RELATION_ROWS_MAX",
     "RELATION_ROWS_ENGINES",
-    "RELATION_ROW_FIELDS",
+    "RELATION_COLUMNS",
     "copies_relations",
     "BULK_WAL",
     "utcnow",
@@ -551,51 +551,110 @@ bound is what a reopen after a crash replays: measured on kuzu 0.11.3 at load
 (~200k relations, a fold per ~4 batches of 50k) rather than more."""
 
 
-RELATION_ROWS_MAX = 32
-"""On an engine of :data:`RELATION_ROWS_ENGINES`, batches of fewer new relations
-than this are one prepared ``UNWIND $rows`` statement over a list of structs
-(``relation_create_rows``) instead of ``LOAD FROM`` an Arrow table, whose plan
-is built for each call (the table is bound when planned). Measured on
-LadybugDB 0.22 (CPU of the statement alone, p50): 10 relations 1.2 against
-1.8-1.9 ms at 1k and 10k entities, 50 relations 1.9 against 2.1 ms at 10k,
-100 relations 3.6 against 2.7 ms at 1k (the binding converts the structs row by
-row); inside ``create_relations`` of 10 at 1k, 2.1 against 2.5 ms."""
+RELATION_ROWS_MAX = 128
+"""Batches of fewer new relations than this are one prepared ``UNWIND`` over
+one list per column (``relation_create_rows``, parameters of
+:func:`relation_row_columns` / :func:`relation_table_columns`) instead of
+``LOAD FROM`` an Arrow table, whose plan is built for each call (the table is
+bound when planned). Measured through ``Store.execute`` (the process's CPU
+for the statement, p50 of 31, interleaved, 2 shared cores at load 1.8-2.5,
+2026-12-07), lists against ``LOAD FROM``: LadybugDB 0.22 at 1k entities, 10
+relations 0.59-0.66 against 1.73-1.83 ms, 32 1.53 against 3.09, 128 2.32
+against 2.92, 192 2.86 against 2.89, 256 4.89 against 4.55; at 100k, 10
+relations 0.89 against 2.03, 100 3.49 against 4.23. kuzu 0.11.3 at 1k, 10
+relations 1.76 against 2.64, 128 3.28 against 3.39, 192 3.38 against 3.16; at
+10k, 10 relations 3.58 against 4.13; at 100k, 31 relations 24.1 against 24.7,
+100 26.0 against 27.0 (both forms scan the entities there, see
+:data:`RELATION_ROWS_ENGINES`). With one struct per row, the form before (the
+binding converted every field of every row), LadybugDB's 10 relations cost
+1.34-1.47 ms and the bound was 32."""
 
-RELATION_ROWS_ENGINES = frozenset({"ladybug"})
-"""The engines on which small relation batches take ``relation_create_rows``.
-Not kuzu 0.11.3: there each row's endpoint ``MATCH`` after the ``UNWIND`` scans
-the entities (10 rows at 10k entities 9.1 against 4.4 ms, 1,000 rows at 1k
-entities 1.1 s against 10 ms): kuzu 0.11.3 turns a key equal to a scalar
-parameter into a primary-key scan, and a key taken from a row (of ``UNWIND``
-or ``LOAD FROM``) into a scan of the entity table, hash-joined under ``LOAD
-FROM`` (EXPLAIN), so there a small batch costs with the store and
+RELATION_ROWS_ENGINES = frozenset({"kuzu", "ladybug"})
+"""The engines on which small relation batches take ``relation_create_rows``
+(:data:`RELATION_ROWS_MAX`): both. On LadybugDB 0.22 the endpoints are
+primary-key lookups (EXPLAIN: two QUERY_PRIMARY_KEY_LOOKUPs), whatever the
+store's size. kuzu 0.11.3 plans them as a hash join over a scan of the
+entities, as it plans ``relation_create_batch``'s (1,000 rows at 1k entities
+1.1 s against 10 ms when each row's MATCH was a scan of its own, in the
+struct form); there the statement costs with the store, and
 :meth:`StoreConfig.batch_relations` sends the rows of a big store to one keyed
 ``relation_create`` each. New entities need no lookup: their small batches
 take ``entity_create_rows`` on both engines (:data:`ENTITY_ROWS_MAX`)."""
 
-RELATION_ROW_FIELDS = tuple(RELATION_SCHEMA.names)
+RELATION_COLUMNS = ("from", "to", "type", "properties", "created_at", "valid_from", "valid_to", "expired_at")
+"""The lists ``relation_create_rows`` reads, one per column of :data:`RELATION_SCHEMA`."""
+
+# Position 1 of each list relation_create_rows reads: a value of the list's type
+# (see the statement), never written.
+_RELATION_PLACEHOLDER: dict[str, Any] = {
+    "from": "", "to": "", "type": "", "properties": "", "created_at": _PLACEHOLDER_TIME,
+    "valid_from": _PLACEHOLDER_TIME, "valid_to": _PLACEHOLDER_TIME, "expired_at": _PLACEHOLDER_TIME,
+}  # fmt: skip
 
 
-def struct_rows(table: pa.Table, fields: Sequence[str]) -> list[dict[str, Any]]:
-    """The rows of ``table``'s ``fields`` as dicts, the values as Arrow gives them
-    back (timestamps naive, in UTC, as the table holds them), for a statement
-    that reads ``$rows`` as a list of structs.
+def _naive_utc(value: datetime | None) -> datetime | None:
+    """``value`` as the naive UTC timestamp an Arrow ``timestamp("us")`` column holds of it.
 
     Examples
     --------
-    >>> struct_rows(pa.table({"a": [1, 2], "b": ["x", None], "c": [0.5, 1.5]}), ("a", "b"))
-    [{'a': 1, 'b': 'x'}, {'a': 2, 'b': None}]
+    >>> from datetime import timedelta
+    >>> _naive_utc(datetime(2026, 1, 1, 1, tzinfo=timezone(timedelta(hours=1))))
+    datetime.datetime(2026, 1, 1, 0, 0)
     """
-    columns = [table.column(name).to_pylist() for name in fields]
-    return [dict(zip(fields, values)) for values in zip(*columns)]
+    if value is None or value.tzinfo is None:
+        return value
+    return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+
+def relation_row_columns(
+    sources: Sequence[str], targets: Sequence[str], types: Sequence[str], properties: Sequence[str], created: datetime,
+    valid_from: Sequence[datetime | None], valid_to: Sequence[datetime | None],
+) -> dict[str, list[Any]]:
+    """The parameters ``relation_create_rows`` reads for new relations (what
+    :func:`relation_rows_table` holds of them, without building the table): one
+    list per column, each led by a typed placeholder; timestamps naive UTC.
+
+    Examples
+    --------
+    >>> c = relation_row_columns(["a"], ["b"], ["T"], ["{}"], datetime(2026, 1, 1), [None],
+    ...                          [datetime(2027, 1, 1, tzinfo=timezone.utc)])
+    >>> c["from"][1:], c["expired_at"][1:], c["valid_from"][1:], c["valid_to"][1:]
+    (['a'], [None], [None], [datetime.datetime(2027, 1, 1, 0, 0)])
+    """
+    n = len(sources)
+    place = _RELATION_PLACEHOLDER
+    return {
+        "from": [place["from"], *sources], "to": [place["to"], *targets], "type": [place["type"], *types],
+        "properties": [place["properties"], *properties],
+        "created_at": [place["created_at"], *([_naive_utc(created)] * n)],
+        "valid_from": [place["valid_from"], *map(_naive_utc, valid_from)],
+        "valid_to": [place["valid_to"], *map(_naive_utc, valid_to)],
+        "expired_at": [place["expired_at"], *([None] * n)],
+    }  # fmt: skip
+
+
+def relation_table_columns(table: pa.Table) -> dict[str, list[Any]]:
+    """The parameters ``relation_create_rows`` reads for the relations of
+    ``table`` (:data:`RELATION_SCHEMA`): its columns as lists, each led by a
+    typed placeholder (Arrow gives timestamps back naive, in UTC, as it holds them).
+
+    Examples
+    --------
+    >>> t = relation_rows_table(["a"], ["b"], ["T"], ["{}"], datetime(2026, 1, 1), [None], [None], engine="kuzu")
+    >>> c = relation_table_columns(t)
+    >>> c["to"], c["valid_to"][1:]
+    (['', 'b'], [None])
+    """
+    return {name: [_RELATION_PLACEHOLDER[name], *table.column(name).to_pylist()] for name in RELATION_COLUMNS}
 
 
 def insert_relations(store: Store, table: pa.Table, *, copy_from: int, stored: int = 0) -> None:
     """Add the relations of ``table`` (:data:`RELATION_SCHEMA`, endpoints that
     exist) in the open transaction: with ``relation_copy``, or with
     ``relation_create_batch``, as :func:`copies_relations` decides from the
-    batch and ``stored`` (the relations the store holds); a small batch on an
-    engine of :data:`RELATION_ROWS_ENGINES` with ``relation_create_rows``.
+    batch and ``stored`` (the relations the store holds); a small batch
+    (:data:`RELATION_ROWS_MAX`) on an engine of :data:`RELATION_ROWS_ENGINES`
+    with ``relation_create_rows``.
 
     Large batches that go through the WAL let it grow to :data:`BULK_WAL`
     before the store folds it. Measured on kuzu 0.11.3, 5,000 relations on 2
@@ -607,30 +666,11 @@ def insert_relations(store: Store, table: pa.Table, *, copy_from: int, stored: i
         store.execute("relation_copy", {"rows": relation_copy_rows(table, engine=store.engine_name)})
         return
     if table.num_rows < RELATION_ROWS_MAX and store.engine_name in RELATION_ROWS_ENGINES:
-        store.execute("relation_create_rows", {"rows": struct_rows(table, RELATION_ROW_FIELDS)})
+        store.execute("relation_create_rows", relation_table_columns(table))
     else:
         store.execute("relation_create_batch", {"rows": table})
     if table.num_rows >= copy_from:
         store.allow_wal(BULK_WAL)
-
-
-def relation_row_dicts(
-    sources: Sequence[str], targets: Sequence[str], types: Sequence[str], properties: Sequence[str], created: datetime,
-    valid_from: Sequence[datetime | None], valid_to: Sequence[datetime | None],
-) -> list[dict[str, Any]]:
-    """The rows of :func:`relation_rows_table` as the list of structs that
-    ``relation_create_rows`` reads (without building the table first).
-
-    Examples
-    --------
-    >>> relation_row_dicts(["a"], ["b"], ["T"], ["{}"], datetime(2026, 1, 1), [None], [None])[0]["expired_at"] is None
-    True
-    """
-    return [
-        {"from": s, "to": t, "type": y, "properties": p, "created_at": created, "valid_from": f, "valid_to": u,
-         "expired_at": None}
-        for s, t, y, p, f, u in zip(sources, targets, types, properties, valid_from, valid_to)
-    ]  # fmt: skip
 
 
 def write_new_relations(
@@ -642,12 +682,12 @@ def write_new_relations(
     each sequence, ``created`` for all) in the open transaction, as
     :func:`insert_relations` does, building the Arrow table only for the
     statements that read one: a small batch on an engine of
-    :data:`RELATION_ROWS_ENGINES` goes as plain rows (:func:`relation_row_dicts`)."""
+    :data:`RELATION_ROWS_ENGINES` goes as plain lists (:func:`relation_row_columns`)."""
     n = len(sources)
     if (n < RELATION_ROWS_MAX and store.engine_name in RELATION_ROWS_ENGINES
             and not copies_relations(n, stored, copy_from=copy_from)):
-        rows = relation_row_dicts(sources, targets, types, properties, created, valid_from, valid_to)
-        store.execute("relation_create_rows", {"rows": rows})
+        columns = relation_row_columns(sources, targets, types, properties, created, valid_from, valid_to)
+        store.execute("relation_create_rows", columns)
         return
     table = relation_rows_table(sources, targets, types, properties, created, valid_from, valid_to,
                                 engine=store.engine_name)  # fmt: skip

@@ -1,4 +1,4 @@
-// relation_delete_batch on LadybugDB (graphmem.records.RELATION_ROWS_ENGINES):
+// relation_delete_batch on LadybugDB (graphmem.memory.unlink.BOTH_KEYS_ENGINES):
 // both ends of each row of $rows (source, type, target) found by their primary
 // keys before the relations between them. PROFILE on LadybugDB 0.22, 10 rows:
 // two QUERY_PRIMARY_KEY_LOOKUPs, 0.85 against 1.46 ms at 1k entities and 3.4

@@ -1,21 +1,23 @@
-"""``relation_create_rows`` (a list of structs, ``UNWIND``) writes what
+"""``relation_create_rows`` (one list per column, ``UNWIND``) writes what
 ``relation_create_batch`` (``LOAD FROM`` an Arrow table) writes, and
-``relation_delete_rows`` deletes what ``relation_delete_batch`` deletes.
+``relation_delete_rows`` (a struct per row, both ends by key) and
+``relation_delete_columns`` (a list per field) delete what
+``relation_delete_batch`` deletes.
 
 Random batches of new relations (types and properties of any text, validity
-bounds absent or set to the microsecond, an expiry or none) go into one store
-through both statements, each under its own tag in the type; the relations
-read back from the store must be the same rows. Both engines run the
-statement here, though only LadybugDB takes it in
-:func:`graphmem.records.insert_relations` (kuzu plans its endpoint lookups as
-scans). The writers' entry, :func:`graphmem.records.write_new_relations`, is
-checked against the Arrow statement the same way.
+bounds absent or set to the microsecond, an expiry or none, every nullable
+column NULL in every row or in none) go into one store through both
+statements, each under its own tag in the type; the relations read back from
+the store must be the same rows. The writers' entry,
+:func:`graphmem.records.write_new_relations`, is checked against the Arrow
+statement the same way, with validity bounds in any time zone. Both engines
+run every statement here, whichever each engine's writers take.
 """
 
 from __future__ import annotations
 
 import itertools
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 import pytest
@@ -23,7 +25,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from graphmem import records
-from graphmem.records import KEY_SEPARATOR, RELATION_ROW_FIELDS, RELATION_SCHEMA, struct_rows
+from graphmem.memory import unlink
+from graphmem.records import KEY_SEPARATOR, RELATION_SCHEMA, relation_table_columns
 
 _NAMES = ["a", "b", "c", "Zoë", "東京"]
 _T0 = datetime(2024, 1, 1)
@@ -36,8 +39,11 @@ _rows = st.lists(
         "created_at": _stamps, "valid_from": _times, "valid_to": _times,
         "expired_at": _times,
     }),
-    min_size=1, max_size=records.RELATION_ROWS_MAX - 1,
+    min_size=1, max_size=40,  # below records.RELATION_ROWS_MAX (128): examples stay quick
 )  # fmt: skip
+# A validity bound as a writer gives it: aware, in any zone (the Arrow table and the lists hold it in UTC).
+_zones = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
+_aware = st.one_of(st.none(), st.builds(lambda t, z: t.replace(tzinfo=timezone.utc).astimezone(z), _stamps, _zones))
 _tags = itertools.count()
 
 
@@ -72,14 +78,13 @@ def test_rows_statement_writes_what_the_arrow_statement_writes(stocked, rows):
     namespace = stocked.namespace_name
     with store.transaction():
         store.execute("relation_create_batch", {"rows": _table(rows, arrow, namespace)})
-        store.execute("relation_create_rows", {"rows": struct_rows(_table(rows, structs, namespace),
-                                                                   RELATION_ROW_FIELDS)})  # fmt: skip
+        store.execute("relation_create_rows", relation_table_columns(_table(rows, structs, namespace)))
     written = _read(stocked, arrow)
     assert len(written) == len(rows)
     assert _read(stocked, structs) == written
 
 
-def test_insert_relations_takes_the_rows_statement_on_ladybug_only(stocked, engine):
+def test_insert_relations_takes_the_rows_statement_for_small_batches(stocked, engine):
     store = stocked._store
     namespace = stocked.namespace_name
     seen: list[str] = []
@@ -91,26 +96,33 @@ def test_insert_relations_takes_the_rows_statement_on_ladybug_only(stocked, engi
         records.insert_relations(store, _table(rows * records.RELATION_ROWS_MAX, "large:", namespace),
                                  copy_from=20_000)  # fmt: skip
     store.tracer = None
-    small = "relation_create_rows" if engine in records.RELATION_ROWS_ENGINES else "relation_create_batch"
-    assert [s for s in seen if not s.startswith("<")] == [small, "relation_create_batch"]
+    assert engine in records.RELATION_ROWS_ENGINES
+    assert [s for s in seen if not s.startswith("<")] == ["relation_create_rows", "relation_create_batch"]
     assert len(_read(stocked, "small:")) == 1 and len(_read(stocked, "large:")) == records.RELATION_ROWS_MAX
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(rows=_rows)
-def test_write_new_relations_stores_what_the_arrow_statement_stores(stocked, rows):
-    """The writers' entry (plain rows on LadybugDB, no Arrow table) against the big path's statement."""
+@given(rows=_rows, bounds=st.lists(st.tuples(_aware, _aware), min_size=40, max_size=40))
+def test_write_new_relations_stores_what_the_arrow_statement_stores(stocked, rows, bounds):
+    """The writers' entry (plain lists, no Arrow table) against the big path's statement."""
     n = next(_tags)
     arrow, small = f"A{n}:", f"W{n}:"
     store = stocked._store
     namespace = stocked.namespace_name
     created = rows[0]["created_at"]
+    rows = [{**r, "valid_from": f, "valid_to": u} for r, (f, u) in zip(rows, bounds)]
     with store.transaction():
         store.execute("relation_create_batch", {"rows": _table([{**r, "created_at": created, "expired_at": None}
                                                                 for r in rows], arrow, namespace)})
-        tagged = _table(rows, small, namespace).to_pydict()
-        records.write_new_relations(store, tagged["from"], tagged["to"], tagged["type"], tagged["properties"],
-                                    created, tagged["valid_from"], tagged["valid_to"], copy_from=20_000, stored=0)
+        seen: list[str] = []
+        store.tracer = lambda name, params: seen.append(name)
+        key = (namespace + KEY_SEPARATOR).__add__
+        records.write_new_relations(store, [key(r["from"]) for r in rows], [key(r["to"]) for r in rows],
+                                    [small + r["type"] for r in rows], [r["properties"] for r in rows], created,
+                                    [r["valid_from"] for r in rows], [r["valid_to"] for r in rows],
+                                    copy_from=20_000, stored=0)  # fmt: skip
+        store.tracer = None
+    assert seen == ["relation_create_rows"]
     written = _read(stocked, arrow)
     assert len(written) == len(rows)
     assert _read(stocked, small) == written
@@ -142,18 +154,19 @@ def test_rows_delete_removes_what_the_batch_delete_removes(open_store, tmp_path_
     ``relation_delete_batch`` does, in two stores written alike: every version of
     each named relation, nothing else."""
     left = []
-    for statement in ("relation_delete_batch", "relation_delete_rows"):
+    for statement in ("relation_delete_batch", "relation_delete_rows", "relation_delete_columns"):
         mem = _stocked_with(open_store, tmp_path_factory.mktemp("store"), stored, history)
         before = _unstamped(_read(mem, ""))
         key = (mem.namespace_name + KEY_SEPARATOR).__add__
+        rows = [{"source": key(s), "type": t, "target": key(d)} for s, t, d in deleted]
         with mem._store.transaction():
-            mem._store.execute(statement, {"rows": [{"source": key(s), "type": t, "target": key(d)}
-                                                    for s, t, d in deleted]})  # fmt: skip
+            mem._store.execute(statement, unlink._columns(rows) if statement == "relation_delete_columns"
+                               else {"rows": rows})  # fmt: skip
         left.append(_unstamped(_read(mem, "")))
         mem.close()
     gone = set(deleted)
     assert left[0] == [r for r in before if (r[0], r[2], r[1]) not in gone]
-    assert left[1] == left[0]
+    assert left[1] == left[0] and left[2] == left[0]
 
 
 def test_add_relations_batches_on_ladybug_whatever_the_store_size(stocked, engine):
@@ -166,3 +179,21 @@ def test_add_relations_batches_on_ladybug_whatever_the_store_size(stocked, engin
     written = [s for s in seen if s.startswith("relation_create")]
     assert written == (["relation_create_rows"] if engine == "ladybug" else ["relation_create", "relation_create"])
     assert [(r[0], r[1]) for r in _read(stocked, "T")] == [("a", "b"), ("b", "c")]
+
+
+def test_delete_relations_takes_each_engines_batch_statement(open_store, tmp_path, engine):
+    """A batch of deletes on a small store: both ends by key on LadybugDB, a list per field on kuzu
+    (unlink.COLUMNS_FROM); the named relations go, the others stay."""
+    mem = open_store(tmp_path / "store")
+    names = [f"n{i}" for i in range(12)]
+    mem.add_entities([{"name": n} for n in names])
+    mem.add_relations([(n, "T", "n0") for n in names[1:]] + [("n0", "U", n) for n in names[1:]])
+    seen: list[str] = []
+    mem._store.tracer = lambda name, params: seen.append(name)
+    found = unlink.delete_relations(mem, [(n, "T", "n0") for n in names[1:]] + [("n0", "T", "n1")])
+    mem._store.tracer = None
+    assert found == [True] * 11 + [False]
+    expected = "relation_delete_rows" if engine in unlink.BOTH_KEYS_ENGINES else "relation_delete_columns"
+    assert expected in seen
+    assert [(r[0], r[1], r[2]) for r in _read(mem, "")] == sorted((("n0", n, "U") for n in names[1:]), key=repr)
+    assert all(mem.get_relation(n, "T", "n0") is None for n in names[1:])
