@@ -159,13 +159,14 @@ def test_relation_dicts_is_find_relations(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> None:
     """delete_relations (MCP delete_relations' one statement) deletes what Memory.delete_relation
-    deletes triple by triple, and says the same of each (a triple named again: False); fewer than 4
-    relations to delete take the keyed statements (StoreConfig.batch_relations), more the batch; and
-    the keyed statements for any number (as on a large store): those sharing an end in one statement."""
+    deletes triple by triple, and says the same of each (a triple named again: False): by the rule
+    (unlink.KEYED_PER_STATEMENT: the keyed statements unless they would be 4 or more), the keyed
+    statements for any number (as on a large store: those sharing an end in one statement), and
+    the one batch statement for any number."""
     from unittest import mock
 
     import graphmem
-    from graphmem.config import StoreConfig
+    from graphmem.memory import unlink
     from graphmem.memory.unlink import delete_relations
 
     triples = st.tuples(st.sampled_from(NAMES[:4]), st.sampled_from(["KNOWS", "LIKES"]), st.sampled_from(NAMES[:4]))
@@ -173,10 +174,10 @@ def test_delete_relations_is_delete_relation_per_triple(data: st.DataObject) -> 
     # Mostly relations that are there, so that several share an end.
     asked = data.draw(st.lists(st.sampled_from(made) | triples if made else triples, max_size=8), label="asked")
     outcomes = []
-    for way in ("one by one", "by the rule", "keyed"):
+    for way in ("one by one", "by the rule", "keyed", "batch"):
         with graphmem.open(embedder=None) as mem, \
-                mock.patch.object(StoreConfig, "batch_relations", lambda self, rows, stored: False) \
-                if way == "keyed" else contextlib.nullcontext():  # fmt: skip
+                mock.patch.object(unlink, "_deletes_in_one", lambda rows, stored, one=way == "batch": one) \
+                if way in ("keyed", "batch") else contextlib.nullcontext():  # fmt: skip
             mem.add_entities([{"name": n} for n in NAMES[:4]])
             if made:
                 mem.add_relations(made)

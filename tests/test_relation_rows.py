@@ -182,18 +182,23 @@ def test_add_relations_batches_on_ladybug_whatever_the_store_size(stocked, engin
 
 
 def test_delete_relations_takes_each_engines_batch_statement(open_store, tmp_path, engine):
-    """A batch of deletes on a small store: both ends by key on LadybugDB, a list per field on kuzu
-    (unlink.COLUMNS_FROM); the named relations go, the others stay."""
+    """A batch of deletes between many entities on a small store: both ends by key on LadybugDB, a
+    list per field on kuzu (unlink.COLUMNS_FROM); the named relations go, the others stay. The same
+    count into one entity is one statement keyed by it (unlink.KEYED_PER_STATEMENT)."""
     mem = open_store(tmp_path / "store")
     names = [f"n{i}" for i in range(12)]
+    ring = [(names[i], "T", names[i % 11 + 1]) for i in range(1, 12)]  # n1 -> n2 ... n11 -> n1
     mem.add_entities([{"name": n} for n in names])
-    mem.add_relations([(n, "T", "n0") for n in names[1:]] + [("n0", "U", n) for n in names[1:]])
+    mem.add_relations(ring + [(n, "T", "n0") for n in names[2:]] + [("n0", "U", n) for n in names[1:]])
     seen: list[str] = []
     mem._store.tracer = lambda name, params: seen.append(name)
-    found = unlink.delete_relations(mem, [(n, "T", "n0") for n in names[1:]] + [("n0", "T", "n1")])
-    mem._store.tracer = None
+    found = unlink.delete_relations(mem, ring + [("n0", "T", "n5")])
     assert found == [True] * 11 + [False]
     expected = "relation_delete_rows" if engine in unlink.BOTH_KEYS_ENGINES else "relation_delete_columns"
     assert expected in seen
+    seen.clear()
+    assert unlink.delete_relations(mem, [(n, "T", "n0") for n in names[2:]]) == [True] * 10
+    mem._store.tracer = None
+    assert [s for s in seen if s.startswith("relation_delete")] == ["relation_delete_into"]
     assert [(r[0], r[1], r[2]) for r in _read(mem, "")] == sorted((("n0", n, "U") for n in names[1:]), key=repr)
-    assert all(mem.get_relation(n, "T", "n0") is None for n in names[1:])
+    assert not any(mem.get_relation(*t) for t in ring) and all(mem.get_relation(n, "T", "n0") is None for n in names)

@@ -6,8 +6,8 @@ cost 6.2 ms of engine CPU on a 10k-entity store where one
 ``relation_delete_batch`` costs 4.2 (kuzu 0.11.3), a third of the call's
 server time. That statement's lookups join over the entities, so its cost
 grows with the store (22 against 8.9 ms for the ten single ones at 100k):
-the batch is chosen by the rule that chooses batched relation creates,
-:meth:`StoreConfig.batch_relations`, and is ``relation_delete_rows`` on
+the batch is chosen when the keyed way below would take many statements
+(:data:`KEYED_PER_STATEMENT`), and is ``relation_delete_rows`` on
 LadybugDB (:data:`BOTH_KEYS_ENGINES`), and on kuzu, from a few rows up
 (:data:`COLUMNS_FROM`), ``relation_delete_columns`` (one list per field).
 Otherwise the relations sharing an end
@@ -102,7 +102,7 @@ def delete_relations(mem: Memory, triples: Sequence[tuple[str, str, str]]) -> li
             found.append(True)
         if rows:
             store = mem._store
-            if store.config.batch_relations(len(rows), len(state.ids)):
+            if _deletes_in_one(rows, len(state.ids) + len(state.edges)):
                 if store.engine_name in BOTH_KEYS_ENGINES:
                     store.execute("relation_delete_rows", {"rows": rows})
                 elif _deletes_by_columns(len(rows), len(state.ids)):
@@ -132,17 +132,55 @@ def _columns(rows: list[dict[str, str]]) -> dict[str, list[str]]:
     return {field: [""] + [row[field] for row in rows] for field in ("source", "type", "target")}
 
 
-def _delete_keyed(store: Store, rows: list[dict[str, str]]) -> None:
-    """Delete ``rows`` (source, type, target keys) through statements keyed by one entity:
-    the relations sharing an end (the more shared of the two) in one statement from that
-    end, a relation alone by both its ends (``relation_delete``)."""
+KEYED_PER_STATEMENT = 2_500
+"""A batch of relation deletes goes in one statement only if the keyed way
+(:func:`_delete_keyed`) would take at least ``max(4, (entities + relations)
+// KEYED_PER_STATEMENT)`` statements. The one statement's endpoint and
+relation lookups are joins over the store (its cost grows with the
+entities and the relations), a keyed one costs 0.5-1.2 ms whatever the
+size. Process CPU, 10 relations (p50 of 15-25, load 1.1-1.8, 2026-12-07,
+5 relations per entity), one statement against keyed, into one entity /
+between random entities: LadybugDB 0.22 at 1k 4.8 / 5.1 against 2.5 / 5.6
+ms, at 10k 11.0 / 11.0 against 2.1 / 5.2, at 100k 111 / 108 against 2.0 /
+5.5, 40 relations at 10k 15.2 / 16.1 against 4.9 / 19.4; kuzu 0.11.3 at 10k
+23.3 / 24.7 against 5.8 / 12.6, at 100k 44.5 / 48.7 against 6.9 / 19.2, 40
+relations at 100k 241 / 203 against 7.6 / 49.9. (The rule before counted
+rows against the entities alone, so from 4 rows at 10k it chose the one
+statement: 11-25 ms where the keyed way took 2-13.)"""
+
+
+def _deletes_in_one(rows: list[dict[str, str]], stored: int) -> bool:
+    """Whether ``rows`` go in one statement (see :data:`KEYED_PER_STATEMENT`), ``stored``
+    the store's entities and relations.
+
+    Examples
+    --------
+    >>> spread = [{"source": f"s{i}", "type": "T", "target": f"t{i}"} for i in range(10)]
+    >>> into_one = [{"source": f"s{i}", "type": "T", "target": "t"} for i in range(10)]
+    >>> _deletes_in_one(spread, 6_000), _deletes_in_one(spread, 60_000), _deletes_in_one(into_one, 6_000)
+    (True, False, False)
+    """
+    return len(_keyed_groups(rows)[1]) >= max(4, stored // KEYED_PER_STATEMENT)
+
+
+def _keyed_groups(rows: list[dict[str, str]]) -> tuple[bool, dict[str, list[dict[str, str]]]]:
+    """How :func:`_delete_keyed` groups ``rows``: whether by target (else by source), and the
+    groups, one statement each (the end the more rows share)."""
     by_target: dict[str, list[dict[str, str]]] = {}
     by_source: dict[str, list[dict[str, str]]] = {}
     for row in rows:
         by_target.setdefault(row["target"], []).append(row)
         by_source.setdefault(row["source"], []).append(row)
     into = len(by_target) <= len(by_source)
-    for key, group in (by_target if into else by_source).items():
+    return into, by_target if into else by_source
+
+
+def _delete_keyed(store: Store, rows: list[dict[str, str]]) -> None:
+    """Delete ``rows`` (source, type, target keys) through statements keyed by one entity:
+    the relations sharing an end (the more shared of the two) in one statement from that
+    end, a relation alone by both its ends (``relation_delete``)."""
+    into, groups = _keyed_groups(rows)
+    for key, group in groups.items():
         if len(group) == 1:
             store.execute("relation_delete", group[0])
         elif into:
