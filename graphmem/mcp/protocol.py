@@ -359,10 +359,10 @@ class Session:
                             await self._serve_with_sdk([*lead, line])
                             break
                         deciding = False
+                    elif len(lead) >= PRE_REQUEST_LIMIT:
+                        continue  # dropped unkept, as the SDK does: a flood before any request holds no memory
                     else:
                         lead.append(line)
-                        if len(lead) > PRE_REQUEST_LIMIT:
-                            continue  # dropped, as the SDK does
                 if isinstance(message, Request):
                     await self._dispatch(message)
                 elif message is not None:
