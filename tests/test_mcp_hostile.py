@@ -196,3 +196,182 @@ def test_without_pydantic_a_result_json_cannot_write_is_still_that_requests_erro
         assert answer["result"]["structuredContent"] == {"x": None}
     else:
         assert answer["id"] == 4 and answer["error"]["code"] == 0
+
+
+# -- 3. two requests in flight with one id --------------------------------------------
+
+
+class _Gate(_SlowSdkHandlers):
+    """Handlers whose tool calls each wait until released (in the order they started: :meth:`release_next`),
+    each answering its ``tag`` argument."""
+
+    def __init__(self, calls: int) -> None:
+        super().__init__()
+        self.gates = [anyio.Event() for _ in range(calls)]
+        self.calls = 0
+        self.released = 0
+        self.all_started = anyio.Event()
+
+    async def call_tool(self, name: str, arguments: Any) -> dict[str, Any]:
+        gate = self.gates[self.calls]
+        self.calls += 1
+        if self.calls == len(self.gates):
+            self.all_started.set()
+        await gate.wait()
+        return {"content": [{"type": "text", "text": str((arguments or {}).get("tag"))}], "isError": False,
+                "resultType": "complete"}  # fmt: skip
+
+    def release_next(self) -> None:
+        self.gates[self.released].set()
+        self.released += 1
+
+
+def _tagged(request_id: Any, tag: str, *, modern: bool = False) -> str:
+    message = json.loads(_call(request_id, modern=modern))
+    message["params"]["arguments"] = {"tag": tag}
+    return json.dumps(message)
+
+
+_CANCEL_5 = '{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":5}}'
+
+
+async def _ours_at_eof(lines: list[str], calls: int, answers: int) -> tuple[bool, list[dict[str, Any]]]:
+    """graphmem's session given ``lines``, then (``calls`` calls running) EOF, then the calls released:
+    whether it ended, and its answers."""
+    wire, handlers = _Wire(), _Gate(calls)
+    ended = anyio.Event()
+    got = []
+
+    async def run() -> None:
+        await protocol.Session(handlers, wire).run()  # type: ignore[arg-type]
+        ended.set()
+
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(run)
+        for line in lines:
+            await wire.send_in.send(line.encode() + b"\n")
+            if line == _CANCEL_5:
+                await anyio.sleep(0)  # (the cancel is a notification: nothing answers it to wait for)
+        await handlers.all_started.wait()
+        await wire.send_in.send(None)  # EOF while the calls run
+        handlers.release_next()  # the older one: answered while the newer one still runs
+        while not got or got[-1]["id"] != 5:
+            got.append(json.loads(await wire.recv_out.receive()))
+        handlers.release_next()
+        with anyio.move_on_after(30):  # a guard against a hang only: the session ends once they are answered
+            await ended.wait()
+        tg.cancel_scope.cancel()
+    while True:
+        try:
+            got.append(json.loads(wire.recv_out.receive_nowait()))
+        except anyio.WouldBlock:
+            break
+    return ended.is_set(), got
+
+
+async def _sdks_released(lines: list[str], calls: int, answers: int) -> list[dict[str, Any]]:
+    """The SDK's answers to ``lines`` once its ``calls`` calls are released (its input kept open: at EOF
+    the SDK cancels the calls it runs, where graphmem answers them)."""
+    from graphmem.mcp.server import sdk_server
+
+    handlers = _Gate(calls)
+    server = sdk_server(handlers)
+    send_in, recv_in = anyio.create_memory_object_stream[Any](100)
+    send_out, recv_out = anyio.create_memory_object_stream[Any](100)
+    got = []
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(server.run, recv_in, send_out, server.create_initialization_options())
+        for line in lines:
+            await send_in.send(SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)))
+        await handlers.all_started.wait()
+        handlers.release_next()
+        handlers.release_next()
+        for _ in range(answers):
+            message = (await recv_out.receive()).message
+            got.append(json.loads(type(message).__pydantic_serializer__.to_json(message, by_alias=True,
+                                                                                 exclude_unset=True)))  # fmt: skip
+        with anyio.move_on_after(0.5):  # (only to show no further answer comes)
+            message = (await recv_out.receive()).message
+            got.append({"unexpected": str(message)})
+        tg.cancel_scope.cancel()
+    return got
+
+
+def _key(answer: dict[str, Any]) -> str:
+    return json.dumps(answer, sort_keys=True)
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_two_requests_with_one_id_are_both_answered_and_the_input_ends(cancel: bool) -> None:
+    """The SDK runs both and answers both (the id's table entry is the newest's; a cancel naming the id
+    cancels the newest only). graphmem does the same, and at EOF ends once both are settled."""
+    lines = [_init("2025-06-18", 1), _INITIALIZED, _tagged(5, "older"), _tagged(5, "newer")]
+    if cancel:
+        lines.append(_CANCEL_5)
+    answers = 2 if cancel else 3
+    ended, ours = anyio.run(_ours_at_eof, lines, 2, answers)
+    theirs = anyio.run(_sdks_released, lines, 2, answers)
+    assert ended
+    assert [a["id"] for a in ours].count(1) == 1  # (initialize: the stub handlers' own, not the SDK's)
+    assert sorted(_key(a) for a in ours if a["id"] != 1) == sorted(_key(a) for a in theirs if a.get("id") != 1)
+    tags = sorted(a["result"]["content"][0]["text"] for a in ours if a["id"] == 5)
+    assert tags == (["older"] if cancel else ["newer", "older"])
+
+
+async def _modern_at_eof(lines: list[str], calls: int) -> tuple[bool, list[dict[str, Any]]]:
+    """:func:`_ours_at_eof` over a real :class:`Stdio` on pipes (a 2026-era client is served by the SDK)."""
+    from graphmem.mcp.stdio import Stdio
+
+    handlers = _Gate(calls)
+    in_r, in_w = os.pipe()
+    out_r, out_w = os.pipe()
+    try:
+        with Stdio(in_r, out_w, claim=False) as wire:
+            ended = anyio.Event()
+
+            async def run() -> None:
+                await protocol.Session(handlers, wire).run()  # type: ignore[arg-type]
+                ended.set()
+
+            async with anyio.create_task_group() as tg:
+                tg.start_soon(run)
+                os.write(in_w, "".join(line + "\n" for line in lines).encode())
+                await handlers.all_started.wait()
+                os.close(in_w)  # EOF while the calls run
+                in_w = -1
+                handlers.release_next()  # the older one: answered while the newer one still runs
+                first = b""
+                while not first.endswith(b"\n"):
+                    await anyio.wait_readable(out_r)
+                    first += os.read(out_r, 1 << 16)
+                handlers.release_next()
+                with anyio.move_on_after(30):  # a guard against a hang only
+                    await ended.wait()
+                tg.cancel_scope.cancel()
+        os.close(out_w)
+        out_w = -1
+        data = first
+        while chunk := os.read(out_r, 1 << 16):
+            data += chunk
+        return ended.is_set(), [json.loads(line) for line in data.splitlines()]
+    finally:
+        for gate in handlers.gates:
+            gate.set()
+        for fd in (in_r, in_w, out_r, out_w):
+            if fd >= 0:
+                os.close(fd)
+
+
+@pytest.mark.parametrize("cancel", [False, True])
+def test_two_2026_requests_with_one_id_are_both_answered_before_the_input_ends(cancel: bool) -> None:
+    """In the 2026 era the SDK serves the wire; graphmem's streams end its input only once every request
+    read is settled: two requests with one id are two answers to wait for, not one."""
+    lines = [_tagged(5, "older", modern=True), _tagged(5, "newer", modern=True)]
+    if cancel:
+        lines.append(_CANCEL_5)
+    ended, ours = anyio.run(_modern_at_eof, lines, 2)
+    theirs = anyio.run(_sdks_released, lines, 2, 1 if cancel else 2)
+    assert ended
+    assert sorted(map(_key, ours)) == sorted(map(_key, theirs))
+    tags = sorted(a["result"]["content"][0]["text"] for a in ours)
+    assert tags == (["older"] if cancel else ["newer", "older"])

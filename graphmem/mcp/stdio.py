@@ -34,6 +34,7 @@ import fcntl
 import logging
 import os
 import stat
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -224,7 +225,9 @@ class _SdkStreams:
     def __init__(self, wire: Stdio, lead: list[bytes]) -> None:
         self.wire = wire
         self.lead = list(lead)
-        self.pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
+        # Answers still owed, by request id: two requests in flight may share an id (the SDK runs and answers
+        # both), and the input must not end at the first one's answer.
+        self.pending: Counter[int | str] = Counter()
         self.changed: Any = None
         self.read = _Reader(self)
         self.write = _Writer(self)
@@ -234,9 +237,9 @@ class _SdkStreams:
         from mcp.shared.dispatcher import coerce_request_id
 
         if isinstance(message, types.JSONRPCRequest):
-            self.pending.add(coerce_request_id(message.id))
+            self.pending[coerce_request_id(message.id)] += 1
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            # A request the client cancelled is never answered.
+            # A request the client cancelled is never answered (of two with its id, the SDK cancels one: the newer).
             request_id = (message.params or {}).get("requestId")
             if isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
                 self.answered(request_id)
@@ -246,8 +249,10 @@ class _SdkStreams:
 
         # Keyed as the SDK correlates ids: a cancel naming "5" cancels request 5, and the reverse.
         request_id = coerce_request_id(request_id)
-        if request_id in self.pending:
-            self.pending.discard(request_id)
+        if self.pending[request_id] > 0:
+            self.pending[request_id] -= 1
+            if not self.pending[request_id]:
+                del self.pending[request_id]
             if self.changed is not None:
                 self.changed.set()
 
