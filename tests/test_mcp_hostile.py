@@ -375,3 +375,76 @@ def test_two_2026_requests_with_one_id_are_both_answered_before_the_input_ends(c
     assert sorted(map(_key, ours)) == sorted(map(_key, theirs))
     tags = sorted(a["result"]["content"][0]["text"] for a in ours)
     assert tags == (["older"] if cancel else ["newer", "older"])
+
+
+# -- 4. lines: their endings, their bytes, their length ---------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from graphmem.mcp.stdio import Stdio  # noqa: E402
+
+
+def _lines_read(chunks: list[bytes]) -> tuple[list[bytes], Stdio]:
+    """The lines :meth:`Stdio.next_line` makes of input arriving in ``chunks`` (then EOF)."""
+    wire = Stdio(claim=False)
+    pending = list(chunks)
+
+    async def read_some() -> bytes:
+        return pending.pop(0) if pending else b""
+
+    wire._read_some = read_some  # type: ignore[method-assign]
+
+    async def main() -> list[bytes]:
+        lines = []
+        while (line := await wire.next_line()) is not None:
+            lines.append(line)
+        return lines
+
+    return anyio.run(main), wire
+
+
+def _sdk_lines(data: bytes) -> list[str]:
+    """The lines the SDK's stdio transport reads (text, universal newlines, bad UTF-8 replaced)."""
+    import io
+
+    return list(io.TextIOWrapper(io.BytesIO(data), encoding="utf-8", errors="replace"))
+
+
+@settings(max_examples=300, deadline=None)
+@given(parts=st.lists(st.sampled_from([b"a", b"{}", b"\r", b"\n", b"\r\n", "é".encode(), b"\xff", b"\xe2\x82"]),
+                      max_size=12),
+       cuts=st.lists(st.integers(0, 30), max_size=4))  # fmt: skip
+def test_lines_are_read_as_the_sdks_transport_reads_them(parts: list[bytes], cuts: list[int]) -> None:
+    """Wherever the reads split the input (a CRLF, a character's bytes), the lines are the SDK's: ended
+    by LF, CR or CRLF, a last one without its ending kept, bytes that are not UTF-8 replaced."""
+    data = b"".join(parts)
+    bounds = sorted({0, len(data), *(c for c in cuts if c < len(data))})
+    chunks = [data[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    lines, _ = _lines_read(chunks)
+    assert b"".join(lines) == data
+    texts = [line.decode("utf-8", "replace") for line in lines]
+    normalised = [t[:-2] + "\n" if t.endswith("\r\n") else t[:-1] + "\n" if t.endswith("\r") else t for t in texts]
+    assert normalised == _sdk_lines(data)
+
+
+def test_a_long_line_is_read_whole_in_one_copy_and_let_go() -> None:
+    """A line of 8 MB over 128 reads is one line, parsed as the SDK parses it; its bytes are not kept.
+    (The SDK reads a line whole too, however long: a client can make either hold one line's worth.)"""
+    text = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "tools/call",
+                       "params": {"name": "t", "arguments": {"q": "é" * (4 << 20)}}}) + "\n"  # fmt: skip
+    data = text.encode()
+    chunks = [data[i : i + (1 << 16)] for i in range(0, len(data), 1 << 16)] + [b'{"jsonrpc":"2.0"']
+    lines, wire = _lines_read(chunks)
+    assert lines == [data, b'{"jsonrpc":"2.0"']  # the last, without its newline, kept (as the SDK's readline)
+    message = protocol.parse(lines[0])
+    assert isinstance(message, protocol.Request) and message.params == json.loads(text)["params"]
+    assert len(wire._buffer) == 0
+
+
+def test_a_request_ended_by_a_cr_is_answered_as_the_sdk_answers_it() -> None:
+    from tests.test_mcp_protocol import _sdk_reading
+
+    lines, _ = _lines_read([b'{"jsonrpc":"2.0","id":1,"method":"ping"}\r{"jsonrpc":"2.0","id":2,"method":"ping"}\r'])
+    assert [protocol.parse(line) for line in lines] == [_sdk_reading(t) for t in _sdk_lines(b"".join(lines))]
+    assert [protocol.parse(line).id for line in lines] == [1, 2]  # type: ignore[union-attr]

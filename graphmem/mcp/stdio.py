@@ -33,6 +33,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import stat
 from collections import Counter
 from types import TracebackType
@@ -43,6 +44,8 @@ __all__ = ["Stdio"]
 log = logging.getLogger("graphmem.mcp")
 
 _CHUNK = 1 << 16
+_LINE_END = re.compile(rb"[\r\n]")
+_CR, _LF = 13, 10
 
 
 def _pollable(fd: int) -> bool:
@@ -126,19 +129,28 @@ class Stdio:
     # -- the read side -----------------------------------------------------------
 
     async def next_line(self) -> bytes | None:
-        """The next line of input (its newline included, if it had one), or ``None`` at EOF or once stopping."""
+        """The next line of input (its line ending included, if it had one: LF, CR or CRLF, as the SDK's
+        transport reads lines), or ``None`` at EOF or once stopping."""
         return await self._next_line(self._buffer, self._state)
 
     async def _next_line(self, buffer: bytearray, state: list[int]) -> bytes | None:
         """The next line of input, or ``None`` at EOF or once stopping."""
         while not self._stopping:
-            end = buffer.find(b"\n", state[0])
-            if end >= 0:
-                line = bytes(buffer[: end + 1])
-                del buffer[: end + 1]
+            # A line ends at LF, CR or CRLF: the SDK's transport reads text with universal newlines.
+            found = _LINE_END.search(buffer, state[0])
+            end = -1 if found is None else found.end()
+            if end > 0 and buffer[end - 1] == _CR:
+                if end < len(buffer):
+                    end += buffer[end] == _LF  # one CRLF ending
+                elif not state[1]:
+                    end = -1  # a CR last in what was read: whether an LF follows shows on the next read
+            if end > 0:
+                with memoryview(buffer) as view:  # one copy of the line, not two (a slice, then bytes of it)
+                    line = bytes(view[:end])
+                del buffer[:end]
                 state[0] = 0
                 return line
-            state[0] = len(buffer)
+            state[0] = len(buffer) if found is None else found.start()
             if state[1]:  # EOF seen
                 if buffer:  # a last line without its newline
                     line = bytes(buffer)
