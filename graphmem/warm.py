@@ -96,9 +96,9 @@ def start_kernels(*, without_extras: bool = False) -> None:
     either package meanwhile (the MCP server loads the embedding model, whose
     stack imports scipy.linalg, after this returns).
 
-    Safe beside kernel calls in other threads: numba is imported under the
-    kernels' own lock, and its context initialised under numba's compiler
-    lock (a kernel compiling meanwhile initialises it first, with the
+    Safe beside kernel calls in other threads: the kernels' dispatchers are
+    made under their own lock (once numba is imported), and numba's context
+    initialised under numba's compiler lock (a kernel compiling meanwhile initialises it first, with the
     extras, and this then does nothing).
     """
     from graphmem.algorithms import jit

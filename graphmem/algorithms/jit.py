@@ -152,6 +152,15 @@ def load() -> None:
     call with new argument types, after this returns).
     """
     global _loaded
+    if _loaded:
+        return
+    # numba's import (0.3-1 s of CPU) before the lock, not under it: meanwhile a
+    # thread running kernels as Python (interpreted) takes the lock to find their
+    # Python forms, and must not wait for a compiler it never uses. A thread
+    # needing numba waits for this import in Python's own import lock instead.
+    import numba  # noqa: F401
+    import numba.extending  # noqa: F401
+
     with _lock:
         if _loaded:
             return

@@ -359,10 +359,10 @@ class Session:
                             await self._serve_with_sdk([*lead, line])
                             break
                         deciding = False
+                    elif len(lead) >= PRE_REQUEST_LIMIT:
+                        continue  # dropped unkept, as the SDK does: a flood before any request holds no memory
                     else:
                         lead.append(line)
-                        if len(lead) > PRE_REQUEST_LIMIT:
-                            continue  # dropped, as the SDK does
                 if isinstance(message, Request):
                     await self._dispatch(message)
                 elif message is not None:
@@ -417,7 +417,7 @@ class Session:
                     log.exception("handler for %r raised", request.method)
                     answer = {"jsonrpc": "2.0", "id": request.id, "error": {"code": 0, "message": str(exc)}}
             if answer is not None and not flight.cancelled:
-                await self._wire.send(encode(answer, large=_large(answer.get("result"))))
+                await self._wire.send(_written(request, answer))
         finally:
             key = _request_id(request.id)
             if self._flights.get(key) is flight:  # type: ignore[arg-type]
@@ -497,27 +497,62 @@ def _large(result: Any) -> bool:
     if not isinstance(result, dict):
         return False
     parts = result.get("content") or result.get("contents")
-    return isinstance(parts, list) and any(len(part.get("text") or "") > LARGE for part in parts)
+    return isinstance(parts, list) and any(isinstance(part, dict) and len(part.get("text") or "") > LARGE
+                                           for part in parts)  # fmt: skip
+
+
+def _written(request: Request, answer: dict[str, Any]) -> bytes:
+    """``answer`` as its line; a result that cannot be written answers its request with the error instead.
+
+    The SDK dumps a result while it handles the request, so a result it
+    cannot write (a handler's bug: an object of no JSON type, a cycle) fails
+    that request alone, code 0 with the error's text, as any exception of a
+    handler; here too, not the session.
+    """
+    try:
+        return encode(answer, large=_large(answer.get("result")))
+    except (ValueError, TypeError, RecursionError) as exc:  # (the last two only without pydantic: see _jsonable)
+        log.exception("the answer to %r could not be written", request.method)
+        return encode({"jsonrpc": "2.0", "id": request.id, "error": {"code": 0, "message": str(exc)}})
 
 
 def encode(message: dict[str, Any], *, large: bool = False) -> bytes:
-    """A message as one line of compact UTF-8 JSON (as pydantic writes it)."""
+    """A message as one line of compact UTF-8 JSON (as pydantic writes it).
+
+    Raises
+    ------
+    ValueError
+        ``message`` holds a value pydantic cannot write as JSON either (an
+        object of no JSON type, a cycle, nesting over 255 deep), with
+        pydantic's text, which the SDK answers.
+    """
     if large:
         import pydantic_core
 
         try:
             return pydantic_core.to_json(message, inf_nan_mode="null") + b"\n"
-        except ValueError:  # a lone surrogate: json below escapes it
+        except ValueError:  # a lone surrogate (json below escapes it), or a value that is not JSON
             pass
     try:
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except ValueError:  # NaN or an infinity, which JSON cannot carry: written as null, as pydantic does
-        message = _finite(message)
+    except (ValueError, TypeError, RecursionError):
+        # NaN or an infinity (JSON cannot carry them), a type json does not know (a set, a date), a cycle:
+        # made JSON as the SDK's dump of a result makes it (NaN as null, a set as a list), or refused as it is.
+        message = _jsonable(message)
         text = json.dumps(message, ensure_ascii=False, separators=(",", ":"))
     try:
         return (text + "\n").encode()
     except UnicodeEncodeError:  # a lone surrogate: escaped, so the line stays valid UTF-8
         return (json.dumps(message, separators=(",", ":")) + "\n").encode()
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` in JSON's types, as pydantic's JSON mode makes it (what the SDK dumps a result with)."""
+    try:
+        import pydantic_core
+    except ImportError:  # no SDK (nor pydantic): only the floats JSON cannot carry are mended
+        return _finite(value)  # (json then refuses what else it cannot write: TypeError, RecursionError)
+    return pydantic_core.to_jsonable_python(value, inf_nan_mode="null")
 
 
 def _finite(value: Any) -> Any:

@@ -33,7 +33,9 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import re
 import stat
+from collections import Counter
 from types import TracebackType
 from typing import Any
 
@@ -42,6 +44,8 @@ __all__ = ["Stdio"]
 log = logging.getLogger("graphmem.mcp")
 
 _CHUNK = 1 << 16
+_LINE_END = re.compile(rb"[\r\n]")
+_CR, _LF = 13, 10
 
 
 def _pollable(fd: int) -> bool:
@@ -125,19 +129,28 @@ class Stdio:
     # -- the read side -----------------------------------------------------------
 
     async def next_line(self) -> bytes | None:
-        """The next line of input (its newline included, if it had one), or ``None`` at EOF or once stopping."""
+        """The next line of input (its line ending included, if it had one: LF, CR or CRLF, as the SDK's
+        transport reads lines), or ``None`` at EOF or once stopping."""
         return await self._next_line(self._buffer, self._state)
 
     async def _next_line(self, buffer: bytearray, state: list[int]) -> bytes | None:
         """The next line of input, or ``None`` at EOF or once stopping."""
         while not self._stopping:
-            end = buffer.find(b"\n", state[0])
-            if end >= 0:
-                line = bytes(buffer[: end + 1])
-                del buffer[: end + 1]
+            # A line ends at LF, CR or CRLF: the SDK's transport reads text with universal newlines.
+            found = _LINE_END.search(buffer, state[0])
+            end = -1 if found is None else found.end()
+            if end > 0 and buffer[end - 1] == _CR:
+                if end < len(buffer):
+                    end += buffer[end] == _LF  # one CRLF ending
+                elif not state[1]:
+                    end = -1  # a CR last in what was read: whether an LF follows shows on the next read
+            if end > 0:
+                with memoryview(buffer) as view:  # one copy of the line, not two (a slice, then bytes of it)
+                    line = bytes(view[:end])
+                del buffer[:end]
                 state[0] = 0
                 return line
-            state[0] = len(buffer)
+            state[0] = len(buffer) if found is None else found.start()
             if state[1]:  # EOF seen
                 if buffer:  # a last line without its newline
                     line = bytes(buffer)
@@ -224,7 +237,9 @@ class _SdkStreams:
     def __init__(self, wire: Stdio, lead: list[bytes]) -> None:
         self.wire = wire
         self.lead = list(lead)
-        self.pending: set[int | str] = set()  # ids of the requests passed on and not yet answered
+        # Answers still owed, by request id: two requests in flight may share an id (the SDK runs and answers
+        # both), and the input must not end at the first one's answer.
+        self.pending: Counter[int | str] = Counter()
         self.changed: Any = None
         self.read = _Reader(self)
         self.write = _Writer(self)
@@ -234,9 +249,9 @@ class _SdkStreams:
         from mcp.shared.dispatcher import coerce_request_id
 
         if isinstance(message, types.JSONRPCRequest):
-            self.pending.add(coerce_request_id(message.id))
+            self.pending[coerce_request_id(message.id)] += 1
         elif isinstance(message, types.JSONRPCNotification) and message.method == "notifications/cancelled":
-            # A request the client cancelled is never answered.
+            # A request the client cancelled is never answered (of two with its id, the SDK cancels one: the newer).
             request_id = (message.params or {}).get("requestId")
             if isinstance(request_id, (int, str)) and not isinstance(request_id, bool):
                 self.answered(request_id)
@@ -246,8 +261,10 @@ class _SdkStreams:
 
         # Keyed as the SDK correlates ids: a cancel naming "5" cancels request 5, and the reverse.
         request_id = coerce_request_id(request_id)
-        if request_id in self.pending:
-            self.pending.discard(request_id)
+        if self.pending[request_id] > 0:
+            self.pending[request_id] -= 1
+            if not self.pending[request_id]:
+                del self.pending[request_id]
             if self.changed is not None:
                 self.changed.set()
 

@@ -1,0 +1,86 @@
+"""The kernels' first load (graphmem.algorithms.jit.load) beside kernel calls in other threads.
+
+An MCP server loads numba in a thread of its own once its first call is
+answered (graphmem.mcp.server._after_first_answer), while other threads
+answer calls. A thread running kernels as Python (jit.interpreted) never
+needs numba, so it must not wait for numba's import in another thread; a
+thread calling a compiled kernel needs numba, and gets it once that import
+ends. Each check runs in a fresh process (numba not yet imported), with
+numba's import held open by an import hook until the check has run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+
+_HOLD_NUMBA = """
+import importlib.abc, sys, threading
+import numpy as np
+importing, go_on = threading.Event(), threading.Event()
+
+class HoldNumba(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "numba":
+            importing.set()
+            go_on.wait()
+        return None
+
+sys.meta_path.insert(0, HoldNumba())
+from graphmem.algorithms import csr, jit
+assert not jit.loaded() and "numba" not in sys.modules
+loader = threading.Thread(target=jit.load)
+loader.start()
+importing.wait()  # the loader is inside numba's import, and stays there until go_on
+"""
+
+
+def _run(check: str) -> str:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    script = _HOLD_NUMBA + textwrap.dedent(check)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout.strip()
+
+
+def test_an_interpreted_kernel_does_not_wait_for_numbas_import_in_another_thread() -> None:
+    out = _run("""
+        got = []
+
+        def call():
+            with jit.interpreted():
+                adj = csr.from_edges([0, 1], [1, 2], [0, 0])
+                got.append(csr._incident(adj, np.array([1], np.int64)).tolist())
+
+        caller = threading.Thread(target=call, daemon=True)
+        caller.start()
+        caller.join(60)  # a guard against the wait only: an interpreted call never waits for numba
+        print("answered while numba was importing" if got else "waited for numba's import")
+        go_on.set()
+        loader.join()
+        print(got, jit.loaded())
+    """)
+    assert out.splitlines() == ["answered while numba was importing", "[[[1, 0, 2], [0, 0, 1]]] True"]
+
+
+def test_a_compiled_kernel_called_meanwhile_runs_once_numba_is_loaded() -> None:
+    """No deadlock: a thread calling a kernel while another imports numba waits for that import, then runs."""
+    out = _run("""
+        got = []
+
+        def call():
+            adj = csr.from_edges([0, 1], [1, 2], [0, 0])
+            got.append(csr._incident(adj, np.array([1], np.int64)).tolist())
+
+        caller = threading.Thread(target=call, daemon=True)
+        caller.start()
+        caller.join(0.5)  # (not a timing check: only gives it a chance to run before numba is there)
+        before = list(got)
+        go_on.set()
+        loader.join()
+        caller.join(240)  # a guard against a deadlock only
+        print(before, got, jit.loaded())
+    """)
+    assert out == "[] [[[1, 0, 2], [0, 0, 1]]] True"
