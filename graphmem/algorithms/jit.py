@@ -250,9 +250,12 @@ def _module_forms(module_name: str) -> dict[int, Callable[..., Any]]:
         known = _python_forms.get(module_name)
         if known is not None:
             return known
+        # Both under the lock load() swaps under: copied after a swap that the
+        # snapshot predates, the namespace would hold dispatchers it does not
+        # know, left compiled in the Python forms (an intrinsic's uncallable).
         with _lock:
             recorded = dict(_recorded)
-        namespace = dict(vars(sys.modules[module_name]))
+            namespace = dict(vars(sys.modules[module_name]))
         forms: dict[int, Callable[..., Any]] = {}
         for kernel in {id(k): k for k in recorded.values() if k.__module__ == module_name}.values():
             forms[id(kernel)] = _python_function(kernel, namespace)
