@@ -331,7 +331,10 @@ def stored_vector(vector: Any, dim: int | None, what: str = "embedding") -> np.n
     BLAS's ``dot`` sums in another order: its last bit differed for 40% of
     random vectors, and so, now and then, the rounded norm and the stored
     scale (~2.7 us more per vector than ``dot``)."""
-    arr = _vector_array(vector, dim, what)
+    # Contiguous first: einsum sums a strided operand (a matrix's column, a
+    # view with a step) in another order, and the bits then depended on the
+    # memory the caller's vector sat in (about half of such vectors differed).
+    arr = np.ascontiguousarray(_vector_array(vector, dim, what))
     return _normalised(arr, float(np.einsum("i,i->", arr, arr)), what)
 
 

@@ -74,3 +74,31 @@ def test_from_edges_builds_in_numpy_until_numba_is_loaded(monkeypatch):
     big = np.arange(csr.NUMPY_BUILD_UP_TO + 1, dtype=np.int64)
     with pytest.raises(AssertionError, match="compiled"):  # past the limit the compiled build is worth its wait
         csr.from_edges(big, big, np.zeros(big.size, np.int32))
+
+
+
+@settings(max_examples=200, deadline=None)
+@given(edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6),
+                                st.one_of(st.sampled_from([0, 1, 2**31 - 1]), st.integers(0, 2**31 - 1))),
+                      min_size=1, max_size=60))  # fmt: skip
+def test_numpy_build_equals_the_kernels_for_every_type_code(edges):
+    """Type codes up to the int32 maximum, in hubs (past the kernel's
+    insertion-sort length, where it sorts packed keys) and short rows."""
+    src = np.array([s for s, _, _ in edges], np.int64)
+    dst = np.array([d for _, d, _ in edges], np.int64)
+    types = np.array([t for _, _, t in edges], np.int32)
+    n_rows = int(max(src.max(), dst.max())) + 1
+    for mine, theirs in zip(csr._build_numpy(src, dst, types, n_rows), csr._build(src, dst, types, n_rows)):
+        assert mine.dtype == theirs.dtype and mine.tolist() == theirs.tolist()
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_from_edges_refuses_a_negative_type_code(monkeypatch, loaded):
+    """Both builds pack the type into a key's low bits: a negative code set the
+    neighbour's bits (neighbour 0 read back as -1), in NumPy for any row and
+    in the kernel for a hub, so from_edges refuses one on either path."""
+    monkeypatch.setattr(csr.jit, "loaded", lambda: loaded)
+    with pytest.raises(ValueError, match="type codes"):
+        csr.from_edges([0], [0], [-1])
+    with pytest.raises(ValueError, match="type codes"):
+        csr.from_edges(np.zeros(40, np.int64), np.zeros(40, np.int64), np.full(40, -(2**31), np.int32))

@@ -84,3 +84,101 @@ def test_a_compiled_kernel_called_meanwhile_runs_once_numba_is_loaded() -> None:
         print(before, got, jit.loaded())
     """)
     assert out == "[] [[[1, 0, 2], [0, 0, 1]]] True"
+
+
+def test_python_forms_made_while_another_thread_swaps_in_the_dispatchers_stay_python() -> None:
+    """python_form reads the kernels recorded and then copies the module's namespace;
+    load(), its numba import now outside the lock, can swap the dispatchers in
+    between. A copy holding a dispatcher a snapshot does not know stays compiled
+    in the cached Python form, and an intrinsic's numba object cannot be called
+    from Python at all. The interleaving is forced: load() runs in the gap."""
+    script = textwrap.dedent("""
+        import sys
+        from graphmem.algorithms import jit, paths
+
+        real = jit._lock
+
+        class InTheGap:
+            armed = True
+
+            def __enter__(self):
+                return real.__enter__()
+
+            def __exit__(self, *exc):
+                real.__exit__(*exc)
+                if InTheGap.armed and sys._getframe(1).f_code.co_name == "_module_forms":
+                    InTheGap.armed = False
+                    jit.load()  # as another thread would, between the snapshot and the copy
+                return False
+
+        jit._lock = InTheGap()
+        form = jit.python_form(paths._prefetch_ahead)
+        jit._lock = real
+        print(jit.loaded(), form.__globals__["_prefetch"] is paths._no_prefetch)
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["True", "True"]
+
+
+_LATE_BINDING = """
+import sys, types
+from graphmem.algorithms import jit
+
+real = jit._lock
+
+class InTheGap:
+    armed = True
+
+    def __enter__(self):
+        return real.__enter__()
+
+    def __exit__(self, *exc):
+        real.__exit__(*exc)
+        if InTheGap.armed and sys._getframe(1).f_code.co_name == "_record":
+            InTheGap.armed = False
+            jit.load()  # as another thread would, after _record returned, before the name is bound
+        return False
+
+jit._lock = InTheGap()
+module = types.ModuleType("graphmem._late_binding_check")
+sys.modules[module.__name__] = module  # imported (lazily, as graphmem's kernel modules are) while load() runs
+exec(compile(SOURCE, "<late binding>", "exec"), module.__dict__)
+jit._lock = real
+print(type(module.inner).__name__, module.outer(3))
+"""
+
+
+def test_a_kernel_bound_after_the_swap_is_still_callable_from_compiled_code() -> None:
+    """graphmem's kernel modules are imported lazily (``import graphmem`` loads
+    none), so one can be mid-import while another thread's load() swaps the
+    dispatchers in: a name bound after the swap passed it keeps its
+    placeholder, and a kernel calling it failed to compile (numba could not
+    type the placeholder). The interleaving is forced, for a kernel and for an
+    intrinsic."""
+    kernel = """
+        @njit(cache=False)
+        def inner(x):
+            return x + 1
+    """
+    intrinsic = """
+        @intrinsic(python=lambda x: x)
+        def inner(typingctx, x):
+            def codegen(context, builder, signature, args):
+                return args[0]
+            return x(x), codegen
+    """
+    caller = """
+        @njit(cache=False)
+        def outer(x):
+            return inner(x) * 2
+    """
+    for inner, expected in ((kernel, "Kernel 8"), (intrinsic, "Kernel 6")):
+        source = "".join(("from graphmem.algorithms.jit import intrinsic, njit\n", textwrap.dedent(inner),
+                          textwrap.dedent(caller)))
+        script = f"SOURCE = {source!r}\n" + _LATE_BINDING
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert done.stdout.strip() == expected

@@ -146,6 +146,10 @@ def from_edges(src, dst, types, n_nodes: int | None = None) -> Adjacency:
     n_nodes = top if n_nodes is None else n_nodes
     if src.size and (min(src.min(), dst.min()) < 0 or top > n_nodes):
         raise ValueError("node ids must be in [0, n_nodes)")
+    # Both builds pack (neighbour, type) into one int64 key: a negative code
+    # would set the neighbour's bits (the kernel's hub sort, and the NumPy build).
+    if types.size and types.min() < 0:
+        raise ValueError("type codes must be in [0, 2**31)")
     if not src.size:  # a new store's graph: no kernel (nor numba's import) needed
         return empty_adjacency(n_nodes)
     if src.size <= NUMPY_BUILD_UP_TO and not jit.loaded():

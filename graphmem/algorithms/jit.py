@@ -76,6 +76,21 @@ class Kernel:
             load()
         return self.dispatcher(*args, **kwargs)
 
+    @property
+    def _numba_type_(self) -> Any:
+        """numba's type of this placeholder where a kernel names it: its dispatcher's.
+
+        A module imported while :func:`load` runs in another thread can bind a
+        kernel's name after the swap passed it (between :func:`_record`'s return
+        and the assignment); a kernel calling that name then found a
+        placeholder numba could not type, and failed to compile.
+        """
+        if self.dispatcher is None:
+            raise AttributeError("_numba_type_")  # not loaded: numba never sees one then
+        from numba.core.registry import cpu_target
+
+        return cpu_target.typing_context.resolve_value_type(self.dispatcher)
+
     def __repr__(self) -> str:
         state = "loaded" if self.dispatcher is not None else "not loaded yet"
         return f"<graphmem kernel {self.__module__}.{self.__qualname__} ({state})>"
@@ -250,9 +265,12 @@ def _module_forms(module_name: str) -> dict[int, Callable[..., Any]]:
         known = _python_forms.get(module_name)
         if known is not None:
             return known
+        # Both under the lock load() swaps under: copied after a swap that the
+        # snapshot predates, the namespace would hold dispatchers it does not
+        # know, left compiled in the Python forms (an intrinsic's uncallable).
         with _lock:
             recorded = dict(_recorded)
-        namespace = dict(vars(sys.modules[module_name]))
+            namespace = dict(vars(sys.modules[module_name]))
         forms: dict[int, Callable[..., Any]] = {}
         for kernel in {id(k): k for k in recorded.values() if k.__module__ == module_name}.values():
             forms[id(kernel)] = _python_function(kernel, namespace)
