@@ -37,12 +37,17 @@ importing.wait()  # the loader is inside numba's import, and stays there until g
 """
 
 
-def _run(check: str) -> str:
+def _fresh(script: str) -> str:
+    """The output of ``script`` run by a fresh interpreter (it must succeed)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    script = _HOLD_NUMBA + textwrap.dedent(check)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout.strip()
+    return done.stdout
+
+
+def _run(check: str) -> str:
+    """The output of ``check`` run while another thread is held inside numba's import."""
+    return _fresh(_HOLD_NUMBA + textwrap.dedent(check)).strip()
 
 
 def test_an_interpreted_kernel_does_not_wait_for_numbas_import_in_another_thread() -> None:
@@ -92,9 +97,24 @@ def test_python_forms_made_while_another_thread_swaps_in_the_dispatchers_stay_py
     between. A copy holding a dispatcher a snapshot does not know stays compiled
     in the cached Python form, and an intrinsic's numba object cannot be called
     from Python at all. The interleaving is forced: load() runs in the gap."""
-    script = textwrap.dedent("""
+    script = _in_the_gap("_module_forms") + textwrap.dedent("""
+        from graphmem.algorithms import paths
+
+        jit._lock = InTheGap()  # load() runs between the snapshot and the copy
+        form = jit.python_form(paths._prefetch_ahead)
+        jit._lock = real
+        print(jit.loaded(), form.__globals__["_prefetch"] is paths._no_prefetch)
+    """)
+    assert _fresh(script).split() == ["True", "True"]
+
+
+def _in_the_gap(function: str) -> str:
+    """Script text defining ``InTheGap``: a stand-in for jit's lock that runs
+    ``jit.load()`` (as another thread would) right after ``function`` first
+    releases it, and ``real``, the lock itself."""
+    return textwrap.dedent(f"""
         import sys
-        from graphmem.algorithms import jit, paths
+        from graphmem.algorithms import jit
 
         real = jit._lock
 
@@ -106,42 +126,17 @@ def test_python_forms_made_while_another_thread_swaps_in_the_dispatchers_stay_py
 
             def __exit__(self, *exc):
                 real.__exit__(*exc)
-                if InTheGap.armed and sys._getframe(1).f_code.co_name == "_module_forms":
+                if InTheGap.armed and sys._getframe(1).f_code.co_name == {function!r}:
                     InTheGap.armed = False
-                    jit.load()  # as another thread would, between the snapshot and the copy
+                    jit.load()
                 return False
-
-        jit._lock = InTheGap()
-        form = jit.python_form(paths._prefetch_ahead)
-        jit._lock = real
-        print(jit.loaded(), form.__globals__["_prefetch"] is paths._no_prefetch)
     """)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert done.stdout.split() == ["True", "True"]
 
 
-_LATE_BINDING = """
-import sys, types
-from graphmem.algorithms import jit
+_LATE_BINDING = _in_the_gap("_record") + """
+import types
 
-real = jit._lock
-
-class InTheGap:
-    armed = True
-
-    def __enter__(self):
-        return real.__enter__()
-
-    def __exit__(self, *exc):
-        real.__exit__(*exc)
-        if InTheGap.armed and sys._getframe(1).f_code.co_name == "_record":
-            InTheGap.armed = False
-            jit.load()  # as another thread would, after _record returned, before the name is bound
-        return False
-
-jit._lock = InTheGap()
+jit._lock = InTheGap()  # load() runs after _record returned, before the name is bound
 module = types.ModuleType("graphmem._late_binding_check")
 sys.modules[module.__name__] = module  # imported (lazily, as graphmem's kernel modules are) while load() runs
 exec(compile(SOURCE, "<late binding>", "exec"), module.__dict__)
@@ -177,8 +172,4 @@ def test_a_kernel_bound_after_the_swap_is_still_callable_from_compiled_code() ->
     for inner, expected in ((kernel, "Kernel 8"), (intrinsic, "Kernel 6")):
         source = "".join(("from graphmem.algorithms.jit import intrinsic, njit\n", textwrap.dedent(inner),
                           textwrap.dedent(caller)))
-        script = f"SOURCE = {source!r}\n" + _LATE_BINDING
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-        done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, env=env)
-        assert done.returncode == 0, done.stderr[-3000:]
-        assert done.stdout.strip() == expected
+        assert _fresh(f"SOURCE = {source!r}\n" + _LATE_BINDING).strip() == expected

@@ -12,6 +12,7 @@ import json
 import os
 import sys
 import tracemalloc
+from collections.abc import Awaitable, Callable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -129,8 +130,11 @@ async def _ours(handlers: Any, lines: list[str], answers: int) -> list[dict[str,
     return got
 
 
-async def _sdks(handlers: Any, lines: list[str], answers: int) -> list[dict[str, Any]]:
-    """The first ``answers`` answers of the SDK's server (answering from the same handlers) to ``lines``."""
+async def _sdks(handlers: Any, lines: list[str], answers: int, *,
+                before: Callable[[], Awaitable[None]] | None = None, no_more: bool = False) -> list[dict[str, Any]]:
+    """The first ``answers`` answers of the SDK's server (answering from the same handlers) to
+    ``lines``, ``before`` awaited once the lines are sent; with ``no_more``, a further answer
+    within 0.5 s is kept as ``{"unexpected": ...}``."""
     from graphmem.mcp.server import sdk_server
 
     server = sdk_server(handlers)
@@ -141,10 +145,16 @@ async def _sdks(handlers: Any, lines: list[str], answers: int) -> list[dict[str,
         tg.start_soon(server.run, recv_in, send_out, server.create_initialization_options())
         for line in lines:
             await send_in.send(SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)))
+        if before is not None:
+            await before()
         for _ in range(answers):
             message = (await recv_out.receive()).message
             got.append(json.loads(type(message).__pydantic_serializer__.to_json(message, by_alias=True,
                                                                                  exclude_unset=True)))  # fmt: skip
+        if no_more:
+            with anyio.move_on_after(0.5):  # (only to show no further answer comes)
+                message = (await recv_out.receive()).message
+                got.append({"unexpected": str(message)})
         tg.cancel_scope.cancel()
     return got
 
@@ -272,29 +282,14 @@ async def _ours_at_eof(lines: list[str], calls: int, answers: int) -> tuple[bool
 async def _sdks_released(lines: list[str], calls: int, answers: int) -> list[dict[str, Any]]:
     """The SDK's answers to ``lines`` once its ``calls`` calls are released (its input kept open: at EOF
     the SDK cancels the calls it runs, where graphmem answers them)."""
-    from graphmem.mcp.server import sdk_server
-
     handlers = _Gate(calls)
-    server = sdk_server(handlers)
-    send_in, recv_in = anyio.create_memory_object_stream[Any](100)
-    send_out, recv_out = anyio.create_memory_object_stream[Any](100)
-    got = []
-    async with anyio.create_task_group() as tg:
-        tg.start_soon(server.run, recv_in, send_out, server.create_initialization_options())
-        for line in lines:
-            await send_in.send(SessionMessage(mcp_types.jsonrpc_message_adapter.validate_json(line, by_name=False)))
+
+    async def release() -> None:
         await handlers.all_started.wait()
         handlers.release_next()
         handlers.release_next()
-        for _ in range(answers):
-            message = (await recv_out.receive()).message
-            got.append(json.loads(type(message).__pydantic_serializer__.to_json(message, by_alias=True,
-                                                                                 exclude_unset=True)))  # fmt: skip
-        with anyio.move_on_after(0.5):  # (only to show no further answer comes)
-            message = (await recv_out.receive()).message
-            got.append({"unexpected": str(message)})
-        tg.cancel_scope.cancel()
-    return got
+
+    return await _sdks(handlers, lines, answers, before=release, no_more=True)
 
 
 def _key(answer: dict[str, Any]) -> str:
