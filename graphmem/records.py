@@ -465,6 +465,7 @@ def entity_row_columns(rows: Sequence[EntityRow]) -> dict[str, list[Any]]:
             columns[name].append(value)
     return columns
 
+
 RELATION_SCHEMA = pa.schema(
     [
         ("from", pa.string()),
