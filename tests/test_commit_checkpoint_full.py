@@ -9,7 +9,8 @@ include the commit just acknowledged: it was the end before it, so the next
 open cut the acknowledged write away.
 
 The engine's answer is played here by a stand-in for the write connection
-that runs the real COMMIT and then raises the engine's words for a full
+that runs the real commit (a COMMIT, or the write's one statement run alone
+in the engine's own transaction) and then raises the engine's words for a full
 disk met by the checkpoint after it; the process is then killed, as a
 crash or an operator would, leaving the log to the next open.
 """
@@ -34,6 +35,16 @@ mem = graphmem.open(sys.argv[1], engine=sys.argv[2], embedder=None)
 mem.add_entity("before", text="a commit with its checkpoint")
 store = mem._store
 real = store._write_conn
+committing = []
+real_commit = store._commit_now
+
+
+def commit_now(held):  # COMMIT, or a transaction's one statement run alone (Store.transaction)
+    committing.append(True)
+    try:
+        return real_commit(held)
+    finally:
+        committing.clear()
 
 
 class CheckpointMeetsFullDisk:
@@ -42,13 +53,14 @@ class CheckpointMeetsFullDisk:
 
     def execute(self, query, *args, **kwargs):
         result = real.execute(query, *args, **kwargs)
-        if isinstance(query, str) and query.strip() == "COMMIT":
+        if committing:
             raise RuntimeError("Transaction committed successfully, but the post-commit checkpoint failed: "
                                "IO exception: Cannot write to file. path: graph.db. Error: No space left on device")
         return result
 
 
 store._write_conn = CheckpointMeetsFullDisk()
+store._commit_now = commit_now
 with warnings.catch_warnings(record=True) as seen:
     warnings.simplefilter("always")
     mem.add_entity("acked", text="durable, its checkpoint failed")

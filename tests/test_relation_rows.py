@@ -122,7 +122,7 @@ def test_write_new_relations_stores_what_the_arrow_statement_stores(stocked, row
                                     [r["valid_from"] for r in rows], [r["valid_to"] for r in rows],
                                     copy_from=20_000, stored=0)  # fmt: skip
         store.tracer = None
-    assert seen == ["relation_create_rows"]
+    assert [name for name in seen if not name.startswith("<")] == ["relation_create_rows"]  # (a <begin> runs first)
     written = _read(stocked, arrow)
     assert len(written) == len(rows)
     assert _read(stocked, small) == written

@@ -14,7 +14,8 @@ from typing import Any
 from ..errors import QueryError
 from .resources import resource_dir
 
-__all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write", "deletes", "touches_relations"]
+__all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write", "deletes", "touches_relations",
+           "runs_alone"]
 
 # String literals and comments are removed before looking for $names, so that
 # "'costs $5'" or "// $x" do not count as parameters.
@@ -25,6 +26,7 @@ _WRITE_CLAUSE = re.compile(r"\b(SET|DELETE|CREATE|MERGE|REMOVE|COPY|DROP|ALTER)\
 _UPDATE_CLAUSE = re.compile(r"\b(SET|DELETE|MERGE|REMOVE|DROP|ALTER)\b", re.I)
 _DELETE_CLAUSE = re.compile(r"\bDELETE\b", re.I)
 _RELATION_TABLE = re.compile(r"\bRelation\b")
+_ANSWERS_OR_COPIES = re.compile(r"\b(RETURN|COPY|CALL)\b|;", re.I)
 
 
 @cache
@@ -121,3 +123,23 @@ def check_bound(text: str, params: Mapping[str, Any] | None, *, label: str = "qu
     if missing:
         names = ", ".join(f"${m}" for m in sorted(missing))
         raise QueryError(f"{label} refers to parameter(s) {names} that were not given")
+
+
+@lru_cache(maxsize=1024)
+def runs_alone(text: str) -> bool:
+    """Whether a write statement may be held back and, when it is its
+    transaction's only statement, run alone in the engine's own transaction
+    (see ``Store.transaction``): it answers no rows (no ``RETURN``), is one
+    statement, and neither copies nor calls a procedure (whose commits have
+    their own rules).
+
+    Examples
+    --------
+    >>> runs_alone("UNWIND $rows AS r CREATE (:Entity {key: r.key})")
+    True
+    >>> runs_alone("MATCH (e) RETURN e.key"), runs_alone("COPY Entity FROM $rows")
+    (False, False)
+    >>> runs_alone("MATCH (e {key: 'a;b'}) SET e.x = 1"), runs_alone("CREATE (:T); CREATE (:T)")
+    (True, False)
+    """
+    return _ANSWERS_OR_COPIES.search(_STRIP.sub(" ", text)) is None and may_write(text)

@@ -323,7 +323,7 @@ def _install_tripwire(hook: str, nth: int, when: str) -> None:
         return wrapper
 
     if hook == "commit":
-        Store._run = wrap(Store._run, lambda self, conn, name, *a, **k: name == "<commit>")
+        Store._commit_now = wrap(Store._commit_now)  # COMMIT, or a one-statement transaction run alone
     elif hook == "fsync":
         os.fsync = wrap(os.fsync)
     elif hook == "replace":
