@@ -187,7 +187,7 @@ class EntityRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
-        """Parameters of ``entity_create`` (and of ``entity_update_versioned``, with :func:`versioned_update_params`)."""
+        """Parameters of ``entity_create`` (and of ``entity_update_versioned``: :func:`versioned_update_params`)."""
         return {
             "key": self.key,
             "id": self.id,
