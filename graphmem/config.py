@@ -147,6 +147,27 @@ class StoreConfig:
         """
         return rows >= min(self.relation_copy_threshold, max(4, stored // 5_000))
 
+    def batch_updates(self, rows: int, stored: int) -> bool:
+        """Whether ``rows`` updates of existing entities on kuzu, fewer than
+        ``writes.UPDATE_ROWS_MAX``, should be one ``entity_update_rows`` rather
+        than one keyed ``entity_update_versioned`` each: kuzu 0.11.3 finds the
+        rows of the list statement by a hash join over a scan of the entities,
+        ~4 ms plus ~0.11 µs per stored entity, where each keyed statement costs
+        ~1 ms. Measured (``benchmarks/update_probe.py``, p50 wall, 2 shared
+        cores at load 1.2-2.5): at 1k entities 2 rows 5.2 against 4.1 ms, 4
+        rows 5.4 against 6.7; at 10k 4 rows 5.8 against 6.1, 10 rows 7.0
+        against 11.4; at 100k 10 rows 17.5 against 10.2, 32 rows 22.5 against
+        31.4 (they cross near 19).
+
+        Examples
+        --------
+        >>> StoreConfig().batch_updates(2, 1_000), StoreConfig().batch_updates(3, 1_000)
+        (False, True)
+        >>> StoreConfig().batch_updates(10, 100_000), StoreConfig().batch_updates(20, 100_000)
+        (False, True)
+        """
+        return rows >= max(3, stored // 5_000)
+
     def use_join(self, rows: int, stored: int) -> bool:
         """Whether ``rows`` keyed reads/updates should be one scan-join rather than per-row lookups."""
         return rows >= max(self.update_join_threshold, stored // 1_000)

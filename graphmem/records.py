@@ -45,6 +45,8 @@ __all__ = [
     "brief_from_db",
     "entity_rows_table",
     "entity_row_columns",
+    "versioned_update_params",
+    "update_row_columns",
     "ENTITY_ROWS_MAX",
     "ENTITY_VECTOR_ROWS_MAX",
     "small_entity_batch",
@@ -185,7 +187,7 @@ class EntityRow:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def params(self) -> dict[str, Any]:
-        """Parameters of ``entity_create`` / ``entity_update``."""
+        """Parameters of ``entity_create`` (and of ``entity_update_versioned``: :func:`versioned_update_params`)."""
         return {
             "key": self.key,
             "id": self.id,
@@ -205,7 +207,8 @@ class EntityRow:
         }
 
     def version_params(self, expired_at: datetime) -> dict[str, Any]:
-        """Parameters of ``entity_version_create``: this row, retired at ``expired_at``."""
+        """This row as the version a write replaces, retired at ``expired_at`` (a row of
+        :func:`version_rows_table`; the ``old_*`` parameters of :func:`versioned_update_params`)."""
         return {
             "vkey": version_key(self.key, self.updated_at),
             "key": self.key,
@@ -463,6 +466,81 @@ def entity_row_columns(rows: Sequence[EntityRow]) -> dict[str, list[Any]]:
             ("expired_at", r.expired_at), ("importance", importance),
         ):  # fmt: skip
             columns[name].append(value)
+    return columns
+
+
+_OLD_NAMES = {"type": "old_type", "text": "old_text", "observations": "old_observations",
+              "properties": "old_properties", "valid_from": "old_valid_from", "valid_to": "old_valid_to",
+              "expired_at": "retired_at"}  # fmt: skip
+"""The parameters of ``entity_update_versioned`` / ``entity_update_rows`` that hold a
+version's own values (:meth:`EntityRow.version_params`), where the entity's new
+values of the same name are set; the others (vkey, key, id, namespace, name,
+recorded_at) keep their names."""
+
+
+def versioned_update_params(row: EntityRow, version: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``entity_update_versioned``: ``row``'s new values (as
+    ``entity_create`` takes them) and ``version``, the :meth:`EntityRow.version_params`
+    of the row it replaces (same key, id, namespace and name).
+
+    Examples
+    --------
+    >>> t0, t1 = datetime(2026, 1, 1), datetime(2026, 2, 1)
+    >>> old = EntityRow(key="k", id=7, namespace="n", name="a", type="T", text="x", observations=["o"],
+    ...                 properties={}, embedding=None, scale=None, created_at=t0, updated_at=t0)
+    >>> new = EntityRow(key="k", id=7, namespace="n", name="a", type="U", text="y", observations=["o", "p"],
+    ...                 properties={}, embedding=None, scale=None, created_at=t0, updated_at=t1)
+    >>> p = versioned_update_params(new, old.version_params(t1))
+    >>> p["type"], p["old_type"], p["observations"], p["old_observations"], p["retired_at"] == t1
+    ('U', 'T', ['o', 'p'], ['o'], True)
+    """
+    params = row.params()
+    for name, value in version.items():
+        params[_OLD_NAMES.get(name, name)] = value
+    return params
+
+
+# Position 1 of each list entity_update_rows reads besides entity_row_columns' own
+# (see entity_create_rows): a value of the list's type, never written.
+_VERSION_PLACEHOLDER: dict[str, Any] = {
+    "vkey": "", "old_type": "", "old_text": "", "old_observations": [""], "old_properties": "",
+    "old_valid_from": _PLACEHOLDER_TIME, "old_valid_to": _PLACEHOLDER_TIME, "recorded_at": _PLACEHOLDER_TIME,
+    "retired_at": _PLACEHOLDER_TIME,
+}  # fmt: skip
+
+
+def update_row_columns(rows: Sequence[EntityRow], versions: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:
+    """The parameters of ``entity_update_rows``: for each existing entity of
+    ``rows``, its new values (the lists :func:`entity_row_columns` builds, but
+    for ``expired_at``, which an update sets to NULL) and, at the same
+    position, the version it replaces (``versions``, as
+    :func:`versioned_update_params` takes them), each list led by a typed
+    placeholder.
+
+    Examples
+    --------
+    >>> t0, t1 = datetime(2026, 1, 1), datetime(2026, 2, 1)
+    >>> old = EntityRow(key="k", id=7, namespace="n", name="a", type="T", text=None, observations=[],
+    ...                 properties={}, embedding=None, scale=None, created_at=t0, updated_at=t0)
+    >>> new = EntityRow(key="k", id=7, namespace="n", name="a", type="U", text="y", observations=["o"],
+    ...                 properties={"x": 1}, embedding=None, scale=None, created_at=t0, updated_at=t1)
+    >>> c = update_row_columns([new], [old.version_params(t1)])
+    >>> c["type"][1:], c["old_type"][1:], c["old_text"][1:], c["properties"][1:], c["retired_at"][1:] == [t1]
+    (['U'], ['T'], [None], ['{"x":1}'], True)
+    >>> "expired_at" in c, len({len(v) for v in c.values()})
+    (False, 1)
+    """
+    columns = entity_row_columns(rows)
+    del columns["expired_at"]
+    for name in ("id", "namespace", "name"):  # the version's own: the same as the row's
+        columns[name] = [columns[name][0], *(v[name] for v in versions)]
+    for name, value in _VERSION_PLACEHOLDER.items():
+        columns[name] = [value]
+    for version in versions:
+        for name, value in version.items():
+            name = _OLD_NAMES.get(name, name)
+            if name in _VERSION_PLACEHOLDER:
+                columns[name].append(value)
     return columns
 
 

@@ -37,7 +37,9 @@ from ..records import (
     entity_rows_table,
     quantize,
     small_entity_batch,
+    update_row_columns,
     version_rows_table,
+    versioned_update_params,
     write_new_relations,
 )
 from ..store.store import Store
@@ -359,14 +361,11 @@ def upsert_entities(
         else:
             store.execute("entity_create_batch", {"rows": entity_rows_table(created)})
     updated = [row for key, row in pending.items() if key in current or key in retired]
-    versions = [current[row.key].version_params(now) for row in updated if row.key in current]
-    versions += [retired[row.key].version_params(retired[row.key].expired_at or now) for row in revived]
-    write_versions(store, versions, config=config, stored=stored)
-    if config.use_join(len(updated), stored):
-        store.execute("entity_update_batch", {"rows": entity_rows_table(updated)})
-    else:
-        for row in updated:
-            store.execute("entity_update", _update_params(row))
+    # Each updated row replaces exactly one version: the current row's (retired
+    # now), or for a revived entity the expired row's (retired when it expired).
+    versions = [current[row.key].version_params(now) if row.key in current
+                else retired[row.key].version_params(retired[row.key].expired_at or now) for row in updated]
+    write_updates(store, updated, versions, config=config, stored=stored)
     old_types = {key: row.type for key, row in current.items()}
     new_dim = dim if vector_dim is None and dim is not None and (explicit or embedder is not None) else None
     vector_rows = [
@@ -383,26 +382,91 @@ def upsert_entities(
 # 1.5 ms; kuzu 0.11.3 a hash join over a scan of the entity table, 17.1 ms).
 _BATCH_LOOKS_UP_KEYS = frozenset({"ladybug"})
 
+UPDATE_ROWS_MAX = 128
+"""Updates of fewer existing entities than this (and more than one) may be one
+prepared ``entity_update_rows`` over one list per parameter; from here on the
+two ``LOAD FROM`` statements (``entity_version_batch`` + ``entity_update_batch``,
+planned on every call) cost as much. Measured with ``benchmarks/update_probe.py``
+(p50 wall of the statements, their transaction committed untimed, interleaved;
+2 shared cores at load 1.2-2.5, 2026-12-07), lists against ``LOAD FROM``:
+kuzu 0.11.3 at 1k entities, 64 rows 11.9 against 13.6 ms, 128 rows 21.7
+against 20.1; at 100k, 96 rows 35.5 against 45.9; LadybugDB 0.22 at 1k, 64
+rows 13.3 against 15.3, 128 rows 26.7 against 26.1; at 100k, 96 rows 35.9
+against 39.6."""
 
-def write_versions(store: Store, versions: list[dict[str, Any]], *, config: StoreConfig, stored: int) -> None:
-    """Keep the versions that writes replace in the history table, each linked to its entity
-    (``VersionOf``, so that reading one entity's versions walks its own). Several go in one
-    statement where the engine looks their entities up by key; on kuzu, whose batch form
-    scans the entity table, only as many as make the scan pay on a store of ``stored``
-    entities (:meth:`StoreConfig.use_join`, as for the entity rows), fewer one keyed
-    statement each."""
-    if len(versions) > 1 and (store.engine_name in _BATCH_LOOKS_UP_KEYS or config.use_join(len(versions), stored)):
+UPDATE_VECTOR_ROWS_MAX = 40
+""":data:`UPDATE_ROWS_MAX` for a batch in which an entity carries a new vector
+(it travels as an escaped string the engine parses, see
+``records.ENTITY_VECTOR_ROWS_MAX``). Measured as above with 384-byte vectors
+at 1k entities: kuzu 0.11.3, 32 rows 8.2 against 8.4 ms, 48 rows 9.7 against
+9.5; LadybugDB 0.22, 32 rows 9.8 against 11.5, 48 rows 12.9 against 14.1."""
+
+
+def update_form(engine: str, rows: Sequence[EntityRow], *, config: StoreConfig, stored: int) -> str:
+    """How :func:`write_updates` writes ``rows`` (existing entities) on ``engine`` with ``stored`` entities:
+    ``"one"`` (one ``entity_update_versioned`` per row), ``"rows"`` (one ``entity_update_rows``) or
+    ``"batch"`` (``entity_version_batch`` + ``entity_update_batch``, two ``LOAD FROM`` an Arrow table).
+
+    One row is one keyed statement. A small batch is one list statement where
+    the engine looks its keys up (LadybugDB 0.22, whatever the store's size)
+    or, on kuzu, whose statement scans the entities, where the scan pays
+    (:meth:`StoreConfig.batch_updates`); a big batch, the ``LOAD FROM`` pair
+    where the engine looks keys up or the scan pays (:meth:`StoreConfig.use_join`);
+    otherwise one keyed statement per row. Measured as for :data:`UPDATE_ROWS_MAX`
+    (p50 wall, ms; "pair" is the ``entity_version_create`` + ``entity_update``
+    per row that every small update took before, "one" joins the two)::
+
+        engine   entities  rows   pair    one   rows  LOAD FROM
+        kuzu        1k       1    3.85   3.10   5.14   8.35
+        kuzu        1k       2    5.03   4.14   5.16   8.61
+        kuzu        1k      10   16.26  12.74   5.96   9.28
+        kuzu        1k      64   86.58  68.08  11.94  13.63
+        kuzu       10k       1    1.79   1.62   4.05   7.64
+        kuzu       10k      10   12.90  11.44   7.02  10.52
+        kuzu       10k      64   66.72  50.73  10.88  12.24
+        kuzu      100k       1    1.54   1.21  15.22  29.74
+        kuzu      100k      10   14.09  10.18  17.51  31.18
+        kuzu      100k      64   68.63  66.61  27.41  43.67
+        ladybug     1k       1    1.96   1.58   2.25   5.17
+        ladybug     1k       2    3.30   2.70   1.90   4.89
+        ladybug     1k      10   14.39  11.35   3.42   6.65
+        ladybug     1k      64   87.20  70.91  13.33  15.32
+        ladybug    10k       2    3.17   2.82   1.87   4.89
+        ladybug    10k      10   14.20  11.96   3.40   6.93
+        ladybug   100k       1    2.10   1.58   2.30   5.31
+        ladybug   100k       2    3.58   2.71   2.24   5.39
+        ladybug   100k      10   16.68  14.67   5.61   9.27
+        ladybug   100k      64  101.52  80.99  24.13  26.38
+    """
+    n = len(rows)
+    if n <= 1:
+        return "one"
+    looks_up = engine in _BATCH_LOOKS_UP_KEYS
+    limit = UPDATE_VECTOR_ROWS_MAX if any(r.embedding is not None for r in rows) else UPDATE_ROWS_MAX
+    if n < limit and (looks_up or config.batch_updates(n, stored)):
+        return "rows"
+    if looks_up or config.use_join(n, stored):
+        return "batch"
+    return "one"
+
+
+def write_updates(store: Store, rows: list[EntityRow], versions: list[dict[str, Any]], *, config: StoreConfig,
+                  stored: int) -> None:
+    """Write ``rows``, existing entities (distinct keys), each with ``versions[i]``, the
+    :meth:`EntityRow.version_params` of the row it replaces, kept in the history table
+    linked to its entity (``VersionOf``, so that reading one entity's versions walks its
+    own), in the statements :func:`update_form` chooses."""
+    if not rows:
+        return
+    form = update_form(store.engine_name, rows, config=config, stored=stored)
+    if form == "rows":
+        store.execute("entity_update_rows", update_row_columns(rows, versions))
+    elif form == "batch":
         store.execute("entity_version_batch", {"rows": version_rows_table(versions)})
+        store.execute("entity_update_batch", {"rows": entity_rows_table(rows)})
     else:
-        for version in versions:
-            store.execute("entity_version_create", version)
-
-
-def _update_params(row: EntityRow) -> dict[str, Any]:
-    params = row.params()
-    for unused in ("id", "namespace", "name"):
-        del params[unused]
-    return params
+        for row, version in zip(rows, versions):
+            store.execute("entity_update_versioned", versioned_update_params(row, version))
 
 
 def _embed(

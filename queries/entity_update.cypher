@@ -1,6 +1,0 @@
-// Also revives an expired entity (expired_at back to NULL, a new created_at).
-MATCH (e:Entity {key: $key})
-SET e.type = $type, e.text = $text, e.observations = $observations, e.properties = $properties,
-    e.embedding = BLOB($embedding), e.scale = $scale, e.created_at = $created_at, e.updated_at = $updated_at,
-    e.valid_from = $valid_from, e.valid_to = $valid_to, e.expired_at = NULL, e.importance = $importance,
-    e.packed = NULL

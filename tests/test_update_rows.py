@@ -1,0 +1,162 @@
+"""Updates of existing entities store the same rows whichever statement form writes them.
+
+A write that changes existing entities records, for each, the version it
+replaces (linked ``VersionOf`` to its entity) and sets the new values, in one
+of three forms (:func:`graphmem.memory.writes.update_form`): one
+``entity_update_versioned`` per row, one ``entity_update_rows`` over lists, or
+``entity_version_batch`` + ``entity_update_batch`` over Arrow tables (the form
+every update of a big batch took before, kept for big batches).
+
+Random scripts (batches of upserts mixing set and absent fields: type, text,
+observations, properties, an embedding, validity bounds, importance; names
+repeated within a batch; entities expired and then written again, so revived;
+observations removed) run on one store per form, each forced for every
+update, on the same clock; every stored column of every entity and every
+version, and each version's link, must be the same in all of them.
+"""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import graphmem
+from graphmem.config import StoreConfig
+from graphmem.memory import writes
+from graphmem.records import EntityRow
+
+FORMS = ("one", "rows", "batch")
+_STATEMENTS = {
+    "one": {"entity_update_versioned"},
+    "rows": {"entity_update_rows"},
+    "batch": {"entity_version_batch", "entity_update_batch"},
+}
+_NAMES = ["a", "b", "c", "Zoë"]
+_T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
+_bounds = st.integers(-10**12, 10**12).map(lambda us: _T0 + timedelta(microseconds=us))
+_text = st.text("abxyzé東\n", min_size=1, max_size=6)
+_record = st.fixed_dictionaries(
+    {"name": st.sampled_from(_NAMES)},
+    optional={
+        "type": st.sampled_from(["T", "U"]), "text": _text, "observations": st.lists(_text, max_size=3),
+        "properties": st.dictionaries(_text, st.one_of(st.integers(-9, 9), _text), max_size=2),
+        "embedding": st.lists(st.floats(-1, 1, width=32), min_size=4, max_size=4),
+        "valid_from": _bounds, "valid_to": _bounds,
+        "importance": st.one_of(st.integers(-5, 5), st.floats(-1e6, 1e6)),
+    },
+)  # fmt: skip
+_step = st.one_of(
+    st.tuples(st.just("write"), st.lists(_record, min_size=1, max_size=7)),
+    st.tuples(st.just("expire"), st.sampled_from(_NAMES)),
+    st.tuples(st.just("drop"), st.sampled_from(_NAMES), st.lists(_text, min_size=1, max_size=2)),
+)
+
+_ENTITY = ("key", "id", "namespace", "name", "type", "text", "observations", "properties", "embedding", "scale",
+           "created_at", "updated_at", "valid_from", "valid_to", "expired_at", "importance", "packed",
+           "access_count", "last_access")  # fmt: skip
+_VERSION = ("vkey", "key", "id", "namespace", "name", "type", "text", "observations", "properties", "valid_from",
+            "valid_to", "recorded_at", "expired_at")  # fmt: skip
+
+
+def _stored(mem) -> tuple[list[tuple], list[tuple]]:
+    """Every column of every entity, and of every version with the key of the entity it links to."""
+    entities = mem.cypher("MATCH (e:Entity) RETURN " + ", ".join(f"e.{c} AS {c}" for c in _ENTITY))
+    versions = mem.cypher("MATCH (v:EntityVersion) OPTIONAL MATCH (v)-[:VersionOf]->(e:Entity) RETURN "
+                          + ", ".join(f"v.{c} AS {c}" for c in _VERSION) + ", e.key AS linked")  # fmt: skip
+    return (sorted((tuple(r[c] for c in _ENTITY) for r in entities), key=repr),
+            sorted((tuple(r[c] for c in (*_VERSION, "linked")) for r in versions), key=repr))  # fmt: skip
+
+
+def _run(open_store, monkeypatch, form: str, script: list[tuple]) -> tuple[list, tuple, list[str]]:
+    """``script`` on a new store with every update written in ``form``: the outcome of each
+    step, what is stored, and the names of the statements run."""
+    monkeypatch.setattr(writes, "update_form", lambda engine, rows, *, config, stored: form)
+    mem = open_store(None)
+    ticks = itertools.count(1)
+    mem._shared.wall = lambda: datetime(2026, 1, 1) + timedelta(seconds=next(ticks))
+    seen: list[str] = []
+    mem.tracer = lambda name, params: seen.append(name)
+    outcomes: list = []
+    mem.add_entities([{"name": n, "observations": ["first"]} for n in _NAMES])
+    for step in script:
+        try:
+            if step[0] == "write":
+                outcomes.append(mem.add_entities(step[1]))
+            elif step[0] == "expire":
+                outcomes.append(mem.expire_entity(step[1]))
+            else:
+                outcomes.append(mem.remove_observations(step[1], step[2]).observations)
+        except (graphmem.InvalidInput, graphmem.NotFound) as exc:  # refused alike, before any statement
+            outcomes.append(type(exc).__name__)
+    mem.tracer = None
+    stored = _stored(mem)
+    mem.close()
+    return outcomes, stored, seen
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(script=st.lists(_step, min_size=1, max_size=6))
+def test_every_update_form_stores_the_same_entities_and_versions(open_store, monkeypatch, script):
+    runs = {form: _run(open_store, monkeypatch, form, script) for form in FORMS}
+    for form, (_, _, seen) in runs.items():
+        others = set().union(*(_STATEMENTS[f] for f in FORMS if f != form))
+        assert not others & set(seen), form
+    reference = runs["batch"]
+    for form in ("one", "rows"):
+        assert runs[form][0] == reference[0]
+        assert runs[form][1][0] == reference[1][0]  # entities
+        assert runs[form][1][1] == reference[1][1]  # versions and their links
+
+
+def test_a_revived_entity_keeps_its_expired_row_as_a_version(open_store, monkeypatch):
+    """The case the random scripts reach only sometimes, written out: expire, write again, in each form."""
+    script = [("expire", "a"), ("write", [{"name": "a", "text": "back"}, {"name": "b", "text": "x"}])]
+    runs = {form: _run(open_store, monkeypatch, form, script) for form in FORMS}
+    versions = runs["batch"][1][1]
+    retired = [v for v in versions if v[1].endswith("a")]
+    assert len(retired) == 1 and retired[0][-1] == retired[0][1]  # linked to its own entity
+    assert retired[0][12] == datetime(2026, 1, 1) + timedelta(seconds=2)  # retired when it expired
+    assert all(run[1] == runs["batch"][1] for run in runs.values())
+
+
+def test_updates_are_one_statement(open_store, engine):
+    """One changed entity is one statement; ten on a small store are one too (both engines)."""
+    mem = open_store(None)
+    mem.add_entities([{"name": f"e{i}", "observations": ["o"]} for i in range(20)])
+    seen: list[str] = []
+    mem.tracer = lambda name, params: seen.append(name)
+    mem.add_entities([{"name": "e0", "observations": ["new"]}])
+    mem.add_entities([{"name": f"e{i}", "observations": ["new"]} for i in range(10)])
+    mem.tracer = None
+    assert [s for s in seen if not s.startswith("<")] == ["entity_update_versioned", "entity_update_rows"]
+    assert mem.get_entity("e0").observations == ("o", "new")
+    assert len(mem.entity_versions("e0").versions) == 2  # the first write's version and the current row
+
+
+def _rows(n: int, *, vector: bool = False) -> list[EntityRow]:
+    t = datetime(2026, 1, 1)
+    return [EntityRow(key=f"k{i}", id=i, namespace="n", name=f"k{i}", type="T", text=None, observations=[],
+                      properties={}, embedding=b"\x01" if vector else None, scale=1.0 if vector else None,
+                      created_at=t, updated_at=t) for i in range(n)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("engine_name", "rows", "stored", "form"), [
+    ("kuzu", 1, 1_000, "one"), ("ladybug", 1, 1_000, "one"),
+    ("ladybug", 2, 1_000_000, "rows"), ("ladybug", writes.UPDATE_ROWS_MAX - 1, 1_000_000, "rows"),
+    ("ladybug", writes.UPDATE_ROWS_MAX, 1_000, "batch"),
+    ("kuzu", 2, 1_000, "one"), ("kuzu", 3, 1_000, "rows"), ("kuzu", 10, 1_000, "rows"),
+    ("kuzu", 19, 100_000, "one"), ("kuzu", 20, 100_000, "rows"), ("kuzu", 10, 1_000_000, "one"),
+    ("kuzu", writes.UPDATE_ROWS_MAX, 1_000, "batch"), ("kuzu", writes.UPDATE_ROWS_MAX, 1_000_000, "one"),
+])  # fmt: skip
+def test_update_form_rule(engine_name, rows, stored, form):
+    assert writes.update_form(engine_name, _rows(rows), config=StoreConfig(), stored=stored) == form
+
+
+def test_update_form_bounds_batches_with_vectors():
+    rows = _rows(writes.UPDATE_VECTOR_ROWS_MAX, vector=True)
+    assert writes.update_form("ladybug", rows, config=StoreConfig(), stored=1_000) == "batch"
+    assert writes.update_form("ladybug", rows[:-1], config=StoreConfig(), stored=1_000) == "rows"
