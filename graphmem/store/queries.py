@@ -15,7 +15,7 @@ from ..errors import QueryError
 from .resources import resource_dir
 
 __all__ = ["load_query", "query_names", "parameter_names", "check_bound", "may_write", "deletes", "touches_relations",
-           "runs_alone"]
+           "runs_alone", "changed_rows"]
 
 # String literals and comments are removed before looking for $names, so that
 # "'costs $5'" or "// $x" do not count as parameters.
@@ -26,6 +26,7 @@ _WRITE_CLAUSE = re.compile(r"\b(SET|DELETE|CREATE|MERGE|REMOVE|COPY|DROP|ALTER)\
 _UPDATE_CLAUSE = re.compile(r"\b(SET|DELETE|MERGE|REMOVE|DROP|ALTER)\b", re.I)
 _DELETE_CLAUSE = re.compile(r"\bDELETE\b", re.I)
 _RELATION_TABLE = re.compile(r"\bRelation\b")
+_ITERATES = re.compile(r"\bUNWIND\b|\bIN\s+\$|\bsize\(\s*\$", re.I)
 _ANSWERS_OR_COPIES = re.compile(r"\b(RETURN|COPY|CALL)\b|;", re.I)
 
 
@@ -143,3 +144,29 @@ def runs_alone(text: str) -> bool:
     (True, False)
     """
     return _ANSWERS_OR_COPIES.search(_STRIP.sub(" ", text)) is None and may_write(text)
+
+
+def changed_rows(text: str, params: Mapping[str, Any] | None) -> int:
+    """About how many existing rows a statement that updates or deletes
+    changes: the rows of a table it reads (``LOAD FROM``), else the longest
+    list it iterates (``UNWIND``, ``IN $list``, ``size($list)``), else one.
+    A statement that changes every row its pattern finds (an entity's
+    relations, a range of ids) counts as one: only its parameters are seen.
+
+    Examples
+    --------
+    >>> changed_rows("MATCH (e:Entity {key: $key}) SET e.observations = $observations",
+    ...              {"key": "k", "observations": ["a", "b", "c"]})
+    1
+    >>> changed_rows("UNWIND range(2, size($key)) AS i MATCH (e:Entity {key: $key[i]}) SET e.x = 1",
+    ...              {"key": ["", "a", "b"]})
+    3
+    """
+    if not params:
+        return 1
+    tables = [v.num_rows for v in params.values() if hasattr(v, "num_rows")]
+    if tables:
+        return int(max(tables))
+    if _ITERATES.search(_STRIP.sub(" ", text)) is None:
+        return 1
+    return max([len(v) for v in params.values() if isinstance(v, (list, tuple))], default=1)
