@@ -806,9 +806,13 @@ class Store:
             if may_update(text):
                 tx.wrote = True
                 tx.changed += changed_rows(text, params)
-            if hold:
+            if hold and not tx.begun and tx.held is None:
                 tx.held = _Held(name, text, None if params is None else dict(params), prepare)
                 return _NO_ROWS
+            if hold and not tx.begun:
+                # The tracer or a hook above ran a statement that was held itself
+                # (one that BEGAN needs nothing more): this one runs in the transaction.
+                self._begin(tx)
         return self._execute_now(conn, name, text, params, prepare=prepare)
 
     def _begin(self, tx: Transaction) -> None:
