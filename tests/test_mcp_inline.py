@@ -28,7 +28,8 @@ def _entities(prefix: str, count: int) -> dict[str, Any]:
     return {"entities": [{"name": f"{prefix}{i}", "entityType": "t", "observations": []} for i in range(count)]}
 
 
-def _where_calls_ran(tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], *, inline_writes: bool) -> list[Any]:
+def _where_calls_ran(tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], *, inline_writes: bool,
+                     before: Any = None) -> list[Any]:  # fmt: skip
     store = tmp_path / "s"
     shared = Shared(store, lambda: graphmem.open(store, engine=ENGINE, embedder=None))
     shared.start()
@@ -46,8 +47,13 @@ def _where_calls_ran(tmp_path: Path, calls: list[tuple[str, dict[str, Any]]], *,
     async def main() -> None:
         loop_thread.append(threading.get_ident())
         handlers = Handlers(shared, inline_writes=inline_writes)
-        for name, arguments in calls:
+        for number, (name, arguments) in enumerate(calls):
+            if before is not None:
+                before(number, handlers)
             await handlers.call_tool(name, arguments)
+            after = handlers._after
+            if after is not None and after.name == "graphmem-mcp-after":
+                after.join(60)  # the save after the first answer (writes wait for it in workers)
 
     try:
         anyio.run(main)
@@ -86,3 +92,28 @@ def test_without_inline_writes_every_write_runs_in_a_worker(tmp_path: Path) -> N
     where = _where_calls_ran(tmp_path, calls, inline_writes=False)
     assert [w for name, w, _ in where if name == "create_entities"] == ["worker", "worker"]
     assert [w for name, w, _ in where if name == "search_nodes"][-1] == "loop"  # reads as before
+
+
+def test_a_small_write_runs_in_a_worker_while_something_may_hold_it_up(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The save after the first answer holds the writer lock (seconds at 100k entities),
+    and a stuck follower holds up a write's notice: the loop must not wait for either."""
+    saving = threading.Event()
+    save = threading.Thread(target=saving.wait, daemon=True)
+    watched = [False]
+    monkeypatch.setattr(Shared, "watched", property(lambda self: watched[0]))
+
+    def before(number: int, handlers: Handlers) -> None:
+        if number == 2:  # the save runs
+            save.start()
+            handlers._after = save
+        elif number == 3:  # the save is done; a follower watches
+            saving.set()
+            save.join()
+            watched[0] = True
+        elif number == 4:
+            watched[0] = False
+
+    calls = [("create_entities", _entities(p, 1)) for p in "abcde"]
+    where = _where_calls_ran(tmp_path, calls, inline_writes=True, before=before)
+    assert [w for _, w, _ in where] == ["worker", "loop", "worker", "worker", "loop"]

@@ -177,6 +177,8 @@ class Handlers:
         self._indexes.start()
         self._warm = [warm_up] if warm_up is not None else []
         self._answered = False
+        self._after: threading.Thread | None = None
+        """The thread that saves what the warm-up rebuilt (under the writer lock: seconds at 100k)."""
         self._limiter: Any = None
         self._tools = {"tools": [_tool_json(spec) for spec in TOOLS]}
         self._resources = {"resources": [{
@@ -212,8 +214,9 @@ class Handlers:
         if not self._answered:
             self._answered = True
             if self.shared.holds:  # a follower's calls run in the holder's process
-                threading.Thread(target=_after_first_answer, args=(self.shared, self._indexes),
-                                 name="graphmem-mcp-after", daemon=True).start()  # fmt: skip
+                self._after = threading.Thread(target=_after_first_answer, args=(self.shared, self._indexes),
+                                               name="graphmem-mcp-after", daemon=True)  # fmt: skip
+                self._after.start()
 
     def list_tools(self) -> dict[str, Any]:
         """``tools/list``'s result (its one page)."""
@@ -253,10 +256,14 @@ class Handlers:
 
     def _small_write(self, arguments: Any) -> bool:
         """Whether a write call may run on the event loop (see INLINE_WRITE_ITEMS): on
-        this server's namespace (another's tools may not be loaded yet), and small."""
+        this server's namespace (another's tools may not be loaded yet), small, and
+        not waiting on what may hold it up (the save after the first answer holds the
+        writer lock for seconds; a stuck follower holds up the notice of a write)."""
+        after = self._after
         return (self.inline_writes and isinstance(arguments, dict)
                 and arguments.get("namespace") in (None, self.shared.namespace)
-                and _items(arguments, INLINE_WRITE_ITEMS) <= INLINE_WRITE_ITEMS)  # fmt: skip
+                and _items(arguments, INLINE_WRITE_ITEMS) <= INLINE_WRITE_ITEMS
+                and (after is None or not after.is_alive()) and not self.shared.watched)  # fmt: skip
 
     def list_resources(self) -> dict[str, Any]:
         """``resources/list``'s result."""

@@ -142,6 +142,13 @@ class Shared:
         """Whether this process holds the store."""
         return self._holder is not None
 
+    @property
+    def watched(self) -> bool:
+        """Whether this process holds the store and other servers follow its writes
+        (each write then sends them a notice, which a stuck follower can hold up)."""
+        holder = self._holder
+        return holder is not None and holder.watched
+
     def start(self) -> None:
         """Hold the store if no other process does; else be ready to ask the one that does."""
         if not self._try_hold():
@@ -467,6 +474,12 @@ class _Holder:
                 conn.close()
             with self._active_lock:
                 self._active.discard(threading.current_thread())
+
+    @property
+    def watched(self) -> bool:
+        """Whether any follower watches this holder's writes."""
+        with self._watchers_lock:
+            return bool(self._watchers)
 
     def tell_watchers(self, origin: str) -> None:
         """Tell every follower but ``origin`` that a write call succeeded."""

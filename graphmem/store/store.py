@@ -1077,6 +1077,7 @@ class Store:
                 try:
                     yield tx
                     tx.ending = True
+                    self.check_open()  # another thread may have stopped the handle (a full disk)
                     self._check_room_to_commit()  # a refusal rolls back like any other error
                 except BaseException:
                     tx.ending = True
@@ -1345,6 +1346,7 @@ class Store:
                 ) from None
             return
         self._checkpoint_owed = False
+        self._changed_rows, self._next_checkpoint_rows = 0, self._changed_budget
 
     def cypher(
         self,
