@@ -183,6 +183,23 @@ class AccessLog:
             return len(self._counts)
 
     @staticmethod
+    def rows(drained: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        """The lists ``access_flush_rows`` reads, each led by a typed placeholder.
+
+        Examples
+        --------
+        >>> rows = AccessLog.rows({"k": [3, 1_000_000]})
+        >>> rows["key"][1:], rows["hits"][1:], rows["last"][1:]
+        (['k'], [3], [datetime.datetime(1970, 1, 1, 0, 0, 1)])
+        """
+        rows: dict[str, list[Any]] = {"key": [""], "hits": [0], "last": [_EPOCH]}
+        for key, (hits, last) in drained.items():
+            rows["key"].append(key)
+            rows["hits"].append(int(hits))
+            rows["last"].append(from_micros(last))
+        return rows
+
+    @staticmethod
     def table(drained: dict[str, list[Any]]) -> pa.Table:
         """The rows ``access_flush`` reads."""
         keys = list(drained)

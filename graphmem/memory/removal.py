@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..store.engine import LOOKS_UP_LIST_KEYS
+
 if TYPE_CHECKING:
     from ..index.derived import DerivedState
     from ..index.entity_cache import EntityCache
@@ -162,9 +164,9 @@ JOINED_KEYED_PER_KEY = 3_000
 # - ladybug plans "UNWIND $keys AS k MATCH (e:Entity {key: k})" with nothing
 #   matched beyond e as a primary-key lookup per key (0.36 ms for 10 keys at
 #   100k entities), so a delete or expiry of the nodes alone is one statement
-#   for any number of keys; kuzu plans it as a join that scans every entity.
-#   Both scan for a pattern that goes on from e (relations, versions).
-_LOOKS_UP_KEYS = frozenset({"ladybug"})
+#   for any number of keys; kuzu plans it as a join that scans every entity
+#   (engine.LOOKS_UP_LIST_KEYS). Both scan for a pattern that goes on from e
+#   (relations, versions).
 # - kuzu's DETACH DELETE leaves some of the node's relations that COPY loaded
 #   in the relation table (issue 17.3), in both directions: in random graphs of
 #   300 entities (tests/test_lifecycle._history) the rows left behind had the
@@ -238,7 +240,7 @@ def delete_in_store(store: Store, state: DerivedState, keys: Sequence[str]) -> N
         else:
             store.execute_bounded("entity_relations_delete_out_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
             store.execute_bounded("entity_relations_delete_in_range", {"keys": batch}, lo=lo, hi=hi, literal=literal)
-    if engine in _LOOKS_UP_KEYS or (joined and not few):
+    if engine in LOOKS_UP_LIST_KEYS or (joined and not few):
         store.execute("entity_delete_batch", {"keys": batch})
     elif few:
         for key in batch:
@@ -309,7 +311,7 @@ def expire_in_store(store: Store, state: DerivedState, keys: Sequence[str], now:
     state holds a current relation of the entity (an expiry touches current
     relations only, and the state holds exactly the store's). The entities
     themselves go in one statement on an engine that looks the keys up
-    (:data:`_LOOKS_UP_KEYS`).
+    (:data:`LOOKS_UP_LIST_KEYS`).
     """
     batch = list(keys)
     if keyed(keys, len(state.ids)):
@@ -321,7 +323,7 @@ def expire_in_store(store: Store, state: DerivedState, keys: Sequence[str], now:
                 store.execute("relation_expire_outgoing", {"key": key, "now": now})
             if id_ in targets:
                 store.execute("relation_expire_incoming", {"key": key, "now": now})
-        if store.engine_name not in _LOOKS_UP_KEYS:
+        if store.engine_name not in LOOKS_UP_LIST_KEYS:
             for key in keys:
                 store.execute("entity_expire", {"key": key, "now": now})
             return

@@ -26,6 +26,7 @@ from ..errors import InvalidInput, NotFound
 from ..lifecycle import AccessLog, check_policy, eviction_order, from_micros, normalize_name
 from ..query.entity import fetch_rows
 from ..records import entity_key, key_name, utcnow
+from ..store.engine import LOOKS_UP_LIST_KEYS
 from ..tiers import pack
 from ..types import Access, Duplicate
 from ..validate import check_count, check_flag, check_fraction, check_name
@@ -60,9 +61,17 @@ __all__ = [
 ]
 
 FEW_KEYS = 8
-"""Pending accesses flushed key by key when the store's size is not known: one
-keyed statement costs ~0.4 ms whatever the size, the scan 2-3 ms at 1k
-entities and 33-40 ms at 100k (kuzu 0.11.3)."""
+"""On kuzu, pending accesses flushed key by key when the store's size is not
+known: one keyed statement costs ~0.5 ms whatever the size, the scan 2-3 ms at
+1k entities and 20-40 ms at 100k (kuzu 0.11.3)."""
+
+ACCESS_KEYED_PER_KEY = 2_500
+"""On kuzu, pending accesses of fewer keys than one per this many stored
+entities are flushed key by key (:func:`access_form`)."""
+
+ACCESS_ROWS_MAX = 512
+"""Pending accesses of this many keys or more are flushed from an Arrow table
+rather than plain lists (:func:`access_form`)."""
 
 HOT_WINDOW = timedelta(days=1)
 """An entity read or written within this window is "hot" in ``stats()["tiers"]``."""
@@ -110,11 +119,12 @@ def loaded_size(derived: Derived) -> int | None:
 def flush_access(store: Store, access: AccessLog, *, stored: int | None) -> None:
     """Inside a write transaction: the pending access statistics.
 
-    A few keys go through one statement keyed by each entity, so the cost
-    does not grow with the store; many through one statement over them all,
-    which scans. "A few" is :func:`removal.keyed` on a store of ``stored``
-    entities, or at most ``FEW_KEYS`` when ``stored`` is ``None`` (the size is
-    not known without loading the graph state).
+    The statements are those :func:`access_form` chooses: one keyed
+    statement per entity while that costs less than one statement over them
+    all, which scans on kuzu; else one list statement (``access_flush_rows``);
+    a big batch reads an Arrow table (``access_flush``). ``stored`` is the
+    store's size, ``None`` when it is not known without loading the graph
+    state.
 
     Writes call it after their own checks and statements, so a write that
     graphmem refuses inside its transaction (a missing endpoint, a vector
@@ -128,13 +138,60 @@ def flush_access(store: Store, access: AccessLog, *, stored: int | None) -> None
         return
     with store.transaction() as tx:  # joins the caller's transaction
         tx.after_rollback(lambda: access.restore(drained))
-        keys = list(drained)
-        few = len(keys) <= FEW_KEYS if stored is None else removal.keyed(keys, stored)
-        if few:
+        form = access_form(store.engine_name, len(drained), stored)
+        if form == "one":
             for key, (hits, last) in drained.items():
                 store.execute("access_flush_one", {"key": key, "hits": int(hits), "last": from_micros(last)})
+        elif form == "rows":
+            store.execute("access_flush_rows", AccessLog.rows(drained))
         else:
             store.execute("access_flush", {"rows": AccessLog.table(drained)})
+
+
+def access_form(engine: str, keys: int, stored: int | None) -> Literal["one", "rows", "table"]:
+    """How :func:`flush_access` writes the statistics of ``keys`` entities on
+    ``engine`` with ``stored`` entities (``None``: not known): ``"one"``
+    keyed statement per entity, one list statement (``"rows"``), or one
+    ``LOAD FROM`` an Arrow ``"table"`` from :data:`ACCESS_ROWS_MAX` keys on.
+
+    Each keyed statement costs ~0.5 ms whatever the store's size; the list
+    statement is one primary-key lookup per key on LadybugDB 0.22, but a
+    join over a scan of the entities on kuzu 0.11.3 (~2 ms plus ~0.19 us per
+    stored entity), so kuzu takes the keyed form below about one key per
+    :data:`ACCESS_KEYED_PER_KEY` stored entities. The list form binds no
+    Arrow table, whose binding imports pandas on kuzu (0.4 s, once per
+    process). Measured in a write transaction, p50 ms (``access_flush_one``
+    per key / ``access_flush_rows`` / ``access_flush``)::
+
+        engine   entities  keys   one    rows   table
+        kuzu        1k        2   1.04   1.15    2.70
+        kuzu        1k       50  22.3    2.88    5.49
+        kuzu        1k     1000    -     9.59    5.92
+        kuzu       10k        5   2.80   3.59    6.02
+        kuzu       10k       10   4.23   2.89    5.98
+        kuzu      100k       30  12.2   24.3    30.1
+        kuzu      100k       40  19.9   20.0    19.9
+        kuzu      100k       60  31.6   17.7    20.7
+        kuzu      100k     1000    -    20.0    25.0
+        ladybug     1k       10   1.01   0.34    2.45
+        ladybug   100k        2   0.31   0.29    1.32
+        ladybug   100k      200  44.5    1.73    2.17
+        ladybug   100k     1000    -     5.09    5.20
+
+    Examples
+    --------
+    >>> access_form("kuzu", 1, 1_000), access_form("kuzu", 10, 1_000), access_form("kuzu", 10, 100_000)
+    ('one', 'rows', 'one')
+    >>> access_form("ladybug", 2, None), access_form("kuzu", 2, None), access_form("ladybug", 5_000, 10)
+    ('rows', 'one', 'table')
+    """
+    if keys <= 1:
+        return "one"
+    if engine not in LOOKS_UP_LIST_KEYS:
+        few = keys <= FEW_KEYS if stored is None else keys * ACCESS_KEYED_PER_KEY < stored
+        if few:
+            return "one"
+    return "rows" if keys < ACCESS_ROWS_MAX else "table"
 
 
 def access_of(store: Store, access: AccessLog, key: str, name: str) -> Access:

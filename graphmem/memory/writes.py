@@ -42,6 +42,7 @@ from ..records import (
     versioned_update_params,
     write_new_relations,
 )
+from ..store.engine import LOOKS_UP_LIST_KEYS
 from ..store.store import Store
 from ..temporal import check_validity
 from ..validate import (
@@ -377,10 +378,6 @@ def upsert_entities(
                       [row for row in unembedded if row.key in pending])
 
 
-# Engines that find the entities of a batch's key column by their primary key (PROFILE of
-# entity_version_batch: LadybugDB 0.22 QUERY_PRIMARY_KEY_LOOKUP, 10 rows at 200k entities in
-# 1.5 ms; kuzu 0.11.3 a hash join over a scan of the entity table, 17.1 ms).
-_BATCH_LOOKS_UP_KEYS = frozenset({"ladybug"})
 
 UPDATE_ROWS_MAX = 128
 """Updates of fewer existing entities than this (and more than one) may be one
@@ -441,7 +438,7 @@ def update_form(engine: str, rows: Sequence[EntityRow], *, config: StoreConfig, 
     n = len(rows)
     if n <= 1:
         return "one"
-    looks_up = engine in _BATCH_LOOKS_UP_KEYS
+    looks_up = engine in LOOKS_UP_LIST_KEYS
     limit = UPDATE_VECTOR_ROWS_MAX if any(r.embedding is not None for r in rows) else UPDATE_ROWS_MAX
     if n < limit and (looks_up or config.batch_updates(n, stored)):
         return "rows"
@@ -645,12 +642,12 @@ def upsert_relations(
 
 def _batch_relations(store: Store, config: StoreConfig, rows: int, store_size: int) -> bool:
     """Whether ``rows`` new relations go in one statement rather than one keyed ``relation_create``
-    each. Where the engine finds a batch's endpoints by primary key (:data:`_BATCH_LOOKS_UP_KEYS`)
+    each. Where the engine finds a batch's endpoints by primary key (:data:`LOOKS_UP_LIST_KEYS`)
     any batch of two or more does: EXPLAIN on LadybugDB 0.22 at 100k entities, both
     ``relation_create_batch`` and ``relation_create_rows`` plan QUERY_PRIMARY_KEY_LOOKUPs, 10 rows
     1.9 and 1.4 ms against 9.7 for ten ``relation_create``. On kuzu, whose batch scans the
     entities, :meth:`StoreConfig.batch_relations` weighs the scan against the statements."""
-    return (rows > 1 and store.engine_name in _BATCH_LOOKS_UP_KEYS) or config.batch_relations(rows, store_size)
+    return (rows > 1 and store.engine_name in LOOKS_UP_LIST_KEYS) or config.batch_relations(rows, store_size)
 
 
 REWRITE_JOIN_MIN = 64

@@ -206,7 +206,8 @@ class CypherResult:
         return [dict(zip(self.columns, row)) for row in self.rows]
 
 
-DERIVED_NEUTRAL = frozenset({"access_flush", "access_flush_one", "meta_all", "<begin>", "<commit>"})
+DERIVED_NEUTRAL = frozenset(
+    {"access_flush", "access_flush_one", "access_flush_rows", "meta_all", "<begin>", "<commit>"})
 """Statements that change nothing graphmem derives from the store (access
 statistics, reads): a transaction running only these leaves the saved graph
 state current (see ``Store.write_hooks``). Every form of the access flush
