@@ -37,6 +37,8 @@ __all__ = [
     "dequantize",
     "blob_literal",
     "EntityRow",
+    "CONTENT_KEPT",
+    "changes_content_only",
     "ENTITY_COLUMNS",
     "ENTITY_SCHEMA",
     "RELATION_SCHEMA",
@@ -507,6 +509,41 @@ _VERSION_PLACEHOLDER: dict[str, Any] = {
     "old_valid_from": _PLACEHOLDER_TIME, "old_valid_to": _PLACEHOLDER_TIME, "recorded_at": _PLACEHOLDER_TIME,
     "retired_at": _PLACEHOLDER_TIME,
 }  # fmt: skip
+
+
+CONTENT_KEPT = ("type", "text", "properties", "created_at", "valid_from", "valid_to", "importance")
+"""The new values ``entity_update_versioned`` / ``entity_update_rows`` set that their
+``_content`` forms leave as stored (see :func:`changes_content_only`)."""
+
+
+def changes_content_only(old: EntityRow, new: EntityRow) -> bool:
+    """Whether writing ``new`` over the stored ``old`` changes only the columns the
+    ``_content`` update forms set (observations, embedding, scale, write time):
+    ``old`` is current and unpacked, and every other column of ``new`` is ``old``'s
+    as stored (properties compared as the JSON the store holds, key order included).
+
+    Examples
+    --------
+    >>> from dataclasses import replace
+    >>> t0, t1 = datetime(2026, 1, 1), datetime(2026, 2, 1)
+    >>> old = EntityRow(key="k", id=7, namespace="n", name="a", type="T", text=None, observations=["o"],
+    ...                 properties={"x": 1, "y": 2}, embedding=None, scale=None, created_at=t0, updated_at=t0)
+    >>> changes_content_only(old, replace(old, observations=["o", "p"], updated_at=t1))
+    True
+    >>> changes_content_only(old, replace(old, type="U"))
+    False
+    >>> changes_content_only(old, replace(old, properties={"y": 2, "x": 1}))  # stored as other JSON
+    False
+    >>> changes_content_only(replace(old, cold=True), replace(old, observations=["p"]))
+    False
+    """
+    return (not old.cold and old.expired_at is None and new.expired_at is None and new.type == old.type
+            and new.text == old.text and new.created_at == old.created_at and new.valid_from == old.valid_from
+            and new.valid_to == old.valid_to and new.importance == old.importance
+            and (new.properties is old.properties or _dumps(new.properties) == _dumps(old.properties)))  # fmt: skip
+
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def update_row_columns(rows: Sequence[EntityRow], versions: Sequence[dict[str, Any]]) -> dict[str, list[Any]]:

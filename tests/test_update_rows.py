@@ -31,8 +31,8 @@ from graphmem.records import EntityRow
 
 FORMS = ("one", "rows", "batch")
 _STATEMENTS = {
-    "one": {"entity_update_versioned"},
-    "rows": {"entity_update_rows"},
+    "one": {"entity_update_versioned", "entity_update_versioned_content"},
+    "rows": {"entity_update_rows", "entity_update_rows_content"},
     "batch": {"entity_version_batch", "entity_update_batch"},
 }
 _NAMES = ["a", "b", "c", "Zoë"]
@@ -71,10 +71,14 @@ def _stored(mem) -> tuple[list[tuple], list[tuple]]:
             sorted((tuple(r[c] for c in (*_VERSION, "linked")) for r in versions), key=repr))  # fmt: skip
 
 
-def _run(open_store, monkeypatch, form: str, script: list[tuple]) -> tuple[list, tuple, list[str]]:
+def _run(open_store, monkeypatch, form: str, script: list[tuple], *,
+         content: bool = True) -> tuple[list, tuple, list[str]]:  # fmt: skip
     """``script`` on a new store with every update written in ``form``: the outcome of each
-    step, what is stored, and the names of the statements run."""
+    step, what is stored, and the names of the statements run. Without ``content``, no
+    update takes the forms that set only the columns it changes."""
     monkeypatch.setattr(writes, "update_form", lambda engine, rows, *, config, stored: form)
+    monkeypatch.setattr(writes, "changes_content_only",
+                        graphmem.records.changes_content_only if content else lambda old, new: False)  # fmt: skip
     mem = open_store(None)
     ticks = itertools.count(1)
     mem._shared.wall = lambda: datetime(2026, 1, 1) + timedelta(seconds=next(ticks))
@@ -101,12 +105,17 @@ def _run(open_store, monkeypatch, form: str, script: list[tuple]) -> tuple[list,
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=st.lists(_step, min_size=1, max_size=6))
 def test_every_update_form_stores_the_same_entities_and_versions(open_store, monkeypatch, script):
+    """The batch form, which sets every column, is the reference; the keyed and list
+    forms run with and without their ``_content`` variants."""
     runs = {form: _run(open_store, monkeypatch, form, script) for form in FORMS}
+    runs.update({f"{form} full": _run(open_store, monkeypatch, form, script, content=False) for form in ("one", "rows")})
     for form, (_, _, seen) in runs.items():
-        others = set().union(*(_STATEMENTS[f] for f in FORMS if f != form))
+        others = set().union(*(_STATEMENTS[f] for f in FORMS if f != form.split()[0]))
         assert not others & set(seen), form
+        if form.endswith("full"):
+            assert not any(name.endswith("_content") for name in seen), form
     reference = runs["batch"]
-    for form in ("one", "rows"):
+    for form in ("one", "rows", "one full", "rows full"):
         assert runs[form][0] == reference[0]
         assert runs[form][1][0] == reference[1][0]  # entities
         assert runs[form][1][1] == reference[1][1]  # versions and their links
@@ -132,9 +141,45 @@ def test_updates_are_one_statement(open_store, engine):
     mem.add_entities([{"name": "e0", "observations": ["new"]}])
     mem.add_entities([{"name": f"e{i}", "observations": ["new"]} for i in range(10)])
     mem.tracer = None
-    assert [s for s in seen if not s.startswith("<")] == ["entity_update_versioned", "entity_update_rows"]
+    assert [s for s in seen if not s.startswith("<")] == ["entity_update_versioned_content",
+                                                         "entity_update_rows_content"]  # fmt: skip
     assert mem.get_entity("e0").observations == ("o", "new")
     assert len(mem.entity_versions("e0").versions) == 2  # the first write's version and the current row
+
+
+def test_only_a_change_of_content_sets_fewer_columns(open_store):
+    """New observations, removed ones or a new embedding set only those columns (and the
+    write time); any other change, a packed (cold) entity or a revived one sets every
+    column, and what is stored is what was written either way."""
+    mem = open_store(None)
+    mem.add_entities([{"name": f"e{i}", "observations": ["o"], "properties": {"a": 1, "b": 2}} for i in range(4)])
+    seen: list[str] = []
+    mem.tracer = lambda name, params: seen.append(name)
+
+    def statements(write) -> list[str]:
+        seen.clear()
+        write()
+        return [s for s in seen if s.startswith("entity_update")]
+
+    assert statements(lambda: mem.remove_observations("e0", ["o"])) == ["entity_update_versioned_content"]
+    assert statements(lambda: mem.add_entity("e1", embedding=[1.0, 0.0, 0.0])) == ["entity_update_versioned_content"]
+    assert statements(lambda: mem.add_entity("e1", observations=["p"], embedding=[0.0, 1.0, 0.0])) == [
+        "entity_update_versioned_content"]
+    assert statements(lambda: mem.add_entity("e2", type="U")) == ["entity_update_versioned"]
+    assert statements(lambda: mem.add_entity("e2", properties={"b": 2, "a": 1})) == []  # the same dict: no write
+    assert statements(lambda: mem.add_entity("e2", properties={"c": 3})) == ["entity_update_versioned"]
+    assert statements(lambda: mem.add_entity("e3", importance=2.0)) == ["entity_update_versioned"]
+    assert statements(lambda: mem.add_entities([{"name": "e0", "observations": ["x"]}, {"name": "e3", "text": "t"},
+                                                {"name": "e1", "observations": ["q"]}])) == ["entity_update_rows"]
+    assert statements(lambda: mem.add_entities([{"name": f"e{i}", "observations": ["y"]} for i in (0, 1, 3)])) == [
+        "entity_update_rows_content"]
+    mem.expire_entity("e0")
+    assert statements(lambda: mem.add_entity("e0", observations=["back"])) == ["entity_update_versioned"]
+    mem.tracer = None
+    assert mem.get_entity("e0").observations == ("back",)  # a revived entity starts a new life
+    assert mem.get_entity("e1").observations == ("o", "p", "q", "y") and mem.get_entity("e1").embedding is not None
+    assert mem.get_entity("e2").properties == {"a": 1, "b": 2, "c": 3} and mem.get_entity("e2").type == "U"
+    assert mem.get_entity("e3").text == "t" and mem.get_entity("e3").importance == 2.0
 
 
 def _rows(n: int, *, vector: bool = False) -> list[EntityRow]:

@@ -31,7 +31,9 @@ from ..index.entity_cache import EntityCache
 from ..index.vector_store import epoch_us
 from ..query.entity import fetch_rows
 from ..records import (
+    CONTENT_KEPT,
     EntityRow,
+    changes_content_only,
     entity_key,
     entity_row_columns,
     entity_rows_table,
@@ -366,7 +368,8 @@ def upsert_entities(
     # now), or for a revived entity the expired row's (retired when it expired).
     versions = [current[row.key].version_params(now) if row.key in current
                 else retired[row.key].version_params(retired[row.key].expired_at or now) for row in updated]
-    write_updates(store, updated, versions, config=config, stored=stored)
+    content_only = all(row.key in current and changes_content_only(current[row.key], row) for row in updated)
+    write_updates(store, updated, versions, config=config, stored=stored, content_only=content_only)
     old_types = {key: row.type for key, row in current.items()}
     new_dim = dim if vector_dim is None and dim is not None and (explicit or embedder is not None) else None
     vector_rows = [
@@ -448,22 +451,37 @@ def update_form(engine: str, rows: Sequence[EntityRow], *, config: StoreConfig, 
 
 
 def write_updates(store: Store, rows: list[EntityRow], versions: list[dict[str, Any]], *, config: StoreConfig,
-                  stored: int) -> None:
+                  stored: int, content_only: bool = False) -> None:
     """Write ``rows``, existing entities (distinct keys), each with ``versions[i]``, the
     :meth:`EntityRow.version_params` of the row it replaces, kept in the history table
     linked to its entity (``VersionOf``, so that reading one entity's versions walks its
-    own), in the statements :func:`update_form` chooses."""
+    own), in the statements :func:`update_form` chooses.
+
+    ``content_only``: every row changes only what the ``_content`` forms set
+    (:func:`~graphmem.records.changes_content_only`), so the keyed and list
+    forms set those columns alone (a big batch's ``LOAD FROM`` sets all).
+    """
     if not rows:
         return
     form = update_form(store.engine_name, rows, config=config, stored=stored)
+    suffix = "_content" if content_only else ""
     if form == "rows":
-        store.execute("entity_update_rows", update_row_columns(rows, versions))
+        store.execute("entity_update_rows" + suffix, _content(update_row_columns(rows, versions), content_only))
     elif form == "batch":
         store.execute("entity_version_batch", {"rows": version_rows_table(versions)})
         store.execute("entity_update_batch", {"rows": entity_rows_table(rows)})
     else:
         for row, version in zip(rows, versions):
-            store.execute("entity_update_versioned", versioned_update_params(row, version))
+            store.execute("entity_update_versioned" + suffix,
+                          _content(versioned_update_params(row, version), content_only))  # fmt: skip
+
+
+def _content(params: dict[str, Any], content_only: bool) -> dict[str, Any]:
+    """``params`` without what the ``_content`` forms leave as stored, when they write."""
+    if content_only:
+        for name in CONTENT_KEPT:
+            del params[name]
+    return params
 
 
 def _embed(
