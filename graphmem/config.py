@@ -94,12 +94,16 @@ class StoreConfig:
     stored; others of at least ``relation_copy_threshold`` with one ``LOAD
     FROM`` and two key lookups per row, whose COMMIT does not checkpoint the
     database as a COPY's does (see :func:`graphmem.records.copies_relations`)."""
-    update_join_threshold: int = 16
-    """Existing entities read or updated in a batch use one join over an Arrow
-    table when there are at least this many *and* at least one per 1,000
-    stored entities (the join scans the table, ~0.3 µs per stored entity:
-    ~30 ms at 100k); fewer use one prepared, indexed statement per row
-    (~0.2 ms each, kuzu 0.11.3)."""
+    update_join_threshold: int = 3
+    """Existing entities read or updated in a batch use one join (over a list
+    or an Arrow table) when there are at least this many *and* at least one
+    per 1,000 stored entities; fewer use one prepared, indexed statement per
+    row. On kuzu 0.11.3 the join scans the entities, the keyed read costs
+    ~0.3-0.4 ms a row: full rows of k random entities (``entity_get`` per key
+    / ``entity_get_many``, p50 ms) at 1k entities, 2 keys 0.64 / 0.77, 4 keys
+    1.30 / 0.76, 16 keys 7.3 / 0.89; at 10k, 8 keys 2.46 / 2.83, 16 keys 4.89
+    / 2.77; at 100k, 32 keys 13.5 / 38.5. (LadybugDB looks the list's keys
+    up, so its reads join from two keys on: ``engine.LOOKS_UP_LIST_KEYS``.)"""
 
     def pool_bytes(self, engine: str) -> int:
         """The buffer pool the store opens with: ``buffer_pool_size`` if set, else

@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..records import entity_from_db, entity_key, version_from_db
+from ..store.engine import LOOKS_UP_LIST_KEYS
 from ..temporal import held_at, valid_at
 from ..tiers import unpack
 from ..types import Explanation, Path
@@ -34,7 +35,9 @@ def fetch_rows(
     store: Store, cache: EntityCache, keys: Iterable[str], config: StoreConfig, *, stored: int = 0,
     remember: bool = False,
 ) -> dict[str, EntityRow]:
-    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for.
+    """Current rows of existing entities: cached ones, the rest in as few statements as the size calls for
+    (one ``entity_get_many`` where the engine looks its keys up or a scan pays,
+    :meth:`StoreConfig.use_join`; else one ``entity_get`` per key).
 
     ``remember``: put the rows read into ``cache`` (reads outside a write
     transaction only: a row read inside one may yet be rolled back).
@@ -48,7 +51,8 @@ def fetch_rows(
             found[key] = row
         else:
             missing.append(key)
-    if not config.use_join(len(missing), stored):
+    joined = len(missing) > 1 and store.engine_name in LOOKS_UP_LIST_KEYS or config.use_join(len(missing), stored)
+    if not joined:
         for key in missing:
             rows = store.execute("entity_get", {"key": key})
             if rows:
