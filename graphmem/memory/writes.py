@@ -464,23 +464,25 @@ def write_updates(store: Store, rows: list[EntityRow], versions: list[dict[str, 
     if not rows:
         return
     form = update_form(store.engine_name, rows, config=config, stored=stored)
-    suffix = "_content" if content_only else ""
-    if form == "rows":
-        store.execute("entity_update_rows" + suffix, _content(update_row_columns(rows, versions), content_only))
+    if form == "rows" and content_only:
+        store.execute("entity_update_rows_content", _content(update_row_columns(rows, versions)))
+    elif form == "rows":
+        store.execute("entity_update_rows", update_row_columns(rows, versions))
     elif form == "batch":
         store.execute("entity_version_batch", {"rows": version_rows_table(versions)})
         store.execute("entity_update_batch", {"rows": entity_rows_table(rows)})
+    elif content_only:
+        for row, version in zip(rows, versions):
+            store.execute("entity_update_versioned_content", _content(versioned_update_params(row, version)))
     else:
         for row, version in zip(rows, versions):
-            store.execute("entity_update_versioned" + suffix,
-                          _content(versioned_update_params(row, version), content_only))  # fmt: skip
+            store.execute("entity_update_versioned", versioned_update_params(row, version))
 
 
-def _content(params: dict[str, Any], content_only: bool) -> dict[str, Any]:
-    """``params`` without what the ``_content`` forms leave as stored, when they write."""
-    if content_only:
-        for name in CONTENT_KEPT:
-            del params[name]
+def _content(params: dict[str, Any]) -> dict[str, Any]:
+    """``params`` without what the ``_content`` forms leave as stored."""
+    for name in CONTENT_KEPT:
+        del params[name]
     return params
 
 
