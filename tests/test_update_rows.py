@@ -205,3 +205,29 @@ def test_update_form_bounds_batches_with_vectors():
     rows = _rows(writes.UPDATE_VECTOR_ROWS_MAX, vector=True)
     assert writes.update_form("ladybug", rows, config=StoreConfig(), stored=1_000) == "batch"
     assert writes.update_form("ladybug", rows[:-1], config=StoreConfig(), stored=1_000) == "rows"
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_write_after_compact_in_the_same_transaction_unpacks_the_entity(open_store, rows):
+    """``compact`` packs an entity whose row the cache holds unpacked and drops it from
+    the cache only at commit; a write of its content in the same transaction
+    (``apply_once``) must still store it unpacked, with the new observation (the
+    ``_content`` forms, which leave ``packed`` as stored, lost it: reads unpack the
+    packed blob of before)."""
+    mem = open_store(None)
+    names = [f"e{i}" for i in range(rows)]
+    mem.add_entities([{"name": n, "observations": [f"seen at the meeting {j} " * 6 for j in range(8)]}
+                      for n in names])  # fmt: skip
+    for name in names:
+        mem.get_entity(name)  # cached, unpacked
+
+    def apply() -> dict:
+        packed = mem.compact(cold_after=timedelta(0))
+        mem.add_entities([{"name": n, "observations": ["new"]} for n in names])
+        return {"packed": packed}
+
+    assert mem.apply_once(None, apply) == {"packed": rows}
+    mem._cache.clear()
+    for name in names:
+        assert mem.get_entity(name).observations[-1] == "new"
+    assert mem.cypher("MATCH (e:Entity) WHERE e.packed IS NOT NULL RETURN count(*) AS n") == [{"n": 0}]
