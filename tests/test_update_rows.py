@@ -257,3 +257,25 @@ def test_a_write_after_compact_in_the_same_transaction_unpacks_the_entity(open_s
     for name in names:
         assert mem.get_entity(name).observations[-1] == "new"
     assert mem.cypher("MATCH (e:Entity) WHERE e.packed IS NOT NULL RETURN count(*) AS n") == [{"n": 0}]
+
+
+def test_the_first_write_of_a_transaction_may_set_content_only(open_store):
+    """``apply_once`` (one MCP tool call) whose one write adds observations still takes
+    the ``_content`` form; a second write in the same transaction, after the first
+    changed rows, sets every column (the cache may not hold what the store does)."""
+    mem = open_store(None)
+    mem.add_entities([{"name": n, "observations": ["o"]} for n in ("a", "b")])
+    mem.get_entity("a"), mem.get_entity("b")
+    seen: list[str] = []
+    mem.tracer = lambda name, params: seen.append(name)
+    from graphmem.memory.requests import new_request_id
+
+    mem.apply_once(new_request_id(), lambda: {"n": mem.add_entities([{"name": "a", "observations": ["p"]}])})
+    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content"]
+    seen.clear()
+    mem.apply_once(None, lambda: {"n": mem.add_entities([{"name": "a", "observations": ["q"]}])
+                                  + mem.add_entities([{"name": "b", "observations": ["q"]}])})
+    mem.tracer = None
+    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content",
+                                                                  "entity_update_versioned"]  # fmt: skip
+    assert [mem.get_entity(n).observations for n in ("a", "b")] == [("o", "p", "q"), ("o", "q")]
