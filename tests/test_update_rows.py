@@ -129,7 +129,8 @@ def _run(open_store, monkeypatch, form: str, script: list[tuple], *,
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=st.lists(_step, min_size=1, max_size=6))
 @example(script=[("compact+write", [{"name": "a", "observations": ["x"]}, {"name": "b", "observations": ["y"]}])])
-@example(script=[("compact",), ("write", [{"name": "a", "observations": ["x"]}, {"name": "c", "embedding": [1, 0, 0, 0]}])])
+@example(script=[("compact",), ("write", [{"name": "a", "observations": ["x"]},
+                                          {"name": "c", "embedding": [1, 0, 0, 0]}])])
 def test_every_update_form_stores_the_same_entities_and_versions(open_store, monkeypatch, script):
     """The batch form, which sets every column, is the reference; the keyed and list
     forms run with and without their ``_content`` variants."""
