@@ -10,7 +10,9 @@ every update of a big batch took before, kept for big batches).
 Random scripts (batches of upserts mixing set and absent fields: type, text,
 observations, properties, an embedding, validity bounds, importance; names
 repeated within a batch; entities expired and then written again, so revived;
-observations removed) run on one store per form, each forced for every
+observations removed; batches that change only content, which take the
+``_content`` forms; entities packed by ``compact``, alone or followed by a write
+in the same transaction) run on one store per form, each forced for every
 update, on the same clock; every stored column of every entity and every
 version, and each version's link, must be the same in all of them.
 """
@@ -21,12 +23,12 @@ import itertools
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import graphmem
 from graphmem.config import StoreConfig
-from graphmem.memory import writes
+from graphmem.memory import upkeep, writes
 from graphmem.records import EntityRow
 
 FORMS = ("one", "rows", "batch")
@@ -49,10 +51,24 @@ _record = st.fixed_dictionaries(
         "importance": st.one_of(st.integers(-5, 5), st.floats(-1e6, 1e6)),
     },
 )  # fmt: skip
+# Observations long enough that compact packs the entity that holds them (tiers.pack).
+_LONG = ["seen at the meeting " * 8, "noted in the minutes " * 8]
+_long = st.sampled_from(_LONG)
+# Writes that change only content (observations, a vector), so take the _content forms.
+_content = st.fixed_dictionaries(
+    {"name": st.sampled_from(_NAMES)},
+    optional={"observations": st.lists(st.one_of(_text, _long), min_size=1, max_size=3),
+              "embedding": st.lists(st.floats(-1, 1, width=32), min_size=4, max_size=4)},
+)  # fmt: skip
 _step = st.one_of(
     st.tuples(st.just("write"), st.lists(_record, min_size=1, max_size=7)),
+    st.tuples(st.just("write"), st.lists(_content, min_size=1, max_size=7)),
     st.tuples(st.just("expire"), st.sampled_from(_NAMES)),
-    st.tuples(st.just("drop"), st.sampled_from(_NAMES), st.lists(_text, min_size=1, max_size=2)),
+    st.tuples(st.just("drop"), st.sampled_from(_NAMES),
+              st.lists(st.one_of(st.just("first"), _text, _long), min_size=1, max_size=2)),
+    st.tuples(st.just("compact")),
+    # compact, then a write, in one transaction: the cache learns of the packing at commit only
+    st.tuples(st.just("compact+write"), st.lists(_content, min_size=1, max_size=4)),
 )
 
 _ENTITY = ("key", "id", "namespace", "name", "type", "text", "observations", "properties", "embedding", "scale",
@@ -79,19 +95,27 @@ def _run(open_store, monkeypatch, form: str, script: list[tuple], *,
     monkeypatch.setattr(writes, "update_form", lambda engine, rows, *, config, stored: form)
     monkeypatch.setattr(writes, "changes_content_only",
                         graphmem.records.changes_content_only if content else lambda old, new: False)  # fmt: skip
+    monkeypatch.setattr(upkeep, "utcnow", lambda: datetime(2100, 1, 1))  # compact: every entity is cold
     mem = open_store(None)
     ticks = itertools.count(1)
     mem._shared.wall = lambda: datetime(2026, 1, 1) + timedelta(seconds=next(ticks))
     seen: list[str] = []
     mem.tracer = lambda name, params: seen.append(name)
     outcomes: list = []
-    mem.add_entities([{"name": n, "observations": ["first"]} for n in _NAMES])
+    # "a" and "b" hold enough text from the start that compact packs them.
+    mem.add_entities([{"name": n, "observations": ["first", *(_LONG[:1] if n in ("a", "b") else [])]} for n in _NAMES])
     for step in script:
         try:
             if step[0] == "write":
                 outcomes.append(mem.add_entities(step[1]))
             elif step[0] == "expire":
                 outcomes.append(mem.expire_entity(step[1]))
+            elif step[0] == "compact":
+                outcomes.append(mem.compact(cold_after=timedelta(0)))
+            elif step[0] == "compact+write":
+                records = step[1]
+                outcomes.append(mem.apply_once(None, lambda: {"packed": mem.compact(cold_after=timedelta(0)),
+                                                              "written": mem.add_entities(records)}))  # fmt: skip
             else:
                 outcomes.append(mem.remove_observations(step[1], step[2]).observations)
         except (graphmem.InvalidInput, graphmem.NotFound) as exc:  # refused alike, before any statement
@@ -104,6 +128,9 @@ def _run(open_store, monkeypatch, form: str, script: list[tuple], *,
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(script=st.lists(_step, min_size=1, max_size=6))
+@example(script=[("compact+write", [{"name": "a", "observations": ["x"]}, {"name": "b", "observations": ["y"]}])])
+@example(script=[("compact",), ("write", [{"name": "a", "observations": ["x"]},
+                                          {"name": "c", "embedding": [1, 0, 0, 0]}])])
 def test_every_update_form_stores_the_same_entities_and_versions(open_store, monkeypatch, script):
     """The batch form, which sets every column, is the reference; the keyed and list
     forms run with and without their ``_content`` variants."""
@@ -205,3 +232,51 @@ def test_update_form_bounds_batches_with_vectors():
     rows = _rows(writes.UPDATE_VECTOR_ROWS_MAX, vector=True)
     assert writes.update_form("ladybug", rows, config=StoreConfig(), stored=1_000) == "batch"
     assert writes.update_form("ladybug", rows[:-1], config=StoreConfig(), stored=1_000) == "rows"
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_a_write_after_compact_in_the_same_transaction_unpacks_the_entity(open_store, rows):
+    """``compact`` packs an entity whose row the cache holds unpacked and drops it from
+    the cache only at commit; a write of its content in the same transaction
+    (``apply_once``) must still store it unpacked, with the new observation (the
+    ``_content`` forms, which leave ``packed`` as stored, lost it: reads unpack the
+    packed blob of before)."""
+    mem = open_store(None)
+    names = [f"e{i}" for i in range(rows)]
+    mem.add_entities([{"name": n, "observations": [f"seen at the meeting {j} " * 6 for j in range(8)]}
+                      for n in names])  # fmt: skip
+    for name in names:
+        mem.get_entity(name)  # cached, unpacked
+
+    def apply() -> dict:
+        packed = mem.compact(cold_after=timedelta(0))
+        mem.add_entities([{"name": n, "observations": ["new"]} for n in names])
+        return {"packed": packed}
+
+    assert mem.apply_once(None, apply) == {"packed": rows}
+    mem._cache.clear()
+    for name in names:
+        assert mem.get_entity(name).observations[-1] == "new"
+    assert mem.cypher("MATCH (e:Entity) WHERE e.packed IS NOT NULL RETURN count(*) AS n") == [{"n": 0}]
+
+
+def test_the_first_write_of_a_transaction_may_set_content_only(open_store):
+    """``apply_once`` (one MCP tool call) whose one write adds observations still takes
+    the ``_content`` form; a second write in the same transaction, after the first
+    changed rows, sets every column (the cache may not hold what the store does)."""
+    mem = open_store(None)
+    mem.add_entities([{"name": n, "observations": ["o"]} for n in ("a", "b")])
+    mem.get_entity("a"), mem.get_entity("b")
+    seen: list[str] = []
+    mem.tracer = lambda name, params: seen.append(name)
+    from graphmem.memory.requests import new_request_id
+
+    mem.apply_once(new_request_id(), lambda: {"n": mem.add_entities([{"name": "a", "observations": ["p"]}])})
+    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content"]
+    seen.clear()
+    mem.apply_once(None, lambda: {"n": mem.add_entities([{"name": "a", "observations": ["q"]}])
+                                  + mem.add_entities([{"name": "b", "observations": ["q"]}])})
+    mem.tracer = None
+    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content",
+                                                                  "entity_update_versioned"]  # fmt: skip
+    assert [mem.get_entity(n).observations for n in ("a", "b")] == [("o", "p", "q"), ("o", "q")]
