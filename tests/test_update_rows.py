@@ -260,10 +260,10 @@ def test_a_write_after_compact_in_the_same_transaction_unpacks_the_entity(open_s
     assert mem.cypher("MATCH (e:Entity) WHERE e.packed IS NOT NULL RETURN count(*) AS n") == [{"n": 0}]
 
 
-def test_the_first_write_of_a_transaction_may_set_content_only(open_store):
-    """``apply_once`` (one MCP tool call) whose one write adds observations still takes
-    the ``_content`` form; a second write in the same transaction, after the first
-    changed rows, sets every column (the cache may not hold what the store does)."""
+def test_every_write_of_a_transaction_may_set_content_only(open_store):
+    """``apply_once`` (one MCP tool call) whose writes add observations takes the
+    ``_content`` form for each, the second one too: after the first changed rows,
+    the rows it compares are read from the store, not from the cache."""
     mem = open_store(None)
     mem.add_entities([{"name": n, "observations": ["o"]} for n in ("a", "b")])
     mem.get_entity("a"), mem.get_entity("b")
@@ -275,8 +275,29 @@ def test_the_first_write_of_a_transaction_may_set_content_only(open_store):
     assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content"]
     seen.clear()
     mem.apply_once(None, lambda: {"n": mem.add_entities([{"name": "a", "observations": ["q"]}])
-                                  + mem.add_entities([{"name": "b", "observations": ["q"]}])})
+                                  + mem.add_entities([{"name": "b", "observations": ["q"]}])
+                                  + mem.add_entities([{"name": "a", "observations": ["r"]}])})
     mem.tracer = None
-    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content",
-                                                                  "entity_update_versioned"]  # fmt: skip
-    assert [mem.get_entity(n).observations for n in ("a", "b")] == [("o", "p", "q"), ("o", "q")]
+    assert [s for s in seen if s.startswith("entity_update")] == ["entity_update_versioned_content"] * 3
+    assert [mem.get_entity(n).observations for n in ("a", "b")] == [("o", "p", "q", "r"), ("o", "q")]
+    assert len(mem.entity_versions("a").versions) == 4  # the same entity twice in one transaction: two versions
+
+
+def test_an_entity_expired_and_written_again_in_one_transaction_is_revived(open_store):
+    """The graph state follows a transaction at its commit: a write after an expiry
+    in the same transaction reads the expired row from the store and revives it,
+    and the state agrees with the store afterwards (it said expired while the
+    store held a current row)."""
+    mem = open_store(None)
+    mem.add_entities([{"name": "b", "observations": ["o1"]}])
+    mem.get_entity("b")
+
+    def apply() -> dict:
+        mem.expire_entity("b")
+        mem.add_entity("b", observations=["new"])
+        return {}
+
+    mem.apply_once(None, apply)
+    assert mem.has_entities(["b"]) == [True]
+    assert mem.get_entity("b").observations == ("new",)  # a new life, as after an expiry committed alone
+    assert [e.name for e in mem.iter_entities()] == ["b"]

@@ -332,16 +332,15 @@ def upsert_entities(
                 )
     keys = [entity_key(namespace, item.name) for item in items]
     stored = len(state.ids)
-    with store.transaction() as tx:  # the caller's
-        # The cache follows a transaction's changes only at its commit: once an
-        # earlier statement of this transaction may have changed rows (compact
-        # packing them, an expiry), a cached row need not be the stored one, and
-        # only the forms that set every column (packed, expired_at) write it right.
-        cache_current = not tx.wrote
     current = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.ids), config, stored=stored)
     # An expired entity keeps its row (history) under the same primary key:
     # writing its name again starts a new life in that row, with its old id.
     retired = fetch_rows(store, cache, dict.fromkeys(k for k in keys if k in state.expired), config, stored=stored)
+    # The graph state too follows the transaction at its commit: an entity this
+    # transaction expired is still current there, but its row (read from the
+    # store, see fetch_rows) says expired, and writing it again revives it.
+    for key in [k for k, row in current.items() if row.expired_at is not None]:
+        retired[key] = current.pop(key)
     pending: dict[str, EntityRow] = {}
     explicit: dict[str, np.ndarray] = {}
     for key, item in zip(keys, items):
@@ -374,8 +373,9 @@ def upsert_entities(
     # now), or for a revived entity the expired row's (retired when it expired).
     versions = [current[row.key].version_params(now) if row.key in current
                 else retired[row.key].version_params(retired[row.key].expired_at or now) for row in updated]
-    content_only = cache_current and all(
-        row.key in current and changes_content_only(current[row.key], row) for row in updated)
+    # The rows compared are the stored ones, also after this transaction changed
+    # some (compact packing them, an expiry): fetch_rows then reads the store.
+    content_only = all(row.key in current and changes_content_only(current[row.key], row) for row in updated)
     write_updates(store, updated, versions, config=config, stored=stored, content_only=content_only)
     old_types = {key: row.type for key, row in current.items()}
     new_dim = dim if vector_dim is None and dim is not None and (explicit or embedder is not None) else None

@@ -40,17 +40,22 @@ def fetch_rows(
     :meth:`StoreConfig.use_join`; else one ``entity_get`` per key).
 
     ``remember``: put the rows read into ``cache`` (reads outside a write
-    transaction only: a row read inside one may yet be rolled back).
+    transaction only: a row read inside one may yet be rolled back). Inside a
+    write transaction that has written, every row is read from the store
+    (:meth:`Store.wrote_here`).
     """
     generation = cache.generation
     found: dict[str, EntityRow] = {}
     missing: list[str] = []
-    for key in keys:
-        hit, row = cache.lookup(key)
-        if hit and row is not None:
-            found[key] = row
-        else:
-            missing.append(key)
+    if store.wrote_here():  # the cache may not hold what this transaction wrote
+        missing, remember = list(keys), False
+    else:
+        for key in keys:
+            hit, row = cache.lookup(key)
+            if hit and row is not None:
+                found[key] = row
+            else:
+                missing.append(key)
     joined = len(missing) > 1 and store.engine_name in LOOKS_UP_LIST_KEYS or config.use_join(len(missing), stored)
     if not joined:
         for key in missing:

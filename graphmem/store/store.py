@@ -1019,6 +1019,14 @@ class Store:
         """One past the highest entity id in the store (0 when it has none)."""
         return int(self.execute("entity_id_end")[0][0] or 0)
 
+    def wrote_here(self) -> bool:
+        """Whether this thread is inside a write transaction that has run (or
+        holds) a statement that may write: its reads must then come from the
+        store, which shows the transaction's own changes, not from what the
+        caches hold (they follow a transaction's changes only at its commit)."""
+        tx = self._tx
+        return tx is not None and tx.wrote and self._writer == threading.get_ident()
+
     @contextmanager
     def exclusive(self) -> Iterator[None]:
         """Hold the writer lock without opening a transaction (nested use is fine).
