@@ -301,3 +301,22 @@ def test_an_entity_expired_and_written_again_in_one_transaction_is_revived(open_
     assert mem.has_entities(["b"]) == [True]
     assert mem.get_entity("b").observations == ("new",)  # a new life, as after an expiry committed alone
     assert [e.name for e in mem.iter_entities()] == ["b"]
+
+
+def test_apply_once_refuses_a_relation_to_an_entity_it_created_whole(open_store):
+    """What ``Memory.apply_once`` documents: the graph state takes in the writes at
+    the commit, so a relation to an entity created earlier in the same call is
+    refused, and the call writes nothing; in two calls it is written."""
+    mem = open_store(None)
+
+    def apply() -> dict:
+        mem.add_entities([{"name": "x"}, {"name": "y"}])
+        mem.add_relations([("x", "R", "y")])
+        return {}
+
+    with pytest.raises(graphmem.NotFound):
+        mem.apply_once(None, apply)
+    assert mem.has_entities(["x", "y"]) == [False, False] and len(mem) == 0
+    mem.apply_once(None, lambda: {"n": mem.add_entities([{"name": "x"}, {"name": "y"}])})
+    mem.apply_once(None, lambda: {"n": mem.add_relations([("x", "R", "y")])})
+    assert [n.name for n in mem.neighbors("x")] == ["y"]

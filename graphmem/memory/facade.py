@@ -1004,6 +1004,15 @@ class Memory:
         after a crash applies its call once. Recorded ids are forgotten by
         :meth:`forget_requests`.
 
+        The graph state (which entities exist, their ids and relations) takes
+        in a transaction's writes when it commits. Within ``apply``, entity
+        rows are read from the store once something was written, so writing
+        one entity twice, or expiring and then writing it again, stores what
+        separate calls would; but an entity created earlier in the same
+        ``apply`` is not yet one that a relation may name (:class:`NotFound`,
+        nothing written) or that ``expire_entity`` finds (``False``). Make
+        such writes in separate calls.
+
         Examples
         --------
         >>> import graphmem
