@@ -22,7 +22,9 @@ the same thing.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -49,6 +51,8 @@ __all__ = [
     "read_secret",
     "write_secret",
     "fingerprint",
+    "MEMORY_SCRATCH_PREFIX",
+    "memory_scratch",
 ]
 
 MANIFEST = "graphmem.json"
@@ -302,3 +306,40 @@ def fingerprint(path: Path) -> tuple[tuple[str, int, int, int, int], ...]:
                 continue  # a writer's checkpoint removed its log after the listing: the fingerprint differs anyway
             out.append((entry.name, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
     return tuple(sorted(out))
+
+
+MEMORY_SCRATCH_PREFIX = "graphmem-memory-"
+"""Name prefix of the private folders :func:`memory_scratch` makes (then the pid)."""
+
+
+def memory_scratch() -> Path:
+    """A new private folder (0700) in memory where the OS has one (``/dev/shm``),
+    else in the temporary directory, for an engine's files that are to live no
+    longer than the handle. Folders that earlier processes of this user made and
+    left behind (killed before they could remove them) are removed first."""
+    import tempfile
+
+    shm = Path("/dev/shm")
+    parent = shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+    _sweep_scratch(parent)
+    return Path(tempfile.mkdtemp(prefix=f"{MEMORY_SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
+
+
+def _sweep_scratch(parent: Path) -> None:
+    """Remove this user's scratch folders in ``parent`` whose process is gone."""
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return
+    for entry in entries:
+        if not entry.name.startswith(MEMORY_SCRATCH_PREFIX):
+            continue
+        pid = entry.name[len(MEMORY_SCRATCH_PREFIX):].split("-", 1)[0]
+        try:
+            if not pid.isdigit() or entry.stat(follow_symlinks=False).st_uid != os.geteuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:  # PermissionError: alive, another user's; or the entry went away
+            continue
