@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -68,13 +69,9 @@ def test_rolled_back_updates_leave_an_in_memory_store_whole(seed: int) -> None:
 
 
 def _scratch_folders() -> set[str]:
-    shm = Path("/dev/shm")
-    parent = shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else None
-    if parent is None:
-        import tempfile
-
-        parent = Path(tempfile.gettempdir())
-    return {p.name for p in parent.iterdir() if p.name.startswith(files.MEMORY_SCRATCH_PREFIX)}
+    """The scratch folders in both places ``files.memory_scratch`` may use."""
+    parents = [Path(tempfile.gettempdir())] + ([Path("/dev/shm")] if os.access("/dev/shm", os.R_OK) else [])
+    return {p.name for parent in parents for p in parent.iterdir() if p.name.startswith(files.MEMORY_SCRATCH_PREFIX)}
 
 
 def test_a_killed_process_s_scratch_folder_is_removed_by_the_next_in_memory_open() -> None:
@@ -107,3 +104,15 @@ def test_a_killed_process_s_scratch_folder_is_removed_by_the_next_in_memory_open
     while _scratch_folders() - before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _scratch_folders() - before  # closed: removed
+
+
+def test_a_small_dev_shm_leaves_the_scratch_folder_on_disk(monkeypatch) -> None:
+    """A container's /dev/shm (often 64 MiB) would fill long before the buffer
+    pool: without :data:`files.SCRATCH_SHM_MIN_FREE` free there, the folder goes
+    to the temporary directory."""
+    monkeypatch.setattr(files, "SCRATCH_SHM_MIN_FREE", 1 << 62)
+    folder = files.memory_scratch()
+    try:
+        assert folder.parent == Path(tempfile.gettempdir()) and folder.stat().st_mode & 0o777 == 0o700
+    finally:
+        folder.rmdir()

@@ -52,6 +52,7 @@ __all__ = [
     "write_secret",
     "fingerprint",
     "MEMORY_SCRATCH_PREFIX",
+    "SCRATCH_SHM_MIN_FREE",
     "memory_scratch",
 ]
 
@@ -312,15 +313,27 @@ MEMORY_SCRATCH_PREFIX = "graphmem-memory-"
 """Name prefix of the private folders :func:`memory_scratch` makes (then the pid)."""
 
 
-def memory_scratch() -> Path:
-    """A new private folder (0700) in memory where the OS has one (``/dev/shm``),
-    else in the temporary directory, for an engine's files that are to live no
-    longer than the handle. Folders that earlier processes of this user made and
-    left behind (killed before they could remove them) are removed first."""
-    import tempfile
+SCRATCH_SHM_MIN_FREE = 1 << 30
+"""``/dev/shm`` holds an in-memory store's files only with this much free: a
+container's is often 64 MiB, which a store would fill long before its buffer
+pool (then the temporary directory, on disk, holds them)."""
 
+
+def memory_scratch() -> Path:
+    """A new private folder (0700) in memory where the OS has one with room
+    (``/dev/shm``, :data:`SCRATCH_SHM_MIN_FREE`), else in the temporary
+    directory, for an engine's files that are to live no longer than the
+    handle. Folders that earlier processes of this user made and left behind
+    (killed before they could remove them) are removed first."""
+    parent = Path(tempfile.gettempdir())
     shm = Path("/dev/shm")
-    parent = shm if shm.is_dir() and os.access(shm, os.W_OK | os.X_OK) else Path(tempfile.gettempdir())
+    try:
+        if os.access(shm, os.W_OK | os.X_OK):
+            stats = os.statvfs(shm)
+            if stats.f_bavail * stats.f_frsize >= SCRATCH_SHM_MIN_FREE:
+                parent = shm
+    except OSError:  # no /dev/shm here
+        pass
     _sweep_scratch(parent)
     return Path(tempfile.mkdtemp(prefix=f"{MEMORY_SCRATCH_PREFIX}{os.getpid()}-", dir=parent))
 
