@@ -388,7 +388,6 @@ def upsert_entities(
                       [row for row in unembedded if row.key in pending])
 
 
-
 UPDATE_ROWS_MAX = 128
 """Updates of fewer existing entities than this (and more than one) may be one
 prepared ``entity_update_rows`` over one list per parameter; from here on the
